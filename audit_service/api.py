@@ -1,0 +1,99 @@
+"""audit's REST routes: an appeal's verified history and projection replays."""
+
+import asyncio
+import json
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter
+
+from audit_service import domain, replay, store
+from shared.runtime.app import RuntimeDep
+from shared.runtime.auth import Principal, require
+from shared.runtime.problems import Problem
+
+router = APIRouter(prefix="/v1", tags=["audit"])
+
+
+@router.get("/appeals/{appeal_id}/history")
+async def history(
+    appeal_id: UUID, runtime: RuntimeDep, _: Annotated[Principal, require("audit:read")]
+) -> dict[str, Any]:
+    async with runtime.engine.connect() as conn:
+        found = await store.appeal_facts(conn, appeal_id)
+    if not found:
+        raise Problem(404, "Not Found", f"no facts about appeal {appeal_id}")
+    ingested = {fact.event_id: at for fact, at in found}
+    ordered = domain.timeline(fact for fact, _ in found)
+    chains = domain.verify_chains(ordered)
+    return {
+        "appeal_id": str(appeal_id),
+        "verified": all(chain.verified for chain in chains),
+        "digest": domain.digest(ordered),
+        "chains": [
+            {
+                "source": c.source,
+                "length": c.length,
+                "verified": c.verified,
+                "problems": list(c.problems),
+            }
+            for c in chains
+        ],
+        "facts": [
+            {
+                "position": n,
+                "event_id": str(f.event_id),
+                "type": f.type,
+                "source": f.source,
+                "version": f.version,
+                "actor": f.actor,
+                "time": f.time.isoformat(),
+                "recorded_at": ingested[f.event_id].isoformat(),
+                "causation_id": str(f.causation_id) if f.causation_id else None,
+                "hash": f.hash,
+                "prev_hash": f.prev_hash,
+                "data": json.loads(f.body)["data"],
+            }
+            for n, f in enumerate(ordered, start=1)
+        ],
+    }
+
+
+@router.post("/replays", status_code=202)
+async def start_replay(
+    runtime: RuntimeDep, _: Annotated[Principal, require("audit:replay")]
+) -> dict[str, Any]:
+    bootstrap = runtime.settings.kafka_bootstrap
+    replay_id, schema_name, ends = await replay.start(runtime.engine, bootstrap)
+    runtime.tasks.append(
+        asyncio.create_task(
+            replay.run(
+                runtime.engine,
+                bootstrap,
+                replay_id=replay_id,
+                schema_name=schema_name,
+                end_offsets=ends,
+            )
+        )
+    )
+    return {"id": replay_id, "status": "running", "href": f"/v1/replays/{replay_id}"}
+
+
+@router.get("/replays/{replay_id}")
+async def get_replay(
+    replay_id: int, runtime: RuntimeDep, _: Annotated[Principal, require("audit:read")]
+) -> dict[str, Any]:
+    async with runtime.engine.connect() as conn:
+        row = await store.get_replay(conn, replay_id)
+    if row is None:
+        raise Problem(404, "Not Found", f"no replay {replay_id}")
+    return {
+        "id": row["id"],
+        "status": row["status"],
+        "schema": row["schema_name"],
+        "started_at": row["started_at"].isoformat(),
+        "finished_at": row["finished_at"].isoformat() if row["finished_at"] else None,
+        "facts_read": row["facts_read"],
+        "end_offsets": row["end_offsets"],
+        "report": row["report"],
+    }

@@ -1,0 +1,175 @@
+"""audit's tables: every fact received, and the replay jobs.
+
+The facts table lives in the `public` schema for the live projection; a replay rebuilds into
+a fresh schema through SQLAlchemy's schema_translate_map, so the same code serves both.
+"""
+
+from collections.abc import AsyncIterator, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from audit_service import domain
+from shared.runtime.consumer import Delivery
+from shared.runtime.schema import NAMING_CONVENTION
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+projection = MetaData(naming_convention=NAMING_CONVENTION)  # the part a replay rebuilds
+
+facts = Table(
+    "facts",
+    projection,
+    Column("event_id", Uuid, primary_key=True),
+    Column("source", String(50), nullable=False),
+    Column("type", String(100), nullable=False),
+    Column("subject", Uuid, nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("time", DateTime(timezone=True), nullable=False),
+    Column("actor", String(200), nullable=False),
+    Column("causation_id", Uuid),
+    Column("hash", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("topic", String(200), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("ingested_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+replays = Table(
+    "replays",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("schema_name", String(63), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("end_offsets", JSONB, nullable=False),
+    Column("facts_read", BigInteger, nullable=False, server_default="0"),
+    Column("report", JSONB),
+)
+
+
+def fact_row(delivery: Delivery) -> dict[str, Any]:
+    event = delivery.fact.event
+    return {
+        "event_id": event.id,
+        "source": delivery.fact.source,
+        "type": event.type,
+        "subject": event.subject,
+        "version": delivery.fact.version,
+        "time": event.time,
+        "actor": event.actor,
+        "causation_id": event.causation_id,
+        "hash": delivery.fact.hash,
+        "prev_hash": delivery.fact.prev_hash,
+        "body": delivery.fact.body.decode(),
+        "topic": delivery.topic,
+        "partition": delivery.partition,
+        "offset": delivery.offset,
+    }
+
+
+async def add_facts(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        await conn.execute(
+            insert(facts).on_conflict_do_nothing(index_elements=["event_id"]), list(rows)
+        )
+
+
+def _to_fact(row: Any) -> domain.Fact:
+    return domain.Fact(
+        row.event_id,
+        row.source,
+        row.type,
+        row.subject,
+        row.version,
+        row.time,
+        row.actor,
+        row.causation_id,
+        row.hash,
+        row.prev_hash,
+        row.body,
+    )
+
+
+async def appeal_facts(
+    conn: AsyncConnection, appeal_id: UUID
+) -> list[tuple[domain.Fact, datetime]]:
+    rows = await conn.execute(select(facts).where(facts.c.subject == appeal_id))
+    return [(_to_fact(row), row.ingested_at) for row in rows]
+
+
+async def facts_by_appeal(
+    conn: AsyncConnection, end_offsets: dict[str, int] | None
+) -> AsyncIterator[tuple[UUID, list[domain.Fact]]]:
+    """Every appeal's facts, one appeal at a time (streamed: memory stays bounded).
+
+    With `end_offsets` ("topic:partition" → end), only facts read below those positions.
+    """
+    result = await conn.stream(select(facts).order_by(facts.c.subject, facts.c.event_id))
+    current: UUID | None = None
+    batch: list[domain.Fact] = []
+    async for row in result:
+        if end_offsets is not None and row.offset >= end_offsets.get(
+            f"{row.topic}:{row.partition}", 0
+        ):
+            continue
+        if row.subject != current and batch:
+            assert current is not None
+            yield current, batch
+            batch = []
+        current = row.subject
+        batch.append(_to_fact(row))
+    if batch and current is not None:
+        yield current, batch
+
+
+async def create_projection_schema(conn: AsyncConnection, schema_name: str) -> None:
+    await conn.execute(text(f'CREATE SCHEMA "{schema_name}"'))
+    await conn.run_sync(
+        lambda sync: projection.create_all(
+            sync.execution_options(schema_translate_map={None: schema_name})
+        )
+    )
+
+
+async def new_replay(conn: AsyncConnection, end_offsets: dict[str, int]) -> tuple[int, str]:
+    replay_id = await conn.scalar(
+        replays.insert()
+        .values(schema_name="pending", status="running", end_offsets=end_offsets)
+        .returning(replays.c.id)
+    )
+    assert replay_id is not None
+    schema_name = f"replay_{replay_id}"
+    await conn.execute(
+        update(replays).where(replays.c.id == replay_id).values(schema_name=schema_name)
+    )
+    return int(replay_id), schema_name
+
+
+async def update_replay(conn: AsyncConnection, replay_id: int, **values: Any) -> None:
+    await conn.execute(update(replays).where(replays.c.id == replay_id).values(**values))
+
+
+async def get_replay(conn: AsyncConnection, replay_id: int) -> dict[str, Any] | None:
+    row = (await conn.execute(select(replays).where(replays.c.id == replay_id))).one_or_none()
+    return None if row is None else dict(row._mapping)

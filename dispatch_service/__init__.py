@@ -1,0 +1,1 @@
+"""dispatch: routes appeals to departments and runs the work order."""

@@ -1,0 +1,4 @@
+from dispatch_service.store import metadata
+from shared.runtime.migrations import run_env
+
+run_env(metadata)

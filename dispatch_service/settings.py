@@ -1,0 +1,9 @@
+from pydantic import SecretStr
+
+from shared.runtime.settings import ServiceSettings
+
+
+class DispatchSettings(ServiceSettings):
+    service_name: str = "dispatch"
+    port: int = 8002
+    database_url: SecretStr = SecretStr("postgresql+asyncpg://hotline@127.0.0.1:55432/dispatch")

@@ -1,0 +1,1 @@
+"""feedback: the department's reply and the citizen's rating."""

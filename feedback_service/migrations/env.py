@@ -1,0 +1,4 @@
+from feedback_service.store import metadata
+from shared.runtime.migrations import run_env
+
+run_env(metadata)

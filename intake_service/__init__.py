@@ -1,0 +1,1 @@
+"""intake: the front office. Accepts appeals and emits appeal.received."""

@@ -1,0 +1,83 @@
+"""intake's REST routes: thin adapters between HTTP and the domain."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Header
+from fastapi.responses import JSONResponse
+
+from intake_service import domain, store
+from shared import events
+from shared.runtime import idempotency
+from shared.runtime.app import RuntimeDep
+from shared.runtime.auth import Principal, require
+from shared.runtime.eventstore import Tx
+from shared.runtime.problems import Problem
+
+router = APIRouter(prefix="/v1", tags=["appeals"])
+IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
+
+
+def _view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": str(row["id"]),
+        "status": row["status"],
+        "status_at": row["status_at"].isoformat(),
+        "received_at": row["received_at"].isoformat(),
+        **{
+            k: row["received"][k]
+            for k in ("channel", "appeal_type", "category", "urgency", "content", "location")
+        },
+    }
+
+
+@router.post("/appeals", status_code=201)
+async def create_appeal(
+    appeal: domain.NewAppeal,
+    runtime: RuntimeDep,
+    caller: Annotated[Principal, require("appeals:write")],
+    idempotency_key: IdempotencyKey = None,
+) -> JSONResponse:
+    async def accept(tx: Tx) -> idempotency.StoredResponse:
+        appeal_id = uuid4()
+        new = domain.receive(
+            appeal, appeal_id=appeal_id, event_id=uuid4(), actor=caller.actor, now=datetime.now(UTC)
+        )
+        await tx.append(appeal_id, new, expected_version=0)
+        received = new[0]
+        assert isinstance(received, events.AppealReceived)
+        await store.add(tx, received)
+        return idempotency.StoredResponse(
+            201,
+            {
+                "id": str(appeal_id),
+                "status": "received",
+                "received_at": received.time.isoformat(),
+                "event_id": str(received.id),
+            },
+        )
+
+    answer = await idempotency.run_once(
+        runtime.db,
+        scope=f"intake:appeals:{caller.subject}",
+        key=idempotency_key,
+        request_body=appeal.model_dump(mode="json"),
+        action=accept,
+    )
+    return JSONResponse(
+        answer.body,
+        status_code=answer.status_code,
+        headers={"Location": f"/v1/appeals/{answer.body['id']}"},
+    )
+
+
+@router.get("/appeals/{appeal_id}")
+async def get_appeal(
+    appeal_id: UUID, runtime: RuntimeDep, _: Annotated[Principal, require("appeals:read")]
+) -> dict[str, Any]:
+    async with runtime.db.transaction() as tx:
+        row = await store.get(tx, appeal_id)
+    if row is None:
+        raise Problem(404, "Not Found", f"no appeal {appeal_id}")
+    return _view(row)

@@ -1,0 +1,1 @@
+"""The local stack and the operators' command line."""

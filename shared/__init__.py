@@ -1,0 +1,1 @@
+"""Event contracts and the service runtime shared by the four hotline services."""

@@ -1,0 +1,176 @@
+"""create_service(): the one FastAPI app factory all four services use.
+
+It owns the resources a service needs (engine, producer, relay, consume loop), opens them in
+the lifespan and closes them in reverse; services supply a router, their handlers and their
+migrations. Nothing is created at import time.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from aiokafka import AIOKafkaProducer
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from shared import topics
+from shared.runtime import auth, faults, http, kafka, logs, migrations, problems
+from shared.runtime.consumer import ConsumeLoop, FactHook, Handlers, subscriptions
+from shared.runtime.eventstore import Database
+from shared.runtime.outbox import OutboxRelay
+from shared.runtime.settings import ServiceSettings
+
+
+@dataclass
+class Runtime:
+    """What a running service holds; routes reach it through the dependencies below."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+    db: Database
+    migrations_dir: Path
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    producer: AIOKafkaProducer | None = None
+    relay: OutboxRelay | None = None
+    loop: ConsumeLoop | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+
+BackgroundTask = Callable[[Runtime], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    settings: ServiceSettings
+    router: APIRouter
+    migrations_dir: Path
+    handlers: Handlers = field(default_factory=dict)
+    on_fact: FactHook | None = None  # sees every fact read (audit); handlers see their types
+    subscribe: Sequence[str] | None = None  # default: the topics of the handled types
+    background: Sequence[BackgroundTask] = ()
+    title: str = "hotline service"
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def create_service(spec: ServiceSpec) -> FastAPI:
+    settings = spec.settings
+    logs.configure(settings.service_name, settings.log_level)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = await _start(spec)
+        app.state.runtime = runtime
+        try:
+            yield
+        finally:
+            await _stop(runtime)
+
+    app = FastAPI(title=spec.title, lifespan=lifespan, version="1.0.0")
+    app.state.token_verifier = auth.TokenVerifier(settings)
+    problems.install(app)
+    app.include_router(_health_router())
+    app.include_router(spec.router)
+    app.add_middleware(http.RequestContext, service=settings.service_name)
+    return app
+
+
+async def _start(spec: ServiceSpec) -> Runtime:
+    settings = spec.settings
+    engine = create_async_engine(
+        settings.database_url.get_secret_value(),
+        pool_size=settings.database_pool_size,
+        pool_pre_ping=True,
+    )
+    runtime = Runtime(settings, engine, Database(engine), spec.migrations_dir)
+    crash = faults.CrashPoints(settings.crash_at)
+    topic = topics.BY_SOURCE.get(settings.service_name)
+    if topic is not None:
+        runtime.producer = kafka.producer(settings.kafka_bootstrap, client_id=settings.service_name)
+        await runtime.producer.start()
+        if settings.relay_enabled:
+            runtime.relay = OutboxRelay(
+                engine, runtime.producer, service=settings.service_name, topic=topic, crash=crash
+            )
+            runtime.tasks.append(asyncio.create_task(runtime.relay.run(runtime.stopping)))
+    if spec.handlers or spec.on_fact is not None:
+        group = settings.consumer_group or settings.service_name
+        wanted = spec.subscribe or subscriptions(spec.handlers)
+        runtime.loop = ConsumeLoop(
+            runtime.db,
+            lambda: kafka.consumer(
+                settings.kafka_bootstrap,
+                group=group,
+                instance_id=settings.consumer_instance_id,
+                subscribe=wanted,
+            ),
+            group=group,
+            service=settings.service_name,
+            handlers=spec.handlers,
+            on_fact=spec.on_fact,
+            crash=crash,
+        )
+        runtime.tasks.append(asyncio.create_task(runtime.loop.run(runtime.stopping)))
+    runtime.tasks.extend(asyncio.create_task(task(runtime)) for task in spec.background)
+    return runtime
+
+
+async def _stop(runtime: Runtime) -> None:
+    # Stop fetching, let the record in hand commit with its offset, then close the clients.
+    runtime.stopping.set()
+    _, late = await asyncio.wait(runtime.tasks, timeout=20) if runtime.tasks else (set(), set())
+    for task in late:
+        task.cancel()
+    if runtime.producer is not None:
+        await runtime.producer.stop()
+    await runtime.engine.dispose()
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/livez")
+    @router.get("/healthz")
+    async def livez() -> dict[str, str]:
+        return {"status": "ok"}  # the event loop answered: liveness checks nothing else
+
+    @router.get("/readyz")
+    async def readyz(runtime: RuntimeDep) -> JSONResponse:
+        checks = {"not_stopping": not runtime.stopping.is_set()}
+        try:
+            async with asyncio.timeout(1.0), runtime.engine.connect() as conn:
+                await conn.execute(text("SELECT 1"))
+                checks["database"] = True
+                checks["migrations_at_head"] = await migrations.at_head(
+                    conn, runtime.migrations_dir
+                )
+        except Exception:
+            checks.setdefault("database", False)
+            checks.setdefault("migrations_at_head", False)
+        if runtime.producer is not None:
+            checks["kafka_producer"] = runtime.producer.client.cluster.brokers() != set()
+        if runtime.loop is not None:
+            checks["consume_loop"] = runtime.loop.running
+        ready = all(checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "unready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @router.get("/metrics")
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router

@@ -1,0 +1,110 @@
+"""OAuth2 bearer JWTs with scopes. Production verifies against a JWKS URL; development signs
+and verifies with a local HMAC key (`hotline token` mints such tokens)."""
+
+import time
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.runtime.problems import Problem
+from shared.runtime.settings import ServiceSettings
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    subject: str
+    scopes: frozenset[str]
+    department: str | None = None  # set on a department's tokens: it sees only its own work
+
+    @property
+    def actor(self) -> str:
+        return f"department:{self.department}" if self.department else self.subject
+
+
+class TokenVerifier:
+    def __init__(self, settings: ServiceSettings) -> None:
+        self._settings = settings
+        self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
+
+    def verify(self, token: str) -> Principal:
+        options: jwt.types.Options = {"require": ["exp", "sub"]}
+        if self._jwks is not None:
+            key: Any = self._jwks.get_signing_key_from_jwt(token).key
+            algorithms = ["RS256", "ES256"]
+        else:
+            key, algorithms = self._settings.jwt_secret.get_secret_value(), ["HS256"]
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=algorithms,
+            audience=self._settings.jwt_audience,
+            issuer=self._settings.jwt_issuer,
+            options=options,
+        )
+        return Principal(
+            subject=str(claims["sub"]),
+            scopes=frozenset(str(claims.get("scope", "")).split()),
+            department=claims.get("department"),
+        )
+
+
+def mint(
+    settings: ServiceSettings,
+    *,
+    subject: str,
+    scopes: list[str],
+    department: str | None = None,
+    ttl_seconds: int = 12 * 3600,
+) -> str:
+    """A development token signed with the local key."""
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": subject,
+        "scope": " ".join(scopes),
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+    }
+    if department:
+        claims["department"] = department
+    return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
+
+
+def require(scope: str) -> Any:
+    """A dependency returning the caller's Principal if its token carries `scope`."""
+
+    async def dependency(
+        request: Request,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    ) -> Principal:
+        if credentials is None:
+            raise Problem(
+                401,
+                "Unauthorized",
+                "a bearer token is required",
+                headers={"WWW-Authenticate": "Bearer"},
+                required_scope=scope,
+            )
+        verifier: TokenVerifier = request.app.state.token_verifier
+        try:
+            principal = verifier.verify(credentials.credentials)
+        except jwt.PyJWTError as exc:
+            raise Problem(
+                401,
+                "Unauthorized",
+                f"invalid token: {exc}",
+                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+            ) from exc
+        if scope not in principal.scopes:
+            raise Problem(
+                403, "Forbidden", f"the token lacks the scope {scope!r}", required_scope=scope
+            )
+        return principal
+
+    return Depends(dependency)

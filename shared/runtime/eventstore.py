@@ -1,0 +1,193 @@
+"""The event store, inbox and idempotency records: all SQL the runtime runs per transaction.
+
+One `Tx` is one PostgreSQL transaction. A command appends its events, the consume loop
+records the inbox row, and a service's store module writes its read models, all through
+`tx.conn`, so they commit or vanish together.
+"""
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+from uuid import UUID
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from shared import envelope, events
+from shared.runtime import schema
+
+OUTBOX_CHANNEL = "hotline_outbox"
+State = TypeVar("State")
+
+
+class ConcurrencyError(Exception):
+    """Another writer appended to the stream first: the caller's expected version is stale."""
+
+    def __init__(self, stream_id: UUID, expected_version: int) -> None:
+        super().__init__(f"stream {stream_id} is no longer at version {expected_version}")
+        self.stream_id = stream_id
+        self.expected_version = expected_version
+
+
+class Tx:
+    def __init__(self, conn: AsyncConnection) -> None:
+        self.conn = conn
+        self._notified = False
+
+    async def load(self, stream_id: UUID) -> list[envelope.Recorded]:
+        rows = await self.conn.execute(
+            select(schema.events.c.body)
+            .where(schema.events.c.stream_id == stream_id)
+            .order_by(schema.events.c.version)
+        )
+        return [envelope.decode(row.body.encode()) for row in rows]
+
+    async def load_state(
+        self, stream_id: UUID, evolve: Callable[[State, events.Event], State], initial: State
+    ) -> tuple[State, int]:
+        """Fold the stream through `evolve`; returns the state and the stream's version."""
+        state, version = initial, 0
+        for recorded in await self.load(stream_id):
+            state, version = evolve(state, recorded.event), recorded.version
+        return state, version
+
+    async def append(
+        self,
+        stream_id: UUID,
+        new_events: Sequence[events.Event],
+        *,
+        expected_version: int,
+        traceparent: str | None = None,
+    ) -> int:
+        """Append after `expected_version`; raises ConcurrencyError if the stream moved on.
+
+        The unique (stream_id, version) key is the arbiter: of two writers holding the same
+        expected version, the second insert fails whichever transaction started first.
+        """
+        prev_hash = await self._hash_at(stream_id, expected_version)
+        version = expected_version
+        rows: list[dict[str, Any]] = []
+        for event in new_events:
+            version += 1
+            recorded = envelope.encode(event, version=version, prev_hash=prev_hash)
+            rows.append(
+                {
+                    "event_id": event.id,
+                    "stream_id": stream_id,
+                    "version": version,
+                    "type": event.type,
+                    "body": recorded.body.decode(),
+                    "hash": recorded.hash,
+                    "prev_hash": prev_hash,
+                    "traceparent": traceparent,
+                }
+            )
+            prev_hash = recorded.hash
+        if not rows:
+            return expected_version
+        try:
+            async with self.conn.begin_nested():
+                await self.conn.execute(schema.events.insert(), rows)
+        except IntegrityError as exc:
+            raise ConcurrencyError(stream_id, expected_version) from exc
+        if not self._notified:  # NOTIFY is delivered at commit, waking the relay at once
+            await self.conn.execute(text("SELECT pg_notify(:c, '')"), {"c": OUTBOX_CHANNEL})
+            self._notified = True
+        return version
+
+    async def _hash_at(self, stream_id: UUID, version: int) -> str:
+        if version == 0:
+            return envelope.GENESIS_HASH
+        found = await self.conn.scalar(
+            select(schema.events.c.hash).where(
+                schema.events.c.stream_id == stream_id, schema.events.c.version == version
+            )
+        )
+        if found is None:
+            raise ConcurrencyError(stream_id, version)
+        return str(found)
+
+    async def first_delivery(self, group: str, event_id: UUID) -> bool:
+        """Record the inbox row; False if this group already applied the event."""
+        inserted = await self.conn.scalar(
+            insert(schema.processed_events)
+            .values(consumer_group=group, event_id=event_id)
+            .on_conflict_do_nothing()
+            .returning(schema.processed_events.c.event_id)
+        )
+        return inserted is not None
+
+
+class Database:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Tx]:
+        async with self.engine.begin() as conn:
+            yield Tx(conn)
+
+
+async def unpublished_stats(conn: AsyncConnection) -> tuple[int, float]:
+    """Count of unpublished events and the oldest one's age in seconds (for metrics)."""
+    row = (
+        await conn.execute(
+            select(
+                func.count(),
+                func.coalesce(
+                    func.extract("epoch", func.now() - func.min(schema.events.c.recorded_at)), 0
+                ),
+            ).where(schema.events.c.published_at.is_(None))
+        )
+    ).one()
+    return int(row[0]), float(row[1])
+
+
+async def claim_unpublished(conn: AsyncConnection, limit: int) -> list[Any]:
+    rows = await conn.execute(
+        select(
+            schema.events.c.id,
+            schema.events.c.stream_id,
+            schema.events.c.body,
+            schema.events.c.traceparent,
+        )
+        .where(schema.events.c.published_at.is_(None))
+        .order_by(schema.events.c.id)
+        .limit(limit)
+        .with_for_update()
+    )
+    return list(rows)
+
+
+async def mark_published(conn: AsyncConnection, ids: Sequence[int]) -> None:
+    await conn.execute(
+        update(schema.events).where(schema.events.c.id.in_(ids)).values(published_at=func.now())
+    )
+
+
+async def park(
+    conn: AsyncConnection,
+    *,
+    group: str,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    body: bytes | None,
+    reason: str,
+) -> None:
+    await conn.execute(
+        insert(schema.parked_messages)
+        .values(
+            consumer_group=group,
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            key=key,
+            body=body,
+            reason=reason[:4000],
+        )
+        .on_conflict_do_nothing()
+    )

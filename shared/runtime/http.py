@@ -1,0 +1,57 @@
+"""ASGI middleware: request ids, access logs and request metrics, in one pass."""
+
+import logging
+import time
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.runtime import logs, metrics
+
+QUIET_PATHS = frozenset({"/livez", "/healthz", "/readyz", "/metrics"})
+log = logging.getLogger("hotline.http")
+
+
+class RequestContext:
+    def __init__(self, app: ASGIApp, *, service: str) -> None:
+        self._app = app
+        self._service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["path"] in QUIET_PATHS:
+            await self._app(scope, receive, send)
+            return
+        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = incoming[:100] if incoming else uuid.uuid4().hex
+        token = logs.request_id.set(rid)
+        status = 500
+        started = time.perf_counter()
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", rid.encode("latin-1")),
+                ]
+            await send(message)
+
+        try:
+            await self._app(scope, receive, send_with_id)
+        finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route")
+            path = getattr(route, "path", "unmatched")
+            metrics.HTTP_REQUESTS.labels(self._service, scope["method"], path, str(status)).inc()
+            metrics.HTTP_LATENCY.labels(self._service, scope["method"], path).observe(elapsed)
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status,
+                    "ms": round(elapsed * 1000, 1),
+                },
+            )
+            logs.request_id.reset(token)

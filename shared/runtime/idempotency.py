@@ -1,0 +1,90 @@
+"""Idempotency-Key records: a retried POST gets the first response, a reused key with another
+body gets 422. The record is written in the transaction that performs the request."""
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert
+
+from shared.envelope import canonical_json
+from shared.runtime import schema
+from shared.runtime.eventstore import Database, Tx
+from shared.runtime.problems import Problem
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResponse:
+    status_code: int
+    body: dict[str, Any]
+
+
+def fingerprint(body: Any) -> str:
+    return hashlib.sha256(canonical_json(body)).hexdigest()
+
+
+async def claim(tx: Tx, *, scope: str, key: str, request_fingerprint: str) -> StoredResponse | None:
+    """Claim the key for this transaction, or return the response already given for it.
+
+    The claim is a placeholder row completed by `remember` in the same transaction. A twin
+    request racing this one blocks on the primary key until we commit, then reads our answer;
+    if we roll back, its insert succeeds and it does the work instead: one effect either way.
+    """
+    claimed = await tx.conn.scalar(
+        insert(schema.idempotency_keys)
+        .values(scope=scope, key=key, fingerprint=request_fingerprint, status_code=0, response={})
+        .on_conflict_do_nothing()
+        .returning(schema.idempotency_keys.c.key)
+    )
+    if claimed is not None:
+        return None
+    row = (
+        await tx.conn.execute(
+            select(
+                schema.idempotency_keys.c.fingerprint,
+                schema.idempotency_keys.c.status_code,
+                schema.idempotency_keys.c.response,
+            ).where(schema.idempotency_keys.c.scope == scope, schema.idempotency_keys.c.key == key)
+        )
+    ).one()
+    if row.fingerprint != request_fingerprint:
+        raise Problem(
+            422,
+            "Idempotency key reused",
+            f"Idempotency-Key {key!r} was already used with a different request body",
+        )
+    return StoredResponse(row.status_code, row.response)
+
+
+async def remember(tx: Tx, *, scope: str, key: str, response: StoredResponse) -> None:
+    await tx.conn.execute(
+        update(schema.idempotency_keys)
+        .where(schema.idempotency_keys.c.scope == scope, schema.idempotency_keys.c.key == key)
+        .values(status_code=response.status_code, response=response.body)
+    )
+
+
+async def run_once(
+    db: Database,
+    *,
+    scope: str,
+    key: str | None,
+    request_body: Any,
+    action: Callable[[Tx], Awaitable[StoredResponse]],
+) -> StoredResponse:
+    """Run `action` in one transaction, answering a retried request from its first response.
+
+    Without a key the request is not deduplicated.
+    """
+    async with db.transaction() as tx:
+        if key is None:
+            return await action(tx)
+        request_print = fingerprint(request_body)
+        prior = await claim(tx, scope=scope, key=key, request_fingerprint=request_print)
+        if prior is not None:
+            return prior
+        response = await action(tx)
+        await remember(tx, scope=scope, key=key, response=response)
+        return response

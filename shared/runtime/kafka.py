@@ -1,0 +1,73 @@
+"""aiokafka clients with the settings kafka.md requires, and explicit topic creation."""
+
+import asyncio
+from collections.abc import Iterable
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import GroupCoordinatorNotAvailableError
+
+from shared import topics
+
+TOPIC_CONFIG = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
+
+
+def producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
+    # Idempotence keeps partition order across retries and implies acks=all.
+    return AIOKafkaProducer(
+        bootstrap_servers=bootstrap,
+        client_id=client_id,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+        compression_type="lz4",
+    )
+
+
+def consumer(
+    bootstrap: str, *, group: str, instance_id: str | None, subscribe: Iterable[str]
+) -> AIOKafkaConsumer:
+    return AIOKafkaConsumer(
+        *subscribe,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        group_instance_id=instance_id,
+        client_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        isolation_level="read_committed",
+        max_poll_interval_ms=600_000,
+    )
+
+
+async def create_topics(
+    bootstrap: str, *, partitions: int = topics.PARTITIONS, deadline_seconds: float = 60.0
+) -> list[str]:
+    """Create the project's topics if missing; returns the names created. Waits for the
+    broker (and its group coordinator) first, so it doubles as the readiness check."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="hotline-admin")
+    async with asyncio.timeout(deadline_seconds):
+        while True:
+            try:
+                await admin.start()
+                break
+            except Exception:  # broker still starting: retry until the deadline
+                await asyncio.sleep(0.5)
+        try:
+            missing = sorted(set(topics.ALL) - set(await admin.list_topics()))
+            if missing:
+                await admin.create_topics(
+                    [NewTopic(name, partitions, 1, topic_configs=TOPIC_CONFIG) for name in missing]
+                )
+            while True:  # creation is asynchronous on the controller
+                if not set(topics.ALL) - set(await admin.list_topics()):
+                    break
+                await asyncio.sleep(0.2)
+            while True:  # __consumer_offsets is created on first use and takes a moment
+                try:
+                    await admin.find_coordinator("readiness")
+                    return missing
+                except GroupCoordinatorNotAvailableError:
+                    await asyncio.sleep(0.2)
+        finally:
+            await admin.close()

@@ -1,0 +1,127 @@
+"""The outbox relay: publishes committed events in id order, then marks them published.
+
+Only one relay per service may run (kafka.md §5): with two, one could publish version n+1 of
+an appeal while the other still holds version n. A session-level advisory lock on a dedicated
+connection elects the relay; the same connection LISTENs for the NOTIFY each append sends,
+so an event is usually on Kafka milliseconds after its commit, with a short poll as backstop.
+"""
+
+import asyncio
+import contextlib
+import logging
+import time
+
+from aiokafka import AIOKafkaProducer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from shared.runtime import eventstore, faults, metrics
+
+log = logging.getLogger("hotline.outbox")
+
+BATCH_SIZE = 500
+POLL_SECONDS = 1.0  # backstop for a missed NOTIFY; the normal wake-up is the notification
+LOCK_RETRY_SECONDS = 2.0
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        producer: AIOKafkaProducer,
+        *,
+        service: str,
+        topic: str,
+        crash: faults.CrashPoints,
+    ) -> None:
+        self._engine = engine
+        self._producer = producer
+        self._service = service
+        self._topic = topic
+        self._crash = crash
+        self.holds_role = False
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Publish until `stopping` is set; any fault restarts the role election with backoff."""
+        backoff = 0.1
+        while not stopping.is_set():
+            try:
+                await self._hold_role_and_publish(stopping)
+                backoff = 0.1
+            except Exception:
+                log.exception("outbox relay failed; restarting", extra={"service": self._service})
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, 5.0)
+            finally:
+                self.holds_role = False
+                metrics.RELAY_ACTIVE.labels(self._service).set(0)
+
+    async def _hold_role_and_publish(self, stopping: asyncio.Event) -> None:
+        async with self._engine.connect() as lock_conn:
+            try_lock = text("SELECT pg_try_advisory_lock(hashtext(:key))")
+            while not (
+                await lock_conn.execute(try_lock, {"key": f"outbox:{self._service}"})
+            ).scalar_one():
+                await lock_conn.commit()
+                if await _wait(stopping, LOCK_RETRY_SECONDS):
+                    return
+            await lock_conn.commit()  # session-scoped: the lock outlives this commit
+            self.holds_role = True
+            metrics.RELAY_ACTIVE.labels(self._service).set(1)
+            wake = asyncio.Event()
+            raw = await lock_conn.get_raw_connection()
+            await raw.driver_connection.add_listener(  # type: ignore[union-attr]
+                eventstore.OUTBOX_CHANNEL, lambda *_: wake.set()
+            )
+            last_stats = 0.0
+            while not stopping.is_set():
+                await lock_conn.execute(text("SELECT 1"))  # a lost session means a lost lock
+                await lock_conn.commit()
+                wake.clear()
+                published = await self.publish_batch()
+                if time.monotonic() - last_stats > 5:
+                    await self._export_backlog()
+                    last_stats = time.monotonic()
+                if published == 0:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(wake.wait(), POLL_SECONDS)
+
+    async def publish_batch(self) -> int:
+        """Send one batch and mark it; a crash in between republishes it (consumers dedupe)."""
+        async with self._engine.begin() as conn:
+            rows = await eventstore.claim_unpublished(conn, BATCH_SIZE)
+            if not rows:
+                return 0
+            self._crash.reach(faults.RELAY_BEFORE_SEND)
+            # Enqueue all, then await: batches form while idempotence keeps partition order.
+            pending = [
+                await self._producer.send(
+                    self._topic,
+                    value=row.body.encode(),
+                    key=str(row.stream_id).encode(),
+                    headers=[("traceparent", row.traceparent.encode())]
+                    if row.traceparent
+                    else None,
+                )
+                for row in rows
+            ]
+            await asyncio.gather(*pending)
+            self._crash.reach(faults.RELAY_AFTER_SEND)
+            await eventstore.mark_published(conn, [row.id for row in rows])
+        metrics.EVENTS_PUBLISHED.labels(self._service).inc(len(rows))
+        return len(rows)
+
+    async def _export_backlog(self) -> None:
+        async with self._engine.connect() as conn:
+            count, age = await eventstore.unpublished_stats(conn)
+        metrics.OUTBOX_UNPUBLISHED.labels(self._service).set(count)
+        metrics.OUTBOX_OLDEST_AGE.labels(self._service).set(age)
+
+
+async def _wait(stopping: asyncio.Event, seconds: float) -> bool:
+    """Sleep up to `seconds`; True if stopping was requested meanwhile."""
+    try:
+        await asyncio.wait_for(stopping.wait(), seconds)
+    except TimeoutError:
+        return False
+    return True

@@ -1,0 +1,110 @@
+"""RFC 9457 problem+json for every error a service returns."""
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.errors import DomainError
+from shared.runtime.eventstore import ConcurrencyError
+
+MEDIA_TYPE = "application/problem+json"
+log = logging.getLogger("hotline.problems")
+
+
+class Problem(Exception):
+    """Raise from a route or domain adapter to answer with problem+json."""
+
+    def __init__(
+        self,
+        status: int,
+        title: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.headers = headers
+        self.extensions = extensions
+
+
+def problem_response(
+    request: Request,
+    status: int,
+    title: str,
+    detail: str,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
+) -> JSONResponse:
+    body = {
+        "type": "about:blank",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+        **extensions,
+    }
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+
+
+async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, Problem)
+    return problem_response(
+        request, exc.status, exc.title, exc.detail, headers=exc.headers, **exc.extensions
+    )
+
+
+async def _on_http(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    title = {
+        401: "Unauthorized",
+        403: "Forbidden",
+        404: "Not Found",
+        405: "Method Not Allowed",
+    }.get(exc.status_code, "HTTP error")
+    return problem_response(
+        request, exc.status_code, title, str(exc.detail), headers=dict(exc.headers or {})
+    )
+
+
+async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"], "type": err["type"]}
+        for err in exc.errors()
+    ]
+    fields = ", ".join(e["field"] for e in errors)
+    return problem_response(
+        request, 422, "Invalid request", f"invalid fields: {fields}", errors=errors
+    )
+
+
+async def _on_domain(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    return problem_response(request, exc.status, exc.title, str(exc))
+
+
+async def _on_conflict(request: Request, exc: Exception) -> JSONResponse:
+    return problem_response(request, 409, "Conflict", str(exc))
+
+
+async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error", exc_info=exc)
+    return problem_response(
+        request, 500, "Internal Server Error", "the request failed; nothing was changed"
+    )
+
+
+def install(app: FastAPI) -> None:
+    app.add_exception_handler(Problem, _on_problem)
+    app.add_exception_handler(StarletteHTTPException, _on_http)
+    app.add_exception_handler(RequestValidationError, _on_validation)
+    app.add_exception_handler(DomainError, _on_domain)
+    app.add_exception_handler(ConcurrencyError, _on_conflict)
+    app.add_exception_handler(Exception, _on_unexpected)

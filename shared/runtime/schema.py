@@ -1,0 +1,96 @@
+"""Tables the runtime owns in every service's database: events (the outbox), inbox, parking,
+idempotency. Each service's first migration creates them (see create_runtime_tables)."""
+
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("event_id", Uuid, nullable=False, unique=True),
+    Column("stream_id", Uuid, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("type", String(100), nullable=False),
+    Column("body", Text, nullable=False),  # the canonical bytes that were hashed and published
+    Column("hash", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("traceparent", String(100)),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("published_at", DateTime(timezone=True)),
+    UniqueConstraint("stream_id", "version", name="uq_events_stream_version"),
+    Index("ix_events_unpublished", "id", postgresql_where=text("published_at IS NULL")),
+)
+
+processed_events = Table(
+    "processed_events",
+    metadata,
+    Column("consumer_group", String(100), nullable=False),
+    Column("event_id", Uuid, nullable=False),
+    Column("processed_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("consumer_group", "event_id"),
+)
+
+parked_messages = Table(
+    "parked_messages",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("consumer_group", String(100), nullable=False),
+    Column("topic", String(200), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("key", LargeBinary),
+    Column("body", LargeBinary),
+    Column("reason", Text, nullable=False),
+    Column("parked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("consumer_group", "topic", "partition", "offset", name="uq_parked_position"),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", String(200), nullable=False),
+    Column("key", String(200), nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response", JSONB, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("scope", "key"),
+)
+
+
+def create_runtime_tables(op: Any) -> None:
+    """Called from each service's first Alembic revision (op is alembic.op)."""
+    metadata.create_all(op.get_bind())
+
+
+def drop_runtime_tables(op: Any) -> None:
+    metadata.drop_all(op.get_bind())

@@ -1,0 +1,40 @@
+"""Upcasters turn an old payload into the current schema on read, one version step at a time.
+
+Stored and published facts are never rewritten: a reader that meets `schema_version` n
+applies the steps n → n+1 → … until it reaches the model's current version.
+"""
+
+from collections.abc import Callable
+from typing import Any
+
+Payload = dict[str, Any]
+Upcaster = Callable[[Payload], Payload]
+
+
+def _rated_v1_to_v2(data: Payload) -> Payload:
+    # v1 recorded only a yes/no; "yes" was the top grade and "no" the bottom one.
+    upgraded = {k: v for k, v in data.items() if k != "satisfied"}
+    upgraded["satisfaction"] = "satisfied" if data["satisfied"] else "dissatisfied"
+    return upgraded
+
+
+# (event type, from version) → step to from version + 1
+UPCASTERS: dict[tuple[str, int], Upcaster] = {
+    ("appeal.rated", 1): _rated_v1_to_v2,
+}
+
+
+class UnknownSchemaVersionError(ValueError):
+    pass
+
+
+def upcast(event_type: str, version: int, data: Payload, *, current: int) -> Payload:
+    if version > current:
+        raise UnknownSchemaVersionError(f"{event_type} v{version} is newer than v{current}")
+    while version < current:
+        step = UPCASTERS.get((event_type, version))
+        if step is None:
+            raise UnknownSchemaVersionError(f"no upcaster for {event_type} v{version}")
+        data = step(data)
+        version += 1
+    return data
