@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from shared import envelope
+from shared import chain
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,17 +87,10 @@ def verify_chains(facts: Iterable[Fact]) -> list[ChainReport]:
 
 
 def _verify(source: str, stream: Sequence[Fact]) -> ChainReport:
-    problems = []
-    expected_prev = envelope.GENESIS_HASH
-    for position, fact in enumerate(stream, start=1):
-        if fact.version != position:
-            problems.append(f"version {fact.version} at position {position}: missing or extra")
-        if envelope.digest(fact.body.encode()) != fact.hash:
-            problems.append(f"version {fact.version}: content does not match its hash")
-        if fact.prev_hash != expected_prev:
-            problems.append(f"version {fact.version}: prev_hash does not link to the previous fact")
-        expected_prev = fact.hash
-    return ChainReport(source, len(stream), not problems, tuple(problems))
+    found = chain.problems(
+        [chain.Link(f.version, f.prev_hash, f.hash, f.body.encode()) for f in stream]
+    )
+    return ChainReport(source, len(stream), not found, tuple(found))
 
 
 def digest(ordered: Sequence[Fact]) -> str:

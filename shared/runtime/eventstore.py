@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared import envelope, events
+from shared import chain, envelope, events
 from shared.runtime import schema
 
 OUTBOX_CHANNEL = "hotline_outbox"
@@ -108,6 +108,22 @@ class Tx:
         if found is None:
             raise ConcurrencyError(stream_id, version)
         return str(found)
+
+    async def verify(self, stream_id: UUID) -> list[str]:
+        """Problems with the stored stream's hash chain (empty when it is intact)."""
+        rows = await self.conn.execute(
+            select(
+                schema.events.c.version,
+                schema.events.c.prev_hash,
+                schema.events.c.hash,
+                schema.events.c.body,
+            )
+            .where(schema.events.c.stream_id == stream_id)
+            .order_by(schema.events.c.version)
+        )
+        return chain.problems(
+            [chain.Link(r.version, r.prev_hash, r.hash, r.body.encode()) for r in rows]
+        )
 
     async def first_delivery(self, group: str, event_id: UUID) -> bool:
         """Record the inbox row; False if this group already applied the event."""

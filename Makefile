@@ -1,0 +1,54 @@
+# Two commands matter: `make run` (the whole stack, foreground) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: install run up down lint fmt test test-only unit bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found: install Python 3.11"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+run: install  ## everything, in the foreground; Ctrl-C stops what it started
+	$(BIN)/python -m services.stack
+
+up: install  ## only Kafka and PostgreSQL, detached
+	bash services/postgres.sh start
+	bash services/kafka.sh start
+
+down:
+	bash services/kafka.sh stop
+	bash services/postgres.sh stop
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+fmt: install
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+unit: install  ## domain and contract tests: no servers needed
+	$(BIN)/pytest tests/unit
+
+# Tests get their own Kafka and PostgreSQL (own ports and state dir), so a `make run`
+# stack on the default ports is left alone.
+test: install
+	bash services/with-test-stack.sh $(MAKE) --no-print-directory lint test-only
+
+test-only:
+	$(BIN)/pytest
+
+bench: install
+	bash services/with-test-stack.sh $(BIN)/python -m benchmarks.run
+
+clean:
+	bash services/kafka.sh wipe
+	bash services/postgres.sh wipe

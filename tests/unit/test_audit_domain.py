@@ -1,0 +1,78 @@
+from dataclasses import replace
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from audit_service import domain
+from shared import envelope, events
+from tests.unit import factories
+
+
+def _facts(history: list[events.Event]) -> list[domain.Fact]:
+    """Record each service's facts as its store would: versions and hash chain per source."""
+    heads: dict[str, tuple[int, str]] = {}
+    out = []
+    for event in history:
+        version, prev = heads.get(event.source, (0, envelope.GENESIS_HASH))
+        rec = envelope.encode(event, version=version + 1, prev_hash=prev)
+        heads[event.source] = (version + 1, rec.hash)
+        out.append(domain.Fact(event.id, event.source, event.type, event.subject, version + 1,
+                               event.time, event.actor, event.causation_id, rec.hash,
+                               rec.prev_hash, rec.body.decode()))
+    return out
+
+
+HISTORY = _facts(factories.full_history())
+
+
+def test_timeline_follows_causation() -> None:
+    assert [f.type for f in domain.timeline(reversed(HISTORY))] == [
+        "appeal.received", "appeal.assigned", "appeal.handled", "appeal.rated", "appeal.closed"]
+
+
+def test_a_cause_comes_first_even_when_its_clock_ran_late() -> None:
+    r, a, *_ = HISTORY
+    late_cause = replace(r, time=a.time.replace(year=a.time.year + 1))
+    assert domain.timeline([a, late_cause])[0] == late_cause
+
+
+@given(st.permutations(HISTORY))
+def test_any_arrival_order_gives_the_same_timeline_and_digest(arrival: list[domain.Fact]) -> None:
+    ordered = domain.timeline(arrival)
+    assert ordered == domain.timeline(HISTORY)
+    assert domain.digest(ordered) == domain.digest(domain.timeline(HISTORY))
+
+
+def test_intact_chains_verify() -> None:
+    reports = domain.verify_chains(HISTORY)
+    assert [(r.source, r.length, r.verified) for r in reports] == [
+        ("dispatch", 2, True), ("feedback", 2, True), ("intake", 1, True)]
+
+
+def test_an_edited_fact_is_detected() -> None:
+    handled = HISTORY[2]
+    edited = replace(handled, body=handled.body.replace("solved", "explained"))
+    [_, feedback, _] = domain.verify_chains([*HISTORY[:2], edited, *HISTORY[3:]])
+    assert not feedback.verified
+    assert "content does not match its hash" in feedback.problems[0]
+
+
+def test_a_missing_fact_is_detected() -> None:
+    without_handled = [f for f in HISTORY if f.type != "appeal.handled"]
+    feedback = domain.verify_chains(without_handled)[1]
+    assert not feedback.verified
+    assert any("missing" in p for p in feedback.problems)
+
+
+def test_a_rewritten_fact_with_a_fresh_hash_breaks_the_next_link() -> None:
+    handled = HISTORY[2]
+    body = handled.body.replace("solved", "explained")
+    forged = replace(handled, body=body, hash=envelope.digest(body.encode()))
+    feedback = domain.verify_chains([forged, HISTORY[3]])[0]
+    assert feedback.problems == (
+        "version 2: prev_hash does not link to the previous fact",)
+
+
+def test_overall_digest_ignores_the_order_appeals_are_listed_in() -> None:
+    pairs = [(f.subject, f.hash) for f in HISTORY[:1]] + [(factories.received().subject, "x")]
+    assert domain.overall_digest(pairs) == domain.overall_digest(reversed(pairs))

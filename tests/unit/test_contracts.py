@@ -1,0 +1,90 @@
+import json
+
+import pytest
+
+from shared import envelope, events, upcasting
+from tests.unit import factories
+
+
+@pytest.mark.parametrize("event", factories.full_history(), ids=lambda e: e.type)
+def test_every_event_round_trips_through_the_wire_format(event: events.Event) -> None:
+    recorded = envelope.encode(event, version=3, prev_hash="a" * 64)
+    decoded = envelope.decode(recorded.body)
+    assert decoded.event == event
+    assert (decoded.version, decoded.prev_hash, decoded.hash) == (3, "a" * 64, recorded.hash)
+    assert decoded.source == event.source
+
+
+def test_every_event_type_is_covered_by_the_round_trip() -> None:
+    assert {e.type for e in factories.full_history()} == set(events.EVENT_TYPES)
+
+
+def test_wire_uses_cloudevents_attribute_names() -> None:
+    wire = json.loads(envelope.encode(factories.received(), version=1,
+                                      prev_hash=envelope.GENESIS_HASH).body)
+    assert {"specversion", "id", "type", "source", "subject", "time", "datacontenttype"} <= set(
+        wire)
+    assert {"schema_version", "version", "causation_id", "correlation_id", "actor",
+            "prev_hash", "data"} <= set(wire)
+    assert wire["source"] == "intake"
+    assert wire["data"]["content"] == "小区停水三天了"  # Chinese text kept as text
+
+
+def test_hash_covers_every_byte_of_the_fact() -> None:
+    body = envelope.encode(factories.received(), version=1, prev_hash=envelope.GENESIS_HASH).body
+    tampered = body.replace("停水".encode(), "停电".encode())
+    assert envelope.digest(tampered) != envelope.digest(body)
+
+
+def test_a_v1_rating_is_upcast_to_the_current_schema() -> None:
+    current = factories.rated(factories.handled(factories.assigned(factories.received())))
+    wire = json.loads(envelope.encode(current, version=2, prev_hash="b" * 64).body)
+    wire["schema_version"] = 1
+    wire["data"] = {"satisfied": False, "solved": False, "comment": None}
+    old_body = envelope.canonical_json(wire)
+
+    decoded = envelope.decode(old_body)
+
+    assert isinstance(decoded.event, events.Rated)
+    assert decoded.event.satisfaction == "dissatisfied"
+    assert decoded.hash == envelope.digest(old_body)  # the stored bytes are never rewritten
+
+
+def test_a_schema_version_newer_than_the_code_is_refused() -> None:
+    with pytest.raises(upcasting.UnknownSchemaVersionError):
+        upcasting.upcast("appeal.rated", 3, {}, current=2)
+
+
+@pytest.mark.parametrize(
+    ("change", "reason"),
+    [
+        ({"type": "appeal.teleported"}, "unknown event type"),
+        ({"source": "feedback"}, "must come from intake"),
+        ({"data": {"content": "missing everything else"}}, "validation error"),
+    ],
+)
+def test_undecodable_facts_raise_decode_error(change: dict[str, object], reason: str) -> None:
+    wire = json.loads(envelope.encode(factories.received(), version=1,
+                                      prev_hash=envelope.GENESIS_HASH).body)
+    with pytest.raises(envelope.DecodeError, match=reason):
+        envelope.decode(envelope.canonical_json({**wire, **change}))
+
+
+def test_not_json_is_a_decode_error() -> None:
+    with pytest.raises(envelope.DecodeError):
+        envelope.decode(b"\x00not json")
+
+
+def test_json_schema_is_exported_for_every_event_type() -> None:
+    schemas = envelope.json_schemas()
+    assert set(schemas) == set(events.EVENT_TYPES)
+    assert "satisfaction" in schemas["appeal.rated"]["properties"]
+
+
+def test_times_are_normalised_to_utc() -> None:
+    from datetime import datetime, timedelta, timezone
+
+    beijing = datetime(2026, 10, 9, 16, 30, tzinfo=timezone(timedelta(hours=8)))
+    event = factories.received(at=beijing)
+    assert event.time.utcoffset() == timedelta(0)
+    assert event.time == beijing
