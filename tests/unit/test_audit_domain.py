@@ -16,9 +16,21 @@ def _facts(history: list[events.Event]) -> list[domain.Fact]:
         version, prev = heads.get(event.source, (0, envelope.GENESIS_HASH))
         rec = envelope.encode(event, version=version + 1, prev_hash=prev)
         heads[event.source] = (version + 1, rec.hash)
-        out.append(domain.Fact(event.id, event.source, event.type, event.subject, version + 1,
-                               event.time, event.actor, event.causation_id, rec.hash,
-                               rec.prev_hash, rec.body.decode()))
+        out.append(
+            domain.Fact(
+                event.id,
+                event.source,
+                event.type,
+                event.subject,
+                version + 1,
+                event.time,
+                event.actor,
+                event.causation_id,
+                rec.hash,
+                rec.prev_hash,
+                rec.body.decode(),
+            )
+        )
     return out
 
 
@@ -27,7 +39,12 @@ HISTORY = _facts(factories.full_history())
 
 def test_timeline_follows_causation() -> None:
     assert [f.type for f in domain.timeline(reversed(HISTORY))] == [
-        "appeal.received", "appeal.assigned", "appeal.handled", "appeal.rated", "appeal.closed"]
+        "appeal.received",
+        "appeal.assigned",
+        "appeal.handled",
+        "appeal.rated",
+        "appeal.closed",
+    ]
 
 
 def test_a_cause_comes_first_even_when_its_clock_ran_late() -> None:
@@ -46,7 +63,10 @@ def test_any_arrival_order_gives_the_same_timeline_and_digest(arrival: list[doma
 def test_intact_chains_verify() -> None:
     reports = domain.verify_chains(HISTORY)
     assert [(r.source, r.length, r.verified) for r in reports] == [
-        ("dispatch", 2, True), ("feedback", 2, True), ("intake", 1, True)]
+        ("dispatch", 2, True),
+        ("feedback", 2, True),
+        ("intake", 1, True),
+    ]
 
 
 def test_an_edited_fact_is_detected() -> None:
@@ -69,8 +89,7 @@ def test_a_rewritten_fact_with_a_fresh_hash_breaks_the_next_link() -> None:
     body = handled.body.replace("solved", "explained")
     forged = replace(handled, body=body, hash=envelope.digest(body.encode()))
     feedback = domain.verify_chains([forged, HISTORY[3]])[0]
-    assert feedback.problems == (
-        "version 2: prev_hash does not link to the previous fact",)
+    assert feedback.problems == ("version 2: prev_hash does not link to the previous fact",)
 
 
 def test_overall_digest_ignores_the_order_appeals_are_listed_in() -> None:

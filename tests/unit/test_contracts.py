@@ -20,12 +20,21 @@ def test_every_event_type_is_covered_by_the_round_trip() -> None:
 
 
 def test_wire_uses_cloudevents_attribute_names() -> None:
-    wire = json.loads(envelope.encode(factories.received(), version=1,
-                                      prev_hash=envelope.GENESIS_HASH).body)
+    wire = json.loads(
+        envelope.encode(factories.received(), version=1, prev_hash=envelope.GENESIS_HASH).body
+    )
     assert {"specversion", "id", "type", "source", "subject", "time", "datacontenttype"} <= set(
-        wire)
-    assert {"schema_version", "version", "causation_id", "correlation_id", "actor",
-            "prev_hash", "data"} <= set(wire)
+        wire
+    )
+    assert {
+        "schema_version",
+        "version",
+        "causation_id",
+        "correlation_id",
+        "actor",
+        "prev_hash",
+        "data",
+    } <= set(wire)
     assert wire["source"] == "intake"
     assert wire["data"]["content"] == "小区停水三天了"  # Chinese text kept as text
 
@@ -64,8 +73,9 @@ def test_a_schema_version_newer_than_the_code_is_refused() -> None:
     ],
 )
 def test_undecodable_facts_raise_decode_error(change: dict[str, object], reason: str) -> None:
-    wire = json.loads(envelope.encode(factories.received(), version=1,
-                                      prev_hash=envelope.GENESIS_HASH).body)
+    wire = json.loads(
+        envelope.encode(factories.received(), version=1, prev_hash=envelope.GENESIS_HASH).body
+    )
     with pytest.raises(envelope.DecodeError, match=reason):
         envelope.decode(envelope.canonical_json({**wire, **change}))
 

@@ -15,12 +15,20 @@ def _holder(assigned: events.Assigned) -> domain.Holder:
     return domain.Holder(assigned.department, assigned.id, assigned.correlation_id)
 
 
-def _handle(state: domain.Feedback, assigned: events.Assigned | None,
-            department: str | None) -> list[events.Event]:
+def _handle(
+    state: domain.Feedback, assigned: events.Assigned | None, department: str | None
+) -> list[events.Event]:
     appeal_id = assigned.subject if assigned else uuid4()
-    return domain.handle(state, REPLY, appeal_id=appeal_id,
-                         holder=_holder(assigned) if assigned else None, department=department,
-                         actor=f"department:{department}", event_id=uuid4(), now=factories.T0)
+    return domain.handle(
+        state,
+        REPLY,
+        appeal_id=appeal_id,
+        holder=_holder(assigned) if assigned else None,
+        department=department,
+        actor=f"department:{department}",
+        event_id=uuid4(),
+        now=factories.T0,
+    )
 
 
 def test_the_holding_department_replies() -> None:
@@ -53,8 +61,9 @@ def test_one_reply_per_round() -> None:
 
 
 def _rate(state: domain.Feedback) -> list[events.Event]:
-    return domain.rate(state, RATING, appeal_id=uuid4(), actor="operator:wang",
-                       event_id=uuid4(), now=factories.T0)
+    return domain.rate(
+        state, RATING, appeal_id=uuid4(), actor="operator:wang", event_id=uuid4(), now=factories.T0
+    )
 
 
 def test_a_handled_appeal_is_rated_once() -> None:

@@ -1,0 +1,136 @@
+"""The event store, inbox and idempotency records against a real PostgreSQL."""
+
+import asyncio
+from typing import Any
+from uuid import uuid4
+
+import pytest
+from sqlalchemy import text
+
+from shared import events
+from shared.runtime import idempotency
+from shared.runtime.eventstore import ConcurrencyError, Database, Tx
+from shared.runtime.problems import Problem
+from tests.unit import factories
+
+pytestmark = pytest.mark.integration
+
+
+async def test_of_concurrent_appends_at_one_version_exactly_one_wins(db: Database) -> None:
+    appeal_id = uuid4()
+
+    async def append_one() -> bool:
+        try:
+            async with db.transaction() as tx:
+                await tx.append(appeal_id, [factories.received(appeal_id)], expected_version=0)
+                await asyncio.sleep(0.05)  # hold the transaction open so the others overlap
+            return True
+        except ConcurrencyError:
+            return False
+
+    outcomes = await asyncio.gather(*(append_one() for _ in range(12)))
+
+    assert sorted(outcomes) == [False] * 11 + [True]
+    async with db.transaction() as tx:
+        assert [r.version for r in await tx.load(appeal_id)] == [1]
+
+
+async def test_a_stale_expected_version_is_refused(db: Database) -> None:
+    r = factories.received()
+    async with db.transaction() as tx:
+        await tx.append(r.subject, [r], expected_version=0)
+    for stale in (0, 2):
+        with pytest.raises(ConcurrencyError):
+            async with db.transaction() as tx:
+                await tx.append(r.subject, [factories.assigned(r)], expected_version=stale)
+
+
+async def _store_history(db: Database) -> list[events.Event]:
+    history = factories.full_history()
+    async with db.transaction() as tx:
+        # One stream holding several facts is enough to exercise the chain.
+        await tx.append(history[0].subject, history[:2], expected_version=0)
+    async with db.transaction() as tx:
+        await tx.append(history[0].subject, history[2:], expected_version=2)
+    return history
+
+
+async def test_appended_events_load_in_order_with_an_intact_hash_chain(db: Database) -> None:
+    history = await _store_history(db)
+    async with db.transaction() as tx:
+        loaded = await tx.load(history[0].subject)
+        assert await tx.verify(history[0].subject) == []
+    assert [r.event for r in loaded] == history
+    assert [r.version for r in loaded] == [1, 2, 3, 4, 5]
+    assert all(b.prev_hash == a.hash for a, b in zip(loaded, loaded[1:], strict=False))
+
+
+async def test_the_hash_chain_detects_a_changed_row(db: Database) -> None:
+    history = await _store_history(db)
+    async with db.transaction() as tx:
+        await tx.conn.execute(
+            text(
+                "UPDATE events SET body = replace(body, 'solved', 'explained') "
+                "WHERE stream_id = :s AND version = 3"
+            ),
+            {"s": history[0].subject},
+        )
+        assert await tx.verify(history[0].subject) == ["version 3: content does not match its hash"]
+
+
+async def test_the_hash_chain_detects_a_deleted_row(db: Database) -> None:
+    history = await _store_history(db)
+    async with db.transaction() as tx:
+        await tx.conn.execute(
+            text("DELETE FROM events WHERE stream_id = :s AND version = 2"),
+            {"s": history[0].subject},
+        )
+        problems = await tx.verify(history[0].subject)
+    assert "version 3 at position 2: missing or extra fact" in problems
+    assert "version 3: prev_hash does not link to the previous fact" in problems
+
+
+async def test_the_inbox_admits_each_event_once_per_group(db: Database) -> None:
+    event_id = uuid4()
+    async with db.transaction() as tx:
+        assert await tx.first_delivery("dispatch", event_id)
+        assert not await tx.first_delivery("dispatch", event_id)
+        assert await tx.first_delivery("audit", event_id)
+
+
+async def test_a_rolled_back_handler_leaves_no_inbox_row(db: Database) -> None:
+    event_id = uuid4()
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as tx:
+            assert await tx.first_delivery("dispatch", event_id)
+            raise RuntimeError("handler failed")
+    async with db.transaction() as tx:
+        assert await tx.first_delivery("dispatch", event_id)
+
+
+async def test_racing_requests_with_one_idempotency_key_have_one_effect(db: Database) -> None:
+    body = {"content": "路灯不亮"}
+    effects: list[str] = []
+
+    async def create(tx: Tx) -> idempotency.StoredResponse:
+        r = factories.received()
+        await tx.append(r.subject, [r], expected_version=0)
+        effects.append(str(r.subject))
+        await asyncio.sleep(0.05)
+        return idempotency.StoredResponse(201, {"id": str(r.subject)})
+
+    async def request() -> dict[str, Any]:
+        answer = await idempotency.run_once(
+            db, scope="test", key="k-1", request_body=body, action=create
+        )
+        return answer.body
+
+    answers = await asyncio.gather(*(request() for _ in range(8)))
+
+    assert len(effects) == 1
+    assert answers == [{"id": effects[0]}] * 8
+    with pytest.raises(Problem) as refused:
+        await idempotency.run_once(
+            db, scope="test", key="k-1", request_body={"other": 1}, action=create
+        )
+    assert refused.value.status == 422
