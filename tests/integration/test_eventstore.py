@@ -1,6 +1,7 @@
 """The event store, inbox and idempotency records against a real PostgreSQL."""
 
 import asyncio
+import itertools
 from typing import Any
 from uuid import uuid4
 
@@ -46,7 +47,7 @@ async def test_a_stale_expected_version_is_refused(db: Database) -> None:
 
 
 async def _store_history(db: Database) -> list[events.Event]:
-    history = factories.full_history()
+    history: list[events.Event] = list(factories.full_history())
     async with db.transaction() as tx:
         # One stream holding several facts is enough to exercise the chain.
         await tx.append(history[0].subject, history[:2], expected_version=0)
@@ -62,7 +63,7 @@ async def test_appended_events_load_in_order_with_an_intact_hash_chain(db: Datab
         assert await tx.verify(history[0].subject) == []
     assert [r.event for r in loaded] == history
     assert [r.version for r in loaded] == [1, 2, 3, 4, 5]
-    assert all(b.prev_hash == a.hash for a, b in zip(loaded, loaded[1:], strict=False))
+    assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(loaded))
 
 
 async def test_the_hash_chain_detects_a_changed_row(db: Database) -> None:
@@ -100,10 +101,14 @@ async def test_the_inbox_admits_each_event_once_per_group(db: Database) -> None:
 
 async def test_a_rolled_back_handler_leaves_no_inbox_row(db: Database) -> None:
     event_id = uuid4()
-    with pytest.raises(RuntimeError):
+
+    async def failing_handler() -> None:
         async with db.transaction() as tx:
             assert await tx.first_delivery("dispatch", event_id)
             raise RuntimeError("handler failed")
+
+    with pytest.raises(RuntimeError):
+        await failing_handler()
     async with db.transaction() as tx:
         assert await tx.first_delivery("dispatch", event_id)
 

@@ -62,7 +62,7 @@ async def read_topic(topic: str) -> list[tuple[bytes, bytes]]:
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         found: list[tuple[bytes, bytes]] = []
-        while any(await consumer.position(tp) < ends[tp] for tp in partitions):
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
             for records in (await consumer.getmany(timeout_ms=500)).values():
                 found.extend(
                     (r.key, r.value)

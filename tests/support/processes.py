@@ -69,12 +69,11 @@ class ServiceProcess:
         )
         log.close()
 
-    async def ready(self, timeout: float = 60) -> None:
-        async with httpx.AsyncClient() as client, asyncio.timeout(timeout):
+    async def ready(self, deadline_seconds: float = 60) -> None:
+        async with httpx.AsyncClient() as client, asyncio.timeout(deadline_seconds):
             while True:
-                assert self.process is not None and self.process.poll() is None, (
-                    f"{self.service.name} exited; see {LOGS}"
-                )
+                assert self.process is not None
+                assert self.process.poll() is None, f"{self.service.name} exited; see {LOGS}"
                 try:
                     if (await client.get(f"{self.url}/readyz")).status_code == 200:
                         return
@@ -82,12 +81,13 @@ class ServiceProcess:
                     pass
                 await asyncio.sleep(0.2)
 
-    async def exited(self, timeout: float = 60) -> int:
+    async def exited(self, deadline_seconds: float = 60) -> int:
         assert self.process is not None
-        async with asyncio.timeout(timeout):
-            while (code := self.process.poll()) is None:
+        async with asyncio.timeout(deadline_seconds):
+            while True:
+                if (code := self.process.poll()) is not None:
+                    return code
                 await asyncio.sleep(0.1)
-        return code
 
     def kill(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -55,7 +55,7 @@ def handled(cause: events.Assigned) -> events.Handled:
         correlation_id=cause.correlation_id,
         department=cause.department,
         result="solved",
-        reply="已抢修供水管道，恢复供水",
+        reply="已抢修供水管道 恢复供水",
     )
 
 
@@ -85,9 +85,11 @@ def closed(cause: events.Rated) -> events.Closed:
     )
 
 
-def full_history() -> list[events.Event]:
+def full_history() -> tuple[
+    events.AppealReceived, events.Assigned, events.Handled, events.Rated, events.Closed
+]:
     r = received()
     a = assigned(r)
     h = handled(a)
     s = rated(h)
-    return [r, a, h, s, closed(s)]
+    return r, a, h, s, closed(s)

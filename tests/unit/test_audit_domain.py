@@ -1,3 +1,4 @@
+from collections.abc import Sequence
 from dataclasses import replace
 
 from hypothesis import given
@@ -8,7 +9,7 @@ from shared import envelope, events
 from tests.unit import factories
 
 
-def _facts(history: list[events.Event]) -> list[domain.Fact]:
+def _facts(history: Sequence[events.Event]) -> list[domain.Fact]:
     """Record each service's facts as its store would: versions and hash chain per source."""
     heads: dict[str, tuple[int, str]] = {}
     out = []

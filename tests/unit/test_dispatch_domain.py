@@ -43,7 +43,7 @@ def test_assignment_records_the_rule_and_routing_version_that_chose_it() -> None
 
 
 def test_a_satisfied_rating_closes_the_work_order() -> None:
-    r, a, h, s, _ = factories.full_history()
+    r, a, _h, s, _ = factories.full_history()
     order = domain.evolve(None, a)
     [fact] = domain.on_rated(order, s, event_id=uuid4(), now=factories.T0)
     assert isinstance(fact, events.Closed)
@@ -61,7 +61,7 @@ def test_a_dissatisfied_rating_leaves_the_work_order_open() -> None:
 
 
 def test_a_rating_for_an_unknown_or_closed_work_order_changes_nothing() -> None:
-    r, a, h, s, c = factories.full_history()
+    _r, a, _h, s, c = factories.full_history()
     closed = domain.evolve(domain.evolve(None, a), c)
     assert domain.on_rated(None, s, event_id=uuid4(), now=factories.T0) == []
     assert domain.on_rated(closed, s, event_id=uuid4(), now=factories.T0) == []
