@@ -1,0 +1,46 @@
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import pytest
+
+from dispatch_service import seed
+from shared.runtime.eventstore import Database
+from tests.support import processes
+from tests.support.processes import ServiceProcess
+
+
+@dataclass
+class Stack:
+    intake: ServiceProcess
+    dispatch: ServiceProcess
+    feedback: ServiceProcess
+    audit: ServiceProcess
+
+    @property
+    def all(self) -> list[ServiceProcess]:
+        return [self.intake, self.dispatch, self.feedback, self.audit]
+
+
+async def seed_routing(dispatch: ServiceProcess) -> None:
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    engine = create_async_engine(dispatch.database_url)
+    async with Database(engine).transaction() as tx:
+        await seed.seed(tx)
+    await engine.dispose()
+
+
+@pytest.fixture(scope="module")
+async def stack(servers: None) -> AsyncIterator[Stack]:
+    """The four services as processes, each with a fresh database and consumer group."""
+    running = Stack(*[await processes.make(n) for n in ("intake", "dispatch", "feedback", "audit")])
+    await seed_routing(running.dispatch)
+    for service in running.all:
+        service.start()
+    try:
+        for service in running.all:
+            await service.ready()
+        yield running
+    finally:
+        for service in running.all:
+            service.stop()

@@ -1,0 +1,176 @@
+"""The whole loop over HTTP, real Kafka and real PostgreSQL: intake → dispatch → feedback →
+audit, with the department boundary and idempotency enforced on the way."""
+
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import Stack
+from tests.support import polling
+from tests.support.processes import OPERATOR, bearer
+
+pytestmark = pytest.mark.e2e
+
+APPEAL = {
+    "channel": "phone",
+    "appeal_type": "complaint",
+    "category": "water.outage",
+    "content": "幸福小区3号楼停水两天，无人处理",
+    "urgency": "normal",
+    "citizen": {"name": "张三", "phone": "13800138000"},
+    "location": {"address": "东城区幸福路1号", "district": "east"},
+}
+
+
+async def _get_when(
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], ready: Any = lambda body: True
+) -> dict[str, Any]:
+    async def probe() -> dict[str, Any] | None:
+        response = await client.get(url, headers=headers)
+        if response.status_code == 200 and ready(body := response.json()):
+            return dict(body)
+        return None
+
+    return await polling.until(probe, what=url)
+
+
+async def test_an_appeal_travels_the_whole_loop(stack: Stack) -> None:
+    operator = bearer(*OPERATOR)
+    water = bearer("workorders:read", "replies:write", department="water")
+    power = bearer("workorders:read", "replies:write", department="power")
+    async with httpx.AsyncClient(timeout=10) as client:
+        # 1. intake stores the appeal and emits appeal.received
+        created = await client.post(
+            f"{stack.intake.url}/v1/appeals",
+            json=APPEAL,
+            headers={**operator, "Idempotency-Key": "happy-1"},
+        )
+        assert created.status_code == 201, created.text
+        appeal_id = created.json()["id"]
+        assert created.headers["location"] == f"/v1/appeals/{appeal_id}"
+
+        # 2. dispatch routes it by category to the water authority
+        order = await _get_when(client, f"{stack.dispatch.url}/v1/work-orders/{appeal_id}", water)
+        assert (order["department"], order["stage"]) == ("water", "assigned")
+        hidden = await client.get(f"{stack.dispatch.url}/v1/work-orders/{appeal_id}", headers=power)
+        assert hidden.status_code == 404  # another department does not see it
+
+        # 3. the holding department replies; another department is refused
+        await _get_when(
+            client,
+            f"{stack.feedback.url}/v1/appeals/{appeal_id}/feedback",
+            operator,
+            ready=lambda body: body["holder"] == "water",
+        )
+        reply = {"result": "solved", "reply": "已更换破损供水管道，恢复供水"}
+        refused = await client.post(
+            f"{stack.feedback.url}/v1/appeals/{appeal_id}/replies", json=reply, headers=power
+        )
+        assert refused.status_code == 403
+        assert refused.headers["content-type"] == "application/problem+json"
+        handled = await client.post(
+            f"{stack.feedback.url}/v1/appeals/{appeal_id}/replies", json=reply, headers=water
+        )
+        assert handled.status_code == 201, handled.text
+
+        # 4. the citizen's rating
+        rated = await client.post(
+            f"{stack.feedback.url}/v1/appeals/{appeal_id}/ratings",
+            json={"satisfaction": "satisfied", "solved": True},
+            headers=operator,
+        )
+        assert rated.status_code == 201, rated.text
+
+        # 5. audit shows every fact in causal order, with actors, times and verified chains
+        history = await _get_when(
+            client,
+            f"{stack.audit.url}/v1/appeals/{appeal_id}/history",
+            operator,
+            ready=lambda body: len(body["facts"]) == 5,
+        )
+        assert [f["type"] for f in history["facts"]] == [
+            "appeal.received",
+            "appeal.assigned",
+            "appeal.handled",
+            "appeal.rated",
+            "appeal.closed",
+        ]
+        assert [f["actor"] for f in history["facts"]] == [
+            "operator:test",
+            "service:dispatch",
+            "department:water",
+            "operator:test",
+            "service:dispatch",
+        ]
+        assert all(f["time"] and f["recorded_at"] for f in history["facts"])
+        assert history["verified"] is True
+        assert {c["source"]: c["length"] for c in history["chains"]} == {
+            "intake": 1,
+            "dispatch": 2,
+            "feedback": 2,
+        }
+
+        # intake projects the status from the other services' facts
+        appeal = await _get_when(
+            client,
+            f"{stack.intake.url}/v1/appeals/{appeal_id}",
+            operator,
+            ready=lambda body: body["status"] == "closed",
+        )
+        assert appeal["content"] == APPEAL["content"]
+
+
+async def test_an_idempotency_key_returns_the_first_response_or_422(stack: Stack) -> None:
+    headers = {**bearer(*OPERATOR), "Idempotency-Key": "retry-me"}
+    async with httpx.AsyncClient(timeout=10) as client:
+        first = await client.post(f"{stack.intake.url}/v1/appeals", json=APPEAL, headers=headers)
+        again = await client.post(f"{stack.intake.url}/v1/appeals", json=APPEAL, headers=headers)
+        changed = await client.post(
+            f"{stack.intake.url}/v1/appeals",
+            json={**APPEAL, "content": "另一件事"},
+            headers=headers,
+        )
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert changed.status_code == 422
+    assert "Idempotency-Key" in changed.json()["detail"]
+
+
+async def test_bad_input_gets_a_problem_naming_the_field(stack: Stack) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        response = await client.post(
+            f"{stack.intake.url}/v1/appeals",
+            headers=bearer(*OPERATOR),
+            json={**APPEAL, "appeal_type": "gossip", "citizen": {"phone": "call me"}},
+        )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == "application/problem+json"
+    fields = {e["field"] for e in response.json()["errors"]}
+    assert fields == {"body.appeal_type", "body.citizen.phone"}
+
+
+async def test_requests_without_a_valid_token_are_refused(stack: Stack) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        missing = await client.post(f"{stack.intake.url}/v1/appeals", json=APPEAL)
+        wrong_scope = await client.post(
+            f"{stack.intake.url}/v1/appeals", json=APPEAL, headers=bearer("appeals:read")
+        )
+        forged = await client.post(
+            f"{stack.intake.url}/v1/appeals",
+            json=APPEAL,
+            headers={"Authorization": "Bearer not.a.jwt"},
+        )
+    assert (missing.status_code, wrong_scope.status_code, forged.status_code) == (401, 403, 401)
+    assert missing.headers["www-authenticate"] == "Bearer"
+
+
+async def test_health_and_metrics(stack: Stack) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        for service in stack.all:
+            assert (await client.get(f"{service.url}/livez")).status_code == 200
+            ready = await client.get(f"{service.url}/readyz")
+            assert ready.status_code == 200, ready.text
+            assert ready.json()["checks"]["migrations_at_head"] is True
+        metrics = await client.get(f"{stack.intake.url}/metrics")
+    assert "hotline_outbox_published_total" in metrics.text
