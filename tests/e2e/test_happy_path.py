@@ -28,9 +28,10 @@ async def _get_when(
 ) -> dict[str, Any]:
     async def probe() -> dict[str, Any] | None:
         response = await client.get(url, headers=headers)
-        if response.status_code == 200 and ready(body := response.json()):
-            return dict(body)
-        return None
+        if response.status_code != 200:
+            return None
+        body = response.json()
+        return dict(body) if ready is None or ready(body) else None
 
     return await polling.until(probe, what=url)
 
