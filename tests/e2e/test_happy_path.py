@@ -24,7 +24,7 @@ APPEAL = {
 
 
 async def _get_when(
-    client: httpx.AsyncClient, url: str, headers: dict[str, str], ready: Any = lambda body: True
+    client: httpx.AsyncClient, url: str, headers: dict[str, str], ready: Any = None
 ) -> dict[str, Any]:
     async def probe() -> dict[str, Any] | None:
         response = await client.get(url, headers=headers)
