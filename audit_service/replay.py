@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from audit_service import domain, store
 from shared import envelope, topics
+from shared.runtime import kafka
 from shared.runtime.consumer import Delivery
 
 log = logging.getLogger("hotline.audit.replay")
@@ -26,12 +27,10 @@ async def start(engine: AsyncEngine, bootstrap: str) -> tuple[int, str, dict[str
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(topic, p)
-            for topic in topics.ALL
-            for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        ends = {_key(tp): offset for tp, offset in (await consumer.end_offsets(partitions)).items()}
+        all_partitions = await kafka.partitions(bootstrap, topics.ALL)
+        ends = {
+            _key(tp): offset for tp, offset in (await consumer.end_offsets(all_partitions)).items()
+        }
     finally:
         await consumer.stop()
     async with engine.begin() as conn:

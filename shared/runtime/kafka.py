@@ -3,7 +3,7 @@
 import asyncio
 from collections.abc import Iterable
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import GroupCoordinatorNotAvailableError
 
@@ -71,3 +71,16 @@ async def create_topics(
                     await asyncio.sleep(0.2)
         finally:
             await admin.close()
+
+
+async def partitions(bootstrap: str, names: Iterable[str]) -> list[TopicPartition]:
+    """Every partition of the named topics, as the broker's metadata lists them now."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="hotline-admin")
+    await admin.start()
+    try:
+        described = await admin.describe_topics(list(names))
+    finally:
+        await admin.close()
+    return sorted(
+        TopicPartition(t["topic"], p["partition"]) for t in described for p in t["partitions"]
+    )

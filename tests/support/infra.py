@@ -2,13 +2,19 @@
 fresh, migrated databases on them."""
 
 import asyncio
+import json
 import os
 import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.runtime import kafka, migrations
 
@@ -50,25 +56,62 @@ async def fresh_database(prefix: str, migrations_dir: Path) -> str:
     return url
 
 
-async def read_topic(topic: str) -> list[tuple[bytes, bytes]]:
-    """Every (key, value) now on the topic, from offset 0 to the current end."""
+@dataclass(frozen=True)
+class Message:
+    partition: int
+    offset: int
+    event_id: str
+    value: bytes
+
+
+async def read_topic(topic: str) -> list[Message]:
+    """Every message now on the topic, from offset 0 to the current end."""
     consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, enable_auto_commit=False)
     await consumer.start()
     try:
-        partitions = [
-            TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
+        partitions = await kafka.partitions(KAFKA, [topic])
         ends = await consumer.end_offsets(partitions)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
-        found: list[tuple[bytes, bytes]] = []
+        found: list[Message] = []
         while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
             for records in (await consumer.getmany(timeout_ms=500)).values():
                 found.extend(
-                    (r.key, r.value)
+                    Message(r.partition, r.offset, json.loads(r.value)["id"], r.value)
                     for r in records
                     if r.offset < ends[TopicPartition(r.topic, r.partition)]
                 )
         return found
     finally:
         await consumer.stop()
+
+
+async def committed_offsets(group: str) -> dict[tuple[str, int], int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {(tp.topic, tp.partition): meta.offset for tp, meta in offsets.items()}
+
+
+async def end_offsets(topics: Sequence[str]) -> dict[tuple[str, int], int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=KAFKA, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        partitions = await kafka.partitions(KAFKA, topics)
+        ends = await consumer.end_offsets(partitions)
+    finally:
+        await consumer.stop()
+    return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
+
+
+async def query(url: str, sql: str, **params: object) -> list[tuple[object, ...]]:
+    """Rows of a read-only query against one service's database."""
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            return [tuple(row) for row in await conn.execute(text(sql), params)]
+    finally:
+        await engine.dispose()
