@@ -4,9 +4,9 @@ from dataclasses import dataclass
 import pytest
 
 from dispatch_service import seed
+from services.processes import ServiceProcess
 from shared.runtime.eventstore import Database
 from tests.support import processes
-from tests.support.processes import ServiceProcess
 
 
 @dataclass
@@ -24,7 +24,7 @@ class Stack:
 async def seed_routing(dispatch: ServiceProcess) -> None:
     from sqlalchemy.ext.asyncio import create_async_engine
 
-    engine = create_async_engine(dispatch.database_url)
+    engine = create_async_engine(processes.database_url(dispatch))
     async with Database(engine).transaction() as tx:
         await seed.seed(tx)
     await engine.dispose()

@@ -4,12 +4,13 @@ lost, nothing is applied twice."""
 import httpx
 import pytest
 
+from services.processes import ServiceProcess
 from shared import topics
 from shared.runtime import faults
 from tests.e2e.conftest import seed_routing
 from tests.e2e.test_happy_path import APPEAL
 from tests.support import infra, polling, processes
-from tests.support.processes import OPERATOR, ServiceProcess, bearer
+from tests.support.processes import OPERATOR, bearer
 
 pytestmark = pytest.mark.e2e
 SIGKILLED = -9
@@ -30,7 +31,7 @@ async def _post_appeal(intake: ServiceProcess, key: str) -> httpx.Response | Non
 
 async def _unpublished(service: ServiceProcess) -> int:
     [(count,)] = await infra.query(
-        service.database_url, "SELECT count(*) FROM events WHERE published_at IS NULL"
+        processes.database_url(service), "SELECT count(*) FROM events WHERE published_at IS NULL"
     )
     assert isinstance(count, int)
     return count
@@ -51,29 +52,29 @@ async def test_consumer_killed_between_db_commit_and_offset_commit_applies_once(
         # It dies right after committing its first fact's effects, offset not yet committed.
         assert await dispatch.exited() == SIGKILLED
         [(applied,)] = await infra.query(
-            dispatch.database_url, "SELECT event_id FROM processed_events"
+            processes.database_url(dispatch), "SELECT event_id FROM processed_events"
         )
         read = {m.event_id: m for m in await infra.read_topic(topics.INTAKE)}[str(applied)]
-        committed = await infra.committed_offsets(dispatch.group)
+        committed = await infra.committed_offsets(processes.group(dispatch))
         assert committed.get((topics.INTAKE, read.partition), -1) <= read.offset
 
         dispatch.start()  # same group and instance id: the record is delivered again
         await dispatch.ready()
 
         async def moved_past() -> bool | None:
-            offsets = await infra.committed_offsets(dispatch.group)
+            offsets = await infra.committed_offsets(processes.group(dispatch))
             return True if offsets.get((topics.INTAKE, read.partition), -1) > read.offset else None
 
         await polling.until(moved_past, what="the offset to move past the redelivered record")
         assigned = await infra.query(
-            dispatch.database_url,
+            processes.database_url(dispatch),
             "SELECT count(*) FROM events WHERE type = 'appeal.assigned' "
             "AND body::jsonb ->> 'causation_id' = :cause",
             cause=str(applied),
         )
         assert assigned == [(1,)]
         inbox = await infra.query(
-            dispatch.database_url,
+            processes.database_url(dispatch),
             "SELECT count(*) FROM processed_events WHERE event_id = :e",
             e=applied,
         )
@@ -122,7 +123,9 @@ async def test_producer_killed_after_sending_republishes_and_consumers_apply_onc
         await intake.ready()
         await _post_appeal(intake, "relay-crash")
         assert await intake.exited() == SIGKILLED
-        [(event_id,)] = await infra.query(intake.database_url, "SELECT event_id FROM events")
+        [(event_id,)] = await infra.query(
+            processes.database_url(intake), "SELECT event_id FROM events"
+        )
 
         intake.start()
         await intake.ready()
@@ -132,7 +135,7 @@ async def test_producer_killed_after_sending_republishes_and_consumers_apply_onc
 
         async def assigned() -> list[tuple[object, ...]] | None:
             rows = await infra.query(
-                dispatch.database_url,
+                processes.database_url(dispatch),
                 "SELECT count(*) FROM events WHERE body::jsonb ->> 'causation_id' = :cause",
                 cause=str(event_id),
             )
@@ -141,7 +144,7 @@ async def test_producer_killed_after_sending_republishes_and_consumers_apply_onc
         await polling.until(assigned, what="dispatch to assign")
 
         async def both_read() -> bool | None:
-            offsets = await infra.committed_offsets(dispatch.group)
+            offsets = await infra.committed_offsets(processes.group(dispatch))
             done = all(offsets.get((topics.INTAKE, m.partition), -1) > m.offset for m in copies)
             return True if done else None
 

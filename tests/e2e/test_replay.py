@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from shared import topics
 from tests.e2e.conftest import Stack
 from tests.e2e.test_happy_path import APPEAL
-from tests.support import infra, polling
+from tests.support import infra, polling, processes
 from tests.support.processes import OPERATOR, bearer
 
 pytestmark = pytest.mark.e2e
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.e2e
 
 async def _audit_caught_up(stack: Stack) -> bool | None:
     ends = await infra.end_offsets(topics.ALL)
-    committed = await infra.committed_offsets(stack.audit.group)
+    committed = await infra.committed_offsets(processes.group(stack.audit))
     behind = [tp for tp, end in ends.items() if end > 0 and committed.get(tp, -1) < end]
     return None if behind else True
 
@@ -66,7 +66,7 @@ async def test_a_replay_reports_a_live_row_that_differs_from_the_log(stack: Stac
         )
         appeal_id = created.json()["id"]
         await polling.until(lambda: _audit_caught_up(stack), what="audit to catch up")
-        engine = create_async_engine(stack.audit.database_url)
+        engine = create_async_engine(processes.database_url(stack.audit))
         async with engine.begin() as conn:
             await conn.execute(
                 text("UPDATE facts SET hash = repeat('0', 64) WHERE subject = :s"), {"s": appeal_id}
