@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 from shared import chain
@@ -100,3 +101,17 @@ def digest(ordered: Sequence[Fact]) -> str:
 def overall_digest(per_appeal: Iterable[tuple[UUID, str]]) -> str:
     lines = sorted(f"{subject}:{appeal_digest}" for subject, appeal_digest in per_appeal)
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def mask_personal_data(data: dict[str, Any]) -> dict[str, Any]:
+    """A fact's data as an auditor without the personal-data scope sees it."""
+    citizen = data.get("citizen")
+    if not isinstance(citizen, dict):
+        return data
+    name, phone = citizen.get("name"), citizen.get("phone")
+    masked = {
+        **citizen,
+        "name": f"{name[0]}{'*' * (len(name) - 1)}" if name else name,
+        "phone": f"{phone[:3]}****{phone[-4:]}" if phone and len(phone) > 7 else phone,
+    }
+    return {**data, "citizen": masked}

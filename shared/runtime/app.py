@@ -138,6 +138,21 @@ async def _stop(runtime: Runtime) -> None:
     await runtime.engine.dispose()
 
 
+async def _kafka_answers(runtime: Runtime) -> bool:
+    """A metadata round trip to the broker within a second."""
+    try:
+        async with asyncio.timeout(1.0):
+            if runtime.producer is not None:
+                await runtime.producer.client.fetch_all_metadata()
+            elif runtime.loop is not None and runtime.loop.consumer is not None:
+                await runtime.loop.consumer.topics()
+            else:
+                return False
+        return True
+    except Exception:
+        return False
+
+
 def _health_router() -> APIRouter:
     router = APIRouter(include_in_schema=False)
 
@@ -159,8 +174,8 @@ def _health_router() -> APIRouter:
         except Exception:
             checks.setdefault("database", False)
             checks.setdefault("migrations_at_head", False)
-        if runtime.producer is not None:
-            checks["kafka_producer"] = runtime.producer.client.cluster.brokers() != set()
+        if runtime.producer is not None or runtime.loop is not None:
+            checks["kafka"] = await _kafka_answers(runtime)
         if runtime.loop is not None:
             checks["consume_loop"] = runtime.loop.running
         ready = all(checks.values())

@@ -17,7 +17,7 @@ from aiokafka.errors import KafkaError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from shared import envelope, events, topics
-from shared.runtime import eventstore, faults, metrics
+from shared.runtime import eventstore, faults, metrics, tracing
 from shared.runtime.eventstore import Database, Tx
 
 log = logging.getLogger("hotline.consumer")
@@ -77,11 +77,12 @@ class ConsumeLoop:
         self._on_fact = on_fact
         self._crash = crash
         self.running = False
+        self.consumer: AIOKafkaConsumer | None = None
 
     async def run(self, stopping: asyncio.Event) -> None:
         backoff = 0.1
         while not stopping.is_set():
-            consumer = self._make_consumer()
+            consumer = self.consumer = self._make_consumer()
             try:
                 await consumer.start()
                 self.running = True
@@ -122,6 +123,14 @@ class ConsumeLoop:
                 backoff = min(backoff * 2, 5.0)
 
     async def _apply(self, record: Any) -> None:
+        parent = dict(record.headers or ()).get(tracing.HEADER, b"").decode("latin-1")
+        token = tracing.current.set(tracing.continue_from(parent))
+        try:
+            await self._decode_and_apply(record)
+        finally:
+            tracing.current.reset(token)
+
+    async def _decode_and_apply(self, record: Any) -> None:
         try:
             fact = envelope.decode(record.value)
         except envelope.DecodeError as exc:

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared import chain, envelope, events
-from shared.runtime import schema
+from shared.runtime import schema, tracing
 
 OUTBOX_CHANNEL = "hotline_outbox"
 State = TypeVar("State")
@@ -63,9 +63,11 @@ class Tx:
     ) -> int:
         """Append after `expected_version`; raises ConcurrencyError if the stream moved on.
 
+        Events carry the current trace context (tracing.current) unless one is given.
         The unique (stream_id, version) key is the arbiter: of two writers holding the same
         expected version, the second insert fails whichever transaction started first.
         """
+        traceparent = traceparent or tracing.current.get()
         prev_hash = await self._hash_at(stream_id, expected_version)
         version = expected_version
         rows: list[dict[str, Any]] = []

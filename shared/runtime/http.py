@@ -6,7 +6,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.runtime import logs, metrics
+from shared.runtime import logs, metrics, tracing
 
 QUIET_PATHS = frozenset({"/livez", "/healthz", "/readyz", "/metrics"})
 log = logging.getLogger("hotline.http")
@@ -21,9 +21,13 @@ class RequestContext:
         if scope["type"] != "http" or scope["path"] in QUIET_PATHS:
             await self._app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        headers = dict(scope["headers"])
+        incoming = headers.get(b"x-request-id", b"").decode("latin-1")
         rid = incoming[:100] if incoming else uuid.uuid4().hex
         token = logs.request_id.set(rid)
+        trace = tracing.current.set(
+            tracing.continue_from(headers.get(b"traceparent", b"").decode("latin-1"))
+        )
         status = 500
         started = time.perf_counter()
 
@@ -55,3 +59,4 @@ class RequestContext:
                 },
             )
             logs.request_id.reset(token)
+            tracing.current.reset(trace)

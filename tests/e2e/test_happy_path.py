@@ -7,10 +7,11 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import Stack
-from tests.support import polling
+from tests.support import infra, polling, processes
 from tests.support.processes import OPERATOR, bearer
 
 pytestmark = pytest.mark.e2e
+TRACEPARENT = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
 
 APPEAL = {
     "channel": "phone",
@@ -45,7 +46,7 @@ async def test_an_appeal_travels_the_whole_loop(stack: Stack) -> None:
         created = await client.post(
             f"{stack.intake.url}/v1/appeals",
             json=APPEAL,
-            headers={**operator, "Idempotency-Key": "happy-1"},
+            headers={**operator, "Idempotency-Key": "happy-1", "traceparent": TRACEPARENT},
         )
         assert created.status_code == 201, created.text
         appeal_id = created.json()["id"]
@@ -106,6 +107,12 @@ async def test_an_appeal_travels_the_whole_loop(stack: Stack) -> None:
         ]
         assert all(f["time"] and f["recorded_at"] for f in history["facts"])
         assert history["verified"] is True
+        assert history["facts"][0]["data"]["citizen"]["phone"] == "138****8000"
+        auditor = bearer("audit:read", "audit:personal-data")
+        unmasked = await client.get(
+            f"{stack.audit.url}/v1/appeals/{appeal_id}/history", headers=auditor
+        )
+        assert unmasked.json()["facts"][0]["data"]["citizen"]["phone"] == "13800138000"
         assert {c["source"]: c["length"] for c in history["chains"]} == {
             "intake": 1,
             "dispatch": 2,
@@ -120,6 +127,15 @@ async def test_an_appeal_travels_the_whole_loop(stack: Stack) -> None:
             ready=lambda body: body["status"] == "closed",
         )
         assert appeal["content"] == APPEAL["content"]
+
+    # One trace id follows the appeal from the HTTP request through dispatch's reaction.
+    [(traceparent,)] = await infra.query(
+        processes.database_url(stack.dispatch),
+        "SELECT traceparent FROM events WHERE type = 'appeal.assigned' AND stream_id = :s",
+        s=appeal_id,
+    )
+    assert isinstance(traceparent, str)
+    assert traceparent.split("-")[1] == TRACEPARENT.split("-")[1]
 
 
 async def test_an_idempotency_key_returns_the_first_response_or_422(stack: Stack) -> None:

@@ -96,3 +96,15 @@ def test_a_rewritten_fact_with_a_fresh_hash_breaks_the_next_link() -> None:
 def test_overall_digest_ignores_the_order_appeals_are_listed_in() -> None:
     pairs = [(f.subject, f.hash) for f in HISTORY[:1]] + [(factories.received().subject, "x")]
     assert domain.overall_digest(pairs) == domain.overall_digest(reversed(pairs))
+
+
+def test_personal_data_is_masked_for_auditors_without_the_scope() -> None:
+    data = {
+        "citizen": {"name": "张三丰", "phone": "13800138000", "anonymous": False},
+        "content": "停水",
+    }
+    assert domain.mask_personal_data(data) == {
+        "citizen": {"name": "张**", "phone": "138****8000", "anonymous": False},
+        "content": "停水",
+    }
+    assert domain.mask_personal_data({"reply": "已修复"}) == {"reply": "已修复"}
