@@ -46,7 +46,8 @@ test: install
 test-only:
 	$(BIN)/pytest
 
-bench: install
+bench: install  ## wrk drives the HTTP load: a Python client would be the bottleneck
+	@command -v wrk >/dev/null || { apt-get install -y -q wrk || { apt-get update -q && apt-get install -y -q wrk; }; }
 	bash services/with-test-stack.sh $(BIN)/python -m benchmarks.run
 
 clean:

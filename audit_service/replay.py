@@ -48,10 +48,10 @@ async def run(
     end_offsets: dict[str, int],
 ) -> None:
     try:
-        read = await _rebuild(engine, bootstrap, schema_name, end_offsets, replay_id)
+        read = await rebuild(engine, bootstrap, schema_name, end_offsets, replay_id)
         async with engine.connect() as conn:
-            live = await _digests(conn, end_offsets)
-            rebuilt = await _digests(
+            live = await digests(conn, end_offsets)
+            rebuilt = await digests(
                 await conn.execution_options(schema_translate_map={None: schema_name}), end_offsets
             )
         report = _compare(live, rebuilt)
@@ -78,7 +78,7 @@ async def run(
         raise
 
 
-async def _rebuild(
+async def rebuild(
     engine: AsyncEngine,
     bootstrap: str,
     schema_name: str,
@@ -130,7 +130,7 @@ def _row(record: Any) -> dict[str, Any] | None:
     return store.fact_row(Delivery(fact, record.topic, record.partition, record.offset))
 
 
-async def _digests(conn: AsyncConnection, end_offsets: dict[str, int]) -> dict[str, str]:
+async def digests(conn: AsyncConnection, end_offsets: dict[str, int]) -> dict[str, str]:
     return {
         str(subject): domain.digest(domain.timeline(facts))
         async for subject, facts in store.facts_by_appeal(conn, end_offsets)
