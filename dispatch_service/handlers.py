@@ -12,22 +12,29 @@ from shared.runtime.eventstore import Tx
 async def on_appeal_received(event: events.AppealReceived, tx: Tx) -> None:
     table = await store.current_routing(tx)
     new = domain.assign(event, table, event_id=uuid4(), now=datetime.now(UTC))
-    await _record(tx, event, new, expected_version=0)
+    await _record(tx, event, None, new, expected_version=0)
 
 
 async def on_rated(event: events.Rated, tx: Tx) -> None:
     order, version = await tx.load_state(event.subject, domain.evolve, None)
     new = domain.on_rated(order, event, event_id=uuid4(), now=datetime.now(UTC))
-    await _record(tx, event, new, expected_version=version)
+    await _record(tx, event, order, new, expected_version=version)
 
 
 async def _record(
-    tx: Tx, cause: events.Event, new: list[events.Event], *, expected_version: int
+    tx: Tx,
+    cause: events.Event,
+    order: domain.WorkOrder | None,
+    new: list[events.Event],
+    *,
+    expected_version: int,
 ) -> None:
+    """Append the decision's events and update the work-order view in the same transaction."""
     if not new:
         return
     version = await tx.append(cause.subject, new, expected_version=expected_version)
-    order, _ = await tx.load_state(cause.subject, domain.evolve, None)
+    for event in new:
+        order = domain.evolve(order, event)
     assert order is not None
     await store.save_work_order(tx, order, version=version, event=new[-1])
 

@@ -51,6 +51,10 @@ work_orders = Table(
 )
 
 
+# Published routing versions never change, so their rules are read once per process.
+_published: dict[int, domain.RoutingTable] = {}
+
+
 async def current_routing(tx: Tx) -> domain.RoutingTable:
     head = (
         await tx.conn.execute(
@@ -59,16 +63,18 @@ async def current_routing(tx: Tx) -> domain.RoutingTable:
     ).one_or_none()
     if head is None:
         raise LookupError("no routing table has been published; run `hotline seed`")
-    rules = await tx.conn.execute(
-        select(routing_rules).where(routing_rules.c.version == head.version)
-    )
-    return domain.RoutingTable(
-        version=head.version,
-        fallback_department=head.fallback_department,
-        rules=tuple(
-            domain.RoutingRule(r.rule_id, r.category, r.district, r.department) for r in rules
-        ),
-    )
+    if (table := _published.get(head.version)) is None:
+        rules = await tx.conn.execute(
+            select(routing_rules).where(routing_rules.c.version == head.version)
+        )
+        table = _published[head.version] = domain.RoutingTable(
+            version=head.version,
+            fallback_department=head.fallback_department,
+            rules=tuple(
+                domain.RoutingRule(r.rule_id, r.category, r.district, r.department) for r in rules
+            ),
+        )
+    return table
 
 
 async def publish_routing(

@@ -92,7 +92,8 @@ async def _start(spec: ServiceSpec) -> Runtime:
     engine = create_async_engine(
         settings.database_url.get_secret_value(),
         pool_size=settings.database_pool_size,
-        pool_pre_ping=True,
+        # No pre-ping: it costs a round trip per transaction. A connection that died is
+        # invalidated on first use; that request fails (500) and the consume loop retries.
     )
     runtime = Runtime(settings, engine, Database(engine), spec.migrations_dir)
     crash = faults.CrashPoints(settings.crash_at)

@@ -1,9 +1,10 @@
 """The idempotent consume loop (kafka.md §6), written once for every service.
 
-Per record, one PostgreSQL transaction records the inbox row and runs the handler; the
-Kafka offset moves only after that commit. A crash in between redelivers a record that the
-inbox then skips. Undecodable or inapplicable records are parked with their reason; transient
-faults (database or broker away) are retried with backoff and never skipped.
+For each batch of records from one partition, one PostgreSQL transaction records the inbox
+rows and runs the handlers; the Kafka offset moves only after that commit. A crash in
+between redelivers records that the inbox then skips. Undecodable or inapplicable records
+are parked with their reason; transient faults (database or broker away) are retried with
+backoff and never skipped.
 """
 
 import asyncio
@@ -21,6 +22,9 @@ from shared.runtime import eventstore, faults, metrics, tracing
 from shared.runtime.eventstore import Database, Tx
 
 log = logging.getLogger("hotline.consumer")
+
+BATCH_SIZE = 500
+IGNORED, DUPLICATE, PARKED = "ignored", "duplicate", "parked:"
 
 Handler = Callable[[Any, Tx], Awaitable[None]]
 Handlers = Mapping[type[events.Event], Handler]
@@ -98,84 +102,100 @@ class ConsumeLoop:
 
     async def _consume(self, consumer: AIOKafkaConsumer, stopping: asyncio.Event) -> None:
         while not stopping.is_set():
-            batches = await consumer.getmany(timeout_ms=500, max_records=500)
+            batches = await consumer.getmany(timeout_ms=500, max_records=BATCH_SIZE)
             for partition, records in batches.items():
-                for record in records:
-                    await self._apply_with_retry(record, stopping)
+                await self._apply_batch(records, stopping)
                 # Every record above is committed in PostgreSQL before its offset moves.
                 await consumer.commit({partition: records[-1].offset + 1})
 
-    async def _apply_with_retry(self, record: Any, stopping: asyncio.Event) -> None:
+    async def _apply_batch(self, records: list[Any], stopping: asyncio.Event) -> None:
+        """Apply records in one transaction (one commit, not one per record). If one cannot
+        apply, the batch rolls back and is redone record by record, so only that one is
+        parked. A transient fault retries the batch with backoff, never skipping it."""
         backoff = 0.1
         while True:
             try:
-                await self._apply(record)
+                await self._apply_in_one_transaction(records)
                 return
             except Exception as exc:
-                if not _is_transient(exc) or stopping.is_set():
-                    if stopping.is_set():
-                        raise
-                    await self._park(record, f"{type(exc).__name__}: {exc}", "inapplicable")
+                if stopping.is_set():
+                    raise
+                if not _is_transient(exc):
+                    if len(records) == 1:
+                        await self._park(records[0], f"{type(exc).__name__}: {exc}", "inapplicable")
+                    else:
+                        for record in records:
+                            await self._apply_batch([record], stopping)
                     return
                 metrics.RETRIES.labels(self._service).inc()
                 log.warning("transient fault, retrying", extra={"error": str(exc)})
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
-    async def _apply(self, record: Any) -> None:
+    async def _apply_in_one_transaction(self, records: list[Any]) -> None:
+        async with self._db.transaction() as tx:
+            outcomes = [await self._apply(record, tx) for record in records]
+        for outcome in outcomes:  # counted only once committed
+            if outcome == DUPLICATE:
+                metrics.DUPLICATES.labels(self._service).inc()
+            elif outcome.startswith(PARKED):
+                metrics.PARKED.labels(self._service, outcome.removeprefix(PARKED)).inc()
+            elif outcome != IGNORED:
+                metrics.CONSUMED.labels(self._service, outcome).inc()
+        self._crash.reach(faults.CONSUMER_AFTER_DB_COMMIT)
+
+    async def _apply(self, record: Any, tx: Tx) -> str:
+        """Apply one record inside `tx`; returns what happened (for metrics)."""
         parent = dict(record.headers or ()).get(tracing.HEADER, b"").decode("latin-1")
         token = tracing.current.set(tracing.continue_from(parent))
         try:
-            await self._decode_and_apply(record)
+            return await self._decode_and_apply(record, tx)
         finally:
             tracing.current.reset(token)
 
-    async def _decode_and_apply(self, record: Any) -> None:
+    async def _decode_and_apply(self, record: Any, tx: Tx) -> str:
         try:
             fact = envelope.decode(record.value)
         except envelope.DecodeError as exc:
-            await self._park(record, str(exc), "undecodable")
-            return
+            await self._park_in(tx, record, str(exc))
+            return PARKED + "undecodable"
         if topics.BY_SOURCE.get(fact.source) != record.topic:
-            await self._park(
-                record, f"{fact.event.type} from {fact.source} on {record.topic}", "wrong_topic"
-            )
-            return
+            reason = f"{fact.event.type} from {fact.source} on {record.topic}"
+            await self._park_in(tx, record, reason)
+            return PARKED + "wrong_topic"
         handler = self._handlers.get(type(fact.event))
         if handler is None and self._on_fact is None:
-            return  # a fact this service does not react to
-        async with self._db.transaction() as tx:
-            if not await tx.first_delivery(self._group, fact.event.id):
-                metrics.DUPLICATES.labels(self._service).inc()
-                return
-            if self._on_fact is not None:
-                await self._on_fact(
-                    Delivery(fact, record.topic, record.partition, record.offset), tx
-                )
-            if handler is not None:
-                await handler(fact.event, tx)
-        metrics.CONSUMED.labels(self._service, fact.event.type).inc()
-        self._crash.reach(faults.CONSUMER_AFTER_DB_COMMIT)
+            return IGNORED  # a fact this service does not react to
+        if not await tx.first_delivery(self._group, fact.event.id):
+            return DUPLICATE
+        if self._on_fact is not None:
+            await self._on_fact(Delivery(fact, record.topic, record.partition, record.offset), tx)
+        if handler is not None:
+            await handler(fact.event, tx)
+        return fact.event.type
 
     async def _park(self, record: Any, reason: str, kind: str) -> None:
+        async with self._db.transaction() as tx:
+            await self._park_in(tx, record, reason)
+        metrics.PARKED.labels(self._service, kind).inc()
+
+    async def _park_in(self, tx: Tx, record: Any, reason: str) -> None:
         log.error(
             "parking message",
             extra={
                 "topic": record.topic,
-                "partition": record.partition,
                 "offset": record.offset,
+                "partition": record.partition,
                 "reason": reason,
             },
         )
-        async with self._db.transaction() as tx:
-            await eventstore.park(
-                tx.conn,
-                group=self._group,
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                key=record.key,
-                body=record.value,
-                reason=reason,
-            )
-        metrics.PARKED.labels(self._service, kind).inc()
+        await eventstore.park(
+            tx.conn,
+            group=self._group,
+            topic=record.topic,
+            partition=record.partition,
+            offset=record.offset,
+            key=record.key,
+            body=record.value,
+            reason=reason,
+        )

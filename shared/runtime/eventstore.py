@@ -89,9 +89,8 @@ class Tx:
             prev_hash = recorded.hash
         if not rows:
             return expected_version
-        try:
-            async with self.conn.begin_nested():
-                await self.conn.execute(schema.events.insert(), rows)
+        try:  # no savepoint: after a conflict the whole transaction must roll back anyway
+            await self.conn.execute(schema.events.insert(), rows)
         except IntegrityError as exc:
             raise ConcurrencyError(stream_id, expected_version) from exc
         if not self._notified:  # NOTIFY is delivered at commit, waking the relay at once
