@@ -50,7 +50,7 @@ async def test_undecodable_and_forged_messages_are_parked_and_the_loop_goes_on(
         a=b"poison",
         b=str(forged.subject).encode(),
     )
-    reasons = {key: reason for key, reason in rows}
+    reasons = dict(rows)
     assert "JSON" in str(reasons[b"poison"])
     assert "appeal.assigned from dispatch on hotline.intake.events.v1" in str(
         reasons[str(forged.subject).encode()]

@@ -8,6 +8,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -107,7 +108,7 @@ async def end_offsets(topics: Sequence[str]) -> dict[tuple[str, int], int]:
     return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
 
 
-async def query(url: str, sql: str, **params: object) -> list[tuple[object, ...]]:
+async def query(url: str, sql: str, **params: object) -> list[tuple[Any, ...]]:
     """Rows of a read-only query against one service's database."""
     engine = create_async_engine(url)
     try:
