@@ -2,6 +2,7 @@
 live one, which keeps serving meanwhile. Both are cut at the same end offsets (taken when
 the replay starts), so a live projection that has read further still compares equal."""
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 from typing import Any
@@ -85,6 +86,11 @@ async def rebuild(
     end_offsets: dict[str, int],
     replay_id: int,
 ) -> int:
+    """Read every partition from offset 0 to its end offset into the replay's schema.
+
+    Writing batch n (COPY, on the database's core) overlaps decoding batch n+1 (on ours);
+    one write is in flight at a time, so facts land in read order.
+    """
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         enable_auto_commit=False,
@@ -93,14 +99,11 @@ async def rebuild(
     )
     await consumer.start()
     try:
-        ends = {
-            TopicPartition(*key.rsplit(":", 1)[0:1], int(key.rsplit(":", 1)[1])): end
-            for key, end in end_offsets.items()
-            if end > 0
-        }
+        ends = {_partition(key): end for key, end in end_offsets.items() if end > 0}
         consumer.assign(list(ends))
         await consumer.seek_to_beginning(*ends)
         remaining, read = set(ends), 0
+        writing: asyncio.Task[None] | None = None
         while remaining:
             batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
             rows = [
@@ -109,15 +112,29 @@ async def rebuild(
                 for record in records
                 if record.offset < ends[tp] and (row := _row(record)) is not None
             ]
-            async with engine.begin() as conn:
-                translated = await conn.execution_options(schema_translate_map={None: schema_name})
-                await store.add_facts(translated, rows)
-                read += len(rows)
-                await store.update_replay(conn, replay_id, facts_read=read)
+            if writing is not None:
+                await writing
+            read += len(rows)
+            writing = asyncio.create_task(_write(engine, schema_name, rows, replay_id, read))
             remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
+        if writing is not None:
+            await writing
         return read
     finally:
         await consumer.stop()
+
+
+async def _write(
+    engine: AsyncEngine, schema_name: str, rows: list[dict[str, Any]], replay_id: int, read: int
+) -> None:
+    async with engine.begin() as conn:
+        await store.copy_facts(conn, schema_name, rows)
+        await store.update_replay(conn, replay_id, facts_read=read)
+
+
+def _partition(key: str) -> TopicPartition:
+    topic, _, partition = key.rpartition(":")
+    return TopicPartition(topic, int(partition))
 
 
 def _row(record: Any) -> dict[str, Any] | None:

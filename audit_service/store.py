@@ -96,6 +96,36 @@ async def add_facts(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> No
         )
 
 
+_COPIED = [c.name for c in facts.columns if c.name != "ingested_at"]
+
+
+async def copy_facts(
+    conn: AsyncConnection, schema_name: str, rows: Sequence[dict[str, Any]]
+) -> None:
+    """Bulk insert for replays: COPY into a session-local staging table, then one INSERT that
+    skips facts already present (a relay may have published one twice)."""
+    if not rows:
+        return
+    columns = ", ".join(f'"{c}"' for c in _COPIED)
+    await conn.execute(
+        text(
+            "CREATE TEMP TABLE IF NOT EXISTS facts_staging (LIKE public.facts INCLUDING DEFAULTS) "
+            "ON COMMIT DELETE ROWS"
+        )
+    )
+    raw = (await conn.get_raw_connection()).driver_connection
+    assert raw is not None
+    await raw.copy_records_to_table(
+        "facts_staging", columns=_COPIED, records=[tuple(r[c] for c in _COPIED) for r in rows]
+    )
+    await conn.execute(
+        text(
+            f'INSERT INTO "{schema_name}".facts ({columns}) SELECT {columns} FROM facts_staging '
+            "ON CONFLICT (event_id) DO NOTHING"
+        )
+    )
+
+
 def _to_fact(row: Any) -> domain.Fact:
     return domain.Fact(
         row.event_id,
