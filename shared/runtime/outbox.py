@@ -13,7 +13,7 @@ import time
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.runtime import eventstore, faults, metrics
 
@@ -58,33 +58,48 @@ class OutboxRelay:
 
     async def _hold_role_and_publish(self, stopping: asyncio.Event) -> None:
         async with self._engine.connect() as lock_conn:
-            try_lock = text("SELECT pg_try_advisory_lock(hashtext(:key))")
-            while not (
-                await lock_conn.execute(try_lock, {"key": f"outbox:{self._service}"})
-            ).scalar_one():
-                await lock_conn.commit()
-                if await _wait(stopping, LOCK_RETRY_SECONDS):
-                    return
-            await lock_conn.commit()  # session-scoped: the lock outlives this commit
-            self.holds_role = True
-            metrics.RELAY_ACTIVE.labels(self._service).set(1)
-            wake = asyncio.Event()
-            raw = await lock_conn.get_raw_connection()
-            await raw.driver_connection.add_listener(  # type: ignore[union-attr]
-                eventstore.OUTBOX_CHANNEL, lambda *_: wake.set()
-            )
-            last_stats = 0.0
-            while not stopping.is_set():
-                await lock_conn.execute(text("SELECT 1"))  # a lost session means a lost lock
-                await lock_conn.commit()
-                wake.clear()
-                published = await self.publish_batch()
-                if time.monotonic() - last_stats > 5:
-                    await self._export_backlog()
-                    last_stats = time.monotonic()
-                if published == 0:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(wake.wait(), POLL_SECONDS)
+            try:
+                if await self._acquire_role(lock_conn, stopping):
+                    await self._publish_while_holding(lock_conn, stopping)
+            finally:
+                # The lock belongs to the session, not the transaction: a connection returned
+                # to the pool would keep holding it and no relay could ever take over. Closing
+                # the connection ends the session and releases the lock.
+                await lock_conn.invalidate()
+
+    async def _acquire_role(self, lock_conn: AsyncConnection, stopping: asyncio.Event) -> bool:
+        try_lock = text("SELECT pg_try_advisory_lock(hashtext(:key))")
+        while not (
+            await lock_conn.execute(try_lock, {"key": f"outbox:{self._service}"})
+        ).scalar_one():
+            await lock_conn.commit()
+            if await _wait(stopping, LOCK_RETRY_SECONDS):
+                return False
+        await lock_conn.commit()  # session-scoped: the lock outlives this commit
+        return True
+
+    async def _publish_while_holding(
+        self, lock_conn: AsyncConnection, stopping: asyncio.Event
+    ) -> None:
+        self.holds_role = True
+        metrics.RELAY_ACTIVE.labels(self._service).set(1)
+        wake = asyncio.Event()
+        raw = await lock_conn.get_raw_connection()
+        await raw.driver_connection.add_listener(  # type: ignore[union-attr]
+            eventstore.OUTBOX_CHANNEL, lambda *_: wake.set()
+        )
+        last_stats = 0.0
+        while not stopping.is_set():
+            await lock_conn.execute(text("SELECT 1"))  # a lost session means a lost lock
+            await lock_conn.commit()
+            wake.clear()
+            published = await self.publish_batch()
+            if time.monotonic() - last_stats > 5:
+                await self._export_backlog()
+                last_stats = time.monotonic()
+            if published == 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), POLL_SECONDS)
 
     async def publish_batch(self) -> int:
         """Send one batch and mark it; a crash in between republishes it (consumers dedupe)."""

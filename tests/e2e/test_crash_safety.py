@@ -1,6 +1,8 @@
 """SIGKILL at the worst moments (shared.runtime.faults), then restart: nothing accepted is
 lost, nothing is applied twice."""
 
+import signal
+
 import httpx
 import pytest
 
@@ -158,3 +160,20 @@ async def test_producer_killed_after_sending_republishes_and_consumers_apply_onc
     finally:
         intake.stop()
         dispatch.stop()
+
+
+async def test_sigterm_drains_and_exits_cleanly(servers: None) -> None:
+    dispatch = await processes.make("dispatch")
+    await seed_routing(dispatch)
+    dispatch.start()
+    try:
+        await dispatch.ready()
+        assert dispatch.process is not None
+        dispatch.process.terminate()
+        # uvicorn shuts down gracefully, then re-raises the signal so the exit status says why
+        assert await dispatch.exited(deadline_seconds=30) == -signal.SIGTERM
+        log = dispatch.log_file.read_text()
+        assert "Application shutdown complete" in log
+        assert "Traceback" not in log
+    finally:
+        dispatch.kill()

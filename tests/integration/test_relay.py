@@ -1,0 +1,83 @@
+"""The outbox relay against real PostgreSQL and Kafka: one active relay per service, and a
+stream's facts published in version order."""
+
+import asyncio
+import json
+from uuid import uuid4
+
+import pytest
+
+from shared import events, topics
+from shared.runtime import faults, kafka
+from shared.runtime.eventstore import Database
+from shared.runtime.outbox import OutboxRelay
+from tests.support import infra, polling
+from tests.unit import factories
+
+pytestmark = pytest.mark.integration
+
+
+async def test_only_one_relay_holds_the_role_and_another_takes_over(db: Database) -> None:
+    producer = kafka.producer(infra.KAFKA, client_id="test-relay")
+    await producer.start()
+    relays = [
+        OutboxRelay(
+            db.engine,
+            producer,
+            service="intake",
+            topic=topics.INTAKE,
+            crash=faults.CrashPoints(None),
+        )
+        for _ in range(2)
+    ]
+    stops = [asyncio.Event(), asyncio.Event()]
+    tasks = [asyncio.create_task(r.run(s)) for r, s in zip(relays, stops, strict=True)]
+    try:
+
+        async def one_holder() -> int | None:
+            holders = [i for i, relay in enumerate(relays) if relay.holds_role]
+            return holders[0] if len(holders) == 1 else None
+
+        first = await polling.until(one_holder, what="a relay to take the role")
+        await asyncio.sleep(0.5)
+        assert [r.holds_role for r in relays].count(True) == 1
+
+        stops[first].set()  # the holder stops; its session lock goes with its connection
+        await tasks[first]
+
+        async def other_holds() -> bool | None:
+            return True if relays[1 - first].holds_role else None
+
+        await polling.until(other_holds, what="the other relay to take over")
+    finally:
+        for stop in stops:
+            stop.set()
+        await asyncio.gather(*tasks)
+        await producer.stop()
+
+
+async def test_a_stream_is_published_in_version_order(db: Database) -> None:
+    appeal_id = uuid4()
+    received = factories.received(appeal_id)
+    history: list[events.Event] = [received]
+    for n in range(30):  # many small transactions, as a busy appeal would see
+        history.append(factories.assigned(received, department=f"d{n}"))
+    for version, event in enumerate(history):
+        async with db.transaction() as tx:
+            await tx.append(appeal_id, [event], expected_version=version)
+    producer = kafka.producer(infra.KAFKA, client_id="test-relay-order")
+    await producer.start()
+    relay = OutboxRelay(
+        db.engine, producer, service="intake", topic=topics.INTAKE, crash=faults.CrashPoints(None)
+    )
+    try:
+        assert await relay.publish_batch() == len(history)
+        assert await relay.publish_batch() == 0  # marked published: nothing sent twice
+    finally:
+        await producer.stop()
+    versions = [
+        json.loads(m.value)["version"]
+        for m in await infra.read_topic(topics.INTAKE)
+        if json.loads(m.value)["subject"] == str(appeal_id)
+    ]
+    assert versions == list(range(1, len(history) + 1))
