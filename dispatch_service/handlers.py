@@ -5,12 +5,15 @@ from uuid import uuid4
 
 from dispatch_service import domain, store
 from shared import events
-from shared.runtime.consumer import Handlers
+from shared.runtime.consumer import Handlers, TransientError
 from shared.runtime.eventstore import Tx
 
 
 async def on_appeal_received(event: events.AppealReceived, tx: Tx) -> None:
-    table = await store.current_routing(tx)
+    try:
+        table = await store.current_routing(tx)
+    except LookupError as exc:  # not configured yet: wait for it rather than park every appeal
+        raise TransientError(str(exc)) from exc
     new = domain.assign(event, table, event_id=uuid4(), now=datetime.now(UTC))
     await _record(tx, event, None, new, expected_version=0)
 

@@ -1,27 +1,59 @@
 """feedback's REST routes: a department's reply and the citizen's rating."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from feedback_service import domain, store
 from shared import events
-from shared.runtime.app import RuntimeDep
+from shared.runtime import idempotency
+from shared.runtime.app import Runtime, RuntimeDep
 from shared.runtime.auth import Principal, require
+from shared.runtime.eventstore import Tx
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
+Decision = Callable[[domain.Feedback, domain.Holder | None], list[events.Event]]
 
 
-def _created(appeal_id: UUID, event: events.Event, version: int) -> dict[str, Any]:
-    return {
-        "appeal_id": str(appeal_id),
-        "event_id": str(event.id),
-        "type": event.type,
-        "version": version,
-        "time": event.time.isoformat(),
-    }
+async def _record(
+    runtime: Runtime,
+    caller: Principal,
+    *,
+    appeal_id: UUID,
+    key: str | None,
+    body: dict[str, Any],
+    decide: Decision,
+) -> JSONResponse:
+    """Decide on the appeal's feedback stream and append, once per Idempotency-Key."""
+
+    async def action(tx: Tx) -> idempotency.StoredResponse:
+        holder = await store.holder(tx, appeal_id)
+        new, version = await tx.decide(
+            appeal_id, domain.evolve, domain.Feedback(), lambda state: decide(state, holder)
+        )
+        return idempotency.StoredResponse(
+            201,
+            {
+                "appeal_id": str(appeal_id),
+                "event_id": str(new[0].id),
+                "type": new[0].type,
+                "version": version,
+                "time": new[0].time.isoformat(),
+            },
+        )
+
+    answer = await idempotency.run_once(
+        runtime.db,
+        scope=f"feedback:{caller.subject}",
+        key=key,
+        request_body={"appeal_id": str(appeal_id), **body},
+        action=action,
+    )
+    return JSONResponse(answer.body, status_code=answer.status_code)
 
 
 @router.post("/appeals/{appeal_id}/replies", status_code=201)
@@ -30,21 +62,25 @@ async def post_reply(
     reply: domain.Reply,
     runtime: RuntimeDep,
     caller: Annotated[Principal, require("replies:write")],
-) -> dict[str, Any]:
-    async with runtime.db.transaction() as tx:
-        state, version = await tx.load_state(appeal_id, domain.evolve, domain.Feedback())
-        new = domain.handle(
+    idempotency_key: idempotency.KeyHeader = None,
+) -> JSONResponse:
+    return await _record(
+        runtime,
+        caller,
+        appeal_id=appeal_id,
+        key=idempotency_key,
+        body=reply.model_dump(mode="json"),
+        decide=lambda state, holder: domain.handle(
             state,
             reply,
             appeal_id=appeal_id,
-            holder=await store.holder(tx, appeal_id),
+            holder=holder,
             department=caller.department,
             actor=caller.actor,
             event_id=uuid4(),
             now=datetime.now(UTC),
-        )
-        version = await tx.append(appeal_id, new, expected_version=version)
-    return _created(appeal_id, new[0], version)
+        ),
+    )
 
 
 @router.post("/appeals/{appeal_id}/ratings", status_code=201)
@@ -53,19 +89,23 @@ async def post_rating(
     rating: domain.Rating,
     runtime: RuntimeDep,
     caller: Annotated[Principal, require("ratings:write")],
-) -> dict[str, Any]:
-    async with runtime.db.transaction() as tx:
-        state, version = await tx.load_state(appeal_id, domain.evolve, domain.Feedback())
-        new = domain.rate(
+    idempotency_key: idempotency.KeyHeader = None,
+) -> JSONResponse:
+    return await _record(
+        runtime,
+        caller,
+        appeal_id=appeal_id,
+        key=idempotency_key,
+        body=rating.model_dump(mode="json"),
+        decide=lambda state, _: domain.rate(
             state,
             rating,
             appeal_id=appeal_id,
             actor=caller.actor,
             event_id=uuid4(),
             now=datetime.now(UTC),
-        )
-        version = await tx.append(appeal_id, new, expected_version=version)
-    return _created(appeal_id, new[0], version)
+        ),
+    )
 
 
 @router.get("/appeals/{appeal_id}/feedback")

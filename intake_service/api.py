@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Header
+from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from intake_service import domain, store
@@ -16,7 +16,6 @@ from shared.runtime.eventstore import Tx
 from shared.runtime.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["appeals"])
-IdempotencyKey = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
 def _view(row: dict[str, Any]) -> dict[str, Any]:
@@ -37,7 +36,7 @@ async def create_appeal(
     appeal: domain.NewAppeal,
     runtime: RuntimeDep,
     caller: Annotated[Principal, require("appeals:write")],
-    idempotency_key: IdempotencyKey = None,
+    idempotency_key: idempotency.KeyHeader = None,
 ) -> JSONResponse:
     async def accept(tx: Tx) -> idempotency.StoredResponse:
         appeal_id = uuid4()

@@ -7,10 +7,10 @@ migrations. Nothing is created at import time.
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
@@ -42,9 +42,6 @@ class Runtime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
-BackgroundTask = Callable[[Runtime], Coroutine[Any, Any, None]]
-
-
 @dataclass(frozen=True)
 class ServiceSpec:
     settings: ServiceSettings
@@ -53,7 +50,6 @@ class ServiceSpec:
     handlers: Handlers = field(default_factory=dict)
     on_fact: FactHook | None = None  # sees every fact read (audit); handlers see their types
     subscribe: Sequence[str] | None = None  # default: the topics of the handled types
-    background: Sequence[BackgroundTask] = ()
     title: str = "hotline service"
 
 
@@ -124,7 +120,6 @@ async def _start(spec: ServiceSpec) -> Runtime:
             crash=crash,
         )
         runtime.tasks.append(asyncio.create_task(runtime.loop.run(runtime.stopping)))
-    runtime.tasks.extend(asyncio.create_task(task(runtime)) for task in spec.background)
     return runtime
 
 

@@ -53,6 +53,22 @@ class Tx:
             state, version = evolve(state, recorded.event), recorded.version
         return state, version
 
+    async def decide(
+        self,
+        stream_id: UUID,
+        evolve: Callable[[State, events.Event], State],
+        initial: State,
+        decision: Callable[[State], list[events.Event]],
+    ) -> tuple[list[events.Event], int]:
+        """Load the stream, decide on its state, append the decision at the version it saw.
+
+        Returns the new events and the stream's version after them. A concurrent writer
+        makes the append raise ConcurrencyError: the decision was made on a stale state.
+        """
+        state, version = await self.load_state(stream_id, evolve, initial)
+        new = decision(state)
+        return new, await self.append(stream_id, new, expected_version=version)
+
     async def append(
         self,
         stream_id: UUID,

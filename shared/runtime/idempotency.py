@@ -4,8 +4,9 @@ body gets 422. The record is written in the transaction that performs the reques
 import hashlib
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
+from fastapi import Header
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
@@ -13,6 +14,9 @@ from shared.envelope import canonical_json
 from shared.runtime import schema
 from shared.runtime.eventstore import Database, Tx
 from shared.runtime.problems import Problem
+
+# The request header, for routes that create something: `key: KeyHeader = None`.
+KeyHeader = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
 
 
 @dataclass(frozen=True, slots=True)

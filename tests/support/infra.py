@@ -61,8 +61,20 @@ async def fresh_database(prefix: str, migrations_dir: Path) -> str:
 class Message:
     partition: int
     offset: int
-    event_id: str
     value: bytes
+
+    @property
+    def fact(self) -> dict[str, Any]:
+        """The decoded envelope, or {} for a message that is not JSON (tests put poison)."""
+        try:
+            decoded = json.loads(self.value)
+        except ValueError:
+            return {}
+        return decoded if isinstance(decoded, dict) else {}
+
+    @property
+    def event_id(self) -> str | None:
+        return self.fact.get("id")
 
 
 async def read_topic(topic: str) -> list[Message]:
@@ -78,7 +90,7 @@ async def read_topic(topic: str) -> list[Message]:
         while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
             for records in (await consumer.getmany(timeout_ms=500)).values():
                 found.extend(
-                    Message(r.partition, r.offset, json.loads(r.value)["id"], r.value)
+                    Message(r.partition, r.offset, r.value)
                     for r in records
                     if r.offset < ends[TopicPartition(r.topic, r.partition)]
                 )

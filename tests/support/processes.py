@@ -3,20 +3,13 @@
 import uuid
 
 from services.catalog import SERVICES
+from services.cli import OPERATOR_SCOPES
 from services.processes import ROOT, ServiceProcess
 from shared.runtime import auth
 from tests.support import infra
 
 LOGS = ROOT / ".cache" / "test-logs"
-OPERATOR = (
-    "appeals:write",
-    "appeals:read",
-    "workorders:read",
-    "ratings:write",
-    "feedback:read",
-    "audit:read",
-    "audit:replay",
-)
+OPERATOR = OPERATOR_SCOPES
 
 
 async def make(name: str) -> ServiceProcess:
