@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
 
-from aiokafka import AIOKafkaProducer
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -36,7 +35,6 @@ class Runtime:
     db: Database
     migrations_dir: Path
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
-    producer: AIOKafkaProducer | None = None
     relay: OutboxRelay | None = None
     loop: ConsumeLoop | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
@@ -94,14 +92,18 @@ async def _start(spec: ServiceSpec) -> Runtime:
     runtime = Runtime(settings, engine, Database(engine), spec.migrations_dir)
     crash = faults.CrashPoints(settings.crash_at)
     topic = topics.BY_SOURCE.get(settings.service_name)
-    if topic is not None:
-        runtime.producer = kafka.producer(settings.kafka_bootstrap, client_id=settings.service_name)
-        await runtime.producer.start()
-        if settings.relay_enabled:
-            runtime.relay = OutboxRelay(
-                engine, runtime.producer, service=settings.service_name, topic=topic, crash=crash
-            )
-            runtime.tasks.append(asyncio.create_task(runtime.relay.run(runtime.stopping)))
+    # Nothing here waits for PostgreSQL or Kafka: the relay and the consume loop connect (and
+    # reconnect) in the background, so the service answers /livez at once and /readyz tells
+    # when its dependencies are there.
+    if topic is not None and settings.relay_enabled:
+        runtime.relay = OutboxRelay(
+            engine,
+            lambda: kafka.producer(settings.kafka_bootstrap, client_id=settings.service_name),
+            service=settings.service_name,
+            topic=topic,
+            crash=crash,
+        )
+        runtime.tasks.append(asyncio.create_task(runtime.relay.run(runtime.stopping)))
     if spec.handlers or spec.on_fact is not None:
         group = settings.consumer_group or settings.service_name
         wanted = spec.subscribe or subscriptions(spec.handlers)
@@ -124,26 +126,29 @@ async def _start(spec: ServiceSpec) -> Runtime:
 
 
 async def _stop(runtime: Runtime) -> None:
-    # Stop fetching, let the record in hand commit with its offset, then close the clients.
+    # Stop fetching and publishing; the batch in hand commits with its offset, and each task
+    # closes its own Kafka client on the way out.
     runtime.stopping.set()
     _, late = await asyncio.wait(runtime.tasks, timeout=20) if runtime.tasks else (set(), set())
     for task in late:
         task.cancel()
-    if runtime.producer is not None:
-        await runtime.producer.stop()
     await runtime.engine.dispose()
 
 
-async def _kafka_answers(runtime: Runtime) -> bool:
-    """A metadata round trip to the broker within a second."""
+async def _kafka_answers(runtime: Runtime) -> bool | None:
+    """A metadata round trip to the broker within a second, through whichever client this
+    replica uses; None when it uses none (a standby relay and no consumer: intake accepts
+    appeals into its outbox without Kafka, so that replica is ready all the same)."""
     try:
         async with asyncio.timeout(1.0):
-            if runtime.producer is not None:
-                await runtime.producer.client.fetch_all_metadata()
-            elif runtime.loop is not None and runtime.loop.consumer is not None:
+            if runtime.relay is not None and runtime.relay.producer is not None:
+                await runtime.relay.producer.client.fetch_all_metadata()
+            elif runtime.loop is not None:
+                if runtime.loop.consumer is None:
+                    return False
                 await runtime.loop.consumer.topics()
             else:
-                return False
+                return None
         return True
     except Exception:
         return False
@@ -170,8 +175,8 @@ def _health_router() -> APIRouter:
         except Exception:
             checks.setdefault("database", False)
             checks.setdefault("migrations_at_head", False)
-        if runtime.producer is not None or runtime.loop is not None:
-            checks["kafka"] = await _kafka_answers(runtime)
+        if (kafka_ok := await _kafka_answers(runtime)) is not None:
+            checks["kafka"] = kafka_ok
         if runtime.loop is not None:
             checks["consume_loop"] = runtime.loop.running
         ready = all(checks.values())

@@ -10,6 +10,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
@@ -28,18 +29,19 @@ class OutboxRelay:
     def __init__(
         self,
         engine: AsyncEngine,
-        producer: AIOKafkaProducer,
+        make_producer: Callable[[], AIOKafkaProducer],
         *,
         service: str,
         topic: str,
         crash: faults.CrashPoints,
     ) -> None:
         self._engine = engine
-        self._producer = producer
+        self._make_producer = make_producer
         self._service = service
         self._topic = topic
         self._crash = crash
         self.holds_role = False
+        self.producer: AIOKafkaProducer | None = None  # while holding the role
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Publish until `stopping` is set; any fault restarts the role election with backoff."""
@@ -50,7 +52,7 @@ class OutboxRelay:
                 backoff = 0.1
             except Exception:
                 log.exception("outbox relay failed; restarting", extra={"service": self._service})
-                await asyncio.sleep(backoff)
+                await _wait(stopping, backoff)
                 backoff = min(backoff * 2, 5.0)
             finally:
                 self.holds_role = False
@@ -60,7 +62,7 @@ class OutboxRelay:
         async with self._engine.connect() as lock_conn:
             try:
                 if await self._acquire_role(lock_conn, stopping):
-                    await self._publish_while_holding(lock_conn, stopping)
+                    await self._connect_and_publish(lock_conn, stopping)
             finally:
                 # The lock belongs to the session, not the transaction: a connection returned
                 # to the pool would keep holding it and no relay could ever take over. Closing
@@ -78,8 +80,21 @@ class OutboxRelay:
         await lock_conn.commit()  # session-scoped: the lock outlives this commit
         return True
 
-    async def _publish_while_holding(
+    async def _connect_and_publish(
         self, lock_conn: AsyncConnection, stopping: asyncio.Event
+    ) -> None:
+        # A fresh producer per term in the role: one that failed to start cannot be restarted.
+        producer = self._make_producer()
+        try:
+            await producer.start()
+            self.producer = producer
+            await self._publish_while_holding(lock_conn, producer, stopping)
+        finally:
+            self.producer = None
+            await producer.stop()
+
+    async def _publish_while_holding(
+        self, lock_conn: AsyncConnection, producer: AIOKafkaProducer, stopping: asyncio.Event
     ) -> None:
         self.holds_role = True
         metrics.RELAY_ACTIVE.labels(self._service).set(1)
@@ -93,7 +108,7 @@ class OutboxRelay:
             await lock_conn.execute(text("SELECT 1"))  # a lost session means a lost lock
             await lock_conn.commit()
             wake.clear()
-            published = await self.publish_batch()
+            published = await self.publish_batch(producer)
             if time.monotonic() - last_stats > 5:
                 await self._export_backlog()
                 last_stats = time.monotonic()
@@ -101,7 +116,7 @@ class OutboxRelay:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(wake.wait(), POLL_SECONDS)
 
-    async def publish_batch(self) -> int:
+    async def publish_batch(self, producer: AIOKafkaProducer) -> int:
         """Send one batch and mark it; a crash in between republishes it (consumers dedupe)."""
         async with self._engine.begin() as conn:
             rows = await eventstore.claim_unpublished(conn, BATCH_SIZE)
@@ -110,7 +125,7 @@ class OutboxRelay:
             self._crash.reach(faults.RELAY_BEFORE_SEND)
             # Enqueue all, then await: batches form while idempotence keeps partition order.
             pending = [
-                await self._producer.send(
+                await producer.send(
                     self._topic,
                     value=row.body.encode(),
                     key=str(row.stream_id).encode(),

@@ -48,7 +48,8 @@ async def test_consumer_killed_between_db_commit_and_offset_commit_applies_once(
     dispatch.start(HOTLINE_CRASH_AT=faults.CONSUMER_AFTER_DB_COMMIT)
     try:
         await intake.ready()
-        await dispatch.ready()
+        # No wait for dispatch's readiness: with older facts on the topic its first batch (and
+        # so its crash) may come before it ever answers.
         assert (await _post_appeal(intake, "consumer-crash")) is not None
 
         # It dies right after committing its first batch's effects, offsets not yet committed.

@@ -1,12 +1,13 @@
 """The outbox relay against real PostgreSQL and Kafka: one active relay per service, and a
-stream's facts published in version order."""
+stream's facts published in version order. Each test publishes to a topic of its own, so the
+services' consumers in other tests never see these facts."""
 
 import asyncio
 from uuid import uuid4
 
 import pytest
 
-from shared import events, topics
+from shared import events
 from shared.runtime import faults, kafka
 from shared.runtime.eventstore import Database
 from shared.runtime.outbox import OutboxRelay
@@ -17,14 +18,13 @@ pytestmark = pytest.mark.integration
 
 
 async def test_only_one_relay_holds_the_role_and_another_takes_over(db: Database) -> None:
-    producer = kafka.producer(infra.KAFKA, client_id="test-relay")
-    await producer.start()
+    topic = await infra.scratch_topic()
     relays = [
         OutboxRelay(
             db.engine,
-            producer,
+            lambda: kafka.producer(infra.KAFKA, client_id="test-relay"),
             service="intake",
-            topic=topics.INTAKE,
+            topic=topic,
             crash=faults.CrashPoints(None),
         )
         for _ in range(2)
@@ -52,10 +52,10 @@ async def test_only_one_relay_holds_the_role_and_another_takes_over(db: Database
         for stop in stops:
             stop.set()
         await asyncio.gather(*tasks)
-        await producer.stop()
 
 
 async def test_a_stream_is_published_in_version_order(db: Database) -> None:
+    topic = await infra.scratch_topic()
     appeal_id = uuid4()
     received = factories.received(appeal_id)
     history: list[events.Event] = [received]
@@ -67,16 +67,20 @@ async def test_a_stream_is_published_in_version_order(db: Database) -> None:
     producer = kafka.producer(infra.KAFKA, client_id="test-relay-order")
     await producer.start()
     relay = OutboxRelay(
-        db.engine, producer, service="intake", topic=topics.INTAKE, crash=faults.CrashPoints(None)
+        db.engine,
+        lambda: producer,
+        service="intake",
+        topic=topic,
+        crash=faults.CrashPoints(None),
     )
     try:
-        assert await relay.publish_batch() == len(history)
-        assert await relay.publish_batch() == 0  # marked published: nothing sent twice
+        assert await relay.publish_batch(producer) == len(history)
+        assert await relay.publish_batch(producer) == 0  # marked published: nothing sent twice
     finally:
         await producer.stop()
     versions = [
         m.fact["version"]
-        for m in await infra.read_topic(topics.INTAKE)
+        for m in await infra.read_topic(topic)
         if m.fact.get("subject") == str(appeal_id)
     ]
     assert versions == list(range(1, len(history) + 1))

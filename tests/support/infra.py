@@ -13,7 +13,7 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -128,3 +128,15 @@ async def query(url: str, sql: str, **params: object) -> list[tuple[Any, ...]]:
             return [tuple(row) for row in await conn.execute(text(sql), params)]
     finally:
         await engine.dispose()
+
+
+async def scratch_topic() -> str:
+    """A new single-partition topic for one test's own messages."""
+    name = f"hotline.test.{uuid.uuid4().hex[:12]}"
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA)
+    await admin.start()
+    try:
+        await admin.create_topics([NewTopic(name, 1, 1)])
+    finally:
+        await admin.close()
+    return name
