@@ -1,48 +1,393 @@
-"""dispatch's REST routes."""
+"""dispatch's REST routes: work-order commands (each checks If-Match) and reads.
 
-from typing import Annotated, Any
+Departments act with `workorders:act` on their own work orders only; the hotline centre
+dispatches, arbitrates and supervises with `workorders:dispatch`.
+"""
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Header, Query
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
-from dispatch_service import store
+from dispatch_service import domain, handlers, sla, store
+from shared import events
 from shared.runtime.app import RuntimeDep
 from shared.runtime.auth import Principal, require
 from shared.runtime.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["work orders"])
+Reader = Annotated[Principal, require("workorders:read")]
+Department = Annotated[Principal, require("workorders:act")]
+Centre = Annotated[Principal, require("workorders:dispatch")]
+IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=40)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class SignFor(_Body):
+    person: str = Field(min_length=1, max_length=100)
+
+
+class ReturnRequest(_Body):
+    reason_code: events.Code
+    legal_basis: events.Text
+    explanation: events.Text | None = None
+
+
+class ReturnDecision(_Body):
+    approve: bool
+    reasoning: events.Text
+    department: events.Code | None = None  # the new lead, when approving
+    assisting: tuple[events.Code, ...] = ()
+
+
+class ExtensionRequest(_Body):
+    working_days: int = Field(ge=1, le=30)
+    reason: events.Text
+    legal_basis: events.Text
+
+
+class ExtensionDecision(_Body):
+    approve: bool
+    reasoning: events.Text
+
+
+class Contribution(_Body):
+    content: events.Text
+
+
+class Supervision(_Body):
+    level: Literal["reminder", "supervision", "escalation"]
+    note: events.Text
+
+
+class Reassignment(_Body):
+    department: events.Code
+    assisting: tuple[events.Code, ...] = ()
+    reason: events.Text
+
+
+class Closure(_Body):
+    note: events.Text
+
+
+def _expected_version(if_match: str | None) -> int:
+    if if_match is None:
+        raise Problem(
+            428,
+            "Precondition Required",
+            'send If-Match with the work order\'s ETag, e.g. If-Match: "3"',
+        )
+    try:
+        return int(if_match.strip().strip('"'))
+    except ValueError as exc:
+        raise Problem(
+            412, "Precondition Failed", f"If-Match {if_match!r} is no ETag of ours"
+        ) from exc
+
+
+Decide = Callable[[domain.WorkOrder | None, domain.Meta, sla.SlaPolicy, int], list[events.Event]]
+
+
+async def _command(
+    runtime: RuntimeDep, appeal_id: UUID, caller: Principal, if_match: str | None, decide: Decide
+) -> JSONResponse:
+    """Load, check the caller's expected version, decide, record; answer with the new ETag."""
+    expected = _expected_version(if_match)
+    async with runtime.db.transaction() as tx:
+        order, version = await tx.load_state(appeal_id, domain.evolve, None)
+        if order is None:
+            raise Problem(404, "Not Found", f"no work order for appeal {appeal_id}")
+        if caller.department is not None and caller.department not in (
+            order.department,
+            *order.assisting,
+        ):
+            raise Problem(404, "Not Found", f"no work order for appeal {appeal_id}")
+        if version != expected:
+            raise Problem(
+                412,
+                "Precondition Failed",
+                f"the work order is at version {version}, not {expected}",
+                current_version=version,
+            )
+        now = datetime.now(UTC)
+        policy = await store.current_policy(tx)
+        routing_version = (await store.current_routing(tx)).version
+        new = decide(order, handlers.meta(actor=caller.actor, now=now), policy, routing_version)
+        order, version = await handlers.record(
+            tx, appeal_id, order, new, expected_version=version, now=now
+        )
+        row = await store.get_work_order(tx, appeal_id)
+    assert row is not None
+    return JSONResponse(row["state"], headers={"ETag": f'"{version}"'})
+
+
+def _visible(row: dict[str, Any] | None, caller: Principal, appeal_id: UUID) -> dict[str, Any]:
+    # A department sees its own work orders only; another's is as good as absent.
+    if row is None or (
+        caller.department is not None
+        and caller.department not in (row["department"], *row["state"]["assisting"])
+    ):
+        raise Problem(404, "Not Found", f"no work order for appeal {appeal_id}")
+    return row
 
 
 @router.get("/work-orders/{appeal_id}")
-async def get_work_order(
-    appeal_id: UUID, runtime: RuntimeDep, caller: Annotated[Principal, require("workorders:read")]
-) -> dict[str, Any]:
+async def get_work_order(appeal_id: UUID, runtime: RuntimeDep, caller: Reader) -> JSONResponse:
     async with runtime.db.transaction() as tx:
-        row = await store.get_work_order(tx, appeal_id)
-    # A department sees its own work orders only; another's is as good as absent.
-    if row is None or (caller.department is not None and row["department"] != caller.department):
-        raise Problem(404, "Not Found", f"no work order for appeal {appeal_id}")
-    return {
-        "appeal_id": str(row["appeal_id"]),
-        "department": row["department"],
-        "stage": row["stage"],
-        "version": row["version"],
-        "updated_at": row["updated_at"].isoformat(),
-    }
+        row = _visible(await store.get_work_order(tx, appeal_id), caller, appeal_id)
+    return JSONResponse(
+        {**row["state"], "overdue": row["overdue"]}, headers={"ETag": f'"{row["version"]}"'}
+    )
+
+
+@router.get("/work-orders")
+async def list_work_orders(
+    runtime: RuntimeDep,
+    caller: Reader,
+    department: Annotated[str | None, Query(max_length=64)] = None,
+    stage: Literal["assigned", "signed_for", "return_requested", "closed"] | None = None,
+    district: Annotated[str | None, Query(max_length=64)] = None,
+    overdue: bool | None = None,
+    include_closed: bool = False,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200, pattern=r"^[A-Za-z0-9_-]+$")] = None,
+) -> dict[str, Any]:
+    """A department's queue (its token forces its own department), or the operator's view."""
+    if caller.department is not None:
+        department = caller.department
+    try:
+        after = store.decode_cursor(cursor) if cursor else None
+    except ValueError as exc:
+        raise Problem(400, "Bad Request", "the cursor is not one this API issued") from exc
+    async with runtime.db.transaction() as tx:
+        rows = await store.list_work_orders(
+            tx,
+            department=department,
+            stage=stage,
+            district=district,
+            overdue=overdue,
+            open_only=not include_closed and stage != "closed",
+            after=after,
+            limit=limit,
+        )
+    next_cursor = (
+        store.encode_cursor(rows[-1]["updated_at"], rows[-1]["appeal_id"])
+        if len(rows) == limit
+        else None
+    )
+    return {"items": [{**r["state"], "overdue": r["overdue"]} for r in rows], "next": next_cursor}
+
+
+@router.post("/work-orders/{appeal_id}/sign-for")
+async def sign_for(
+    appeal_id: UUID,
+    body: SignFor,
+    runtime: RuntimeDep,
+    caller: Department,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    return await _command(
+        runtime,
+        appeal_id,
+        caller,
+        if_match,
+        lambda o, m, _p, _r: domain.sign_for(
+            o, department=caller.department, person=body.person, meta=m
+        ),
+    )
+
+
+@router.post("/work-orders/{appeal_id}/returns")
+async def request_return(
+    appeal_id: UUID,
+    body: ReturnRequest,
+    runtime: RuntimeDep,
+    caller: Department,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    return await _command(
+        runtime,
+        appeal_id,
+        caller,
+        if_match,
+        lambda o, m, p, _r: domain.request_return(
+            o,
+            department=caller.department,
+            reason_code=body.reason_code,
+            legal_basis=body.legal_basis,
+            explanation=body.explanation,
+            policy=p,
+            calendar=handlers.CALENDAR,
+            meta=m,
+        ),
+    )
+
+
+@router.post("/work-orders/{appeal_id}/returns/decision")
+async def decide_return(
+    appeal_id: UUID,
+    body: ReturnDecision,
+    runtime: RuntimeDep,
+    caller: Centre,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    def decide(
+        o: domain.WorkOrder | None, m: domain.Meta, p: sla.SlaPolicy, r: int
+    ) -> list[events.Event]:
+        if not body.approve:
+            return domain.deny_return(o, reasoning=body.reasoning, meta=m)
+        if body.department is None:
+            raise Problem(422, "Invalid request", "approving a return needs the new department")
+        return domain.approve_return(
+            o,
+            department=body.department,
+            assisting=body.assisting,
+            reasoning=body.reasoning,
+            routing_version=r,
+            policy=p,
+            calendar=handlers.CALENDAR,
+            meta=m,
+        )
+
+    return await _command(runtime, appeal_id, caller, if_match, decide)
+
+
+@router.post("/work-orders/{appeal_id}/extensions")
+async def request_extension(
+    appeal_id: UUID,
+    body: ExtensionRequest,
+    runtime: RuntimeDep,
+    caller: Department,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    return await _command(
+        runtime,
+        appeal_id,
+        caller,
+        if_match,
+        lambda o, m, p, _r: domain.request_extension(
+            o,
+            department=caller.department,
+            working_days=body.working_days,
+            reason=body.reason,
+            legal_basis=body.legal_basis,
+            policy=p,
+            meta=m,
+        ),
+    )
+
+
+@router.post("/work-orders/{appeal_id}/extensions/decision")
+async def decide_extension(
+    appeal_id: UUID,
+    body: ExtensionDecision,
+    runtime: RuntimeDep,
+    caller: Centre,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    return await _command(
+        runtime,
+        appeal_id,
+        caller,
+        if_match,
+        lambda o, m, p, _r: (
+            domain.approve_extension(o, policy=p, calendar=handlers.CALENDAR, meta=m)
+            if body.approve
+            else domain.deny_extension(o, reasoning=body.reasoning, meta=m)
+        ),
+    )
+
+
+@router.post("/work-orders/{appeal_id}/assists")
+async def contribute(
+    appeal_id: UUID,
+    body: Contribution,
+    runtime: RuntimeDep,
+    caller: Department,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    return await _command(
+        runtime,
+        appeal_id,
+        caller,
+        if_match,
+        lambda o, m, _p, _r: domain.contribute(
+            o, department=caller.department, content=body.content, meta=m
+        ),
+    )
+
+
+@router.post("/work-orders/{appeal_id}/supervision")
+async def supervise(
+    appeal_id: UUID,
+    body: Supervision,
+    runtime: RuntimeDep,
+    caller: Centre,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    return await _command(
+        runtime,
+        appeal_id,
+        caller,
+        if_match,
+        lambda o, m, _p, _r: domain.supervise(o, level=body.level, note=body.note, meta=m),
+    )
+
+
+@router.post("/work-orders/{appeal_id}/reassignment")
+async def reassign(
+    appeal_id: UUID,
+    body: Reassignment,
+    runtime: RuntimeDep,
+    caller: Centre,
+    if_match: IfMatch = None,
+) -> JSONResponse:
+    return await _command(
+        runtime,
+        appeal_id,
+        caller,
+        if_match,
+        lambda o, m, p, r: domain.reassign(
+            o,
+            department=body.department,
+            assisting=body.assisting,
+            reason=body.reason,
+            routing_version=r,
+            policy=p,
+            calendar=handlers.CALENDAR,
+            meta=m,
+        ),
+    )
+
+
+@router.post("/work-orders/{appeal_id}/closure")
+async def close(
+    appeal_id: UUID, body: Closure, runtime: RuntimeDep, caller: Centre, if_match: IfMatch = None
+) -> JSONResponse:
+    return await _command(
+        runtime,
+        appeal_id,
+        caller,
+        if_match,
+        lambda o, m, _p, _r: domain.close(o, note=body.note, meta=m),
+    )
 
 
 @router.get("/departments")
-async def list_departments(
-    runtime: RuntimeDep, _: Annotated[Principal, require("workorders:read")]
-) -> list[dict[str, Any]]:
+async def list_departments(runtime: RuntimeDep, _: Reader) -> list[dict[str, Any]]:
     async with runtime.db.transaction() as tx:
         return await store.list_departments(tx)
 
 
 @router.get("/routing")
-async def current_routing(
-    runtime: RuntimeDep, _: Annotated[Principal, require("workorders:read")]
-) -> dict[str, Any]:
+async def current_routing(runtime: RuntimeDep, _: Reader) -> dict[str, Any]:
     async with runtime.db.transaction() as tx:
         table = await store.current_routing(tx)
     return {
@@ -54,7 +399,19 @@ async def current_routing(
                 "category": r.category,
                 "district": r.district,
                 "department": r.department,
+                "assisting": list(r.assisting),
             }
             for r in table.rules
         ],
+    }
+
+
+@router.get("/sla-policy")
+async def current_policy(runtime: RuntimeDep, _: Reader) -> dict[str, Any]:
+    async with runtime.db.transaction() as tx:
+        policy = await store.current_policy(tx)
+    return {
+        "version": policy.version,
+        **sla.to_document(policy),
+        "calendar": handlers.CALENDAR.version,
     }

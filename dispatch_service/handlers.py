@@ -1,48 +1,84 @@
-"""dispatch's reactions to intake's and feedback's facts."""
+"""dispatch's reactions to other services' facts, and `record`, the one way a decision is
+stored: append, fold, refresh the work-order view, all in the caller's transaction."""
 
 from datetime import UTC, datetime
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 from dispatch_service import domain, store
+from dispatch_service.workdays import WorkdayCalendar
 from shared import events
 from shared.runtime.consumer import Handlers, TransientError
 from shared.runtime.eventstore import Tx
 
-
-async def on_appeal_received(event: events.AppealReceived, tx: Tx) -> None:
-    try:
-        table = await store.current_routing(tx)
-    except LookupError as exc:  # not configured yet: wait for it rather than park every appeal
-        raise TransientError(str(exc)) from exc
-    new = domain.assign(event, table, event_id=uuid4(), now=datetime.now(UTC))
-    await _record(tx, event, None, new, expected_version=0)
+CALENDAR = WorkdayCalendar()
+SERVICE_ACTOR = "service:dispatch"
 
 
-async def on_rated(event: events.Rated, tx: Tx) -> None:
-    order, version = await tx.load_state(event.subject, domain.evolve, None)
-    new = domain.on_rated(order, event, event_id=uuid4(), now=datetime.now(UTC))
-    await _record(tx, event, order, new, expected_version=version)
+def meta(
+    *, actor: str = SERVICE_ACTOR, now: datetime | None = None, causation_id: UUID | None = None
+) -> domain.Meta:
+    return domain.Meta(
+        actor=actor, now=now or datetime.now(UTC), new_id=uuid4, causation_id=causation_id
+    )
 
 
-async def _record(
+async def record(
     tx: Tx,
-    cause: events.Event,
+    appeal_id: UUID,
     order: domain.WorkOrder | None,
     new: list[events.Event],
     *,
     expected_version: int,
-) -> None:
-    """Append the decision's events and update the work-order view in the same transaction."""
+    now: datetime,
+) -> tuple[domain.WorkOrder | None, int]:
     if not new:
-        return
-    version = await tx.append(cause.subject, new, expected_version=expected_version)
+        return order, expected_version
+    version = await tx.append(appeal_id, new, expected_version=expected_version)
     for event in new:
         order = domain.evolve(order, event)
     assert order is not None
-    await store.save_work_order(tx, order, version=version, event=new[-1])
+    await store.save_work_order(
+        tx,
+        order,
+        version=version,
+        at=new[-1].time,
+        handled_round=await store.handled_round(tx, appeal_id),
+        now=now,
+    )
+    return order, version
+
+
+async def on_appeal_received(event: events.AppealReceived, tx: Tx) -> None:
+    try:
+        table, policy = await store.current_routing(tx), await store.current_policy(tx)
+    except LookupError as exc:  # not configured yet: wait for it rather than park every appeal
+        raise TransientError(str(exc)) from exc
+    decided = meta(causation_id=event.id)
+    new = domain.assign(event, table, policy, CALENDAR, decided)
+    await record(tx, event.subject, None, new, expected_version=0, now=decided.now)
+
+
+async def on_handled(event: events.Handled, tx: Tx) -> None:
+    # The handling clock stops for this round once the department has replied.
+    order, version = await tx.load_state(event.subject, domain.evolve, None)
+    if order is None:
+        return
+    await store.save_work_order(
+        tx, order, version=version, at=event.time, handled_round=order.round, now=event.time
+    )
+
+
+async def on_rated(event: events.Rated, tx: Tx) -> None:
+    order, version = await tx.load_state(event.subject, domain.evolve, None)
+    decided = meta(causation_id=event.id)
+    new = domain.on_rated(
+        order, event, policy=await store.current_policy(tx), calendar=CALENDAR, meta=decided
+    )
+    await record(tx, event.subject, order, new, expected_version=version, now=decided.now)
 
 
 HANDLERS: Handlers = {
     events.AppealReceived: on_appeal_received,
+    events.Handled: on_handled,
     events.Rated: on_rated,
 }

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from dispatch_service import api, handlers
+from dispatch_service import api, handlers, timer
 from dispatch_service.settings import DispatchSettings
 from shared.runtime import settings
 from shared.runtime.app import ServiceSpec, create_service
@@ -11,12 +11,16 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app() -> FastAPI:
+    config = settings.load(DispatchSettings)
     return create_service(
         ServiceSpec(
-            settings=settings.load(DispatchSettings),
+            settings=config,
             router=api.router,
             migrations_dir=MIGRATIONS,
             handlers=handlers.HANDLERS,
+            background=[
+                lambda runtime: timer.run(runtime, interval_seconds=config.timer_interval_seconds)
+            ],
             title="12345 hotline: dispatch",
         )
     )

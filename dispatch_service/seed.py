@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from dispatch_service import store
+from dispatch_service import sla, store
 from shared.runtime.eventstore import Tx
 
 DEPARTMENTS: list[dict[str, Any]] = [
@@ -79,7 +79,10 @@ RULES: list[dict[str, Any]] = [
 ]
 
 
-async def seed(tx: Tx) -> int | None:
-    return await store.publish_routing(
+async def seed(tx: Tx) -> tuple[int | None, int | None]:
+    """Publish the demo routing and SLA policy; (routing version, policy version), None for
+    each that was already current."""
+    routing_version = await store.publish_routing(
         tx, departments_=DEPARTMENTS, rules=RULES, fallback_department="gov-city"
     )
+    return routing_version, await store.publish_policy(tx, sla.DEMO_POLICY)

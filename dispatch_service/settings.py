@@ -1,4 +1,4 @@
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 
 from shared.runtime.settings import ServiceSettings
 
@@ -7,3 +7,4 @@ class DispatchSettings(ServiceSettings):
     service_name: str = "dispatch"
     port: int = 8002
     database_url: SecretStr = SecretStr("postgresql+asyncpg://hotline@127.0.0.1:55432/dispatch")
+    timer_interval_seconds: float = Field(default=5.0, gt=0, le=300)

@@ -122,7 +122,10 @@ async def get_feedback(
     return {
         "appeal_id": str(appeal_id),
         "holder": holder.department if holder else None,
+        "round": holder.round if holder else None,
+        "signed_for": holder.signed_for if holder else False,
         "handled_by": state.handled_by,
-        "rated": state.rated,
+        "handled_round": state.handled_round,
+        "rated_round": state.rated_round,
         "version": version,
     }

@@ -1,4 +1,5 @@
-"""Replies and ratings for one appeal. Pure: no I/O; time and ids passed in."""
+"""Replies and ratings for one appeal, one handling round at a time. Pure: no I/O; time and
+ids passed in."""
 
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -12,19 +13,22 @@ from shared.errors import InvalidTransitionError, NotPermittedError
 
 @dataclass(frozen=True, slots=True)
 class Holder:
-    """Who holds the work order, as dispatch's latest assignment fact says."""
+    """Who holds the work order and in which round, as dispatch's facts say."""
 
     department: str
-    assigned_event_id: UUID
+    cause_id: UUID  # the dispatch fact that put the order in this department's hands
     correlation_id: UUID
+    round: int = 1
+    signed_for: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class Feedback:
+    handled_round: int = 0  # the last round with a reply
     handled_by: str | None = None
     handled_event_id: UUID | None = None
     correlation_id: UUID | None = None
-    rated: bool = False
+    rated_round: int = 0
 
 
 class Reply(BaseModel):
@@ -51,24 +55,32 @@ def handle(
     event_id: UUID,
     now: datetime,
 ) -> list[events.Event]:
-    """Only the department holding the work order may reply, once per handling round."""
+    """Only the department holding the work order may reply, after signing for it, once per
+    handling round."""
     if holder is None:
         raise InvalidTransitionError(f"appeal {appeal_id} has not been assigned to a department")
     if department != holder.department:
         raise NotPermittedError(
             f"appeal {appeal_id} is held by {holder.department}, not by {department or actor}"
         )
-    if state.handled_by is not None:
-        raise InvalidTransitionError(f"appeal {appeal_id} already has a reply")
+    if not holder.signed_for:
+        raise InvalidTransitionError(
+            f"{holder.department} must sign for appeal {appeal_id} before replying"
+        )
+    if state.handled_round >= holder.round:
+        raise InvalidTransitionError(
+            f"appeal {appeal_id} already has a reply in round {holder.round}"
+        )
     return [
         events.Handled(
             id=event_id,
             subject=appeal_id,
             time=now,
             actor=actor,
-            causation_id=holder.assigned_event_id,
+            causation_id=holder.cause_id,
             correlation_id=holder.correlation_id,
             department=holder.department,
+            round=holder.round,
             **reply.model_dump(),
         )
     ]
@@ -77,10 +89,13 @@ def handle(
 def rate(
     state: Feedback, rating: Rating, *, appeal_id: UUID, actor: str, event_id: UUID, now: datetime
 ) -> list[events.Event]:
+    """One rating per handling round, and only once the round has a reply."""
     if state.handled_event_id is None or state.correlation_id is None:
         raise InvalidTransitionError(f"appeal {appeal_id} has no reply to rate yet")
-    if state.rated:
-        raise InvalidTransitionError(f"appeal {appeal_id} was already rated in this round")
+    if state.rated_round >= state.handled_round:
+        raise InvalidTransitionError(
+            f"appeal {appeal_id} was already rated in round {state.handled_round}"
+        )
     return [
         events.Rated(
             id=event_id,
@@ -88,6 +103,7 @@ def rate(
             time=now,
             actor=actor,
             correlation_id=state.correlation_id,
+            round=state.handled_round,
             causation_id=state.handled_event_id,
             **rating.model_dump(),
         )
@@ -96,10 +112,14 @@ def rate(
 
 def evolve(state: Feedback, event: events.Event) -> Feedback:
     match event:
-        case events.Handled(department=department, id=event_id, correlation_id=correlation):
+        case events.Handled():
             return replace(
-                state, handled_by=department, handled_event_id=event_id, correlation_id=correlation
+                state,
+                handled_round=event.round,
+                handled_by=event.department,
+                handled_event_id=event.id,
+                correlation_id=event.correlation_id,
             )
         case events.Rated():
-            return replace(state, rated=True)
+            return replace(state, rated_round=event.round)
     return state

@@ -1,8 +1,8 @@
-"""feedback's read model of dispatch's facts: who holds each work order now."""
+"""feedback's read model of dispatch's facts: who holds each work order, in which round."""
 
 from uuid import UUID
 
-from sqlalchemy import Column, MetaData, String, Table, Uuid, select
+from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, Uuid, select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from feedback_service import domain
@@ -17,23 +17,36 @@ holders = Table(
     metadata,
     Column("appeal_id", Uuid, primary_key=True),
     Column("department", String(64), nullable=False),
-    Column("assigned_event_id", Uuid, nullable=False),
+    Column("assigned_event_id", Uuid, nullable=False),  # the fact that handed it over
     Column("correlation_id", Uuid, nullable=False),
+    Column("round", Integer, nullable=False, server_default="1"),
+    Column("signed_for", Boolean, nullable=False, server_default="false"),
 )
 
 
-async def record_assignment(tx: Tx, assigned: events.Assigned) -> None:
-    # dispatch's facts about one appeal share a partition and the inbox applies them in
-    # offset order, so the latest assignment applied is the latest one made.
+async def hand_to(tx: Tx, event: events.Event, *, department: str, round_: int | None) -> None:
+    """The work order is now with `department`, not yet signed for (in round `round_`, or
+    the current round when None)."""
     values = {
-        "department": assigned.department,
-        "assigned_event_id": assigned.id,
-        "correlation_id": assigned.correlation_id,
+        "department": department,
+        "assigned_event_id": event.id,
+        "correlation_id": event.correlation_id,
+        "signed_for": False,
     }
+    if round_ is not None:
+        values["round"] = round_
     await tx.conn.execute(
         insert(holders)
-        .values(appeal_id=assigned.subject, **values)
+        .values(appeal_id=event.subject, **values)
         .on_conflict_do_update(index_elements=["appeal_id"], set_=values)
+    )
+
+
+async def mark_signed_for(tx: Tx, appeal_id: UUID, *, department: str) -> None:
+    await tx.conn.execute(
+        update(holders)
+        .where(holders.c.appeal_id == appeal_id, holders.c.department == department)
+        .values(signed_for=True)
     )
 
 
@@ -43,4 +56,6 @@ async def holder(tx: Tx, appeal_id: UUID) -> domain.Holder | None:
     ).one_or_none()
     if row is None:
         return None
-    return domain.Holder(row.department, row.assigned_event_id, row.correlation_id)
+    return domain.Holder(
+        row.department, row.assigned_event_id, row.correlation_id, row.round, row.signed_for
+    )

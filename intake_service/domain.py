@@ -8,7 +8,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared import events
 
-STATUS_RANK: Final = {"received": 0, "assigned": 1, "handled": 2, "rated": 3, "closed": 4}
+STATUS_RANK: Final = {
+    "received": 0,
+    "assigned": 1,
+    "redo": 1,
+    "in_progress": 2,
+    "handled": 3,
+    "rated": 4,
+    "closed": 9,
+}
 
 
 class NewAppeal(BaseModel):
@@ -39,20 +47,29 @@ def receive(
     ]
 
 
-def status_after(event: events.Event) -> str | None:
-    """The status another service's fact moves the appeal to, if any."""
+Progress = tuple[int, str]  # (handling round, status)
+
+
+def progress_after(event: events.Event, current_round: int) -> Progress | None:
+    """Where another service's fact puts the appeal, if anywhere. Facts that carry no round
+    belong to the current one."""
     match event:
-        case events.Assigned():
-            return "assigned"
-        case events.Handled():
-            return "handled"
-        case events.Rated():
-            return "rated"
+        case events.Assigned() | events.Redispatched():
+            return current_round, "assigned"
+        case events.SignedFor():
+            return current_round, "in_progress"
+        case events.RedoOrdered(round=round_):
+            return round_, "redo"
+        case events.Handled(round=round_):
+            return round_, "handled"
+        case events.Rated(round=round_):
+            return round_, "rated"
         case events.Closed():
-            return "closed"
+            return current_round, "closed"
     return None
 
 
-def advances(current: str, new: str) -> bool:
-    # Facts from different topics arrive in any order; status only moves forward.
-    return STATUS_RANK[new] > STATUS_RANK[current]
+def advances(current: Progress, new: Progress) -> bool:
+    # Facts from different topics arrive in any order: progress only moves forward, round
+    # first (a redo starts a new round), then stage within the round.
+    return (new[0], STATUS_RANK[new[1]]) > (current[0], STATUS_RANK[current[1]])

@@ -6,18 +6,24 @@ from shared.runtime.consumer import Handlers
 from shared.runtime.eventstore import Tx
 
 
-async def on_status_fact(event: events.Event, tx: Tx) -> None:
-    new = domain.status_after(event)
-    current = await store.lock_status(tx, event.subject)
-    if new is None or current is None:
-        return  # an appeal filed elsewhere, or a fact that does not change the status
-    if domain.advances(current, new):
-        await store.set_status(tx, event.subject, new, event.time)
+async def on_progress(event: events.Event, tx: Tx) -> None:
+    current = await store.lock_progress(tx, event.subject)
+    if current is None:
+        return  # an appeal filed elsewhere
+    new = domain.progress_after(event, current[0])
+    if new is not None and domain.advances(current, new):
+        await store.set_progress(tx, event.subject, new, event.time)
 
 
-HANDLERS: Handlers = {
-    events.Assigned: on_status_fact,
-    events.Closed: on_status_fact,
-    events.Handled: on_status_fact,
-    events.Rated: on_status_fact,
-}
+HANDLERS: Handlers = dict.fromkeys(
+    (
+        events.Assigned,
+        events.Redispatched,
+        events.SignedFor,
+        events.RedoOrdered,
+        events.Closed,
+        events.Handled,
+        events.Rated,
+    ),
+    on_progress,
+)

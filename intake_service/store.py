@@ -3,7 +3,7 @@
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Column, DateTime, MetaData, String, Table, Uuid, select, update
+from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Uuid, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 
 from shared import events
@@ -22,6 +22,7 @@ appeals = Table(
     Column("category", String(64), nullable=False, index=True),
     Column("district", String(64), index=True),
     Column("status", String(20), nullable=False),
+    Column("status_round", Integer, nullable=False, server_default="1"),
     Column("status_at", DateTime(timezone=True), nullable=False),
     Column("received", JSONB, nullable=False),  # the appeal.received fact's fields
 )
@@ -48,13 +49,21 @@ async def get(tx: Tx, appeal_id: UUID) -> dict[str, Any] | None:
     return None if row is None else dict(row._mapping)
 
 
-async def lock_status(tx: Tx, appeal_id: UUID) -> str | None:
-    return await tx.conn.scalar(
-        select(appeals.c.status).where(appeals.c.id == appeal_id).with_for_update()
-    )
+async def lock_progress(tx: Tx, appeal_id: UUID) -> tuple[int, str] | None:
+    row = (
+        await tx.conn.execute(
+            select(appeals.c.status_round, appeals.c.status)
+            .where(appeals.c.id == appeal_id)
+            .with_for_update()
+        )
+    ).one_or_none()
+    return None if row is None else (row.status_round, row.status)
 
 
-async def set_status(tx: Tx, appeal_id: UUID, status: str, at: Any) -> None:
+async def set_progress(tx: Tx, appeal_id: UUID, progress: tuple[int, str], at: Any) -> None:
+    round_, status = progress
     await tx.conn.execute(
-        update(appeals).where(appeals.c.id == appeal_id).values(status=status, status_at=at)
+        update(appeals)
+        .where(appeals.c.id == appeal_id)
+        .values(status=status, status_round=round_, status_at=at)
     )

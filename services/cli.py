@@ -20,6 +20,7 @@ from shared.runtime.eventstore import Database
 from shared.runtime.settings import load
 
 OPERATOR_SCOPES = [
+    "workorders:dispatch",
     "appeals:write",
     "appeals:read",
     "workorders:read",
@@ -28,7 +29,7 @@ OPERATOR_SCOPES = [
     "audit:read",
     "audit:replay",
 ]
-DEPARTMENT_SCOPES = ["workorders:read", "replies:write", "feedback:read"]
+DEPARTMENT_SCOPES = ["workorders:read", "workorders:act", "replies:write", "feedback:read"]
 
 
 def _migrate(names: list[str]) -> None:
@@ -43,10 +44,11 @@ async def _seed() -> None:
     engine = create_async_engine(load(DispatchSettings).database_url.get_secret_value())
     try:
         async with Database(engine).transaction() as tx:
-            version = await seed.seed(tx)
+            routing_version, policy_version = await seed.seed(tx)
     finally:
         await engine.dispose()
-    print("routing: unchanged" if version is None else f"routing: published version {version}")
+    for name, version in (("routing", routing_version), ("SLA policy", policy_version)):
+        print(f"{name}: unchanged" if version is None else f"{name}: published version {version}")
 
 
 def _token(args: argparse.Namespace) -> None:

@@ -7,10 +7,10 @@ migrations. Nothing is created at import time.
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
@@ -40,6 +40,9 @@ class Runtime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
+BackgroundTask = Callable[[Runtime], Coroutine[Any, Any, None]]
+
+
 @dataclass(frozen=True)
 class ServiceSpec:
     settings: ServiceSettings
@@ -48,6 +51,7 @@ class ServiceSpec:
     handlers: Handlers = field(default_factory=dict)
     on_fact: FactHook | None = None  # sees every fact read (audit); handlers see their types
     subscribe: Sequence[str] | None = None  # default: the topics of the handled types
+    background: Sequence[BackgroundTask] = ()  # e.g. dispatch's timer; stopped with the rest
     title: str = "hotline service"
 
 
@@ -122,6 +126,7 @@ async def _start(spec: ServiceSpec) -> Runtime:
             crash=crash,
         )
         runtime.tasks.append(asyncio.create_task(runtime.loop.run(runtime.stopping)))
+    runtime.tasks.extend(asyncio.create_task(task(runtime)) for task in spec.background)
     return runtime
 
 

@@ -6,6 +6,7 @@ from typing import Any
 import httpx
 import pytest
 
+from services.cli import DEPARTMENT_SCOPES
 from tests.e2e.conftest import Stack
 from tests.support import infra, polling, processes
 from tests.support.processes import OPERATOR, bearer
@@ -39,8 +40,8 @@ async def _get_when(
 
 async def test_an_appeal_travels_the_whole_loop(stack: Stack) -> None:
     operator = bearer(*OPERATOR)
-    water = bearer("workorders:read", "replies:write", department="water")
-    power = bearer("workorders:read", "replies:write", department="power")
+    water = bearer(*DEPARTMENT_SCOPES, department="water")
+    power = bearer(*DEPARTMENT_SCOPES, department="power")
     async with httpx.AsyncClient(timeout=10) as client:
         # 1. intake stores the appeal and emits appeal.received
         created = await client.post(
@@ -58,12 +59,18 @@ async def test_an_appeal_travels_the_whole_loop(stack: Stack) -> None:
         hidden = await client.get(f"{stack.dispatch.url}/v1/work-orders/{appeal_id}", headers=power)
         assert hidden.status_code == 404  # another department does not see it
 
-        # 3. the holding department replies; another department is refused
+        # 3. the holding department signs for it and replies; another department is refused
+        signed = await client.post(
+            f"{stack.dispatch.url}/v1/work-orders/{appeal_id}/sign-for",
+            json={"person": "李工"},
+            headers={**water, "If-Match": f'"{order["version"]}"'},
+        )
+        assert signed.status_code == 200, signed.text
         await _get_when(
             client,
             f"{stack.feedback.url}/v1/appeals/{appeal_id}/feedback",
             operator,
-            ready=lambda body: body["holder"] == "water",
+            ready=lambda body: body["holder"] == "water" and body["signed_for"],
         )
         reply = {"result": "solved", "reply": "已更换破损供水管道，恢复供水"}
         refused = await client.post(
@@ -89,11 +96,12 @@ async def test_an_appeal_travels_the_whole_loop(stack: Stack) -> None:
             client,
             f"{stack.audit.url}/v1/appeals/{appeal_id}/history",
             operator,
-            ready=lambda body: len(body["facts"]) == 5,
+            ready=lambda body: len(body["facts"]) == 6,
         )
         assert [f["type"] for f in history["facts"]] == [
             "appeal.received",
             "appeal.assigned",
+            "appeal.signed_for",
             "appeal.handled",
             "appeal.rated",
             "appeal.closed",
@@ -101,6 +109,7 @@ async def test_an_appeal_travels_the_whole_loop(stack: Stack) -> None:
         assert [f["actor"] for f in history["facts"]] == [
             "operator:test",
             "service:dispatch",
+            "department:water",
             "department:water",
             "operator:test",
             "service:dispatch",
@@ -115,7 +124,7 @@ async def test_an_appeal_travels_the_whole_loop(stack: Stack) -> None:
         assert unmasked.json()["facts"][0]["data"]["citizen"]["phone"] == "13800138000"
         assert {c["source"]: c["length"] for c in history["chains"]} == {
             "intake": 1,
-            "dispatch": 2,
+            "dispatch": 3,
             "feedback": 2,
         }
 

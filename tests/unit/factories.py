@@ -1,11 +1,13 @@
 """Valid events of every type, for contract and domain tests."""
 
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from shared import events
 
 T0 = datetime(2026, 10, 9, 8, 30, tzinfo=UTC)
+E = TypeVar("E", bound=events.Event)
 
 
 def received(
@@ -31,6 +33,16 @@ def received(
     )
 
 
+DEADLINES = events.Deadlines(
+    sign_for_due=T0 + timedelta(days=1),
+    handle_due=T0 + timedelta(days=15),
+    sign_for_warn_at=T0 + timedelta(hours=19),
+    handle_warn_at=T0 + timedelta(days=12),
+    policy_version=1,
+    calendar="chinese-calendar-1.11.0",
+)
+
+
 def assigned(cause: events.AppealReceived, department: str = "water") -> events.Assigned:
     return events.Assigned(
         id=uuid4(),
@@ -42,7 +54,95 @@ def assigned(cause: events.AppealReceived, department: str = "water") -> events.
         department=department,
         routing_rule="city:water.outage",
         routing_version=1,
+        category=cause.category,
+        district=cause.location.district,
+        appeal_type=cause.appeal_type,
+        urgency=cause.urgency,
+        deadlines=DEADLINES,
     )
+
+
+def _dispatch_fact(cls: type[E], cause: events.Event, **fields: Any) -> E:
+    return cls(
+        id=uuid4(),
+        subject=cause.subject,
+        time=cause.time + timedelta(minutes=5),
+        actor="operator:wang",
+        causation_id=cause.id,
+        correlation_id=cause.correlation_id,
+        **fields,
+    )
+
+
+def dispatch_facts(cause: events.Assigned) -> list[events.Event]:
+    """One of each dispatch fact but Assigned and Closed (which have factories of their own)."""
+    return [
+        _dispatch_fact(
+            events.Redispatched,
+            cause,
+            department="power",
+            previous_department="water",
+            routing_rule="operator",
+            routing_version=1,
+            reason="供电问题",
+            deadlines=DEADLINES,
+        ),
+        _dispatch_fact(events.SignedFor, cause, department="water", person="李工"),
+        _dispatch_fact(
+            events.ReturnRequested,
+            cause,
+            department="water",
+            reason_code="not-our-duty",
+            legal_basis="《城镇供水条例》第二条",
+        ),
+        _dispatch_fact(events.ReturnApproved, cause, department="water", reasoning="属实"),
+        _dispatch_fact(events.ReturnDenied, cause, department="water", reasoning="属于职责"),
+        _dispatch_fact(
+            events.ExtensionRequested,
+            cause,
+            department="water",
+            working_days=5,
+            reason="需更换主管道",
+            legal_basis="《办理规定》第十条",
+        ),
+        _dispatch_fact(
+            events.ExtensionApproved,
+            cause,
+            department="water",
+            working_days=5,
+            previous_handle_due=DEADLINES.handle_due,
+            deadlines=DEADLINES,
+        ),
+        _dispatch_fact(events.ExtensionDenied, cause, department="water", reasoning="不符合"),
+        _dispatch_fact(
+            events.AssistContributed, cause, department="urban-east", content="已协助封路"
+        ),
+        _dispatch_fact(
+            events.Supervised, cause, department="water", level="reminder", note="请尽快签收"
+        ),
+        _dispatch_fact(
+            events.DeadlineWarned,
+            cause,
+            department="water",
+            clock="sign_for",
+            due=DEADLINES.sign_for_due,
+        ),
+        _dispatch_fact(
+            events.DeadlineMissed,
+            cause,
+            department="water",
+            clock="handling",
+            due=DEADLINES.handle_due,
+        ),
+        _dispatch_fact(
+            events.RedoOrdered,
+            cause,
+            department="water",
+            round=2,
+            reason="仍未恢复供水",
+            deadlines=DEADLINES,
+        ),
+    ]
 
 
 def handled(cause: events.Assigned) -> events.Handled:

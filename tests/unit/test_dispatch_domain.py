@@ -1,67 +1,469 @@
+"""Every work-order transition, and every refused one, on the pure domain."""
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
-from dispatch_service import domain
+import pytest
+
+from dispatch_service import domain, routing, sla
+from dispatch_service.workdays import WorkdayCalendar
 from shared import events
+from shared.errors import InvalidTransitionError, NotFoundError, NotPermittedError
 from tests.unit import factories
 
-TABLE = domain.RoutingTable(
+CALENDAR = WorkdayCalendar()
+POLICY = sla.DEMO_POLICY
+TABLE = routing.RoutingTable(
     version=7,
     fallback_department="gov-city",
     rules=(
-        domain.RoutingRule("city:noise", "environment.noise", None, "environment"),
-        domain.RoutingRule("east:noise", "environment.noise", "east", "urban-east"),
-        domain.RoutingRule("city:water", "water.outage", None, "water"),
+        routing.RoutingRule("city:noise", "environment.noise", None, "environment"),
+        routing.RoutingRule(
+            "east:noise", "environment.noise", "east", "urban-east", ("public-security",)
+        ),
+        routing.RoutingRule("city:water", "water.outage", None, "water", ("urban-east",)),
     ),
 )
+# Thursday 9 October 2025, 10:00 in Beijing: the first working day after National Day week
+NOW = datetime(2025, 10, 9, 2, 0, tzinfo=UTC)
+
+
+def meta(now: datetime = NOW, actor: str = "operator:wang") -> domain.Meta:
+    return domain.Meta(actor=actor, now=now, new_id=uuid4)
+
+
+def fold(history: Sequence[events.Event]) -> domain.WorkOrder:
+    order = None
+    for event in history:
+        order = domain.evolve(order, event)
+    assert order is not None
+    return order
+
+
+def assigned_order(category: str = "water.outage") -> tuple[list[events.Event], domain.WorkOrder]:
+    received = factories.received(category=category, at=NOW)
+    history = domain.assign(received, TABLE, POLICY, CALENDAR, meta(actor="service:dispatch"))
+    return history, fold(history)
+
+
+def then(history: list[events.Event], new: list[events.Event]) -> domain.WorkOrder:
+    history.extend(new)
+    return fold(history)
+
+
+def signed_order() -> tuple[list[events.Event], domain.WorkOrder]:
+    history, order = assigned_order()
+    order = then(history, domain.sign_for(order, department="water", person="李工", meta=meta()))
+    return history, order
+
+
+# --- routing -------------------------------------------------------------------------------
 
 
 def test_a_district_rule_beats_a_city_wide_one() -> None:
-    assert domain.route(TABLE, category="environment.noise", district="east") == (
+    east = routing.route(TABLE, category="environment.noise", district="east")
+    west = routing.route(TABLE, category="environment.noise", district="west")
+    assert (east.department, east.rule_id, east.assisting) == (
         "urban-east",
         "east:noise",
+        ("public-security",),
     )
-    assert domain.route(TABLE, category="environment.noise", district="west") == (
-        "environment",
-        "city:noise",
-    )
+    assert (west.department, west.rule_id) == ("environment", "city:noise")
 
 
 def test_what_no_rule_covers_falls_to_the_fallback_owner() -> None:
-    assert domain.route(TABLE, category="unknown.thing", district="east") == (
-        "gov-city",
-        domain.FALLBACK_RULE,
-    )
+    rule = routing.route(TABLE, category="unknown.thing", district="east")
+    assert (rule.department, rule.rule_id) == ("gov-city", routing.FALLBACK_RULE)
 
 
-def test_assignment_records_the_rule_and_routing_version_that_chose_it() -> None:
-    received = factories.received(category="water.outage")
-    [fact] = domain.assign(received, TABLE, event_id=uuid4(), now=factories.T0)
+def test_assignment_records_rule_versions_and_deadlines() -> None:
+    [fact], order = assigned_order()
     assert isinstance(fact, events.Assigned)
-    assert (fact.department, fact.routing_rule, fact.routing_version) == ("water", "city:water", 7)
-    assert fact.causation_id == received.id
-    assert fact.correlation_id == received.correlation_id
-
-
-def test_a_satisfied_rating_closes_the_work_order() -> None:
-    r, a, _h, s, _ = factories.full_history()
-    order = domain.evolve(None, a)
-    [fact] = domain.on_rated(order, s, event_id=uuid4(), now=factories.T0)
-    assert isinstance(fact, events.Closed)
-    assert fact.causation_id == s.id
-    assert domain.evolve(order, fact) == domain.WorkOrder(r.subject, "water", "closed")
-
-
-def test_a_dissatisfied_rating_leaves_the_work_order_open() -> None:
-    a = factories.assigned(factories.received())
-    dissatisfied = factories.rated(factories.handled(a), "dissatisfied")
-    assert (
-        domain.on_rated(domain.evolve(None, a), dissatisfied, event_id=uuid4(), now=factories.T0)
-        == []
+    assert (fact.department, fact.assisting, fact.routing_rule, fact.routing_version) == (
+        "water",
+        ("urban-east",),
+        "city:water",
+        7,
     )
+    assert (fact.deadlines.policy_version, fact.deadlines.calendar) == (1, CALENDAR.version)
+    # a complaint: sign for within 1 working day, handle within 15, both from assignment
+    assert fact.deadlines.sign_for_due == datetime(2025, 10, 10, 10, 0, tzinfo=UTC)
+    assert order.stage == "assigned"
+    assert order.assigned_at == NOW
 
 
-def test_a_rating_for_an_unknown_or_closed_work_order_changes_nothing() -> None:
-    _r, a, _h, s, c = factories.full_history()
-    closed = domain.evolve(domain.evolve(None, a), c)
-    assert domain.on_rated(None, s, event_id=uuid4(), now=factories.T0) == []
-    assert domain.on_rated(closed, s, event_id=uuid4(), now=factories.T0) == []
+# --- the department's actions ---------------------------------------------------------------
+
+
+def test_the_lead_signs_for_its_work_order() -> None:
+    _, order = signed_order()
+    assert order.stage == "signed_for"
+
+
+@pytest.mark.parametrize(
+    ("department", "error"), [("power", NotPermittedError), (None, NotPermittedError)]
+)
+def test_only_the_lead_may_sign_for(department: str | None, error: type[Exception]) -> None:
+    _, order = assigned_order()
+    with pytest.raises(error):
+        domain.sign_for(order, department=department, person="x", meta=meta())
+
+
+def test_signing_for_twice_is_refused() -> None:
+    _, order = signed_order()
+    with pytest.raises(InvalidTransitionError, match="not awaiting sign-for"):
+        domain.sign_for(order, department="water", person="李工", meta=meta())
+
+
+def test_nothing_happens_to_a_work_order_that_does_not_exist() -> None:
+    with pytest.raises(NotFoundError):
+        domain.sign_for(None, department="water", person="李工", meta=meta())
+
+
+def test_a_return_within_the_window_awaits_arbitration() -> None:
+    history, order = assigned_order()
+    order = then(
+        history,
+        domain.request_return(
+            order,
+            department="water",
+            reason_code="not-our-duty",
+            legal_basis="三定方案",
+            explanation=None,
+            policy=POLICY,
+            calendar=CALENDAR,
+            meta=meta(),
+        ),
+    )
+    assert order.stage == "return_requested"
+    with pytest.raises(InvalidTransitionError, match="already pending"):
+        domain.request_return(
+            order,
+            department="water",
+            reason_code="x",
+            legal_basis="y",
+            explanation=None,
+            policy=POLICY,
+            calendar=CALENDAR,
+            meta=meta(),
+        )
+
+
+def test_a_return_after_two_working_days_is_refused() -> None:
+    _, order = assigned_order()
+    # assigned Thu 9 Oct: the window ends Mon 13 Oct 18:00 Beijing (10:00 UTC); Sat 11 Oct
+    # is a make-up working day in 2025, so it ends on Sat 11 Oct 18:00 instead
+    late = meta(now=datetime(2025, 10, 11, 10, 1, tzinfo=UTC))
+    with pytest.raises(InvalidTransitionError, match="return window closed"):
+        domain.request_return(
+            order,
+            department="water",
+            reason_code="x",
+            legal_basis="y",
+            explanation=None,
+            policy=POLICY,
+            calendar=CALENDAR,
+            meta=late,
+        )
+
+
+def test_another_department_may_not_return_the_order() -> None:
+    _, order = assigned_order()
+    with pytest.raises(NotPermittedError):
+        domain.request_return(
+            order,
+            department="power",
+            reason_code="x",
+            legal_basis="y",
+            explanation=None,
+            policy=POLICY,
+            calendar=CALENDAR,
+            meta=meta(),
+        )
+
+
+def _returned() -> tuple[list[events.Event], domain.WorkOrder]:
+    history, order = signed_order()
+    order = then(
+        history,
+        domain.request_return(
+            order,
+            department="water",
+            reason_code="not-our-duty",
+            legal_basis="三定方案",
+            explanation="是供电故障",
+            policy=POLICY,
+            calendar=CALENDAR,
+            meta=meta(),
+        ),
+    )
+    return history, order
+
+
+def test_an_approved_return_redispatches_with_fresh_clocks() -> None:
+    history, order = _returned()
+    later = meta(now=NOW + timedelta(hours=3))
+    new = domain.approve_return(
+        order,
+        department="power",
+        assisting=(),
+        reasoning="确属供电",
+        routing_version=7,
+        policy=POLICY,
+        calendar=CALENDAR,
+        meta=later,
+    )
+    assert [type(e) for e in new] == [events.ReturnApproved, events.Redispatched]
+    order = then(history, new)
+    assert (order.department, order.stage, order.assigned_at) == ("power", "assigned", later.now)
+    first = history[0]
+    assert isinstance(first, events.Assigned)
+    assert order.deadlines.handle_warn_at > first.deadlines.handle_warn_at  # clocks restarted
+
+
+def test_a_denied_return_goes_back_to_the_same_department_with_its_clock_running() -> None:
+    history, order = _returned()
+    before = order.deadlines
+    order = then(history, domain.deny_return(order, reasoning="属于职责范围", meta=meta()))
+    assert (order.department, order.stage, order.deadlines) == ("water", "signed_for", before)
+
+
+def test_arbitration_needs_a_pending_return() -> None:
+    _, order = signed_order()
+    with pytest.raises(InvalidTransitionError, match="no return is pending"):
+        domain.deny_return(order, reasoning="x", meta=meta())
+
+
+def test_approving_a_return_to_the_same_department_is_refused() -> None:
+    _, order = _returned()
+    with pytest.raises(InvalidTransitionError, match="already with water"):
+        domain.approve_return(
+            order,
+            department="water",
+            assisting=(),
+            reasoning="x",
+            routing_version=7,
+            policy=POLICY,
+            calendar=CALENDAR,
+            meta=meta(),
+        )
+
+
+def _extension_requested(days: int = 5) -> tuple[list[events.Event], domain.WorkOrder]:
+    history, order = signed_order()
+    order = then(
+        history,
+        domain.request_extension(
+            order,
+            department="water",
+            working_days=days,
+            reason="需更换主管道",
+            legal_basis="规定",
+            policy=POLICY,
+            meta=meta(),
+        ),
+    )
+    return history, order
+
+
+def test_an_approved_extension_moves_the_handling_deadline_by_working_days() -> None:
+    history, order = _extension_requested(5)
+    before = order.deadlines.handle_due
+    [fact] = domain.approve_extension(order, policy=POLICY, calendar=CALENDAR, meta=meta())
+    assert isinstance(fact, events.ExtensionApproved)
+    assert fact.previous_handle_due == before
+    order = then(history, [fact])
+    assert order.pending_extension is None
+    assert CALENDAR.workdays_between(before.date(), order.deadlines.handle_due.date()) == 5
+
+
+def test_a_denied_extension_leaves_the_deadline() -> None:
+    history, order = _extension_requested()
+    before = order.deadlines
+    order = then(history, domain.deny_extension(order, reasoning="理由不足", meta=meta()))
+    assert (order.deadlines, order.pending_extension) == (before, None)
+
+
+@pytest.mark.parametrize(
+    ("days", "when", "match"),
+    [
+        (11, NOW, "at most 10"),
+        (5, NOW + timedelta(days=60), "before the deadline"),
+    ],
+)
+def test_extensions_that_are_too_long_or_too_late_are_refused(
+    days: int, when: datetime, match: str
+) -> None:
+    _, order = signed_order()
+    with pytest.raises(InvalidTransitionError, match=match):
+        domain.request_extension(
+            order,
+            department="water",
+            working_days=days,
+            reason="r",
+            legal_basis="b",
+            policy=POLICY,
+            meta=meta(now=when),
+        )
+
+
+def test_an_extension_needs_sign_for_and_only_one_at_a_time() -> None:
+    _, assigned = assigned_order()
+    with pytest.raises(InvalidTransitionError, match="signed-for"):
+        domain.request_extension(
+            assigned,
+            department="water",
+            working_days=2,
+            reason="r",
+            legal_basis="b",
+            policy=POLICY,
+            meta=meta(),
+        )
+    _, pending = _extension_requested()
+    with pytest.raises(InvalidTransitionError, match="already pending"):
+        domain.request_extension(
+            pending,
+            department="water",
+            working_days=2,
+            reason="r",
+            legal_basis="b",
+            policy=POLICY,
+            meta=meta(),
+        )
+
+
+def test_assisting_departments_contribute_and_others_may_not() -> None:
+    _, order = signed_order()
+    [fact] = domain.contribute(order, department="urban-east", content="已协助", meta=meta())
+    assert isinstance(fact, events.AssistContributed)
+    with pytest.raises(NotPermittedError):
+        domain.contribute(order, department="power", content="x", meta=meta())
+
+
+# --- the hotline centre ---------------------------------------------------------------------
+
+
+def test_an_operator_reassigns_with_the_override_recorded() -> None:
+    history, order = signed_order()
+    [fact] = domain.reassign(
+        order,
+        department="housing",
+        assisting=(),
+        reason="物业问题",
+        routing_version=7,
+        policy=POLICY,
+        calendar=CALENDAR,
+        meta=meta(),
+    )
+    assert isinstance(fact, events.Redispatched)
+    assert (fact.routing_rule, fact.previous_department, fact.actor) == (
+        routing.OPERATOR_RULE,
+        "water",
+        "operator:wang",
+    )
+    assert then(history, [fact]).stage == "assigned"
+
+
+def test_supervision_and_closing_need_an_open_order() -> None:
+    history, order = signed_order()
+    [fact] = domain.supervise(order, level="supervision", note="督办", meta=meta())
+    assert isinstance(fact, events.Supervised)
+    order = then(history, domain.close(order, note="已核实办结", meta=meta()))
+    assert order.stage == "closed"
+    with pytest.raises(InvalidTransitionError, match="closed"):
+        domain.supervise(order, level="reminder", note="x", meta=meta())
+    with pytest.raises(InvalidTransitionError, match="closed"):
+        domain.close(order, note="x", meta=meta())
+
+
+# --- ratings: redo or close ---------------------------------------------------------------------
+
+
+def _rated(satisfaction: events.Satisfaction) -> events.Rated:
+    r = factories.received()
+    return factories.rated(factories.handled(factories.assigned(r)), satisfaction)
+
+
+def test_a_dissatisfied_rating_orders_a_redo_to_the_same_department() -> None:
+    history, order = signed_order()
+    [fact] = domain.on_rated(
+        order,
+        _rated("dissatisfied"),
+        policy=POLICY,
+        calendar=CALENDAR,
+        meta=meta(now=NOW + timedelta(days=3)),
+    )
+    assert isinstance(fact, events.RedoOrdered)
+    assert (fact.department, fact.round) == ("water", 2)
+    order = then(history, [fact])
+    assert (order.stage, order.round) == ("assigned", 2)
+
+
+@pytest.mark.parametrize("satisfaction", ["satisfied", "basically_satisfied"])
+def test_a_satisfied_rating_closes_the_work_order(satisfaction: events.Satisfaction) -> None:
+    history, order = signed_order()
+    [fact] = domain.on_rated(
+        order, _rated(satisfaction), policy=POLICY, calendar=CALENDAR, meta=meta()
+    )
+    assert isinstance(fact, events.Closed)
+    assert then(history, [fact]).stage == "closed"
+
+
+def test_a_rating_for_an_unknown_or_closed_order_changes_nothing() -> None:
+    history, order = signed_order()
+    closed = then(history, domain.close(order, note="x", meta=meta()))
+    for target in (None, closed):
+        assert (
+            domain.on_rated(
+                target, _rated("dissatisfied"), policy=POLICY, calendar=CALENDAR, meta=meta()
+            )
+            == []
+        )
+
+
+# --- the clocks ---------------------------------------------------------------------------
+
+
+def test_marks_come_due_in_order_and_are_recorded_once() -> None:
+    history, order = assigned_order()
+    d = order.deadlines
+    assert domain.due_signals(order, handled=False, meta=meta(now=NOW)) == []
+    assert domain.next_signal_at(order, handled=False) == d.sign_for_warn_at
+
+    warned = domain.due_signals(order, handled=False, meta=meta(now=d.sign_for_warn_at))
+    assert [(type(e).__name__, e.clock) for e in warned] == [  # type: ignore[attr-defined]
+        ("DeadlineWarned", "sign_for")
+    ]
+    order = then(history, warned)
+    assert domain.due_signals(order, handled=False, meta=meta(now=d.sign_for_warn_at)) == []
+
+    missed = domain.due_signals(order, handled=False, meta=meta(now=d.sign_for_due))
+    assert [type(e).__name__ for e in missed] == ["DeadlineMissed"]
+    order = then(history, missed)
+    assert domain.next_signal_at(order, handled=False) == d.handle_warn_at
+
+
+def test_sign_for_stops_its_clock_and_a_reply_stops_the_handling_clock() -> None:
+    _, order = signed_order()
+    late = meta(now=order.deadlines.handle_due + timedelta(days=1))
+    kinds = {
+        (type(e).__name__, e.clock)  # type: ignore[attr-defined]
+        for e in domain.due_signals(order, handled=False, meta=late)
+    }
+    assert kinds == {("DeadlineWarned", "handling"), ("DeadlineMissed", "handling")}
+    assert domain.due_signals(order, handled=True, meta=late) == []
+    assert domain.next_signal_at(order, handled=True) is None
+
+
+def test_a_moved_deadline_can_be_marked_again() -> None:
+    history, order = _extension_requested()
+    order = then(
+        history,
+        domain.due_signals(order, handled=False, meta=meta(now=order.deadlines.handle_warn_at)),
+    )
+    order = then(
+        history, domain.approve_extension(order, policy=POLICY, calendar=CALENDAR, meta=meta())
+    )
+    again = domain.due_signals(order, handled=False, meta=meta(now=order.deadlines.handle_warn_at))
+    assert [type(e).__name__ for e in again] == ["DeadlineWarned"]

@@ -11,19 +11,22 @@ REPLY = domain.Reply(result="solved", reply="已修复")
 RATING = domain.Rating(satisfaction="basically_satisfied", solved=True)
 
 
-def _holder(assigned: events.Assigned) -> domain.Holder:
-    return domain.Holder(assigned.department, assigned.id, assigned.correlation_id)
+def _holder(
+    assigned: events.Assigned, *, signed_for: bool = True, round_: int = 1
+) -> domain.Holder:
+    return domain.Holder(
+        assigned.department, assigned.id, assigned.correlation_id, round_, signed_for
+    )
 
 
 def _handle(
-    state: domain.Feedback, assigned: events.Assigned | None, department: str | None
+    state: domain.Feedback, holder: domain.Holder | None, department: str | None
 ) -> list[events.Event]:
-    appeal_id = assigned.subject if assigned else uuid4()
     return domain.handle(
         state,
         REPLY,
-        appeal_id=appeal_id,
-        holder=_holder(assigned) if assigned else None,
+        appeal_id=uuid4(),
+        holder=holder,
         department=department,
         actor=f"department:{department}",
         event_id=uuid4(),
@@ -31,21 +34,29 @@ def _handle(
     )
 
 
-def test_the_holding_department_replies() -> None:
-    assigned = factories.assigned(factories.received())
-    [fact] = _handle(domain.Feedback(), assigned, "water")
+ASSIGNED = factories.assigned(factories.received())
+
+
+def test_the_holding_department_replies_after_signing_for() -> None:
+    [fact] = _handle(domain.Feedback(), _holder(ASSIGNED), "water")
     assert isinstance(fact, events.Handled)
-    assert (fact.department, fact.causation_id, fact.result) == ("water", assigned.id, "solved")
+    assert (fact.department, fact.causation_id, fact.result, fact.round) == (
+        "water",
+        ASSIGNED.id,
+        "solved",
+        1,
+    )
 
 
-def test_another_department_may_not_reply() -> None:
+def test_no_reply_before_sign_for() -> None:
+    with pytest.raises(InvalidTransitionError, match="must sign for"):
+        _handle(domain.Feedback(), _holder(ASSIGNED, signed_for=False), "water")
+
+
+@pytest.mark.parametrize("department", ["power", None])
+def test_another_department_or_an_operator_may_not_reply(department: str | None) -> None:
     with pytest.raises(NotPermittedError, match="held by water"):
-        _handle(domain.Feedback(), factories.assigned(factories.received()), "power")
-
-
-def test_an_operator_token_without_department_may_not_reply() -> None:
-    with pytest.raises(NotPermittedError):
-        _handle(domain.Feedback(), factories.assigned(factories.received()), None)
+        _handle(domain.Feedback(), _holder(ASSIGNED), department)
 
 
 def test_no_reply_before_assignment() -> None:
@@ -53,11 +64,15 @@ def test_no_reply_before_assignment() -> None:
         _handle(domain.Feedback(), None, "water")
 
 
-def test_one_reply_per_round() -> None:
-    assigned = factories.assigned(factories.received())
-    state = domain.evolve(domain.Feedback(), _handle(domain.Feedback(), assigned, "water")[0])
-    with pytest.raises(InvalidTransitionError, match="already has a reply"):
-        _handle(state, assigned, "water")
+def test_one_reply_per_round_and_a_redo_opens_the_next() -> None:
+    state = domain.evolve(
+        domain.Feedback(), _handle(domain.Feedback(), _holder(ASSIGNED), "water")[0]
+    )
+    with pytest.raises(InvalidTransitionError, match="already has a reply in round 1"):
+        _handle(state, _holder(ASSIGNED), "water")
+    [again] = _handle(state, _holder(ASSIGNED, round_=2), "water")
+    assert isinstance(again, events.Handled)
+    assert again.round == 2
 
 
 def _rate(state: domain.Feedback) -> list[events.Event]:
@@ -66,14 +81,23 @@ def _rate(state: domain.Feedback) -> list[events.Event]:
     )
 
 
-def test_a_handled_appeal_is_rated_once() -> None:
-    handled = factories.handled(factories.assigned(factories.received()))
+def test_a_handled_round_is_rated_once() -> None:
+    handled = factories.handled(ASSIGNED)
     state = domain.evolve(domain.Feedback(), handled)
     [fact] = _rate(state)
     assert isinstance(fact, events.Rated)
-    assert (fact.causation_id, fact.satisfaction) == (handled.id, "basically_satisfied")
-    with pytest.raises(InvalidTransitionError, match="already rated"):
-        _rate(domain.evolve(state, fact))
+    assert (fact.causation_id, fact.satisfaction, fact.round) == (
+        handled.id,
+        "basically_satisfied",
+        1,
+    )
+    rated = domain.evolve(state, fact)
+    with pytest.raises(InvalidTransitionError, match="already rated in round 1"):
+        _rate(rated)
+    second_round = domain.evolve(rated, handled.model_copy(update={"round": 2, "id": uuid4()}))
+    [second] = _rate(second_round)
+    assert isinstance(second, events.Rated)
+    assert second.round == 2
 
 
 def test_nothing_to_rate_before_a_reply() -> None:

@@ -28,28 +28,30 @@ def test_receive_emits_one_appeal_received_fact() -> None:
     )
 
 
-def test_status_follows_other_services_facts() -> None:
+def test_progress_follows_other_services_facts() -> None:
     r, a, h, s, c = factories.full_history()
-    assert domain.status_after(r) is None
-    assert [domain.status_after(e) for e in (a, h, s, c)] == [
-        "assigned",
-        "handled",
-        "rated",
-        "closed",
+    assert domain.progress_after(r, 1) is None
+    assert [domain.progress_after(e, 1) for e in (a, h, s, c)] == [
+        (1, "assigned"),
+        (1, "handled"),
+        (1, "rated"),
+        (1, "closed"),
     ]
 
 
 @pytest.mark.parametrize(
     ("current", "new", "moves"),
     [
-        ("received", "assigned", True),
-        ("handled", "assigned", False),
-        ("rated", "closed", True),
-        ("closed", "rated", False),
-        ("assigned", "assigned", False),
+        ((1, "received"), (1, "assigned"), True),
+        ((1, "handled"), (1, "assigned"), False),
+        ((1, "rated"), (1, "closed"), True),
+        ((1, "closed"), (1, "rated"), False),
+        ((1, "rated"), (2, "redo"), True),  # a redo starts the next round
+        ((2, "redo"), (1, "rated"), False),  # a late fact of the previous round
+        ((2, "redo"), (2, "in_progress"), True),
     ],
 )
-def test_status_only_moves_forward_whatever_the_arrival_order(
-    current: str, new: str, moves: bool
+def test_progress_only_moves_forward_whatever_the_arrival_order(
+    current: tuple[int, str], new: tuple[int, str], moves: bool
 ) -> None:
     assert domain.advances(current, new) is moves

@@ -1,0 +1,33 @@
+"""The routing catalogue: category and district to a lead department. Pure."""
+
+from dataclasses import dataclass
+
+FALLBACK_RULE = "fallback"
+OPERATOR_RULE = "operator"
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingRule:
+    rule_id: str
+    category: str
+    district: str | None  # None: any district
+    department: str
+    assisting: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class RoutingTable:
+    version: int
+    rules: tuple[RoutingRule, ...]
+    fallback_department: str  # the government takes what nobody else owns (兜底)
+
+
+def route(table: RoutingTable, *, category: str, district: str | None) -> RoutingRule:
+    """The rule for the category in this district, else a city-wide one, else the fallback."""
+    candidates = [
+        r for r in table.rules if r.category == category and r.district in (district, None)
+    ]
+    candidates.sort(key=lambda r: (r.district is None, r.rule_id))
+    if candidates:
+        return candidates[0]
+    return RoutingRule(FALLBACK_RULE, category, district, table.fallback_department)

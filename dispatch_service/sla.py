@@ -1,0 +1,151 @@
+"""SLA policies: how long each clock may run, as versioned configuration. Pure.
+
+Both clocks start when the work order is assigned (not when it is signed for), so a
+department that withholds sign-for stops nothing. Limits are clock hours or working days;
+a working-day deadline falls at `day_ends_at` local time on the last allowed working day,
+counting from the next working day: boundary rules are parameters, not code.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, time, timedelta
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from dispatch_service.workdays import WorkdayCalendar
+from shared import events
+
+ANY = "*"
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    amount: int
+    unit: Literal["hours", "working_days"]
+
+
+@dataclass(frozen=True, slots=True)
+class Clocks:
+    sign_for: Limit
+    handling: Limit
+
+
+@dataclass(frozen=True)
+class SlaPolicy:
+    version: int
+    # (appeal type, urgency) → clocks; ANY matches every value (see clocks_for)
+    clocks: Mapping[tuple[str, str], Clocks]
+    warn_share: float = 0.8
+    timezone: str = "Asia/Shanghai"
+    day_ends_at: time = time(18, 0)
+    return_window: Limit = field(default_factory=lambda: Limit(2, "working_days"))
+    max_extension_days: int = 10
+
+    def clocks_for(self, appeal_type: str, urgency: str) -> Clocks:
+        # Urgency outranks type: an urgent help request runs on the urgent clocks.
+        for key in ((appeal_type, urgency), (ANY, urgency), (appeal_type, ANY), (ANY, ANY)):
+            if key in self.clocks:
+                return self.clocks[key]
+        raise LookupError(f"SLA policy v{self.version} has no clocks for {appeal_type}/{urgency}")
+
+
+def due(policy: SlaPolicy, calendar: WorkdayCalendar, start: datetime, limit: Limit) -> datetime:
+    if limit.unit == "hours":
+        return start + timedelta(hours=limit.amount)
+    zone = ZoneInfo(policy.timezone)
+    last_day = calendar.add_workdays(start.astimezone(zone).date(), limit.amount)
+    return datetime.combine(last_day, policy.day_ends_at, zone)
+
+
+def warn_at(policy: SlaPolicy, start: datetime, deadline: datetime) -> datetime:
+    return start + (deadline - start) * policy.warn_share
+
+
+def deadlines(
+    policy: SlaPolicy, calendar: WorkdayCalendar, *, appeal_type: str, urgency: str, start: datetime
+) -> events.Deadlines:
+    clocks = policy.clocks_for(appeal_type, urgency)
+    sign_for_due = due(policy, calendar, start, clocks.sign_for)
+    handle_due = due(policy, calendar, start, clocks.handling)
+    return events.Deadlines(
+        sign_for_due=sign_for_due,
+        handle_due=handle_due,
+        sign_for_warn_at=warn_at(policy, start, sign_for_due),
+        handle_warn_at=warn_at(policy, start, handle_due),
+        policy_version=policy.version,
+        calendar=calendar.version,
+    )
+
+
+def extended(
+    policy: SlaPolicy,
+    calendar: WorkdayCalendar,
+    current: events.Deadlines,
+    working_days: int,
+    *,
+    now: datetime,
+) -> events.Deadlines:
+    """The deadlines after an approved extension of the handling clock."""
+    zone = ZoneInfo(policy.timezone)
+    last_day = calendar.add_workdays(current.handle_due.astimezone(zone).date(), working_days)
+    handle_due = datetime.combine(last_day, policy.day_ends_at, zone)
+    return current.model_copy(
+        update={
+            "handle_due": handle_due,
+            "handle_warn_at": warn_at(policy, now, handle_due),
+            "policy_version": policy.version,
+            "calendar": calendar.version,
+        }
+    )
+
+
+DEMO_POLICY = SlaPolicy(
+    version=1,
+    clocks={
+        (ANY, "urgent"): Clocks(Limit(1, "hours"), Limit(24, "hours")),
+        ("consultation", ANY): Clocks(Limit(1, "working_days"), Limit(2, "working_days")),
+        ("help", ANY): Clocks(Limit(1, "working_days"), Limit(5, "working_days")),
+        ("praise", ANY): Clocks(Limit(1, "working_days"), Limit(5, "working_days")),
+        ("suggestion", ANY): Clocks(Limit(1, "working_days"), Limit(10, "working_days")),
+        ("complaint", ANY): Clocks(Limit(1, "working_days"), Limit(15, "working_days")),
+        ("report", ANY): Clocks(Limit(1, "working_days"), Limit(15, "working_days")),
+    },
+)
+
+
+def to_document(policy: SlaPolicy) -> dict[str, Any]:
+    """The policy as stored (JSON), version aside."""
+    return {
+        "clocks": [
+            {
+                "appeal_type": t,
+                "urgency": u,
+                "sign_for": [c.sign_for.amount, c.sign_for.unit],
+                "handling": [c.handling.amount, c.handling.unit],
+            }
+            for (t, u), c in policy.clocks.items()
+        ],
+        "warn_share": policy.warn_share,
+        "timezone": policy.timezone,
+        "day_ends_at": policy.day_ends_at.isoformat(),
+        "return_window": [policy.return_window.amount, policy.return_window.unit],
+        "max_extension_days": policy.max_extension_days,
+    }
+
+
+def from_document(version: int, document: dict[str, Any]) -> SlaPolicy:
+    def limit(pair: list[Any]) -> Limit:
+        return Limit(int(pair[0]), pair[1])
+
+    return SlaPolicy(
+        version=version,
+        clocks={
+            (c["appeal_type"], c["urgency"]): Clocks(limit(c["sign_for"]), limit(c["handling"]))
+            for c in document["clocks"]
+        },
+        warn_share=float(document["warn_share"]),
+        timezone=document["timezone"],
+        day_ends_at=time.fromisoformat(document["day_ends_at"]),
+        return_window=limit(document["return_window"]),
+        max_extension_days=int(document["max_extension_days"]),
+    )

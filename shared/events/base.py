@@ -1,0 +1,37 @@
+"""What every fact shares: the base model and the field types the contracts use."""
+
+from datetime import UTC, datetime
+from typing import Annotated, ClassVar, Literal
+from uuid import UUID
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_as_utc)]
+Text = Annotated[str, Field(min_length=1, max_length=4000)]
+Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
+Channel = Literal["phone", "web", "app", "wechat", "partner", "open311"]
+AppealType = Literal["consultation", "help", "complaint", "report", "suggestion", "praise"]
+Urgency = Literal["normal", "urgent"]
+HandlingResult = Literal["solved", "explained", "unsolvable"]
+Satisfaction = Literal["satisfied", "basically_satisfied", "dissatisfied"]
+
+
+class Event(BaseModel):
+    """Fields every fact carries; `type` is the discriminator, `source` the owning service."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    source: ClassVar[str]
+    schema_version: ClassVar[int] = 1
+
+    type: str
+    id: UUID
+    subject: UUID  # the appeal id: the stream id and the Kafka key
+    time: UtcDatetime
+    actor: str = Field(min_length=1, max_length=200)
+    causation_id: UUID | None = None
+    correlation_id: UUID

@@ -1,0 +1,193 @@
+"""dispatch's facts: the work order, from assignment to closure.
+
+Every fact that starts or moves a clock carries the deadlines it set and the versions of the
+SLA policy and working-day calendar that computed them, so a replay recomputes nothing.
+"""
+
+from typing import ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.events.base import AppealType, Code, Event, Text, Urgency, UtcDatetime
+
+Clock = Literal["sign_for", "handling"]
+
+
+class Deadlines(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    sign_for_due: UtcDatetime
+    handle_due: UtcDatetime
+    sign_for_warn_at: UtcDatetime
+    handle_warn_at: UtcDatetime
+    policy_version: int = Field(ge=1)
+    calendar: str  # the working-day calendar's version
+
+
+class _DispatchEvent(Event):
+    source: ClassVar[str] = "dispatch"
+
+
+class Assigned(_DispatchEvent):
+    """The work order was assigned to a lead department. dispatch → feedback, intake, audit."""
+
+    type: Literal["appeal.assigned"] = "appeal.assigned"
+    department: Code
+    assisting: tuple[Code, ...] = ()
+    routing_rule: str  # the rule that chose the department, "fallback", or "operator"
+    routing_version: int = Field(ge=1)
+    category: Code
+    district: Code | None = None
+    appeal_type: AppealType
+    urgency: Urgency
+    deadlines: Deadlines
+
+
+class Redispatched(_DispatchEvent):
+    """The work order moved to another lead department, with fresh clocks: after an approved
+    return, or an operator's reassignment. dispatch → feedback, intake, audit."""
+
+    type: Literal["appeal.redispatched"] = "appeal.redispatched"
+    department: Code
+    assisting: tuple[Code, ...] = ()
+    previous_department: Code
+    routing_rule: str
+    routing_version: int = Field(ge=1)
+    reason: Text
+    deadlines: Deadlines
+
+
+class SignedFor(_DispatchEvent):
+    """The lead department took ownership (签收). dispatch → feedback, intake, audit."""
+
+    type: Literal["appeal.signed_for"] = "appeal.signed_for"
+    department: Code
+    person: str = Field(min_length=1, max_length=100)
+
+
+class ReturnRequested(_DispatchEvent):
+    """The lead department asked to hand the work order back (退单). dispatch → audit."""
+
+    type: Literal["appeal.return_requested"] = "appeal.return_requested"
+    department: Code
+    reason_code: Code
+    legal_basis: Text
+    explanation: Text | None = None
+
+
+class ReturnApproved(_DispatchEvent):
+    """The hotline accepted the return; a Redispatched fact follows. dispatch → audit."""
+
+    type: Literal["appeal.return_approved"] = "appeal.return_approved"
+    department: Code  # the department whose return was approved
+    reasoning: Text
+
+
+class ReturnDenied(_DispatchEvent):
+    """The hotline refused the return: same department, clocks still running (an improper
+    return in the making). dispatch → audit."""
+
+    type: Literal["appeal.return_denied"] = "appeal.return_denied"
+    department: Code
+    reasoning: Text
+
+
+class ExtensionRequested(_DispatchEvent):
+    """The lead department asked for more time (延期). dispatch → audit."""
+
+    type: Literal["appeal.extension_requested"] = "appeal.extension_requested"
+    department: Code
+    working_days: int = Field(ge=1, le=30)
+    reason: Text
+    legal_basis: Text
+
+
+class ExtensionApproved(_DispatchEvent):
+    """The handling deadline moved; the citizen is to be told. dispatch → feedback, intake."""
+
+    type: Literal["appeal.extension_approved"] = "appeal.extension_approved"
+    department: Code
+    working_days: int = Field(ge=1, le=30)
+    previous_handle_due: UtcDatetime
+    deadlines: Deadlines
+
+
+class ExtensionDenied(_DispatchEvent):
+    """The deadline stays. dispatch → audit."""
+
+    type: Literal["appeal.extension_denied"] = "appeal.extension_denied"
+    department: Code
+    reasoning: Text
+
+
+class AssistContributed(_DispatchEvent):
+    """An assisting department's contribution to the lead (协办). dispatch → audit."""
+
+    type: Literal["appeal.assist_contributed"] = "appeal.assist_contributed"
+    department: Code
+    content: Text
+
+
+class Supervised(_DispatchEvent):
+    """The hotline chased the department: reminder (催办), supervision (督办) or escalation to a
+    higher level (提级). dispatch → audit."""
+
+    type: Literal["appeal.supervised"] = "appeal.supervised"
+    department: Code
+    level: Literal["reminder", "supervision", "escalation"]
+    note: Text
+
+
+class DeadlineWarned(_DispatchEvent):
+    """A clock passed its warning share of the allowed time. dispatch → audit."""
+
+    type: Literal["appeal.deadline_warned"] = "appeal.deadline_warned"
+    department: Code
+    clock: Clock
+    due: UtcDatetime
+
+
+class DeadlineMissed(_DispatchEvent):
+    """A clock ran out (overdue). dispatch → audit."""
+
+    type: Literal["appeal.deadline_missed"] = "appeal.deadline_missed"
+    department: Code
+    clock: Clock
+    due: UtcDatetime
+
+
+class RedoOrdered(_DispatchEvent):
+    """A dissatisfied rating sent the work order back to the department that handled it
+    (重办), with fresh clocks. dispatch → feedback, intake, audit."""
+
+    type: Literal["appeal.redo_ordered"] = "appeal.redo_ordered"
+    department: Code
+    round: int = Field(ge=2)
+    reason: Text
+    deadlines: Deadlines
+
+
+class Closed(_DispatchEvent):
+    """The work order's loop ended. dispatch → intake, feedback, audit."""
+
+    type: Literal["appeal.closed"] = "appeal.closed"
+    basis: Literal["rated_satisfied", "operator"]
+    note: Text | None = None
+
+
+DISPATCH_EVENTS: tuple[type[Event], ...] = (
+    Assigned,
+    Redispatched,
+    SignedFor,
+    ReturnRequested,
+    ReturnApproved,
+    ReturnDenied,
+    ExtensionRequested,
+    ExtensionApproved,
+    ExtensionDenied,
+    AssistContributed,
+    Supervised,
+    DeadlineWarned,
+    DeadlineMissed,
+    RedoOrdered,
+    Closed,
+)
