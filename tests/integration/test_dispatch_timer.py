@@ -1,0 +1,82 @@
+"""dispatch's durable timer against real PostgreSQL, with the clock in the test's hands."""
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from dispatch_service import domain, handlers, seed, timer
+from dispatch_service.main import MIGRATIONS
+from shared.runtime.eventstore import Database
+from tests.support import infra
+from tests.unit import factories
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def dispatch_db(servers: None) -> AsyncIterator[Database]:
+    engine = create_async_engine(await infra.fresh_database("t_timer", MIGRATIONS), pool_size=10)
+    database = Database(engine)
+    async with database.transaction() as tx:
+        await seed.seed(tx)
+    yield database
+    await engine.dispose()
+
+
+async def _marks(db: Database) -> list[tuple[str, str]]:
+    async with db.transaction() as tx:
+        rows = await tx.conn.execute(
+            text(
+                "SELECT type, body::jsonb -> 'data' ->> 'clock' FROM events "
+                "WHERE type LIKE 'appeal.deadline_%' ORDER BY id"
+            )
+        )
+        return [(row[0], row[1]) for row in rows]
+
+
+async def test_marks_are_recorded_when_due_and_only_once(dispatch_db: Database) -> None:
+    received = factories.received()
+    async with dispatch_db.transaction() as tx:
+        await handlers.on_appeal_received(received, tx)
+        order, _ = await tx.load_state(received.subject, domain.evolve, None)
+    assert order is not None
+    d = order.deadlines
+
+    assert await timer.sweep(dispatch_db, d.sign_for_warn_at - timedelta(seconds=1)) == 0
+    assert await timer.sweep(dispatch_db, d.sign_for_warn_at) == 1
+    assert await timer.sweep(dispatch_db, d.sign_for_warn_at) == 0  # a second sweep, or replica
+    assert await timer.sweep(dispatch_db, d.handle_due + timedelta(hours=1)) == 3
+    assert await _marks(dispatch_db) == [
+        ("appeal.deadline_warned", "sign_for"),
+        ("appeal.deadline_missed", "sign_for"),
+        ("appeal.deadline_warned", "handling"),
+        ("appeal.deadline_missed", "handling"),
+    ]
+    async with dispatch_db.transaction() as tx:
+        overdue, next_at = (
+            await tx.conn.execute(
+                text("SELECT overdue, next_signal_at FROM work_orders WHERE appeal_id = :a"),
+                {"a": received.subject},
+            )
+        ).one()
+    assert (overdue, next_at) == (True, None)
+
+
+async def test_racing_replicas_record_each_mark_once(dispatch_db: Database) -> None:
+    appeals = [factories.received() for _ in range(20)]
+    async with dispatch_db.transaction() as tx:
+        for received in appeals:
+            await handlers.on_appeal_received(received, tx)
+        order, _ = await tx.load_state(appeals[0].subject, domain.evolve, None)
+    assert order is not None
+    late = order.deadlines.handle_due + timedelta(days=1)
+
+    counts = await asyncio.gather(*(timer.sweep(dispatch_db, late) for _ in range(4)))
+
+    assert sum(counts) == 4 * len(appeals)  # 4 marks each, whoever recorded them
+    marks = await _marks(dispatch_db)
+    assert len(marks) == 4 * len(appeals)
