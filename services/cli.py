@@ -20,6 +20,7 @@ from shared.runtime.eventstore import Database
 from shared.runtime.settings import load
 
 OPERATOR_SCOPES = [
+    "catalogue:admin",
     "workorders:dispatch",
     "appeals:write",
     "appeals:read",
