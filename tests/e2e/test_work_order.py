@@ -226,3 +226,54 @@ async def test_a_department_queue_lists_its_own_open_orders(stack: Stack) -> Non
             f"{stack.dispatch.url}/v1/work-orders", params={"cursor": "not-ours"}, headers=water
         )
         assert bad.status_code == 400
+
+
+async def test_the_catalogue_is_read_and_republished_as_new_versions(stack: Stack) -> None:
+    base = f"{stack.dispatch.url}/v1"
+    async with httpx.AsyncClient(timeout=10) as client:
+        routing = (await client.get(f"{base}/routing", headers=OPERATOR_HEADERS)).json()
+        departments = (await client.get(f"{base}/departments", headers=OPERATOR_HEADERS)).json()
+        assert len(departments) >= 12
+        assert {d["district"] for d in departments} >= {"east", "west"}
+        policy = (await client.get(f"{base}/sla-policy", headers=OPERATOR_HEADERS)).json()
+
+        body = {
+            "departments": departments,
+            "fallback_department": "gov-city",
+            "rules": [
+                *routing["rules"],
+                {"rule_id": "city:gas", "category": "gas.leak", "department": "public-security"},
+            ],
+        }
+        published = await client.put(f"{base}/routing", json=body, headers=OPERATOR_HEADERS)
+        assert published.json() == {"version": routing["version"] + 1, "published": True}
+        same = await client.put(f"{base}/routing", json=body, headers=OPERATOR_HEADERS)
+        assert same.json() == {"version": routing["version"] + 1, "published": False}
+        unknown = await client.put(
+            f"{base}/routing",
+            headers=OPERATOR_HEADERS,
+            json={**body, "fallback_department": "nobody"},
+        )
+        assert unknown.status_code == 422
+
+        stricter = {key: policy[key] for key in ("warn_share", "timezone", "max_extension_days")}
+        stricter |= {
+            "day_ends_at": "17:30",
+            "return_window": {"amount": 1, "unit": "working_days"},
+            "clocks": [
+                {
+                    "appeal_type": "*",
+                    "urgency": "*",
+                    "sign_for": {"amount": 4, "unit": "hours"},
+                    "handling": {"amount": 5, "unit": "working_days"},
+                }
+            ],
+        }
+        renewed = await client.put(f"{base}/sla-policy", json=stricter, headers=OPERATOR_HEADERS)
+        assert renewed.json() == {"version": policy["version"] + 1, "published": True}
+        department = await client.put(
+            f"{base}/sla-policy",
+            json=stricter,
+            headers=bearer(*DEPARTMENT_SCOPES, department="water"),
+        )
+        assert department.status_code == 403

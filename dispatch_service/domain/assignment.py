@@ -1,0 +1,101 @@
+"""Assignment and reassignment: who leads, who assists, and the clocks they start."""
+
+from dispatch_service import routing, sla
+from dispatch_service.domain.state import Meta, WorkOrder, fact, open_order
+from dispatch_service.workdays import WorkdayCalendar
+from shared import events
+from shared.errors import InvalidTransitionError
+
+
+def assign(
+    received: events.AppealReceived,
+    table: routing.RoutingTable,
+    policy: sla.SlaPolicy,
+    calendar: WorkdayCalendar,
+    meta: Meta,
+) -> list[events.Event]:
+    rule = routing.route(table, category=received.category, district=received.location.district)
+    return [
+        events.Assigned(
+            id=meta.new_id(),
+            subject=received.subject,
+            time=meta.now,
+            actor=meta.actor,
+            causation_id=received.id,
+            correlation_id=received.correlation_id,
+            department=rule.department,
+            assisting=rule.assisting,
+            routing_rule=rule.rule_id,
+            routing_version=table.version,
+            category=received.category,
+            district=received.location.district,
+            appeal_type=received.appeal_type,
+            urgency=received.urgency,
+            deadlines=sla.deadlines(
+                policy,
+                calendar,
+                appeal_type=received.appeal_type,
+                urgency=received.urgency,
+                start=meta.now,
+            ),
+        )
+    ]
+
+
+def redispatch(
+    order: WorkOrder,
+    department: str,
+    assisting: tuple[str, ...],
+    reason: str,
+    rule: str,
+    routing_version: int,
+    policy: sla.SlaPolicy,
+    calendar: WorkdayCalendar,
+    meta: Meta,
+) -> events.Redispatched:
+    if department == order.department:
+        raise InvalidTransitionError(f"the work order is already with {department}")
+    return fact(
+        events.Redispatched,
+        order,
+        meta,
+        department=department,
+        assisting=assisting,
+        previous_department=order.department,
+        routing_rule=rule,
+        routing_version=routing_version,
+        reason=reason,
+        deadlines=sla.deadlines(
+            policy, calendar, appeal_type=order.appeal_type, urgency=order.urgency, start=meta.now
+        ),
+    )
+
+
+def reassign(
+    order: WorkOrder | None,
+    *,
+    department: str,
+    assisting: tuple[str, ...],
+    reason: str,
+    routing_version: int,
+    policy: sla.SlaPolicy,
+    calendar: WorkdayCalendar,
+    meta: Meta,
+) -> list[events.Event]:
+    """An operator overrides the routing: a new lead with fresh clocks."""
+    order = open_order(order)
+    if order.stage == "return_requested":
+        raise InvalidTransitionError("a return is pending: arbitrate it instead")
+    return [
+        redispatch(
+            order,
+            department,
+            assisting,
+            reason,
+            routing.OPERATOR_RULE,
+            routing_version,
+            policy,
+            calendar,
+            meta,
+        )
+    ]

@@ -1,0 +1,130 @@
+"""What the hotline centre decides: arbitration, extensions, supervision, redo and closure."""
+
+from typing import Literal
+
+from dispatch_service import routing, sla
+from dispatch_service.domain.assignment import redispatch
+from dispatch_service.domain.state import Meta, WorkOrder, fact, open_order
+from dispatch_service.workdays import WorkdayCalendar
+from shared import events
+from shared.errors import InvalidTransitionError
+
+
+def approve_return(
+    order: WorkOrder | None,
+    *,
+    department: str,
+    assisting: tuple[str, ...],
+    reasoning: str,
+    routing_version: int,
+    policy: sla.SlaPolicy,
+    calendar: WorkdayCalendar,
+    meta: Meta,
+) -> list[events.Event]:
+    order = open_order(order)
+    if order.stage != "return_requested":
+        raise InvalidTransitionError("no return is pending")
+    return [
+        fact(events.ReturnApproved, order, meta, department=order.department, reasoning=reasoning),
+        redispatch(
+            order,
+            department,
+            assisting,
+            reasoning,
+            routing.OPERATOR_RULE,
+            routing_version,
+            policy,
+            calendar,
+            meta,
+        ),
+    ]
+
+
+def deny_return(order: WorkOrder | None, *, reasoning: str, meta: Meta) -> list[events.Event]:
+    order = open_order(order)
+    if order.stage != "return_requested":
+        raise InvalidTransitionError("no return is pending")
+    return [
+        fact(events.ReturnDenied, order, meta, department=order.department, reasoning=reasoning)
+    ]
+
+
+def approve_extension(
+    order: WorkOrder | None, *, policy: sla.SlaPolicy, calendar: WorkdayCalendar, meta: Meta
+) -> list[events.Event]:
+    order = open_order(order)
+    if order.pending_extension is None:
+        raise InvalidTransitionError("no extension request is pending")
+    return [
+        fact(
+            events.ExtensionApproved,
+            order,
+            meta,
+            department=order.department,
+            working_days=order.pending_extension,
+            previous_handle_due=order.deadlines.handle_due,
+            deadlines=sla.extended(
+                policy, calendar, order.deadlines, order.pending_extension, now=meta.now
+            ),
+        )
+    ]
+
+
+def deny_extension(order: WorkOrder | None, *, reasoning: str, meta: Meta) -> list[events.Event]:
+    order = open_order(order)
+    if order.pending_extension is None:
+        raise InvalidTransitionError("no extension request is pending")
+    return [
+        fact(events.ExtensionDenied, order, meta, department=order.department, reasoning=reasoning)
+    ]
+
+
+def supervise(
+    order: WorkOrder | None,
+    *,
+    level: Literal["reminder", "supervision", "escalation"],
+    note: str,
+    meta: Meta,
+) -> list[events.Event]:
+    order = open_order(order)
+    return [
+        fact(events.Supervised, order, meta, department=order.department, level=level, note=note)
+    ]
+
+
+def close(order: WorkOrder | None, *, note: str, meta: Meta) -> list[events.Event]:
+    order = open_order(order)
+    return [fact(events.Closed, order, meta, basis="operator", note=note)]
+
+
+def on_rated(
+    order: WorkOrder | None,
+    rated: events.Rated,
+    *,
+    policy: sla.SlaPolicy,
+    calendar: WorkdayCalendar,
+    meta: Meta,
+) -> list[events.Event]:
+    """Satisfied closes the loop; dissatisfied sends it back to the same department for a
+    redo with fresh clocks (重办)."""
+    if order is None or not order.is_open:
+        return []
+    if rated.satisfaction == "dissatisfied":
+        return [
+            fact(
+                events.RedoOrdered,
+                order,
+                meta,
+                department=order.department,
+                round=order.round + 1,
+                reason=rated.comment or "the citizen was dissatisfied",
+                deadlines=sla.deadlines(
+                    policy,
+                    calendar,
+                    appeal_type=order.appeal_type,
+                    urgency=order.urgency,
+                    start=meta.now,
+                ),
+            )
+        ]
+    return [fact(events.Closed, order, meta, basis="rated_satisfied")]

@@ -1,0 +1,47 @@
+"""Warnings and overdue marks: which are due, and when the next one will be."""
+
+from datetime import datetime
+
+from dispatch_service.domain.state import Meta, WorkOrder, fact
+from shared import events
+
+Mark = tuple[
+    type[events.DeadlineWarned | events.DeadlineMissed], events.Clock, datetime, datetime
+]  # (fact, clock, when it fires, the deadline it is about)
+
+
+def _marks(order: WorkOrder, *, handled: bool) -> list[Mark]:
+    """The marks not yet recorded. The sign-for clock runs until sign-for; the handling
+    clock until the department has replied in this round. Each mark is recorded once per
+    deadline: a moved deadline (extension, redispatch, redo) can be marked again."""
+    if not order.is_open:
+        return []
+    d = order.deadlines
+    marks: list[Mark] = []
+    if order.stage == "assigned":
+        marks += [
+            (events.DeadlineWarned, "sign_for", d.sign_for_warn_at, d.sign_for_due),
+            (events.DeadlineMissed, "sign_for", d.sign_for_due, d.sign_for_due),
+        ]
+    if not handled:
+        marks += [
+            (events.DeadlineWarned, "handling", d.handle_warn_at, d.handle_due),
+            (events.DeadlineMissed, "handling", d.handle_due, d.handle_due),
+        ]
+    return [m for m in marks if (m[0].__name__, m[1], m[3]) not in order.signalled]
+
+
+def due_signals(order: WorkOrder | None, *, handled: bool, meta: Meta) -> list[events.Event]:
+    """Warnings and overdue marks whose time has come."""
+    if order is None:
+        return []
+    return [
+        fact(kind, order, meta, department=order.department, clock=clock, due=due)
+        for kind, clock, fires_at, due in _marks(order, handled=handled)
+        if meta.now >= fires_at
+    ]
+
+
+def next_signal_at(order: WorkOrder, *, handled: bool) -> datetime | None:
+    """When `due_signals` will next have something to say (the timer's index)."""
+    return min((fires_at for _, _, fires_at, _ in _marks(order, handled=handled)), default=None)

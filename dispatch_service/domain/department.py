@@ -1,0 +1,89 @@
+"""What the lead (and assisting) departments may do with a work order."""
+
+from dispatch_service import sla
+from dispatch_service.domain.state import Meta, WorkOrder, fact, held_by, open_order
+from dispatch_service.workdays import WorkdayCalendar
+from shared import events
+from shared.errors import InvalidTransitionError, NotPermittedError
+
+
+def sign_for(
+    order: WorkOrder | None, *, department: str | None, person: str, meta: Meta
+) -> list[events.Event]:
+    order = held_by(order, department)
+    if order.stage != "assigned":
+        raise InvalidTransitionError(f"the work order is {order.stage}, not awaiting sign-for")
+    return [fact(events.SignedFor, order, meta, department=order.department, person=person)]
+
+
+def request_return(
+    order: WorkOrder | None,
+    *,
+    department: str | None,
+    reason_code: str,
+    legal_basis: str,
+    explanation: str | None,
+    policy: sla.SlaPolicy,
+    calendar: WorkdayCalendar,
+    meta: Meta,
+) -> list[events.Event]:
+    order = held_by(order, department)
+    if order.stage == "return_requested":
+        raise InvalidTransitionError("a return is already pending")
+    window_ends = sla.due(policy, calendar, order.assigned_at, policy.return_window)
+    if meta.now > window_ends:
+        raise InvalidTransitionError(f"the return window closed at {window_ends.isoformat()}")
+    return [
+        fact(
+            events.ReturnRequested,
+            order,
+            meta,
+            department=order.department,
+            reason_code=reason_code,
+            legal_basis=legal_basis,
+            explanation=explanation,
+        )
+    ]
+
+
+def request_extension(
+    order: WorkOrder | None,
+    *,
+    department: str | None,
+    working_days: int,
+    reason: str,
+    legal_basis: str,
+    policy: sla.SlaPolicy,
+    meta: Meta,
+) -> list[events.Event]:
+    order = held_by(order, department)
+    if order.stage != "signed_for":
+        raise InvalidTransitionError("only a signed-for work order can be extended")
+    if order.pending_extension is not None:
+        raise InvalidTransitionError("an extension request is already pending")
+    if meta.now >= order.deadlines.handle_due:
+        raise InvalidTransitionError("an extension must be asked for before the deadline")
+    if working_days > policy.max_extension_days:
+        raise InvalidTransitionError(
+            f"at most {policy.max_extension_days} working days may be asked for"
+        )
+    return [
+        fact(
+            events.ExtensionRequested,
+            order,
+            meta,
+            department=order.department,
+            working_days=working_days,
+            reason=reason,
+            legal_basis=legal_basis,
+        )
+    ]
+
+
+def contribute(
+    order: WorkOrder | None, *, department: str | None, content: str, meta: Meta
+) -> list[events.Event]:
+    order = open_order(order)
+    if department not in order.assisting:
+        raise NotPermittedError(f"{department} is not an assisting department of this order")
+    return [fact(events.AssistContributed, order, meta, department=department, content=content)]

@@ -1,0 +1,136 @@
+"""The work order's state, how facts fold into it, and what every decision shares."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+from uuid import UUID
+
+from shared import events
+from shared.errors import InvalidTransitionError, NotFoundError, NotPermittedError
+
+Stage = Literal["assigned", "signed_for", "return_requested", "closed"]
+OPEN_STAGES: frozenset[Stage] = frozenset({"assigned", "signed_for", "return_requested"})
+E = TypeVar("E", bound=events.Event)
+
+
+@dataclass(frozen=True, slots=True)
+class Meta:
+    actor: str
+    now: datetime
+    new_id: Callable[[], UUID]
+    causation_id: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class WorkOrder:
+    appeal_id: UUID
+    correlation_id: UUID
+    department: str
+    assisting: tuple[str, ...]
+    stage: Stage
+    deadlines: events.Deadlines
+    assigned_at: datetime  # when the current lead got it: the return window runs from here
+    appeal_type: str
+    urgency: str
+    category: str
+    district: str | None
+    round: int = 1
+    stage_before_return: Stage | None = None
+    pending_extension: int | None = None  # working days asked for, awaiting a decision
+    signalled: frozenset[tuple[str, str, datetime]] = field(default_factory=frozenset)
+
+    @property
+    def is_open(self) -> bool:
+        return self.stage in OPEN_STAGES
+
+
+def fact(cls: type[E], order: WorkOrder, meta: Meta, **fields: Any) -> E:
+    return cls(
+        id=meta.new_id(),
+        subject=order.appeal_id,
+        time=meta.now,
+        actor=meta.actor,
+        causation_id=meta.causation_id,
+        correlation_id=order.correlation_id,
+        **fields,
+    )
+
+
+def open_order(order: WorkOrder | None) -> WorkOrder:
+    if order is None:
+        raise NotFoundError("no work order for this appeal")
+    if not order.is_open:
+        raise InvalidTransitionError(f"the work order is {order.stage}")
+    return order
+
+
+def held_by(order: WorkOrder | None, department: str | None) -> WorkOrder:
+    order = open_order(order)
+    if department != order.department:
+        raise NotPermittedError(
+            f"the work order is held by {order.department}, "
+            f"not by {department or 'a caller without a department'}"
+        )
+    return order
+
+
+def evolve(state: WorkOrder | None, event: events.Event) -> WorkOrder | None:
+    match event:
+        case events.Assigned():
+            return WorkOrder(
+                appeal_id=event.subject,
+                correlation_id=event.correlation_id,
+                department=event.department,
+                assisting=event.assisting,
+                stage="assigned",
+                deadlines=event.deadlines,
+                assigned_at=event.time,
+                appeal_type=event.appeal_type,
+                urgency=event.urgency,
+                category=event.category,
+                district=event.district,
+            )
+    if state is None:
+        return None
+    match event:
+        case events.Redispatched():
+            return replace(
+                state,
+                department=event.department,
+                assisting=event.assisting,
+                stage="assigned",
+                deadlines=event.deadlines,
+                assigned_at=event.time,
+                stage_before_return=None,
+                pending_extension=None,
+            )
+        case events.SignedFor():
+            return replace(state, stage="signed_for")
+        case events.ReturnRequested():
+            return replace(state, stage="return_requested", stage_before_return=state.stage)
+        case events.ReturnDenied():
+            return replace(
+                state, stage=state.stage_before_return or "assigned", stage_before_return=None
+            )
+        case events.ExtensionRequested():
+            return replace(state, pending_extension=event.working_days)
+        case events.ExtensionApproved():
+            return replace(state, deadlines=event.deadlines, pending_extension=None)
+        case events.ExtensionDenied():
+            return replace(state, pending_extension=None)
+        case events.DeadlineWarned() | events.DeadlineMissed():
+            mark = (type(event).__name__, event.clock, event.due)
+            return replace(state, signalled=state.signalled | {mark})
+        case events.RedoOrdered():
+            return replace(
+                state,
+                stage="assigned",
+                round=event.round,
+                deadlines=event.deadlines,
+                assigned_at=event.time,
+                pending_extension=None,
+            )
+        case events.Closed():
+            return replace(state, stage="closed")
+    return state
