@@ -158,7 +158,7 @@ async def get_work_order(appeal_id: UUID, runtime: RuntimeDep, caller: Reader) -
     async with runtime.db.transaction() as tx:
         row = _visible(await store.get_work_order(tx, appeal_id), caller, appeal_id)
     return JSONResponse(
-        {**row["state"], "overdue": row["overdue"]}, headers={"ETag": f'"{row["version"]}"'}
+        store.with_clock(row, datetime.now(UTC)), headers={"ETag": f'"{row["version"]}"'}
     )
 
 
@@ -197,7 +197,8 @@ async def list_work_orders(
         if len(rows) == limit
         else None
     )
-    return {"items": [{**r["state"], "overdue": r["overdue"]} for r in rows], "next": next_cursor}
+    now = datetime.now(UTC)
+    return {"items": [store.with_clock(r, now) for r in rows], "next": next_cursor}
 
 
 @router.post("/work-orders/{appeal_id}/sign-for")

@@ -261,6 +261,29 @@ def view(order: domain.WorkOrder, *, version: int, handled: bool, now: datetime)
     }
 
 
+def with_clock(row: dict[str, Any], now: datetime) -> dict[str, Any]:
+    """The stored view plus how close its running clock is to its deadline, as of `now`."""
+    state = row["state"]
+    running: str | None = None
+    if state["stage"] == "assigned":
+        running = "sign_for"
+    elif state["stage"] in ("signed_for", "return_requested") and not state["handled_this_round"]:
+        running = "handling"
+    clock: dict[str, Any] | None = None
+    if running is not None:
+        start = datetime.fromisoformat(state["assigned_at"])
+        due_key = {"sign_for": "sign_for_due", "handling": "handle_due"}[running]
+        due = datetime.fromisoformat(state["deadlines"][due_key])
+        allowed = (due - start).total_seconds()
+        clock = {
+            "clock": running,
+            "due": due.isoformat(),
+            "remaining_seconds": round((due - now).total_seconds()),
+            "used_share": round((now - start).total_seconds() / allowed, 3) if allowed else 1,
+        }
+    return {**state, "overdue": row["overdue"], "running_clock": clock}
+
+
 async def get_work_order(tx: Tx, appeal_id: UUID) -> dict[str, Any] | None:
     row = (
         await tx.conn.execute(select(work_orders).where(work_orders.c.appeal_id == appeal_id))

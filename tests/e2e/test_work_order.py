@@ -222,6 +222,14 @@ async def test_a_department_queue_lists_its_own_open_orders(stack: Stack) -> Non
         assert {item["department"] for item in seen} == {"water"}
         assert mine.appeal_id in {item["appeal_id"] for item in seen}
         assert all(item["stage"] != "closed" for item in seen)
+        clock = next(i for i in seen if i["appeal_id"] == mine.appeal_id)["running_clock"]
+        assert clock["clock"] == "sign_for"
+        assert clock["remaining_seconds"] > 0
+        assert 0 <= clock["used_share"] < 1
+        clock = next(i for i in seen if i["appeal_id"] == mine.appeal_id)["running_clock"]
+        assert clock["clock"] == "sign_for"
+        assert clock["remaining_seconds"] > 0
+        assert 0 <= clock["used_share"] < 1
         bad = await client.get(
             f"{stack.dispatch.url}/v1/work-orders", params={"cursor": "not-ours"}, headers=water
         )
