@@ -64,7 +64,7 @@ async def on_handled(event: events.Handled, tx: Tx) -> None:
     if order is None:
         return
     await store.save_work_order(
-        tx, order, version=version, at=event.time, handled_round=order.round, now=event.time
+        tx, order, version=version, at=event.time, handled_round=event.round, now=event.time
     )
 
 
