@@ -5,6 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 
 .PHONY: install run up down lint fmt test test-only unit bench clean
+.PHONY: deploy-tools deploy-check image
 
 install: $(VENV)/.installed
 
@@ -53,3 +54,16 @@ bench: install  ## wrk drives the HTTP load: a Python client would be the bottle
 clean:
 	bash services/kafka.sh wipe
 	bash services/postgres.sh wipe
+
+deploy-tools:  ## kustomize (go install) and checkov (own virtualenv) into .cache/tools
+	bash deploy/tools.sh kustomize
+	bash deploy/tools.sh checkov
+
+deploy-check: install deploy-tools  ## render, validate and scan deploy/ and the Dockerfile
+	$(BIN)/pytest tests/deploy
+
+image: install  ## build the image with buildah and run it (slow; root, buildah, debootstrap)
+	@command -v buildah >/dev/null && command -v debootstrap >/dev/null || { \
+		apt-get install -y -q buildah debootstrap || \
+		{ apt-get update -q && apt-get install -y -q buildah debootstrap; }; }
+	$(BIN)/pytest -m image tests/deploy/test_image.py

@@ -25,7 +25,9 @@ def _key(tp: TopicPartition) -> str:
 
 async def start(engine: AsyncEngine, bootstrap: str) -> tuple[int, str, dict[str, int]]:
     """Record a replay job with the current end offsets; returns (id, schema, end offsets)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap, enable_auto_commit=False, **kafka.client_security()
+    )
     await consumer.start()
     try:
         all_partitions = await kafka.partitions(bootstrap, topics.ALL)
@@ -96,6 +98,7 @@ async def rebuild(
         enable_auto_commit=False,
         isolation_level="read_committed",
         max_partition_fetch_bytes=4 << 20,
+        **kafka.client_security(),
     )
     await consumer.start()
     try:

@@ -1,18 +1,44 @@
-"""aiokafka clients with the settings kafka.md requires, and explicit topic creation."""
+"""aiokafka clients with the settings kafka.md requires, and explicit topic creation.
+
+Every client here (and audit's replay readers) connects as `client_security()` says: plain
+TCP by default, mutual TLS when HOTLINE_KAFKA_SECURITY_PROTOCOL=SSL (Strimzi's listener).
+"""
 
 import asyncio
 from collections.abc import Iterable
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import GroupCoordinatorNotAvailableError
+from aiokafka.helpers import create_ssl_context
 
 from shared import topics
+from shared.runtime.settings import KafkaSecurity
 
 TOPIC_CONFIG = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
 
-def producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
+def client_security(security: KafkaSecurity | None = None) -> dict[str, Any]:
+    """Keyword arguments for any aiokafka client; read from HOTLINE_KAFKA_* when not given.
+
+    The context verifies the brokers' certificates against the cluster CA, hostnames
+    included, and presents the user's certificate when one is configured.
+    """
+    security = security if security is not None else KafkaSecurity()
+    if security.security_protocol == "PLAINTEXT":
+        return {"security_protocol": "PLAINTEXT"}
+    context = create_ssl_context(
+        cafile=str(security.ssl_cafile),
+        certfile=None if security.ssl_certfile is None else str(security.ssl_certfile),
+        keyfile=None if security.ssl_keyfile is None else str(security.ssl_keyfile),
+    )
+    return {"security_protocol": "SSL", "ssl_context": context}
+
+
+def producer(
+    bootstrap: str, *, client_id: str, security: KafkaSecurity | None = None
+) -> AIOKafkaProducer:
     # Idempotence keeps partition order across retries and implies acks=all.
     return AIOKafkaProducer(
         bootstrap_servers=bootstrap,
@@ -21,11 +47,17 @@ def producer(bootstrap: str, *, client_id: str) -> AIOKafkaProducer:
         acks="all",
         linger_ms=5,
         compression_type="lz4",
+        **client_security(security),
     )
 
 
 def consumer(
-    bootstrap: str, *, group: str, instance_id: str | None, subscribe: Iterable[str]
+    bootstrap: str,
+    *,
+    group: str,
+    instance_id: str | None,
+    subscribe: Iterable[str],
+    security: KafkaSecurity | None = None,
 ) -> AIOKafkaConsumer:
     return AIOKafkaConsumer(
         *subscribe,
@@ -37,6 +69,13 @@ def consumer(
         auto_offset_reset="earliest",
         isolation_level="read_committed",
         max_poll_interval_ms=600_000,
+        **client_security(security),
+    )
+
+
+def _admin(bootstrap: str, *, security: KafkaSecurity | None = None) -> AIOKafkaAdminClient:
+    return AIOKafkaAdminClient(
+        bootstrap_servers=bootstrap, client_id="hotline-admin", **client_security(security)
     )
 
 
@@ -45,7 +84,7 @@ async def create_topics(
 ) -> list[str]:
     """Create the project's topics if missing; returns the names created. Waits for the
     broker (and its group coordinator) first, so it doubles as the readiness check."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="hotline-admin")
+    admin = _admin(bootstrap)
     async with asyncio.timeout(deadline_seconds):
         while True:
             try:
@@ -75,7 +114,7 @@ async def create_topics(
 
 async def partitions(bootstrap: str, names: Iterable[str]) -> list[TopicPartition]:
     """Every partition of the named topics, as the broker's metadata lists them now."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, client_id="hotline-admin")
+    admin = _admin(bootstrap)
     await admin.start()
     try:
         described = await admin.describe_topics(list(names))

@@ -1,17 +1,21 @@
 """Settings every service shares; environment names are HOTLINE_<FIELD>.
 
 Secrets may also come from files named like the variable (hotline_database_url) in the
-directory given by HOTLINE_SECRETS_DIR, as Kubernetes mounts them.
+directory given by HOTLINE_SECRETS_DIR, as Kubernetes mounts them. A database URL in the
+form CloudNativePG's `<cluster>-app` Secret gives it (`postgresql://...`, key `uri`) is
+accepted as it is: the scheme is rewritten for SQLAlchemy's asyncpg driver.
 """
 
 import os
 from pathlib import Path
 from typing import Literal, Self, TypeVar
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "hotline-development-signing-key-do-not-use-in-production"
+ASYNC_SCHEME = "postgresql+asyncpg://"
+_PLAIN_SCHEMES = ("postgresql://", "postgres://")  # libpq URIs, as CloudNativePG writes them
 
 
 class ServiceSettings(BaseSettings):
@@ -36,6 +40,15 @@ class ServiceSettings(BaseSettings):
     # only the crash-safety tests set it.
     crash_at: str | None = None
 
+    @field_validator("database_url", mode="after")
+    @classmethod
+    def _asyncpg_scheme(cls, url: SecretStr) -> SecretStr:
+        value = url.get_secret_value()
+        for scheme in _PLAIN_SCHEMES:
+            if value.startswith(scheme):
+                return SecretStr(ASYNC_SCHEME + value.removeprefix(scheme))
+        return url
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Self:
         if (
@@ -46,6 +59,31 @@ class ServiceSettings(BaseSettings):
             raise ValueError("production needs HOTLINE_JWT_JWKS_URL or a real HOTLINE_JWT_SECRET")
         if self.environment == "production" and self.crash_at is not None:
             raise ValueError("HOTLINE_CRASH_AT is for tests only")
+        return self
+
+
+class KafkaSecurity(BaseSettings):
+    """How clients reach the brokers: PLAINTEXT locally; SSL with client certificates (mutual
+    TLS) against a Strimzi listener with `authentication: {type: tls}`. The files are PEM, as
+    the Secrets of Strimzi's cluster CA and of each KafkaUser hold them."""
+
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_KAFKA_", extra="ignore")
+
+    security_protocol: Literal["PLAINTEXT", "SSL"] = "PLAINTEXT"
+    ssl_cafile: Path | None = None  # the cluster CA (`<cluster>-cluster-ca-cert`, ca.crt)
+    ssl_certfile: Path | None = None  # the user's certificate (user.crt)
+    ssl_keyfile: Path | None = None  # the user's private key (user.key)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Self:
+        if self.security_protocol == "SSL" and self.ssl_cafile is None:
+            raise ValueError("HOTLINE_KAFKA_SECURITY_PROTOCOL=SSL needs HOTLINE_KAFKA_SSL_CAFILE")
+        if (self.ssl_certfile is None) != (self.ssl_keyfile is None):
+            raise ValueError("HOTLINE_KAFKA_SSL_CERTFILE and HOTLINE_KAFKA_SSL_KEYFILE go together")
+        if self.security_protocol == "PLAINTEXT" and (
+            self.ssl_cafile or self.ssl_certfile or self.ssl_keyfile
+        ):
+            raise ValueError("TLS files given but HOTLINE_KAFKA_SECURITY_PROTOCOL is not SSL")
         return self
 
 

@@ -44,3 +44,29 @@ def test_production_refuses_crash_points(monkeypatch: pytest.MonkeyPatch) -> Non
     monkeypatch.setenv("HOTLINE_CRASH_AT", "relay.before_send")
     with pytest.raises(ValidationError, match="tests only"):
         settings.load(IntakeSettings)
+
+
+@pytest.mark.parametrize(
+    "given",
+    [
+        "postgresql://app:s%40cret@intake-pg-rw.hotline:5432/app",
+        "postgres://app:s%40cret@intake-pg-rw.hotline:5432/app",
+    ],
+)
+def test_a_cloudnativepg_uri_is_rewritten_for_asyncpg(
+    given: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # CloudNativePG's `<cluster>-app` Secret holds a libpq URI under the key `uri`; the
+    # Deployment mounts that key as the file hotline_database_url.
+    (tmp_path / "hotline_database_url").write_text(given)
+    monkeypatch.setenv("HOTLINE_SECRETS_DIR", str(tmp_path))
+    loaded = settings.load(IntakeSettings)
+    assert loaded.database_url.get_secret_value() == (
+        "postgresql+asyncpg://app:s%40cret@intake-pg-rw.hotline:5432/app"
+    )
+
+
+def test_an_asyncpg_url_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "postgresql+asyncpg://app@db:5432/postgresql://not-a-scheme"
+    monkeypatch.setenv("HOTLINE_DATABASE_URL", url)
+    assert settings.load(IntakeSettings).database_url.get_secret_value() == url

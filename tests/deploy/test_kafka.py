@@ -1,0 +1,173 @@
+"""The Strimzi resources against the code's own contracts: the topics shared/topics.py names,
+and for each service exactly the ACLs its producer and consume loop need."""
+
+import importlib
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+
+from services.catalog import SERVICES
+from shared import topics
+from shared.runtime.consumer import subscriptions
+from tests.deploy.manifests import NAMESPACES, OVERLAYS, Doc, config_maps_of, named, of_kind, render
+
+DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+STRIMZI_KAFKA_VERSIONS = re.compile(r"^4\.[23]\.\d+$")  # what Strimzi 1.2.0 runs
+LISTENER_PORT = 9093
+
+
+@dataclass(frozen=True)
+class Contract:
+    writes: str | None
+    reads: tuple[str, ...]
+    group: str
+
+
+def contract(name: str) -> Contract:
+    """What the service really does, read from the ServiceSpec its create_app() builds: the
+    topic its relay publishes to and the topics and group its consume loop uses (the same
+    rules as shared.runtime.app)."""
+    module = importlib.import_module(SERVICES[name].app.partition(":")[0])
+    specs: list[Any] = []
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(module, "create_service", specs.append)
+        module.create_app()
+    [spec] = specs
+    reads = tuple(spec.subscribe or subscriptions(spec.handlers))
+    if not spec.handlers and spec.on_fact is None:
+        reads = ()
+    service = spec.settings.service_name
+    return Contract(
+        writes=topics.BY_SOURCE.get(service),
+        reads=reads,
+        group=spec.settings.consumer_group or service,
+    )
+
+
+def acl_table(user: Doc) -> dict[tuple[str, str, str], set[str]]:
+    table: dict[tuple[str, str, str], set[str]] = {}
+    for rule in user["spec"]["authorization"]["acls"]:
+        assert rule.get("type", "allow") == "allow"
+        assert rule.get("host", "*") == "*"
+        r = rule["resource"]
+        key = (r["type"], r["name"], r.get("patternType", "literal"))
+        table.setdefault(key, set()).update(rule["operations"])
+    return table
+
+
+def expected_acls(c: Contract) -> dict[tuple[str, str, str], set[str]]:
+    table: dict[tuple[str, str, str], set[str]] = {}
+    if c.writes is not None:
+        table[("topic", c.writes, "literal")] = {"Describe", "Write"}
+    for topic in c.reads:
+        table.setdefault(("topic", topic, "literal"), set()).update({"Describe", "Read"})
+    if c.reads:
+        table[("group", c.group, "literal")] = {"Read"}
+    return table
+
+
+def test_the_contracts_are_what_the_architecture_says() -> None:
+    # A guard on the reader above: if it misread the code, every ACL test would be moot.
+    assert contract("intake") == Contract(
+        topics.INTAKE, (topics.DISPATCH, topics.FEEDBACK), "intake"
+    )
+    assert contract("audit") == Contract(None, topics.ALL, "audit")
+    assert contract("feedback").reads == (topics.DISPATCH,)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+@pytest.mark.parametrize("name", sorted(SERVICES))
+def test_each_service_may_write_only_its_topic_and_read_only_what_it_consumes(
+    overlay: str, name: str
+) -> None:
+    docs = render(overlay)
+    user = named(docs, "KafkaUser", name)
+    assert user["metadata"]["labels"]["strimzi.io/cluster"] == "hotline"
+    assert user["spec"]["authentication"] == {"type": "tls"}
+    assert acl_table(user) == expected_acls(contract(name))
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_no_kafka_user_but_the_services(overlay: str) -> None:
+    users = {u["metadata"]["name"] for u in of_kind(render(overlay), "KafkaUser")}
+    assert users == set(SERVICES)
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_topics_are_the_code_s_topics_kept_forever(overlay: str) -> None:
+    docs = render(overlay)
+    brokers = sum(
+        p["spec"]["replicas"]
+        for p in of_kind(docs, "KafkaNodePool")
+        if "broker" in p["spec"]["roles"]
+    )
+    by_name = {t["spec"]["topicName"]: t for t in of_kind(docs, "KafkaTopic")}
+    assert set(by_name) == set(topics.ALL)
+    for name, topic in by_name.items():
+        assert DNS_1123.match(topic["metadata"]["name"]), topic["metadata"]["name"]
+        assert topic["metadata"]["labels"]["strimzi.io/cluster"] == "hotline"
+        spec = topic["spec"]
+        assert spec["partitions"] == topics.PARTITIONS, name
+        config = spec["config"]
+        assert (config["retention.ms"], config["retention.bytes"]) == (-1, -1), name
+        assert config["cleanup.policy"] == "delete", "never compact an event-sourcing topic"
+        # acks=all fails outright when fewer in-sync replicas exist than required.
+        assert config["min.insync.replicas"] < spec["replicas"] <= brokers or (
+            config["min.insync.replicas"] == spec["replicas"] == 1
+        ), name
+        if overlay == "prod":
+            assert (spec["replicas"], config["min.insync.replicas"]) == (3, 2), name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_cluster_is_kraft_with_a_tls_listener_and_acls(overlay: str) -> None:
+    docs = render(overlay)
+    kafka = named(docs, "Kafka", "hotline")["spec"]["kafka"]
+    assert STRIMZI_KAFKA_VERSIONS.match(kafka["version"])
+    assert kafka["metadataVersion"].startswith(kafka["version"].rsplit(".", 1)[0] + "-IV")
+    assert "replicas" not in kafka, "node pools hold the replicas"
+    [listener] = kafka["listeners"]
+    assert (listener["port"], listener["tls"], listener["authentication"]) == (
+        LISTENER_PORT,
+        True,
+        {"type": "tls"},
+    )
+    assert kafka["authorization"] == {"type": "simple"}
+    assert kafka["config"]["auto.create.topics.enable"] is False
+    pools = of_kind(docs, "KafkaNodePool")
+    assert {role for p in pools for role in p["spec"]["roles"]} == {"controller", "broker"}
+    for d in of_kind(docs, "Deployment"):
+        bootstrap = config_maps_of(docs, d)["HOTLINE_KAFKA_BOOTSTRAP"]
+        assert bootstrap == f"hotline-kafka-bootstrap:{LISTENER_PORT}"
+    if overlay == "prod":
+        assert kafka["config"]["min.insync.replicas"] == 2
+        assert kafka["config"]["default.replication.factor"] == 3
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_keda_reads_the_lag_of_the_service_s_own_group_with_its_own_certificate(
+    overlay: str,
+) -> None:
+    docs = render(overlay)
+    for scaled in of_kind(docs, "ScaledObject"):
+        name = scaled["spec"]["scaleTargetRef"]["name"]
+        [trigger] = scaled["spec"]["triggers"]
+        meta = trigger["metadata"]
+        assert trigger["type"] == "kafka"
+        assert meta["consumerGroup"] == contract(name).group
+        assert "topic" not in meta, "every topic the group has offsets for"
+        assert meta.get("allowIdleConsumers", "false") == "false"
+        # KEDA's operator lives in another namespace: the short Service name would not resolve.
+        assert meta["bootstrapServers"] == (
+            f"hotline-kafka-bootstrap.{NAMESPACES[overlay]}.svc:{LISTENER_PORT}"
+        )
+        assert meta["tls"] == "enable"
+        auth = named(docs, "TriggerAuthentication", trigger["authenticationRef"]["name"])
+        refs = {r["parameter"]: (r["name"], r["key"]) for r in auth["spec"]["secretTargetRef"]}
+        assert refs == {
+            "ca": ("hotline-cluster-ca-cert", "ca.crt"),
+            "cert": (name, "user.crt"),
+            "key": (name, "user.key"),
+        }

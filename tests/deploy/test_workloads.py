@@ -1,0 +1,357 @@
+"""What the scanners do not know: each service's Deployment, its Job, its autoscaler, its
+settings and its secrets, checked against operations.md and against the code itself."""
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from services import entrypoint
+from services.catalog import SERVICES
+from shared import topics
+from shared.runtime import settings
+from shared.runtime.settings import KafkaSecurity, ServiceSettings
+from tests.deploy.manifests import (
+    OVERLAYS,
+    ROOT,
+    Doc,
+    config_maps_of,
+    containers,
+    ident,
+    named,
+    of_kind,
+    pod_spec,
+    render,
+)
+
+# operations.md §1.2, exactly: liveness and startup never look past the event loop.
+PROBES = {
+    "startupProbe": {"httpGet": {"path": "/livez", "port": "http"}, "periodSeconds": 2,
+                     "failureThreshold": 30},
+    "livenessProbe": {"httpGet": {"path": "/livez", "port": "http"}, "periodSeconds": 10,
+                      "timeoutSeconds": 2},
+    "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5,
+                       "timeoutSeconds": 2},
+}  # fmt: skip
+UID = 10001  # the Dockerfile's USER
+HTTP_PORT = 8080
+LABELS = ("name", "part-of", "version", "managed-by")
+SECRETS_MOUNT = "/var/run/secrets/hotline"
+HTTP_FACING = {"intake"}  # scaled on CPU; the others on consumer lag
+APP_DRAIN_SECONDS = 20  # shared/runtime/app.py waits this long for the relay and consume loop
+SQLALCHEMY_MAX_OVERFLOW = 10  # create_async_engine's default; the services set no other
+SUPERUSER_RESERVED = 3  # PostgreSQL's superuser_reserved_connections default
+
+
+def workloads(docs: list[Doc]) -> list[Doc]:
+    return of_kind(docs, "Deployment") + of_kind(docs, "Job")
+
+
+def selects(selector: dict[str, Any], labels: dict[str, str]) -> bool:
+    assert set(selector) <= {"matchLabels"}, "only matchLabels selectors are used here"
+    wanted: dict[str, str] = selector.get("matchLabels", {})
+    return all(labels.get(k) == v for k, v in wanted.items())
+
+
+def pod_labels(doc: Doc) -> dict[str, str]:
+    labels: dict[str, str] = doc["spec"]["template"]["metadata"]["labels"]
+    return labels
+
+
+def deployment(docs: list[Doc], name: str) -> Doc:
+    return named(docs, "Deployment", name)
+
+
+@pytest.fixture(scope="module", params=OVERLAYS)
+def overlay(request: pytest.FixtureRequest) -> str:
+    name: str = request.param
+    return name
+
+
+@pytest.fixture
+def docs(overlay: str) -> list[Doc]:
+    return render(overlay)
+
+
+def test_one_deployment_service_and_migration_job_per_service(docs: list[Doc]) -> None:
+    for kind in ("Deployment", "Service", "PodDisruptionBudget"):
+        assert sorted(d["metadata"]["name"] for d in of_kind(docs, kind)) == sorted(SERVICES)
+    assert sorted(d["metadata"]["name"] for d in of_kind(docs, "Job")) == sorted(
+        f"{name}-migrate" for name in SERVICES
+    )
+
+
+def test_one_image_and_the_entrypoint_argument_chooses_the_service(docs: list[Doc]) -> None:
+    images = {c["image"] for w in workloads(docs) for c in containers(w)}
+    assert len(images) == 1, images
+    for name in SERVICES:
+        [app] = containers(deployment(docs, name))
+        assert app["args"] == [name]
+        [job] = containers(named(docs, "Job", f"{name}-migrate"))
+        assert job["args"] == ["hotline", "migrate", name]
+
+
+def test_every_deployment_probes_livez_and_readyz_with_the_right_semantics(
+    docs: list[Doc],
+) -> None:
+    for d in of_kind(docs, "Deployment"):
+        [app] = containers(d)
+        assert {k: app.get(k) for k in PROBES} == PROBES, ident(d)
+        assert app["ports"] == [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"}]
+        env = config_maps_of(docs, d)
+        assert int(env["HOTLINE_PORT"]) == HTTP_PORT, "the probes' port is where it listens"
+
+
+def test_every_pod_runs_restricted(docs: list[Doc]) -> None:
+    for w in workloads(docs):
+        spec = pod_spec(w)
+        assert spec["automountServiceAccountToken"] is False, ident(w)
+        assert spec["securityContext"] == {
+            "runAsNonRoot": True,
+            "runAsUser": UID,
+            "runAsGroup": UID,
+            "fsGroup": UID,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }, ident(w)
+        for key in ("hostNetwork", "hostPID", "hostIPC"):
+            assert not spec.get(key), ident(w)
+        assert not [v for v in spec.get("volumes", []) if "hostPath" in v], ident(w)
+        for c in containers(w):
+            context = c["securityContext"]
+            assert context["allowPrivilegeEscalation"] is False, ident(w)
+            assert context["readOnlyRootFilesystem"] is True, ident(w)
+            assert context["capabilities"] == {"drop": ["ALL"]}, ident(w)
+            assert not context.get("privileged"), ident(w)
+
+
+def test_the_read_only_root_filesystem_leaves_tmp_writable(docs: list[Doc]) -> None:
+    for w in workloads(docs):
+        volumes = {v["name"]: v for v in pod_spec(w)["volumes"]}
+        for c in containers(w):
+            [tmp] = [m for m in c["volumeMounts"] if m["mountPath"] == "/tmp"]
+            assert "emptyDir" in volumes[tmp["name"]], ident(w)
+            assert volumes[tmp["name"]]["emptyDir"].get("sizeLimit"), ident(w)
+            assert not tmp.get("readOnly"), ident(w)
+        assert config_maps_of(docs, w).get("TMPDIR") == "/tmp", ident(w)
+
+
+def test_every_container_requests_cpu_and_memory_and_limits_memory(docs: list[Doc]) -> None:
+    for w in workloads(docs):
+        for c in containers(w):
+            resources = c["resources"]
+            assert {"cpu", "memory"} <= set(resources["requests"]), ident(w)
+            assert "memory" in resources["limits"], ident(w)
+
+
+def test_rollouts_never_lose_capacity_and_pods_drain_before_they_stop(docs: list[Doc]) -> None:
+    for d in of_kind(docs, "Deployment"):
+        spec = d["spec"]
+        assert spec["strategy"] == {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+        }
+        assert spec["revisionHistoryLimit"] >= 1
+        pod = pod_spec(d)
+        assert {"topology.kubernetes.io/zone", "kubernetes.io/hostname"} <= {
+            t["topologyKey"] for t in pod["topologySpreadConstraints"]
+        }
+        [app] = containers(d)
+        pause = app["lifecycle"]["preStop"]["sleep"]["seconds"]
+        assert 0 < pause <= 10
+        # preStop, then uvicorn's graceful window, then the lifespan's drain: all inside it.
+        needed = pause + entrypoint.GRACEFUL_HTTP_SECONDS + APP_DRAIN_SECONDS
+        assert pod["terminationGracePeriodSeconds"] >= needed, ident(d)
+
+
+def test_workloads_carry_the_recommended_labels(docs: list[Doc]) -> None:
+    for w in workloads(docs):
+        for labels in (w["metadata"]["labels"], pod_labels(w)):
+            assert {f"app.kubernetes.io/{k}" for k in LABELS} <= set(labels), ident(w)
+            assert labels["app.kubernetes.io/part-of"] == "hotline"
+        selector = w["spec"].get("selector", {}).get("matchLabels", {})
+        assert "app.kubernetes.io/version" not in selector, "selectors are immutable"
+
+
+def test_every_deployment_has_a_pdb_a_service_and_a_network_policy(docs: list[Doc]) -> None:
+    policies = of_kind(docs, "NetworkPolicy")
+    for d in of_kind(docs, "Deployment"):
+        labels = pod_labels(d)
+        name = d["metadata"]["name"]
+        pdb = named(docs, "PodDisruptionBudget", name)
+        assert pdb["spec"] == {"maxUnavailable": 1, "selector": d["spec"]["selector"]}
+        service = named(docs, "Service", name)
+        assert selects({"matchLabels": service["spec"]["selector"]}, labels)
+        assert service["spec"]["ports"][0]["targetPort"] == "http"
+        own = [p for p in policies if p["spec"]["podSelector"] and selects(
+            p["spec"]["podSelector"], labels)]  # fmt: skip
+        assert own, f"no NetworkPolicy selects {ident(d)} (default-deny aside)"
+    for w in of_kind(docs, "Job"):
+        assert any(
+            p["spec"]["podSelector"] and selects(p["spec"]["podSelector"], pod_labels(w))
+            for p in policies
+        ), ident(w)
+
+
+def test_autoscalers_own_the_replica_count_within_the_partition_count(
+    docs: list[Doc], overlay: str
+) -> None:
+    hpas = {
+        h["spec"]["scaleTargetRef"]["name"]: h for h in of_kind(docs, "HorizontalPodAutoscaler")
+    }
+    scaled = {s["spec"]["scaleTargetRef"]["name"]: s for s in of_kind(docs, "ScaledObject")}
+    assert not set(hpas) & set(scaled), "KEDA creates its own HPA: never declare a second one"
+    assert set(hpas) == HTTP_FACING
+    assert set(scaled) == set(SERVICES) - HTTP_FACING
+    least = 2 if overlay == "prod" else 1
+    for d in of_kind(docs, "Deployment"):
+        name = d["metadata"]["name"]
+        assert "replicas" not in d["spec"], f"{name}: the autoscaler owns replicas"
+        if name in hpas:
+            spec = hpas[name]["spec"]
+            low, high = spec["minReplicas"], spec["maxReplicas"]
+            [metric] = spec["metrics"]
+            assert metric["resource"]["name"] == "cpu"
+        else:
+            spec = scaled[name]["spec"]
+            low, high = spec["minReplicaCount"], spec["maxReplicaCount"]
+            assert high == topics.PARTITIONS
+        assert least <= low <= high <= topics.PARTITIONS, name
+
+
+def test_migrations_run_as_jobs_before_the_rollout_and_never_in_the_pods(
+    docs: list[Doc],
+) -> None:
+    for d in of_kind(docs, "Deployment"):
+        assert "initContainers" not in pod_spec(d), ident(d)
+    for job in of_kind(docs, "Job"):
+        spec = job["spec"]
+        assert spec["backoffLimit"] == 1
+        assert 0 < spec["activeDeadlineSeconds"] <= 3600
+        assert spec["ttlSecondsAfterFinished"] > 0
+        assert pod_spec(job)["restartPolicy"] == "Never"
+        assert pod_labels(job)["app.kubernetes.io/component"] == "migration"
+        # Argo CD: databases (wave 0), then the migrations as a Sync hook, then the rollout.
+        notes = job["metadata"]["annotations"]
+        assert notes["argocd.argoproj.io/hook"] == "Sync"
+        assert notes["argocd.argoproj.io/hook-delete-policy"] == "BeforeHookCreation"
+        wave = int(notes["argocd.argoproj.io/sync-wave"])
+        assert wave > 0, "after the PostgreSQL clusters, which sit in wave 0"
+        for d in of_kind(docs, "Deployment"):
+            assert int(d["metadata"]["annotations"]["argocd.argoproj.io/sync-wave"]) > wave
+    for doc in docs:
+        if doc["kind"] not in ("Deployment", "Job"):
+            assert "argocd.argoproj.io/sync-wave" not in doc["metadata"].get("annotations", {})
+
+
+def _mounted_files(workload: Doc) -> dict[str, tuple[str, str]]:
+    """Every file the pod's secret volumes provide: path -> (Secret name, key)."""
+    [c] = containers(workload)
+    volumes = {v["name"]: v for v in pod_spec(workload)["volumes"]}
+    files: dict[str, tuple[str, str]] = {}
+    for mount in c["volumeMounts"]:
+        volume = volumes[mount["name"]]
+        sources = [s["secret"] for s in volume.get("projected", {}).get("sources", [])]
+        if "secret" in volume:
+            sources.append({"name": volume["secret"]["secretName"], **volume["secret"]})
+        for secret in sources:
+            for item in secret["items"]:
+                files[f"{mount['mountPath']}/{item['path']}"] = (secret["name"], item["key"])
+    return files
+
+
+def test_secrets_are_files_named_like_the_settings_never_environment_variables(
+    docs: list[Doc],
+) -> None:
+    clusters = {c["metadata"]["name"] for c in of_kind(docs, "Cluster")}
+    for w in workloads(docs):
+        for c in containers(w):
+            assert not [e for e in c.get("env", []) if "valueFrom" in e], ident(w)
+            assert not [e for e in c.get("envFrom", []) if "secretRef" in e], ident(w)
+        env = config_maps_of(docs, w)
+        assert env["HOTLINE_SECRETS_DIR"] == SECRETS_MOUNT
+        name = pod_labels(w)["app.kubernetes.io/name"]
+        files = _mounted_files(w)
+        # CloudNativePG's generated Secret for the service's own cluster, key `uri`.
+        assert files[f"{SECRETS_MOUNT}/hotline_database_url"] == (f"{name}-pg-app", "uri")
+        assert f"{name}-pg" in clusters
+        for path in files:
+            if path.startswith(SECRETS_MOUNT + "/"):
+                field = path.removeprefix(SECRETS_MOUNT + "/").removeprefix("hotline_")
+                assert field in ServiceSettings.model_fields, f"{path}: no such setting"
+
+
+def test_kafka_tls_files_come_from_strimzi_secrets(docs: list[Doc]) -> None:
+    users = {u["metadata"]["name"] for u in of_kind(docs, "KafkaUser")}
+    for d in of_kind(docs, "Deployment"):
+        name = d["metadata"]["name"]
+        env, files = config_maps_of(docs, d), _mounted_files(d)
+        assert env["HOTLINE_KAFKA_SECURITY_PROTOCOL"] == "SSL"
+        assert files[env["HOTLINE_KAFKA_SSL_CAFILE"]] == ("hotline-cluster-ca-cert", "ca.crt")
+        assert files[env["HOTLINE_KAFKA_SSL_CERTFILE"]] == (name, "user.crt")
+        assert files[env["HOTLINE_KAFKA_SSL_KEYFILE"]] == (name, "user.key")
+        assert name in users, f"{name} mounts the Secret of a KafkaUser that does not exist"
+    for job in of_kind(docs, "Job"):
+        assert not [p for p in _mounted_files(job) if "kafka" in p], "migrations need no Kafka"
+
+
+def test_the_rendered_settings_load_in_the_services_own_settings_classes(
+    docs: list[Doc], overlay: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    secrets = tmp_path / "secrets"
+    secrets.mkdir()
+    (secrets / "hotline_database_url").write_text("postgresql://u:p@svc-pg-rw:5432/svc")
+    for d in of_kind(docs, "Deployment"):
+        service = SERVICES[d["metadata"]["name"]]
+        env = config_maps_of(docs, d)
+        unknown = {
+            k for k in env if k.startswith("HOTLINE_")
+            and k.removeprefix("HOTLINE_").lower() not in service.settings.model_fields
+            and k.removeprefix("HOTLINE_KAFKA_").lower() not in KafkaSecurity.model_fields
+            and k != "HOTLINE_SECRETS_DIR"
+        }  # fmt: skip
+        assert not unknown, f"{ident(d)}: settings nothing reads: {unknown}"
+        with monkeypatch.context() as m:
+            for key in [k for k in os.environ if k.startswith("HOTLINE_")]:
+                m.delenv(key)
+            for key, value in env.items():
+                m.setenv(key, value)
+            m.setenv("HOTLINE_SECRETS_DIR", str(secrets))
+            loaded = settings.load(service.settings)
+            KafkaSecurity()  # the TLS settings are complete
+        assert loaded.service_name == service.name
+        assert (loaded.port, loaded.host) == (HTTP_PORT, "0.0.0.0")
+        assert loaded.database_url.get_secret_value().startswith("postgresql+asyncpg://")
+        assert loaded.environment == ("production" if overlay == "prod" else "development")
+        if overlay == "prod":
+            assert (loaded.jwt_jwks_url or "").startswith("https://")
+
+
+def test_each_database_has_room_for_its_service_at_full_scale(docs: list[Doc]) -> None:
+    for d in of_kind(docs, "Deployment"):
+        name = d["metadata"]["name"]
+        pool = int(config_maps_of(docs, d).get("HOTLINE_DATABASE_POOL_SIZE", "10"))
+        scalers = [s for s in of_kind(docs, "HorizontalPodAutoscaler") + of_kind(
+            docs, "ScaledObject") if s["spec"]["scaleTargetRef"]["name"] == name]  # fmt: skip
+        [scaler] = scalers
+        most = scaler["spec"].get("maxReplicas") or scaler["spec"]["maxReplicaCount"]
+        cluster = named(docs, "Cluster", f"{name}-pg")
+        allowed = int(cluster["spec"]["postgresql"]["parameters"]["max_connections"])
+        needed = most * (pool + SQLALCHEMY_MAX_OVERFLOW) + 1  # + the migration Job
+        assert needed <= allowed - SUPERUSER_RESERVED, f"{name}: {needed} > {allowed}"
+
+
+def test_production_keeps_three_copies_and_backs_up_every_database() -> None:
+    docs = render("prod")
+    for cluster in of_kind(docs, "Cluster"):
+        assert cluster["spec"]["instances"] == 3
+        store = cluster["spec"]["backup"]["barmanObjectStore"]
+        assert store["destinationPath"].startswith("s3://")
+        assert cluster["spec"]["backup"]["retentionPolicy"]
+
+
+def test_dockerfile_user_matches_the_pods() -> None:
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert f"USER {UID}:{UID}" in dockerfile
+    assert "ARG BASE" in dockerfile
+    assert "FROM ${BASE}" in dockerfile
