@@ -77,7 +77,15 @@ async def on_rated(event: events.Rated, tx: Tx) -> None:
     await record(tx, event.subject, order, new, expected_version=version, now=decided.now)
 
 
+async def on_not_rated(event: events.NotRated, tx: Tx) -> None:
+    order, version = await tx.load_state(event.subject, domain.evolve, None)
+    decided = meta(causation_id=event.id)
+    new = domain.on_not_rated(order, event, decided)
+    await record(tx, event.subject, order, new, expected_version=version, now=decided.now)
+
+
 HANDLERS: Handlers = {
+    events.NotRated: on_not_rated,
     events.AppealReceived: on_appeal_received,
     events.Handled: on_handled,
     events.Rated: on_rated,

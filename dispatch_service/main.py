@@ -4,7 +4,7 @@ from fastapi import FastAPI
 
 from dispatch_service import api, handlers, timer
 from dispatch_service.settings import DispatchSettings
-from shared.runtime import settings
+from shared.runtime import settings, timers
 from shared.runtime.app import ServiceSpec, create_service
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -19,7 +19,12 @@ def create_app() -> FastAPI:
             migrations_dir=MIGRATIONS,
             handlers=handlers.HANDLERS,
             background=[
-                lambda runtime: timer.run(runtime, interval_seconds=config.timer_interval_seconds)
+                lambda runtime: timers.every(
+                    runtime,
+                    timer.sweep,
+                    interval_seconds=config.timer_interval_seconds,
+                    batch=timer.SWEEP_LIMIT,
+                )
             ],
             title="12345 hotline: dispatch",
         )

@@ -7,16 +7,11 @@ it read. A mark is part of the stream's state once recorded, so a second sweep, 
 or a racing replica finds nothing left to record: each mark is written exactly once.
 """
 
-import asyncio
-import contextlib
-import logging
-from datetime import UTC, datetime
+from datetime import datetime
 
 from dispatch_service import domain, handlers, store
-from shared.runtime.app import Runtime
 from shared.runtime.eventstore import Database
 
-log = logging.getLogger("hotline.dispatch.timer")
 SWEEP_LIMIT = 200
 
 
@@ -40,14 +35,3 @@ async def sweep(db: Database, now: datetime) -> int:
                 )
             recorded += len(new)
     return recorded
-
-
-async def run(runtime: Runtime, *, interval_seconds: float) -> None:
-    while not runtime.stopping.is_set():
-        try:
-            while await sweep(runtime.db, datetime.now(UTC)) >= SWEEP_LIMIT:
-                pass  # a backlog: keep sweeping before sleeping
-        except Exception:
-            log.exception("timer sweep failed; retrying")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(runtime.stopping.wait(), interval_seconds)

@@ -1,7 +1,7 @@
 """feedback's REST routes: a department's reply and the citizen's rating."""
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
@@ -9,6 +9,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from feedback_service import domain, store
+from feedback_service.settings import FeedbackSettings
 from shared import events
 from shared.runtime import idempotency
 from shared.runtime.app import Runtime, RuntimeDep
@@ -35,6 +36,7 @@ async def _record(
         new, version = await tx.decide(
             appeal_id, domain.evolve, domain.Feedback(), lambda state: decide(state, holder)
         )
+        await _track_rating_window(runtime, tx, new[0])
         return idempotency.StoredResponse(
             201,
             {
@@ -54,6 +56,23 @@ async def _record(
         action=action,
     )
     return JSONResponse(answer.body, status_code=answer.status_code)
+
+
+async def _track_rating_window(runtime: Runtime, tx: Tx, fact: events.Event) -> None:
+    """A reply opens the round's rating window (the timer records "not rated" when it
+    closes); a rating closes it."""
+    settings = runtime.settings
+    assert isinstance(settings, FeedbackSettings)
+    match fact:
+        case events.Handled():
+            await store.open_rating_window(
+                tx,
+                fact.subject,
+                round_=fact.round,
+                closes_at=fact.time + timedelta(hours=settings.rating_window_hours),
+            )
+        case events.Rated():
+            await store.close_rating_window(tx, fact.subject)
 
 
 @router.post("/appeals/{appeal_id}/replies", status_code=201)

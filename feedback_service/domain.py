@@ -94,7 +94,8 @@ def rate(
         raise InvalidTransitionError(f"appeal {appeal_id} has no reply to rate yet")
     if state.rated_round >= state.handled_round:
         raise InvalidTransitionError(
-            f"appeal {appeal_id} was already rated in round {state.handled_round}"
+            f"appeal {appeal_id} was already rated in round {state.handled_round}, "
+            "or its rating window closed"
         )
     return [
         events.Rated(
@@ -110,6 +111,34 @@ def rate(
     ]
 
 
+def expire_rating(
+    state: Feedback,
+    *,
+    round_: int,
+    window_closed_at: datetime,
+    appeal_id: UUID,
+    actor: str,
+    event_id: UUID,
+    now: datetime,
+) -> list[events.Event]:
+    """The rating window of `round_` closed: record "not rated", unless the round was rated
+    meanwhile or a later round superseded it."""
+    if state.handled_round != round_ or state.rated_round >= round_ or state.correlation_id is None:
+        return []
+    return [
+        events.NotRated(
+            id=event_id,
+            subject=appeal_id,
+            time=now,
+            actor=actor,
+            correlation_id=state.correlation_id,
+            causation_id=state.handled_event_id,
+            round=round_,
+            window_closed_at=window_closed_at,
+        )
+    ]
+
+
 def evolve(state: Feedback, event: events.Event) -> Feedback:
     match event:
         case events.Handled():
@@ -120,6 +149,6 @@ def evolve(state: Feedback, event: events.Event) -> Feedback:
                 handled_event_id=event.id,
                 correlation_id=event.correlation_id,
             )
-        case events.Rated():
-            return replace(state, rated_round=event.round)
+        case events.Rated() | events.NotRated():
+            return replace(state, rated_round=event.round)  # the round is settled
     return state

@@ -1,8 +1,20 @@
 """feedback's read model of dispatch's facts: who holds each work order, in which round."""
 
+from datetime import datetime
 from uuid import UUID
 
-from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table, Uuid, select, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 
 from feedback_service import domain
@@ -21,6 +33,9 @@ holders = Table(
     Column("correlation_id", Uuid, nullable=False),
     Column("round", Integer, nullable=False, server_default="1"),
     Column("signed_for", Boolean, nullable=False, server_default="false"),
+    # The open rating window, if any: the round it is for and when it closes (timer index).
+    Column("rating_round", Integer),
+    Column("rating_closes_at", DateTime(timezone=True), index=True),
 )
 
 
@@ -59,3 +74,33 @@ async def holder(tx: Tx, appeal_id: UUID) -> domain.Holder | None:
     return domain.Holder(
         row.department, row.assigned_event_id, row.correlation_id, row.round, row.signed_for
     )
+
+
+async def open_rating_window(tx: Tx, appeal_id: UUID, *, round_: int, closes_at: datetime) -> None:
+    await tx.conn.execute(
+        update(holders)
+        .where(holders.c.appeal_id == appeal_id)
+        .values(rating_round=round_, rating_closes_at=closes_at)
+    )
+
+
+async def close_rating_window(tx: Tx, appeal_id: UUID) -> None:
+    await tx.conn.execute(
+        update(holders)
+        .where(holders.c.appeal_id == appeal_id)
+        .values(rating_round=None, rating_closes_at=None)
+    )
+
+
+async def closed_rating_windows(
+    tx: Tx, now: datetime, limit: int
+) -> list[tuple[UUID, int, datetime]]:
+    """Windows that have closed by `now`, locked for this transaction (other replicas skip)."""
+    rows = await tx.conn.execute(
+        select(holders.c.appeal_id, holders.c.rating_round, holders.c.rating_closes_at)
+        .where(holders.c.rating_closes_at <= now)
+        .order_by(holders.c.rating_closes_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [(r.appeal_id, r.rating_round, r.rating_closes_at) for r in rows]

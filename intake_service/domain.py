@@ -15,6 +15,7 @@ STATUS_RANK: Final = {
     "in_progress": 2,
     "handled": 3,
     "rated": 4,
+    "not_rated": 4,
     "closed": 9,
 }
 
@@ -64,6 +65,8 @@ def progress_after(event: events.Event, current_round: int) -> Progress | None:
             return round_, "handled"
         case events.Rated(round=round_):
             return round_, "rated"
+        case events.NotRated(round=round_):
+            return round_, "not_rated"
         case events.Closed():
             return current_round, "closed"
     return None

@@ -23,6 +23,7 @@ HANDLERS: Handlers = dict.fromkeys(
         events.RedoOrdered,
         events.Closed,
         events.Handled,
+        events.NotRated,
         events.Rated,
     ),
     on_progress,

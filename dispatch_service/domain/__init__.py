@@ -12,6 +12,7 @@ from dispatch_service.domain.centre import (
     close,
     deny_extension,
     deny_return,
+    on_not_rated,
     on_rated,
     supervise,
 )
@@ -39,6 +40,7 @@ __all__ = [
     "due_signals",
     "evolve",
     "next_signal_at",
+    "on_not_rated",
     "on_rated",
     "reassign",
     "request_extension",

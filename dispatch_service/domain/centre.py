@@ -128,3 +128,12 @@ def on_rated(
             )
         ]
     return [fact(events.Closed, order, meta, basis="rated_satisfied")]
+
+
+def on_not_rated(
+    order: WorkOrder | None, not_rated: events.NotRated, meta: Meta
+) -> list[events.Event]:
+    """The rating window closed unrated: the loop ends, recorded as exactly that."""
+    if order is None or not order.is_open or not_rated.round != order.round:
+        return []
+    return [fact(events.Closed, order, meta, basis="not_rated")]

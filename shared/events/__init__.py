@@ -36,7 +36,7 @@ from shared.events.dispatch import (
     SignedFor,
     Supervised,
 )
-from shared.events.feedback import Handled, Rated
+from shared.events.feedback import Handled, NotRated, Rated
 from shared.events.intake import AppealReceived, Citizen, Location
 
 __all__ = [
@@ -60,6 +60,7 @@ __all__ = [
     "Handled",
     "HandlingResult",
     "Location",
+    "NotRated",
     "Rated",
     "Redispatched",
     "RedoOrdered",
@@ -74,5 +75,5 @@ __all__ = [
     "UtcDatetime",
 ]
 
-_ALL: tuple[type[Event], ...] = (AppealReceived, *DISPATCH_EVENTS, Handled, Rated)
+_ALL: tuple[type[Event], ...] = (AppealReceived, *DISPATCH_EVENTS, Handled, NotRated, Rated)
 EVENT_TYPES: dict[str, type[Event]] = {model.model_fields["type"].default: model for model in _ALL}

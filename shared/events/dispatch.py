@@ -170,7 +170,7 @@ class Closed(_DispatchEvent):
     """The work order's loop ended. dispatch → intake, feedback, audit."""
 
     type: Literal["appeal.closed"] = "appeal.closed"
-    basis: Literal["rated_satisfied", "operator"]
+    basis: Literal["rated_satisfied", "not_rated", "operator"]
     note: Text | None = None
 
 

@@ -4,7 +4,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from shared.events.base import Code, Event, HandlingResult, Satisfaction, Text
+from shared.events.base import Code, Event, HandlingResult, Satisfaction, Text, UtcDatetime
 
 
 class Handled(Event):
@@ -32,3 +32,13 @@ class Rated(Event):
     satisfaction: Satisfaction
     solved: bool
     comment: str | None = Field(default=None, max_length=2000)
+
+
+class NotRated(Event):
+    """The rating window of a handling round closed with no rating: recorded as such, never
+    as a silent "satisfied". feedback → dispatch, intake, audit."""
+
+    source: ClassVar[str] = "feedback"
+    type: Literal["appeal.not_rated"] = "appeal.not_rated"
+    round: int = Field(ge=1)
+    window_closed_at: UtcDatetime

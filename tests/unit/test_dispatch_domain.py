@@ -467,3 +467,24 @@ def test_a_moved_deadline_can_be_marked_again() -> None:
     )
     again = domain.due_signals(order, handled=False, meta=meta(now=order.deadlines.handle_warn_at))
     assert [type(e).__name__ for e in again] == ["DeadlineWarned"]
+
+
+def test_an_unrated_round_closes_the_work_order_as_not_rated() -> None:
+    history, order = signed_order()
+    handled = factories.handled(factories.assigned(factories.received()))
+    not_rated = events.NotRated(
+        id=uuid4(),
+        subject=order.appeal_id,
+        time=NOW,
+        actor="service:feedback",
+        correlation_id=order.correlation_id,
+        causation_id=handled.id,
+        round=1,
+        window_closed_at=NOW,
+    )
+    [fact] = domain.on_not_rated(order, not_rated, meta())
+    assert isinstance(fact, events.Closed)
+    assert fact.basis == "not_rated"
+    stale = not_rated.model_copy(update={"round": 2})
+    assert domain.on_not_rated(order, stale, meta()) == []
+    assert domain.on_not_rated(then(history, [fact]), not_rated, meta()) == []

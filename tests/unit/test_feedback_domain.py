@@ -103,3 +103,35 @@ def test_a_handled_round_is_rated_once() -> None:
 def test_nothing_to_rate_before_a_reply() -> None:
     with pytest.raises(InvalidTransitionError, match="no reply"):
         _rate(domain.Feedback())
+
+
+def _expire(state: domain.Feedback, round_: int) -> list[events.Event]:
+    return domain.expire_rating(
+        state,
+        round_=round_,
+        window_closed_at=factories.T0,
+        appeal_id=uuid4(),
+        actor="service:feedback",
+        event_id=uuid4(),
+        now=factories.T0,
+    )
+
+
+def test_a_closed_rating_window_is_recorded_as_not_rated_and_settles_the_round() -> None:
+    handled = factories.handled(ASSIGNED)
+    state = domain.evolve(domain.Feedback(), handled)
+    [fact] = _expire(state, 1)
+    assert isinstance(fact, events.NotRated)
+    assert (fact.round, fact.causation_id) == (1, handled.id)
+    settled = domain.evolve(state, fact)
+    with pytest.raises(InvalidTransitionError, match="rating window closed"):
+        _rate(settled)
+    assert _expire(settled, 1) == []
+
+
+def test_a_rated_or_superseded_round_is_not_marked_not_rated() -> None:
+    handled = factories.handled(ASSIGNED)
+    state = domain.evolve(domain.Feedback(), handled)
+    rated = domain.evolve(state, _rate(state)[0])
+    assert _expire(rated, 1) == []
+    assert _expire(state, 2) == []  # a window for a round that has no reply yet

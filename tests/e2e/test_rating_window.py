@@ -1,0 +1,68 @@
+"""A round nobody rates is recorded as "not rated" when its window closes, and the work
+order closes on that basis: never a silent "satisfied"."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+
+from services.cli import DEPARTMENT_SCOPES
+from tests.e2e.conftest import Stack, seed_routing
+from tests.e2e.test_happy_path import APPEAL
+from tests.e2e.test_work_order import OPERATOR_HEADERS, WorkOrders
+from tests.support import polling, processes
+from tests.support.processes import bearer
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture(scope="module")
+async def quick_window(servers: None) -> AsyncIterator[Stack]:
+    """The loop with a two-second rating window and a fast feedback timer."""
+    running = Stack(*[await processes.make(n) for n in ("intake", "dispatch", "feedback", "audit")])
+    await seed_routing(running.dispatch)
+    fast = {"HOTLINE_RATING_WINDOW_HOURS": str(2 / 3600), "HOTLINE_TIMER_INTERVAL_SECONDS": "0.2"}
+    for service in running.all:
+        service.start(**(fast if service is running.feedback else {}))
+    try:
+        for service in running.all:
+            await service.ready()
+        yield running
+    finally:
+        for service in running.all:
+            service.stop()
+
+
+async def test_an_unrated_reply_closes_the_work_order_as_not_rated(quick_window: Stack) -> None:
+    water = bearer(*DEPARTMENT_SCOPES, department="water")
+    async with httpx.AsyncClient(timeout=10) as client:
+        created = await client.post(
+            f"{quick_window.intake.url}/v1/appeals", json=APPEAL, headers=OPERATOR_HEADERS
+        )
+        orders = WorkOrders(client, quick_window, created.json()["id"])
+        await orders.when(lambda body: body["stage"] == "assigned")
+        await orders.act("sign-for", {"person": "李工"}, water)
+        await orders.feedback_when(lambda b: b["signed_for"])
+        await orders.reply(water, "已修复")
+
+        closed = await orders.when(lambda body: body["stage"] == "closed")
+        assert closed["round"] == 1
+        late = await client.post(
+            f"{quick_window.feedback.url}/v1/appeals/{orders.appeal_id}/ratings",
+            json={"satisfaction": "satisfied", "solved": True},
+            headers=OPERATOR_HEADERS,
+        )
+        assert late.status_code == 409
+        assert "rating window closed" in late.json()["detail"]
+        history_url = f"{quick_window.audit.url}/v1/appeals/{orders.appeal_id}/history"
+
+        async def audited() -> dict[str, Any] | None:
+            body = (await client.get(history_url, headers=OPERATOR_HEADERS)).json()
+            done = body.get("facts") and body["facts"][-1]["type"] == "appeal.closed"
+            return dict(body) if done else None
+
+        history = await polling.until(audited, what="audit to see the closure")
+    types = [f["type"] for f in history["facts"]]
+    assert types[-2:] == ["appeal.not_rated", "appeal.closed"]
+    assert history["facts"][-1]["data"]["basis"] == "not_rated"
