@@ -81,6 +81,7 @@ class ClocksBody(_Body):
     urgency: str = Field(pattern=r"^(\*|normal|urgent)$")
     sign_for: LimitBody
     handling: LimitBody
+    dispatch: LimitBody = LimitBody(amount=24, unit="hours")
 
 
 class PolicyBody(_Body):
@@ -122,7 +123,7 @@ async def publish_policy(body: PolicyBody, runtime: RuntimeDep, _: Admin) -> dic
     """Publish a new SLA policy version. Deadlines already set keep the version that set them."""
     document = body.model_dump(mode="json")
     for clocks in document["clocks"]:
-        for clock in ("sign_for", "handling"):
+        for clock in ("sign_for", "handling", "dispatch"):
             clocks[clock] = [clocks[clock]["amount"], clocks[clock]["unit"]]
     document["return_window"] = [body.return_window.amount, body.return_window.unit]
     try:

@@ -28,6 +28,7 @@ class Limit:
 class Clocks:
     sign_for: Limit
     handling: Limit
+    dispatch: Limit = Limit(24, "hours")  # from receipt to the first assignment
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,16 @@ def warn_at(policy: SlaPolicy, start: datetime, deadline: datetime) -> datetime:
 
 
 def deadlines(
-    policy: SlaPolicy, calendar: WorkdayCalendar, *, appeal_type: str, urgency: str, start: datetime
+    policy: SlaPolicy,
+    calendar: WorkdayCalendar,
+    *,
+    appeal_type: str,
+    urgency: str,
+    start: datetime,
+    received_at: datetime | None = None,
 ) -> events.Deadlines:
+    """The clocks a (re)assignment at `start` sets; with `received_at`, the first assignment
+    also records the dispatch clock's deadline, counted from receipt."""
     clocks = policy.clocks_for(appeal_type, urgency)
     sign_for_due = due(policy, calendar, start, clocks.sign_for)
     handle_due = due(policy, calendar, start, clocks.handling)
@@ -72,6 +81,9 @@ def deadlines(
         handle_due=handle_due,
         sign_for_warn_at=warn_at(policy, start, sign_for_due),
         handle_warn_at=warn_at(policy, start, handle_due),
+        dispatch_due=None
+        if received_at is None
+        else due(policy, calendar, received_at, clocks.dispatch),
         policy_version=policy.version,
         calendar=calendar.version,
     )
@@ -102,7 +114,7 @@ def extended(
 DEMO_POLICY = SlaPolicy(
     version=1,
     clocks={
-        (ANY, "urgent"): Clocks(Limit(1, "hours"), Limit(24, "hours")),
+        (ANY, "urgent"): Clocks(Limit(1, "hours"), Limit(24, "hours"), Limit(1, "hours")),
         ("consultation", ANY): Clocks(Limit(1, "working_days"), Limit(2, "working_days")),
         ("help", ANY): Clocks(Limit(1, "working_days"), Limit(5, "working_days")),
         ("praise", ANY): Clocks(Limit(1, "working_days"), Limit(5, "working_days")),
@@ -122,6 +134,7 @@ def to_document(policy: SlaPolicy) -> dict[str, Any]:
                 "urgency": u,
                 "sign_for": [c.sign_for.amount, c.sign_for.unit],
                 "handling": [c.handling.amount, c.handling.unit],
+                "dispatch": [c.dispatch.amount, c.dispatch.unit],
             }
             for (t, u), c in policy.clocks.items()
         ],
@@ -140,7 +153,9 @@ def from_document(version: int, document: dict[str, Any]) -> SlaPolicy:
     return SlaPolicy(
         version=version,
         clocks={
-            (c["appeal_type"], c["urgency"]): Clocks(limit(c["sign_for"]), limit(c["handling"]))
+            (c["appeal_type"], c["urgency"]): Clocks(
+                limit(c["sign_for"]), limit(c["handling"]), limit(c.get("dispatch", [24, "hours"]))
+            )
             for c in document["clocks"]
         },
         warn_share=float(document["warn_share"]),

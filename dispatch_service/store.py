@@ -253,6 +253,7 @@ def view(order: domain.WorkOrder, *, version: int, handled: bool, now: datetime)
         "deadlines": {
             "sign_for_due": d.sign_for_due.isoformat(),
             "handle_due": d.handle_due.isoformat(),
+            "dispatch_due": d.dispatch_due.isoformat() if d.dispatch_due else None,
             "policy_version": d.policy_version,
             "calendar": d.calendar,
         },

@@ -37,6 +37,7 @@ def assign(
                 appeal_type=received.appeal_type,
                 urgency=received.urgency,
                 start=meta.now,
+                received_at=received.time,
             ),
         )
     ]

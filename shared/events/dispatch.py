@@ -19,6 +19,7 @@ class Deadlines(BaseModel):
     handle_due: UtcDatetime
     sign_for_warn_at: UtcDatetime
     handle_warn_at: UtcDatetime
+    dispatch_due: UtcDatetime | None = None  # on the first assignment: receipt + dispatch limit
     policy_version: int = Field(ge=1)
     calendar: str  # the working-day calendar's version
 

@@ -83,3 +83,30 @@ def test_a_policy_survives_its_stored_form() -> None:
         version=2, clocks=dict(sla.DEMO_POLICY.clocks), warn_share=0.75, day_ends_at=time(17, 30)
     )
     assert sla.from_document(2, sla.to_document(policy)) == policy
+
+
+def test_the_first_assignment_records_the_dispatch_deadline_from_receipt() -> None:
+    received_at = datetime(2025, 10, 9, 2, 0, tzinfo=UTC)
+    start = datetime(2025, 10, 9, 2, 30, tzinfo=UTC)
+    normal = sla.deadlines(
+        sla.DEMO_POLICY,
+        CALENDAR,
+        appeal_type="help",
+        urgency="normal",
+        start=start,
+        received_at=received_at,
+    )
+    urgent = sla.deadlines(
+        sla.DEMO_POLICY,
+        CALENDAR,
+        appeal_type="help",
+        urgency="urgent",
+        start=start,
+        received_at=received_at,
+    )
+    assert normal.dispatch_due == datetime(2025, 10, 10, 2, 0, tzinfo=UTC)  # 24 hours
+    assert urgent.dispatch_due == datetime(2025, 10, 9, 3, 0, tzinfo=UTC)  # 1 hour
+    redispatch = sla.deadlines(
+        sla.DEMO_POLICY, CALENDAR, appeal_type="help", urgency="normal", start=start
+    )
+    assert redispatch.dispatch_due is None
