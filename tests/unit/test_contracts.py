@@ -1,9 +1,10 @@
 import json
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
 
-from shared import envelope, events, upcasting
+from shared import asyncapi, envelope, events, upcasting
 from tests.unit import factories
 
 
@@ -113,3 +114,19 @@ def test_times_are_normalised_to_utc() -> None:
     event = factories.received(at=beijing)
     assert event.time.utcoffset() == timedelta(0)
     assert event.time == beijing
+
+
+def test_the_committed_asyncapi_document_matches_the_contracts() -> None:
+    committed = Path(__file__).resolve().parents[2] / "docs" / "asyncapi.json"
+    assert committed.read_text() == asyncapi.render(), (
+        "regenerate it: .venv/bin/python -m shared.asyncapi > docs/asyncapi.json"
+    )
+
+
+def test_the_asyncapi_document_describes_every_fact_on_its_owners_channel() -> None:
+    doc = asyncapi.document()
+    assert set(doc["components"]["messages"]) == set(events.EVENT_TYPES)
+    for name, model in events.EVENT_TYPES.items():
+        assert f"#/components/messages/{name}" in {
+            m["$ref"] for m in doc["channels"][model.source]["messages"].values()
+        }
