@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from audit_service import domain, replay, store
+from audit_service import domain, replay, signals, store
 from shared.runtime.app import RuntimeDep
 from shared.runtime.auth import Principal, require
 from shared.runtime.problems import Problem
@@ -35,6 +35,7 @@ async def history(
     return {
         "appeal_id": str(appeal_id),
         "verified": all(chain.verified for chain in chains),
+        "buck_passing": signals.buck_passing(ordered).as_dict(),
         "digest": domain.digest(ordered),
         "chains": [
             {

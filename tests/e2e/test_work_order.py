@@ -158,6 +158,9 @@ async def test_returned_redispatched_extended_redone_and_closed(stack: Stack) ->
         "closed",
     ]
     assert history["verified"] is True
+    bounced = history["buck_passing"]
+    assert (bounced["departments"], bounced["returns_approved"]) == (["water", "power"], 1)
+    assert bounced["ownerless_seconds"] > 0
     assert [f["actor"] for f in history["facts"]][2:6] == [
         "department:water",
         "operator:test",
