@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter
 
-from audit_service import domain, replay, signals, store
+from audit_service import checkpoints, domain, replay, signals, store
 from shared.runtime.app import RuntimeDep
 from shared.runtime.auth import Principal, require
 from shared.runtime.problems import Problem
@@ -104,3 +104,46 @@ async def get_replay(
         "end_offsets": row["end_offsets"],
         "report": row["report"],
     }
+
+
+@router.post("/checkpoints", status_code=201)
+async def create_checkpoint(
+    runtime: RuntimeDep, _: Annotated[Principal, require("audit:replay")]
+) -> dict[str, Any]:
+    """Checkpoint now (the timer also does, periodically); 200 with the latest when nothing
+    new was recorded since."""
+    made = await checkpoints.create(runtime.engine)
+    if made is None:
+        async with runtime.engine.connect() as conn:
+            latest = await store.get_checkpoint(conn, None)
+        if latest is None:
+            raise Problem(409, "Conflict", "no facts recorded yet: nothing to checkpoint")
+        return _checkpoint_view(latest)
+    return _checkpoint_view(made)
+
+
+@router.get("/checkpoints")
+async def list_checkpoints(
+    runtime: RuntimeDep, _: Annotated[Principal, require("audit:read")]
+) -> list[dict[str, Any]]:
+    async with runtime.engine.connect() as conn:
+        return [_checkpoint_view(c) for c in await store.list_checkpoints(conn, 100)]
+
+
+@router.get("/facts/{event_id}/proof")
+async def fact_proof(
+    event_id: UUID,
+    runtime: RuntimeDep,
+    _: Annotated[Principal, require("audit:read")],
+    size: int | None = None,
+) -> dict[str, Any]:
+    found = await checkpoints.proof(runtime.engine, event_id, size)
+    if found is None:
+        raise Problem(
+            404, "Not Found", f"fact {event_id} is not covered by checkpoint {size or '(latest)'}"
+        )
+    return found
+
+
+def _checkpoint_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {"size": row["size"], "root": row["root"], "created_at": row["created_at"].isoformat()}

@@ -2,23 +2,32 @@ from pathlib import Path
 
 from fastapi import FastAPI
 
-from audit_service import api, handlers
+from audit_service import api, checkpoints, handlers
 from audit_service.settings import AuditSettings
 from shared import topics
-from shared.runtime import settings
+from shared.runtime import settings, timers
 from shared.runtime.app import ServiceSpec, create_service
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app() -> FastAPI:
+    config = settings.load(AuditSettings)
     return create_service(
         ServiceSpec(
-            settings=settings.load(AuditSettings),
+            settings=config,
             router=api.router,
             migrations_dir=MIGRATIONS,
             on_fact=handlers.ingest,
             subscribe=topics.ALL,
+            background=[
+                lambda runtime: timers.every(
+                    runtime,
+                    checkpoints.sweep,
+                    interval_seconds=config.checkpoint_interval_seconds,
+                    batch=2,  # one checkpoint per sweep: never loop
+                )
+            ],
             title="12345 hotline: audit",
         )
     )

@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Column,
     DateTime,
+    Identity,
     Integer,
     MetaData,
     String,
@@ -52,6 +53,8 @@ facts = Table(
     Column("partition", Integer, nullable=False),
     Column("offset", BigInteger, nullable=False),
     Column("ingested_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The order audit recorded facts in: the Merkle tree's leaf order (see checkpoints.py).
+    Column("seq", BigInteger, Identity(), nullable=False, unique=True),
 )
 
 replays = Table(
@@ -66,6 +69,15 @@ replays = Table(
     Column("facts_read", BigInteger, nullable=False, server_default="0"),
     Column("report", JSONB),
     schema="public",  # fixed: a replay's schema_translate_map must never move this table
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True),  # the first `size` facts in seq order
+    Column("root", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    schema="public",
 )
 
 
@@ -96,7 +108,7 @@ async def add_facts(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> No
         )
 
 
-_COPIED = [c.name for c in facts.columns if c.name != "ingested_at"]
+_COPIED = [c.name for c in facts.columns if c.name not in ("ingested_at", "seq")]
 
 
 async def copy_facts(
@@ -109,7 +121,8 @@ async def copy_facts(
     columns = ", ".join(f'"{c}"' for c in _COPIED)
     await conn.execute(
         text(
-            "CREATE TEMP TABLE IF NOT EXISTS facts_staging (LIKE public.facts INCLUDING DEFAULTS) "
+            "CREATE TEMP TABLE IF NOT EXISTS facts_staging "
+            "(LIKE public.facts INCLUDING DEFAULTS INCLUDING IDENTITY) "
             "ON COMMIT DELETE ROWS"
         )
     )
@@ -203,4 +216,54 @@ async def update_replay(conn: AsyncConnection, replay_id: int, **values: Any) ->
 
 async def get_replay(conn: AsyncConnection, replay_id: int) -> dict[str, Any] | None:
     row = (await conn.execute(select(replays).where(replays.c.id == replay_id))).one_or_none()
+    return None if row is None else dict(row._mapping)
+
+
+async def settled_size(conn: AsyncConnection) -> int:
+    """How many facts are final in seq order: no transaction still inserting can later fill
+    a gap below this. SHARE mode waits for every ingesting transaction (they hold ROW
+    EXCLUSIVE) and holds new ones off only until this transaction commits."""
+    await conn.execute(text("LOCK TABLE public.facts IN SHARE MODE"))
+    return int(await conn.scalar(select(func.count()).select_from(facts)) or 0)
+
+
+async def leaf_hashes(conn: AsyncConnection, size: int) -> list[str]:
+    rows = await conn.stream(select(facts.c.hash).order_by(facts.c.seq).limit(size))
+    return [row.hash async for row in rows]
+
+
+async def position(conn: AsyncConnection, event_id: UUID) -> tuple[int, str] | None:
+    """A fact's leaf index (0-based, in seq order) and hash."""
+    found = (
+        await conn.execute(select(facts.c.seq, facts.c.hash).where(facts.c.event_id == event_id))
+    ).one_or_none()
+    if found is None:
+        return None
+    before = await conn.scalar(
+        select(func.count()).select_from(facts).where(facts.c.seq < found.seq)
+    )
+    return int(before or 0), found.hash
+
+
+async def save_checkpoint(conn: AsyncConnection, size: int, root: str) -> None:
+    await conn.execute(
+        insert(checkpoints)
+        .values(size=size, root=root)
+        .on_conflict_do_nothing(index_elements=["size"])
+    )
+
+
+async def list_checkpoints(conn: AsyncConnection, limit: int) -> list[dict[str, Any]]:
+    rows = await conn.execute(select(checkpoints).order_by(checkpoints.c.size.desc()).limit(limit))
+    return [dict(r._mapping) for r in rows]
+
+
+async def get_checkpoint(conn: AsyncConnection, size: int | None) -> dict[str, Any] | None:
+    query = select(checkpoints)
+    query = (
+        query.where(checkpoints.c.size == size)
+        if size is not None
+        else query.order_by(checkpoints.c.size.desc()).limit(1)
+    )
+    row = (await conn.execute(query)).one_or_none()
     return None if row is None else dict(row._mapping)

@@ -1,0 +1,68 @@
+"""Merkle checkpoints: a root kept by an outsider proves the facts it covered, and stops
+proving a fact that was rewritten afterwards."""
+
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from audit_service import merkle
+from tests.e2e.conftest import Stack
+from tests.e2e.test_happy_path import APPEAL
+from tests.e2e.test_replay import _audit_caught_up
+from tests.support import polling, processes
+from tests.support.processes import OPERATOR, bearer
+
+pytestmark = pytest.mark.e2e
+HEADERS = bearer(*OPERATOR)
+
+
+def _verifies(proof: dict[str, Any], kept_root: str) -> bool:
+    return merkle.verify_inclusion(
+        merkle.leaf_hash(proof["fact_hash"]),
+        proof["leaf_index"],
+        proof["tree_size"],
+        [bytes.fromhex(node) for node in proof["audit_path"]],
+        bytes.fromhex(kept_root),
+    )
+
+
+async def test_a_kept_root_proves_facts_and_exposes_a_rewrite(stack: Stack) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        created = await client.post(f"{stack.intake.url}/v1/appeals", json=APPEAL, headers=HEADERS)
+        appeal_id = created.json()["id"]
+        event_id = created.json()["event_id"]
+        await polling.until(lambda: _audit_caught_up(stack), what="audit to catch up")
+
+        made = await client.post(f"{stack.audit.url}/v1/checkpoints", headers=HEADERS)
+        assert made.status_code in (200, 201), made.text
+        kept = made.json()  # what an outside notary would keep
+        listed = (await client.get(f"{stack.audit.url}/v1/checkpoints", headers=HEADERS)).json()
+        assert listed[0]["root"] == kept["root"]
+
+        proof_url = f"{stack.audit.url}/v1/facts/{event_id}/proof"
+        proof = (await client.get(proof_url, params={"size": kept["size"]}, headers=HEADERS)).json()
+        assert proof["root"] == kept["root"]
+        assert _verifies(proof, kept["root"])
+
+        # Someone edits the stored fact behind audit's back...
+        engine = create_async_engine(processes.database_url(stack.audit))
+        async with engine.begin() as conn:
+            await conn.execute(
+                text("UPDATE facts SET hash = repeat('e', 64) WHERE event_id = :e"), {"e": event_id}
+            )
+        await engine.dispose()
+        # ... and the kept root no longer vouches for what is now served.
+        rewritten = (
+            await client.get(proof_url, params={"size": kept["size"]}, headers=HEADERS)
+        ).json()
+        assert not _verifies(rewritten, kept["root"])
+        history = (
+            await client.get(f"{stack.audit.url}/v1/appeals/{appeal_id}/history", headers=HEADERS)
+        ).json()
+        assert history["verified"] is False
+
+        unknown = await client.get(f"{stack.audit.url}/v1/facts/{appeal_id}/proof", headers=HEADERS)
+        assert unknown.status_code == 404
