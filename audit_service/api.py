@@ -2,12 +2,14 @@
 
 import asyncio
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID
 
 from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime
 
-from audit_service import checkpoints, domain, replay, signals, store
+from audit_service import checkpoints, domain, exports, replay, signals, store
 from shared.runtime.app import RuntimeDep
 from shared.runtime.auth import Principal, require
 from shared.runtime.problems import Problem
@@ -18,15 +20,26 @@ PERSONAL_DATA = "audit:personal-data"
 
 @router.get("/appeals/{appeal_id}/history")
 async def history(
-    appeal_id: UUID, runtime: RuntimeDep, caller: Annotated[Principal, require("audit:read")]
+    appeal_id: UUID,
+    runtime: RuntimeDep,
+    caller: Annotated[Principal, require("audit:read")],
+    known_at: AwareDatetime | None = None,
+    happened_by: AwareDatetime | None = None,
 ) -> dict[str, Any]:
     """Every fact about the appeal in causal order, each service's hash chain verified.
 
+    `known_at`: only what audit had recorded by then (what the system knew at that moment);
+    `happened_by`: only facts whose own time is not later (the appeal as it stood then).
     Citizens' names and phone numbers are masked unless the token has audit:personal-data.
     """
     show = (lambda data: data) if PERSONAL_DATA in caller.scopes else domain.mask_personal_data
     async with runtime.engine.connect() as conn:
-        found = await store.appeal_facts(conn, appeal_id)
+        found = [
+            (fact, at)
+            for fact, at in await store.appeal_facts(conn, appeal_id)
+            if (known_at is None or at <= known_at)
+            and (happened_by is None or fact.time <= happened_by)
+        ]
     if not found:
         raise Problem(404, "Not Found", f"no facts about appeal {appeal_id}")
     ingested = {fact.event_id: at for fact, at in found}
@@ -147,3 +160,22 @@ async def fact_proof(
 
 def _checkpoint_view(row: dict[str, Any]) -> dict[str, Any]:
     return {"size": row["size"], "root": row["root"], "created_at": row["created_at"].isoformat()}
+
+
+@router.get("/exports/facts.{fmt}")
+async def export_facts(
+    fmt: Literal["jsonl", "csv"],
+    runtime: RuntimeDep,
+    caller: Annotated[Principal, require("audit:read")],
+) -> StreamingResponse:
+    """Every recorded fact in recorded order, streamed; personal data masked as in history."""
+    mask = (lambda data: data) if PERSONAL_DATA in caller.scopes else domain.mask_personal_data
+    if fmt == "jsonl":
+        return StreamingResponse(
+            exports.json_lines(runtime.engine, mask), media_type="application/jsonl; charset=utf-8"
+        )
+    return StreamingResponse(
+        exports.csv_lines(runtime.engine, mask),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="facts.csv"'},
+    )

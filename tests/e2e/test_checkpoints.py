@@ -1,6 +1,9 @@
 """Merkle checkpoints: a root kept by an outsider proves the facts it covered, and stops
 proving a fact that was rewritten afterwards."""
 
+import csv
+import io
+import json
 from typing import Any
 
 import httpx
@@ -66,3 +69,39 @@ async def test_a_kept_root_proves_facts_and_exposes_a_rewrite(stack: Stack) -> N
 
         unknown = await client.get(f"{stack.audit.url}/v1/facts/{appeal_id}/proof", headers=HEADERS)
         assert unknown.status_code == 404
+
+
+async def test_history_at_a_moment_and_streamed_exports(stack: Stack) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        created = await client.post(f"{stack.intake.url}/v1/appeals", json=APPEAL, headers=HEADERS)
+        appeal_id = created.json()["id"]
+        history_url = f"{stack.audit.url}/v1/appeals/{appeal_id}/history"
+
+        async def assigned() -> dict[str, Any] | None:
+            body = (await client.get(history_url, headers=HEADERS)).json()
+            return dict(body) if len(body.get("facts", [])) >= 2 else None
+
+        full = await polling.until(assigned, what="audit to record the assignment")
+        first = full["facts"][0]
+        then = (
+            await client.get(
+                history_url, headers=HEADERS, params={"known_at": first["recorded_at"]}
+            )
+        ).json()
+        assert [f["type"] for f in then["facts"]] == ["appeal.received"]
+        before = await client.get(
+            history_url, headers=HEADERS, params={"happened_by": "2000-01-01T00:00:00+08:00"}
+        )
+        assert before.status_code == 404
+
+        lines = (
+            await client.get(f"{stack.audit.url}/v1/exports/facts.jsonl", headers=HEADERS)
+        ).text.splitlines()
+        exported = [json.loads(line) for line in lines]
+        assert [r["seq"] for r in exported] == sorted(r["seq"] for r in exported)
+        mine = [r for r in exported if r["subject"] == appeal_id]
+        assert mine[0]["data"]["citizen"]["phone"] == "138****8000"
+        table = await client.get(f"{stack.audit.url}/v1/exports/facts.csv", headers=HEADERS)
+        rows = list(csv.reader(io.StringIO(table.text)))
+        assert rows[0][:3] == ["seq", "event_id", "type"]
+        assert len(rows) == len(exported) + 1

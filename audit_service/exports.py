@@ -1,0 +1,72 @@
+"""Exports of every recorded fact as JSON Lines or CSV, streamed from a server-side cursor:
+memory stays flat however long the history is."""
+
+import csv
+import io
+import json
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from audit_service.store import facts
+
+COLUMNS = (
+    "seq",
+    "event_id",
+    "type",
+    "source",
+    "subject",
+    "version",
+    "time",
+    "actor",
+    "causation_id",
+    "hash",
+    "prev_hash",
+    "ingested_at",
+)
+Mask = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+async def _rows(engine: AsyncEngine, batch: int = 1000) -> AsyncIterator[Any]:
+    async with engine.connect() as conn:
+        result = await conn.stream(
+            select(facts).order_by(facts.c.seq).execution_options(yield_per=batch)
+        )
+        async for row in result:
+            yield row
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, int):
+        return value
+    return value.isoformat() if isinstance(value, datetime) else str(value)
+
+
+def _record(row: Any, mask: Mask) -> dict[str, Any]:
+    record = {name: _plain(getattr(row, name)) for name in COLUMNS}
+    record["data"] = mask(json.loads(row.body)["data"])
+    return record
+
+
+async def json_lines(engine: AsyncEngine, mask: Mask) -> AsyncIterator[bytes]:
+    async for row in _rows(engine):
+        yield (json.dumps(_record(row, mask), ensure_ascii=False) + "\n").encode()
+
+
+async def csv_lines(engine: AsyncEngine, mask: Mask) -> AsyncIterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([*COLUMNS, "data"])
+    async for row in _rows(engine):
+        record = _record(row, mask)
+        writer.writerow(
+            [*(record[c] for c in COLUMNS), json.dumps(record["data"], ensure_ascii=False)]
+        )
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue().encode()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue().encode()
