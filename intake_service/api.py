@@ -7,7 +7,7 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
-from intake_service import domain, store
+from intake_service import catalogue_api, domain, store
 from shared import events
 from shared.runtime import idempotency
 from shared.runtime.app import RuntimeDep
@@ -16,6 +16,26 @@ from shared.runtime.eventstore import Tx
 from shared.runtime.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["appeals"])
+router.include_router(catalogue_api.router)
+
+
+async def file_appeal(
+    tx: Tx,
+    appeal: domain.NewAppeal,
+    *,
+    actor: str,
+    now: datetime,
+    extras: dict[str, Any] | None = None,
+) -> events.AppealReceived:
+    """Accept an appeal in the caller's transaction: the fact and the read-model row. Every
+    channel files through here (POST /v1/appeals, Open311)."""
+    appeal_id = uuid4()
+    new = domain.receive(appeal, appeal_id=appeal_id, event_id=uuid4(), actor=actor, now=now)
+    await tx.append(appeal_id, new, expected_version=0)
+    received = new[0]
+    assert isinstance(received, events.AppealReceived)
+    await store.add(tx, received, extras)
+    return received
 
 
 def _view(row: dict[str, Any]) -> dict[str, Any]:
@@ -31,6 +51,21 @@ def _view(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+async def _known_category(tx: Tx, category: str) -> None:
+    """Once a catalogue is published, a category must be one of its codes (before the first
+    version, any code is accepted, as it was before the catalogue existed)."""
+    current = await store.current_catalogue(tx)
+    if current is None or current[1].find(category) is not None:
+        return
+    message = f"unknown category {category!r}: not in appeal catalogue version {current[0]}"
+    raise Problem(
+        422,
+        "Invalid request",
+        "invalid fields: body.category",
+        errors=[{"field": "body.category", "message": message, "type": "unknown_category"}],
+    )
+
+
 @router.post("/appeals", status_code=201)
 async def create_appeal(
     appeal: domain.NewAppeal,
@@ -39,18 +74,12 @@ async def create_appeal(
     idempotency_key: idempotency.KeyHeader = None,
 ) -> JSONResponse:
     async def accept(tx: Tx) -> idempotency.StoredResponse:
-        appeal_id = uuid4()
-        new = domain.receive(
-            appeal, appeal_id=appeal_id, event_id=uuid4(), actor=caller.actor, now=datetime.now(UTC)
-        )
-        await tx.append(appeal_id, new, expected_version=0)
-        received = new[0]
-        assert isinstance(received, events.AppealReceived)
-        await store.add(tx, received)
+        await _known_category(tx, appeal.category)
+        received = await file_appeal(tx, appeal, actor=caller.actor, now=datetime.now(UTC))
         return idempotency.StoredResponse(
             201,
             {
-                "id": str(appeal_id),
+                "id": str(received.subject),
                 "status": "received",
                 "received_at": received.time.isoformat(),
                 "event_id": str(received.id),

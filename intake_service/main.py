@@ -1,8 +1,9 @@
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
 from intake_service import api, handlers
+from intake_service.open311 import api as open311
 from intake_service.settings import IntakeSettings
 from shared.runtime import settings
 from shared.runtime.app import ServiceSpec, create_service
@@ -11,10 +12,13 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app() -> FastAPI:
+    router = APIRouter()
+    router.include_router(api.router)
+    router.include_router(open311.router)
     return create_service(
         ServiceSpec(
             settings=settings.load(IntakeSettings),
-            router=api.router,
+            router=router,
             migrations_dir=MIGRATIONS,
             handlers=handlers.HANDLERS,
             title="12345 hotline: intake",

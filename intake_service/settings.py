@@ -1,4 +1,6 @@
-from pydantic import SecretStr
+import json
+
+from pydantic import SecretStr, field_validator
 
 from shared.runtime.settings import ServiceSettings
 
@@ -7,3 +9,31 @@ class IntakeSettings(ServiceSettings):
     service_name: str = "intake"
     port: int = 8001
     database_url: SecretStr = SecretStr("postgresql+asyncpg://hotline@127.0.0.1:55432/intake")
+    # Open311 GeoReport v2 (/open311/v2/): partners' API keys as a JSON object mapping each
+    # key to the partner's name ({"k3y": "wechat-miniapp"}); the name is the filing actor.
+    georeport_api_keys: SecretStr = SecretStr("{}")
+    georeport_jurisdiction_id: str = "12345.example.gov.cn"
+    georeport_contact: str = "12345 热线平台 open311@12345.example.gov.cn"
+    georeport_key_service: str = "向 12345 热线平台申请 API key: open311@12345.example.gov.cn"
+
+    @field_validator("georeport_api_keys", mode="after")
+    @classmethod
+    def _a_mapping(cls, keys: SecretStr) -> SecretStr:
+        parse_partners(keys.get_secret_value())
+        return keys
+
+    def georeport_partners(self) -> dict[str, str]:
+        return parse_partners(self.georeport_api_keys.get_secret_value())
+
+
+def parse_partners(document: str) -> dict[str, str]:
+    """API key → partner name, from HOTLINE_GEOREPORT_API_KEYS."""
+    try:
+        parsed = json.loads(document)
+    except ValueError as exc:
+        raise ValueError("HOTLINE_GEOREPORT_API_KEYS must be a JSON object") from exc
+    if not isinstance(parsed, dict) or not all(
+        isinstance(k, str) and k and isinstance(v, str) and v for k, v in parsed.items()
+    ):
+        raise ValueError("HOTLINE_GEOREPORT_API_KEYS must map API keys to partner names")
+    return dict(parsed)

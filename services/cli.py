@@ -2,7 +2,8 @@
 
 hotline migrate [SERVICE ...]   upgrade each service's database to the Alembic head
 hotline topics                  wait for Kafka and create the topics (never auto-created)
-hotline seed                    load demo departments and routing into dispatch
+hotline seed [SERVICE ...]      load demo departments and routing into dispatch, and the
+                                demo appeal catalogue into intake (default: both)
 hotline token [--scope S ...] [--department D] [--subject NAME]
                                 mint a development JWT signed with the local key
 """
@@ -14,6 +15,9 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from dispatch_service import seed
 from dispatch_service.settings import DispatchSettings
+from intake_service import catalogue_seed
+from intake_service import store as intake_store
+from intake_service.settings import IntakeSettings
 from services.catalog import SERVICES
 from shared.runtime import auth, kafka, migrations
 from shared.runtime.eventstore import Database
@@ -41,14 +45,32 @@ def _migrate(names: list[str]) -> None:
         print(f"{name}: migrated to head")
 
 
-async def _seed() -> None:
-    engine = create_async_engine(load(DispatchSettings).database_url.get_secret_value())
-    try:
-        async with Database(engine).transaction() as tx:
-            routing_version, policy_version = await seed.seed(tx)
-    finally:
-        await engine.dispose()
-    for name, version in (("routing", routing_version), ("SLA policy", policy_version)):
+async def _seed(names: list[str]) -> None:
+    dispatch_url = load(DispatchSettings).database_url.get_secret_value()
+    intake_url = load(IntakeSettings).database_url.get_secret_value()
+    if not names:
+        # A pod sets one HOTLINE_DATABASE_URL, its own service's: seed only dispatch there.
+        names = ["dispatch"] if dispatch_url == intake_url else ["dispatch", "intake"]
+        if names == ["dispatch"]:
+            print("appeal catalogue: skipped (one database URL); run `hotline seed intake`")
+    published: list[tuple[str, int | None]] = []
+    if "dispatch" in names:
+        engine = create_async_engine(dispatch_url)
+        try:
+            async with Database(engine).transaction() as tx:
+                routing_version, policy_version = await seed.seed(tx)
+        finally:
+            await engine.dispose()
+        published += [("routing", routing_version), ("SLA policy", policy_version)]
+    if "intake" in names:
+        engine = create_async_engine(intake_url)
+        try:
+            async with Database(engine).transaction() as tx:
+                catalogue_version = await intake_store.publish_catalogue(tx, catalogue_seed.DEMO)
+        finally:
+            await engine.dispose()
+        published.append(("appeal catalogue", catalogue_version))
+    for name, version in published:
         print(f"{name}: unchanged" if version is None else f"{name}: published version {version}")
 
 
@@ -77,7 +99,8 @@ def main(argv: list[str] | None = None) -> None:
     migrate = commands.add_parser("migrate")
     migrate.add_argument("services", nargs="*", metavar="SERVICE")
     commands.add_parser("topics")
-    commands.add_parser("seed")
+    seed_ = commands.add_parser("seed")
+    seed_.add_argument("services", nargs="*", metavar="SERVICE", help="dispatch, intake")
     token = commands.add_parser("token")
     token.add_argument("--scope", action="append")
     token.add_argument("--department")
@@ -91,7 +114,9 @@ def main(argv: list[str] | None = None) -> None:
         created = asyncio.run(kafka.create_topics(bootstrap))
         print(f"topics: created {created}" if created else "topics: all present")
     elif args.command == "seed":
-        asyncio.run(_seed())
+        if unknown := sorted(set(args.services) - {"dispatch", "intake"}):
+            parser.error(f"seed: only dispatch and intake have demo data, not {', '.join(unknown)}")
+        asyncio.run(_seed(args.services))
     elif args.command == "token":
         _token(args)
 

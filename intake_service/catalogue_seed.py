@@ -1,0 +1,211 @@
+"""The demo appeal catalogue `hotline seed` publishes: every category dispatch's demo routing
+knows, and a few more, with the extra fields a call-taker would ask for."""
+
+from typing import Any
+
+from intake_service import catalogue
+
+APPEAL_TYPES = {
+    "consultation": "咨询 Consultation",
+    "help": "求助 Request for help",
+    "complaint": "投诉 Complaint",
+    "report": "举报 Report",
+    "suggestion": "建议 Suggestion",
+    "praise": "表扬 Praise",
+}
+DISTRICTS = {"east": "东城区 East District", "west": "西城区 West District"}
+
+
+def _list(
+    code: str, order: int, description: str, values: dict[str, str], **kw: Any
+) -> dict[str, Any]:
+    return {
+        "code": code,
+        "order": order,
+        "description": description,
+        "values": [{"key": k, "name": n} for k, n in values.items()],
+        "datatype": kw.pop("datatype", "singlevaluelist"),
+        **kw,
+    }
+
+
+def _field(code: str, order: int, datatype: str, description: str, **kw: Any) -> dict[str, Any]:
+    return {"code": code, "order": order, "datatype": datatype, "description": description, **kw}
+
+
+APPEAL_TYPE = _list("appeal_type", 1, "诉求类型 Kind of appeal", APPEAL_TYPES)
+URGENCY = _list(
+    "urgency", 2, "紧急程度 Urgency", {"normal": "一般 Normal", "urgent": "紧急 Urgent"}
+)
+DISTRICT = _list("district", 3, "所在区 District", DISTRICTS, required=True)
+SINCE = _field(
+    "since",
+    4,
+    "datetime",
+    "问题开始时间 Since when",
+    datatype_description="ISO 8601 with an offset, e.g. 2026-03-03T08:00:00+08:00",
+)
+
+_SERVICES: list[tuple[str, str, str, list[str], list[dict[str, Any]]]] = [
+    # (code, name, group, keywords, extra attributes besides appeal type and urgency)
+    (
+        "water.outage",
+        "停水 Water outage",
+        "utilities",
+        ["停水", "没水", "water", "outage"],
+        [
+            SINCE,
+            _list(
+                "scope",
+                5,
+                "影响范围 How many are affected",
+                {
+                    "household": "本户 One household",
+                    "building": "整栋 Building",
+                    "area": "片区 Area",
+                },
+                required=True,
+            ),
+        ],
+    ),
+    (
+        "water.quality",
+        "水质问题 Water quality",
+        "utilities",
+        ["水质", "浑浊", "异味", "water quality"],
+        [
+            _list(
+                "symptoms",
+                5,
+                "现象 What is wrong",
+                {"turbid": "浑浊 Turbid", "smell": "异味 Smell", "colour": "变色 Colour"},
+                datatype="multivaluelist",
+                required=True,
+            )
+        ],
+    ),
+    ("water.pressure", "水压不足 Low water pressure", "utilities", ["水压", "水小"], [SINCE]),
+    ("power.outage", "停电 Power outage", "utilities", ["停电", "断电", "power"], [SINCE]),
+    ("gas.supply", "燃气供应 Gas supply", "utilities", ["燃气", "天然气", "gas"], [SINCE]),
+    (
+        "heating.insufficient",
+        "供暖不热 Insufficient heating",
+        "utilities",
+        ["供暖", "暖气", "heating"],
+        [_field("room_temperature", 5, "number", "室内温度（摄氏度） Room temperature in °C")],
+    ),
+    (
+        "housing.property-fee",
+        "物业费争议 Property fee dispute",
+        "housing",
+        ["物业费", "物业", "property fee"],
+        [_field("amount", 5, "number", "涉及金额（元） Amount in yuan")],
+    ),
+    ("housing.repair", "房屋维修 Housing repair", "housing", ["维修", "漏水", "repair"], []),
+    ("housing.rental", "租房纠纷 Rental dispute", "housing", ["租房", "押金", "rental"], []),
+    (
+        "traffic.bus",
+        "公交服务 Bus service",
+        "traffic",
+        ["公交", "bus"],
+        [_field("line", 5, "string", "线路 Bus line", required=True)],
+    ),
+    (
+        "traffic.taxi",
+        "出租车服务 Taxi service",
+        "traffic",
+        ["出租车", "拒载", "taxi"],
+        [_field("plate", 5, "string", "车牌号 Licence plate")],
+    ),
+    ("traffic.parking", "违章停车 Illegal parking", "traffic", ["停车", "parking"], []),
+    ("traffic.road-damage", "道路破损 Road damage", "traffic", ["路面", "坑洼", "road"], []),
+    ("environment.noise", "噪声扰民 Noise", "environment", ["噪音", "施工", "noise"], [DISTRICT]),
+    ("environment.air", "大气污染 Air pollution", "environment", ["烟尘", "异味", "air"], []),
+    (
+        "environment.water-pollution",
+        "水体污染 Water pollution",
+        "environment",
+        ["河道", "排污", "pollution"],
+        [],
+    ),
+    (
+        "market.food-safety",
+        "食品安全 Food safety",
+        "market-regulation",
+        ["食品", "过期", "food safety"],
+        [_field("shop", 5, "string", "商户名称 Shop name")],
+    ),
+    (
+        "market.consumer-rights",
+        "消费维权 Consumer rights",
+        "market-regulation",
+        ["退款", "消费", "consumer"],
+        [_field("amount", 5, "number", "涉及金额（元） Amount in yuan")],
+    ),
+    ("market.price", "价格违法 Pricing violation", "market-regulation", ["价格", "price"], []),
+    (
+        "social-security.pension",
+        "养老保险 Pension",
+        "social-security",
+        ["养老金", "社保", "pension"],
+        [],
+    ),
+    (
+        "social-security.wages",
+        "欠薪 Unpaid wages",
+        "social-security",
+        ["欠薪", "工资", "wages"],
+        [
+            _field("employer", 5, "string", "用人单位 Employer", required=True),
+            _field("amount", 6, "number", "拖欠金额（元） Amount owed in yuan"),
+        ],
+    ),
+    (
+        "social-security.medical-insurance",
+        "医疗保险 Medical insurance",
+        "social-security",
+        ["医保", "报销", "medical insurance"],
+        [],
+    ),
+    (
+        "public-security.household",
+        "户籍办理 Household registration",
+        "public-security",
+        ["户口", "户籍", "hukou"],
+        [],
+    ),
+    ("public-security.fraud", "诈骗线索 Fraud lead", "public-security", ["诈骗", "fraud"], []),
+    (
+        "urban.street-vendors",
+        "占道经营 Street vendors",
+        "urban-management",
+        ["摊贩", "占道", "vendors"],
+        [DISTRICT],
+    ),
+    (
+        "urban.littering",
+        "乱扔垃圾 Littering",
+        "urban-management",
+        ["垃圾", "littering"],
+        [DISTRICT],
+    ),
+]
+
+# Categories simple enough to file without extra fields: no service definition (metadata=false).
+PLAIN = frozenset({"housing.repair", "traffic.parking", "public-security.household"})
+
+DEMO = catalogue.Catalogue.model_validate(
+    {
+        "services": [
+            {
+                "code": code,
+                "name": name,
+                "description": f"12345 热线诉求类别：{name}",
+                "group": group,
+                "keywords": keywords,
+                "attributes": [] if code in PLAIN else [APPEAL_TYPE, URGENCY, *extra],
+            }
+            for code, name, group, keywords, extra in _SERVICES
+        ]
+    }
+)

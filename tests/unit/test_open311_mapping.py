@@ -1,0 +1,253 @@
+"""Open311 ⇄ appeal conversions: form parsing, attributes, location, queries, records."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from intake_service import catalogue_seed
+from intake_service.catalogue import Service
+from intake_service.open311 import mapping
+from intake_service.open311.mapping import Open311Error
+
+NOW = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
+
+
+def _service(code: str) -> Service:
+    found = catalogue_seed.DEMO.find(code)
+    assert found is not None
+    return found
+
+
+WATER = _service("water.outage")
+QUALITY = _service("water.quality")
+NOISE = _service("environment.noise")
+
+
+def _descriptions(error: pytest.ExceptionInfo[Open311Error]) -> list[str]:
+    return [f.description for f in error.value.failures]
+
+
+def test_form_brackets_raw_or_percent_encoded_and_empty_values_dropped() -> None:
+    raw = b"api_key=K&attribute[TAGS][]=night&attribute%5BTAGS%5D%5B%5D=road&email="
+    form = mapping.parse_form(raw)
+    assert form == {"api_key": ["K"], "attribute[TAGS][]": ["night", "road"]}
+    assert mapping.attributes_in(form) == {"TAGS": ["night", "road"]}
+    assert mapping.parse_form("description=停水+三天".encode()) == {"description": ["停水 三天"]}
+
+
+@pytest.mark.parametrize(
+    "value", ["2026-03-03T08:00:00Z", "2026-03-03T08:00:00+08:00", "2026-03-03T08:00-05:00"]
+)
+def test_datetimes_with_an_offset_are_accepted(value: str) -> None:
+    assert mapping.parse_datetime(value, "start_date").utcoffset() is not None
+
+
+@pytest.mark.parametrize(
+    "value", ["2026-03-03T08:00:00", "2026-03-03", "yesterday", "2026-13-03T08:00Z"]
+)
+def test_datetimes_without_an_offset_or_invalid_are_refused(value: str) -> None:
+    with pytest.raises(Open311Error) as error:
+        mapping.parse_datetime(value, "start_date")
+    assert error.value.status == 400
+    assert "start_date" in _descriptions(error)[0]
+
+
+def test_output_datetimes_are_local_with_offset() -> None:
+    assert mapping.format_datetime(NOW) == "2026-03-03T17:00:00+08:00"
+
+
+def test_attributes_are_typed_and_checked_all_at_once() -> None:
+    typed = mapping.check_attributes(
+        WATER,
+        {"scope": ["building"], "since": ["2026-03-01T08:00:00+08:00"], "urgency": ["urgent"]},
+    )
+    assert typed == {"urgency": "urgent", "since": "2026-03-01T08:00:00+08:00", "scope": "building"}
+    with pytest.raises(Open311Error) as error:
+        mapping.check_attributes(WATER, {"since": ["yesterday"], "colour": ["red"]})
+    described = _descriptions(error)
+    assert error.value.status == 400
+    assert len(described) == 3
+    assert any("attribute[scope] is required" in d for d in described)
+    assert any("attribute[since]" in d and "offset" in d for d in described)
+    assert any("attribute[colour] is not an attribute" in d for d in described)
+
+
+def test_list_values_are_checked_against_their_keys() -> None:
+    assert mapping.check_attributes(QUALITY, {"symptoms": ["smell", "turbid", "smell"]}) == {
+        "symptoms": ["smell", "turbid"]
+    }
+    with pytest.raises(Open311Error, match="unknown keys fizzy"):
+        mapping.check_attributes(QUALITY, {"symptoms": ["smell", "fizzy"]})
+    with pytest.raises(Open311Error, match="unknown key all"):
+        mapping.check_attributes(WATER, {"scope": ["all"]})
+    with pytest.raises(Open311Error, match="takes one value"):
+        mapping.check_attributes(WATER, {"scope": ["building", "area"]})
+
+
+def test_numbers_and_strings() -> None:
+    heating, bus = _service("heating.insufficient"), _service("traffic.bus")
+    assert mapping.check_attributes(heating, {"room_temperature": ["14"]}) == {
+        "room_temperature": 14
+    }
+    assert mapping.check_attributes(heating, {"room_temperature": ["14.5"]}) == {
+        "room_temperature": 14.5
+    }
+    for bad in ("warm", "nan"):
+        with pytest.raises(Open311Error, match="number"):
+            mapping.check_attributes(heating, {"room_temperature": [bad]})
+    with pytest.raises(Open311Error, match="one line"):
+        mapping.check_attributes(bus, {"line": ["3\n路"]})
+
+
+FORM: dict[str, list[str]] = {
+    "service_code": ["water.outage"],
+    "lat": ["31.2304"],
+    "long": ["121.4737"],
+    "description": ["3号楼停水"],
+    "attribute[scope]": ["building"],
+    "attribute[appeal_type]": ["help"],
+}
+
+
+def test_a_request_becomes_an_appeal_on_the_open311_channel() -> None:
+    appeal, extras = mapping.new_appeal(WATER, {**FORM, "media_url": ["https://x.test/1.jpg"]})
+    assert (appeal.channel, appeal.category, appeal.appeal_type, appeal.urgency) == (
+        "open311",
+        "water.outage",
+        "help",
+        "normal",
+    )
+    assert appeal.content == "3号楼停水\n影响范围 How many are affected: 整栋 Building"
+    assert (appeal.location.lat, appeal.location.long) == (31.2304, 121.4737)
+    assert appeal.citizen.anonymous is True
+    assert extras == {
+        "attributes": {"scope": "building", "appeal_type": "help"},
+        "media_url": "https://x.test/1.jpg",
+    }
+
+
+def test_the_district_attribute_places_the_appeal_and_names_make_a_citizen() -> None:
+    form = {
+        "service_code": ["environment.noise"],
+        "address_string": ["东城区幸福路1号"],
+        "attribute[district]": ["east"],
+        "first_name": ["三"],
+        "last_name": ["张"],
+        "phone": ["13800138000"],
+    }
+    appeal, _ = mapping.new_appeal(NOISE, form)
+    assert (appeal.location.address, appeal.location.district) == ("东城区幸福路1号", "east")
+    assert (appeal.citizen.name, appeal.citizen.phone, appeal.citizen.anonymous) == (
+        "张 三",
+        "13800138000",
+        False,
+    )
+    assert appeal.content == NOISE.name  # no description: the service's name
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"lat": [], "long": []}, "a location is required"),
+        ({"long": []}, "lat and long go together"),
+        ({"lat": ["95"]}, "lat must be"),
+        ({"lat": [], "long": [], "address_id": ["A-1"]}, "address_id is not supported"),
+        ({"phone": ["call me"]}, "phone"),
+        ({"description": ["x" * 4001]}, "longer than 4000"),
+    ],
+)
+def test_a_bad_request_is_refused_with_400(change: dict[str, list[str]], message: str) -> None:
+    with pytest.raises(Open311Error, match=message) as error:
+        mapping.new_appeal(WATER, {**FORM, **change})
+    assert error.value.status == 400
+
+
+def test_query_defaults_to_the_last_90_days() -> None:
+    query = mapping.query({}, NOW)
+    assert (query.since, query.until, query.closed, query.ids) == (
+        NOW - timedelta(days=90),
+        NOW,
+        None,
+        None,
+    )
+    start = mapping.query({"start_date": "2026-01-01T00:00:00Z"}, NOW)
+    assert start.until == NOW
+    assert start.since == datetime(2026, 1, 1, tzinfo=UTC)
+    end = mapping.query({"end_date": "2026-01-01T00:00:00Z"}, NOW)
+    assert end.since == datetime(2026, 1, 1, tzinfo=UTC) - timedelta(days=90)
+
+
+def test_query_filters() -> None:
+    query = mapping.query({"service_code": "water.outage,power.outage", "status": "closed"}, NOW)
+    assert (query.codes, query.closed) == (("water.outage", "power.outage"), True)
+    assert mapping.query({"status": "open"}, NOW).closed is False
+    assert mapping.query({"status": "open,closed"}, NOW).closed is None
+    wanted = uuid4()
+    by_id = mapping.query({"service_request_id": f"{wanted},nonsense", "status": "bad"}, NOW)
+    assert by_id.ids == (wanted,)
+    assert by_id.since is None
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"start_date": "2025-01-01T00:00:00Z", "end_date": "2026-01-01T00:00:00Z"}, "90 days"),
+        ({"start_date": "2026-02-01T00:00:00Z", "end_date": "2026-01-01T00:00:00Z"}, "after"),
+        ({"start_date": "2026-02-01"}, "offset"),
+        ({"status": "pending"}, "status"),
+    ],
+)
+def test_query_refusals(params: dict[str, str], message: str) -> None:
+    with pytest.raises(Open311Error, match=message) as error:
+        mapping.query(params, NOW)
+    assert error.value.status == 400
+
+
+def _row(**change: Any) -> dict[str, Any]:
+    return {
+        "id": uuid4(),
+        "category": "water.outage",
+        "status": "in_progress",
+        "received_at": NOW,
+        "status_at": NOW + timedelta(hours=1),
+        "received": {
+            "content": "联系我13800138000，身份证110101199003071234",
+            "citizen": {"name": "张三", "phone": "13800138000"},
+            "location": {"address": "幸福路1号", "lat": 31.2, "long": 121.4},
+        },
+        "extras": None,
+        **change,
+    }
+
+
+def test_a_record_has_no_personal_data_and_a_core_status() -> None:
+    row = _row()
+    record = mapping.request_record(row, catalogue_seed.DEMO)
+    assert record["service_request_id"] == str(row["id"])
+    assert (record["status"], record["service_name"]) == ("open", "停水 Water outage")
+    assert record["description"] == "联系我138****8000，身份证110101********1234"
+    assert "张三" not in str(record)
+    assert "13800138000" not in str(record)
+    assert record["requested_datetime"] == "2026-03-03T17:00:00+08:00"
+    assert record["updated_datetime"] == "2026-03-03T18:00:00+08:00"
+    assert (record["address"], record["lat"], record["long"]) == ("幸福路1号", 31.2, 121.4)
+    closed = mapping.request_record(_row(status="closed", category="gone.away"), None)
+    assert (closed["status"], closed["service_name"]) == ("closed", "gone.away")
+
+
+def test_service_entries_and_definitions() -> None:
+    entry = mapping.service_entry(WATER)
+    assert entry["metadata"] is True
+    assert entry["type"] == "realtime"
+    assert entry["keywords"] == "停水,没水,water,outage"
+    definition = mapping.service_definition(WATER)
+    assert [a["order"] for a in definition["attributes"]] == [1, 2, 4, 5]
+    scope = definition["attributes"][-1]
+    assert scope["required"] is True
+    assert scope["values"][0] == {
+        "key": "household",
+        "name": "本户 One household",
+    }
+    assert "values" not in definition["attributes"][2]
