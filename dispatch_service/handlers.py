@@ -33,17 +33,13 @@ async def record(
 ) -> tuple[domain.WorkOrder | None, int]:
     if not new:
         return order, expected_version
+    handled = 0 if order is None else await store.handled_round(tx, appeal_id)  # new: none
     version = await tx.append(appeal_id, new, expected_version=expected_version)
     for event in new:
         order = domain.evolve(order, event)
     assert order is not None
     await store.save_work_order(
-        tx,
-        order,
-        version=version,
-        at=new[-1].time,
-        handled_round=await store.handled_round(tx, appeal_id),
-        now=now,
+        tx, order, version=version, at=new[-1].time, handled_round=handled, now=now
     )
     return order, version
 

@@ -20,12 +20,21 @@ class WorkdayCalendar:
         extra_workdays: Iterable[date] = (),
         overrides_label: str | None = None,
     ) -> None:
+        self._known: dict[date, bool] = {}
         self._holidays = frozenset(extra_holidays)
         self._workdays = frozenset(extra_workdays)
         base = f"chinese-calendar-{chinese_calendar.__version__}"
         self.version = f"{base}+{overrides_label}" if overrides_label else base
 
     def is_workday(self, day: date) -> bool:
+        # The calendar never changes once built, and the package's own lookup is slow enough
+        # to show in dispatch's profile: remember each day's answer.
+        known = self._known.get(day)
+        if known is None:
+            known = self._known[day] = self._lookup(day)
+        return known
+
+    def _lookup(self, day: date) -> bool:
         if day in self._workdays:
             return True
         if day in self._holidays:
