@@ -1,4 +1,5 @@
-from collections.abc import AsyncIterator
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
 import pytest
@@ -30,11 +31,19 @@ async def seed_routing(dispatch: ServiceProcess) -> None:
     await engine.dispose()
 
 
-@pytest.fixture(scope="module")
-async def stack(servers: None) -> AsyncIterator[Stack]:
-    """The four services as processes, each with a fresh database and consumer group."""
+@contextlib.asynccontextmanager
+async def running_stack(
+    env: dict[str, dict[str, str]] | None = None,
+    prepare: Callable[[Stack], Awaitable[None]] | None = None,
+) -> AsyncIterator[Stack]:
+    """The four services as processes, each with a fresh database and consumer group, demo
+    routing seeded; `env` adds settings per service name, `prepare` runs before they start."""
     running = Stack(*[await processes.make(n) for n in ("intake", "dispatch", "feedback", "audit")])
+    for service in running.all:
+        service.env.update((env or {}).get(service.service.name, {}))
     await seed_routing(running.dispatch)
+    if prepare is not None:
+        await prepare(running)
     for service in running.all:
         service.start()
     try:
@@ -44,3 +53,9 @@ async def stack(servers: None) -> AsyncIterator[Stack]:
     finally:
         for service in running.all:
             service.stop()
+
+
+@pytest.fixture(scope="module")
+async def stack(servers: None) -> AsyncIterator[Stack]:
+    async with running_stack() as running:
+        yield running

@@ -16,7 +16,7 @@ from intake_service import store as intake_store
 from services.cli import DEPARTMENT_SCOPES
 from services.processes import ServiceProcess
 from shared.runtime.eventstore import Database
-from tests.e2e.conftest import Stack, seed_routing
+from tests.e2e.conftest import Stack, running_stack
 from tests.support import infra, polling, processes
 from tests.support.processes import OPERATOR, bearer
 
@@ -39,19 +39,9 @@ async def seed_catalogue(intake: ServiceProcess) -> None:
 @pytest.fixture(scope="module")
 async def stack(servers: None) -> AsyncIterator[Stack]:
     """The conftest stack, with a partner's API key for intake and the demo catalogue."""
-    running = Stack(*[await processes.make(n) for n in ("intake", "dispatch", "feedback", "audit")])
-    running.intake.env["HOTLINE_GEOREPORT_API_KEYS"] = json.dumps({API_KEY: PARTNER})
-    await seed_routing(running.dispatch)
-    await seed_catalogue(running.intake)
-    for service in running.all:
-        service.start()
-    try:
-        for service in running.all:
-            await service.ready()
+    keys = {"intake": {"HOTLINE_GEOREPORT_API_KEYS": json.dumps({API_KEY: PARTNER})}}
+    async with running_stack(keys, lambda running: seed_catalogue(running.intake)) as running:
         yield running
-    finally:
-        for service in running.all:
-            service.stop()
 
 
 def _base(stack: Stack) -> str:

@@ -8,10 +8,10 @@ import httpx
 import pytest
 
 from services.cli import DEPARTMENT_SCOPES
-from tests.e2e.conftest import Stack, seed_routing
+from tests.e2e.conftest import Stack, running_stack
 from tests.e2e.test_happy_path import APPEAL
 from tests.e2e.test_work_order import OPERATOR_HEADERS, WorkOrders
-from tests.support import polling, processes
+from tests.support import polling
 from tests.support.processes import bearer
 
 pytestmark = pytest.mark.e2e
@@ -20,18 +20,9 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 async def quick_window(servers: None) -> AsyncIterator[Stack]:
     """The loop with a two-second rating window and a fast feedback timer."""
-    running = Stack(*[await processes.make(n) for n in ("intake", "dispatch", "feedback", "audit")])
-    await seed_routing(running.dispatch)
     fast = {"HOTLINE_RATING_WINDOW_HOURS": str(2 / 3600), "HOTLINE_TIMER_INTERVAL_SECONDS": "0.2"}
-    for service in running.all:
-        service.start(**(fast if service is running.feedback else {}))
-    try:
-        for service in running.all:
-            await service.ready()
+    async with running_stack({"feedback": fast}) as running:
         yield running
-    finally:
-        for service in running.all:
-            service.stop()
 
 
 async def test_an_unrated_reply_closes_the_work_order_as_not_rated(quick_window: Stack) -> None:
