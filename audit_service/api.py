@@ -2,14 +2,15 @@
 
 import asyncio
 import json
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
-from audit_service import checkpoints, domain, exports, replay, signals, store
+from audit_service import checkpoints, domain, exports, kpis, replay, signals, store
 from shared.runtime.app import RuntimeDep
 from shared.runtime.auth import Principal, require
 from shared.runtime.problems import Problem
@@ -179,3 +180,43 @@ async def export_facts(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="facts.csv"'},
     )
+
+
+@router.get("/measures")
+async def measures(
+    runtime: RuntimeDep,
+    _: Annotated[Principal, require("audit:read")],
+    month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
+    exclude_category: Annotated[list[str] | None, Query(max_length=100)] = None,
+    basically_satisfied_counts: bool = True,
+    evidence: bool = False,
+) -> dict[str, Any]:
+    """Each department's measures for a month (Beijing time), ranked with red and black
+    lists, computed from the facts alone under the rule the query names; `evidence=true`
+    lists the ids of the facts behind every figure."""
+    rule = kpis.Rule(
+        name="query",
+        basically_satisfied_counts=basically_satisfied_counts,
+        excluded_categories=frozenset(exclude_category or ()),
+    )
+    table: kpis.Table = {}
+    now = datetime.now(UTC)
+    async with runtime.engine.connect() as conn:
+        async for _appeal, found in store.facts_by_appeal(conn, None):
+            kpis.accumulate(table, domain.timeline(found), rule, now)
+    ranked = kpis.ranking(table, month)
+    result = {
+        "rule": {
+            "basically_satisfied_counts": rule.basically_satisfied_counts,
+            "excluded_categories": sorted(rule.excluded_categories),
+        },
+        "as_of": now.isoformat(),
+        **ranked,
+    }
+    if evidence:
+        result["evidence"] = {
+            department: figures.evidence()
+            for (department, row_month), figures in table.items()
+            if row_month == month
+        }
+    return result

@@ -5,10 +5,10 @@ from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
 from dispatch_service import domain, store
-from dispatch_service.workdays import WorkdayCalendar
 from shared import events
 from shared.runtime.consumer import Handlers, TransientError
 from shared.runtime.eventstore import Tx
+from shared.workdays import WorkdayCalendar
 
 CALENDAR = WorkdayCalendar()
 SERVICE_ACTOR = "service:dispatch"

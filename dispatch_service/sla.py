@@ -12,8 +12,8 @@ from datetime import datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from dispatch_service.workdays import WorkdayCalendar
 from shared import events
+from shared.workdays import WorkdayCalendar
 
 ANY = "*"
 

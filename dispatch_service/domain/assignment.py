@@ -2,9 +2,9 @@
 
 from dispatch_service import routing, sla
 from dispatch_service.domain.state import Meta, WorkOrder, fact, open_order
-from dispatch_service.workdays import WorkdayCalendar
 from shared import events
 from shared.errors import InvalidTransitionError
+from shared.workdays import WorkdayCalendar
 
 
 def assign(

@@ -2,9 +2,9 @@
 
 from dispatch_service import sla
 from dispatch_service.domain.state import Meta, WorkOrder, fact, held_by, open_order
-from dispatch_service.workdays import WorkdayCalendar
 from shared import events
 from shared.errors import InvalidTransitionError, NotPermittedError
+from shared.workdays import WorkdayCalendar
 
 
 def sign_for(

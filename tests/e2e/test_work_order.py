@@ -2,7 +2,9 @@
 extended, handled, redone and closed, with audit showing every step."""
 
 import asyncio
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -167,6 +169,21 @@ async def test_returned_redispatched_extended_redone_and_closed(stack: Stack) ->
         "operator:test",
         "department:power",
     ]
+
+    # The month's measures, from facts alone: power's one order was redone once.
+    month = datetime.now(ZoneInfo("Asia/Shanghai")).strftime("%Y-%m")
+    async with httpx.AsyncClient(timeout=10) as client:
+        measured = (
+            await client.get(
+                f"{stack.audit.url}/v1/measures",
+                headers=OPERATOR_HEADERS,
+                params={"month": month, "evidence": "true"},
+            )
+        ).json()
+    row = next(row for row in measured["rows"] if row["department"] == "power")
+    assert (row["volume"], row["redo_rate"], row["satisfaction_rate"]) == (1, 0.5, 0.5)
+    assert row["on_time_completion_rate"] == 1.0
+    assert len(measured["evidence"]["power"]["redos"]) == 1
 
 
 async def test_commands_check_the_version_they_expect(stack: Stack) -> None:

@@ -7,9 +7,9 @@ from uuid import uuid4
 import pytest
 
 from dispatch_service import domain, routing, sla
-from dispatch_service.workdays import WorkdayCalendar
 from shared import events
 from shared.errors import InvalidTransitionError, NotFoundError, NotPermittedError
+from shared.workdays import WorkdayCalendar
 from tests.unit import factories
 
 CALENDAR = WorkdayCalendar()

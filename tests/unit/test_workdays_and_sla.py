@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from dispatch_service import sla
-from dispatch_service.workdays import WorkdayCalendar
+from shared.workdays import WorkdayCalendar
 
 CALENDAR = WorkdayCalendar()
 

@@ -1,0 +1,174 @@
+"""Department measures per month, computed from facts alone. Pure.
+
+Every figure is a cohort of "holdings": each time a department is given an appeal (assigned,
+redispatched, or handed back for a redo) starts one, attributed to the month it started in
+(Beijing time). A figure counts holdings, and keeps the ids of the facts that decided each
+count, so any number on a ranking can be opened up and recomputed under another rule.
+"""
+
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from audit_service.domain import Fact
+from shared.workdays import WorkdayCalendar
+
+ZONE = ZoneInfo("Asia/Shanghai")
+STARTS = ("appeal.assigned", "appeal.redispatched", "appeal.redo_ordered")
+CALENDAR = WorkdayCalendar()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A named scoring rule: what counts as satisfied, which categories are left out."""
+
+    name: str = "standard-v1"
+    basically_satisfied_counts: bool = True
+    excluded_categories: frozenset[str] = frozenset()
+
+
+@dataclass
+class Figures:
+    volume: list[str] = field(default_factory=list)  # fact ids of the starts
+    signed_in_time: list[str] = field(default_factory=list)
+    signed_late_or_never: list[str] = field(default_factory=list)
+    completed_on_time: list[str] = field(default_factory=list)
+    completed_late_or_overdue: list[str] = field(default_factory=list)
+    returns: list[str] = field(default_factory=list)
+    returns_overruled: list[str] = field(default_factory=list)
+    redos: list[str] = field(default_factory=list)
+    completed: list[str] = field(default_factory=list)
+    satisfied: list[str] = field(default_factory=list)
+    rated: list[str] = field(default_factory=list)
+    handling_workdays: list[int] = field(default_factory=list)
+
+    def summary(self) -> dict[str, Any]:
+        def rate(part: list[str], whole: int) -> float | None:
+            return round(len(part) / whole, 4) if whole else None
+
+        sign_for_due = len(self.signed_in_time) + len(self.signed_late_or_never)
+        completion_due = len(self.completed_on_time) + len(self.completed_late_or_overdue)
+        return {
+            "volume": len(self.volume),
+            "timely_sign_for_rate": rate(self.signed_in_time, sign_for_due),
+            "on_time_completion_rate": rate(self.completed_on_time, completion_due),
+            "return_rate": rate(self.returns, len(self.volume)),
+            "returns_overruled": len(self.returns_overruled),
+            "redo_rate": rate(self.redos, len(self.completed)),
+            "satisfaction_rate": rate(self.satisfied, len(self.rated)),
+            "mean_handling_workdays": (
+                round(sum(self.handling_workdays) / len(self.handling_workdays), 2)
+                if self.handling_workdays
+                else None
+            ),
+        }
+
+    def evidence(self) -> dict[str, list[str]]:
+        return {k: v for k, v in vars(self).items() if k != "handling_workdays"}
+
+
+Table = dict[tuple[str, str], Figures]  # (department, "YYYY-MM") → figures
+
+
+def _data(fact: Fact) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(fact.body)["data"]
+    return data
+
+
+def accumulate(table: Table, timeline: Sequence[Fact], rule: Rule, now: datetime) -> None:
+    """Add one appeal's holdings to the table (as of `now`, for clocks still running)."""
+    starts = [i for i, f in enumerate(timeline) if f.type in STARTS]
+    if not starts:
+        return
+    first = _data(timeline[starts[0]])
+    if first.get("category") in rule.excluded_categories:
+        return
+    for n, begin in enumerate(starts):
+        end = starts[n + 1] if n + 1 < len(starts) else len(timeline)
+        _holding(table, timeline[begin], timeline[begin + 1 : end], rule, now)
+
+
+def _holding(table: Table, start: Fact, during: Sequence[Fact], rule: Rule, now: datetime) -> None:
+    data = _data(start)
+    department, deadlines = data["department"], data["deadlines"]
+    month = start.time.astimezone(ZONE).strftime("%Y-%m")
+    figures = table.setdefault((department, month), Figures())
+    start_id = str(start.event_id)
+    if start.type == "appeal.redo_ordered":
+        figures.redos.append(start_id)
+    else:
+        figures.volume.append(start_id)
+    sign_for_due = datetime.fromisoformat(deadlines["sign_for_due"])
+    handle_due = datetime.fromisoformat(deadlines["handle_due"])
+    signed = handled = None
+    for fact in during:
+        own = _data(fact).get("department") == department
+        match fact.type:
+            case "appeal.signed_for" if own and signed is None:
+                signed = fact
+            case "appeal.extension_approved" if own:
+                handle_due = datetime.fromisoformat(_data(fact)["deadlines"]["handle_due"])
+            case "appeal.return_requested" if own:
+                figures.returns.append(str(fact.event_id))
+            case "appeal.return_denied" if own:
+                figures.returns_overruled.append(str(fact.event_id))
+            case "appeal.handled" if own and handled is None:
+                handled = fact
+                figures.completed.append(str(fact.event_id))
+                figures.handling_workdays.append(
+                    CALENDAR.workdays_between(
+                        start.time.astimezone(ZONE).date(), fact.time.astimezone(ZONE).date()
+                    )
+                )
+            case "appeal.rated" if handled is not None:
+                figures.rated.append(str(fact.event_id))
+                grades = (
+                    {"satisfied", "basically_satisfied"}
+                    if (rule.basically_satisfied_counts)
+                    else {"satisfied"}
+                )
+                if _data(fact)["satisfaction"] in grades:
+                    figures.satisfied.append(str(fact.event_id))
+    if signed is not None and signed.time <= sign_for_due:
+        figures.signed_in_time.append(str(signed.event_id))
+    elif signed is not None or now > sign_for_due:
+        figures.signed_late_or_never.append(str((signed or start).event_id))
+    if handled is not None and handled.time <= handle_due:
+        figures.completed_on_time.append(str(handled.event_id))
+    elif handled is not None or now > handle_due:
+        figures.completed_late_or_overdue.append(str((handled or start).event_id))
+
+
+def ranking(table: Table, month: str, *, listed: int = 5) -> dict[str, Any]:
+    """The month's departments, best first by on-time completion, then satisfaction, then
+    timely sign-for (missing figures last); the red list names the best `listed`, the black
+    list the worst `listed`, worst first."""
+    rows = [
+        {"department": department, **figures.summary()}
+        for (department, row_month), figures in sorted(table.items())
+        if row_month == month
+    ]
+
+    def key(row: dict[str, Any]) -> tuple[float, float, float, str]:
+        return (
+            -(row["on_time_completion_rate"] or -1),
+            -(row["satisfaction_rate"] or -1),
+            -(row["timely_sign_for_rate"] or -1),
+            row["department"],
+        )
+
+    rows.sort(key=key)
+    names = [row["department"] for row in rows]
+    return {
+        "month": month,
+        "rows": rows,
+        "red_list": names[:listed],
+        "black_list": list(reversed(names))[:listed],
+    }
+
+
+def months(table: Iterable[tuple[str, str]]) -> list[str]:
+    return sorted({month for _, month in table})
