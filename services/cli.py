@@ -6,10 +6,13 @@ hotline seed [SERVICE ...]      load demo departments and routing into dispatch,
                                 demo appeal catalogue into intake (default: both)
 hotline token [--scope S ...] [--department D] [--subject NAME]
                                 mint a development JWT signed with the local key
+hotline audit timeline APPEAL | replay | export jsonl|csv
+                                the auditor's terminal, over audit's REST API
 """
 
 import argparse
 import asyncio
+import sys
 
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -18,6 +21,7 @@ from dispatch_service.settings import DispatchSettings
 from intake_service import catalogue_seed
 from intake_service import store as intake_store
 from intake_service.settings import IntakeSettings
+from services import audit_cli
 from services.catalog import SERVICES
 from shared.runtime import auth, kafka, migrations
 from shared.runtime.eventstore import Database
@@ -106,6 +110,11 @@ def main(argv: list[str] | None = None) -> None:
     token.add_argument("--department")
     token.add_argument("--subject")
     token.add_argument("--ttl", type=int, default=12 * 3600)
+    audit = commands.add_parser("audit", help="the auditor's terminal (see services/audit_cli)")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    audit_commands.add_parser("timeline").add_argument("appeal_id")
+    audit_commands.add_parser("replay")
+    audit_commands.add_parser("export").add_argument("format", choices=["jsonl", "csv"])
     args = parser.parse_args(argv)
     if args.command == "migrate":
         _migrate(args.services)
@@ -119,6 +128,16 @@ def main(argv: list[str] | None = None) -> None:
         asyncio.run(_seed(args.services))
     elif args.command == "token":
         _token(args)
+    elif args.command == "audit":
+        sys.exit(_audit(args))
+
+
+def _audit(args: argparse.Namespace) -> int:
+    if args.audit_command == "timeline":
+        return audit_cli.timeline(args.appeal_id)
+    if args.audit_command == "replay":
+        return audit_cli.replay()
+    return audit_cli.export(args.format)
 
 
 if __name__ == "__main__":
