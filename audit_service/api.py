@@ -220,3 +220,20 @@ async def measures(
             if row_month == month
         }
     return result
+
+
+@router.get("/flags")
+async def flagged_appeals(
+    runtime: RuntimeDep,
+    _: Annotated[Principal, require("audit:read")],
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """Appeals whose timeline shows buck-passing (see signals.py), most bounced first."""
+    flagged: list[dict[str, Any]] = []
+    async with runtime.engine.connect() as conn:
+        async for appeal_id, found in store.facts_by_appeal(conn, None):
+            found_signals = signals.buck_passing(domain.timeline(found))
+            if found_signals.flagged:
+                flagged.append({"appeal_id": str(appeal_id), **found_signals.as_dict()})
+    flagged.sort(key=lambda f: (-f["returns_requested"], -len(f["departments"]), f["appeal_id"]))
+    return {"flagged": flagged[:limit], "total": len(flagged)}

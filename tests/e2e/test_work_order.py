@@ -305,3 +305,29 @@ async def test_the_catalogue_is_read_and_republished_as_new_versions(stack: Stac
             headers=bearer(*DEPARTMENT_SCOPES, department="water"),
         )
         assert department.status_code == 403
+
+
+async def test_an_appeal_bounced_back_and_forth_is_flagged(stack: Stack) -> None:
+    water = bearer(*DEPARTMENT_SCOPES, department="water")
+    power = bearer(*DEPARTMENT_SCOPES, department="power")
+    async with httpx.AsyncClient(timeout=10) as client:
+        orders = await _new_order(client, stack)
+        for holder, to in ((water, "power"), (power, "water")):
+            await orders.act("returns", {"reason_code": "not-ours", "legal_basis": "三定"}, holder)
+            await orders.act(
+                "returns/decision",
+                {"approve": True, "department": to, "reasoning": "改派"},
+                OPERATOR_HEADERS,
+            )
+
+        async def flagged() -> dict[str, Any] | None:
+            found = (
+                await client.get(f"{stack.audit.url}/v1/flags", headers=OPERATOR_HEADERS)
+            ).json()["flagged"]
+            mine = [f for f in found if f["appeal_id"] == orders.appeal_id]
+            return mine[0] if mine and len(mine[0]["departments"]) == 3 else None
+
+        flag = await polling.until(flagged, what="audit to flag the ping-pong")
+    assert flag["departments"] == ["water", "power", "water"]
+    assert flag["ping_pong"] is True
+    assert flag["returns_requested"] == 2
