@@ -1,10 +1,12 @@
 """Valid events of every type, for contract and domain tests."""
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
-from shared import events
+from audit_service import domain
+from shared import envelope, events
 
 T0 = datetime(2026, 10, 9, 8, 30, tzinfo=UTC)
 E = TypeVar("E", bound=events.Event)
@@ -193,3 +195,29 @@ def full_history() -> tuple[
     h = handled(a)
     s = rated(h)
     return r, a, h, s, closed(s)
+
+
+def audit_facts(history: Sequence[events.Event]) -> list[domain.Fact]:
+    """The facts as audit holds them: each source's numbered and hash-chained in order."""
+    heads: dict[str, tuple[int, str]] = {}
+    out = []
+    for event in history:
+        version, prev = heads.get(event.source, (0, envelope.GENESIS_HASH))
+        recorded = envelope.encode(event, version=version + 1, prev_hash=prev)
+        heads[event.source] = (version + 1, recorded.hash)
+        out.append(
+            domain.Fact(
+                event.id,
+                event.source,
+                event.type,
+                event.subject,
+                version + 1,
+                event.time,
+                event.actor,
+                event.causation_id,
+                recorded.hash,
+                recorded.prev_hash,
+                recorded.body.decode(),
+            )
+        )
+    return out

@@ -1,41 +1,13 @@
-from collections.abc import Sequence
 from dataclasses import replace
 
 from hypothesis import given
 from hypothesis import strategies as st
 
 from audit_service import domain
-from shared import envelope, events
+from shared import envelope
 from tests.unit import factories
 
-
-def _facts(history: Sequence[events.Event]) -> list[domain.Fact]:
-    """Record each service's facts as its store would: versions and hash chain per source."""
-    heads: dict[str, tuple[int, str]] = {}
-    out = []
-    for event in history:
-        version, prev = heads.get(event.source, (0, envelope.GENESIS_HASH))
-        rec = envelope.encode(event, version=version + 1, prev_hash=prev)
-        heads[event.source] = (version + 1, rec.hash)
-        out.append(
-            domain.Fact(
-                event.id,
-                event.source,
-                event.type,
-                event.subject,
-                version + 1,
-                event.time,
-                event.actor,
-                event.causation_id,
-                rec.hash,
-                rec.prev_hash,
-                rec.body.decode(),
-            )
-        )
-    return out
-
-
-HISTORY = _facts(factories.full_history())
+HISTORY = factories.audit_facts(factories.full_history())
 
 
 def test_timeline_follows_causation() -> None:

@@ -4,25 +4,8 @@ from typing import Any
 from uuid import uuid4
 
 from audit_service import domain, signals
-from shared import envelope, events
+from shared import events
 from tests.unit import factories
-
-
-def _fact(event: events.Event) -> domain.Fact:
-    recorded = envelope.encode(event, version=1, prev_hash=envelope.GENESIS_HASH)
-    return domain.Fact(
-        event.id,
-        event.source,
-        event.type,
-        event.subject,
-        1,
-        event.time,
-        event.actor,
-        event.causation_id,
-        recorded.hash,
-        recorded.prev_hash,
-        recorded.body.decode(),
-    )
 
 
 def _later(base: events.Event, cls: type[events.Event], minutes: int, **data: Any) -> events.Event:
@@ -70,7 +53,7 @@ def _bounced(*route: str) -> list[domain.Fact]:
                 deadlines=factories.DEADLINES,
             )
         )
-    return [_fact(e) for e in history]
+    return factories.audit_facts(history)
 
 
 def test_a_straight_appeal_raises_no_flag() -> None:
@@ -108,6 +91,6 @@ def test_an_overruled_return_is_evidence_of_an_improper_return() -> None:
         ),
         _later(assigned, events.ReturnDenied, 70, department="water", reasoning="属职责"),
     ]
-    found = signals.buck_passing([_fact(e) for e in history])
+    found = signals.buck_passing(factories.audit_facts(history))
     assert (found.returns_denied, found.ownerless_seconds) == (1, 3600)
     assert found.departments == ("water",)

@@ -5,37 +5,11 @@ from typing import Any
 from uuid import uuid4
 
 from audit_service import domain, kpis
-from shared import envelope, events
+from shared import events
 from tests.unit import factories
 
 T0 = factories.T0  # 9 October 2026; sign for within a day, handle within 15 days
 NOW = T0 + timedelta(days=40)
-
-
-def _facts(history: list[events.Event]) -> list[domain.Fact]:
-    """As audit would hold them: each source's facts numbered and chained in order."""
-    heads: dict[str, tuple[int, str]] = {}
-    out = []
-    for event in history:
-        version, prev = heads.get(event.source, (0, envelope.GENESIS_HASH))
-        body = envelope.encode(event, version=version + 1, prev_hash=prev)
-        heads[event.source] = (version + 1, body.hash)
-        out.append(
-            domain.Fact(
-                event.id,
-                event.source,
-                event.type,
-                event.subject,
-                version + 1,
-                event.time,
-                event.actor,
-                event.causation_id,
-                body.hash,
-                body.prev_hash,
-                body.body.decode(),
-            )
-        )
-    return out
 
 
 def _at(base: events.Event, cls: type[events.Event], hours: float, **data: Any) -> events.Event:
@@ -128,7 +102,9 @@ def _month() -> list[list[events.Event]]:
 def _table(rule: kpis.Rule | None = None) -> kpis.Table:
     table: kpis.Table = {}
     for history in _month():
-        kpis.accumulate(table, domain.timeline(_facts(history)), rule or kpis.Rule(), NOW)
+        kpis.accumulate(
+            table, domain.timeline(factories.audit_facts(history)), rule or kpis.Rule(), NOW
+        )
     return table
 
 
