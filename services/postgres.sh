@@ -27,7 +27,16 @@ readonly SCRIPT_DIR REPO_ROOT
 STACK_DIR=${HOTLINE_STACK_DIR:-$REPO_ROOT/.cache/stack}
 # Absolute paths only: the server's config must not depend on the caller's working directory.
 [[ $STACK_DIR == /* ]] || STACK_DIR="$PWD/$STACK_DIR"
-readonly STATE_DIR="$STACK_DIR/postgres"
+STATE_DIR="$STACK_DIR/postgres"
+# As root the server runs as an unprivileged user, which must be able to reach its state. A
+# checkout inside a private directory (mktemp -d makes it 0700) is out of its reach: keep the
+# state under /tmp then, in a folder named after the intended one so stacks stay apart.
+reachable=$STACK_DIR
+while [[ ! -e $reachable ]]; do reachable=$(dirname -- "$reachable"); done
+if [[ $EUID -eq 0 ]] && ! runuser -u nobody -- test -x "$reachable" 2>/dev/null; then
+    STATE_DIR="${TMPDIR:-/tmp}/hotline-postgres-$(printf %s "$STATE_DIR" | sha1sum | cut -c1-12)"
+fi
+readonly STATE_DIR
 readonly DATA_DIR="$STATE_DIR/data"
 readonly SOCKET_DIR="$STATE_DIR/run"
 readonly LOG_FILE="$STATE_DIR/postgres.log"
