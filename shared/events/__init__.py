@@ -36,15 +36,41 @@ from shared.events.dispatch import (
     SignedFor,
     Supervised,
 )
-from shared.events.feedback import Handled, NotRated, Rated
-from shared.events.intake import AppealReceived, Citizen, Location
+from shared.events.feedback import (
+    FEEDBACK_EVENTS,
+    CallbackMade,
+    Handled,
+    NotRated,
+    Rated,
+    ReplyReviewed,
+)
+from shared.events.intake import (
+    INTAKE_EVENTS,
+    AnsweredDirectly,
+    AppealClassified,
+    AppealForwarded,
+    AppealReceived,
+    AppealRejected,
+    Citizen,
+    EmergencyLine,
+    LegalRoute,
+    Location,
+    MergedInto,
+    TransferredToEmergency,
+    Unmerged,
+)
 
 __all__ = [
     "EVENT_TYPES",
+    "AnsweredDirectly",
+    "AppealClassified",
+    "AppealForwarded",
     "AppealReceived",
+    "AppealRejected",
     "AppealType",
     "Assigned",
     "AssistContributed",
+    "CallbackMade",
     "Channel",
     "Citizen",
     "Clock",
@@ -53,17 +79,21 @@ __all__ = [
     "DeadlineMissed",
     "DeadlineWarned",
     "Deadlines",
+    "EmergencyLine",
     "Event",
     "ExtensionApproved",
     "ExtensionDenied",
     "ExtensionRequested",
     "Handled",
     "HandlingResult",
+    "LegalRoute",
     "Location",
+    "MergedInto",
     "NotRated",
     "Rated",
     "Redispatched",
     "RedoOrdered",
+    "ReplyReviewed",
     "ReturnApproved",
     "ReturnDenied",
     "ReturnRequested",
@@ -71,9 +101,11 @@ __all__ = [
     "SignedFor",
     "Supervised",
     "Text",
+    "TransferredToEmergency",
+    "Unmerged",
     "Urgency",
     "UtcDatetime",
 ]
 
-_ALL: tuple[type[Event], ...] = (AppealReceived, *DISPATCH_EVENTS, Handled, NotRated, Rated)
+_ALL: tuple[type[Event], ...] = (*INTAKE_EVENTS, *DISPATCH_EVENTS, *FEEDBACK_EVENTS)
 EVENT_TYPES: dict[str, type[Event]] = {model.model_fields["type"].default: model for model in _ALL}

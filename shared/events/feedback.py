@@ -42,3 +42,35 @@ class NotRated(Event):
     type: Literal["appeal.not_rated"] = "appeal.not_rated"
     round: int = Field(ge=1)
     window_closed_at: UtcDatetime
+
+
+class ReplyReviewed(Event):
+    """The hotline centre reviewed a round's reply: approved (a callback is due) or sent back
+    with the reason (the department replies again). feedback → dispatch, intake, audit."""
+
+    source: ClassVar[str] = "feedback"
+    type: Literal["appeal.reply_reviewed"] = "appeal.reply_reviewed"
+    round: int = Field(ge=1)
+    department: Code
+    decision: Literal["approved", "sent_back"]
+    reason: Text | None = None
+    callback_due: UtcDatetime | None = None  # set when approved
+
+
+class CallbackMade(Event):
+    """One callback attempt (回访). Every attempt is kept, reached or not; only the first that
+    reaches the citizen in a round sets the round's rating (`counted`), so repeated calls that
+    end in "satisfied" after a "dissatisfied" stay visible to audit. feedback → audit."""
+
+    source: ClassVar[str] = "feedback"
+    type: Literal["appeal.callback_made"] = "appeal.callback_made"
+    round: int = Field(ge=1)
+    attempt: int = Field(ge=1)
+    reached: bool
+    satisfaction: Satisfaction | None = None
+    solved: bool | None = None
+    comment: str | None = Field(default=None, max_length=2000)
+    counted: bool = False
+
+
+FEEDBACK_EVENTS: tuple[type[Event], ...] = (Handled, Rated, NotRated, ReplyReviewed, CallbackMade)

@@ -1,10 +1,11 @@
-"""intake's facts: the appeal as received."""
+"""intake's facts: the appeal as received and the front office's outcome."""
 
 from typing import ClassVar, Literal
+from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from shared.events.base import AppealType, Channel, Code, Event, Text, Urgency
+from shared.events.base import AppealType, Channel, Code, Event, Text, Urgency, UtcDatetime
 
 
 class Citizen(BaseModel):
@@ -34,3 +35,106 @@ class AppealReceived(Event):
     content: Text
     citizen: Citizen
     location: Location
+
+
+class _IntakeEvent(Event):
+    source: ClassVar[str] = "intake"
+
+
+class AppealClassified(_IntakeEvent):
+    """An operator set the appeal's category, type or urgency, overriding what the keyword and
+    urgency rules (or the caller) chose. intake → audit; dispatch reads the result from
+    `appeal.forwarded`."""
+
+    type: Literal["appeal.classified"] = "appeal.classified"
+    category: Code
+    appeal_type: AppealType
+    urgency: Urgency
+    catalogue_version: int | None = Field(default=None, ge=1)
+    previous_category: Code
+    reason: Text
+
+
+class AppealForwarded(_IntakeEvent):
+    """The front office sent the appeal on to dispatch, with the classification to route by.
+    intake → dispatch, feedback, audit."""
+
+    type: Literal["appeal.forwarded"] = "appeal.forwarded"
+    category: Code
+    appeal_type: AppealType
+    urgency: Urgency
+    district: Code | None = None
+    received_at: UtcDatetime  # dispatch's clock runs from receipt, not from forwarding
+
+
+class AnsweredDirectly(_IntakeEvent):
+    """Settled at the front office from the knowledge base (the article's version is kept,
+    since articles change) or in a three-party call; no work order. intake → audit."""
+
+    type: Literal["appeal.answered"] = "appeal.answered"
+    article_id: str | None = Field(default=None, min_length=1, max_length=64)
+    article_version: int | None = Field(default=None, ge=1)
+    answer: Text
+
+
+EmergencyLine = Literal["110", "119", "120", "122"]
+
+
+class TransferredToEmergency(_IntakeEvent):
+    """Handed to an emergency line; closed on the hotline's side. intake → audit."""
+
+    type: Literal["appeal.transferred"] = "appeal.transferred"
+    line: EmergencyLine
+    mode: Literal["one_click", "three_party_call"]
+    external_reference: str = Field(min_length=1, max_length=100)
+
+
+LegalRoute = Literal[
+    "litigation",
+    "arbitration",
+    "discipline_inspection",
+    "administrative_reconsideration",
+    "information_disclosure",
+    "petition",
+    "police",
+    "none",
+]
+
+
+class AppealRejected(_IntakeEvent):
+    """Declined at intake as out of scope, with the legal route the citizen was told.
+    intake → audit."""
+
+    type: Literal["appeal.rejected"] = "appeal.rejected"
+    reason: Text
+    legal_route: LegalRoute
+    explanation: Text
+
+
+class MergedInto(_IntakeEvent):
+    """A repeat appeal joined an open one; it keeps its own caller, notices and callback.
+    intake → feedback, audit."""
+
+    type: Literal["appeal.merged"] = "appeal.merged"
+    parent: UUID
+    reason: Text
+
+
+class Unmerged(_IntakeEvent):
+    """A wrong merge undone; the appeal stands on its own again. intake → feedback, audit."""
+
+    type: Literal["appeal.unmerged"] = "appeal.unmerged"
+    parent: UUID
+    reason: Text
+
+
+INTAKE_EVENTS: tuple[type[Event], ...] = (
+    AppealReceived,
+    AppealClassified,
+    AppealForwarded,
+    AnsweredDirectly,
+    TransferredToEmergency,
+    AppealRejected,
+    MergedInto,
+    Unmerged,
+)

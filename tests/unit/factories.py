@@ -221,3 +221,101 @@ def audit_facts(history: Sequence[events.Event]) -> list[domain.Fact]:
             )
         )
     return out
+
+
+def _follow_up(cls: type[E], cause: events.Event, actor: str, **fields: Any) -> E:
+    return cls(
+        id=uuid4(),
+        subject=cause.subject,
+        time=cause.time + timedelta(minutes=2),
+        actor=actor,
+        causation_id=cause.id,
+        correlation_id=cause.correlation_id,
+        **fields,
+    )
+
+
+def intake_facts(cause: events.AppealReceived) -> list[events.Event]:
+    """One of each intake fact but AppealReceived."""
+    return [
+        _follow_up(
+            events.AppealClassified,
+            cause,
+            "operator:li",
+            category="water.pressure",
+            appeal_type="complaint",
+            urgency="normal",
+            catalogue_version=1,
+            previous_category=cause.category,
+            reason="来电人补充为水压不足",
+        ),
+        _follow_up(
+            events.AppealForwarded,
+            cause,
+            "operator:li",
+            category=cause.category,
+            appeal_type=cause.appeal_type,
+            urgency=cause.urgency,
+            district=cause.location.district,
+            received_at=cause.time,
+        ),
+        _follow_up(
+            events.AnsweredDirectly,
+            cause,
+            "operator:li",
+            article_id="kb-water-bill",
+            article_version=3,
+            answer="水费可在供水公司营业厅或微信缴纳",
+        ),
+        _follow_up(
+            events.TransferredToEmergency,
+            cause,
+            "operator:li",
+            line="119",
+            mode="one_click",
+            external_reference="119-20261009-0042",
+        ),
+        _follow_up(
+            events.AppealRejected,
+            cause,
+            "operator:li",
+            reason="已进入诉讼程序",
+            legal_route="litigation",
+            explanation="请向人民法院提起诉讼",
+        ),
+        _follow_up(events.MergedInto, cause, "operator:li", parent=uuid4(), reason="同一地址重复"),
+        _follow_up(events.Unmerged, cause, "operator:li", parent=uuid4(), reason="并单有误"),
+    ]
+
+
+def feedback_facts(cause: events.Handled) -> list[events.Event]:
+    """One of each feedback fact but Handled and Rated."""
+    return [
+        _follow_up(
+            events.NotRated,
+            cause,
+            "service:feedback",
+            round=1,
+            window_closed_at=cause.time + timedelta(days=3),
+        ),
+        _follow_up(
+            events.ReplyReviewed,
+            cause,
+            "operator:zhao",
+            round=1,
+            department=cause.department,
+            decision="approved",
+            callback_due=cause.time + timedelta(days=1),
+        ),
+        _follow_up(
+            events.CallbackMade,
+            cause,
+            "operator:zhao",
+            round=1,
+            attempt=1,
+            reached=True,
+            satisfaction="satisfied",
+            solved=True,
+            counted=True,
+        ),
+    ]

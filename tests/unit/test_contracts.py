@@ -1,6 +1,5 @@
 import json
 from pathlib import Path
-from uuid import uuid4
 
 import pytest
 
@@ -10,16 +9,12 @@ from tests.unit import factories
 
 def _one_of_each() -> list[events.Event]:
     history = factories.full_history()
-    not_rated = events.NotRated(
-        id=uuid4(),
-        subject=history[0].subject,
-        time=factories.T0,
-        actor="service:feedback",
-        correlation_id=history[0].correlation_id,
-        round=1,
-        window_closed_at=factories.T0,
-    )
-    return [*history, *factories.dispatch_facts(history[1]), not_rated]
+    return [
+        *history,
+        *factories.intake_facts(history[0]),
+        *factories.dispatch_facts(history[1]),
+        *factories.feedback_facts(history[2]),
+    ]
 
 
 @pytest.mark.parametrize("event", _one_of_each(), ids=lambda e: e.type)
