@@ -13,8 +13,8 @@ from fastapi.routing import APIRoute
 from intake_service import api as appeals_api
 from intake_service import store
 from intake_service.catalogue import Catalogue, Service
-from intake_service.open311 import formats, mapping
-from intake_service.open311.mapping import Open311Error
+from intake_service.open311 import filing, formats, mapping, params
+from intake_service.open311.errors import Open311Error
 from intake_service.settings import IntakeSettings
 from shared.runtime.app import Runtime, RuntimeDep
 
@@ -101,7 +101,7 @@ async def discovery(suffix: str, request: Request, runtime: RuntimeDep) -> Respo
     settings = _settings(runtime)
     _, published_at = await _catalogue(runtime)
     document = mapping.discovery(
-        changeset=mapping.format_datetime(published_at),
+        changeset=params.format_datetime(published_at),
         contact=settings.georeport_contact,
         key_service=settings.georeport_key_service,
         url=str(request.url_for("discovery", suffix=suffix)),
@@ -137,14 +137,14 @@ async def service_definition(
 async def create_request(suffix: str, request: Request, runtime: RuntimeDep) -> Response:
     fmt = _format(suffix)
     settings = _settings(runtime)
-    form = mapping.parse_form(await request.body())
-    partner = settings.georeport_partners().get(mapping.single(form, "api_key") or "")
+    form = params.parse_form(await request.body())
+    partner = settings.georeport_partners().get(params.single(form, "api_key") or "")
     if partner is None:
         raise Open311Error.one(403, "api_key missing or not recognised")
-    _jurisdiction(settings, mapping.single(form, "jurisdiction_id"))
+    _jurisdiction(settings, params.single(form, "jurisdiction_id"))
     catalogue, _ = await _catalogue(runtime)
-    service = _service(catalogue, mapping.single(form, "service_code"))
-    appeal, extras = mapping.new_appeal(service, form)
+    service = _service(catalogue, params.single(form, "service_code"))
+    appeal, extras = filing.new_appeal(service, form)
     async with runtime.db.transaction() as tx:
         received = await appeals_api.file_appeal(
             tx,
@@ -163,9 +163,9 @@ async def create_request(suffix: str, request: Request, runtime: RuntimeDep) -> 
 @router.get("/requests.{suffix}")
 async def list_requests(suffix: str, request: Request, runtime: RuntimeDep) -> Response:
     fmt = _format(suffix)
-    params = dict(request.query_params)
-    _jurisdiction(_settings(runtime), params.get("jurisdiction_id"))
-    query = mapping.query(params, datetime.now(UTC))
+    given = dict(request.query_params)
+    _jurisdiction(_settings(runtime), given.get("jurisdiction_id"))
+    query = params.query(given, datetime.now(UTC))
     catalogue, _ = await _catalogue(runtime)
     async with runtime.db.transaction() as tx:
         rows = await store.find(
@@ -175,7 +175,7 @@ async def list_requests(suffix: str, request: Request, runtime: RuntimeDep) -> R
             since=query.since,
             until=query.until,
             closed=query.closed,
-            limit=mapping.MAX_REQUESTS,
+            limit=params.MAX_REQUESTS,
         )
     records = [mapping.request_record(row, catalogue) for row in rows]
     return _answer(fmt, "service_requests", records)
@@ -187,7 +187,7 @@ async def get_request(
 ) -> Response:
     fmt = _format(suffix)
     _jurisdiction(_settings(runtime), jurisdiction_id)
-    appeal_id = mapping.request_id(service_request_id)
+    appeal_id = params.request_id(service_request_id)
     row = None
     if appeal_id is not None:
         async with runtime.db.transaction() as tx:
