@@ -1,17 +1,15 @@
 """The hotline's catalogue and appeals as Open311 documents: services, definitions,
 discovery, request records. Pure."""
 
-import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Final
 
 from intake_service.catalogue import Attribute, Catalogue, Service
 from intake_service.open311.params import format_datetime
+from intake_service.open311.privacy import mask
+from intake_service.open311.statuses import Update
 
 SPECIFICATION: Final = "http://wiki.open311.org/GeoReport_v2"
-
-_MOBILE = re.compile(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)")
-_ID_CARD = re.compile(r"(?<![0-9])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9])")
 
 
 def service_entry(service: Service) -> dict[str, Any]:
@@ -59,12 +57,6 @@ STATUS_NOTES: Final = {
 }
 
 
-def mask(text: str) -> str:
-    """GET needs no key: mask mobile numbers and ID card numbers in public text."""
-    text = _ID_CARD.sub(lambda m: f"{m.group(1)}********{m.group(2)}", text)
-    return _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
-
-
 def request_record(row: Mapping[str, Any], catalogue: Catalogue | None) -> dict[str, Any]:
     """One appeal (an intake `appeals` row) as an Open311 service request. No personal data:
     no names, no phone numbers."""
@@ -90,6 +82,42 @@ def request_record(row: Mapping[str, Any], catalogue: Catalogue | None) -> dict[
         "lat": where.get("lat"),
         "long": where.get("long"),
         "media_url": extras.get("media_url"),
+    }
+
+
+def with_extensions(
+    record: Mapping[str, Any], row: Mapping[str, Any], updates: Sequence[Update]
+) -> dict[str, Any]:
+    """`extensions=true`: the record with the extended status and the update history as
+    notes (the same items the update feed serves)."""
+    core = "closed" if row["status"] == "closed" else "open"
+    return {
+        **record,
+        "extended_attributes": {
+            "channel": row["channel"],
+            "extended_status": updates[-1].status if updates else core,
+        },
+        "notes": [
+            {
+                "datetime": format_datetime(u.at),
+                "description": u.description,
+                "type": u.fact_type,
+            }
+            for u in updates
+        ],
+    }
+
+
+def update_entry(update: Update) -> dict[str, Any]:
+    """One item of the FixMyStreet-style `servicerequestupdates` feed."""
+    return {
+        "update_id": str(update.update_id),
+        "service_request_id": str(update.appeal_id),
+        "status": update.status,
+        "updated_datetime": format_datetime(update.at),
+        "description": update.description,
+        "media_url": None,
+        "external_status_code": update.fact_type,
     }
 
 

@@ -64,26 +64,20 @@ class Query:
     since: datetime | None = None
     until: datetime | None = None
     closed: bool | None = None
+    extensions: bool = False
 
 
 def query(params: Mapping[str, str], now: datetime) -> Query:
     """The filters of GET /requests. service_request_id overrides every other filter;
     otherwise the window defaults to the most recent 90 days and may not exceed 90."""
+    with_extensions = extensions(params)
     ids = params.get("service_request_id") or None
     if ids is not None:
-        return Query(ids=tuple(parsed for i in ids.split(",") if (parsed := request_id(i))))
-    start = params.get("start_date") or None
-    end = params.get("end_date") or None
-    until = parse_datetime(end, "end_date") if end else None
-    since = parse_datetime(start, "start_date") if start else None
-    if since is None:
-        since = (until or now) - MAX_WINDOW
-    if until is None:
-        until = min(now, since + MAX_WINDOW) if start else now
-    if since > until:
-        raise Open311Error.one(400, "start_date is after end_date")
-    if until - since > MAX_WINDOW:
-        raise Open311Error.one(400, "the window from start_date to end_date exceeds 90 days")
+        return Query(
+            ids=tuple(parsed for i in ids.split(",") if (parsed := request_id(i))),
+            extensions=with_extensions,
+        )
+    since, until = window(params, now)
     closed: bool | None = None
     if status := params.get("status"):
         wanted = {s.strip() for s in status.split(",") if s.strip()}
@@ -96,7 +90,33 @@ def query(params: Mapping[str, str], now: datetime) -> Query:
         since=since,
         until=until,
         closed=closed,
+        extensions=with_extensions,
     )
+
+
+def window(params: Mapping[str, str], now: datetime) -> tuple[datetime, datetime]:
+    """start_date..end_date, both inclusive: by default the most recent 90 days, never more."""
+    start = params.get("start_date") or None
+    end = params.get("end_date") or None
+    until = parse_datetime(end, "end_date") if end else None
+    since = parse_datetime(start, "start_date") if start else None
+    if since is None:
+        since = (until or now) - MAX_WINDOW
+    if until is None:
+        until = min(now, since + MAX_WINDOW) if start else now
+    if since > until:
+        raise Open311Error.one(400, "start_date is after end_date")
+    if until - since > MAX_WINDOW:
+        raise Open311Error.one(400, "the window from start_date to end_date exceeds 90 days")
+    return since, until
+
+
+def extensions(params: Mapping[str, str]) -> bool:
+    """`extensions=true` adds the update history (notes) and the extended status."""
+    value = (params.get("extensions") or "false").lower()
+    if value not in ("true", "false"):
+        raise Open311Error.one(400, "extensions is true or false")
+    return value == "true"
 
 
 def request_id(value: str) -> UUID | None:

@@ -10,6 +10,7 @@ from intake_service import catalogue_seed
 from intake_service.catalogue import Service
 from intake_service.open311 import filing, mapping, params
 from intake_service.open311.errors import Open311Error
+from intake_service.open311.statuses import Update
 
 NOW = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -251,3 +252,57 @@ def test_service_entries_and_definitions() -> None:
         "name": "本户 One household",
     }
     assert "values" not in definition["attributes"][2]
+
+
+def test_extensions_is_true_or_false_and_rides_on_every_query() -> None:
+    assert params.query({"extensions": "true"}, NOW).extensions is True
+    assert params.query({"service_request_id": str(uuid4()), "extensions": "TRUE"}, NOW).extensions
+    assert params.query({"extensions": ""}, NOW).extensions is False
+    with pytest.raises(Open311Error, match="extensions is true or false") as error:
+        params.query({"extensions": "yes"}, NOW)
+    assert error.value.status == 400
+
+
+def _update(status: str, minutes: int, fact_type: str = "appeal.assigned") -> Update:
+    return Update(
+        uuid4(), uuid4(), fact_type, status, f"{status} 说明", NOW + timedelta(minutes=minutes)
+    )
+
+
+def test_an_update_entry_has_string_ids_and_a_local_time_with_offset() -> None:
+    update = _update("open", 0)
+    assert mapping.update_entry(update) == {
+        "update_id": str(update.update_id),
+        "service_request_id": str(update.appeal_id),
+        "status": "open",
+        "updated_datetime": "2026-03-03T17:00:00+08:00",
+        "description": "open 说明",
+        "media_url": None,
+        "external_status_code": "appeal.assigned",
+    }
+
+
+def test_extensions_add_the_extended_status_and_the_notes() -> None:
+    row = {**_row(), "channel": "open311"}
+    record = mapping.request_record(row, catalogue_seed.DEMO)
+    history = [_update("for_triage", 0, "appeal.received"), _update("in_progress", 5)]
+    extended = mapping.with_extensions(record, row, history)
+    assert extended["status"] == "open"  # core v2 keeps open/closed
+    assert extended["extended_attributes"] == {
+        "channel": "open311",
+        "extended_status": "in_progress",
+    }
+    assert extended["notes"] == [
+        {
+            "datetime": "2026-03-03T17:00:00+08:00",
+            "description": "for_triage 说明",
+            "type": "appeal.received",
+        },
+        {
+            "datetime": "2026-03-03T17:05:00+08:00",
+            "description": "in_progress 说明",
+            "type": "appeal.assigned",
+        },
+    ]
+    bare = mapping.with_extensions(record, {**row, "status": "closed"}, [])
+    assert (bare["extended_attributes"]["extended_status"], bare["notes"]) == ("closed", [])
