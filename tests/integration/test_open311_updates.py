@@ -3,6 +3,8 @@ their transaction, once per fact however often the consumer delivers it, and fil
 appeals received before the table existed."""
 
 import asyncio
+from datetime import timedelta
+from uuid import uuid4
 
 import pytest
 from alembic import command
@@ -135,3 +137,20 @@ async def test_the_migration_fills_the_feed_with_appeals_received_before_it(
         "for_triage",
         received.time,
     )
+
+
+async def test_the_feed_reads_a_window_oldest_first_up_to_its_limit(db: Database) -> None:
+    first, second = await _file(db), await _file(db)
+    assigned = factories.assigned(first)
+    late = factories.assigned(second).model_copy(update={"time": factories.T0 + timedelta(days=1)})
+    async with db.transaction() as tx:
+        await updates.record(tx, [late, assigned])
+    since, until = factories.T0, factories.T0 + timedelta(hours=1)
+    async with db.transaction() as tx:
+        window = await feed_store.between(tx, since, until, limit=10)
+        limited = await feed_store.between(tx, since, until + timedelta(days=1), limit=2)
+        by_appeal = await feed_store.of_appeals(tx, [second.subject, uuid4()])
+    assert [u.update_id for u in window] == [first.id, second.id, assigned.id]
+    assert [u.update_id for u in limited] == [first.id, second.id]
+    assert list(by_appeal) == [second.subject]
+    assert [u.update_id for u in by_appeal[second.subject]] == [second.id, late.id]
