@@ -110,14 +110,13 @@ async def create_request(suffix: str, request: Request, runtime: RuntimeDep) -> 
 async def _records(
     tx: Tx, rows: list[dict[str, Any]], catalogue: Catalogue, *, extensions: bool
 ) -> list[dict[str, Any]]:
-    records = [mapping.request_record(row, catalogue) for row in rows]
-    if not extensions:
-        return records
-    notes = await feed_store.of_appeals(tx, [row["id"] for row in rows])
-    return [
-        mapping.with_extensions(record, row, notes.get(row["id"], []))
-        for record, row in zip(records, rows, strict=True)
-    ]
+    found = await feed_store.of_appeals(tx, [row["id"] for row in rows])
+    records = []
+    for row in rows:
+        updates = found.get(row["id"], [])
+        record = mapping.request_record(row, catalogue, updates)
+        records.append(mapping.with_extensions(record, row, updates) if extensions else record)
+    return records
 
 
 @router.get("/requests.{suffix}")

@@ -34,6 +34,8 @@ updates = Table(
     Column("status", String(40), nullable=False),
     Column("description", Text, nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),  # the fact's time
+    Column("department", String(64)),
+    Column("due", DateTime(timezone=True)),
     Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Index("ix_open311_updates_updated_at_id", "updated_at", "id"),
 )
@@ -47,6 +49,8 @@ def _update(row: Any) -> Update:
         status=row.status,
         description=row.description,
         at=row.updated_at,
+        department=row.department,
+        due=row.due,
     )
 
 
@@ -70,6 +74,8 @@ async def add(tx: Tx, update: Update) -> None:
             status=update.status,
             description=update.description,
             updated_at=update.at,
+            department=update.department,
+            due=update.due,
         )
         .on_conflict_do_nothing(index_elements=[updates.c.update_id])
     )

@@ -57,10 +57,15 @@ STATUS_NOTES: Final = {
 }
 
 
-def request_record(row: Mapping[str, Any], catalogue: Catalogue | None) -> dict[str, Any]:
+def request_record(
+    row: Mapping[str, Any], catalogue: Catalogue | None, updates: Sequence[Update] = ()
+) -> dict[str, Any]:
     """One appeal (an intake `appeals` row) as an Open311 service request. No personal data:
-    no names, no phone numbers."""
+    no names, no phone numbers. Its updates (in time order) name the lead unit and the
+    handling deadline, as the latest assignment, redo or extension set them."""
     received = row["received"]
+    lead = [u.department for u in updates if u.department]
+    due = [u.due for u in updates if u.due]
     where = received.get("location") or {}
     service = catalogue.find(row["category"]) if catalogue else None
     extras = row.get("extras") or {}
@@ -71,11 +76,11 @@ def request_record(row: Mapping[str, Any], catalogue: Catalogue | None) -> dict[
         "service_name": service.name if service else row["category"],
         "service_code": row["category"],
         "description": mask(received["content"]),
-        "agency_responsible": None,
+        "agency_responsible": lead[-1] if lead else None,
         "service_notice": None,
         "requested_datetime": format_datetime(row["received_at"]),
         "updated_datetime": format_datetime(row["status_at"]),
-        "expected_datetime": None,
+        "expected_datetime": format_datetime(due[-1]) if due else None,
         "address": mask(where["address"]) if where.get("address") else None,
         "address_id": None,
         "zipcode": None,

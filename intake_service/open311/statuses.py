@@ -75,6 +75,8 @@ class Update:
     status: str
     description: str
     at: datetime  # the fact's time
+    department: str | None = None  # the lead unit this fact gave the appeal to
+    due: datetime | None = None  # the handling deadline this fact set
 
 
 _SATISFACTION: Final = {
@@ -197,7 +199,28 @@ def update_for(event: events.Event, history: Sequence[Update]) -> Update | None:
         status=_status(rule, past),
         description=description,
         at=event.time,
+        department=_lead(event),
+        due=_due(event),
     )
+
+
+def _lead(event: events.Event) -> str | None:
+    match event:
+        case events.Assigned() | events.Redispatched() | events.RedoOrdered():
+            return event.department
+    return None
+
+
+def _due(event: events.Event) -> datetime | None:
+    match event:
+        case (
+            events.Assigned()
+            | events.Redispatched()
+            | events.RedoOrdered()
+            | events.ExtensionApproved()
+        ):
+            return event.deadlines.handle_due
+    return None
 
 
 def _status(rule: Rule, past: Sequence[Update]) -> str:

@@ -455,6 +455,8 @@ async def test_an_xml_request_followed_through_dispatch_in_its_updates(stack: St
     assert record.findtext("status") == "open"
     assert record.findtext("extended_attributes/extended_status") == "fixed"
     assert record.findtext("extended_attributes/channel") == "open311"
+    assert record.findtext("agency_responsible") == "water"
+    assert (record.findtext("expected_datetime") or "").endswith("+08:00")
     notes = record.findall("notes/note")
     assert [n.findtext("type") for n in notes] == [
         "appeal.received",

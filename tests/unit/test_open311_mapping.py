@@ -1,5 +1,6 @@
 """Open311 ⇄ appeal conversions: form parsing, attributes, location, queries, records."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -306,3 +307,14 @@ def test_extensions_add_the_extended_status_and_the_notes() -> None:
     ]
     bare = mapping.with_extensions(record, {**row, "status": "closed"}, [])
     assert (bare["extended_attributes"]["extended_status"], bare["notes"]) == ("closed", [])
+
+
+def test_the_lead_unit_and_the_deadline_come_from_the_latest_update_that_set_them() -> None:
+    assigned = replace(_update("open", 0), department="water", due=NOW + timedelta(days=5))
+    extended = replace(_update("in_progress", 10), due=NOW + timedelta(days=10))
+    moved = replace(_update("internal_referral", 20), department="power")
+    record = mapping.request_record(_row(), catalogue_seed.DEMO, [assigned, extended, moved])
+    assert record["agency_responsible"] == "power"
+    assert record["expected_datetime"] == "2026-03-13T17:00:00+08:00"
+    bare = mapping.request_record(_row(), catalogue_seed.DEMO)
+    assert (bare["agency_responsible"], bare["expected_datetime"]) == (None, None)

@@ -84,6 +84,8 @@ def test_the_happy_path_in_extended_statuses() -> None:
         "closed",
     ]
     assert updates[2].description == "已派至 water，待签收 Dispatched to water"
+    assert (updates[2].department, updates[2].due) == ("water", factories.DEADLINES.handle_due)
+    assert [u.department for u in updates].count(None) == 6  # only assignments name a lead
     assert updates[4].description.endswith("已抢修供水管道 恢复供水")
     assert "满意 satisfied" in updates[5].description
 

@@ -25,6 +25,8 @@ def upgrade() -> None:
         sa.Column("status", sa.String(40), nullable=False),
         sa.Column("description", sa.Text, nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("department", sa.String(64)),
+        sa.Column("due", sa.DateTime(timezone=True)),
         sa.Column(
             "recorded_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
         ),
