@@ -49,7 +49,6 @@ STATUSES: Final = (
     "no_further_action",
     "closed",
 )
-CLOSED: Final = frozenset({"closed", "not_councils_responsibility"})
 
 
 @dataclass(frozen=True, slots=True)
