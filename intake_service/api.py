@@ -8,6 +8,7 @@ from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from intake_service import catalogue_api, domain, store
+from intake_service.open311 import updates as open311_updates
 from shared import events
 from shared.runtime import idempotency
 from shared.runtime.app import RuntimeDep
@@ -35,6 +36,7 @@ async def file_appeal(
     received = new[0]
     assert isinstance(received, events.AppealReceived)
     await store.add(tx, received, extras)
+    await open311_updates.record(tx, new)
     return received
 
 

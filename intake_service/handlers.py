@@ -1,6 +1,7 @@
 """intake reacts to other services' facts only to show an appeal's status."""
 
 from intake_service import domain, store
+from intake_service.open311 import updates as open311_updates
 from shared import events
 from shared.runtime.consumer import Handlers
 from shared.runtime.eventstore import Tx
@@ -28,3 +29,5 @@ HANDLERS: Handlers = dict.fromkeys(
     ),
     on_progress,
 )
+# Every public dispatch and feedback fact also becomes an Open311 update.
+HANDLERS = open311_updates.with_updates(HANDLERS)

@@ -1,16 +1,19 @@
 """`make run`: the whole local stack in the foreground until Ctrl-C.
 
 Starts PostgreSQL and Kafka (unless already running), creates topics, migrates, seeds demo
-routing, starts the four services, prints their URLs and a development token, then waits.
+routing, starts the four services, prints their URLs, a development token and the demo
+partner's Open311 api_key, then waits.
 Ctrl-C (or SIGTERM) stops the services and whatever infrastructure it started.
 """
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from types import FrameType
 
@@ -19,6 +22,20 @@ from services.processes import ROOT, ServiceProcess
 
 BIN = Path(sys.executable).parent
 LOGS = ROOT / ".cache" / "logs"
+DEMO_PARTNER = "demo-partner"
+
+
+def open311_keys(environ: Mapping[str, str]) -> tuple[dict[str, str], str]:
+    """intake's extra environment and the line telling whoever runs the stack how to file
+    through Open311: one demo partner's key (HOTLINE_DEMO_API_KEY, default `demo-key`),
+    unless HOTLINE_GEOREPORT_API_KEYS already sets the keys."""
+    if environ.get("HOTLINE_GEOREPORT_API_KEYS"):
+        return {}, "Open311 api_keys: as HOTLINE_GEOREPORT_API_KEYS sets them"
+    key = environ.get("HOTLINE_DEMO_API_KEY") or "demo-key"
+    return (
+        {"HOTLINE_GEOREPORT_API_KEYS": json.dumps({key: DEMO_PARTNER})},
+        f"Open311 api_key of partner {DEMO_PARTNER}: {key}",
+    )
 
 
 def _sh(*args: str) -> None:
@@ -37,6 +54,7 @@ def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
     started_infra = [s for s in ("services/postgres.sh", "services/kafka.sh") if not _running(s)]
     processes: list[ServiceProcess] = []
+    open311_env, open311_line = open311_keys(os.environ)
     try:
         for script in started_infra:
             _sh("bash", script, "start")
@@ -44,7 +62,8 @@ def main() -> int:
             _sh(str(BIN / "hotline"), command)
         for service in SERVICES.values():
             port = int(os.environ.get(f"HOTLINE_{service.name.upper()}_PORT", service.default_port))
-            process = ServiceProcess(service, LOGS, port=port)
+            env = open311_env if service.name == "intake" else {}
+            process = ServiceProcess(service, LOGS, port=port, env=dict(env))
             process.start()
             processes.append(process)
             print(f"{service.name:9} {process.url}  (log: {process.log_file.relative_to(ROOT)})")
@@ -55,6 +74,7 @@ def main() -> int:
         ).stdout.strip()
         print(f"\nAll four services are ready. Operator token (12 h):\n\n{token}\n")
         print("A department's token: .venv/bin/hotline token --department water")
+        print(open311_line)
         print("Press Ctrl-C to stop everything this command started.")
         while all(process.alive() for process in processes):
             time.sleep(0.5)

@@ -2,80 +2,28 @@
 or `.json`); every error is Open311's `errors` document in that format, never problem+json.
 A request filed here is an ordinary appeal, filed as POST /v1/appeals files one."""
 
-import logging
-from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from fastapi.routing import APIRoute
 
 from intake_service import api as appeals_api
 from intake_service import store
 from intake_service.catalogue import Catalogue, Service
-from intake_service.open311 import formats, mapping
-from intake_service.open311.mapping import Open311Error
-from intake_service.settings import IntakeSettings
+from intake_service.open311 import feed_store, filing, mapping, params
+from intake_service.open311.errors import Open311Error
+from intake_service.open311.http import (
+    Open311Route,
+    answer,
+    check_jurisdiction,
+    check_key,
+    format_of,
+    settings_of,
+)
 from shared.runtime.app import Runtime, RuntimeDep
-
-log = logging.getLogger("hotline.open311")
-
-
-def _fmt_of_path(path: str) -> formats.Format:
-    return "json" if path.endswith(".json") else "xml"
-
-
-def _answer(fmt: formats.Format, root: str, document: dict[str, Any] | list[Any]) -> Response:
-    return Response(formats.render(fmt, root, document), media_type=formats.CONTENT_TYPES[fmt])
-
-
-def _failure(fmt: formats.Format, error: Open311Error) -> Response:
-    body = [{"code": f.code, "description": f.description} for f in error.failures]
-    return Response(
-        formats.render(fmt, "errors", body),
-        status_code=error.status,
-        media_type=formats.CONTENT_TYPES[fmt],
-    )
-
-
-class Open311Route(APIRoute):
-    """Turns every failure of an Open311 route into Open311's error document."""
-
-    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        handle = super().get_route_handler()
-
-        async def guarded(request: Request) -> Response:
-            fmt = _fmt_of_path(request.url.path)
-            try:
-                return await handle(request)
-            except Open311Error as exc:
-                return _failure(fmt, exc)
-            except Exception:
-                log.exception("open311 request failed")
-                return _failure(fmt, Open311Error.one(400, "the request failed; try again later"))
-
-        return guarded
-
+from shared.runtime.eventstore import Tx
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
-
-
-def _settings(runtime: Runtime) -> IntakeSettings:
-    assert isinstance(runtime.settings, IntakeSettings)
-    return runtime.settings
-
-
-def _format(suffix: str) -> formats.Format:
-    fmt = formats.fmt_of(suffix)
-    if fmt is None:
-        raise Open311Error.one(404, "the format is .xml or .json")
-    return fmt
-
-
-def _jurisdiction(settings: IntakeSettings, given: str | None) -> None:
-    """One jurisdiction: the parameter is optional, and must name it when given."""
-    if given and given != settings.georeport_jurisdiction_id:
-        raise Open311Error.one(404, f"unknown jurisdiction_id {given}")
 
 
 async def _catalogue(runtime: Runtime) -> tuple[Catalogue, datetime]:
@@ -97,54 +45,53 @@ def _service(catalogue: Catalogue, code: str | None) -> Service:
 
 @router.get("/discovery.{suffix}")
 async def discovery(suffix: str, request: Request, runtime: RuntimeDep) -> Response:
-    fmt = _format(suffix)
-    settings = _settings(runtime)
+    fmt = format_of(suffix)
+    settings = settings_of(runtime)
     _, published_at = await _catalogue(runtime)
     document = mapping.discovery(
-        changeset=mapping.format_datetime(published_at),
+        changeset=params.format_datetime(published_at),
         contact=settings.georeport_contact,
         key_service=settings.georeport_key_service,
         url=str(request.url_for("discovery", suffix=suffix)),
         production=settings.environment == "production",
     )
-    return _answer(fmt, "discovery", document)
+    return answer(fmt, "discovery", document)
 
 
 @router.get("/services.{suffix}")
 async def services(
     suffix: str, runtime: RuntimeDep, jurisdiction_id: str | None = None
 ) -> Response:
-    fmt = _format(suffix)
-    _jurisdiction(_settings(runtime), jurisdiction_id)
+    fmt = format_of(suffix)
+    check_jurisdiction(settings_of(runtime), jurisdiction_id)
     catalogue, _ = await _catalogue(runtime)
-    return _answer(fmt, "services", [mapping.service_entry(s) for s in catalogue.services])
+    return answer(fmt, "services", [mapping.service_entry(s) for s in catalogue.services])
 
 
 @router.get("/services/{service_code}.{suffix}")
 async def service_definition(
     service_code: str, suffix: str, runtime: RuntimeDep, jurisdiction_id: str | None = None
 ) -> Response:
-    fmt = _format(suffix)
-    _jurisdiction(_settings(runtime), jurisdiction_id)
+    fmt = format_of(suffix)
+    check_jurisdiction(settings_of(runtime), jurisdiction_id)
     catalogue, _ = await _catalogue(runtime)
     service = _service(catalogue, service_code)
     if not service.metadata:
         raise Open311Error.one(404, f"{service_code} has no service definition (metadata=false)")
-    return _answer(fmt, "service_definition", mapping.service_definition(service))
+    return answer(fmt, "service_definition", mapping.service_definition(service))
 
 
 @router.post("/requests.{suffix}")
 async def create_request(suffix: str, request: Request, runtime: RuntimeDep) -> Response:
-    fmt = _format(suffix)
-    settings = _settings(runtime)
-    form = mapping.parse_form(await request.body())
-    partner = settings.georeport_partners().get(mapping.single(form, "api_key") or "")
-    if partner is None:
-        raise Open311Error.one(403, "api_key missing or not recognised")
-    _jurisdiction(settings, mapping.single(form, "jurisdiction_id"))
+    fmt = format_of(suffix)
+    settings = settings_of(runtime)
+    form = params.parse_form(await request.body())
+    partner = check_key(settings, params.single(form, "api_key"), required=True)
+    assert partner is not None
+    check_jurisdiction(settings, params.single(form, "jurisdiction_id"))
     catalogue, _ = await _catalogue(runtime)
-    service = _service(catalogue, mapping.single(form, "service_code"))
-    appeal, extras = mapping.new_appeal(service, form)
+    service = _service(catalogue, params.single(form, "service_code"))
+    appeal, extras = filing.new_appeal(service, form)
     async with runtime.db.transaction() as tx:
         received = await appeals_api.file_appeal(
             tx,
@@ -157,15 +104,27 @@ async def create_request(suffix: str, request: Request, runtime: RuntimeDep) -> 
         "service_request_id": str(received.subject),
         "service_notice": "已受理，将按类别派至责任单位 Received; it goes to the responsible unit",
     }
-    return _answer(fmt, "service_requests", [created])
+    return answer(fmt, "service_requests", [created])
+
+
+async def _records(
+    tx: Tx, rows: list[dict[str, Any]], catalogue: Catalogue, *, extensions: bool
+) -> list[dict[str, Any]]:
+    found = await feed_store.of_appeals(tx, [row["id"] for row in rows])
+    records = []
+    for row in rows:
+        updates = found.get(row["id"], [])
+        record = mapping.request_record(row, catalogue, updates)
+        records.append(mapping.with_extensions(record, row, updates) if extensions else record)
+    return records
 
 
 @router.get("/requests.{suffix}")
 async def list_requests(suffix: str, request: Request, runtime: RuntimeDep) -> Response:
-    fmt = _format(suffix)
-    params = dict(request.query_params)
-    _jurisdiction(_settings(runtime), params.get("jurisdiction_id"))
-    query = mapping.query(params, datetime.now(UTC))
+    fmt = format_of(suffix)
+    given = dict(request.query_params)
+    check_jurisdiction(settings_of(runtime), given.get("jurisdiction_id"))
+    query = params.query(given, datetime.now(UTC))
     catalogue, _ = await _catalogue(runtime)
     async with runtime.db.transaction() as tx:
         rows = await store.find(
@@ -175,27 +134,65 @@ async def list_requests(suffix: str, request: Request, runtime: RuntimeDep) -> R
             since=query.since,
             until=query.until,
             closed=query.closed,
-            limit=mapping.MAX_REQUESTS,
+            limit=params.MAX_REQUESTS,
         )
-    records = [mapping.request_record(row, catalogue) for row in rows]
-    return _answer(fmt, "service_requests", records)
+        records = await _records(tx, rows, catalogue, extensions=query.extensions)
+    return answer(fmt, "service_requests", records)
 
 
 @router.get("/requests/{service_request_id}.{suffix}")
 async def get_request(
-    service_request_id: str, suffix: str, runtime: RuntimeDep, jurisdiction_id: str | None = None
+    service_request_id: str, suffix: str, request: Request, runtime: RuntimeDep
 ) -> Response:
-    fmt = _format(suffix)
-    _jurisdiction(_settings(runtime), jurisdiction_id)
-    appeal_id = mapping.request_id(service_request_id)
-    row = None
-    if appeal_id is not None:
-        async with runtime.db.transaction() as tx:
-            row = await store.get(tx, appeal_id)
-    if row is None:
-        raise Open311Error.one(404, f"unknown service_request_id {service_request_id}")
+    fmt = format_of(suffix)
+    given = dict(request.query_params)
+    check_jurisdiction(settings_of(runtime), given.get("jurisdiction_id"))
+    extensions = params.extensions(given)
     catalogue, _ = await _catalogue(runtime)
-    return _answer(fmt, "service_requests", [mapping.request_record(row, catalogue)])
+    appeal_id = params.request_id(service_request_id)
+    async with runtime.db.transaction() as tx:
+        row = None if appeal_id is None else await store.get(tx, appeal_id)
+        if row is None:
+            raise Open311Error.one(404, f"unknown service_request_id {service_request_id}")
+        records = await _records(tx, [row], catalogue, extensions=extensions)
+    return answer(fmt, "service_requests", records)
+
+
+@router.get("/tokens.{suffix}")
+async def no_token(suffix: str) -> Response:
+    format_of(suffix)
+    raise Open311Error.one(400, "token is required: GET /tokens/{token}.xml")
+
+
+@router.get("/tokens/{token}.{suffix}")
+async def token(
+    token: str, suffix: str, runtime: RuntimeDep, jurisdiction_id: str | None = None
+) -> Response:
+    """Tokens are for `batch` services. Every service here is `realtime`: POST /requests
+    answers with the service_request_id at once and never with a token (the specification
+    allows one or the other, never both), so no token is ever known."""
+    format_of(suffix)
+    check_jurisdiction(settings_of(runtime), jurisdiction_id)
+    raise Open311Error.one(
+        404, f"unknown token {token}: services here are realtime and issue no tokens"
+    )
+
+
+@router.get("/servicerequestupdates.{suffix}")
+async def service_request_updates(suffix: str, request: Request, runtime: RuntimeDep) -> Response:
+    """FixMyStreet's update feed: one update per public fact, oldest first, whose fact
+    happened between start_date and end_date (inclusive; at most 90 days, by default the
+    most recent 90), at most 1,000: a client reading more continues from the last
+    updated_datetime and recognises repeats by update_id."""
+    fmt = format_of(suffix)
+    given = dict(request.query_params)
+    settings = settings_of(runtime)
+    check_jurisdiction(settings, given.get("jurisdiction_id"))
+    check_key(settings, given.get("api_key"), required=False)
+    since, until = params.window(given, datetime.now(UTC))
+    async with runtime.db.transaction() as tx:
+        found = await feed_store.between(tx, since, until, params.MAX_REQUESTS)
+    return answer(fmt, "service_request_updates", [mapping.update_entry(u) for u in found])
 
 
 @router.api_route(

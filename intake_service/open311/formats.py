@@ -20,6 +20,8 @@ ITEM: Final = {
     "endpoints": "endpoint",
     "formats": "format",
     "errors": "error",
+    "service_request_updates": "request_update",
+    "notes": "note",
 }
 
 

@@ -361,3 +361,110 @@ async def test_with_a_catalogue_post_appeals_refuses_unknown_categories(stack: S
     assert error["field"] == "body.category"
     assert "water.nonsense" in error["message"]
     assert fixed.status_code == 422  # a refused request leaves no idempotency record behind
+
+
+async def test_an_xml_request_followed_through_dispatch_in_its_updates(stack: Stack) -> None:
+    """One update per fact, whichever service recorded it, with the extended status after
+    it: received (intake), assigned and signed for (dispatch), replied (feedback)."""
+    base = _base(stack)
+    water = bearer(*DEPARTMENT_SCOPES, department="water")
+    body = (
+        "api_key=partner-key-0001&service_code=water.outage&address_string=幸福路2号"
+        "&attribute[scope]=building&description=停水，联系13800138000"
+    )
+    async with httpx.AsyncClient(timeout=10) as client:
+        created = await _post(client, stack, "xml", body)
+        assert created.status_code == 200, created.text
+        [answer] = ET.fromstring(created.content).findall("request")
+        request_id = answer.findtext("service_request_id")
+        assert request_id
+        assert answer.find("token") is None  # realtime: an id, never a token as well
+
+        async def order() -> dict[str, Any] | None:
+            got = await client.get(
+                f"{stack.dispatch.url}/v1/work-orders/{request_id}", headers=water
+            )
+            return dict(got.json()) if got.status_code == 200 else None
+
+        found = await polling.until(order, what="the work order")
+        signed = await client.post(
+            f"{stack.dispatch.url}/v1/work-orders/{request_id}/sign-for",
+            json={"person": "李工"},
+            headers={**water, "If-Match": f'"{found["version"]}"'},
+        )
+        assert signed.status_code == 200, signed.text
+
+        async def replied() -> httpx.Response | None:
+            reply = await client.post(
+                f"{stack.feedback.url}/v1/appeals/{request_id}/replies",
+                json={"result": "solved", "reply": "已更换阀门，恢复供水"},
+                headers=water,
+            )
+            return reply if reply.status_code == 201 else None
+
+        await polling.until(replied, what="the reply")
+
+        async def four_updates() -> list[ET.Element] | None:
+            feed = await client.get(
+                f"{base}/servicerequestupdates.xml", params={"api_key": API_KEY}
+            )
+            assert feed.status_code == 200, feed.text
+            assert feed.headers["content-type"] == XML
+            root = ET.fromstring(feed.content)
+            assert root.tag == "service_request_updates"
+            mine = [
+                u
+                for u in root.findall("request_update")
+                if u.findtext("service_request_id") == request_id
+            ]
+            return mine if len(mine) >= 4 else None
+
+        updates = await polling.until(four_updates, what="four updates")
+        as_json = await client.get(f"{base}/servicerequestupdates.json")
+        extended = await client.get(
+            f"{base}/requests/{request_id}.xml", params={"extensions": "true"}
+        )
+        plain = await client.get(f"{base}/requests/{request_id}.xml")
+
+    assert [(u.findtext("external_status_code"), u.findtext("status")) for u in updates] == [
+        ("appeal.received", "for_triage"),
+        ("appeal.assigned", "open"),
+        ("appeal.signed_for", "in_progress"),
+        ("appeal.handled", "fixed"),
+    ]
+    times = [u.findtext("updated_datetime") or "" for u in updates]
+    assert all(t.endswith("+08:00") for t in times)
+    assert times == sorted(times)
+    assert "已更换阀门，恢复供水" in (updates[3].findtext("description") or "")
+    assert "李工" not in ET.tostring(updates[2], encoding="unicode")
+    update_ids = [u.findtext("update_id") for u in updates]
+    for update_id, source in zip(
+        update_ids, (stack.intake, stack.dispatch, stack.dispatch, stack.feedback), strict=True
+    ):
+        rows = await infra.query(
+            processes.database_url(source),
+            "SELECT type FROM events WHERE event_id = :e AND stream_id = :s",
+            e=update_id,
+            s=request_id,
+        )
+        assert len(rows) == 1, update_id  # update_id is the fact's own id
+    json_ids = [u["update_id"] for u in as_json.json() if u["service_request_id"] == request_id]
+    assert json_ids == update_ids
+
+    [record] = ET.fromstring(extended.content).findall("request")
+    assert record.findtext("status") == "open"
+    assert record.findtext("extended_attributes/extended_status") == "fixed"
+    assert record.findtext("extended_attributes/channel") == "open311"
+    assert record.findtext("agency_responsible") == "water"
+    assert (record.findtext("expected_datetime") or "").endswith("+08:00")
+    notes = record.findall("notes/note")
+    assert [n.findtext("type") for n in notes] == [
+        "appeal.received",
+        "appeal.assigned",
+        "appeal.signed_for",
+        "appeal.handled",
+    ]
+    shown = ET.tostring(record, encoding="unicode")
+    assert "13800138000" not in shown
+    assert "138****8000" in shown
+    assert ET.fromstring(plain.content).find("request/notes") is None

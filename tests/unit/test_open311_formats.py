@@ -62,3 +62,14 @@ def test_errors_and_formats() -> None:
         "xml",
         None,
     )
+
+
+def test_the_update_feed_and_notes_in_xml() -> None:
+    feed = [{"update_id": "u1", "service_request_id": "a1", "status": "open", "media_url": None}]
+    root = ET.fromstring(formats.render("xml", "service_request_updates", feed))
+    assert root.tag == "service_request_updates"
+    assert [u.findtext("update_id") for u in root.findall("request_update")] == ["u1"]
+    assert root.find("request_update/media_url") is not None
+    record = [{"service_request_id": "a1", "notes": [{"type": "appeal.received"}] * 2}]
+    root = ET.fromstring(formats.render("xml", "service_requests", record))
+    assert len(root.findall("request/notes/note")) == 2

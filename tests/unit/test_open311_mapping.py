@@ -1,5 +1,6 @@
 """Open311 ⇄ appeal conversions: form parsing, attributes, location, queries, records."""
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -8,8 +9,9 @@ import pytest
 
 from intake_service import catalogue_seed
 from intake_service.catalogue import Service
-from intake_service.open311 import mapping
-from intake_service.open311.mapping import Open311Error
+from intake_service.open311 import filing, mapping, params
+from intake_service.open311.errors import Open311Error
+from intake_service.open311.statuses import Update
 
 NOW = datetime(2026, 3, 3, 9, 0, tzinfo=UTC)
 
@@ -31,17 +33,17 @@ def _descriptions(error: pytest.ExceptionInfo[Open311Error]) -> list[str]:
 
 def test_form_brackets_raw_or_percent_encoded_and_empty_values_dropped() -> None:
     raw = b"api_key=K&attribute[TAGS][]=night&attribute%5BTAGS%5D%5B%5D=road&email="
-    form = mapping.parse_form(raw)
+    form = params.parse_form(raw)
     assert form == {"api_key": ["K"], "attribute[TAGS][]": ["night", "road"]}
-    assert mapping.attributes_in(form) == {"TAGS": ["night", "road"]}
-    assert mapping.parse_form("description=停水+三天".encode()) == {"description": ["停水 三天"]}
+    assert filing.attributes_in(form) == {"TAGS": ["night", "road"]}
+    assert params.parse_form("description=停水+三天".encode()) == {"description": ["停水 三天"]}
 
 
 @pytest.mark.parametrize(
     "value", ["2026-03-03T08:00:00Z", "2026-03-03T08:00:00+08:00", "2026-03-03T08:00-05:00"]
 )
 def test_datetimes_with_an_offset_are_accepted(value: str) -> None:
-    assert mapping.parse_datetime(value, "start_date").utcoffset() is not None
+    assert params.parse_datetime(value, "start_date").utcoffset() is not None
 
 
 @pytest.mark.parametrize(
@@ -49,23 +51,23 @@ def test_datetimes_with_an_offset_are_accepted(value: str) -> None:
 )
 def test_datetimes_without_an_offset_or_invalid_are_refused(value: str) -> None:
     with pytest.raises(Open311Error) as error:
-        mapping.parse_datetime(value, "start_date")
+        params.parse_datetime(value, "start_date")
     assert error.value.status == 400
     assert "start_date" in _descriptions(error)[0]
 
 
 def test_output_datetimes_are_local_with_offset() -> None:
-    assert mapping.format_datetime(NOW) == "2026-03-03T17:00:00+08:00"
+    assert params.format_datetime(NOW) == "2026-03-03T17:00:00+08:00"
 
 
 def test_attributes_are_typed_and_checked_all_at_once() -> None:
-    typed = mapping.check_attributes(
+    typed = filing.check_attributes(
         WATER,
         {"scope": ["building"], "since": ["2026-03-01T08:00:00+08:00"], "urgency": ["urgent"]},
     )
     assert typed == {"urgency": "urgent", "since": "2026-03-01T08:00:00+08:00", "scope": "building"}
     with pytest.raises(Open311Error) as error:
-        mapping.check_attributes(WATER, {"since": ["yesterday"], "colour": ["red"]})
+        filing.check_attributes(WATER, {"since": ["yesterday"], "colour": ["red"]})
     described = _descriptions(error)
     assert error.value.status == 400
     assert len(described) == 3
@@ -75,30 +77,30 @@ def test_attributes_are_typed_and_checked_all_at_once() -> None:
 
 
 def test_list_values_are_checked_against_their_keys() -> None:
-    assert mapping.check_attributes(QUALITY, {"symptoms": ["smell", "turbid", "smell"]}) == {
+    assert filing.check_attributes(QUALITY, {"symptoms": ["smell", "turbid", "smell"]}) == {
         "symptoms": ["smell", "turbid"]
     }
     with pytest.raises(Open311Error, match="unknown keys fizzy"):
-        mapping.check_attributes(QUALITY, {"symptoms": ["smell", "fizzy"]})
+        filing.check_attributes(QUALITY, {"symptoms": ["smell", "fizzy"]})
     with pytest.raises(Open311Error, match="unknown key all"):
-        mapping.check_attributes(WATER, {"scope": ["all"]})
+        filing.check_attributes(WATER, {"scope": ["all"]})
     with pytest.raises(Open311Error, match="takes one value"):
-        mapping.check_attributes(WATER, {"scope": ["building", "area"]})
+        filing.check_attributes(WATER, {"scope": ["building", "area"]})
 
 
 def test_numbers_and_strings() -> None:
     heating, bus = _service("heating.insufficient"), _service("traffic.bus")
-    assert mapping.check_attributes(heating, {"room_temperature": ["14"]}) == {
+    assert filing.check_attributes(heating, {"room_temperature": ["14"]}) == {
         "room_temperature": 14
     }
-    assert mapping.check_attributes(heating, {"room_temperature": ["14.5"]}) == {
+    assert filing.check_attributes(heating, {"room_temperature": ["14.5"]}) == {
         "room_temperature": 14.5
     }
     for bad in ("warm", "nan"):
         with pytest.raises(Open311Error, match="number"):
-            mapping.check_attributes(heating, {"room_temperature": [bad]})
+            filing.check_attributes(heating, {"room_temperature": [bad]})
     with pytest.raises(Open311Error, match="one line"):
-        mapping.check_attributes(bus, {"line": ["3\n路"]})
+        filing.check_attributes(bus, {"line": ["3\n路"]})
 
 
 FORM: dict[str, list[str]] = {
@@ -112,7 +114,7 @@ FORM: dict[str, list[str]] = {
 
 
 def test_a_request_becomes_an_appeal_on_the_open311_channel() -> None:
-    appeal, extras = mapping.new_appeal(WATER, {**FORM, "media_url": ["https://x.test/1.jpg"]})
+    appeal, extras = filing.new_appeal(WATER, {**FORM, "media_url": ["https://x.test/1.jpg"]})
     assert (appeal.channel, appeal.category, appeal.appeal_type, appeal.urgency) == (
         "open311",
         "water.outage",
@@ -137,7 +139,7 @@ def test_the_district_attribute_places_the_appeal_and_names_make_a_citizen() -> 
         "last_name": ["张"],
         "phone": ["13800138000"],
     }
-    appeal, _ = mapping.new_appeal(NOISE, form)
+    appeal, _ = filing.new_appeal(NOISE, form)
     assert (appeal.location.address, appeal.location.district) == ("东城区幸福路1号", "east")
     assert (appeal.citizen.name, appeal.citizen.phone, appeal.citizen.anonymous) == (
         "张 三",
@@ -160,38 +162,38 @@ def test_the_district_attribute_places_the_appeal_and_names_make_a_citizen() -> 
 )
 def test_a_bad_request_is_refused_with_400(change: dict[str, list[str]], message: str) -> None:
     with pytest.raises(Open311Error, match=message) as error:
-        mapping.new_appeal(WATER, {**FORM, **change})
+        filing.new_appeal(WATER, {**FORM, **change})
     assert error.value.status == 400
 
 
 def test_query_defaults_to_the_last_90_days() -> None:
-    query = mapping.query({}, NOW)
+    query = params.query({}, NOW)
     assert (query.since, query.until, query.closed, query.ids) == (
         NOW - timedelta(days=90),
         NOW,
         None,
         None,
     )
-    start = mapping.query({"start_date": "2026-01-01T00:00:00Z"}, NOW)
+    start = params.query({"start_date": "2026-01-01T00:00:00Z"}, NOW)
     assert start.until == NOW
     assert start.since == datetime(2026, 1, 1, tzinfo=UTC)
-    end = mapping.query({"end_date": "2026-01-01T00:00:00Z"}, NOW)
+    end = params.query({"end_date": "2026-01-01T00:00:00Z"}, NOW)
     assert end.since == datetime(2026, 1, 1, tzinfo=UTC) - timedelta(days=90)
 
 
 def test_query_filters() -> None:
-    query = mapping.query({"service_code": "water.outage,power.outage", "status": "closed"}, NOW)
+    query = params.query({"service_code": "water.outage,power.outage", "status": "closed"}, NOW)
     assert (query.codes, query.closed) == (("water.outage", "power.outage"), True)
-    assert mapping.query({"status": "open"}, NOW).closed is False
-    assert mapping.query({"status": "open,closed"}, NOW).closed is None
+    assert params.query({"status": "open"}, NOW).closed is False
+    assert params.query({"status": "open,closed"}, NOW).closed is None
     wanted = uuid4()
-    by_id = mapping.query({"service_request_id": f"{wanted},nonsense", "status": "bad"}, NOW)
+    by_id = params.query({"service_request_id": f"{wanted},nonsense", "status": "bad"}, NOW)
     assert by_id.ids == (wanted,)
     assert by_id.since is None
 
 
 @pytest.mark.parametrize(
-    ("params", "message"),
+    ("given", "message"),
     [
         ({"start_date": "2025-01-01T00:00:00Z", "end_date": "2026-01-01T00:00:00Z"}, "90 days"),
         ({"start_date": "2026-02-01T00:00:00Z", "end_date": "2026-01-01T00:00:00Z"}, "after"),
@@ -199,9 +201,9 @@ def test_query_filters() -> None:
         ({"status": "pending"}, "status"),
     ],
 )
-def test_query_refusals(params: dict[str, str], message: str) -> None:
+def test_query_refusals(given: dict[str, str], message: str) -> None:
     with pytest.raises(Open311Error, match=message) as error:
-        mapping.query(params, NOW)
+        params.query(given, NOW)
     assert error.value.status == 400
 
 
@@ -251,3 +253,68 @@ def test_service_entries_and_definitions() -> None:
         "name": "本户 One household",
     }
     assert "values" not in definition["attributes"][2]
+
+
+def test_extensions_is_true_or_false_and_rides_on_every_query() -> None:
+    assert params.query({"extensions": "true"}, NOW).extensions is True
+    assert params.query({"service_request_id": str(uuid4()), "extensions": "TRUE"}, NOW).extensions
+    assert params.query({"extensions": ""}, NOW).extensions is False
+    with pytest.raises(Open311Error, match="extensions is true or false") as error:
+        params.query({"extensions": "yes"}, NOW)
+    assert error.value.status == 400
+
+
+def _update(status: str, minutes: int, fact_type: str = "appeal.assigned") -> Update:
+    return Update(
+        uuid4(), uuid4(), fact_type, status, f"{status} 说明", NOW + timedelta(minutes=minutes)
+    )
+
+
+def test_an_update_entry_has_string_ids_and_a_local_time_with_offset() -> None:
+    update = _update("open", 0)
+    assert mapping.update_entry(update) == {
+        "update_id": str(update.update_id),
+        "service_request_id": str(update.appeal_id),
+        "status": "open",
+        "updated_datetime": "2026-03-03T17:00:00+08:00",
+        "description": "open 说明",
+        "media_url": None,
+        "external_status_code": "appeal.assigned",
+    }
+
+
+def test_extensions_add_the_extended_status_and_the_notes() -> None:
+    row = {**_row(), "channel": "open311"}
+    record = mapping.request_record(row, catalogue_seed.DEMO)
+    history = [_update("for_triage", 0, "appeal.received"), _update("in_progress", 5)]
+    extended = mapping.with_extensions(record, row, history)
+    assert extended["status"] == "open"  # core v2 keeps open/closed
+    assert extended["extended_attributes"] == {
+        "channel": "open311",
+        "extended_status": "in_progress",
+    }
+    assert extended["notes"] == [
+        {
+            "datetime": "2026-03-03T17:00:00+08:00",
+            "description": "for_triage 说明",
+            "type": "appeal.received",
+        },
+        {
+            "datetime": "2026-03-03T17:05:00+08:00",
+            "description": "in_progress 说明",
+            "type": "appeal.assigned",
+        },
+    ]
+    bare = mapping.with_extensions(record, {**row, "status": "closed"}, [])
+    assert (bare["extended_attributes"]["extended_status"], bare["notes"]) == ("closed", [])
+
+
+def test_the_lead_unit_and_the_deadline_come_from_the_latest_update_that_set_them() -> None:
+    assigned = replace(_update("open", 0), department="water", due=NOW + timedelta(days=5))
+    extended = replace(_update("in_progress", 10), due=NOW + timedelta(days=10))
+    moved = replace(_update("internal_referral", 20), department="power")
+    record = mapping.request_record(_row(), catalogue_seed.DEMO, [assigned, extended, moved])
+    assert record["agency_responsible"] == "power"
+    assert record["expected_datetime"] == "2026-03-13T17:00:00+08:00"
+    bare = mapping.request_record(_row(), catalogue_seed.DEMO)
+    assert (bare["agency_responsible"], bare["expected_datetime"]) == (None, None)

@@ -1,0 +1,102 @@
+"""The Open311 update feed's table: one row per public fact about an appeal, keyed by the
+fact's id, appended and never edited (a correction is a new fact, so a new row)."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    String,
+    Table,
+    Text,
+    Uuid,
+    func,
+    select,
+)
+from sqlalchemy.dialects.postgresql import insert
+
+from intake_service import store
+from intake_service.open311.statuses import Update
+from shared.runtime.eventstore import Tx
+
+updates = Table(
+    "open311_updates",
+    store.metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),  # ties at the same time
+    Column("update_id", Uuid, nullable=False, unique=True),  # the fact's id
+    Column("appeal_id", Uuid, nullable=False, index=True),
+    Column("fact_type", String(100), nullable=False),
+    Column("status", String(40), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),  # the fact's time
+    Column("department", String(64)),
+    Column("due", DateTime(timezone=True)),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_open311_updates_updated_at_id", "updated_at", "id"),
+)
+
+
+def _update(row: Any) -> Update:
+    return Update(
+        update_id=row.update_id,
+        appeal_id=row.appeal_id,
+        fact_type=row.fact_type,
+        status=row.status,
+        description=row.description,
+        at=row.updated_at,
+        department=row.department,
+        due=row.due,
+    )
+
+
+def _in_time_order() -> Any:
+    return select(updates).order_by(updates.c.updated_at, updates.c.id)
+
+
+async def history(tx: Tx, appeal_id: UUID) -> list[Update]:
+    rows = await tx.conn.execute(_in_time_order().where(updates.c.appeal_id == appeal_id))
+    return [_update(row) for row in rows]
+
+
+async def add(tx: Tx, update: Update) -> None:
+    """Once per fact: a redelivered fact finds its row and adds nothing."""
+    await tx.conn.execute(
+        insert(updates)
+        .values(
+            update_id=update.update_id,
+            appeal_id=update.appeal_id,
+            fact_type=update.fact_type,
+            status=update.status,
+            description=update.description,
+            updated_at=update.at,
+            department=update.department,
+            due=update.due,
+        )
+        .on_conflict_do_nothing(index_elements=[updates.c.update_id])
+    )
+
+
+async def between(tx: Tx, since: datetime, until: datetime, limit: int) -> list[Update]:
+    """The earliest `limit` updates whose fact happened in [since, until], in time order."""
+    query = (
+        _in_time_order()
+        .where(updates.c.updated_at >= since, updates.c.updated_at <= until)
+        .limit(limit)
+    )
+    return [_update(row) for row in await tx.conn.execute(query)]
+
+
+async def of_appeals(tx: Tx, appeal_ids: Sequence[UUID]) -> dict[UUID, list[Update]]:
+    """Each appeal's updates in time order (appeals without any are absent)."""
+    found: dict[UUID, list[Update]] = {}
+    if not appeal_ids:
+        return found
+    rows = await tx.conn.execute(_in_time_order().where(updates.c.appeal_id.in_(appeal_ids)))
+    for row in rows:
+        found.setdefault(row.appeal_id, []).append(_update(row))
+    return found

@@ -1,0 +1,156 @@
+"""The Open311 update feed's table on real PostgreSQL: written with intake's own facts in
+their transaction, once per fact however often the consumer delivers it, and filled for
+appeals received before the table existed."""
+
+import asyncio
+from datetime import timedelta
+from uuid import uuid4
+
+import pytest
+from alembic import command
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from intake_service import api, domain, handlers, store
+from intake_service.main import MIGRATIONS
+from intake_service.open311 import feed_store, updates
+from shared import events
+from shared.runtime import migrations
+from shared.runtime.eventstore import Database
+from tests.support import infra
+from tests.unit import factories
+
+pytestmark = pytest.mark.integration
+
+APPEAL = domain.NewAppeal(
+    channel="open311",
+    appeal_type="complaint",
+    category="water.outage",
+    content="停水 call 13800138000",
+    citizen=events.Citizen(anonymous=True),
+)
+
+
+async def _file(db: Database) -> events.AppealReceived:
+    async with db.transaction() as tx:
+        return await api.file_appeal(
+            tx, APPEAL, actor="partner:test", now=factories.T0, extras={"partner": "test"}
+        )
+
+
+async def test_a_filed_appeal_has_its_first_update_in_the_same_transaction(db: Database) -> None:
+    received = await _file(db)
+    async with db.transaction() as tx:
+        [update] = await feed_store.history(tx, received.subject)
+    assert (update.update_id, update.status, update.at) == (
+        received.id,
+        "for_triage",
+        factories.T0,
+    )
+
+    async def fail_after_filing() -> None:
+        async with db.transaction() as tx:
+            await api.file_appeal(tx, APPEAL, actor="partner:test", now=factories.T0)
+            raise RuntimeError("the command failed after filing")
+
+    with pytest.raises(RuntimeError):  # a command that fails leaves no update behind
+        await fail_after_filing()
+    async with db.transaction() as tx:
+        assert await tx.conn.scalar(select(func.count()).select_from(feed_store.updates)) == 1
+
+
+async def test_a_redelivered_fact_adds_no_second_update(db: Database) -> None:
+    received = await _file(db)
+    assigned = factories.assigned(received)
+    signed = factories.dispatch_facts(assigned)[1]
+    assert isinstance(signed, events.SignedFor)
+    on_assigned = handlers.HANDLERS[events.Assigned]
+    on_signed = handlers.HANDLERS[events.SignedFor]
+    for _ in range(2):  # the consume loop delivers at least once
+        async with db.transaction() as tx:
+            await on_assigned(assigned, tx)
+            await on_signed(signed, tx)
+            await updates.record(tx, [received])
+    async with db.transaction() as tx:
+        history = await feed_store.history(tx, received.subject)
+        row = await store.get(tx, received.subject)
+    assert [(u.fact_type, u.status) for u in history] == [
+        ("appeal.received", "for_triage"),
+        ("appeal.assigned", "open"),
+        ("appeal.signed_for", "in_progress"),
+    ]
+    assert row is not None
+    assert row["status"] == "in_progress"  # the handler it already had still runs
+
+
+async def test_facts_of_appeals_intake_does_not_hold_and_internal_facts_add_nothing(
+    db: Database,
+) -> None:
+    stranger = factories.assigned(factories.received())
+    received = await _file(db)
+    supervised = factories.dispatch_facts(factories.assigned(received))[9]
+    assert isinstance(supervised, events.Supervised)
+    async with db.transaction() as tx:
+        await handlers.HANDLERS[events.Assigned](stranger, tx)
+        await updates.record(tx, [supervised])
+        assert await feed_store.history(tx, stranger.subject) == []
+        assert len(await feed_store.history(tx, received.subject)) == 1
+
+
+async def test_concurrent_deliveries_of_one_fact_record_it_once(db: Database) -> None:
+    received = await _file(db)
+    assigned = factories.assigned(received)
+
+    async def deliver() -> None:
+        async with db.transaction() as tx:
+            await updates.record(tx, [assigned])
+
+    await asyncio.gather(*(deliver() for _ in range(5)))
+    async with db.transaction() as tx:
+        assert [u.fact_type for u in await feed_store.history(tx, received.subject)] == [
+            "appeal.received",
+            "appeal.assigned",
+        ]
+
+
+async def test_the_migration_fills_the_feed_with_appeals_received_before_it(
+    servers: None,
+) -> None:
+    url = await infra.fresh_database("t_open311", MIGRATIONS)
+    config = migrations.alembic_config(MIGRATIONS, url)
+    await asyncio.to_thread(command.downgrade, config, "0003")
+    engine = create_async_engine(url)
+    db = Database(engine)
+    received = factories.received()
+    try:
+        async with db.transaction() as tx:
+            await tx.append(received.subject, [received], expected_version=0)
+            await store.add(tx, received)
+        await asyncio.to_thread(migrations.upgrade, MIGRATIONS, url)
+        async with db.transaction() as tx:
+            [update] = await feed_store.history(tx, received.subject)
+    finally:
+        await engine.dispose()
+    assert (update.update_id, update.fact_type, update.status, update.at) == (
+        received.id,
+        "appeal.received",
+        "for_triage",
+        received.time,
+    )
+
+
+async def test_the_feed_reads_a_window_oldest_first_up_to_its_limit(db: Database) -> None:
+    first, second = await _file(db), await _file(db)
+    assigned = factories.assigned(first)
+    late = factories.assigned(second).model_copy(update={"time": factories.T0 + timedelta(days=1)})
+    async with db.transaction() as tx:
+        await updates.record(tx, [late, assigned])
+    since, until = factories.T0, factories.T0 + timedelta(hours=1)
+    async with db.transaction() as tx:
+        window = await feed_store.between(tx, since, until, limit=10)
+        limited = await feed_store.between(tx, since, until + timedelta(days=1), limit=2)
+        by_appeal = await feed_store.of_appeals(tx, [second.subject, uuid4()])
+    assert [u.update_id for u in window] == [first.id, second.id, assigned.id]
+    assert [u.update_id for u in limited] == [first.id, second.id]
+    assert list(by_appeal) == [second.subject]
+    assert [u.update_id for u in by_appeal[second.subject]] == [second.id, late.id]

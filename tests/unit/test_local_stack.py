@@ -1,0 +1,21 @@
+"""`make run` gives intake a demo partner's Open311 key and says which."""
+
+from intake_service.settings import parse_partners
+from services import stack
+
+
+def test_the_demo_key_defaults_to_demo_key_and_can_be_chosen() -> None:
+    env, line = stack.open311_keys({})
+    assert parse_partners(env["HOTLINE_GEOREPORT_API_KEYS"]) == {"demo-key": "demo-partner"}
+    assert line == "Open311 api_key of partner demo-partner: demo-key"
+    env, line = stack.open311_keys({"HOTLINE_DEMO_API_KEY": "k3y"})
+    assert parse_partners(env["HOTLINE_GEOREPORT_API_KEYS"]) == {"k3y": "demo-partner"}
+    assert line.endswith(": k3y")
+
+
+def test_configured_keys_win_over_the_demo_key() -> None:
+    env, line = stack.open311_keys(
+        {"HOTLINE_GEOREPORT_API_KEYS": '{"a":"b"}', "HOTLINE_DEMO_API_KEY": "k3y"}
+    )
+    assert env == {}  # intake reads HOTLINE_GEOREPORT_API_KEYS from the environment itself
+    assert "HOTLINE_GEOREPORT_API_KEYS" in line
