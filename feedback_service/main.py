@@ -1,8 +1,8 @@
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
-from feedback_service import api, handlers, timer
+from feedback_service import api, handlers, links_api, timer
 from feedback_service.settings import FeedbackSettings
 from shared.runtime import settings, timers
 from shared.runtime.app import ServiceSpec, create_service
@@ -12,10 +12,13 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app() -> FastAPI:
     config = settings.load(FeedbackSettings)
+    router = APIRouter()
+    for part in (api.router, links_api.router):
+        router.include_router(part)
     return create_service(
         ServiceSpec(
             settings=config,
-            router=api.router,
+            router=router,
             migrations_dir=MIGRATIONS,
             handlers=handlers.HANDLERS,
             background=[
