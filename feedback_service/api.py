@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from feedback_service import domain, store
+from feedback_service import domain, notify, rating_links, store
 from feedback_service.settings import FeedbackSettings
 from shared import events
 from shared.runtime import idempotency
@@ -38,9 +38,16 @@ async def record(
     new, version = await tx.decide(
         appeal_id, domain.evolve, domain.Feedback(), lambda state: decide(state, holder)
     )
-    window = timedelta(hours=settings_of(runtime).rating_window_hours)
+    settings = settings_of(runtime)
+    window = timedelta(hours=settings.rating_window_hours)
+
+    async def link(tx: Tx, appeal_id: UUID, now: datetime) -> str:
+        return str((await rating_links.issue(settings, tx, appeal_id, now=now))["url"])
+
     for fact in new:
         await store.project(tx, fact, rating_window=window)
+        await notify.status_changed(tx, fact)
+        await notify.tell_citizen(tx, settings, fact, issue_link=link)
     return new, version
 
 

@@ -1,7 +1,6 @@
 """Rating links: an operator (or the citizen notice) issues one for an approved round; the
 citizen uses it once, without a token, before it expires."""
 
-import secrets
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID, uuid4
@@ -9,7 +8,7 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
-from feedback_service import api, domain, store
+from feedback_service import api, domain, rating_links, store
 from feedback_service.domain import links
 from shared.errors import InvalidTransitionError
 from shared.runtime.app import Runtime, RuntimeDep
@@ -25,34 +24,6 @@ def _secret(runtime: Runtime) -> bytes:
     return api.settings_of(runtime).rating_link_secret.get_secret_value().encode()
 
 
-async def issue(runtime: Runtime, tx: Tx, appeal_id: UUID, *, now: datetime) -> dict[str, Any]:
-    """A link for the appeal's approved, unsettled round, expiring when its window closes."""
-    state, _ = await tx.load_state(appeal_id, domain.evolve, domain.Feedback())
-    if not state.approved or state.settled:
-        raise InvalidTransitionError(f"appeal {appeal_id} has no approved reply awaiting a rating")
-    expires_at = await store.rating_window_closes_at(tx, appeal_id, state.handled_round)
-    if expires_at is None or expires_at <= now:
-        raise InvalidTransitionError(f"the rating window of appeal {appeal_id} has closed")
-    claims = links.LinkClaims(appeal_id, state.handled_round, expires_at, secrets.token_hex(16))
-    await store.issue_rating_link(
-        tx,
-        nonce=claims.nonce,
-        appeal_id=appeal_id,
-        round_=claims.round,
-        expires_at=expires_at,
-        now=now,
-    )
-    token = links.sign(_secret(runtime), claims)
-    base = api.settings_of(runtime).rating_link_base_url.rstrip("/")
-    return {
-        "appeal_id": str(appeal_id),
-        "round": claims.round,
-        "token": token,
-        "url": f"{base}/{token}",
-        "expires_at": expires_at.isoformat(),
-    }
-
-
 @router.post("/appeals/{appeal_id}/rating-links", status_code=201)
 async def post_rating_link(
     appeal_id: UUID,
@@ -60,7 +31,9 @@ async def post_rating_link(
     _: Annotated[Principal, require("ratings:write")],
 ) -> dict[str, Any]:
     async with runtime.db.transaction() as tx:
-        return await issue(runtime, tx, appeal_id, now=datetime.now(UTC))
+        return await rating_links.issue(
+            api.settings_of(runtime), tx, appeal_id, now=datetime.now(UTC)
+        )
 
 
 def _verified(runtime: Runtime, token: str, now: datetime) -> links.LinkClaims:

@@ -5,6 +5,8 @@ from pydantic import Field, SecretStr, model_validator
 from shared.runtime.settings import ServiceSettings
 
 DEV_RATING_LINK_SECRET = "hotline-development-rating-link-key-do-not-use-in-production"
+# base64 of "hotline-development-channel-webhook-key" (Standard Webhooks secret form)
+DEV_CHANNEL_SECRET = "whsec_aG90bGluZS1kZXZlbG9wbWVudC1jaGFubmVsLXdlYmhvb2sta2V5"
 
 
 class FeedbackSettings(ServiceSettings):
@@ -25,11 +27,28 @@ class FeedbackSettings(ServiceSettings):
     rating_link_secret: SecretStr = SecretStr(DEV_RATING_LINK_SECRET)
     rating_link_base_url: str = "http://127.0.0.1:8003/v1/rating-links"
 
+    # Citizens' channels: where notices to citizens go (a JSON object, channel → URL, e.g.
+    # {"wechat": "https://…"}; a channel not listed gets none) and the `whsec_` secret that
+    # signs them.
+    citizen_channel_urls: dict[str, str] = Field(default_factory=dict)
+    citizen_channel_secret: SecretStr = SecretStr(DEV_CHANNEL_SECRET)
+    # Webhook deliveries: attempts before one is recorded failed, the first retry's delay
+    # (doubling after each failure, at most an hour), each POST's timeout, the sender's poll.
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_backoff_seconds: float = Field(default=5.0, gt=0, le=3600)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    webhook_interval_seconds: float = Field(default=1.0, gt=0, le=300)
+
     @model_validator(mode="after")
-    def _refuse_development_link_key(self) -> Self:
+    def _refuse_development_keys(self) -> Self:
         if (
             self.environment == "production"
             and self.rating_link_secret.get_secret_value() == DEV_RATING_LINK_SECRET
         ):
             raise ValueError("production needs a real HOTLINE_RATING_LINK_SECRET")
+        if (
+            self.environment == "production"
+            and self.citizen_channel_secret.get_secret_value() == DEV_CHANNEL_SECRET
+        ):
+            raise ValueError("production needs a real HOTLINE_CITIZEN_CHANNEL_SECRET")
         return self

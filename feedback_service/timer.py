@@ -8,7 +8,7 @@ appends at the version it read, so each round is settled once whoever sweeps.
 from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
-from feedback_service import domain, store
+from feedback_service import domain, notify, store
 from shared import events
 from shared.runtime.eventstore import Database
 
@@ -43,5 +43,6 @@ async def sweep(db: Database, now: datetime) -> int:
             await store.close_rating_window(tx, appeal_id)
             for fact in new:
                 await store.project(tx, fact, rating_window=timedelta(0))  # the window is past
+                await notify.status_changed(tx, fact)
             recorded += len(new)
     return recorded
