@@ -5,8 +5,8 @@ from feedback_service import notification_store as nstore
 from feedback_service import notify, store
 from feedback_service.settings import FeedbackSettings
 from shared import events
-from shared.runtime.consumer import Handlers
-from shared.runtime.eventstore import Tx
+from shared.runtime.consumer import Handlers, TransientError
+from shared.runtime.eventstore import ConcurrencyError, Tx
 
 
 async def on_appeal_received(event: events.AppealReceived, tx: Tx) -> None:
@@ -44,7 +44,10 @@ async def on_closed(event: events.Closed, tx: Tx) -> None:
 def handlers_for(settings: FeedbackSettings) -> Handlers:
     async def on_extension_approved(event: events.ExtensionApproved, tx: Tx) -> None:
         await notify.status_changed(tx, event)
-        await notify.tell_citizen(tx, settings, event)
+        try:
+            await notify.tell_citizen(tx, settings, event)
+        except ConcurrencyError as exc:  # a command appended to the stream meanwhile
+            raise TransientError(str(exc)) from exc
 
     # dispatch's facts about one appeal share a partition and the inbox applies them in
     # offset order, so the latest fact applied here is the latest one dispatch recorded.

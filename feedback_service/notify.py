@@ -13,7 +13,7 @@ from typing import Any
 from uuid import UUID, uuid4
 
 from feedback_service import notification_store as nstore
-from feedback_service.domain.ratings import HOTLINE_TZ
+from feedback_service.domain import notices
 from feedback_service.settings import FeedbackSettings
 from shared import events
 from shared.runtime.eventstore import Tx
@@ -32,7 +32,7 @@ STATUS_CHANGES: tuple[type[events.Event], ...] = (
 )
 # What a partner learns of each change: no personal data, no reply text.
 _SHOWN = ("department", "round", "decision", "basis", "result", "satisfaction", "reason")
-BEIJING_DATE = "%Y-%m-%d %H:%M"
+ACTOR = "service:feedback"
 
 # Issues a rating link for the appeal's approved round: (tx, appeal_id, now) -> its URL.
 LinkIssuer = Callable[[Tx, UUID, datetime], Awaitable[str]]
@@ -90,50 +90,47 @@ async def tell_citizen(
     url = appeal and settings.citizen_channel_urls.get(appeal["channel"])
     if appeal is None or not url:
         return False
-    notice: dict[str, Any] = {
+    reply, link = None, None
+    if isinstance(fact, events.ReplyReviewed):
+        reply = await _reply(tx, fact)
+        link = await issue_link(tx, fact.subject, fact.time) if issue_link else None
+    content = notices.notice(
+        fact, extension_reason=appeal["extension_reason"], reply=reply, rating_link=link
+    )
+    body = {
         "type": "citizen.notice",
         "appeal_id": str(fact.subject),
         "event_id": str(fact.id),
         "channel": appeal["channel"],
         "phone": appeal["citizen_phone"],
+        **content,
     }
-    if isinstance(fact, events.ExtensionApproved):
-        due = fact.deadlines.handle_due
-        notice |= {
-            "kind": "extension_approved",
-            "handle_due": due.isoformat(),
-            "reason": appeal["extension_reason"],
-            "message": f"您的诉求办理期限延长{fact.working_days}个工作日，"
-            f"新的办结期限为{_local(due)}。"
-            + (f"原因：{appeal['extension_reason']}" if appeal["extension_reason"] else ""),
-        }
-    else:
-        reply = await _reply(tx, fact)
-        link = await issue_link(tx, fact.subject, fact.time) if issue_link else None
-        notice |= {
-            "kind": "reply_approved",
-            "result": reply.result if reply else None,
-            "reply": reply.reply if reply else None,
-            "rating_link": link,
-            "message": "您的诉求已办结答复，请对办理结果进行评价。",
-        }
+    delivery_id, now = uuid4(), datetime.now(UTC)
     await nstore.enqueue(
         tx,
-        id=uuid4(),
+        id=delivery_id,
         subscription_id=None,
         channel=appeal["channel"],
         appeal_id=fact.subject,
         event_id=fact.id,
-        kind=notice["kind"],
+        kind=content["kind"],
         url=url,
-        body=_body(notice),
-        created_at=datetime.now(UTC),
+        body=_body(body),
+        created_at=now,
     )
+    # The notice is a fact on the appeal's feedback stream too, so audit can show it.
+    told = notices.citizen_notified(
+        fact,
+        content,
+        channel=appeal["channel"],
+        delivery_id=delivery_id,
+        actor=ACTOR,
+        event_id=uuid4(),
+        now=now,
+    )
+    stream = await tx.load(fact.subject)
+    await tx.append(fact.subject, [told], expected_version=stream[-1].version if stream else 0)
     return True
-
-
-def _local(at: datetime) -> str:
-    return at.astimezone(HOTLINE_TZ).strftime(BEIJING_DATE)
 
 
 async def _reply(tx: Tx, reviewed: events.ReplyReviewed) -> events.Handled | None:

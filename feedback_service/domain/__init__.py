@@ -4,6 +4,7 @@ Pure: no I/O, no clock; time and ids are arguments. Each decision takes the appe
 feedback state and returns the new facts, or raises a domain error saying why not.
 """
 
+from feedback_service.domain.notices import citizen_notified, notice
 from feedback_service.domain.ratings import (
     Callback,
     Rating,
@@ -24,9 +25,11 @@ __all__ = [
     "ReviewDecision",
     "call_back",
     "callback_due",
+    "citizen_notified",
     "evolve",
     "expire_rating",
     "handle",
+    "notice",
     "rate",
     "review",
 ]

@@ -1,10 +1,19 @@
 """feedback's facts: the department's reply and the citizen's rating."""
 
 from typing import Annotated, ClassVar, Literal
+from uuid import UUID
 
 from pydantic import Field
 
-from shared.events.base import Code, Event, HandlingResult, Satisfaction, Text, UtcDatetime
+from shared.events.base import (
+    Channel,
+    Code,
+    Event,
+    HandlingResult,
+    Satisfaction,
+    Text,
+    UtcDatetime,
+)
 
 
 class Handled(Event):
@@ -82,4 +91,24 @@ class CallbackMade(Event):
     next_attempt_due: UtcDatetime | None = None  # after an unreached attempt, if any is left
 
 
-FEEDBACK_EVENTS: tuple[type[Event], ...] = (Handled, Rated, NotRated, ReplyReviewed, CallbackMade)
+class CitizenNotified(Event):
+    """A notice to the citizen was sent on its way through their channel: an approved
+    extension (the new deadline and why) or an approved reply (with a rating link). The
+    delivery's outcome is feedback's delivery record. feedback → audit."""
+
+    source: ClassVar[str] = "feedback"
+    type: Literal["appeal.citizen_notified"] = "appeal.citizen_notified"
+    kind: Literal["extension_approved", "reply_approved"]
+    channel: Channel
+    delivery_id: UUID  # the notice's webhook delivery
+    message: Text  # what the citizen was told
+
+
+FEEDBACK_EVENTS: tuple[type[Event], ...] = (
+    Handled,
+    Rated,
+    NotRated,
+    ReplyReviewed,
+    CallbackMade,
+    CitizenNotified,
+)

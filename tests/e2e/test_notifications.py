@@ -150,6 +150,17 @@ async def test_partners_and_citizens_are_notified_and_a_down_receiver_blocks_not
             "extension_approved",
             "reply_approved",
         }
+        history_url = f"{stack.audit.url}/v1/appeals/{orders.appeal_id}/history"
+
+        async def audited() -> list[dict[str, Any]] | None:
+            body = (await client.get(history_url, headers=OPERATOR_HEADERS)).json()
+            facts = body.get("facts", [])
+            told = [f for f in facts if f["type"] == "appeal.citizen_notified"]
+            return told if len(told) == 2 else None
+
+        notified = await polling.until(audited, what="audit to hold both notices")
+    assert [n["data"]["kind"] for n in notified] == ["extension_approved", "reply_approved"]
+    assert notified[1]["data"]["message"] == reply_notice["message"]
     assert all(signed_by(r, subscription["secret"]) for r in partner.requests)
     facts = [json.loads(r.body)["fact"] for r in partner.unique.values()]
     # appeal.assigned too, unless dispatch's fact reached feedback before intake's did

@@ -150,6 +150,17 @@ async def test_the_citizen_is_told_of_an_approved_extension_through_their_channe
             assert not await notify.tell_citizen(tx, no_channel, extended)
         assert await sender.sweep(db, datetime.now(UTC), settings=config) == 1
         [got] = hooks.requests
+    async with db.transaction() as tx:  # the notice is a fact on the feedback stream too
+        [told] = [recorded.event for recorded in await tx.load(received.subject)]
+    [row] = await _deliveries(db)
+    assert isinstance(told, events.CitizenNotified)
+    assert (told.kind, told.channel, told.delivery_id, told.causation_id) == (
+        "extension_approved",
+        "phone",
+        row["id"],
+        extended.id,
+    )
+    assert got.headers["webhook-id"] == sender.message_id(told.delivery_id)
     secret = config.citizen_channel_secret.get_secret_value()
     assert signed_correctly(got, secret)
     notice = json.loads(got.body)

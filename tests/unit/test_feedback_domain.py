@@ -362,3 +362,51 @@ def test_a_rated_or_superseded_round_is_not_marked_not_rated() -> None:
     rated = fold([*history, *_rate(fold(history))])
     assert _expire(rated, 1) == []
     assert _expire(fold(history), 2) == []  # a window for a round that has no reply yet
+
+
+# --- what the citizen is told -------------------------------------------------------------
+
+
+def test_the_citizen_is_told_the_new_deadline_and_why() -> None:
+    [*_, extended] = [
+        f for f in factories.dispatch_facts(ASSIGNED) if isinstance(f, events.ExtensionApproved)
+    ]
+    assert isinstance(extended, events.ExtensionApproved)
+    content = domain.notice(extended, extension_reason="需更换变压器", reply=None, rating_link=None)
+    local = extended.deadlines.handle_due.astimezone(ZoneInfo("Asia/Shanghai"))
+    assert content["kind"] == "extension_approved"
+    assert f"延长{extended.working_days}个工作日" in content["message"]
+    assert local.strftime("%Y-%m-%d %H:%M") in content["message"]
+    assert "原因：需更换变压器" in content["message"]
+    told = domain.citizen_notified(
+        extended,
+        content,
+        channel="app",
+        delivery_id=uuid4(),
+        actor="service:feedback",
+        event_id=uuid4(),
+        now=factories.T0,
+    )
+    assert (told.kind, told.causation_id, told.message) == (
+        "extension_approved",
+        extended.id,
+        content["message"],
+    )
+    assert fold([told]) == domain.Feedback()  # a notice changes no round
+
+
+def test_the_citizen_is_told_the_approved_reply_with_a_rating_link() -> None:
+    history = approved()
+    reviewed = history[-1]
+    assert isinstance(reviewed, events.ReplyReviewed)
+    reply = history[0]
+    assert isinstance(reply, events.Handled)
+    content = domain.notice(
+        reviewed, extension_reason=None, reply=reply, rating_link="https://x/v1/rating-links/t"
+    )
+    assert (content["kind"], content["reply"], content["result"], content["rating_link"]) == (
+        "reply_approved",
+        "已修复",
+        "solved",
+        "https://x/v1/rating-links/t",
+    )
