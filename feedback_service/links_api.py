@@ -21,7 +21,12 @@ Token = Annotated[str, Path(min_length=10, max_length=400)]
 
 
 def _secret(runtime: Runtime) -> bytes:
-    return api.settings_of(runtime).rating_link_secret.get_secret_value().encode()
+    key = api.settings_of(runtime).rating_link_key()
+    if key is None:
+        raise Problem(
+            503, "Rating links unavailable", "no HOTLINE_RATING_LINK_SECRET is configured"
+        )
+    return key
 
 
 @router.post("/appeals/{appeal_id}/rating-links", status_code=201)

@@ -81,14 +81,15 @@ async def tell_citizen(
     issue_link: LinkIssuer | None = None,
 ) -> bool:
     """A notice to the citizen's channel for an approved extension or an approved reply;
-    False when there is none to send (another fact, or no endpoint for the channel)."""
+    False when there is none to send (another fact, no endpoint for the channel, or no key
+    to sign it with)."""
     if not isinstance(fact, events.ExtensionApproved | events.ReplyReviewed):
         return False
     if isinstance(fact, events.ReplyReviewed) and fact.decision != "approved":
         return False
     appeal = await nstore.appeal(tx, fact.subject)
     url = appeal and settings.citizen_channel_urls.get(appeal["channel"])
-    if appeal is None or not url:
+    if appeal is None or not url or settings.channel_secret() is None:
         return False
     reply, link = None, None
     if isinstance(fact, events.ReplyReviewed):

@@ -10,12 +10,18 @@ from feedback_service.domain import links
 from feedback_service.settings import FeedbackSettings
 from shared.errors import InvalidTransitionError
 from shared.runtime.eventstore import Tx
+from shared.runtime.problems import Problem
 
 
 async def issue(
     settings: FeedbackSettings, tx: Tx, appeal_id: UUID, *, now: datetime
 ) -> dict[str, Any]:
     """A link for the appeal's approved, unsettled round, expiring when its window closes."""
+    key = settings.rating_link_key()
+    if key is None:
+        raise Problem(
+            503, "Rating links unavailable", "no HOTLINE_RATING_LINK_SECRET is configured"
+        )
     state, _ = await tx.load_state(appeal_id, domain.evolve, domain.Feedback())
     if not state.approved or state.settled:
         raise InvalidTransitionError(f"appeal {appeal_id} has no approved reply awaiting a rating")
@@ -31,7 +37,7 @@ async def issue(
         expires_at=expires_at,
         now=now,
     )
-    token = links.sign(settings.rating_link_secret.get_secret_value().encode(), claims)
+    token = links.sign(key, claims)
     return {
         "appeal_id": str(appeal_id),
         "round": claims.round,

@@ -56,12 +56,13 @@ async def sweep(db: Database, now: datetime, *, settings: FeedbackSettings) -> i
         due = await nstore.claim_due(tx, now=now, lease_until=lease, limit=BATCH)
     if not due:
         return 0
-    channel_secret = settings.citizen_channel_secret.get_secret_value()
+    channel_secret = settings.channel_secret()
     cancelled = (None, "the subscription was cancelled")
+    unsigned = (None, "no HOTLINE_CITIZEN_CHANNEL_SECRET is configured")
 
     async def send(client: httpx.AsyncClient, d: dict[str, Any]) -> tuple[int | None, str | None]:
         if d["subscription_id"] is None:
-            return await _post(client, d, channel_secret, now)
+            return await _post(client, d, channel_secret, now) if channel_secret else unsigned
         return await _post(client, d, d["secret"], now) if d["active"] else cancelled
 
     async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as client:

@@ -1,6 +1,4 @@
-from typing import Self
-
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator
 
 from shared.runtime.settings import ServiceSettings
 
@@ -22,16 +20,15 @@ class FeedbackSettings(ServiceSettings):
     # Unreached callbacks allowed per round; the last one records "not rated" (unreachable).
     callback_max_attempts: int = Field(default=3, ge=1, le=20)
     callback_retry_hours: float = Field(default=4.0, gt=0, le=24 * 7)  # until the next attempt
-    # HMAC key that signs citizens' rating links (a secret file `hotline_rating_link_secret`
-    # in production), and where a link points: `<base>/<token>`.
-    rating_link_secret: SecretStr = SecretStr(DEV_RATING_LINK_SECRET)
+    # HMAC key that signs citizens' rating links, and where a link points (`<base>/<token>`).
+    # Unset: a development key outside production; in production, no rating links.
+    rating_link_secret: SecretStr | None = None
     rating_link_base_url: str = "http://127.0.0.1:8003/v1/rating-links"
-
     # Citizens' channels: where notices to citizens go (a JSON object, channel → URL, e.g.
     # {"wechat": "https://…"}; a channel not listed gets none) and the `whsec_` secret that
-    # signs them.
+    # signs them. Unset: a development key outside production; in production, no notices.
     citizen_channel_urls: dict[str, str] = Field(default_factory=dict)
-    citizen_channel_secret: SecretStr = SecretStr(DEV_CHANNEL_SECRET)
+    citizen_channel_secret: SecretStr | None = None
     # Webhook deliveries: attempts before one is recorded failed, the first retry's delay
     # (doubling after each failure, at most an hour), each POST's timeout, the sender's poll.
     webhook_max_attempts: int = Field(default=8, ge=1, le=50)
@@ -39,16 +36,21 @@ class FeedbackSettings(ServiceSettings):
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     webhook_interval_seconds: float = Field(default=1.0, gt=0, le=300)
 
-    @model_validator(mode="after")
-    def _refuse_development_keys(self) -> Self:
-        if (
-            self.environment == "production"
-            and self.rating_link_secret.get_secret_value() == DEV_RATING_LINK_SECRET
-        ):
-            raise ValueError("production needs a real HOTLINE_RATING_LINK_SECRET")
-        if (
-            self.environment == "production"
-            and self.citizen_channel_secret.get_secret_value() == DEV_CHANNEL_SECRET
-        ):
-            raise ValueError("production needs a real HOTLINE_CITIZEN_CHANNEL_SECRET")
-        return self
+    @field_validator("citizen_channel_secret")
+    @classmethod
+    def _standard_webhooks_secret(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and not secret.get_secret_value().startswith("whsec_"):
+            raise ValueError("a Standard Webhooks secret: whsec_<base64 key>")
+        return secret
+
+    def rating_link_key(self) -> bytes | None:
+        """The key signing rating links; None when production has none configured."""
+        if self.rating_link_secret is not None:
+            return self.rating_link_secret.get_secret_value().encode()
+        return None if self.environment == "production" else DEV_RATING_LINK_SECRET.encode()
+
+    def channel_secret(self) -> str | None:
+        """The secret signing notices to citizens; None when production has none."""
+        if self.citizen_channel_secret is not None:
+            return self.citizen_channel_secret.get_secret_value()
+        return None if self.environment == "production" else DEV_CHANNEL_SECRET
