@@ -1,96 +1,22 @@
 """feedback's REST routes: the department's reply, the hotline centre's review, callbacks and
 ratings, and the operators' queue of callbacks due."""
 
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Query
-from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from feedback_service import domain, notify, rating_links, store
-from feedback_service.settings import FeedbackSettings
+from feedback_service import commands, domain, store
 from shared import events
 from shared.runtime import idempotency
-from shared.runtime.app import Runtime, RuntimeDep
+from shared.runtime.app import RuntimeDep
 from shared.runtime.auth import Principal, require
-from shared.runtime.eventstore import Tx
 from shared.workdays import WorkdayCalendar
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
-Decision = Callable[[domain.Feedback, domain.Holder | None], list[events.Event]]
 CALENDAR = WorkdayCalendar()
-
-
-def settings_of(runtime: Runtime) -> FeedbackSettings:
-    assert isinstance(runtime.settings, FeedbackSettings)
-    return runtime.settings
-
-
-async def record(
-    runtime: Runtime, tx: Tx, appeal_id: UUID, decide: Decision
-) -> tuple[list[events.Event], int]:
-    """Decide on the appeal's feedback stream, append, and bring the read models along, all
-    in the caller's transaction."""
-    holder = await store.holder(tx, appeal_id)
-    new, version = await tx.decide(
-        appeal_id, domain.evolve, domain.Feedback(), lambda state: decide(state, holder)
-    )
-    settings = settings_of(runtime)
-    window = timedelta(hours=settings.rating_window_hours)
-
-    async def link(tx: Tx, appeal_id: UUID, now: datetime) -> str:
-        return str((await rating_links.issue(settings, tx, appeal_id, now=now))["url"])
-
-    for fact in new:
-        await store.project(tx, fact, rating_window=window)
-        await notify.status_changed(tx, fact)
-        await notify.tell_citizen(tx, settings, fact, issue_link=link)
-    return new, version
-
-
-def answer(appeal_id: UUID, new: list[events.Event], version: int) -> dict[str, Any]:
-    return {
-        "appeal_id": str(appeal_id),
-        "event_id": str(new[0].id),
-        "type": new[0].type,
-        "version": version,
-        "time": new[0].time.isoformat(),
-        "facts": [{"event_id": str(e.id), "type": e.type} for e in new],
-    }
-
-
-async def _command(
-    runtime: Runtime,
-    caller: Principal,
-    *,
-    appeal_id: UUID,
-    key: str | None,
-    body: dict[str, Any],
-    decide: Decision,
-    extra: Callable[[list[events.Event]], dict[str, Any]] = lambda _: {},
-) -> JSONResponse:
-    """One command on the appeal's feedback stream, once per Idempotency-Key."""
-
-    async def action(tx: Tx) -> idempotency.StoredResponse:
-        new, version = await record(runtime, tx, appeal_id, decide)
-        return idempotency.StoredResponse(201, answer(appeal_id, new, version) | extra(new))
-
-    stored = await idempotency.run_once(
-        runtime.db,
-        scope=f"feedback:{caller.subject}",
-        key=key,
-        request_body={"appeal_id": str(appeal_id), **body},
-        action=action,
-    )
-    return JSONResponse(stored.body, status_code=stored.status_code)
-
-
-def invalid(field: str, message: str) -> RequestValidationError:
-    """A 422 naming the body field, for rules that tie fields together."""
-    return RequestValidationError([{"loc": ("body", field), "msg": message, "type": "value_error"}])
 
 
 @router.post("/appeals/{appeal_id}/replies", status_code=201)
@@ -101,7 +27,7 @@ async def post_reply(
     caller: Annotated[Principal, require("replies:write")],
     idempotency_key: idempotency.KeyHeader = None,
 ) -> JSONResponse:
-    return await _command(
+    return await commands.command(
         runtime,
         caller,
         appeal_id=appeal_id,
@@ -130,10 +56,10 @@ async def post_review(
 ) -> JSONResponse:
     """The hotline centre approves the reply (a callback falls due) or sends it back."""
     if decision.decision == "sent_back" and decision.reason is None:
-        raise invalid("reason", "a reply is sent back with a reason")
+        raise commands.invalid("reason", "a reply is sent back with a reason")
     now = datetime.now(UTC)
-    due = domain.callback_due(now, CALENDAR, settings_of(runtime).callback_working_days)
-    return await _command(
+    due = domain.callback_due(now, CALENDAR, commands.settings_of(runtime).callback_working_days)
+    return await commands.command(
         runtime,
         caller,
         appeal_id=appeal_id,
@@ -162,7 +88,7 @@ async def post_rating(
     caller: Annotated[Principal, require("ratings:write")],
     idempotency_key: idempotency.KeyHeader = None,
 ) -> JSONResponse:
-    return await _command(
+    return await commands.command(
         runtime,
         caller,
         appeal_id=appeal_id,
@@ -192,10 +118,10 @@ async def post_callback(
     if call.reached:
         for field in ("satisfaction", "solved"):
             if getattr(call, field) is None:
-                raise invalid(field, "required when the citizen was reached")
+                raise commands.invalid(field, "required when the citizen was reached")
     elif call.satisfaction is not None or call.solved is not None:
-        raise invalid("reached", "a citizen not reached gives no satisfaction or solved")
-    settings = settings_of(runtime)
+        raise commands.invalid("reached", "a citizen not reached gives no satisfaction or solved")
+    settings = commands.settings_of(runtime)
 
     def outcome(new: list[events.Event]) -> dict[str, Any]:
         made = new[0]
@@ -207,7 +133,7 @@ async def post_callback(
             "next_attempt_due": due.isoformat() if due else None,
         }
 
-    return await _command(
+    return await commands.command(
         runtime,
         caller,
         appeal_id=appeal_id,

@@ -8,7 +8,7 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Path
 from fastapi.responses import JSONResponse
 
-from feedback_service import api, domain, rating_links, store
+from feedback_service import commands, domain, rating_links, store
 from feedback_service.domain import links
 from shared.errors import InvalidTransitionError
 from shared.runtime.app import Runtime, RuntimeDep
@@ -21,7 +21,7 @@ Token = Annotated[str, Path(min_length=10, max_length=400)]
 
 
 def _secret(runtime: Runtime) -> bytes:
-    key = api.settings_of(runtime).rating_link_key()
+    key = commands.settings_of(runtime).rating_link_key()
     if key is None:
         raise Problem(
             503, "Rating links unavailable", "no HOTLINE_RATING_LINK_SECRET is configured"
@@ -37,7 +37,7 @@ async def post_rating_link(
 ) -> dict[str, Any]:
     async with runtime.db.transaction() as tx:
         return await rating_links.issue(
-            api.settings_of(runtime), tx, appeal_id, now=datetime.now(UTC)
+            commands.settings_of(runtime), tx, appeal_id, now=datetime.now(UTC)
         )
 
 
@@ -96,6 +96,6 @@ async def use_rating_link(token: Token, rating: domain.Rating, runtime: RuntimeD
                 via="link",
             )
 
-        new, version = await api.record(runtime, tx, claims.appeal_id, decide)
+        new, version = await commands.record(runtime, tx, claims.appeal_id, decide)
         await store.use_rating_link(tx, claims.nonce, rated_event_id=new[0].id, now=now)
-    return JSONResponse(api.answer(claims.appeal_id, new, version), status_code=201)
+    return JSONResponse(commands.answer(claims.appeal_id, new, version), status_code=201)

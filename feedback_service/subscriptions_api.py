@@ -9,8 +9,8 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Query, Response
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict
 
+from feedback_service import commands, sender, webhooks
 from feedback_service import notification_store as nstore
-from feedback_service import sender, webhooks
 from shared.runtime.app import RuntimeDep
 from shared.runtime.auth import Principal, require
 from shared.runtime.eventstore import Tx
@@ -68,6 +68,8 @@ async def subscribe(
 ) -> dict[str, Any]:
     """Subscribe the caller to status changes of the appeals it filed. The answer carries the
     signing secret (`whsec_…`), shown this once."""
+    if runtime.settings.environment == "production" and body.url.scheme != "https":
+        raise commands.invalid("url", "production delivers to https URLs only")
     row = {
         "id": uuid4(),
         "filer": caller.subject,
