@@ -16,9 +16,10 @@ from shared import events
 from shared.runtime import idempotency
 from shared.runtime.app import Runtime
 from shared.runtime.auth import Principal
-from shared.runtime.eventstore import Tx
+from shared.runtime.eventstore import ConcurrencyError, Tx
 
 Decision = Callable[[domain.Feedback, domain.Holder | None], list[events.Event]]
+CONFLICT_ATTEMPTS = 3
 
 
 def settings_of(runtime: Runtime) -> FeedbackSettings:
@@ -69,20 +70,31 @@ async def command(
     decide: Decision,
     extra: Callable[[list[events.Event]], dict[str, Any]] = lambda _: {},
 ) -> JSONResponse:
-    """One command on the appeal's feedback stream, once per Idempotency-Key."""
+    """One command on the appeal's feedback stream, once per Idempotency-Key.
+
+    The caller names no stream version (feedback takes no If-Match), so a stream that moved
+    between load and append, say by a citizen notice the consume loop recorded, is no
+    conflict of the caller's: the decision is made again on the new state, a few times.
+    """
 
     async def action(tx: Tx) -> idempotency.StoredResponse:
         new, version = await record(runtime, tx, appeal_id, decide)
         return idempotency.StoredResponse(201, answer(appeal_id, new, version) | extra(new))
 
-    stored = await idempotency.run_once(
-        runtime.db,
-        scope=f"feedback:{caller.subject}",
-        key=key,
-        request_body={"appeal_id": str(appeal_id), **body},
-        action=action,
-    )
-    return JSONResponse(stored.body, status_code=stored.status_code)
+    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+        try:
+            stored = await idempotency.run_once(
+                runtime.db,
+                scope=f"feedback:{caller.subject}",
+                key=key,
+                request_body={"appeal_id": str(appeal_id), **body},
+                action=action,
+            )
+            return JSONResponse(stored.body, status_code=stored.status_code)
+        except ConcurrencyError:
+            if attempt == CONFLICT_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
 
 
 def invalid(field: str, message: str) -> RequestValidationError:
