@@ -64,6 +64,18 @@ async def on_handled(event: events.Handled, tx: Tx) -> None:
     )
 
 
+async def on_reply_reviewed(event: events.ReplyReviewed, tx: Tx) -> None:
+    # A reply sent back is no reply: the handling clock runs again until the next one.
+    order, version = await tx.load_state(event.subject, domain.evolve, None)
+    handled = await store.handled_round(tx, event.subject)
+    standing = domain.handled_round_after_review(order, event, handled_round=handled)
+    if order is None or standing == handled:
+        return
+    await store.save_work_order(
+        tx, order, version=version, at=event.time, handled_round=standing, now=event.time
+    )
+
+
 async def on_rated(event: events.Rated, tx: Tx) -> None:
     order, version = await tx.load_state(event.subject, domain.evolve, None)
     decided = meta(causation_id=event.id)
@@ -85,4 +97,5 @@ HANDLERS: Handlers = {
     events.AppealReceived: on_appeal_received,
     events.Handled: on_handled,
     events.Rated: on_rated,
+    events.ReplyReviewed: on_reply_reviewed,
 }

@@ -1,12 +1,56 @@
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 
 from shared.runtime.settings import ServiceSettings
+
+DEV_RATING_LINK_SECRET = "hotline-development-rating-link-key-do-not-use-in-production"
+# base64 of "hotline-development-channel-webhook-key" (Standard Webhooks secret form)
+DEV_CHANNEL_SECRET = "whsec_aG90bGluZS1kZXZlbG9wbWVudC1jaGFubmVsLXdlYmhvb2sta2V5"
 
 
 class FeedbackSettings(ServiceSettings):
     service_name: str = "feedback"
     port: int = 8003
     database_url: SecretStr = SecretStr("postgresql+asyncpg://hotline@127.0.0.1:55432/feedback")
-    # How long a citizen has to rate a round after the reply, before "not rated" is recorded.
+    # How long a citizen has to rate a round after its reply was approved, before "not rated"
+    # is recorded.
     rating_window_hours: float = Field(default=72.0, gt=0, le=24 * 60)
     timer_interval_seconds: float = Field(default=5.0, gt=0, le=300)
+    # A callback falls due by close of business on this working day after approval.
+    callback_working_days: int = Field(default=1, ge=0, le=10)
+    # Unreached callbacks allowed per round; the last one records "not rated" (unreachable).
+    callback_max_attempts: int = Field(default=3, ge=1, le=20)
+    callback_retry_hours: float = Field(default=4.0, gt=0, le=24 * 7)  # until the next attempt
+    # HMAC key that signs citizens' rating links, and where a link points (`<base>/<token>`).
+    # Unset: a development key outside production; in production, no rating links.
+    rating_link_secret: SecretStr | None = None
+    rating_link_base_url: str = "http://127.0.0.1:8003/v1/rating-links"
+    # Citizens' channels: where notices to citizens go (a JSON object, channel → URL, e.g.
+    # {"wechat": "https://…"}; a channel not listed gets none) and the `whsec_` secret that
+    # signs them. Unset: a development key outside production; in production, no notices.
+    citizen_channel_urls: dict[str, str] = Field(default_factory=dict)
+    citizen_channel_secret: SecretStr | None = None
+    # Webhook deliveries: attempts before one is recorded failed, the first retry's delay
+    # (doubling after each failure, at most an hour), each POST's timeout, the sender's poll.
+    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    webhook_backoff_seconds: float = Field(default=5.0, gt=0, le=3600)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    webhook_interval_seconds: float = Field(default=1.0, gt=0, le=300)
+
+    @field_validator("citizen_channel_secret")
+    @classmethod
+    def _standard_webhooks_secret(cls, secret: SecretStr | None) -> SecretStr | None:
+        if secret is not None and not secret.get_secret_value().startswith("whsec_"):
+            raise ValueError("a Standard Webhooks secret: whsec_<base64 key>")
+        return secret
+
+    def rating_link_key(self) -> bytes | None:
+        """The key signing rating links; None when production has none configured."""
+        if self.rating_link_secret is not None:
+            return self.rating_link_secret.get_secret_value().encode()
+        return None if self.environment == "production" else DEV_RATING_LINK_SECRET.encode()
+
+    def channel_secret(self) -> str | None:
+        """The secret signing notices to citizens; None when production has none."""
+        if self.citizen_channel_secret is not None:
+            return self.citizen_channel_secret.get_secret_value()
+        return None if self.environment == "production" else DEV_CHANNEL_SECRET

@@ -1,6 +1,8 @@
-"""feedback's read model of dispatch's facts: who holds each work order, in which round."""
+"""feedback's read models: who holds each work order and in which round (from dispatch's
+facts), the open rating windows and the callbacks due (from feedback's own facts)."""
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 from uuid import UUID
 
 from sqlalchemy import (
@@ -12,6 +14,7 @@ from sqlalchemy import (
     String,
     Table,
     Uuid,
+    delete,
     select,
     update,
 )
@@ -36,6 +39,30 @@ holders = Table(
     # The open rating window, if any: the round it is for and when it closes (timer index).
     Column("rating_round", Integer),
     Column("rating_closes_at", DateTime(timezone=True), index=True),
+)
+
+# Rounds whose approved reply awaits a callback that reaches the citizen: the operators' queue.
+callbacks_due = Table(
+    "callbacks_due",
+    metadata,
+    Column("appeal_id", Uuid, primary_key=True),
+    Column("round", Integer, nullable=False),
+    Column("department", String(64), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+)
+
+# Rating links issued: the nonce makes each single-use; `used_at` is set by the one rating.
+rating_links = Table(
+    "rating_links",
+    metadata,
+    Column("nonce", String(64), primary_key=True),
+    Column("appeal_id", Uuid, nullable=False, index=True),
+    Column("round", Integer, nullable=False),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("issued_at", DateTime(timezone=True), nullable=False),
+    Column("used_at", DateTime(timezone=True)),
+    Column("rated_event_id", Uuid),
 )
 
 
@@ -104,3 +131,82 @@ async def closed_rating_windows(
         .with_for_update(skip_locked=True)
     )
     return [(r.appeal_id, r.rating_round, r.rating_closes_at) for r in rows]
+
+
+async def project(tx: Tx, fact: events.Event, *, rating_window: timedelta) -> None:
+    """Keep the rating window and the callback queue in step with a new feedback fact, in the
+    transaction that records it. An approval opens both; a rating or "not rated" closes both."""
+    match fact:
+        case events.ReplyReviewed(decision="approved", callback_due=due) if due is not None:
+            await open_rating_window(
+                tx, fact.subject, round_=fact.round, closes_at=fact.time + rating_window
+            )
+            values = {"round": fact.round, "department": fact.department, "due_at": due}
+            await tx.conn.execute(
+                insert(callbacks_due)
+                .values(appeal_id=fact.subject, attempts=0, **values)
+                .on_conflict_do_update(index_elements=["appeal_id"], set_={**values, "attempts": 0})
+            )
+        case events.CallbackMade(next_attempt_due=due) if due is not None:
+            await tx.conn.execute(
+                update(callbacks_due)
+                .where(callbacks_due.c.appeal_id == fact.subject)
+                .values(due_at=due, attempts=fact.attempt)
+            )
+        case events.Rated() | events.NotRated():
+            await close_rating_window(tx, fact.subject)
+            await tx.conn.execute(
+                delete(callbacks_due).where(callbacks_due.c.appeal_id == fact.subject)
+            )
+
+
+async def list_callbacks_due(
+    tx: Tx, *, due_by: datetime | None, department: str | None, limit: int
+) -> list[dict[str, Any]]:
+    """The callbacks to make, the most overdue first."""
+    query = select(callbacks_due)
+    if due_by is not None:
+        query = query.where(callbacks_due.c.due_at <= due_by)
+    if department is not None:
+        query = query.where(callbacks_due.c.department == department)
+    rows = await tx.conn.execute(
+        query.order_by(callbacks_due.c.due_at, callbacks_due.c.appeal_id).limit(limit)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def rating_window_closes_at(tx: Tx, appeal_id: UUID, round_: int) -> datetime | None:
+    return await tx.conn.scalar(
+        select(holders.c.rating_closes_at).where(
+            holders.c.appeal_id == appeal_id, holders.c.rating_round == round_
+        )
+    )
+
+
+async def issue_rating_link(
+    tx: Tx, *, nonce: str, appeal_id: UUID, round_: int, expires_at: datetime, now: datetime
+) -> None:
+    await tx.conn.execute(
+        rating_links.insert().values(
+            nonce=nonce, appeal_id=appeal_id, round=round_, expires_at=expires_at, issued_at=now
+        )
+    )
+
+
+async def claim_rating_link(tx: Tx, nonce: str) -> tuple[bool, datetime | None]:
+    """Lock the link's row: (issued here, when it was used if it was). A racing second use
+    waits for the first to commit and then sees it used."""
+    row = (
+        await tx.conn.execute(
+            select(rating_links.c.used_at).where(rating_links.c.nonce == nonce).with_for_update()
+        )
+    ).one_or_none()
+    return (False, None) if row is None else (True, row.used_at)
+
+
+async def use_rating_link(tx: Tx, nonce: str, *, rated_event_id: UUID, now: datetime) -> None:
+    await tx.conn.execute(
+        update(rating_links)
+        .where(rating_links.c.nonce == nonce)
+        .values(used_at=now, rated_event_id=rated_event_id)
+    )

@@ -5,10 +5,10 @@ memory of its own; it locks due rows with SKIP LOCKED, decides on the feedback s
 appends at the version it read, so each round is settled once whoever sweeps.
 """
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID, uuid4
 
-from feedback_service import domain, store
+from feedback_service import domain, notify, store
 from shared import events
 from shared.runtime.eventstore import Database
 
@@ -41,5 +41,8 @@ async def sweep(db: Database, now: datetime) -> int:
 
             new, _ = await tx.decide(appeal_id, domain.evolve, domain.Feedback(), settle)
             await store.close_rating_window(tx, appeal_id)
+            for fact in new:
+                await store.project(tx, fact, rating_window=timedelta(0))  # the window is past
+                await notify.status_changed(tx, fact)
             recorded += len(new)
     return recorded

@@ -16,7 +16,11 @@ from dispatch_service.domain.centre import (
     on_rated,
     supervise,
 )
-from dispatch_service.domain.clocks import due_signals, next_signal_at
+from dispatch_service.domain.clocks import (
+    due_signals,
+    handled_round_after_review,
+    next_signal_at,
+)
 from dispatch_service.domain.department import (
     contribute,
     request_extension,
@@ -39,6 +43,7 @@ __all__ = [
     "deny_return",
     "due_signals",
     "evolve",
+    "handled_round_after_review",
     "next_signal_at",
     "on_not_rated",
     "on_rated",

@@ -45,3 +45,21 @@ def due_signals(order: WorkOrder | None, *, handled: bool, meta: Meta) -> list[e
 def next_signal_at(order: WorkOrder, *, handled: bool) -> datetime | None:
     """When `due_signals` will next have something to say (the timer's index)."""
     return min((fires_at for _, _, fires_at, _ in _marks(order, handled=handled)), default=None)
+
+
+def handled_round_after_review(
+    order: WorkOrder | None, reviewed: events.ReplyReviewed, *, handled_round: int
+) -> int:
+    """The round whose reply stands once the hotline centre has reviewed one.
+
+    A reply sent back no longer counts as the round's reply: the department must reply
+    again, so the handling clock (and its warnings) runs again against the same deadline.
+    An approval, or a review of a round the order has left, changes nothing."""
+    if (
+        order is None
+        or not order.is_open
+        or reviewed.decision != "sent_back"
+        or reviewed.round != order.round
+    ):
+        return handled_round
+    return min(handled_round, reviewed.round - 1)

@@ -39,6 +39,7 @@ from shared.events.dispatch import (
 from shared.events.feedback import (
     FEEDBACK_EVENTS,
     CallbackMade,
+    CitizenNotified,
     Handled,
     NotRated,
     Rated,
@@ -73,6 +74,7 @@ __all__ = [
     "CallbackMade",
     "Channel",
     "Citizen",
+    "CitizenNotified",
     "Clock",
     "Closed",
     "Code",

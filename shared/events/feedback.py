@@ -1,10 +1,19 @@
 """feedback's facts: the department's reply and the citizen's rating."""
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
+from uuid import UUID
 
 from pydantic import Field
 
-from shared.events.base import Code, Event, HandlingResult, Satisfaction, Text, UtcDatetime
+from shared.events.base import (
+    Channel,
+    Code,
+    Event,
+    HandlingResult,
+    Satisfaction,
+    Text,
+    UtcDatetime,
+)
 
 
 class Handled(Event):
@@ -15,7 +24,12 @@ class Handled(Event):
     department: Code
     round: int = Field(default=1, ge=1)  # 2 and up after a redo
     result: HandlingResult
-    reply: Text
+    reply: Text  # what was done; for "unsolvable", why it cannot be solved
+    # References to evidence kept elsewhere (site photos, documents): ids or URLs.
+    attachments: tuple[Annotated[str, Field(min_length=1, max_length=500)], ...] = Field(
+        default=(), max_length=20
+    )
+    person: str | None = Field(default=None, min_length=1, max_length=100)  # responsible
 
 
 class Rated(Event):
@@ -32,6 +46,7 @@ class Rated(Event):
     satisfaction: Satisfaction
     solved: bool
     comment: str | None = Field(default=None, max_length=2000)
+    via: Literal["api", "callback", "link"] = "api"  # an operator, a callback, a rating link
 
 
 class NotRated(Event):
@@ -42,6 +57,8 @@ class NotRated(Event):
     type: Literal["appeal.not_rated"] = "appeal.not_rated"
     round: int = Field(ge=1)
     window_closed_at: UtcDatetime
+    # Why: the rating window closed, or every callback attempt failed to reach the citizen.
+    reason: Literal["window_expired", "unreachable"] = "window_expired"
 
 
 class ReplyReviewed(Event):
@@ -71,6 +88,27 @@ class CallbackMade(Event):
     solved: bool | None = None
     comment: str | None = Field(default=None, max_length=2000)
     counted: bool = False
+    next_attempt_due: UtcDatetime | None = None  # after an unreached attempt, if any is left
 
 
-FEEDBACK_EVENTS: tuple[type[Event], ...] = (Handled, Rated, NotRated, ReplyReviewed, CallbackMade)
+class CitizenNotified(Event):
+    """A notice to the citizen was sent on its way through their channel: an approved
+    extension (the new deadline and why) or an approved reply (with a rating link). The
+    delivery's outcome is feedback's delivery record. feedback → audit."""
+
+    source: ClassVar[str] = "feedback"
+    type: Literal["appeal.citizen_notified"] = "appeal.citizen_notified"
+    kind: Literal["extension_approved", "reply_approved"]
+    channel: Channel
+    delivery_id: UUID  # the notice's webhook delivery
+    message: Text  # what the citizen was told
+
+
+FEEDBACK_EVENTS: tuple[type[Event], ...] = (
+    Handled,
+    Rated,
+    NotRated,
+    ReplyReviewed,
+    CallbackMade,
+    CitizenNotified,
+)

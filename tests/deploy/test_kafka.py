@@ -74,7 +74,7 @@ def test_the_contracts_are_what_the_architecture_says() -> None:
         topics.INTAKE, (topics.DISPATCH, topics.FEEDBACK), "intake"
     )
     assert contract("audit") == Contract(None, topics.ALL, "audit")
-    assert contract("feedback").reads == (topics.DISPATCH,)
+    assert contract("feedback").reads == (topics.DISPATCH, topics.INTAKE)
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

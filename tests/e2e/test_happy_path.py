@@ -83,7 +83,13 @@ async def test_an_appeal_travels_the_whole_loop(stack: Stack) -> None:
         )
         assert handled.status_code == 201, handled.text
 
-        # 4. the citizen's rating
+        # 4. the hotline centre approves the reply; then the citizen's rating
+        reviewed = await client.post(
+            f"{stack.feedback.url}/v1/appeals/{appeal_id}/reviews",
+            json={"decision": "approved"},
+            headers=operator,
+        )
+        assert reviewed.status_code == 201, reviewed.text
         rated = await client.post(
             f"{stack.feedback.url}/v1/appeals/{appeal_id}/ratings",
             json={"satisfaction": "satisfied", "solved": True},
@@ -96,13 +102,14 @@ async def test_an_appeal_travels_the_whole_loop(stack: Stack) -> None:
             client,
             f"{stack.audit.url}/v1/appeals/{appeal_id}/history",
             operator,
-            ready=lambda body: len(body["facts"]) == 6,
+            ready=lambda body: len(body["facts"]) == 7,
         )
         assert [f["type"] for f in history["facts"]] == [
             "appeal.received",
             "appeal.assigned",
             "appeal.signed_for",
             "appeal.handled",
+            "appeal.reply_reviewed",
             "appeal.rated",
             "appeal.closed",
         ]
@@ -111,6 +118,7 @@ async def test_an_appeal_travels_the_whole_loop(stack: Stack) -> None:
             "service:dispatch",
             "department:water",
             "department:water",
+            "operator:test",
             "operator:test",
             "service:dispatch",
         ]
@@ -125,7 +133,7 @@ async def test_an_appeal_travels_the_whole_loop(stack: Stack) -> None:
         assert {c["source"]: c["length"] for c in history["chains"]} == {
             "intake": 1,
             "dispatch": 3,
-            "feedback": 2,
+            "feedback": 3,
         }
 
         # intake projects the status from the other services' facts

@@ -222,6 +222,12 @@ async def test_a_closed_appeal_reads_as_closed(stack: Stack) -> None:
             return reply if reply.status_code == 201 else None
 
         await polling.until(replied, what="the reply")
+        reviewed = await client.post(
+            f"{stack.feedback.url}/v1/appeals/{request_id}/reviews",
+            json={"decision": "approved"},
+            headers=operator,
+        )
+        assert reviewed.status_code == 201, reviewed.text
         rated = await client.post(
             f"{stack.feedback.url}/v1/appeals/{request_id}/ratings",
             json={"satisfaction": "satisfied", "solved": True},

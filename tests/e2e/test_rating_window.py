@@ -36,6 +36,7 @@ async def test_an_unrated_reply_closes_the_work_order_as_not_rated(quick_window:
         await orders.act("sign-for", {"person": "李工"}, water)
         await orders.feedback_when(lambda b: b["signed_for"])
         await orders.reply(water, "已修复")
+        await orders.review("approved")  # the window opens at approval
 
         closed = await orders.when(lambda body: body["stage"] == "closed")
         assert closed["round"] == 1

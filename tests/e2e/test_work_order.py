@@ -68,6 +68,27 @@ class WorkOrders:
         )
         assert response.status_code == 201, response.text
 
+    async def review(
+        self, decision: str, reason: str | None = None, status: int = 201
+    ) -> dict[str, Any]:
+        """The hotline centre approves the round's reply, or sends it back with a reason."""
+        response = await self.client.post(
+            f"{self.stack.feedback.url}/v1/appeals/{self.appeal_id}/reviews",
+            json={"decision": decision, "reason": reason},
+            headers=OPERATOR_HEADERS,
+        )
+        assert response.status_code == status, response.text
+        return dict(response.json())
+
+    async def callback(self, body: dict[str, Any], status: int = 201) -> dict[str, Any]:
+        response = await self.client.post(
+            f"{self.stack.feedback.url}/v1/appeals/{self.appeal_id}/callbacks",
+            json=body,
+            headers=OPERATOR_HEADERS,
+        )
+        assert response.status_code == status, response.text
+        return dict(response.json())
+
     async def rate(self, satisfaction: str) -> None:
         response = await self.client.post(
             f"{self.stack.feedback.url}/v1/appeals/{self.appeal_id}/ratings",
@@ -124,6 +145,7 @@ async def test_returned_redispatched_extended_redone_and_closed(stack: Stack) ->
 
         await orders.feedback_when(lambda b: b["holder"] == "power" and b["signed_for"])
         await orders.reply(power, "已抢修变压器，恢复供电供水")
+        await orders.review("approved")
         await orders.rate("dissatisfied")
 
         redo = await orders.when(lambda body: body["round"] == 2)
@@ -131,6 +153,7 @@ async def test_returned_redispatched_extended_redone_and_closed(stack: Stack) ->
         await orders.act("sign-for", {"person": "赵工"}, power)
         await orders.feedback_when(lambda b: b["round"] == 2 and b["signed_for"])
         await orders.reply(power, "已更换水泵电源线路并回访确认")
+        await orders.review("approved")
         await orders.rate("satisfied")
         closed = await orders.when(lambda body: body["stage"] == "closed")
         assert closed["round"] == 2
@@ -139,9 +162,9 @@ async def test_returned_redispatched_extended_redone_and_closed(stack: Stack) ->
 
         async def full_history() -> dict[str, Any] | None:
             body = (await client.get(history_url, headers=OPERATOR_HEADERS)).json()
-            return dict(body) if len(body.get("facts", [])) == 15 else None
+            return dict(body) if len(body.get("facts", [])) == 17 else None
 
-        history = await polling.until(full_history, what="audit to hold all 15 facts")
+        history = await polling.until(full_history, what="audit to hold all 17 facts")
     assert [f["type"].removeprefix("appeal.") for f in history["facts"]] == [
         "received",
         "assigned",
@@ -152,10 +175,12 @@ async def test_returned_redispatched_extended_redone_and_closed(stack: Stack) ->
         "extension_requested",
         "extension_approved",
         "handled",
+        "reply_reviewed",
         "rated",
         "redo_ordered",
         "signed_for",
         "handled",
+        "reply_reviewed",
         "rated",
         "closed",
     ]

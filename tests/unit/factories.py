@@ -318,4 +318,13 @@ def feedback_facts(cause: events.Handled) -> list[events.Event]:
             solved=True,
             counted=True,
         ),
+        _follow_up(
+            events.CitizenNotified,
+            cause,
+            "service:feedback",
+            kind="reply_approved",
+            channel="app",
+            delivery_id=uuid4(),
+            message="您的诉求已办结答复，请对办理结果进行评价。",
+        ),
     ]

@@ -488,3 +488,47 @@ def test_an_unrated_round_closes_the_work_order_as_not_rated() -> None:
     stale = not_rated.model_copy(update={"round": 2})
     assert domain.on_not_rated(order, stale, meta()) == []
     assert domain.on_not_rated(then(history, [fact]), not_rated, meta()) == []
+
+
+# --- a reviewed reply ---------------------------------------------------------------------
+
+
+def _reviewed(order: domain.WorkOrder, decision: str, round_: int = 1) -> events.ReplyReviewed:
+    return events.ReplyReviewed(
+        id=uuid4(),
+        subject=order.appeal_id,
+        time=NOW,
+        actor="operator:zhao",
+        correlation_id=order.correlation_id,
+        round=round_,
+        department=order.department,
+        decision=decision,
+        reason="答复未说明处理结果" if decision == "sent_back" else None,
+        callback_due=NOW + timedelta(days=1) if decision == "approved" else None,
+    )
+
+
+def test_a_reply_sent_back_runs_the_handling_clock_again() -> None:
+    _, order = signed_order()
+    sent_back = _reviewed(order, "sent_back")
+    assert domain.handled_round_after_review(order, sent_back, handled_round=1) == 0
+    late = meta(now=order.deadlines.handle_due)
+    assert domain.due_signals(order, handled=False, meta=late) != []  # the clock runs again
+
+
+def test_an_approved_reply_or_a_stale_review_leaves_the_reply_standing() -> None:
+    history, order = signed_order()
+    approved = _reviewed(order, "approved")
+    assert domain.handled_round_after_review(order, approved, handled_round=1) == 1
+    assert (
+        domain.handled_round_after_review(order, _reviewed(order, "sent_back", 2), handled_round=1)
+        == 1
+    )
+    closed = then(history, domain.close(order, note="x", meta=meta()))
+    for target in (None, closed):
+        assert (
+            domain.handled_round_after_review(
+                target, _reviewed(order, "sent_back"), handled_round=1
+            )
+            == 1
+        )

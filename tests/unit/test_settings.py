@@ -3,6 +3,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from feedback_service.settings import DEV_CHANNEL_SECRET, FeedbackSettings
 from intake_service.settings import IntakeSettings
 from shared.runtime import settings
 
@@ -70,3 +71,20 @@ def test_an_asyncpg_url_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     url = "postgresql+asyncpg://app@db:5432/postgresql://not-a-scheme"
     monkeypatch.setenv("HOTLINE_DATABASE_URL", url)
     assert settings.load(IntakeSettings).database_url.get_secret_value() == url
+
+
+def test_feedback_signs_with_development_keys_only_outside_production() -> None:
+    development = FeedbackSettings()
+    assert development.rating_link_key() is not None
+    assert development.channel_secret() == DEV_CHANNEL_SECRET
+    production = FeedbackSettings(environment="production", jwt_jwks_url="https://idp/jwks")
+    assert (production.rating_link_key(), production.channel_secret()) == (None, None)
+    configured = FeedbackSettings(
+        environment="production",
+        jwt_jwks_url="https://idp/jwks",
+        rating_link_secret="k3y",
+        citizen_channel_secret="whsec_a2V5",
+    )
+    assert (configured.rating_link_key(), configured.channel_secret()) == (b"k3y", "whsec_a2V5")
+    with pytest.raises(ValueError, match="whsec_"):
+        FeedbackSettings(citizen_channel_secret="plain")

@@ -1,0 +1,35 @@
+"""Replies, their review, callbacks and ratings for one appeal, one handling round at a time.
+
+Pure: no I/O, no clock; time and ids are arguments. Each decision takes the appeal's
+feedback state and returns the new facts, or raises a domain error saying why not.
+"""
+
+from feedback_service.domain.notices import citizen_notified, notice
+from feedback_service.domain.ratings import (
+    Callback,
+    Rating,
+    call_back,
+    callback_due,
+    expire_rating,
+    rate,
+)
+from feedback_service.domain.replies import Reply, ReviewDecision, handle, review
+from feedback_service.domain.state import Feedback, Holder, evolve
+
+__all__ = [
+    "Callback",
+    "Feedback",
+    "Holder",
+    "Rating",
+    "Reply",
+    "ReviewDecision",
+    "call_back",
+    "callback_due",
+    "citizen_notified",
+    "evolve",
+    "expire_rating",
+    "handle",
+    "notice",
+    "rate",
+    "review",
+]

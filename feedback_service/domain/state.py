@@ -1,0 +1,89 @@
+"""The appeal's feedback state, folded from feedback's own facts, and the holder as dispatch's
+facts describe it."""
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, Literal, TypeVar
+from uuid import UUID
+
+from shared import events
+
+ReviewOutcome = Literal["approved", "sent_back"]
+E = TypeVar("E", bound=events.Event)
+
+
+@dataclass(frozen=True, slots=True)
+class Holder:
+    """Who holds the work order and in which round, as dispatch's facts say."""
+
+    department: str
+    cause_id: UUID  # the dispatch fact that put the order in this department's hands
+    correlation_id: UUID
+    round: int = 1
+    signed_for: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Feedback:
+    handled_round: int = 0  # the round of the latest reply
+    handled_by: str | None = None
+    handled_event_id: UUID | None = None
+    correlation_id: UUID | None = None
+    review: ReviewOutcome | None = None  # of the latest reply; None while it awaits review
+    approved_round: int = 0  # the last round whose reply was approved
+    approved_event_id: UUID | None = None
+    callback_due: datetime | None = None  # when the next callback attempt is due
+    callbacks: int = 0  # callback attempts in the approved round
+    failed_callbacks: int = 0  # of which did not reach the citizen
+    rated_round: int = 0  # the last round settled: rated, or recorded as not rated
+
+    @property
+    def approved(self) -> bool:
+        """The latest reply was approved, so its round may be called back and rated."""
+        return self.handled_round > 0 and self.approved_round == self.handled_round
+
+    @property
+    def settled(self) -> bool:
+        return self.handled_round > 0 and self.rated_round >= self.handled_round
+
+
+def fact(cls: type[E], state: Feedback, *, appeal_id: UUID, **fields: Any) -> E:
+    """A fact on the appeal's feedback stream, in the correlation of its work order."""
+    assert state.correlation_id is not None
+    return cls(subject=appeal_id, correlation_id=state.correlation_id, **fields)
+
+
+def evolve(state: Feedback, event: events.Event) -> Feedback:
+    match event:
+        case events.Handled():
+            return replace(
+                state,
+                handled_round=event.round,
+                handled_by=event.department,
+                handled_event_id=event.id,
+                correlation_id=event.correlation_id,
+                review=None,
+                callback_due=None,
+                callbacks=0,
+                failed_callbacks=0,
+            )
+        case events.ReplyReviewed(decision="approved"):
+            return replace(
+                state,
+                review="approved",
+                approved_round=event.round,
+                approved_event_id=event.id,
+                callback_due=event.callback_due,
+            )
+        case events.ReplyReviewed():
+            return replace(state, review=event.decision)
+        case events.CallbackMade():
+            return replace(
+                state,
+                callbacks=event.attempt,
+                failed_callbacks=state.failed_callbacks + (not event.reached),
+                callback_due=event.next_attempt_due,
+            )
+        case events.Rated() | events.NotRated():
+            return replace(state, rated_round=event.round, callback_due=None)  # settled
+    return state

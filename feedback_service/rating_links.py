@@ -1,0 +1,47 @@
+"""Issuing a rating link: for an operator to send, or with the citizen's reply notice."""
+
+import secrets
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from feedback_service import domain, store
+from feedback_service.domain import links
+from feedback_service.settings import FeedbackSettings
+from shared.errors import InvalidTransitionError
+from shared.runtime.eventstore import Tx
+from shared.runtime.problems import Problem
+
+
+async def issue(
+    settings: FeedbackSettings, tx: Tx, appeal_id: UUID, *, now: datetime
+) -> dict[str, Any]:
+    """A link for the appeal's approved, unsettled round, expiring when its window closes."""
+    key = settings.rating_link_key()
+    if key is None:
+        raise Problem(
+            503, "Rating links unavailable", "no HOTLINE_RATING_LINK_SECRET is configured"
+        )
+    state, _ = await tx.load_state(appeal_id, domain.evolve, domain.Feedback())
+    if not state.approved or state.settled:
+        raise InvalidTransitionError(f"appeal {appeal_id} has no approved reply awaiting a rating")
+    expires_at = await store.rating_window_closes_at(tx, appeal_id, state.handled_round)
+    if expires_at is None or expires_at <= now:
+        raise InvalidTransitionError(f"the rating window of appeal {appeal_id} has closed")
+    claims = links.LinkClaims(appeal_id, state.handled_round, expires_at, secrets.token_hex(16))
+    await store.issue_rating_link(
+        tx,
+        nonce=claims.nonce,
+        appeal_id=appeal_id,
+        round_=claims.round,
+        expires_at=expires_at,
+        now=now,
+    )
+    token = links.sign(key, claims)
+    return {
+        "appeal_id": str(appeal_id),
+        "round": claims.round,
+        "token": token,
+        "url": f"{settings.rating_link_base_url.rstrip('/')}/{token}",
+        "expires_at": expires_at.isoformat(),
+    }

@@ -1,0 +1,86 @@
+"""Sends the webhook deliveries `notify` wrote, with retries; a delivery that cannot be sent
+never holds anything else up.
+
+Each sweep leases the due rows (moving their due time past the POSTs' timeout) and commits,
+sends them concurrently outside any transaction, then records each outcome: delivered on a
+2xx; otherwise another attempt after an exponential backoff, or failed once the attempts
+are spent. A crash after sending and before recording sends again after the lease: the
+receiver deduplicates by `webhook-id`, which stays the same on every attempt.
+"""
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from feedback_service import notification_store as nstore
+from feedback_service import webhooks
+from feedback_service.settings import FeedbackSettings
+from shared.runtime.eventstore import Database
+
+log = logging.getLogger("hotline.webhooks")
+BATCH = 50
+MAX_BACKOFF = timedelta(hours=1)
+
+
+def message_id(delivery_id: Any) -> str:
+    return f"msg_{delivery_id.hex}"
+
+
+def backoff(settings: FeedbackSettings, attempts: int) -> timedelta:
+    """The wait after the `attempts`-th failure: base, then doubling, at most an hour."""
+    seconds = settings.webhook_backoff_seconds * 2 ** min(attempts - 1, 20)
+    return min(timedelta(seconds=seconds), MAX_BACKOFF)
+
+
+async def _post(
+    client: httpx.AsyncClient, delivery: dict[str, Any], secret: str, now: datetime
+) -> tuple[int | None, str | None]:
+    body = delivery["body"].encode()
+    headers = webhooks.headers(secret, message_id(delivery["id"]), int(now.timestamp()), body)
+    try:
+        response = await client.post(delivery["url"], content=body, headers=headers)
+    except httpx.HTTPError as exc:
+        return None, f"{type(exc).__name__}: {exc}"[:1000]
+    if 200 <= response.status_code < 300:
+        return response.status_code, None
+    return response.status_code, f"HTTP {response.status_code}"
+
+
+async def sweep(db: Database, now: datetime, *, settings: FeedbackSettings) -> int:
+    """Send every delivery due by `now`; the number attempted."""
+    lease = now + timedelta(seconds=settings.webhook_timeout_seconds * 2 + 5)
+    async with db.transaction() as tx:
+        due = await nstore.claim_due(tx, now=now, lease_until=lease, limit=BATCH)
+    if not due:
+        return 0
+    channel_secret = settings.channel_secret()
+    cancelled = (None, "the subscription was cancelled")
+    unsigned = (None, "no HOTLINE_CITIZEN_CHANNEL_SECRET is configured")
+
+    async def send(client: httpx.AsyncClient, d: dict[str, Any]) -> tuple[int | None, str | None]:
+        if d["subscription_id"] is None:
+            return await _post(client, d, channel_secret, now) if channel_secret else unsigned
+        return await _post(client, d, d["secret"], now) if d["active"] else cancelled
+
+    async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as client:
+        outcomes = await asyncio.gather(*(send(client, d) for d in due))
+    async with db.transaction() as tx:
+        for delivery, (status_code, error) in zip(due, outcomes, strict=True):
+            attempts = delivery["attempts"] + 1
+            values: dict[str, Any] = {
+                "attempts": attempts,
+                "last_status_code": status_code,
+                "last_error": error,
+            }
+            if error is None:
+                values |= {"status": "delivered", "delivered_at": now, "next_attempt_at": None}
+            elif attempts >= settings.webhook_max_attempts or (status_code, error) == cancelled:
+                values |= {"status": "failed", "next_attempt_at": None}
+                log.warning("webhook %s failed for good: %s", delivery["id"], error)
+            else:
+                values["next_attempt_at"] = now + backoff(settings, attempts)
+            await nstore.record_attempt(tx, delivery["id"], **values)
+    return len(due)

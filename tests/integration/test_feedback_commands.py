@@ -1,0 +1,84 @@
+"""A feedback command racing a fact the consume loop records on the same stream is decided
+again, not refused: against real PostgreSQL, with the race forced, not hoped for."""
+
+import asyncio
+import json
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from feedback_service import commands, domain, handlers, store
+from feedback_service.main import MIGRATIONS
+from feedback_service.settings import FeedbackSettings
+from shared import events
+from shared.runtime.app import Runtime
+from shared.runtime.auth import Principal
+from shared.runtime.eventstore import Database
+from tests.support import infra
+from tests.unit import factories
+
+pytestmark = pytest.mark.integration
+
+
+async def test_a_reply_racing_a_citizen_notice_is_decided_again(servers: None) -> None:
+    url = await infra.fresh_database("t_fb_commands", MIGRATIONS)
+    engine = create_async_engine(url)
+    db = Database(engine)
+    runtime = Runtime(FeedbackSettings(database_url=url), engine, db, Path(MIGRATIONS))
+    assigned = factories.assigned(factories.received())
+    appeal_id = assigned.subject
+    water = Principal("department:water", frozenset({"replies:write"}), "water")
+    decided = asyncio.Event()
+    seen_versions: list[int] = []
+    try:
+        async with db.transaction() as tx:
+            await handlers.on_assigned(assigned, tx)
+            await store.mark_signed_for(tx, appeal_id, department="water")
+
+        def reply(state: domain.Feedback, holder: domain.Holder | None) -> list[events.Event]:
+            seen_versions.append(state.handled_round)
+            decided.set()
+            return domain.handle(
+                state,
+                domain.Reply(result="solved", reply="已修复"),
+                appeal_id=appeal_id,
+                holder=holder,
+                department="water",
+                actor=water.actor,
+                event_id=uuid4(),
+                now=factories.T0,
+            )
+
+        notice = events.CitizenNotified(
+            id=uuid4(),
+            subject=appeal_id,
+            time=factories.T0,
+            actor="service:feedback",
+            correlation_id=assigned.correlation_id,
+            kind="extension_approved",
+            channel="phone",
+            delivery_id=uuid4(),
+            message="您的诉求办理期限延长3个工作日",
+        )
+        async with db.transaction() as other:  # the consume loop's transaction, still open
+            await other.append(appeal_id, [notice], expected_version=0)
+            command = asyncio.create_task(
+                commands.command(
+                    runtime, water, appeal_id=appeal_id, key=None, body={}, decide=reply
+                )
+            )
+            async with asyncio.timeout(10):
+                await decided.wait()  # the command loaded the stream at version 0
+        # `other` committed: the command's append at version 0 conflicts and it decides again
+        async with asyncio.timeout(10):
+            response = await command
+        assert response.status_code == 201
+        assert len(seen_versions) == 2
+        assert json.loads(bytes(response.body))["version"] == 2
+        async with db.transaction() as tx:
+            kinds = [type(r.event) for r in await tx.load(appeal_id)]
+        assert kinds == [events.CitizenNotified, events.Handled]
+    finally:
+        await engine.dispose()

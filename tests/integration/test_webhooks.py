@@ -1,0 +1,174 @@
+"""Webhook deliveries against real PostgreSQL and a real HTTP receiver: written with the fact,
+signed per Standard Webhooks (checked here by recomputing the HMAC), retried with backoff
+while the receiver is down or failing, and recorded as delivered or failed."""
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from feedback_service import notification_store as nstore
+from feedback_service import notify, sender, webhooks
+from feedback_service.main import MIGRATIONS
+from feedback_service.settings import FeedbackSettings
+from shared import events
+from shared.runtime.eventstore import Database
+from tests.support import infra
+from tests.support.webhook_receiver import Received, receiver
+from tests.unit import factories
+
+pytestmark = pytest.mark.integration
+SECRET = webhooks.new_secret()
+
+
+@pytest.fixture
+async def db(servers: None) -> AsyncIterator[Database]:
+    engine = create_async_engine(await infra.fresh_database("t_webhooks", MIGRATIONS))
+    yield Database(engine)
+    await engine.dispose()
+
+
+def settings(channels: dict[str, str] | None = None) -> FeedbackSettings:
+    return FeedbackSettings(
+        webhook_backoff_seconds=5, webhook_max_attempts=3, citizen_channel_urls=channels or {}
+    )
+
+
+def signed_correctly(received: Received, secret: str) -> bool:
+    """The receiver's check, written from the Standard Webhooks spec, not from our code."""
+    key = base64.b64decode(secret.removeprefix("whsec_"))
+    h = received.headers
+    content = f"{h['webhook-id']}.{h['webhook-timestamp']}.".encode() + received.body
+    expected = base64.b64encode(hmac.new(key, content, hashlib.sha256).digest()).decode()
+    return f"v1,{expected}" in h["webhook-signature"].split()
+
+
+async def _filed_and_subscribed(db: Database, url: str) -> events.Assigned:
+    received = factories.received().model_copy(update={"actor": "partner:demo"})
+    assigned = factories.assigned(received)
+    async with db.transaction() as tx:
+        await nstore.remember_appeal(tx, received)
+        await nstore.create_subscription(
+            tx,
+            id=uuid4(),
+            filer="partner:demo",
+            url=url,
+            secret=SECRET,
+            created_at=datetime.now(UTC),
+        )
+        await nstore.create_subscription(  # someone else's: hears nothing of this appeal
+            tx,
+            id=uuid4(),
+            filer="partner:other",
+            url=url,
+            secret=SECRET,
+            created_at=datetime.now(UTC),
+        )
+        assert await notify.status_changed(tx, assigned) == 1
+    return assigned
+
+
+async def _deliveries(db: Database) -> list[dict[str, object]]:
+    async with db.transaction() as tx:
+        return await nstore.list_deliveries(tx, appeal_id=None, limit=10)
+
+
+async def test_a_receiver_that_is_down_gets_the_notification_once_it_is_up(
+    db: Database,
+) -> None:
+    async with receiver(up=False) as hooks:
+        assigned = await _filed_and_subscribed(db, hooks.url)
+        now = datetime.now(UTC)
+        assert await sender.sweep(db, now, settings=settings()) == 1
+        [row] = await _deliveries(db)
+        assert (row["status"], row["attempts"]) == ("pending", 1)
+        assert "ConnectError" in str(row["last_error"])
+        assert row["next_attempt_at"] == now + timedelta(seconds=5)
+        assert await sender.sweep(db, now + timedelta(seconds=4), settings=settings()) == 0
+
+        await hooks.start()
+        later = now + timedelta(seconds=5)
+        assert await sender.sweep(db, later, settings=settings()) == 1
+        [row] = await _deliveries(db)
+        assert (row["status"], row["attempts"], row["last_status_code"]) == ("delivered", 2, 204)
+        [got] = hooks.requests
+    assert signed_correctly(got, SECRET)
+    assert not signed_correctly(got, webhooks.new_secret())
+    assert got.headers["webhook-id"] == sender.message_id(row["id"])
+    assert got.headers["webhook-timestamp"] == str(int(later.timestamp()))
+    body = json.loads(got.body)
+    assert (body["type"], body["fact"], body["appeal_id"]) == (
+        "appeal.status_changed",
+        "appeal.assigned",
+        str(assigned.subject),
+    )
+    assert body["data"] == {"department": "water"}
+
+
+async def test_a_failing_receiver_is_retried_with_backoff_then_recorded_failed(
+    db: Database,
+) -> None:
+    async with receiver() as hooks:
+        hooks.status = 500
+        await _filed_and_subscribed(db, hooks.url)
+        now = datetime.now(UTC)
+        for wait in (0, 5, 10):  # 5 s, then 10 s: the backoff doubles
+            now += timedelta(seconds=wait)
+            assert await sender.sweep(db, now, settings=settings()) == 1
+        [row] = await _deliveries(db)
+        assert (row["status"], row["attempts"], row["last_status_code"]) == ("failed", 3, 500)
+        assert row["next_attempt_at"] is None
+        assert await sender.sweep(db, now + timedelta(days=1), settings=settings()) == 0
+    assert len(hooks.requests) == 3
+    assert len(hooks.unique) == 1  # one message, deduplicated by webhook-id at the receiver
+    assert all(signed_correctly(r, SECRET) for r in hooks.requests)
+
+
+async def test_the_citizen_is_told_of_an_approved_extension_through_their_channel(
+    db: Database,
+) -> None:
+    received = factories.received()
+    [*_, extended] = [
+        f
+        for f in factories.dispatch_facts(factories.assigned(received))
+        if isinstance(f, events.ExtensionApproved)
+    ]
+    assert isinstance(extended, events.ExtensionApproved)
+    async with receiver() as hooks:
+        config = settings({"phone": hooks.url})
+        async with db.transaction() as tx:
+            await nstore.remember_appeal(tx, received)
+            await nstore.note_extension_reason(tx, received.subject, "需更换变压器")
+            assert await notify.tell_citizen(tx, config, extended)
+            no_channel = settings({"wechat": hooks.url})
+            assert not await notify.tell_citizen(tx, no_channel, extended)
+        assert await sender.sweep(db, datetime.now(UTC), settings=config) == 1
+        [got] = hooks.requests
+    async with db.transaction() as tx:  # the notice is a fact on the feedback stream too
+        [told] = [recorded.event for recorded in await tx.load(received.subject)]
+    [row] = await _deliveries(db)
+    assert isinstance(told, events.CitizenNotified)
+    assert (told.kind, told.channel, told.delivery_id, told.causation_id) == (
+        "extension_approved",
+        "phone",
+        row["id"],
+        extended.id,
+    )
+    assert got.headers["webhook-id"] == sender.message_id(told.delivery_id)
+    secret = config.channel_secret()
+    assert secret is not None  # the development key, outside production
+    assert signed_correctly(got, secret)
+    notice = json.loads(got.body)
+    assert (notice["kind"], notice["phone"], notice["reason"]) == (
+        "extension_approved",
+        "13800138000",
+        "需更换变压器",
+    )
+    assert notice["handle_due"] == extended.deadlines.handle_due.isoformat()
+    assert "需更换变压器" in notice["message"]
