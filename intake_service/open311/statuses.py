@@ -26,9 +26,11 @@ from intake_service.open311.privacy import mask
 from shared import events
 
 # Negotiations between a department and the centre, timer marks and the centre's chasing:
-# internal progress, visible to audit, not to the public.
+# internal progress, visible to audit, not to the public. A notice to the citizen repeats
+# what the reply or the approved extension already put in the feed.
 INTERNAL: Final = frozenset(
     {
+        "appeal.citizen_notified",
         "appeal.extension_requested",
         "appeal.extension_denied",
         "appeal.assist_contributed",
