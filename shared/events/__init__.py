@@ -46,12 +46,15 @@ from shared.events.feedback import (
 )
 from shared.events.intake import (
     INTAKE_EVENTS,
+    MAX_ATTACHMENTS,
     AnsweredDirectly,
     AppealClassified,
     AppealForwarded,
     AppealReceived,
     AppealRejected,
+    AttachmentRef,
     Citizen,
+    ContactPreference,
     EmergencyLine,
     LegalRoute,
     Location,
@@ -62,6 +65,7 @@ from shared.events.intake import (
 
 __all__ = [
     "EVENT_TYPES",
+    "MAX_ATTACHMENTS",
     "AnsweredDirectly",
     "AppealClassified",
     "AppealForwarded",
@@ -70,12 +74,14 @@ __all__ = [
     "AppealType",
     "Assigned",
     "AssistContributed",
+    "AttachmentRef",
     "CallbackMade",
     "Channel",
     "Citizen",
     "Clock",
     "Closed",
     "Code",
+    "ContactPreference",
     "DeadlineMissed",
     "DeadlineWarned",
     "Deadlines",
