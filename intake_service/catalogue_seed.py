@@ -194,7 +194,7 @@ _SERVICES: list[tuple[str, str, str, list[str], list[dict[str, Any]]]] = [
 # More words citizens use for each category, matched by substring on the appeal's text
 # when the caller names no category (intake_service.domain.rules).
 SYNONYMS: dict[str, list[str]] = {
-    "water.outage": ["断水", "不来水", "停止供水", "自来水"],
+    # water.outage: 停水 and 没水 above already cover how callers say it
     "water.quality": ["黄水", "水发黄", "水有杂质"],
     "water.pressure": ["水压低", "水流小", "高层没水压"],
     "power.outage": ["没电", "跳闸", "停止供电"],
