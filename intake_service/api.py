@@ -172,7 +172,11 @@ async def get_appeal(
     async with runtime.db.transaction() as tx:
         row = view.visible(await store.get(tx, appeal_id), caller, appeal_id)
         merged = await store.children(tx, appeal_id)
-    return {**view.appeal(row, caller), "merged_children": [str(c) for c in merged]}
+        parent = None if row["merged_into"] is None else await store.get(tx, row["merged_into"])
+    shown = {**view.appeal(row, caller), "merged_children": [str(c) for c in merged]}
+    if parent is not None:  # a merged child follows its parent's handling
+        shown["parent_status"] = parent["status"]
+    return shown
 
 
 Code = Annotated[str | None, Query(max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
@@ -235,4 +239,9 @@ async def check_progress(
     digits = "".join(ch for ch in phone if ch.isdigit())
     if row is None or len(digits) < 4 or not hmac.compare_digest(digits[-4:], phone_last4):
         raise Problem(404, "Not Found", "no appeal with this id and phone number")
-    return view.progress(row)
+    shown = view.progress(row)
+    if row["merged_into"] is not None:  # handled with another appeal: its status is theirs
+        async with runtime.db.transaction() as tx:
+            parent = await store.get(tx, row["merged_into"])
+        shown["handled_with"] = None if parent is None else view.progress(parent)
+    return shown

@@ -193,6 +193,13 @@ async def test_a_repeat_appeal_is_flagged_merged_and_unmerged(stack: Stack) -> N
             f"{stack.intake.url}/v1/appeals/{parent['id']}", headers=OPERATOR_HEADERS
         )
         assert shown.json()["merged_children"] == [child["id"]]
+        follows = await client.get(base, headers=OPERATOR_HEADERS)
+        assert follows.json()["parent_status"] in ("forwarded", "assigned")
+        progress = await client.get(
+            f"{stack.intake.url}/v1/progress/{child['id']}", params={"phone_last4": "7777"}
+        )
+        assert progress.json()["status"] == "merged"
+        assert progress.json()["handled_with"]["id"] == parent["id"]
         refused = await client.post(f"{base}/forwarding", headers=OPERATOR_HEADERS)
         assert refused.status_code == 409
         assert "unmerge" in refused.json()["detail"]
@@ -451,3 +458,55 @@ async def test_bad_input_names_the_field_and_stores_nothing(
         "SELECT count(*) FROM appeals WHERE channel = 'partner'",
     )
     assert stored == 0
+
+
+async def test_answers_cite_articles_that_exist(stack: Stack) -> None:
+    intake = stack.intake.url
+    async with httpx.AsyncClient(timeout=10) as client:
+        retired = {**ARTICLE, "title": "旧版收费标准", "active": False}
+        put = await client.put(
+            f"{intake}/v1/knowledge/articles/old.fees", json=retired, headers=OPERATOR_HEADERS
+        )
+        assert put.status_code == 201, put.text
+        searched = await client.get(
+            f"{intake}/v1/knowledge/search", params={"q": "旧版收费"}, headers=OPERATOR_HEADERS
+        )
+        assert "old.fees" not in [a["id"] for a in searched.json()["items"]]
+        missing = await client.get(
+            f"{intake}/v1/knowledge/articles/no.such", headers=OPERATOR_HEADERS
+        )
+        assert missing.status_code == 404
+        no_versions = await client.get(
+            f"{intake}/v1/knowledge/articles/no.such/versions", headers=OPERATOR_HEADERS
+        )
+        assert no_versions.status_code == 404
+        bad_id = await client.put(
+            f"{intake}/v1/knowledge/articles/Not%20An%20Id", json=ARTICLE, headers=OPERATOR_HEADERS
+        )
+        assert bad_id.status_code == 422
+        bad_body = await client.put(
+            f"{intake}/v1/knowledge/articles/x.y",
+            json={**ARTICLE, "title": ""},
+            headers=OPERATOR_HEADERS,
+        )
+        assert bad_body.json()["errors"][0]["field"] == "body.title"
+
+        appeal_id = (await _file(client, stack, {**appeal(), "hold": True}))["id"]
+        url = f"{intake}/v1/appeals/{appeal_id}/answer"
+        for body, field in (
+            ({"article_id": "no.such"}, "body.article_id"),
+            ({"article_id": "old.fees"}, "body.article_id"),  # retired
+            ({"article_id": "old.fees", "article_version": 9}, "body.article_version"),
+            ({"article_version": 1}, "body.article_id"),
+            ({}, "body.answer"),
+        ):
+            refused = await client.post(url, json=body, headers=OPERATOR_HEADERS)
+            assert refused.status_code == 422, (body, refused.text)
+            assert refused.json()["errors"][0]["field"] == field
+        shown = await client.get(f"{intake}/v1/appeals/{appeal_id}", headers=OPERATOR_HEADERS)
+        assert shown.json()["status"] == "received"  # nothing was recorded
+        call = await client.post(
+            url, json={"answer": "三方通话：供水公司当场答复"}, headers=OPERATOR_HEADERS
+        )
+        assert call.status_code == 200, call.text
+        assert call.json()["outcome"]["article_id"] is None
