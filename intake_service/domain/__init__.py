@@ -1,6 +1,7 @@
-"""intake's pure decisions: the appeal at the front office (`appeal`), its status as every
-service's facts report it (`progress`), the classification rules (`rules`) and the
-knowledge base's text matching (`knowledge`). No I/O, no clock."""
+"""intake's pure decisions: the appeal at the front office (`appeal`) and its repeats
+(`merging`), its status as every service's facts report it (`progress`), the
+classification rules (`rules`) and the knowledge base's text matching (`knowledge`).
+No I/O, no clock."""
 
 from intake_service.domain.appeal import (
     CLOSING_STAGES,
@@ -13,12 +14,11 @@ from intake_service.domain.appeal import (
     evolve,
     forward,
     held,
-    merge,
     receive,
     reject,
     transfer,
-    unmerge,
 )
+from intake_service.domain.merging import merge, unmerge
 from intake_service.domain.progress import STATUS_RANK, STATUSES, Progress, advances, progress_after
 
 __all__ = [

@@ -92,7 +92,7 @@ def evolve(state: Appeal | None, event: events.Event) -> Appeal | None:
     return state
 
 
-def _fact(cls: type[E], appeal: Appeal, meta: Meta, **fields: Any) -> E:
+def fact(cls: type[E], appeal: Appeal, meta: Meta, **fields: Any) -> E:
     return cls(
         id=meta.new_id(),
         subject=appeal.appeal_id,
@@ -132,7 +132,7 @@ def receive(
 def _forwarded(
     appeal: Appeal, meta: Meta, causation_id: UUID | None = None
 ) -> events.AppealForwarded:
-    return _fact(
+    return fact(
         events.AppealForwarded,
         appeal,
         meta,
@@ -174,7 +174,7 @@ def classify(
     if (category, appeal_type, urgency) == (appeal.category, appeal.appeal_type, appeal.urgency):
         return []
     return [
-        _fact(
+        fact(
             events.AppealClassified,
             appeal,
             meta,
@@ -202,7 +202,7 @@ def answer(
     """Settled from a knowledge-base article (its version kept) or in a three-party call."""
     article_id, version = article if article is not None else (None, None)
     return [
-        _fact(
+        fact(
             events.AnsweredDirectly,
             held(appeal),
             meta,
@@ -222,7 +222,7 @@ def transfer(
     meta: Meta,
 ) -> list[events.Event]:
     return [
-        _fact(
+        fact(
             events.TransferredToEmergency,
             held(appeal),
             meta,
@@ -242,7 +242,7 @@ def reject(
     meta: Meta,
 ) -> list[events.Event]:
     return [
-        _fact(
+        fact(
             events.AppealRejected,
             held(appeal),
             meta,
@@ -251,38 +251,3 @@ def reject(
             explanation=explanation,
         )
     ]
-
-
-def merge(
-    child: Appeal | None,
-    parent: Appeal | None,
-    *,
-    child_has_children: bool,
-    reason: str,
-    meta: Meta,
-) -> list[events.Event]:
-    """A held repeat appeal joins an open one and follows its handling. One level only: a
-    parent is never itself merged, and an appeal others joined is not merged away."""
-    child = held(child)
-    if parent is None:
-        raise NotFoundError("no such parent appeal")
-    if parent.appeal_id == child.appeal_id:
-        raise InvalidTransitionError("an appeal cannot be merged into itself")
-    if parent.merged_into is not None:
-        raise InvalidTransitionError(
-            f"the parent is itself merged into {parent.merged_into}: merge into that one"
-        )
-    if parent.stage in CLOSING_STAGES:
-        raise InvalidTransitionError(f"the parent was {parent.stage}: it is closed")
-    if child_has_children:
-        raise InvalidTransitionError("other appeals are merged into this one: unmerge them first")
-    return [_fact(events.MergedInto, child, meta, parent=parent.appeal_id, reason=reason)]
-
-
-def unmerge(child: Appeal | None, *, reason: str, meta: Meta) -> list[events.Event]:
-    """A wrong merge undone: the appeal is back at the front office for a decision."""
-    if child is None:
-        raise NotFoundError("no such appeal")
-    if child.merged_into is None:
-        raise InvalidTransitionError("the appeal is not merged")
-    return [_fact(events.Unmerged, child, meta, parent=child.merged_into, reason=reason)]
