@@ -139,11 +139,12 @@ async def test_returned_redispatched_extended_redone_and_closed(stack: Stack) ->
 
         async def full_history() -> dict[str, Any] | None:
             body = (await client.get(history_url, headers=OPERATOR_HEADERS)).json()
-            return dict(body) if len(body.get("facts", [])) == 15 else None
+            return dict(body) if len(body.get("facts", [])) == 16 else None
 
-        history = await polling.until(full_history, what="audit to hold all 15 facts")
+        history = await polling.until(full_history, what="audit to hold all 16 facts")
     assert [f["type"].removeprefix("appeal.") for f in history["facts"]] == [
         "received",
+        "forwarded",
         "assigned",
         "return_requested",
         "return_approved",
@@ -163,7 +164,7 @@ async def test_returned_redispatched_extended_redone_and_closed(stack: Stack) ->
     bounced = history["buck_passing"]
     assert (bounced["departments"], bounced["returns_approved"]) == (["water", "power"], 1)
     assert bounced["ownerless_seconds"] > 0
-    assert [f["actor"] for f in history["facts"]][2:6] == [
+    assert [f["actor"] for f in history["facts"]][3:7] == [
         "department:water",
         "operator:test",
         "operator:test",
