@@ -6,7 +6,7 @@ query 水费怎么交 shares 水费 with the title 水费缴纳方式 without an
 """
 
 import re
-from typing import Final
+from typing import Annotated, Final
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,7 +29,9 @@ class ArticleContent(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     body: events.Text
     categories: tuple[events.Code, ...] = Field(default=(), max_length=20)
-    keywords: tuple[str, ...] = Field(default=(), max_length=30)
+    keywords: tuple[Annotated[str, Field(min_length=1, max_length=50)], ...] = Field(
+        default=(), max_length=30
+    )
     active: bool = True  # a retired article is kept (answers cite it) but not offered
 
 

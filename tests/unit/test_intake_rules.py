@@ -86,3 +86,12 @@ def test_the_demo_articles_name_categories_of_the_demo_catalogue() -> None:
     assert len(knowledge_seed.DEMO) >= 5
     for article in knowledge_seed.DEMO.values():
         assert set(article.categories) <= codes
+
+
+@pytest.mark.parametrize(
+    "change",
+    [{"title": ""}, {"body": "长" * 4001}, {"keywords": ["词" * 51]}, {"keywords": ["x"] * 31}],
+)
+def test_an_article_is_bounded(change: dict[str, object]) -> None:
+    with pytest.raises(ValueError, match="validation error"):
+        knowledge.ArticleContent.model_validate({"title": "t", "body": "b", **change})
