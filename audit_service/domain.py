@@ -114,4 +114,6 @@ def mask_personal_data(data: dict[str, Any]) -> dict[str, Any]:
         "name": f"{name[0]}{'*' * (len(name) - 1)}" if name else name,
         "phone": f"{phone[:3]}****{phone[-4:]}" if phone and len(phone) > 7 else phone,
     }
+    if id_number := citizen.get("id_number"):  # identity card: region code and check digits
+        masked["id_number"] = f"{id_number[:6]}********{id_number[-4:]}"
     return {**data, "citizen": masked}

@@ -44,7 +44,7 @@ async def record(
     return order, version
 
 
-async def on_appeal_received(event: events.AppealReceived, tx: Tx) -> None:
+async def on_appeal_forwarded(event: events.AppealForwarded, tx: Tx) -> None:
     try:
         table, policy = await store.current_routing(tx), await store.current_policy(tx)
     except LookupError as exc:  # not configured yet: wait for it rather than park every appeal
@@ -94,7 +94,7 @@ async def on_not_rated(event: events.NotRated, tx: Tx) -> None:
 
 HANDLERS: Handlers = {
     events.NotRated: on_not_rated,
-    events.AppealReceived: on_appeal_received,
+    events.AppealForwarded: on_appeal_forwarded,
     events.Handled: on_handled,
     events.Rated: on_rated,
     events.ReplyReviewed: on_reply_reviewed,

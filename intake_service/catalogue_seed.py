@@ -191,6 +191,37 @@ _SERVICES: list[tuple[str, str, str, list[str], list[dict[str, Any]]]] = [
     ),
 ]
 
+# More words citizens use for each category, matched by substring on the appeal's text
+# when the caller names no category (intake_service.domain.rules).
+SYNONYMS: dict[str, list[str]] = {
+    # water.outage: 停水 and 没水 above already cover how callers say it
+    "water.quality": ["黄水", "水发黄", "水有杂质"],
+    "water.pressure": ["水压低", "水流小", "高层没水压"],
+    "power.outage": ["没电", "跳闸", "停止供电"],
+    "gas.supply": ["煤气", "燃气灶", "没有气", "燃气泄漏", "漏气"],
+    "heating.insufficient": ["不热", "供热", "室温低"],
+    "housing.property-fee": ["物业收费", "物业公司"],
+    "housing.repair": ["渗水", "墙皮脱落", "电梯", "楼道灯"],
+    "housing.rental": ["房东", "中介", "退租"],
+    "traffic.bus": ["公交车", "公交站", "班次"],
+    "traffic.taxi": ["网约车", "绕路", "打表"],
+    "traffic.parking": ["乱停车", "占用消防通道", "堵车库"],
+    "traffic.road-damage": ["井盖", "路灯", "塌陷"],
+    "environment.noise": ["噪声", "扰民", "夜间施工", "广场舞"],
+    "environment.air": ["油烟", "烧烤", "焚烧", "粉尘"],
+    "environment.water-pollution": ["污水", "黑臭", "偷排"],
+    "market.food-safety": ["变质", "食物中毒", "无证经营"],
+    "market.consumer-rights": ["预付卡", "办卡", "不退钱", "假货"],
+    "market.price": ["乱收费", "明码标价", "涨价"],
+    "social-security.pension": ["退休金", "养老"],
+    "social-security.wages": ["拖欠工资", "讨薪", "工钱"],
+    "social-security.medical-insurance": ["医疗保险", "异地就医"],
+    "public-security.household": ["落户", "迁户口", "身份证办理"],
+    "public-security.fraud": ["骗子", "被骗", "电信诈骗"],
+    "urban.street-vendors": ["路边摊", "流动摊点"],
+    "urban.littering": ["垃圾桶", "垃圾清运", "乱倒"],
+}
+
 # Categories simple enough to file without extra fields: no service definition (metadata=false).
 PLAIN = frozenset({"housing.repair", "traffic.parking", "public-security.household"})
 
@@ -202,7 +233,7 @@ DEMO = catalogue.Catalogue.model_validate(
                 "name": name,
                 "description": f"12345 热线诉求类别：{name}",
                 "group": group,
-                "keywords": keywords,
+                "keywords": [*keywords, *SYNONYMS.get(code, [])],
                 "attributes": [] if code in PLAIN else [APPEAL_TYPE, URGENCY, *extra],
             }
             for code, name, group, keywords, extra in _SERVICES

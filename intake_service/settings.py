@@ -1,6 +1,6 @@
 import json
 
-from pydantic import SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator
 
 from shared.runtime.settings import ServiceSettings
 
@@ -15,6 +15,9 @@ class IntakeSettings(ServiceSettings):
     georeport_jurisdiction_id: str = "12345.example.gov.cn"
     georeport_contact: str = "12345 热线平台 open311@12345.example.gov.cn"
     georeport_key_service: str = "向 12345 热线平台申请 API key: open311@12345.example.gov.cn"
+    # A new appeal is flagged as a possible repeat of open appeals filed this many hours
+    # before it from the same phone, or at the same address in the same category.
+    repeat_window_hours: int = Field(default=72, ge=1, le=24 * 90)
 
     @field_validator("georeport_api_keys", mode="after")
     @classmethod

@@ -3,7 +3,8 @@
 hotline migrate [SERVICE ...]   upgrade each service's database to the Alembic head
 hotline topics                  wait for Kafka and create the topics (never auto-created)
 hotline seed [SERVICE ...]      load demo departments and routing into dispatch, and the
-                                demo appeal catalogue into intake (default: both)
+                                demo appeal catalogue and knowledge base into intake
+                                (default: both)
 hotline token [--scope S ...] [--department D] [--subject NAME]
                                 mint a development JWT signed with the local key
 hotline audit timeline APPEAL | replay | export jsonl|csv
@@ -13,14 +14,16 @@ hotline audit timeline APPEAL | replay | export jsonl|csv
 import argparse
 import asyncio
 import sys
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from dispatch_service import seed
 from dispatch_service.settings import DispatchSettings
-from intake_service import catalogue_seed
+from intake_service import catalogue_seed, knowledge_seed
 from intake_service import store as intake_store
 from intake_service.settings import IntakeSettings
+from intake_service.store import knowledge as knowledge_store
 from services import audit_cli
 from services.catalog import SERVICES
 from shared.runtime import auth, kafka, migrations
@@ -29,8 +32,10 @@ from shared.runtime.settings import load
 
 OPERATOR_SCOPES = [
     "catalogue:admin",
+    "knowledge:admin",
     "workorders:dispatch",
     "appeals:write",
+    "appeals:frontoffice",
     "appeals:read",
     "workorders:read",
     "ratings:write",
@@ -38,7 +43,14 @@ OPERATOR_SCOPES = [
     "audit:read",
     "audit:replay",
 ]
-DEPARTMENT_SCOPES = ["workorders:read", "workorders:act", "replies:write", "feedback:read"]
+# A department reads only the appeals dispatched to it (its token names the department).
+DEPARTMENT_SCOPES = [
+    "workorders:read",
+    "workorders:act",
+    "replies:write",
+    "feedback:read",
+    "appeals:read",
+]
 
 
 def _migrate(names: list[str]) -> None:
@@ -71,9 +83,17 @@ async def _seed(names: list[str]) -> None:
         try:
             async with Database(engine).transaction() as tx:
                 catalogue_version = await intake_store.publish_catalogue(tx, catalogue_seed.DEMO)
+                articles = [
+                    await knowledge_store.publish_article(
+                        tx, article_id, content, actor="service:seed", now=datetime.now(UTC)
+                    )
+                    for article_id, content in knowledge_seed.DEMO.items()
+                ]
         finally:
             await engine.dispose()
         published.append(("appeal catalogue", catalogue_version))
+        fresh = sum(1 for _, new in articles if new)
+        print(f"knowledge base: {fresh} of {len(articles)} demo articles published")
     for name, version in published:
         print(f"{name}: unchanged" if version is None else f"{name}: published version {version}")
 

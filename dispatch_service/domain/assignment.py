@@ -8,36 +8,38 @@ from shared.workdays import WorkdayCalendar
 
 
 def assign(
-    received: events.AppealReceived,
+    forwarded: events.AppealForwarded,
     table: routing.RoutingTable,
     policy: sla.SlaPolicy,
     calendar: WorkdayCalendar,
     meta: Meta,
 ) -> list[events.Event]:
-    rule = routing.route(table, category=received.category, district=received.location.district)
+    """Route what the front office forwarded, with its classification; the clocks that
+    count from receipt run from when intake received the appeal, not from forwarding."""
+    rule = routing.route(table, category=forwarded.category, district=forwarded.district)
     return [
         events.Assigned(
             id=meta.new_id(),
-            subject=received.subject,
+            subject=forwarded.subject,
             time=meta.now,
             actor=meta.actor,
-            causation_id=received.id,
-            correlation_id=received.correlation_id,
+            causation_id=forwarded.id,
+            correlation_id=forwarded.correlation_id,
             department=rule.department,
             assisting=rule.assisting,
             routing_rule=rule.rule_id,
             routing_version=table.version,
-            category=received.category,
-            district=received.location.district,
-            appeal_type=received.appeal_type,
-            urgency=received.urgency,
+            category=forwarded.category,
+            district=forwarded.district,
+            appeal_type=forwarded.appeal_type,
+            urgency=forwarded.urgency,
             deadlines=sla.deadlines(
                 policy,
                 calendar,
-                appeal_type=received.appeal_type,
-                urgency=received.urgency,
+                appeal_type=forwarded.appeal_type,
+                urgency=forwarded.urgency,
                 start=meta.now,
-                received_at=received.time,
+                received_at=forwarded.received_at,
             ),
         )
     ]

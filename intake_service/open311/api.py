@@ -2,7 +2,7 @@
 or `.json`); every error is Open311's `errors` document in that format, never problem+json.
 A request filed here is an ordinary appeal, filed as POST /v1/appeals files one."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
@@ -99,6 +99,7 @@ async def create_request(suffix: str, request: Request, runtime: RuntimeDep) -> 
             actor=f"partner:{partner}",
             now=datetime.now(UTC),
             extras={**extras, "partner": partner},
+            repeat_window=timedelta(hours=settings.repeat_window_hours),
         )
     created = {
         "service_request_id": str(received.subject),

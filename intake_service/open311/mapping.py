@@ -47,12 +47,15 @@ def _attribute(attribute: Attribute) -> dict[str, Any]:
 
 
 STATUS_NOTES: Final = {
-    "received": "已受理，待派单 Received, awaiting dispatch",
+    "received": "已受理 Received at the front office",
+    "forwarded": "已受理，待派单 Received, awaiting dispatch",
+    "merged": "已并入同类诉求一并办理 Merged into an earlier appeal and handled with it",
     "assigned": "已派单，待签收 Dispatched to the responsible department",
     "redo": "重办 Reopened for another round of handling",
     "in_progress": "已签收，办理中 Signed for and being handled",
     "handled": "已答复，待评价 Replied, awaiting the citizen's rating",
     "rated": "已评价 Rated by the citizen",
+    "not_rated": "未评价 Not rated in time",
     "closed": "已办结 Closed",
 }
 

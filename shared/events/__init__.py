@@ -47,12 +47,15 @@ from shared.events.feedback import (
 )
 from shared.events.intake import (
     INTAKE_EVENTS,
+    MAX_ATTACHMENTS,
     AnsweredDirectly,
     AppealClassified,
     AppealForwarded,
     AppealReceived,
     AppealRejected,
+    AttachmentRef,
     Citizen,
+    ContactPreference,
     EmergencyLine,
     LegalRoute,
     Location,
@@ -63,6 +66,7 @@ from shared.events.intake import (
 
 __all__ = [
     "EVENT_TYPES",
+    "MAX_ATTACHMENTS",
     "AnsweredDirectly",
     "AppealClassified",
     "AppealForwarded",
@@ -71,6 +75,7 @@ __all__ = [
     "AppealType",
     "Assigned",
     "AssistContributed",
+    "AttachmentRef",
     "CallbackMade",
     "Channel",
     "Citizen",
@@ -78,6 +83,7 @@ __all__ = [
     "Clock",
     "Closed",
     "Code",
+    "ContactPreference",
     "DeadlineMissed",
     "DeadlineWarned",
     "Deadlines",

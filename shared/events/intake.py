@@ -1,11 +1,16 @@
 """intake's facts: the appeal as received and the front office's outcome."""
 
-from typing import ClassVar, Literal
+from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.base import AppealType, Channel, Code, Event, Text, Urgency, UtcDatetime
+
+ContactPreference = Literal["phone", "sms", "wechat", "email", "none"]
+# A reference to a file kept elsewhere (object store key or URL), never the file itself.
+AttachmentRef = Annotated[str, Field(min_length=1, max_length=500, pattern=r"^\S+$")]
+MAX_ATTACHMENTS = 10
 
 
 class Citizen(BaseModel):
@@ -13,6 +18,9 @@ class Citizen(BaseModel):
     name: str | None = Field(default=None, max_length=100)
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9-]{5,20}$")
     anonymous: bool = False
+    # Resident identity card number (18 characters, the last may be X).
+    id_number: str | None = Field(default=None, pattern=r"^[0-9]{17}[0-9Xx]$")
+    contact_preference: ContactPreference | None = None
 
 
 class Location(BaseModel):
@@ -35,6 +43,7 @@ class AppealReceived(Event):
     content: Text
     citizen: Citizen
     location: Location
+    attachments: tuple[AttachmentRef, ...] = Field(default=(), max_length=MAX_ATTACHMENTS)
 
 
 class _IntakeEvent(Event):

@@ -31,7 +31,7 @@ async def test_timeline_replay_and_export_from_the_terminal(
     assert audit_cli.timeline(appeal_id, out=shown) == 0
     lines = shown.getvalue().splitlines()
     assert "appeal.received" in lines[0]
-    assert any(line.startswith("chain intake: 1 facts, verified") for line in lines)
+    assert any(line.startswith("chain intake: 2 facts, verified") for line in lines)
 
     progress = io.StringIO()
     assert audit_cli.replay(out=progress, poll_seconds=0.1) == 0

@@ -99,7 +99,7 @@ async def test_producer_killed_before_publishing_still_delivers_once(servers: No
         await intake.ready()
         await _post_appeal(intake, "producer-crash")
         assert await intake.exited() == SIGKILLED
-        assert await _unpublished(intake) == 1  # committed, not yet on Kafka
+        assert await _unpublished(intake) == 2  # received and forwarded, not yet on Kafka
 
         intake.start()
         await intake.ready()
@@ -131,8 +131,9 @@ async def test_producer_killed_after_sending_republishes_and_consumers_apply_onc
         await intake.ready()
         await _post_appeal(intake, "relay-crash")
         assert await intake.exited() == SIGKILLED
-        [(event_id,)] = await infra.query(
-            processes.database_url(intake), "SELECT event_id FROM events"
+        [(event_id,)] = await infra.query(  # the fact dispatch reacts to
+            processes.database_url(intake),
+            "SELECT event_id FROM events WHERE type = 'appeal.forwarded'",
         )
 
         intake.start()

@@ -43,7 +43,7 @@ async def test_an_appeal_travels_the_whole_loop(stack: Stack) -> None:
     water = bearer(*DEPARTMENT_SCOPES, department="water")
     power = bearer(*DEPARTMENT_SCOPES, department="power")
     async with httpx.AsyncClient(timeout=10) as client:
-        # 1. intake stores the appeal and emits appeal.received
+        # 1. intake stores the appeal and forwards it: appeal.received, appeal.forwarded
         created = await client.post(
             f"{stack.intake.url}/v1/appeals",
             json=APPEAL,
@@ -106,6 +106,7 @@ async def test_an_appeal_travels_the_whole_loop(stack: Stack) -> None:
         )
         assert [f["type"] for f in history["facts"]] == [
             "appeal.received",
+            "appeal.forwarded",
             "appeal.assigned",
             "appeal.signed_for",
             "appeal.handled",
@@ -114,6 +115,7 @@ async def test_an_appeal_travels_the_whole_loop(stack: Stack) -> None:
             "appeal.closed",
         ]
         assert [f["actor"] for f in history["facts"]] == [
+            "operator:test",
             "operator:test",
             "service:dispatch",
             "department:water",
@@ -131,7 +133,7 @@ async def test_an_appeal_travels_the_whole_loop(stack: Stack) -> None:
         )
         assert unmasked.json()["facts"][0]["data"]["citizen"]["phone"] == "13800138000"
         assert {c["source"]: c["length"] for c in history["chains"]} == {
-            "intake": 1,
+            "intake": 2,
             "dispatch": 3,
             "feedback": 3,
         }

@@ -175,14 +175,21 @@ async def test_a_partner_files_a_request_that_dispatch_routes(stack: Stack) -> N
             f"{stack.intake.url}/v1/appeals/{request_id}", headers=bearer(*OPERATOR)
         )
         assert (appeal.json()["channel"], appeal.json()["category"]) == ("open311", "water.quality")
-    [(body,)] = await infra.query(
+    [(body,), (forwarded,)] = await infra.query(
         processes.database_url(stack.intake),
-        "SELECT body FROM events WHERE stream_id = :s",
+        "SELECT body FROM events WHERE stream_id = :s ORDER BY version",
         s=request_id,
     )
     fact = json.loads(body)
     assert (fact["type"], fact["actor"]) == ("appeal.received", f"partner:{PARTNER}")
-    assert fact["data"]["citizen"] == {"name": "张 三", "phone": "13800138000", "anonymous": False}
+    assert fact["data"]["citizen"] == {
+        "name": "张 三",
+        "phone": "13800138000",
+        "anonymous": False,
+        "id_number": None,
+        "contact_preference": None,
+    }
+    assert json.loads(forwarded)["type"] == "appeal.forwarded"  # on to dispatch at once
 
 
 async def test_a_closed_appeal_reads_as_closed(stack: Stack) -> None:

@@ -162,11 +162,12 @@ async def test_returned_redispatched_extended_redone_and_closed(stack: Stack) ->
 
         async def full_history() -> dict[str, Any] | None:
             body = (await client.get(history_url, headers=OPERATOR_HEADERS)).json()
-            return dict(body) if len(body.get("facts", [])) == 17 else None
+            return dict(body) if len(body.get("facts", [])) == 18 else None
 
-        history = await polling.until(full_history, what="audit to hold all 17 facts")
+        history = await polling.until(full_history, what="audit to hold all 18 facts")
     assert [f["type"].removeprefix("appeal.") for f in history["facts"]] == [
         "received",
+        "forwarded",
         "assigned",
         "return_requested",
         "return_approved",
@@ -188,7 +189,7 @@ async def test_returned_redispatched_extended_redone_and_closed(stack: Stack) ->
     bounced = history["buck_passing"]
     assert (bounced["departments"], bounced["returns_approved"]) == (["water", "power"], 1)
     assert bounced["ownerless_seconds"] > 0
-    assert [f["actor"] for f in history["facts"]][2:6] == [
+    assert [f["actor"] for f in history["facts"]][3:7] == [
         "department:water",
         "operator:test",
         "operator:test",

@@ -41,7 +41,7 @@ async def _marks(db: Database) -> list[tuple[str, str]]:
 async def test_marks_are_recorded_when_due_and_only_once(dispatch_db: Database) -> None:
     received = factories.received()
     async with dispatch_db.transaction() as tx:
-        await handlers.on_appeal_received(received, tx)
+        await handlers.on_appeal_forwarded(factories.forwarded(received), tx)
         order, _ = await tx.load_state(received.subject, domain.evolve, None)
     assert order is not None
     d = order.deadlines
@@ -70,7 +70,7 @@ async def test_racing_replicas_record_each_mark_once(dispatch_db: Database) -> N
     appeals = [factories.received() for _ in range(20)]
     async with dispatch_db.transaction() as tx:
         for received in appeals:
-            await handlers.on_appeal_received(received, tx)
+            await handlers.on_appeal_forwarded(factories.forwarded(received), tx)
         order, _ = await tx.load_state(appeals[0].subject, domain.evolve, None)
     assert order is not None
     late = order.deadlines.handle_due + timedelta(days=1)

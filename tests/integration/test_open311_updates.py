@@ -118,7 +118,7 @@ async def test_the_migration_fills_the_feed_with_appeals_received_before_it(
 ) -> None:
     url = await infra.fresh_database("t_open311", MIGRATIONS)
     config = migrations.alembic_config(MIGRATIONS, url)
-    await asyncio.to_thread(command.downgrade, config, "0003")
+    await asyncio.to_thread(command.downgrade, config, "0004")
     engine = create_async_engine(url)
     db = Database(engine)
     received = factories.received()

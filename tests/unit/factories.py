@@ -35,6 +35,23 @@ def received(
     )
 
 
+def forwarded(cause: events.AppealReceived) -> events.AppealForwarded:
+    """The front office forwarded the appeal as received, in the same decision."""
+    return events.AppealForwarded(
+        id=uuid4(),
+        subject=cause.subject,
+        time=cause.time,
+        actor=cause.actor,
+        causation_id=cause.id,
+        correlation_id=cause.correlation_id,
+        category=cause.category,
+        appeal_type=cause.appeal_type,
+        urgency=cause.urgency,
+        district=cause.location.district,
+        received_at=cause.time,
+    )
+
+
 DEADLINES = events.Deadlines(
     sign_for_due=T0 + timedelta(days=1),
     handle_due=T0 + timedelta(days=15),

@@ -80,3 +80,9 @@ def test_personal_data_is_masked_for_auditors_without_the_scope() -> None:
         "content": "停水",
     }
     assert domain.mask_personal_data({"reply": "已修复"}) == {"reply": "已修复"}
+
+
+def test_an_identity_card_number_is_masked_too() -> None:
+    citizen = {"name": None, "phone": None, "id_number": "11010519491231002X"}
+    masked = domain.mask_personal_data({"citizen": citizen})
+    assert masked["citizen"]["id_number"] == "110105********002X"

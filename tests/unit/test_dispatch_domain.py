@@ -42,8 +42,8 @@ def fold(history: Sequence[events.Event]) -> domain.WorkOrder:
 
 
 def assigned_order(category: str = "water.outage") -> tuple[list[events.Event], domain.WorkOrder]:
-    received = factories.received(category=category, at=NOW)
-    history = domain.assign(received, TABLE, POLICY, CALENDAR, meta(actor="service:dispatch"))
+    forwarded = factories.forwarded(factories.received(category=category, at=NOW))
+    history = domain.assign(forwarded, TABLE, POLICY, CALENDAR, meta(actor="service:dispatch"))
     return history, fold(history)
 
 
@@ -91,6 +91,32 @@ def test_assignment_records_rule_versions_and_deadlines() -> None:
     assert fact.deadlines.sign_for_due == datetime(2025, 10, 10, 10, 0, tzinfo=UTC)
     assert order.stage == "assigned"
     assert order.assigned_at == NOW
+
+
+def test_assignment_routes_on_the_forwarded_classification_with_the_receipt_clock() -> None:
+    # The front office held the appeal for an hour and reclassified it before forwarding:
+    # dispatch routes on the forwarded category; its dispatch clock still runs from receipt.
+    received = factories.received(category="water.outage", at=NOW - timedelta(hours=1))
+    forwarded = factories.forwarded(received).model_copy(
+        update={"category": "environment.noise", "district": "west", "time": NOW}
+    )
+    [fact] = domain.assign(forwarded, TABLE, POLICY, CALENDAR, meta(actor="service:dispatch"))
+    assert isinstance(fact, events.Assigned)
+    assert (fact.department, fact.category, fact.causation_id) == (
+        "environment",
+        "environment.noise",
+        forwarded.id,
+    )
+    from_receipt = sla.deadlines(
+        POLICY,
+        CALENDAR,
+        appeal_type="complaint",
+        urgency="normal",
+        start=NOW,
+        received_at=received.time,
+    )
+    assert fact.deadlines.dispatch_due == from_receipt.dispatch_due
+    assert fact.deadlines.dispatch_due is not None
 
 
 # --- the department's actions ---------------------------------------------------------------

@@ -1,48 +1,320 @@
+"""Every front-office transition and every refused one, and the status projection, on the
+pure domain."""
+
+from collections.abc import Callable, Sequence
+from datetime import timedelta
 from uuid import uuid4
 
 import pytest
 
 from intake_service import domain
 from shared import events
+from shared.errors import InvalidTransitionError, NotFoundError
 from tests.unit import factories
 
+NOW = factories.T0 + timedelta(minutes=10)
+APPEAL = domain.NewAppeal(
+    channel="web",
+    appeal_type="help",
+    category="housing.repair",
+    content="楼道灯坏了",
+    citizen=events.Citizen(anonymous=True),
+)
 
-def test_receive_emits_one_appeal_received_fact() -> None:
-    appeal = domain.NewAppeal(
-        channel="web",
-        appeal_type="help",
+
+def meta() -> domain.Meta:
+    return domain.Meta(actor="operator:li", now=NOW, new_id=uuid4)
+
+
+def fold(history: Sequence[events.Event]) -> domain.Appeal | None:
+    state = None
+    for event in history:
+        state = domain.evolve(state, event)
+    return state
+
+
+def filed(hold: bool = True) -> tuple[list[events.Event], domain.Appeal]:
+    history = domain.receive(
+        APPEAL,
         category="housing.repair",
-        content="楼道灯坏了",
-        citizen=events.Citizen(anonymous=True),
+        urgency="normal",
+        hold=hold,
+        appeal_id=uuid4(),
+        meta=domain.Meta(actor="operator:li", now=factories.T0, new_id=uuid4),
     )
-    appeal_id, event_id = uuid4(), uuid4()
-    [fact] = domain.receive(
-        appeal, appeal_id=appeal_id, event_id=event_id, actor="partner:wechat", now=factories.T0
-    )
-    assert isinstance(fact, events.AppealReceived)
-    assert (fact.id, fact.subject, fact.correlation_id) == (event_id, appeal_id, appeal_id)
-    assert (fact.actor, fact.time, fact.category) == (
-        "partner:wechat",
+    state = fold(history)
+    assert state is not None
+    return history, state
+
+
+def then(history: list[events.Event], new: list[events.Event]) -> domain.Appeal:
+    history.extend(new)
+    state = fold(history)
+    assert state is not None
+    return state
+
+
+def test_filing_records_the_appeal_and_forwards_it_in_the_same_decision() -> None:
+    history, state = filed(hold=False)
+    received, forwarded = history
+    assert isinstance(received, events.AppealReceived)
+    assert isinstance(forwarded, events.AppealForwarded)
+    assert (received.subject, received.correlation_id) == (state.appeal_id, state.appeal_id)
+    assert (received.actor, received.time, received.category) == (
+        "operator:li",
         factories.T0,
         "housing.repair",
     )
+    assert forwarded.causation_id == received.id
+    assert (forwarded.category, forwarded.appeal_type, forwarded.urgency) == (
+        "housing.repair",
+        "help",
+        "normal",
+    )
+    assert forwarded.received_at == received.time
+    assert state.stage == "forwarded"
 
 
-def test_progress_follows_other_services_facts() -> None:
+def test_a_held_appeal_stays_at_the_front_office() -> None:
+    history, state = filed(hold=True)
+    assert [type(e) for e in history] == [events.AppealReceived]
+    assert state.stage == "held"
+
+
+def test_filing_takes_the_category_and_urgency_the_rules_chose() -> None:
+    [received] = domain.receive(
+        APPEAL,
+        category="gas.supply",
+        urgency="urgent",
+        hold=True,
+        appeal_id=uuid4(),
+        meta=meta(),
+    )
+    assert isinstance(received, events.AppealReceived)
+    assert (received.category, received.urgency) == ("gas.supply", "urgent")
+
+
+def test_forwarding_a_held_appeal_carries_its_current_classification() -> None:
+    history, state = filed()
+    state = then(
+        history,
+        domain.classify(
+            state,
+            category="power.outage",
+            appeal_type="complaint",
+            urgency="urgent",
+            reason="来电人补充：整栋楼停电",
+            catalogue_version=3,
+            meta=meta(),
+        ),
+    )
+    classified = history[-1]
+    assert isinstance(classified, events.AppealClassified)
+    assert (classified.previous_category, classified.catalogue_version) == ("housing.repair", 3)
+    [forwarded] = domain.forward(state, meta())
+    assert isinstance(forwarded, events.AppealForwarded)
+    assert (forwarded.category, forwarded.appeal_type, forwarded.urgency) == (
+        "power.outage",
+        "complaint",
+        "urgent",
+    )
+    assert forwarded.received_at == factories.T0  # dispatch's clock runs from receipt
+    assert then(history, [forwarded]).stage == "forwarded"
+
+
+def test_a_classification_that_changes_nothing_records_nothing() -> None:
+    _, state = filed()
+    unchanged = domain.classify(
+        state,
+        category="housing.repair",
+        appeal_type="help",
+        urgency="normal",
+        reason="复核",
+        catalogue_version=None,
+        meta=meta(),
+    )
+    assert unchanged == []
+
+
+def test_answered_from_the_knowledge_base_closes_with_the_article_version() -> None:
+    history, state = filed()
+    state = then(
+        history,
+        domain.answer(state, article=("water.bill-payment", 3), text="可在营业厅缴纳", meta=meta()),
+    )
+    answered = history[-1]
+    assert isinstance(answered, events.AnsweredDirectly)
+    assert (answered.article_id, answered.article_version) == ("water.bill-payment", 3)
+    assert state.stage == "answered"
+
+
+def test_answered_in_a_three_party_call_cites_no_article() -> None:
+    _, state = filed()
+    [answered] = domain.answer(state, article=None, text="三方通话已解答", meta=meta())
+    assert isinstance(answered, events.AnsweredDirectly)
+    assert (answered.article_id, answered.article_version) == (None, None)
+
+
+def test_transferred_to_an_emergency_line_keeps_the_other_platforms_reference() -> None:
+    history, state = filed()
+    state = then(
+        history,
+        domain.transfer(
+            state, line="119", mode="one_click", external_reference="119-0042", meta=meta()
+        ),
+    )
+    transferred = history[-1]
+    assert isinstance(transferred, events.TransferredToEmergency)
+    assert (transferred.line, transferred.external_reference) == ("119", "119-0042")
+    assert state.stage == "transferred"
+
+
+def test_rejected_with_the_legal_route() -> None:
+    history, state = filed()
+    state = then(
+        history,
+        domain.reject(
+            state,
+            reason="已进入诉讼程序",
+            legal_route="litigation",
+            explanation="请向人民法院提起诉讼",
+            meta=meta(),
+        ),
+    )
+    assert isinstance(history[-1], events.AppealRejected)
+    assert state.stage == "rejected"
+
+
+def _outcomes() -> dict[str, Callable[[domain.Appeal | None], list[events.Event]]]:
+    return {
+        "classify": lambda s: domain.classify(
+            s,
+            category="power.outage",
+            appeal_type="help",
+            urgency="normal",
+            reason="x",
+            catalogue_version=None,
+            meta=meta(),
+        ),
+        "forward": lambda s: domain.forward(s, meta()),
+        "answer": lambda s: domain.answer(s, article=None, text="x", meta=meta()),
+        "transfer": lambda s: domain.transfer(
+            s, line="110", mode="three_party_call", external_reference="110-1", meta=meta()
+        ),
+        "reject": lambda s: domain.reject(
+            s, reason="x", legal_route="petition", explanation="x", meta=meta()
+        ),
+    }
+
+
+@pytest.mark.parametrize("command", list(_outcomes()))
+@pytest.mark.parametrize("earlier", ["forward", "answer", "transfer", "reject"])
+def test_once_decided_the_front_office_decides_no_more(command: str, earlier: str) -> None:
+    history, state = filed()
+    state = then(history, _outcomes()[earlier](state))
+    with pytest.raises(InvalidTransitionError, match="already"):
+        _outcomes()[command](state)
+
+
+@pytest.mark.parametrize("command", list(_outcomes()))
+def test_nothing_is_decided_about_an_unknown_appeal(command: str) -> None:
+    with pytest.raises(NotFoundError):
+        _outcomes()[command](None)
+
+
+@pytest.mark.parametrize("command", list(_outcomes()))
+def test_a_merged_appeal_follows_its_parent_until_unmerged(command: str) -> None:
+    history, child = filed()
+    _, parent = filed()
+    child = then(
+        history, domain.merge(child, parent, child_has_children=False, reason="重复", meta=meta())
+    )
+    with pytest.raises(InvalidTransitionError, match="unmerge it first"):
+        _outcomes()[command](child)
+
+
+def test_merge_and_unmerge_are_facts_and_the_child_keeps_its_identity() -> None:
+    history, child = filed()
+    _, parent = filed(hold=False)
+    child = then(
+        history,
+        domain.merge(child, parent, child_has_children=False, reason="同一来电人", meta=meta()),
+    )
+    merged = history[-1]
+    assert isinstance(merged, events.MergedInto)
+    assert (merged.subject, merged.parent) == (child.appeal_id, parent.appeal_id)
+    assert child.merged_into == parent.appeal_id
+    child = then(history, domain.unmerge(child, reason="并单有误", meta=meta()))
+    unmerged = history[-1]
+    assert isinstance(unmerged, events.Unmerged)
+    assert unmerged.parent == parent.appeal_id
+    assert (child.merged_into, child.stage) == (None, "held")
+    assert domain.forward(child, meta())  # back at the front office: any decision again
+
+
+def test_refused_merges() -> None:
+    history, child = filed()
+    _, parent = filed()
+    ok = {"child_has_children": False, "reason": "x", "meta": meta()}
+    with pytest.raises(NotFoundError, match="parent"):
+        domain.merge(child, None, **ok)  # type: ignore[arg-type]
+    with pytest.raises(InvalidTransitionError, match="itself"):
+        domain.merge(child, child, **ok)  # type: ignore[arg-type]
+    with pytest.raises(InvalidTransitionError, match="unmerge them first"):
+        domain.merge(child, parent, child_has_children=True, reason="x", meta=meta())
+    grand_history, grand = filed()
+    merged_parent = then(
+        grand_history,
+        domain.merge(grand, parent, child_has_children=False, reason="x", meta=meta()),
+    )
+    with pytest.raises(InvalidTransitionError, match="itself merged"):
+        domain.merge(child, merged_parent, **ok)  # type: ignore[arg-type]
+    closed_history, closed = filed()
+    closed = then(closed_history, domain.answer(closed, article=None, text="x", meta=meta()))
+    with pytest.raises(InvalidTransitionError, match="closed"):
+        domain.merge(child, closed, **ok)  # type: ignore[arg-type]
+    _, forwarded = filed(hold=False)
+    with pytest.raises(InvalidTransitionError, match="already forwarded"):
+        domain.merge(forwarded, parent, **ok)  # type: ignore[arg-type]
+    with pytest.raises(InvalidTransitionError, match="unmerge it first"):
+        domain.merge(then(history, domain.merge(child, parent, **ok)), parent, **ok)  # type: ignore[arg-type]
+
+
+def test_refused_unmerges() -> None:
+    _, state = filed()
+    with pytest.raises(NotFoundError):
+        domain.unmerge(None, reason="x", meta=meta())
+    with pytest.raises(InvalidTransitionError, match="not merged"):
+        domain.unmerge(state, reason="x", meta=meta())
+
+
+# --- status ----------------------------------------------------------------------------------
+
+
+def test_progress_follows_every_services_facts() -> None:
     r, a, h, s, c = factories.full_history()
     assert domain.progress_after(r, 1) is None
-    assert [domain.progress_after(e, 1) for e in (a, h, s, c)] == [
+    assert [domain.progress_after(e, 1) for e in (factories.forwarded(r), a, h, s, c)] == [
+        (1, "forwarded"),
         (1, "assigned"),
         (1, "handled"),
         (1, "rated"),
         (1, "closed"),
     ]
+    answered, transferred, rejected = factories.intake_facts(r)[2:5]
+    assert {domain.progress_after(e, 1) for e in (answered, transferred, rejected)} == {
+        (1, "closed")
+    }
 
 
 @pytest.mark.parametrize(
     ("current", "new", "moves"),
     [
+        ((1, "received"), (1, "forwarded"), True),
+        ((1, "forwarded"), (1, "assigned"), True),
+        ((1, "assigned"), (1, "forwarded"), False),
         ((1, "received"), (1, "assigned"), True),
+        ((1, "received"), (1, "closed"), True),  # answered, transferred or rejected
         ((1, "handled"), (1, "assigned"), False),
         ((1, "rated"), (1, "closed"), True),
         ((1, "closed"), (1, "rated"), False),

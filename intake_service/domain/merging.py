@@ -1,0 +1,41 @@
+"""Repeat appeals (并单): a held appeal joins an open one and follows its handling, and a
+wrong merge is undone without loss. Pure."""
+
+from intake_service.domain.appeal import CLOSING_STAGES, Appeal, Meta, fact, held
+from shared import events
+from shared.errors import InvalidTransitionError, NotFoundError
+
+
+def merge(
+    child: Appeal | None,
+    parent: Appeal | None,
+    *,
+    child_has_children: bool,
+    reason: str,
+    meta: Meta,
+) -> list[events.Event]:
+    """A held repeat appeal joins an open one and follows its handling. One level only: a
+    parent is never itself merged, and an appeal others joined is not merged away."""
+    child = held(child)
+    if parent is None:
+        raise NotFoundError("no such parent appeal")
+    if parent.appeal_id == child.appeal_id:
+        raise InvalidTransitionError("an appeal cannot be merged into itself")
+    if parent.merged_into is not None:
+        raise InvalidTransitionError(
+            f"the parent is itself merged into {parent.merged_into}: merge into that one"
+        )
+    if parent.stage in CLOSING_STAGES:
+        raise InvalidTransitionError(f"the parent was {parent.stage}: it is closed")
+    if child_has_children:
+        raise InvalidTransitionError("other appeals are merged into this one: unmerge them first")
+    return [fact(events.MergedInto, child, meta, parent=parent.appeal_id, reason=reason)]
+
+
+def unmerge(child: Appeal | None, *, reason: str, meta: Meta) -> list[events.Event]:
+    """A wrong merge undone: the appeal is back at the front office for a decision."""
+    if child is None:
+        raise NotFoundError("no such appeal")
+    if child.merged_into is None:
+        raise InvalidTransitionError("the appeal is not merged")
+    return [fact(events.Unmerged, child, meta, parent=child.merged_into, reason=reason)]

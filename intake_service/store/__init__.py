@@ -1,0 +1,42 @@
+"""intake's SQL, all of it: the appeals read model, the catalogue, the knowledge base."""
+
+from intake_service.store.appeals import (
+    Filters,
+    add,
+    children,
+    decode_cursor,
+    encode_cursor,
+    find,
+    get,
+    list_appeals,
+    lock_progress,
+    repeat_candidates,
+    set_classification,
+    set_department,
+    set_merged,
+    set_outcome,
+    set_progress,
+)
+from intake_service.store.catalogue import current_catalogue, publish_catalogue
+from intake_service.store.tables import metadata
+
+__all__ = [
+    "Filters",
+    "add",
+    "children",
+    "current_catalogue",
+    "decode_cursor",
+    "encode_cursor",
+    "find",
+    "get",
+    "list_appeals",
+    "lock_progress",
+    "metadata",
+    "publish_catalogue",
+    "repeat_candidates",
+    "set_classification",
+    "set_department",
+    "set_merged",
+    "set_outcome",
+    "set_progress",
+]

@@ -1,0 +1,238 @@
+"""The appeals read model's SQL: one row per appeal, its projected status and stage times,
+and what the front office searches by."""
+
+import base64
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import cast, func, literal, select, update
+from sqlalchemy.dialects.postgresql import JSONB
+
+from intake_service.store.tables import appeals
+from shared import events
+from shared.runtime.eventstore import Tx
+
+
+def _json(value: dict[str, Any]) -> Any:
+    return cast(literal(value, JSONB), JSONB)
+
+
+def _patched(column: Any, patch: dict[str, Any]) -> Any:
+    """`column || patch` in SQL: a JSON object with `patch`'s keys set."""
+    return func.coalesce(column, _json({})).op("||")(_json(patch))
+
+
+def _stage(status: str, at: datetime) -> Any:
+    # status → the last time the appeal reached it (a redo reaches `assigned` again).
+    return _patched(appeals.c.stages, {status: at.isoformat()})
+
+
+async def add(
+    tx: Tx,
+    received: events.AppealReceived,
+    extras: dict[str, Any] | None = None,
+    *,
+    classification: dict[str, Any] | None = None,
+    repeat_candidates: Sequence[UUID] = (),
+) -> None:
+    await tx.conn.execute(
+        appeals.insert().values(
+            id=received.subject,
+            received_at=received.time,
+            channel=received.channel,
+            appeal_type=received.appeal_type,
+            category=received.category,
+            urgency=received.urgency,
+            district=received.location.district,
+            status="received",
+            status_at=received.time,
+            stages={"received": received.time.isoformat()},
+            received=received.model_dump(mode="json"),
+            extras=extras,
+            phone=received.citizen.phone,
+            address=received.location.address,
+            classification=classification,
+            repeat_candidates=[str(c) for c in repeat_candidates],
+        )
+    )
+
+
+async def get(tx: Tx, appeal_id: UUID) -> dict[str, Any] | None:
+    row = (await tx.conn.execute(select(appeals).where(appeals.c.id == appeal_id))).one_or_none()
+    return None if row is None else dict(row._mapping)
+
+
+async def lock_progress(tx: Tx, appeal_id: UUID) -> tuple[int, str] | None:
+    row = (
+        await tx.conn.execute(
+            select(appeals.c.status_round, appeals.c.status)
+            .where(appeals.c.id == appeal_id)
+            .with_for_update()
+        )
+    ).one_or_none()
+    return None if row is None else (row.status_round, row.status)
+
+
+async def set_progress(tx: Tx, appeal_id: UUID, progress: tuple[int, str], at: datetime) -> None:
+    round_, status = progress
+    await tx.conn.execute(
+        update(appeals)
+        .where(appeals.c.id == appeal_id)
+        .values(status=status, status_round=round_, status_at=at, stages=_stage(status, at))
+    )
+
+
+async def set_department(tx: Tx, appeal_id: UUID, department: str) -> None:
+    await tx.conn.execute(
+        update(appeals).where(appeals.c.id == appeal_id).values(department=department)
+    )
+
+
+async def set_outcome(tx: Tx, appeal_id: UUID, outcome: dict[str, Any]) -> None:
+    await tx.conn.execute(update(appeals).where(appeals.c.id == appeal_id).values(outcome=outcome))
+
+
+async def set_classification(tx: Tx, appeal_id: UUID, classified: events.AppealClassified) -> None:
+    override = {
+        "by": classified.actor,
+        "at": classified.time.isoformat(),
+        "reason": classified.reason,
+        "previous_category": classified.previous_category,
+    }
+    await tx.conn.execute(
+        update(appeals)
+        .where(appeals.c.id == appeal_id)
+        .values(
+            category=classified.category,
+            appeal_type=classified.appeal_type,
+            urgency=classified.urgency,
+            classification=_patched(appeals.c.classification, {"override": override}),
+        )
+    )
+
+
+async def set_merged(tx: Tx, appeal_id: UUID, parent: UUID | None, at: datetime) -> None:
+    """Merged follows the parent; unmerged is back at the front office (received)."""
+    status = "received" if parent is None else "merged"
+    await tx.conn.execute(
+        update(appeals)
+        .where(appeals.c.id == appeal_id)
+        .values(merged_into=parent, status=status, status_at=at, stages=_stage(status, at))
+    )
+
+
+async def children(tx: Tx, parent: UUID) -> list[UUID]:
+    rows = await tx.conn.execute(
+        select(appeals.c.id).where(appeals.c.merged_into == parent).order_by(appeals.c.received_at)
+    )
+    return [r.id for r in rows]
+
+
+async def repeat_candidates(
+    tx: Tx,
+    *,
+    phone: str | None,
+    address: str | None,
+    category: str,
+    since: datetime,
+    limit: int = 10,
+) -> list[UUID]:
+    """Open, unmerged appeals since `since` from the same phone, or at the same address in
+    the same category: what a new appeal may repeat. Newest first."""
+    same = []
+    if phone:
+        same.append(appeals.c.phone == phone)
+    if address:
+        same.append((appeals.c.address == address) & (appeals.c.category == category))
+    if not same:
+        return []
+    rows = await tx.conn.execute(
+        select(appeals.c.id)
+        .where(
+            appeals.c.received_at >= since,
+            appeals.c.merged_into.is_(None),
+            appeals.c.status != "closed",
+            same[0] if len(same) == 1 else same[0] | same[1],
+        )
+        .order_by(appeals.c.received_at.desc(), appeals.c.id)
+        .limit(limit)
+    )
+    return [r.id for r in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    status: str | None = None
+    appeal_type: str | None = None
+    category: str | None = None
+    district: str | None = None
+    channel: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    department: str | None = None  # a department sees only appeals dispatched to it
+
+
+def encode_cursor(received_at: datetime, appeal_id: UUID) -> str:
+    raw = json.dumps([received_at.isoformat(), str(appeal_id)]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
+    """Raises ValueError for anything this API did not issue."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        at, appeal_id = json.loads(raw)
+        return datetime.fromisoformat(at), UUID(appeal_id)
+    except (TypeError, ValueError) as exc:
+        raise ValueError("not a cursor") from exc
+
+
+async def list_appeals(
+    tx: Tx, filters: Filters, *, after: tuple[datetime, UUID] | None, limit: int
+) -> list[dict[str, Any]]:
+    """Newest first, keyset-paginated on (received_at, id)."""
+    query = select(appeals).order_by(appeals.c.received_at.desc(), appeals.c.id.desc()).limit(limit)
+    for column in ("status", "appeal_type", "category", "district", "channel", "department"):
+        if (value := getattr(filters, column)) is not None:
+            query = query.where(appeals.c[column] == value)
+    if filters.since is not None:
+        query = query.where(appeals.c.received_at >= filters.since)
+    if filters.until is not None:
+        query = query.where(appeals.c.received_at < filters.until)
+    if after is not None:
+        query = query.where(
+            func.row(appeals.c.received_at, appeals.c.id) < func.row(after[0], after[1])
+        )
+    return [dict(row._mapping) for row in await tx.conn.execute(query)]
+
+
+async def find(
+    tx: Tx,
+    *,
+    ids: Sequence[UUID] | None = None,
+    categories: Sequence[str] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    closed: bool | None = None,
+    limit: int = 1000,
+) -> list[dict[str, Any]]:
+    """Appeals newest first (Open311's query). `ids` overrides every other filter."""
+    query = select(appeals).order_by(appeals.c.received_at.desc(), appeals.c.id).limit(limit)
+    if ids is not None:
+        query = query.where(appeals.c.id.in_(list(ids)))
+    else:
+        if categories:
+            query = query.where(appeals.c.category.in_(list(categories)))
+        if since is not None:
+            query = query.where(appeals.c.received_at >= since)
+        if until is not None:
+            query = query.where(appeals.c.received_at <= until)
+        if closed is not None:
+            query = query.where(
+                appeals.c.status == "closed" if closed else appeals.c.status != "closed"
+            )
+    return [dict(row._mapping) for row in await tx.conn.execute(query)]

@@ -1,0 +1,51 @@
+"""The versioned appeal catalogue's SQL."""
+
+from datetime import datetime
+
+from sqlalchemy import select
+
+from intake_service.catalogue import Catalogue
+from intake_service.store.tables import catalogue_versions
+from shared.runtime.eventstore import Tx
+
+# Published versions never change, so each is read once per process.
+_catalogues: dict[int, tuple[Catalogue, datetime]] = {}
+
+
+async def current_catalogue(tx: Tx) -> tuple[int, Catalogue, datetime] | None:
+    """(version, catalogue, published at) of the newest version, None before the first."""
+    head = (
+        await tx.conn.execute(
+            select(catalogue_versions.c.version, catalogue_versions.c.published_at)
+            .order_by(catalogue_versions.c.version.desc())
+            .limit(1)
+        )
+    ).one_or_none()
+    if head is None:
+        return None
+    if (cached := _catalogues.get(head.version)) is None:
+        document = await tx.conn.scalar(
+            select(catalogue_versions.c.document).where(
+                catalogue_versions.c.version == head.version
+            )
+        )
+        cached = _catalogues[head.version] = (
+            Catalogue.model_validate(document),
+            head.published_at,
+        )
+    return head.version, *cached
+
+
+async def publish_catalogue(tx: Tx, catalogue: Catalogue) -> int | None:
+    """Store the catalogue as the next version, unless the newest one says the same."""
+    document = catalogue.model_dump(mode="json")
+    newest = (
+        await tx.conn.execute(
+            select(catalogue_versions).order_by(catalogue_versions.c.version.desc()).limit(1)
+        )
+    ).one_or_none()
+    if newest is not None and newest.document == document:
+        return None
+    version = (newest.version if newest else 0) + 1
+    await tx.conn.execute(catalogue_versions.insert().values(version=version, document=document))
+    return version

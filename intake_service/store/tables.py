@@ -1,0 +1,80 @@
+"""intake's tables: one row per appeal (its projected status and what the front office
+needs to find it), the versioned catalogue, and the knowledge base."""
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    Uuid,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from shared.runtime.schema import NAMING_CONVENTION
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+appeals = Table(
+    "appeals",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("received_at", DateTime(timezone=True), nullable=False, index=True),
+    Column("channel", String(20), nullable=False),
+    Column("appeal_type", String(20), nullable=False),  # as classified now
+    Column("category", String(64), nullable=False, index=True),  # as classified now
+    Column("urgency", String(10)),  # as classified now (NULL: as received)
+    Column("district", String(64), index=True),
+    Column("status", String(20), nullable=False, index=True),
+    Column("status_round", Integer, nullable=False, server_default="1"),
+    Column("status_at", DateTime(timezone=True), nullable=False),
+    Column("received", JSONB, nullable=False),  # the appeal.received fact's fields
+    # What a channel carried beyond the fact (Open311: partner, attributes, media_url).
+    Column("extras", JSONB),
+    Column("phone", String(20)),
+    Column("address", String(500)),
+    Column("department", String(64), index=True),  # the lead department dispatch named
+    Column("merged_into", Uuid, index=True),
+    Column("repeat_candidates", JSONB),  # open appeals this one may repeat, at arrival
+    Column("classification", JSONB),  # what the rules matched, and any override
+    Column("stages", JSONB),  # status → when the appeal last reached it
+    Column("outcome", JSONB),  # the front office's closing outcome, if any
+    Index("ix_appeals_phone", "phone", "received_at"),
+    Index("ix_appeals_address", "address", "category", "received_at"),
+)
+
+catalogue_versions = Table(
+    "catalogue_versions",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("document", JSONB, nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+kb_articles = Table(  # the version in force of each article, with its search terms
+    "kb_articles",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("document", JSONB, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("title_terms", ARRAY(Text), nullable=False),
+    Column("terms", ARRAY(Text), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_kb_articles_terms", "terms", postgresql_using="gin"),
+)
+
+kb_article_versions = Table(  # every version ever published; never updated
+    "kb_article_versions",
+    metadata,
+    Column("article_id", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("document", JSONB, nullable=False),
+    Column("published_by", String(200), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+)
