@@ -2,15 +2,14 @@
 
 import asyncio
 import json
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
-from audit_service import checkpoints, domain, exports, kpis, replay, signals, store
+from audit_service import checkpoints, domain, exports, gaming, measures_api, replay, signals, store
 from shared.runtime.app import RuntimeDep
 from shared.runtime.auth import Principal, require
 from shared.runtime.problems import Problem
@@ -50,6 +49,7 @@ async def history(
         "appeal_id": str(appeal_id),
         "verified": all(chain.verified for chain in chains),
         "buck_passing": signals.buck_passing(ordered).as_dict(),
+        "gaming": gaming.gaming(ordered).as_dict(),
         "digest": domain.digest(ordered),
         "chains": [
             {
@@ -182,58 +182,5 @@ async def export_facts(
     )
 
 
-@router.get("/measures")
-async def measures(
-    runtime: RuntimeDep,
-    _: Annotated[Principal, require("audit:read")],
-    month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
-    exclude_category: Annotated[list[str] | None, Query(max_length=100)] = None,
-    basically_satisfied_counts: bool = True,
-    evidence: bool = False,
-) -> dict[str, Any]:
-    """Each department's measures for a month (Beijing time), ranked with red and black
-    lists, computed from the facts alone under the rule the query names; `evidence=true`
-    lists the ids of the facts behind every figure."""
-    rule = kpis.Rule(
-        name="query",
-        basically_satisfied_counts=basically_satisfied_counts,
-        excluded_categories=frozenset(exclude_category or ()),
-    )
-    table: kpis.Table = {}
-    now = datetime.now(UTC)
-    async with runtime.engine.connect() as conn:
-        async for _appeal, found in store.facts_by_appeal(conn, None):
-            kpis.accumulate(table, domain.timeline(found), rule, now)
-    ranked = kpis.ranking(table, month)
-    result = {
-        "rule": {
-            "basically_satisfied_counts": rule.basically_satisfied_counts,
-            "excluded_categories": sorted(rule.excluded_categories),
-        },
-        "as_of": now.isoformat(),
-        **ranked,
-    }
-    if evidence:
-        result["evidence"] = {
-            department: figures.evidence()
-            for (department, row_month), figures in table.items()
-            if row_month == month
-        }
-    return result
-
-
-@router.get("/flags")
-async def flagged_appeals(
-    runtime: RuntimeDep,
-    _: Annotated[Principal, require("audit:read")],
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-) -> dict[str, Any]:
-    """Appeals whose timeline shows buck-passing (see signals.py), most bounced first."""
-    flagged: list[dict[str, Any]] = []
-    async with runtime.engine.connect() as conn:
-        async for appeal_id, found in store.facts_by_appeal(conn, None):
-            found_signals = signals.buck_passing(domain.timeline(found))
-            if found_signals.flagged:
-                flagged.append({"appeal_id": str(appeal_id), **found_signals.as_dict()})
-    flagged.sort(key=lambda f: (-f["returns_requested"], -len(f["departments"]), f["appeal_id"]))
-    return {"flagged": flagged[:limit], "total": len(flagged)}
+# Measures, flags and queues live in their own module; mounted under the same /v1 prefix.
+router.include_router(measures_api.router)
