@@ -156,10 +156,30 @@ def _to_fact(row: Any) -> domain.Fact:
 
 
 async def appeal_facts(
-    conn: AsyncConnection, appeal_id: UUID
+    conn: AsyncConnection, appeal_id: UUID, known_at: datetime | None = None
 ) -> list[tuple[domain.Fact, datetime]]:
-    rows = await conn.execute(select(facts).where(facts.c.subject == appeal_id))
+    query = select(facts).where(facts.c.subject == appeal_id)
+    if known_at is not None:
+        query = query.where(facts.c.ingested_at <= known_at)
+    rows = await conn.execute(query)
     return [(_to_fact(row), row.ingested_at) for row in rows]
+
+
+GIVEN = ("appeal.assigned", "appeal.redispatched", "appeal.redo_ordered")
+
+
+async def appeals_given_to(conn: AsyncConnection, department: str, by: datetime) -> list[UUID]:
+    """Appeals whose facts recorded by `by` gave them to `department` at least once."""
+    rows = await conn.execute(
+        select(facts.c.subject)
+        .where(
+            facts.c.type.in_(GIVEN),
+            facts.c.ingested_at <= by,
+            func.cast(facts.c.body, JSONB)["data"]["department"].astext == department,
+        )
+        .distinct()
+    )
+    return [row.subject for row in rows]
 
 
 async def facts_by_appeal(
