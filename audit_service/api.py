@@ -5,11 +5,21 @@ import json
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
-from audit_service import checkpoints, domain, exports, gaming, measures_api, replay, signals, store
+from audit_service import (
+    checkpoints,
+    domain,
+    exports,
+    findings,
+    gaming,
+    measures_api,
+    replay,
+    signals,
+    store,
+)
 from shared.runtime.app import RuntimeDep
 from shared.runtime.auth import Principal, require
 from shared.runtime.problems import Problem
@@ -45,9 +55,12 @@ async def history(
     ingested = {fact.event_id: at for fact, at in found}
     ordered = domain.timeline(fact for fact, _ in found)
     chains = domain.verify_chains(ordered)
+    async with runtime.engine.connect() as conn:
+        seen = await store.list_findings(conn, appeal_id=appeal_id, limit=1000)
     return {
         "appeal_id": str(appeal_id),
-        "verified": all(chain.verified for chain in chains),
+        "verified": all(chain.verified for chain in chains) and not seen,
+        "findings": [finding_view(f) for f in seen],
         "buck_passing": signals.buck_passing(ordered).as_dict(),
         "gaming": gaming.gaming(ordered).as_dict(),
         "digest": domain.digest(ordered),
@@ -180,6 +193,43 @@ async def export_facts(
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="facts.csv"'},
     )
+
+
+def finding_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "appeal_id": str(row["appeal_id"]) if row["appeal_id"] else None,
+        "event_id": str(row["event_id"]) if row["event_id"] else None,
+        "source": row["source"],
+        "type": row["type"],
+        "version": row["version"],
+        "position": {"topic": row["topic"], "partition": row["partition"], "offset": row["offset"]},
+        "detail": row["detail"],
+        "found_at": row["found_at"].isoformat(),
+    }
+
+
+@router.get("/findings")
+async def list_findings(
+    runtime: RuntimeDep,
+    _: Annotated[Principal, require("audit:read")],
+    kind: Literal[findings.KINDS] | None = None,  # type: ignore[valid-type]
+    appeal_id: UUID | None = None,
+    after: Annotated[int, Query(ge=0)] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """Integrity findings in the order found: records parked as forged or undecodable, and
+    facts that break their stream's chain (see findings.py), each with the appeal and the
+    topic, partition and offset it was read at. `after` is the cursor: the last id seen."""
+    async with runtime.engine.connect() as conn:
+        rows = await store.list_findings(
+            conn, kind=kind, appeal_id=appeal_id, after=after, limit=limit
+        )
+    return {
+        "findings": [finding_view(r) for r in rows],
+        "next_after": rows[-1]["id"] if len(rows) == limit else None,
+    }
 
 
 # Measures, flags and queues live in their own module; mounted under the same /v1 prefix.

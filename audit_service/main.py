@@ -19,6 +19,7 @@ def create_app() -> FastAPI:
             router=api.router,
             migrations_dir=MIGRATIONS,
             on_fact=handlers.ingest,
+            on_park=handlers.parked,
             subscribe=topics.ALL,
             background=[
                 lambda runtime: timers.every(

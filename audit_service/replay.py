@@ -54,10 +54,16 @@ async def run(
         read = await rebuild(engine, bootstrap, schema_name, end_offsets, replay_id)
         async with engine.connect() as conn:
             live = await digests(conn, end_offsets)
+            broken: list[dict[str, Any]] = []
             rebuilt = await digests(
-                await conn.execution_options(schema_translate_map={None: schema_name}), end_offsets
+                await conn.execution_options(schema_translate_map={None: schema_name}),
+                end_offsets,
+                broken,
             )
         report = _compare(live, rebuilt)
+        # Chains are verified again on what the log itself holds, not on what live kept.
+        report["broken_chains"] = len(broken)
+        report["broken"] = broken[:MAX_DIFFERENCES_LISTED]
         status = "equal" if report["equal"] else "different"
         async with engine.begin() as conn:
             await store.update_replay(
@@ -150,11 +156,23 @@ def _row(record: Any) -> dict[str, Any] | None:
     return store.fact_row(Delivery(fact, record.topic, record.partition, record.offset))
 
 
-async def digests(conn: AsyncConnection, end_offsets: dict[str, int]) -> dict[str, str]:
-    return {
-        str(subject): domain.digest(domain.timeline(facts))
-        async for subject, facts in store.facts_by_appeal(conn, end_offsets)
-    }
+async def digests(
+    conn: AsyncConnection,
+    end_offsets: dict[str, int],
+    broken: list[dict[str, Any]] | None = None,
+) -> dict[str, str]:
+    """Each appeal's digest; with `broken`, also verify its chains and add each one broken."""
+    found = {}
+    async for subject, facts in store.facts_by_appeal(conn, end_offsets):
+        ordered = domain.timeline(facts)
+        found[str(subject)] = domain.digest(ordered)
+        if broken is not None:
+            broken.extend(
+                {"appeal_id": str(subject), "source": c.source, "problems": list(c.problems)}
+                for c in domain.verify_chains(ordered)
+                if not c.verified
+            )
+    return found
 
 
 def _compare(live: dict[str, str], rebuilt: dict[str, str]) -> dict[str, Any]:
