@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -20,7 +21,7 @@ from audit_service import (
     signals,
     store,
 )
-from shared.runtime.app import RuntimeDep
+from shared.runtime.app import Runtime, RuntimeDep
 from shared.runtime.auth import Principal, require
 from shared.runtime.problems import Problem
 
@@ -42,6 +43,17 @@ async def history(
     `happened_by`: only facts whose own time is not later (the appeal as it stood then).
     Citizens' names and phone numbers are masked unless the token has audit:personal-data.
     """
+    return await appeal_history(runtime, appeal_id, caller, known_at, happened_by)
+
+
+async def appeal_history(
+    runtime: Runtime,
+    appeal_id: UUID,
+    caller: Principal,
+    known_at: datetime | None = None,
+    happened_by: datetime | None = None,
+) -> dict[str, Any]:
+    """The history document, for the REST route and the auditor's page alike."""
     show = (lambda data: data) if PERSONAL_DATA in caller.scopes else domain.mask_personal_data
     async with runtime.engine.connect() as conn:
         found = [
@@ -56,7 +68,11 @@ async def history(
     ordered = domain.timeline(fact for fact, _ in found)
     chains = domain.verify_chains(ordered)
     async with runtime.engine.connect() as conn:
-        seen = await store.list_findings(conn, appeal_id=appeal_id, limit=1000)
+        seen = [
+            f
+            for f in await store.list_findings(conn, appeal_id=appeal_id, limit=1000)
+            if known_at is None or f["found_at"] <= known_at
+        ]
     return {
         "appeal_id": str(appeal_id),
         "verified": all(chain.verified for chain in chains) and not seen,
