@@ -12,11 +12,12 @@ from playwright.async_api import Page, async_playwright
 
 from tests.e2e.conftest import Stack
 from tests.e2e.test_happy_path import APPEAL
-from tests.support import polling
+from tests.support import polling, processes
 from tests.support.processes import OPERATOR, bearer, token
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+SHOTS = processes.LOGS
 HOSTILE = '停水<script>window.pwned=1</script><img src=x onerror="window.pwned=2">'
 
 
@@ -71,6 +72,8 @@ async def test_an_auditor_reads_a_timeline_and_the_ranking_in_chromium(stack: St
             assert "<script>window.pwned=1</script>" in shown  # shown as text, never run
             assert await page.evaluate("window.pwned") is None
             assert await page.evaluate("document.cookie") == ""  # HttpOnly: out of reach
+            # For a person to look at afterwards (next to the services' logs).
+            await page.screenshot(path=SHOTS / "audit-timeline.png", full_page=True)
             [cookie] = await context.cookies()
             assert (cookie["httpOnly"], cookie["sameSite"], cookie["path"]) == (
                 True,
@@ -87,6 +90,7 @@ async def test_an_auditor_reads_a_timeline_and_the_ranking_in_chromium(stack: St
             assert "water" in departments
             assert "water" in await page.inner_text("#red-list")
             assert await page.locator("#black-list li").count() == len(departments[:5])
+            await page.screenshot(path=SHOTS / "audit-ranking.png", full_page=True)
 
             await page.click("nav button")  # sign out
             await page.goto(f"{stack.audit.url}/ui/ranking")

@@ -80,3 +80,11 @@ def test_personal_data_is_masked_for_auditors_without_the_scope() -> None:
         "content": "停水",
     }
     assert domain.mask_personal_data({"reply": "已修复"}) == {"reply": "已修复"}
+
+
+def test_the_streamed_overall_digest_equals_the_sorted_one() -> None:
+    pairs = [(factories.received().subject, f"d{n}") for n in range(20)]
+    streamed = domain.OverallDigest()
+    for subject, digest in sorted(pairs, key=lambda p: p[0]):  # a uuid column's order
+        streamed.add(subject, digest)
+    assert streamed.hexdigest() == domain.overall_digest(pairs)
