@@ -2,7 +2,7 @@
 carry no script, and the Content-Security-Policy forbids any."""
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -47,13 +47,19 @@ def _layout(title: str, body: str, caller: Principal | None = None) -> str:
     )
 
 
-def _table(table_id: str, headers: Iterable[str], rows: Iterable[tuple[str, list[str]]]) -> str:
-    """`rows` are (class, cells already escaped)."""
+def _table(table_id: str, headers: Sequence[str], rows: Iterable[tuple[str, list[str]]]) -> str:
+    """`rows` are (class, cells already escaped); a row's class may carry its anchor as
+    "class#id"."""
     head = "".join(f"<th>{e(h)}</th>" for h in headers)
     body = "".join(
-        f'<tr class="{e(cls)}">' + "".join(f"<td>{cell}</td>" for cell in cells) + "</tr>"
+        f'<tr class="{e(cls.partition("#")[0])}"'
+        + (f' id="{e(cls.partition("#")[2])}">' if "#" in cls else ">")
+        + "".join(f"<td>{cell}</td>" for cell in cells)
+        + "</tr>"
         for cls, cells in rows
     )
+    if not body:
+        body = f'<tr><td colspan="{len(headers) or 1}">none</td></tr>'
     return f'<table id="{e(table_id)}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
@@ -83,7 +89,7 @@ def timeline(caller: Principal, history: dict[str, Any]) -> str:
         ["#", "happened", "recorded", "type", "source", "actor", "data"],
         (
             (
-                "fact",
+                f"fact#fact-{f['event_id']}",
                 [
                     e(f["position"]),
                     e(f["time"]),
@@ -147,8 +153,30 @@ def _rate(value: float | None) -> str:
     return "-" if value is None else f"{value * 100:.1f}%"
 
 
+def _evidence(month: str, department: str, evidence: dict[str, list[tuple[str, str]]]) -> str:
+    """Each figure's facts, each linked to its place in its appeal's timeline."""
+    items = "".join(
+        f'<li class="figure" id="figure-{e(name)}">{e(name)}: '
+        + (
+            ", ".join(
+                f'<a href="/ui/appeals/{e(appeal)}#fact-{e(fact)}">{e(fact[:8])}</a>'
+                for fact, appeal in facts
+            )
+            or "none"
+        )
+        + "</li>"
+        for name, facts in evidence.items()
+    )
+    return f'<h2>Facts behind {e(department)} in {e(month)}</h2><ul id="evidence">{items}</ul>'
+
+
 def ranking(
-    caller: Principal, ranked: dict[str, Any], gamed: dict[str, dict[str, Any]], now: datetime
+    caller: Principal,
+    ranked: dict[str, Any],
+    gamed: dict[str, dict[str, Any]],
+    now: datetime,
+    department: str | None = None,
+    evidence: dict[str, list[tuple[str, str]]] | None = None,
 ) -> str:
     month = ranked["month"]
     picker = (
@@ -175,7 +203,8 @@ def ranking(
                 "department",
                 [
                     e(n),
-                    e(r["department"]),
+                    f'<a href="/ui/ranking?month={e(month)}&amp;department={e(r["department"])}">'
+                    f"{e(r['department'])}</a>",
                     e(r["volume"]),
                     e(_rate(r["timely_sign_for_rate"])),
                     e(_rate(r["on_time_completion_rate"])),
@@ -216,4 +245,6 @@ def ranking(
         f"<h2>Black list (worst)</h2>{listing('black-list', ranked['black_list'])}"
         f"<h2>Gaming signals</h2>{gaming}"
     )
+    if department is not None and evidence is not None:
+        body += _evidence(month, department, evidence)
     return _layout(f"Department ranking {month}", body, caller)

@@ -343,3 +343,13 @@ async def list_findings(
     if appeal_id is not None:
         query = query.where(findings.c.appeal_id == appeal_id)
     return [dict(r._mapping) for r in await conn.execute(query)]
+
+
+async def appeals_of(conn: AsyncConnection, event_ids: Sequence[UUID]) -> dict[UUID, UUID]:
+    """Which appeal each fact is about."""
+    if not event_ids:
+        return {}
+    rows = await conn.execute(
+        select(facts.c.event_id, facts.c.subject).where(facts.c.event_id.in_(list(event_ids)))
+    )
+    return {row.event_id: row.subject for row in rows}

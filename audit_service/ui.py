@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import AwareDatetime
 
-from audit_service import api, kpis, measures_api, pages
+from audit_service import api, kpis, measures_api, pages, store
 from shared.runtime.app import RuntimeDep
 from shared.runtime.auth import Principal, TokenVerifier
 from shared.runtime.problems import Problem
@@ -125,7 +125,10 @@ async def ranking_page(
     runtime: RuntimeDep,
     caller: Auditor,
     month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
+    department: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")] = None,
 ) -> Response:
+    """The month's ranking; with `department`, the facts behind each of its figures, each
+    linked to its appeal's timeline."""
     if caller is None:
         return _to_login(request)
     now = datetime.now(UTC)
@@ -133,4 +136,15 @@ async def ranking_page(
     table, shares = await measures_api.month_measures(runtime, kpis.Rule(), now)
     ranked: dict[str, Any] = kpis.ranking(table, chosen)
     gamed = {d: s.summary() for (d, m), s in sorted(shares.items()) if m == chosen}
-    return _html(pages.ranking(caller, ranked, gamed, now))
+    evidence: dict[str, list[tuple[str, str]]] | None = None
+    figures = table.get((department or "", chosen))
+    if figures is not None:
+        behind = figures.evidence()
+        async with runtime.engine.connect() as conn:
+            appeals = await store.appeals_of(
+                conn, [UUID(i) for ids in behind.values() for i in ids]
+            )
+        evidence = {
+            name: [(i, str(appeals.get(UUID(i), ""))) for i in ids] for name, ids in behind.items()
+        }
+    return _html(pages.ranking(caller, ranked, gamed, now, department, evidence))

@@ -92,6 +92,17 @@ async def test_an_auditor_reads_a_timeline_and_the_ranking_in_chromium(stack: St
             assert await page.locator("#black-list li").count() == len(departments[:5])
             await page.screenshot(path=SHOTS / "audit-ranking.png", full_page=True)
 
+            # Each figure opens onto the facts behind it, each onto its appeal's timeline.
+            await ranked.filter(has_text="water").locator("a").click()
+            volume = page.locator("#figure-volume a")
+            hrefs = [await volume.nth(i).get_attribute("href") for i in range(await volume.count())]
+            mine = [h for h in hrefs if h and h.startswith(f"/ui/appeals/{appeal_id}#fact-")]
+            assert len(mine) == 1, hrefs
+            await page.click(f'#figure-volume a[href="{mine[0]}"]')
+            assert page.url == f"{stack.audit.url}{mine[0]}"
+            fact_row = page.locator(f"#timeline tr#{mine[0].partition('#')[2]}")
+            assert await fact_row.locator("td").nth(3).inner_text() == "appeal.assigned"
+
             await page.click("nav button")  # sign out
             await page.goto(f"{stack.audit.url}/ui/ranking")
             assert "/ui/login" in page.url
