@@ -2,7 +2,7 @@
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
@@ -10,8 +10,18 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
-from audit_service import checkpoints, domain, exports, kpis, replay, signals, store
-from shared.runtime.app import RuntimeDep
+from audit_service import (
+    checkpoints,
+    domain,
+    exports,
+    findings,
+    gaming,
+    measures_api,
+    replay,
+    signals,
+    store,
+)
+from shared.runtime.app import Runtime, RuntimeDep
 from shared.runtime.auth import Principal, require
 from shared.runtime.problems import Problem
 
@@ -33,6 +43,17 @@ async def history(
     `happened_by`: only facts whose own time is not later (the appeal as it stood then).
     Citizens' names and phone numbers are masked unless the token has audit:personal-data.
     """
+    return await appeal_history(runtime, appeal_id, caller, known_at, happened_by)
+
+
+async def appeal_history(
+    runtime: Runtime,
+    appeal_id: UUID,
+    caller: Principal,
+    known_at: datetime | None = None,
+    happened_by: datetime | None = None,
+) -> dict[str, Any]:
+    """The history document, for the REST route and the auditor's page alike."""
     show = (lambda data: data) if PERSONAL_DATA in caller.scopes else domain.mask_personal_data
     async with runtime.engine.connect() as conn:
         found = [
@@ -46,10 +67,18 @@ async def history(
     ingested = {fact.event_id: at for fact, at in found}
     ordered = domain.timeline(fact for fact, _ in found)
     chains = domain.verify_chains(ordered)
+    async with runtime.engine.connect() as conn:
+        seen = [
+            f
+            for f in await store.list_findings(conn, appeal_id=appeal_id, limit=1000)
+            if known_at is None or f["found_at"] <= known_at
+        ]
     return {
         "appeal_id": str(appeal_id),
-        "verified": all(chain.verified for chain in chains),
+        "verified": all(chain.verified for chain in chains) and not seen,
+        "findings": [finding_view(f) for f in seen],
         "buck_passing": signals.buck_passing(ordered).as_dict(),
+        "gaming": gaming.gaming(ordered).as_dict(),
         "digest": domain.digest(ordered),
         "chains": [
             {
@@ -182,58 +211,42 @@ async def export_facts(
     )
 
 
-@router.get("/measures")
-async def measures(
-    runtime: RuntimeDep,
-    _: Annotated[Principal, require("audit:read")],
-    month: Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")],
-    exclude_category: Annotated[list[str] | None, Query(max_length=100)] = None,
-    basically_satisfied_counts: bool = True,
-    evidence: bool = False,
-) -> dict[str, Any]:
-    """Each department's measures for a month (Beijing time), ranked with red and black
-    lists, computed from the facts alone under the rule the query names; `evidence=true`
-    lists the ids of the facts behind every figure."""
-    rule = kpis.Rule(
-        name="query",
-        basically_satisfied_counts=basically_satisfied_counts,
-        excluded_categories=frozenset(exclude_category or ()),
-    )
-    table: kpis.Table = {}
-    now = datetime.now(UTC)
-    async with runtime.engine.connect() as conn:
-        async for _appeal, found in store.facts_by_appeal(conn, None):
-            kpis.accumulate(table, domain.timeline(found), rule, now)
-    ranked = kpis.ranking(table, month)
-    result = {
-        "rule": {
-            "basically_satisfied_counts": rule.basically_satisfied_counts,
-            "excluded_categories": sorted(rule.excluded_categories),
-        },
-        "as_of": now.isoformat(),
-        **ranked,
+def finding_view(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["id"],
+        "kind": row["kind"],
+        "appeal_id": str(row["appeal_id"]) if row["appeal_id"] else None,
+        "event_id": str(row["event_id"]) if row["event_id"] else None,
+        "source": row["source"],
+        "type": row["type"],
+        "version": row["version"],
+        "position": {"topic": row["topic"], "partition": row["partition"], "offset": row["offset"]},
+        "detail": row["detail"],
+        "found_at": row["found_at"].isoformat(),
     }
-    if evidence:
-        result["evidence"] = {
-            department: figures.evidence()
-            for (department, row_month), figures in table.items()
-            if row_month == month
-        }
-    return result
 
 
-@router.get("/flags")
-async def flagged_appeals(
+@router.get("/findings")
+async def list_findings(
     runtime: RuntimeDep,
     _: Annotated[Principal, require("audit:read")],
+    kind: Literal[findings.KINDS] | None = None,  # type: ignore[valid-type]
+    appeal_id: UUID | None = None,
+    after: Annotated[int, Query(ge=0)] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> dict[str, Any]:
-    """Appeals whose timeline shows buck-passing (see signals.py), most bounced first."""
-    flagged: list[dict[str, Any]] = []
+    """Integrity findings in the order found: records parked as forged or undecodable, and
+    facts that break their stream's chain (see findings.py), each with the appeal and the
+    topic, partition and offset it was read at. `after` is the cursor: the last id seen."""
     async with runtime.engine.connect() as conn:
-        async for appeal_id, found in store.facts_by_appeal(conn, None):
-            found_signals = signals.buck_passing(domain.timeline(found))
-            if found_signals.flagged:
-                flagged.append({"appeal_id": str(appeal_id), **found_signals.as_dict()})
-    flagged.sort(key=lambda f: (-f["returns_requested"], -len(f["departments"]), f["appeal_id"]))
-    return {"flagged": flagged[:limit], "total": len(flagged)}
+        rows = await store.list_findings(
+            conn, kind=kind, appeal_id=appeal_id, after=after, limit=limit
+        )
+    return {
+        "findings": [finding_view(r) for r in rows],
+        "next_after": rows[-1]["id"] if len(rows) == limit else None,
+    }
+
+
+# Measures, flags and queues live in their own module; mounted under the same /v1 prefix.
+router.include_router(measures_api.router)

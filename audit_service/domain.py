@@ -98,9 +98,28 @@ def digest(ordered: Sequence[Fact]) -> str:
     return hashlib.sha256("\n".join(f.hash for f in ordered).encode()).hexdigest()
 
 
+class OverallDigest:
+    """SHA-256 over the lines "subject:digest" in subject order, joined by newlines, fed one
+    appeal at a time (a replay streams them: it never holds every appeal's digest)."""
+
+    def __init__(self) -> None:
+        self._hash = hashlib.sha256()
+        self._empty = True
+
+    def add(self, subject: UUID | str, appeal_digest: str) -> None:
+        line = f"{subject}:{appeal_digest}".encode()
+        self._hash.update(line if self._empty else b"\n" + line)
+        self._empty = False
+
+    def hexdigest(self) -> str:
+        return self._hash.hexdigest()
+
+
 def overall_digest(per_appeal: Iterable[tuple[UUID, str]]) -> str:
-    lines = sorted(f"{subject}:{appeal_digest}" for subject, appeal_digest in per_appeal)
-    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+    total = OverallDigest()
+    for subject, appeal_digest in sorted(per_appeal, key=lambda pair: str(pair[0])):
+        total.add(subject, appeal_digest)
+    return total.hexdigest()
 
 
 def mask_personal_data(data: dict[str, Any]) -> dict[str, Any]:

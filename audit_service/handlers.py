@@ -1,9 +1,28 @@
-"""audit keeps every fact it reads, from every topic, exactly as it arrived."""
+"""audit keeps every fact it reads, from every topic, exactly as it arrived, and records as
+findings what a true history cannot contain (see findings.py)."""
 
-from audit_service import store
+from typing import Any
+
+from audit_service import findings, store
 from shared.runtime.consumer import Delivery
 from shared.runtime.eventstore import Tx
 
 
 async def ingest(delivery: Delivery, tx: Tx) -> None:
-    await store.add_facts(tx.conn, [store.fact_row(delivery)])
+    row = store.fact_row(delivery)
+    await store.add_facts(tx.conn, [row])
+    fact = store.to_fact(row)
+    stream = await store.stream_facts(tx.conn, fact.subject, fact.source)
+    await store.add_findings(
+        tx.conn,
+        [
+            found.row(delivery.topic, delivery.partition, delivery.offset)
+            for found in findings.links(fact, stream)
+        ],
+    )
+
+
+async def parked(record: Any, reason: str, tx: Tx) -> None:
+    """A record the consumer would not take as a fact: kept as a finding where it was read."""
+    found = findings.parked(record.value, record.topic, reason)
+    await store.add_findings(tx.conn, [found.row(record.topic, record.partition, record.offset)])

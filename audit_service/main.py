@@ -1,8 +1,8 @@
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
-from audit_service import api, checkpoints, handlers
+from audit_service import api, checkpoints, handlers, ui
 from audit_service.settings import AuditSettings
 from shared import topics
 from shared.runtime import settings, timers
@@ -11,14 +11,22 @@ from shared.runtime.app import ServiceSpec, create_service
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def _routes() -> APIRouter:
+    routes = APIRouter()
+    routes.include_router(api.router)
+    routes.include_router(ui.router)  # the auditor's pages, with their own cookie sign-in
+    return routes
+
+
 def create_app() -> FastAPI:
     config = settings.load(AuditSettings)
     return create_service(
         ServiceSpec(
             settings=config,
-            router=api.router,
+            router=_routes(),
             migrations_dir=MIGRATIONS,
             on_fact=handlers.ingest,
+            on_park=handlers.parked,
             subscribe=topics.ALL,
             background=[
                 lambda runtime: timers.every(

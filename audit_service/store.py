@@ -19,6 +19,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
     Uuid,
     func,
     select,
@@ -77,6 +78,25 @@ checkpoints = Table(
     Column("size", BigInteger, primary_key=True),  # the first `size` facts in seq order
     Column("root", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    schema="public",
+)
+
+findings = Table(
+    "findings",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("kind", String(30), nullable=False),
+    Column("appeal_id", Uuid, index=True),
+    Column("event_id", Uuid),
+    Column("source", String(50)),
+    Column("type", String(100)),
+    Column("version", Integer),
+    Column("topic", String(200), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("found_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("kind", "topic", "partition", "offset", name="uq_findings_position"),
     schema="public",
 )
 
@@ -155,11 +175,36 @@ def _to_fact(row: Any) -> domain.Fact:
     )
 
 
+def to_fact(row: dict[str, Any]) -> domain.Fact:
+    """A fact from a row as fact_row() builds it."""
+    return domain.Fact(*(row[name] for name in domain.Fact.__slots__))
+
+
 async def appeal_facts(
-    conn: AsyncConnection, appeal_id: UUID
+    conn: AsyncConnection, appeal_id: UUID, known_at: datetime | None = None
 ) -> list[tuple[domain.Fact, datetime]]:
-    rows = await conn.execute(select(facts).where(facts.c.subject == appeal_id))
+    query = select(facts).where(facts.c.subject == appeal_id)
+    if known_at is not None:
+        query = query.where(facts.c.ingested_at <= known_at)
+    rows = await conn.execute(query)
     return [(_to_fact(row), row.ingested_at) for row in rows]
+
+
+GIVEN = ("appeal.assigned", "appeal.redispatched", "appeal.redo_ordered")
+
+
+async def appeals_given_to(conn: AsyncConnection, department: str, by: datetime) -> list[UUID]:
+    """Appeals whose facts recorded by `by` gave them to `department` at least once."""
+    rows = await conn.execute(
+        select(facts.c.subject)
+        .where(
+            facts.c.type.in_(GIVEN),
+            facts.c.ingested_at <= by,
+            func.cast(facts.c.body, JSONB)["data"]["department"].astext == department,
+        )
+        .distinct()
+    )
+    return [row.subject for row in rows]
 
 
 async def facts_by_appeal(
@@ -267,3 +312,44 @@ async def get_checkpoint(conn: AsyncConnection, size: int | None) -> dict[str, A
     )
     row = (await conn.execute(query)).one_or_none()
     return None if row is None else dict(row._mapping)
+
+
+async def stream_facts(conn: AsyncConnection, subject: UUID, source: str) -> list[domain.Fact]:
+    rows = await conn.execute(
+        select(facts).where(facts.c.subject == subject, facts.c.source == source)
+    )
+    return [_to_fact(row) for row in rows]
+
+
+async def add_findings(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
+    """Record findings; the same kind at the same position is recorded once (redelivery)."""
+    if rows:
+        await conn.execute(
+            insert(findings).on_conflict_do_nothing(constraint="uq_findings_position"), list(rows)
+        )
+
+
+async def list_findings(
+    conn: AsyncConnection,
+    *,
+    kind: str | None = None,
+    appeal_id: UUID | None = None,
+    after: int = 0,
+    limit: int = 100,
+) -> list[dict[str, Any]]:
+    query = select(findings).where(findings.c.id > after).order_by(findings.c.id).limit(limit)
+    if kind is not None:
+        query = query.where(findings.c.kind == kind)
+    if appeal_id is not None:
+        query = query.where(findings.c.appeal_id == appeal_id)
+    return [dict(r._mapping) for r in await conn.execute(query)]
+
+
+async def appeals_of(conn: AsyncConnection, event_ids: Sequence[UUID]) -> dict[UUID, UUID]:
+    """Which appeal each fact is about."""
+    if not event_ids:
+        return {}
+    rows = await conn.execute(
+        select(facts.c.event_id, facts.c.subject).where(facts.c.event_id.in_(list(event_ids)))
+    )
+    return {row.event_id: row.subject for row in rows}

@@ -31,12 +31,11 @@ from audit_service.main import MIGRATIONS as AUDIT_MIGRATIONS
 from intake_service.settings import IntakeSettings
 from services.catalog import SERVICES, Service
 from services.processes import ServiceProcess
-from shared import envelope, topics
+from shared import topics
 from shared.runtime import kafka
 from tests.e2e.conftest import seed_routing
 from tests.e2e.test_happy_path import APPEAL
-from tests.support import infra, processes
-from tests.unit import factories
+from tests.support import histories, infra, processes
 
 DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
@@ -132,36 +131,6 @@ async def bench_latency(intake: ServiceProcess, dispatch: ServiceProcess) -> dic
     }
 
 
-async def _produce_histories(appeals: int) -> int:
-    """Synthetic, valid, hash-chained histories written straight to the three topics."""
-    producer = kafka.producer(infra.KAFKA, client_id="bench")
-    await producer.start()
-    sent = 0
-    try:
-        pending = []
-        for _ in range(appeals):
-            heads: dict[str, tuple[int, str]] = {}
-            for event in factories.full_history():
-                version, prev = heads.get(event.source, (0, envelope.GENESIS_HASH))
-                recorded = envelope.encode(event, version=version + 1, prev_hash=prev)
-                heads[event.source] = (version + 1, recorded.hash)
-                pending.append(
-                    await producer.send(
-                        topics.BY_SOURCE[event.source],
-                        value=recorded.body,
-                        key=str(event.subject).encode(),
-                    )
-                )
-                sent += 1
-            if len(pending) > 5000:
-                await asyncio.gather(*pending)
-                pending.clear()
-        await asyncio.gather(*pending)
-    finally:
-        await producer.stop()
-    return sent
-
-
 async def _plain_consume() -> tuple[int, float]:
     partitions = await kafka.partitions(infra.KAFKA, topics.ALL)
     consumer = AIOKafkaConsumer(
@@ -190,7 +159,7 @@ async def _timed(action: Callable[[], Awaitable[Any]]) -> tuple[Any, float]:
 
 
 async def bench_replay() -> dict[str, Any]:
-    produced = await _produce_histories(REPLAY_APPEALS)
+    produced = await histories.produce(REPLAY_APPEALS)
     url = await infra.fresh_database("bench_audit", AUDIT_MIGRATIONS)
     engine = create_async_engine(url)
     try:

@@ -53,6 +53,12 @@ def timeline(appeal_id: str, out: TextIO = sys.stdout) -> int:
     for chain in history["chains"]:
         state = "verified" if chain["verified"] else "BROKEN: " + "; ".join(chain["problems"])
         out.write(f"chain {chain['source']}: {chain['length']} facts, {state}\n")
+    for finding in history.get("findings", []):
+        at = finding["position"]
+        out.write(
+            f"FINDING {finding['kind']} at {at['topic']}[{at['partition']}]@{at['offset']}: "
+            f"{finding['detail']}\n"
+        )
     bounced = history["buck_passing"]
     out.write(
         f"departments: {' -> '.join(bounced['departments'])}; "

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shared import topics
 from shared.runtime import auth, faults, http, kafka, logs, migrations, problems
-from shared.runtime.consumer import ConsumeLoop, FactHook, Handlers, subscriptions
+from shared.runtime.consumer import ConsumeLoop, FactHook, Handlers, ParkHook, subscriptions
 from shared.runtime.eventstore import Database
 from shared.runtime.outbox import OutboxRelay
 from shared.runtime.settings import ServiceSettings
@@ -50,6 +50,7 @@ class ServiceSpec:
     migrations_dir: Path
     handlers: Handlers = field(default_factory=dict)
     on_fact: FactHook | None = None  # sees every fact read (audit); handlers see their types
+    on_park: ParkHook | None = None  # sees every record parked, with the reason (audit)
     subscribe: Sequence[str] | None = None  # default: the topics of the handled types
     background: Sequence[BackgroundTask] = ()  # e.g. dispatch's timer; stopped with the rest
     title: str = "hotline service"
@@ -123,6 +124,7 @@ async def _start(spec: ServiceSpec) -> Runtime:
             service=settings.service_name,
             handlers=spec.handlers,
             on_fact=spec.on_fact,
+            on_park=spec.on_park,
             crash=crash,
         )
         runtime.tasks.append(asyncio.create_task(runtime.loop.run(runtime.stopping)))

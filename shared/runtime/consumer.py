@@ -41,6 +41,9 @@ class Delivery:
 
 
 FactHook = Callable[[Delivery, Tx], Awaitable[None]]
+# Sees every record parked, with the reason, in the transaction that parks it (audit keeps
+# forged and undecodable facts as integrity findings).
+ParkHook = Callable[[Any, str, Tx], Awaitable[None]]
 
 
 class TransientError(Exception):
@@ -71,6 +74,7 @@ class ConsumeLoop:
         service: str,
         handlers: Handlers,
         on_fact: FactHook | None = None,
+        on_park: ParkHook | None = None,
         crash: faults.CrashPoints,
     ) -> None:
         self._db = db
@@ -79,6 +83,7 @@ class ConsumeLoop:
         self._service = service
         self._handlers = handlers
         self._on_fact = on_fact
+        self._on_park = on_park
         self._crash = crash
         self.running = False
         self.consumer: AIOKafkaConsumer | None = None
@@ -199,3 +204,5 @@ class ConsumeLoop:
             body=record.value,
             reason=reason,
         )
+        if self._on_park is not None:
+            await self._on_park(record, reason, tx)

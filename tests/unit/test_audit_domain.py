@@ -86,3 +86,11 @@ def test_an_identity_card_number_is_masked_too() -> None:
     citizen = {"name": None, "phone": None, "id_number": "11010519491231002X"}
     masked = domain.mask_personal_data({"citizen": citizen})
     assert masked["citizen"]["id_number"] == "110105********002X"
+
+
+def test_the_streamed_overall_digest_equals_the_sorted_one() -> None:
+    pairs = [(factories.received().subject, f"d{n}") for n in range(20)]
+    streamed = domain.OverallDigest()
+    for subject, digest in sorted(pairs, key=lambda p: p[0]):  # a uuid column's order
+        streamed.add(subject, digest)
+    assert streamed.hexdigest() == domain.overall_digest(pairs)

@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
-from audit_service import domain, kpis
+from audit_service import domain, gaming, kpis
 from shared import events
 from tests.unit import factories
 
@@ -36,6 +36,57 @@ def _handled(base: events.Event, hours: float, department: str = "water") -> eve
     return _at(base, events.Handled, hours, department=department, result="solved", reply="好")
 
 
+def _callback(
+    base: events.Event, hours: float, attempt: int, satisfaction: str | None
+) -> events.Event:
+    return _at(
+        base,
+        events.CallbackMade,
+        hours,
+        round=1,
+        attempt=attempt,
+        reached=satisfaction is not None,
+        satisfaction=satisfaction,
+        counted=attempt == 1,
+    )
+
+
+def _rushed() -> list[events.Event]:
+    """parks asks for more time and replies in the last tenth of its 15 days (the last 36
+    hours), the citizen is called back until "satisfied", and the order still comes back."""
+    rushed = _appeal("parks", "parks.trees")
+    unhappy = _rated(rushed, 24 * 15, "dissatisfied")
+    return [
+        rushed,
+        _at(rushed, events.SignedFor, 1, department="parks", person="赵"),
+        _at(
+            rushed,
+            events.ExtensionRequested,
+            24 * 14,
+            department="parks",
+            working_days=5,
+            reason="树木需专业修剪",
+            legal_basis="办理规定",
+        ),
+        _at(rushed, events.ExtensionDenied, 24 * 14 + 1, department="parks", reasoning="不符合"),
+        _handled(rushed, 24 * 14.5, department="parks"),
+        _callback(rushed, 24 * 14.75, 1, "dissatisfied"),
+        _callback(rushed, 24 * 14.8, 2, None),
+        _callback(rushed, 24 * 14.9, 3, "satisfied"),
+        unhappy,
+        _at(
+            rushed,
+            events.RedoOrdered,
+            24 * 15,
+            department="parks",
+            round=2,
+            reason="不满意",
+            deadlines=factories.DEADLINES,
+            causation_id=unhappy.id,
+        ),
+    ]
+
+
 def _month() -> list[list[events.Event]]:
     smooth = _appeal()
     late = _appeal()
@@ -45,7 +96,18 @@ def _month() -> list[list[events.Event]]:
         [
             smooth,
             _at(smooth, events.SignedFor, 2, department="water", person="李"),
+            _at(  # early in the window: planned work, not gaming
+                smooth,
+                events.ExtensionRequested,
+                3,
+                department="water",
+                working_days=2,
+                reason="需协调",
+                legal_basis="办理规定",
+            ),
             _handled(smooth, 48),
+            _callback(smooth, 50, 1, None),  # unreached, then satisfied: one honest round
+            _callback(smooth, 52, 2, "satisfied"),
             _rated(smooth, 60, "satisfied"),
         ],
         [
@@ -96,6 +158,7 @@ def _month() -> list[list[events.Event]]:
                 deadlines=factories.DEADLINES,
             ),
         ],
+        _rushed(),
     ]
 
 
@@ -121,6 +184,17 @@ def test_every_measure_of_a_scripted_month() -> None:
         "satisfaction_rate": round(1 / 2, 4),
         "mean_handling_workdays": 8.0,  # 1 and 15 working days
     }
+    parks = table[("parks", "2026-10")].summary()
+    assert parks == {
+        "volume": 1,
+        "timely_sign_for_rate": 0.5,  # signed at once; the redo holding never signed
+        "on_time_completion_rate": 0.5,  # replied in time (just); the redo is overdue
+        "return_rate": 0.0,
+        "returns_overruled": 0,
+        "redo_rate": 1.0,
+        "satisfaction_rate": 0.0,  # the counted callback said "dissatisfied"
+        "mean_handling_workdays": 11.0,  # 9 to 24 October, the 10th a make-up working day
+    }
     power = table[("power", "2026-10")].summary()
     assert (power["volume"], power["return_rate"], power["returns_overruled"]) == (1, 1.0, 0)
 
@@ -139,12 +213,47 @@ def test_a_different_rule_recomputes_from_the_same_facts() -> None:
             excluded_categories=frozenset({"water.outage"}),
         )
     )
-    assert strict == {}
+    # Only parks' appeal is left, and its one rating was "dissatisfied" either way.
+    assert list(strict) == [("parks", "2026-10")]
+    assert strict[("parks", "2026-10")].summary()["satisfaction_rate"] == 0.0
 
 
 def test_the_ranking_names_red_and_black_lists() -> None:
     ranked = kpis.ranking(_table(), "2026-10", listed=1)
-    assert [r["department"] for r in ranked["rows"]] == ["water", "power"]
-    assert (ranked["red_list"], ranked["black_list"]) == (["water"], ["power"])
+    assert [r["department"] for r in ranked["rows"]] == ["parks", "water", "power"]
+    assert (ranked["red_list"], ranked["black_list"]) == (["parks"], ["power"])
     assert kpis.months(_table()) == ["2026-10"]
     assert datetime(2026, 10, 9, tzinfo=UTC) < NOW
+
+
+def test_gaming_shares_of_a_scripted_month() -> None:
+    table: gaming.SharesTable = {}
+    timelines = [domain.timeline(factories.audit_facts(history)) for history in _month()]
+    for timeline in timelines:
+        gaming.accumulate(table, timeline)
+    assert table[("parks", "2026-10")].summary() == {
+        "replies": 1,
+        "close_then_reopen_share": 1.0,
+        "extensions": 1,
+        "extensions_at_deadline_share": 1.0,
+        "rounds_called_back": 1,
+        "callbacks_until_satisfied_share": 1.0,
+    }
+    assert table[("water", "2026-10")].summary() == {
+        "replies": 2,
+        "close_then_reopen_share": 0.0,  # late's reply came after its deadline: late, not gamed
+        "extensions": 1,
+        "extensions_at_deadline_share": 0.0,
+        "rounds_called_back": 1,
+        "callbacks_until_satisfied_share": 0.0,
+    }
+    assert ("power", "2026-10") not in table  # it never replied, asked or was called back
+    parks = table[("parks", "2026-10")]
+    flags = [gaming.gaming(timeline) for timeline in timelines]
+    assert [f.flagged for f in flags] == [False, False, False, True]
+    assert set(flags[3].facts) == {
+        *parks.replies_near_deadline_reopened,
+        *parks.extensions_at_deadline,
+        *(c for r in flags[3].callbacks_until_satisfied for c in (r.dissatisfied, r.satisfied)),
+        flags[3].close_then_reopen[0].reopened_by,
+    }

@@ -1,0 +1,131 @@
+"""Integrity findings: what audit saw on ingest that a true history cannot contain. Pure.
+
+Two places raise them. A record the consumer parks (it never becomes a fact) is classified
+from its raw bytes: not a fact at all, a type from a service that does not own it, a source
+no service answers to, or a fact on another service's topic. A fact that does decode is
+checked against the facts of its stream already recorded: each service's stream for an
+appeal must run 1, 2, 3… with each fact naming its predecessor's hash, so a rewritten fact
+(a fresh hash the next one does not name), a dropped one (a gap), a reordered one or a
+forged one (a second fact claiming a taken version) shows where it happened.
+"""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+from audit_service.domain import Fact
+from shared import envelope, events, topics
+
+UNDECODABLE = "undecodable"
+WRONG_SOURCE = "wrong_source"  # a type its source does not own (appeal.assigned from intake)
+UNKNOWN_PRODUCER = "unknown_producer"  # a source that is none of the services
+WRONG_TOPIC = "wrong_topic"  # a fact on a topic its source does not write to
+BROKEN_LINK = "broken_link"  # prev_hash does not name the previous fact's hash
+GAP = "gap"  # versions missing before this one: a dropped fact
+REORDERED = "reordered"  # arrived after a later version of its stream
+VERSION_CONFLICT = "version_conflict"  # another fact already holds this version
+KINDS = (
+    UNDECODABLE,
+    WRONG_SOURCE,
+    UNKNOWN_PRODUCER,
+    WRONG_TOPIC,
+    BROKEN_LINK,
+    GAP,
+    REORDERED,
+    VERSION_CONFLICT,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    kind: str
+    detail: str
+    appeal_id: UUID | None = None
+    event_id: UUID | None = None
+    source: str | None = None
+    type: str | None = None
+    version: int | None = None
+
+    def row(self, topic: str, partition: int, offset: int) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "detail": self.detail[:4000],
+            "appeal_id": self.appeal_id,
+            "event_id": self.event_id,
+            "source": self.source,
+            "type": self.type,
+            "version": self.version,
+            "topic": topic,
+            "partition": partition,
+            "offset": offset,
+        }
+
+
+def _uuid(value: Any) -> UUID | None:
+    try:
+        return UUID(str(value))
+    except ValueError:
+        return None
+
+
+def _text(value: Any, limit: int) -> str | None:
+    return None if value is None else str(value)[:limit]
+
+
+def parked(body: bytes | None, topic: str, reason: str) -> Finding:
+    """Classify a record the consumer parked, keeping what its bytes claim about itself."""
+    try:
+        claimed = json.loads(body or b"")
+    except ValueError:
+        claimed = None
+    if not isinstance(claimed, dict):
+        return Finding(UNDECODABLE, reason)
+    source, type_ = claimed.get("source"), claimed.get("type")
+    version = claimed.get("version")
+    owner = events.EVENT_TYPES.get(str(type_))
+    if source not in topics.BY_SOURCE:
+        kind = UNKNOWN_PRODUCER
+    elif owner is not None and owner.source != source:
+        kind = WRONG_SOURCE
+    elif topics.BY_SOURCE[source] != topic:
+        kind = WRONG_TOPIC
+    else:
+        kind = UNDECODABLE  # right source, right topic, but not a valid fact of its type
+    return Finding(
+        kind,
+        reason,
+        appeal_id=_uuid(claimed.get("subject")),
+        event_id=_uuid(claimed.get("id")),
+        source=_text(source, 50),
+        type=_text(type_, 100),
+        version=version if isinstance(version, int) else None,
+    )
+
+
+def links(fact: Fact, stream: list[Fact]) -> list[Finding]:
+    """Check a newly recorded fact against the other facts of its stream already recorded."""
+    others = [f for f in stream if f.event_id != fact.event_id]
+    same = [f for f in others if f.version == fact.version]
+    previous = next((f for f in others if f.version == fact.version - 1), None)
+    later = max((f.version for f in others if f.version > fact.version), default=None)
+
+    def finding(kind: str, detail: str) -> Finding:
+        where = f"{fact.source} stream of {fact.subject}, version {fact.version}"
+        return Finding(
+            kind, f"{where}: {detail}", fact.subject, fact.event_id, fact.source, fact.type,
+            fact.version,
+        )  # fmt: skip
+
+    found = [finding(VERSION_CONFLICT, f"version already held by fact {f.event_id}") for f in same]
+    if later is not None:
+        found.append(finding(REORDERED, f"arrived after version {later}"))
+    expected = envelope.GENESIS_HASH if fact.version == 1 else None
+    if previous is not None:
+        expected = previous.hash
+    elif fact.version > 1 and later is None:
+        recorded = max((f.version for f in others if f.version < fact.version), default=0)
+        found.append(finding(GAP, f"versions {recorded + 1}..{fact.version - 1} never arrived"))
+    if expected is not None and fact.prev_hash != expected:
+        found.append(finding(BROKEN_LINK, "prev_hash does not name the previous fact's hash"))
+    return found

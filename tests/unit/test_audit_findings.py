@@ -1,0 +1,80 @@
+"""Integrity findings on ingest: each kind of tampering is named, with the fact it concerns."""
+
+import json
+from dataclasses import replace
+
+import pytest
+
+from audit_service import domain, findings
+from shared import envelope, topics
+from tests.unit import factories
+
+HISTORY = factories.audit_facts(factories.full_history())  # received, assigned, handled…
+ASSIGNED = factories.assigned(factories.received())
+
+
+def _wire(**changes: object) -> bytes:
+    wire = json.loads(envelope.encode(ASSIGNED, version=1, prev_hash=envelope.GENESIS_HASH).body)
+    return json.dumps({**wire, **changes}).encode()
+
+
+@pytest.mark.parametrize(
+    ("body", "topic", "kind"),
+    [
+        (b"{not json", topics.INTAKE, findings.UNDECODABLE),
+        (_wire(), topics.INTAKE, findings.WRONG_TOPIC),  # dispatch's fact on intake's topic
+        (_wire(source="intake"), topics.INTAKE, findings.WRONG_SOURCE),  # intake claims it
+        (_wire(source="mallory"), topics.DISPATCH, findings.UNKNOWN_PRODUCER),
+        (_wire(data={}), topics.DISPATCH, findings.UNDECODABLE),  # right place, not a fact
+    ],
+)
+def test_a_parked_record_is_classified_from_what_it_claims(
+    body: bytes, topic: str, kind: str
+) -> None:
+    found = findings.parked(body, topic, "the consumer's reason")
+    assert (found.kind, found.detail) == (kind, "the consumer's reason")
+    if kind != findings.UNDECODABLE or body.startswith(b'{"'):
+        assert (found.appeal_id, found.event_id, found.version) == (
+            ASSIGNED.subject,
+            ASSIGNED.id,
+            1,
+        )
+
+
+def _dispatch_stream() -> list[domain.Fact]:
+    return [f for f in HISTORY if f.source == "dispatch"]  # assigned v1, closed v2
+
+
+def test_an_intact_stream_raises_nothing_in_any_arrival_order_of_checks() -> None:
+    first, second = _dispatch_stream()
+    assert findings.links(first, [first]) == []
+    assert findings.links(second, [first, second]) == []
+
+
+def test_a_dropped_fact_is_a_gap() -> None:
+    _, second = _dispatch_stream()
+    [gap] = findings.links(second, [second])
+    assert (gap.kind, gap.version, gap.event_id) == (findings.GAP, 2, second.event_id)
+    assert "versions 1..1 never arrived" in gap.detail
+
+
+def test_a_rewritten_predecessor_breaks_the_link() -> None:
+    first, second = _dispatch_stream()
+    body = first.body.replace("water", "power")
+    rewritten = replace(first, body=body, hash=envelope.digest(body.encode()))
+    [broken] = findings.links(second, [rewritten, second])
+    assert broken.kind == findings.BROKEN_LINK
+    assert broken.appeal_id == second.subject
+
+
+def test_a_forged_fact_claiming_a_taken_version_conflicts() -> None:
+    first, second = _dispatch_stream()
+    forged = replace(second, event_id=factories.received().id, prev_hash="f" * 64)
+    kinds = {f.kind for f in findings.links(forged, [first, second, forged])}
+    assert kinds == {findings.VERSION_CONFLICT, findings.BROKEN_LINK}
+
+
+def test_a_fact_arriving_after_a_later_one_is_reordered() -> None:
+    first, second = _dispatch_stream()
+    [late] = findings.links(first, [second, first])
+    assert late.kind == findings.REORDERED
