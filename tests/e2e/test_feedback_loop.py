@@ -121,6 +121,7 @@ async def test_sent_back_approved_called_back_redone_and_rated(stack: Stack) -> 
     del steps[pressed_at]
     assert steps == [
         "received",
+        "forwarded",
         "assigned",
         "signed_for",
         "handled",

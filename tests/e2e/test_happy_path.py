@@ -102,7 +102,7 @@ async def test_an_appeal_travels_the_whole_loop(stack: Stack) -> None:
             client,
             f"{stack.audit.url}/v1/appeals/{appeal_id}/history",
             operator,
-            ready=lambda body: len(body["facts"]) == 7,
+            ready=lambda body: len(body["facts"]) == 8,
         )
         assert [f["type"] for f in history["facts"]] == [
             "appeal.received",

@@ -417,7 +417,7 @@ async def test_an_xml_request_followed_through_dispatch_in_its_updates(stack: St
 
         await polling.until(replied, what="the reply")
 
-        async def four_updates() -> list[ET.Element] | None:
+        async def five_updates() -> list[ET.Element] | None:
             feed = await client.get(
                 f"{base}/servicerequestupdates.xml", params={"api_key": API_KEY}
             )
@@ -430,9 +430,9 @@ async def test_an_xml_request_followed_through_dispatch_in_its_updates(stack: St
                 for u in root.findall("request_update")
                 if u.findtext("service_request_id") == request_id
             ]
-            return mine if len(mine) >= 4 else None
+            return mine if len(mine) >= 5 else None
 
-        updates = await polling.until(four_updates, what="four updates")
+        updates = await polling.until(five_updates, what="five updates")
         as_json = await client.get(f"{base}/servicerequestupdates.json")
         extended = await client.get(
             f"{base}/requests/{request_id}.xml", params={"extensions": "true"}
@@ -441,6 +441,7 @@ async def test_an_xml_request_followed_through_dispatch_in_its_updates(stack: St
 
     assert [(u.findtext("external_status_code"), u.findtext("status")) for u in updates] == [
         ("appeal.received", "for_triage"),
+        ("appeal.forwarded", "for_triage"),
         ("appeal.assigned", "open"),
         ("appeal.signed_for", "in_progress"),
         ("appeal.handled", "fixed"),
@@ -448,11 +449,13 @@ async def test_an_xml_request_followed_through_dispatch_in_its_updates(stack: St
     times = [u.findtext("updated_datetime") or "" for u in updates]
     assert all(t.endswith("+08:00") for t in times)
     assert times == sorted(times)
-    assert "已更换阀门，恢复供水" in (updates[3].findtext("description") or "")
-    assert "李工" not in ET.tostring(updates[2], encoding="unicode")
+    assert "已更换阀门，恢复供水" in (updates[4].findtext("description") or "")
+    assert "李工" not in ET.tostring(updates[3], encoding="unicode")
     update_ids = [u.findtext("update_id") for u in updates]
     for update_id, source in zip(
-        update_ids, (stack.intake, stack.dispatch, stack.dispatch, stack.feedback), strict=True
+        update_ids,
+        (stack.intake, stack.intake, stack.dispatch, stack.dispatch, stack.feedback),
+        strict=True,
     ):
         rows = await infra.query(
             processes.database_url(source),
@@ -473,6 +476,7 @@ async def test_an_xml_request_followed_through_dispatch_in_its_updates(stack: St
     notes = record.findall("notes/note")
     assert [n.findtext("type") for n in notes] == [
         "appeal.received",
+        "appeal.forwarded",
         "appeal.assigned",
         "appeal.signed_for",
         "appeal.handled",

@@ -423,10 +423,14 @@ async def test_documents_have_the_specified_shapes(client: httpx.AsyncClient, fm
         fmt,
         "service_request_updates",
     )
-    [received] = [u for u in updates if u["service_request_id"] == request_id]
+    received, forwarded = [u for u in updates if u["service_request_id"] == request_id]
     assert (received["status"], received["external_status_code"]) == (
         "for_triage",
         "appeal.received",
+    )
+    assert (forwarded["status"], forwarded["external_status_code"]) == (
+        "for_triage",
+        "appeal.forwarded",
     )
     assert isinstance(received["update_id"], str)
     _aware(received["updated_datetime"])

@@ -41,12 +41,13 @@ async def _file(db: Database) -> events.AppealReceived:
 async def test_a_filed_appeal_has_its_first_update_in_the_same_transaction(db: Database) -> None:
     received = await _file(db)
     async with db.transaction() as tx:
-        [update] = await feed_store.history(tx, received.subject)
+        update, forwarded = await feed_store.history(tx, received.subject)
     assert (update.update_id, update.status, update.at) == (
         received.id,
         "for_triage",
         factories.T0,
     )
+    assert (forwarded.fact_type, forwarded.status) == ("appeal.forwarded", "for_triage")
 
     async def fail_after_filing() -> None:
         async with db.transaction() as tx:
@@ -56,7 +57,7 @@ async def test_a_filed_appeal_has_its_first_update_in_the_same_transaction(db: D
     with pytest.raises(RuntimeError):  # a command that fails leaves no update behind
         await fail_after_filing()
     async with db.transaction() as tx:
-        assert await tx.conn.scalar(select(func.count()).select_from(feed_store.updates)) == 1
+        assert await tx.conn.scalar(select(func.count()).select_from(feed_store.updates)) == 2
 
 
 async def test_a_redelivered_fact_adds_no_second_update(db: Database) -> None:
@@ -76,6 +77,7 @@ async def test_a_redelivered_fact_adds_no_second_update(db: Database) -> None:
         row = await store.get(tx, received.subject)
     assert [(u.fact_type, u.status) for u in history] == [
         ("appeal.received", "for_triage"),
+        ("appeal.forwarded", "for_triage"),
         ("appeal.assigned", "open"),
         ("appeal.signed_for", "in_progress"),
     ]
@@ -94,7 +96,7 @@ async def test_facts_of_appeals_intake_does_not_hold_and_internal_facts_add_noth
         await handlers.HANDLERS[events.Assigned](stranger, tx)
         await updates.record(tx, [supervised])
         assert await feed_store.history(tx, stranger.subject) == []
-        assert len(await feed_store.history(tx, received.subject)) == 1
+        assert len(await feed_store.history(tx, received.subject)) == 2  # received, forwarded
 
 
 async def test_concurrent_deliveries_of_one_fact_record_it_once(db: Database) -> None:
@@ -109,6 +111,7 @@ async def test_concurrent_deliveries_of_one_fact_record_it_once(db: Database) ->
     async with db.transaction() as tx:
         assert [u.fact_type for u in await feed_store.history(tx, received.subject)] == [
             "appeal.received",
+            "appeal.forwarded",
             "appeal.assigned",
         ]
 
@@ -150,7 +153,14 @@ async def test_the_feed_reads_a_window_oldest_first_up_to_its_limit(db: Database
         window = await feed_store.between(tx, since, until, limit=10)
         limited = await feed_store.between(tx, since, until + timedelta(days=1), limit=2)
         by_appeal = await feed_store.of_appeals(tx, [second.subject, uuid4()])
-    assert [u.update_id for u in window] == [first.id, second.id, assigned.id]
-    assert [u.update_id for u in limited] == [first.id, second.id]
+    filed = ["appeal.received", "appeal.forwarded"]
+    assert [(u.appeal_id, u.fact_type) for u in window] == [
+        *((first.subject, t) for t in filed),
+        *((second.subject, t) for t in filed),
+        (first.subject, "appeal.assigned"),
+    ]
+    assert [u.update_id for u in window][::2] == [first.id, second.id, assigned.id]
+    assert [(u.appeal_id, u.fact_type) for u in limited] == [(first.subject, t) for t in filed]
     assert list(by_appeal) == [second.subject]
-    assert [u.update_id for u in by_appeal[second.subject]] == [second.id, late.id]
+    assert [u.fact_type for u in by_appeal[second.subject]] == [*filed, "appeal.assigned"]
+    assert by_appeal[second.subject][-1].update_id == late.id
