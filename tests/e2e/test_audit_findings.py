@@ -58,10 +58,11 @@ async def test_forged_rewritten_and_dropped_facts_are_findings(stack: Stack) -> 
             "wrong_source": (topics.INTAKE, _claiming(forged, source="intake")),
             # a producer that is none of the services
             "unknown_producer": (topics.INTAKE, _claiming(forged, source="mallory")),
-            # intake's stream of the real appeal: a v2 not naming v1's hash (v1 was rewritten
-            # upstream, or this one is forged), then a v4 with v3 never sent (a dropped fact)
-            "broken_link": (topics.INTAKE, _unmerged(appeal_id, 2, "f" * 64)),
-            "gap": (topics.INTAKE, _unmerged(appeal_id, 4, "e" * 64)),
+            # intake's stream of the real appeal (v1 received, v2 forwarded): a v3 not naming
+            # v2's hash (v2 was rewritten upstream, or this one is forged), then a v5 with v4
+            # never sent (a dropped fact)
+            "broken_link": (topics.INTAKE, _unmerged(appeal_id, 3, "f" * 64)),
+            "gap": (topics.INTAKE, _unmerged(appeal_id, 5, "e" * 64)),
         }
         positions = {}
         producer = kafka.producer(infra.KAFKA, client_id="test-tamper")
@@ -105,9 +106,9 @@ async def test_forged_rewritten_and_dropped_facts_are_findings(stack: Stack) -> 
         assert found["unknown_producer"]["source"] == "mallory"
         assert (found["broken_link"]["appeal_id"], found["broken_link"]["version"]) == (
             appeal_id,
-            2,
+            3,
         )
-        assert "versions 3..3 never arrived" in found["gap"]["detail"]
+        assert "versions 4..4 never arrived" in found["gap"]["detail"]
 
         only = await client.get(
             f"{stack.audit.url}/v1/findings",
@@ -128,4 +129,5 @@ async def test_forged_rewritten_and_dropped_facts_are_findings(stack: Stack) -> 
 
 async def _recorded(client: httpx.AsyncClient, url: str) -> bool | None:
     response = await client.get(url, headers=HEADERS)
-    return True if response.status_code == 200 else None
+    # both of intake's facts (received, forwarded): the forged ones follow them
+    return True if response.status_code == 200 and len(response.json()["facts"]) >= 2 else None

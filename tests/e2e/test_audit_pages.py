@@ -63,8 +63,8 @@ async def test_an_auditor_reads_a_timeline_and_the_ranking_in_chromium(stack: St
             assert page.url == f"{stack.audit.url}/ui/appeals/{appeal_id}"
 
             rows = page.locator("#timeline tr.fact")
-            types = [await rows.nth(i).locator("td").nth(3).inner_text() for i in range(2)]
-            assert types == ["appeal.received", "appeal.assigned"]
+            types = [await rows.nth(i).locator("td").nth(3).inner_text() for i in range(3)]
+            assert types == ["appeal.received", "appeal.forwarded", "appeal.assigned"]
             assert "verified" in await page.inner_text("#verified")
             shown = await page.inner_text("#timeline")
             assert "138****8000" in shown
