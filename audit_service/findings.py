@@ -25,6 +25,7 @@ BROKEN_LINK = "broken_link"  # prev_hash does not name the previous fact's hash
 GAP = "gap"  # versions missing before this one: a dropped fact
 REORDERED = "reordered"  # arrived after a later version of its stream
 VERSION_CONFLICT = "version_conflict"  # another fact already holds this version
+REUSED_ID = "reused_id"  # a fact id already recorded, arriving again with other content
 KINDS = (
     UNDECODABLE,
     WRONG_SOURCE,
@@ -34,6 +35,7 @@ KINDS = (
     GAP,
     REORDERED,
     VERSION_CONFLICT,
+    REUSED_ID,
 )
 
 
@@ -129,3 +131,17 @@ def links(fact: Fact, stream: list[Fact]) -> list[Finding]:
     if expected is not None and fact.prev_hash != expected:
         found.append(finding(BROKEN_LINK, "prev_hash does not name the previous fact's hash"))
     return found
+
+
+def reused_id(fact: Fact, recorded_hash: str) -> Finding | None:
+    """A fact arriving with the id of one already recorded: a redelivery when the bytes are
+    the same, a rewritten or forged fact when they are not (the id is no licence to replace
+    what was recorded, so the first one stays and this one is reported)."""
+    if fact.hash == recorded_hash:
+        return None
+    return Finding(
+        REUSED_ID,
+        f"{fact.source} stream of {fact.subject}, version {fact.version}: fact {fact.event_id}"
+        f" was recorded with hash {recorded_hash}, arrives again with hash {fact.hash}",
+        fact.subject, fact.event_id, fact.source, fact.type, fact.version,
+    )  # fmt: skip

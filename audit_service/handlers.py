@@ -22,6 +22,16 @@ async def ingest(delivery: Delivery, tx: Tx) -> None:
     )
 
 
+async def redelivered(delivery: Delivery, tx: Tx) -> None:
+    """A fact id audit already holds: fine if it is the same fact, a finding if it is not."""
+    fact = store.to_fact(store.fact_row(delivery))
+    recorded = await store.fact_hash(tx.conn, fact.event_id)
+    found = None if recorded is None else findings.reused_id(fact, recorded)
+    if found is not None:
+        position = (delivery.topic, delivery.partition, delivery.offset)
+        await store.add_findings(tx.conn, [found.row(*position)])
+
+
 async def parked(record: Any, reason: str, tx: Tx) -> None:
     """A record the consumer would not take as a fact: kept as a finding where it was read."""
     found = findings.parked(record.value, record.topic, reason)

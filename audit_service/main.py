@@ -27,6 +27,7 @@ def create_app() -> FastAPI:
             migrations_dir=MIGRATIONS,
             on_fact=handlers.ingest,
             on_park=handlers.parked,
+            on_duplicate=handlers.redelivered,
             subscribe=topics.ALL,
             background=[
                 lambda runtime: timers.every(

@@ -321,6 +321,11 @@ async def stream_facts(conn: AsyncConnection, subject: UUID, source: str) -> lis
     return [_to_fact(row) for row in rows]
 
 
+async def fact_hash(conn: AsyncConnection, event_id: UUID) -> str | None:
+    hash_: str | None = await conn.scalar(select(facts.c.hash).where(facts.c.event_id == event_id))
+    return hash_
+
+
 async def add_findings(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     """Record findings; the same kind at the same position is recorded once (redelivery)."""
     if rows:

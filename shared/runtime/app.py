@@ -51,6 +51,7 @@ class ServiceSpec:
     handlers: Handlers = field(default_factory=dict)
     on_fact: FactHook | None = None  # sees every fact read (audit); handlers see their types
     on_park: ParkHook | None = None  # sees every record parked, with the reason (audit)
+    on_duplicate: FactHook | None = None  # sees every redelivered fact id (audit)
     subscribe: Sequence[str] | None = None  # default: the topics of the handled types
     background: Sequence[BackgroundTask] = ()  # e.g. dispatch's timer; stopped with the rest
     title: str = "hotline service"
@@ -125,6 +126,7 @@ async def _start(spec: ServiceSpec) -> Runtime:
             handlers=spec.handlers,
             on_fact=spec.on_fact,
             on_park=spec.on_park,
+            on_duplicate=spec.on_duplicate,
             crash=crash,
         )
         runtime.tasks.append(asyncio.create_task(runtime.loop.run(runtime.stopping)))

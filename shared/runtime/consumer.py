@@ -44,6 +44,8 @@ FactHook = Callable[[Delivery, Tx], Awaitable[None]]
 # Sees every record parked, with the reason, in the transaction that parks it (audit keeps
 # forged and undecodable facts as integrity findings).
 ParkHook = Callable[[Any, str, Tx], Awaitable[None]]
+# `FactHook` as on_duplicate sees every fact whose id this group already applied (audit
+# compares it with the one it holds: an id reused with other content is a rewrite).
 
 
 class TransientError(Exception):
@@ -75,6 +77,7 @@ class ConsumeLoop:
         handlers: Handlers,
         on_fact: FactHook | None = None,
         on_park: ParkHook | None = None,
+        on_duplicate: FactHook | None = None,
         crash: faults.CrashPoints,
     ) -> None:
         self._db = db
@@ -84,6 +87,7 @@ class ConsumeLoop:
         self._handlers = handlers
         self._on_fact = on_fact
         self._on_park = on_park
+        self._on_duplicate = on_duplicate
         self._crash = crash
         self.running = False
         self.consumer: AIOKafkaConsumer | None = None
@@ -172,6 +176,9 @@ class ConsumeLoop:
         if handler is None and self._on_fact is None:
             return IGNORED  # a fact this service does not react to
         if not await tx.first_delivery(self._group, fact.event.id):
+            if self._on_duplicate is not None:
+                delivery = Delivery(fact, record.topic, record.partition, record.offset)
+                await self._on_duplicate(delivery, tx)
             return DUPLICATE
         if self._on_fact is not None:
             await self._on_fact(Delivery(fact, record.topic, record.partition, record.offset), tx)

@@ -1,11 +1,11 @@
 """Tampering on the wire is reported: forged facts published straight onto a topic, a fact
-whose predecessor was rewritten upstream, and a dropped fact, each as a finding naming the
-appeal and the topic, partition and offset it was read at; a replay finds the broken chains
-again from the log alone."""
+whose predecessor was rewritten upstream, a known fact id arriving with other content, and
+a dropped fact, each as a finding naming the appeal and the topic, partition and offset it
+was read at; a replay finds the broken chains again from the log alone."""
 
 import json
 from typing import Any
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
@@ -50,6 +50,10 @@ async def test_forged_rewritten_and_dropped_facts_are_findings(stack: Stack) -> 
         await polling.until(
             lambda: _recorded(client, history_url), what="audit to record the appeal"
         )
+        recorded = (await client.get(history_url, headers=HEADERS)).json()["facts"][0]
+        rewritten = factories.received(UUID(appeal_id)).model_copy(
+            update={"id": UUID(recorded["event_id"]), "content": "改写过的诉求内容"}
+        )
         forged = factories.assigned(factories.received())
         sent = {
             # dispatch's fact, but on intake's topic: not where dispatch writes
@@ -63,6 +67,11 @@ async def test_forged_rewritten_and_dropped_facts_are_findings(stack: Stack) -> 
             # never sent (a dropped fact)
             "broken_link": (topics.INTAKE, _unmerged(appeal_id, 3, "f" * 64)),
             "gap": (topics.INTAKE, _unmerged(appeal_id, 5, "e" * 64)),
+            # the receipt again, under its own id, saying something else (a rewrite)
+            "reused_id": (
+                topics.INTAKE,
+                envelope.encode(rewritten, version=1, prev_hash=envelope.GENESIS_HASH).body,
+            ),
         }
         positions = {}
         producer = kafka.producer(infra.KAFKA, client_id="test-tamper")
@@ -70,7 +79,9 @@ async def test_forged_rewritten_and_dropped_facts_are_findings(stack: Stack) -> 
         try:
             for kind, (topic, body) in sent.items():
                 key = (
-                    appeal_id if kind in ("broken_link", "gap") else str(forged.subject)
+                    appeal_id
+                    if kind in ("broken_link", "gap", "reused_id")
+                    else str(forged.subject)
                 ).encode()
                 meta = await producer.send_and_wait(topic, body, key=key)
                 positions[kind] = {
@@ -109,6 +120,7 @@ async def test_forged_rewritten_and_dropped_facts_are_findings(stack: Stack) -> 
             3,
         )
         assert "versions 4..4 never arrived" in found["gap"]["detail"]
+        assert found["reused_id"]["event_id"] == recorded["event_id"]
 
         only = await client.get(
             f"{stack.audit.url}/v1/findings",
@@ -118,7 +130,8 @@ async def test_forged_rewritten_and_dropped_facts_are_findings(stack: Stack) -> 
         assert [f["kind"] for f in only.json()["findings"]] == ["gap"]
         history = (await client.get(history_url, headers=HEADERS)).json()
         assert history["verified"] is False
-        assert {f["kind"] for f in history["findings"]} == {"broken_link", "gap"}
+        assert {f["kind"] for f in history["findings"]} == {"broken_link", "gap", "reused_id"}
+        assert history["facts"][0]["data"]["content"] == recorded["data"]["content"]  # kept
 
         replay = await _replay(client, stack)
     # Rebuilt from the log alone, the same stream is broken again.

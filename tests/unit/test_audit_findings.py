@@ -78,3 +78,19 @@ def test_a_fact_arriving_after_a_later_one_is_reordered() -> None:
     first, second = _dispatch_stream()
     [late] = findings.links(first, [second, first])
     assert late.kind == findings.REORDERED
+
+
+def test_a_known_id_with_other_content_is_a_reused_id_and_a_redelivery_is_not() -> None:
+    first, _ = _dispatch_stream()
+    assert findings.reused_id(first, first.hash) is None  # at-least-once delivery
+    body = first.body.replace("water", "power")
+    rewritten = replace(first, body=body, hash=envelope.digest(body.encode()))
+    found = findings.reused_id(rewritten, first.hash)
+    assert found is not None
+    assert (found.kind, found.event_id, found.appeal_id) == (
+        findings.REUSED_ID,
+        first.event_id,
+        first.subject,
+    )
+    assert first.hash in found.detail
+    assert rewritten.hash in found.detail
