@@ -16,7 +16,7 @@ async def _advance(tx: Tx, event: events.Event) -> None:
     if current is None:
         return  # an appeal filed elsewhere
     new = domain.progress_after(event, current[0])
-    if new is not None and domain.advances(current, new):
+    if new is not None and domain.applies(event, current, new):
         await store.set_progress(tx, event.subject, new, event.time)
 
 
@@ -62,6 +62,7 @@ HANDLERS: Handlers = dict.fromkeys(
         events.RedoOrdered,
         events.Closed,
         events.Handled,
+        events.ReplyReviewed,
         events.NotRated,
         events.Rated,
     ),

@@ -19,7 +19,14 @@ from intake_service.domain.appeal import (
     transfer,
 )
 from intake_service.domain.merging import merge, unmerge
-from intake_service.domain.progress import STATUS_RANK, STATUSES, Progress, advances, progress_after
+from intake_service.domain.progress import (
+    STATUS_RANK,
+    STATUSES,
+    Progress,
+    advances,
+    applies,
+    progress_after,
+)
 
 __all__ = [
     "CLOSING_STAGES",
@@ -32,6 +39,7 @@ __all__ = [
     "Stage",
     "advances",
     "answer",
+    "applies",
     "classify",
     "evolve",
     "forward",

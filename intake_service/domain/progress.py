@@ -15,8 +15,9 @@ STATUS_RANK: Final = {
     "redo": 2,
     "in_progress": 3,
     "handled": 4,
-    "rated": 5,
-    "not_rated": 5,
+    "reviewed": 5,  # the centre approved the reply: a callback is due
+    "rated": 6,
+    "not_rated": 6,
     "closed": 9,
 }
 STATUSES: Final = tuple(STATUS_RANK)
@@ -40,6 +41,10 @@ def progress_after(event: events.Event, current_round: int) -> Progress | None:
             return round_, "redo"
         case events.Handled(round=round_):
             return round_, "handled"
+        case events.ReplyReviewed(round=round_, decision="approved"):
+            return round_, "reviewed"
+        case events.ReplyReviewed(round=round_):  # sent back: the department works on
+            return round_, "in_progress"
         case events.Rated(round=round_):
             return round_, "rated"
         case events.NotRated(round=round_):
@@ -52,3 +57,13 @@ def progress_after(event: events.Event, current_round: int) -> Progress | None:
 def advances(current: Progress, new: Progress) -> bool:
     # Round first (a redo starts a new round), then stage within the round.
     return (new[0], STATUS_RANK[new[1]]) > (current[0], STATUS_RANK[current[1]])
+
+
+def applies(event: events.Event, current: Progress, new: Progress) -> bool:
+    """Whether `new` replaces `current`. Only forward, except a reply sent back, which takes
+    the appeal from "handled" back to "in_progress": feedback's facts of one appeal arrive in
+    order, so the send-back always finds the reply it sends back, and no other service's
+    fact can stand between them."""
+    if isinstance(event, events.ReplyReviewed) and event.decision == "sent_back":
+        return current == (new[0], "handled")
+    return advances(current, new)

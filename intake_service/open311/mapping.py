@@ -54,6 +54,7 @@ STATUS_NOTES: Final = {
     "redo": "重办 Reopened for another round of handling",
     "in_progress": "已签收，办理中 Signed for and being handled",
     "handled": "已答复，待评价 Replied, awaiting the citizen's rating",
+    "reviewed": "答复已审核，待回访 Reply approved, callback due",
     "rated": "已评价 Rated by the citizen",
     "not_rated": "未评价 Not rated in time",
     "closed": "已办结 Closed",

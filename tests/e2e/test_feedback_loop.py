@@ -30,6 +30,17 @@ async def _queue(orders: WorkOrders) -> dict[str, Any] | None:
     return mine[0] if mine else None
 
 
+async def _intake_status(
+    client: httpx.AsyncClient, stack: Stack, appeal_id: str, status: str
+) -> None:
+    async def reached() -> bool | None:
+        url = f"{stack.intake.url}/v1/appeals/{appeal_id}"
+        body = (await client.get(url, headers=OPERATOR_HEADERS)).json()
+        return True if body["status"] == status else None
+
+    await polling.until(reached, what=f"intake to show {status}")
+
+
 async def test_sent_back_approved_called_back_redone_and_rated(stack: Stack) -> None:
     water = bearer(*DEPARTMENT_SCOPES, department="water")
     power = bearer(*DEPARTMENT_SCOPES, department="power")
@@ -58,13 +69,16 @@ async def test_sent_back_approved_called_back_redone_and_rated(stack: Stack) -> 
         await orders.review("sent_back", "答复过于简单，未说明是否恢复供水")
         await orders.review("approved", status=409)  # awaiting the department's new reply
 
-        # dispatch learns of it: the handling clock runs again until the new reply.
+        # dispatch learns of it: the handling clock runs again until the new reply; the
+        # appeal's status at intake goes back from "handled" to "in_progress".
         resumed = await orders.when(lambda b: not b["handled_this_round"])
         assert resumed["running_clock"]["clock"] == "handling"
+        await _intake_status(client, stack, orders.appeal_id, "in_progress")
         await orders.reply(water, "已更换破损管道，于今日14时恢复供水，现场照片见附件")
         await orders.when(lambda b: b["handled_this_round"])
         approval = await orders.review("approved")
         assert approval["callback_due"] > approval["time"]
+        await _intake_status(client, stack, orders.appeal_id, "reviewed")
 
         # Callbacks: the queue lists the round; an unreached call moves its due time.
         queued = await polling.until(lambda: _queue(orders), what="the callback queue")

@@ -307,6 +307,21 @@ def test_progress_follows_every_services_facts() -> None:
     }
 
 
+def test_a_reviewed_reply_is_reviewed_or_back_in_progress() -> None:
+    _, a, h, _, _ = factories.full_history()
+    approved = factories.feedback_facts(h)[1]
+    assert isinstance(approved, events.ReplyReviewed)
+    sent_back = approved.model_copy(update={"decision": "sent_back", "reason": "答非所问"})
+    assert domain.progress_after(approved, 1) == (1, "reviewed")
+    assert domain.progress_after(sent_back, 1) == (1, "in_progress")
+    assert domain.applies(approved, (1, "handled"), (1, "reviewed"))
+    assert domain.applies(sent_back, (1, "handled"), (1, "in_progress"))  # back, by exception
+    # ... but only from the reply it sends back: never over a later stage or round
+    assert not domain.applies(sent_back, (1, "rated"), (1, "in_progress"))
+    assert not domain.applies(sent_back, (2, "handled"), (1, "in_progress"))
+    assert not domain.applies(a, (1, "handled"), (1, "assigned"))
+
+
 @pytest.mark.parametrize(
     ("current", "new", "moves"),
     [
