@@ -9,15 +9,17 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Header, Query
+from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch_service import catalogue_api, domain, handlers, sla, store
 from shared import events
+from shared.runtime import preconditions
 from shared.runtime.app import RuntimeDep
 from shared.runtime.auth import Principal, require
 from shared.runtime.eventstore import ConcurrencyError
+from shared.runtime.preconditions import IfMatch
 from shared.runtime.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["work orders"])
@@ -25,7 +27,6 @@ router.include_router(catalogue_api.router)
 Reader = Annotated[Principal, require("workorders:read")]
 Department = Annotated[Principal, require("workorders:act")]
 Centre = Annotated[Principal, require("workorders:dispatch")]
-IfMatch = Annotated[str | None, Header(alias="If-Match", max_length=40)]
 
 
 class _Body(BaseModel):
@@ -79,21 +80,6 @@ class Closure(_Body):
     note: events.Text
 
 
-def _expected_version(if_match: str | None) -> int:
-    if if_match is None:
-        raise Problem(
-            428,
-            "Precondition Required",
-            'send If-Match with the work order\'s ETag, e.g. If-Match: "3"',
-        )
-    try:
-        return int(if_match.strip().strip('"'))
-    except ValueError as exc:
-        raise Problem(
-            412, "Precondition Failed", f"If-Match {if_match!r} is no ETag of ours"
-        ) from exc
-
-
 Decide = Callable[[domain.WorkOrder | None, domain.Meta, sla.SlaPolicy, int], list[events.Event]]
 
 
@@ -101,7 +87,7 @@ async def _command(
     runtime: RuntimeDep, appeal_id: UUID, caller: Principal, if_match: str | None, decide: Decide
 ) -> JSONResponse:
     """Load, check the caller's expected version, decide, record; answer with the new ETag."""
-    expected = _expected_version(if_match)
+    expected = preconditions.expected_version(if_match, "work order")
     try:
         return await _decide_and_record(runtime, appeal_id, caller, expected, decide)
     except ConcurrencyError as exc:
@@ -125,12 +111,7 @@ async def _decide_and_record(
         ):
             raise Problem(404, "Not Found", f"no work order for appeal {appeal_id}")
         if version != expected:
-            raise Problem(
-                412,
-                "Precondition Failed",
-                f"the work order is at version {version}, not {expected}",
-                current_version=version,
-            )
+            raise preconditions.stale("work order", version, expected)
         now = datetime.now(UTC)
         policy = await store.current_policy(tx)
         routing_version = (await store.current_routing(tx)).version
@@ -140,7 +121,7 @@ async def _decide_and_record(
         )
         row = await store.get_work_order(tx, appeal_id)
     assert row is not None
-    return JSONResponse(row["state"], headers={"ETag": f'"{version}"'})
+    return JSONResponse(row["state"], headers={"ETag": preconditions.etag(version)})
 
 
 def _visible(row: dict[str, Any] | None, caller: Principal, appeal_id: UUID) -> dict[str, Any]:
@@ -158,7 +139,8 @@ async def get_work_order(appeal_id: UUID, runtime: RuntimeDep, caller: Reader) -
     async with runtime.db.transaction() as tx:
         row = _visible(await store.get_work_order(tx, appeal_id), caller, appeal_id)
     return JSONResponse(
-        store.with_clock(row, datetime.now(UTC)), headers={"ETag": f'"{row["version"]}"'}
+        store.with_clock(row, datetime.now(UTC)),
+        headers={"ETag": preconditions.etag(row["version"])},
     )
 
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Final
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from fastapi.responses import JSONResponse
 
 from intake_service import catalogue_api, domain, frontoffice_api, handlers, knowledge_api, store
@@ -16,7 +16,7 @@ from intake_service.domain import rules
 from intake_service.open311 import updates as open311_updates
 from intake_service.settings import IntakeSettings
 from shared import events
-from shared.runtime import idempotency
+from shared.runtime import idempotency, preconditions
 from shared.runtime.app import Runtime, RuntimeDep
 from shared.runtime.auth import Principal, require
 from shared.runtime.eventstore import Tx
@@ -169,12 +169,17 @@ async def create_appeal(
 
 @router.get("/appeals/{appeal_id}")
 async def get_appeal(
-    appeal_id: UUID, runtime: RuntimeDep, caller: Annotated[Principal, require(view.READ)]
+    appeal_id: UUID,
+    runtime: RuntimeDep,
+    caller: Annotated[Principal, require(view.READ)],
+    response: Response,
 ) -> dict[str, Any]:
     async with runtime.db.transaction() as tx:
         row = view.visible(await store.get(tx, appeal_id), caller, appeal_id)
         merged = await store.children(tx, appeal_id)
         parent = None if row["merged_into"] is None else await store.get(tx, row["merged_into"])
+        # the version of intake's own stream: front-office commands name it in If-Match
+        response.headers["ETag"] = preconditions.etag(await tx.version(appeal_id))
     shown = {**view.appeal(row, caller), "merged_children": [str(c) for c in merged]}
     if parent is not None:  # a merged child follows its parent's handling
         shown["parent_status"] = parent["status"]

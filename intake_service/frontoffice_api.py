@@ -1,23 +1,27 @@
 """The front office's commands on a held appeal (scope `appeals:frontoffice`): classify,
 forward to dispatch, answer from the knowledge base, transfer to an emergency line,
 reject with the legal route, merge into an open appeal, and undo a merge. Each records one
-fact; an impossible transition is 409 with the reason."""
+fact, on the version the operator saw (If-Match: the appeal's ETag from GET; missing 428,
+stale 412); an impossible transition is 409 with the reason."""
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from intake_service import domain, handlers, store
 from intake_service import views as view
 from intake_service.store import knowledge as kb
 from shared import events
+from shared.runtime import preconditions
 from shared.runtime.app import RuntimeDep
 from shared.runtime.auth import Principal, require
-from shared.runtime.eventstore import Tx
+from shared.runtime.eventstore import ConcurrencyError, Tx
+from shared.runtime.preconditions import IfMatch
 from shared.runtime.problems import Problem
 
 router = APIRouter(prefix="/appeals/{appeal_id}", tags=["front office"])
@@ -75,19 +79,37 @@ def _invalid(field: str, message: str) -> Problem:
     )
 
 
-async def _decide(tx: Tx, appeal_id: UUID, caller: Principal, decision: Decision) -> dict[str, Any]:
+async def _decide(
+    tx: Tx, appeal_id: UUID, caller: Principal, if_match: str | None, decision: Decision
+) -> JSONResponse:
+    """Decide on the appeal as the caller saw it (If-Match names that version) and record
+    the decision; answers the appeal as it now stands, with its new ETag."""
     appeal, version = await tx.load_state(appeal_id, domain.evolve, None)
+    if appeal is None:
+        raise Problem(404, "Not Found", f"no appeal {appeal_id}")
+    expected = preconditions.expected_version(if_match, "appeal")
+    if version != expected:
+        raise preconditions.stale("appeal", version, expected)
     new = decision(appeal, domain.Meta(actor=caller.actor, now=datetime.now(UTC), new_id=uuid4))
-    await handlers.record(tx, appeal_id, new, expected_version=version)
+    try:
+        version = await handlers.record(tx, appeal_id, new, expected_version=version)
+    except ConcurrencyError as exc:  # another operator's decision landed first
+        raise Problem(
+            412, "Precondition Failed", "the appeal changed while this command was decided"
+        ) from exc
     row = await store.get(tx, appeal_id)
     assert row is not None
-    return view.appeal(row, caller)
+    return JSONResponse(view.appeal(row, caller), headers={"ETag": preconditions.etag(version)})
 
 
 @router.post("/classification")
 async def classify(
-    appeal_id: UUID, body: Classification, runtime: RuntimeDep, caller: Operator
-) -> dict[str, Any]:
+    appeal_id: UUID,
+    body: Classification,
+    runtime: RuntimeDep,
+    caller: Operator,
+    if_match: IfMatch = None,
+) -> JSONResponse:
     """Override the category, type or urgency while the appeal is held; once forwarded,
     dispatch routed on it and a reassignment there is the remedy (409 here)."""
     async with runtime.db.transaction() as tx:
@@ -107,19 +129,21 @@ async def classify(
                 meta=meta,
             )
 
-        return await _decide(tx, appeal_id, caller, decision)
+        return await _decide(tx, appeal_id, caller, if_match, decision)
 
 
 @router.post("/forwarding")
-async def forward(appeal_id: UUID, runtime: RuntimeDep, caller: Operator) -> dict[str, Any]:
+async def forward(
+    appeal_id: UUID, runtime: RuntimeDep, caller: Operator, if_match: IfMatch = None
+) -> JSONResponse:
     async with runtime.db.transaction() as tx:
-        return await _decide(tx, appeal_id, caller, domain.forward)
+        return await _decide(tx, appeal_id, caller, if_match, domain.forward)
 
 
 @router.post("/answer")
 async def answer(
-    appeal_id: UUID, body: Answer, runtime: RuntimeDep, caller: Operator
-) -> dict[str, Any]:
+    appeal_id: UUID, body: Answer, runtime: RuntimeDep, caller: Operator, if_match: IfMatch = None
+) -> JSONResponse:
     """Closes the appeal without dispatch; the article's id and version are recorded."""
     async with runtime.db.transaction() as tx:
         cited: tuple[str, int] | None = None
@@ -143,19 +167,20 @@ async def answer(
         def decision(appeal: domain.Appeal | None, meta: domain.Meta) -> list[events.Event]:
             return domain.answer(appeal, article=cited, text=answer_text, meta=meta)
 
-        return await _decide(tx, appeal_id, caller, decision)
+        return await _decide(tx, appeal_id, caller, if_match, decision)
 
 
 @router.post("/transfer")
 async def transfer(
-    appeal_id: UUID, body: Transfer, runtime: RuntimeDep, caller: Operator
-) -> dict[str, Any]:
+    appeal_id: UUID, body: Transfer, runtime: RuntimeDep, caller: Operator, if_match: IfMatch = None
+) -> JSONResponse:
     """Handed to 110, 119, 120 or 122 with the other platform's reference; closed here."""
     async with runtime.db.transaction() as tx:
         return await _decide(
             tx,
             appeal_id,
             caller,
+            if_match,
             lambda appeal, meta: domain.transfer(
                 appeal,
                 line=body.line,
@@ -168,14 +193,19 @@ async def transfer(
 
 @router.post("/rejection")
 async def reject(
-    appeal_id: UUID, body: Rejection, runtime: RuntimeDep, caller: Operator
-) -> dict[str, Any]:
+    appeal_id: UUID,
+    body: Rejection,
+    runtime: RuntimeDep,
+    caller: Operator,
+    if_match: IfMatch = None,
+) -> JSONResponse:
     """Out of scope: closed, with the legal route the citizen was told."""
     async with runtime.db.transaction() as tx:
         return await _decide(
             tx,
             appeal_id,
             caller,
+            if_match,
             lambda appeal, meta: domain.reject(
                 appeal,
                 reason=body.reason,
@@ -188,8 +218,8 @@ async def reject(
 
 @router.post("/merge")
 async def merge(
-    appeal_id: UUID, body: Merge, runtime: RuntimeDep, caller: Operator
-) -> dict[str, Any]:
+    appeal_id: UUID, body: Merge, runtime: RuntimeDep, caller: Operator, if_match: IfMatch = None
+) -> JSONResponse:
     """A held repeat appeal joins an open one; it keeps its own identity and callback."""
     async with runtime.db.transaction() as tx:
         parent, _ = await tx.load_state(body.parent, domain.evolve, None)
@@ -198,6 +228,7 @@ async def merge(
             tx,
             appeal_id,
             caller,
+            if_match,
             lambda appeal, meta: domain.merge(
                 appeal, parent, child_has_children=has_children, reason=body.reason, meta=meta
             ),
@@ -206,13 +237,14 @@ async def merge(
 
 @router.post("/unmerge")
 async def unmerge(
-    appeal_id: UUID, body: Unmerge, runtime: RuntimeDep, caller: Operator
-) -> dict[str, Any]:
+    appeal_id: UUID, body: Unmerge, runtime: RuntimeDep, caller: Operator, if_match: IfMatch = None
+) -> JSONResponse:
     """Undo a wrong merge: the appeal is held at the front office again."""
     async with runtime.db.transaction() as tx:
         return await _decide(
             tx,
             appeal_id,
             caller,
+            if_match,
             lambda appeal, meta: domain.unmerge(appeal, reason=body.reason, meta=meta),
         )

@@ -44,6 +44,15 @@ class Tx:
         )
         return [envelope.decode(row.body.encode()) for row in rows]
 
+    async def version(self, stream_id: UUID) -> int:
+        """The stream's current version (0 for none): what an ETag names."""
+        found = await self.conn.scalar(
+            select(func.max(schema.events.c.version)).where(
+                schema.events.c.stream_id == stream_id
+            )
+        )
+        return int(found or 0)
+
     async def load_state(
         self, stream_id: UUID, evolve: Callable[[State, events.Event], State], initial: State
     ) -> tuple[State, int]:

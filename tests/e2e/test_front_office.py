@@ -43,6 +43,16 @@ def appeal(**changes: Any) -> dict[str, Any]:
     }
 
 
+async def _command(
+    client: httpx.AsyncClient, url: str, *, json: Any = None, headers: dict[str, str]
+) -> httpx.Response:
+    """A front-office command on the appeal as the operator last saw it (its ETag)."""
+    appeal_url = url.rsplit("/", 1)[0]
+    shown = await client.get(appeal_url, headers=OPERATOR_HEADERS)
+    if_match = {"If-Match": shown.headers["ETag"]} if "ETag" in shown.headers else {}
+    return await client.post(url, json=json, headers={**headers, **if_match})
+
+
 @pytest.fixture(scope="module")
 async def stack(servers: None) -> AsyncIterator[Stack]:
     async def prepare(running: Stack) -> None:
@@ -126,7 +136,8 @@ async def test_an_inquiry_answered_from_the_knowledge_base_never_reaches_dispatc
 
         held = await _file(client, stack, {**appeal(), "hold": True})
         assert held["status"] == "received"
-        answered = await client.post(
+        answered = await _command(
+            client,
             f"{stack.intake.url}/v1/appeals/{held['id']}/answer",
             json={"article_id": "water.bill-payment"},
             headers=OPERATOR_HEADERS,
@@ -139,7 +150,8 @@ async def test_an_inquiry_answered_from_the_knowledge_base_never_reaches_dispatc
             2,
         )
         assert shown["outcome"]["answer"] == changed["body"]
-        again = await client.post(
+        again = await _command(
+            client,
             f"{stack.intake.url}/v1/appeals/{held['id']}/answer",
             json={"answer": "再答一次"},
             headers=OPERATOR_HEADERS,
@@ -184,7 +196,8 @@ async def test_a_repeat_appeal_is_flagged_merged_and_unmerged(stack: Stack) -> N
         assert parent["id"] in child["repeat_candidates"]
         base = f"{stack.intake.url}/v1/appeals/{child['id']}"
 
-        merged = await client.post(
+        merged = await _command(
+            client,
             f"{base}/merge",
             json={"parent": parent["id"], "reason": "同一来电人重复反映"},
             headers=OPERATOR_HEADERS,
@@ -202,22 +215,28 @@ async def test_a_repeat_appeal_is_flagged_merged_and_unmerged(stack: Stack) -> N
         )
         assert progress.json()["status"] == "merged"
         assert progress.json()["handled_with"]["id"] == parent["id"]
-        refused = await client.post(f"{base}/forwarding", headers=OPERATOR_HEADERS)
+        refused = await _command(client, f"{base}/forwarding", headers=OPERATOR_HEADERS)
         assert refused.status_code == 409
         assert "unmerge" in refused.json()["detail"]
-        into_child = await client.post(
+        into_child = await _command(
+            client,
             f"{stack.intake.url}/v1/appeals/{parent['id']}/merge",
             json={"parent": child["id"], "reason": "x"},
             headers=OPERATOR_HEADERS,
         )
         assert into_child.status_code == 409  # the parent was forwarded: not held
 
-        unmerged = await client.post(
-            f"{base}/unmerge", json={"reason": "并单有误，不同楼栋"}, headers=OPERATOR_HEADERS
+        unmerged = await _command(
+            client,
+            f"{base}/unmerge",
+            json={"reason": "并单有误，不同楼栋"},
+            headers=OPERATOR_HEADERS,
         )
         assert unmerged.status_code == 200, unmerged.text
         assert (unmerged.json()["status"], unmerged.json()["merged_into"]) == ("received", None)
-        again = await client.post(f"{base}/unmerge", json={"reason": "x"}, headers=OPERATOR_HEADERS)
+        again = await _command(
+            client, f"{base}/unmerge", json={"reason": "x"}, headers=OPERATOR_HEADERS
+        )
         assert again.status_code == 409
         shown = await client.get(
             f"{stack.intake.url}/v1/appeals/{parent['id']}", headers=OPERATOR_HEADERS
@@ -225,7 +244,7 @@ async def test_a_repeat_appeal_is_flagged_merged_and_unmerged(stack: Stack) -> N
         assert shown.json()["merged_children"] == []
 
         # Unmerged, the child stands on its own: forwarded, it gets its own work order.
-        forwarded = await client.post(f"{base}/forwarding", headers=OPERATOR_HEADERS)
+        forwarded = await _command(client, f"{base}/forwarding", headers=OPERATOR_HEADERS)
         assert forwarded.json()["status"] == "forwarded"
         order = await _work_order(client, stack, child["id"])
         assert order["department"] == "water"
@@ -237,6 +256,36 @@ async def test_a_repeat_appeal_is_flagged_merged_and_unmerged(stack: Stack) -> N
             "appeal.forwarded",
             "appeal.assigned",
         ]
+
+
+async def test_a_command_names_the_version_it_was_decided_on(stack: Stack) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        held = await _file(client, stack, appeal(category="traffic.bus", hold=True))
+        base = f"{stack.intake.url}/v1/appeals/{held['id']}"
+        shown = await client.get(base, headers=OPERATOR_HEADERS)
+        assert shown.headers["ETag"] == '"1"'
+        classify = {"category": "traffic.bus", "urgency": "urgent", "reason": "高峰时段"}
+        missing = await client.post(
+            f"{base}/classification", json=classify, headers=OPERATOR_HEADERS
+        )
+        assert missing.status_code == 428
+        assert missing.headers["content-type"] == "application/problem+json"
+        classified = await client.post(
+            f"{base}/classification", json=classify, headers={**OPERATOR_HEADERS, "If-Match": '"1"'}
+        )
+        assert classified.status_code == 200, classified.text
+        assert classified.headers["ETag"] == '"2"'
+        # A second operator still looking at version 1 is told it moved on; nothing recorded.
+        stale = await client.post(
+            f"{base}/forwarding", headers={**OPERATOR_HEADERS, "If-Match": '"1"'}
+        )
+        assert stale.status_code == 412
+        assert stale.json()["current_version"] == 2
+        assert (await client.get(base, headers=OPERATOR_HEADERS)).json()["status"] == "received"
+        forwarded = await client.post(
+            f"{base}/forwarding", headers={**OPERATOR_HEADERS, "If-Match": '"2"'}
+        )
+        assert (forwarded.status_code, forwarded.headers["ETag"]) == (200, '"3"')
 
 
 async def test_keywords_classify_an_operator_overrides_then_forwards(stack: Stack) -> None:
@@ -253,14 +302,16 @@ async def test_keywords_classify_an_operator_overrides_then_forwards(stack: Stac
         assert "燃气泄漏" in rules["danger_keywords"]
         base = f"{stack.intake.url}/v1/appeals/{held['id']}"
 
-        unknown = await client.post(
+        unknown = await _command(
+            client,
             f"{base}/classification",
             json={"category": "no.such-code", "reason": "x"},
             headers=OPERATOR_HEADERS,
         )
         assert unknown.status_code == 422
         assert unknown.json()["errors"][0]["field"] == "body.category"
-        classified = await client.post(
+        classified = await _command(
+            client,
             f"{base}/classification",
             json={"category": "traffic.bus", "reason": "来电人所述为公交站燃气管道"},
             headers=OPERATOR_HEADERS,
@@ -269,11 +320,12 @@ async def test_keywords_classify_an_operator_overrides_then_forwards(stack: Stac
         shown = classified.json()
         assert (shown["category"], shown["urgency"]) == ("traffic.bus", "urgent")
         assert shown["classification"]["override"]["previous_category"] == "gas.supply"
-        forwarded = await client.post(f"{base}/forwarding", headers=OPERATOR_HEADERS)
+        forwarded = await _command(client, f"{base}/forwarding", headers=OPERATOR_HEADERS)
         assert forwarded.status_code == 200
         order = await _work_order(client, stack, held["id"])
         assert order["department"] == "traffic"  # routed on the operator's classification
-        late = await client.post(
+        late = await _command(
+            client,
             f"{base}/classification",
             json={"category": "water.outage", "reason": "x"},
             headers=OPERATOR_HEADERS,
@@ -305,7 +357,8 @@ async def test_keywords_classify_an_operator_overrides_then_forwards(stack: Stac
 async def test_transfer_and_rejection_close_at_the_front_office(stack: Stack) -> None:
     async with httpx.AsyncClient(timeout=10) as client:
         fire = await _file(client, stack, appeal(content="对面楼起火了", hold=True))
-        transferred = await client.post(
+        transferred = await _command(
+            client,
             f"{stack.intake.url}/v1/appeals/{fire['id']}/transfer",
             json={"line": "119", "mode": "one_click", "external_reference": "119-20261129-0042"},
             headers=OPERATOR_HEADERS,
@@ -313,7 +366,8 @@ async def test_transfer_and_rejection_close_at_the_front_office(stack: Stack) ->
         assert transferred.status_code == 200, transferred.text
         assert transferred.json()["status"] == "closed"
         assert transferred.json()["outcome"]["external_reference"] == "119-20261129-0042"
-        bad_line = await client.post(
+        bad_line = await _command(
+            client,
             f"{stack.intake.url}/v1/appeals/{fire['id']}/transfer",
             json={"line": "999", "external_reference": "x"},
             headers=OPERATOR_HEADERS,
@@ -322,7 +376,8 @@ async def test_transfer_and_rejection_close_at_the_front_office(stack: Stack) ->
         assert bad_line.json()["errors"][0]["field"] == "body.line"
 
         lawsuit = await _file(client, stack, appeal(content="法院判决不公", hold=True))
-        rejected = await client.post(
+        rejected = await _command(
+            client,
             f"{stack.intake.url}/v1/appeals/{lawsuit['id']}/rejection",
             json={
                 "reason": "已进入诉讼程序",
@@ -333,7 +388,8 @@ async def test_transfer_and_rejection_close_at_the_front_office(stack: Stack) ->
         )
         assert rejected.status_code == 200, rejected.text
         assert rejected.json()["outcome"]["legal_route"] == "litigation"
-        missing = await client.post(
+        missing = await _command(
+            client,
             f"{stack.intake.url}/v1/appeals/00000000-0000-4000-8000-000000000000/rejection",
             json={"reason": "x", "legal_route": "petition", "explanation": "x"},
             headers=OPERATOR_HEADERS,
@@ -362,7 +418,7 @@ async def test_who_may_do_what(stack: Stack) -> None:
         ):
             url = f"{intake}/v1/appeals/{appeal_id}/{command}"
             for headers in (PARTNER_HEADERS, WATER):
-                refused = await client.post(url, json=body, headers=headers)
+                refused = await _command(client, url, json=body, headers=headers)
                 assert refused.status_code == 403, (command, refused.text)
         article = f"{intake}/v1/knowledge/articles/x.y"
         assert (await client.put(article, json=ARTICLE, headers=WATER)).status_code == 403
@@ -502,13 +558,13 @@ async def test_answers_cite_articles_that_exist(stack: Stack) -> None:
             ({"article_version": 1}, "body.article_id"),
             ({}, "body.answer"),
         ):
-            refused = await client.post(url, json=body, headers=OPERATOR_HEADERS)
+            refused = await _command(client, url, json=body, headers=OPERATOR_HEADERS)
             assert refused.status_code == 422, (body, refused.text)
             assert refused.json()["errors"][0]["field"] == field
         shown = await client.get(f"{intake}/v1/appeals/{appeal_id}", headers=OPERATOR_HEADERS)
         assert shown.json()["status"] == "received"  # nothing was recorded
-        call = await client.post(
-            url, json={"answer": "三方通话：供水公司当场答复"}, headers=OPERATOR_HEADERS
+        call = await _command(
+            client, url, json={"answer": "三方通话：供水公司当场答复"}, headers=OPERATOR_HEADERS
         )
         assert call.status_code == 200, call.text
         assert call.json()["outcome"]["article_id"] is None
