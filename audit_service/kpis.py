@@ -172,3 +172,11 @@ def ranking(table: Table, month: str, *, listed: int = 5) -> dict[str, Any]:
 
 def months(table: Iterable[tuple[str, str]]) -> list[str]:
     return sorted({month for _, month in table})
+
+
+def month_bounds(month: str) -> tuple[datetime, datetime]:
+    """A "YYYY-MM" month in Beijing time as [start, end)."""
+    year, number = (int(part) for part in month.split("-"))
+    start = datetime(year, number, 1, tzinfo=ZONE)
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=ZONE)
+    return start, end

@@ -17,12 +17,15 @@ Department = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
 
 
 async def month_measures(
-    runtime: RuntimeDep, rule: kpis.Rule, now: datetime
+    runtime: RuntimeDep, rule: kpis.Rule, now: datetime, month: str
 ) -> tuple[kpis.Table, gaming.SharesTable]:
+    """The tables for every appeal active in `month`. Figures are attributed to the month a
+    fact happened in, so appeals with no fact in it add nothing to its rows."""
     table: kpis.Table = {}
     shares: gaming.SharesTable = {}
     async with runtime.engine.connect() as conn:
-        async for _appeal, found in store.facts_by_appeal(conn, None):
+        active = kpis.month_bounds(month)
+        async for _appeal, found in store.facts_by_appeal(conn, None, active_between=active):
             ordered = domain.timeline(found)
             kpis.accumulate(table, ordered, rule, now)
             gaming.accumulate(shares, ordered)
@@ -49,7 +52,7 @@ async def measures(
         excluded_categories=frozenset(exclude_category or ()),
     )
     now = datetime.now(UTC)
-    table, shares = await month_measures(runtime, rule, now)
+    table, shares = await month_measures(runtime, rule, now, month)
     ranked = kpis.ranking(table, month)
     result = {
         "rule": {

@@ -133,7 +133,7 @@ async def ranking_page(
         return _to_login(request)
     now = datetime.now(UTC)
     chosen = month or now.astimezone(ZONE).strftime("%Y-%m")
-    table, shares = await measures_api.month_measures(runtime, kpis.Rule(), now)
+    table, shares = await measures_api.month_measures(runtime, kpis.Rule(), now, chosen)
     ranked: dict[str, Any] = kpis.ranking(table, chosen)
     gamed = {d: s.summary() for (d, m), s in sorted(shares.items()) if m == chosen}
     evidence: dict[str, list[tuple[str, str]]] | None = None

@@ -47,9 +47,7 @@ class Tx:
     async def version(self, stream_id: UUID) -> int:
         """The stream's current version (0 for none): what an ETag names."""
         found = await self.conn.scalar(
-            select(func.max(schema.events.c.version)).where(
-                schema.events.c.stream_id == stream_id
-            )
+            select(func.max(schema.events.c.version)).where(schema.events.c.stream_id == stream_id)
         )
         return int(found or 0)
 

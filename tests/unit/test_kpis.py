@@ -257,3 +257,12 @@ def test_gaming_shares_of_a_scripted_month() -> None:
         *(c for r in flags[3].callbacks_until_satisfied for c in (r.dissatisfied, r.satisfied)),
         flags[3].close_then_reopen[0].reopened_by,
     }
+
+
+def test_a_month_is_bounded_in_beijing_time_across_a_year_end() -> None:
+    start, end = kpis.month_bounds("2026-12")
+    assert (start.isoformat(), end.isoformat()) == (
+        "2026-12-01T00:00:00+08:00",
+        "2027-01-01T00:00:00+08:00",
+    )
+    assert kpis.month_bounds("2026-01")[1].isoformat() == "2026-02-01T00:00:00+08:00"
