@@ -94,7 +94,10 @@ async def tell_citizen(
     reply, link = None, None
     if isinstance(fact, events.ReplyReviewed):
         reply = await _reply(tx, fact)
-        link = await issue_link(tx, fact.subject, fact.time) if issue_link else None
+        # Without a link key the notice still goes, only without a link (the citizen is
+        # called back instead); a missing key must never stop the review that triggers it.
+        if issue_link is not None and settings.rating_link_key() is not None:
+            link = await issue_link(tx, fact.subject, fact.time)
     content = notices.notice(
         fact, extension_reason=appeal["extension_reason"], reply=reply, rating_link=link
     )

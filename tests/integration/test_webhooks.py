@@ -172,3 +172,31 @@ async def test_the_citizen_is_told_of_an_approved_extension_through_their_channe
     )
     assert notice["handle_due"] == extended.deadlines.handle_due.isoformat()
     assert "需更换变压器" in notice["message"]
+
+
+async def test_without_a_link_key_the_reply_notice_goes_without_a_link(db: Database) -> None:
+    """Production with a channel key but no rating-link key: the approval that triggers the
+    notice must not fail; the notice simply carries no link."""
+    received = factories.received()
+    handled = factories.handled(factories.assigned(received))
+    approved = factories.feedback_facts(handled)[1]
+    assert isinstance(approved, events.ReplyReviewed)
+    config = FeedbackSettings(
+        environment="production",
+        jwt_jwks_url="https://idp.example/jwks",
+        citizen_channel_secret=webhooks.new_secret(),
+        citizen_channel_urls={"phone": "https://channel.example/notices"},
+    )
+    assert config.rating_link_key() is None
+
+    async def no_key(*_: object) -> str:
+        raise AssertionError("a link was issued without a key to sign it")
+
+    async with db.transaction() as tx:
+        await nstore.remember_appeal(tx, received)
+        await tx.append(received.subject, [handled], expected_version=0)
+        assert await notify.tell_citizen(tx, config, approved, issue_link=no_key)
+    [row] = await _deliveries(db)
+    notice = json.loads(str(row["body"]))
+    assert notice["kind"] == "reply_approved"
+    assert notice["rating_link"] is None
