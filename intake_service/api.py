@@ -139,19 +139,21 @@ async def create_appeal(
         )
         row = await store.get(tx, received.subject)
         assert row is not None
-        return idempotency.StoredResponse(
-            201,
-            {
-                "id": str(received.subject),
-                "status": row["status"],
-                "received_at": received.time.isoformat(),
-                "event_id": str(received.id),
-                "category": received.category,
-                "urgency": received.urgency,
+        body = {
+            "id": str(received.subject),
+            "status": row["status"],
+            "received_at": received.time.isoformat(),
+            "event_id": str(received.id),
+            "category": received.category,
+            "urgency": received.urgency,
+        }
+        if view.FRONT_OFFICE in caller.scopes and caller.department is None:
+            # other citizens' appeals (same phone or address) are the front office's to see
+            body |= {
                 "classification": row["classification"],
                 "repeat_candidates": row["repeat_candidates"],
-            },
-        )
+            }
+        return idempotency.StoredResponse(201, body)
 
     answer = await idempotency.run_once(
         runtime.db,

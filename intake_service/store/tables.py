@@ -36,7 +36,7 @@ appeals = Table(
     Column("received", JSONB, nullable=False),  # the appeal.received fact's fields
     # What a channel carried beyond the fact (Open311: partner, attributes, media_url).
     Column("extras", JSONB),
-    Column("phone", String(20)),
+    Column("phone", String(21)),  # events.Citizen: "+" and 20 digits at most
     Column("address", String(500)),
     Column("department", String(64), index=True),  # the lead department dispatch named
     Column("merged_into", Uuid, index=True),

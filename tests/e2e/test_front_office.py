@@ -402,6 +402,9 @@ async def test_who_may_do_what(stack: Stack) -> None:
     async with httpx.AsyncClient(timeout=10) as client:
         partner = await client.post(f"{intake}/v1/appeals", json=appeal(), headers=PARTNER_HEADERS)
         assert (partner.status_code, partner.json()["status"]) == (201, "forwarded")
+        # the same phone filed before: other appeals are the front office's to see, not a
+        # partner's
+        assert {"repeat_candidates", "classification"}.isdisjoint(partner.json())
         held = await client.post(
             f"{intake}/v1/appeals", json={**appeal(), "hold": True}, headers=PARTNER_HEADERS
         )
@@ -516,6 +519,16 @@ async def test_bad_input_names_the_field_and_stores_nothing(
         "SELECT count(*) FROM appeals WHERE channel = 'partner'",
     )
     assert stored == 0
+
+
+async def test_the_longest_phone_number_the_contract_accepts_is_filed(stack: Stack) -> None:
+    longest = "+" + "8613800138000" + "1234567"  # "+" and 20 digits
+    body = appeal(category="traffic.bus", citizen={"phone": longest}, hold=True)
+    async with httpx.AsyncClient(timeout=10) as client:
+        created = await client.post(
+            f"{stack.intake.url}/v1/appeals", json=body, headers=OPERATOR_HEADERS
+        )
+    assert created.status_code == 201, created.text
 
 
 async def test_answers_cite_articles_that_exist(stack: Stack) -> None:
