@@ -7,12 +7,14 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from fastapi import Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 
 from intake_service.open311 import formats
 from intake_service.open311.errors import Open311Error
 from intake_service.settings import IntakeSettings
 from shared.runtime.app import Runtime
+from shared.runtime.problems import Problem
 
 log = logging.getLogger("hotline.open311")
 
@@ -46,9 +48,15 @@ class Open311Route(APIRoute):
                 return await handle(request)
             except Open311Error as exc:
                 return failure(fmt, exc)
+            except RequestValidationError as exc:  # a parameter of the wrong shape
+                detail = "; ".join(str(e.get("msg", e)) for e in exc.errors()) or "bad request"
+                return failure(fmt, Open311Error.one(400, detail))
+            except Problem as exc:  # the appeal's own rules, e.g. no category to file under
+                return failure(fmt, Open311Error.one(exc.status, exc.detail))
             except Exception:
+                # Ours, not the client's: a 5xx, so clients retry and monitoring sees it.
                 log.exception("open311 request failed")
-                return failure(fmt, Open311Error.one(400, "the request failed; try again later"))
+                return failure(fmt, Open311Error.one(500, "the server failed; try again later"))
 
         return guarded
 
