@@ -60,10 +60,15 @@ def advances(current: Progress, new: Progress) -> bool:
 
 
 def applies(event: events.Event, current: Progress, new: Progress) -> bool:
-    """Whether `new` replaces `current`. Only forward, except a reply sent back, which takes
-    the appeal from "handled" back to "in_progress": feedback's facts of one appeal arrive in
-    order, so the send-back always finds the reply it sends back, and no other service's
-    fact can stand between them."""
+    """Whether `new` replaces `current`. Only forward, with two steps back that each
+    service's own ordering makes safe:
+    - a reply sent back takes "handled" back to "in_progress": feedback's facts of one appeal
+      arrive in order, so the send-back always finds the reply it sends back;
+    - a redispatch takes "in_progress" back to "assigned" (the new department has not signed
+      for it): dispatch's facts arrive in order, so no later sign-for can precede it, and a
+      reply (from feedback, read apart) already shown is never undone."""
     if isinstance(event, events.ReplyReviewed) and event.decision == "sent_back":
         return current == (new[0], "handled")
+    if isinstance(event, events.Redispatched):
+        return current in ((new[0], "in_progress"), (new[0], "assigned"))
     return advances(current, new)

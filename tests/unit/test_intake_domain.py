@@ -322,6 +322,16 @@ def test_a_reviewed_reply_is_reviewed_or_back_in_progress() -> None:
     assert not domain.applies(a, (1, "handled"), (1, "assigned"))
 
 
+def test_a_redispatch_shows_the_appeal_assigned_again_until_the_new_holder_signs() -> None:
+    _, a, _, _, _ = factories.full_history()
+    redispatched = factories.dispatch_facts(a)[0]
+    assert isinstance(redispatched, events.Redispatched)
+    assert domain.progress_after(redispatched, 1) == (1, "assigned")
+    assert domain.applies(redispatched, (1, "in_progress"), (1, "assigned"))
+    assert not domain.applies(redispatched, (1, "handled"), (1, "assigned"))  # reply shown
+    assert not domain.applies(redispatched, (2, "in_progress"), (1, "assigned"))
+
+
 @pytest.mark.parametrize(
     ("current", "new", "moves"),
     [
