@@ -19,6 +19,11 @@ async def publish_article(
     """Store `content` as the article's next version unless it says what the version in
     force says. Returns (version in force, whether a version was published)."""
     document = content.model_dump(mode="json")
+    # Serialise publishers of one article, its first version included (a row lock cannot
+    # lock a row that does not exist yet, and two first versions would collide).
+    await tx.conn.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext('kb:' || :id))"), {"id": article_id}
+    )
     current = (
         await tx.conn.execute(
             select(kb_articles.c.version, kb_articles.c.document)

@@ -1,6 +1,7 @@
 """The knowledge base on real PostgreSQL: `hotline seed intake` publishes the demo articles
 with the catalogue, and a spoken question finds the article that answers it."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -63,3 +64,23 @@ async def test_versions_are_kept_and_search_sees_the_one_in_force(seeded: Databa
     assert first is not None
     assert first["title"] == "水费缴纳方式"
     assert in_water == []  # the category filter keeps to articles of that category
+
+
+async def test_concurrent_first_publications_of_one_article_make_two_versions(
+    seeded: Database,
+) -> None:
+    base = knowledge_seed.DEMO["water.bill-payment"]
+
+    async def publish(title: str) -> tuple[int, bool]:
+        async with seeded.transaction() as tx:
+            content = base.model_copy(update={"title": title})
+            return await kb.publish_article(
+                tx, "new.article", content, actor="operator:li", now=datetime.now(UTC)
+            )
+
+    results = await asyncio.gather(publish("版本甲"), publish("版本乙"))
+    assert sorted(version for version, _ in results) == [1, 2]
+    async with seeded.transaction() as tx:
+        latest = await kb.article(tx, "new.article")
+    assert latest is not None
+    assert latest["version"] == 2
