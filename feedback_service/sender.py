@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 
 from feedback_service import notification_store as nstore
-from feedback_service import webhooks
+from feedback_service import targets, webhooks
 from feedback_service.settings import FeedbackSettings
 from shared.runtime.eventstore import Database
 
@@ -36,14 +36,28 @@ def backoff(settings: FeedbackSettings, attempts: int) -> timedelta:
 
 
 async def _post(
-    client: httpx.AsyncClient, delivery: dict[str, Any], secret: str, now: datetime
+    client: httpx.AsyncClient,
+    delivery: dict[str, Any],
+    secret: str,
+    now: datetime,
+    *,
+    settings: FeedbackSettings,
 ) -> tuple[int | None, str | None]:
     body = delivery["body"].encode()
     headers = webhooks.headers(secret, message_id(delivery["id"]), int(now.timestamp()), body)
     try:
-        response = await client.post(delivery["url"], content=body, headers=headers)
-    except httpx.HTTPError as exc:
-        return None, f"{type(exc).__name__}: {exc}"[:1000]
+        if delivery["subscription_id"] is not None:  # a partner's URL: checked again now
+            await targets.check(delivery["url"], allow_private=settings.private_targets_allowed())
+        # One bound on the whole exchange: httpx's timeouts are per read, and a receiver
+        # dripping bytes must not outlive the lease.
+        async with asyncio.timeout(settings.webhook_timeout_seconds * 2):
+            response = await client.post(delivery["url"], content=body, headers=headers)
+    except targets.RefusedTarget:
+        return None, "target refused: not a public address"
+    except (httpx.HTTPError, TimeoutError) as exc:
+        # Only the kind of failure: the partner reads this, and must learn nothing of the
+        # network between us (an error text names hosts and ports).
+        return None, type(exc).__name__
     if 200 <= response.status_code < 300:
         return response.status_code, None
     return response.status_code, f"HTTP {response.status_code}"
@@ -62,8 +76,12 @@ async def sweep(db: Database, now: datetime, *, settings: FeedbackSettings) -> i
 
     async def send(client: httpx.AsyncClient, d: dict[str, Any]) -> tuple[int | None, str | None]:
         if d["subscription_id"] is None:
-            return await _post(client, d, channel_secret, now) if channel_secret else unsigned
-        return await _post(client, d, d["secret"], now) if d["active"] else cancelled
+            if not channel_secret:
+                return unsigned
+            return await _post(client, d, channel_secret, now, settings=settings)
+        if not d["active"]:
+            return cancelled
+        return await _post(client, d, d["secret"], now, settings=settings)
 
     async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as client:
         outcomes = await asyncio.gather(*(send(client, d) for d in due))

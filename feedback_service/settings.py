@@ -35,6 +35,9 @@ class FeedbackSettings(ServiceSettings):
     webhook_backoff_seconds: float = Field(default=5.0, gt=0, le=3600)
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     webhook_interval_seconds: float = Field(default=1.0, gt=0, le=300)
+    # Partners' webhooks to loopback or private addresses: refused in production unless
+    # set (see targets.py); allowed elsewhere, where receivers run on this machine.
+    webhook_private_targets: bool | None = None
 
     @field_validator("citizen_channel_secret")
     @classmethod
@@ -42,6 +45,11 @@ class FeedbackSettings(ServiceSettings):
         if secret is not None and not secret.get_secret_value().startswith("whsec_"):
             raise ValueError("a Standard Webhooks secret: whsec_<base64 key>")
         return secret
+
+    def private_targets_allowed(self) -> bool:
+        if self.webhook_private_targets is not None:
+            return self.webhook_private_targets
+        return self.environment != "production"
 
     def rating_link_key(self) -> bytes | None:
         """The key signing rating links; None when production has none configured."""

@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Query, Response
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict
 
-from feedback_service import commands, sender, webhooks
+from feedback_service import commands, sender, targets, webhooks
 from feedback_service import notification_store as nstore
 from shared.runtime.app import RuntimeDep
 from shared.runtime.auth import Principal, require
@@ -68,8 +68,13 @@ async def subscribe(
 ) -> dict[str, Any]:
     """Subscribe the caller to status changes of the appeals it filed. The answer carries the
     signing secret (`whsec_…`), shown this once."""
-    if runtime.settings.environment == "production" and body.url.scheme != "https":
+    settings = commands.settings_of(runtime)
+    if settings.environment == "production" and body.url.scheme != "https":
         raise commands.invalid("url", "production delivers to https URLs only")
+    try:
+        await targets.check(str(body.url), allow_private=settings.private_targets_allowed())
+    except targets.RefusedTarget as exc:
+        raise commands.invalid("url", str(exc)) from exc
     row = {
         "id": uuid4(),
         "filer": caller.subject,
