@@ -84,6 +84,8 @@ async def _decide(
 ) -> JSONResponse:
     """Decide on the appeal as the caller saw it (If-Match names that version) and record
     the decision; answers the appeal as it now stands, with its new ETag."""
+    # The row lock orders this decision with a merge into or out of the same appeal.
+    await store.lock_progress(tx, appeal_id)
     appeal, version = await tx.load_state(appeal_id, domain.evolve, None)
     if appeal is None:
         raise Problem(404, "Not Found", f"no appeal {appeal_id}")
@@ -222,7 +224,14 @@ async def merge(
 ) -> JSONResponse:
     """A held repeat appeal joins an open one; it keeps its own identity and callback."""
     async with runtime.db.transaction() as tx:
+        # Both rows locked, in one order for all: "A into B" racing "B into C" (or B being
+        # answered) would otherwise each pass on what the other has not committed yet.
+        for locked in sorted({appeal_id, body.parent}):
+            await store.lock_progress(tx, locked)
         parent, _ = await tx.load_state(body.parent, domain.evolve, None)
+        shown = await store.get(tx, body.parent)
+        if shown is not None and shown["status"] == "closed":  # e.g. its work order closed
+            raise Problem(409, "Conflict", f"appeal {body.parent} is closed: nothing to join")
         has_children = bool(await store.children(tx, appeal_id))
         return await _decide(
             tx,

@@ -2,6 +2,7 @@
 knowledge base never reaches dispatch; a repeat appeal is flagged, merged and unmerged;
 classification by keywords and by an operator; transfers and rejections; who may do what."""
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -519,6 +520,38 @@ async def test_bad_input_names_the_field_and_stores_nothing(
         "SELECT count(*) FROM appeals WHERE channel = 'partner'",
     )
     assert stored == 0
+
+
+async def test_racing_merges_never_make_a_chain(stack: Stack) -> None:
+    """ "A into B" and "B into C" at once: one wins, the other finds the merge it would
+    chain onto, whichever commits first."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        a, b, c = [
+            await _file(client, stack, appeal(category="traffic.bus", hold=True, citizen={}))
+            for _ in range(3)
+        ]
+        url = f"{stack.intake.url}/v1/appeals"
+        answers = await asyncio.gather(
+            _command(
+                client,
+                f"{url}/{a['id']}/merge",
+                json={"parent": b["id"], "reason": "同一路口"},
+                headers=OPERATOR_HEADERS,
+            ),
+            _command(
+                client,
+                f"{url}/{b['id']}/merge",
+                json={"parent": c["id"], "reason": "同一路口"},
+                headers=OPERATOR_HEADERS,
+            ),
+        )
+        assert sorted(r.status_code for r in answers) == [200, 409], [r.text for r in answers]
+        shown = {
+            x["id"]: (await client.get(f"{url}/{x['id']}", headers=OPERATOR_HEADERS)).json()
+            for x in (a, b)
+        }
+    merged = [appeal_id for appeal_id, body in shown.items() if body["status"] == "merged"]
+    assert len(merged) == 1  # never A → B → C
 
 
 async def test_the_longest_phone_number_the_contract_accepts_is_filed(stack: Stack) -> None:
