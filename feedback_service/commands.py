@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from feedback_service import domain, notify, rating_links, store
 from feedback_service.settings import FeedbackSettings
 from shared import events
+from shared.errors import InvalidTransitionError
 from shared.runtime import idempotency
 from shared.runtime.app import Runtime
 from shared.runtime.auth import Principal
@@ -32,10 +33,14 @@ async def record(
 ) -> tuple[list[events.Event], int]:
     """Decide on the appeal's feedback stream, append, and bring the read models along, all
     in the caller's transaction."""
-    holder = await store.holder(tx, appeal_id)
-    new, version = await tx.decide(
-        appeal_id, domain.evolve, domain.Feedback(), lambda state: decide(state, holder)
-    )
+    parent = await store.parent_of(tx, appeal_id)
+    if parent is None:
+        holder = await store.holder(tx, appeal_id)
+        new, version = await tx.decide(
+            appeal_id, domain.evolve, domain.Feedback(), lambda state: decide(state, holder)
+        )
+    else:
+        new, version = await _decide_for_child(tx, appeal_id, parent, decide)
     settings = settings_of(runtime)
     window = timedelta(hours=settings.rating_window_hours)
 
@@ -47,6 +52,21 @@ async def record(
         await notify.status_changed(tx, fact)
         await notify.tell_citizen(tx, settings, fact, issue_link=link)
     return new, version
+
+
+async def _decide_for_child(
+    tx: Tx, child: UUID, parent: UUID, decide: Decision
+) -> tuple[list[events.Event], int]:
+    """A merged child is called back and rated on its own stream, on its parent's reply;
+    the reply and its review belong to the parent."""
+    followed, _ = await tx.load_state(parent, domain.evolve, domain.Feedback())
+    own, version = await tx.load_state(child, domain.evolve, domain.Feedback())
+    new = decide(domain.as_merged_child(followed, own), await store.holder(tx, parent))
+    if any(isinstance(e, events.Handled | events.ReplyReviewed) for e in new):
+        raise InvalidTransitionError(
+            f"appeal {child} is merged into {parent}: the reply and its review are the parent's"
+        )
+    return new, await tx.append(child, new, expected_version=version)
 
 
 def answer(appeal_id: UUID, new: list[events.Event], version: int) -> dict[str, Any]:

@@ -13,6 +13,14 @@ async def on_appeal_received(event: events.AppealReceived, tx: Tx) -> None:
     await nstore.remember_appeal(tx, event)
 
 
+async def on_merged(event: events.MergedInto, tx: Tx) -> None:
+    await store.merge_child(tx, event.subject, event.parent)
+
+
+async def on_unmerged(event: events.Unmerged, tx: Tx) -> None:
+    await store.unmerge_child(tx, event.subject)  # it will have a work order of its own
+
+
 async def on_assigned(event: events.Assigned, tx: Tx) -> None:
     await store.hand_to(tx, event, department=event.department, round_=1)
     await notify.status_changed(tx, event)
@@ -53,6 +61,8 @@ def handlers_for(settings: FeedbackSettings) -> Handlers:
     # offset order, so the latest fact applied here is the latest one dispatch recorded.
     return {
         events.AppealReceived: on_appeal_received,
+        events.MergedInto: on_merged,
+        events.Unmerged: on_unmerged,
         events.Assigned: on_assigned,
         events.Redispatched: on_redispatched,
         events.RedoOrdered: on_redo_ordered,

@@ -1,5 +1,6 @@
 """feedback's read models: who holds each work order and in which round (from dispatch's
-facts), the open rating windows and the callbacks due (from feedback's own facts)."""
+facts), which appeals are merged into which (from intake's), the open rating windows and
+the callbacks due (from feedback's own facts)."""
 
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Table,
     Uuid,
     delete,
+    literal,
     select,
     update,
 )
@@ -39,6 +41,15 @@ holders = Table(
     # The open rating window, if any: the round it is for and when it closes (timer index).
     Column("rating_round", Integer),
     Column("rating_closes_at", DateTime(timezone=True), index=True),
+)
+
+# Repeat appeals merged into a parent (并单): each follows its parent's reply and keeps its
+# own callback and rating.
+merged_children = Table(
+    "merged_children",
+    metadata,
+    Column("child_id", Uuid, primary_key=True),
+    Column("parent_id", Uuid, nullable=False, index=True),
 )
 
 # Rounds whose approved reply awaits a callback that reaches the citizen: the operators' queue.
@@ -82,6 +93,35 @@ async def hand_to(tx: Tx, event: events.Event, *, department: str, round_: int |
         .values(appeal_id=event.subject, **values)
         .on_conflict_do_update(index_elements=["appeal_id"], set_=values)
     )
+
+
+async def merge_child(tx: Tx, child: UUID, parent: UUID) -> None:
+    await tx.conn.execute(
+        insert(merged_children)
+        .values(child_id=child, parent_id=parent)
+        .on_conflict_do_update(index_elements=["child_id"], set_={"parent_id": parent})
+    )
+    # Merged after the parent's reply was approved: the child's callback is due now too.
+    waiting = select(
+        literal(child), callbacks_due.c.round, callbacks_due.c.department, callbacks_due.c.due_at
+    ).where(callbacks_due.c.appeal_id == parent)
+    await tx.conn.execute(
+        insert(callbacks_due)
+        .from_select(["appeal_id", "round", "department", "due_at"], waiting)
+        .on_conflict_do_nothing()
+    )
+
+
+async def unmerge_child(tx: Tx, child: UUID) -> None:
+    await tx.conn.execute(delete(merged_children).where(merged_children.c.child_id == child))
+    await tx.conn.execute(delete(callbacks_due).where(callbacks_due.c.appeal_id == child))
+
+
+async def parent_of(tx: Tx, child: UUID) -> UUID | None:
+    found: UUID | None = await tx.conn.scalar(
+        select(merged_children.c.parent_id).where(merged_children.c.child_id == child)
+    )
+    return found
 
 
 async def mark_signed_for(tx: Tx, appeal_id: UUID, *, department: str) -> None:
@@ -142,11 +182,18 @@ async def project(tx: Tx, fact: events.Event, *, rating_window: timedelta) -> No
                 tx, fact.subject, round_=fact.round, closes_at=fact.time + rating_window
             )
             values = {"round": fact.round, "department": fact.department, "due_at": due}
-            await tx.conn.execute(
-                insert(callbacks_due)
-                .values(appeal_id=fact.subject, attempts=0, **values)
-                .on_conflict_do_update(index_elements=["appeal_id"], set_={**values, "attempts": 0})
+            children = select(merged_children.c.child_id).where(
+                merged_children.c.parent_id == fact.subject
             )
+            # The parent's citizen is called back, and so is each merged child's.
+            for appeal_id in [fact.subject, *(await tx.conn.scalars(children))]:
+                await tx.conn.execute(
+                    insert(callbacks_due)
+                    .values(appeal_id=appeal_id, attempts=0, **values)
+                    .on_conflict_do_update(
+                        index_elements=["appeal_id"], set_={**values, "attempts": 0}
+                    )
+                )
         case events.CallbackMade(next_attempt_due=due) if due is not None:
             await tx.conn.execute(
                 update(callbacks_due)

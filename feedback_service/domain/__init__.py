@@ -14,7 +14,7 @@ from feedback_service.domain.ratings import (
     rate,
 )
 from feedback_service.domain.replies import Reply, ReviewDecision, handle, review
-from feedback_service.domain.state import Feedback, Holder, evolve
+from feedback_service.domain.state import Feedback, Holder, as_merged_child, evolve
 
 __all__ = [
     "Callback",
@@ -23,6 +23,7 @@ __all__ = [
     "Rating",
     "Reply",
     "ReviewDecision",
+    "as_merged_child",
     "call_back",
     "callback_due",
     "citizen_notified",

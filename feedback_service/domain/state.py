@@ -35,6 +35,7 @@ class Feedback:
     callback_due: datetime | None = None  # when the next callback attempt is due
     callbacks: int = 0  # callback attempts in the approved round
     failed_callbacks: int = 0  # of which did not reach the citizen
+    callbacks_round: int = 0  # the round those attempts were for
     rated_round: int = 0  # the last round settled: rated, or recorded as not rated
 
     @property
@@ -80,6 +81,7 @@ def evolve(state: Feedback, event: events.Event) -> Feedback:
         case events.CallbackMade():
             return replace(
                 state,
+                callbacks_round=event.round,
                 callbacks=event.attempt,
                 failed_callbacks=state.failed_callbacks + (not event.reached),
                 callback_due=event.next_attempt_due,
@@ -87,3 +89,18 @@ def evolve(state: Feedback, event: events.Event) -> Feedback:
         case events.Rated() | events.NotRated():
             return replace(state, rated_round=event.round, callback_due=None)  # settled
     return state
+
+
+def as_merged_child(parent: Feedback, own: Feedback) -> Feedback:
+    """A merged child's state (并单): the parent's reply and its review, which the child
+    follows, with the child's own callbacks and rating, which it keeps (its citizen is
+    called back and rates on the child's own stream)."""
+    calls = own.callbacks_round == parent.handled_round
+    return replace(
+        parent,
+        callbacks=own.callbacks if calls else 0,
+        failed_callbacks=own.failed_callbacks if calls else 0,
+        callbacks_round=own.callbacks_round,
+        callback_due=own.callback_due if calls else parent.callback_due,
+        rated_round=own.rated_round,
+    )

@@ -13,6 +13,7 @@ from services.cli import DEPARTMENT_SCOPES
 from shared import topics
 from tests.e2e.conftest import Stack, running_stack
 from tests.e2e.test_open311 import seed_catalogue
+from tests.e2e.test_work_order import WorkOrders
 from tests.support import infra, polling, processes
 from tests.support.processes import OPERATOR, bearer
 
@@ -552,6 +553,68 @@ async def test_racing_merges_never_make_a_chain(stack: Stack) -> None:
         }
     merged = [appeal_id for appeal_id, body in shown.items() if body["status"] == "merged"]
     assert len(merged) == 1  # never A → B → C
+
+
+async def test_a_merged_child_is_called_back_on_its_parents_reply(stack: Stack) -> None:
+    """并单: the child follows the parent's handling and keeps its own callback and rating."""
+    every = {"limit": 500}
+    async with httpx.AsyncClient(timeout=10) as client:
+        parent = await _file(client, stack, appeal(category="traffic.bus", citizen={}))
+        child = await _file(
+            client,
+            stack,
+            appeal(category="traffic.bus", citizen={"phone": "13600006666"}, hold=True),
+        )
+        merged = await _command(
+            client,
+            f"{stack.intake.url}/v1/appeals/{child['id']}/merge",
+            json={"parent": parent["id"], "reason": "同一公交站"},
+            headers=OPERATOR_HEADERS,
+        )
+        assert merged.status_code == 200, merged.text
+        orders = WorkOrders(client, stack, parent["id"])
+        await orders.when(lambda b: b["department"] == "traffic")
+        await orders.act("sign-for", {"person": "周工"}, TRAFFIC)
+        await orders.feedback_when(lambda b: b["signed_for"])
+        await orders.reply(TRAFFIC, "已调整公交站台照明")
+        await orders.when(lambda b: b["handled_this_round"])
+        await orders.review("approved")
+
+        feedback = f"{stack.feedback.url}/v1/appeals"
+
+        async def both_due() -> set[str] | None:
+            queue = await client.get(
+                f"{stack.feedback.url}/v1/callbacks", params=every, headers=OPERATOR_HEADERS
+            )
+            due = {c["appeal_id"] for c in queue.json()["items"]}
+            return due if {parent["id"], child["id"]} <= due else None
+
+        await polling.until(both_due, what="both citizens' callbacks to fall due")
+        # the reply and its review are the parent's; the child's citizen is called back
+        review = await client.post(
+            f"{feedback}/{child['id']}/reviews",
+            json={"decision": "approved"},
+            headers=OPERATOR_HEADERS,
+        )
+        assert review.status_code == 409, review.text
+        called = await client.post(
+            f"{feedback}/{child['id']}/callbacks",
+            json={"reached": True, "satisfaction": "satisfied", "solved": True},
+            headers=OPERATOR_HEADERS,
+        )
+        assert called.status_code == 201, called.text
+        assert (called.json()["counted"], [f["type"] for f in called.json()["facts"]]) == (
+            True,
+            ["appeal.callback_made", "appeal.rated"],
+        )
+        due = await both_due()
+        assert due is None  # the child is settled; the parent's citizen still awaits a call
+        queue = await client.get(
+            f"{stack.feedback.url}/v1/callbacks", params=every, headers=OPERATOR_HEADERS
+        )
+        assert parent["id"] in {c["appeal_id"] for c in queue.json()["items"]}
+        still = await orders.get()
+        assert still.json()["stage"] != "closed"  # the child's rating closes nothing of the parent
 
 
 async def test_the_longest_phone_number_the_contract_accepts_is_filed(stack: Stack) -> None:

@@ -2,6 +2,7 @@
 callbacks, ratings and "not rated"."""
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 from zoneinfo import ZoneInfo
@@ -410,3 +411,37 @@ def test_the_citizen_is_told_the_approved_reply_with_a_rating_link() -> None:
         "solved",
         "https://x/v1/rating-links/t",
     )
+
+
+# --- merged children (并单) -----------------------------------------------------------------
+
+
+def test_a_merged_child_is_called_back_on_its_parents_approved_reply() -> None:
+    parent = fold(approved())
+    child = domain.as_merged_child(parent, domain.Feedback())
+    assert child.approved
+    assert not child.settled
+    made, rated = _call(child, REACHED_SATISFIED)
+    assert isinstance(made, events.CallbackMade)
+    assert (made.attempt, made.counted, made.round) == (1, True, 1)
+    assert isinstance(rated, events.Rated)
+    # the child's own rating settles the child, not the parent
+    own = fold([made, rated])
+    assert domain.as_merged_child(parent, own).settled
+    assert not parent.settled
+
+
+def test_a_merged_child_counts_its_own_attempts_and_starts_afresh_each_round() -> None:
+    parent = fold(approved())
+    missed = _call(domain.as_merged_child(parent, domain.Feedback()), UNREACHED)
+    own = fold(missed)
+    again = domain.as_merged_child(parent, own)
+    assert (again.callbacks, again.failed_callbacks) == (1, 1)
+    next_round = replace(parent, handled_round=2, approved_round=2)
+    assert domain.as_merged_child(next_round, own).callbacks == 0
+
+
+def test_a_merged_child_waits_for_its_parents_approval() -> None:
+    child = domain.as_merged_child(fold(replied()), domain.Feedback())
+    with pytest.raises(InvalidTransitionError, match="not been approved"):
+        _call(child, REACHED_SATISFIED)
