@@ -13,7 +13,7 @@ from feedback_service.domain import links
 from shared.errors import InvalidTransitionError
 from shared.runtime.app import Runtime, RuntimeDep
 from shared.runtime.auth import Principal, require
-from shared.runtime.eventstore import Tx
+from shared.runtime.eventstore import ConcurrencyError, Tx
 from shared.runtime.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["rating links"])
@@ -78,24 +78,32 @@ async def use_rating_link(token: Token, rating: domain.Rating, runtime: RuntimeD
     """The citizen's rating through the link: once, before it expires, for its own round."""
     now = datetime.now(UTC)
     claims = _verified(runtime, token, now)
-    async with runtime.db.transaction() as tx:
-        await _usable(tx, claims)
 
-        def decide(state: domain.Feedback, _: domain.Holder | None) -> list[Any]:
-            if state.handled_round != claims.round:
-                raise InvalidTransitionError(
-                    f"this rating link is for round {claims.round}, which has been superseded"
-                )
-            return domain.rate(
-                state,
-                rating,
-                appeal_id=claims.appeal_id,
-                actor="citizen:rating-link",
-                event_id=uuid4(),
-                now=now,
-                via="link",
+    def decide(state: domain.Feedback, _: domain.Holder | None) -> list[Any]:
+        if state.handled_round != claims.round:
+            raise InvalidTransitionError(
+                f"this rating link is for round {claims.round}, which has been superseded"
             )
+        return domain.rate(
+            state,
+            rating,
+            appeal_id=claims.appeal_id,
+            actor="citizen:rating-link",
+            event_id=uuid4(),
+            now=now,
+            via="link",
+        )
 
-        new, version = await commands.record(runtime, tx, claims.appeal_id, decide)
-        await store.use_rating_link(tx, claims.nonce, rated_event_id=new[0].id, now=now)
-    return JSONResponse(commands.answer(claims.appeal_id, new, version), status_code=201)
+    # As every feedback command: a stream moved by a citizen notice the consume loop recorded
+    # meanwhile is no conflict of the citizen's; decide again.
+    for attempt in range(1, commands.CONFLICT_ATTEMPTS + 1):
+        try:
+            async with runtime.db.transaction() as tx:
+                await _usable(tx, claims)
+                new, version = await commands.record(runtime, tx, claims.appeal_id, decide)
+                await store.use_rating_link(tx, claims.nonce, rated_event_id=new[0].id, now=now)
+            return JSONResponse(commands.answer(claims.appeal_id, new, version), status_code=201)
+        except ConcurrencyError:
+            if attempt == commands.CONFLICT_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
