@@ -20,7 +20,7 @@ from shared.runtime import idempotency, preconditions
 from shared.runtime.app import Runtime, RuntimeDep
 from shared.runtime.auth import Principal, require
 from shared.runtime.eventstore import Tx
-from shared.runtime.problems import Problem
+from shared.runtime.problems import Problem, invalid_field
 
 router = APIRouter(prefix="/v1", tags=["appeals"])
 router.include_router(catalogue_api.router)
@@ -28,15 +28,6 @@ router.include_router(frontoffice_api.router)
 router.include_router(knowledge_api.router)
 
 DEFAULT_REPEAT_WINDOW: Final = timedelta(hours=72)
-
-
-def invalid(field: str, message: str, kind: str) -> Problem:
-    return Problem(
-        422,
-        "Invalid request",
-        f"invalid fields: {field}",
-        errors=[{"field": field, "message": message, "type": kind}],
-    )
 
 
 async def file_appeal(
@@ -61,7 +52,7 @@ async def file_appeal(
             urgency=appeal.urgency,
         )
     except rules.NoCategoryError as exc:
-        raise invalid("body.category", str(exc), "no_category") from exc
+        raise invalid_field("body.category", str(exc), "no_category") from exc
     candidates = await store.repeat_candidates(
         tx,
         phone=appeal.citizen.phone,
@@ -100,7 +91,7 @@ async def _known_category(tx: Tx, category: str | None) -> None:
     if category is None or current is None or current[1].find(category) is not None:
         return
     message = f"unknown category {category!r}: not in appeal catalogue version {current[0]}"
-    raise invalid("body.category", message, "unknown_category")
+    raise invalid_field("body.category", message, "unknown_category")
 
 
 class AppealFiling(domain.NewAppeal):
@@ -209,7 +200,9 @@ async def list_appeals(
     end). A department's token lists only appeals dispatched to it."""
     for name, at in (("since", since), ("until", until)):
         if at is not None and at.tzinfo is None:
-            raise invalid(f"query.{name}", "needs a UTC offset, e.g. +08:00", "naive_datetime")
+            raise invalid_field(
+                f"query.{name}", "needs a UTC offset, e.g. +08:00", "naive_datetime"
+            )
     try:
         after = store.decode_cursor(cursor) if cursor else None
     except ValueError as exc:

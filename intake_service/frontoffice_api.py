@@ -22,7 +22,7 @@ from shared.runtime.app import RuntimeDep
 from shared.runtime.auth import Principal, require
 from shared.runtime.eventstore import ConcurrencyError, Tx
 from shared.runtime.preconditions import IfMatch
-from shared.runtime.problems import Problem
+from shared.runtime.problems import Problem, invalid_field
 
 router = APIRouter(prefix="/appeals/{appeal_id}", tags=["front office"])
 Operator = Annotated[Principal, require(view.FRONT_OFFICE)]
@@ -70,15 +70,6 @@ class Unmerge(_Body):
     reason: events.Text
 
 
-def _invalid(field: str, message: str) -> Problem:
-    return Problem(
-        422,
-        "Invalid request",
-        f"invalid fields: {field}",
-        errors=[{"field": field, "message": message, "type": "value_error"}],
-    )
-
-
 async def _decide(
     tx: Tx, appeal_id: UUID, caller: Principal, if_match: str | None, decision: Decision
 ) -> JSONResponse:
@@ -117,7 +108,7 @@ async def classify(
     async with runtime.db.transaction() as tx:
         current = await store.current_catalogue(tx)
         if current is not None and current[1].find(body.category) is None:
-            raise _invalid("body.category", f"not in appeal catalogue version {current[0]}")
+            raise invalid_field("body.category", f"not in appeal catalogue version {current[0]}")
 
         def decision(appeal: domain.Appeal | None, meta: domain.Meta) -> list[events.Event]:
             held = domain.held(appeal)
@@ -156,14 +147,14 @@ async def answer(
                 field = (
                     "body.article_id" if body.article_version is None else "body.article_version"
                 )
-                raise _invalid(field, "no such knowledge-base article (version)")
+                raise invalid_field(field, "no such knowledge-base article (version)")
             if body.article_version is None and not article["active"]:
-                raise _invalid("body.article_id", "the article is retired")
+                raise invalid_field("body.article_id", "the article is retired")
             cited, text = (article["id"], article["version"]), text or article["body"]
         elif body.article_version is not None:
-            raise _invalid("body.article_id", "an article version needs the article's id")
+            raise invalid_field("body.article_id", "an article version needs the article's id")
         if text is None:
-            raise _invalid("body.answer", "without an article, the answer must be written")
+            raise invalid_field("body.answer", "without an article, the answer must be written")
         answer_text = text
 
         def decision(appeal: domain.Appeal | None, meta: domain.Meta) -> list[events.Event]:

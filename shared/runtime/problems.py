@@ -60,6 +60,17 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+def invalid_field(field: str, message: str, kind: str = "value_error") -> Problem:
+    """A 422 naming one field, shaped as FastAPI's own validation errors are answered: for
+    rules a model alone cannot check (a code not in the catalogue, fields that go together)."""
+    return Problem(
+        422,
+        "Invalid request",
+        f"invalid fields: {field}",
+        errors=[{"field": field, "message": message, "type": kind}],
+    )
+
+
 async def _on_http(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
     title = {
