@@ -22,14 +22,13 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from audit_service.domain import Fact
+from shared.workdays import HOTLINE_ZONE
 
 LAST_SHARE = 0.1
 STARTS = ("appeal.assigned", "appeal.redispatched", "appeal.redo_ordered")
 SATISFIED = ("satisfied", "basically_satisfied")
-ZONE = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,7 +204,7 @@ SharesTable = dict[tuple[str, str], Shares]  # (department, "YYYY-MM") → share
 
 
 def _month(at: datetime) -> str:
-    return at.astimezone(ZONE).strftime("%Y-%m")
+    return at.astimezone(HOTLINE_ZONE).strftime("%Y-%m")
 
 
 def accumulate(table: SharesTable, timeline: Sequence[Fact]) -> None:

@@ -11,12 +11,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from audit_service.domain import Fact
-from shared.workdays import WorkdayCalendar
+from shared.workdays import HOTLINE_ZONE, WorkdayCalendar
 
-ZONE = ZoneInfo("Asia/Shanghai")
 STARTS = ("appeal.assigned", "appeal.redispatched", "appeal.redo_ordered")
 CALENDAR = WorkdayCalendar()
 
@@ -94,7 +92,7 @@ def accumulate(table: Table, timeline: Sequence[Fact], rule: Rule, now: datetime
 def _holding(table: Table, start: Fact, during: Sequence[Fact], rule: Rule, now: datetime) -> None:
     data = _data(start)
     department, deadlines = data["department"], data["deadlines"]
-    month = start.time.astimezone(ZONE).strftime("%Y-%m")
+    month = start.time.astimezone(HOTLINE_ZONE).strftime("%Y-%m")
     figures = table.setdefault((department, month), Figures())
     start_id = str(start.event_id)
     if start.type == "appeal.redo_ordered":
@@ -120,7 +118,8 @@ def _holding(table: Table, start: Fact, during: Sequence[Fact], rule: Rule, now:
                 figures.completed.append(str(fact.event_id))
                 figures.handling_workdays.append(
                     CALENDAR.workdays_between(
-                        start.time.astimezone(ZONE).date(), fact.time.astimezone(ZONE).date()
+                        start.time.astimezone(HOTLINE_ZONE).date(),
+                        fact.time.astimezone(HOTLINE_ZONE).date(),
                     )
                 )
             case "appeal.rated" if handled is not None:
@@ -177,6 +176,6 @@ def months(table: Iterable[tuple[str, str]]) -> list[str]:
 def month_bounds(month: str) -> tuple[datetime, datetime]:
     """A "YYYY-MM" month in Beijing time as [start, end)."""
     year, number = (int(part) for part in month.split("-"))
-    start = datetime(year, number, 1, tzinfo=ZONE)
-    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=ZONE)
+    start = datetime(year, number, 1, tzinfo=HOTLINE_ZONE)
+    end = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=HOTLINE_ZONE)
     return start, end

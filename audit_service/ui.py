@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import parse_qs, quote
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 import jwt
 from fastapi import APIRouter, Depends, Query, Request
@@ -22,11 +21,11 @@ from audit_service import api, kpis, measures_api, pages, store
 from shared.runtime.app import RuntimeDep
 from shared.runtime.auth import Principal, TokenVerifier
 from shared.runtime.problems import Problem
+from shared.workdays import HOTLINE_ZONE
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 COOKIE = "hotline_audit_token"
 SCOPE = "audit:read"
-ZONE = ZoneInfo("Asia/Shanghai")
 
 
 def _html(body: str, status: int = 200) -> HTMLResponse:
@@ -132,7 +131,7 @@ async def ranking_page(
     if caller is None:
         return _to_login(request)
     now = datetime.now(UTC)
-    chosen = month or now.astimezone(ZONE).strftime("%Y-%m")
+    chosen = month or now.astimezone(HOTLINE_ZONE).strftime("%Y-%m")
     table, shares = await measures_api.month_measures(runtime, kpis.Rule(), now, chosen)
     ranked: dict[str, Any] = kpis.ranking(table, chosen)
     gamed = {d: s.summary() for (d, m), s in sorted(shares.items()) if m == chosen}

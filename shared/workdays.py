@@ -8,8 +8,13 @@ that computed it. Pure: no clock, no I/O.
 
 from collections.abc import Iterable
 from datetime import date, timedelta
+from typing import Final
+from zoneinfo import ZoneInfo
 
 import chinese_calendar
+
+# The hotline's local time (Beijing): working days, months of the measures, close of business.
+HOTLINE_ZONE: Final = ZoneInfo("Asia/Shanghai")
 
 
 class WorkdayCalendar:

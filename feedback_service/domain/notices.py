@@ -4,8 +4,8 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from feedback_service.domain.ratings import HOTLINE_TZ
 from shared import events
+from shared.workdays import HOTLINE_ZONE
 
 REPLY_MESSAGE = "您的诉求已办结答复，请对办理结果进行评价。"
 
@@ -20,7 +20,7 @@ def notice(
     """The notice's content: its kind, the message for the citizen and what goes with it."""
     if isinstance(fact, events.ExtensionApproved):
         due = fact.deadlines.handle_due
-        local = due.astimezone(HOTLINE_TZ).strftime("%Y-%m-%d %H:%M")
+        local = due.astimezone(HOTLINE_ZONE).strftime("%Y-%m-%d %H:%M")
         why = f"原因：{extension_reason}" if extension_reason else ""
         return {
             "kind": "extension_approved",

@@ -9,16 +9,14 @@ from collections.abc import Callable
 from datetime import datetime, time, timedelta
 from typing import Literal
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from feedback_service.domain.state import Feedback, fact
 from shared import events
 from shared.errors import InvalidTransitionError
-from shared.workdays import WorkdayCalendar
+from shared.workdays import HOTLINE_ZONE, WorkdayCalendar
 
-HOTLINE_TZ = ZoneInfo("Asia/Shanghai")
 DAY_ENDS_AT = time(18, 0)  # a callback due "on a working day" is due by its close of business
 
 
@@ -42,9 +40,9 @@ class Callback(BaseModel):
 
 def callback_due(approved_at: datetime, calendar: WorkdayCalendar, working_days: int) -> datetime:
     """The close of business on the `working_days`-th working day after approval (Beijing)."""
-    local = approved_at.astimezone(HOTLINE_TZ)
+    local = approved_at.astimezone(HOTLINE_ZONE)
     day = calendar.add_workdays(local.date(), working_days)
-    return datetime.combine(day, DAY_ENDS_AT, HOTLINE_TZ).astimezone(approved_at.tzinfo)
+    return datetime.combine(day, DAY_ENDS_AT, HOTLINE_ZONE).astimezone(approved_at.tzinfo)
 
 
 def _approved(state: Feedback, appeal_id: UUID) -> Feedback:

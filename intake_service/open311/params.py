@@ -7,11 +7,10 @@ from datetime import datetime, timedelta
 from typing import Final
 from urllib.parse import parse_qsl
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from intake_service.open311.errors import Open311Error
+from shared.workdays import HOTLINE_ZONE
 
-LOCAL_TIME: Final = ZoneInfo("Asia/Shanghai")
 MAX_WINDOW: Final = timedelta(days=90)
 MAX_REQUESTS: Final = 1000
 
@@ -54,7 +53,7 @@ def parse_datetime(value: str, name: str) -> datetime:
 
 
 def format_datetime(value: datetime) -> str:
-    return value.astimezone(LOCAL_TIME).isoformat(timespec="seconds")
+    return value.astimezone(HOTLINE_ZONE).isoformat(timespec="seconds")
 
 
 @dataclass(frozen=True, slots=True)
