@@ -10,27 +10,31 @@ import contextlib
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shared import topics
-from shared.runtime import auth, faults, http, kafka, logs, migrations, problems
+from shared.runtime import auth, faults, http, kafka, logs, migrations, openapi, problems
 from shared.runtime.consumer import ConsumeLoop, FactHook, Handlers, ParkHook, subscriptions
 from shared.runtime.eventstore import Database
 from shared.runtime.outbox import OutboxRelay
 from shared.runtime.settings import ServiceSettings
 
+SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+
 
 @dataclass
-class Runtime:
-    """What a running service holds; routes reach it through the dependencies below."""
+class Runtime(Generic[SettingsT]):
+    """What a running service holds; routes reach it through a `Runtime[TheirSettings]`
+    dependency (each service names one alias), so settings are typed without casts."""
 
-    settings: ServiceSettings
+    settings: SettingsT
     engine: AsyncEngine
     db: Database
     migrations_dir: Path
@@ -40,12 +44,12 @@ class Runtime:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
-BackgroundTask = Callable[[Runtime], Coroutine[Any, Any, None]]
+BackgroundTask = Callable[[Runtime[SettingsT]], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)
-class ServiceSpec:
-    settings: ServiceSettings
+class ServiceSpec(Generic[SettingsT]):
+    settings: SettingsT
     router: APIRouter
     migrations_dir: Path
     handlers: Handlers = field(default_factory=dict)
@@ -53,19 +57,20 @@ class ServiceSpec:
     on_park: ParkHook | None = None  # sees every record parked, with the reason (audit)
     on_duplicate: FactHook | None = None  # sees every redelivered fact id (audit)
     subscribe: Sequence[str] | None = None  # default: the topics of the handled types
-    background: Sequence[BackgroundTask] = ()  # e.g. dispatch's timer; stopped with the rest
+    # e.g. dispatch's timer; stopped with the rest
+    background: Sequence[BackgroundTask[SettingsT]] = ()
     title: str = "hotline service"
 
 
-def get_runtime(request: Request) -> Runtime:
-    runtime: Runtime = request.app.state.runtime
+def get_runtime(request: Request) -> Runtime[Any]:
+    runtime: Runtime[Any] = request.app.state.runtime
     return runtime
 
 
-RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+RuntimeDep = Annotated[Runtime[ServiceSettings], Depends(get_runtime)]
 
 
-def create_service(spec: ServiceSpec) -> FastAPI:
+def create_service(spec: ServiceSpec[SettingsT]) -> FastAPI:
     settings = spec.settings
     logs.configure(settings.service_name, settings.log_level)
 
@@ -78,16 +83,18 @@ def create_service(spec: ServiceSpec) -> FastAPI:
         finally:
             await _stop(runtime)
 
-    app = FastAPI(title=spec.title, lifespan=lifespan, version="1.0.0")
+    # The docs page serves Swagger UI's assets from the package, never from a CDN.
+    app = FastAPIOffline(title=spec.title, lifespan=lifespan, version="1.0.0")
     app.state.token_verifier = auth.TokenVerifier(settings)
     problems.install(app)
+    openapi.install(app, token_url=settings.oauth2_token_url)
     app.include_router(_health_router())
     app.include_router(spec.router)
     app.add_middleware(http.RequestContext, service=settings.service_name)
     return app
 
 
-async def _start(spec: ServiceSpec) -> Runtime:
+async def _start(spec: ServiceSpec[SettingsT]) -> Runtime[SettingsT]:
     settings = spec.settings
     engine = create_async_engine(
         settings.database_url.get_secret_value(),
@@ -134,7 +141,7 @@ async def _start(spec: ServiceSpec) -> Runtime:
     return runtime
 
 
-async def _stop(runtime: Runtime) -> None:
+async def _stop(runtime: Runtime[Any]) -> None:
     # Stop fetching and publishing; the batch in hand commits with its offset, and each task
     # closes its own Kafka client on the way out.
     runtime.stopping.set()
@@ -144,7 +151,7 @@ async def _stop(runtime: Runtime) -> None:
     await runtime.engine.dispose()
 
 
-async def _kafka_answers(runtime: Runtime) -> bool | None:
+async def _kafka_answers(runtime: Runtime[Any]) -> bool | None:
     """A metadata round trip to the broker within a second, through whichever client this
     replica uses; None when it uses none (a standby relay and no consumer: intake accepts
     appeals into its outbox without Kafka, so that replica is ready all the same)."""

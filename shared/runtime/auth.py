@@ -6,13 +6,23 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import jwt
-from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi import Depends, Request, Security
+from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
+from fastapi.security import OAuth2
 
 from shared.runtime.problems import Problem
 from shared.runtime.settings import ServiceSettings
 
-_bearer = HTTPBearer(auto_error=False)
+# Documented as OAuth2 client credentials, so each operation's OpenAPI `security` names the
+# scope it requires and a generated client knows which token to fetch. The city's identity
+# provider issues the tokens (in development, `hotline token` mints them); the token URL in the
+# document is the deployment's, set by HOTLINE_OAUTH2_TOKEN_URL (see shared.runtime.openapi).
+SCHEME_NAME = "OAuth2"
+_oauth2 = OAuth2(
+    flows=OAuthFlows(clientCredentials=OAuthFlowClientCredentials(tokenUrl="/token", scopes={})),
+    scheme_name=SCHEME_NAME,
+    auto_error=False,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,13 +87,14 @@ def mint(
 
 
 def require(scope: str) -> Any:
-    """A dependency returning the caller's Principal if its token carries `scope`."""
+    """A dependency returning the caller's Principal if its token carries `scope`; the scope
+    is declared in the operation's OpenAPI security requirement."""
 
     async def dependency(
-        request: Request,
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+        request: Request, authorization: Annotated[str | None, Depends(_oauth2)]
     ) -> Principal:
-        if credentials is None:
+        scheme, _, token = (authorization or "").partition(" ")
+        if not token or scheme.lower() != "bearer":
             raise Problem(
                 401,
                 "Unauthorized",
@@ -93,7 +104,7 @@ def require(scope: str) -> Any:
             )
         verifier: TokenVerifier = request.app.state.token_verifier
         try:
-            principal = verifier.verify(credentials.credentials)
+            principal = verifier.verify(token.strip())
         except jwt.PyJWTError as exc:
             raise Problem(
                 401,
@@ -107,4 +118,4 @@ def require(scope: str) -> Any:
             )
         return principal
 
-    return Depends(dependency)
+    return Security(dependency, scopes=[scope])

@@ -7,7 +7,7 @@ records the inbox row, and a service's store module writes its read models, all 
 
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 from sqlalchemy import func, select, text, update
@@ -15,7 +15,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared import chain, envelope, events
+from shared import envelope, events
 from shared.runtime import schema, tracing
 
 OUTBOX_CHANNEL = "hotline_outbox"
@@ -31,7 +31,34 @@ class ConcurrencyError(Exception):
         self.expected_version = expected_version
 
 
+class EventStore(Protocol):
+    """What a command needs of a transaction's event store. `Tx` is PostgreSQL's;
+    `shared.runtime.memory.MemoryTx` keeps streams in memory for domain and command tests;
+    one behaviour suite (tests/support/eventstore_suite.py) runs against both."""
+
+    async def load(self, stream_id: UUID) -> list[envelope.Recorded]: ...
+
+    async def version(self, stream_id: UUID) -> int: ...
+
+    async def load_state(
+        self, stream_id: UUID, evolve: Callable[[State, events.Event], State], initial: State
+    ) -> tuple[State, int]: ...
+
+    async def append(
+        self,
+        stream_id: UUID,
+        new_events: Sequence[events.Event],
+        *,
+        expected_version: int,
+        traceparent: str | None = None,
+    ) -> int: ...
+
+    async def first_delivery(self, group: str, event_id: UUID) -> bool: ...
+
+
 class Tx:
+    """One PostgreSQL transaction: the event store, the inbox, and `conn` for read models."""
+
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
         self._notified = False
@@ -59,22 +86,6 @@ class Tx:
         for recorded in await self.load(stream_id):
             state, version = evolve(state, recorded.event), recorded.version
         return state, version
-
-    async def decide(
-        self,
-        stream_id: UUID,
-        evolve: Callable[[State, events.Event], State],
-        initial: State,
-        decision: Callable[[State], list[events.Event]],
-    ) -> tuple[list[events.Event], int]:
-        """Load the stream, decide on its state, append the decision at the version it saw.
-
-        Returns the new events and the stream's version after them. A concurrent writer
-        makes the append raise ConcurrencyError: the decision was made on a stale state.
-        """
-        state, version = await self.load_state(stream_id, evolve, initial)
-        new = decision(state)
-        return new, await self.append(stream_id, new, expected_version=version)
 
     async def append(
         self,
@@ -132,22 +143,6 @@ class Tx:
         if found is None:
             raise ConcurrencyError(stream_id, version)
         return str(found)
-
-    async def verify(self, stream_id: UUID) -> list[str]:
-        """Problems with the stored stream's hash chain (empty when it is intact)."""
-        rows = await self.conn.execute(
-            select(
-                schema.events.c.version,
-                schema.events.c.prev_hash,
-                schema.events.c.hash,
-                schema.events.c.body,
-            )
-            .where(schema.events.c.stream_id == stream_id)
-            .order_by(schema.events.c.version)
-        )
-        return chain.problems(
-            [chain.Link(r.version, r.prev_hash, r.hash, r.body.encode()) for r in rows]
-        )
 
     async def first_delivery(self, group: str, event_id: UUID) -> bool:
         """Record the inbox row; False if this group already applied the event."""

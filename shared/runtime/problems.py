@@ -6,9 +6,11 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import DomainError
+from shared.runtime.commands import StaleStreamError
 from shared.runtime.eventstore import ConcurrencyError
 
 MEDIA_TYPE = "application/problem+json"
@@ -60,6 +62,35 @@ async def _on_problem(request: Request, exc: Exception) -> JSONResponse:
     )
 
 
+class ProblemDetails(BaseModel):
+    """RFC 9457 problem details, as every error of every service is answered."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str = Field(default="about:blank", examples=["about:blank"])
+    title: str
+    status: int
+    detail: str
+    instance: str
+
+
+class FieldError(BaseModel):
+    field: str = Field(examples=["body.category"])
+    message: str
+    type: str
+
+
+class ValidationProblem(ProblemDetails):
+    """A 422: the request was understood but fields are invalid; `errors` names each one."""
+
+    errors: list[FieldError]
+
+
+def not_found(what: str, ident: object) -> Problem:
+    """The one 404 every service answers for a resource that does not exist, or that the
+    caller may not see (the two are indistinguishable on purpose)."""
+    return Problem(404, "Not Found", f"no {what} {ident}")
+
+
 def invalid_field(field: str, message: str, kind: str = "value_error") -> Problem:
     """A 422 naming one field, shaped as FastAPI's own validation errors are answered: for
     rules a model alone cannot check (a code not in the catalogue, fields that go together)."""
@@ -105,6 +136,12 @@ async def _on_conflict(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, 409, "Conflict", str(exc))
 
 
+async def _on_stale(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StaleStreamError)
+    extensions: dict[str, Any] = {} if exc.current is None else {"current_version": exc.current}
+    return problem_response(request, 412, "Precondition Failed", str(exc), None, **extensions)
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unhandled error", exc_info=exc)
     return problem_response(
@@ -118,4 +155,5 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, _on_validation)
     app.add_exception_handler(DomainError, _on_domain)
     app.add_exception_handler(ConcurrencyError, _on_conflict)
+    app.add_exception_handler(StaleStreamError, _on_stale)
     app.add_exception_handler(Exception, _on_unexpected)

@@ -35,6 +35,8 @@ class ServiceSettings(BaseSettings):
     jwt_jwks_url: str | None = None
     jwt_issuer: str = "hotline-dev"
     jwt_audience: str = "hotline"
+    # Where partners fetch tokens (the city's identity provider), as the OpenAPI document says.
+    oauth2_token_url: str = "https://identity.invalid/oauth2/token"
     log_level: str = "INFO"
     # Names a crash point (shared.runtime.faults) where the process SIGKILLs itself once;
     # only the crash-safety tests set it.

@@ -10,6 +10,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from shared.runtime.app import Runtime
 from shared.runtime.eventstore import Database
@@ -19,7 +20,9 @@ log = logging.getLogger("hotline.timer")
 Sweep = Callable[[Database, datetime], Awaitable[int]]
 
 
-async def every(runtime: Runtime, sweep: Sweep, *, interval_seconds: float, batch: int) -> None:
+async def every(
+    runtime: Runtime[Any], sweep: Sweep, *, interval_seconds: float, batch: int
+) -> None:
     """Sweep until the service stops; a full batch means a backlog, so sweep again at once."""
     while not runtime.stopping.is_set():
         try:
