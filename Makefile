@@ -17,9 +17,11 @@ $(VENV)/.installed: pyproject.toml
 	touch $@
 
 run: install  ## everything, in the foreground; Ctrl-C stops what it started
+	bash services/system-packages.sh run
 	$(BIN)/python -m services.stack
 
 up: install  ## only Kafka and PostgreSQL, detached
+	bash services/system-packages.sh run
 	bash services/postgres.sh start
 	bash services/kafka.sh start
 
@@ -42,13 +44,14 @@ unit: install  ## domain and contract tests: no servers needed
 # Tests get their own Kafka and PostgreSQL (own ports and state dir), so a `make run`
 # stack on the default ports is left alone.
 test: install
+	bash services/system-packages.sh test
 	bash services/with-test-stack.sh $(MAKE) --no-print-directory lint test-only
 
 test-only:
 	$(BIN)/pytest
 
 bench: install  ## wrk drives the HTTP load: a Python client would be the bottleneck
-	@command -v wrk >/dev/null || { apt-get install -y -q wrk || { apt-get update -q && apt-get install -y -q wrk; }; }
+	bash services/system-packages.sh bench
 	bash services/with-test-stack.sh $(BIN)/python -m benchmarks.run
 
 clean:
