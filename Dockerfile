@@ -12,6 +12,7 @@ FROM ${BASE} AS build
 ARG PIP_CERT
 WORKDIR /src
 COPY pyproject.toml ./
+COPY requirements/runtime.lock requirements/
 COPY shared/ shared/
 COPY services/ services/
 COPY intake_service/ intake_service/
@@ -20,8 +21,11 @@ COPY feedback_service/ feedback_service/
 COPY audit_service/ audit_service/
 # Every dependency ships a manylinux wheel, so no compiler is needed even here. pip and
 # setuptools leave the virtualenv once it is built: nothing in it can install anything.
+# Every dependency and the build backend come from the hashed lock: the same bytes each build.
 RUN python3 -m venv /opt/hotline \
-    && /opt/hotline/bin/pip install --no-cache-dir --only-binary=:all: --no-binary=hotline12345 . \
+    && /opt/hotline/bin/pip install --no-cache-dir --only-binary=:all: --require-hashes \
+       -r requirements/runtime.lock \
+    && /opt/hotline/bin/pip install --no-cache-dir --no-deps --no-build-isolation . \
     && /opt/hotline/bin/pip uninstall --yes pip setuptools
 
 FROM ${BASE}

@@ -4,17 +4,24 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: install run up down lint fmt test test-only unit bench clean
+.PHONY: install lock run up down lint fmt test test-only unit bench clean
 .PHONY: deploy-tools deploy-check image
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+# Installs are reproducible: every dependency comes from a hashed lock file (requirements/).
+$(VENV)/.installed: pyproject.toml requirements/dev.lock
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found: install Python 3.11"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q --upgrade pip
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --require-hashes -r requirements/dev.lock
+	$(BIN)/pip install -q --no-deps --no-build-isolation -e .
 	touch $@
+
+lock: install  ## recompile the hashed lock files after changing pyproject.toml
+	$(BIN)/uv pip compile pyproject.toml requirements/build.in --extra dev --generate-hashes \
+		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu --no-header -q -o requirements/dev.lock
+	$(BIN)/uv pip compile pyproject.toml requirements/build.in --generate-hashes \
+		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu --no-header -q -o requirements/runtime.lock
 
 run: install  ## everything, in the foreground; Ctrl-C stops what it started
 	bash services/system-packages.sh run
