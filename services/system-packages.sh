@@ -4,14 +4,13 @@
 #
 #   services/system-packages.sh run|test|bench
 #
-# run:   Java (Kafka's broker), Maven (fetches Kafka's jars from Maven Central), PostgreSQL
+# run:   Java (Kafka's broker), Maven (fetches Kafka's jars from Maven Central)
 # test:  the same, plus chromium (the auditor's pages are tested headless)
 # bench: the same as run, plus wrk (the HTTP load generator)
 set -euo pipefail
 
+# PostgreSQL is not among them: services/postgres-binaries.sh fetches the pinned 17.x build.
 wanted=()
-ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || command -v initdb >/dev/null \
-    || wanted+=(postgresql)
 command -v java >/dev/null || wanted+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || wanted+=(maven)
 case "${1:-}" in
