@@ -286,7 +286,8 @@ async def test_the_catalogue_is_read_and_republished_as_new_versions(stack: Stac
     base = f"{stack.dispatch.url}/v1"
     async with httpx.AsyncClient(timeout=10) as client:
         routing = (await client.get(f"{base}/routing", headers=OPERATOR_HEADERS)).json()
-        departments = (await client.get(f"{base}/departments", headers=OPERATOR_HEADERS)).json()
+        listed = await client.get(f"{base}/departments", headers=OPERATOR_HEADERS)
+        departments = listed.json()["items"]
         assert len(departments) >= 12
         assert {d["district"] for d in departments} >= {"east", "west"}
         policy = (await client.get(f"{base}/sla-policy", headers=OPERATOR_HEADERS)).json()
