@@ -135,6 +135,19 @@ def test_assignment_routes_on_the_forwarded_classification_with_the_receipt_cloc
     assert fact.deadlines.dispatch_due is not None
 
 
+def test_an_appeal_is_assigned_once() -> None:
+    # A second forward of the same appeal (re-sent under a new fact id) is refused, so it is
+    # parked for a person to look at rather than routed twice.
+    _, order = assigned_order()
+    forwarded = factories.forwarded(factories.received(at=NOW)).model_copy(
+        update={"subject": order.appeal_id}
+    )
+    with pytest.raises(InvalidTransitionError, match="already with water"):
+        domain.assign(
+            order, forwarded, table=TABLE, policy=POLICY, calendar=CALENDAR, context=ctx()
+        )
+
+
 # --- the department's actions ---------------------------------------------------------------
 
 
