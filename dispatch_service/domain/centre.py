@@ -77,7 +77,11 @@ def approve_extension(
             working_days=order.pending_extension,
             previous_handle_due=order.deadlines.handle_due,
             deadlines=sla.extended(
-                policy, calendar, order.deadlines, order.pending_extension, now=context.now
+                policy,
+                calendar,
+                current=order.deadlines,
+                working_days=order.pending_extension,
+                now=context.now,
             ),
         )
     ]

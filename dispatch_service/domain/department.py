@@ -33,7 +33,7 @@ def request_return(
     order = held_by(order, department)
     if order.stage == "return_requested":
         raise InvalidTransitionError("a return is already pending")
-    window_ends = sla.due(policy, calendar, order.assigned_at, policy.return_window)
+    window_ends = sla.due(policy, calendar, start=order.assigned_at, limit=policy.return_window)
     if context.now > window_ends:
         raise InvalidTransitionError(f"the return window closed at {window_ends.isoformat()}")
     return [

@@ -276,10 +276,13 @@ async def test_a_department_queue_lists_its_own_open_orders(stack: Stack) -> Non
         assert clock["clock"] == "sign_for"
         assert clock["remaining_seconds"] > 0
         assert 0 <= clock["used_share"] < 1
-        bad = await client.get(
-            f"{stack.dispatch.url}/v1/work-orders", params={"cursor": "not-ours"}, headers=water
-        )
-        assert bad.status_code == 400
+        for cursor in ("not-ours", "WzEsICJ4Il0"):  # the second decodes, to [1, "x"]
+            bad = await client.get(
+                f"{stack.dispatch.url}/v1/work-orders", params={"cursor": cursor}, headers=water
+            )
+            assert bad.status_code == 400, bad.text
+        if first.json()["next"] is not None:
+            assert first.headers["link"].endswith('; rel="next"')
 
 
 async def test_the_catalogue_is_read_and_republished_as_new_versions(stack: Stack) -> None:
