@@ -6,8 +6,9 @@ from uuid import uuid4
 
 import pytest
 
-from dispatch_service import domain
+from dispatch_service import domain, views
 from dispatch_service.domain import routing, sla
+from dispatch_service.store import work_orders as stored
 from shared import events
 from shared.decisions import Context
 from shared.errors import InvalidTransitionError, NotFoundError, NotPermittedError
@@ -589,3 +590,20 @@ def test_an_approved_reply_or_a_stale_review_leaves_the_reply_standing() -> None
             )
             == 1
         )
+
+
+# --- the work-order view ----------------------------------------------------------------------
+
+
+def test_the_view_shows_the_running_clock_and_none_once_replied() -> None:
+    _, order = assigned_order()
+    half_way = order.assigned_at + (order.deadlines.sign_for_due - order.assigned_at) / 2
+    row = {"state": stored.view(order, version=1, handled=False, now=NOW), "overdue": False}
+    shown = views.work_order(row, half_way)
+    assert shown.running_clock is not None
+    assert (shown.running_clock.clock, shown.running_clock.used_share) == ("sign_for", 0.5)
+    assert shown.deadlines.sign_for_due == order.deadlines.sign_for_due
+
+    _, signed = signed_order()
+    replied = {"state": stored.view(signed, version=2, handled=True, now=NOW), "overdue": False}
+    assert views.work_order(replied, half_way).running_clock is None
