@@ -1,8 +1,11 @@
+"""dispatch's app: the only place its routers are joined, with its handlers and its timer."""
+
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI
 
-from dispatch_service import api, handlers, timer
+from dispatch_service import handlers, timer
+from dispatch_service.routes import catalogue, centre, department, work_orders
 from dispatch_service.settings import DispatchSettings
 from shared.runtime import settings, timers
 from shared.runtime.app import ServiceSpec, create_service
@@ -10,12 +13,19 @@ from shared.runtime.app import ServiceSpec, create_service
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
+def router() -> APIRouter:
+    joined = APIRouter()
+    for routes in (work_orders, department, centre, catalogue):
+        joined.include_router(routes.router)
+    return joined
+
+
 def create_app() -> FastAPI:
     config = settings.load(DispatchSettings)
     return create_service(
         ServiceSpec(
             settings=config,
-            router=api.router,
+            router=router(),
             migrations_dir=MIGRATIONS,
             handlers=handlers.HANDLERS,
             background=[

@@ -2,7 +2,8 @@
 
 from typing import Any
 
-from dispatch_service import sla, store
+from dispatch_service import store
+from dispatch_service.domain import sla
 from shared.runtime.eventstore import Tx
 
 DEPARTMENTS: list[dict[str, Any]] = [

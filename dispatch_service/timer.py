@@ -9,7 +9,10 @@ or a racing replica finds nothing left to record: each mark is written exactly o
 
 from datetime import datetime
 
-from dispatch_service import domain, handlers, store
+from dispatch_service import commands, domain, store
+from shared import events
+from shared.decisions import Context
+from shared.runtime.commands import Decide, execute
 from shared.runtime.eventstore import Database
 
 SWEEP_LIMIT = 200
@@ -20,18 +23,33 @@ async def sweep(db: Database, now: datetime) -> int:
     recorded = 0
     async with db.transaction() as tx:
         for appeal_id in await store.due_for_signals(tx, now, SWEEP_LIMIT):
-            order, version = await tx.load_state(appeal_id, domain.evolve, None)
-            handled = order is not None and await store.handled_round(tx, appeal_id) >= order.round
-            new = domain.due_signals(order, handled=handled, meta=handlers.meta(now=now))
-            await handlers.record(tx, appeal_id, order, new, expected_version=version, now=now)
-            if not new and order is not None:  # nothing due after all: refresh the index
+            handled_round = await store.handled_round(tx, appeal_id)
+            outcome = await execute(
+                tx,
+                commands.WORK_ORDER,
+                appeal_id,
+                _marks_due(handled_round),
+                context=commands.by_service(now),
+            )
+            if not outcome.new and outcome.state is not None:
+                # Nothing due after all (the index was ahead of the stream): refresh the index.
                 await store.save_work_order(
                     tx,
-                    order,
-                    version=version,
+                    outcome.state,
+                    version=outcome.version,
                     at=now,
-                    handled_round=await store.handled_round(tx, appeal_id),
+                    handled_round=handled_round,
                     now=now,
                 )
-            recorded += len(new)
+            recorded += len(outcome.new)
     return recorded
+
+
+def _marks_due(handled_round: int) -> Decide[commands.State]:
+    """The marks due on a work order whose replied round is `handled_round`."""
+
+    def decide(order: commands.State, context: Context) -> list[events.Event]:
+        handled = order is not None and handled_round >= order.round
+        return domain.due_signals(order, handled=handled, context=context)
+
+    return decide

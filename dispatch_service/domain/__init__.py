@@ -1,19 +1,21 @@
 """The work order: every decision dispatch makes, and how its facts fold into state.
 
-Pure: no I/O, no clock. Each decision takes the current state and a `Meta` (who, when,
+Pure: no I/O, no clock. Each decision takes the current state and a `Context` (who, when,
 which fact caused it, fresh ids) and returns the new facts, or raises a domain error that
-says why the transition is impossible.
+says why the transition is impossible. The routing catalogue (`routing`) and the SLA
+policies (`sla`) it decides by are pure too.
 """
 
+from dispatch_service.domain import routing, sla
 from dispatch_service.domain.assignment import assign, reassign
 from dispatch_service.domain.centre import (
     approve_extension,
     approve_return,
     close,
+    close_or_redo,
+    close_unrated,
     deny_extension,
     deny_return,
-    on_not_rated,
-    on_rated,
     supervise,
 )
 from dispatch_service.domain.clocks import (
@@ -27,17 +29,18 @@ from dispatch_service.domain.department import (
     request_return,
     sign_for,
 )
-from dispatch_service.domain.state import OPEN_STAGES, Meta, Stage, WorkOrder, evolve
+from dispatch_service.domain.state import OPEN_STAGES, Stage, WorkOrder, evolve
 
 __all__ = [
     "OPEN_STAGES",
-    "Meta",
     "Stage",
     "WorkOrder",
     "approve_extension",
     "approve_return",
     "assign",
     "close",
+    "close_or_redo",
+    "close_unrated",
     "contribute",
     "deny_extension",
     "deny_return",
@@ -45,11 +48,11 @@ __all__ = [
     "evolve",
     "handled_round_after_review",
     "next_signal_at",
-    "on_not_rated",
-    "on_rated",
     "reassign",
     "request_extension",
     "request_return",
+    "routing",
     "sign_for",
+    "sla",
     "supervise",
 ]

@@ -1,28 +1,34 @@
 """Assignment and reassignment: who leads, who assists, and the clocks they start."""
 
-from dispatch_service import routing, sla
-from dispatch_service.domain.state import Meta, WorkOrder, fact, open_order
+from dispatch_service.domain import routing, sla
+from dispatch_service.domain.state import WorkOrder, fact, open_order
 from shared import events
+from shared.decisions import Context
 from shared.errors import InvalidTransitionError
 from shared.workdays import WorkdayCalendar
 
 
 def assign(
+    order: WorkOrder | None,
     forwarded: events.AppealForwarded,
+    *,
     table: routing.RoutingTable,
     policy: sla.SlaPolicy,
     calendar: WorkdayCalendar,
-    meta: Meta,
+    context: Context,
 ) -> list[events.Event]:
     """Route what the front office forwarded, with its classification; the clocks that
-    count from receipt run from when intake received the appeal, not from forwarding."""
+    count from receipt run from when intake received the appeal, not from forwarding.
+    An appeal is assigned once: a later forward of it is refused, not routed again."""
+    if order is not None:
+        raise InvalidTransitionError(f"the work order is already with {order.department}")
     rule = routing.route(table, category=forwarded.category, district=forwarded.district)
     return [
         events.Assigned(
-            id=meta.new_id(),
+            id=context.new_id(),
             subject=forwarded.subject,
-            time=meta.now,
-            actor=meta.actor,
+            time=context.now,
+            actor=context.actor,
             causation_id=forwarded.id,
             correlation_id=forwarded.correlation_id,
             department=rule.department,
@@ -38,7 +44,7 @@ def assign(
                 calendar,
                 appeal_type=forwarded.appeal_type,
                 urgency=forwarded.urgency,
-                start=meta.now,
+                start=context.now,
                 received_at=forwarded.received_at,
             ),
         )
@@ -48,20 +54,21 @@ def assign(
 def redispatch(
     order: WorkOrder,
     department: str,
+    *,
     assisting: tuple[str, ...],
     reason: str,
     rule: str,
     routing_version: int,
     policy: sla.SlaPolicy,
     calendar: WorkdayCalendar,
-    meta: Meta,
+    context: Context,
 ) -> events.Redispatched:
     if department == order.department:
         raise InvalidTransitionError(f"the work order is already with {department}")
     return fact(
         events.Redispatched,
         order,
-        meta,
+        context=context,
         department=department,
         assisting=assisting,
         previous_department=order.department,
@@ -69,7 +76,11 @@ def redispatch(
         routing_version=routing_version,
         reason=reason,
         deadlines=sla.deadlines(
-            policy, calendar, appeal_type=order.appeal_type, urgency=order.urgency, start=meta.now
+            policy,
+            calendar,
+            appeal_type=order.appeal_type,
+            urgency=order.urgency,
+            start=context.now,
         ),
     )
 
@@ -83,7 +94,7 @@ def reassign(
     routing_version: int,
     policy: sla.SlaPolicy,
     calendar: WorkdayCalendar,
-    meta: Meta,
+    context: Context,
 ) -> list[events.Event]:
     """An operator overrides the routing: a new lead with fresh clocks."""
     order = open_order(order)
@@ -93,12 +104,12 @@ def reassign(
         redispatch(
             order,
             department,
-            assisting,
-            reason,
-            routing.OPERATOR_RULE,
-            routing_version,
-            policy,
-            calendar,
-            meta,
+            assisting=assisting,
+            reason=reason,
+            rule=routing.OPERATOR_RULE,
+            routing_version=routing_version,
+            policy=policy,
+            calendar=calendar,
+            context=context,
         )
     ]

@@ -2,10 +2,11 @@
 
 from typing import Literal
 
-from dispatch_service import routing, sla
+from dispatch_service.domain import routing, sla
 from dispatch_service.domain.assignment import redispatch
-from dispatch_service.domain.state import Meta, WorkOrder, fact, open_order
+from dispatch_service.domain.state import WorkOrder, fact, open_order
 from shared import events
+from shared.decisions import Context
 from shared.errors import InvalidTransitionError
 from shared.workdays import WorkdayCalendar
 
@@ -19,38 +20,50 @@ def approve_return(
     routing_version: int,
     policy: sla.SlaPolicy,
     calendar: WorkdayCalendar,
-    meta: Meta,
+    context: Context,
 ) -> list[events.Event]:
     order = open_order(order)
     if order.stage != "return_requested":
         raise InvalidTransitionError("no return is pending")
     return [
-        fact(events.ReturnApproved, order, meta, department=order.department, reasoning=reasoning),
+        fact(
+            events.ReturnApproved,
+            order,
+            context=context,
+            department=order.department,
+            reasoning=reasoning,
+        ),
         redispatch(
             order,
             department,
-            assisting,
-            reasoning,
-            routing.OPERATOR_RULE,
-            routing_version,
-            policy,
-            calendar,
-            meta,
+            assisting=assisting,
+            reason=reasoning,
+            rule=routing.OPERATOR_RULE,
+            routing_version=routing_version,
+            policy=policy,
+            calendar=calendar,
+            context=context,
         ),
     ]
 
 
-def deny_return(order: WorkOrder | None, *, reasoning: str, meta: Meta) -> list[events.Event]:
+def deny_return(order: WorkOrder | None, *, reasoning: str, context: Context) -> list[events.Event]:
     order = open_order(order)
     if order.stage != "return_requested":
         raise InvalidTransitionError("no return is pending")
     return [
-        fact(events.ReturnDenied, order, meta, department=order.department, reasoning=reasoning)
+        fact(
+            events.ReturnDenied,
+            order,
+            context=context,
+            department=order.department,
+            reasoning=reasoning,
+        )
     ]
 
 
 def approve_extension(
-    order: WorkOrder | None, *, policy: sla.SlaPolicy, calendar: WorkdayCalendar, meta: Meta
+    order: WorkOrder | None, *, policy: sla.SlaPolicy, calendar: WorkdayCalendar, context: Context
 ) -> list[events.Event]:
     order = open_order(order)
     if order.pending_extension is None:
@@ -59,23 +72,35 @@ def approve_extension(
         fact(
             events.ExtensionApproved,
             order,
-            meta,
+            context=context,
             department=order.department,
             working_days=order.pending_extension,
             previous_handle_due=order.deadlines.handle_due,
             deadlines=sla.extended(
-                policy, calendar, order.deadlines, order.pending_extension, now=meta.now
+                policy,
+                calendar,
+                current=order.deadlines,
+                working_days=order.pending_extension,
+                now=context.now,
             ),
         )
     ]
 
 
-def deny_extension(order: WorkOrder | None, *, reasoning: str, meta: Meta) -> list[events.Event]:
+def deny_extension(
+    order: WorkOrder | None, *, reasoning: str, context: Context
+) -> list[events.Event]:
     order = open_order(order)
     if order.pending_extension is None:
         raise InvalidTransitionError("no extension request is pending")
     return [
-        fact(events.ExtensionDenied, order, meta, department=order.department, reasoning=reasoning)
+        fact(
+            events.ExtensionDenied,
+            order,
+            context=context,
+            department=order.department,
+            reasoning=reasoning,
+        )
     ]
 
 
@@ -84,26 +109,33 @@ def supervise(
     *,
     level: Literal["reminder", "supervision", "escalation"],
     note: str,
-    meta: Meta,
+    context: Context,
 ) -> list[events.Event]:
     order = open_order(order)
     return [
-        fact(events.Supervised, order, meta, department=order.department, level=level, note=note)
+        fact(
+            events.Supervised,
+            order,
+            context=context,
+            department=order.department,
+            level=level,
+            note=note,
+        )
     ]
 
 
-def close(order: WorkOrder | None, *, note: str, meta: Meta) -> list[events.Event]:
+def close(order: WorkOrder | None, *, note: str, context: Context) -> list[events.Event]:
     order = open_order(order)
-    return [fact(events.Closed, order, meta, basis="operator", note=note)]
+    return [fact(events.Closed, order, context=context, basis="operator", note=note)]
 
 
-def on_rated(
+def close_or_redo(
     order: WorkOrder | None,
     rated: events.Rated,
     *,
     policy: sla.SlaPolicy,
     calendar: WorkdayCalendar,
-    meta: Meta,
+    context: Context,
 ) -> list[events.Event]:
     """Satisfied closes the loop; dissatisfied sends it back to the same department for a
     redo with fresh clocks (重办)."""
@@ -114,7 +146,7 @@ def on_rated(
             fact(
                 events.RedoOrdered,
                 order,
-                meta,
+                context=context,
                 department=order.department,
                 round=order.round + 1,
                 reason=rated.comment or "the citizen was dissatisfied",
@@ -123,17 +155,17 @@ def on_rated(
                     calendar,
                     appeal_type=order.appeal_type,
                     urgency=order.urgency,
-                    start=meta.now,
+                    start=context.now,
                 ),
             )
         ]
-    return [fact(events.Closed, order, meta, basis="rated_satisfied")]
+    return [fact(events.Closed, order, context=context, basis="rated_satisfied")]
 
 
-def on_not_rated(
-    order: WorkOrder | None, not_rated: events.NotRated, meta: Meta
+def close_unrated(
+    order: WorkOrder | None, not_rated: events.NotRated, *, context: Context
 ) -> list[events.Event]:
     """The rating window closed unrated: the loop ends, recorded as exactly that."""
     if order is None or not order.is_open or not_rated.round != order.round:
         return []
-    return [fact(events.Closed, order, meta, basis="not_rated")]
+    return [fact(events.Closed, order, context=context, basis="not_rated")]

@@ -2,8 +2,9 @@
 
 from datetime import datetime
 
-from dispatch_service.domain.state import Meta, WorkOrder, fact
+from dispatch_service.domain.state import WorkOrder, fact
 from shared import events
+from shared.decisions import Context
 
 Mark = tuple[
     type[events.DeadlineWarned | events.DeadlineMissed], events.Clock, datetime, datetime
@@ -31,14 +32,14 @@ def _marks(order: WorkOrder, *, handled: bool) -> list[Mark]:
     return [m for m in marks if (m[0].__name__, m[1], m[3]) not in order.signalled]
 
 
-def due_signals(order: WorkOrder | None, *, handled: bool, meta: Meta) -> list[events.Event]:
+def due_signals(order: WorkOrder | None, *, handled: bool, context: Context) -> list[events.Event]:
     """Warnings and overdue marks whose time has come."""
     if order is None:
         return []
     return [
-        fact(kind, order, meta, department=order.department, clock=clock, due=due)
+        fact(kind, order, context=context, department=order.department, clock=clock, due=due)
         for kind, clock, fires_at, due in _marks(order, handled=handled)
-        if meta.now >= fires_at
+        if context.now >= fires_at
     ]
 
 

@@ -1,19 +1,22 @@
 """What the lead (and assisting) departments may do with a work order."""
 
-from dispatch_service import sla
-from dispatch_service.domain.state import Meta, WorkOrder, fact, held_by, open_order
+from dispatch_service.domain import sla
+from dispatch_service.domain.state import WorkOrder, fact, held_by, open_order
 from shared import events
+from shared.decisions import Context
 from shared.errors import InvalidTransitionError, NotPermittedError
 from shared.workdays import WorkdayCalendar
 
 
 def sign_for(
-    order: WorkOrder | None, *, department: str | None, person: str, meta: Meta
+    order: WorkOrder | None, *, department: str | None, person: str, context: Context
 ) -> list[events.Event]:
     order = held_by(order, department)
     if order.stage != "assigned":
         raise InvalidTransitionError(f"the work order is {order.stage}, not awaiting sign-for")
-    return [fact(events.SignedFor, order, meta, department=order.department, person=person)]
+    return [
+        fact(events.SignedFor, order, context=context, department=order.department, person=person)
+    ]
 
 
 def request_return(
@@ -25,19 +28,19 @@ def request_return(
     explanation: str | None,
     policy: sla.SlaPolicy,
     calendar: WorkdayCalendar,
-    meta: Meta,
+    context: Context,
 ) -> list[events.Event]:
     order = held_by(order, department)
     if order.stage == "return_requested":
         raise InvalidTransitionError("a return is already pending")
-    window_ends = sla.due(policy, calendar, order.assigned_at, policy.return_window)
-    if meta.now > window_ends:
+    window_ends = sla.due(policy, calendar, start=order.assigned_at, limit=policy.return_window)
+    if context.now > window_ends:
         raise InvalidTransitionError(f"the return window closed at {window_ends.isoformat()}")
     return [
         fact(
             events.ReturnRequested,
             order,
-            meta,
+            context=context,
             department=order.department,
             reason_code=reason_code,
             legal_basis=legal_basis,
@@ -54,14 +57,14 @@ def request_extension(
     reason: str,
     legal_basis: str,
     policy: sla.SlaPolicy,
-    meta: Meta,
+    context: Context,
 ) -> list[events.Event]:
     order = held_by(order, department)
     if order.stage != "signed_for":
         raise InvalidTransitionError("only a signed-for work order can be extended")
     if order.pending_extension is not None:
         raise InvalidTransitionError("an extension request is already pending")
-    if meta.now >= order.deadlines.handle_due:
+    if context.now >= order.deadlines.handle_due:
         raise InvalidTransitionError("an extension must be asked for before the deadline")
     if working_days > policy.max_extension_days:
         raise InvalidTransitionError(
@@ -71,7 +74,7 @@ def request_extension(
         fact(
             events.ExtensionRequested,
             order,
-            meta,
+            context=context,
             department=order.department,
             working_days=working_days,
             reason=reason,
@@ -81,9 +84,13 @@ def request_extension(
 
 
 def contribute(
-    order: WorkOrder | None, *, department: str | None, content: str, meta: Meta
+    order: WorkOrder | None, *, department: str | None, content: str, context: Context
 ) -> list[events.Event]:
     order = open_order(order)
     if department not in order.assisting:
         raise NotPermittedError(f"{department} is not an assisting department of this order")
-    return [fact(events.AssistContributed, order, meta, department=department, content=content)]
+    return [
+        fact(
+            events.AssistContributed, order, context=context, department=department, content=content
+        )
+    ]

@@ -1,25 +1,17 @@
 """The work order's state, how facts fold into it, and what every decision shares."""
 
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 from shared import events
+from shared.decisions import Context
 from shared.errors import InvalidTransitionError, NotFoundError, NotPermittedError
 
 Stage = Literal["assigned", "signed_for", "return_requested", "closed"]
 OPEN_STAGES: frozenset[Stage] = frozenset({"assigned", "signed_for", "return_requested"})
 E = TypeVar("E", bound=events.Event)
-
-
-@dataclass(frozen=True, slots=True)
-class Meta:
-    actor: str
-    now: datetime
-    new_id: Callable[[], UUID]
-    causation_id: UUID | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,13 +37,13 @@ class WorkOrder:
         return self.stage in OPEN_STAGES
 
 
-def fact(cls: type[E], order: WorkOrder, meta: Meta, **fields: Any) -> E:
+def fact(cls: type[E], order: WorkOrder, *, context: Context, **fields: Any) -> E:
     return cls(
-        id=meta.new_id(),
+        id=context.new_id(),
         subject=order.appeal_id,
-        time=meta.now,
-        actor=meta.actor,
-        causation_id=meta.causation_id,
+        time=context.now,
+        actor=context.actor,
+        causation_id=context.causation_id,
         correlation_id=order.correlation_id,
         **fields,
     )

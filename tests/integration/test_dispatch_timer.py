@@ -1,15 +1,18 @@
-"""dispatch's durable timer against real PostgreSQL, with the clock in the test's hands."""
+"""dispatch's durable timer against real PostgreSQL, with the clock in the test's hands, and
+its reactions to feedback's facts keeping the work-order view in step with the stream."""
 
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from uuid import uuid4
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from dispatch_service import domain, handlers, seed, timer
+from dispatch_service import domain, handlers, seed, store, timer
 from dispatch_service.main import MIGRATIONS
+from shared import events
 from shared.runtime.eventstore import Database
 from tests.support import infra
 from tests.unit import factories
@@ -80,3 +83,32 @@ async def test_racing_replicas_record_each_mark_once(dispatch_db: Database) -> N
     assert sum(counts) == 4 * len(appeals)  # 4 marks each, whoever recorded them
     marks = await _marks(dispatch_db)
     assert len(marks) == 4 * len(appeals)
+
+
+async def test_ratings_redo_then_close_and_the_view_follows_the_stream(
+    dispatch_db: Database,
+) -> None:
+    received = factories.received()
+    async with dispatch_db.transaction() as tx:
+        await handlers.on_appeal_forwarded(factories.forwarded(received), tx)
+        [assigned] = [r.event for r in await tx.load(received.subject)]
+    assert isinstance(assigned, events.Assigned)
+    first = factories.handled(assigned)
+    async with dispatch_db.transaction() as tx:
+        await handlers.on_handled(first, tx)
+        await handlers.on_rated(factories.rated(first, "dissatisfied"), tx)
+        redone = await store.get_work_order(tx, received.subject)
+    assert redone is not None
+    assert (redone["stage"], redone["round"], redone["version"]) == ("assigned", 2, 2)
+    assert redone["state"]["handled_this_round"] is False  # round 1's reply counts no more
+
+    second = first.model_copy(update={"id": uuid4(), "round": 2})
+    async with dispatch_db.transaction() as tx:
+        await handlers.on_handled(second, tx)
+        await handlers.on_rated(factories.rated(second).model_copy(update={"round": 2}), tx)
+        closed = await store.get_work_order(tx, received.subject)
+        order, version = await tx.load_state(received.subject, domain.evolve, None)
+    assert closed is not None
+    assert order is not None
+    assert (closed["stage"], closed["version"]) == ("closed", version)
+    assert (order.stage, order.round) == ("closed", 2)

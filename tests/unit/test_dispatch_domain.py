@@ -6,8 +6,11 @@ from uuid import uuid4
 
 import pytest
 
-from dispatch_service import domain, routing, sla
+from dispatch_service import domain, views
+from dispatch_service.domain import routing, sla
+from dispatch_service.store import work_orders as stored
 from shared import events
+from shared.decisions import Context
 from shared.errors import InvalidTransitionError, NotFoundError, NotPermittedError
 from shared.workdays import WorkdayCalendar
 from tests.unit import factories
@@ -29,8 +32,8 @@ TABLE = routing.RoutingTable(
 NOW = datetime(2025, 10, 9, 2, 0, tzinfo=UTC)
 
 
-def meta(now: datetime = NOW, actor: str = "operator:wang") -> domain.Meta:
-    return domain.Meta(actor=actor, now=now, new_id=uuid4)
+def ctx(now: datetime = NOW, actor: str = "operator:wang") -> Context:
+    return Context(actor=actor, now=now, new_id=uuid4)
 
 
 def fold(history: Sequence[events.Event]) -> domain.WorkOrder:
@@ -43,7 +46,14 @@ def fold(history: Sequence[events.Event]) -> domain.WorkOrder:
 
 def assigned_order(category: str = "water.outage") -> tuple[list[events.Event], domain.WorkOrder]:
     forwarded = factories.forwarded(factories.received(category=category, at=NOW))
-    history = domain.assign(forwarded, TABLE, POLICY, CALENDAR, meta(actor="service:dispatch"))
+    history = domain.assign(
+        None,
+        forwarded,
+        table=TABLE,
+        policy=POLICY,
+        calendar=CALENDAR,
+        context=ctx(actor="service:dispatch"),
+    )
     return history, fold(history)
 
 
@@ -54,7 +64,7 @@ def then(history: list[events.Event], new: list[events.Event]) -> domain.WorkOrd
 
 def signed_order() -> tuple[list[events.Event], domain.WorkOrder]:
     history, order = assigned_order()
-    order = then(history, domain.sign_for(order, department="water", person="李工", meta=meta()))
+    order = then(history, domain.sign_for(order, department="water", person="李工", context=ctx()))
     return history, order
 
 
@@ -100,7 +110,14 @@ def test_assignment_routes_on_the_forwarded_classification_with_the_receipt_cloc
     forwarded = factories.forwarded(received).model_copy(
         update={"category": "environment.noise", "district": "west", "time": NOW}
     )
-    [fact] = domain.assign(forwarded, TABLE, POLICY, CALENDAR, meta(actor="service:dispatch"))
+    [fact] = domain.assign(
+        None,
+        forwarded,
+        table=TABLE,
+        policy=POLICY,
+        calendar=CALENDAR,
+        context=ctx(actor="service:dispatch"),
+    )
     assert isinstance(fact, events.Assigned)
     assert (fact.department, fact.category, fact.causation_id) == (
         "environment",
@@ -119,6 +136,19 @@ def test_assignment_routes_on_the_forwarded_classification_with_the_receipt_cloc
     assert fact.deadlines.dispatch_due is not None
 
 
+def test_an_appeal_is_assigned_once() -> None:
+    # A second forward of the same appeal (re-sent under a new fact id) is refused, so it is
+    # parked for a person to look at rather than routed twice.
+    _, order = assigned_order()
+    forwarded = factories.forwarded(factories.received(at=NOW)).model_copy(
+        update={"subject": order.appeal_id}
+    )
+    with pytest.raises(InvalidTransitionError, match="already with water"):
+        domain.assign(
+            order, forwarded, table=TABLE, policy=POLICY, calendar=CALENDAR, context=ctx()
+        )
+
+
 # --- the department's actions ---------------------------------------------------------------
 
 
@@ -133,18 +163,18 @@ def test_the_lead_signs_for_its_work_order() -> None:
 def test_only_the_lead_may_sign_for(department: str | None, error: type[Exception]) -> None:
     _, order = assigned_order()
     with pytest.raises(error):
-        domain.sign_for(order, department=department, person="x", meta=meta())
+        domain.sign_for(order, department=department, person="x", context=ctx())
 
 
 def test_signing_for_twice_is_refused() -> None:
     _, order = signed_order()
     with pytest.raises(InvalidTransitionError, match="not awaiting sign-for"):
-        domain.sign_for(order, department="water", person="李工", meta=meta())
+        domain.sign_for(order, department="water", person="李工", context=ctx())
 
 
 def test_nothing_happens_to_a_work_order_that_does_not_exist() -> None:
     with pytest.raises(NotFoundError):
-        domain.sign_for(None, department="water", person="李工", meta=meta())
+        domain.sign_for(None, department="water", person="李工", context=ctx())
 
 
 def test_a_return_within_the_window_awaits_arbitration() -> None:
@@ -159,7 +189,7 @@ def test_a_return_within_the_window_awaits_arbitration() -> None:
             explanation=None,
             policy=POLICY,
             calendar=CALENDAR,
-            meta=meta(),
+            context=ctx(),
         ),
     )
     assert order.stage == "return_requested"
@@ -172,7 +202,7 @@ def test_a_return_within_the_window_awaits_arbitration() -> None:
             explanation=None,
             policy=POLICY,
             calendar=CALENDAR,
-            meta=meta(),
+            context=ctx(),
         )
 
 
@@ -180,7 +210,7 @@ def test_a_return_after_two_working_days_is_refused() -> None:
     _, order = assigned_order()
     # assigned Thu 9 Oct: the window ends Mon 13 Oct 18:00 Beijing (10:00 UTC); Sat 11 Oct
     # is a make-up working day in 2025, so it ends on Sat 11 Oct 18:00 instead
-    late = meta(now=datetime(2025, 10, 11, 10, 1, tzinfo=UTC))
+    late = ctx(now=datetime(2025, 10, 11, 10, 1, tzinfo=UTC))
     with pytest.raises(InvalidTransitionError, match="return window closed"):
         domain.request_return(
             order,
@@ -190,7 +220,7 @@ def test_a_return_after_two_working_days_is_refused() -> None:
             explanation=None,
             policy=POLICY,
             calendar=CALENDAR,
-            meta=late,
+            context=late,
         )
 
 
@@ -205,7 +235,7 @@ def test_another_department_may_not_return_the_order() -> None:
             explanation=None,
             policy=POLICY,
             calendar=CALENDAR,
-            meta=meta(),
+            context=ctx(),
         )
 
 
@@ -221,7 +251,7 @@ def _returned() -> tuple[list[events.Event], domain.WorkOrder]:
             explanation="是供电故障",
             policy=POLICY,
             calendar=CALENDAR,
-            meta=meta(),
+            context=ctx(),
         ),
     )
     return history, order
@@ -229,7 +259,7 @@ def _returned() -> tuple[list[events.Event], domain.WorkOrder]:
 
 def test_an_approved_return_redispatches_with_fresh_clocks() -> None:
     history, order = _returned()
-    later = meta(now=NOW + timedelta(hours=3))
+    later = ctx(now=NOW + timedelta(hours=3))
     new = domain.approve_return(
         order,
         department="power",
@@ -238,7 +268,7 @@ def test_an_approved_return_redispatches_with_fresh_clocks() -> None:
         routing_version=7,
         policy=POLICY,
         calendar=CALENDAR,
-        meta=later,
+        context=later,
     )
     assert [type(e) for e in new] == [events.ReturnApproved, events.Redispatched]
     order = then(history, new)
@@ -251,14 +281,14 @@ def test_an_approved_return_redispatches_with_fresh_clocks() -> None:
 def test_a_denied_return_goes_back_to_the_same_department_with_its_clock_running() -> None:
     history, order = _returned()
     before = order.deadlines
-    order = then(history, domain.deny_return(order, reasoning="属于职责范围", meta=meta()))
+    order = then(history, domain.deny_return(order, reasoning="属于职责范围", context=ctx()))
     assert (order.department, order.stage, order.deadlines) == ("water", "signed_for", before)
 
 
 def test_arbitration_needs_a_pending_return() -> None:
     _, order = signed_order()
     with pytest.raises(InvalidTransitionError, match="no return is pending"):
-        domain.deny_return(order, reasoning="x", meta=meta())
+        domain.deny_return(order, reasoning="x", context=ctx())
 
 
 def test_approving_a_return_to_the_same_department_is_refused() -> None:
@@ -272,7 +302,7 @@ def test_approving_a_return_to_the_same_department_is_refused() -> None:
             routing_version=7,
             policy=POLICY,
             calendar=CALENDAR,
-            meta=meta(),
+            context=ctx(),
         )
 
 
@@ -287,7 +317,7 @@ def _extension_requested(days: int = 5) -> tuple[list[events.Event], domain.Work
             reason="需更换主管道",
             legal_basis="规定",
             policy=POLICY,
-            meta=meta(),
+            context=ctx(),
         ),
     )
     return history, order
@@ -296,7 +326,7 @@ def _extension_requested(days: int = 5) -> tuple[list[events.Event], domain.Work
 def test_an_approved_extension_moves_the_handling_deadline_by_working_days() -> None:
     history, order = _extension_requested(5)
     before = order.deadlines.handle_due
-    [fact] = domain.approve_extension(order, policy=POLICY, calendar=CALENDAR, meta=meta())
+    [fact] = domain.approve_extension(order, policy=POLICY, calendar=CALENDAR, context=ctx())
     assert isinstance(fact, events.ExtensionApproved)
     assert fact.previous_handle_due == before
     order = then(history, [fact])
@@ -307,7 +337,7 @@ def test_an_approved_extension_moves_the_handling_deadline_by_working_days() -> 
 def test_a_denied_extension_leaves_the_deadline() -> None:
     history, order = _extension_requested()
     before = order.deadlines
-    order = then(history, domain.deny_extension(order, reasoning="理由不足", meta=meta()))
+    order = then(history, domain.deny_extension(order, reasoning="理由不足", context=ctx()))
     assert (order.deadlines, order.pending_extension) == (before, None)
 
 
@@ -330,7 +360,7 @@ def test_extensions_that_are_too_long_or_too_late_are_refused(
             reason="r",
             legal_basis="b",
             policy=POLICY,
-            meta=meta(now=when),
+            context=ctx(now=when),
         )
 
 
@@ -344,7 +374,7 @@ def test_an_extension_needs_sign_for_and_only_one_at_a_time() -> None:
             reason="r",
             legal_basis="b",
             policy=POLICY,
-            meta=meta(),
+            context=ctx(),
         )
     _, pending = _extension_requested()
     with pytest.raises(InvalidTransitionError, match="already pending"):
@@ -355,16 +385,16 @@ def test_an_extension_needs_sign_for_and_only_one_at_a_time() -> None:
             reason="r",
             legal_basis="b",
             policy=POLICY,
-            meta=meta(),
+            context=ctx(),
         )
 
 
 def test_assisting_departments_contribute_and_others_may_not() -> None:
     _, order = signed_order()
-    [fact] = domain.contribute(order, department="urban-east", content="已协助", meta=meta())
+    [fact] = domain.contribute(order, department="urban-east", content="已协助", context=ctx())
     assert isinstance(fact, events.AssistContributed)
     with pytest.raises(NotPermittedError):
-        domain.contribute(order, department="power", content="x", meta=meta())
+        domain.contribute(order, department="power", content="x", context=ctx())
 
 
 # --- the hotline centre ---------------------------------------------------------------------
@@ -380,7 +410,7 @@ def test_an_operator_reassigns_with_the_override_recorded() -> None:
         routing_version=7,
         policy=POLICY,
         calendar=CALENDAR,
-        meta=meta(),
+        context=ctx(),
     )
     assert isinstance(fact, events.Redispatched)
     assert (fact.routing_rule, fact.previous_department, fact.actor) == (
@@ -393,14 +423,14 @@ def test_an_operator_reassigns_with_the_override_recorded() -> None:
 
 def test_supervision_and_closing_need_an_open_order() -> None:
     history, order = signed_order()
-    [fact] = domain.supervise(order, level="supervision", note="督办", meta=meta())
+    [fact] = domain.supervise(order, level="supervision", note="督办", context=ctx())
     assert isinstance(fact, events.Supervised)
-    order = then(history, domain.close(order, note="已核实办结", meta=meta()))
+    order = then(history, domain.close(order, note="已核实办结", context=ctx()))
     assert order.stage == "closed"
     with pytest.raises(InvalidTransitionError, match="closed"):
-        domain.supervise(order, level="reminder", note="x", meta=meta())
+        domain.supervise(order, level="reminder", note="x", context=ctx())
     with pytest.raises(InvalidTransitionError, match="closed"):
-        domain.close(order, note="x", meta=meta())
+        domain.close(order, note="x", context=ctx())
 
 
 # --- ratings: redo or close ---------------------------------------------------------------------
@@ -413,12 +443,12 @@ def _rated(satisfaction: events.Satisfaction) -> events.Rated:
 
 def test_a_dissatisfied_rating_orders_a_redo_to_the_same_department() -> None:
     history, order = signed_order()
-    [fact] = domain.on_rated(
+    [fact] = domain.close_or_redo(
         order,
         _rated("dissatisfied"),
         policy=POLICY,
         calendar=CALENDAR,
-        meta=meta(now=NOW + timedelta(days=3)),
+        context=ctx(now=NOW + timedelta(days=3)),
     )
     assert isinstance(fact, events.RedoOrdered)
     assert (fact.department, fact.round) == ("water", 2)
@@ -429,8 +459,8 @@ def test_a_dissatisfied_rating_orders_a_redo_to_the_same_department() -> None:
 @pytest.mark.parametrize("satisfaction", ["satisfied", "basically_satisfied"])
 def test_a_satisfied_rating_closes_the_work_order(satisfaction: events.Satisfaction) -> None:
     history, order = signed_order()
-    [fact] = domain.on_rated(
-        order, _rated(satisfaction), policy=POLICY, calendar=CALENDAR, meta=meta()
+    [fact] = domain.close_or_redo(
+        order, _rated(satisfaction), policy=POLICY, calendar=CALENDAR, context=ctx()
     )
     assert isinstance(fact, events.Closed)
     assert then(history, [fact]).stage == "closed"
@@ -438,11 +468,11 @@ def test_a_satisfied_rating_closes_the_work_order(satisfaction: events.Satisfact
 
 def test_a_rating_for_an_unknown_or_closed_order_changes_nothing() -> None:
     history, order = signed_order()
-    closed = then(history, domain.close(order, note="x", meta=meta()))
+    closed = then(history, domain.close(order, note="x", context=ctx()))
     for target in (None, closed):
         assert (
-            domain.on_rated(
-                target, _rated("dissatisfied"), policy=POLICY, calendar=CALENDAR, meta=meta()
+            domain.close_or_redo(
+                target, _rated("dissatisfied"), policy=POLICY, calendar=CALENDAR, context=ctx()
             )
             == []
         )
@@ -454,17 +484,17 @@ def test_a_rating_for_an_unknown_or_closed_order_changes_nothing() -> None:
 def test_marks_come_due_in_order_and_are_recorded_once() -> None:
     history, order = assigned_order()
     d = order.deadlines
-    assert domain.due_signals(order, handled=False, meta=meta(now=NOW)) == []
+    assert domain.due_signals(order, handled=False, context=ctx(now=NOW)) == []
     assert domain.next_signal_at(order, handled=False) == d.sign_for_warn_at
 
-    warned = domain.due_signals(order, handled=False, meta=meta(now=d.sign_for_warn_at))
+    warned = domain.due_signals(order, handled=False, context=ctx(now=d.sign_for_warn_at))
     assert [(type(e).__name__, e.clock) for e in warned] == [  # type: ignore[attr-defined]
         ("DeadlineWarned", "sign_for")
     ]
     order = then(history, warned)
-    assert domain.due_signals(order, handled=False, meta=meta(now=d.sign_for_warn_at)) == []
+    assert domain.due_signals(order, handled=False, context=ctx(now=d.sign_for_warn_at)) == []
 
-    missed = domain.due_signals(order, handled=False, meta=meta(now=d.sign_for_due))
+    missed = domain.due_signals(order, handled=False, context=ctx(now=d.sign_for_due))
     assert [type(e).__name__ for e in missed] == ["DeadlineMissed"]
     order = then(history, missed)
     assert domain.next_signal_at(order, handled=False) == d.handle_warn_at
@@ -472,13 +502,13 @@ def test_marks_come_due_in_order_and_are_recorded_once() -> None:
 
 def test_sign_for_stops_its_clock_and_a_reply_stops_the_handling_clock() -> None:
     _, order = signed_order()
-    late = meta(now=order.deadlines.handle_due + timedelta(days=1))
+    late = ctx(now=order.deadlines.handle_due + timedelta(days=1))
     kinds = {
         (type(e).__name__, e.clock)  # type: ignore[attr-defined]
-        for e in domain.due_signals(order, handled=False, meta=late)
+        for e in domain.due_signals(order, handled=False, context=late)
     }
     assert kinds == {("DeadlineWarned", "handling"), ("DeadlineMissed", "handling")}
-    assert domain.due_signals(order, handled=True, meta=late) == []
+    assert domain.due_signals(order, handled=True, context=late) == []
     assert domain.next_signal_at(order, handled=True) is None
 
 
@@ -486,12 +516,14 @@ def test_a_moved_deadline_can_be_marked_again() -> None:
     history, order = _extension_requested()
     order = then(
         history,
-        domain.due_signals(order, handled=False, meta=meta(now=order.deadlines.handle_warn_at)),
+        domain.due_signals(order, handled=False, context=ctx(now=order.deadlines.handle_warn_at)),
     )
     order = then(
-        history, domain.approve_extension(order, policy=POLICY, calendar=CALENDAR, meta=meta())
+        history, domain.approve_extension(order, policy=POLICY, calendar=CALENDAR, context=ctx())
     )
-    again = domain.due_signals(order, handled=False, meta=meta(now=order.deadlines.handle_warn_at))
+    again = domain.due_signals(
+        order, handled=False, context=ctx(now=order.deadlines.handle_warn_at)
+    )
     assert [type(e).__name__ for e in again] == ["DeadlineWarned"]
 
 
@@ -508,12 +540,12 @@ def test_an_unrated_round_closes_the_work_order_as_not_rated() -> None:
         round=1,
         window_closed_at=NOW,
     )
-    [fact] = domain.on_not_rated(order, not_rated, meta())
+    [fact] = domain.close_unrated(order, not_rated, context=ctx())
     assert isinstance(fact, events.Closed)
     assert fact.basis == "not_rated"
     stale = not_rated.model_copy(update={"round": 2})
-    assert domain.on_not_rated(order, stale, meta()) == []
-    assert domain.on_not_rated(then(history, [fact]), not_rated, meta()) == []
+    assert domain.close_unrated(order, stale, context=ctx()) == []
+    assert domain.close_unrated(then(history, [fact]), not_rated, context=ctx()) == []
 
 
 # --- a reviewed reply ---------------------------------------------------------------------
@@ -538,8 +570,8 @@ def test_a_reply_sent_back_runs_the_handling_clock_again() -> None:
     _, order = signed_order()
     sent_back = _reviewed(order, "sent_back")
     assert domain.handled_round_after_review(order, sent_back, handled_round=1) == 0
-    late = meta(now=order.deadlines.handle_due)
-    assert domain.due_signals(order, handled=False, meta=late) != []  # the clock runs again
+    late = ctx(now=order.deadlines.handle_due)
+    assert domain.due_signals(order, handled=False, context=late) != []  # the clock runs again
 
 
 def test_an_approved_reply_or_a_stale_review_leaves_the_reply_standing() -> None:
@@ -550,7 +582,7 @@ def test_an_approved_reply_or_a_stale_review_leaves_the_reply_standing() -> None
         domain.handled_round_after_review(order, _reviewed(order, "sent_back", 2), handled_round=1)
         == 1
     )
-    closed = then(history, domain.close(order, note="x", meta=meta()))
+    closed = then(history, domain.close(order, note="x", context=ctx()))
     for target in (None, closed):
         assert (
             domain.handled_round_after_review(
@@ -558,3 +590,20 @@ def test_an_approved_reply_or_a_stale_review_leaves_the_reply_standing() -> None
             )
             == 1
         )
+
+
+# --- the work-order view ----------------------------------------------------------------------
+
+
+def test_the_view_shows_the_running_clock_and_none_once_replied() -> None:
+    _, order = assigned_order()
+    half_way = order.assigned_at + (order.deadlines.sign_for_due - order.assigned_at) / 2
+    row = {"state": stored.view(order, version=1, handled=False, now=NOW), "overdue": False}
+    shown = views.work_order(row, half_way)
+    assert shown.running_clock is not None
+    assert (shown.running_clock.clock, shown.running_clock.used_share) == ("sign_for", 0.5)
+    assert shown.deadlines.sign_for_due == order.deadlines.sign_for_due
+
+    _, signed = signed_order()
+    replied = {"state": stored.view(signed, version=2, handled=True, now=NOW), "overdue": False}
+    assert views.work_order(replied, half_way).running_clock is None

@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime, time
 
 import pytest
 
-from dispatch_service import sla
+from dispatch_service.domain import sla
 from shared.workdays import WorkdayCalendar
 
 CALENDAR = WorkdayCalendar()

@@ -4,54 +4,27 @@ Reading needs `workorders:read`; publishing a new version needs `catalogue:admin
 version never changes what an older one decided: facts carry the version that decided them.
 """
 
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import APIRouter, Request, Response
+from pydantic import Field
 
-from dispatch_service import handlers, sla, store
+from dispatch_service import commands, store, views
+from dispatch_service.domain import sla
+from dispatch_service.routes import Body, DispatchRuntime, Reader
 from shared import events
-from shared.runtime.app import RuntimeDep
+from shared.runtime import openapi, pagination
 from shared.runtime.auth import Principal, require
-from shared.runtime.problems import Problem
+from shared.runtime.pagination import CursorQuery, LimitQuery, Page
+from shared.runtime.problems import invalid_field, not_found
 
-router = APIRouter(tags=["catalogue"])  # included by api.router, under its /v1
-Reader = Annotated[Principal, require("workorders:read")]
+router = APIRouter(prefix="/v1", tags=["catalogue"])
 Admin = Annotated[Principal, require("catalogue:admin")]
+_UNPUBLISHED = openapi.problems(404)  # nothing published yet: `hotline seed` or a PUT
 
 
-class _Body(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-
-@router.get("/departments")
-async def list_departments(runtime: RuntimeDep, _: Reader) -> list[dict[str, Any]]:
-    async with runtime.db.transaction() as tx:
-        return await store.list_departments(tx)
-
-
-@router.get("/routing")
-async def current_routing(runtime: RuntimeDep, _: Reader) -> dict[str, Any]:
-    async with runtime.db.transaction() as tx:
-        table = await store.current_routing(tx)
-    return {
-        "version": table.version,
-        "fallback_department": table.fallback_department,
-        "rules": [
-            {
-                "rule_id": r.rule_id,
-                "category": r.category,
-                "district": r.district,
-                "department": r.department,
-                "assisting": list(r.assisting),
-            }
-            for r in table.rules
-        ],
-    }
-
-
-class RuleBody(_Body):
+class RuleBody(Body):
     rule_id: str = Field(min_length=1, max_length=64)
     category: events.Code
     district: events.Code | None = None
@@ -59,24 +32,24 @@ class RuleBody(_Body):
     assisting: tuple[events.Code, ...] = ()
 
 
-class DepartmentBody(_Body):
+class DepartmentBody(Body):
     id: events.Code
     name: str = Field(min_length=1, max_length=200)
     district: events.Code | None = None
 
 
-class RoutingBody(_Body):
+class RoutingBody(Body):
     departments: list[DepartmentBody] = Field(min_length=1, max_length=1000)
     rules: list[RuleBody] = Field(max_length=10000)
     fallback_department: events.Code
 
 
-class LimitBody(_Body):
+class LimitBody(Body):
     amount: int = Field(ge=1, le=1000)
     unit: Literal["hours", "working_days"]
 
 
-class ClocksBody(_Body):
+class ClocksBody(Body):
     appeal_type: str = Field(pattern=r"^(\*|consultation|help|complaint|report|suggestion|praise)$")
     urgency: str = Field(pattern=r"^(\*|normal|urgent)$")
     sign_for: LimitBody
@@ -84,7 +57,7 @@ class ClocksBody(_Body):
     dispatch: LimitBody = LimitBody(amount=24, unit="hours")
 
 
-class PolicyBody(_Body):
+class PolicyBody(Body):
     clocks: list[ClocksBody] = Field(min_length=1)
     warn_share: float = Field(gt=0, lt=1)
     timezone: str = "Asia/Shanghai"
@@ -93,8 +66,39 @@ class PolicyBody(_Body):
     max_extension_days: int = Field(ge=0, le=60)
 
 
+@router.get("/departments", responses={200: {"headers": pagination.LINK_HEADER}})
+async def list_departments(
+    runtime: DispatchRuntime,
+    _: Reader,
+    request: Request,
+    response: Response,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> Page[views.DepartmentView]:
+    """The departments work orders are routed to, by id."""
+    after = pagination.decode(cursor, str)[0] if cursor else None
+    async with runtime.db.transaction() as tx:
+        rows = await store.list_departments(tx, after=after, limit=limit + 1)
+    found = [views.DepartmentView.model_validate(row) for row in rows]
+    return pagination.page(
+        found, limit=limit, key=lambda d: (d.id,), request=request, response=response
+    )
+
+
+@router.get("/routing", responses=_UNPUBLISHED)
+async def current_routing(runtime: DispatchRuntime, _: Reader) -> views.RoutingView:
+    async with runtime.db.transaction() as tx:
+        try:
+            table = await store.current_routing(tx)
+        except LookupError as exc:
+            raise not_found("routing table", "published yet") from exc
+    return views.routing_table(table)
+
+
 @router.put("/routing")
-async def publish_routing(body: RoutingBody, runtime: RuntimeDep, _: Admin) -> dict[str, Any]:
+async def publish_routing(
+    body: RoutingBody, runtime: DispatchRuntime, _: Admin
+) -> views.PublishedView:
     """Publish a new routing version. Work orders keep the version that routed them."""
     known = {d.id for d in body.departments}
     unknown = sorted(
@@ -106,7 +110,7 @@ async def publish_routing(body: RoutingBody, runtime: RuntimeDep, _: Admin) -> d
         - known
     )
     if unknown:
-        raise Problem(422, "Invalid request", f"unknown departments: {', '.join(unknown)}")
+        raise invalid_field("body.departments", f"unknown departments: {', '.join(unknown)}")
     async with runtime.db.transaction() as tx:
         version = await store.publish_routing(
             tx,
@@ -115,11 +119,13 @@ async def publish_routing(body: RoutingBody, runtime: RuntimeDep, _: Admin) -> d
             fallback_department=body.fallback_department,
         )
         current = (await store.current_routing(tx)).version
-    return {"version": current, "published": version is not None}
+    return views.PublishedView(version=current, published=version is not None)
 
 
 @router.put("/sla-policy")
-async def publish_policy(body: PolicyBody, runtime: RuntimeDep, _: Admin) -> dict[str, Any]:
+async def publish_policy(
+    body: PolicyBody, runtime: DispatchRuntime, _: Admin
+) -> views.PublishedView:
     """Publish a new SLA policy version. Deadlines already set keep the version that set them."""
     document = body.model_dump(mode="json")
     for clocks in document["clocks"]:
@@ -130,19 +136,18 @@ async def publish_policy(body: PolicyBody, runtime: RuntimeDep, _: Admin) -> dic
         policy = sla.from_document(0, document)
         ZoneInfo(policy.timezone)
     except (ValueError, ZoneInfoNotFoundError) as exc:
-        raise Problem(422, "Invalid request", f"invalid policy: {exc}") from exc
+        raise invalid_field("body", f"invalid policy: {exc}") from exc
     async with runtime.db.transaction() as tx:
         version = await store.publish_policy(tx, policy)
         current = (await store.current_policy(tx)).version
-    return {"version": current, "published": version is not None}
+    return views.PublishedView(version=current, published=version is not None)
 
 
-@router.get("/sla-policy")
-async def current_policy(runtime: RuntimeDep, _: Reader) -> dict[str, Any]:
+@router.get("/sla-policy", responses=_UNPUBLISHED)
+async def current_policy(runtime: DispatchRuntime, _: Reader) -> views.PolicyView:
     async with runtime.db.transaction() as tx:
-        policy = await store.current_policy(tx)
-    return {
-        "version": policy.version,
-        **sla.to_document(policy),
-        "calendar": handlers.CALENDAR.version,
-    }
+        try:
+            policy = await store.current_policy(tx)
+        except LookupError as exc:
+            raise not_found("SLA policy", "published yet") from exc
+    return views.policy(policy, calendar=commands.CALENDAR.version)

@@ -50,7 +50,7 @@ class SlaPolicy:
         raise LookupError(f"SLA policy v{self.version} has no clocks for {appeal_type}/{urgency}")
 
 
-def due(policy: SlaPolicy, calendar: WorkdayCalendar, start: datetime, limit: Limit) -> datetime:
+def due(policy: SlaPolicy, calendar: WorkdayCalendar, *, start: datetime, limit: Limit) -> datetime:
     if limit.unit == "hours":
         return start + timedelta(hours=limit.amount)
     zone = ZoneInfo(policy.timezone)
@@ -58,7 +58,7 @@ def due(policy: SlaPolicy, calendar: WorkdayCalendar, start: datetime, limit: Li
     return datetime.combine(last_day, policy.day_ends_at, zone)
 
 
-def warn_at(policy: SlaPolicy, start: datetime, deadline: datetime) -> datetime:
+def warn_at(policy: SlaPolicy, start: datetime, *, deadline: datetime) -> datetime:
     return start + (deadline - start) * policy.warn_share
 
 
@@ -74,16 +74,16 @@ def deadlines(
     """The clocks a (re)assignment at `start` sets; with `received_at`, the first assignment
     also records the dispatch clock's deadline, counted from receipt."""
     clocks = policy.clocks_for(appeal_type, urgency)
-    sign_for_due = due(policy, calendar, start, clocks.sign_for)
-    handle_due = due(policy, calendar, start, clocks.handling)
+    sign_for_due = due(policy, calendar, start=start, limit=clocks.sign_for)
+    handle_due = due(policy, calendar, start=start, limit=clocks.handling)
     return events.Deadlines(
         sign_for_due=sign_for_due,
         handle_due=handle_due,
-        sign_for_warn_at=warn_at(policy, start, sign_for_due),
-        handle_warn_at=warn_at(policy, start, handle_due),
+        sign_for_warn_at=warn_at(policy, start, deadline=sign_for_due),
+        handle_warn_at=warn_at(policy, start, deadline=handle_due),
         dispatch_due=None
         if received_at is None
-        else due(policy, calendar, received_at, clocks.dispatch),
+        else due(policy, calendar, start=received_at, limit=clocks.dispatch),
         policy_version=policy.version,
         calendar=calendar.version,
     )
@@ -92,9 +92,9 @@ def deadlines(
 def extended(
     policy: SlaPolicy,
     calendar: WorkdayCalendar,
+    *,
     current: events.Deadlines,
     working_days: int,
-    *,
     now: datetime,
 ) -> events.Deadlines:
     """The deadlines after an approved extension of the handling clock."""
@@ -104,7 +104,7 @@ def extended(
     return current.model_copy(
         update={
             "handle_due": handle_due,
-            "handle_warn_at": warn_at(policy, now, handle_due),
+            "handle_warn_at": warn_at(policy, now, deadline=handle_due),
             "policy_version": policy.version,
             "calendar": calendar.version,
         }

@@ -1,0 +1,277 @@
+"""dispatch's commands on a work order. Every decision, a route's here, a reaction to another
+service's fact (handlers.py) or a timer's mark (timer.py), runs through the one write path,
+`shared.runtime.commands.execute`, on the WORK_ORDER aggregate, whose projection keeps the
+work-order view in step in the same transaction. The domain decides; a command gathers what
+it decides by (the caller, the catalogue versions) and guards what the caller may see."""
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+from uuid import UUID
+
+from dispatch_service import domain, store
+from dispatch_service.domain import sla
+from shared import events
+from shared.decisions import Context
+from shared.runtime import commands
+from shared.runtime.auth import Principal
+from shared.runtime.commands import Aggregate, Outcome
+from shared.runtime.eventstore import Tx
+from shared.runtime.problems import not_found
+from shared.workdays import WorkdayCalendar
+
+CALENDAR = WorkdayCalendar()
+SERVICE_ACTOR = "service:dispatch"
+State = domain.WorkOrder | None
+
+
+async def _project(tx: Tx, order: State, new: Sequence[events.Event], version: int) -> None:
+    assert order is not None  # a work order's stream starts with its assignment
+    await store.save_work_order(
+        tx,
+        order,
+        version=version,
+        at=new[-1].time,
+        handled_round=await store.handled_round(tx, order.appeal_id),  # another service's
+        now=new[-1].time,
+    )
+
+
+WORK_ORDER: Aggregate[State, Tx] = Aggregate("work order", None, domain.evolve, _project)
+
+
+def by_service(now: datetime | None = None, *, cause: events.Event | None = None) -> Context:
+    return Context(
+        actor=SERVICE_ACTOR,
+        now=now or datetime.now(UTC),
+        causation_id=None if cause is None else cause.id,
+    )
+
+
+# --- the departments' and the hotline centre's commands ---------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Catalogue:
+    """The catalogue versions a route's decision is made by."""
+
+    policy: sla.SlaPolicy
+    routing_version: int
+
+
+RouteDecide = Callable[[State, Context, Catalogue], Sequence[events.Event]]
+
+
+async def _decide(
+    tx: Tx, appeal_id: UUID, caller: Principal, expected_version: int, decide: RouteDecide
+) -> Outcome[State]:
+    loaded = order, _ = await commands.load(tx, WORK_ORDER, appeal_id)
+    # A department sees its own work orders only; another's is as good as absent.
+    if order is None or (
+        caller.department is not None
+        and caller.department not in (order.department, *order.assisting)
+    ):
+        raise not_found("work order for appeal", appeal_id)
+    catalogue = Catalogue(await store.current_policy(tx), (await store.current_routing(tx)).version)
+    return await commands.execute(
+        tx,
+        WORK_ORDER,
+        appeal_id,
+        lambda order, context: decide(order, context, catalogue),
+        context=Context(actor=caller.actor, now=datetime.now(UTC)),
+        expected_version=expected_version,
+        loaded=loaded,
+    )
+
+
+async def sign_for(
+    tx: Tx, appeal_id: UUID, *, person: str, caller: Principal, expected_version: int
+) -> Outcome[State]:
+    return await _decide(
+        tx,
+        appeal_id,
+        caller,
+        expected_version,
+        lambda order, context, _: domain.sign_for(
+            order, department=caller.department, person=person, context=context
+        ),
+    )
+
+
+async def request_return(
+    tx: Tx,
+    appeal_id: UUID,
+    *,
+    reason_code: str,
+    legal_basis: str,
+    explanation: str | None,
+    caller: Principal,
+    expected_version: int,
+) -> Outcome[State]:
+    return await _decide(
+        tx,
+        appeal_id,
+        caller,
+        expected_version,
+        lambda order, context, by: domain.request_return(
+            order,
+            department=caller.department,
+            reason_code=reason_code,
+            legal_basis=legal_basis,
+            explanation=explanation,
+            policy=by.policy,
+            calendar=CALENDAR,
+            context=context,
+        ),
+    )
+
+
+async def decide_return(
+    tx: Tx,
+    appeal_id: UUID,
+    *,
+    reasoning: str,
+    redispatch_to: tuple[str, tuple[str, ...]] | None,
+    caller: Principal,
+    expected_version: int,
+) -> Outcome[State]:
+    """Approve a return, redispatching to (lead, assisting), or deny it (None)."""
+
+    def decide(order: State, context: Context, by: Catalogue) -> list[events.Event]:
+        if redispatch_to is None:
+            return domain.deny_return(order, reasoning=reasoning, context=context)
+        department, assisting = redispatch_to
+        return domain.approve_return(
+            order,
+            department=department,
+            assisting=assisting,
+            reasoning=reasoning,
+            routing_version=by.routing_version,
+            policy=by.policy,
+            calendar=CALENDAR,
+            context=context,
+        )
+
+    return await _decide(tx, appeal_id, caller, expected_version, decide)
+
+
+async def request_extension(
+    tx: Tx,
+    appeal_id: UUID,
+    *,
+    working_days: int,
+    reason: str,
+    legal_basis: str,
+    caller: Principal,
+    expected_version: int,
+) -> Outcome[State]:
+    return await _decide(
+        tx,
+        appeal_id,
+        caller,
+        expected_version,
+        lambda order, context, by: domain.request_extension(
+            order,
+            department=caller.department,
+            working_days=working_days,
+            reason=reason,
+            legal_basis=legal_basis,
+            policy=by.policy,
+            context=context,
+        ),
+    )
+
+
+async def decide_extension(
+    tx: Tx,
+    appeal_id: UUID,
+    *,
+    approve: bool,
+    reasoning: str,
+    caller: Principal,
+    expected_version: int,
+) -> Outcome[State]:
+    return await _decide(
+        tx,
+        appeal_id,
+        caller,
+        expected_version,
+        lambda order, context, by: (
+            domain.approve_extension(order, policy=by.policy, calendar=CALENDAR, context=context)
+            if approve
+            else domain.deny_extension(order, reasoning=reasoning, context=context)
+        ),
+    )
+
+
+async def contribute(
+    tx: Tx, appeal_id: UUID, *, content: str, caller: Principal, expected_version: int
+) -> Outcome[State]:
+    return await _decide(
+        tx,
+        appeal_id,
+        caller,
+        expected_version,
+        lambda order, context, _: domain.contribute(
+            order, department=caller.department, content=content, context=context
+        ),
+    )
+
+
+async def supervise(
+    tx: Tx,
+    appeal_id: UUID,
+    *,
+    level: Literal["reminder", "supervision", "escalation"],
+    note: str,
+    caller: Principal,
+    expected_version: int,
+) -> Outcome[State]:
+    return await _decide(
+        tx,
+        appeal_id,
+        caller,
+        expected_version,
+        lambda order, context, _: domain.supervise(order, level=level, note=note, context=context),
+    )
+
+
+async def reassign(
+    tx: Tx,
+    appeal_id: UUID,
+    *,
+    department: str,
+    assisting: tuple[str, ...],
+    reason: str,
+    caller: Principal,
+    expected_version: int,
+) -> Outcome[State]:
+    return await _decide(
+        tx,
+        appeal_id,
+        caller,
+        expected_version,
+        lambda order, context, by: domain.reassign(
+            order,
+            department=department,
+            assisting=assisting,
+            reason=reason,
+            routing_version=by.routing_version,
+            policy=by.policy,
+            calendar=CALENDAR,
+            context=context,
+        ),
+    )
+
+
+async def close(
+    tx: Tx, appeal_id: UUID, *, note: str, caller: Principal, expected_version: int
+) -> Outcome[State]:
+    return await _decide(
+        tx,
+        appeal_id,
+        caller,
+        expected_version,
+        lambda order, context, _: domain.close(order, note=note, context=context),
+    )

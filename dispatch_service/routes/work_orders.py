@@ -1,0 +1,90 @@
+"""Reading work orders, with `workorders:read`: one by its appeal, or a queue. A department's
+token sees its own work orders only (leading or assisting); the commands are in `department`
+and `centre`."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query, Request, Response
+
+from dispatch_service import store, views
+from dispatch_service.routes import DispatchRuntime, Reader
+from dispatch_service.views import WorkOrderView
+from shared.runtime import openapi, pagination, preconditions
+from shared.runtime.auth import Principal
+from shared.runtime.pagination import CursorQuery, LimitQuery, Page
+from shared.runtime.problems import not_found
+
+router = APIRouter(prefix="/v1/work-orders", tags=["work orders"])
+_READ: dict[int | str, dict[str, Any]] = {
+    200: {"description": "the work order", "headers": views.ETAG_HEADER},
+    **openapi.problems(404),
+}
+_LIST: dict[int | str, dict[str, Any]] = {
+    200: {"description": "a page of work orders", "headers": pagination.LINK_HEADER},
+    **openapi.problems(400),
+}
+
+
+def _visible(row: dict[str, Any] | None, caller: Principal, appeal_id: UUID) -> dict[str, Any]:
+    # A department sees its own work orders only; another's is as good as absent.
+    if row is None or (
+        caller.department is not None
+        and caller.department not in (row["department"], *row["state"]["assisting"])
+    ):
+        raise not_found("work order for appeal", appeal_id)
+    return row
+
+
+@router.get("", responses=_LIST)
+async def list_work_orders(
+    runtime: DispatchRuntime,
+    caller: Reader,
+    request: Request,
+    response: Response,
+    department: Annotated[str | None, Query(max_length=64)] = None,
+    stage: Literal["assigned", "signed_for", "return_requested", "closed"] | None = None,
+    district: Annotated[str | None, Query(max_length=64)] = None,
+    overdue: bool | None = None,
+    include_closed: bool = False,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> Page[WorkOrderView]:
+    """A department's queue (its token forces its own department), or the operator's view,
+    oldest change first."""
+    if caller.department is not None:
+        department = caller.department
+    after = pagination.decode(cursor, datetime, UUID) if cursor else None
+    async with runtime.db.transaction() as tx:
+        rows = await store.list_work_orders(
+            tx,
+            department=department,
+            stage=stage,
+            district=district,
+            overdue=overdue,
+            open_only=not include_closed and stage != "closed",
+            after=(after[0], after[1]) if after else None,
+            limit=limit + 1,
+        )
+    now = datetime.now(UTC)
+    shown = pagination.page(
+        rows,
+        limit=limit,
+        key=lambda r: (r["updated_at"], r["appeal_id"]),
+        request=request,
+        response=response,
+    )
+    return Page[WorkOrderView](
+        items=[views.work_order(row, now) for row in shown.items], next=shown.next
+    )
+
+
+@router.get("/{appeal_id}", responses=_READ)
+async def get_work_order(
+    appeal_id: UUID, runtime: DispatchRuntime, caller: Reader, response: Response
+) -> WorkOrderView:
+    async with runtime.db.transaction() as tx:
+        row = _visible(await store.get_work_order(tx, appeal_id), caller, appeal_id)
+    response.headers["ETag"] = preconditions.etag(row["version"])
+    return views.work_order(row, datetime.now(UTC))

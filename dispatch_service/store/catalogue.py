@@ -1,0 +1,122 @@
+"""The catalogue's SQL: departments, and the routing and SLA versions work orders are decided by."""
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from dispatch_service.domain import routing, sla
+from dispatch_service.store.tables import departments, routing_rules, routing_versions, sla_policies
+from shared.runtime.eventstore import Tx
+
+# Published versions never change, so each is read once per process.
+_routing: dict[int, routing.RoutingTable] = {}
+_policies: dict[int, sla.SlaPolicy] = {}
+
+
+async def current_routing(tx: Tx) -> routing.RoutingTable:
+    head = (
+        await tx.conn.execute(
+            select(routing_versions).order_by(routing_versions.c.version.desc()).limit(1)
+        )
+    ).one_or_none()
+    if head is None:
+        raise LookupError("no routing table has been published; run `hotline seed`")
+    if (table := _routing.get(head.version)) is None:
+        rules = await tx.conn.execute(
+            select(routing_rules).where(routing_rules.c.version == head.version)
+        )
+        table = _routing[head.version] = routing.RoutingTable(
+            version=head.version,
+            fallback_department=head.fallback_department,
+            rules=tuple(
+                routing.RoutingRule(
+                    r.rule_id, r.category, r.district, r.department, tuple(r.assisting)
+                )
+                for r in rules
+            ),
+        )
+    return table
+
+
+async def current_policy(tx: Tx) -> sla.SlaPolicy:
+    head = (
+        await tx.conn.execute(
+            select(sla_policies.c.version).order_by(sla_policies.c.version.desc()).limit(1)
+        )
+    ).scalar_one_or_none()
+    if head is None:
+        raise LookupError("no SLA policy has been published; run `hotline seed`")
+    if (policy := _policies.get(head)) is None:
+        document = await tx.conn.scalar(
+            select(sla_policies.c.document).where(sla_policies.c.version == head)
+        )
+        assert document is not None
+        policy = _policies[head] = sla.from_document(head, document)
+    return policy
+
+
+async def publish_policy(tx: Tx, policy: sla.SlaPolicy) -> int | None:
+    """Store the policy as the next version, unless the newest one says the same."""
+    document = sla.to_document(policy)
+    newest = (
+        await tx.conn.execute(select(sla_policies).order_by(sla_policies.c.version.desc()).limit(1))
+    ).one_or_none()
+    if newest is not None and newest.document == document:
+        return None
+    version = (newest.version if newest else 0) + 1
+    await tx.conn.execute(sla_policies.insert().values(version=version, document=document))
+    return version
+
+
+async def publish_routing(
+    tx: Tx,
+    *,
+    departments_: list[dict[str, Any]],
+    rules: list[dict[str, Any]],
+    fallback_department: str,
+) -> int | None:
+    """Store departments and a new routing version, unless the newest one is identical."""
+    stmt = insert(departments).values(departments_)
+    await tx.conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=["id"],
+            set_={"name": stmt.excluded.name, "district": stmt.excluded.district},
+        )
+    )
+    try:
+        current: routing.RoutingTable | None = await current_routing(tx)
+    except LookupError:
+        current = None
+    wanted = {
+        (
+            r["rule_id"],
+            r["category"],
+            r.get("district"),
+            r["department"],
+            tuple(r.get("assisting", ())),
+        )
+        for r in rules
+    }
+    if (
+        current is not None
+        and current.fallback_department == fallback_department
+        and wanted
+        == {(r.rule_id, r.category, r.district, r.department, r.assisting) for r in current.rules}
+    ):
+        return None
+    version = (current.version if current else 0) + 1
+    await tx.conn.execute(
+        routing_versions.insert().values(version=version, fallback_department=fallback_department)
+    )
+    await tx.conn.execute(
+        routing_rules.insert(), [{"assisting": [], **r, "version": version} for r in rules]
+    )
+    return version
+
+
+async def list_departments(tx: Tx, *, after: str | None, limit: int) -> list[dict[str, Any]]:
+    query = select(departments).order_by(departments.c.id).limit(limit)
+    if after is not None:
+        query = query.where(departments.c.id > after)
+    return [dict(r._mapping) for r in await tx.conn.execute(query)]

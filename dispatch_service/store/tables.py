@@ -1,0 +1,71 @@
+"""dispatch's tables: departments, versioned routing and SLA policies, the work-order view."""
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+
+from shared.runtime.schema import NAMING_CONVENTION
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+departments = Table(
+    "departments",
+    metadata,
+    Column("id", String(64), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("district", String(64)),
+)
+
+routing_rules = Table(
+    "routing_rules",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("rule_id", String(64), primary_key=True),
+    Column("category", String(64), nullable=False),
+    Column("district", String(64)),
+    Column("department", String(64), nullable=False),
+    Column("assisting", ARRAY(String(64)), nullable=False, server_default="{}"),
+)
+
+routing_versions = Table(
+    "routing_versions",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("fallback_department", String(64), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+sla_policies = Table(
+    "sla_policies",
+    metadata,
+    Column("version", Integer, primary_key=True),
+    Column("document", JSONB, nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+
+work_orders = Table(
+    "work_orders",
+    metadata,
+    Column("appeal_id", Uuid, primary_key=True),
+    Column("department", String(64), nullable=False, index=True),
+    Column("stage", String(30), nullable=False),
+    Column("district", String(64)),
+    Column("round", Integer, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("sign_for_due", DateTime(timezone=True), nullable=False),
+    Column("handle_due", DateTime(timezone=True), nullable=False),
+    Column("handled_round", Integer, nullable=False, server_default="0"),
+    Column("overdue", Boolean, nullable=False, server_default="false"),
+    Column("next_signal_at", DateTime(timezone=True), index=True),
+    Column("state", JSONB, nullable=False),  # the folded WorkOrder, for reads
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)

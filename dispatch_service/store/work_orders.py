@@ -1,0 +1,142 @@
+"""The work-order view's SQL: one row per work order, saved with every decision on its
+stream (and when another service's fact stops or restarts its handling clock), read by the
+routes and by the timer's sweep."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.dialects.postgresql import insert
+
+from dispatch_service import domain
+from dispatch_service.store.tables import work_orders
+from shared.runtime.eventstore import Tx
+
+
+async def handled_round(tx: Tx, appeal_id: UUID) -> int:
+    found = await tx.conn.scalar(
+        select(work_orders.c.handled_round).where(work_orders.c.appeal_id == appeal_id)
+    )
+    return int(found or 0)
+
+
+async def save_work_order(
+    tx: Tx,
+    order: domain.WorkOrder,
+    *,
+    version: int,
+    at: datetime,
+    handled_round: int,
+    now: datetime,
+) -> None:
+    handled = handled_round >= order.round
+    values = {
+        "department": order.department,
+        "stage": order.stage,
+        "district": order.district,
+        "round": order.round,
+        "version": version,
+        "sign_for_due": order.deadlines.sign_for_due,
+        "handle_due": order.deadlines.handle_due,
+        "handled_round": handled_round,
+        "overdue": order.is_open
+        and any(
+            mark[0] == "DeadlineMissed"
+            and mark[2] in (order.deadlines.sign_for_due, order.deadlines.handle_due)
+            for mark in order.signalled
+        ),
+        "next_signal_at": domain.next_signal_at(order, handled=handled),
+        "state": view(order, version=version, handled=handled, now=now),
+        "updated_at": at,
+    }
+    await tx.conn.execute(
+        insert(work_orders)
+        .values(appeal_id=order.appeal_id, **values)
+        .on_conflict_do_update(index_elements=["appeal_id"], set_=values)
+    )
+
+
+def view(order: domain.WorkOrder, *, version: int, handled: bool, now: datetime) -> dict[str, Any]:
+    d = order.deadlines
+    return {
+        "appeal_id": str(order.appeal_id),
+        "department": order.department,
+        "assisting": list(order.assisting),
+        "stage": order.stage,
+        "round": order.round,
+        "version": version,
+        "handled_this_round": handled,
+        "category": order.category,
+        "district": order.district,
+        "appeal_type": order.appeal_type,
+        "urgency": order.urgency,
+        "pending_extension_days": order.pending_extension,
+        "deadlines": {
+            "sign_for_due": d.sign_for_due.isoformat(),
+            "handle_due": d.handle_due.isoformat(),
+            "dispatch_due": d.dispatch_due.isoformat() if d.dispatch_due else None,
+            "policy_version": d.policy_version,
+            "calendar": d.calendar,
+        },
+        "assigned_at": order.assigned_at.isoformat(),
+        "as_of": now.isoformat(),
+    }
+
+
+async def get_work_order(tx: Tx, appeal_id: UUID) -> dict[str, Any] | None:
+    row = (
+        await tx.conn.execute(select(work_orders).where(work_orders.c.appeal_id == appeal_id))
+    ).one_or_none()
+    return None if row is None else dict(row._mapping)
+
+
+async def due_for_signals(tx: Tx, now: datetime, limit: int) -> list[UUID]:
+    """Work orders whose next warning or overdue mark has come, locked for this transaction;
+    another replica's timer skips them rather than waiting."""
+    rows = await tx.conn.execute(
+        select(work_orders.c.appeal_id)
+        .where(work_orders.c.next_signal_at <= now)
+        .order_by(work_orders.c.next_signal_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    return [row.appeal_id for row in rows]
+
+
+async def list_work_orders(
+    tx: Tx,
+    *,
+    department: str | None,
+    stage: str | None,
+    district: str | None,
+    overdue: bool | None,
+    open_only: bool,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
+) -> list[dict[str, Any]]:
+    """Up to `limit` rows after the keyset `after`, oldest change first; ask for one more
+    than a page shows to learn whether another page follows."""
+    query = select(work_orders)
+    if department is not None:
+        query = query.where(work_orders.c.department == department)
+    if stage is not None:
+        query = query.where(work_orders.c.stage == stage)
+    if open_only:
+        query = query.where(work_orders.c.stage != "closed")
+    if district is not None:
+        query = query.where(work_orders.c.district == district)
+    if overdue is not None:
+        query = query.where(work_orders.c.overdue == overdue)
+    if after is not None:
+        at, appeal_id = after
+        query = query.where(
+            or_(
+                work_orders.c.updated_at > at,
+                and_(work_orders.c.updated_at == at, work_orders.c.appeal_id > appeal_id),
+            )
+        )
+    rows = await tx.conn.execute(
+        query.order_by(work_orders.c.updated_at, work_orders.c.appeal_id).limit(limit)
+    )
+    return [dict(r._mapping) for r in rows]
