@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Local single-node Apache Kafka 3.9.1 (KRaft) for development, tests and chaos tests.
+# Local single-node Apache Kafka 4.3.1 (KRaft) for development, tests and chaos tests.
 # Runs from Maven Central jars, no Docker. See services/README.md and
 # /work/shared/reference/kafka.md section 1.
 #
@@ -13,7 +13,7 @@
 #   KAFKA_STOP_SECONDS     grace period before SIGKILL on stop [30]
 set -euo pipefail
 
-readonly KAFKA_VERSION=3.9.1
+readonly KAFKA_VERSION=4.3.1
 readonly PROG=kafka.sh
 
 SCRIPT_DIR=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd -P)
@@ -23,7 +23,7 @@ readonly SCRIPT_DIR REPO_ROOT
 readonly LIBS_DIR="$REPO_ROOT/.cache/kafka-$KAFKA_VERSION/libs"
 readonly POM="$SCRIPT_DIR/kafka/pom.xml"
 readonly TEMPLATE="$SCRIPT_DIR/kafka/server.properties.template"
-readonly LOG4J_CONFIG="$SCRIPT_DIR/kafka/log4j.properties"
+readonly LOG4J_CONFIG="$SCRIPT_DIR/kafka/log4j2.properties"
 
 STACK_DIR=${HOTLINE_STACK_DIR:-$REPO_ROOT/.cache/stack}
 # Absolute paths only: the broker must not depend on the caller's working directory.
@@ -51,20 +51,20 @@ info() {
 require_java() {
     command -v java >/dev/null 2>&1 ||
         die "java not found: install a JDK 17 (apt-get install openjdk-17-jre-headless)"
-    # Kafka 3.9 brokers need Java 11+; 17 is what we test with.
+    # Kafka 4.x brokers need Java 17+ (KIP-1013); 17 is what we test with.
     local spec
     spec=$(java -XshowSettings:properties -version 2>&1 |
         awk -F'= *' '/java\.specification\.version/ {print $2; exit}')
-    case $spec in
-    1.* | 9 | 10) die "java $spec is too old: install a JDK 17 (apt-get install openjdk-17-jre-headless)" ;;
-    esac
+    if [[ $spec == 1.* ]] || ! [[ $spec =~ ^[0-9]+$ ]] || ((spec < 17)); then
+        die "java $spec is too old for Kafka $KAFKA_VERSION: install a JDK 17 (apt-get install openjdk-17-jre-headless)"
+    fi
 }
 
 libs_present() {
     # The directory is moved into place only after a complete copy, so these suffice.
     [[ -f $LIBS_DIR/kafka_2.13-$KAFKA_VERSION.jar &&
         -f $LIBS_DIR/kafka-clients-$KAFKA_VERSION.jar &&
-        -f $LIBS_DIR/reload4j-1.2.25.jar ]]
+        -f $LIBS_DIR/log4j-slf4j-impl-2.25.4.jar ]]
 }
 
 cmd_resolve() {
@@ -121,10 +121,9 @@ render_config() {
 }
 
 storage_tool() {
-    # Our log4j config (else reload4j warns "no appenders"), but WARN and on stderr: stdout
-    # must carry only the tool's own output.
-    java -Dlog4j.configuration="file:$LOG4J_CONFIG" -Dhotline.log.level=WARN \
-        -Dhotline.log.target=System.err -cp "$LIBS_DIR/*" kafka.tools.StorageTool "$@"
+    # Our Log4j 2 config, but WARN and on stderr: stdout must carry only the tool's own output.
+    java -Dlog4j2.configurationFile="$LOG4J_CONFIG" -Dhotline.log.level=WARN \
+        -Dhotline.log.target=SYSTEM_ERR -cp "$LIBS_DIR/*" kafka.tools.StorageTool "$@"
 }
 
 format_storage() {
@@ -165,7 +164,7 @@ cmd_start() {
     # in place and $! is the JVM's pid.
     setsid nohup java -Xms512m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true \
         -Dkafka.logs.dir="$STATE_DIR/logs" \
-        -Dlog4j.configuration="file:$LOG4J_CONFIG" \
+        -Dlog4j2.configurationFile="$LOG4J_CONFIG" \
         -cp "$LIBS_DIR/*" kafka.Kafka "$CONFIG" \
         </dev/null >"$LOG_FILE" 2>&1 &
     echo "$!" >"$PID_FILE"
