@@ -6,12 +6,11 @@ from pathlib import Path
 from uuid import uuid4
 
 import pytest
-from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from feedback_service import commands, domain, handlers
 from feedback_service.main import MIGRATIONS
-from feedback_service.routes import views
+from feedback_service.routes import feedback, views
 from feedback_service.settings import FeedbackSettings
 from feedback_service.store import read_models
 from shared import events
@@ -73,7 +72,7 @@ async def test_a_reply_racing_a_citizen_notice_is_decided_again(servers: None) -
                     water,
                     appeal_id=appeal_id,
                     key=None,
-                    body=BaseModel(),  # no key: no fingerprint to take
+                    body=feedback.Reply(result="solved", reply="已修复"),
                     decide=reply,
                     answer=views.Recorded.of,
                     now=factories.T0,
