@@ -437,3 +437,24 @@ def test_a_merged_child_waits_for_its_parents_approval() -> None:
     child = domain.as_merged_child(fold(replied()), domain.Feedback())
     with pytest.raises(InvalidTransitionError, match="not been approved"):
         _call(child, REACHED_SATISFIED)
+
+
+def test_a_rating_link_rates_only_its_own_round() -> None:
+    history = approved()
+    with pytest.raises(InvalidTransitionError, match="round 2, which has been superseded"):
+        domain.rate(
+            fold(history), RATING, appeal_id=APPEAL, context=at("citizen"), via="link", for_round=2
+        )
+    [rated] = domain.rate(
+        fold(history), RATING, appeal_id=APPEAL, context=at("citizen"), via="link", for_round=1
+    )
+    assert isinstance(rated, events.Rated)
+    assert (rated.via, rated.actor, rated.time) == ("link", "citizen", factories.T0)
+
+
+def test_a_merged_childs_reply_and_review_are_its_parents() -> None:
+    parent, child = uuid4(), uuid4()
+    with pytest.raises(InvalidTransitionError, match="are the parent's"):
+        domain.childs_own(replied(), child=child, parent=parent)
+    calls = _call(domain.as_merged_child(fold(approved()), domain.Feedback()), UNREACHED)
+    assert domain.childs_own(calls, child=child, parent=parent) == calls
