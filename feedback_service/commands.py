@@ -1,122 +1,161 @@
-"""How every feedback command is recorded: decide on the appeal's feedback stream, append,
-and bring the read models and the notification outbox along, in one transaction, once per
-Idempotency-Key."""
+"""Every feedback command, through the one write path (`shared.runtime.commands.execute`):
+the operators' and departments' routes, the citizen's rating link, the rating-window timer
+and the citizen notices. `FEEDBACK` folds an appeal's feedback stream and projects each new
+fact into the read models and the notification outbox, in the transaction that records it.
 
-from collections.abc import Callable
-from datetime import datetime, timedelta
-from typing import Any
-from uuid import UUID
+Feedback takes no If-Match: a stream that moved between load and append (say by a citizen
+notice the consume loop recorded) is no conflict of the caller's, so a command is decided
+again on the new state, a few times (`retrying`).
+"""
 
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+from uuid import UUID, uuid4
 
-from feedback_service import domain, notify, rating_links, store
+from pydantic import BaseModel
+
+from feedback_service import domain, notify, settings
 from feedback_service.settings import FeedbackSettings
+from feedback_service.store import read_models
 from shared import events
-from shared.errors import InvalidTransitionError
+from shared.decisions import Context
 from shared.runtime import idempotency
 from shared.runtime.app import Runtime
 from shared.runtime.auth import Principal
-from shared.runtime.eventstore import ConcurrencyError, Tx
+from shared.runtime.commands import Aggregate, Outcome, StaleStreamError, execute, load
+from shared.runtime.eventstore import Tx
 
-Decision = Callable[[domain.Feedback, domain.Holder | None], list[events.Event]]
+ACTOR = "service:feedback"
 CONFLICT_ATTEMPTS = 3
+T = TypeVar("T")
+# A decision on the appeal's feedback state, given the work order's holder (dispatch's view).
+Decision = Callable[[domain.Feedback, domain.Holder | None, Context], Sequence[events.Event]]
 
 
-def settings_of(runtime: Runtime) -> FeedbackSettings:
-    assert isinstance(runtime.settings, FeedbackSettings)
-    return runtime.settings
-
-
-async def record(
-    runtime: Runtime, tx: Tx, appeal_id: UUID, decide: Decision
-) -> tuple[list[events.Event], int]:
-    """Decide on the appeal's feedback stream, append, and bring the read models along, all
-    in the caller's transaction."""
-    parent = await store.parent_of(tx, appeal_id)
-    if parent is None:
-        holder = await store.holder(tx, appeal_id)
-        new, version = await tx.decide(
-            appeal_id, domain.evolve, domain.Feedback(), lambda state: decide(state, holder)
-        )
-    else:
-        new, version = await _decide_for_child(tx, appeal_id, parent, decide)
-    settings = settings_of(runtime)
-    window = timedelta(hours=settings.rating_window_hours)
-
-    async def link(tx: Tx, appeal_id: UUID, now: datetime) -> str:
-        return str((await rating_links.issue(settings, tx, appeal_id, now=now))["url"])
-
+async def project(
+    tx: Tx, _state: domain.Feedback, new: Sequence[events.Event], _version: int
+) -> None:
+    """The rating window and callback queue follow each fact; subscribers hear of it."""
+    window = timedelta(hours=settings.current().rating_window_hours)
     for fact in new:
-        await store.project(tx, fact, rating_window=window)
+        await read_models.project(tx, fact, rating_window=window)
         await notify.status_changed(tx, fact)
-        await notify.tell_citizen(tx, settings, fact, issue_link=link)
-    return new, version
 
 
-async def _decide_for_child(
-    tx: Tx, child: UUID, parent: UUID, decide: Decision
-) -> tuple[list[events.Event], int]:
-    """A merged child is called back and rated on its own stream, on its parent's reply;
-    the reply and its review belong to the parent."""
-    followed, _ = await tx.load_state(parent, domain.evolve, domain.Feedback())
-    own, version = await tx.load_state(child, domain.evolve, domain.Feedback())
-    new = decide(domain.as_merged_child(followed, own), await store.holder(tx, parent))
-    if any(isinstance(e, events.Handled | events.ReplyReviewed) for e in new):
-        raise InvalidTransitionError(
-            f"appeal {child} is merged into {parent}: the reply and its review are the parent's"
-        )
-    return new, await tx.append(child, new, expected_version=version)
+FEEDBACK: Aggregate[domain.Feedback, Tx] = Aggregate(
+    "appeal's feedback", domain.Feedback(), domain.evolve, project
+)
 
 
-def answer(appeal_id: UUID, new: list[events.Event], version: int) -> dict[str, Any]:
-    return {
-        "appeal_id": str(appeal_id),
-        "event_id": str(new[0].id),
-        "type": new[0].type,
-        "version": version,
-        "time": new[0].time.isoformat(),
-        "facts": [{"event_id": str(e.id), "type": e.type} for e in new],
-    }
-
-
-async def command(
-    runtime: Runtime,
-    caller: Principal,
-    *,
-    appeal_id: UUID,
-    key: str | None,
-    body: dict[str, Any],
-    decide: Decision,
-    extra: Callable[[list[events.Event]], dict[str, Any]] = lambda _: {},
-) -> JSONResponse:
-    """One command on the appeal's feedback stream, once per Idempotency-Key.
-
-    The caller names no stream version (feedback takes no If-Match), so a stream that moved
-    between load and append, say by a citizen notice the consume loop recorded, is no
-    conflict of the caller's: the decision is made again on the new state, a few times.
-    """
-
-    async def action(tx: Tx) -> idempotency.StoredResponse:
-        new, version = await record(runtime, tx, appeal_id, decide)
-        return idempotency.StoredResponse(201, answer(appeal_id, new, version) | extra(new))
-
-    for attempt in range(1, CONFLICT_ATTEMPTS + 1):
+async def retrying(attempt: Callable[[], Awaitable[T]]) -> T:
+    """Run a whole transaction again when its stream moved under it, a few times."""
+    for n in range(1, CONFLICT_ATTEMPTS + 1):
         try:
-            stored = await idempotency.run_once(
-                runtime.db,
-                scope=f"feedback:{caller.subject}",
-                key=key,
-                request_body={"appeal_id": str(appeal_id), **body},
-                action=action,
-            )
-            return JSONResponse(stored.body, status_code=stored.status_code)
-        except ConcurrencyError:
-            if attempt == CONFLICT_ATTEMPTS:
+            return await attempt()
+        except StaleStreamError:
+            if n == CONFLICT_ATTEMPTS:
                 raise
     raise AssertionError("unreachable")
 
 
-def invalid(field: str, message: str) -> RequestValidationError:
-    """A 422 naming the body field, for rules that tie fields together."""
-    return RequestValidationError([{"loc": ("body", field), "msg": message, "type": "value_error"}])
+async def record(
+    tx: Tx,
+    appeal_id: UUID,
+    decide: Decision,
+    *,
+    context: Context,
+    config: FeedbackSettings,
+) -> Outcome[domain.Feedback]:
+    """One decision on the appeal's feedback stream, then the citizen's notice of an
+    approval as a decision of its own. A merged child is called back and rated on its own
+    stream, on its parent's reply; the reply and its review belong to the parent."""
+    parent = await read_models.parent_of(tx, appeal_id)
+    if parent is None:
+        holder = await read_models.holder(tx, appeal_id)
+        outcome = await execute(
+            tx, FEEDBACK, appeal_id, lambda s, ctx: decide(s, holder, ctx), context=context
+        )
+    else:
+        followed, _ = await load(tx, FEEDBACK, parent)
+        holder = await read_models.holder(tx, parent)
+
+        def as_child(own: domain.Feedback, ctx: Context) -> list[events.Event]:
+            new = decide(domain.as_merged_child(followed, own), holder, ctx)
+            return domain.childs_own(new, child=appeal_id, parent=parent)
+
+        outcome = await execute(tx, FEEDBACK, appeal_id, as_child, context=context)
+    for fact in outcome.new:
+        await tell_citizen(tx, config, fact)
+    return outcome
+
+
+async def tell_citizen(tx: Tx, config: FeedbackSettings, fact: events.Event) -> bool:
+    """Notify the citizen of an approved extension or reply, recording the notice on the
+    appeal's feedback stream (so audit can show it); False when there is none to send."""
+    notice = await notify.citizen_notice(tx, config, fact)
+    if notice is None:
+        return False
+    delivery_id = uuid4()
+    context = Context(ACTOR, datetime.now(UTC), causation_id=fact.id)
+    await execute(
+        tx,
+        FEEDBACK,
+        fact.subject,
+        lambda _, ctx: domain.citizen_notified(
+            fact, notice.content, channel=notice.channel, delivery_id=delivery_id, context=ctx
+        ),
+        context=context,
+    )
+    await notify.enqueue_notice(tx, notice, delivery_id=delivery_id, now=context.now)
+    return True
+
+
+async def settle_rating_window(
+    tx: Tx, appeal_id: UUID, *, round_: int, closed_at: datetime, now: datetime
+) -> int:
+    """The rating window of `round_` closed: "not rated" unless the round was settled or
+    superseded meanwhile; the window is closed either way. The facts recorded."""
+    outcome = await execute(
+        tx,
+        FEEDBACK,
+        appeal_id,
+        lambda state, ctx: domain.expire_rating(
+            state, round_=round_, window_closed_at=closed_at, appeal_id=appeal_id, context=ctx
+        ),
+        context=Context(ACTOR, now),
+    )
+    await read_models.close_rating_window(tx, appeal_id)
+    return len(outcome.new)
+
+
+async def command(
+    runtime: Runtime[FeedbackSettings],
+    caller: Principal,
+    *,
+    appeal_id: UUID,
+    key: str | None,
+    body: BaseModel,
+    decide: Decision,
+    answer: Callable[[UUID, Outcome[domain.Feedback]], BaseModel],
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """One command on the appeal's feedback stream for a route, once per Idempotency-Key,
+    decided again if the stream moved meanwhile; the JSON body of the answer."""
+    context = Context(caller.actor, now or datetime.now(UTC))
+
+    async def action(tx: Tx) -> idempotency.StoredResponse:
+        outcome = await record(tx, appeal_id, decide, context=context, config=runtime.settings)
+        return idempotency.StoredResponse(201, answer(appeal_id, outcome).model_dump(mode="json"))
+
+    async def once() -> dict[str, Any]:
+        stored = await idempotency.run_once(
+            runtime.db,
+            scope=f"feedback:{caller.subject}",
+            key=key,
+            request_body={"appeal_id": str(appeal_id), **body.model_dump(mode="json")},
+            action=action,
+        )
+        return stored.body
+
+    return await retrying(once)

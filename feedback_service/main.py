@@ -1,26 +1,32 @@
+"""feedback's app: its routers joined, its handlers, and its two timers (rating windows,
+webhook deliveries)."""
+
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
-from feedback_service import api, handlers, links_api, sender, subscriptions_api, timer
+from feedback_service import handlers, sender, settings, timer
+from feedback_service.routes import feedback, links, subscriptions
 from feedback_service.settings import FeedbackSettings
-from shared.runtime import settings, timers
+from shared.runtime import timers
 from shared.runtime.app import ServiceSpec, create_service
+from shared.runtime.settings import load
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app() -> FastAPI:
-    config = settings.load(FeedbackSettings)
+    config = load(FeedbackSettings)
+    settings.use(config)  # for the handlers and the projection, which get a transaction only
     router = APIRouter()
-    for part in (api.router, links_api.router, subscriptions_api.router):
+    for part in (feedback.router, links.router, subscriptions.router):
         router.include_router(part)
     return create_service(
         ServiceSpec(
             settings=config,
             router=router,
             migrations_dir=MIGRATIONS,
-            handlers=handlers.handlers_for(config),
+            handlers=handlers.HANDLERS,
             background=[
                 lambda runtime: timers.every(
                     runtime,

@@ -3,18 +3,20 @@
 Partners and channels hear of every status change of the appeals they filed (one delivery
 per active subscription of the filer). The citizen hears, through their channel's endpoint,
 of an approved extension (new deadline and why) and of an approved reply (what was done,
-and a rating link). Sending is `feedback_service.sender`'s job; nothing here waits on it.
+and a rating link); `commands.tell_citizen` records that notice as a fact. Sending is
+`feedback_service.sender`'s job; nothing here waits on it.
 """
 
 import json
-from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID, uuid4
 
-from feedback_service import notification_store as nstore
+from feedback_service import rating_links
 from feedback_service.domain import notices
 from feedback_service.settings import FeedbackSettings
+from feedback_service.store import notifications
 from shared import events
 from shared.runtime.eventstore import Tx
 
@@ -32,10 +34,17 @@ STATUS_CHANGES: tuple[type[events.Event], ...] = (
 )
 # What a partner learns of each change: no personal data, no reply text.
 _SHOWN = ("department", "round", "decision", "basis", "result", "satisfaction", "reason")
-ACTOR = "service:feedback"
 
-# Issues a rating link for the appeal's approved round: (tx, appeal_id, now) -> its URL.
-LinkIssuer = Callable[[Tx, UUID, datetime], Awaitable[str]]
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """A notice for the citizen, ready to record and to enqueue."""
+
+    cause: events.ExtensionApproved | events.ReplyReviewed
+    channel: events.Channel
+    url: str
+    phone: str | None
+    content: dict[str, Any]
 
 
 def _body(payload: dict[str, Any]) -> str:
@@ -57,9 +66,9 @@ async def status_changed(tx: Tx, fact: events.Event) -> int:
             "data": {k: v for k, v in data.items() if v is not None},
         }
     )
-    found = await nstore.subscribers(tx, fact.subject)
+    found = await notifications.subscribers(tx, fact.subject)
     for sub in found:
-        await nstore.enqueue(
+        await notifications.enqueue(
             tx,
             id=uuid4(),
             subscription_id=sub["id"],
@@ -73,68 +82,52 @@ async def status_changed(tx: Tx, fact: events.Event) -> int:
     return len(found)
 
 
-async def tell_citizen(
-    tx: Tx,
-    settings: FeedbackSettings,
-    fact: events.Event,
-    *,
-    issue_link: LinkIssuer | None = None,
-) -> bool:
-    """A notice to the citizen's channel for an approved extension or an approved reply;
-    False when there is none to send (another fact, no endpoint for the channel, or no key
+async def citizen_notice(tx: Tx, settings: FeedbackSettings, fact: events.Event) -> Notice | None:
+    """The notice to the citizen's channel for an approved extension or an approved reply;
+    None when there is none to send (another fact, no endpoint for the channel, or no key
     to sign it with)."""
     if not isinstance(fact, events.ExtensionApproved | events.ReplyReviewed):
-        return False
+        return None
     if isinstance(fact, events.ReplyReviewed) and fact.decision != "approved":
-        return False
-    appeal = await nstore.appeal(tx, fact.subject)
+        return None
+    appeal = await notifications.appeal(tx, fact.subject)
     url = appeal and settings.citizen_channel_urls.get(appeal["channel"])
     if appeal is None or not url or settings.channel_secret() is None:
-        return False
+        return None
     reply, link = None, None
     if isinstance(fact, events.ReplyReviewed):
         reply = await _reply(tx, fact)
         # Without a link key the notice still goes, only without a link (the citizen is
         # called back instead); a missing key must never stop the review that triggers it.
-        if issue_link is not None and settings.rating_link_key() is not None:
-            link = await issue_link(tx, fact.subject, fact.time)
+        if settings.rating_link_key() is not None:
+            link = (await rating_links.issue(settings, tx, fact.subject, now=fact.time)).url
     content = notices.notice(
         fact, extension_reason=appeal["extension_reason"], reply=reply, rating_link=link
     )
+    return Notice(fact, appeal["channel"], url, appeal["citizen_phone"], content)
+
+
+async def enqueue_notice(tx: Tx, notice: Notice, *, delivery_id: UUID, now: datetime) -> None:
     body = {
         "type": "citizen.notice",
-        "appeal_id": str(fact.subject),
-        "event_id": str(fact.id),
-        "channel": appeal["channel"],
-        "phone": appeal["citizen_phone"],
-        **content,
+        "appeal_id": str(notice.cause.subject),
+        "event_id": str(notice.cause.id),
+        "channel": notice.channel,
+        "phone": notice.phone,
+        **notice.content,
     }
-    delivery_id, now = uuid4(), datetime.now(UTC)
-    await nstore.enqueue(
+    await notifications.enqueue(
         tx,
         id=delivery_id,
         subscription_id=None,
-        channel=appeal["channel"],
-        appeal_id=fact.subject,
-        event_id=fact.id,
-        kind=content["kind"],
-        url=url,
+        channel=notice.channel,
+        appeal_id=notice.cause.subject,
+        event_id=notice.cause.id,
+        kind=notice.content["kind"],
+        url=notice.url,
         body=_body(body),
         created_at=now,
     )
-    # The notice is a fact on the appeal's feedback stream too, so audit can show it.
-    told = notices.citizen_notified(
-        fact,
-        content,
-        channel=appeal["channel"],
-        delivery_id=delivery_id,
-        actor=ACTOR,
-        event_id=uuid4(),
-        now=now,
-    )
-    stream = await tx.load(fact.subject)
-    await tx.append(fact.subject, [told], expected_version=stream[-1].version if stream else 0)
-    return True
 
 
 async def _reply(tx: Tx, reviewed: events.ReplyReviewed) -> events.Handled | None:

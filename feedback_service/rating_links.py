@@ -1,35 +1,51 @@
 """Issuing a rating link: for an operator to send, or with the citizen's reply notice."""
 
 import secrets
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
-from feedback_service import domain, store
+from feedback_service import domain
 from feedback_service.domain import links
 from feedback_service.settings import FeedbackSettings
+from feedback_service.store import read_models
 from shared.errors import InvalidTransitionError
 from shared.runtime.eventstore import Tx
 from shared.runtime.problems import Problem
 
 
-async def issue(
-    settings: FeedbackSettings, tx: Tx, appeal_id: UUID, *, now: datetime
-) -> dict[str, Any]:
-    """A link for the appeal's approved, unsettled round, expiring when its window closes."""
+@dataclass(frozen=True, slots=True)
+class IssuedLink:
+    appeal_id: UUID
+    round: int
+    token: str
+    url: str
+    expires_at: datetime
+
+
+def key_of(settings: FeedbackSettings) -> bytes:
+    """The key signing rating links, or a 503 problem when production has none."""
     key = settings.rating_link_key()
     if key is None:
         raise Problem(
             503, "Rating links unavailable", "no HOTLINE_RATING_LINK_SECRET is configured"
         )
+    return key
+
+
+async def issue(
+    settings: FeedbackSettings, tx: Tx, appeal_id: UUID, *, now: datetime
+) -> IssuedLink:
+    """A link for the appeal's approved, unsettled round, expiring when its window closes."""
+    key = key_of(settings)
     state, _ = await tx.load_state(appeal_id, domain.evolve, domain.Feedback())
     if not state.approved or state.settled:
         raise InvalidTransitionError(f"appeal {appeal_id} has no approved reply awaiting a rating")
-    expires_at = await store.rating_window_closes_at(tx, appeal_id, state.handled_round)
+    expires_at = await read_models.rating_window_closes_at(tx, appeal_id, state.handled_round)
     if expires_at is None or expires_at <= now:
         raise InvalidTransitionError(f"the rating window of appeal {appeal_id} has closed")
     claims = links.LinkClaims(appeal_id, state.handled_round, expires_at, secrets.token_hex(16))
-    await store.issue_rating_link(
+    await read_models.issue_rating_link(
         tx,
         nonce=claims.nonce,
         appeal_id=appeal_id,
@@ -38,10 +54,5 @@ async def issue(
         now=now,
     )
     token = links.sign(key, claims)
-    return {
-        "appeal_id": str(appeal_id),
-        "round": claims.round,
-        "token": token,
-        "url": f"{settings.rating_link_base_url.rstrip('/')}/{token}",
-        "expires_at": expires_at.isoformat(),
-    }
+    url = f"{settings.rating_link_base_url.rstrip('/')}/{token}"
+    return IssuedLink(appeal_id, claims.round, token, url, expires_at)

@@ -15,9 +15,9 @@ from typing import Any
 
 import httpx
 
-from feedback_service import notification_store as nstore
 from feedback_service import targets, webhooks
 from feedback_service.settings import FeedbackSettings
+from feedback_service.store import notifications as nstore
 from shared.runtime.eventstore import Database
 
 log = logging.getLogger("hotline.webhooks")

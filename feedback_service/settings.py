@@ -1,5 +1,6 @@
 from pydantic import Field, SecretStr, field_validator
 
+from shared.runtime import settings as runtime_settings
 from shared.runtime.settings import ServiceSettings
 
 DEV_RATING_LINK_SECRET = "hotline-development-rating-link-key-do-not-use-in-production"
@@ -62,3 +63,20 @@ class FeedbackSettings(ServiceSettings):
         if self.citizen_channel_secret is not None:
             return self.citizen_channel_secret.get_secret_value()
         return None if self.environment == "production" else DEV_CHANNEL_SECRET
+
+
+# The process's settings, for the code the runtime calls with a transaction only: the
+# consume loop's handlers and the feedback aggregate's projection. `main.create_app` sets
+# them once, before anything runs; routes and timers read the runtime's (the same object).
+_current: list[FeedbackSettings] = []
+
+
+def use(settings: FeedbackSettings) -> None:
+    _current[:] = [settings]
+
+
+def current() -> FeedbackSettings:
+    """The settings `use` set, or those of the environment if none were (tests)."""
+    if not _current:
+        use(runtime_settings.load(FeedbackSettings))
+    return _current[0]

@@ -1,7 +1,8 @@
 """Replies, their review, callbacks and ratings for one appeal, one handling round at a time.
 
-Pure: no I/O, no clock; time and ids are arguments. Each decision takes the appeal's
-feedback state and returns the new facts, or raises a domain error saying why not.
+Pure: no I/O, no clock. Each decision takes the appeal's feedback state and a
+`shared.decisions.Context` (who, when, new ids) and returns the new facts, or raises a
+domain error saying why not.
 """
 
 from feedback_service.domain.notices import citizen_notified, notice
@@ -14,7 +15,7 @@ from feedback_service.domain.ratings import (
     rate,
 )
 from feedback_service.domain.replies import Reply, ReviewDecision, handle, review
-from feedback_service.domain.state import Feedback, Holder, as_merged_child, evolve
+from feedback_service.domain.state import Feedback, Holder, as_merged_child, childs_own, evolve
 
 __all__ = [
     "Callback",
@@ -26,6 +27,7 @@ __all__ = [
     "as_merged_child",
     "call_back",
     "callback_due",
+    "childs_own",
     "citizen_notified",
     "evolve",
     "expire_rating",

@@ -1,10 +1,10 @@
 """What the citizen is told through their channel, and the fact that records it. Pure."""
 
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from shared import events
+from shared.decisions import Context
 from shared.workdays import HOTLINE_ZONE
 
 REPLY_MESSAGE = "您的诉求已办结答复，请对办理结果进行评价。"
@@ -44,19 +44,20 @@ def citizen_notified(
     *,
     channel: events.Channel,
     delivery_id: UUID,
-    actor: str,
-    event_id: UUID,
-    now: datetime,
-) -> events.CitizenNotified:
-    return events.CitizenNotified(
-        id=event_id,
-        subject=cause.subject,
-        time=now,
-        actor=actor,
-        causation_id=cause.id,
-        correlation_id=cause.correlation_id,
-        kind=content["kind"],
-        channel=channel,
-        delivery_id=delivery_id,
-        message=content["message"],
-    )
+    context: Context,
+) -> list[events.Event]:
+    """The notice recorded on the appeal's feedback stream, so audit can show it."""
+    return [
+        events.CitizenNotified(
+            id=context.new_id(),
+            subject=cause.subject,
+            time=context.now,
+            actor=context.actor,
+            causation_id=cause.id,
+            correlation_id=cause.correlation_id,
+            kind=content["kind"],
+            channel=channel,
+            delivery_id=delivery_id,
+            message=content["message"],
+        )
+    ]

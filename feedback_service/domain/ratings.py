@@ -5,40 +5,41 @@ reaches the citizen before the round is settled sets its rating (`counted`), so 
 go on until a "satisfied" stay visible to audit instead of replacing the first answer.
 """
 
-from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from feedback_service.domain.state import Feedback, fact
 from shared import events
+from shared.decisions import Context
 from shared.errors import InvalidTransitionError
 from shared.workdays import HOTLINE_ZONE, WorkdayCalendar
 
 DAY_ENDS_AT = time(18, 0)  # a callback due "on a working day" is due by its close of business
 
 
-class Rating(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+@dataclass(frozen=True, slots=True)
+class Rating:
     satisfaction: events.Satisfaction
     solved: bool
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: str | None = None
 
 
-class Callback(BaseModel):
+@dataclass(frozen=True, slots=True)
+class Callback:
     """One callback attempt. A reached citizen gives satisfaction and solved (the route
     checks that they come together with `reached`)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
     reached: bool
     satisfaction: events.Satisfaction | None = None
     solved: bool | None = None
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: str | None = None
 
 
-def callback_due(approved_at: datetime, calendar: WorkdayCalendar, working_days: int) -> datetime:
+def callback_due(
+    approved_at: datetime, calendar: WorkdayCalendar, *, working_days: int
+) -> datetime:
     """The close of business on the `working_days`-th working day after approval (Beijing)."""
     local = approved_at.astimezone(HOTLINE_ZONE)
     day = calendar.add_workdays(local.date(), working_days)
@@ -56,17 +57,44 @@ def _approved(state: Feedback, appeal_id: UUID) -> Feedback:
     return state
 
 
+def _rated(
+    state: Feedback,
+    rating: Rating,
+    *,
+    appeal_id: UUID,
+    context: Context,
+    causation_id: UUID | None,
+    via: Literal["api", "link", "callback"],
+) -> events.Rated:
+    return fact(
+        events.Rated,
+        state,
+        appeal_id=appeal_id,
+        context=context,
+        round=state.handled_round,
+        causation_id=causation_id,
+        via=via,
+        satisfaction=rating.satisfaction,
+        solved=rating.solved,
+        comment=rating.comment,
+    )
+
+
 def rate(
     state: Feedback,
     rating: Rating,
     *,
     appeal_id: UUID,
-    actor: str,
-    event_id: UUID,
-    now: datetime,
+    context: Context,
     via: Literal["api", "link"] = "api",
+    for_round: int | None = None,
 ) -> list[events.Event]:
-    """One rating per handling round, once the round's reply was approved."""
+    """One rating per handling round, once the round's reply was approved. `for_round`: the
+    round the citizen was asked about (a rating link's), refused once a redo superseded it."""
+    if for_round is not None and state.handled_round != for_round:
+        raise InvalidTransitionError(
+            f"this rating link is for round {for_round}, which has been superseded"
+        )
     state = _approved(state, appeal_id)
     if state.settled:
         raise InvalidTransitionError(
@@ -74,17 +102,13 @@ def rate(
             "or its rating window closed"
         )
     return [
-        fact(
-            events.Rated,
+        _rated(
             state,
+            rating,
             appeal_id=appeal_id,
-            id=event_id,
-            time=now,
-            actor=actor,
-            round=state.handled_round,
+            context=context,
             causation_id=state.handled_event_id,
             via=via,
-            **rating.model_dump(),
         )
     ]
 
@@ -96,9 +120,7 @@ def call_back(
     appeal_id: UUID,
     max_attempts: int,
     retry_after: timedelta,
-    actor: str,
-    new_id: Callable[[], UUID],
-    now: datetime,
+    context: Context,
 ) -> list[events.Event]:
     """Record a callback attempt on the approved round.
 
@@ -108,7 +130,7 @@ def call_back(
     - round already settled: recorded all the same, not counted.
     """
     state = _approved(state, appeal_id)
-    round_, settled = state.handled_round, state.settled
+    settled = state.settled
     counted = call.reached and not settled
     exhausted = not call.reached and not settled and state.failed_callbacks + 1 >= max_attempts
     retry = not call.reached and not settled and not exhausted
@@ -116,51 +138,42 @@ def call_back(
         events.CallbackMade,
         state,
         appeal_id=appeal_id,
-        id=new_id(),
-        time=now,
-        actor=actor,
+        context=context,
         causation_id=state.approved_event_id,
-        round=round_,
+        round=state.handled_round,
         attempt=state.callbacks + 1,
         counted=counted,
-        next_attempt_due=now + retry_after if retry else None,
-        **call.model_dump(),
+        next_attempt_due=context.now + retry_after if retry else None,
+        reached=call.reached,
+        satisfaction=call.satisfaction,
+        solved=call.solved,
+        comment=call.comment,
     )
     if counted:
         assert call.satisfaction is not None, "the route requires it when reached"
         assert call.solved is not None
-        rated = Rating(satisfaction=call.satisfaction, solved=call.solved, comment=call.comment)
-        return [
-            made,
-            fact(
-                events.Rated,
-                state,
-                appeal_id=appeal_id,
-                id=new_id(),
-                time=now,
-                actor=actor,
-                round=round_,
-                causation_id=made.id,
-                via="callback",
-                **rated.model_dump(),
-            ),
-        ]
+        rating = Rating(satisfaction=call.satisfaction, solved=call.solved, comment=call.comment)
+        rated = _rated(
+            state,
+            rating,
+            appeal_id=appeal_id,
+            context=context,
+            causation_id=made.id,
+            via="callback",
+        )
+        return [made, rated]
     if exhausted:
-        return [
-            made,
-            fact(
-                events.NotRated,
-                state,
-                appeal_id=appeal_id,
-                id=new_id(),
-                time=now,
-                actor=actor,
-                round=round_,
-                causation_id=made.id,
-                window_closed_at=now,
-                reason="unreachable",
-            ),
-        ]
+        not_rated = fact(
+            events.NotRated,
+            state,
+            appeal_id=appeal_id,
+            context=context,
+            round=state.handled_round,
+            causation_id=made.id,
+            window_closed_at=context.now,
+            reason="unreachable",
+        )
+        return [made, not_rated]
     return [made]
 
 
@@ -170,9 +183,7 @@ def expire_rating(
     round_: int,
     window_closed_at: datetime,
     appeal_id: UUID,
-    actor: str,
-    event_id: UUID,
-    now: datetime,
+    context: Context,
 ) -> list[events.Event]:
     """The rating window of `round_` closed: record "not rated", unless the round was rated
     meanwhile or a later round superseded it."""
@@ -183,9 +194,7 @@ def expire_rating(
             events.NotRated,
             state,
             appeal_id=appeal_id,
-            id=event_id,
-            time=now,
-            actor=actor,
+            context=context,
             causation_id=state.handled_event_id,
             round=round_,
             window_closed_at=window_closed_at,

@@ -1,30 +1,29 @@
 """The holding department's reply, and the hotline centre's review of it."""
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
-
-from feedback_service.domain.state import Feedback, Holder, fact
+from feedback_service.domain.state import Feedback, Holder, ReviewOutcome, fact
 from shared import events
+from shared.decisions import Context
 from shared.errors import InvalidTransitionError, NotPermittedError
 
-AttachmentRef = Annotated[str, Field(min_length=1, max_length=500)]
 
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the department did (the route validates lengths and counts)."""
 
-class Reply(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
     result: events.HandlingResult
-    reply: events.Text  # what was done; for "unsolvable", why it cannot be solved
-    attachments: tuple[AttachmentRef, ...] = Field(default=(), max_length=20)
-    person: str | None = Field(default=None, min_length=1, max_length=100)
+    reply: str  # what was done; for "unsolvable", why it cannot be solved
+    attachments: tuple[str, ...] = ()
+    person: str | None = None
 
 
-class ReviewDecision(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    decision: Literal["approved", "sent_back"]
-    reason: events.Text | None = None  # required when sending back (the route says so)
+@dataclass(frozen=True, slots=True)
+class ReviewDecision:
+    decision: ReviewOutcome
+    reason: str | None = None  # required when sending back (the route says so)
 
 
 def handle(
@@ -34,9 +33,7 @@ def handle(
     appeal_id: UUID,
     holder: Holder | None,
     department: str | None,
-    actor: str,
-    event_id: UUID,
-    now: datetime,
+    context: Context,
 ) -> list[events.Event]:
     """Only the department holding the work order may reply, after signing for it, once per
     handling round; again only if the hotline centre sent its reply back."""
@@ -44,7 +41,8 @@ def handle(
         raise InvalidTransitionError(f"appeal {appeal_id} has not been assigned to a department")
     if department != holder.department:
         raise NotPermittedError(
-            f"appeal {appeal_id} is held by {holder.department}, not by {department or actor}"
+            f"appeal {appeal_id} is held by {holder.department}, "
+            f"not by {department or context.actor}"
         )
     if not holder.signed_for:
         raise InvalidTransitionError(
@@ -56,15 +54,18 @@ def handle(
         )
     return [
         events.Handled(
-            id=event_id,
+            id=context.new_id(),
             subject=appeal_id,
-            time=now,
-            actor=actor,
+            time=context.now,
+            actor=context.actor,
             causation_id=holder.cause_id,
             correlation_id=holder.correlation_id,
             department=holder.department,
             round=holder.round,
-            **reply.model_dump(),
+            result=reply.result,
+            reply=reply.reply,
+            attachments=reply.attachments,
+            person=reply.person,
         )
     ]
 
@@ -75,9 +76,7 @@ def review(
     *,
     appeal_id: UUID,
     callback_due: datetime,
-    actor: str,
-    event_id: UUID,
-    now: datetime,
+    context: Context,
 ) -> list[events.Event]:
     """The hotline centre approves the latest reply (a callback falls due at `callback_due`)
     or sends it back with a reason (the department replies again). Each reply is reviewed
@@ -101,9 +100,7 @@ def review(
             events.ReplyReviewed,
             state,
             appeal_id=appeal_id,
-            id=event_id,
-            time=now,
-            actor=actor,
+            context=context,
             causation_id=state.handled_event_id,
             round=state.handled_round,
             department=state.handled_by,

@@ -1,12 +1,15 @@
 """The appeal's feedback state, folded from feedback's own facts, and the holder as dispatch's
 facts describe it."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 from shared import events
+from shared.decisions import Context
+from shared.errors import InvalidTransitionError
 
 ReviewOutcome = Literal["approved", "sent_back"]
 E = TypeVar("E", bound=events.Event)
@@ -48,10 +51,18 @@ class Feedback:
         return self.handled_round > 0 and self.rated_round >= self.handled_round
 
 
-def fact(cls: type[E], state: Feedback, *, appeal_id: UUID, **fields: Any) -> E:
-    """A fact on the appeal's feedback stream, in the correlation of its work order."""
+def fact(cls: type[E], state: Feedback, *, appeal_id: UUID, context: Context, **fields: Any) -> E:
+    """A fact on the appeal's feedback stream, in the correlation of its work order: a new
+    id, the decision's time and actor."""
     assert state.correlation_id is not None
-    return cls(subject=appeal_id, correlation_id=state.correlation_id, **fields)
+    return cls(
+        id=context.new_id(),
+        subject=appeal_id,
+        time=context.now,
+        actor=context.actor,
+        correlation_id=state.correlation_id,
+        **fields,
+    )
 
 
 def evolve(state: Feedback, event: events.Event) -> Feedback:
@@ -104,3 +115,13 @@ def as_merged_child(parent: Feedback, own: Feedback) -> Feedback:
         callback_due=own.callback_due if calls else parent.callback_due,
         rated_round=own.rated_round,
     )
+
+
+def childs_own(new: Sequence[events.Event], *, child: UUID, parent: UUID) -> list[events.Event]:
+    """The facts a decision made for a merged child, refused if any is the parent's to
+    make: the reply and its review belong to the parent."""
+    if any(isinstance(e, events.Handled | events.ReplyReviewed) for e in new):
+        raise InvalidTransitionError(
+            f"appeal {child} is merged into {parent}: the reply and its review are the parent's"
+        )
+    return list(new)

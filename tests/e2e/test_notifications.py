@@ -82,6 +82,25 @@ async def test_partners_and_citizens_are_notified_and_a_down_receiver_blocks_not
         listed = await client.get(f"{stack.feedback.url}/v1/subscriptions", headers=partner_headers)
         assert [s["id"] for s in listed.json()["items"]] == [subscription["id"]]
         assert "secret" not in listed.json()["items"][0]
+        # The list is paged: a full page names the next one, in the body and a Link header;
+        # a cursor the API did not issue is a 400 problem.
+        first = await client.get(
+            f"{stack.feedback.url}/v1/subscriptions", params={"limit": 1}, headers=partner_headers
+        )
+        assert first.json()["next"] is not None
+        assert first.headers["link"].endswith('rel="next"')
+        rest = await client.get(
+            f"{stack.feedback.url}/v1/subscriptions",
+            params={"limit": 1, "cursor": first.json()["next"]},
+            headers=partner_headers,
+        )
+        assert rest.json() == {"items": [], "next": None}
+        forged = await client.get(
+            f"{stack.feedback.url}/v1/subscriptions",
+            params={"cursor": "WzEsICJ4Il0"},
+            headers=partner_headers,
+        )
+        assert forged.status_code == 400, forged.text
 
         # The partner files an appeal from its app; its receiver is down all along.
         created = await client.post(

@@ -2,17 +2,19 @@
 again, not refused: against real PostgreSQL, with the race forced, not hoped for."""
 
 import asyncio
-import json
 from pathlib import Path
 from uuid import uuid4
 
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from feedback_service import commands, domain, handlers, store
+from feedback_service import commands, domain, handlers
 from feedback_service.main import MIGRATIONS
+from feedback_service.routes import feedback, views
 from feedback_service.settings import FeedbackSettings
+from feedback_service.store import read_models
 from shared import events
+from shared.decisions import Context
 from shared.runtime.app import Runtime
 from shared.runtime.auth import Principal
 from shared.runtime.eventstore import Database
@@ -35,9 +37,11 @@ async def test_a_reply_racing_a_citizen_notice_is_decided_again(servers: None) -
     try:
         async with db.transaction() as tx:
             await handlers.on_assigned(assigned, tx)
-            await store.mark_signed_for(tx, appeal_id, department="water")
+            await read_models.mark_signed_for(tx, appeal_id, department="water")
 
-        def reply(state: domain.Feedback, holder: domain.Holder | None) -> list[events.Event]:
+        def reply(
+            state: domain.Feedback, holder: domain.Holder | None, context: Context
+        ) -> list[events.Event]:
             seen_versions.append(state.handled_round)
             decided.set()
             return domain.handle(
@@ -46,9 +50,7 @@ async def test_a_reply_racing_a_citizen_notice_is_decided_again(servers: None) -
                 appeal_id=appeal_id,
                 holder=holder,
                 department="water",
-                actor=water.actor,
-                event_id=uuid4(),
-                now=factories.T0,
+                context=context,
             )
 
         notice = events.CitizenNotified(
@@ -66,17 +68,23 @@ async def test_a_reply_racing_a_citizen_notice_is_decided_again(servers: None) -
             await other.append(appeal_id, [notice], expected_version=0)
             command = asyncio.create_task(
                 commands.command(
-                    runtime, water, appeal_id=appeal_id, key=None, body={}, decide=reply
+                    runtime,
+                    water,
+                    appeal_id=appeal_id,
+                    key=None,
+                    body=feedback.Reply(result="solved", reply="已修复"),
+                    decide=reply,
+                    answer=views.Recorded.of,
+                    now=factories.T0,
                 )
             )
             async with asyncio.timeout(10):
                 await decided.wait()  # the command loaded the stream at version 0
         # `other` committed: the command's append at version 0 conflicts and it decides again
         async with asyncio.timeout(10):
-            response = await command
-        assert response.status_code == 201
+            answer = await command
         assert len(seen_versions) == 2
-        assert json.loads(bytes(response.body))["version"] == 2
+        assert answer["version"] == 2
         async with db.transaction() as tx:
             kinds = [type(r.event) for r in await tx.load(appeal_id)]
         assert kinds == [events.CitizenNotified, events.Handled]

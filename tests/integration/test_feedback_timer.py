@@ -1,15 +1,17 @@
 """feedback's rating-window timer against real PostgreSQL, with the clock in the test's hands."""
 
 from datetime import timedelta
-from uuid import uuid4
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from feedback_service import domain, handlers, store, timer
+from feedback_service import commands, domain, handlers, timer
 from feedback_service.main import MIGRATIONS
+from feedback_service.store import read_models
 from shared import events
+from shared.decisions import Context
+from shared.runtime.commands import execute
 from shared.runtime.eventstore import Database
 from tests.support import infra
 from tests.unit import factories
@@ -25,25 +27,25 @@ async def test_an_unrated_round_is_recorded_as_not_rated_once(servers: None) -> 
         appeal_id = assigned.subject
         async with db.transaction() as tx:
             await handlers.on_assigned(assigned, tx)
-            await store.mark_signed_for(tx, appeal_id, department="water")
-            holder = await store.holder(tx, appeal_id)
-            [reply], _ = await tx.decide(
+            await read_models.mark_signed_for(tx, appeal_id, department="water")
+            holder = await read_models.holder(tx, appeal_id)
+            replied = await execute(
+                tx,
+                commands.FEEDBACK,
                 appeal_id,
-                domain.evolve,
-                domain.Feedback(),
-                lambda s: domain.handle(
+                lambda s, ctx: domain.handle(
                     s,
                     domain.Reply(result="solved", reply="已修复"),
                     appeal_id=appeal_id,
                     holder=holder,
                     department="water",
-                    actor="department:water",
-                    event_id=uuid4(),
-                    now=factories.T0,
+                    context=ctx,
                 ),
+                context=Context("department:water", factories.T0),
             )
+            [reply] = replied.new
             closes_at = factories.T0 + timedelta(hours=72)
-            await store.open_rating_window(tx, appeal_id, round_=1, closes_at=closes_at)
+            await read_models.open_rating_window(tx, appeal_id, round_=1, closes_at=closes_at)
 
         assert await timer.sweep(db, closes_at - timedelta(seconds=1)) == 0
         assert await timer.sweep(db, closes_at) == 1

@@ -11,6 +11,7 @@ import pytest
 
 from feedback_service import domain
 from shared import events
+from shared.decisions import Context
 from shared.errors import InvalidTransitionError, NotPermittedError
 from shared.workdays import WorkdayCalendar
 from tests.unit import factories
@@ -25,6 +26,10 @@ UNREACHED = domain.Callback(reached=False)
 ASSIGNED = factories.assigned(factories.received())
 APPEAL = ASSIGNED.subject
 RETRY = timedelta(hours=4)
+
+
+def at(actor: str) -> Context:
+    return Context(actor, factories.T0)
 
 
 def _holder(
@@ -44,9 +49,7 @@ def _handle(
         appeal_id=APPEAL,
         holder=holder,
         department=department,
-        actor=f"department:{department}",
-        event_id=uuid4(),
-        now=factories.T0,
+        context=at(f"department:{department}"),
     )
 
 
@@ -63,16 +66,12 @@ def _review(state: domain.Feedback, decision: domain.ReviewDecision) -> list[eve
         decision,
         appeal_id=APPEAL,
         callback_due=factories.T0 + timedelta(days=1),
-        actor="operator:zhao",
-        event_id=uuid4(),
-        now=factories.T0,
+        context=at("operator:zhao"),
     )
 
 
 def _rate(state: domain.Feedback) -> list[events.Event]:
-    return domain.rate(
-        state, RATING, appeal_id=APPEAL, actor="operator:wang", event_id=uuid4(), now=factories.T0
-    )
+    return domain.rate(state, RATING, appeal_id=APPEAL, context=at("operator:wang"))
 
 
 def _call(
@@ -84,9 +83,7 @@ def _call(
         appeal_id=APPEAL,
         max_attempts=max_attempts,
         retry_after=RETRY,
-        actor="operator:zhao",
-        new_id=uuid4,
-        now=factories.T0,
+        context=at("operator:zhao"),
     )
 
 
@@ -203,13 +200,15 @@ def test_a_callback_is_due_by_close_of_business_on_the_next_working_day() -> Non
     beijing = ZoneInfo("Asia/Shanghai")
     # Tuesday 30 September 2025, 15:00: the National Day holiday runs to 8 October.
     before_holiday = datetime(2025, 9, 30, 15, 0, tzinfo=beijing).astimezone(UTC)
-    due = domain.callback_due(before_holiday, calendar, 1)
+    due = domain.callback_due(before_holiday, calendar, working_days=1)
     assert due.astimezone(beijing) == datetime(2025, 10, 9, 18, 0, tzinfo=beijing)
     assert due.tzinfo == UTC
     # Friday 9 October 2026: Saturday the 10th is a make-up working day.
     friday = datetime(2026, 10, 9, 20, 0, tzinfo=beijing)
-    assert domain.callback_due(friday, calendar, 1) == datetime(2026, 10, 10, 18, 0, tzinfo=beijing)
-    assert domain.callback_due(friday, calendar, 0).date() == friday.date()
+    assert domain.callback_due(friday, calendar, working_days=1) == datetime(
+        2026, 10, 10, 18, 0, tzinfo=beijing
+    )
+    assert domain.callback_due(friday, calendar, working_days=0).date() == friday.date()
 
 
 # --- ratings ------------------------------------------------------------------------------
@@ -341,9 +340,7 @@ def _expire(state: domain.Feedback, round_: int) -> list[events.Event]:
         round_=round_,
         window_closed_at=factories.T0,
         appeal_id=APPEAL,
-        actor="service:feedback",
-        event_id=uuid4(),
-        now=factories.T0,
+        context=at("service:feedback"),
     )
 
 
@@ -379,15 +376,10 @@ def test_the_citizen_is_told_the_new_deadline_and_why() -> None:
     assert f"延长{extended.working_days}个工作日" in content["message"]
     assert local.strftime("%Y-%m-%d %H:%M") in content["message"]
     assert "原因：需更换变压器" in content["message"]
-    told = domain.citizen_notified(
-        extended,
-        content,
-        channel="app",
-        delivery_id=uuid4(),
-        actor="service:feedback",
-        event_id=uuid4(),
-        now=factories.T0,
+    [told] = domain.citizen_notified(
+        extended, content, channel="app", delivery_id=uuid4(), context=at("service:feedback")
     )
+    assert isinstance(told, events.CitizenNotified)
     assert (told.kind, told.causation_id, told.message) == (
         "extension_approved",
         extended.id,
@@ -445,3 +437,24 @@ def test_a_merged_child_waits_for_its_parents_approval() -> None:
     child = domain.as_merged_child(fold(replied()), domain.Feedback())
     with pytest.raises(InvalidTransitionError, match="not been approved"):
         _call(child, REACHED_SATISFIED)
+
+
+def test_a_rating_link_rates_only_its_own_round() -> None:
+    history = approved()
+    with pytest.raises(InvalidTransitionError, match="round 2, which has been superseded"):
+        domain.rate(
+            fold(history), RATING, appeal_id=APPEAL, context=at("citizen"), via="link", for_round=2
+        )
+    [rated] = domain.rate(
+        fold(history), RATING, appeal_id=APPEAL, context=at("citizen"), via="link", for_round=1
+    )
+    assert isinstance(rated, events.Rated)
+    assert (rated.via, rated.actor, rated.time) == ("link", "citizen", factories.T0)
+
+
+def test_a_merged_childs_reply_and_review_are_its_parents() -> None:
+    parent, child = uuid4(), uuid4()
+    with pytest.raises(InvalidTransitionError, match="are the parent's"):
+        domain.childs_own(replied(), child=child, parent=parent)
+    calls = _call(domain.as_merged_child(fold(approved()), domain.Feedback()), UNREACHED)
+    assert domain.childs_own(calls, child=child, parent=parent) == calls

@@ -6,75 +6,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    DateTime,
-    Integer,
-    MetaData,
-    String,
-    Table,
-    Uuid,
-    delete,
-    literal,
-    select,
-    update,
-)
+from sqlalchemy import delete, literal, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from feedback_service import domain
+from feedback_service.store.tables import callbacks_due, holders, merged_children, rating_links
 from shared import events
 from shared.runtime.eventstore import Tx
-from shared.runtime.schema import NAMING_CONVENTION
-
-metadata = MetaData(naming_convention=NAMING_CONVENTION)
-
-holders = Table(
-    "holders",
-    metadata,
-    Column("appeal_id", Uuid, primary_key=True),
-    Column("department", String(64), nullable=False),
-    Column("assigned_event_id", Uuid, nullable=False),  # the fact that handed it over
-    Column("correlation_id", Uuid, nullable=False),
-    Column("round", Integer, nullable=False, server_default="1"),
-    Column("signed_for", Boolean, nullable=False, server_default="false"),
-    # The open rating window, if any: the round it is for and when it closes (timer index).
-    Column("rating_round", Integer),
-    Column("rating_closes_at", DateTime(timezone=True), index=True),
-)
-
-# Repeat appeals merged into a parent (并单): each follows its parent's reply and keeps its
-# own callback and rating.
-merged_children = Table(
-    "merged_children",
-    metadata,
-    Column("child_id", Uuid, primary_key=True),
-    Column("parent_id", Uuid, nullable=False, index=True),
-)
-
-# Rounds whose approved reply awaits a callback that reaches the citizen: the operators' queue.
-callbacks_due = Table(
-    "callbacks_due",
-    metadata,
-    Column("appeal_id", Uuid, primary_key=True),
-    Column("round", Integer, nullable=False),
-    Column("department", String(64), nullable=False),
-    Column("due_at", DateTime(timezone=True), nullable=False, index=True),
-    Column("attempts", Integer, nullable=False, server_default="0"),
-)
-
-# Rating links issued: the nonce makes each single-use; `used_at` is set by the one rating.
-rating_links = Table(
-    "rating_links",
-    metadata,
-    Column("nonce", String(64), primary_key=True),
-    Column("appeal_id", Uuid, nullable=False, index=True),
-    Column("round", Integer, nullable=False),
-    Column("expires_at", DateTime(timezone=True), nullable=False),
-    Column("issued_at", DateTime(timezone=True), nullable=False),
-    Column("used_at", DateTime(timezone=True)),
-    Column("rated_event_id", Uuid),
-)
 
 
 async def hand_to(tx: Tx, event: events.Event, *, department: str, round_: int | None) -> None:
@@ -208,14 +146,21 @@ async def project(tx: Tx, fact: events.Event, *, rating_window: timedelta) -> No
 
 
 async def list_callbacks_due(
-    tx: Tx, *, due_by: datetime | None, department: str | None, limit: int
+    tx: Tx,
+    *,
+    due_by: datetime | None,
+    department: str | None,
+    after: tuple[datetime, UUID] | None,
+    limit: int,
 ) -> list[dict[str, Any]]:
-    """The callbacks to make, the most overdue first."""
+    """The callbacks to make, the most overdue first, from past the keyset `after`."""
     query = select(callbacks_due)
     if due_by is not None:
         query = query.where(callbacks_due.c.due_at <= due_by)
     if department is not None:
         query = query.where(callbacks_due.c.department == department)
+    if after is not None:
+        query = query.where(tuple_(callbacks_due.c.due_at, callbacks_due.c.appeal_id) > after)
     rows = await tx.conn.execute(
         query.order_by(callbacks_due.c.due_at, callbacks_due.c.appeal_id).limit(limit)
     )

@@ -1,4 +1,4 @@
-"""The notification tables and all their SQL: whom each appeal was filed by, partners'
+"""The notifications' SQL: whom each appeal was filed by, partners'
 subscriptions, and deliveries (the outbox of webhooks, written in the transaction of the
 fact that triggers them, sent and retried by `feedback_service.sender`)."""
 
@@ -6,69 +6,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    DateTime,
-    Index,
-    Integer,
-    String,
-    Table,
-    Text,
-    UniqueConstraint,
-    Uuid,
-    select,
-    text,
-    update,
-)
+from sqlalchemy import select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
-from feedback_service.store import metadata
+from feedback_service.store.tables import appeals, deliveries, subscriptions
 from shared import events
 from shared.runtime.eventstore import Tx
-
-appeals = Table(
-    "appeals",
-    metadata,
-    Column("appeal_id", Uuid, primary_key=True),
-    Column("filed_by", String(200), nullable=False, index=True),  # appeal.received's actor
-    Column("channel", String(30), nullable=False),
-    Column("citizen_phone", String(30)),  # for the citizen's channel to reach them
-    Column("extension_reason", Text),  # the pending extension's reason, for the notice
-)
-
-subscriptions = Table(
-    "subscriptions",
-    metadata,
-    Column("id", Uuid, primary_key=True),
-    Column("filer", String(200), nullable=False, index=True),
-    Column("url", String(2000), nullable=False),
-    Column("secret", String(200), nullable=False),
-    Column("active", Boolean, nullable=False, server_default="true"),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-)
-
-deliveries = Table(
-    "deliveries",
-    metadata,
-    Column("id", Uuid, primary_key=True),  # the webhook-id, the same on every retry
-    Column("subscription_id", Uuid),  # None: a notice to the citizen's channel
-    Column("channel", String(30)),  # the citizen's channel, for notices
-    Column("appeal_id", Uuid, nullable=False, index=True),
-    Column("event_id", Uuid, nullable=False),  # the fact that triggered it
-    Column("kind", String(50), nullable=False),
-    Column("url", String(2000), nullable=False),
-    Column("body", Text, nullable=False),  # the exact bytes signed and sent
-    Column("status", String(20), nullable=False, server_default="pending"),
-    Column("attempts", Integer, nullable=False, server_default="0"),
-    Column("next_attempt_at", DateTime(timezone=True)),
-    Column("last_status_code", Integer),
-    Column("last_error", Text),
-    Column("created_at", DateTime(timezone=True), nullable=False),
-    Column("delivered_at", DateTime(timezone=True)),
-    UniqueConstraint("subscription_id", "event_id", "kind", name="uq_deliveries_once"),
-    Index("ix_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
-)
 
 
 async def remember_appeal(tx: Tx, event: events.AppealReceived) -> None:
@@ -120,11 +63,15 @@ async def create_subscription(tx: Tx, **values: Any) -> None:
     await tx.conn.execute(subscriptions.insert().values(active=True, **values))
 
 
-async def list_subscriptions(tx: Tx, filer: str) -> list[dict[str, Any]]:
+async def list_subscriptions(
+    tx: Tx, filer: str, *, after: tuple[datetime, UUID] | None = None, limit: int
+) -> list[dict[str, Any]]:
+    """The filer's active subscriptions, oldest first, from past the keyset `after`."""
+    query = select(subscriptions).where(subscriptions.c.filer == filer, subscriptions.c.active)
+    if after is not None:
+        query = query.where(tuple_(subscriptions.c.created_at, subscriptions.c.id) > after)
     rows = await tx.conn.execute(
-        select(subscriptions)
-        .where(subscriptions.c.filer == filer, subscriptions.c.active)
-        .order_by(subscriptions.c.created_at)
+        query.order_by(subscriptions.c.created_at, subscriptions.c.id).limit(limit)
     )
     return [dict(r._mapping) for r in rows]
 
@@ -143,13 +90,21 @@ async def deactivate(tx: Tx, subscription_id: UUID) -> None:
 
 
 async def list_deliveries(
-    tx: Tx, *, subscription_id: UUID | None = None, appeal_id: UUID | None = None, limit: int
+    tx: Tx,
+    *,
+    subscription_id: UUID | None = None,
+    appeal_id: UUID | None = None,
+    after: tuple[datetime, UUID] | None = None,
+    limit: int,
 ) -> list[dict[str, Any]]:
+    """Deliveries oldest first, from past the keyset `after`."""
     query = select(deliveries).order_by(deliveries.c.created_at, deliveries.c.id).limit(limit)
     if subscription_id is not None:
         query = query.where(deliveries.c.subscription_id == subscription_id)
     if appeal_id is not None:
         query = query.where(deliveries.c.appeal_id == appeal_id)
+    if after is not None:
+        query = query.where(tuple_(deliveries.c.created_at, deliveries.c.id) > after)
     return [dict(r._mapping) for r in await tx.conn.execute(query)]
 
 

@@ -1,0 +1,241 @@
+"""The department's reply, the hotline centre's review, callbacks and ratings, and the
+operators' queue of callbacks due."""
+
+from datetime import UTC, datetime, timedelta
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from feedback_service import commands, domain
+from feedback_service.routes import PAGED, RACED, FeedbackRuntime, Limit, views
+from feedback_service.store import read_models
+from shared import events
+from shared.runtime import idempotency, pagination
+from shared.runtime.auth import Principal, require
+from shared.runtime.commands import load
+from shared.runtime.openapi import problems
+from shared.runtime.problems import invalid_field
+from shared.workdays import WorkdayCalendar
+
+router = APIRouter(prefix="/v1", tags=["feedback"])
+CALENDAR = WorkdayCalendar()
+AttachmentRef = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class Reply(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    result: events.HandlingResult
+    reply: events.Text  # what was done; for "unsolvable", why it cannot be solved
+    attachments: tuple[AttachmentRef, ...] = Field(default=(), max_length=20)
+    person: str | None = Field(default=None, min_length=1, max_length=100)
+
+
+class ReviewDecision(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    decision: Literal["approved", "sent_back"]
+    reason: events.Text | None = Field(default=None, description="required to send back")
+
+
+class Rating(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    satisfaction: events.Satisfaction
+    solved: bool
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+class Callback(BaseModel):
+    """One callback attempt; a reached citizen gives satisfaction and solved."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    reached: bool
+    satisfaction: events.Satisfaction | None = None
+    solved: bool | None = None
+    comment: str | None = Field(default=None, max_length=2000)
+
+
+@router.post(
+    "/appeals/{appeal_id}/replies",
+    status_code=201,
+    responses={**problems(403, 409), **RACED},
+)
+async def post_reply(
+    appeal_id: UUID,
+    reply: Reply,
+    runtime: FeedbackRuntime,
+    caller: Annotated[Principal, require("replies:write")],
+    idempotency_key: idempotency.KeyHeader = None,
+) -> views.Recorded:
+    """The holding department's reply, after signing for the work order, once a round."""
+    answer = domain.Reply(**reply.model_dump())
+    body = await commands.command(
+        runtime,
+        caller,
+        appeal_id=appeal_id,
+        key=idempotency_key,
+        body=reply,
+        decide=lambda state, holder, ctx: domain.handle(
+            state,
+            answer,
+            appeal_id=appeal_id,
+            holder=holder,
+            department=caller.department,
+            context=ctx,
+        ),
+        answer=views.Recorded.of,
+    )
+    return views.Recorded.model_validate(body)
+
+
+@router.post("/appeals/{appeal_id}/reviews", status_code=201, responses={**problems(409), **RACED})
+async def post_review(
+    appeal_id: UUID,
+    decision: ReviewDecision,
+    runtime: FeedbackRuntime,
+    caller: Annotated[Principal, require("workorders:dispatch")],
+    idempotency_key: idempotency.KeyHeader = None,
+) -> views.Reviewed:
+    """The hotline centre approves the reply (a callback falls due) or sends it back."""
+    if decision.decision == "sent_back" and decision.reason is None:
+        raise invalid_field("body.reason", "a reply is sent back with a reason")
+    now = datetime.now(UTC)
+    due = domain.callback_due(now, CALENDAR, working_days=runtime.settings.callback_working_days)
+    approved = decision.decision == "approved"
+    reviewed = domain.ReviewDecision(decision.decision, decision.reason)
+    body = await commands.command(
+        runtime,
+        caller,
+        appeal_id=appeal_id,
+        key=idempotency_key,
+        body=decision,
+        decide=lambda state, _, ctx: domain.review(
+            state, reviewed, appeal_id=appeal_id, callback_due=due, context=ctx
+        ),
+        answer=lambda a, outcome: views.Reviewed.of(
+            a, outcome, callback_due=due if approved else None
+        ),
+        now=now,
+    )
+    return views.Reviewed.model_validate(body)
+
+
+@router.post("/appeals/{appeal_id}/ratings", status_code=201, responses={**problems(409), **RACED})
+async def post_rating(
+    appeal_id: UUID,
+    rating: Rating,
+    runtime: FeedbackRuntime,
+    caller: Annotated[Principal, require("ratings:write")],
+    idempotency_key: idempotency.KeyHeader = None,
+) -> views.Recorded:
+    """An operator records the citizen's rating of the approved round."""
+    verdict = domain.Rating(**rating.model_dump())
+    body = await commands.command(
+        runtime,
+        caller,
+        appeal_id=appeal_id,
+        key=idempotency_key,
+        body=rating,
+        decide=lambda state, _, ctx: domain.rate(state, verdict, appeal_id=appeal_id, context=ctx),
+        answer=views.Recorded.of,
+    )
+    return views.Recorded.model_validate(body)
+
+
+@router.post(
+    "/appeals/{appeal_id}/callbacks", status_code=201, responses={**problems(409), **RACED}
+)
+async def post_callback(
+    appeal_id: UUID,
+    call: Callback,
+    runtime: FeedbackRuntime,
+    caller: Annotated[Principal, require("ratings:write")],
+    idempotency_key: idempotency.KeyHeader = None,
+) -> views.CalledBack:
+    """One callback attempt, always recorded: 201 with `counted` saying whether it set the
+    round's rating (only the first that reaches the citizen does)."""
+    if call.reached:
+        for field in ("satisfaction", "solved"):
+            if getattr(call, field) is None:
+                raise invalid_field(f"body.{field}", "required when the citizen was reached")
+    elif call.satisfaction is not None or call.solved is not None:
+        raise invalid_field("body.reached", "a citizen not reached gives no satisfaction or solved")
+    settings = runtime.settings
+    attempt = domain.Callback(**call.model_dump())
+    body = await commands.command(
+        runtime,
+        caller,
+        appeal_id=appeal_id,
+        key=idempotency_key,
+        body=call,
+        decide=lambda state, _, ctx: domain.call_back(
+            state,
+            attempt,
+            appeal_id=appeal_id,
+            max_attempts=settings.callback_max_attempts,
+            retry_after=timedelta(hours=settings.callback_retry_hours),
+            context=ctx,
+        ),
+        answer=views.CalledBack.made,
+    )
+    return views.CalledBack.model_validate(body)
+
+
+@router.get("/callbacks", responses=PAGED)
+async def callbacks_due(
+    request: Request,
+    response: Response,
+    runtime: FeedbackRuntime,
+    caller: Annotated[Principal, require("feedback:read")],
+    due_by: datetime | None = None,
+    cursor: pagination.CursorQuery = None,
+    limit: Limit = 100,
+) -> pagination.Page[views.CallbackDue]:
+    """Approved replies awaiting a callback, the most overdue first (a department's token
+    sees its own)."""
+    after = pagination.decode(cursor, datetime, UUID) if cursor else None
+    async with runtime.db.transaction() as tx:
+        rows = await read_models.list_callbacks_due(
+            tx,
+            due_by=due_by,
+            department=caller.department,
+            after=(after[0], after[1]) if after else None,
+            limit=limit,
+        )
+    now = datetime.now(UTC)
+    items = [views.CallbackDue(**row, overdue=row["due_at"] <= now) for row in rows]
+    return pagination.page(
+        items,
+        limit=limit,
+        key=lambda c: (c.due_at, c.appeal_id),
+        request=request,
+        response=response,
+    )
+
+
+@router.get("/appeals/{appeal_id}/feedback")
+async def get_feedback(
+    appeal_id: UUID,
+    runtime: FeedbackRuntime,
+    caller: Annotated[Principal, require("feedback:read")],
+) -> views.FeedbackView:
+    """The appeal's feedback; a department sees another's appeal as one it knows nothing of."""
+    async with runtime.db.transaction() as tx:
+        state, version = await load(tx, commands.FEEDBACK, appeal_id)
+        holder = await read_models.holder(tx, appeal_id)
+    if caller.department is not None and (holder is None or holder.department != caller.department):
+        state, version, holder = domain.Feedback(), 0, None  # another department's appeal
+    return views.FeedbackView(
+        appeal_id=appeal_id,
+        holder=holder.department if holder else None,
+        round=holder.round if holder else None,
+        signed_for=holder.signed_for if holder else False,
+        handled_by=state.handled_by,
+        handled_round=state.handled_round,
+        review=state.review,
+        approved_round=state.approved_round,
+        callback_due=state.callback_due,
+        callbacks=state.callbacks,
+        rated_round=state.rated_round,
+        version=version,
+    )

@@ -1,0 +1,109 @@
+"""Rating links: an operator (or the citizen notice) issues one for an approved round; the
+citizen uses it once, without a token, before it expires."""
+
+from datetime import UTC, datetime
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Path
+
+from feedback_service import commands, domain, rating_links
+from feedback_service.domain import links
+from feedback_service.routes import RACED, FeedbackRuntime, views
+from feedback_service.routes.feedback import Rating
+from feedback_service.settings import FeedbackSettings
+from feedback_service.store import read_models
+from shared.decisions import Context
+from shared.runtime.auth import Principal, require
+from shared.runtime.eventstore import Tx
+from shared.runtime.openapi import problem, problems
+from shared.runtime.problems import Problem
+
+router = APIRouter(prefix="/v1", tags=["rating links"])
+Token = Annotated[str, Path(min_length=10, max_length=400)]
+CITIZEN = "citizen:rating-link"
+UNAVAILABLE = problem(503, "No key to sign rating links is configured")
+
+
+@router.post(
+    "/appeals/{appeal_id}/rating-links",
+    status_code=201,
+    responses={**problems(409), **UNAVAILABLE},
+)
+async def post_rating_link(
+    appeal_id: UUID,
+    runtime: FeedbackRuntime,
+    _: Annotated[Principal, require("ratings:write")],
+) -> views.RatingLink:
+    """A single-use link for the citizen to rate the approved round, until its rating
+    window closes."""
+    async with runtime.db.transaction() as tx:
+        issued = await rating_links.issue(runtime.settings, tx, appeal_id, now=datetime.now(UTC))
+    return views.RatingLink.of(issued)
+
+
+def _verified(settings: FeedbackSettings, token: str, now: datetime) -> links.LinkClaims:
+    try:
+        return links.verify(rating_links.key_of(settings), token, now=now)
+    except links.LinkError as exc:
+        if exc.kind == "expired":
+            raise Problem(410, "Rating link expired", str(exc)) from exc
+        raise Problem(403, "Invalid rating link", str(exc)) from exc
+
+
+async def _usable(tx: Tx, claims: links.LinkClaims) -> None:
+    issued, used_at = await read_models.claim_rating_link(tx, claims.nonce)
+    if not issued:
+        raise Problem(403, "Invalid rating link", "this rating link was never issued")
+    if used_at is not None:
+        raise Problem(
+            409, "Rating link already used", f"this rating link was used at {used_at.isoformat()}"
+        )
+
+
+@router.get("/rating-links/{token}", responses={**problems(403, 409, 410), **UNAVAILABLE})
+async def get_rating_link(token: Token, runtime: FeedbackRuntime) -> views.RatingLinkTarget:
+    """What the link rates, for the citizen's page; no token needed."""
+    claims = _verified(runtime.settings, token, datetime.now(UTC))
+    async with runtime.db.transaction() as tx:
+        await _usable(tx, claims)
+    return views.RatingLinkTarget(
+        appeal_id=claims.appeal_id, round=claims.round, expires_at=claims.expires_at
+    )
+
+
+@router.post(
+    "/rating-links/{token}",
+    status_code=201,
+    responses={**problems(403, 409, 410), **UNAVAILABLE, **RACED},
+)
+async def use_rating_link(token: Token, rating: Rating, runtime: FeedbackRuntime) -> views.Recorded:
+    """The citizen's rating through the link: once, before it expires, for its own round."""
+    context = Context(CITIZEN, datetime.now(UTC))
+    claims = _verified(runtime.settings, token, context.now)
+    verdict = domain.Rating(**rating.model_dump())
+
+    async def once() -> views.Recorded:
+        async with runtime.db.transaction() as tx:
+            await _usable(tx, claims)
+            outcome = await commands.record(
+                tx,
+                claims.appeal_id,
+                lambda state, _, ctx: domain.rate(
+                    state,
+                    verdict,
+                    appeal_id=claims.appeal_id,
+                    context=ctx,
+                    via="link",
+                    for_round=claims.round,
+                ),
+                context=context,
+                config=runtime.settings,
+            )
+            rated = outcome.new[0].id
+            await read_models.use_rating_link(
+                tx, claims.nonce, rated_event_id=rated, now=context.now
+            )
+        return views.Recorded.of(claims.appeal_id, outcome)
+
+    return await commands.retrying(once)

@@ -1,0 +1,157 @@
+"""Subscriptions: a partner system or channel (the actor that filed appeals, e.g.
+`partner:wechat-miniapp`) asks to be told of every status change of the appeals it filed,
+as Standard Webhooks POSTs to its URL; and everyone's view of what was delivered."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from uuid import UUID, uuid4
+
+from fastapi import APIRouter, Request, Response
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict
+
+from feedback_service import targets, webhooks
+from feedback_service.routes import PAGED, FeedbackRuntime, Limit, views
+from feedback_service.store import notifications
+from shared.runtime import pagination
+from shared.runtime.auth import Principal, require
+from shared.runtime.eventstore import Tx
+from shared.runtime.openapi import problems
+from shared.runtime.problems import Problem, invalid_field, not_found
+
+router = APIRouter(prefix="/v1", tags=["notifications"])
+Subscriber = Annotated[Principal, require("subscriptions:write")]
+
+
+class SubscriptionRequest(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    url: AnyHttpUrl
+
+
+def _after(cursor: str | None) -> tuple[datetime, UUID] | None:
+    """The keyset (created_at, id) a cursor names; 400 for one this API did not issue."""
+    if cursor is None:
+        return None
+    created_at, ident = pagination.decode(cursor, datetime, UUID)
+    return created_at, ident
+
+
+async def _own(tx: Tx, subscription_id: UUID, caller: Principal) -> None:
+    found = await notifications.subscription(tx, subscription_id)
+    if found is None or found["filer"] != caller.subject:
+        raise not_found("subscription", f"{subscription_id} of {caller.subject}")
+
+
+@router.post("/subscriptions", status_code=201)
+async def subscribe(
+    body: SubscriptionRequest, runtime: FeedbackRuntime, caller: Subscriber
+) -> views.NewSubscription:
+    """Subscribe the caller to status changes of the appeals it filed. The answer carries the
+    signing secret (`whsec_…`), shown this once."""
+    settings = runtime.settings
+    if settings.environment == "production" and body.url.scheme != "https":
+        raise invalid_field("body.url", "production delivers to https URLs only")
+    try:
+        await targets.check(str(body.url), allow_private=settings.private_targets_allowed())
+    except targets.RefusedTarget as exc:
+        raise invalid_field("body.url", str(exc)) from exc
+    created = views.NewSubscription(
+        id=uuid4(),
+        filer=caller.subject,
+        url=str(body.url),
+        active=True,
+        created_at=datetime.now(UTC),
+        secret=webhooks.new_secret(),
+    )
+    async with runtime.db.transaction() as tx:
+        await notifications.create_subscription(
+            tx, **created.model_dump(include={"id", "filer", "url", "secret", "created_at"})
+        )
+    return created
+
+
+@router.get("/subscriptions", responses=PAGED)
+async def list_subscriptions(
+    request: Request,
+    response: Response,
+    runtime: FeedbackRuntime,
+    caller: Subscriber,
+    cursor: pagination.CursorQuery = None,
+    limit: Limit = 100,
+) -> pagination.Page[views.Subscription]:
+    """The caller's active subscriptions, oldest first (their secrets are not shown)."""
+    async with runtime.db.transaction() as tx:
+        rows = await notifications.list_subscriptions(
+            tx, caller.subject, after=_after(cursor), limit=limit
+        )
+    return pagination.page(
+        [views.Subscription.of(r) for r in rows],
+        limit=limit,
+        key=lambda s: (s.created_at, s.id),
+        request=request,
+        response=response,
+    )
+
+
+@router.delete("/subscriptions/{subscription_id}", status_code=204, responses=problems(404))
+async def unsubscribe(
+    subscription_id: UUID, runtime: FeedbackRuntime, caller: Subscriber
+) -> Response:
+    async with runtime.db.transaction() as tx:
+        await _own(tx, subscription_id, caller)
+        await notifications.deactivate(tx, subscription_id)
+    return Response(status_code=204)
+
+
+@router.get(
+    "/subscriptions/{subscription_id}/deliveries",
+    responses={**PAGED, **problems(404)},
+)
+async def subscription_deliveries(
+    subscription_id: UUID,
+    request: Request,
+    response: Response,
+    runtime: FeedbackRuntime,
+    caller: Subscriber,
+    cursor: pagination.CursorQuery = None,
+    limit: Limit = 100,
+) -> pagination.Page[views.Delivery]:
+    """Every notification sent (or being retried, or failed) to this subscription."""
+    async with runtime.db.transaction() as tx:
+        await _own(tx, subscription_id, caller)
+        rows = await notifications.list_deliveries(
+            tx, subscription_id=subscription_id, after=_after(cursor), limit=limit
+        )
+    return _deliveries(rows, limit=limit, request=request, response=response)
+
+
+@router.get("/appeals/{appeal_id}/notifications", responses=PAGED)
+async def appeal_notifications(
+    appeal_id: UUID,
+    request: Request,
+    response: Response,
+    runtime: FeedbackRuntime,
+    caller: Annotated[Principal, require("feedback:read")],
+    cursor: pagination.CursorQuery = None,
+    limit: Limit = 100,
+) -> pagination.Page[views.Delivery]:
+    """What was sent about one appeal, to subscribers and to the citizen (operators only)."""
+    if caller.department is not None:
+        raise Problem(403, "Forbidden", "notifications are the hotline centre's to read")
+    async with runtime.db.transaction() as tx:
+        rows = await notifications.list_deliveries(
+            tx, appeal_id=appeal_id, after=_after(cursor), limit=limit
+        )
+    return _deliveries(rows, limit=limit, request=request, response=response)
+
+
+def _deliveries(
+    rows: list[dict[str, Any]], *, limit: int, request: Request, response: Response
+) -> pagination.Page[views.Delivery]:
+    """A page of deliveries, keyed (created_at, delivery id) as the store orders them."""
+    return pagination.page(
+        [views.Delivery.of(r) for r in rows],
+        limit=limit,
+        key=lambda d: (d.created_at, UUID(hex=d.webhook_id.removeprefix("msg_"))),
+        request=request,
+        response=response,
+    )
