@@ -17,10 +17,22 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext import asyncio as sa_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import topics
-from shared.runtime import auth, faults, http, kafka, logs, migrations, openapi, problems
+from shared.runtime import (
+    auth,
+    faults,
+    http,
+    kafka,
+    logs,
+    migrations,
+    openapi,
+    poolmetrics,
+    problems,
+    tracing,
+)
 from shared.runtime.consumer import ConsumeLoop, FactHook, Handlers, ParkHook, subscriptions
 from shared.runtime.eventstore import Database
 from shared.runtime.outbox import OutboxRelay
@@ -73,6 +85,7 @@ RuntimeDep = Annotated[Runtime[ServiceSettings], Depends(get_runtime)]
 def create_service(spec: ServiceSpec[SettingsT]) -> FastAPI:
     settings = spec.settings
     logs.configure(settings.service_name, settings.log_level)
+    tracing.configure(settings.service_name, trace_file=settings.trace_file)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -91,18 +104,21 @@ def create_service(spec: ServiceSpec[SettingsT]) -> FastAPI:
     app.include_router(_health_router())
     app.include_router(spec.router)
     app.add_middleware(http.RequestContext, service=settings.service_name)
+    tracing.instrument_app(app)  # outermost: the request's span wraps the middleware above
     return app
 
 
 async def _start(spec: ServiceSpec[SettingsT]) -> Runtime[SettingsT]:
     settings = spec.settings
-    engine = create_async_engine(
+    # Through the module: SQLAlchemy's tracing instrumentation wraps the function there.
+    engine = sa_asyncio.create_async_engine(
         settings.database_url.get_secret_value(),
         pool_size=settings.database_pool_size,
         # No pre-ping: it costs a round trip per transaction. A connection that died is
         # invalidated on first use; that request fails (500) and the consume loop retries.
     )
     runtime = Runtime(settings, engine, Database(engine), spec.migrations_dir)
+    poolmetrics.POOLS.track(settings.service_name, engine)
     crash = faults.CrashPoints(settings.crash_at)
     topic = topics.BY_SOURCE.get(settings.service_name)
     # Nothing here waits for PostgreSQL or Kafka: the relay and the consume loop connect (and
@@ -148,6 +164,7 @@ async def _stop(runtime: Runtime[Any]) -> None:
     _, late = await asyncio.wait(runtime.tasks, timeout=20) if runtime.tasks else (set(), set())
     for task in late:
         task.cancel()
+    poolmetrics.POOLS.forget(runtime.settings.service_name, runtime.engine)
     await runtime.engine.dispose()
 
 

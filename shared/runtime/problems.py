@@ -143,9 +143,17 @@ async def _on_stale(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", exc_info=exc)
+    # Starlette answers this outside the middleware that sets and echoes the request id
+    # (http.RequestContext), so both come from the request's state here; the trace id is
+    # still current (the tracing middleware is outside this one).
+    rid = getattr(request.state, "request_id", None)
+    log.exception("unhandled error", exc_info=exc, extra={"request_id": rid})
     return problem_response(
-        request, 500, "Internal Server Error", "the request failed; nothing was changed"
+        request,
+        500,
+        "Internal Server Error",
+        "the request failed; nothing was changed",
+        headers={"X-Request-Id": rid} if rid else None,
     )
 
 
