@@ -197,7 +197,13 @@ def _health_router() -> APIRouter:
 
     @router.get("/readyz")
     async def readyz(runtime: RuntimeDep) -> JSONResponse:
-        checks = {"not_stopping": not runtime.stopping.is_set()}
+        """Ready (200) while the process is not stopping and its database answers at the
+        migrations' head: that is all the HTTP side needs. Kafka does not decide readiness:
+        commands commit to the outbox, which the relay publishes once the broker is back, and
+        queries read PostgreSQL. So a broker outage (and a consume loop that cannot run
+        meanwhile) shows as `"kafka": "degraded"`, `"consume_loop": false` and
+        `"status": "degraded"`, still 200; alerts on outbox age and consumer lag tell it."""
+        checks: dict[str, bool | str] = {"not_stopping": not runtime.stopping.is_set()}
         try:
             async with asyncio.timeout(1.0), runtime.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
@@ -208,15 +214,15 @@ def _health_router() -> APIRouter:
         except Exception:
             checks.setdefault("database", False)
             checks.setdefault("migrations_at_head", False)
-        if (kafka_ok := await _kafka_answers(runtime)) is not None:
-            checks["kafka"] = kafka_ok
-        if runtime.loop is not None:
-            checks["consume_loop"] = runtime.loop.running
         ready = all(checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "unready", "checks": checks},
-            status_code=200 if ready else 503,
-        )
+        healthy = True
+        if runtime.loop is not None:
+            checks["consume_loop"] = healthy = runtime.loop.running
+        if (kafka_ok := await _kafka_answers(runtime)) is not None:
+            checks["kafka"] = "ok" if kafka_ok else "degraded"
+            healthy = healthy and kafka_ok
+        status = "unready" if not ready else "ready" if healthy else "degraded"
+        return JSONResponse({"status": status, "checks": checks}, status_code=200 if ready else 503)
 
     @router.get("/metrics")
     async def metrics() -> Response:
