@@ -30,6 +30,7 @@ from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audit_service import domain
+from shared.runtime import metrics
 from shared.runtime.consumer import Delivery
 from shared.runtime.schema import NAMING_CONVENTION
 
@@ -339,9 +340,14 @@ async def fact_hash(conn: AsyncConnection, event_id: UUID) -> str | None:
 async def add_findings(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     """Record findings; the same kind at the same position is recorded once (redelivery)."""
     if rows:
-        await conn.execute(
-            insert(findings).on_conflict_do_nothing(constraint="uq_findings_position"), list(rows)
+        added = await conn.execute(
+            insert(findings)
+            .on_conflict_do_nothing(constraint="uq_findings_position")
+            .returning(findings.c.kind),
+            list(rows),
         )
+        for kind in added.scalars():  # only those recorded now, not a redelivery's
+            metrics.AUDIT_FINDINGS.labels("audit", kind).inc()
 
 
 async def list_findings(

@@ -36,3 +36,26 @@ PARKED = Counter(
 RETRIES = Counter(
     "hotline_consumer_retries_total", "Transient faults retried with backoff", ["service"]
 )
+WEBHOOK_DELIVERIES = Counter(
+    "hotline_webhook_deliveries_total",
+    "Webhook delivery attempts by outcome: delivered, retried (another attempt is due) or "
+    "failed (attempts spent, or the subscription cancelled)",
+    ["service", "outcome"],
+)
+TIMER_SWEEPS = Counter(
+    "hotline_timer_sweeps_total",
+    "Durable timer sweeps run, ok or failed",
+    ["service", "timer", "outcome"],
+)
+TIMER_FIRED = Counter(
+    "hotline_timer_fired_total", "What durable timer sweeps recorded or sent", ["service", "timer"]
+)
+AUDIT_FINDINGS = Counter(
+    "hotline_audit_findings_total", "Integrity findings audit recorded", ["service", "kind"]
+)
+# Stays absent until provisional deadlines exist: nothing in the domain sets one yet.
+PROVISIONAL_DEADLINES = Gauge(
+    "hotline_provisional_deadlines",
+    "Work orders whose deadline is provisional (not yet confirmed)",
+    ["service"],
+)
