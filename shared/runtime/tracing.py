@@ -163,7 +163,7 @@ def kafka_headers(span: Span) -> list[tuple[str, bytes]]:
     return [(key, value.encode("latin-1")) for key, value in carrier.items()]
 
 
-def publish_span(topic: str, parent: str | None, **attributes: Any) -> Span:
+def publish_span(topic: str, parent: str | None, *, appeal_id: Any) -> Span:
     """A PRODUCER span for one record, child of the trace the event was recorded in; the
     caller ends it once the broker acknowledged (or refused) the record."""
     return tracer().start_span(
@@ -174,7 +174,7 @@ def publish_span(topic: str, parent: str | None, **attributes: Any) -> Span:
             "messaging.system": "kafka",
             "messaging.operation.type": "send",
             "messaging.destination.name": topic,
-            **_clean(attributes),
+            "hotline.appeal_id": str(appeal_id),
         },
     )
 
