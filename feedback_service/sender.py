@@ -18,7 +18,7 @@ import httpx
 from feedback_service import targets, webhooks
 from feedback_service.settings import FeedbackSettings
 from feedback_service.store import notifications as nstore
-from shared.runtime import logs, metrics
+from shared.runtime import logs, metrics, tracing
 from shared.runtime.eventstore import Database
 
 log = logging.getLogger("hotline.webhooks")
@@ -84,7 +84,7 @@ async def sweep(db: Database, now: datetime, *, settings: FeedbackSettings) -> i
             return cancelled
         return await _post(client, d, d["secret"], now, settings=settings)
 
-    async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as client:
+    async with tracing.http_client(timeout=settings.webhook_timeout_seconds) as client:
         outcomes = await asyncio.gather(*(send(client, d) for d in due))
     async with db.transaction() as tx:
         for delivery, (status_code, error) in zip(due, outcomes, strict=True):

@@ -26,6 +26,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
+import httpx
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
@@ -111,10 +112,8 @@ def configure(service: str, *, trace_file: Path | None = None) -> TracerProvider
 
 
 def _instrument_libraries(provider: TracerProvider) -> None:
-    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
     from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
 
-    HTTPXClientInstrumentor().instrument(tracer_provider=provider)
     # The package declares sqlalchemy<2.1 (what its own tests ran on); the engine events it
     # listens to are unchanged in 2.1, and tests/unit/test_tracing.py shows its spans.
     # It wraps sqlalchemy.ext.asyncio.create_async_engine: call that through the module.
@@ -130,6 +129,17 @@ def instrument_app(app: Any) -> None:
         excluded_urls=QUIET_URLS,
         exclude_spans=["receive", "send"],  # one span per request, not one per ASGI message
     )
+
+
+def http_client(**options: Any) -> httpx.AsyncClient:
+    """An httpx client whose requests are CLIENT spans carrying `traceparent` (httpx's
+    instrumentation, per client: patching httpx for the whole process would also rewrite
+    the headers of clients that are not the service's own, such as a test's)."""
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+    client = httpx.AsyncClient(**options)
+    HTTPXClientInstrumentor.instrument_client(client, tracer_provider=_provider)
+    return client
 
 
 def tracer() -> trace.Tracer:

@@ -143,3 +143,24 @@ async def test_an_unhandled_error_answers_500_with_the_request_id_logged_with_th
     assert request["status"] == 500
     server = [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
     assert [_hex(s) for s in server] == [PARENT.split("-")[1]]
+
+
+async def test_the_services_http_client_traces_and_propagates(
+    spans: InMemorySpanExporter,
+) -> None:
+    seen: list[str | None] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers.get("traceparent"))
+        return httpx.Response(204)
+
+    async with tracing.http_client(transport=httpx.MockTransport(answer)) as client:
+        await client.post("http://partner.invalid/hook", content=b"{}")
+    [span] = [s for s in spans.get_finished_spans() if s.kind == SpanKind.CLIENT]
+    [sent] = seen
+    assert sent is not None
+    assert sent.split("-")[1:3] == [_hex(span), _hex(span, "span")]
+    # A plain client is left alone: the process is not patched as a whole.
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as plain:
+        await plain.post("http://partner.invalid/hook", headers={"traceparent": PARENT})
+    assert seen[-1] == PARENT
