@@ -2,8 +2,9 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
-from intake_service import api, handlers
+from intake_service import handlers
 from intake_service.open311 import api as open311
+from intake_service.routes import appeals, catalogue, front_office, knowledge
 from intake_service.settings import IntakeSettings
 from shared.runtime import settings
 from shared.runtime.app import ServiceSpec, create_service
@@ -13,8 +14,8 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app() -> FastAPI:
     router = APIRouter()
-    router.include_router(api.router)
-    router.include_router(open311.router)
+    for routes in (appeals, front_office, catalogue, knowledge, open311):
+        router.include_router(routes.router)
     return create_service(
         ServiceSpec(
             settings=settings.load(IntakeSettings),

@@ -1,0 +1,116 @@
+"""The JSON form of Open311's documents, as response models for the OpenAPI contract (the
+routes render them with `formats`, as XML or JSON by the path's suffix; the XML form is the
+same document, the root element wrapping it)."""
+
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from intake_service.catalogue import Datatype
+
+
+class Endpoint(BaseModel):
+    specification: str
+    url: str
+    changeset: str
+    type: Literal["production", "test"]
+    formats: list[str]
+
+
+class Discovery(BaseModel):
+    changeset: str
+    contact: str
+    key_service: str
+    endpoints: list[Endpoint]
+
+
+class ServiceEntry(BaseModel):
+    service_code: str
+    service_name: str
+    description: str
+    metadata: bool
+    type: Literal["realtime", "batch", "blackbox"]
+    keywords: str
+    group: str
+
+
+class AttributeValue(BaseModel):
+    key: str
+    name: str
+
+
+class AttributeEntry(BaseModel):
+    variable: bool
+    code: str
+    datatype: Datatype
+    required: bool
+    datatype_description: str
+    order: int
+    description: str
+    values: list[AttributeValue] | None = None
+
+
+class ServiceDefinition(BaseModel):
+    service_code: str
+    attributes: list[AttributeEntry]
+
+
+class Created(BaseModel):
+    service_request_id: str
+    service_notice: str
+
+
+class Note(BaseModel):
+    datetime: str
+    description: str
+    type: str
+
+
+class ServiceRequest(BaseModel):
+    service_request_id: str
+    status: Literal["open", "closed"]
+    status_notes: str
+    service_name: str
+    service_code: str
+    description: str
+    agency_responsible: str | None
+    service_notice: str | None
+    requested_datetime: str
+    updated_datetime: str
+    expected_datetime: str | None
+    address: str | None
+    address_id: str | None
+    zipcode: str | None
+    lat: float | None
+    long: float | None
+    media_url: str | None
+    extended_attributes: dict[str, Any] | None = None  # extensions=true
+    notes: list[Note] | None = None  # extensions=true
+
+
+class RequestUpdate(BaseModel):
+    update_id: str
+    service_request_id: str
+    status: str
+    updated_datetime: str
+    description: str
+    media_url: str | None
+    external_status_code: str
+
+
+class Failure(BaseModel):
+    code: int
+    description: str
+
+
+def document(model: Any, description: str) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for an Open311 route: its 200 in JSON (`model`) and XML, and its errors
+    as Open311's `errors` document (never problem+json)."""
+    xml = {"text/xml": {"schema": {"type": "string", "description": "the same, as XML"}}}
+    failures = {"model": list[Failure], "content": dict(xml)}
+    return {
+        200: {"model": model, "description": description, "content": dict(xml)},
+        400: {**failures, "description": "Open311 errors: a parameter is missing or invalid"},
+        403: {**failures, "description": "Open311 errors: api_key missing or not recognised"},
+        404: {**failures, "description": "Open311 errors: no such resource or format"},
+    }
