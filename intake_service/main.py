@@ -4,6 +4,7 @@ from fastapi import APIRouter, FastAPI
 
 from intake_service import handlers
 from intake_service.open311 import api as open311
+from intake_service.open311 import views as open311_views
 from intake_service.routes import appeals, catalogue, front_office, knowledge
 from intake_service.settings import IntakeSettings
 from shared.runtime import settings
@@ -16,7 +17,7 @@ def create_app() -> FastAPI:
     router = APIRouter()
     for routes in (appeals, front_office, catalogue, knowledge, open311):
         router.include_router(routes.router)
-    return create_service(
+    app = create_service(
         ServiceSpec(
             settings=settings.load(IntakeSettings),
             router=router,
@@ -25,3 +26,5 @@ def create_app() -> FastAPI:
             title="12345 hotline: intake",
         )
     )
+    open311_views.own_errors(app)
+    return app

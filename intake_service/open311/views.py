@@ -2,8 +2,9 @@
 routes render them with `formats`, as XML or JSON by the path's suffix; the XML form is the
 same document, the root element wrapping it)."""
 
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
+from fastapi import FastAPI
 from pydantic import BaseModel
 
 from intake_service.catalogue import Datatype
@@ -104,13 +105,43 @@ class Failure(BaseModel):
 
 
 def document(model: Any, description: str) -> dict[int | str, dict[str, Any]]:
-    """`responses=` for an Open311 route: its 200 in JSON (`model`) and XML, and its errors
-    as Open311's `errors` document (never problem+json)."""
+    """`responses=` for an Open311 route: its 200 in JSON (`model`) and as XML."""
     xml = {"text/xml": {"schema": {"type": "string", "description": "the same, as XML"}}}
-    failures = {"model": list[Failure], "content": dict(xml)}
-    return {
-        200: {"model": model, "description": description, "content": dict(xml)},
-        400: {**failures, "description": "Open311 errors: a parameter is missing or invalid"},
-        403: {**failures, "description": "Open311 errors: api_key missing or not recognised"},
-        404: {**failures, "description": "Open311 errors: no such resource or format"},
-    }
+    return {200: {"model": model, "description": description, "content": xml}}
+
+
+_ERRORS: Final = {
+    "400": "a parameter is missing or invalid",
+    "403": "api_key missing or not recognised",
+    "404": "no such resource, jurisdiction or format",
+    "500": "the server failed; try again later",
+}
+
+
+def own_errors(app: FastAPI) -> None:
+    """Document Open311's refusals as they are answered: its `errors` document in the path's
+    format, never problem+json, and never a 422 (a malformed parameter is a 400 there).
+    The runtime documents every other route's errors as problem+json."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        document = build()
+        schemas = document.setdefault("components", {}).setdefault("schemas", {})
+        schemas.setdefault("Failure", Failure.model_json_schema())
+        errors = {"type": "array", "items": {"$ref": "#/components/schemas/Failure"}}
+        for path, item in document["paths"].items():
+            if not path.startswith("/open311/"):
+                continue
+            for operation in item.values():
+                operation["responses"].pop("422", None)
+                for status, description in _ERRORS.items():
+                    operation["responses"][status] = {
+                        "description": f"Open311 errors: {description}",
+                        "content": {
+                            "application/json": {"schema": errors},
+                            "text/xml": {"schema": {"type": "string"}},
+                        },
+                    }
+        return document
+
+    app.openapi = openapi  # type: ignore[method-assign]
