@@ -28,7 +28,7 @@ async def advance(tx: Tx, event: events.Event) -> None:
     if current is None:
         return  # an appeal filed elsewhere
     new = domain.progress_after(event, current[0])
-    if new is not None and domain.applies(event, current, new):
+    if new is not None and domain.applies(event, current, new=new):
         await store.set_progress(tx, event.subject, new, event.time)
 
 

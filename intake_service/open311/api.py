@@ -98,6 +98,7 @@ async def service_definition(
     "/requests.{suffix}",
     response_model=None,
     responses=v.document(list[v.Created], "the new request's id"),
+    openapi_extra=v.FORM,
 )
 async def create_request(suffix: str, request: Request, runtime: IntakeRuntime) -> Response:
     fmt = format_of(suffix)
@@ -140,6 +141,15 @@ async def _records(
     "/requests.{suffix}",
     response_model=None,
     responses=v.document(list[v.ServiceRequest], "requests, newest first"),
+    openapi_extra=v.query(
+        "jurisdiction_id",
+        "service_request_id",
+        "service_code",
+        "start_date",
+        "end_date",
+        "status",
+        "extensions",
+    ),
 )
 async def list_requests(suffix: str, request: Request, runtime: IntakeRuntime) -> Response:
     fmt = format_of(suffix)
@@ -165,6 +175,7 @@ async def list_requests(suffix: str, request: Request, runtime: IntakeRuntime) -
     "/requests/{service_request_id}.{suffix}",
     response_model=None,
     responses=v.document(list[v.ServiceRequest], "the request, as a list of one"),
+    openapi_extra=v.query("jurisdiction_id", "extensions"),
 )
 async def get_request(
     service_request_id: str, suffix: str, request: Request, runtime: IntakeRuntime
@@ -215,6 +226,7 @@ async def token(
     "/servicerequestupdates.{suffix}",
     response_model=None,
     responses=v.document(list[v.RequestUpdate], "updates, oldest first"),
+    openapi_extra=v.query("jurisdiction_id", "api_key", "start_date", "end_date"),
 )
 async def service_request_updates(
     suffix: str, request: Request, runtime: IntakeRuntime

@@ -110,6 +110,54 @@ def document(model: Any, description: str) -> dict[int | str, dict[str, Any]]:
     return {200: {"model": model, "description": description, "content": xml}}
 
 
+def _strings(*names: str) -> dict[str, Any]:
+    return {name: {"type": "string"} for name in names}
+
+
+# Open311 reads its parameters itself (a form body, raw query strings), so they are declared
+# here for the contract: `openapi_extra=` of the route.
+FORM: Final = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "application/x-www-form-urlencoded": {
+                "schema": {
+                    "type": "object",
+                    "required": ["api_key", "service_code"],
+                    "properties": _strings(
+                        "api_key",
+                        "jurisdiction_id",
+                        "service_code",
+                        "lat",
+                        "long",
+                        "address_string",
+                        "address_id",
+                        "description",
+                        "first_name",
+                        "last_name",
+                        "phone",
+                        "media_url",
+                    ),
+                    "additionalProperties": {
+                        "type": "string",
+                        "description": "attribute[CODE] or attribute[CODE][] values",
+                    },
+                }
+            }
+        },
+    }
+}
+
+
+def query(*names: str) -> dict[str, Any]:
+    return {
+        "parameters": [
+            {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+            for name in names
+        ]
+    }
+
+
 _ERRORS: Final = {
     "400": "a parameter is missing or invalid",
     "403": "api_key missing or not recognised",

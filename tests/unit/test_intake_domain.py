@@ -320,12 +320,12 @@ def test_a_reviewed_reply_is_reviewed_or_back_in_progress() -> None:
     sent_back = approved.model_copy(update={"decision": "sent_back", "reason": "答非所问"})
     assert domain.progress_after(approved, 1) == (1, "reviewed")
     assert domain.progress_after(sent_back, 1) == (1, "in_progress")
-    assert domain.applies(approved, (1, "handled"), (1, "reviewed"))
-    assert domain.applies(sent_back, (1, "handled"), (1, "in_progress"))  # back, by exception
+    assert domain.applies(approved, (1, "handled"), new=(1, "reviewed"))
+    assert domain.applies(sent_back, (1, "handled"), new=(1, "in_progress"))  # back, by exception
     # ... but only from the reply it sends back: never over a later stage or round
-    assert not domain.applies(sent_back, (1, "rated"), (1, "in_progress"))
-    assert not domain.applies(sent_back, (2, "handled"), (1, "in_progress"))
-    assert not domain.applies(a, (1, "handled"), (1, "assigned"))
+    assert not domain.applies(sent_back, (1, "rated"), new=(1, "in_progress"))
+    assert not domain.applies(sent_back, (2, "handled"), new=(1, "in_progress"))
+    assert not domain.applies(a, (1, "handled"), new=(1, "assigned"))
 
 
 def test_a_redispatch_shows_the_appeal_assigned_again_until_the_new_holder_signs() -> None:
@@ -333,9 +333,9 @@ def test_a_redispatch_shows_the_appeal_assigned_again_until_the_new_holder_signs
     redispatched = factories.dispatch_facts(a)[0]
     assert isinstance(redispatched, events.Redispatched)
     assert domain.progress_after(redispatched, 1) == (1, "assigned")
-    assert domain.applies(redispatched, (1, "in_progress"), (1, "assigned"))
-    assert not domain.applies(redispatched, (1, "handled"), (1, "assigned"))  # reply shown
-    assert not domain.applies(redispatched, (2, "in_progress"), (1, "assigned"))
+    assert domain.applies(redispatched, (1, "in_progress"), new=(1, "assigned"))
+    assert not domain.applies(redispatched, (1, "handled"), new=(1, "assigned"))  # reply shown
+    assert not domain.applies(redispatched, (2, "in_progress"), new=(1, "assigned"))
 
 
 @pytest.mark.parametrize(
