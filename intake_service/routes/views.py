@@ -1,0 +1,146 @@
+"""intake's response models, and how an appeal row is shown to whom. Front-office callers
+(scope `appeals:frontoffice`, no department) see the citizen, the classification and the
+possible repeats; a department sees only appeals dispatched to it, without the citizen; the
+citizen's own progress check shows status and stage times only. Fields a caller may not see
+are absent, not null (routes answer with `response_model_exclude_unset`)."""
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, Field
+
+from intake_service.articles import ArticleContent
+from intake_service.catalogue import Catalogue
+from intake_service.routes.deps import front_office
+from shared import events
+from shared.runtime.auth import Principal
+
+ETAG = {
+    "ETag": {
+        "description": "the appeal's version: send it as If-Match with a front-office command",
+        "schema": {"type": "string", "example": '"3"'},
+    }
+}
+LOCATION = {
+    "Location": {"description": "the created resource", "schema": {"type": "string"}},
+}
+
+
+class AppealCreated(BaseModel):
+    id: UUID
+    status: str
+    received_at: datetime
+    event_id: UUID = Field(description="the appeal.received fact's id")
+    category: str
+    urgency: events.Urgency
+    classification: dict[str, Any] | None = Field(default=None, description="front office only")
+    repeat_candidates: list[UUID] | None = Field(default=None, description="front office only")
+
+
+class AppealView(BaseModel):
+    id: UUID
+    status: str = Field(description="see GET /v1/appeals?status= for the values")
+    status_at: datetime
+    received_at: datetime
+    stages: dict[str, datetime] = Field(description="status → when the appeal last reached it")
+    appeal_type: events.AppealType
+    category: str
+    urgency: events.Urgency
+    channel: events.Channel
+    content: str
+    location: events.Location
+    attachments: list[events.AttachmentRef]
+    department: str | None
+    merged_into: UUID | None
+    outcome: dict[str, Any] | None = Field(description="the front office's closing fact")
+    citizen: events.Citizen | None = Field(default=None, description="front office only")
+    classification: dict[str, Any] | None = Field(default=None, description="front office only")
+    repeat_candidates: list[UUID] | None = Field(default=None, description="front office only")
+    merged_children: list[UUID] | None = Field(default=None, description="GET of one appeal")
+    parent_status: str | None = Field(default=None, description="a merged appeal's parent's")
+
+
+class ProgressView(BaseModel):
+    id: UUID
+    status: str
+    received_at: datetime
+    stages: dict[str, datetime]
+    handled_with: "ProgressView | None" = Field(
+        default=None, description="the appeal it was merged into, when it was"
+    )
+
+
+class CatalogueView(Catalogue):
+    version: int
+    published_at: datetime
+
+
+class CataloguePublished(BaseModel):
+    version: int = Field(description="the version in force after the request")
+    published: bool = Field(description="whether this request published a new version")
+
+
+class ArticlePublished(BaseModel):
+    id: str
+    version: int
+    published: bool = Field(description="whether this request published a new version")
+
+
+class ArticleView(ArticleContent):
+    id: str
+    version: int
+    published_by: str
+    published_at: datetime
+
+
+class ArticleVersion(BaseModel):
+    version: int
+    published_by: str
+    published_at: datetime
+
+
+class ArticleVersions(BaseModel):
+    id: str
+    versions: list[ArticleVersion]
+
+
+class ArticleHit(ArticleContent):
+    id: str
+    version: int
+    score: int = Field(description="shared terms, title terms counted thrice")
+
+
+def appeal(row: dict[str, Any], caller: Principal) -> AppealView:
+    received = row["received"]
+    shown: dict[str, Any] = {
+        "id": row["id"],
+        "status": row["status"],
+        "status_at": row["status_at"],
+        "received_at": row["received_at"],
+        "stages": row["stages"] or {},
+        "appeal_type": row["appeal_type"],
+        "category": row["category"],
+        "urgency": row["urgency"] or received["urgency"],
+        "channel": received["channel"],
+        "content": received["content"],
+        "location": received.get("location") or {},
+        "attachments": received.get("attachments") or [],
+        "department": row["department"],
+        "merged_into": row["merged_into"],
+        "outcome": row["outcome"],
+    }
+    if front_office(caller):
+        shown["citizen"] = received["citizen"]
+        shown["classification"] = row["classification"]
+        shown["repeat_candidates"] = row["repeat_candidates"] or []
+    return AppealView.model_validate(shown)
+
+
+def progress(row: dict[str, Any]) -> ProgressView:
+    return ProgressView(
+        id=row["id"],
+        status=row["status"],
+        received_at=row["received_at"],
+        stages=row["stages"] or {},
+    )
