@@ -182,7 +182,8 @@ def test_controllers_have_a_pool_of_their_own(overlay: str) -> None:
     controllers = [p for p in pools if "controller" in p["spec"]["roles"]]
     brokers = [p for p in pools if "broker" in p["spec"]["roles"]]
     assert [p["spec"]["roles"] for p in controllers] == [["controller"]], "no dual-role nodes"
-    assert brokers and all(p["spec"]["roles"] == ["broker"] for p in brokers)
+    assert brokers
+    assert all(p["spec"]["roles"] == ["broker"] for p in brokers)
     [quorum] = controllers
     voters = quorum["spec"]["replicas"]
     assert voters % 2 == 1, "a KRaft quorum of an odd size: an even one tolerates no more"

@@ -72,7 +72,8 @@ def test_production_archives_every_database_through_the_barman_cloud_plugin() ->
         assert configuration["s3Credentials"]["accessKeyId"]["name"] == "hotline-backup-s3"
         assert re.fullmatch(r"[1-9]\d*[dwm]", store["spec"]["retentionPolicy"])
         sidecar = store["spec"]["instanceSidecarConfiguration"]["resources"]
-        assert {"cpu", "memory"} <= set(sidecar["requests"]) and "memory" in sidecar["limits"]
+        assert {"cpu", "memory"} <= set(sidecar["requests"])
+        assert "memory" in sidecar["limits"]
         # Each cluster in a folder of its own: two clusters in one would mix their WAL.
         folder = (configuration["destinationPath"], plugin["parameters"].get("serverName", name))
         assert folder not in folders, folder
@@ -104,4 +105,5 @@ def test_development_keeps_no_backups() -> None:
     assert not of_kind(docs, "ScheduledBackup")
     assert not of_kind(docs, "ObjectStore")
     for cluster in clusters(docs):
-        assert "plugins" not in cluster["spec"] and "backup" not in cluster["spec"]
+        assert "plugins" not in cluster["spec"]
+        assert "backup" not in cluster["spec"]

@@ -110,6 +110,8 @@ CUSTOM_KINDS = {
     "Cluster",
     "ScaledObject",
     "TriggerAuthentication",
+    "PodMonitor",
+    "PrometheusRule",
 }
 BACKUP_KINDS = {"ObjectStore", "ScheduledBackup"}  # production only: dev keeps no backups
 
@@ -207,6 +209,20 @@ def test_the_kubernetes_validator_rejects_an_unknown_field(tmp_path: Path) -> No
             lambda d: d["spec"]["configuration"].update(destinationPaht="s3://x/"),
             "'destinationPaht' was unexpected",
             id="object-store-typo",
+        ),
+        pytest.param(
+            "PodMonitor",
+            "hotline-services",
+            lambda d: d["spec"]["podMetricsEndpoints"][0].update(targetPort="http", pth="/"),
+            "'pth' was unexpected",
+            id="pod-monitor-typo",
+        ),
+        pytest.param(
+            "PrometheusRule",
+            "hotline",
+            lambda d: d["spec"]["groups"][0]["rules"][0].update({"for": "2 minutes"}),
+            "does not match",
+            id="prometheus-rule-bad-duration",
         ),
     ],
 )
