@@ -10,17 +10,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
-from audit_service import (
-    checkpoints,
-    domain,
-    exports,
-    findings,
-    gaming,
-    measures_api,
-    replay,
-    signals,
-    store,
-)
+from audit_service import checkpoints, domain, exports, measures_api, replay, store
+from audit_service.domain import findings, gaming, signals
 from shared.runtime.app import Runtime, RuntimeDep
 from shared.runtime.auth import Principal, require
 from shared.runtime.problems import Problem

@@ -11,7 +11,8 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from audit_service import merkle, store
+from audit_service import store
+from audit_service.domain import merkle
 from shared.runtime.eventstore import Database
 
 

@@ -3,7 +3,8 @@ findings what a true history cannot contain (see findings.py)."""
 
 from typing import Any
 
-from audit_service import findings, store
+from audit_service import store
+from audit_service.domain import findings
 from shared.runtime.consumer import Delivery
 from shared.runtime.eventstore import Tx
 

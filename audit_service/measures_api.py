@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query
 from pydantic import AwareDatetime
 
-from audit_service import domain, gaming, kpis, queues, signals, store
+from audit_service import domain, store
+from audit_service.domain import gaming, kpis, queues, signals
 from shared.runtime.app import RuntimeDep
 from shared.runtime.auth import Principal, require
 

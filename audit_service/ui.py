@@ -17,7 +17,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import AwareDatetime
 
-from audit_service import api, kpis, measures_api, pages, store
+from audit_service import api, measures_api, pages, store
+from audit_service.domain import kpis
 from shared.runtime.app import RuntimeDep
 from shared.runtime.auth import Principal, TokenVerifier
 from shared.runtime.problems import Problem

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from audit_service import merkle
+from audit_service.domain import merkle
 from tests.e2e.conftest import Stack
 from tests.e2e.test_happy_path import APPEAL
 from tests.e2e.test_replay import _audit_caught_up

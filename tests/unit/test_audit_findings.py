@@ -5,7 +5,8 @@ from dataclasses import replace
 
 import pytest
 
-from audit_service import domain, findings
+from audit_service import domain
+from audit_service.domain import findings
 from shared import envelope, topics
 from tests.unit import factories
 

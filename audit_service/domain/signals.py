@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from audit_service.domain import Fact
+from audit_service.domain.facts import Fact
 
 # An appeal is flagged when it bounced at least this often or came back to where it was.
 RETURNS_FLAGGED = 2

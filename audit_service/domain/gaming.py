@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
 
-from audit_service.domain import Fact
+from audit_service.domain.facts import Fact
 from shared.workdays import HOTLINE_ZONE
 
 LAST_SHARE = 0.1

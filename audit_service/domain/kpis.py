@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from audit_service.domain import Fact
+from audit_service.domain.facts import Fact
 from shared.workdays import HOTLINE_ZONE, WorkdayCalendar
 
 STARTS = ("appeal.assigned", "appeal.redispatched", "appeal.redo_ordered")

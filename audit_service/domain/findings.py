@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from audit_service.domain import Fact
+from audit_service.domain.facts import Fact
 from shared import envelope, events, topics
 
 UNDECODABLE = "undecodable"

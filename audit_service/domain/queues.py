@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from audit_service.domain import Fact
+from audit_service.domain.facts import Fact
 
 STARTS = ("appeal.assigned", "appeal.redispatched", "appeal.redo_ordered")
 ANY_STAGES = {"appeal.rated": "rated", "appeal.not_rated": "not_rated"}
