@@ -161,7 +161,7 @@ async def list_checkpoints(
     runtime: RuntimeDep, _: Annotated[Principal, require("audit:read")]
 ) -> list[dict[str, Any]]:
     async with runtime.engine.connect() as conn:
-        return [_checkpoint_view(c) for c in await store.list_checkpoints(conn, 100)]
+        return [_checkpoint_view(c) for c in await store.list_checkpoints(conn, limit=100)]
 
 
 @router.get("/facts/{event_id}/proof")
