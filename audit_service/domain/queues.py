@@ -9,7 +9,7 @@ force are the latest ones given (an approved extension moves the handling deadli
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -33,9 +33,6 @@ class Held:
     sign_for_overdue: bool  # at the moment asked
     handling_overdue: bool
     facts: tuple[str, ...]  # the start fact and every later fact that moved the stage
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _data(fact: Fact) -> dict[str, Any]:

@@ -3,9 +3,8 @@ same signals, so a flag can always be traced to the facts that raised it."""
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from audit_service.domain.facts import Fact
 
@@ -25,9 +24,6 @@ class BuckPassing:
     ownerless_seconds: float  # time a return left the appeal waiting for arbitration
     flagged: bool
     facts: tuple[str, ...]  # ids of the facts behind these figures
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def buck_passing(timeline: Sequence[Fact]) -> BuckPassing:

@@ -48,7 +48,7 @@ async def test_a_departments_queue_then_and_now(stack: Stack) -> None:
             params = {"at": at} if at else {}
             response = await client.get(queue_url, params=params, headers=HEADERS)
             assert response.status_code == 200, response.text
-            return {a["appeal_id"]: a for a in response.json()["appeals"]}
+            return {a["appeal_id"]: a for a in response.json()["items"]}
 
         given = next(f for f in assigned["facts"] if f["type"] == "appeal.assigned")
         then = await queue(given["recorded_at"])
@@ -69,7 +69,7 @@ async def test_a_departments_queue_then_and_now(stack: Stack) -> None:
                     await client.get(
                         f"{stack.audit.url}/v1/departments/power/queue", headers=HEADERS
                     )
-                ).json()["appeals"]
+                ).json()["items"]
             )
         )
 
@@ -81,7 +81,7 @@ async def test_a_departments_queue_then_and_now(stack: Stack) -> None:
         gaming = await client.get(
             f"{stack.audit.url}/v1/flags", params={"kind": "gaming"}, headers=HEADERS
         )
-        assert appeal_id not in {f["appeal_id"] for f in gaming.json()["flagged"]}
+        assert appeal_id not in {f["appeal_id"] for f in gaming.json()["items"]}
         wrong = await client.get(
             f"{stack.audit.url}/v1/flags", params={"kind": "x"}, headers=HEADERS
         )
