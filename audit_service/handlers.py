@@ -40,7 +40,7 @@ async def on_duplicate(delivery: Delivery, tx: Tx) -> None:
 
 async def on_park(record: Any, reason: str, tx: Tx) -> None:
     """A record the consumer would not take as a fact: kept as a finding where it was read."""
-    found = findings.parked(record.value, record.topic, reason)
+    found = findings.parked(record.value, record.topic, reason=reason)
     await store.add_findings(tx.conn, [found.row(record.topic, record.partition, record.offset)])
 
 

@@ -76,7 +76,7 @@ def _text(value: Any, limit: int) -> str | None:
     return None if value is None else str(value)[:limit]
 
 
-def parked(body: bytes | None, topic: str, reason: str) -> Finding:
+def parked(body: bytes | None, topic: str, *, reason: str) -> Finding:
     """Classify a record the consumer parked, keeping what its bytes claim about itself."""
     try:
         claimed = json.loads(body or b"")

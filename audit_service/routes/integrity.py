@@ -93,7 +93,7 @@ async def fact_proof(
     ] = None,
 ) -> views.Proof:
     """The fact's inclusion proof against a checkpoint: verify it with the root you kept."""
-    found = await checkpoints.proof(runtime.engine, event_id, size)
+    found = await checkpoints.proof(runtime.engine, event_id, size=size)
     if found is None:
         raise not_found(f"checkpoint {size or '(latest)'} covering fact", event_id)
     return views.Proof.model_validate(found)

@@ -26,7 +26,7 @@ _PAGED: dict[int | str, dict[str, Any]] = {
 
 
 async def month_measures(
-    runtime: AuditRuntime, rule: kpis.Rule, now: datetime, month: str
+    runtime: AuditRuntime, rule: kpis.Rule, *, now: datetime, month: str
 ) -> tuple[kpis.Table, gaming.SharesTable]:
     """The tables for every appeal active in `month`. Figures are attributed to the month a
     fact happened in, so appeals with no fact in it add nothing to its rows."""
@@ -36,7 +36,7 @@ async def month_measures(
         active = kpis.month_bounds(month)
         async for _appeal, found in store.facts_by_appeal(conn, None, active_between=active):
             ordered = domain.timeline(found)
-            kpis.accumulate(table, ordered, rule, now)
+            kpis.accumulate(table, ordered, rule=rule, now=now)
             gaming.accumulate(shares, ordered)
     return table, shares
 
@@ -66,7 +66,7 @@ async def measures(
         excluded_categories=frozenset(exclude_category or ()),
     )
     now = datetime.now(UTC)
-    table, shares = await month_measures(runtime, rule, now, month)
+    table, shares = await month_measures(runtime, rule, now=now, month=month)
     ranked = kpis.ranking(table, month)
     rows = [
         views.DepartmentMeasures(

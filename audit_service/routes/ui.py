@@ -136,7 +136,7 @@ async def ranking_page(
         return _to_login(request)
     now = datetime.now(UTC)
     chosen = month or now.astimezone(HOTLINE_ZONE).strftime("%Y-%m")
-    table, shares = await measures.month_measures(runtime, kpis.Rule(), now, chosen)
+    table, shares = await measures.month_measures(runtime, kpis.Rule(), now=now, month=chosen)
     ranked: dict[str, Any] = kpis.ranking(table, chosen)
     gamed = {d: s.summary() for (d, m), s in sorted(shares.items()) if m == chosen}
     evidence: dict[str, list[tuple[str, str]]] | None = None

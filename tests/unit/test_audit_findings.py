@@ -32,7 +32,7 @@ def _wire(**changes: object) -> bytes:
 def test_a_parked_record_is_classified_from_what_it_claims(
     body: bytes, topic: str, kind: str
 ) -> None:
-    found = findings.parked(body, topic, "the consumer's reason")
+    found = findings.parked(body, topic, reason="the consumer's reason")
     assert (found.kind, found.detail) == (kind, "the consumer's reason")
     if kind != findings.UNDECODABLE or body.startswith(b'{"'):
         assert (found.appeal_id, found.event_id, found.version) == (

@@ -167,7 +167,10 @@ def _table(rule: kpis.Rule | None = None) -> kpis.Table:
     table: kpis.Table = {}
     for history in _month():
         kpis.accumulate(
-            table, domain.timeline(factories.audit_facts(history)), rule or kpis.Rule(), NOW
+            table,
+            domain.timeline(factories.audit_facts(history)),
+            rule=rule or kpis.Rule(),
+            now=NOW,
         )
     return table
 
