@@ -96,11 +96,11 @@ async def test_forged_rewritten_and_dropped_facts_are_findings(stack: Stack) -> 
             found: dict[str, dict[str, Any]] = {}
             params: dict[str, Any] = {"limit": 2}
             while True:
-                page = (
-                    await client.get(
-                        f"{stack.audit.url}/v1/findings", params=params, headers=HEADERS
-                    )
-                ).json()
+                response = await client.get(
+                    f"{stack.audit.url}/v1/findings", params=params, headers=HEADERS
+                )
+                page = response.json()
+                assert ("link" in response.headers) == (page["next"] is not None)
                 found |= {
                     f["kind"]: f for f in page["items"] if f["position"] in positions.values()
                 }
