@@ -1,9 +1,5 @@
-from typing import Annotated
-
-from fastapi import Depends
 from pydantic import Field, SecretStr
 
-from shared.runtime.app import Runtime, get_runtime
 from shared.runtime.settings import ServiceSettings
 
 
@@ -13,7 +9,3 @@ class AuditSettings(ServiceSettings):
     database_url: SecretStr = SecretStr("postgresql+asyncpg://hotline@127.0.0.1:55432/audit")
     # How often a Merkle checkpoint of everything recorded is published.
     checkpoint_interval_seconds: float = Field(default=3600.0, gt=0, le=7 * 24 * 3600)
-
-
-# What audit's routes reach the running service through, its settings typed.
-AuditRuntime = Annotated[Runtime[AuditSettings], Depends(get_runtime)]

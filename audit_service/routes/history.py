@@ -11,7 +11,7 @@ from pydantic import AwareDatetime
 
 from audit_service import domain, exports, store, views
 from audit_service.domain import gaming, signals
-from audit_service.settings import AuditRuntime
+from audit_service.routes.deps import AuditRuntime
 from shared.runtime.auth import Principal, require
 from shared.runtime.openapi import problems
 from shared.runtime.problems import not_found

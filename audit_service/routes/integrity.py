@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from audit_service import checkpoints, store, views
 from audit_service.domain.findings import Kind
-from audit_service.settings import AuditRuntime
+from audit_service.routes.deps import AuditRuntime
 from shared.runtime.auth import Principal, require
 from shared.runtime.openapi import problems
 from shared.runtime.pagination import LINK_HEADER, CursorQuery, LimitQuery, Page, decode, page

@@ -9,7 +9,7 @@ from pydantic import AwareDatetime
 
 from audit_service import domain, store, views
 from audit_service.domain import gaming, kpis, queues, signals
-from audit_service.settings import AuditRuntime
+from audit_service.routes.deps import AuditRuntime
 from shared.runtime.auth import Principal, require
 from shared.runtime.openapi import problems
 from shared.runtime.pagination import LINK_HEADER, CursorQuery, LimitQuery, decode, page

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Response
 
 from audit_service import replay, store, views
-from audit_service.settings import AuditRuntime
+from audit_service.routes.deps import AuditRuntime
 from shared.runtime.auth import Principal, require
 from shared.runtime.openapi import problems
 from shared.runtime.problems import not_found

@@ -20,7 +20,7 @@ from pydantic import AwareDatetime
 from audit_service import store, views
 from audit_service.domain import kpis
 from audit_service.routes import history, measures, pages
-from audit_service.settings import AuditRuntime
+from audit_service.routes.deps import AuditRuntime
 from shared.runtime.auth import Principal, TokenVerifier
 from shared.runtime.problems import Problem
 from shared.workdays import HOTLINE_ZONE

@@ -10,11 +10,10 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from intake_service import commands, domain, store
-from intake_service.routes import views
+from intake_service import commands, domain, store, views
 from intake_service.routes.deps import IntakeRuntime, Reader, Writer, front_office, visible
 from intake_service.routes.requests import AppealFiling
-from intake_service.routes.views import AppealCreated, AppealView, ProgressView
+from intake_service.views import AppealCreated, AppealView, ProgressView
 from shared import events
 from shared.decisions import Context
 from shared.runtime import idempotency, openapi, pagination, preconditions

@@ -9,7 +9,7 @@ from fastapi import APIRouter
 from intake_service import store
 from intake_service.catalogue import Catalogue
 from intake_service.routes.deps import CatalogueAdmin, IntakeRuntime, Reader
-from intake_service.routes.views import CataloguePublished, CatalogueView
+from intake_service.views import CataloguePublished, CatalogueView
 from shared.runtime import openapi
 from shared.runtime.problems import Problem
 

@@ -10,8 +10,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from intake_service import commands, store
-from intake_service.routes import views
+from intake_service import commands, store, views
 from intake_service.routes.deps import IntakeRuntime, Operator
 from intake_service.routes.requests import (
     Answer,
@@ -21,7 +20,7 @@ from intake_service.routes.requests import (
     Transfer,
     Unmerge,
 )
-from intake_service.routes.views import AppealView
+from intake_service.views import AppealView
 from shared.decisions import Context
 from shared.runtime import openapi, preconditions
 from shared.runtime.auth import Principal

@@ -11,8 +11,8 @@ from fastapi.responses import JSONResponse
 from intake_service.articles import ARTICLE_ID_PATTERN, ArticleContent
 from intake_service.domain import knowledge
 from intake_service.routes.deps import IntakeRuntime, KnowledgeAdmin, Reader
-from intake_service.routes.views import ArticleHit, ArticlePublished, ArticleVersions, ArticleView
 from intake_service.store import knowledge as kb
+from intake_service.views import ArticleHit, ArticlePublished, ArticleVersions, ArticleView
 from shared.runtime import openapi, pagination
 from shared.runtime.pagination import CursorQuery, Page
 from shared.runtime.problems import not_found
