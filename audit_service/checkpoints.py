@@ -11,7 +11,8 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from audit_service import merkle, store
+from audit_service import store
+from audit_service.domain import merkle
 from shared.runtime.eventstore import Database
 
 
@@ -34,7 +35,7 @@ async def sweep(db: Database, now: datetime) -> int:
     return 0 if await create(db.engine) is None else 1
 
 
-async def proof(engine: AsyncEngine, event_id: UUID, size: int | None) -> dict[str, Any] | None:
+async def proof(engine: AsyncEngine, event_id: UUID, *, size: int | None) -> dict[str, Any] | None:
     """The inclusion proof of a fact against a checkpoint (the latest when size is None);
     None when there is no such checkpoint or the fact is not within it."""
     async with engine.connect() as conn:

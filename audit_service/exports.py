@@ -8,10 +8,9 @@ from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from audit_service.store import facts
+from audit_service import store
 
 COLUMNS = (
     "seq",
@@ -30,15 +29,6 @@ COLUMNS = (
 Mask = Callable[[dict[str, Any]], dict[str, Any]]
 
 
-async def _rows(engine: AsyncEngine, batch: int = 1000) -> AsyncIterator[Any]:
-    async with engine.connect() as conn:
-        result = await conn.stream(
-            select(facts).order_by(facts.c.seq).execution_options(yield_per=batch)
-        )
-        async for row in result:
-            yield row
-
-
 def _plain(value: Any) -> Any:
     if value is None or isinstance(value, int):
         return value
@@ -52,7 +42,7 @@ def _record(row: Any, mask: Mask) -> dict[str, Any]:
 
 
 async def json_lines(engine: AsyncEngine, mask: Mask) -> AsyncIterator[bytes]:
-    async for row in _rows(engine):
+    async for row in store.recorded_facts(engine):
         yield (json.dumps(_record(row, mask), ensure_ascii=False) + "\n").encode()
 
 
@@ -60,7 +50,7 @@ async def csv_lines(engine: AsyncEngine, mask: Mask) -> AsyncIterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([*COLUMNS, "data"])
-    async for row in _rows(engine):
+    async for row in store.recorded_facts(engine):
         record = _record(row, mask)
         writer.writerow(
             [*(record[c] for c in COLUMNS), json.dumps(record["data"], ensure_ascii=False)]

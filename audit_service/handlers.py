@@ -1,14 +1,20 @@
-"""audit keeps every fact it reads, from every topic, exactly as it arrived, and records as
-findings what a true history cannot contain (see findings.py)."""
+"""audit's reactions, its table of contents for what it reads: it keeps every fact it reads,
+from every topic, exactly as it arrived (`on_fact`), and records as findings what a true
+history cannot contain (see domain/findings.py): a fact that breaks its stream's chain, a
+fact id reused for other content (`on_duplicate`), a record that is no fact at all
+(`on_park`). It reacts to no fact type in particular, so `HANDLERS` is empty and main.py
+subscribes it to every topic."""
 
 from typing import Any
 
-from audit_service import findings, store
-from shared.runtime.consumer import Delivery
+from audit_service import store
+from audit_service.domain import findings
+from shared.runtime.consumer import Delivery, Handlers
 from shared.runtime.eventstore import Tx
 
 
-async def ingest(delivery: Delivery, tx: Tx) -> None:
+async def on_fact(delivery: Delivery, tx: Tx) -> None:
+    """Every fact read: recorded, and checked against its stream as recorded so far."""
     row = store.fact_row(delivery)
     await store.add_facts(tx.conn, [row])
     fact = store.to_fact(row)
@@ -22,7 +28,7 @@ async def ingest(delivery: Delivery, tx: Tx) -> None:
     )
 
 
-async def redelivered(delivery: Delivery, tx: Tx) -> None:
+async def on_duplicate(delivery: Delivery, tx: Tx) -> None:
     """A fact id audit already holds: fine if it is the same fact, a finding if it is not."""
     fact = store.to_fact(store.fact_row(delivery))
     recorded = await store.fact_hash(tx.conn, fact.event_id)
@@ -32,7 +38,10 @@ async def redelivered(delivery: Delivery, tx: Tx) -> None:
         await store.add_findings(tx.conn, [found.row(*position)])
 
 
-async def parked(record: Any, reason: str, tx: Tx) -> None:
+async def on_park(record: Any, reason: str, tx: Tx) -> None:
     """A record the consumer would not take as a fact: kept as a finding where it was read."""
-    found = findings.parked(record.value, record.topic, reason)
+    found = findings.parked(record.value, record.topic, reason=reason)
     await store.add_findings(tx.conn, [found.row(record.topic, record.partition, record.offset)])
+
+
+HANDLERS: Handlers = {}  # no fact type in particular: every fact goes through on_fact

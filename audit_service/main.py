@@ -2,7 +2,8 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
-from audit_service import api, checkpoints, handlers, ui
+from audit_service import checkpoints, handlers
+from audit_service.routes import history, integrity, measures, replays, ui
 from audit_service.settings import AuditSettings
 from shared import topics
 from shared.runtime import settings, timers
@@ -12,8 +13,12 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def _routes() -> APIRouter:
+    """The one place audit's routers are joined."""
     routes = APIRouter()
-    routes.include_router(api.router)
+    routes.include_router(history.router)
+    routes.include_router(integrity.router)
+    routes.include_router(replays.router)
+    routes.include_router(measures.router)
     routes.include_router(ui.router)  # the auditor's pages, with their own cookie sign-in
     return routes
 
@@ -25,9 +30,10 @@ def create_app() -> FastAPI:
             settings=config,
             router=_routes(),
             migrations_dir=MIGRATIONS,
-            on_fact=handlers.ingest,
-            on_park=handlers.parked,
-            on_duplicate=handlers.redelivered,
+            handlers=handlers.HANDLERS,
+            on_fact=handlers.on_fact,
+            on_park=handlers.on_park,
+            on_duplicate=handlers.on_duplicate,
             subscribe=topics.ALL,
             background=[
                 lambda runtime: timers.every(

@@ -89,8 +89,3 @@ class Catalogue(_Frozen):
 
     def find(self, code: str) -> Service | None:
         return next((s for s in self.services if s.code == code), None)
-
-
-def missing_categories(catalogue: Catalogue, needed: set[str]) -> list[str]:
-    """The categories in `needed` (e.g. those dispatch routes) the catalogue lacks."""
-    return sorted(needed - {s.code for s in catalogue.services})

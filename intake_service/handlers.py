@@ -1,72 +1,80 @@
-"""How facts reach intake's read model: `record` appends the front office's own decisions
-and projects them in the same transaction; `on_progress` follows other services' facts
-only to show an appeal's status and which department holds it."""
+"""How other services' facts reach intake: they move the appeal's status (and name the
+department that holds it), and every public one becomes an Open311 update. intake appends
+no fact in reaction to them."""
 
-from uuid import UUID
-
-from intake_service import domain, store
-from intake_service.open311 import updates as open311_updates
+from intake_service import commands, store
+from intake_service.open311 import updates as open311
 from shared import events
 from shared.runtime.consumer import Handlers
 from shared.runtime.eventstore import Tx
 
 
-async def _advance(tx: Tx, event: events.Event) -> None:
-    current = await store.lock_progress(tx, event.subject)
-    if current is None:
-        return  # an appeal filed elsewhere
-    new = domain.progress_after(event, current[0])
-    if new is not None and domain.applies(event, current, new):
-        await store.set_progress(tx, event.subject, new, event.time)
+async def _progress(tx: Tx, event: events.Event) -> None:
+    await commands.advance(tx, event)
+    await open311.record(tx, [event])
 
 
-async def project(tx: Tx, event: events.Event) -> None:
-    """One of intake's own facts (other than appeal.received) into the read model."""
-    match event:
-        case events.AppealClassified():
-            await store.set_classification(tx, event.subject, event)
-        case events.MergedInto(parent=parent):
-            await store.set_merged(tx, event.subject, parent, event.time)
-        case events.Unmerged():
-            await store.set_merged(tx, event.subject, None, event.time)
-        case events.AnsweredDirectly() | events.TransferredToEmergency() | events.AppealRejected():
-            outcome = event.model_dump(
-                mode="json", exclude={"id", "subject", "correlation_id", "causation_id"}
-            )
-            await store.set_outcome(tx, event.subject, outcome)
-    await _advance(tx, event)
+async def on_assigned(event: events.Assigned, tx: Tx) -> None:
+    await commands.advance(tx, event)
+    await store.set_department(tx, event.subject, event.department)
+    await open311.record(tx, [event])
 
 
-async def record(tx: Tx, appeal_id: UUID, new: list[events.Event], *, expected_version: int) -> int:
-    """Append the front office's decision and project it: one transaction, no dual write."""
-    version = await tx.append(appeal_id, new, expected_version=expected_version)
-    for event in new:
-        if not isinstance(event, events.AppealReceived):
-            await project(tx, event)
-    await open311_updates.record(tx, new)
-    return version
+async def on_redispatched(event: events.Redispatched, tx: Tx) -> None:
+    # facts of one dispatch stream arrive in order: the latest lead is the holder
+    await commands.advance(tx, event)
+    await store.set_department(tx, event.subject, event.department)
+    await open311.record(tx, [event])
 
 
-async def on_progress(event: events.Event, tx: Tx) -> None:
-    await _advance(tx, event)
-    if isinstance(event, events.Assigned | events.Redispatched):
-        # facts of one dispatch stream arrive in order: the latest lead is the holder
-        await store.set_department(tx, event.subject, event.department)
+async def on_signed_for(event: events.SignedFor, tx: Tx) -> None:
+    await _progress(tx, event)
 
 
-HANDLERS: Handlers = dict.fromkeys(
-    (
-        events.Assigned,
-        events.Redispatched,
-        events.SignedFor,
-        events.RedoOrdered,
-        events.Closed,
-        events.Handled,
-        events.ReplyReviewed,
-        events.NotRated,
-        events.Rated,
-    ),
-    on_progress,
-)
-# Every public dispatch and feedback fact also becomes an Open311 update.
-HANDLERS = open311_updates.with_updates(HANDLERS)
+async def on_redo_ordered(event: events.RedoOrdered, tx: Tx) -> None:
+    await _progress(tx, event)
+
+
+async def on_closed(event: events.Closed, tx: Tx) -> None:
+    await _progress(tx, event)
+
+
+async def on_handled(event: events.Handled, tx: Tx) -> None:
+    await _progress(tx, event)
+
+
+async def on_reply_reviewed(event: events.ReplyReviewed, tx: Tx) -> None:
+    await _progress(tx, event)
+
+
+async def on_rated(event: events.Rated, tx: Tx) -> None:
+    await _progress(tx, event)
+
+
+async def on_not_rated(event: events.NotRated, tx: Tx) -> None:
+    await _progress(tx, event)
+
+
+async def on_public_fact(event: events.Event, tx: Tx) -> None:
+    """A public fact that moves no status here: only an Open311 update."""
+    await open311.record(tx, [event])
+
+
+HANDLERS: Handlers = {
+    # dispatch
+    events.Assigned: on_assigned,
+    events.Redispatched: on_redispatched,
+    events.SignedFor: on_signed_for,
+    events.RedoOrdered: on_redo_ordered,
+    events.Closed: on_closed,
+    events.ReturnRequested: on_public_fact,
+    events.ReturnApproved: on_public_fact,
+    events.ReturnDenied: on_public_fact,
+    events.ExtensionApproved: on_public_fact,
+    # feedback
+    events.Handled: on_handled,
+    events.ReplyReviewed: on_reply_reviewed,
+    events.Rated: on_rated,
+    events.NotRated: on_not_rated,
+    events.CallbackMade: on_public_fact,
+}

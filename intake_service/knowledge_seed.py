@@ -1,7 +1,7 @@
 """The demo knowledge base `hotline seed intake` publishes: answers a call-taker gives
 without a work order, as a city's 12345 centre keeps them."""
 
-from intake_service.domain.knowledge import ArticleContent
+from intake_service.articles import ArticleContent
 
 DEMO: dict[str, ArticleContent] = {
     "water.bill-payment": ArticleContent(

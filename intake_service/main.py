@@ -2,8 +2,10 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
-from intake_service import api, handlers
+from intake_service import handlers
 from intake_service.open311 import api as open311
+from intake_service.open311 import views as open311_views
+from intake_service.routes import appeals, catalogue, front_office, knowledge
 from intake_service.settings import IntakeSettings
 from shared.runtime import settings
 from shared.runtime.app import ServiceSpec, create_service
@@ -13,9 +15,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app() -> FastAPI:
     router = APIRouter()
-    router.include_router(api.router)
-    router.include_router(open311.router)
-    return create_service(
+    for routes in (appeals, front_office, catalogue, knowledge, open311):
+        router.include_router(routes.router)
+    app = create_service(
         ServiceSpec(
             settings=settings.load(IntakeSettings),
             router=router,
@@ -24,3 +26,5 @@ def create_app() -> FastAPI:
             title="12345 hotline: intake",
         )
     )
+    open311_views.own_errors(app)
+    return app

@@ -1,60 +1,146 @@
-"""How an appeal row is shown, and to whom. Front-office callers (scope
-`appeals:frontoffice`) see the citizen; a department sees only appeals dispatched to it,
-without the citizen; the citizen's own progress check shows status and stage times only."""
+"""intake's response models, and how an appeal row is shown to whom. Front-office callers
+(scope `appeals:frontoffice`, no department) see the citizen, the classification and the
+possible repeats; a department sees only appeals dispatched to it, without the citizen; the
+citizen's own progress check shows status and stage times only. Fields a caller may not see
+are absent, not null (routes answer with `response_model_exclude_unset`)."""
 
-from typing import Any, Final
+from datetime import datetime
+from typing import Any
 from uuid import UUID
 
+from pydantic import BaseModel, Field
+
+from intake_service.articles import ArticleContent
+from intake_service.catalogue import Catalogue
+from intake_service.routes.deps import front_office
+from shared import events
 from shared.runtime.auth import Principal
-from shared.runtime.problems import Problem
 
-READ: Final = "appeals:read"
-WRITE: Final = "appeals:write"
-FRONT_OFFICE: Final = "appeals:frontoffice"
-KNOWLEDGE_ADMIN: Final = "knowledge:admin"
-
-_FIELDS: Final = ("channel", "content", "location", "attachments")
-
-
-def _iso(value: Any) -> Any:
-    return value.isoformat() if value is not None else None
+ETAG = {
+    "ETag": {
+        "description": "the appeal's version: send it as If-Match with a front-office command",
+        "schema": {"type": "string", "example": '"3"'},
+    }
+}
+LOCATION = {
+    "Location": {"description": "the created resource", "schema": {"type": "string"}},
+}
 
 
-def appeal(row: dict[str, Any], caller: Principal) -> dict[str, Any]:
+class AppealCreated(BaseModel):
+    id: UUID
+    status: str
+    received_at: datetime
+    event_id: UUID = Field(description="the appeal.received fact's id")
+    category: str
+    urgency: events.Urgency
+    classification: dict[str, Any] | None = Field(default=None, description="front office only")
+    repeat_candidates: list[UUID] | None = Field(default=None, description="front office only")
+
+
+class AppealView(BaseModel):
+    id: UUID
+    status: str = Field(description="see GET /v1/appeals?status= for the values")
+    status_at: datetime
+    received_at: datetime
+    stages: dict[str, datetime] = Field(description="status → when the appeal last reached it")
+    appeal_type: events.AppealType
+    category: str
+    urgency: events.Urgency
+    channel: events.Channel
+    content: str
+    location: events.Location
+    attachments: list[events.AttachmentRef]
+    department: str | None
+    merged_into: UUID | None
+    outcome: dict[str, Any] | None = Field(description="the front office's closing fact")
+    citizen: events.Citizen | None = Field(default=None, description="front office only")
+    classification: dict[str, Any] | None = Field(default=None, description="front office only")
+    repeat_candidates: list[UUID] | None = Field(default=None, description="front office only")
+    merged_children: list[UUID] | None = Field(default=None, description="GET of one appeal")
+    parent_status: str | None = Field(default=None, description="a merged appeal's parent's")
+
+
+class ProgressView(BaseModel):
+    id: UUID
+    status: str
+    received_at: datetime
+    stages: dict[str, datetime]
+    handled_with: "ProgressView | None" = Field(
+        default=None, description="the appeal it was merged into, when it was"
+    )
+
+
+class CatalogueView(Catalogue):
+    version: int
+    published_at: datetime
+
+
+class CataloguePublished(BaseModel):
+    version: int = Field(description="the version in force after the request")
+    published: bool = Field(description="whether this request published a new version")
+
+
+class ArticlePublished(BaseModel):
+    id: str
+    version: int
+    published: bool = Field(description="whether this request published a new version")
+
+
+class ArticleView(ArticleContent):
+    id: str
+    version: int
+    published_by: str
+    published_at: datetime
+
+
+class ArticleVersion(BaseModel):
+    version: int
+    published_by: str
+    published_at: datetime
+
+
+class ArticleVersions(BaseModel):
+    id: str
+    versions: list[ArticleVersion]
+
+
+class ArticleHit(ArticleContent):
+    id: str
+    version: int
+    score: int = Field(description="shared terms, title terms counted thrice")
+
+
+def appeal(row: dict[str, Any], caller: Principal) -> AppealView:
     received = row["received"]
     shown: dict[str, Any] = {
-        "id": str(row["id"]),
+        "id": row["id"],
         "status": row["status"],
-        "status_at": _iso(row["status_at"]),
-        "received_at": _iso(row["received_at"]),
+        "status_at": row["status_at"],
+        "received_at": row["received_at"],
         "stages": row["stages"] or {},
         "appeal_type": row["appeal_type"],
         "category": row["category"],
         "urgency": row["urgency"] or received["urgency"],
-        **{k: received.get(k, []) for k in _FIELDS},
+        "channel": received["channel"],
+        "content": received["content"],
+        "location": received.get("location") or {},
+        "attachments": received.get("attachments") or [],
         "department": row["department"],
-        "merged_into": None if row["merged_into"] is None else str(row["merged_into"]),
+        "merged_into": row["merged_into"],
         "outcome": row["outcome"],
     }
-    if FRONT_OFFICE in caller.scopes and caller.department is None:
+    if front_office(caller):
         shown["citizen"] = received["citizen"]
         shown["classification"] = row["classification"]
         shown["repeat_candidates"] = row["repeat_candidates"] or []
-    return shown
+    return AppealView.model_validate(shown)
 
 
-def visible(row: dict[str, Any] | None, caller: Principal, appeal_id: UUID) -> dict[str, Any]:
-    """The row if this caller may read it; a department gets 404 for another's appeal, the
-    same answer as for one that does not exist."""
-    if row is None or (caller.department is not None and row["department"] != caller.department):
-        raise Problem(404, "Not Found", f"no appeal {appeal_id}")
-    return row
-
-
-def progress(row: dict[str, Any]) -> dict[str, Any]:
-    return {
-        "id": str(row["id"]),
-        "status": row["status"],
-        "received_at": _iso(row["received_at"]),
-        "stages": row["stages"] or {},
-    }
+def progress(row: dict[str, Any]) -> ProgressView:
+    return ProgressView(
+        id=row["id"],
+        status=row["status"],
+        received_at=row["received_at"],
+        stages=row["stages"] or {},
+    )

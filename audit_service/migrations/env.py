@@ -1,6 +1,6 @@
 from sqlalchemy import MetaData
 
-from audit_service.store import metadata, projection
+from audit_service.store.tables import metadata, projection
 from shared.runtime.migrations import run_env
 
 combined = MetaData()

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from dispatch_service import commands, store, views
 from dispatch_service.domain import sla
-from dispatch_service.routes import Body, DispatchRuntime, Reader
+from dispatch_service.routes.deps import Body, DispatchRuntime, Reader
 from shared import events
 from shared.runtime import openapi, pagination
 from shared.runtime.auth import Principal, require

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Response
 from pydantic import Field
 
 from dispatch_service import commands
-from dispatch_service.routes import COMMAND_RESPONSES, Body, Department, DispatchRuntime, run
+from dispatch_service.routes.deps import COMMAND_RESPONSES, Body, Department, DispatchRuntime, run
 from dispatch_service.views import WorkOrderView
 from shared import events
 from shared.runtime.preconditions import IfMatch

@@ -9,7 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 
 from dispatch_service import store, views
-from dispatch_service.routes import DispatchRuntime, Reader
+from dispatch_service.routes.deps import DispatchRuntime, Reader
 from dispatch_service.views import WorkOrderView
 from shared.runtime import openapi, pagination, preconditions
 from shared.runtime.auth import Principal

@@ -8,8 +8,8 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from feedback_service import commands, domain
-from feedback_service.routes import PAGED, RACED, FeedbackRuntime, Limit, views
+from feedback_service import commands, domain, views
+from feedback_service.routes.deps import PAGED, RACED, FeedbackRuntime, Limit
 from feedback_service.store import read_models
 from shared import events
 from shared.runtime import idempotency, pagination

@@ -7,9 +7,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path
 
-from feedback_service import commands, domain, rating_links
+from feedback_service import commands, domain, rating_links, views
 from feedback_service.domain import links
-from feedback_service.routes import RACED, FeedbackRuntime, views
+from feedback_service.routes.deps import RACED, FeedbackRuntime
 from feedback_service.routes.feedback import Rating
 from feedback_service.settings import FeedbackSettings
 from feedback_service.store import read_models

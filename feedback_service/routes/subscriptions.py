@@ -9,8 +9,8 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Request, Response
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict
 
-from feedback_service import targets, webhooks
-from feedback_service.routes import PAGED, FeedbackRuntime, Limit, views
+from feedback_service import targets, views, webhooks
+from feedback_service.routes.deps import PAGED, FeedbackRuntime, Limit
 from feedback_service.store import notifications
 from shared.runtime import pagination
 from shared.runtime.auth import Principal, require

@@ -6,7 +6,6 @@ No I/O, no clock."""
 from intake_service.domain.appeal import (
     CLOSING_STAGES,
     Appeal,
-    Meta,
     NewAppeal,
     Stage,
     answer,
@@ -33,7 +32,6 @@ __all__ = [
     "STATUSES",
     "STATUS_RANK",
     "Appeal",
-    "Meta",
     "NewAppeal",
     "Progress",
     "Stage",

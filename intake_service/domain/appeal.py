@@ -1,15 +1,13 @@
 """The appeal at the front office: what a caller files, how intake's own facts fold into
 the appeal's state, and every decision the front office makes. Pure: no I/O, no clock."""
 
-from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Literal, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
-
 from shared import events
+from shared.decisions import Context
 from shared.errors import InvalidTransitionError, NotFoundError
 
 E = TypeVar("E", bound=events.Event)
@@ -17,30 +15,20 @@ Stage = Literal["held", "forwarded", "answered", "transferred", "rejected"]
 CLOSING_STAGES: frozenset[Stage] = frozenset({"answered", "transferred", "rejected"})
 
 
-class NewAppeal(BaseModel):
-    """What a caller submits; the envelope fields are the hotline's to set. Without a
-    category, the catalogue's keyword rules choose one."""
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NewAppeal:
+    """What a caller files, as checked by the channel that took it (the REST request model,
+    Open311's form); the envelope fields are the hotline's to set. Without a category, the
+    catalogue's keyword rules choose one."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
     channel: events.Channel
     appeal_type: events.AppealType
-    category: events.Code | None = None
+    category: str | None = None
     urgency: events.Urgency = "normal"
-    content: events.Text
+    content: str
     citizen: events.Citizen
-    location: events.Location = Field(default_factory=events.Location)
-    attachments: tuple[events.AttachmentRef, ...] = Field(
-        default=(), max_length=events.MAX_ATTACHMENTS
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Meta:
-    """Who decides, when, and where fresh fact ids come from."""
-
-    actor: str
-    now: datetime
-    new_id: Callable[[], UUID]
+    location: events.Location = field(default_factory=events.Location)
+    attachments: tuple[events.AttachmentRef, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,13 +80,14 @@ def evolve(state: Appeal | None, event: events.Event) -> Appeal | None:
     return state
 
 
-def fact(cls: type[E], appeal: Appeal, meta: Meta, **fields: Any) -> E:
+def fact(cls: type[E], appeal: Appeal, *, context: Context, **fields: Any) -> E:
     return cls(
-        id=meta.new_id(),
+        id=context.new_id(),
         subject=appeal.appeal_id,
-        time=meta.now,
-        actor=meta.actor,
+        time=context.now,
+        actor=context.actor,
         correlation_id=appeal.correlation_id,
+        causation_id=context.causation_id,
         **fields,
     )
 
@@ -110,33 +99,38 @@ def receive(
     urgency: events.Urgency,
     hold: bool,
     appeal_id: UUID,
-    meta: Meta,
+    context: Context,
 ) -> list[events.Event]:
     """The appeal as received and, unless the operator holds it at the front office,
     forwarded to dispatch at once, in the same decision."""
     received = events.AppealReceived(
-        id=meta.new_id(),
+        id=context.new_id(),
         subject=appeal_id,
-        time=meta.now,
-        actor=meta.actor,
+        time=context.now,
+        actor=context.actor,
         correlation_id=appeal_id,
-        **{**appeal.model_dump(), "category": category, "urgency": urgency},
+        causation_id=context.causation_id,
+        channel=appeal.channel,
+        appeal_type=appeal.appeal_type,
+        category=category,
+        urgency=urgency,
+        content=appeal.content,
+        citizen=appeal.citizen,
+        location=appeal.location,
+        attachments=appeal.attachments,
     )
     if hold:
         return [received]
     state = evolve(None, received)
     assert state is not None
-    return [received, _forwarded(state, meta, causation_id=received.id)]
+    return [received, _forwarded(state, context=context.caused_by(received.id))]
 
 
-def _forwarded(
-    appeal: Appeal, meta: Meta, causation_id: UUID | None = None
-) -> events.AppealForwarded:
+def _forwarded(appeal: Appeal, *, context: Context) -> events.AppealForwarded:
     return fact(
         events.AppealForwarded,
         appeal,
-        meta,
-        causation_id=causation_id,
+        context=context,
         category=appeal.category,
         appeal_type=appeal.appeal_type,
         urgency=appeal.urgency,
@@ -166,7 +160,7 @@ def classify(
     urgency: events.Urgency,
     reason: str,
     catalogue_version: int | None,
-    meta: Meta,
+    context: Context,
 ) -> list[events.Event]:
     """An operator's override of the classification, only while the appeal is held: once
     forwarded, dispatch has routed on it (reassignment there is the remedy)."""
@@ -177,7 +171,7 @@ def classify(
         fact(
             events.AppealClassified,
             appeal,
-            meta,
+            context=context,
             category=category,
             appeal_type=appeal_type,
             urgency=urgency,
@@ -188,8 +182,8 @@ def classify(
     ]
 
 
-def forward(appeal: Appeal | None, meta: Meta) -> list[events.Event]:
-    return [_forwarded(held(appeal), meta)]
+def forward(appeal: Appeal | None, context: Context) -> list[events.Event]:
+    return [_forwarded(held(appeal), context=context)]
 
 
 def answer(
@@ -197,7 +191,7 @@ def answer(
     *,
     article: tuple[str, int] | None,
     text: str,
-    meta: Meta,
+    context: Context,
 ) -> list[events.Event]:
     """Settled from a knowledge-base article (its version kept) or in a three-party call."""
     article_id, version = article if article is not None else (None, None)
@@ -205,7 +199,7 @@ def answer(
         fact(
             events.AnsweredDirectly,
             held(appeal),
-            meta,
+            context=context,
             article_id=article_id,
             article_version=version,
             answer=text,
@@ -219,13 +213,13 @@ def transfer(
     line: events.EmergencyLine,
     mode: Literal["one_click", "three_party_call"],
     external_reference: str,
-    meta: Meta,
+    context: Context,
 ) -> list[events.Event]:
     return [
         fact(
             events.TransferredToEmergency,
             held(appeal),
-            meta,
+            context=context,
             line=line,
             mode=mode,
             external_reference=external_reference,
@@ -239,13 +233,13 @@ def reject(
     reason: str,
     legal_route: events.LegalRoute,
     explanation: str,
-    meta: Meta,
+    context: Context,
 ) -> list[events.Event]:
     return [
         fact(
             events.AppealRejected,
             held(appeal),
-            meta,
+            context=context,
             reason=reason,
             legal_route=legal_route,
             explanation=explanation,

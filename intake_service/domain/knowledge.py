@@ -6,11 +6,8 @@ query 水费怎么交 shares 水费 with the title 水费缴纳方式 without an
 """
 
 import re
-from typing import Annotated, Final
-
-from pydantic import BaseModel, ConfigDict, Field
-
-from shared import events
+from collections.abc import Sequence
+from typing import Final, Protocol
 
 _HAN_RUN = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
 _WORD = re.compile(r"[a-z0-9]+")
@@ -19,23 +16,19 @@ STOP_TERMS: Final = frozenset(
     {"怎么", "么办", "如何", "什么", "请问", "哪里", "哪儿", "可以", "我想", "为什么", "是否"}
     | {"一下", "多少", "想问", "问一", "问下", "需要", "的吗", "了吗", "怎样", "能不"}
 )
-ArticleId = str  # a slug, e.g. water.bill-payment
 
 
-class ArticleContent(BaseModel):
-    """One version of an article as an administrator writes it."""
+class Article(Protocol):
+    """What the index reads of an article (intake_service.articles.ArticleContent)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    title: str = Field(min_length=1, max_length=200)
-    body: events.Text
-    categories: tuple[events.Code, ...] = Field(default=(), max_length=20)
-    keywords: tuple[Annotated[str, Field(min_length=1, max_length=50)], ...] = Field(
-        default=(), max_length=30
-    )
-    active: bool = True  # a retired article is kept (answers cite it) but not offered
+    @property
+    def title(self) -> str: ...
 
+    @property
+    def body(self) -> str: ...
 
-ARTICLE_ID_PATTERN: Final = r"^[a-z0-9][a-z0-9._-]{0,63}$"
+    @property
+    def keywords(self) -> Sequence[str]: ...
 
 
 def terms(text: str) -> set[str]:
@@ -56,9 +49,9 @@ def query_terms(text: str) -> set[str]:
     return (every - STOP_TERMS) or every
 
 
-def title_terms(content: ArticleContent) -> set[str]:
+def title_terms(content: Article) -> set[str]:
     return terms(" ".join((content.title, *content.keywords)))
 
 
-def all_terms(content: ArticleContent) -> set[str]:
+def all_terms(content: Article) -> set[str]:
     return title_terms(content) | terms(content.body)

@@ -1,8 +1,9 @@
 """Repeat appeals (并单): a held appeal joins an open one and follows its handling, and a
 wrong merge is undone without loss. Pure."""
 
-from intake_service.domain.appeal import CLOSING_STAGES, Appeal, Meta, fact, held
+from intake_service.domain.appeal import CLOSING_STAGES, Appeal, fact, held
 from shared import events
+from shared.decisions import Context
 from shared.errors import InvalidTransitionError, NotFoundError
 
 
@@ -12,7 +13,7 @@ def merge(
     *,
     child_has_children: bool,
     reason: str,
-    meta: Meta,
+    context: Context,
 ) -> list[events.Event]:
     """A held repeat appeal joins an open one and follows its handling. One level only: a
     parent is never itself merged, and an appeal others joined is not merged away."""
@@ -29,13 +30,13 @@ def merge(
         raise InvalidTransitionError(f"the parent was {parent.stage}: it is closed")
     if child_has_children:
         raise InvalidTransitionError("other appeals are merged into this one: unmerge them first")
-    return [fact(events.MergedInto, child, meta, parent=parent.appeal_id, reason=reason)]
+    return [fact(events.MergedInto, child, context=context, parent=parent.appeal_id, reason=reason)]
 
 
-def unmerge(child: Appeal | None, *, reason: str, meta: Meta) -> list[events.Event]:
+def unmerge(child: Appeal | None, *, reason: str, context: Context) -> list[events.Event]:
     """A wrong merge undone: the appeal is back at the front office for a decision."""
     if child is None:
         raise NotFoundError("no such appeal")
     if child.merged_into is None:
         raise InvalidTransitionError("the appeal is not merged")
-    return [fact(events.Unmerged, child, meta, parent=child.merged_into, reason=reason)]
+    return [fact(events.Unmerged, child, context=context, parent=child.merged_into, reason=reason)]

@@ -59,7 +59,7 @@ def advances(current: Progress, new: Progress) -> bool:
     return (new[0], STATUS_RANK[new[1]]) > (current[0], STATUS_RANK[current[1]])
 
 
-def applies(event: events.Event, current: Progress, new: Progress) -> bool:
+def applies(event: events.Event, current: Progress, *, new: Progress) -> bool:
     """Whether `new` replaces `current`. Only forward, with two steps back that each
     service's own ordering makes safe:
     - a reply sent back takes "handled" back to "in_progress": feedback's facts of one appeal

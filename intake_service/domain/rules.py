@@ -2,10 +2,10 @@
 urgency rule, matched on the appeal's text by substring (Chinese has no spaces to split
 words on, and substring matching needs no segmenter). Pure."""
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol
 
-from intake_service.catalogue import Catalogue
 from shared import events
 
 # Danger to life or property: such an appeal is urgent whatever the caller said.
@@ -55,11 +55,28 @@ class Classification:
         return asdict(self)
 
 
+class Category(Protocol):
+    """A catalogue entry as the rules read it: its code and its keywords."""
+
+    @property
+    def code(self) -> str: ...
+
+    @property
+    def keywords(self) -> Sequence[str]: ...
+
+
+class Catalogue(Protocol):
+    """The catalogue in force (intake_service.catalogue.Catalogue), as the rules read it."""
+
+    @property
+    def services(self) -> Sequence[Category]: ...
+
+
 class NoCategoryError(ValueError):
     """No category was given and no keyword of the catalogue matched the text."""
 
 
-def matching_keywords(text: str, keywords: tuple[str, ...]) -> tuple[str, ...]:
+def matching_keywords(text: str, keywords: Sequence[str]) -> tuple[str, ...]:
     folded = text.casefold()
     return tuple(k for k in keywords if k.casefold() in folded)
 

@@ -7,10 +7,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from intake_service import api as appeals_api
-from intake_service import store
+from intake_service import commands, store
 from intake_service.catalogue import Catalogue, Service
-from intake_service.open311 import feed_store, filing, mapping, params
+from intake_service.open311 import filing, mapping, params
+from intake_service.open311 import views as v
 from intake_service.open311.errors import Open311Error
 from intake_service.open311.http import (
     Open311Route,
@@ -18,15 +18,16 @@ from intake_service.open311.http import (
     check_jurisdiction,
     check_key,
     format_of,
-    settings_of,
 )
-from shared.runtime.app import Runtime, RuntimeDep
+from intake_service.routes.deps import IntakeRuntime
+from intake_service.store import updates as feed
+from shared.decisions import Context
 from shared.runtime.eventstore import Tx
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
 
 
-async def _catalogue(runtime: Runtime) -> tuple[Catalogue, datetime]:
+async def _catalogue(runtime: IntakeRuntime) -> tuple[Catalogue, datetime]:
     async with runtime.db.transaction() as tx:
         current = await store.current_catalogue(tx)
     if current is None:
@@ -43,10 +44,14 @@ def _service(catalogue: Catalogue, code: str | None) -> Service:
     return service
 
 
-@router.get("/discovery.{suffix}")
-async def discovery(suffix: str, request: Request, runtime: RuntimeDep) -> Response:
+@router.get(
+    "/discovery.{suffix}",
+    response_model=None,
+    responses=v.document(v.Discovery, "the endpoints and their formats"),
+)
+async def discovery(suffix: str, request: Request, runtime: IntakeRuntime) -> Response:
     fmt = format_of(suffix)
-    settings = settings_of(runtime)
+    settings = runtime.settings
     _, published_at = await _catalogue(runtime)
     document = mapping.discovery(
         changeset=params.format_datetime(published_at),
@@ -58,22 +63,30 @@ async def discovery(suffix: str, request: Request, runtime: RuntimeDep) -> Respo
     return answer(fmt, "discovery", document)
 
 
-@router.get("/services.{suffix}")
+@router.get(
+    "/services.{suffix}",
+    response_model=None,
+    responses=v.document(list[v.ServiceEntry], "every service (appeal category)"),
+)
 async def services(
-    suffix: str, runtime: RuntimeDep, jurisdiction_id: str | None = None
+    suffix: str, runtime: IntakeRuntime, jurisdiction_id: str | None = None
 ) -> Response:
     fmt = format_of(suffix)
-    check_jurisdiction(settings_of(runtime), jurisdiction_id)
+    check_jurisdiction(runtime.settings, jurisdiction_id)
     catalogue, _ = await _catalogue(runtime)
     return answer(fmt, "services", [mapping.service_entry(s) for s in catalogue.services])
 
 
-@router.get("/services/{service_code}.{suffix}")
+@router.get(
+    "/services/{service_code}.{suffix}",
+    response_model=None,
+    responses=v.document(v.ServiceDefinition, "the service's attributes"),
+)
 async def service_definition(
-    service_code: str, suffix: str, runtime: RuntimeDep, jurisdiction_id: str | None = None
+    service_code: str, suffix: str, runtime: IntakeRuntime, jurisdiction_id: str | None = None
 ) -> Response:
     fmt = format_of(suffix)
-    check_jurisdiction(settings_of(runtime), jurisdiction_id)
+    check_jurisdiction(runtime.settings, jurisdiction_id)
     catalogue, _ = await _catalogue(runtime)
     service = _service(catalogue, service_code)
     if not service.metadata:
@@ -81,10 +94,15 @@ async def service_definition(
     return answer(fmt, "service_definition", mapping.service_definition(service))
 
 
-@router.post("/requests.{suffix}")
-async def create_request(suffix: str, request: Request, runtime: RuntimeDep) -> Response:
+@router.post(
+    "/requests.{suffix}",
+    response_model=None,
+    responses=v.document(list[v.Created], "the new request's id"),
+    openapi_extra=v.FORM,
+)
+async def create_request(suffix: str, request: Request, runtime: IntakeRuntime) -> Response:
     fmt = format_of(suffix)
-    settings = settings_of(runtime)
+    settings = runtime.settings
     form = params.parse_form(await request.body())
     partner = check_key(settings, params.single(form, "api_key"), required=True)
     assert partner is not None
@@ -93,11 +111,10 @@ async def create_request(suffix: str, request: Request, runtime: RuntimeDep) -> 
     service = _service(catalogue, params.single(form, "service_code"))
     appeal, extras = filing.new_appeal(service, form)
     async with runtime.db.transaction() as tx:
-        received = await appeals_api.file_appeal(
+        received = await commands.file_appeal(
             tx,
             appeal,
-            actor=f"partner:{partner}",
-            now=datetime.now(UTC),
+            context=Context(actor=f"partner:{partner}", now=datetime.now(UTC)),
             extras={**extras, "partner": partner},
             repeat_window=timedelta(hours=settings.repeat_window_hours),
         )
@@ -111,7 +128,7 @@ async def create_request(suffix: str, request: Request, runtime: RuntimeDep) -> 
 async def _records(
     tx: Tx, rows: list[dict[str, Any]], catalogue: Catalogue, *, extensions: bool
 ) -> list[dict[str, Any]]:
-    found = await feed_store.of_appeals(tx, [row["id"] for row in rows])
+    found = await feed.of_appeals(tx, [row["id"] for row in rows])
     records = []
     for row in rows:
         updates = found.get(row["id"], [])
@@ -120,11 +137,24 @@ async def _records(
     return records
 
 
-@router.get("/requests.{suffix}")
-async def list_requests(suffix: str, request: Request, runtime: RuntimeDep) -> Response:
+@router.get(
+    "/requests.{suffix}",
+    response_model=None,
+    responses=v.document(list[v.ServiceRequest], "requests, newest first"),
+    openapi_extra=v.query(
+        "jurisdiction_id",
+        "service_request_id",
+        "service_code",
+        "start_date",
+        "end_date",
+        "status",
+        "extensions",
+    ),
+)
+async def list_requests(suffix: str, request: Request, runtime: IntakeRuntime) -> Response:
     fmt = format_of(suffix)
     given = dict(request.query_params)
-    check_jurisdiction(settings_of(runtime), given.get("jurisdiction_id"))
+    check_jurisdiction(runtime.settings, given.get("jurisdiction_id"))
     query = params.query(given, datetime.now(UTC))
     catalogue, _ = await _catalogue(runtime)
     async with runtime.db.transaction() as tx:
@@ -141,13 +171,18 @@ async def list_requests(suffix: str, request: Request, runtime: RuntimeDep) -> R
     return answer(fmt, "service_requests", records)
 
 
-@router.get("/requests/{service_request_id}.{suffix}")
+@router.get(
+    "/requests/{service_request_id}.{suffix}",
+    response_model=None,
+    responses=v.document(list[v.ServiceRequest], "the request, as a list of one"),
+    openapi_extra=v.query("jurisdiction_id", "extensions"),
+)
 async def get_request(
-    service_request_id: str, suffix: str, request: Request, runtime: RuntimeDep
+    service_request_id: str, suffix: str, request: Request, runtime: IntakeRuntime
 ) -> Response:
     fmt = format_of(suffix)
     given = dict(request.query_params)
-    check_jurisdiction(settings_of(runtime), given.get("jurisdiction_id"))
+    check_jurisdiction(runtime.settings, given.get("jurisdiction_id"))
     extensions = params.extensions(given)
     catalogue, _ = await _catalogue(runtime)
     appeal_id = params.request_id(service_request_id)
@@ -159,40 +194,55 @@ async def get_request(
     return answer(fmt, "service_requests", records)
 
 
-@router.get("/tokens.{suffix}")
+@router.get(
+    "/tokens.{suffix}",
+    response_model=None,
+    responses=v.document(list[v.Failure], "never: a token is always required"),
+)
 async def no_token(suffix: str) -> Response:
     format_of(suffix)
     raise Open311Error.one(400, "token is required: GET /tokens/{token}.xml")
 
 
-@router.get("/tokens/{token}.{suffix}")
+@router.get(
+    "/tokens/{token}.{suffix}",
+    response_model=None,
+    responses=v.document(list[v.Failure], "never: services here issue no tokens"),
+)
 async def token(
-    token: str, suffix: str, runtime: RuntimeDep, jurisdiction_id: str | None = None
+    token: str, suffix: str, runtime: IntakeRuntime, jurisdiction_id: str | None = None
 ) -> Response:
     """Tokens are for `batch` services. Every service here is `realtime`: POST /requests
     answers with the service_request_id at once and never with a token (the specification
     allows one or the other, never both), so no token is ever known."""
     format_of(suffix)
-    check_jurisdiction(settings_of(runtime), jurisdiction_id)
+    check_jurisdiction(runtime.settings, jurisdiction_id)
     raise Open311Error.one(
         404, f"unknown token {token}: services here are realtime and issue no tokens"
     )
 
 
-@router.get("/servicerequestupdates.{suffix}")
-async def service_request_updates(suffix: str, request: Request, runtime: RuntimeDep) -> Response:
+@router.get(
+    "/servicerequestupdates.{suffix}",
+    response_model=None,
+    responses=v.document(list[v.RequestUpdate], "updates, oldest first"),
+    openapi_extra=v.query("jurisdiction_id", "api_key", "start_date", "end_date"),
+)
+async def service_request_updates(
+    suffix: str, request: Request, runtime: IntakeRuntime
+) -> Response:
     """FixMyStreet's update feed: one update per public fact, oldest first, whose fact
     happened between start_date and end_date (inclusive; at most 90 days, by default the
     most recent 90), at most 1,000: a client reading more continues from the last
     updated_datetime and recognises repeats by update_id."""
     fmt = format_of(suffix)
     given = dict(request.query_params)
-    settings = settings_of(runtime)
+    settings = runtime.settings
     check_jurisdiction(settings, given.get("jurisdiction_id"))
     check_key(settings, given.get("api_key"), required=False)
     since, until = params.window(given, datetime.now(UTC))
     async with runtime.db.transaction() as tx:
-        found = await feed_store.between(tx, since, until, params.MAX_REQUESTS)
+        found = await feed.between(tx, since, until, params.MAX_REQUESTS)
     return answer(fmt, "service_request_updates", [mapping.update_entry(u) for u in found])
 
 

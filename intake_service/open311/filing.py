@@ -12,6 +12,7 @@ from intake_service import domain
 from intake_service.catalogue import Attribute, Service
 from intake_service.open311.errors import Failure, Open311Error
 from intake_service.open311.params import Form, parse_datetime, single
+from intake_service.routes.requests import AppealBody
 from shared import events
 
 MAX_TEXT: Final = 4000
@@ -141,7 +142,7 @@ def new_appeal(service: Service, form: Form) -> tuple[domain.NewAppeal, dict[str
             400, "phone must be digits (5 to 20), optionally with + and -"
         ) from None
     try:
-        appeal = domain.NewAppeal(
+        appeal = AppealBody(
             channel="open311",
             appeal_type=typed.get("appeal_type", DEFAULT_APPEAL_TYPE),
             category=service.code,
@@ -149,7 +150,7 @@ def new_appeal(service: Service, form: Form) -> tuple[domain.NewAppeal, dict[str
             content=content(service, description, typed),
             citizen=citizen,
             location=where,
-        )
+        ).appeal()
     except ValidationError as exc:
         raise Open311Error.one(
             400, f"the request cannot be filed: {exc.errors()[0]['msg']}"

@@ -13,7 +13,6 @@ from fastapi.routing import APIRoute
 from intake_service.open311 import formats
 from intake_service.open311.errors import Open311Error
 from intake_service.settings import IntakeSettings
-from shared.runtime.app import Runtime
 from shared.runtime.problems import Problem
 
 log = logging.getLogger("hotline.open311")
@@ -59,11 +58,6 @@ class Open311Route(APIRoute):
                 return failure(fmt, Open311Error.one(500, "the server failed; try again later"))
 
         return guarded
-
-
-def settings_of(runtime: Runtime) -> IntakeSettings:
-    assert isinstance(runtime.settings, IntakeSettings)
-    return runtime.settings
 
 
 def format_of(suffix: str) -> formats.Format:

@@ -1,8 +1,6 @@
 """The appeals read model's SQL: one row per appeal, its projected status and stage times,
 and what the front office searches by."""
 
-import base64
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,14 +29,8 @@ def _stage(status: str, at: datetime) -> Any:
     return _patched(appeals.c.stages, {status: at.isoformat()})
 
 
-async def add(
-    tx: Tx,
-    received: events.AppealReceived,
-    extras: dict[str, Any] | None = None,
-    *,
-    classification: dict[str, Any] | None = None,
-    repeat_candidates: Sequence[UUID] = (),
-) -> None:
+async def add(tx: Tx, received: events.AppealReceived) -> None:
+    """The appeal's row, as its appeal.received fact tells it."""
     await tx.conn.execute(
         appeals.insert().values(
             id=received.subject,
@@ -52,9 +44,28 @@ async def add(
             status_at=received.time,
             stages={"received": received.time.isoformat()},
             received=received.model_dump(mode="json"),
-            extras=extras,
             phone=received.citizen.phone,
             address=received.location.address,
+            repeat_candidates=[],
+        )
+    )
+
+
+async def describe(
+    tx: Tx,
+    appeal_id: UUID,
+    *,
+    extras: dict[str, Any] | None,
+    classification: dict[str, Any],
+    repeat_candidates: Sequence[UUID],
+) -> None:
+    """What filing knew beyond the fact: what the channel carried (Open311: partner,
+    attributes, media_url), why the rules classified it so, and the appeals it may repeat."""
+    await tx.conn.execute(
+        update(appeals)
+        .where(appeals.c.id == appeal_id)
+        .values(
+            extras=extras,
             classification=classification,
             repeat_candidates=[str(c) for c in repeat_candidates],
         )
@@ -174,21 +185,6 @@ class Filters:
     since: datetime | None = None
     until: datetime | None = None
     department: str | None = None  # a department sees only appeals dispatched to it
-
-
-def encode_cursor(received_at: datetime, appeal_id: UUID) -> str:
-    raw = json.dumps([received_at.isoformat(), str(appeal_id)]).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> tuple[datetime, UUID]:
-    """Raises ValueError for anything this API did not issue."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        at, appeal_id = json.loads(raw)
-        return datetime.fromisoformat(at), UUID(appeal_id)
-    except (TypeError, ValueError) as exc:
-        raise ValueError("not a cursor") from exc
 
 
 async def list_appeals(

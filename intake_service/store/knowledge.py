@@ -8,13 +8,14 @@ from typing import Any
 from sqlalchemy import Integer, String, Text, bindparam, select, text
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 
+from intake_service.articles import ArticleContent
 from intake_service.domain import knowledge
 from intake_service.store.tables import kb_article_versions, kb_articles
 from shared.runtime.eventstore import Tx
 
 
 async def publish_article(
-    tx: Tx, article_id: str, content: knowledge.ArticleContent, *, actor: str, now: datetime
+    tx: Tx, article_id: str, content: ArticleContent, *, actor: str, now: datetime
 ) -> tuple[int, bool]:
     """Store `content` as the article's next version unless it says what the version in
     force says. Returns (version in force, whether a version was published)."""
@@ -108,29 +109,49 @@ async def versions(tx: Tx, article_id: str) -> list[dict[str, Any]]:
 
 _SEARCH = text(
     """
-    SELECT id AS article_id, version, document,
-           3 * (SELECT count(*) FROM unnest(title_terms) AS t WHERE t = ANY(:q))
-             + (SELECT count(*) FROM unnest(terms) AS t WHERE t = ANY(:q)) AS score
-    FROM kb_articles
-    WHERE active AND terms && :q
-      AND (CAST(:category AS text) IS NULL OR document -> 'categories' ? :category)
-    ORDER BY score DESC, id
+    SELECT article_id, version, document, score FROM (
+        SELECT id AS article_id, version, document,
+               3 * (SELECT count(*) FROM unnest(title_terms) AS t WHERE t = ANY(:q))
+                 + (SELECT count(*) FROM unnest(terms) AS t WHERE t = ANY(:q)) AS score
+        FROM kb_articles
+        WHERE active AND terms && :q
+          AND (CAST(:category AS text) IS NULL OR document -> 'categories' ? :category)
+    ) AS found
+    WHERE CAST(:after_score AS integer) IS NULL
+       OR score < :after_score OR (score = :after_score AND article_id > :after_id)
+    ORDER BY score DESC, article_id
     LIMIT :limit
     """
 ).bindparams(
     bindparam("q", type_=ARRAY(Text)),
     bindparam("category", type_=String),
+    bindparam("after_score", type_=Integer),
+    bindparam("after_id", type_=String),
     bindparam("limit", type_=Integer),
 )
 
 
 async def search(
-    tx: Tx, query_terms: set[str], *, category: str | None, limit: int
+    tx: Tx,
+    query_terms: set[str],
+    *,
+    category: str | None,
+    after: tuple[int, str] | None = None,
+    limit: int,
 ) -> list[dict[str, Any]]:
-    """Active articles sharing a term with the query, best first."""
+    """Active articles sharing a term with the query, best first; `after` is the (score, id)
+    of the last article of the previous page."""
     if not query_terms:
         return []
+    after_score, after_id = after if after is not None else (None, None)
     rows = await tx.conn.execute(
-        _SEARCH, {"q": sorted(query_terms), "category": category, "limit": limit}
+        _SEARCH,
+        {
+            "q": sorted(query_terms),
+            "category": category,
+            "after_score": after_score,
+            "after_id": after_id,
+            "limit": limit,
+        },
     )
     return [{**_article(r), "score": r.score} for r in rows]

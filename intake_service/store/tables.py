@@ -2,6 +2,7 @@
 needs to find it), the versioned catalogue, and the knowledge base."""
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     DateTime,
@@ -77,4 +78,20 @@ kb_article_versions = Table(  # every version ever published; never updated
     Column("document", JSONB, nullable=False),
     Column("published_by", String(200), nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=False),
+)
+
+open311_updates = Table(  # the Open311 update feed: one row per public fact
+    "open311_updates",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=True),  # ties at the same time
+    Column("update_id", Uuid, nullable=False, unique=True),  # the fact's id
+    Column("appeal_id", Uuid, nullable=False, index=True),
+    Column("fact_type", String(100), nullable=False),
+    Column("status", String(40), nullable=False),
+    Column("description", Text, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),  # the fact's time
+    Column("department", String(64)),
+    Column("due", DateTime(timezone=True)),
+    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_open311_updates_updated_at_id", "updated_at", "id"),
 )

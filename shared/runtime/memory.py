@@ -3,8 +3,8 @@ hash chain, inbox), for domain and command tests that need no database. The beha
 in tests/support/eventstore_suite.py runs against it and against `Tx` alike, so it cannot
 drift from the real one."""
 
-import copy
-from collections.abc import AsyncIterator, Callable, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Callable, Hashable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -19,23 +19,41 @@ State = TypeVar("State")
 @dataclass
 class _Committed:
     streams: dict[UUID, list[envelope.Recorded]] = field(default_factory=dict)
+    event_ids: set[UUID] = field(default_factory=set)
     inbox: set[tuple[str, UUID]] = field(default_factory=set)
+    # The keys an open transaction has written, as PostgreSQL's unique-index entries of its
+    # uncommitted rows: another writer of the same key waits until that transaction ends.
+    writers: dict[Hashable, "MemoryTx"] = field(default_factory=dict)
 
 
 class MemoryTx:
-    """One transaction: writes land in a private copy, published on commit."""
+    """One transaction, read committed as PostgreSQL's default: it reads what others have
+    committed plus its own writes, which others see only once it commits.
+
+    A writer of a stream (or an event id, or an inbox row) another open transaction has
+    written waits for that transaction, then checks against what it committed, exactly as
+    an INSERT waits on a unique key: so a lost race surfaces at `append`, where commands
+    turn it into StaleStreamError, not at commit.
+    """
 
     def __init__(self, committed: _Committed) -> None:
         self._committed = committed
-        self._streams = {k: list(v) for k, v in committed.streams.items()}
-        self._inbox = set(committed.inbox)
-        self._base = {k: len(v) for k, v in committed.streams.items()}
+        self._pending: dict[UUID, list[envelope.Recorded]] = {}
+        self._inbox: set[tuple[str, UUID]] = set()
+        self._held: set[Hashable] = set()
+        self._ended = asyncio.Event()
+        self._task = asyncio.current_task()
+
+    def _stream(self, stream_id: UUID) -> list[envelope.Recorded]:
+        return self._committed.streams.get(stream_id, []) + self._pending.get(stream_id, [])
 
     async def load(self, stream_id: UUID) -> list[envelope.Recorded]:
-        return list(self._streams.get(stream_id, []))
+        # Through the codec, as PostgreSQL's rows are: an event that does not survive its
+        # own wire format fails here, not first in production.
+        return [envelope.decode(r.body) for r in self._stream(stream_id)]
 
     async def version(self, stream_id: UUID) -> int:
-        return len(self._streams.get(stream_id, []))
+        return len(self._stream(stream_id))
 
     async def load_state(
         self, stream_id: UUID, evolve: Callable[[State, events.Event], State], initial: State
@@ -53,34 +71,55 @@ class MemoryTx:
         expected_version: int,
         traceparent: str | None = None,  # noqa: ARG002 (the protocol's; nothing to carry here)
     ) -> int:
-        stream = self._streams.setdefault(stream_id, [])
-        if len(stream) != expected_version:
+        if not new_events:
+            # PostgreSQL looks up the hash at expected_version and inserts nothing.
+            if expected_version > len(self._stream(stream_id)):
+                raise ConcurrencyError(stream_id, expected_version)
+            return expected_version
+        await self._write(("stream", stream_id))
+        for event in new_events:
+            await self._write(("event", event.id))
+        stream = self._stream(stream_id)
+        ids = [e.id for e in new_events]
+        stored = self._committed.event_ids.union(
+            r.event.id for pending in self._pending.values() for r in pending
+        )
+        if len(stream) != expected_version or len(set(ids)) != len(ids) or stored & set(ids):
             raise ConcurrencyError(stream_id, expected_version)
         prev_hash = stream[-1].hash if stream else envelope.GENESIS_HASH
-        for event in new_events:
-            recorded = envelope.encode(event, version=len(stream) + 1, prev_hash=prev_hash)
-            stream.append(recorded)
+        pending = self._pending.setdefault(stream_id, [])
+        for version, event in enumerate(new_events, start=expected_version + 1):
+            recorded = envelope.encode(event, version=version, prev_hash=prev_hash)
+            pending.append(recorded)
             prev_hash = recorded.hash
-        return len(stream)
+        return expected_version + len(new_events)
 
     async def first_delivery(self, group: str, event_id: UUID) -> bool:
-        if (group, event_id) in self._inbox:
+        await self._write(("inbox", group, event_id))
+        if (group, event_id) in self._committed.inbox | self._inbox:
             return False
         self._inbox.add((group, event_id))
         return True
 
-    def _commit(self) -> None:
-        # A stream another transaction extended since we began is the unique-key violation
-        # PostgreSQL would raise at our insert: the second writer loses.
-        for stream_id, stream in self._streams.items():
-            base = self._base.get(stream_id, 0)
-            moved = len(self._committed.streams.get(stream_id, [])) != base
-            if moved and len(stream) != base:
-                raise ConcurrencyError(stream_id, self._base.get(stream_id, 0))
-        for stream_id, stream in self._streams.items():
-            if len(stream) != self._base.get(stream_id, 0):
-                self._committed.streams[stream_id] = stream
-        self._committed.inbox |= self._inbox
+    async def _write(self, key: Hashable) -> None:
+        while (holder := self._committed.writers.get(key)) not in (None, self):
+            assert holder is not None
+            if holder._task is asyncio.current_task():
+                # PostgreSQL would wait forever: the holder can only end in this same task.
+                raise RuntimeError(f"deadlock: this task's other open transaction wrote {key}")
+            await holder._ended.wait()
+        self._committed.writers[key] = self
+        self._held.add(key)
+
+    def _end(self, *, commit: bool) -> None:
+        if commit:
+            for stream_id, pending in self._pending.items():
+                self._committed.streams.setdefault(stream_id, []).extend(pending)
+                self._committed.event_ids.update(r.event.id for r in pending)
+            self._committed.inbox |= self._inbox
+        for key in self._held:
+            del self._committed.writers[key]
+        self._ended.set()
 
 
 class MemoryDatabase:
@@ -92,8 +131,12 @@ class MemoryDatabase:
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[MemoryTx]:
         tx = MemoryTx(self._committed)
-        yield tx
-        tx._commit()
+        try:
+            yield tx
+        except BaseException:
+            tx._end(commit=False)
+            raise
+        tx._end(commit=True)
 
     def snapshot(self) -> dict[UUID, list[envelope.Recorded]]:
-        return copy.copy(self._committed.streams)
+        return {stream_id: list(stream) for stream_id, stream in self._committed.streams.items()}

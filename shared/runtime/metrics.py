@@ -53,9 +53,10 @@ TIMER_FIRED = Counter(
 AUDIT_FINDINGS = Counter(
     "hotline_audit_findings_total", "Integrity findings audit recorded", ["service", "kind"]
 )
-# Stays absent until provisional deadlines exist: nothing in the domain sets one yet.
-PROVISIONAL_DEADLINES = Gauge(
-    "hotline_provisional_deadlines",
-    "Work orders whose deadline is provisional (not yet confirmed)",
+# Named as the ProvisionalDeadlines alert reads it; nothing sets it yet (issue 17: deadlines
+# in a year whose holiday arrangement is not published), so the series stays absent.
+DEADLINES_PROVISIONAL = Gauge(
+    "hotline_deadlines_provisional",
+    "Open work orders whose deadline is provisional (holiday arrangement not yet published)",
     ["service"],
 )

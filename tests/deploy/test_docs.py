@@ -25,7 +25,7 @@ def settings_table() -> list[str]:
     for line in lines[start:]:
         if line.startswith("## ") and rows:
             break
-        if match := re.match(r"^\| `(HOTLINE_[A-Z_]+)` \|", line):
+        if match := re.match(r"^\| `(HOTLINE_[A-Z0-9_]+)` \|", line):
             rows.append(match.group(1))
     return rows
 

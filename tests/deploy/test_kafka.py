@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 
 from services.catalog import SERVICES
 from shared import topics
@@ -16,6 +17,7 @@ from tests.deploy.manifests import NAMESPACES, OVERLAYS, Doc, config_maps_of, na
 DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 STRIMZI_KAFKA_VERSIONS = re.compile(r"^4\.[23]\.\d+$")  # what Strimzi 1.2.0 runs
 LISTENER_PORT = 9093
+ZONE = "topology.kubernetes.io/zone"
 
 
 @dataclass(frozen=True)
@@ -32,7 +34,13 @@ def contract(name: str) -> Contract:
     module = importlib.import_module(SERVICES[name].app.partition(":")[0])
     specs: list[Any] = []
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(module, "create_service", specs.append)
+        # a stand-in app: create_app may still decorate the app it gets (intake documents
+        # Open311's own errors on it)
+        def create_service(spec: Any) -> FastAPI:
+            specs.append(spec)
+            return FastAPI()
+
+        patch.setattr(module, "create_service", create_service)
         module.create_app()
     [spec] = specs
     reads = tuple(spec.subscribe or subscriptions(spec.handlers))
@@ -138,6 +146,8 @@ def test_the_cluster_is_kraft_with_a_tls_listener_and_acls(overlay: str) -> None
     assert kafka["config"]["auto.create.topics.enable"] is False
     pools = of_kind(docs, "KafkaNodePool")
     assert {role for p in pools for role in p["spec"]["roles"]} == {"controller", "broker"}
+    for pool in pools:
+        assert pool["metadata"]["labels"]["strimzi.io/cluster"] == "hotline"
     for d in of_kind(docs, "Deployment"):
         bootstrap = config_maps_of(docs, d)["HOTLINE_KAFKA_BOOTSTRAP"]
         assert bootstrap == f"hotline-kafka-bootstrap:{LISTENER_PORT}"
@@ -171,3 +181,40 @@ def test_keda_reads_the_lag_of_the_service_s_own_group_with_its_own_certificate(
             "cert": (name, "user.crt"),
             "key": (name, "user.key"),
         }
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_controllers_have_a_pool_of_their_own(overlay: str) -> None:
+    pools = of_kind(render(overlay), "KafkaNodePool")
+    controllers = [p for p in pools if "controller" in p["spec"]["roles"]]
+    brokers = [p for p in pools if "broker" in p["spec"]["roles"]]
+    assert [p["spec"]["roles"] for p in controllers] == [["controller"]], "no dual-role nodes"
+    assert brokers
+    assert all(p["spec"]["roles"] == ["broker"] for p in brokers)
+    [quorum] = controllers
+    voters = quorum["spec"]["replicas"]
+    assert voters % 2 == 1, "a KRaft quorum of an odd size: an even one tolerates no more"
+    if overlay == "prod":
+        assert voters >= 3, "survives the loss of a controller"
+        assert sum(p["spec"]["replicas"] for p in brokers) >= 3
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_kafka_spreads_over_zones(overlay: str) -> None:
+    docs = render(overlay)
+    kafka = named(docs, "Kafka", "hotline")["spec"]["kafka"]
+    if overlay == "prod":
+        # broker.rack from the node's zone: a partition's replicas land in different zones.
+        assert kafka["rack"] == {"topologyKey": ZONE}
+    else:
+        assert "rack" not in kafka, "development nodes label no zones"
+    for pool in of_kind(docs, "KafkaNodePool"):
+        name = pool["metadata"]["name"]
+        constraints = pool["spec"]["template"]["pod"]["topologySpreadConstraints"]
+        [zone] = [c for c in constraints if c["topologyKey"] == ZONE]
+        assert zone["maxSkew"] == 1
+        assert zone["labelSelector"] == {
+            "matchLabels": {"strimzi.io/cluster": "hotline", "strimzi.io/pool-name": name}
+        }, "counts this pool's pods only"
+        expected = "DoNotSchedule" if overlay == "prod" else "ScheduleAnyway"
+        assert zone["whenUnsatisfiable"] == expected, name

@@ -104,7 +104,11 @@ def cluster(overlay: str) -> tuple[Network, dict[str, Pod]]:
             f"{name}-pg", ns, {"cnpg.io/cluster": f"{name}-pg", "cnpg.io/podRole": "instance"}
         )
     kafka = {"strimzi.io/cluster": "hotline", "strimzi.io/kind": "Kafka"}
-    pods["broker"] = Pod("broker", ns, {**kafka, "strimzi.io/pool-name": "dual-role"})
+    pods["broker"] = Pod("broker", ns, {**kafka, "strimzi.io/pool-name": "brokers"})
+    pods["controller"] = Pod("controller", ns, {**kafka, "strimzi.io/pool-name": "controllers"})
+    pods["kafka-exporter"] = Pod(
+        "kafka-exporter", ns, {**kafka, "strimzi.io/name": "hotline-kafka-exporter"}
+    )
     pods["entity-operator"] = Pod(
         "entity-operator", ns, {**kafka, "strimzi.io/name": "hotline-entity-operator"}
     )
@@ -147,6 +151,7 @@ def test_each_service_reaches_its_database_kafka_and_dns_only(
             assert not network.allows(app, pods[f"{other}-pg"], 5432), f"{name} -> {other}-pg"
             assert not network.allows(app, pods[other], 8080), f"{name} calls no service"
         assert not network.allows(app, pods["broker"], 9091), "replication port is internal"
+        assert not network.allows(app, pods["controller"], 9090), "the quorum is internal"
         assert not network.allows(app, pods["neighbour"], 8080)
         assert not network.allows(app, pods["stranger"], 8080)
 
@@ -182,6 +187,9 @@ def test_infrastructure_keeps_working_under_default_deny(
 ) -> None:
     network, pods = net
     assert network.allows(pods["broker"], pods["broker"], 9091), "replication"
+    assert network.allows(pods["broker"], pods["controller"], 9090), "KRaft quorum"
+    assert network.allows(pods["controller"], pods["controller"], 9090), "KRaft quorum"
+    assert network.allows(pods["prometheus"], pods["kafka-exporter"], 9404), "consumer lag"
     assert network.allows(pods["keda"], pods["broker"], 9093), "KEDA reads consumer lag"
     assert network.allows(pods["entity-operator"], pods["internet"], 6443), "Kubernetes API"
     assert not network.allows(pods["stranger"], pods["broker"], 9093)

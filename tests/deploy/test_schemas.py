@@ -102,19 +102,25 @@ def test_builtin_kinds_match_the_kubernetes_schemas(overlay: str, tmp_path: Path
     assert not done.stdout.strip(), done.stdout
 
 
+CUSTOM_KINDS = {
+    "Kafka",
+    "KafkaNodePool",
+    "KafkaTopic",
+    "KafkaUser",
+    "Cluster",
+    "ScaledObject",
+    "TriggerAuthentication",
+    "PodMonitor",
+    "PrometheusRule",
+}
+BACKUP_KINDS = {"ObjectStore", "ScheduledBackup"}  # production only: dev keeps no backups
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_custom_resources_match_their_crds(overlay: str, crd_schemas: Schemas) -> None:
     custom = [d for d in render(overlay) if not is_builtin(d)]
     kinds = {d["kind"] for d in custom}
-    assert kinds == {
-        "Kafka",
-        "KafkaNodePool",
-        "KafkaTopic",
-        "KafkaUser",
-        "Cluster",
-        "ScaledObject",
-        "TriggerAuthentication",
-    }
+    assert kinds == CUSTOM_KINDS | (BACKUP_KINDS if overlay == "prod" else set())
     errors = {ident(d): e for d in custom if (e := crd_errors(d, crd_schemas))}
     assert not errors, yaml.safe_dump(errors)
 
@@ -175,6 +181,48 @@ def test_the_kubernetes_validator_rejects_an_unknown_field(tmp_path: Path) -> No
             lambda d: d.update(apiVersion="kafka.strimzi.io/v1beta2"),
             "is not served",
             id="strimzi-v1beta2-removed",
+        ),
+        pytest.param(
+            "KafkaNodePool",
+            "brokers",
+            lambda d: d["spec"].update(roles=["broker", "voter"]),
+            "'voter' is not one of",
+            id="node-pool-unknown-role",
+        ),
+        pytest.param(
+            "Cluster",
+            "intake-pg",
+            lambda d: d["spec"]["plugins"][0].update(barmanObjectName="hotline-backups"),
+            "'barmanObjectName' was unexpected",
+            id="cnpg-plugin-parameter-outside-parameters",
+        ),
+        pytest.param(
+            "ScheduledBackup",
+            "intake-pg-nightly",
+            lambda d: d["spec"].update(method="barmanCloud"),
+            "'barmanCloud' is not one of",
+            id="scheduled-backup-unknown-method",
+        ),
+        pytest.param(
+            "ObjectStore",
+            "hotline-backups",
+            lambda d: d["spec"]["configuration"].update(destinationPaht="s3://x/"),
+            "'destinationPaht' was unexpected",
+            id="object-store-typo",
+        ),
+        pytest.param(
+            "PodMonitor",
+            "hotline-services",
+            lambda d: d["spec"]["podMetricsEndpoints"][0].update(targetPort="http", pth="/"),
+            "'pth' was unexpected",
+            id="pod-monitor-typo",
+        ),
+        pytest.param(
+            "PrometheusRule",
+            "hotline",
+            lambda d: d["spec"]["groups"][0]["rules"][0].update({"for": "2 minutes"}),
+            "does not match",
+            id="prometheus-rule-bad-duration",
         ),
     ],
 )

@@ -342,15 +342,6 @@ def test_each_database_has_room_for_its_service_at_full_scale(docs: list[Doc]) -
         assert needed <= allowed - SUPERUSER_RESERVED, f"{name}: {needed} > {allowed}"
 
 
-def test_production_keeps_three_copies_and_backs_up_every_database() -> None:
-    docs = render("prod")
-    for cluster in of_kind(docs, "Cluster"):
-        assert cluster["spec"]["instances"] == 3
-        store = cluster["spec"]["backup"]["barmanObjectStore"]
-        assert store["destinationPath"].startswith("s3://")
-        assert cluster["spec"]["backup"]["retentionPolicy"]
-
-
 def test_dockerfile_user_matches_the_pods() -> None:
     dockerfile = (ROOT / "Dockerfile").read_text()
     assert f"USER {UID}:{UID}" in dockerfile

@@ -94,19 +94,19 @@ async def test_forged_rewritten_and_dropped_facts_are_findings(stack: Stack) -> 
 
         async def all_found() -> dict[str, dict[str, Any]] | None:
             found: dict[str, dict[str, Any]] = {}
-            after = 0
-            while after is not None:
-                page = (
-                    await client.get(
-                        f"{stack.audit.url}/v1/findings",
-                        params={"after": after, "limit": 2},
-                        headers=HEADERS,
-                    )
-                ).json()
+            params: dict[str, Any] = {"limit": 2}
+            while True:
+                response = await client.get(
+                    f"{stack.audit.url}/v1/findings", params=params, headers=HEADERS
+                )
+                page = response.json()
+                assert ("link" in response.headers) == (page["next"] is not None)
                 found |= {
-                    f["kind"]: f for f in page["findings"] if f["position"] in positions.values()
+                    f["kind"]: f for f in page["items"] if f["position"] in positions.values()
                 }
-                after = page["next_after"]
+                if page["next"] is None:
+                    break
+                params["cursor"] = page["next"]
             return found if set(found) == set(sent) else None
 
         found = await polling.until(all_found, what="audit to report every tampering")
@@ -127,7 +127,7 @@ async def test_forged_rewritten_and_dropped_facts_are_findings(stack: Stack) -> 
             params={"kind": "gap", "appeal_id": appeal_id},
             headers=HEADERS,
         )
-        assert [f["kind"] for f in only.json()["findings"]] == ["gap"]
+        assert [f["kind"] for f in only.json()["items"]] == ["gap"]
         history = (await client.get(history_url, headers=HEADERS)).json()
         assert history["verified"] is False
         assert {f["kind"] for f in history["findings"]} == {"broken_link", "gap", "reused_id"}

@@ -7,6 +7,7 @@ import httpx
 import pytest
 
 from services.cli import DEPARTMENT_SCOPES
+from shared.workdays import HOTLINE_ZONE
 from tests.e2e.conftest import Stack
 from tests.e2e.test_happy_path import APPEAL
 from tests.support import polling
@@ -48,7 +49,7 @@ async def test_a_departments_queue_then_and_now(stack: Stack) -> None:
             params = {"at": at} if at else {}
             response = await client.get(queue_url, params=params, headers=HEADERS)
             assert response.status_code == 200, response.text
-            return {a["appeal_id"]: a for a in response.json()["appeals"]}
+            return {a["appeal_id"]: a for a in response.json()["items"]}
 
         given = next(f for f in assigned["facts"] if f["type"] == "appeal.assigned")
         then = await queue(given["recorded_at"])
@@ -69,7 +70,7 @@ async def test_a_departments_queue_then_and_now(stack: Stack) -> None:
                     await client.get(
                         f"{stack.audit.url}/v1/departments/power/queue", headers=HEADERS
                     )
-                ).json()["appeals"]
+                ).json()["items"]
             )
         )
 
@@ -81,8 +82,42 @@ async def test_a_departments_queue_then_and_now(stack: Stack) -> None:
         gaming = await client.get(
             f"{stack.audit.url}/v1/flags", params={"kind": "gaming"}, headers=HEADERS
         )
-        assert appeal_id not in {f["appeal_id"] for f in gaming.json()["flagged"]}
+        assert appeal_id not in {f["appeal_id"] for f in gaming.json()["items"]}
         wrong = await client.get(
             f"{stack.audit.url}/v1/flags", params={"kind": "x"}, headers=HEADERS
         )
         assert wrong.status_code == 422
+        forged = await client.get(
+            f"{stack.audit.url}/v1/flags", params={"cursor": "WzEsICJ4Il0"}, headers=HEADERS
+        )
+        assert forged.status_code == 400, forged.text
+
+
+async def test_the_months_measures_are_paged_by_rank(stack: Stack) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        created = await client.post(f"{stack.intake.url}/v1/appeals", json=APPEAL, headers=HEADERS)
+        assert created.status_code == 201, created.text
+        month = datetime.now(HOTLINE_ZONE).strftime("%Y-%m")
+        url = f"{stack.audit.url}/v1/measures"
+
+        async def measured() -> dict[str, Any] | None:
+            params: dict[str, str | int] = {"month": month, "evidence": "true", "limit": 1}
+            response = await client.get(url, params=params, headers=HEADERS)
+            assert response.status_code == 200, response.text
+            body: dict[str, Any] = response.json()
+            return body if body["items"] else None
+
+        first = await polling.until(measured, what="audit to measure the month")
+        row = first["items"][0]
+        assert row["rank"] == 1
+        assert row["volume"] == len(row["evidence"]["volume"])
+        assert first["red_list"][0] == row["department"]
+        if first["next"] is not None:
+            more = await client.get(
+                url, params={"month": month, "cursor": first["next"]}, headers=HEADERS
+            )
+            assert more.status_code == 200, more.text
+            assert [r["rank"] for r in more.json()["items"]][:1] in (
+                [],
+                [2],
+            )  # a full page links on

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from audit_service import merkle
+from audit_service.domain import merkle
 from tests.e2e.conftest import Stack
 from tests.e2e.test_happy_path import APPEAL
 from tests.e2e.test_replay import _audit_caught_up
@@ -43,7 +43,7 @@ async def test_a_kept_root_proves_facts_and_exposes_a_rewrite(stack: Stack) -> N
         assert made.status_code in (200, 201), made.text
         kept = made.json()  # what an outside notary would keep
         listed = (await client.get(f"{stack.audit.url}/v1/checkpoints", headers=HEADERS)).json()
-        assert listed[0]["root"] == kept["root"]
+        assert listed["items"][0]["root"] == kept["root"]
 
         proof_url = f"{stack.audit.url}/v1/facts/{event_id}/proof"
         proof = (await client.get(proof_url, params={"size": kept["size"]}, headers=HEADERS)).json()

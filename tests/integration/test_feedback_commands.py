@@ -8,9 +8,9 @@ from uuid import uuid4
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from feedback_service import commands, domain, handlers
+from feedback_service import commands, domain, handlers, views
 from feedback_service.main import MIGRATIONS
-from feedback_service.routes import feedback, views
+from feedback_service.routes import feedback
 from feedback_service.settings import FeedbackSettings
 from feedback_service.store import read_models
 from shared import events

@@ -11,10 +11,13 @@ from alembic import command
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from intake_service import api, domain, handlers, store
+from intake_service import commands, domain, handlers, store
 from intake_service.main import MIGRATIONS
-from intake_service.open311 import feed_store, updates
+from intake_service.open311 import updates
+from intake_service.store import tables
+from intake_service.store import updates as feed_store
 from shared import events
+from shared.decisions import Context
 from shared.runtime import migrations
 from shared.runtime.eventstore import Database
 from tests.support import infra
@@ -29,13 +32,12 @@ APPEAL = domain.NewAppeal(
     content="停水 call 13800138000",
     citizen=events.Citizen(anonymous=True),
 )
+PARTNER = Context(actor="partner:test", now=factories.T0)
 
 
 async def _file(db: Database) -> events.AppealReceived:
     async with db.transaction() as tx:
-        return await api.file_appeal(
-            tx, APPEAL, actor="partner:test", now=factories.T0, extras={"partner": "test"}
-        )
+        return await commands.file_appeal(tx, APPEAL, context=PARTNER, extras={"partner": "test"})
 
 
 async def test_a_filed_appeal_has_its_first_update_in_the_same_transaction(db: Database) -> None:
@@ -51,13 +53,13 @@ async def test_a_filed_appeal_has_its_first_update_in_the_same_transaction(db: D
 
     async def fail_after_filing() -> None:
         async with db.transaction() as tx:
-            await api.file_appeal(tx, APPEAL, actor="partner:test", now=factories.T0)
+            await commands.file_appeal(tx, APPEAL, context=PARTNER)
             raise RuntimeError("the command failed after filing")
 
     with pytest.raises(RuntimeError):  # a command that fails leaves no update behind
         await fail_after_filing()
     async with db.transaction() as tx:
-        assert await tx.conn.scalar(select(func.count()).select_from(feed_store.updates)) == 2
+        assert await tx.conn.scalar(select(func.count()).select_from(tables.open311_updates)) == 2
 
 
 async def test_a_redelivered_fact_adds_no_second_update(db: Database) -> None:

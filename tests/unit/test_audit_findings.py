@@ -5,7 +5,8 @@ from dataclasses import replace
 
 import pytest
 
-from audit_service import domain, findings
+from audit_service import domain
+from audit_service.domain import findings
 from shared import envelope, topics
 from tests.unit import factories
 
@@ -31,7 +32,7 @@ def _wire(**changes: object) -> bytes:
 def test_a_parked_record_is_classified_from_what_it_claims(
     body: bytes, topic: str, kind: str
 ) -> None:
-    found = findings.parked(body, topic, "the consumer's reason")
+    found = findings.parked(body, topic, reason="the consumer's reason")
     assert (found.kind, found.detail) == (kind, "the consumer's reason")
     if kind != findings.UNDECODABLE or body.startswith(b'{"'):
         assert (found.appeal_id, found.event_id, found.version) == (

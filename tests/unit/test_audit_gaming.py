@@ -6,7 +6,8 @@ from uuid import uuid4
 
 import pytest
 
-from audit_service import domain, gaming
+from audit_service import domain
+from audit_service.domain import gaming
 from shared import events
 from tests.unit import factories
 

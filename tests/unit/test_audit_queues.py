@@ -4,7 +4,8 @@ from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
-from audit_service import domain, queues
+from audit_service import domain
+from audit_service.domain import queues
 from shared import events
 from tests.unit import factories
 

@@ -3,7 +3,8 @@ from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
-from audit_service import domain, signals
+from audit_service import domain
+from audit_service.domain import signals
 from shared import events
 from tests.unit import factories
 

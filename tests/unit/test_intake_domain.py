@@ -9,6 +9,7 @@ import pytest
 
 from intake_service import domain
 from shared import events
+from shared.decisions import Context
 from shared.errors import InvalidTransitionError, NotFoundError
 from tests.unit import factories
 
@@ -22,8 +23,8 @@ APPEAL = domain.NewAppeal(
 )
 
 
-def meta() -> domain.Meta:
-    return domain.Meta(actor="operator:li", now=NOW, new_id=uuid4)
+def context() -> Context:
+    return Context(actor="operator:li", now=NOW, new_id=uuid4)
 
 
 def fold(history: Sequence[events.Event]) -> domain.Appeal | None:
@@ -40,7 +41,7 @@ def filed(hold: bool = True) -> tuple[list[events.Event], domain.Appeal]:
         urgency="normal",
         hold=hold,
         appeal_id=uuid4(),
-        meta=domain.Meta(actor="operator:li", now=factories.T0, new_id=uuid4),
+        context=Context(actor="operator:li", now=factories.T0, new_id=uuid4),
     )
     state = fold(history)
     assert state is not None
@@ -88,7 +89,7 @@ def test_filing_takes_the_category_and_urgency_the_rules_chose() -> None:
         urgency="urgent",
         hold=True,
         appeal_id=uuid4(),
-        meta=meta(),
+        context=context(),
     )
     assert isinstance(received, events.AppealReceived)
     assert (received.category, received.urgency) == ("gas.supply", "urgent")
@@ -105,13 +106,13 @@ def test_forwarding_a_held_appeal_carries_its_current_classification() -> None:
             urgency="urgent",
             reason="来电人补充：整栋楼停电",
             catalogue_version=3,
-            meta=meta(),
+            context=context(),
         ),
     )
     classified = history[-1]
     assert isinstance(classified, events.AppealClassified)
     assert (classified.previous_category, classified.catalogue_version) == ("housing.repair", 3)
-    [forwarded] = domain.forward(state, meta())
+    [forwarded] = domain.forward(state, context())
     assert isinstance(forwarded, events.AppealForwarded)
     assert (forwarded.category, forwarded.appeal_type, forwarded.urgency) == (
         "power.outage",
@@ -131,7 +132,7 @@ def test_a_classification_that_changes_nothing_records_nothing() -> None:
         urgency="normal",
         reason="复核",
         catalogue_version=None,
-        meta=meta(),
+        context=context(),
     )
     assert unchanged == []
 
@@ -140,7 +141,9 @@ def test_answered_from_the_knowledge_base_closes_with_the_article_version() -> N
     history, state = filed()
     state = then(
         history,
-        domain.answer(state, article=("water.bill-payment", 3), text="可在营业厅缴纳", meta=meta()),
+        domain.answer(
+            state, article=("water.bill-payment", 3), text="可在营业厅缴纳", context=context()
+        ),
     )
     answered = history[-1]
     assert isinstance(answered, events.AnsweredDirectly)
@@ -150,7 +153,7 @@ def test_answered_from_the_knowledge_base_closes_with_the_article_version() -> N
 
 def test_answered_in_a_three_party_call_cites_no_article() -> None:
     _, state = filed()
-    [answered] = domain.answer(state, article=None, text="三方通话已解答", meta=meta())
+    [answered] = domain.answer(state, article=None, text="三方通话已解答", context=context())
     assert isinstance(answered, events.AnsweredDirectly)
     assert (answered.article_id, answered.article_version) == (None, None)
 
@@ -160,7 +163,7 @@ def test_transferred_to_an_emergency_line_keeps_the_other_platforms_reference() 
     state = then(
         history,
         domain.transfer(
-            state, line="119", mode="one_click", external_reference="119-0042", meta=meta()
+            state, line="119", mode="one_click", external_reference="119-0042", context=context()
         ),
     )
     transferred = history[-1]
@@ -178,7 +181,7 @@ def test_rejected_with_the_legal_route() -> None:
             reason="已进入诉讼程序",
             legal_route="litigation",
             explanation="请向人民法院提起诉讼",
-            meta=meta(),
+            context=context(),
         ),
     )
     assert isinstance(history[-1], events.AppealRejected)
@@ -194,15 +197,15 @@ def _outcomes() -> dict[str, Callable[[domain.Appeal | None], list[events.Event]
             urgency="normal",
             reason="x",
             catalogue_version=None,
-            meta=meta(),
+            context=context(),
         ),
-        "forward": lambda s: domain.forward(s, meta()),
-        "answer": lambda s: domain.answer(s, article=None, text="x", meta=meta()),
+        "forward": lambda s: domain.forward(s, context()),
+        "answer": lambda s: domain.answer(s, article=None, text="x", context=context()),
         "transfer": lambda s: domain.transfer(
-            s, line="110", mode="three_party_call", external_reference="110-1", meta=meta()
+            s, line="110", mode="three_party_call", external_reference="110-1", context=context()
         ),
         "reject": lambda s: domain.reject(
-            s, reason="x", legal_route="petition", explanation="x", meta=meta()
+            s, reason="x", legal_route="petition", explanation="x", context=context()
         ),
     }
 
@@ -227,7 +230,8 @@ def test_a_merged_appeal_follows_its_parent_until_unmerged(command: str) -> None
     history, child = filed()
     _, parent = filed()
     child = then(
-        history, domain.merge(child, parent, child_has_children=False, reason="重复", meta=meta())
+        history,
+        domain.merge(child, parent, child_has_children=False, reason="重复", context=context()),
     )
     with pytest.raises(InvalidTransitionError, match="unmerge it first"):
         _outcomes()[command](child)
@@ -238,39 +242,41 @@ def test_merge_and_unmerge_are_facts_and_the_child_keeps_its_identity() -> None:
     _, parent = filed(hold=False)
     child = then(
         history,
-        domain.merge(child, parent, child_has_children=False, reason="同一来电人", meta=meta()),
+        domain.merge(
+            child, parent, child_has_children=False, reason="同一来电人", context=context()
+        ),
     )
     merged = history[-1]
     assert isinstance(merged, events.MergedInto)
     assert (merged.subject, merged.parent) == (child.appeal_id, parent.appeal_id)
     assert child.merged_into == parent.appeal_id
-    child = then(history, domain.unmerge(child, reason="并单有误", meta=meta()))
+    child = then(history, domain.unmerge(child, reason="并单有误", context=context()))
     unmerged = history[-1]
     assert isinstance(unmerged, events.Unmerged)
     assert unmerged.parent == parent.appeal_id
     assert (child.merged_into, child.stage) == (None, "held")
-    assert domain.forward(child, meta())  # back at the front office: any decision again
+    assert domain.forward(child, context())  # back at the front office: any decision again
 
 
 def test_refused_merges() -> None:
     history, child = filed()
     _, parent = filed()
-    ok = {"child_has_children": False, "reason": "x", "meta": meta()}
+    ok = {"child_has_children": False, "reason": "x", "context": context()}
     with pytest.raises(NotFoundError, match="parent"):
         domain.merge(child, None, **ok)  # type: ignore[arg-type]
     with pytest.raises(InvalidTransitionError, match="itself"):
         domain.merge(child, child, **ok)  # type: ignore[arg-type]
     with pytest.raises(InvalidTransitionError, match="unmerge them first"):
-        domain.merge(child, parent, child_has_children=True, reason="x", meta=meta())
+        domain.merge(child, parent, child_has_children=True, reason="x", context=context())
     grand_history, grand = filed()
     merged_parent = then(
         grand_history,
-        domain.merge(grand, parent, child_has_children=False, reason="x", meta=meta()),
+        domain.merge(grand, parent, child_has_children=False, reason="x", context=context()),
     )
     with pytest.raises(InvalidTransitionError, match="itself merged"):
         domain.merge(child, merged_parent, **ok)  # type: ignore[arg-type]
     closed_history, closed = filed()
-    closed = then(closed_history, domain.answer(closed, article=None, text="x", meta=meta()))
+    closed = then(closed_history, domain.answer(closed, article=None, text="x", context=context()))
     with pytest.raises(InvalidTransitionError, match="closed"):
         domain.merge(child, closed, **ok)  # type: ignore[arg-type]
     _, forwarded = filed(hold=False)
@@ -283,9 +289,9 @@ def test_refused_merges() -> None:
 def test_refused_unmerges() -> None:
     _, state = filed()
     with pytest.raises(NotFoundError):
-        domain.unmerge(None, reason="x", meta=meta())
+        domain.unmerge(None, reason="x", context=context())
     with pytest.raises(InvalidTransitionError, match="not merged"):
-        domain.unmerge(state, reason="x", meta=meta())
+        domain.unmerge(state, reason="x", context=context())
 
 
 # --- status ----------------------------------------------------------------------------------
@@ -314,12 +320,12 @@ def test_a_reviewed_reply_is_reviewed_or_back_in_progress() -> None:
     sent_back = approved.model_copy(update={"decision": "sent_back", "reason": "答非所问"})
     assert domain.progress_after(approved, 1) == (1, "reviewed")
     assert domain.progress_after(sent_back, 1) == (1, "in_progress")
-    assert domain.applies(approved, (1, "handled"), (1, "reviewed"))
-    assert domain.applies(sent_back, (1, "handled"), (1, "in_progress"))  # back, by exception
+    assert domain.applies(approved, (1, "handled"), new=(1, "reviewed"))
+    assert domain.applies(sent_back, (1, "handled"), new=(1, "in_progress"))  # back, by exception
     # ... but only from the reply it sends back: never over a later stage or round
-    assert not domain.applies(sent_back, (1, "rated"), (1, "in_progress"))
-    assert not domain.applies(sent_back, (2, "handled"), (1, "in_progress"))
-    assert not domain.applies(a, (1, "handled"), (1, "assigned"))
+    assert not domain.applies(sent_back, (1, "rated"), new=(1, "in_progress"))
+    assert not domain.applies(sent_back, (2, "handled"), new=(1, "in_progress"))
+    assert not domain.applies(a, (1, "handled"), new=(1, "assigned"))
 
 
 def test_a_redispatch_shows_the_appeal_assigned_again_until_the_new_holder_signs() -> None:
@@ -327,9 +333,9 @@ def test_a_redispatch_shows_the_appeal_assigned_again_until_the_new_holder_signs
     redispatched = factories.dispatch_facts(a)[0]
     assert isinstance(redispatched, events.Redispatched)
     assert domain.progress_after(redispatched, 1) == (1, "assigned")
-    assert domain.applies(redispatched, (1, "in_progress"), (1, "assigned"))
-    assert not domain.applies(redispatched, (1, "handled"), (1, "assigned"))  # reply shown
-    assert not domain.applies(redispatched, (2, "in_progress"), (1, "assigned"))
+    assert domain.applies(redispatched, (1, "in_progress"), new=(1, "assigned"))
+    assert not domain.applies(redispatched, (1, "handled"), new=(1, "assigned"))  # reply shown
+    assert not domain.applies(redispatched, (2, "in_progress"), new=(1, "assigned"))
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from intake_service import catalogue_seed, knowledge_seed
+from intake_service import articles, catalogue_seed, knowledge_seed
 from intake_service.domain import knowledge, rules
 
 DEMO = catalogue_seed.DEMO
@@ -94,4 +94,4 @@ def test_the_demo_articles_name_categories_of_the_demo_catalogue() -> None:
 )
 def test_an_article_is_bounded(change: dict[str, object]) -> None:
     with pytest.raises(ValueError, match="validation error"):
-        knowledge.ArticleContent.model_validate({"title": "t", "body": "b", **change})
+        articles.ArticleContent.model_validate({"title": "t", "body": "b", **change})

@@ -2,7 +2,7 @@ import hashlib
 
 import pytest
 
-from audit_service import merkle
+from audit_service.domain import merkle
 
 LEAVES = [merkle.leaf_hash(hashlib.sha256(str(i).encode()).hexdigest()) for i in range(21)]
 

@@ -3,11 +3,10 @@ same signals, so a flag can always be traced to the facts that raised it."""
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from audit_service.domain import Fact
+from audit_service.domain.facts import Fact
 
 # An appeal is flagged when it bounced at least this often or came back to where it was.
 RETURNS_FLAGGED = 2
@@ -25,9 +24,6 @@ class BuckPassing:
     ownerless_seconds: float  # time a return left the appeal waiting for arbitration
     flagged: bool
     facts: tuple[str, ...]  # ids of the facts behind these figures
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def buck_passing(timeline: Sequence[Fact]) -> BuckPassing:

@@ -19,11 +19,11 @@ carries the calendar.
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from audit_service.domain import Fact
+from audit_service.domain.facts import Fact
 from shared.workdays import HOTLINE_ZONE
 
 LAST_SHARE = 0.1
@@ -56,9 +56,6 @@ class Gaming:
     callbacks_until_satisfied: tuple[RepeatedCallback, ...]
     flagged: bool
     facts: tuple[str, ...]  # ids of the facts behind these findings
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 @dataclass(frozen=True, slots=True)

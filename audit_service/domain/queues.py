@@ -9,11 +9,11 @@ force are the latest ones given (an approved extension moves the handling deadli
 
 import json
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from audit_service.domain import Fact
+from audit_service.domain.facts import Fact
 
 STARTS = ("appeal.assigned", "appeal.redispatched", "appeal.redo_ordered")
 ANY_STAGES = {"appeal.rated": "rated", "appeal.not_rated": "not_rated"}
@@ -33,9 +33,6 @@ class Held:
     sign_for_overdue: bool  # at the moment asked
     handling_overdue: bool
     facts: tuple[str, ...]  # the start fact and every later fact that moved the stage
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def _data(fact: Fact) -> dict[str, Any]:

@@ -1,4 +1,4 @@
-"""The Open311 update feed's table: one row per public fact about an appeal, keyed by the
+"""The Open311 update feed's SQL: one row per public fact about an appeal, keyed by the
 fact's id, appended and never edited (a correction is a new fact, so a new row)."""
 
 from collections.abc import Sequence
@@ -6,39 +6,12 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import (
-    BigInteger,
-    Column,
-    DateTime,
-    Index,
-    String,
-    Table,
-    Text,
-    Uuid,
-    func,
-    select,
-)
+from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
-from intake_service import store
 from intake_service.open311.statuses import Update
+from intake_service.store.tables import open311_updates as updates
 from shared.runtime.eventstore import Tx
-
-updates = Table(
-    "open311_updates",
-    store.metadata,
-    Column("id", BigInteger, primary_key=True, autoincrement=True),  # ties at the same time
-    Column("update_id", Uuid, nullable=False, unique=True),  # the fact's id
-    Column("appeal_id", Uuid, nullable=False, index=True),
-    Column("fact_type", String(100), nullable=False),
-    Column("status", String(40), nullable=False),
-    Column("description", Text, nullable=False),
-    Column("updated_at", DateTime(timezone=True), nullable=False),  # the fact's time
-    Column("department", String(64)),
-    Column("due", DateTime(timezone=True)),
-    Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
-    Index("ix_open311_updates_updated_at_id", "updated_at", "id"),
-)
 
 
 def _update(row: Any) -> Update:

@@ -115,13 +115,6 @@ class OverallDigest:
         return self._hash.hexdigest()
 
 
-def overall_digest(per_appeal: Iterable[tuple[UUID, str]]) -> str:
-    total = OverallDigest()
-    for subject, appeal_digest in sorted(per_appeal, key=lambda pair: str(pair[0])):
-        total.add(subject, appeal_digest)
-    return total.hexdigest()
-
-
 def mask_personal_data(data: dict[str, Any]) -> dict[str, Any]:
     """A fact's data as an auditor without the personal-data scope sees it."""
     citizen = data.get("citizen")

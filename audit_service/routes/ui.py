@@ -1,5 +1,5 @@
 """The auditor's pages, rendered here as plain HTML: an appeal's timeline and the department
-ranking. No script runs on them; everything shown is escaped (see html.py).
+ranking. No script runs on them; everything shown is escaped (see pages.py).
 
 A browser cannot add a bearer header to a link, so /ui/login takes the same JWT the REST API
 takes, checks it, and keeps it in an HttpOnly, SameSite=Strict cookie scoped to /ui: page
@@ -17,15 +17,17 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import AwareDatetime
 
-from audit_service import api, kpis, measures_api, pages, store
-from shared.runtime.app import RuntimeDep
+from audit_service import store, views
+from audit_service.domain import kpis
+from audit_service.routes import history, measures, pages
+from audit_service.routes.deps import AuditRuntime
 from shared.runtime.auth import Principal, TokenVerifier
 from shared.runtime.problems import Problem
 from shared.workdays import HOTLINE_ZONE
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 COOKIE = "hotline_audit_token"
-SCOPE = "audit:read"
+SCOPE = views.READ
 
 
 def _html(body: str, status: int = 200) -> HTMLResponse:
@@ -102,7 +104,7 @@ async def logout() -> Response:
 async def appeal_page(
     appeal_id: UUID,
     request: Request,
-    runtime: RuntimeDep,
+    runtime: AuditRuntime,
     caller: Auditor,
     known_at: AwareDatetime | None = None,
     happened_by: AwareDatetime | None = None,
@@ -110,18 +112,20 @@ async def appeal_page(
     if caller is None:
         return _to_login(request)
     try:
-        history = await api.appeal_history(runtime, appeal_id, caller, known_at, happened_by)
+        found = await history.appeal_history(
+            runtime, appeal_id, caller, known_at=known_at, happened_by=happened_by
+        )
     except Problem as problem:
         if problem.status != 404:
             raise
         return _html(pages.not_found(caller, f"No facts about appeal {appeal_id}."), 404)
-    return _html(pages.timeline(caller, history))
+    return _html(pages.timeline(caller, found.model_dump(mode="json", by_alias=True)))
 
 
 @router.get("/ranking")
 async def ranking_page(
     request: Request,
-    runtime: RuntimeDep,
+    runtime: AuditRuntime,
     caller: Auditor,
     month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
     department: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")] = None,
@@ -132,7 +136,7 @@ async def ranking_page(
         return _to_login(request)
     now = datetime.now(UTC)
     chosen = month or now.astimezone(HOTLINE_ZONE).strftime("%Y-%m")
-    table, shares = await measures_api.month_measures(runtime, kpis.Rule(), now, chosen)
+    table, shares = await measures.month_measures(runtime, kpis.Rule(), now=now, month=chosen)
     ranked: dict[str, Any] = kpis.ranking(table, chosen)
     gamed = {d: s.summary() for (d, m), s in sorted(shares.items()) if m == chosen}
     evidence: dict[str, list[tuple[str, str]]] | None = None

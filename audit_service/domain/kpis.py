@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from audit_service.domain import Fact
+from audit_service.domain.facts import Fact
 from shared.workdays import HOTLINE_ZONE, WorkdayCalendar
 
 STARTS = ("appeal.assigned", "appeal.redispatched", "appeal.redo_ordered")
@@ -76,7 +76,7 @@ def _data(fact: Fact) -> dict[str, Any]:
     return data
 
 
-def accumulate(table: Table, timeline: Sequence[Fact], rule: Rule, now: datetime) -> None:
+def accumulate(table: Table, timeline: Sequence[Fact], *, rule: Rule, now: datetime) -> None:
     """Add one appeal's holdings to the table (as of `now`, for clocks still running)."""
     starts = [i for i, f in enumerate(timeline) if f.type in STARTS]
     if not starts:
@@ -86,10 +86,12 @@ def accumulate(table: Table, timeline: Sequence[Fact], rule: Rule, now: datetime
         return
     for n, begin in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(timeline)
-        _holding(table, timeline[begin], timeline[begin + 1 : end], rule, now)
+        _holding(table, timeline[begin], during=timeline[begin + 1 : end], rule=rule, now=now)
 
 
-def _holding(table: Table, start: Fact, during: Sequence[Fact], rule: Rule, now: datetime) -> None:
+def _holding(
+    table: Table, start: Fact, *, during: Sequence[Fact], rule: Rule, now: datetime
+) -> None:
     data = _data(start)
     department, deadlines = data["department"], data["deadlines"]
     month = start.time.astimezone(HOTLINE_ZONE).strftime("%Y-%m")

@@ -4,42 +4,35 @@ Reading needs `appeals:read`; publishing needs `catalogue:admin`. Appeals keep t
 code they were filed with; a new version never rewrites them.
 """
 
-from typing import Annotated, Any
-
 from fastapi import APIRouter
 
 from intake_service import store
 from intake_service.catalogue import Catalogue
-from shared.runtime.app import RuntimeDep
-from shared.runtime.auth import Principal, require
+from intake_service.routes.deps import CatalogueAdmin, IntakeRuntime, Reader
+from intake_service.views import CataloguePublished, CatalogueView
+from shared.runtime import openapi
 from shared.runtime.problems import Problem
 
-router = APIRouter(tags=["catalogue"])  # included by api.router, under its /v1
+router = APIRouter(prefix="/v1", tags=["catalogue"])
 
 
-@router.get("/catalogue")
-async def current_catalogue(
-    runtime: RuntimeDep, _: Annotated[Principal, require("appeals:read")]
-) -> dict[str, Any]:
+@router.get("/catalogue", responses=openapi.problems(404))
+async def current_catalogue(runtime: IntakeRuntime, _: Reader) -> CatalogueView:
     async with runtime.db.transaction() as tx:
         current = await store.current_catalogue(tx)
     if current is None:
         raise Problem(404, "Not Found", "no catalogue has been published; run `hotline seed`")
     version, catalogue, published_at = current
-    return {
-        "version": version,
-        "published_at": published_at.isoformat(),
-        **catalogue.model_dump(mode="json"),
-    }
+    return CatalogueView(version=version, published_at=published_at, services=catalogue.services)
 
 
 @router.put("/catalogue")
 async def publish_catalogue(
-    body: Catalogue, runtime: RuntimeDep, _: Annotated[Principal, require("catalogue:admin")]
-) -> dict[str, Any]:
+    body: Catalogue, runtime: IntakeRuntime, _: CatalogueAdmin
+) -> CataloguePublished:
     """Publish a new catalogue version (unchanged content publishes nothing)."""
     async with runtime.db.transaction() as tx:
         version = await store.publish_catalogue(tx, body)
         current = await store.current_catalogue(tx)
     assert current is not None
-    return {"version": current[0], "published": version is not None}
+    return CataloguePublished(version=current[0], published=version is not None)

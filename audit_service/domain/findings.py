@@ -11,37 +11,38 @@ forged one (a second fact claiming a taken version) shows where it happened.
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Final, Literal, get_args
 from uuid import UUID
 
-from audit_service.domain import Fact
+from audit_service.domain.facts import Fact
 from shared import envelope, events, topics
 
-UNDECODABLE = "undecodable"
-WRONG_SOURCE = "wrong_source"  # a type its source does not own (appeal.assigned from intake)
-UNKNOWN_PRODUCER = "unknown_producer"  # a source that is none of the services
-WRONG_TOPIC = "wrong_topic"  # a fact on a topic its source does not write to
-BROKEN_LINK = "broken_link"  # prev_hash does not name the previous fact's hash
-GAP = "gap"  # versions missing before this one: a dropped fact
-REORDERED = "reordered"  # arrived after a later version of its stream
-VERSION_CONFLICT = "version_conflict"  # another fact already holds this version
-REUSED_ID = "reused_id"  # a fact id already recorded, arriving again with other content
-KINDS = (
-    UNDECODABLE,
-    WRONG_SOURCE,
-    UNKNOWN_PRODUCER,
-    WRONG_TOPIC,
-    BROKEN_LINK,
-    GAP,
-    REORDERED,
-    VERSION_CONFLICT,
-    REUSED_ID,
-)
+Kind = Literal[
+    "undecodable",
+    "wrong_source",  # a type its source does not own (appeal.assigned from intake)
+    "unknown_producer",  # a source that is none of the services
+    "wrong_topic",  # a fact on a topic its source does not write to
+    "broken_link",  # prev_hash does not name the previous fact's hash
+    "gap",  # versions missing before this one: a dropped fact
+    "reordered",  # arrived after a later version of its stream
+    "version_conflict",  # another fact already holds this version
+    "reused_id",  # a fact id already recorded, arriving again with other content
+]
+KINDS: tuple[Kind, ...] = get_args(Kind)
+UNDECODABLE: Final = "undecodable"
+WRONG_SOURCE: Final = "wrong_source"
+UNKNOWN_PRODUCER: Final = "unknown_producer"
+WRONG_TOPIC: Final = "wrong_topic"
+BROKEN_LINK: Final = "broken_link"
+GAP: Final = "gap"
+REORDERED: Final = "reordered"
+VERSION_CONFLICT: Final = "version_conflict"
+REUSED_ID: Final = "reused_id"
 
 
 @dataclass(frozen=True, slots=True)
 class Finding:
-    kind: str
+    kind: Kind
     detail: str
     appeal_id: UUID | None = None
     event_id: UUID | None = None
@@ -75,7 +76,7 @@ def _text(value: Any, limit: int) -> str | None:
     return None if value is None else str(value)[:limit]
 
 
-def parked(body: bytes | None, topic: str, reason: str) -> Finding:
+def parked(body: bytes | None, topic: str, *, reason: str) -> Finding:
     """Classify a record the consumer parked, keeping what its bytes claim about itself."""
     try:
         claimed = json.loads(body or b"")
@@ -86,6 +87,7 @@ def parked(body: bytes | None, topic: str, reason: str) -> Finding:
     source, type_ = claimed.get("source"), claimed.get("type")
     version = claimed.get("version")
     owner = events.EVENT_TYPES.get(str(type_))
+    kind: Kind
     if source not in topics.BY_SOURCE:
         kind = UNKNOWN_PRODUCER
     elif owner is not None and owner.source != source:
@@ -112,7 +114,7 @@ def links(fact: Fact, stream: list[Fact]) -> list[Finding]:
     previous = next((f for f in others if f.version == fact.version - 1), None)
     later = max((f.version for f in others if f.version > fact.version), default=None)
 
-    def finding(kind: str, detail: str) -> Finding:
+    def finding(kind: Kind, detail: str) -> Finding:
         where = f"{fact.source} stream of {fact.subject}, version {fact.version}"
         return Finding(
             kind, f"{where}: {detail}", fact.subject, fact.event_id, fact.source, fact.type,

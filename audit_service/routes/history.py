@@ -1,0 +1,135 @@
+"""An appeal's verified history, and every recorded fact exported as a stream."""
+
+import json
+from datetime import datetime
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from pydantic import AwareDatetime
+
+from audit_service import domain, exports, store, views
+from audit_service.domain import gaming, signals
+from audit_service.routes.deps import AuditRuntime
+from shared.runtime.auth import Principal, require
+from shared.runtime.openapi import problems
+from shared.runtime.problems import not_found
+
+router = APIRouter(prefix="/v1", tags=["audit"])
+
+
+@router.get("/appeals/{appeal_id}/history", responses=problems(404))
+async def history(
+    appeal_id: UUID,
+    runtime: AuditRuntime,
+    caller: Annotated[Principal, require(views.READ)],
+    known_at: AwareDatetime | None = None,
+    happened_by: AwareDatetime | None = None,
+) -> views.History:
+    """Every fact about the appeal in causal order, each service's hash chain verified.
+
+    `known_at`: only what audit had recorded by then (what the system knew at that moment);
+    `happened_by`: only facts whose own time is not later (the appeal as it stood then).
+    Citizens' names and phone numbers are masked unless the token has audit:personal-data.
+    """
+    return await appeal_history(
+        runtime, appeal_id, caller, known_at=known_at, happened_by=happened_by
+    )
+
+
+async def appeal_history(
+    runtime: AuditRuntime,
+    appeal_id: UUID,
+    caller: Principal,
+    *,
+    known_at: datetime | None = None,
+    happened_by: datetime | None = None,
+) -> views.History:
+    """The history document, for the REST route and the auditor's page alike."""
+    show = (
+        (lambda data: data) if views.PERSONAL_DATA in caller.scopes else domain.mask_personal_data
+    )
+    async with runtime.engine.connect() as conn:
+        found = [
+            (fact, at)
+            for fact, at in await store.appeal_facts(conn, appeal_id)
+            if (known_at is None or at <= known_at)
+            and (happened_by is None or fact.time <= happened_by)
+        ]
+        if not found:
+            raise not_found("facts about appeal", appeal_id)
+        seen = [
+            f
+            for f in await store.list_findings(conn, appeal_id=appeal_id, limit=1000)
+            if known_at is None or f["found_at"] <= known_at
+        ]
+    ingested = {fact.event_id: at for fact, at in found}
+    ordered = domain.timeline(fact for fact, _ in found)
+    chains = domain.verify_chains(ordered)
+    return views.History(
+        appeal_id=appeal_id,
+        verified=all(chain.verified for chain in chains) and not seen,
+        findings=[views.Finding.of(f) for f in seen],
+        buck_passing=views.BuckPassing.model_validate(signals.buck_passing(ordered)),
+        gaming=views.Gaming.model_validate(gaming.gaming(ordered)),
+        digest=domain.digest(ordered),
+        chains=[views.Chain.model_validate(c) for c in chains],
+        facts=[
+            views.RecordedFact(
+                position=n,
+                event_id=f.event_id,
+                type=f.type,
+                source=f.source,
+                version=f.version,
+                actor=f.actor,
+                time=f.time,
+                recorded_at=ingested[f.event_id],
+                causation_id=f.causation_id,
+                hash=f.hash,
+                prev_hash=f.prev_hash,
+                data=show(json.loads(f.body)["data"]),
+            )
+            for n, f in enumerate(ordered, start=1)
+        ],
+    )
+
+
+def _mask_for(caller: Principal) -> exports.Mask:
+    """Citizens' names and numbers as this caller may see them."""
+    return (
+        (lambda data: data) if views.PERSONAL_DATA in caller.scopes else domain.mask_personal_data
+    )
+
+
+_EXPORTED: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "Every recorded fact in recorded order, one JSON object a line (jsonl) "
+        "or one CSV row a fact with its data as JSON (csv)",
+        "content": {
+            "application/jsonl": {"schema": {"type": "string"}},
+            "text/csv": {"schema": {"type": "string"}},
+        },
+    }
+}
+
+
+@router.get("/exports/facts.{fmt}", response_class=StreamingResponse, responses=_EXPORTED)
+async def export_facts(
+    fmt: Literal["jsonl", "csv"],
+    runtime: AuditRuntime,
+    caller: Annotated[Principal, require(views.READ)],
+) -> StreamingResponse:
+    """Every recorded fact in recorded order, streamed; personal data masked as in history."""
+    mask = (
+        (lambda data: data) if views.PERSONAL_DATA in caller.scopes else domain.mask_personal_data
+    )
+    if fmt == "jsonl":
+        return StreamingResponse(
+            exports.json_lines(runtime.engine, mask), media_type="application/jsonl; charset=utf-8"
+        )
+    return StreamingResponse(
+        exports.csv_lines(runtime.engine, mask),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="facts.csv"'},
+    )

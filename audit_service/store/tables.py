@@ -1,0 +1,90 @@
+"""audit's tables: every fact received, the replay jobs, the checkpoints and the findings.
+
+The facts table lives in the `public` schema for the live projection; a replay rebuilds into
+a fresh schema through SQLAlchemy's schema_translate_map, so the same code serves both.
+"""
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+
+from shared.runtime.schema import NAMING_CONVENTION
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+projection = MetaData(naming_convention=NAMING_CONVENTION)  # the part a replay rebuilds
+
+facts = Table(
+    "facts",
+    projection,
+    Column("event_id", Uuid, primary_key=True),
+    Column("source", String(50), nullable=False),
+    Column("type", String(100), nullable=False),
+    Column("subject", Uuid, nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("time", DateTime(timezone=True), nullable=False, index=True),  # a month's appeals
+    Column("actor", String(200), nullable=False),
+    Column("causation_id", Uuid),
+    Column("hash", String(64), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("topic", String(200), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("ingested_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The order audit recorded facts in: the Merkle tree's leaf order (see checkpoints.py).
+    Column("seq", BigInteger, Identity(), nullable=False, unique=True),
+)
+
+replays = Table(
+    "replays",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("schema_name", String(63), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("finished_at", DateTime(timezone=True)),
+    Column("end_offsets", JSONB, nullable=False),
+    Column("facts_read", BigInteger, nullable=False, server_default="0"),
+    Column("report", JSONB),
+    schema="public",  # fixed: a replay's schema_translate_map must never move this table
+)
+
+checkpoints = Table(
+    "checkpoints",
+    metadata,
+    Column("size", BigInteger, primary_key=True),  # the first `size` facts in seq order
+    Column("root", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    schema="public",
+)
+
+findings = Table(
+    "findings",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("kind", String(30), nullable=False),
+    Column("appeal_id", Uuid, index=True),
+    Column("event_id", Uuid),
+    Column("source", String(50)),
+    Column("type", String(100)),
+    Column("version", Integer),
+    Column("topic", String(200), nullable=False),
+    Column("partition", Integer, nullable=False),
+    Column("offset", BigInteger, nullable=False),
+    Column("detail", Text, nullable=False),
+    Column("found_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    UniqueConstraint("kind", "topic", "partition", "offset", name="uq_findings_position"),
+    schema="public",
+)

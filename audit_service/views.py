@@ -1,0 +1,265 @@
+"""What audit's REST API answers: one pydantic model per response, so `/openapi.json` is a
+contract a partner can generate a client from. Times are RFC 3339 with their offset, as
+`datetime.isoformat()` writes them."""
+
+from datetime import datetime
+from typing import Annotated, Any, Final, Literal
+from uuid import UUID
+
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+)
+
+from audit_service.domain.findings import Kind
+from shared.runtime.pagination import Page
+
+READ: Final = "audit:read"
+REPLAY: Final = "audit:replay"
+PERSONAL_DATA: Final = "audit:personal-data"  # citizens' names and numbers unmasked
+
+Instant = Annotated[
+    AwareDatetime,
+    PlainSerializer(datetime.isoformat, return_type=str),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class Position(_View):
+    """Where a record was read: topic, partition and offset."""
+
+    topic: str
+    partition: int
+    offset: int
+
+
+class Finding(_View):
+    """Something audit saw on ingest that a true history cannot contain (see findings.py)."""
+
+    id: int
+    kind: Kind
+    appeal_id: UUID | None
+    event_id: UUID | None
+    source: str | None
+    type: str | None
+    version: int | None
+    position: Position
+    detail: str
+    found_at: Instant
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> "Finding":
+        return cls(**row, position=Position(**row))
+
+
+class Chain(_View):
+    source: str
+    length: int
+    verified: bool
+    problems: list[str]
+
+
+class RecordedFact(_View):
+    position: int = Field(description="1-based place in the appeal's causal order")
+    event_id: UUID
+    type: str
+    source: str
+    version: int
+    actor: str
+    time: Instant = Field(description="when it happened, as its service says")
+    recorded_at: Instant = Field(description="when audit recorded it")
+    causation_id: UUID | None
+    hash: str
+    prev_hash: str
+    data: dict[str, Any] = Field(description="personal data masked without audit:personal-data")
+
+
+class BuckPassing(_View):
+    departments: list[str] = Field(description="every lead department, in the order it held")
+    returns_requested: int
+    returns_approved: int
+    returns_denied: int = Field(description="returns the hotline overruled")
+    redispatches: int
+    ping_pong: bool = Field(description="a department got it back after it had moved on")
+    ownerless_seconds: float
+    flagged: bool
+    facts: list[str] = Field(description="ids of the facts behind these figures")
+
+
+class NearDeadline(_View):
+    department: str
+    fact: str
+    share_used: float = Field(description="share of the handling window gone (1.0 = due)")
+    reopened_by: str | None = None
+
+
+class RepeatedCallback(_View):
+    round: int
+    dissatisfied: str
+    satisfied: str
+
+
+class Gaming(_View):
+    close_then_reopen: list[NearDeadline]
+    extensions_at_deadline: list[NearDeadline]
+    callbacks_until_satisfied: list[RepeatedCallback]
+    flagged: bool
+    facts: list[str]
+
+
+class History(_View):
+    """Every fact about an appeal in causal order, each service's chain verified."""
+
+    appeal_id: UUID
+    verified: bool = Field(description="every chain verified and no finding about the appeal")
+    findings: list[Finding]
+    buck_passing: BuckPassing
+    gaming: Gaming
+    digest: str = Field(description="SHA-256 over the facts' hashes in timeline order")
+    chains: list[Chain]
+    facts: list[RecordedFact]
+
+
+class ReplayStarted(_View):
+    id: int
+    status: Literal["running"]
+    href: str = Field(description="where to follow the replay")
+
+
+class BrokenChain(_View):
+    appeal_id: UUID
+    source: str
+    problems: list[str]
+
+
+class ReplayReport(_View):
+    """The live projection against the one rebuilt from the log, appeal by appeal."""
+
+    equal: bool
+    appeals: int
+    live_digest: str
+    replay_digest: str
+    differing_appeals: int
+    differing: list[UUID] = Field(description="the first differing appeals (at most 100)")
+    broken_chains: int
+    broken: list[BrokenChain] = Field(description="the first broken chains (at most 100)")
+
+
+class ReplayFailure(_View):
+    error: str
+
+
+class Replay(_View):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: int
+    status: Literal["running", "equal", "different", "failed"]
+    schema_name: str = Field(alias="schema", description="the schema it rebuilds into")
+    started_at: Instant
+    finished_at: Instant | None
+    facts_read: int
+    end_offsets: dict[str, int] = Field(description='"topic:partition" → end offset')
+    report: ReplayReport | ReplayFailure | None
+
+
+class Checkpoint(_View):
+    """The Merkle root of the first `size` facts audit recorded."""
+
+    size: int
+    root: str
+    created_at: Instant
+
+
+class Proof(_View):
+    """A fact's inclusion proof against a checkpoint (RFC 9162)."""
+
+    event_id: UUID
+    fact_hash: str
+    leaf_index: int
+    tree_size: int
+    root: str
+    audit_path: list[str]
+    algorithm: str
+
+
+class DepartmentMeasures(_View):
+    """One department's figures for the month; rates are null when nothing was due."""
+
+    rank: int = Field(description="1 = best on-time completion, then satisfaction, sign-for")
+    department: str
+    volume: int
+    timely_sign_for_rate: float | None
+    on_time_completion_rate: float | None
+    return_rate: float | None
+    returns_overruled: int
+    redo_rate: float | None
+    satisfaction_rate: float | None
+    mean_handling_workdays: float | None
+    evidence: dict[str, list[str]] | None = Field(
+        default=None, description="with evidence=true: the ids of the facts behind each figure"
+    )
+
+
+class GamingShares(_View):
+    replies: int
+    close_then_reopen_share: float | None
+    extensions: int
+    extensions_at_deadline_share: float | None
+    rounds_called_back: int
+    callbacks_until_satisfied_share: float | None
+
+
+class MeasuresRule(_View):
+    basically_satisfied_counts: bool
+    excluded_categories: list[str]
+    gaming_last_share_of_window: float
+
+
+class Measures(Page[DepartmentMeasures]):
+    """A month's departments, best first, under the rule the query names."""
+
+    month: str
+    rule: MeasuresRule
+    as_of: Instant
+    red_list: list[str] = Field(description="the best departments, best first")
+    black_list: list[str] = Field(description="the worst departments, worst first")
+    gaming: dict[str, GamingShares] = Field(description="each department's gaming shares")
+    gaming_evidence: dict[str, dict[str, list[str]]] | None = None
+
+
+class FlaggedAppeal(BuckPassing):
+    appeal_id: UUID
+    kinds: list[Literal["buck_passing", "gaming"]]
+    gaming: Gaming
+
+
+class Flags(Page[FlaggedAppeal]):
+    total: int = Field(description="how many appeals are flagged in all")
+
+
+class HeldAppeal(_View):
+    appeal_id: UUID
+    department: str
+    stage: str = Field(examples=["assigned", "redo", "signed_for", "replied", "rated"])
+    since: Instant
+    sign_for_due: Instant
+    handle_due: Instant
+    signed: bool
+    replied: bool
+    extension_pending: bool
+    sign_for_overdue: bool
+    handling_overdue: bool
+    facts: list[str]
+
+
+class DepartmentQueue(Page[HeldAppeal]):
+    department: str
+    at: Instant = Field(description="the moment the queue is shown as of")

@@ -1,0 +1,20 @@
+"""What feedback's routes share: the typed runtime, the page size, and the documented
+answers every paged list and retried command gives."""
+
+from typing import Annotated, Any
+
+from fastapi import Depends, Query
+
+from feedback_service.settings import FeedbackSettings
+from shared.runtime import pagination
+from shared.runtime.app import Runtime, get_runtime
+from shared.runtime.openapi import problem
+
+FeedbackRuntime = Annotated[Runtime[FeedbackSettings], Depends(get_runtime)]
+# Items per page. Feedback's lists took up to 500 before they were paged, and its clients
+# ask for that many; kept, so no client's request turns into a 422.
+Limit = Annotated[int, Query(ge=1, le=500, description="items per page")]
+# A paged list's 200 answer documents its Link header.
+PAGED: dict[int | str, dict[str, Any]] = {200: {"headers": pagination.LINK_HEADER}}
+# A command decided again on a moved stream moved on every time: rare, and worth a retry.
+RACED = problem(412, "The appeal's feedback moved on during every attempt: send it again")

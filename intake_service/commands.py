@@ -1,0 +1,300 @@
+"""intake's commands: filing an appeal and the front office's decisions on it. Each runs
+through `shared.runtime.commands.execute` on the appeal's stream, whose `project` keeps the
+appeals row and the Open311 update feed in step in the same transaction."""
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any, Final, Literal
+from uuid import UUID
+
+from intake_service import domain, store
+from intake_service.domain import rules
+from intake_service.open311 import updates as open311_updates
+from intake_service.store import knowledge as kb
+from shared import events
+from shared.decisions import Context
+from shared.runtime import commands, preconditions
+from shared.runtime.commands import Aggregate, Decide, Outcome
+from shared.runtime.eventstore import Tx
+from shared.runtime.problems import Problem, invalid_field, not_found
+
+DEFAULT_REPEAT_WINDOW: Final = timedelta(hours=72)
+State = domain.Appeal | None
+
+
+async def advance(tx: Tx, event: events.Event) -> None:
+    """The appeal's status after a fact of any service, if the fact moves it."""
+    current = await store.lock_progress(tx, event.subject)
+    if current is None:
+        return  # an appeal filed elsewhere
+    new = domain.progress_after(event, current[0])
+    if new is not None and domain.applies(event, current, new=new):
+        await store.set_progress(tx, event.subject, new, event.time)
+
+
+async def _project(tx: Tx, _: State, new: Sequence[events.Event], __: int) -> None:
+    for event in new:
+        match event:
+            case events.AppealReceived():
+                await store.add(tx, event)
+                continue
+            case events.AppealClassified():
+                await store.set_classification(tx, event.subject, event)
+            case events.MergedInto(parent=parent):
+                await store.set_merged(tx, event.subject, parent, event.time)
+            case events.Unmerged():
+                await store.set_merged(tx, event.subject, None, event.time)
+            case (
+                events.AnsweredDirectly()
+                | events.TransferredToEmergency()
+                | events.AppealRejected()
+            ):
+                outcome = event.model_dump(
+                    mode="json", exclude={"id", "subject", "correlation_id", "causation_id"}
+                )
+                await store.set_outcome(tx, event.subject, outcome)
+        await advance(tx, event)
+    # after the row exists: an update needs the appeal's row (and locks it)
+    await open311_updates.record(tx, new)
+
+
+APPEAL: Aggregate[State, Tx] = Aggregate(
+    what="appeal", initial=None, evolve=domain.evolve, project=_project
+)
+
+
+async def file_appeal(
+    tx: Tx,
+    appeal: domain.NewAppeal,
+    *,
+    context: Context,
+    extras: dict[str, Any] | None = None,
+    hold: bool = False,
+    repeat_window: timedelta = DEFAULT_REPEAT_WINDOW,
+) -> events.AppealReceived:
+    """Accept an appeal in the caller's transaction: classify it, flag possible repeats,
+    record it and, unless held at the front office, forward it to dispatch. Every channel
+    files through here (POST /v1/appeals, Open311)."""
+    current = await store.current_catalogue(tx)
+    try:
+        classified = rules.classify(
+            None if current is None else current[1],
+            text=appeal.content,
+            category=appeal.category,
+            urgency=appeal.urgency,
+        )
+    except rules.NoCategoryError as exc:
+        raise invalid_field("body.category", str(exc), "no_category") from exc
+    candidates = await store.repeat_candidates(
+        tx,
+        phone=appeal.citizen.phone,
+        address=appeal.location.address,
+        category=classified.category,
+        since=context.now - repeat_window,
+    )
+    appeal_id = context.new_id()
+    outcome = await commands.execute(
+        tx,
+        APPEAL,
+        appeal_id,
+        lambda _, ctx: domain.receive(
+            appeal,
+            category=classified.category,
+            urgency=classified.urgency,
+            hold=hold,
+            appeal_id=appeal_id,
+            context=ctx,
+        ),
+        context=context,
+        expected_version=0,
+    )
+    await store.describe(
+        tx,
+        appeal_id,
+        extras=extras,
+        classification=classified.as_dict(),
+        repeat_candidates=candidates,
+    )
+    received = outcome.new[0]
+    assert isinstance(received, events.AppealReceived)
+    return received
+
+
+async def known_category(tx: Tx, category: str | None) -> int | None:
+    """The catalogue version in force, once `category` is known to be one of its codes (before
+    the first version any code is accepted, as it was before the catalogue existed)."""
+    current = await store.current_catalogue(tx)
+    if current is None:
+        return None
+    if category is not None and current[1].find(category) is None:
+        message = f"unknown category {category!r}: not in appeal catalogue version {current[0]}"
+        raise invalid_field("body.category", message, "unknown_category")
+    return current[0]
+
+
+async def decide(
+    tx: Tx, appeal_id: UUID, decision: Decide[State], *, context: Context, if_match: str | None
+) -> Outcome[State]:
+    """A front-office decision on the appeal as the operator saw it (If-Match names that
+    version: missing 428, stale 412), recorded with its projection."""
+    # The row lock orders this decision with a merge into or out of the same appeal.
+    await store.lock_progress(tx, appeal_id)
+    loaded = await commands.load(tx, APPEAL, appeal_id)
+    if loaded[0] is None:
+        raise not_found("appeal", appeal_id)
+    expected = preconditions.expected_version(if_match, "appeal")
+    return await commands.execute(
+        tx, APPEAL, appeal_id, decision, context=context, expected_version=expected, loaded=loaded
+    )
+
+
+async def classify(
+    tx: Tx,
+    appeal_id: UUID,
+    *,
+    category: str,
+    appeal_type: events.AppealType | None,
+    urgency: events.Urgency | None,
+    reason: str,
+    context: Context,
+    if_match: str | None,
+) -> Outcome[State]:
+    version = await known_category(tx, category)
+
+    def decision(appeal: State, ctx: Context) -> list[events.Event]:
+        held = domain.held(appeal)
+        return domain.classify(
+            held,
+            category=category,
+            appeal_type=appeal_type or held.appeal_type,
+            urgency=urgency or held.urgency,
+            reason=reason,
+            catalogue_version=version,
+            context=ctx,
+        )
+
+    return await decide(tx, appeal_id, decision, context=context, if_match=if_match)
+
+
+async def forward(
+    tx: Tx, appeal_id: UUID, *, context: Context, if_match: str | None
+) -> Outcome[State]:
+    return await decide(tx, appeal_id, domain.forward, context=context, if_match=if_match)
+
+
+async def answer(
+    tx: Tx,
+    appeal_id: UUID,
+    *,
+    article_id: str | None,
+    article_version: int | None,
+    text: str | None,
+    context: Context,
+    if_match: str | None,
+) -> Outcome[State]:
+    """From an article (its version in force unless one is named; its body is the answer
+    unless one is written), or a three-party call's note as `text` alone."""
+    cited: tuple[str, int] | None = None
+    if article_id is not None:
+        article = await kb.article(tx, article_id, article_version)
+        if article is None:
+            field = "body.article_id" if article_version is None else "body.article_version"
+            raise invalid_field(field, "no such knowledge-base article (version)")
+        if article_version is None and not article["active"]:
+            raise invalid_field("body.article_id", "the article is retired")
+        cited, text = (article["id"], article["version"]), text or article["body"]
+    elif article_version is not None:
+        raise invalid_field("body.article_id", "an article version needs the article's id")
+    if text is None:
+        raise invalid_field("body.answer", "without an article, the answer must be written")
+    written = text
+    return await decide(
+        tx,
+        appeal_id,
+        lambda appeal, ctx: domain.answer(appeal, article=cited, text=written, context=ctx),
+        context=context,
+        if_match=if_match,
+    )
+
+
+async def transfer(
+    tx: Tx,
+    appeal_id: UUID,
+    *,
+    line: events.EmergencyLine,
+    mode: Literal["one_click", "three_party_call"],
+    external_reference: str,
+    context: Context,
+    if_match: str | None,
+) -> Outcome[State]:
+    return await decide(
+        tx,
+        appeal_id,
+        lambda appeal, ctx: domain.transfer(
+            appeal, line=line, mode=mode, external_reference=external_reference, context=ctx
+        ),
+        context=context,
+        if_match=if_match,
+    )
+
+
+async def reject(
+    tx: Tx,
+    appeal_id: UUID,
+    *,
+    reason: str,
+    legal_route: events.LegalRoute,
+    explanation: str,
+    context: Context,
+    if_match: str | None,
+) -> Outcome[State]:
+    return await decide(
+        tx,
+        appeal_id,
+        lambda appeal, ctx: domain.reject(
+            appeal, reason=reason, legal_route=legal_route, explanation=explanation, context=ctx
+        ),
+        context=context,
+        if_match=if_match,
+    )
+
+
+async def merge(
+    tx: Tx,
+    appeal_id: UUID,
+    *,
+    parent: UUID,
+    reason: str,
+    context: Context,
+    if_match: str | None,
+) -> Outcome[State]:
+    # Both rows locked, in one order for all: "A into B" racing "B into C" (or B being
+    # answered) would otherwise each pass on what the other has not committed yet.
+    for locked in sorted({appeal_id, parent}):
+        await store.lock_progress(tx, locked)
+    joined, _ = await commands.load(tx, APPEAL, parent)
+    shown = await store.get(tx, parent)
+    if shown is not None and shown["status"] == "closed":  # e.g. its work order closed
+        raise Problem(409, "Conflict", f"appeal {parent} is closed: nothing to join")
+    has_children = bool(await store.children(tx, appeal_id))
+    return await decide(
+        tx,
+        appeal_id,
+        lambda child, ctx: domain.merge(
+            child, joined, child_has_children=has_children, reason=reason, context=ctx
+        ),
+        context=context,
+        if_match=if_match,
+    )
+
+
+async def unmerge(
+    tx: Tx, appeal_id: UUID, *, reason: str, context: Context, if_match: str | None
+) -> Outcome[State]:
+    return await decide(
+        tx,
+        appeal_id,
+        lambda appeal, ctx: domain.unmerge(appeal, reason=reason, context=ctx),
+        context=context,
+        if_match=if_match,
+    )
