@@ -193,7 +193,9 @@ class Proof(_View):
 class DepartmentMeasures(_View):
     """One department's figures for the month; rates are null when nothing was due."""
 
-    rank: int = Field(description="1 = best on-time completion, then satisfaction, sign-for")
+    rank: int = Field(
+        description="1 = best on-time completion, then satisfaction, sign-for, volume, id"
+    )
     department: str
     volume: int
     timely_sign_for_rate: float | None
@@ -221,6 +223,8 @@ class MeasuresRule(_View):
     basically_satisfied_counts: bool
     excluded_categories: list[str]
     gaming_last_share_of_window: float
+    list_min_volume: int = Field(description="fewer holdings in the month: on neither list")
+    listed: int = Field(description="each list names at most this many")
 
 
 class Measures(Page[DepartmentMeasures]):
@@ -229,8 +233,12 @@ class Measures(Page[DepartmentMeasures]):
     month: str
     rule: MeasuresRule
     as_of: Instant
-    red_list: list[str] = Field(description="the best departments, best first")
-    black_list: list[str] = Field(description="the worst departments, worst first")
+    red_list: list[str] = Field(
+        description="the best departments, best first; never one the black list names"
+    )
+    black_list: list[str] = Field(
+        description="the worst departments, worst first; never one the red list names"
+    )
     gaming: dict[str, GamingShares] = Field(description="each department's gaming shares")
     gaming_evidence: dict[str, dict[str, list[str]]] | None = None
 

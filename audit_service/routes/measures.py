@@ -50,6 +50,8 @@ async def measures(
     month: Month,
     exclude_category: Annotated[list[str] | None, Query(max_length=100)] = None,
     basically_satisfied_counts: bool = True,
+    list_min_volume: Annotated[int, Query(ge=1, le=100_000)] = kpis.Rule.list_min_volume,
+    listed: Annotated[int, Query(ge=0, le=100)] = kpis.Rule.listed,
     evidence: bool = False,
     cursor: CursorQuery = None,
     limit: LimitQuery = 100,
@@ -58,16 +60,20 @@ async def measures(
     lists, computed from the facts alone under the rule the query names; `gaming` gives each
     department's share of replies reopened after a last-minute reply, of extensions asked at
     the deadline and of callback rounds repeated until satisfied (see domain/gaming.py);
+    only departments with `list_min_volume` holdings can be listed, each list names at most
+    `listed` and never a department the other names (domain/kpis.py `ranking`);
     `evidence=true` lists the ids of the facts behind every figure. Pages follow the rank."""
     (after,) = decode(cursor, int) if cursor else (0,)
     rule = kpis.Rule(
         name="query",
         basically_satisfied_counts=basically_satisfied_counts,
         excluded_categories=frozenset(exclude_category or ()),
+        list_min_volume=list_min_volume,
+        listed=listed,
     )
     now = datetime.now(UTC)
     table, shares = await month_measures(runtime, rule, now=now, month=month)
-    ranked = kpis.ranking(table, month)
+    ranked = kpis.ranking(table, month, rule=rule)
     rows = [
         views.DepartmentMeasures(
             rank=n,
@@ -87,6 +93,8 @@ async def measures(
             basically_satisfied_counts=rule.basically_satisfied_counts,
             excluded_categories=sorted(rule.excluded_categories),
             gaming_last_share_of_window=gaming.LAST_SHARE,
+            list_min_volume=rule.list_min_volume,
+            listed=rule.listed,
         ),
         as_of=now,
         red_list=ranked["red_list"],
