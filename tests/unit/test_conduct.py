@@ -79,6 +79,7 @@ def _assigned(category: str = "conduct.staff", about: str | None = "water") -> l
 def test_a_conduct_complaint_goes_to_the_supervision_office_naming_the_department() -> None:
     received, forwarded, assigned = _assigned()
     assert isinstance(received, events.AppealReceived)
+    assert isinstance(forwarded, events.AppealForwarded)
     assert (received.about_department, forwarded.about_department) == ("water", "water")
     assert isinstance(assigned, events.Assigned)
     assert (assigned.department, assigned.assisting, assigned.about_department) == (
