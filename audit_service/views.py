@@ -205,6 +205,10 @@ class DepartmentMeasures(_View):
     redo_rate: float | None
     satisfaction_rate: float | None
     mean_handling_workdays: float | None
+    attitude_rated: int = Field(default=0, description="ratings that gave the attitude")
+    poor_attitude: int = Field(default=0, description="ratings of its attitude as poor")
+    poor_attitude_share: float | None = Field(default=None, description="poor ÷ rated")
+    conduct_complaints: int = Field(default=0, description="conduct complaints about it")
     evidence: dict[str, list[str]] | None = Field(
         default=None, description="with evidence=true: the ids of the facts behind each figure"
     )

@@ -42,6 +42,13 @@ class Conduct:
             "conduct_complaints": len(self.complaints),
         }
 
+    def evidence(self) -> dict[str, list[str]]:
+        return {
+            "attitude_rated": self.attitude_rated,
+            "attitude_poor": self.attitude_poor,
+            "conduct_complaints": self.complaints,
+        }
+
     @property
     def of_concern(self) -> bool:
         """A poor attitude rating or a conduct complaint: audit lists the department."""

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import AwareDatetime
 
 from audit_service import domain, store, views
-from audit_service.domain import gaming, kpis, queues, signals
+from audit_service.domain import conduct, gaming, kpis, queues, signals
 from audit_service.routes.deps import AuditRuntime
 from shared.runtime.auth import Principal, require
 from shared.runtime.openapi import problems
@@ -26,10 +26,16 @@ _PAGED: dict[int | str, dict[str, Any]] = {
 
 
 async def month_measures(
-    runtime: AuditRuntime, rule: kpis.Rule, *, now: datetime, month: str
+    runtime: AuditRuntime,
+    rule: kpis.Rule,
+    *,
+    now: datetime,
+    month: str,
+    attitude: conduct.Table | None = None,
 ) -> tuple[kpis.Table, gaming.SharesTable]:
     """The tables for every appeal active in `month`. Figures are attributed to the month a
-    fact happened in, so appeals with no fact in it add nothing to its rows."""
+    fact happened in, so appeals with no fact in it add nothing to its rows. `attitude`, if
+    given, gains the same appeals' attitude ratings and conduct complaints."""
     table: kpis.Table = {}
     shares: gaming.SharesTable = {}
     async with runtime.engine.connect() as conn:
@@ -38,7 +44,14 @@ async def month_measures(
             ordered = domain.timeline(found)
             kpis.accumulate(table, ordered, rule=rule, now=now)
             gaming.accumulate(shares, ordered)
+            if attitude is not None:
+                conduct.accumulate(attitude, ordered)
     return table, shares
+
+
+def _department(row: dict[str, Any]) -> str:
+    department: str = row["department"]
+    return department
 
 
 @router.get("/measures", responses=_PAGED)
@@ -72,13 +85,25 @@ async def measures(
         listed=listed,
     )
     now = datetime.now(UTC)
-    table, shares = await month_measures(runtime, rule, now=now, month=month)
+    attitude: conduct.Table = {}
+    table, shares = await month_measures(runtime, rule, now=now, month=month, attitude=attitude)
     ranked = kpis.ranking(table, month, rule=rule)
+    seen = {
+        d: attitude.get((d, month), conduct.Conduct()) for d in map(_department, ranked["rows"])
+    }
     rows = [
         views.DepartmentMeasures(
             rank=n,
             **row,
-            evidence=table[(row["department"], month)].evidence() if evidence else None,
+            **seen[row["department"]].summary(),
+            evidence=(
+                {
+                    **table[(row["department"], month)].evidence(),
+                    **seen[row["department"]].evidence(),
+                }
+                if evidence
+                else None
+            ),
         )
         for n, row in enumerate(ranked["rows"], start=1)
         if n > after
