@@ -42,11 +42,19 @@ class Rule:
     min_expected: float = 0.1  # per window: the floor of the usual rate
 
     def window(self, now: datetime) -> tuple[datetime, datetime]:
-        return now - timedelta(hours=self.window_hours), now
+        return _before(now, timedelta(hours=self.window_hours)), now
 
     def baseline(self, now: datetime) -> tuple[datetime, datetime]:
         start = self.window(now)[0]
-        return start - timedelta(days=self.baseline_days), start
+        return _before(start, timedelta(days=self.baseline_days)), start
+
+
+def _before(moment: datetime, span: timedelta) -> datetime:
+    """`moment - span`, or the earliest time there is (a query asked about year 1)."""
+    try:
+        return moment - span
+    except OverflowError:
+        return datetime.min.replace(tzinfo=moment.tzinfo)
 
 
 @dataclass(frozen=True, slots=True)

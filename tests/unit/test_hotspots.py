@@ -141,3 +141,9 @@ def test_the_timeline_order_does_not_change_the_answer() -> None:
     backward = hotspots.detect(hotspots.sightings(list(reversed(facts))), now=NOW)
     assert forward == backward
     assert domain.timeline(facts)  # the facts are well formed
+
+
+def test_a_moment_at_the_start_of_time_has_no_baseline_and_no_error() -> None:
+    start = datetime(1, 1, 1, 3, tzinfo=UTC)
+    assert hotspots.Rule().baseline(start)[0] == datetime.min.replace(tzinfo=UTC)
+    assert hotspots.detect([], now=start) == []
