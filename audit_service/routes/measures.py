@@ -16,7 +16,8 @@ from shared.runtime.pagination import LINK_HEADER, CursorQuery, LimitQuery, deco
 
 router = APIRouter(prefix="/v1", tags=["audit"])
 Month = Annotated[
-    str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, Beijing time")
+    str,
+    Query(pattern=r"^(19|20)\d{2}-(0[1-9]|1[0-2])$", description="YYYY-MM, Beijing time"),
 ]
 Department = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
 _PAGED: dict[int | str, dict[str, Any]] = {
