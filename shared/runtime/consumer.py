@@ -17,6 +17,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.errors import (
     CommitFailedError,
     IllegalGenerationError,
+    IllegalStateError,
     KafkaError,
     RebalanceInProgressError,
     UnknownMemberIdError,
@@ -156,6 +157,7 @@ class ConsumeLoop:
         except (
             CommitFailedError,
             IllegalGenerationError,
+            IllegalStateError,  # the partition is no longer assigned to this member
             RebalanceInProgressError,
             UnknownMemberIdError,
         ) as exc:
