@@ -141,6 +141,8 @@ class ConsumeLoop:
                     await asyncio.gather(fetch, return_exceptions=True)
                     return
                 for partition, records in fetch.result().items():
+                    if partition not in consumer.assignment():
+                        continue  # revoked by a rebalance since the fetch: its new owner reads it
                     await self._apply_batch(records, stopping)
                     # Every record above is committed in PostgreSQL before its offset moves.
                     await self._commit(consumer, partition, records[-1].offset + 1)
