@@ -41,6 +41,7 @@ def create_app() -> FastAPI:
                     checkpoints.sweep,
                     interval_seconds=config.checkpoint_interval_seconds,
                     batch=2,  # one checkpoint per sweep: never loop
+                    exclusive="checkpoints",  # one replica takes them, not one per replica
                 )
             ],
             title="12345 hotline: audit",

@@ -22,6 +22,11 @@ OUTBOX_OLDEST_AGE = Gauge(
 RELAY_ACTIVE = Gauge(
     "hotline_outbox_relay_active", "1 while this replica holds the relay role", ["service"]
 )
+PARTITIONS_ASSIGNED = Gauge(
+    "hotline_consumer_partitions_assigned",
+    "Partitions this replica's consume loop owns in its group now",
+    ["service"],
+)
 CONSUMED = Counter(
     "hotline_consumer_applied_total", "Facts applied by the consume loop", ["service", "type"]
 )

@@ -94,6 +94,31 @@ class KafkaSecurity(BaseSettings):
         return self
 
 
+class KafkaGroupTiming(BaseSettings):
+    """How fast a consumer group notices a member gone (docs/operations.md, Replicas).
+
+    After a SIGKILL a replica's partitions move once its session expires; after a graceful
+    stop (a dynamic member sends LeaveGroup) the survivors learn of the rebalance from their
+    next heartbeat. So the session bounds the takeover after a crash and the heartbeat the
+    takeover after a SIGTERM. The broker must allow the session: its
+    `group.min.session.timeout.ms` (6 s by default) is lowered to 1 s in our broker configs.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_KAFKA_", extra="ignore")
+
+    session_timeout_ms: int = Field(default=3000, ge=1000, le=300_000)
+    heartbeat_interval_ms: int = Field(default=500, ge=100, le=60_000)
+    # How long a rebalance waits for members to rejoin; longer than the session, so a member
+    # busy with a batch is not dropped from the group while it rejoins.
+    rebalance_timeout_ms: int = Field(default=6000, ge=1000, le=600_000)
+
+    @model_validator(mode="after")
+    def _heartbeat_within_session(self) -> Self:
+        if self.heartbeat_interval_ms * 3 > self.session_timeout_ms:
+            raise ValueError("the heartbeat interval must be at most a third of the session")
+        return self
+
+
 S = TypeVar("S", bound=ServiceSettings)
 
 
