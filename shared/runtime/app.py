@@ -20,7 +20,17 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shared import topics
-from shared.runtime import auth, faults, http, kafka, logs, migrations, openapi, problems
+from shared.runtime import (
+    auth,
+    faults,
+    http,
+    kafka,
+    logs,
+    migrations,
+    openapi,
+    problems,
+    selfcheck,
+)
 from shared.runtime.consumer import ConsumeLoop, FactHook, Handlers, ParkHook, subscriptions
 from shared.runtime.eventstore import Database
 from shared.runtime.outbox import OutboxRelay
@@ -138,6 +148,10 @@ async def _start(spec: ServiceSpec[SettingsT]) -> Runtime[SettingsT]:
         )
         runtime.tasks.append(asyncio.create_task(runtime.loop.run(runtime.stopping)))
     runtime.tasks.extend(asyncio.create_task(task(runtime)) for task in spec.background)
+    check = selfcheck.SelfCheck(settings.service_name)
+    runtime.tasks.append(
+        asyncio.create_task(check.run(runtime, settings.chain_check_interval_seconds))
+    )
     return runtime
 
 

@@ -36,3 +36,13 @@ PARKED = Counter(
 RETRIES = Counter(
     "hotline_consumer_retries_total", "Transient faults retried with backoff", ["service"]
 )
+CHAIN_BREAKS = Counter(
+    "hotline_chain_breaks_total",
+    "Breaks the self-check found in the service's own history (each counted once)",
+    ["service"],
+)
+CHAIN_VERIFIED_AT = Gauge(
+    "hotline_chain_verified_timestamp_seconds",
+    "When the self-check last finished a pass over the service's own history",
+    ["service"],
+)
