@@ -39,13 +39,19 @@ def runtime_role(op: Any) -> str:
 
 
 def grant_runtime(
-    op: Any, *, append_only: Mapping[str, Sequence[str]], create_schemas: bool = False
+    op: Any,
+    *,
+    append_only: Mapping[str, Sequence[str]],
+    lockable: Sequence[str] = (),
+    create_schemas: bool = False,
 ) -> None:
     """Grant the runtime role what a service needs (op is alembic.op).
 
     `append_only` maps each history table to the columns the runtime role may still update
-    (none for most); `create_schemas` lets it create schemas (audit's replays rebuild into
-    a fresh one)."""
+    (none for most); `lockable` tables it may LOCK in any mode (PostgreSQL 17's MAINTAIN:
+    lock, vacuum, analyze, reindex, never a change to a row; audit's checkpoints lock the
+    facts in SHARE mode to wait out ingest); `create_schemas` lets it create schemas
+    (audit's replays rebuild into a fresh one)."""
     role = runtime_role(op)
     bind = op.get_bind()
     if bind.scalar(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role}) is None:
@@ -69,6 +75,8 @@ def grant_runtime(
         op.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {table} FROM {role}")
         if columns:
             op.execute(f"GRANT UPDATE ({', '.join(columns)}) ON {table} TO {role}")
+    for table in lockable:
+        op.execute(f"GRANT MAINTAIN ON {table} TO {role}")
     if create_schemas:
         database = bind.scalar(text("SELECT current_database()"))
         op.execute(f'GRANT CREATE ON DATABASE "{database}" TO {role}')

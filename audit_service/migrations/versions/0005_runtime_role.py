@@ -25,6 +25,7 @@ def upgrade() -> None:
             "checkpoints": (),
             "parked_messages": (),
         },
+        lockable=("facts",),  # checkpoints wait out ingest with LOCK ... IN SHARE MODE
         create_schemas=True,  # a replay rebuilds into a fresh schema
     )
 
