@@ -156,17 +156,27 @@ def _unstorable(exc: Exception) -> str | None:
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
+    # Starlette answers this outside the middleware that sets and echoes the request id
+    # (http.RequestContext), so both come from the request's state here; the trace id is
+    # still current (the tracing middleware is outside this one).
+    rid = getattr(request.state, "request_id", None)
+    headers = {"X-Request-Id": rid} if rid else None
     if (kind := _unstorable(exc)) is not None:
         return problem_response(
             request,
             422,
             "Invalid request",
             f"a {kind} in the request cannot be stored (a NUL character, or out of range)",
+            headers=headers,
             errors=[{"field": "request", "message": f"unstorable {kind}", "type": "unstorable"}],
         )
-    log.exception("unhandled error", exc_info=exc)
+    log.exception("unhandled error", exc_info=exc, extra={"request_id": rid})
     return problem_response(
-        request, 500, "Internal Server Error", "the request failed; nothing was changed"
+        request,
+        500,
+        "Internal Server Error",
+        "the request failed; nothing was changed",
+        headers=headers,
     )
 
 
