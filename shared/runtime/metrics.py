@@ -65,3 +65,13 @@ DEADLINES_PROVISIONAL = Gauge(
     "Open work orders whose deadline is provisional (holiday arrangement not yet published)",
     ["service"],
 )
+CHAIN_BREAKS = Counter(
+    "hotline_chain_breaks_total",
+    "Breaks the self-check found in the service's own history (each counted once)",
+    ["service"],
+)
+CHAIN_VERIFIED_AT = Gauge(
+    "hotline_chain_verified_timestamp_seconds",
+    "When the self-check last finished a pass over the service's own history",
+    ["service"],
+)
