@@ -16,12 +16,12 @@ from audit_service.store.facts import (
     appeals_given_to,
     appeals_of,
     copy_facts,
+    delivered,
     fact_hash,
     fact_row,
     facts_by_appeal,
     recorded_facts,
     stream_facts,
-    to_fact,
 )
 from audit_service.store.findings import add_findings, list_findings
 from audit_service.store.replays import (
@@ -40,6 +40,7 @@ __all__ = [
     "arrivals",
     "copy_facts",
     "create_projection_schema",
+    "delivered",
     "fact_hash",
     "fact_row",
     "facts_by_appeal",
@@ -54,6 +55,5 @@ __all__ = [
     "save_checkpoint",
     "settled_size",
     "stream_facts",
-    "to_fact",
     "update_replay",
 ]

@@ -1,6 +1,7 @@
 """Hot spots: a scripted surge against a quiet baseline, and the quiet cases that are not one."""
 
 import math
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -41,7 +42,7 @@ def _quiet_month() -> list[events.Event]:
     return [_received(24 * day + 30, at=FAR if n % 2 else NEAR) for n, day in enumerate(days)]
 
 
-def _detect(history: list[events.Event], **rule: float) -> list[hotspots.HotSpot]:
+def _detect(history: Sequence[events.Event], **rule: float) -> list[hotspots.HotSpot]:
     seen = hotspots.sightings(factories.audit_facts(history))
     return hotspots.detect(seen, now=NOW, rule=hotspots.Rule(**rule))  # type: ignore[arg-type]
 
