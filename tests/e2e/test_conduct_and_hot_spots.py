@@ -3,6 +3,7 @@ complaint about water's staff goes to the supervision office and water never see
 poor attitude on a callback and the complaint both reach audit's conduct list; a burst of
 appeals in one place reaches audit's hot spots."""
 
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
@@ -12,8 +13,9 @@ import pytest
 
 from services.cli import DEPARTMENT_SCOPES
 from shared.workdays import HOTLINE_ZONE
-from tests.e2e.conftest import Stack
+from tests.e2e.conftest import Stack, running_stack
 from tests.e2e.test_happy_path import APPEAL
+from tests.e2e.test_open311 import seed_catalogue
 from tests.support import polling
 from tests.support.processes import OPERATOR, bearer
 
@@ -28,6 +30,13 @@ COMPLAINT = {
     "citizen": {"name": "李四", "phone": "13900139000"},
     "location": {"address": "东城区幸福路2号", "district": "east"},
 }
+
+
+@pytest.fixture(scope="module")
+async def stack(servers: None) -> AsyncIterator[Stack]:
+    """The conftest stack with the demo catalogue, whose conduct categories Open311 hides."""
+    async with running_stack(prepare=lambda running: seed_catalogue(running.intake)) as running:
+        yield running
 
 
 async def _until_ok(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> Any:
@@ -108,6 +117,17 @@ async def test_a_conduct_complaint_goes_past_the_department_and_audit_lists_it(
         )
         assert "李四" not in seen.text
         assert "13900139000" not in seen.text
+        # Nor does the public feed show it (its text and place could tell who complained).
+        open311 = f"{stack.intake.url}/open311/v2"
+        public = await client.get(f"{open311}/requests/{appeal_id}.json")
+        assert public.status_code == 404, public.text
+        listed_publicly = await client.get(
+            f"{open311}/requests.json", params={"service_code": "conduct.staff"}
+        )
+        assert listed_publicly.status_code == 200, listed_publicly.text
+        assert listed_publicly.json() == []
+        updates = await client.get(f"{open311}/servicerequestupdates.json")
+        assert appeal_id not in {u["service_request_id"] for u in updates.json()}
         # …and nobody can hand it to water, as lead or assisting.
         for body in (
             {"department": "water", "reason": "请被投诉单位自查"},
