@@ -6,6 +6,7 @@ from typing import Any
 
 from audit_service.domain import kpis
 from audit_service.pages.catalogue import Catalogue
+from audit_service.pages.timeline import percent
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,7 @@ class Evidence:
 def shown(value: Any, column: Column) -> str:
     if value is None:
         return "-"
-    return f"{value * 100:.1f}%" if column.rate else str(value)
+    return percent(value) if column.rate else str(value)
 
 
 def rule_text(catalogue: Catalogue, rule: kpis.Rule) -> str:

@@ -91,4 +91,7 @@ def entries(catalogue: Catalogue, history: views.History) -> list[Entry]:
 
 
 def percent(share: float | None) -> str:
-    return "-" if share is None else f"{share * 100:.1f}%"
+    """0.1 → "10%", 0.3333 → "33.3%"; None (nothing to divide by) → "-"."""
+    if share is None:
+        return "-"
+    return f"{share * 100:.1f}".removesuffix(".0") + "%"

@@ -173,6 +173,16 @@ def test_a_rating_written_in_schema_v1_reads_through_the_upcaster() -> None:
     assert said.startswith("来电人经话务员评价第 1 轮办理：不满意，问题未解决"), said
 
 
+def test_shares_read_as_percentages() -> None:
+    assert [timeline.percent(s) for s in (0.1, 0.3333, 1.0, 0.0, None)] == [
+        "10%",
+        "33.3%",
+        "100%",
+        "0%",
+        "-",
+    ]
+
+
 def test_actors_are_named_in_each_language() -> None:
     zh, en = CATALOGUES["zh"], CATALOGUES["en"]
     assert sentences.actor_name(zh, "service:dispatch") == "派单系统"
