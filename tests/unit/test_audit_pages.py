@@ -10,12 +10,13 @@ from datetime import UTC, datetime
 from typing import Literal, get_args, get_origin
 
 import httpx
+import markupsafe
 import pytest
 from pydantic import BaseModel
 
 from audit_service import domain, views
-from audit_service.domain import gaming, signals
-from audit_service.pages import render, sentences, timeline
+from audit_service.domain import gaming, kpis, signals
+from audit_service.pages import ranking, render, sentences, timeline
 from audit_service.pages.catalogue import CATALOGUES, Catalogue, Lang
 from audit_service.pages.language import Language, from_accept_language
 from shared import events
@@ -291,3 +292,60 @@ async def test_pages_are_chinese_by_default_and_english_on_request() -> None:
         assert '<p class="bad" id="error">令牌无效或已过期</p>' in refused.text
         refused = await client.post("/ui/login?lang=en", data={"token": "x"})
         assert '<p class="bad" id="error">invalid or expired token</p>' in refused.text
+
+
+def _ranking_html(code: Lang, *, explicit: bool, department: str | None) -> str:
+    facts = domain.timeline(factories.audit_facts(factories.full_history()))
+    now, rule = datetime(2026, 11, 1, tzinfo=UTC), kpis.Rule()
+    table: kpis.Table = {}
+    kpis.accumulate(table, facts, rule=rule, now=now)
+    month = "2026-10"
+    lang = Language(code=code, explicit=explicit, switch_to="/ui/ranking")
+    behind = table[("water", month)].evidence() if department else None
+    subject = str(facts[0].subject)
+    page = render.page(
+        "ranking.html",
+        lang,
+        title="t",
+        caller=AUDITOR,
+        month=month,
+        now=now,
+        rule=ranking.rule_text(lang.catalogue, rule),
+        ranked=kpis.ranking(table, month),
+        gamed={},
+        columns=ranking.COLUMNS,
+        gaming_columns=ranking.GAMING_COLUMNS,
+        last_share=gaming.LAST_SHARE,
+        shown=ranking.shown,
+        drill=lambda name: lang.link("/ui/ranking", month=month, department=name),
+        department=department,
+        evidence=None
+        if behind is None
+        else ranking.evidence(
+            lang.catalogue, behind, {i: subject for ids in behind.values() for i in ids}
+        ),
+    )
+    return bytes(page.body).decode()
+
+
+@pytest.mark.parametrize("code", ["zh", "en"])
+def test_the_ranking_explains_each_figure_and_links_it_to_its_facts(code: Lang) -> None:
+    page = _ranking_html(code, explicit=False, department="water")
+    figures = CATALOGUES[code].figures
+    for column in (*ranking.COLUMNS, *ranking.GAMING_COLUMNS):
+        assert f'<a href="#explain-{column.key}">{figures[column.key].label}</a>' in page
+        assert f'<dt id="explain-{column.key}">' in page
+        assert str(markupsafe.escape(figures[column.key].explains)) in page
+    for column in ranking.COLUMNS:  # each of water's cells opens the list behind it
+        link = f"/ui/ranking?month=2026-10&amp;department=water#figure-{column.evidence}"
+        assert f'<a href="{link}"' in page
+        assert f'id="figure-{column.evidence}"' in page
+    assert re.search(r'href="/ui/appeals/[0-9a-f-]{36}#fact-[0-9a-f-]{36}"', page)
+
+
+def test_a_chosen_language_carries_on_in_every_link() -> None:
+    page = _ranking_html("en", explicit=True, department="water")
+    assert "department=water&amp;lang=en#figure-volume" in page
+    assert re.search(r'href="/ui/appeals/[0-9a-f-]{36}\?lang=en#fact-', page)
+    assert '<input type="hidden" name="lang" value="en">' in page
+    assert "lang=en" not in _ranking_html("zh", explicit=False, department=None)

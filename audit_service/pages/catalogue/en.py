@@ -13,6 +13,7 @@ CATALOGUE = Catalogue(
         times_note="All times are Beijing time (UTC+8).",
         list_separator=", ",
         colon=": ",
+        count=" ({n})",
         unknown_fact="{actor}: {type}",
         sign_in_title="Audit: sign in",
         token_label="Access token (JWT with audit:read)",
@@ -127,7 +128,7 @@ CATALOGUE = Catalogue(
         "satisfaction_rate": Figure(
             label="satisfaction",
             explains="Of the ratings after the department's reply, the share that count as "
-            "satisfied (see the rule below).",
+            "satisfied (see the rule above).",
         ),
         "mean_handling_workdays": Figure(
             label="mean working days",

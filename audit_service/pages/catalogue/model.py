@@ -17,6 +17,7 @@ class Messages:
     times_note: str
     list_separator: str
     colon: str  # after a label
+    count: str  # {n}, after a label
     unknown_fact: str  # {actor}, {type}
     # sign-in
     sign_in_title: str

@@ -13,6 +13,7 @@ CATALOGUE = Catalogue(
         times_note="页面时间均为北京时间（UTC+8）。",
         list_separator="、",
         colon="：",
+        count="（{n}）",
         unknown_fact="{actor}：{type}",
         sign_in_title="审计：登录",
         token_label="访问令牌（具有 audit:read 权限的 JWT）",
@@ -115,7 +116,7 @@ CATALOGUE = Catalogue(
         "redo_rate": Figure(label="重办率", explains="因不满意被责令重办的次数占答复数的比例。"),
         "satisfaction_rate": Figure(
             label="满意率",
-            explains="部门答复后的评价中计为满意的比例（见下方计算规则）。",
+            explains="部门答复后的评价中计为满意的比例（见上方计算规则）。",
         ),
         "mean_handling_workdays": Figure(
             label="平均办理工作日",
