@@ -160,7 +160,7 @@ async def ranking_page(
     runtime: AuditRuntime,
     caller: Auditor,
     lang: Lang,
-    month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
+    month: Annotated[str | None, Query(pattern=measures.MONTH_PATTERN)] = None,
     department: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")] = None,
 ) -> Response:
     """The month's ranking; with `department`, the facts behind each of its figures, each
