@@ -97,9 +97,7 @@ async def hot_spots(
         min_count=min_count,
         max_p_value=max_p_value,
     )
-    async with runtime.engine.connect() as conn:
-        found = await store.arrivals(conn, rule.baseline(moment)[0], moment)
-    spots = hotspots.detect(hotspots.sightings(found), now=moment, rule=rule)
+    spots = await detect_at(runtime, moment, rule=rule)
     rows = [
         views_watch.HotSpot(
             rank=n,
@@ -126,6 +124,15 @@ async def hot_spots(
             cell_degrees=hotspots.CELL_DEGREES,
         ),
     )
+
+
+async def detect_at(
+    runtime: AuditRuntime, moment: datetime, *, rule: hotspots.Rule = _DEFAULT
+) -> list[hotspots.HotSpot]:
+    """The hot spots as they stood at `moment`, from the appeals audit had recorded."""
+    async with runtime.engine.connect() as conn:
+        found = await store.arrivals(conn, rule.baseline(moment)[0], moment)
+    return hotspots.detect(hotspots.sightings(found), now=moment, rule=rule)
 
 
 def vars_of(spot: hotspots.HotSpot) -> dict[str, object]:

@@ -58,6 +58,17 @@ CATALOGUE = Catalogue(
         not_flagged="未标记",
         gaming="刷指标",
         gaming_rule="以办理时限最后 {share} 的时间为“临近期限”。",
+        hot_spot="热点（未诉先办）",
+        hot_spot_rule=(
+            "同一区域同一类诉求在 {hours} 小时内至少 {min_count} 件，"
+            "且远超该处此前 {days} 天的平常水平时标记。"
+        ),
+        hot_spot_line=(
+            "{place}的“{category}”类诉求：{hours} 小时内 {count} 件（平常约 {expected} 件）"
+        ),
+        whole_district="{district} 区",
+        district_cell="{district} 区约 500 米范围内（{cell}）",
+        appeals_together="同一热点的诉求",
         close_then_reopen="临近期限答复、随后被责令重办",
         extensions_at_deadline="临近期限才申请延期",
         callbacks_until_satisfied="同一轮反复回访直至“满意”",
