@@ -35,10 +35,13 @@ from shared.events.dispatch import (
     ReturnRequested,
     SignedFor,
     Supervised,
+    WithdrawalRefused,
+    Withdrawn,
 )
 from shared.events.feedback import (
     FEEDBACK_EVENTS,
     CallbackMade,
+    CitizenNoticeFailed,
     CitizenNotified,
     Handled,
     NotRated,
@@ -57,11 +60,14 @@ from shared.events.intake import (
     Citizen,
     ContactPreference,
     EmergencyLine,
+    FrontOfficeOutcome,
     LegalRoute,
     Location,
     MergedInto,
+    OutcomeAbandoned,
     TransferredToEmergency,
     Unmerged,
+    WithdrawalRequested,
 )
 
 __all__ = [
@@ -79,6 +85,7 @@ __all__ = [
     "CallbackMade",
     "Channel",
     "Citizen",
+    "CitizenNoticeFailed",
     "CitizenNotified",
     "Clock",
     "Closed",
@@ -92,12 +99,14 @@ __all__ = [
     "ExtensionApproved",
     "ExtensionDenied",
     "ExtensionRequested",
+    "FrontOfficeOutcome",
     "Handled",
     "HandlingResult",
     "LegalRoute",
     "Location",
     "MergedInto",
     "NotRated",
+    "OutcomeAbandoned",
     "Rated",
     "Redispatched",
     "RedoOrdered",
@@ -113,6 +122,9 @@ __all__ = [
     "Unmerged",
     "Urgency",
     "UtcDatetime",
+    "WithdrawalRefused",
+    "WithdrawalRequested",
+    "Withdrawn",
 ]
 
 _ALL: tuple[type[Event], ...] = (*INTAKE_EVENTS, *DISPATCH_EVENTS, *FEEDBACK_EVENTS)
