@@ -7,7 +7,7 @@ from intake_service.open311 import api as open311
 from intake_service.open311 import views as open311_views
 from intake_service.routes import appeals, catalogue, front_office, knowledge
 from intake_service.settings import IntakeSettings
-from shared.runtime import settings
+from shared.runtime import positions, settings
 from shared.runtime.app import ServiceSpec, create_service
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -23,6 +23,7 @@ def create_app() -> FastAPI:
             router=router,
             migrations_dir=MIGRATIONS,
             handlers=handlers.HANDLERS,
+            on_fact=positions.record,  # read your own writes: X-Work-Order-Version
             title="12345 hotline: intake",
         )
     )
