@@ -125,6 +125,6 @@ def evolve(state: WorkOrder | None, event: events.Event) -> WorkOrder | None:
                 assigned_at=event.time,
                 pending_extension=None,
             )
-        case events.Closed():
+        case events.Closed() | events.Withdrawn():
             return replace(state, stage="closed")
     return state
