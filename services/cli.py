@@ -42,6 +42,7 @@ OPERATOR_SCOPES = [
     "feedback:read",
     "audit:read",
     "audit:replay",
+    "audit:rules",
 ]
 # A department reads only the appeals dispatched to it (its token names the department).
 DEPARTMENT_SCOPES = [

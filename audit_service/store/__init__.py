@@ -1,5 +1,6 @@
 """audit's SQL, all of it: the tables (`tables`), the facts recorded (`facts`), replay jobs
-(`replays`), checkpoints (`checkpoints`) and integrity findings (`findings`)."""
+(`replays`) and their switch-overs (`switch_overs`), KPI rule versions (`rules`),
+checkpoints (`checkpoints`) and integrity findings (`findings`)."""
 
 from audit_service.store.checkpoints import (
     get_checkpoint,
@@ -29,6 +30,7 @@ from audit_service.store.replays import (
     new_replay,
     update_replay,
 )
+from audit_service.store.rules import get_rule, list_rules, publish_rule
 
 __all__ = [
     "add_facts",
@@ -44,11 +46,14 @@ __all__ = [
     "facts_by_appeal",
     "get_checkpoint",
     "get_replay",
+    "get_rule",
     "leaf_hashes",
     "list_checkpoints",
     "list_findings",
+    "list_rules",
     "new_replay",
     "position",
+    "publish_rule",
     "recorded_facts",
     "save_checkpoint",
     "settled_size",
