@@ -31,6 +31,7 @@ from audit_service.store.replays import (
     update_replay,
 )
 from audit_service.store.rules import get_rule, list_rules, publish_rule
+from audit_service.store.switch_overs import hold_ingest_lock, list_switch_overs, repaired_at
 
 __all__ = [
     "add_facts",
@@ -47,14 +48,17 @@ __all__ = [
     "get_checkpoint",
     "get_replay",
     "get_rule",
+    "hold_ingest_lock",
     "leaf_hashes",
     "list_checkpoints",
     "list_findings",
     "list_rules",
+    "list_switch_overs",
     "new_replay",
     "position",
     "publish_rule",
     "recorded_facts",
+    "repaired_at",
     "save_checkpoint",
     "settled_size",
     "stream_facts",
