@@ -16,10 +16,10 @@ from shared.runtime.pagination import LINK_HEADER, CursorQuery, LimitQuery, deco
 from shared.runtime.problems import invalid_field
 
 router = APIRouter(prefix="/v1", tags=["audit"])
-Month = Annotated[
-    str,
-    Query(pattern=r"^(19|20)\d{2}-(0[1-9]|1[0-2])$", description="YYYY-MM, Beijing time"),
-]
+# Years 1900-2099: every month whose bounds Python's datetime can hold (0000-01 and 9999-12
+# cannot), and more than a hotline's facts will span. The ranking page takes the same.
+MONTH_PATTERN = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"
+Month = Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM, Beijing time")]
 Department = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
 _PAGED: dict[int | str, dict[str, Any]] = {
     200: {"description": "One page", "headers": LINK_HEADER},
