@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import AwareDatetime
 
 from audit_service import domain, flags, store, views
-from audit_service.domain import gaming, kpis, queues, rules
+from audit_service.domain import conduct, gaming, kpis, queues, rules
 from audit_service.routes.deps import AuditRuntime
 from shared.runtime.auth import Principal, require
 from shared.runtime.openapi import problems
@@ -29,10 +29,16 @@ _MEASURED: dict[int | str, dict[str, Any]] = {**_PAGED, **problems(422)}
 
 
 async def month_measures(
-    runtime: AuditRuntime, rule: kpis.Rule, *, now: datetime, month: str
+    runtime: AuditRuntime,
+    rule: kpis.Rule,
+    *,
+    now: datetime,
+    month: str,
+    attitude: conduct.Table | None = None,
 ) -> tuple[kpis.Table, gaming.SharesTable]:
     """The tables for every appeal active in `month`. Figures are attributed to the month a
-    fact happened in, so appeals with no fact in it add nothing to its rows."""
+    fact happened in, so appeals with no fact in it add nothing to its rows. `attitude`, if
+    given, gains the same appeals' attitude ratings and conduct complaints."""
     table: kpis.Table = {}
     shares: gaming.SharesTable = {}
     async with runtime.engine.connect() as conn:
@@ -41,6 +47,8 @@ async def month_measures(
             ordered = domain.timeline(found)
             kpis.accumulate(table, ordered, rule=rule, now=now)
             gaming.accumulate(shares, ordered)
+            if attitude is not None:
+                conduct.accumulate(attitude, ordered)
     return table, shares
 
 
@@ -56,6 +64,11 @@ async def stored_rule(
     return row["version"], rules.RuleDocument.model_validate(row["document"])
 
 
+def _department(row: dict[str, Any]) -> str:
+    department: str = row["department"]
+    return department
+
+
 @router.get("/measures", responses=_MEASURED)
 async def measures(
     request: Request,
@@ -67,35 +80,52 @@ async def measures(
     rule_version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     exclude_category: Annotated[list[str] | None, Query(max_length=100)] = None,
     basically_satisfied_counts: bool | None = None,
+    list_min_volume: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    listed: Annotated[int | None, Query(ge=0, le=100)] = None,
     evidence: bool = False,
     cursor: CursorQuery = None,
     limit: LimitQuery = 100,
 ) -> views.Measures:
     """Each department's measures for a month (Beijing time), ranked, with red and black
     lists, computed from the facts alone under the stored KPI rule `rule` (its latest
-    version, or `rule_version`; `exclude_category` and `basically_satisfied_counts` adjust
-    it for this query, and the answer says so); `gaming` gives each
+    version, or `rule_version`), which fixes the lists too: only departments with
+    `list_min_volume` holdings can be listed, each list names at most `listed` and never a
+    department the other names (domain/kpis.py `ranking`). `exclude_category`,
+    `basically_satisfied_counts`, `list_min_volume` and `listed` adjust the stored rule for
+    this query only, and the answer says so (`rule.adjusted`). `gaming` gives each
     department's share of replies reopened after a last-minute reply, of extensions asked at
     the deadline and of callback rounds repeated until satisfied (see domain/gaming.py);
     `evidence=true` lists the ids of the facts behind every figure. Pages follow the rank."""
     (after,) = decode(cursor, int) if cursor else (0,)
     version, document = await stored_rule(runtime, rule, rule_version)
-    adjustments: dict[str, Any] = {}
-    if exclude_category is not None:
-        adjustments["excluded_categories"] = exclude_category
-    if basically_satisfied_counts is not None:
-        adjustments["basically_satisfied_counts"] = basically_satisfied_counts
-    applied = document.model_copy(update=adjustments)
+    given = {
+        "excluded_categories": exclude_category,
+        "basically_satisfied_counts": basically_satisfied_counts,
+        "list_min_volume": list_min_volume,
+        "listed": listed,
+    }
+    applied = document.model_copy(update={k: v for k, v in given.items() if v is not None})
+    scoring = rules.to_rule(rule, version, applied)
     now = datetime.now(UTC)
-    table, shares = await month_measures(
-        runtime, rules.to_rule(rule, version, applied), now=now, month=month
-    )
-    ranked = kpis.ranking(table, month)
+    attitude: conduct.Table = {}
+    table, shares = await month_measures(runtime, scoring, now=now, month=month, attitude=attitude)
+    ranked = kpis.ranking(table, month, rule=scoring)
+    seen = {
+        d: attitude.get((d, month), conduct.Conduct()) for d in map(_department, ranked["rows"])
+    }
     rows = [
         views.DepartmentMeasures(
             rank=n,
             **row,
-            evidence=table[(row["department"], month)].evidence() if evidence else None,
+            **seen[row["department"]].summary(),
+            evidence=(
+                {
+                    **table[(row["department"], month)].evidence(),
+                    **seen[row["department"]].evidence(),
+                }
+                if evidence
+                else None
+            ),
         )
         for n, row in enumerate(ranked["rows"], start=1)
         if n > after
@@ -116,6 +146,8 @@ async def measures(
             if applied.handling_limits is None
             else applied.handling_limits.model_dump(mode="json"),
             gaming_last_share_of_window=gaming.LAST_SHARE,
+            list_min_volume=applied.list_min_volume,
+            listed=applied.listed,
         ),
         as_of=now,
         red_list=ranked["red_list"],

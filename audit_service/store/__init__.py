@@ -2,6 +2,7 @@
 (`replays`) and their switch-overs (`switch_overs`), KPI rule versions (`rules`),
 checkpoints (`checkpoints`) and integrity findings (`findings`)."""
 
+from audit_service.store.arrivals import arrivals
 from audit_service.store.checkpoints import (
     get_checkpoint,
     leaf_hashes,
@@ -39,6 +40,7 @@ __all__ = [
     "appeal_facts",
     "appeals_given_to",
     "appeals_of",
+    "arrivals",
     "copy_facts",
     "create_projection_schema",
     "delivered",

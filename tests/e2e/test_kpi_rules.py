@@ -80,3 +80,24 @@ async def test_rule_versions_and_the_measures_under_each(stack: Stack) -> None:
             measures, params={"month": month, "rule": "nope"}, headers=HEADERS
         )
         assert unknown.status_code == 422
+
+        # A stored version fixes the red and black lists too (under its own name, so the
+        # other tests' "standard" keeps the default list rule); the query may still adjust.
+        lists = {**LOOSE, "list_min_volume": 1, "listed": 1}
+        put = await client.put(f"{audit}/v1/kpi-rules/lists", json=lists, headers=HEADERS)
+        assert (put.status_code, put.json()["version"]) == (200, 1), put.text
+        stored = (
+            await client.get(measures, params={"month": month, "rule": "lists"}, headers=HEADERS)
+        ).json()
+        assert (stored["rule"]["list_min_volume"], stored["rule"]["listed"]) == (1, 1)
+        assert stored["rule"]["adjusted"] is False
+        assert len(stored["red_list"]) <= 1
+        assert len(stored["black_list"]) <= 1
+        assert (latest["rule"]["list_min_volume"], latest["rule"]["listed"]) == (5, 5)
+        adjusted = (
+            await client.get(
+                measures, params={"month": month, "rule": "lists", "listed": 3}, headers=HEADERS
+            )
+        ).json()
+        assert (adjusted["rule"]["list_min_volume"], adjusted["rule"]["listed"]) == (1, 3)
+        assert adjusted["rule"]["adjusted"] is True

@@ -70,3 +70,28 @@ def test_a_rule_document_is_checked() -> None:
         rules.RuleDocument.model_validate({"handling_limits": {"working_days": {"*": 0}}})
     with pytest.raises(ValidationError):
         rules.RuleDocument.model_validate({"unknown": True})
+
+
+def test_a_stored_rule_fixes_the_lists_too() -> None:
+    assert (rules.DEFAULT.list_min_volume, rules.DEFAULT.listed) == (
+        kpis.Rule.list_min_volume,
+        kpis.Rule.listed,
+    )
+    table = _table(kpis.Rule())
+    month = "2026-10"
+    strict = rules.to_rule("standard", 1, rules.DEFAULT)
+    lenient_document = rules.RuleDocument(list_min_volume=1, listed=1)
+    lenient = rules.to_rule("standard", 2, lenient_document)
+    assert (lenient.list_min_volume, lenient.listed) == (1, 1)
+    by_default = kpis.ranking(table, month, rule=strict)
+    by_version = kpis.ranking(table, month, rule=lenient)
+    assert by_default["rows"] == by_version["rows"]  # the order does not depend on the lists
+    # No department held five appeals this month: version 1 lists nobody; version 2 names
+    # the best and the worst of the three, and never the middle one.
+    assert max(row["volume"] for row in by_default["rows"]) < 5
+    assert by_default["red_list"] == by_default["black_list"] == []
+    assert (by_version["red_list"], by_version["black_list"]) == (["parks"], ["power"])
+    with pytest.raises(ValidationError):
+        rules.RuleDocument.model_validate({"list_min_volume": 0})
+    with pytest.raises(ValidationError):
+        rules.RuleDocument.model_validate({"listed": 101})

@@ -23,6 +23,8 @@ STANDARD_V1 = {
     "excluded_categories": [],
     "basically_satisfied_counts": True,
     "handling_limits": None,
+    "list_min_volume": 5,
+    "listed": 5,
 }
 HISTORY = ("kpi_rules", "switch_overs", "switch_over_rows")
 

@@ -87,7 +87,8 @@ CATALOGUE = Catalogue(
         figures_explained="What each figure measures",
         figure_rule=(
             "Rule: {satisfied}; {excluded}. Departments rank by on-time completion, then "
-            "satisfaction, then timely sign-for."
+            "satisfaction, then timely sign-for, then volume, then id. Only departments with "
+            "enough work orders and something due are listed, and none on both lists."
         ),
         satisfied_grades='"satisfied" and "basically satisfied" both count as satisfied',
         satisfied_only='only "satisfied" counts as satisfied',

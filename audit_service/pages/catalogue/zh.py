@@ -85,7 +85,8 @@ CATALOGUE = Catalogue(
         black_list="黑榜（最差）",
         gaming_shares="刷指标信号",
         figures_explained="各项指标的含义",
-        figure_rule="计算规则：{satisfied}；{excluded}。排名先比按时办结率，再比满意率，再比及时签收率。",
+        figure_rule="计算规则：{satisfied}；{excluded}。排名先比按时办结率，再比满意率，再比及时签收率，再比工单量，最后按部门编号。"
+        "工单量达到门槛且有到期工单的部门才列入红黑榜，同一部门不会同时列入两榜。",
         satisfied_grades="“满意”与“基本满意”均计为满意",
         satisfied_only="只有“满意”计为满意",
         no_exclusions="不排除任何诉求类别",
