@@ -2,8 +2,8 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
-from audit_service import checkpoints, handlers
-from audit_service.routes import history, integrity, measures, replays, ui
+from audit_service import handlers, publication
+from audit_service.routes import history, integrity, measures, proofs, replays, ui
 from audit_service.settings import AuditSettings
 from shared import topics
 from shared.runtime import settings, timers
@@ -16,6 +16,7 @@ def _routes() -> APIRouter:
     """The one place audit's routers are joined."""
     routes = APIRouter()
     routes.include_router(history.router)
+    routes.include_router(proofs.router)  # before integrity: /checkpoints/public-key
     routes.include_router(integrity.router)
     routes.include_router(replays.router)
     routes.include_router(measures.router)
@@ -25,6 +26,10 @@ def _routes() -> APIRouter:
 
 def create_app() -> FastAPI:
     config = settings.load(AuditSettings)
+    sweep = publication.sweeper(
+        config.signing_key(),  # a missing or wrong key stops the start here
+        publication.publisher(config.kafka_bootstrap),
+    )
     return create_service(
         ServiceSpec(
             settings=config,
@@ -38,7 +43,7 @@ def create_app() -> FastAPI:
             background=[
                 lambda runtime: timers.every(
                     runtime,
-                    checkpoints.sweep,
+                    sweep,
                     interval_seconds=config.checkpoint_interval_seconds,
                     batch=2,  # one checkpoint per sweep: never loop
                 )

@@ -1,11 +1,13 @@
 """audit's SQL, all of it: the tables (`tables`), the facts recorded (`facts`), replay jobs
-(`replays`), checkpoints (`checkpoints`) and integrity findings (`findings`)."""
+(`replays`), checkpoints and signing keys (`checkpoints`), the Merkle tree (`tree`) and
+integrity findings (`findings`)."""
 
 from audit_service.store.checkpoints import (
     get_checkpoint,
-    leaf_hashes,
+    known_keys,
     list_checkpoints,
-    position,
+    lock_checkpoints,
+    remember_key,
     save_checkpoint,
     settled_size,
 )
@@ -43,12 +45,13 @@ __all__ = [
     "facts_by_appeal",
     "get_checkpoint",
     "get_replay",
-    "leaf_hashes",
+    "known_keys",
     "list_checkpoints",
     "list_findings",
+    "lock_checkpoints",
     "new_replay",
-    "position",
     "recorded_facts",
+    "remember_key",
     "save_checkpoint",
     "settled_size",
     "stream_facts",
