@@ -8,7 +8,6 @@ the same size with different roots mean the log told two parties two histories.
 """
 
 from collections.abc import Iterable
-from datetime import datetime
 from typing import Annotated, Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -66,12 +65,14 @@ Document = Annotated[
 ]
 
 
-def problems(document: Document, key: Ed25519PublicKey) -> list[str]:
-    """What is wrong with one document; empty when it holds."""
+def problems(document: Document, keys: Iterable[Ed25519PublicKey]) -> list[str]:
+    """What is wrong with one document, checked with the public keys given (each
+    checkpoint names its key's id); empty when it holds."""
+    by_id = {signing.key_id(key): key for key in keys}
     if isinstance(document, SignedCheckpoint):
-        return _signature(document, key)
+        return _signature(document, by_id)
     if isinstance(document, InclusionProof):
-        found = _signature(document.checkpoint, key)
+        found = _signature(document.checkpoint, by_id)
         size = document.checkpoint.size
         if not merkle.verify_inclusion(
             merkle.leaf_hash(document.fact_hash),
@@ -85,7 +86,7 @@ def problems(document: Document, key: Ed25519PublicKey) -> list[str]:
                 f"{size} with root {document.checkpoint.root}"
             )
         return found
-    found = _signature(document.old, key) + _signature(document.new, key)
+    found = _signature(document.old, by_id) + _signature(document.new, by_id)
     old, new = document.old, document.new
     if not merkle.verify_consistency(
         old.size,
@@ -101,7 +102,7 @@ def problems(document: Document, key: Ed25519PublicKey) -> list[str]:
 def forks(documents: Iterable[Document]) -> list[str]:
     """Signed checkpoints of one size with different roots, across all documents."""
     roots: dict[int, set[str]] = {}
-    for checkpoint in _checkpoints(documents):
+    for checkpoint in checkpoints_in(documents):
         roots.setdefault(checkpoint.size, set()).add(checkpoint.root)
     return [
         f"two roots signed for size {size}: {', '.join(sorted(found))}"
@@ -110,7 +111,7 @@ def forks(documents: Iterable[Document]) -> list[str]:
     ]
 
 
-def _checkpoints(documents: Iterable[Document]) -> Iterable[SignedCheckpoint]:
+def checkpoints_in(documents: Iterable[Document]) -> Iterable[SignedCheckpoint]:
     for document in documents:
         if isinstance(document, SignedCheckpoint):
             yield document
@@ -120,9 +121,10 @@ def _checkpoints(documents: Iterable[Document]) -> Iterable[SignedCheckpoint]:
             yield from (document.old, document.new)
 
 
-def _signature(checkpoint: SignedCheckpoint, key: Ed25519PublicKey) -> list[str]:
-    if checkpoint.key_id != signing.key_id(key):
-        return [f"checkpoint {checkpoint.size} names key {checkpoint.key_id}, not this key"]
+def _signature(checkpoint: SignedCheckpoint, keys: dict[str, Ed25519PublicKey]) -> list[str]:
+    key = keys.get(checkpoint.key_id)
+    if key is None:
+        return [f"checkpoint {checkpoint.size} names key {checkpoint.key_id}, not a key given"]
     if not signing.verify(key, checkpoint.statement(), checkpoint.signature):
         return [f"checkpoint {checkpoint.size}: the signature does not verify"]
     return []
@@ -136,8 +138,3 @@ def signed(statement: signing.Statement, signature: str) -> SignedCheckpoint:
         key_id=statement.key_id,
         signature=signature,
     )
-
-
-def at(moment: datetime) -> datetime:
-    """A stored signing time as the statement has it (whole seconds)."""
-    return moment.replace(microsecond=0)

@@ -41,24 +41,24 @@ def test_the_signature_covers_the_documented_bytes() -> None:
     KEY.public_key().verify(bytes.fromhex(checkpoint.signature), written_out)  # raises if not
     assert checkpoint.key_id == key_id
     assert checkpoint.model_dump(mode="json")["time"] == "2026-05-01T08:00:00Z"
-    assert proofs.problems(checkpoint, KEY.public_key()) == []
+    assert proofs.problems(checkpoint, [KEY.public_key()]) == []
 
 
 def test_a_wrong_key_or_an_altered_statement_fails() -> None:
     checkpoint = _checkpoint(11)
-    assert proofs.problems(checkpoint, OTHER.public_key())  # names another key
+    assert proofs.problems(checkpoint, [OTHER.public_key()])  # names another key
     relabelled = checkpoint.model_copy(update={"key_id": signing.key_id(OTHER.public_key())})
-    assert proofs.problems(relabelled, OTHER.public_key())  # signed by KEY, not OTHER
+    assert proofs.problems(relabelled, [OTHER.public_key()])  # signed by KEY, not OTHER
     forged_root = checkpoint.model_copy(update={"root": "ab" * 32})
-    assert proofs.problems(forged_root, KEY.public_key())
+    assert proofs.problems(forged_root, [KEY.public_key()])
     later = checkpoint.model_copy(update={"time": datetime(2026, 5, 2, tzinfo=UTC)})
-    assert proofs.problems(later, KEY.public_key())
+    assert proofs.problems(later, [KEY.public_key()])
     with pytest.raises(InvalidSignature):
         OTHER.public_key().verify(bytes.fromhex(checkpoint.signature), b"anything")
 
 
 def test_inclusion_and_consistency_documents_verify_and_a_rewrite_does_not() -> None:
-    key = KEY.public_key()
+    key = [KEY.public_key()]
     old, new = _checkpoint(6), _checkpoint(11)
     path = [merkle.range_hash(NODES, *r).hex() for r in merkle.inclusion_ranges(4, 6)]
     receipt = proofs.InclusionProof(
