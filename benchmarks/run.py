@@ -3,7 +3,8 @@
 (a) appeals accepted per second on POST /v1/appeals vs a bare FastAPI insert-and-commit;
 (b) latency from POST to the assignment being visible on dispatch, p50 and p99, and how fast
     dispatch drains the backlog the accept runs left;
-(c) audit replay of at least 200,000 facts vs plain aiokafka consumption of the same topics.
+(c) audit replay of at least 200,000 facts vs plain aiokafka consumption of the same topics;
+(d) a receipt and a consistency proof at 1,000,000 facts vs at 1,000 (benchmarks/proofs.py).
 
 Prints a table and writes docs/benchmarks.json. Bounded: fixed request counts, deadlines.
 """
@@ -28,6 +29,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from audit_service import replay
 from audit_service.main import MIGRATIONS as AUDIT_MIGRATIONS
+from benchmarks import proofs
 from intake_service.settings import IntakeSettings
 from services.catalog import SERVICES, Service
 from services.processes import ServiceProcess
@@ -224,6 +226,7 @@ async def main() -> None:
         for process in (intake, dispatch, bare):
             process.stop()
     results["replay"] = await bench_replay()
+    results["proofs"] = await proofs.bench_proofs()
     OUT.write_text(json.dumps(results, indent=2) + "\n")
     _print(results)
 
@@ -252,6 +255,20 @@ def _print(results: dict[str, Any]) -> None:
             "plain aiokafka consume",
             rep["plain_consume_per_s"],
             rep["ratio"],
+        ),
+        (
+            f"receipt at {results['proofs']['large']['facts']:,} facts (p50 ms)",
+            results["proofs"]["large"]["inclusion_p50_ms"],
+            f"at {results['proofs']['small']['facts']:,} facts",
+            results["proofs"]["small"]["inclusion_p50_ms"],
+            results["proofs"]["inclusion_ratio"],
+        ),
+        (
+            "consistency proof, same (p50 ms)",
+            results["proofs"]["large"]["consistency_p50_ms"],
+            "at the small size",
+            results["proofs"]["small"]["consistency_p50_ms"],
+            results["proofs"]["consistency_ratio"],
         ),
     ]
     print(f"\n{'measure':34} {'value':>10}   {'baseline':24} {'value':>10} {'ratio':>7}")
