@@ -52,7 +52,7 @@ async def root(conn: AsyncConnection, size: int) -> bytes:
 
 
 async def create(
-    engine: AsyncEngine, key: Ed25519PrivateKey, publish: Publish, *, now: datetime
+    engine: AsyncEngine, key: Ed25519PrivateKey, *, publish: Publish, now: datetime
 ) -> proofs.SignedCheckpoint | None:
     """Checkpoint the settled facts; None when nothing was added since the last one."""
     async with engine.begin() as conn:
@@ -123,7 +123,7 @@ async def inclusion(
     )
 
 
-async def consistency(engine: AsyncEngine, old: int, new: int | None) -> proofs.ConsistencyProof:
+async def consistency(engine: AsyncEngine, old: int, *, new: int | None) -> proofs.ConsistencyProof:
     """The consistency proof between two signed checkpoints (`new` absent: the latest).
     Raises LookupError for a checkpoint that does not exist, ValueError for old > new."""
     async with engine.connect() as conn:

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
-from audit_service import handlers, publication
+from audit_service import handlers, publication, sealing, verification
 from audit_service.routes import history, integrity, measures, proofs, replays, ui
 from audit_service.settings import AuditSettings
 from shared import topics
@@ -30,6 +30,8 @@ def create_app() -> FastAPI:
         config.signing_key(),  # a missing or wrong key stops the start here
         publication.publisher(config.kafka_bootstrap),
     )
+    sealing.key()  # production without a seal key stops here, before recording anything
+    fact_check = verification.FactCheck()
     return create_service(
         ServiceSpec(
             settings=config,
@@ -46,7 +48,9 @@ def create_app() -> FastAPI:
                     sweep,
                     interval_seconds=config.checkpoint_interval_seconds,
                     batch=2,  # one checkpoint per sweep: never loop
-                )
+                    exclusive="checkpoints",  # one replica takes them, not one per replica
+                ),
+                lambda runtime: fact_check.run(runtime, config.chain_check_interval_seconds),
             ],
             title="12345 hotline: audit",
         )

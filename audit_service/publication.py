@@ -38,7 +38,7 @@ def sweeper(key: Ed25519PrivateKey, publish: checkpoints.Publish) -> Sweep:
     """For the periodic timer: one checkpoint if anything new was recorded."""
 
     async def sweep(db: Database, now: datetime) -> int:
-        made = await checkpoints.create(db.engine, key, publish, now=now)
+        made = await checkpoints.create(db.engine, key, publish=publish, now=now)
         return 0 if made is None else 1
 
     return sweep

@@ -93,7 +93,7 @@ async def _one_round(engine: AsyncEngine, size: int, rng: random.Random) -> tupl
     )
     old, new = sorted(rng.sample(sizes, 2))
     started = time.perf_counter()
-    shown = await checkpoints.consistency(engine, old, new)
+    shown = await checkpoints.consistency(engine, old, new=new)
     consistency = time.perf_counter() - started
     assert merkle.verify_consistency(
         old,

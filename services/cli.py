@@ -73,8 +73,10 @@ def migrate(
         raise typer.BadParameter(f"no service {', '.join(unknown)}", param_hint="SERVICE")
     for name in services or list(SERVICES):
         service = SERVICES[name]
-        url = load(service.settings).database_url.get_secret_value()
-        migrations.upgrade(service.migrations, url)
+        config = load(service.settings)
+        migrations.upgrade(
+            service.migrations, config.migration_url(), runtime_role=config.database_runtime_role
+        )
         print(f"{name}: migrated to head")
 
 

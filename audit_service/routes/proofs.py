@@ -63,7 +63,7 @@ async def create_checkpoint(
         made = await checkpoints.create(
             runtime.engine,
             config.signing_key(),
-            publication.publisher(config.kafka_bootstrap),
+            publish=publication.publisher(config.kafka_bootstrap),
             now=datetime.now(UTC),
         )
     except Exception as exc:  # Kafka down or slow: the transaction rolled back
@@ -106,7 +106,7 @@ async def consistency_proof(
     if new is not None and new < old:
         raise invalid_field("new", f"new ({new}) is smaller than old ({old})")
     try:
-        proof = await checkpoints.consistency(runtime.engine, old, new)
+        proof = await checkpoints.consistency(runtime.engine, old, new=new)
     except LookupError as missing:
         raise not_found("checkpoint", missing.args[0] or "(latest)") from None
     except ValueError as exc:  # the latest checkpoint is older than `old`

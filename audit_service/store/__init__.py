@@ -18,12 +18,12 @@ from audit_service.store.facts import (
     appeals_of,
     copy_facts,
     count_facts,
+    delivered,
     fact_hash,
     fact_row,
     facts_by_appeal,
     recorded_facts,
     stream_facts,
-    to_fact,
 )
 from audit_service.store.findings import add_findings, list_findings
 from audit_service.store.replays import (
@@ -42,6 +42,7 @@ __all__ = [
     "copy_facts",
     "count_facts",
     "create_projection_schema",
+    "delivered",
     "fact_hash",
     "fact_row",
     "facts_by_appeal",
@@ -57,6 +58,5 @@ __all__ = [
     "save_checkpoint",
     "settled_size",
     "stream_facts",
-    "to_fact",
     "update_replay",
 ]

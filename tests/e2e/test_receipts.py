@@ -142,7 +142,7 @@ async def test_a_receipt_verifies_offline_until_the_fact_is_rewritten(
 
         # Someone with database access rewrites the accepted fact in audit's store and
         # rebuilds the tree over it, so the next checkpoint commits to the rewrite...
-        engine = create_async_engine(processes.database_url(stack.audit))
+        engine = create_async_engine(infra.owner_url(processes.database_url(stack.audit)))
         async with engine.begin() as conn:
             await conn.execute(
                 text("UPDATE facts SET hash = :forged WHERE hash = :kept"),

@@ -6,15 +6,20 @@ checkpoints are made (the first one after this migration builds the tree of ever
 already recorded). Checkpoints made before now were never signed nor published: they stay,
 but are no longer served.
 
+The runtime role may only add to the tree and the keys (shared/runtime/roles.py), and may
+lock the tree and the checkpoints: one writer extends the tree, one signs, at a time.
+
 Revision ID: 0007
-Revises: 0004
+Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
+from shared.runtime import roles
+
 revision = "0007"
-down_revision = "0004"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -47,9 +52,14 @@ def upgrade() -> None:
             server_default=sa.func.now(),
         ),
     )
+    role = roles.runtime_role(op)
+    history = "merkle_leaves, merkle_nodes, signing_keys"
+    op.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON {history} FROM {role}")
+    op.execute(f"GRANT MAINTAIN ON merkle_leaves, checkpoints TO {role}")
 
 
 def downgrade() -> None:
+    op.execute(f"REVOKE MAINTAIN ON checkpoints FROM {roles.runtime_role(op)}")
     op.drop_table("signing_keys")
     op.drop_column("checkpoints", "signature")
     op.drop_column("checkpoints", "key_id")
