@@ -19,9 +19,11 @@ from shared.runtime.problems import Problem, invalid_field, not_found
 
 router = APIRouter(prefix="/v1", tags=["audit proofs"])
 _PAGED: dict[int | str, dict[str, Any]] = {200: {"description": "One page", "headers": LINK_HEADER}}
-Size = Annotated[int, Path(ge=1, description="the checkpoint's tree size")]
+LARGEST = 2**63 - 1  # PostgreSQL's bigint
+Size = Annotated[int, Path(ge=1, le=LARGEST, description="the checkpoint's tree size")]
 SizeQuery = Annotated[
-    int | None, Query(ge=1, description="a checkpoint's tree size; absent for the latest")
+    int | None,
+    Query(ge=1, le=LARGEST, description="a checkpoint's tree size; absent for the latest"),
 ]
 FactHash = Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="SHA-256, lowercase hex")]
 
@@ -99,7 +101,7 @@ async def list_checkpoints(
 @router.get("/checkpoints/consistency", responses=problems(404))
 async def consistency_proof(
     runtime: AuditRuntime,
-    old: Annotated[int, Query(ge=1, description="the earlier checkpoint's size")],
+    old: Annotated[int, Query(ge=1, le=LARGEST, description="the earlier checkpoint's size")],
     new: SizeQuery = None,
 ) -> views.ConsistencyProof:
     """RFC 9162 consistency proof that checkpoint `new` only appended facts to `old`."""

@@ -81,10 +81,22 @@ def _by_the_docs(receipt: dict[str, Any], public_pem: bytes) -> bool:
     return bool(sn == 0 and node.hex() == c["root"])
 
 
+async def recorded(client: httpx.AsyncClient, stack: Stack, appeal_id: str) -> None:
+    """Until audit holds the appeal's facts (the relay publishes after the response, so
+    Kafka's end offsets alone may not include them yet)."""
+
+    async def known() -> bool | None:
+        history = f"{stack.audit.url}/v1/appeals/{appeal_id}/history"
+        return (await client.get(history, headers=HEADERS)).status_code == 200 or None
+
+    await polling.until(known, what="audit to record the appeal")
+    await polling.until(lambda: _audit_caught_up(stack), what="audit to catch up")
+
+
 async def _file_and_checkpoint(client: httpx.AsyncClient, stack: Stack) -> tuple[Any, Any]:
     filed = await client.post(f"{stack.intake.url}/v1/appeals", json=APPEAL, headers=HEADERS)
     assert filed.status_code == 201, filed.text
-    await polling.until(lambda: _audit_caught_up(stack), what="audit to catch up")
+    await recorded(client, stack, filed.json()["id"])
     made = await client.post(f"{stack.audit.url}/v1/checkpoints", headers=HEADERS)
     assert made.status_code == 201, made.text
     return filed.json(), made.json()
