@@ -170,9 +170,9 @@ async def check_progress(
     phone_last4: Annotated[str, Query(pattern=r"^[0-9]{4}$")],
 ) -> ProgressView:
     """A citizen's own check, without a token: the appeal id and the last four digits of
-        the phone it was filed with. Status and stage times only, and the receipt (the accepted
-    fact's hash and where audit proves it, docs/receipts.md); any mismatch is the same
-        404 as an unknown id, so the answer tells nothing about other appeals."""
+    the phone it was filed with. Status and stage times only, and the receipt (the accepted
+    fact's hash and where audit proves it, docs/receipts.md); any mismatch is the same 404
+    as an unknown id, so the answer tells nothing about other appeals."""
     async with runtime.db.transaction() as tx:
         row = await store.get(tx, appeal_id)
         parent = None
