@@ -2,6 +2,7 @@
 (`replays`), checkpoints and signing keys (`checkpoints`), the Merkle tree (`tree`) and
 integrity findings (`findings`)."""
 
+from audit_service.store.arrivals import arrivals
 from audit_service.store.checkpoints import (
     get_checkpoint,
     known_keys,
@@ -39,6 +40,7 @@ __all__ = [
     "appeal_facts",
     "appeals_given_to",
     "appeals_of",
+    "arrivals",
     "copy_facts",
     "count_facts",
     "create_projection_schema",
