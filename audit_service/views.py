@@ -15,6 +15,7 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from audit_service.domain import proofs
 from audit_service.domain.findings import Kind
 from shared.runtime.pagination import Page
 
@@ -172,24 +173,27 @@ class Replay(_View):
     report: ReplayReport | ReplayFailure | None
 
 
-class Checkpoint(_View):
-    """The Merkle root of the first `size` facts audit recorded."""
+# The proof documents are the domain's own models (domain/proofs.py): what the API answers is
+# exactly what `hotline audit verify` reads back.
+SignedCheckpoint = proofs.SignedCheckpoint
+InclusionProof = proofs.InclusionProof
+ConsistencyProof = proofs.ConsistencyProof
 
-    size: int
-    root: str
-    created_at: Instant
+
+class PublicKey(_View):
+    """A key checkpoints were signed with: PEM (SubjectPublicKeyInfo) and JWK (RFC 8037)."""
+
+    key_id: str
+    algorithm: Literal["Ed25519"] = "Ed25519"
+    pem: str
+    jwk: dict[str, str]
 
 
-class Proof(_View):
-    """A fact's inclusion proof against a checkpoint (RFC 9162)."""
+class PublicKeys(_View):
+    """The key audit signs with now, and every key it ever signed with (rotation)."""
 
-    event_id: UUID
-    fact_hash: str
-    leaf_index: int
-    tree_size: int
-    root: str
-    audit_path: list[str]
-    algorithm: str
+    current: PublicKey
+    keys: list[PublicKey]
 
 
 class DepartmentMeasures(_View):

@@ -6,6 +6,7 @@
 (c) audit replay of at least 200,000 facts vs plain aiokafka consumption of the same topics;
 (d) takeover: seconds until a second replica owns a stopped one's partitions and relay, after
     a SIGKILL and after a SIGTERM (benchmarks/takeover.py).
+(e) a receipt and a consistency proof at 1,000,000 facts vs at 1,000 (benchmarks/proofs.py).
 
 Prints a table and writes docs/benchmarks.json. Bounded: fixed request counts, deadlines.
 """
@@ -30,6 +31,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from audit_service import replay
 from audit_service.main import MIGRATIONS as AUDIT_MIGRATIONS
+from benchmarks import proofs
 from benchmarks.takeover import bench_takeover
 from intake_service.settings import IntakeSettings
 from services.catalog import SERVICES, Service
@@ -228,6 +230,7 @@ async def main() -> None:
             process.stop()
     results["takeover"] = await bench_takeover()
     results["replay"] = await bench_replay()
+    results["proofs"] = await proofs.bench_proofs()
     OUT.write_text(json.dumps(results, indent=2) + "\n")
     _print(results)
 
@@ -256,6 +259,20 @@ def _print(results: dict[str, Any]) -> None:
             "plain aiokafka consume",
             rep["plain_consume_per_s"],
             rep["ratio"],
+        ),
+        (
+            f"receipt at {results['proofs']['large']['facts']:,} facts (p50 ms)",
+            results["proofs"]["large"]["inclusion_p50_ms"],
+            f"at {results['proofs']['small']['facts']:,} facts",
+            results["proofs"]["small"]["inclusion_p50_ms"],
+            results["proofs"]["inclusion_ratio"],
+        ),
+        (
+            "consistency proof, same (p50 ms)",
+            results["proofs"]["large"]["consistency_p50_ms"],
+            "at the small size",
+            results["proofs"]["small"]["consistency_p50_ms"],
+            results["proofs"]["consistency_ratio"],
         ),
     ]
     print(f"\n{'measure':34} {'value':>10}   {'baseline':24} {'value':>10} {'ratio':>7}")

@@ -23,6 +23,9 @@ class IntakeSettings(ServiceSettings):
     # A new appeal is flagged as a possible repeat of open appeals filed this many hours
     # before it from the same phone, or at the same address in the same category.
     repeat_window_hours: int = Field(default=72, ge=1, le=24 * 90)
+    # audit's public address: a citizen's or partner's receipt links to its public
+    # GET /v1/receipts/{fact_hash} (docs/receipts.md).
+    audit_public_url: str = "http://127.0.0.1:8004"
 
     @field_validator("georeport_api_keys", mode="after")
     @classmethod

@@ -27,6 +27,21 @@ LOCATION = {
 }
 
 
+class Receipt(BaseModel):
+    """What proves the appeal was accepted: keep `fact_hash`; once audit's next signed
+    checkpoint covers it, `proof_url` answers its inclusion proof, checkable offline
+    (docs/receipts.md)."""
+
+    fact_hash: str = Field(description="SHA-256 of the appeal.received fact, lowercase hex")
+    proof_url: str = Field(description="audit's public receipt; 404 until a checkpoint")
+
+
+def receipt(audit_public_url: str, fact_hash: str) -> Receipt:
+    return Receipt(
+        fact_hash=fact_hash, proof_url=f"{audit_public_url.rstrip('/')}/v1/receipts/{fact_hash}"
+    )
+
+
 class AppealCreated(BaseModel):
     id: UUID
     status: str
@@ -36,6 +51,7 @@ class AppealCreated(BaseModel):
     urgency: events.Urgency
     classification: dict[str, Any] | None = Field(default=None, description="front office only")
     repeat_candidates: list[UUID] | None = Field(default=None, description="front office only")
+    receipt: Receipt | None = None
 
 
 class AppealView(BaseModel):
@@ -69,6 +85,7 @@ class ProgressView(BaseModel):
     handled_with: "ProgressView | None" = Field(
         default=None, description="the appeal it was merged into, when it was"
     )
+    receipt: Receipt | None = Field(default=None, description="proof the appeal was accepted")
 
 
 class CatalogueView(Catalogue):

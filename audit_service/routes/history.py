@@ -122,6 +122,12 @@ _EXPORTED: dict[int | str, dict[str, Any]] = {
             "application/jsonl": {"schema": {"type": "string"}},
             "text/csv": {"schema": {"type": "string"}},
         },
+        "headers": {
+            "X-Total-Count": {
+                "description": "facts recorded when the export began (for progress)",
+                "schema": {"type": "integer"},
+            }
+        },
     }
 }
 
@@ -136,12 +142,16 @@ async def export_facts(
     mask = (
         (lambda data: data) if views.PERSONAL_DATA in caller.scopes else domain.mask_personal_data
     )
+    async with runtime.engine.connect() as conn:
+        counted = {"X-Total-Count": str(await store.count_facts(conn))}
     if fmt == "jsonl":
         return StreamingResponse(
-            exports.json_lines(runtime.engine, mask), media_type="application/jsonl; charset=utf-8"
+            exports.json_lines(runtime.engine, mask),
+            media_type="application/jsonl; charset=utf-8",
+            headers=counted,
         )
     return StreamingResponse(
         exports.csv_lines(runtime.engine, mask),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="facts.csv"'},
+        headers={"Content-Disposition": 'attachment; filename="facts.csv"', **counted},
     )

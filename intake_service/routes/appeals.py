@@ -68,6 +68,9 @@ async def create_appeal(
             category=received.category,
             urgency=received.urgency,
         )
+        fact_hash = await store.received_hash(tx, received.subject)
+        if fact_hash is not None:
+            created.receipt = views.receipt(runtime.settings.audit_public_url, fact_hash)
         if front_office(caller):  # other citizens' appeals (same phone or address)
             created.classification = row["classification"]
             created.repeat_candidates = row["repeat_candidates"]
@@ -184,18 +187,22 @@ async def check_progress(
     phone_last4: Annotated[str, Query(pattern=r"^[0-9]{4}$")],
 ) -> ProgressView:
     """A citizen's own check, without a token: the appeal id and the last four digits of
-    the phone it was filed with. Status and stage times only; any mismatch is the same
-    404 as an unknown id, so the answer tells nothing about other appeals."""
+    the phone it was filed with. Status and stage times only, and the receipt (the accepted
+    fact's hash and where audit proves it, docs/receipts.md); any mismatch is the same 404
+    as an unknown id, so the answer tells nothing about other appeals."""
     async with runtime.db.transaction() as tx:
         row = await store.get(tx, appeal_id)
         parent = None
         if row is not None and row["merged_into"] is not None:
             parent = await store.get(tx, row["merged_into"])
+        fact_hash = None if row is None else await store.received_hash(tx, appeal_id)
     phone = (row or {}).get("phone") or ""
     digits = "".join(ch for ch in phone if ch.isdigit())
     if row is None or len(digits) < 4 or not hmac.compare_digest(digits[-4:], phone_last4):
         raise Problem(404, "Not Found", "no appeal with this id and phone number")
     shown = views.progress(row)
+    if fact_hash is not None:
+        shown.receipt = views.receipt(runtime.settings.audit_public_url, fact_hash)
     if row["merged_into"] is not None:  # handled with another appeal: its status is theirs
         shown.handled_with = None if parent is None else views.progress(parent)
     return shown

@@ -13,6 +13,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from intake_service.store.tables import appeals
 from shared import events
 from shared.runtime.eventstore import Tx
+from shared.runtime.schema import events as outbox
 
 
 def _json(value: dict[str, Any]) -> Any:
@@ -236,3 +237,16 @@ async def find(
                 appeals.c.status == "closed" if closed else appeals.c.status != "closed"
             )
     return [dict(row._mapping) for row in await tx.conn.execute(query)]
+
+
+async def received_hash(tx: Tx, appeal_id: UUID) -> str | None:
+    """The hash of the appeal's `appeal.received` fact, as its outbox recorded it: what a
+    citizen's receipt proves was accepted."""
+    query = (
+        select(outbox.c.hash)
+        .where(outbox.c.stream_id == appeal_id, outbox.c.type == "appeal.received")
+        .order_by(outbox.c.version)
+        .limit(1)
+    )
+    found = await tx.conn.scalar(query)
+    return None if found is None else str(found)
