@@ -18,9 +18,20 @@ def _rated_v1_to_v2(data: Payload) -> Payload:
     return upgraded
 
 
+def _deadlines_v1_to_v2(data: Payload) -> Payload:
+    # v1 deadlines did not say whether a year without a published arrangement stood in with
+    # weekdays. Every v1 fact was computed on chinese-calendar 1.11.0 (covering 2004-2026)
+    # with deadlines before 2027, so none was provisional.
+    return {**data, "deadlines": {**data["deadlines"], "provisional_years": []}}
+
+
 # (event type, from version) → step to from version + 1
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("appeal.rated", 1): _rated_v1_to_v2,
+    ("appeal.assigned", 1): _deadlines_v1_to_v2,
+    ("appeal.redispatched", 1): _deadlines_v1_to_v2,
+    ("appeal.extension_approved", 1): _deadlines_v1_to_v2,
+    ("appeal.redo_ordered", 1): _deadlines_v1_to_v2,
 }
 
 

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
-from dispatch_service import commands, store, views
+from dispatch_service import store, views
 from dispatch_service.domain import sla
 from dispatch_service.routes.deps import Body, DispatchRuntime, Reader
 from shared import events
@@ -150,4 +150,5 @@ async def current_policy(runtime: DispatchRuntime, _: Reader) -> views.PolicyVie
             policy = await store.current_policy(tx)
         except LookupError as exc:
             raise not_found("SLA policy", "published yet") from exc
-    return views.policy(policy, calendar=commands.CALENDAR.version)
+        calendar = await store.current_calendar(tx)
+    return views.policy(policy, calendar=calendar.version)

@@ -37,6 +37,8 @@ INTERNAL: Final = frozenset(
         "appeal.supervised",
         "appeal.deadline_warned",
         "appeal.deadline_missed",
+        "appeal.deadlines_recomputed",
+        "calendar.published",  # not an appeal's fact at all: the working-day calendar's
     }
 )
 STATUSES: Final = (

@@ -17,13 +17,16 @@ from shared.events.base import (
     UtcDatetime,
 )
 from shared.events.dispatch import (
+    CALENDAR_STREAM,
     DISPATCH_EVENTS,
     Assigned,
     AssistContributed,
+    CalendarPublished,
     Clock,
     Closed,
     DeadlineMissed,
     Deadlines,
+    DeadlinesRecomputed,
     DeadlineWarned,
     ExtensionApproved,
     ExtensionDenied,
@@ -65,6 +68,7 @@ from shared.events.intake import (
 )
 
 __all__ = [
+    "CALENDAR_STREAM",
     "EVENT_TYPES",
     "MAX_ATTACHMENTS",
     "AnsweredDirectly",
@@ -76,6 +80,7 @@ __all__ = [
     "Assigned",
     "AssistContributed",
     "AttachmentRef",
+    "CalendarPublished",
     "CallbackMade",
     "Channel",
     "Citizen",
@@ -87,6 +92,7 @@ __all__ = [
     "DeadlineMissed",
     "DeadlineWarned",
     "Deadlines",
+    "DeadlinesRecomputed",
     "EmergencyLine",
     "Event",
     "ExtensionApproved",

@@ -36,3 +36,9 @@ PARKED = Counter(
 RETRIES = Counter(
     "hotline_consumer_retries_total", "Transient faults retried with backoff", ["service"]
 )
+DEADLINES_PROVISIONAL = Gauge(
+    "hotline_deadlines_provisional",
+    "Open work orders whose deadlines were counted on weekdays across a year whose holiday "
+    "arrangement is not published",
+    ["service"],
+)

@@ -1,7 +1,7 @@
 """Valid events of every type, for contract and domain tests."""
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
@@ -160,6 +160,27 @@ def dispatch_facts(cause: events.Assigned) -> list[events.Event]:
             round=2,
             reason="仍未恢复供水",
             deadlines=DEADLINES,
+        ),
+        _dispatch_fact(
+            events.DeadlinesRecomputed,
+            cause,
+            department="water",
+            years=(2027,),
+            previous=DEADLINES.model_copy(update={"provisional_years": (2027,)}),
+            deadlines=DEADLINES,
+        ),
+        events.CalendarPublished(
+            id=uuid4(),
+            subject=events.CALENDAR_STREAM,
+            time=cause.time,
+            actor="operator:admin",
+            correlation_id=events.CALENDAR_STREAM,
+            number=1,
+            calendar="chinese-calendar-1.11.0+published.1",
+            year=2027,
+            holidays=(date(2027, 1, 1),),
+            workdays=(date(2027, 1, 31),),
+            note="国办发明电〔2026〕N号",
         ),
     ]
 
