@@ -5,16 +5,17 @@ path, each as a new fact."""
 
 from collections.abc import Sequence
 from datetime import datetime
-from functools import partial
+from uuid import uuid4
 
 from dispatch_service import commands, store
 from dispatch_service.domain import calendar as domain_calendar
+from dispatch_service.domain import sla
 from shared import events
 from shared.decisions import Context
 from shared.runtime import metrics
-from shared.runtime.commands import Aggregate, Outcome, execute, load
+from shared.runtime.commands import Aggregate, Decide, Outcome, execute, load
 from shared.runtime.eventstore import Tx
-from shared.workdays import Arrangement
+from shared.workdays import Arrangement, WorkdayCalendar
 
 RECOMPUTE_LIMIT = 200
 
@@ -39,19 +40,19 @@ async def publish_year(
     note: str | None,
     actor: str,
     now: datetime,
-    expected_version: int | None = None,
 ) -> Outcome[domain_calendar.Published]:
-    """Publish the year's arrangement as the next calendar version (the stream's version is
-    the calendar's number, so If-Match names the calendar version the operator saw)."""
+    """Publish the year's arrangement as the next calendar version. The calendar is one
+    stream whose version is the calendar's number; its id is drawn at the first publication,
+    so each deployment's calendar is a hash chain of its own."""
+    stream_id = await store.lock_calendar(tx) or uuid4()
     return await execute(
         tx,
         CALENDAR,
-        events.CALENDAR_STREAM,
+        stream_id,
         lambda published, context: domain_calendar.publish_year(
-            published, arrangement, note=note, context=context
+            published, arrangement, stream_id=stream_id, note=note, context=context
         ),
         context=Context(actor=actor, now=now),
-        expected_version=expected_version,
     )
 
 
@@ -71,10 +72,19 @@ async def recompute_provisional(tx: Tx, now: datetime) -> int:
             tx,
             commands.WORK_ORDER,
             appeal_id,
-            partial(domain_calendar.recompute_deadlines, policy=policy, calendar=calendar),
+            _recompute(policy, calendar),
             context=commands.by_service(now),
             loaded=loaded,
         )
         recorded += len(outcome.new)
     metrics.DEADLINES_PROVISIONAL.labels("dispatch").set(await store.count_provisional(tx))
     return recorded
+
+
+def _recompute(policy: sla.SlaPolicy, calendar: WorkdayCalendar) -> Decide[commands.State]:
+    def decide(order: commands.State, context: Context) -> list[events.Event]:
+        return domain_calendar.recompute_deadlines(
+            order, policy=policy, calendar=calendar, context=context
+        )
+
+    return decide

@@ -46,6 +46,22 @@ class Reviewed(Recorded):
     callback_due: datetime | None = Field(
         default=None, description="when the citizen's callback falls due, for an approval"
     )
+    rating_closes_at: datetime | None = Field(
+        default=None,
+        description="when the round is recorded as not rated, if nobody rated it: never "
+        "before the callback is due (nor while a callback attempt is)",
+    )
+
+    @classmethod
+    def reviewed(cls, appeal_id: UUID, outcome: Outcome[domain.Feedback]) -> Self:
+        review = outcome.new[0]
+        assert isinstance(review, events.ReplyReviewed)
+        return cls.of(
+            appeal_id,
+            outcome,
+            callback_due=review.callback_due,
+            rating_closes_at=review.rating_closes_at,
+        )
 
 
 class CalledBack(Recorded):

@@ -25,6 +25,12 @@ def _deadlines_v1_to_v2(data: Payload) -> Payload:
     return {**data, "deadlines": {**data["deadlines"], "provisional_years": []}}
 
 
+def _reviewed_v1_to_v2(data: Payload) -> Payload:
+    # v1 did not record the calendar or the window's close (then approval + the configured
+    # window hours, which feedback's read model kept): unknown, not invented.
+    return {**data, "rating_closes_at": None, "calendar": None}
+
+
 # (event type, from version) → step to from version + 1
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("appeal.rated", 1): _rated_v1_to_v2,
@@ -32,6 +38,7 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("appeal.redispatched", 1): _deadlines_v1_to_v2,
     ("appeal.extension_approved", 1): _deadlines_v1_to_v2,
     ("appeal.redo_ordered", 1): _deadlines_v1_to_v2,
+    ("appeal.reply_reviewed", 1): _reviewed_v1_to_v2,
 }
 
 

@@ -6,6 +6,8 @@ on weekdays and marked provisional; once the year is published, the timer recomp
 new fact (`appeal.deadlines_recomputed`), never by rewriting the old one. Pure.
 """
 
+from uuid import UUID
+
 from dispatch_service.domain import sla
 from dispatch_service.domain.state import WorkOrder, fact
 from shared import events
@@ -30,21 +32,27 @@ def calendar_at(published: Published) -> WorkdayCalendar:
 
 
 def publish_year(
-    published: Published, arrangement: Arrangement, *, note: str | None, context: Context
+    published: Published,
+    arrangement: Arrangement,
+    *,
+    stream_id: UUID,
+    note: str | None,
+    context: Context,
 ) -> list[events.Event]:
-    """A new calendar version with the year's arrangement, unless the calendar already has
-    exactly that arrangement for the year (then nothing: publishing is idempotent)."""
+    """A new calendar version with the year's arrangement, on the calendar's stream, unless
+    the calendar already has exactly that arrangement for the year (then nothing:
+    publishing is idempotent)."""
     if calendar_at(published).published.get(arrangement.year) == arrangement:
         return []
     number = len(published) + 1
     return [
         events.CalendarPublished(
             id=context.new_id(),
-            subject=events.CALENDAR_STREAM,
+            subject=stream_id,
             time=context.now,
             actor=context.actor,
             causation_id=context.causation_id,
-            correlation_id=events.CALENDAR_STREAM,
+            correlation_id=stream_id,
             number=number,
             calendar=version_name(number),
             year=arrangement.year,

@@ -5,6 +5,7 @@ from dispatch_service.store.calendar import (
     count_provisional,
     current_calendar,
     list_calendar_versions,
+    lock_calendar,
     provisional_work_orders,
     save_calendar_version,
 )
@@ -36,6 +37,7 @@ __all__ = [
     "list_calendar_versions",
     "list_departments",
     "list_work_orders",
+    "lock_calendar",
     "metadata",
     "policy_version",
     "provisional_work_orders",

@@ -11,6 +11,7 @@ from shared import events
 from shared.runtime.eventstore import Tx
 from shared.workdays import Arrangement, WorkdayCalendar
 
+_CALENDAR_LOCK = 0x0CA1E0DA  # an advisory lock key of dispatch's own
 # Published versions never change, so each calendar is built once per process.
 _calendars: dict[int, WorkdayCalendar] = {}
 
@@ -19,6 +20,7 @@ async def save_calendar_version(tx: Tx, event: events.CalendarPublished) -> None
     await tx.conn.execute(
         calendar_versions.insert().values(
             number=event.number,
+            stream_id=event.subject,
             year=event.year,
             holidays=list(event.holidays),
             workdays=list(event.workdays),
@@ -27,6 +29,16 @@ async def save_calendar_version(tx: Tx, event: events.CalendarPublished) -> None
             published_at=event.time,
         )
     )
+
+
+async def lock_calendar(tx: Tx) -> UUID | None:
+    """Serialise publishers for this transaction (the first publication draws the stream's
+    id, so two first publishers must not race); the calendar stream's id, if any."""
+    await tx.conn.execute(select(func.pg_advisory_xact_lock(_CALENDAR_LOCK)))
+    found: UUID | None = await tx.conn.scalar(
+        select(calendar_versions.c.stream_id).where(calendar_versions.c.number == 1)
+    )
+    return found
 
 
 async def current_calendar(tx: Tx) -> WorkdayCalendar:

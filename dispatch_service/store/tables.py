@@ -80,6 +80,7 @@ calendar_versions = Table(
     "calendar_versions",
     metadata,
     Column("number", Integer, primary_key=True),
+    Column("stream_id", Uuid, nullable=False),  # the calendar's stream, drawn at number 1
     Column("year", Integer, nullable=False),
     Column("holidays", ARRAY(Date), nullable=False),
     Column("workdays", ARRAY(Date), nullable=False),

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from feedback_service import commands, domain, views
 from feedback_service.routes.deps import PAGED, RACED, FeedbackRuntime, Limit
+from feedback_service.store import calendar as calendar_store
 from feedback_service.store import read_models
 from shared import events
 from shared.runtime import idempotency, pagination
@@ -17,10 +18,8 @@ from shared.runtime.auth import Principal, require
 from shared.runtime.commands import load
 from shared.runtime.openapi import problems
 from shared.runtime.problems import invalid_field
-from shared.workdays import WorkdayCalendar
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
-CALENDAR = WorkdayCalendar()
 AttachmentRef = Annotated[str, Field(min_length=1, max_length=500)]
 
 
@@ -100,8 +99,15 @@ async def post_review(
     if decision.decision == "sent_back" and decision.reason is None:
         raise invalid_field("body.reason", "a reply is sent back with a reason")
     now = datetime.now(UTC)
-    due = domain.callback_due(now, CALENDAR, working_days=runtime.settings.callback_working_days)
-    approved = decision.decision == "approved"
+    async with runtime.db.transaction() as tx:
+        calendar = await calendar_store.current_calendar(tx)
+    config = runtime.settings
+    due = domain.callback_due(
+        now,
+        calendar,
+        working_days=config.callback_working_days,
+        hours=config.callback_due_hours,
+    )
     reviewed = domain.ReviewDecision(decision.decision, decision.reason)
     body = await commands.command(
         runtime,
@@ -110,11 +116,15 @@ async def post_review(
         key=idempotency_key,
         body=decision,
         decide=lambda state, _, ctx: domain.review(
-            state, reviewed, appeal_id=appeal_id, callback_due=due, context=ctx
+            state,
+            reviewed,
+            appeal_id=appeal_id,
+            callback_due=due,
+            calendar=calendar.version,
+            rating_window=timedelta(hours=config.rating_window_hours),
+            context=ctx,
         ),
-        answer=lambda a, outcome: views.Reviewed.of(
-            a, outcome, callback_due=due if approved else None
-        ),
+        answer=lambda a, outcome: views.Reviewed.reviewed(a, outcome),
         now=now,
     )
     return views.Reviewed.model_validate(body)

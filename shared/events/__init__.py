@@ -17,7 +17,6 @@ from shared.events.base import (
     UtcDatetime,
 )
 from shared.events.dispatch import (
-    CALENDAR_STREAM,
     DISPATCH_EVENTS,
     Assigned,
     AssistContributed,
@@ -68,7 +67,6 @@ from shared.events.intake import (
 )
 
 __all__ = [
-    "CALENDAR_STREAM",
     "EVENT_TYPES",
     "MAX_ATTACHMENTS",
     "AnsweredDirectly",

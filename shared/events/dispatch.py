@@ -5,8 +5,7 @@ SLA policy and working-day calendar that computed them, so a replay recomputes n
 """
 
 from datetime import date
-from typing import ClassVar, Final, Literal
-from uuid import NAMESPACE_URL, UUID, uuid5
+from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -205,14 +204,11 @@ class DeadlinesRecomputed(_DispatchEvent):
     deadlines: Deadlines
 
 
-# The working-day calendar is one stream of its own on dispatch's topic, not an appeal's.
-CALENDAR_STREAM: Final[UUID] = uuid5(NAMESPACE_URL, "urn:hotline:calendar")
-
-
 class CalendarPublished(_DispatchEvent):
     """An operator published a year's official holiday arrangement: calendar version
     `number`, the seed plus every arrangement up to this one (a year published again replaces
-    its earlier arrangement). Subject: `CALENDAR_STREAM`. dispatch → feedback, audit."""
+    its earlier arrangement). Subject: the calendar's own stream, not an appeal's (its id is
+    drawn at the first publication; `number` is its version). dispatch → feedback, audit."""
 
     type: Literal["calendar.published"] = "calendar.published"
     number: int = Field(ge=1)

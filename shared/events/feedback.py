@@ -63,15 +63,22 @@ class NotRated(Event):
 
 class ReplyReviewed(Event):
     """The hotline centre reviewed a round's reply: approved (a callback is due) or sent back
-    with the reason (the department replies again). feedback → dispatch, intake, audit."""
+    with the reason (the department replies again). feedback → dispatch, intake, audit.
+
+    v2 adds, on an approval, the working-day calendar version the callback's due time was
+    counted on (dispatch's, learnt from `calendar.published`) and when the rating window
+    closes: never before the callback is due."""
 
     source: ClassVar[str] = "feedback"
+    schema_version: ClassVar[int] = 2
     type: Literal["appeal.reply_reviewed"] = "appeal.reply_reviewed"
     round: int = Field(ge=1)
     department: Code
     decision: Literal["approved", "sent_back"]
     reason: Text | None = None
     callback_due: UtcDatetime | None = None  # set when approved
+    rating_closes_at: UtcDatetime | None = None  # set when approved (v2)
+    calendar: str | None = None  # the calendar version callback_due was counted on (v2)
 
 
 class CallbackMade(Event):

@@ -10,6 +10,7 @@ from shared import envelope, events
 
 T0 = datetime(2026, 10, 9, 8, 30, tzinfo=UTC)
 E = TypeVar("E", bound=events.Event)
+CALENDAR_STREAM = UUID("5e1d1c2a-0000-4000-8000-00000000ca1e")
 
 
 def received(
@@ -171,10 +172,10 @@ def dispatch_facts(cause: events.Assigned) -> list[events.Event]:
         ),
         events.CalendarPublished(
             id=uuid4(),
-            subject=events.CALENDAR_STREAM,
+            subject=CALENDAR_STREAM,
             time=cause.time,
             actor="operator:admin",
-            correlation_id=events.CALENDAR_STREAM,
+            correlation_id=CALENDAR_STREAM,
             number=1,
             calendar="chinese-calendar-1.11.0+published.1",
             year=2027,

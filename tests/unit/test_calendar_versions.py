@@ -16,6 +16,7 @@ from shared.decisions import Context
 from shared.workdays import SEED, Arrangement
 from tests.unit import factories
 
+STREAM = uuid4()
 TABLE = routing.RoutingTable(
     version=1,
     fallback_department="gov-city",
@@ -54,7 +55,9 @@ def assigned(at: datetime = DEC_15) -> list[events.Event]:
 def published(*arrangements: Arrangement) -> calendar.Published:
     history: calendar.Published = ()
     for arrangement in arrangements:
-        [fact] = calendar.publish_year(history, arrangement, note=None, context=ctx())
+        [fact] = calendar.publish_year(
+            history, arrangement, stream_id=STREAM, note=None, context=ctx()
+        )
         history = calendar.evolve_calendar(history, fact)
     return history
 
@@ -95,11 +98,13 @@ def test_publishing_a_year_is_a_new_version_and_the_same_arrangement_again_is_no
     assert current.version == f"{SEED.version}+published.1"
     assert not current.is_workday(date(2027, 1, 1))
     assert current.is_workday(date(2027, 1, 31))  # a make-up Sunday
-    assert calendar.publish_year(history, YEAR_2027, note=None, context=ctx()) == []
+    assert (
+        calendar.publish_year(history, YEAR_2027, stream_id=STREAM, note=None, context=ctx()) == []
+    )
     corrected = Arrangement(2027, YEAR_2027.holidays | {date(2027, 1, 4)}, YEAR_2027.workdays)
-    [fact] = calendar.publish_year(history, corrected, note="更正", context=ctx())
+    [fact] = calendar.publish_year(history, corrected, stream_id=STREAM, note="更正", context=ctx())
     assert isinstance(fact, events.CalendarPublished)
-    assert (fact.number, fact.subject) == (2, events.CALENDAR_STREAM)
+    assert (fact.number, fact.subject) == (2, STREAM)
 
 
 def test_an_arrangement_with_a_day_of_another_year_is_refused() -> None:

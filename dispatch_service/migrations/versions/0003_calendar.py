@@ -19,6 +19,7 @@ def upgrade() -> None:
     op.create_table(
         "calendar_versions",
         sa.Column("number", sa.Integer, primary_key=True),
+        sa.Column("stream_id", sa.Uuid, nullable=False),
         sa.Column("year", sa.Integer, nullable=False),
         sa.Column("holidays", ARRAY(sa.Date), nullable=False),
         sa.Column("workdays", ARRAY(sa.Date), nullable=False),
