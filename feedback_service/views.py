@@ -51,6 +51,9 @@ class Reviewed(Recorded):
         description="when the round is recorded as not rated, if nobody rated it: never "
         "before the callback is due (nor while a callback attempt is)",
     )
+    calendar: str | None = Field(
+        default=None, description="the working-day calendar version the callback is due on"
+    )
 
     @classmethod
     def reviewed(cls, appeal_id: UUID, outcome: Outcome[domain.Feedback]) -> Self:
@@ -61,6 +64,7 @@ class Reviewed(Recorded):
             outcome,
             callback_due=review.callback_due,
             rating_closes_at=review.rating_closes_at,
+            calendar=review.calendar,
         )
 
 
@@ -169,3 +173,11 @@ class Delivery(BaseModel):
     def of(cls, row: dict[str, Any]) -> Self:
         fields = {k: row[k] for k in cls.model_fields if k != "webhook_id"}
         return cls(webhook_id=message_id(row["id"]), **fields)
+
+
+class CalendarView(BaseModel):
+    """The working-day calendar version callbacks fall due on (dispatch's, as learnt)."""
+
+    number: int = Field(description="0: the packaged library's years alone")
+    calendar: str = Field(description="the version's name, as facts record it")
+    published_years: list[int] = Field(description="years with a published arrangement")
