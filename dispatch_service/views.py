@@ -155,6 +155,8 @@ class PolicyView(_View):
     day_ends_at: str = Field(examples=["18:00"])
     return_window: LimitView
     max_extension_days: int
+    max_extension_days_total: int
+    max_redo_rounds: int
     calendar: str
 
 
@@ -179,6 +181,8 @@ def policy(current: sla.SlaPolicy, *, calendar: str) -> PolicyView:
         day_ends_at=current.day_ends_at.strftime("%H:%M"),
         return_window=limit(current.return_window),
         max_extension_days=current.max_extension_days,
+        max_extension_days_total=current.max_extension_days_total,
+        max_redo_rounds=current.max_redo_rounds,
         calendar=calendar,
     )
 

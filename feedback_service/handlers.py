@@ -62,6 +62,10 @@ async def on_calendar_published(event: events.CalendarPublished, tx: Tx) -> None
     await calendar.learn(tx, event)  # callbacks fall due on dispatch's calendar
 
 
+async def on_escalated(event: events.EscalatedToCentre, tx: Tx) -> None:
+    await notify.status_changed(tx, event)
+
+
 async def on_closed(event: events.Closed, tx: Tx) -> None:
     await notify.status_changed(tx, event)
 
@@ -76,6 +80,7 @@ HANDLERS: Handlers = {
     events.SignedFor: on_signed_for,
     events.ExtensionRequested: on_extension_requested,
     events.ExtensionApproved: on_extension_approved,
+    events.EscalatedToCentre: on_escalated,
     events.Closed: on_closed,
     events.CalendarPublished: on_calendar_published,
 }

@@ -31,6 +31,12 @@ def _reviewed_v1_to_v2(data: Payload) -> Payload:
     return {**data, "rating_closes_at": None, "calendar": None}
 
 
+def _not_asked_about_fault(data: Payload) -> Payload:
+    # Before v3 (ratings) and v2 (callbacks) nobody asked whether the department was at
+    # fault: unknown, not "no".
+    return {**data, "department_at_fault": None}
+
+
 # (event type, from version) → step to from version + 1
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("appeal.rated", 1): _rated_v1_to_v2,
@@ -39,6 +45,8 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("appeal.extension_approved", 1): _deadlines_v1_to_v2,
     ("appeal.redo_ordered", 1): _deadlines_v1_to_v2,
     ("appeal.reply_reviewed", 1): _reviewed_v1_to_v2,
+    ("appeal.rated", 2): _not_asked_about_fault,
+    ("appeal.callback_made", 1): _not_asked_about_fault,
 }
 
 

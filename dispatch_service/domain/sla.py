@@ -40,7 +40,9 @@ class SlaPolicy:
     timezone: str = "Asia/Shanghai"
     day_ends_at: time = time(18, 0)
     return_window: Limit = field(default_factory=lambda: Limit(2, "working_days"))
-    max_extension_days: int = 10
+    max_extension_days: int = 10  # per request
+    max_redo_rounds: int = 2  # redos per appeal; past them the centre takes it over
+    max_extension_days_total: int = 15  # every extension of an appeal together
 
     def clocks_for(self, appeal_type: str, urgency: str) -> Clocks:
         # Urgency outranks type: an urgent help request runs on the urgent clocks.
@@ -162,6 +164,8 @@ def to_document(policy: SlaPolicy) -> dict[str, Any]:
         "day_ends_at": policy.day_ends_at.isoformat(),
         "return_window": [policy.return_window.amount, policy.return_window.unit],
         "max_extension_days": policy.max_extension_days,
+        "max_redo_rounds": policy.max_redo_rounds,
+        "max_extension_days_total": policy.max_extension_days_total,
     }
 
 
@@ -182,4 +186,9 @@ def from_document(version: int, document: dict[str, Any]) -> SlaPolicy:
         day_ends_at=time.fromisoformat(document["day_ends_at"]),
         return_window=limit(document["return_window"]),
         max_extension_days=int(document["max_extension_days"]),
+        max_redo_rounds=int(document.get("max_redo_rounds", 2)),
+        # policies published before the cap existed had none: the per-request limit, twice
+        max_extension_days_total=int(
+            document.get("max_extension_days_total", 2 * int(document["max_extension_days"]))
+        ),
     )

@@ -9,8 +9,11 @@ from shared import events
 from shared.decisions import Context
 from shared.errors import InvalidTransitionError, NotFoundError, NotPermittedError
 
-Stage = Literal["assigned", "signed_for", "return_requested", "closed"]
-OPEN_STAGES: frozenset[Stage] = frozenset({"assigned", "signed_for", "return_requested"})
+# "escalated": past the redo rounds the policy allows, the centre holds it (close or reassign)
+Stage = Literal["assigned", "signed_for", "return_requested", "escalated", "closed"]
+OPEN_STAGES: frozenset[Stage] = frozenset(
+    {"assigned", "signed_for", "return_requested", "escalated"}
+)
 E = TypeVar("E", bound=events.Event)
 
 
@@ -137,6 +140,8 @@ def evolve(state: WorkOrder | None, event: events.Event) -> WorkOrder | None:
                 pending_extension=None,
                 extensions=(),
             )
+        case events.EscalatedToCentre():
+            return replace(state, stage="escalated", pending_extension=None)
         case events.Closed():
             return replace(state, stage="closed")
     return state

@@ -63,7 +63,13 @@ class PolicyBody(Body):
     timezone: str = "Asia/Shanghai"
     day_ends_at: str = Field(default="18:00", pattern=r"^\d{2}:\d{2}$")
     return_window: LimitBody
-    max_extension_days: int = Field(ge=0, le=60)
+    max_extension_days: int = Field(ge=0, le=60, description="per request")
+    max_extension_days_total: int = Field(
+        default=15, ge=0, le=120, description="every extension of an appeal together"
+    )
+    max_redo_rounds: int = Field(
+        default=2, ge=0, le=10, description="redos per appeal; past them the centre takes over"
+    )
 
 
 @router.get("/departments", responses={200: {"headers": pagination.LINK_HEADER}})

@@ -37,11 +37,19 @@ class ReviewDecision(BaseModel):
     reason: events.Text | None = Field(default=None, description="required to send back")
 
 
+_AT_FAULT = Field(
+    default=None,
+    description="the citizen holds the department at fault (its handling or attitude), "
+    "not the demand itself; with 'dissatisfied', this or an unsolved problem orders a redo",
+)
+
+
 class Rating(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     satisfaction: events.Satisfaction
     solved: bool
     comment: str | None = Field(default=None, max_length=2000)
+    department_at_fault: bool | None = _AT_FAULT
 
 
 class Callback(BaseModel):
@@ -52,6 +60,7 @@ class Callback(BaseModel):
     satisfaction: events.Satisfaction | None = None
     solved: bool | None = None
     comment: str | None = Field(default=None, max_length=2000)
+    department_at_fault: bool | None = _AT_FAULT
 
 
 @router.post(
@@ -168,8 +177,8 @@ async def post_callback(
         for field in ("satisfaction", "solved"):
             if getattr(call, field) is None:
                 raise invalid_field(f"body.{field}", "required when the citizen was reached")
-    elif call.satisfaction is not None or call.solved is not None:
-        raise invalid_field("body.reached", "a citizen not reached gives no satisfaction or solved")
+    elif (call.satisfaction, call.solved, call.department_at_fault) != (None, None, None):
+        raise invalid_field("body.reached", "a citizen not reached gives no verdict")
     settings = runtime.settings
     attempt = domain.Callback(**call.model_dump())
     body = await commands.command(

@@ -38,6 +38,7 @@ INTERNAL: Final = frozenset(
         "appeal.deadline_warned",
         "appeal.deadline_missed",
         "appeal.deadlines_recomputed",
+        "appeal.escalated_to_centre",
         "calendar.published",  # not an appeal's fact at all: the working-day calendar's
     }
 )
@@ -99,6 +100,7 @@ _LEGAL_ROUTE: Final = {
 }
 _CLOSED_BASIS: Final = {
     "rated_satisfied": "市民满意 the citizen was satisfied",
+    "rated_dissatisfied": "已评价 rated, no redo warranted",
     "not_rated": "未评价 not rated",
     "operator": "热线中心办结 closed by the hotline centre",
 }

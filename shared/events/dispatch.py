@@ -184,11 +184,25 @@ class RedoOrdered(_DispatchEvent):
     deadlines: Deadlines
 
 
+class EscalatedToCentre(_DispatchEvent):
+    """The citizen is still not served after the redo rounds the policy allows: instead of
+    another redo, the appeal goes to the hotline centre (提级), which closes or reassigns
+    it. dispatch → feedback, intake, audit."""
+
+    type: Literal["appeal.escalated_to_centre"] = "appeal.escalated_to_centre"
+    department: Code  # the department that handled the last round
+    round: int = Field(ge=1)
+    redo_rounds: int = Field(ge=0)  # redos already ordered, the policy's maximum
+    reason: Text
+
+
 class Closed(_DispatchEvent):
-    """The work order's loop ended. dispatch → intake, feedback, audit."""
+    """The work order's loop ended. `rated_dissatisfied`: the citizen was dissatisfied but
+    said the problem was solved and the department not at fault, so no redo. dispatch →
+    intake, feedback, audit."""
 
     type: Literal["appeal.closed"] = "appeal.closed"
-    basis: Literal["rated_satisfied", "not_rated", "operator"]
+    basis: Literal["rated_satisfied", "rated_dissatisfied", "not_rated", "operator"]
     note: Text | None = None
 
 
@@ -237,4 +251,5 @@ DISPATCH_EVENTS: tuple[type[Event], ...] = (
     Closed,
     DeadlinesRecomputed,
     CalendarPublished,
+    EscalatedToCentre,
 )

@@ -170,6 +170,14 @@ def dispatch_facts(cause: events.Assigned) -> list[events.Event]:
             previous=DEADLINES.model_copy(update={"provisional_years": (2027,)}),
             deadlines=DEADLINES,
         ),
+        _dispatch_fact(
+            events.EscalatedToCentre,
+            cause,
+            department="water",
+            round=3,
+            redo_rounds=2,
+            reason="两次重办后仍未解决",
+        ),
         events.CalendarPublished(
             id=uuid4(),
             subject=CALENDAR_STREAM,

@@ -436,9 +436,12 @@ def test_supervision_and_closing_need_an_open_order() -> None:
 # --- ratings: redo or close ---------------------------------------------------------------------
 
 
-def _rated(satisfaction: events.Satisfaction) -> events.Rated:
+def _rated(satisfaction: events.Satisfaction, *, solved: bool | None = None) -> events.Rated:
     r = factories.received()
-    return factories.rated(factories.handled(factories.assigned(r)), satisfaction)
+    rated = factories.rated(factories.handled(factories.assigned(r)), satisfaction)
+    # by default the dissatisfied citizen says the problem is not solved
+    solved = satisfaction != "dissatisfied" if solved is None else solved
+    return rated.model_copy(update={"solved": solved})
 
 
 def test_a_dissatisfied_rating_orders_a_redo_to_the_same_department() -> None:
