@@ -24,6 +24,7 @@ class Rating:
     satisfaction: events.Satisfaction
     solved: bool
     comment: str | None = None
+    department_at_fault: bool | None = None  # None: not asked
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,7 @@ class Callback:
     satisfaction: events.Satisfaction | None = None
     solved: bool | None = None
     comment: str | None = None
+    department_at_fault: bool | None = None
 
 
 def callback_due(
@@ -86,6 +88,7 @@ def _rated(
         satisfaction=rating.satisfaction,
         solved=rating.solved,
         comment=rating.comment,
+        department_at_fault=rating.department_at_fault,
     )
 
 
@@ -157,11 +160,17 @@ def call_back(
         satisfaction=call.satisfaction,
         solved=call.solved,
         comment=call.comment,
+        department_at_fault=call.department_at_fault,
     )
     if counted:
         assert call.satisfaction is not None, "the route requires it when reached"
         assert call.solved is not None
-        rating = Rating(satisfaction=call.satisfaction, solved=call.solved, comment=call.comment)
+        rating = Rating(
+            satisfaction=call.satisfaction,
+            solved=call.solved,
+            comment=call.comment,
+            department_at_fault=call.department_at_fault,
+        )
         rated = _rated(
             state,
             rating,

@@ -127,3 +127,24 @@ def test_a_long_window_is_kept_when_the_callback_is_due_sooner() -> None:
     )
     assert isinstance(review, events.ReplyReviewed)
     assert review.rating_closes_at == FRIDAY_1730 + timedelta(days=7)
+
+
+def test_what_the_citizen_said_of_the_department_reaches_the_rating() -> None:
+    history = approved()
+    made, rated = domain.call_back(
+        fold(history),
+        domain.Callback(
+            reached=True, satisfaction="dissatisfied", solved=True, department_at_fault=True
+        ),
+        appeal_id=APPEAL,
+        max_attempts=3,
+        retry_after=timedelta(hours=4),
+        context=at(MONDAY_1730),
+    )
+    assert isinstance(made, events.CallbackMade)
+    assert isinstance(rated, events.Rated)
+    assert (made.department_at_fault, rated.department_at_fault, rated.solved) == (
+        True,
+        True,
+        True,
+    )
