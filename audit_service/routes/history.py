@@ -88,9 +88,10 @@ async def appeal_history(
                 causation_id=f.causation_id,
                 hash=f.hash,
                 prev_hash=f.prev_hash,
-                data=show(json.loads(f.body)["data"]),
+                schema_version=body["schema_version"],
+                data=show(body["data"]),
             )
-            for n, f in enumerate(ordered, start=1)
+            for n, (f, body) in enumerate(((f, json.loads(f.body)) for f in ordered), start=1)
         ],
     )
 

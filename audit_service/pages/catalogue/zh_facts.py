@@ -1,0 +1,196 @@
+"""How the pages tell each fact in Chinese: the sentence parts per fact type, the words for
+the contracts' enum values, and the names of who recorded a fact."""
+
+from audit_service.pages.catalogue.model import Sentence
+
+DEADLINES = "；签收期限 {deadlines_sign_for_due}，办理期限 {deadlines_handle_due}"
+
+FACTS: dict[str, Sentence] = {
+    "appeal.received": (
+        "{actor} 通过{channel}受理一件{appeal_type}（{urgency}，类别 {category}）：“{content}”",
+        "；来电人 {citizen_name}",
+        "，电话 {citizen_phone}",
+        "；地点 {location_address}",
+    ),
+    "appeal.classified": (
+        "{actor} 将诉求由 {previous_category} 改为 {category}（{appeal_type}，{urgency}）",
+        "，依据分类目录第 {catalogue_version} 版",
+        "；理由：{reason}",
+    ),
+    "appeal.forwarded": (
+        "{actor} 将诉求转交派单（类别 {category}，{appeal_type}，{urgency}）",
+        "，区域 {district}",
+        "；时限自受理时间 {received_at} 起算",
+    ),
+    "appeal.answered": (
+        "{actor} 当场答复，不派工单：“{answer}”",
+        "（依据知识库 {article_id} 第 {article_version} 版）",
+    ),
+    "appeal.transferred": ("{actor} 以{mode}方式将诉求转至 {line}，对方编号 {external_reference}",),
+    "appeal.rejected": (
+        "{actor} 不予受理：{reason}；告知来电人途径：{legal_route}（{explanation}）",
+    ),
+    "appeal.merged": ("{actor} 将诉求并入诉求 {parent}：{reason}",),
+    "appeal.unmerged": ("{actor} 撤销并单，诉求不再并入 {parent}：{reason}",),
+    "appeal.assigned": (
+        "{actor} 按规则 {routing_rule}（第 {routing_version} 版）将工单派给 {department}",
+        "，协办 {assisting}",
+        DEADLINES,
+    ),
+    "appeal.redispatched": (
+        "{actor} 将工单由 {previous_department} 改派给 {department}：{reason}",
+        "，协办 {assisting}",
+        DEADLINES,
+    ),
+    "appeal.signed_for": (
+        "{department} 签收了工单（签收人：{person}）",
+        "；办理期限 {current_handle_due}",
+    ),
+    "appeal.return_requested": (
+        "{department} 申请退单（理由 {reason_code}，依据 {legal_basis}）",
+        "：{explanation}",
+    ),
+    "appeal.return_approved": ("{actor} 同意 {department} 退单：{reasoning}",),
+    "appeal.return_denied": (
+        "{actor} 驳回 {department} 的退单申请，工单仍由其办理、时限照常：{reasoning}",
+    ),
+    "appeal.extension_requested": (
+        "{department} 申请延期 {working_days} 个工作日：{reason}（依据 {legal_basis}）",
+    ),
+    "appeal.extension_approved": (
+        "{actor} 批准 {department} 延期 {working_days} 个工作日；"
+        "办理期限由 {previous_handle_due} 延至 {deadlines_handle_due}",
+    ),
+    "appeal.extension_denied": ("{actor} 驳回 {department} 的延期申请：{reasoning}",),
+    "appeal.assist_contributed": ("协办单位 {department} 提交协办意见：{content}",),
+    "appeal.supervised": ("{actor} 对 {department} {level}：{note}",),
+    "appeal.deadline_warned": ("{department} 的{clock}即将到期（期限 {due}）",),
+    "appeal.deadline_missed": ("{department} 的{clock}已超期（期限 {due}）",),
+    "appeal.redo_ordered": (
+        "{actor} 责令 {department} 重办（第 {round} 轮）：{reason}",
+        DEADLINES,
+    ),
+    "appeal.closed": ("{actor} 办结工单（{basis}）", "：{note}"),
+    "appeal.deadlines_recomputed": (
+        "{actor} 在 {years} 年节假日安排发布后重算 {department} 的临时期限",
+        DEADLINES,
+    ),
+    "appeal.escalated_to_centre": (
+        "{actor} 在重办 {redo_rounds} 次后将诉求提级至热线中心（{department}，第 {round} 轮）："
+        "{reason}",
+    ),
+    "calendar.published": (
+        "{actor} 发布工作日日历第 {number} 版（{calendar}）：{year} 年节假日安排",
+        "；放假 {holidays}",
+        "；调休上班 {workdays}",
+        "；{note}",
+    ),
+    "appeal.handled": (
+        "{department} 答复第 {round} 轮办理结果（{result}）：{reply}",
+        "；责任人 {person}",
+        "；附件 {attachments}",
+    ),
+    "appeal.rated": (
+        "来电人{via}评价第 {round} 轮办理：{satisfaction}，{solved}",
+        "，{department_at_fault}",
+        "；留言：“{comment}”",
+    ),
+    "appeal.not_rated": (
+        "第 {round} 轮办理未获评价（{reason}），评价期于 {window_closed_at} 结束",
+    ),
+    "appeal.reply_reviewed": (
+        "{actor} 审核 {department} 第 {round} 轮答复：{decision}",
+        "；理由：{reason}",
+        "；回访期限 {callback_due}",
+    ),
+    "appeal.callback_made": (
+        "{actor} 第 {round} 轮第 {attempt} 次回访：{reached}",
+        "，{satisfaction}",
+        "，{solved}",
+        "，{department_at_fault}",
+        "；留言：“{comment}”",
+        "（{counted}）",
+        "；下次回访 {next_attempt_due}",
+    ),
+    "appeal.citizen_notified": ("{actor} 通过{channel}通知来电人{kind}：“{message}”",),
+}
+
+WORDS: dict[str, str] = {
+    "channel.phone": "电话",
+    "channel.web": "网站",
+    "channel.app": "手机应用",
+    "channel.wechat": "微信",
+    "channel.partner": "合作渠道",
+    "channel.open311": "Open311 接口",
+    "appeal_type.consultation": "咨询",
+    "appeal_type.help": "求助",
+    "appeal_type.complaint": "投诉",
+    "appeal_type.report": "举报",
+    "appeal_type.suggestion": "建议",
+    "appeal_type.praise": "表扬",
+    "urgency.normal": "一般",
+    "urgency.urgent": "紧急",
+    "contact_preference.phone": "电话",
+    "contact_preference.sms": "短信",
+    "contact_preference.wechat": "微信",
+    "contact_preference.email": "电子邮件",
+    "contact_preference.none": "不需联系",
+    "anonymous.true": "匿名",
+    "anonymous.false": "",
+    "line.110": "110 报警",
+    "line.119": "119 消防",
+    "line.120": "120 急救",
+    "line.122": "122 交通事故",
+    "mode.one_click": "一键转接",
+    "mode.three_party_call": "三方通话",
+    "legal_route.litigation": "诉讼",
+    "legal_route.arbitration": "仲裁",
+    "legal_route.discipline_inspection": "纪检监察",
+    "legal_route.administrative_reconsideration": "行政复议",
+    "legal_route.information_disclosure": "政府信息公开",
+    "legal_route.petition": "信访",
+    "legal_route.police": "公安机关",
+    "legal_route.none": "无",
+    "level.reminder": "催办",
+    "level.supervision": "督办",
+    "level.escalation": "提级督办",
+    "clock.sign_for": "签收时限",
+    "clock.handling": "办理时限",
+    "basis.rated_satisfied": "来电人满意",
+    "basis.not_rated": "未获评价",
+    "basis.rated_dissatisfied": "来电人不满意，但问题已解决且非部门过错",
+    "department_at_fault.true": "部门有过错",
+    "department_at_fault.false": "部门无过错",
+    "basis.operator": "人工办结",
+    "result.solved": "已解决",
+    "result.explained": "已解释说明",
+    "result.unsolvable": "无法解决",
+    "satisfaction.satisfied": "满意",
+    "satisfaction.basically_satisfied": "基本满意",
+    "satisfaction.dissatisfied": "不满意",
+    "solved.true": "问题已解决",
+    "solved.false": "问题未解决",
+    "via.api": "经话务员",
+    "via.callback": "在回访中",
+    "via.link": "通过评价链接",
+    "reason.window_expired": "评价期已过",
+    "reason.unreachable": "回访均未能联系到来电人",
+    "decision.approved": "通过，待回访",
+    "decision.sent_back": "退回重新答复",
+    "reached.true": "联系上来电人",
+    "reached.false": "未联系上来电人",
+    "counted.true": "计入本轮评价",
+    "counted.false": "",
+    "kind.extension_approved": "延期获批",
+    "kind.reply_approved": "答复已审核",
+}
+
+ACTORS: dict[str, str] = {
+    "service:intake": "受理系统",
+    "service:dispatch": "派单系统",
+    "service:feedback": "回访系统",
+    "service:audit": "审计系统",
+    "department:": "部门 {}",
+    "partner:": "合作渠道 {}",
+    "operator:": "话务员 {}",
+}
