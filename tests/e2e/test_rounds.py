@@ -91,3 +91,28 @@ async def test_redo_is_bounded_and_then_escalates_to_the_centre(stack: Stack) ->
     ratings = [f for f in facts if f["type"] == "appeal.rated"]
     assert [r["data"]["department_at_fault"] for r in ratings] == [None, True]
     assert escalation["causation_id"] == ratings[-1]["event_id"]
+
+
+async def test_the_centre_closing_with_no_approved_reply_is_flagged(stack: Stack) -> None:
+    water = bearer(*DEPARTMENT_SCOPES, department="water")
+    async with httpx.AsyncClient(timeout=10) as client:
+        orders = await _new_order(client, stack)
+        await orders.act("sign-for", {"person": "李工"}, water)
+        await orders.feedback_when(lambda b: b["signed_for"])
+        await orders.reply(water, "已处理")  # never reviewed
+        await orders.act("closure", {"note": "直接办结"}, OPERATOR_HEADERS)
+
+        async def flagged() -> dict[str, Any] | None:
+            page = (
+                await client.get(
+                    f"{stack.audit.url}/v1/flags",
+                    params={"kind": "closure", "limit": 200},
+                    headers=OPERATOR_HEADERS,
+                )
+            ).json()
+            found = [f for f in page["items"] if f["appeal_id"] == orders.appeal_id]
+            return found[0] if found else None
+
+        found = await polling.until(flagged, what="audit to flag the closure")
+    assert found["kinds"] == ["closure"]
+    assert (found["closure"]["approved_reply"], found["closure"]["called_back"]) == (False, False)

@@ -217,7 +217,7 @@ def rated(cause: events.Handled, satisfaction: events.Satisfaction = "satisfied"
         causation_id=cause.id,
         correlation_id=cause.correlation_id,
         satisfaction=satisfaction,
-        solved=True,
+        solved=satisfaction != "dissatisfied",  # a dissatisfied citizen says it is unsolved
         comment="很快",
     )
 

@@ -1,16 +1,16 @@
 """The working-day calendar's versions, learnt from dispatch's `calendar.published` facts,
 so callbacks fall due on the same calendar as dispatch's deadlines.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
