@@ -38,6 +38,7 @@ class WorkOrder:
     extensions: tuple[tuple[datetime, int], ...] = ()
     extended_days_total: int = 0  # every approved extension of the appeal, in working days
     signalled: frozenset[tuple[str, str, datetime]] = field(default_factory=frozenset)
+    about_department: str | None = None  # a conduct complaint's: never to hold or assist
 
     @property
     def is_open(self) -> bool:
@@ -89,6 +90,7 @@ def evolve(state: WorkOrder | None, event: events.Event) -> WorkOrder | None:
                 urgency=event.urgency,
                 category=event.category,
                 district=event.district,
+                about_department=event.about_department,
             )
     if state is None:
         return None

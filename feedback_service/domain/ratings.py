@@ -25,6 +25,7 @@ class Rating:
     solved: bool
     comment: str | None = None
     department_at_fault: bool | None = None  # None: not asked
+    attitude: events.Attitude | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +38,7 @@ class Callback:
     solved: bool | None = None
     comment: str | None = None
     department_at_fault: bool | None = None
+    attitude: events.Attitude | None = None
 
 
 def callback_due(
@@ -89,6 +91,7 @@ def _rated(
         solved=rating.solved,
         comment=rating.comment,
         department_at_fault=rating.department_at_fault,
+        attitude=rating.attitude,
     )
 
 
@@ -161,6 +164,7 @@ def call_back(
         solved=call.solved,
         comment=call.comment,
         department_at_fault=call.department_at_fault,
+        attitude=call.attitude,
     )
     if counted:
         assert call.satisfaction is not None, "the route requires it when reached"
@@ -170,6 +174,7 @@ def call_back(
             solved=call.solved,
             comment=call.comment,
             department_at_fault=call.department_at_fault,
+            attitude=call.attitude,
         )
         rated = _rated(
             state,

@@ -50,6 +50,9 @@ class Rating(BaseModel):
     solved: bool
     comment: str | None = Field(default=None, max_length=2000)
     department_at_fault: bool | None = _AT_FAULT
+    attitude: events.Attitude | None = Field(
+        default=None, description="the department's attitude as the citizen saw it, if asked"
+    )
 
 
 class Callback(BaseModel):
@@ -61,6 +64,9 @@ class Callback(BaseModel):
     solved: bool | None = None
     comment: str | None = Field(default=None, max_length=2000)
     department_at_fault: bool | None = _AT_FAULT
+    attitude: events.Attitude | None = Field(
+        default=None, description="the department's attitude as the citizen saw it, if asked"
+    )
 
 
 @router.post(
@@ -177,7 +183,12 @@ async def post_callback(
         for field in ("satisfaction", "solved"):
             if getattr(call, field) is None:
                 raise invalid_field(f"body.{field}", "required when the citizen was reached")
-    elif (call.satisfaction, call.solved, call.department_at_fault) != (None, None, None):
+    elif (call.satisfaction, call.solved, call.department_at_fault, call.attitude) != (
+        None,
+        None,
+        None,
+        None,
+    ):
         raise invalid_field("body.reached", "a citizen not reached gives no verdict")
     settings = runtime.settings
     attempt = domain.Callback(**call.model_dump())

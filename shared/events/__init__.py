@@ -7,6 +7,7 @@ and `shared.envelope` puts them on the wire with CloudEvents attribute names.
 
 from shared.events.base import (
     AppealType,
+    Attitude,
     Channel,
     Code,
     Event,
@@ -79,6 +80,7 @@ __all__ = [
     "Assigned",
     "AssistContributed",
     "AttachmentRef",
+    "Attitude",
     "CalendarPublished",
     "CallbackMade",
     "Channel",
