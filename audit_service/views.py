@@ -20,6 +20,7 @@ from shared.runtime.pagination import Page
 
 READ: Final = "audit:read"
 REPLAY: Final = "audit:replay"
+RULES: Final = "audit:rules"  # publish KPI rule versions
 PERSONAL_DATA: Final = "audit:personal-data"  # citizens' names and numbers unmasked
 
 Instant = Annotated[
@@ -236,8 +237,15 @@ class GamingShares(_View):
 
 
 class MeasuresRule(_View):
+    """The stored rule version that produced the figures (GET /v1/kpi-rules/{name}), and
+    the document applied: `adjusted` when the query's own parameters changed it."""
+
+    name: str
+    version: int
+    adjusted: bool
     basically_satisfied_counts: bool
     excluded_categories: list[str]
+    handling_limits: dict[str, Any] | None
     gaming_last_share_of_window: float
     list_min_volume: int = Field(description="fewer holdings in the month: on neither list")
     listed: int = Field(description="each list names at most this many")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from audit_service.domain.clocks import HandlingLimits
 from audit_service.domain.facts import Fact
 from shared.workdays import HOTLINE_ZONE, WorkdayCalendar
 
@@ -25,15 +26,35 @@ CALENDAR = WorkdayCalendar()
 
 @dataclass(frozen=True)
 class Rule:
-    """A named scoring rule: what counts as satisfied, which categories are left out."""
+    """A named, versioned scoring rule (stored as data: domain/rules.py): what counts as
+    satisfied, which categories are left out, and which handling deadline applies (None:
+    the one dispatch recorded)."""
 
-    name: str = "standard-v1"
+    name: str = "standard"
+    version: int = 1
     basically_satisfied_counts: bool = True
     excluded_categories: frozenset[str] = frozenset()
     # A department with fewer holdings in the month is ranked but named on neither list: a
     # rate over two work orders says little, and one bad week of a tiny unit is no verdict.
     list_min_volume: int = 5
     listed: int = 5  # how many the red and the black list name at most
+    handling_limits: HandlingLimits | None = None
+
+    def handle_due(self, start: Fact, appeal: dict[str, Any], recorded: str) -> datetime:
+        due = datetime.fromisoformat(recorded)
+        if self.handling_limits is None:
+            return due
+        return self.handling_limits.handle_due(
+            start=start.time,
+            appeal_type=appeal.get("appeal_type"),
+            urgency=appeal.get("urgency"),
+            recorded=due,
+        )
+
+    def extended(self, current: datetime, extension: dict[str, Any]) -> datetime:
+        if self.handling_limits is None:
+            return datetime.fromisoformat(extension["deadlines"]["handle_due"])
+        return self.handling_limits.extended(current, int(extension["working_days"]))
 
 
 @dataclass
@@ -94,11 +115,18 @@ def accumulate(table: Table, timeline: Sequence[Fact], *, rule: Rule, now: datet
         return
     for n, begin in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(timeline)
-        _holding(table, timeline[begin], during=timeline[begin + 1 : end], rule=rule, now=now)
+        during = timeline[begin + 1 : end]
+        _holding(table, timeline[begin], during=during, rule=rule, now=now, appeal=first)
 
 
 def _holding(
-    table: Table, start: Fact, *, during: Sequence[Fact], rule: Rule, now: datetime
+    table: Table,
+    start: Fact,
+    *,
+    during: Sequence[Fact],
+    rule: Rule,
+    now: datetime,
+    appeal: dict[str, Any],
 ) -> None:
     data = _data(start)
     department, deadlines = data["department"], data["deadlines"]
@@ -110,14 +138,16 @@ def _holding(
     else:
         figures.volume.append(start_id)
     sign_for_due = datetime.fromisoformat(deadlines["sign_for_due"])
-    handle_due = datetime.fromisoformat(deadlines["handle_due"])
+    handle_due = rule.handle_due(start, appeal, deadlines["handle_due"])
     signed = replied = reply = approved = None
     for fact in during:
         own = _data(fact).get("department") == department
         match fact.type:
             case "appeal.signed_for" if own and signed is None:
                 signed = fact
-            case "appeal.extension_approved" | "appeal.deadlines_recomputed" if own:
+            case "appeal.extension_approved" if own:
+                handle_due = rule.extended(handle_due, _data(fact))
+            case "appeal.deadlines_recomputed" if own and rule.handling_limits is None:
                 handle_due = datetime.fromisoformat(_data(fact)["deadlines"]["handle_due"])
             case "appeal.return_requested" if own:
                 figures.returns.append(str(fact.event_id))

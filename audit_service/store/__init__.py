@@ -1,5 +1,6 @@
 """audit's SQL, all of it: the tables (`tables`), the facts recorded (`facts`), replay jobs
-(`replays`), checkpoints (`checkpoints`) and integrity findings (`findings`)."""
+(`replays`) and their switch-overs (`switch_overs`), KPI rule versions (`rules`),
+checkpoints (`checkpoints`) and integrity findings (`findings`)."""
 
 from audit_service.store.arrivals import arrivals
 from audit_service.store.checkpoints import (
@@ -30,6 +31,8 @@ from audit_service.store.replays import (
     new_replay,
     update_replay,
 )
+from audit_service.store.rules import get_rule, list_rules, publish_rule
+from audit_service.store.switch_overs import hold_ingest_lock, list_switch_overs, repaired_at
 
 __all__ = [
     "add_facts",
@@ -46,12 +49,18 @@ __all__ = [
     "facts_by_appeal",
     "get_checkpoint",
     "get_replay",
+    "get_rule",
+    "hold_ingest_lock",
     "leaf_hashes",
     "list_checkpoints",
     "list_findings",
+    "list_rules",
+    "list_switch_overs",
     "new_replay",
     "position",
+    "publish_rule",
     "recorded_facts",
+    "repaired_at",
     "save_checkpoint",
     "settled_size",
     "stream_facts",

@@ -3,6 +3,7 @@
 from dataclasses import dataclass, replace
 
 FALLBACK_RULE = "fallback"
+ANY_CATEGORY = "*"  # with a district: that district's catch-all, its government (兜底)
 OPERATOR_RULE = "operator"
 
 
@@ -25,7 +26,9 @@ class RoutingTable:
 def route(
     table: RoutingTable, *, category: str, district: str | None, avoid: str | None = None
 ) -> RoutingRule:
-    """The rule for the category in this district, else a city-wide one, else the fallback.
+    """The rule for the category in this district, else a city-wide one, else the
+    district's catch-all (category `*`: the district government takes what no rule places),
+    else the city-level fallback, last.
 
     `avoid`: the department a conduct complaint is about. It is never chosen, as lead or
     assisting: a rule that would give it the appeal is passed over (the next rule, then the
@@ -39,4 +42,15 @@ def route(
     if candidates:
         rule = candidates[0]
         return replace(rule, assisting=tuple(a for a in rule.assisting if a != avoid))
+    catch_all = sorted(
+        (
+            r
+            for r in table.rules
+            if r.category == ANY_CATEGORY and r.district is not None and r.department != avoid
+        ),
+        key=lambda r: r.rule_id,
+    )
+    for rule in catch_all:
+        if rule.district == district:
+            return replace(rule, assisting=tuple(a for a in rule.assisting if a != avoid))
     return RoutingRule(FALLBACK_RULE, category, district, table.fallback_department)

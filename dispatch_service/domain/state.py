@@ -144,6 +144,6 @@ def evolve(state: WorkOrder | None, event: events.Event) -> WorkOrder | None:
             )
         case events.EscalatedToCentre():
             return replace(state, stage="escalated", pending_extension=None)
-        case events.Closed():
+        case events.Closed() | events.Withdrawn():
             return replace(state, stage="closed")
     return state

@@ -13,7 +13,7 @@ from feedback_service.routes.deps import PAGED, RACED, FeedbackRuntime, Limit
 from feedback_service.store import calendar as calendar_store
 from feedback_service.store import read_models
 from shared import events
-from shared.runtime import idempotency, pagination
+from shared.runtime import idempotency, pagination, positions
 from shared.runtime.auth import Principal, require
 from shared.runtime.commands import load
 from shared.runtime.openapi import problems
@@ -80,8 +80,14 @@ async def post_reply(
     runtime: FeedbackRuntime,
     caller: Annotated[Principal, require("replies:write")],
     idempotency_key: idempotency.KeyHeader = None,
+    seen: positions.SeenVersion = None,
 ) -> views.Recorded:
-    """The holding department's reply, after signing for the work order, once a round."""
+    """The holding department's reply, after signing for the work order, once a round. A
+    department that has just signed for it (or just been given it) passes the work order's
+    version from dispatch's answer in X-Work-Order-Version: the reply is then judged on a
+    view of the holder at least that recent (409 with Retry-After if it is not there within
+    2 s), never refused on an older holder."""
+    await positions.await_seen(runtime.db, "dispatch", appeal_id, seen)
     answer = domain.Reply(**reply.model_dump())
     body = await commands.command(
         runtime,

@@ -31,6 +31,7 @@ from shared import events
 INTERNAL: Final = frozenset(
     {
         "appeal.citizen_notified",
+        "appeal.citizen_notice_failed",
         "appeal.extension_requested",
         "appeal.extension_denied",
         "appeal.assist_contributed",
@@ -40,6 +41,12 @@ INTERNAL: Final = frozenset(
         "appeal.deadlines_recomputed",
         "appeal.escalated_to_centre",
         "calendar.published",  # not an appeal's fact at all: the working-day calendar's
+        # A withdrawal in progress changes nothing the public sees: the status stays the work
+        # order's until the front office's outcome takes effect, as its own (public) fact.
+        "appeal.withdrawal_requested",
+        "appeal.withdrawn",
+        "appeal.withdrawal_refused",
+        "appeal.outcome_abandoned",
     }
 )
 STATUSES: Final = (

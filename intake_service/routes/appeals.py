@@ -17,7 +17,7 @@ from intake_service.views import AppealCreated, AppealView, ProgressView
 from shared import events
 from shared.conduct import CONDUCT_PREFIX, is_conduct
 from shared.decisions import Context
-from shared.runtime import idempotency, openapi, pagination, preconditions
+from shared.runtime import idempotency, openapi, pagination, positions, preconditions
 from shared.runtime.eventstore import Tx
 from shared.runtime.pagination import CursorQuery, LimitQuery, Page
 from shared.runtime.problems import Problem, invalid_field
@@ -91,11 +91,22 @@ async def create_appeal(
 @router.get(
     "/appeals/{appeal_id}",
     response_model_exclude_unset=True,
-    responses={200: {"headers": views.ETAG}, **openapi.problems(404)},
+    responses={200: {"headers": views.ETAG}, **openapi.problems(404, 409)},
 )
 async def get_appeal(
-    appeal_id: UUID, runtime: IntakeRuntime, caller: Reader, response: Response
+    appeal_id: UUID,
+    runtime: IntakeRuntime,
+    caller: Reader,
+    response: Response,
+    seen: positions.SeenVersion = None,
 ) -> AppealView:
+    """The appeal as intake knows it. A caller that has seen the work order at dispatch
+    passes its version in X-Work-Order-Version and gets a status at least that recent (409
+    with Retry-After if intake has not followed dispatch that far within 2 s)."""
+    if seen is not None:
+        async with runtime.db.transaction() as tx:  # 404 before any wait
+            visible(await store.get(tx, appeal_id), caller, appeal_id)
+        await positions.await_seen(runtime.db, "dispatch", appeal_id, seen)
     async with runtime.db.transaction() as tx:
         row = visible(await store.get(tx, appeal_id), caller, appeal_id)
         merged = await store.children(tx, appeal_id)

@@ -39,10 +39,13 @@ from shared.events.dispatch import (
     ReturnRequested,
     SignedFor,
     Supervised,
+    WithdrawalRefused,
+    Withdrawn,
 )
 from shared.events.feedback import (
     FEEDBACK_EVENTS,
     CallbackMade,
+    CitizenNoticeFailed,
     CitizenNotified,
     Handled,
     NotRated,
@@ -61,11 +64,14 @@ from shared.events.intake import (
     Citizen,
     ContactPreference,
     EmergencyLine,
+    FrontOfficeOutcome,
     LegalRoute,
     Location,
     MergedInto,
+    OutcomeAbandoned,
     TransferredToEmergency,
     Unmerged,
+    WithdrawalRequested,
 )
 
 __all__ = [
@@ -85,6 +91,7 @@ __all__ = [
     "CallbackMade",
     "Channel",
     "Citizen",
+    "CitizenNoticeFailed",
     "CitizenNotified",
     "Clock",
     "Closed",
@@ -100,12 +107,14 @@ __all__ = [
     "ExtensionApproved",
     "ExtensionDenied",
     "ExtensionRequested",
+    "FrontOfficeOutcome",
     "Handled",
     "HandlingResult",
     "LegalRoute",
     "Location",
     "MergedInto",
     "NotRated",
+    "OutcomeAbandoned",
     "Rated",
     "Redispatched",
     "RedoOrdered",
@@ -121,6 +130,9 @@ __all__ = [
     "Unmerged",
     "Urgency",
     "UtcDatetime",
+    "WithdrawalRefused",
+    "WithdrawalRequested",
+    "Withdrawn",
 ]
 
 _ALL: tuple[type[Event], ...] = (*INTAKE_EVENTS, *DISPATCH_EVENTS, *FEEDBACK_EVENTS)

@@ -235,6 +235,26 @@ class CalendarPublished(_DispatchEvent):
     note: Text | None = None  # e.g. the notice's number: 国办发明电〔2026〕N号
 
 
+class Withdrawn(_DispatchEvent):
+    """The front office settled the appeal before the department signed for it, and the work
+    order closed as withdrawn: no clock runs on, nothing is due from the department.
+    dispatch → intake, feedback, audit."""
+
+    type: Literal["appeal.withdrawn"] = "appeal.withdrawn"
+    department: Code  # the department that held it, unsigned
+    outcome: Code  # the front office's outcome: answered, transferred, rejected, merged
+    reason: Text
+
+
+class WithdrawalRefused(_DispatchEvent):
+    """The front office asked to withdraw a work order its department had already signed
+    for (or that had closed): the department keeps it. dispatch → intake, audit."""
+
+    type: Literal["appeal.withdrawal_refused"] = "appeal.withdrawal_refused"
+    department: Code
+    reason: Text
+
+
 DISPATCH_EVENTS: tuple[type[Event], ...] = (
     Assigned,
     Redispatched,
@@ -254,4 +274,6 @@ DISPATCH_EVENTS: tuple[type[Event], ...] = (
     DeadlinesRecomputed,
     CalendarPublished,
     EscalatedToCentre,
+    Withdrawn,
+    WithdrawalRefused,
 )

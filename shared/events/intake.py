@@ -1,6 +1,6 @@
 """intake's facts: the appeal as received and the front office's outcome."""
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -142,6 +142,34 @@ class Unmerged(_IntakeEvent):
     reason: Text
 
 
+FrontOfficeOutcome = Literal["answered", "transferred", "rejected", "merged"]
+
+
+class WithdrawalRequested(_IntakeEvent):
+    """The front office settled an appeal it had already forwarded (answered, transferred,
+    rejected or merged) and asks dispatch to withdraw the work order. The outcome is only
+    pending here: it takes effect, as the outcome's own fact, when dispatch confirms with
+    `appeal.withdrawn`; `appeal.withdrawal_refused` (the department signed for it meanwhile)
+    leaves the appeal with its department. intake → dispatch, audit."""
+
+    type: Literal["appeal.withdrawal_requested"] = "appeal.withdrawal_requested"
+    outcome: FrontOfficeOutcome
+    reason: Text
+    # The outcome fact's own fields (as `appeal.answered`, `appeal.transferred`,
+    # `appeal.rejected` or `appeal.merged` carry them), recorded once dispatch confirms.
+    details: dict[str, Any]
+
+
+class OutcomeAbandoned(_IntakeEvent):
+    """A pending front-office outcome did not take effect: dispatch refused to withdraw the
+    work order (its department had signed for it). The appeal stays with its department.
+    intake → audit."""
+
+    type: Literal["appeal.outcome_abandoned"] = "appeal.outcome_abandoned"
+    outcome: FrontOfficeOutcome
+    reason: Text  # dispatch's
+
+
 INTAKE_EVENTS: tuple[type[Event], ...] = (
     AppealReceived,
     AppealClassified,
@@ -151,4 +179,6 @@ INTAKE_EVENTS: tuple[type[Event], ...] = (
     AppealRejected,
     MergedInto,
     Unmerged,
+    WithdrawalRequested,
+    OutcomeAbandoned,
 )

@@ -120,6 +120,7 @@ async def test_the_months_measures_are_paged_by_rank(stack: Stack) -> None:
         assert first["red_list"][:1] in ([], [row["department"]])
         assert not set(first["red_list"]) & set(first["black_list"])
         assert (first["rule"]["list_min_volume"], first["rule"]["listed"]) == (1, 5)
+        assert first["rule"]["adjusted"] is True  # the stored rule says 5; the query, 1
         if first["next"] is not None:
             more = await client.get(
                 url, params={"month": month, "cursor": first["next"]}, headers=HEADERS

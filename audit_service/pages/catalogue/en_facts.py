@@ -120,6 +120,24 @@ FACTS: dict[str, Sentence] = {
         "; next attempt by {next_attempt_due}",
     ),
     "appeal.citizen_notified": ('{actor} notified the caller by {channel} ({kind}): "{message}"',),
+    "appeal.citizen_notice_failed": (
+        "{actor} could not notify the caller by {channel} ({kind}) after {attempts} "
+        'attempts ({error}): "{message}"',
+    ),
+    "appeal.withdrawal_requested": (
+        "{actor} settled the forwarded appeal ({outcome}) and asked dispatch to withdraw "
+        "its work order: {reason}",
+    ),
+    "appeal.outcome_abandoned": (
+        "{actor} dropped the front office's outcome ({outcome}): the work order was not "
+        "withdrawn: {reason}",
+    ),
+    "appeal.withdrawn": (
+        "{actor} withdrew the work order from {department} before sign-for ({outcome}): {reason}",
+    ),
+    "appeal.withdrawal_refused": (
+        "{actor} refused to withdraw the work order from {department}: {reason}",
+    ),
 }
 
 WORDS: dict[str, str] = {
@@ -194,6 +212,10 @@ WORDS: dict[str, str] = {
     "counted.false": "",
     "kind.extension_approved": "extension approved",
     "kind.reply_approved": "reply approved",
+    "outcome.answered": "answered",
+    "outcome.transferred": "transferred",
+    "outcome.rejected": "rejected",
+    "outcome.merged": "merged",
 }
 
 ACTORS: dict[str, str] = {

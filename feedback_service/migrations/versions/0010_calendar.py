@@ -1,16 +1,16 @@
 """The working-day calendar's versions, learnt from dispatch's `calendar.published` facts,
 so callbacks fall due on the same calendar as dispatch's deadlines.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009_positions
 """
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import ARRAY
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009_positions"
 branch_labels = None
 depends_on = None
 
