@@ -118,6 +118,17 @@ class Gaming(_View):
     facts: list[str]
 
 
+class Closure(_View):
+    """The centre closed the work order outside the loop (an operator's closure) with no
+    approved reply, or no callback attempted, in the round it ended."""
+
+    closed_by_operator: bool
+    approved_reply: bool
+    called_back: bool
+    flagged: bool
+    facts: list[str] = Field(description="the closure, and the approval and callback found")
+
+
 class History(_View):
     """Every fact about an appeal in causal order, each service's chain verified."""
 
@@ -262,8 +273,9 @@ class Measures(Page[DepartmentMeasures]):
 
 class FlaggedAppeal(BuckPassing):
     appeal_id: UUID
-    kinds: list[Literal["buck_passing", "gaming"]]
+    kinds: list[Literal["buck_passing", "gaming", "closure"]]
     gaming: Gaming
+    closure: Closure
 
 
 class Flags(Page[FlaggedAppeal]):

@@ -7,7 +7,7 @@ order, so the latest fact applied here is the latest one dispatch recorded.
 """
 
 from feedback_service import commands, notify, settings
-from feedback_service.store import notifications, read_models
+from feedback_service.store import calendar, notifications, read_models
 from shared import events
 from shared.runtime.commands import StaleStreamError
 from shared.runtime.consumer import Handlers, TransientError
@@ -58,6 +58,14 @@ async def on_extension_approved(event: events.ExtensionApproved, tx: Tx) -> None
         raise TransientError(str(exc)) from exc
 
 
+async def on_calendar_published(event: events.CalendarPublished, tx: Tx) -> None:
+    await calendar.learn(tx, event)  # callbacks fall due on dispatch's calendar
+
+
+async def on_escalated(event: events.EscalatedToCentre, tx: Tx) -> None:
+    await notify.status_changed(tx, event)
+
+
 async def on_closed(event: events.Closed, tx: Tx) -> None:
     await notify.status_changed(tx, event)
 
@@ -77,6 +85,8 @@ HANDLERS: Handlers = {
     events.SignedFor: on_signed_for,
     events.ExtensionRequested: on_extension_requested,
     events.ExtensionApproved: on_extension_approved,
+    events.EscalatedToCentre: on_escalated,
     events.Closed: on_closed,
+    events.CalendarPublished: on_calendar_published,
     events.Withdrawn: on_withdrawn,
 }

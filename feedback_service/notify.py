@@ -30,6 +30,7 @@ STATUS_CHANGES: tuple[type[events.Event], ...] = (
     events.Rated,
     events.NotRated,
     events.RedoOrdered,
+    events.EscalatedToCentre,
     events.Closed,
     events.Withdrawn,
 )

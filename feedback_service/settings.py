@@ -18,11 +18,13 @@ class FeedbackSettings(ServiceSettings):
         "postgresql+asyncpg://hotline@127.0.0.1:55432/feedback"
     )
     # How long a citizen has to rate a round after its reply was approved, before "not rated"
-    # is recorded.
+    # is recorded; never less than until the callback is due (domain.review).
     rating_window_hours: float = Field(default=72.0, gt=0, le=24 * 60)
     timer_interval_seconds: float = Field(default=5.0, gt=0, le=300)
     # A callback falls due by close of business on this working day after approval.
     callback_working_days: int = Field(default=1, ge=0, le=10)
+    # Or, when set, a callback falls due this many clock hours after approval instead.
+    callback_due_hours: float | None = Field(default=None, gt=0, le=24 * 30)
     # Unreached callbacks allowed per round; the last one records "not rated" (unreachable).
     callback_max_attempts: int = Field(default=3, ge=1, le=20)
     callback_retry_hours: float = Field(default=4.0, gt=0, le=24 * 7)  # until the next attempt

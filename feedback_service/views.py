@@ -46,6 +46,26 @@ class Reviewed(Recorded):
     callback_due: datetime | None = Field(
         default=None, description="when the citizen's callback falls due, for an approval"
     )
+    rating_closes_at: datetime | None = Field(
+        default=None,
+        description="when the round is recorded as not rated, if nobody rated it: never "
+        "before the callback is due (nor while a callback attempt is)",
+    )
+    calendar: str | None = Field(
+        default=None, description="the working-day calendar version the callback is due on"
+    )
+
+    @classmethod
+    def reviewed(cls, appeal_id: UUID, outcome: Outcome[domain.Feedback]) -> Self:
+        review = outcome.new[0]
+        assert isinstance(review, events.ReplyReviewed)
+        return cls.of(
+            appeal_id,
+            outcome,
+            callback_due=review.callback_due,
+            rating_closes_at=review.rating_closes_at,
+            calendar=review.calendar,
+        )
 
 
 class CalledBack(Recorded):
@@ -153,3 +173,11 @@ class Delivery(BaseModel):
     def of(cls, row: dict[str, Any]) -> Self:
         fields = {k: row[k] for k in cls.model_fields if k != "webhook_id"}
         return cls(webhook_id=message_id(row["id"]), **fields)
+
+
+class CalendarView(BaseModel):
+    """The working-day calendar version callbacks fall due on (dispatch's, as learnt)."""
+
+    number: int = Field(description="0: the packaged library's years alone")
+    calendar: str = Field(description="the version's name, as facts record it")
+    published_years: list[int] = Field(description="years with a published arrangement")

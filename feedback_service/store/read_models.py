@@ -116,9 +116,8 @@ async def project(tx: Tx, fact: events.Event, *, rating_window: timedelta) -> No
     transaction that records it. An approval opens both; a rating or "not rated" closes both."""
     match fact:
         case events.ReplyReviewed(decision="approved", callback_due=due) if due is not None:
-            await open_rating_window(
-                tx, fact.subject, round_=fact.round, closes_at=fact.time + rating_window
-            )
+            closes_at = fact.rating_closes_at or max(fact.time + rating_window, due)
+            await open_rating_window(tx, fact.subject, round_=fact.round, closes_at=closes_at)
             values = {"round": fact.round, "department": fact.department, "due_at": due}
             children = select(merged_children.c.child_id).where(
                 merged_children.c.parent_id == fact.subject
@@ -137,6 +136,16 @@ async def project(tx: Tx, fact: events.Event, *, rating_window: timedelta) -> No
                 update(callbacks_due)
                 .where(callbacks_due.c.appeal_id == fact.subject)
                 .values(due_at=due, attempts=fact.attempt)
+            )
+            # The window stays open while the next attempt is due.
+            await tx.conn.execute(
+                update(holders)
+                .where(
+                    holders.c.appeal_id == fact.subject,
+                    holders.c.rating_round == fact.round,
+                    holders.c.rating_closes_at < due,
+                )
+                .values(rating_closes_at=due)
             )
         case events.Rated() | events.NotRated():
             await close_rating_window(tx, fact.subject)

@@ -4,6 +4,7 @@ and the notification tables (subscriptions, and deliveries: the outbox of webhoo
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     Index,
     Integer,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Uuid,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY
 
 from shared.runtime.schema import NAMING_CONVENTION
 
@@ -109,4 +111,15 @@ deliveries = Table(
     Column("delivered_at", DateTime(timezone=True)),
     UniqueConstraint("subscription_id", "event_id", "kind", name="uq_deliveries_once"),
     Index("ix_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+)
+
+# dispatch's working-day calendar versions (from `calendar.published`): callbacks fall due on
+# the same calendar as the deadlines.
+calendar_versions = Table(
+    "calendar_versions",
+    metadata,
+    Column("number", Integer, primary_key=True),
+    Column("year", Integer, nullable=False),
+    Column("holidays", ARRAY(Date), nullable=False),
+    Column("workdays", ARRAY(Date), nullable=False),
 )

@@ -1,7 +1,7 @@
 """Valid events of every type, for contract and domain tests."""
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
@@ -10,6 +10,7 @@ from shared import envelope, events
 
 T0 = datetime(2026, 10, 9, 8, 30, tzinfo=UTC)
 E = TypeVar("E", bound=events.Event)
+CALENDAR_STREAM = UUID("5e1d1c2a-0000-4000-8000-00000000ca1e")
 
 
 def received(
@@ -167,6 +168,35 @@ def dispatch_facts(cause: events.Assigned) -> list[events.Event]:
             reason="仍未恢复供水",
             deadlines=DEADLINES,
         ),
+        _dispatch_fact(
+            events.DeadlinesRecomputed,
+            cause,
+            department="water",
+            years=(2027,),
+            previous=DEADLINES.model_copy(update={"provisional_years": (2027,)}),
+            deadlines=DEADLINES,
+        ),
+        _dispatch_fact(
+            events.EscalatedToCentre,
+            cause,
+            department="water",
+            round=3,
+            redo_rounds=2,
+            reason="两次重办后仍未解决",
+        ),
+        events.CalendarPublished(
+            id=uuid4(),
+            subject=CALENDAR_STREAM,
+            time=cause.time,
+            actor="operator:admin",
+            correlation_id=CALENDAR_STREAM,
+            number=1,
+            calendar="chinese-calendar-1.11.0+published.1",
+            year=2027,
+            holidays=(date(2027, 1, 1),),
+            workdays=(date(2027, 1, 31),),
+            note="国办发明电〔2026〕N号",
+        ),
     ]
 
 
@@ -193,7 +223,7 @@ def rated(cause: events.Handled, satisfaction: events.Satisfaction = "satisfied"
         causation_id=cause.id,
         correlation_id=cause.correlation_id,
         satisfaction=satisfaction,
-        solved=True,
+        solved=satisfaction != "dissatisfied",  # a dissatisfied citizen says it is unsolved
         comment="很快",
     )
 

@@ -77,6 +77,21 @@ FACTS: dict[str, Sentence] = {
         DEADLINES,
     ),
     "appeal.closed": ("{actor} closed the work order ({basis})", ": {note}"),
+    "appeal.deadlines_recomputed": (
+        "{actor} recomputed {department}'s provisional deadlines once {years} was published",
+        DEADLINES,
+    ),
+    "appeal.escalated_to_centre": (
+        "{actor} escalated the appeal to the hotline centre after {redo_rounds} redo rounds "
+        "({department}, round {round}): {reason}",
+    ),
+    "calendar.published": (
+        "{actor} published working-day calendar version {number} ({calendar}): "
+        "the {year} holiday arrangement",
+        "; holidays {holidays}",
+        "; make-up working days {workdays}",
+        "; {note}",
+    ),
     "appeal.handled": (
         "{department} replied for round {round} ({result}): {reply}",
         "; responsible: {person}",
@@ -84,6 +99,7 @@ FACTS: dict[str, Sentence] = {
     ),
     "appeal.rated": (
         "The caller rated round {round} {via}: {satisfaction}, {solved}",
+        ", {department_at_fault}",
         '; comment: "{comment}"',
     ),
     "appeal.not_rated": (
@@ -98,6 +114,7 @@ FACTS: dict[str, Sentence] = {
         "{actor} made callback {attempt} of round {round}: {reached}",
         ", {satisfaction}",
         ", {solved}",
+        ", {department_at_fault}",
         '; comment: "{comment}"',
         " ({counted})",
         "; next attempt by {next_attempt_due}",
@@ -166,6 +183,10 @@ WORDS: dict[str, str] = {
     "clock.handling": "handling time",
     "basis.rated_satisfied": "the caller was satisfied",
     "basis.not_rated": "not rated",
+    "basis.rated_dissatisfied": "the caller was dissatisfied, though solved and not the "
+    "department's fault",
+    "department_at_fault.true": "the department was at fault",
+    "department_at_fault.false": "the department was not at fault",
     "basis.operator": "closed by an operator",
     "result.solved": "solved",
     "result.explained": "explained",

@@ -71,6 +71,20 @@ FACTS: dict[str, Sentence] = {
         DEADLINES,
     ),
     "appeal.closed": ("{actor} 办结工单（{basis}）", "：{note}"),
+    "appeal.deadlines_recomputed": (
+        "{actor} 在 {years} 年节假日安排发布后重算 {department} 的临时期限",
+        DEADLINES,
+    ),
+    "appeal.escalated_to_centre": (
+        "{actor} 在重办 {redo_rounds} 次后将诉求提级至热线中心（{department}，第 {round} 轮）："
+        "{reason}",
+    ),
+    "calendar.published": (
+        "{actor} 发布工作日日历第 {number} 版（{calendar}）：{year} 年节假日安排",
+        "；放假 {holidays}",
+        "；调休上班 {workdays}",
+        "；{note}",
+    ),
     "appeal.handled": (
         "{department} 答复第 {round} 轮办理结果（{result}）：{reply}",
         "；责任人 {person}",
@@ -78,6 +92,7 @@ FACTS: dict[str, Sentence] = {
     ),
     "appeal.rated": (
         "来电人{via}评价第 {round} 轮办理：{satisfaction}，{solved}",
+        "，{department_at_fault}",
         "；留言：“{comment}”",
     ),
     "appeal.not_rated": (
@@ -92,6 +107,7 @@ FACTS: dict[str, Sentence] = {
         "{actor} 第 {round} 轮第 {attempt} 次回访：{reached}",
         "，{satisfaction}",
         "，{solved}",
+        "，{department_at_fault}",
         "；留言：“{comment}”",
         "（{counted}）",
         "；下次回访 {next_attempt_due}",
@@ -149,6 +165,9 @@ WORDS: dict[str, str] = {
     "clock.handling": "办理时限",
     "basis.rated_satisfied": "来电人满意",
     "basis.not_rated": "未获评价",
+    "basis.rated_dissatisfied": "来电人不满意，但问题已解决且非部门过错",
+    "department_at_fault.true": "部门有过错",
+    "department_at_fault.false": "部门无过错",
     "basis.operator": "人工办结",
     "result.solved": "已解决",
     "result.explained": "已解释说明",
