@@ -5,7 +5,7 @@ from fastapi import APIRouter, FastAPI
 from intake_service import handlers
 from intake_service.open311 import api as open311
 from intake_service.open311 import views as open311_views
-from intake_service.routes import appeals, catalogue, front_office, knowledge
+from intake_service.routes import appeals, catalogue, erasures, front_office, knowledge
 from intake_service.settings import IntakeSettings
 from shared.runtime import settings
 from shared.runtime.app import ServiceSpec, create_service
@@ -15,7 +15,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app() -> FastAPI:
     router = APIRouter()
-    for routes in (appeals, front_office, catalogue, knowledge, open311):
+    for routes in (appeals, front_office, catalogue, knowledge, erasures, open311):
         router.include_router(routes.router)
     app = create_service(
         ServiceSpec(

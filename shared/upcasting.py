@@ -18,9 +18,32 @@ def _rated_v1_to_v2(data: Payload) -> Payload:
     return upgraded
 
 
+_PERSONAL: dict[str, tuple[str, ...]] = {
+    "citizen": ("name", "phone", "id_number"),
+    "location": ("address", "lat", "long"),
+}
+
+
+def _received_v1_to_v2(data: Payload) -> Payload:
+    # v1 carried the citizen's name, phone, ID number, address and coordinates in clear; v2
+    # seals them. An old fact cannot be sealed after the fact (its hash covers its bytes), so
+    # it reads with `personal_data` in clear, split off the traits that stay in clear.
+    upgraded = dict(data)
+    personal: Payload = {}
+    for part, fields in _PERSONAL.items():
+        kept = dict(data.get(part) or {})
+        for name in fields:
+            if (value := kept.pop(name, None)) is not None:
+                personal[name] = value
+        upgraded[part] = kept
+    upgraded["personal_data"] = personal or None
+    return upgraded
+
+
 # (event type, from version) → step to from version + 1
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("appeal.rated", 1): _rated_v1_to_v2,
+    ("appeal.received", 1): _received_v1_to_v2,
 }
 
 

@@ -15,16 +15,26 @@ from shared.runtime.eventstore import Tx
 
 
 async def remember_appeal(tx: Tx, event: events.AppealReceived) -> None:
-    phone = event.citizen.phone
+    sealed = event.personal_data
     await tx.conn.execute(
         insert(appeals)
         .values(
             appeal_id=event.subject,
             filed_by=event.actor,
             channel=event.channel,
-            citizen_phone=phone,
+            personal_data=None if sealed is None else sealed.model_dump(mode="json"),
         )
         .on_conflict_do_nothing()
+    )
+
+
+async def forget_personal_data(tx: Tx, appeal_id: UUID) -> None:
+    """The citizen was erased: no copy of their sealed data stays, sent or not."""
+    await tx.conn.execute(
+        update(appeals).where(appeals.c.appeal_id == appeal_id).values(personal_data=None)
+    )
+    await tx.conn.execute(
+        update(deliveries).where(deliveries.c.appeal_id == appeal_id).values(personal_data=None)
     )
 
 

@@ -17,6 +17,7 @@ from intake_service.domain.appeal import (
     reject,
     transfer,
 )
+from intake_service.domain.erasure import erase
 from intake_service.domain.merging import merge, unmerge
 from intake_service.domain.progress import (
     STATUS_RANK,
@@ -39,6 +40,7 @@ __all__ = [
     "answer",
     "applies",
     "classify",
+    "erase",
     "evolve",
     "forward",
     "held",

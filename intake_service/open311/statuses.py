@@ -37,6 +37,7 @@ INTERNAL: Final = frozenset(
         "appeal.supervised",
         "appeal.deadline_warned",
         "appeal.deadline_missed",
+        "appeal.personal_data_erased",  # the public never saw the data; nothing changed
     }
 )
 STATUSES: Final = (

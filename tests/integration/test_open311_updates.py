@@ -11,9 +11,10 @@ from alembic import command
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from intake_service import commands, domain, handlers, store
+from intake_service import domain, filing, handlers, personal, store
 from intake_service.main import MIGRATIONS
 from intake_service.open311 import updates
+from intake_service.settings import IntakeSettings
 from intake_service.store import tables
 from intake_service.store import updates as feed_store
 from shared import events
@@ -33,11 +34,14 @@ APPEAL = domain.NewAppeal(
     citizen=events.Citizen(anonymous=True),
 )
 PARTNER = Context(actor="partner:test", now=factories.T0)
+KEYRING = personal.Keyring.of(IntakeSettings())
 
 
 async def _file(db: Database) -> events.AppealReceived:
     async with db.transaction() as tx:
-        return await commands.file_appeal(tx, APPEAL, context=PARTNER, extras={"partner": "test"})
+        return await filing.file_appeal(
+            tx, APPEAL, context=PARTNER, keyring=KEYRING, extras={"partner": "test"}
+        )
 
 
 async def test_a_filed_appeal_has_its_first_update_in_the_same_transaction(db: Database) -> None:
@@ -53,7 +57,7 @@ async def test_a_filed_appeal_has_its_first_update_in_the_same_transaction(db: D
 
     async def fail_after_filing() -> None:
         async with db.transaction() as tx:
-            await commands.file_appeal(tx, APPEAL, context=PARTNER)
+            await filing.file_appeal(tx, APPEAL, context=PARTNER, keyring=KEYRING)
             raise RuntimeError("the command failed after filing")
 
     with pytest.raises(RuntimeError):  # a command that fails leaves no update behind
