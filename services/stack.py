@@ -63,6 +63,10 @@ def main() -> int:
         for service in SERVICES.values():
             port = int(os.environ.get(f"HOTLINE_{service.name.upper()}_PORT", service.default_port))
             env = open311_env if service.name == "intake" else {}
+            if service.name in {"feedback", "audit"}:  # they ask intake for citizens' keys
+                intake = SERVICES["intake"]
+                intake_port = os.environ.get("HOTLINE_INTAKE_PORT", intake.default_port)
+                env = {"HOTLINE_INTAKE_URL": f"http://127.0.0.1:{intake_port}"}
             process = ServiceProcess(service, LOGS, port=port, env=dict(env))
             process.start()
             processes.append(process)
