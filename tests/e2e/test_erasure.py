@@ -217,6 +217,16 @@ def _pg_dump(url: str) -> bytes:
     ).stdout
 
 
+def _found_in(content: bytes) -> set[str]:
+    return {label for label, codes in markers().items() if any(c in content for c in codes)}
+
+
+def test_the_search_would_find_the_marker_however_it_was_written() -> None:
+    filed = appeal("x")
+    assert _found_in(json.dumps(filed).encode()) == set(markers())  # \u escapes
+    assert _found_in(json.dumps(filed, ensure_ascii=False).encode()) == set(markers())
+
+
 def _search_everywhere(stack: Stack) -> list[str]:
     places: list[tuple[str, bytes]] = [
         (f"pg_dump of {s.service.name}", _pg_dump(database_url(s))) for s in stack.all
