@@ -18,7 +18,7 @@ from aiokafka.errors import KafkaError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from shared import envelope, events, topics
-from shared.runtime import eventstore, faults, metrics, tracing
+from shared.runtime import eventstore, faults, logs, metrics, tracing
 from shared.runtime.eventstore import Database, Tx
 
 log = logging.getLogger("hotline.consumer")
@@ -59,6 +59,11 @@ def _is_transient(exc: BaseException) -> bool:
         exc,
         TransientError | OperationalError | InterfaceError | OSError | KafkaError | TimeoutError,
     )
+
+
+def _appeal(record: Any) -> str | None:
+    """The appeal id a record is keyed by (before its body is decoded, or if it cannot be)."""
+    return record.key.decode("latin-1") if record.key else None
 
 
 def subscriptions(handlers: Handlers) -> list[str]:
@@ -137,7 +142,11 @@ class ConsumeLoop:
                             await self._apply_batch([record], stopping)
                     return
                 metrics.RETRIES.labels(self._service).inc()
-                log.warning("transient fault, retrying", extra={"error": str(exc)})
+                with logs.about(appeal_id=_appeal(records[0]) if len(records) == 1 else None):
+                    log.warning(
+                        "transient fault, retrying",
+                        extra={"error": str(exc), "records": len(records)},
+                    )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
@@ -154,13 +163,15 @@ class ConsumeLoop:
         self._crash.reach(faults.CONSUMER_AFTER_DB_COMMIT)
 
     async def _apply(self, record: Any, tx: Tx) -> str:
-        """Apply one record inside `tx`; returns what happened (for metrics)."""
-        parent = dict(record.headers or ()).get(tracing.HEADER, b"").decode("latin-1")
-        token = tracing.current.set(tracing.continue_from(parent))
-        try:
-            return await self._decode_and_apply(record, tx)
-        finally:
-            tracing.current.reset(token)
+        """Apply one record inside `tx`, in a CONSUMER span continuing the trace its headers
+        carry and with its appeal id on every log line; returns what happened (metrics)."""
+        with (
+            tracing.consume_span(record, self._group) as span,
+            logs.about(appeal_id=_appeal(record)),
+        ):
+            outcome = await self._decode_and_apply(record, tx)
+            span.set_attribute("hotline.outcome", outcome)
+            return outcome
 
     async def _decode_and_apply(self, record: Any, tx: Tx) -> str:
         try:
@@ -168,6 +179,8 @@ class ConsumeLoop:
         except envelope.DecodeError as exc:
             await self._park_in(tx, record, str(exc))
             return PARKED + "undecodable"
+        tracing.describe(fact.event)  # the current (consumer) span
+        logs.add(appeal_id=fact.event.subject, correlation_id=fact.event.correlation_id)
         if topics.BY_SOURCE.get(fact.source) != record.topic:
             reason = f"{fact.event.type} from {fact.source} on {record.topic}"
             await self._park_in(tx, record, reason)
@@ -188,7 +201,8 @@ class ConsumeLoop:
 
     async def _park(self, record: Any, reason: str, kind: str) -> None:
         async with self._db.transaction() as tx:
-            await self._park_in(tx, record, reason)
+            with logs.about(appeal_id=_appeal(record)):
+                await self._park_in(tx, record, reason)
         metrics.PARKED.labels(self._service, kind).inc()
 
     async def _park_in(self, tx: Tx, record: Any, reason: str) -> None:

@@ -1,14 +1,20 @@
-"""JSON logs, one object per line, carrying the request id of the request being served."""
+"""JSON logs, one object per line, carrying the request id of the request being served,
+the trace id of the current span, and the appeal and correlation ids of the fact at hand
+(the consume loop, the relay and the timers set them with `about`)."""
 
+import contextlib
 import json
 import logging
 import sys
+from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
 from shared.runtime import tracing
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+_about: ContextVar[dict[str, str]] = ContextVar("about", default={})  # noqa: B039 (never mutated)
 _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
@@ -27,12 +33,29 @@ class JsonFormatter(logging.Formatter):
         }
         if (rid := request_id.get()) is not None:
             entry["request_id"] = rid
-        if (trace := tracing.trace_id(tracing.current.get())) is not None:
+        if (trace := tracing.trace_id()) is not None:
             entry["trace_id"] = trace
+        entry.update(_about.get())
         entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+@contextlib.contextmanager
+def about(**ids: Any) -> Iterator[None]:
+    """Every log line within carries these ids (appeal_id, correlation_id), besides any
+    already set; None values are left out."""
+    token = _about.set(_about.get() | {k: str(v) for k, v in ids.items() if v is not None})
+    try:
+        yield
+    finally:
+        _about.reset(token)
+
+
+def add(**ids: Any) -> None:
+    """Add ids for the rest of the enclosing `about` block, which undoes them on leaving."""
+    _about.set(_about.get() | {k: str(v) for k, v in ids.items() if v is not None})
 
 
 def configure(service: str, level: str) -> None:

@@ -36,3 +36,27 @@ PARKED = Counter(
 RETRIES = Counter(
     "hotline_consumer_retries_total", "Transient faults retried with backoff", ["service"]
 )
+WEBHOOK_DELIVERIES = Counter(
+    "hotline_webhook_deliveries_total",
+    "Webhook delivery attempts by outcome: delivered, retried (another attempt is due) or "
+    "failed (attempts spent, or the subscription cancelled)",
+    ["service", "outcome"],
+)
+TIMER_SWEEPS = Counter(
+    "hotline_timer_sweeps_total",
+    "Durable timer sweeps run, ok or failed",
+    ["service", "timer", "outcome"],
+)
+TIMER_FIRED = Counter(
+    "hotline_timer_fired_total", "What durable timer sweeps recorded or sent", ["service", "timer"]
+)
+AUDIT_FINDINGS = Counter(
+    "hotline_audit_findings_total", "Integrity findings audit recorded", ["service", "kind"]
+)
+# Named as the ProvisionalDeadlines alert reads it; nothing sets it yet (issue 17: deadlines
+# in a year whose holiday arrangement is not published), so the series stays absent.
+DEADLINES_PROVISIONAL = Gauge(
+    "hotline_deadlines_provisional",
+    "Open work orders whose deadline is provisional (holiday arrangement not yet published)",
+    ["service"],
+)

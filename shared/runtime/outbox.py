@@ -8,15 +8,17 @@ so an event is usually on Kafka milliseconds after its commit, with a short poll
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.runtime import eventstore, faults, metrics
+from shared.runtime import eventstore, faults, logs, metrics, tracing
 
 log = logging.getLogger("hotline.outbox")
 
@@ -123,19 +125,37 @@ class OutboxRelay:
             if not rows:
                 return 0
             self._crash.reach(faults.RELAY_BEFORE_SEND)
-            # Enqueue all, then await: batches form while idempotence keeps partition order.
-            pending = [
-                await producer.send(
-                    self._topic,
-                    value=row.body.encode(),
-                    key=str(row.stream_id).encode(),
-                    headers=[("traceparent", row.traceparent.encode())]
-                    if row.traceparent
-                    else None,
-                )
+            # One PRODUCER span per event, child of the span it was recorded in; the record
+            # carries the span's own context, so the consumer's span is its child.
+            spans = [
+                tracing.publish_span(self._topic, row.traceparent, appeal_id=row.stream_id)
                 for row in rows
             ]
-            await asyncio.gather(*pending)
+            failed: BaseException | None = None
+            try:
+                # Enqueue all, then await: batches form while idempotence keeps partition order.
+                pending = [
+                    await producer.send(
+                        self._topic,
+                        value=row.body.encode(),
+                        key=str(row.stream_id).encode(),
+                        headers=tracing.kafka_headers(span),
+                    )
+                    for row, span in zip(rows, spans, strict=True)
+                ]
+                await asyncio.gather(*pending)
+            except BaseException as exc:
+                failed = exc
+                with logs.about(**_ids(rows[0])):
+                    log.warning("publishing failed", extra={"events": len(rows)})
+                raise
+            finally:
+                for span in spans:
+                    tracing.end(span, failed)
+            if log.isEnabledFor(logging.DEBUG):
+                for row in rows:
+                    with logs.about(**_ids(row)):
+                        log.debug("published", extra={"event_row": row.id})
             self._crash.reach(faults.RELAY_AFTER_SEND)
             await eventstore.mark_published(conn, [row.id for row in rows])
         metrics.EVENTS_PUBLISHED.labels(self._service).inc(len(rows))
@@ -146,6 +166,14 @@ class OutboxRelay:
             count, age = await eventstore.unpublished_stats(conn)
         metrics.OUTBOX_UNPUBLISHED.labels(self._service).set(count)
         metrics.OUTBOX_OLDEST_AGE.labels(self._service).set(age)
+
+
+def _ids(row: Any) -> dict[str, Any]:
+    """The appeal and correlation ids of an outbox row, for its log lines."""
+    return {
+        "appeal_id": row.stream_id,
+        "correlation_id": json.loads(row.body).get("correlation_id"),
+    }
 
 
 async def _wait(stopping: asyncio.Event, seconds: float) -> bool:

@@ -142,10 +142,41 @@ async def _on_stale(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, 412, "Precondition Failed", str(exc), None, **extensions)
 
 
+# SQLSTATEs of values PostgreSQL cannot store or compare, which validation let through: a NUL
+# character in text or a \u0000 escape in jsonb (22021, 22P05), a number past its column's
+# range (22003). The transaction rolled back, so nothing was accepted: the request is invalid.
+_UNSTORABLE = {"22021": "text", "22P05": "text", "22003": "number"}
+
+
+def _unstorable(exc: Exception) -> str | None:
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(
+        getattr(getattr(exc, "orig", None), "__cause__", None), "sqlstate", None
+    )
+    return _UNSTORABLE.get(str(sqlstate)) if sqlstate else None
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", exc_info=exc)
+    # Starlette answers this outside the middleware that sets and echoes the request id
+    # (http.RequestContext), so both come from the request's state here; the trace id is
+    # still current (the tracing middleware is outside this one).
+    rid = getattr(request.state, "request_id", None)
+    headers = {"X-Request-Id": rid} if rid else None
+    if (kind := _unstorable(exc)) is not None:
+        return problem_response(
+            request,
+            422,
+            "Invalid request",
+            f"a {kind} in the request cannot be stored (a NUL character, or out of range)",
+            headers=headers,
+            errors=[{"field": "request", "message": f"unstorable {kind}", "type": "unstorable"}],
+        )
+    log.exception("unhandled error", exc_info=exc, extra={"request_id": rid})
     return problem_response(
-        request, 500, "Internal Server Error", "the request failed; nothing was changed"
+        request,
+        500,
+        "Internal Server Error",
+        "the request failed; nothing was changed",
+        headers=headers,
     )
 
 

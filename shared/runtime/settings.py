@@ -41,6 +41,9 @@ class ServiceSettings(BaseSettings):
     # Names a crash point (shared.runtime.faults) where the process SIGKILLs itself once;
     # only the crash-safety tests set it.
     crash_at: str | None = None
+    # Development and tests: every finished span as a JSON line in this file (tracing.py);
+    # production exports through the standard OTEL_* variables instead.
+    trace_file: Path | None = None
 
     @field_validator("database_url", mode="after")
     @classmethod
@@ -61,6 +64,8 @@ class ServiceSettings(BaseSettings):
             raise ValueError("production needs HOTLINE_JWT_JWKS_URL or a real HOTLINE_JWT_SECRET")
         if self.environment == "production" and self.crash_at is not None:
             raise ValueError("HOTLINE_CRASH_AT is for tests only")
+        if self.environment == "production" and self.trace_file is not None:
+            raise ValueError("HOTLINE_TRACE_FILE is for development and tests only")
         return self
 
 
