@@ -95,9 +95,12 @@ async def appeal_history(
                 causation_id=f.causation_id,
                 hash=f.hash,
                 prev_hash=f.prev_hash,
+                schema_version=body["schema_version"],
                 data=data,
             )
-            for n, (f, data) in enumerate(zip(ordered, datas, strict=True), start=1)
+            for n, (f, body, data) in enumerate(
+                ((f, json.loads(f.body), d) for f, d in zip(ordered, datas, strict=True)), start=1
+            )
         ],
     )
 

@@ -31,6 +31,7 @@ from shared.runtime import (
     openapi,
     poolmetrics,
     problems,
+    selfcheck,
     tracing,
 )
 from shared.runtime.consumer import ConsumeLoop, FactHook, Handlers, ParkHook, subscriptions
@@ -154,6 +155,10 @@ async def _start(spec: ServiceSpec[SettingsT]) -> Runtime[SettingsT]:
         )
         runtime.tasks.append(asyncio.create_task(runtime.loop.run(runtime.stopping)))
     runtime.tasks.extend(asyncio.create_task(task(runtime)) for task in spec.background)
+    check = selfcheck.SelfCheck(settings.service_name)
+    runtime.tasks.append(
+        asyncio.create_task(check.run(runtime, settings.chain_check_interval_seconds))
+    )
     return runtime
 
 

@@ -13,8 +13,15 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
-from aiokafka.errors import KafkaError
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalGenerationError,
+    IllegalStateError,
+    KafkaError,
+    RebalanceInProgressError,
+    UnknownMemberIdError,
+)
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from shared import envelope, events, topics
@@ -96,11 +103,14 @@ class ConsumeLoop:
         self._crash = crash
         self.running = False
         self.consumer: AIOKafkaConsumer | None = None
+        self.assigned: frozenset[TopicPartition] = frozenset()  # this replica's share, now
 
     async def run(self, stopping: asyncio.Event) -> None:
         backoff = 0.1
         while not stopping.is_set():
             consumer = self.consumer = self._make_consumer()
+            if wanted := consumer.subscription():  # the same topics, now told of rebalances
+                consumer.subscribe(sorted(wanted), listener=_Assignment(self))
             try:
                 await consumer.start()
                 self.running = True
@@ -112,15 +122,60 @@ class ConsumeLoop:
                 backoff = min(backoff * 2, 5.0)
             finally:
                 self.running = False
-                await consumer.stop()  # leaves the group; committed offsets are already safe
+                # A dynamic member leaves the group here (LeaveGroup), so the other replicas
+                # take its partitions at their next heartbeat; committed offsets are safe.
+                await consumer.stop()
+                self._assigned(frozenset())
+
+    def _assigned(self, partitions: frozenset[TopicPartition]) -> None:
+        self.assigned = partitions
+        metrics.PARTITIONS_ASSIGNED.labels(self._service).set(len(partitions))
 
     async def _consume(self, consumer: AIOKafkaConsumer, stopping: asyncio.Event) -> None:
-        while not stopping.is_set():
-            batches = await consumer.getmany(timeout_ms=500, max_records=BATCH_SIZE)
-            for partition, records in batches.items():
-                await self._apply_batch(records, stopping)
-                # Every record above is committed in PostgreSQL before its offset moves.
-                await consumer.commit({partition: records[-1].offset + 1})
+        stop = asyncio.ensure_future(stopping.wait())
+        try:
+            while not stopping.is_set():
+                # Wait for records or the stop, whichever comes first: a stopping replica
+                # leaves its group at once rather than after the fetch times out.
+                fetch = asyncio.ensure_future(
+                    consumer.getmany(timeout_ms=500, max_records=BATCH_SIZE)
+                )
+                await asyncio.wait({fetch, stop}, return_when=asyncio.FIRST_COMPLETED)
+                if not fetch.done():
+                    fetch.cancel()
+                    await asyncio.gather(fetch, return_exceptions=True)
+                    return
+                for partition, records in fetch.result().items():
+                    if partition not in consumer.assignment():
+                        continue  # revoked by a rebalance since the fetch: its new owner reads it
+                    await self._apply_batch(records, stopping)
+                    # Every record above is committed in PostgreSQL before its offset moves.
+                    await self._commit(consumer, partition, records[-1].offset + 1)
+        finally:
+            stop.cancel()
+
+    async def _commit(
+        self, consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int
+    ) -> None:
+        """Move the offset; if a rebalance took the partition meanwhile, let it go: its new
+        owner reads the batch again and the inbox skips every fact this replica applied."""
+        try:
+            await consumer.commit({partition: offset})
+        except (
+            CommitFailedError,
+            IllegalGenerationError,
+            IllegalStateError,  # the partition is no longer assigned to this member
+            RebalanceInProgressError,
+            UnknownMemberIdError,
+        ) as exc:
+            log.warning(
+                "offset commit lost to a rebalance; the new owner re-reads the batch",
+                extra={
+                    "partition": partition.partition,
+                    "topic": partition.topic,
+                    "error": str(exc),
+                },
+            )
 
     async def _apply_batch(self, records: list[Any], stopping: asyncio.Event) -> None:
         """Apply records in one transaction (one commit, not one per record). If one cannot
@@ -227,3 +282,18 @@ class ConsumeLoop:
         )
         if self._on_park is not None:
             await self._on_park(record, reason, tx)
+
+
+class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Keeps the loop's view of its partitions (and the metric) in step with the group."""
+
+    def __init__(self, loop: ConsumeLoop) -> None:
+        self._loop = loop
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        del revoked
+        self._loop._assigned(frozenset())  # eager rebalancing: everything goes back first
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        self._loop._assigned(frozenset(assigned))
+        log.info("partitions assigned", extra={"count": len(assigned)})

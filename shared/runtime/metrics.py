@@ -22,6 +22,11 @@ OUTBOX_OLDEST_AGE = Gauge(
 RELAY_ACTIVE = Gauge(
     "hotline_outbox_relay_active", "1 while this replica holds the relay role", ["service"]
 )
+PARTITIONS_ASSIGNED = Gauge(
+    "hotline_consumer_partitions_assigned",
+    "Partitions this replica's consume loop owns in its group now",
+    ["service"],
+)
 CONSUMED = Counter(
     "hotline_consumer_applied_total", "Facts applied by the consume loop", ["service", "type"]
 )
@@ -58,5 +63,15 @@ AUDIT_FINDINGS = Counter(
 DEADLINES_PROVISIONAL = Gauge(
     "hotline_deadlines_provisional",
     "Open work orders whose deadline is provisional (holiday arrangement not yet published)",
+    ["service"],
+)
+CHAIN_BREAKS = Counter(
+    "hotline_chain_breaks_total",
+    "Breaks the self-check found in the service's own history (each counted once)",
+    ["service"],
+)
+CHAIN_VERIFIED_AT = Gauge(
+    "hotline_chain_verified_timestamp_seconds",
+    "When the self-check last finished a pass over the service's own history",
     ["service"],
 )

@@ -4,10 +4,14 @@ Only one relay per service may run (kafka.md §5): with two, one could publish v
 an appeal while the other still holds version n. A session-level advisory lock on a dedicated
 connection elects the relay; the same connection LISTENs for the NOTIFY each append sends,
 so an event is usually on Kafka milliseconds after its commit, with a short poll as backstop.
+
+Takeover (docs/operations.md, Replicas): a stopping relay closes its lock session as soon as
+its last batch is acknowledged; a killed one loses the lock when PostgreSQL sees its
+connection close (the kernel closes it when the process dies). Standbys try the lock every
+LOCK_RETRY_SECONDS, so the role moves within that much of the lock's release.
 """
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
@@ -24,7 +28,7 @@ log = logging.getLogger("hotline.outbox")
 
 BATCH_SIZE = 500
 POLL_SECONDS = 1.0  # backstop for a missed NOTIFY; the normal wake-up is the notification
-LOCK_RETRY_SECONDS = 2.0
+LOCK_RETRY_SECONDS = 0.25  # a standby's attempt costs one round trip
 
 
 class OutboxRelay:
@@ -106,17 +110,25 @@ class OutboxRelay:
             eventstore.OUTBOX_CHANNEL, lambda *_: wake.set()
         )
         last_stats = 0.0
-        while not stopping.is_set():
-            await lock_conn.execute(text("SELECT 1"))  # a lost session means a lost lock
-            await lock_conn.commit()
-            wake.clear()
-            published = await self.publish_batch(producer)
-            if time.monotonic() - last_stats > 5:
-                await self._export_backlog()
-                last_stats = time.monotonic()
-            if published == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), POLL_SECONDS)
+        stop = asyncio.ensure_future(stopping.wait())
+        try:
+            while not stopping.is_set():
+                await lock_conn.execute(text("SELECT 1"))  # a lost session means a lost lock
+                await lock_conn.commit()
+                wake.clear()
+                published = await self.publish_batch(producer)
+                if time.monotonic() - last_stats > 5:
+                    await self._export_backlog()
+                    last_stats = time.monotonic()
+                if published == 0:  # idle: until a NOTIFY, the backstop poll or the stop
+                    notified = asyncio.ensure_future(wake.wait())
+                    await asyncio.wait({notified, stop}, timeout=POLL_SECONDS)
+                    notified.cancel()
+        finally:
+            stop.cancel()
+            # Say so before the lock goes: no moment with two replicas claiming the role.
+            self.holds_role = False
+            metrics.RELAY_ACTIVE.labels(self._service).set(0)
 
     async def publish_batch(self, producer: AIOKafkaProducer) -> int:
         """Send one batch and mark it; a crash in between republishes it (consumers dedupe)."""

@@ -142,17 +142,18 @@ async def _on_stale(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, 412, "Precondition Failed", str(exc), None, **extensions)
 
 
-# SQLSTATEs of values PostgreSQL cannot store or compare, which validation let through: a NUL
-# character in text or a \u0000 escape in jsonb (22021, 22P05), a number past its column's
-# range (22003). The transaction rolled back, so nothing was accepted: the request is invalid.
-_UNSTORABLE = {"22021": "text", "22P05": "text", "22003": "number"}
+# PostgreSQL's data exceptions (SQLSTATE class 22) are values it cannot store or compare that
+# validation let through: a NUL in text or a \u0000 escape in jsonb, a number past its
+# column's range. The transaction rolled back, so nothing was accepted: the request is invalid.
+_DATA_EXCEPTION_CLASS = "22"
 
 
 def _unstorable(exc: Exception) -> str | None:
-    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None) or getattr(
-        getattr(getattr(exc, "orig", None), "__cause__", None), "sqlstate", None
+    orig = getattr(exc, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(
+        getattr(orig, "__cause__", None), "sqlstate", None
     )
-    return _UNSTORABLE.get(str(sqlstate)) if sqlstate else None
+    return "value" if str(sqlstate or "").startswith(_DATA_EXCEPTION_CLASS) else None
 
 
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -3,16 +3,16 @@ data and opens it only to send a notice. Phones kept before (from facts recorded
 sealing) move into the same column, in clear as their facts are, until the citizen is erased;
 pending notices lose their phone from the body, which the sender adds back when sending.
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0009
+Revises: 0008
 """
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0008"
-down_revision = "0007"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 

@@ -5,16 +5,16 @@ The plaintext columns go: repeats are found by blind index from now on (appeals 
 keep no index, and after the repeat window that no longer matters). Facts recorded before
 sealing stay as they were recorded: their bytes are hashed.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 """
 
 import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects.postgresql import JSONB
 
-revision = "0007"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 
