@@ -36,6 +36,12 @@ DEPARTMENTS: list[dict[str, Any]] = [
         "district": "west",
     },
     {"id": "gov-city", "name": "市人民政府办公厅 City Government General Office", "district": None},
+    # Supervises the departments' conduct: complaints about them come here (shared/conduct.py).
+    {
+        "id": "supervision",
+        "name": "市政府督查室 City Government Supervision Office",
+        "district": None,
+    },
 ]
 
 _CITY_WIDE = {
@@ -53,6 +59,8 @@ _CITY_WIDE = {
     "social-security.pension": "social-security",
     "social-security.wages": "social-security",
     "public-security.household": "public-security",
+    "conduct.staff": "supervision",
+    "conduct.department": "supervision",
 }
 _BY_DISTRICT = {
     "urban.street-vendors": "urban",

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import AwareDatetime
 
 from audit_service import domain, flags, store, views
-from audit_service.domain import gaming, kpis, queues
+from audit_service.domain import conduct, gaming, kpis, queues
 from audit_service.routes.deps import AuditRuntime
 from shared.runtime.auth import Principal, require
 from shared.runtime.openapi import problems
@@ -27,10 +27,16 @@ _PAGED: dict[int | str, dict[str, Any]] = {
 
 
 async def month_measures(
-    runtime: AuditRuntime, rule: kpis.Rule, *, now: datetime, month: str
+    runtime: AuditRuntime,
+    rule: kpis.Rule,
+    *,
+    now: datetime,
+    month: str,
+    attitude: conduct.Table | None = None,
 ) -> tuple[kpis.Table, gaming.SharesTable]:
     """The tables for every appeal active in `month`. Figures are attributed to the month a
-    fact happened in, so appeals with no fact in it add nothing to its rows."""
+    fact happened in, so appeals with no fact in it add nothing to its rows. `attitude`, if
+    given, gains the same appeals' attitude ratings and conduct complaints."""
     table: kpis.Table = {}
     shares: gaming.SharesTable = {}
     async with runtime.engine.connect() as conn:
@@ -39,7 +45,14 @@ async def month_measures(
             ordered = domain.timeline(found)
             kpis.accumulate(table, ordered, rule=rule, now=now)
             gaming.accumulate(shares, ordered)
+            if attitude is not None:
+                conduct.accumulate(attitude, ordered)
     return table, shares
+
+
+def _department(row: dict[str, Any]) -> str:
+    department: str = row["department"]
+    return department
 
 
 @router.get("/measures", responses=_PAGED)
@@ -51,6 +64,8 @@ async def measures(
     month: Month,
     exclude_category: Annotated[list[str] | None, Query(max_length=100)] = None,
     basically_satisfied_counts: bool = True,
+    list_min_volume: Annotated[int, Query(ge=1, le=100_000)] = kpis.Rule.list_min_volume,
+    listed: Annotated[int, Query(ge=0, le=100)] = kpis.Rule.listed,
     evidence: bool = False,
     cursor: CursorQuery = None,
     limit: LimitQuery = 100,
@@ -59,21 +74,37 @@ async def measures(
     lists, computed from the facts alone under the rule the query names; `gaming` gives each
     department's share of replies reopened after a last-minute reply, of extensions asked at
     the deadline and of callback rounds repeated until satisfied (see domain/gaming.py);
+    only departments with `list_min_volume` holdings can be listed, each list names at most
+    `listed` and never a department the other names (domain/kpis.py `ranking`);
     `evidence=true` lists the ids of the facts behind every figure. Pages follow the rank."""
     (after,) = decode(cursor, int) if cursor else (0,)
     rule = kpis.Rule(
         name="query",
         basically_satisfied_counts=basically_satisfied_counts,
         excluded_categories=frozenset(exclude_category or ()),
+        list_min_volume=list_min_volume,
+        listed=listed,
     )
     now = datetime.now(UTC)
-    table, shares = await month_measures(runtime, rule, now=now, month=month)
-    ranked = kpis.ranking(table, month)
+    attitude: conduct.Table = {}
+    table, shares = await month_measures(runtime, rule, now=now, month=month, attitude=attitude)
+    ranked = kpis.ranking(table, month, rule=rule)
+    seen = {
+        d: attitude.get((d, month), conduct.Conduct()) for d in map(_department, ranked["rows"])
+    }
     rows = [
         views.DepartmentMeasures(
             rank=n,
             **row,
-            evidence=table[(row["department"], month)].evidence() if evidence else None,
+            **seen[row["department"]].summary(),
+            evidence=(
+                {
+                    **table[(row["department"], month)].evidence(),
+                    **seen[row["department"]].evidence(),
+                }
+                if evidence
+                else None
+            ),
         )
         for n, row in enumerate(ranked["rows"], start=1)
         if n > after
@@ -88,6 +119,8 @@ async def measures(
             basically_satisfied_counts=rule.basically_satisfied_counts,
             excluded_categories=sorted(rule.excluded_categories),
             gaming_last_share_of_window=gaming.LAST_SHARE,
+            list_min_volume=rule.list_min_volume,
+            listed=rule.listed,
         ),
         as_of=now,
         red_list=ranked["red_list"],

@@ -1,6 +1,7 @@
 """audit's SQL, all of it: the tables (`tables`), the facts recorded (`facts`), replay jobs
 (`replays`), checkpoints (`checkpoints`) and integrity findings (`findings`)."""
 
+from audit_service.store.arrivals import arrivals
 from audit_service.store.checkpoints import (
     get_checkpoint,
     leaf_hashes,
@@ -36,6 +37,7 @@ __all__ = [
     "appeal_facts",
     "appeals_given_to",
     "appeals_of",
+    "arrivals",
     "copy_facts",
     "create_projection_schema",
     "delivered",

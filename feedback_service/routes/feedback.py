@@ -43,6 +43,9 @@ class Rating(BaseModel):
     satisfaction: events.Satisfaction
     solved: bool
     comment: str | None = Field(default=None, max_length=2000)
+    attitude: events.Attitude | None = Field(
+        default=None, description="the department's attitude as the citizen saw it, if asked"
+    )
 
 
 class Callback(BaseModel):
@@ -53,6 +56,9 @@ class Callback(BaseModel):
     satisfaction: events.Satisfaction | None = None
     solved: bool | None = None
     comment: str | None = Field(default=None, max_length=2000)
+    attitude: events.Attitude | None = Field(
+        default=None, description="the department's attitude as the citizen saw it, if asked"
+    )
 
 
 @router.post(
@@ -158,8 +164,10 @@ async def post_callback(
         for field in ("satisfaction", "solved"):
             if getattr(call, field) is None:
                 raise invalid_field(f"body.{field}", "required when the citizen was reached")
-    elif call.satisfaction is not None or call.solved is not None:
-        raise invalid_field("body.reached", "a citizen not reached gives no satisfaction or solved")
+    elif call.satisfaction is not None or call.solved is not None or call.attitude is not None:
+        raise invalid_field(
+            "body.reached", "a citizen not reached gives no satisfaction, solved or attitude"
+        )
     settings = runtime.settings
     attempt = domain.Callback(**call.model_dump())
     body = await commands.command(

@@ -7,6 +7,7 @@ from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 from shared import events
+from shared.conduct import is_conduct
 from shared.decisions import Context
 from shared.errors import InvalidTransitionError, NotFoundError
 from shared.personal_data import Sealed
@@ -31,6 +32,7 @@ class NewAppeal:
     citizen: events.Citizen
     location: events.Location = field(default_factory=events.Location)
     attachments: tuple[events.AttachmentRef, ...] = ()
+    about_department: str | None = None  # a conduct complaint's department complained about
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +46,7 @@ class Appeal:
     received_at: datetime
     stage: Stage = "held"
     merged_into: UUID | None = None
+    about_department: str | None = None
 
 
 def evolve(state: Appeal | None, event: events.Event) -> Appeal | None:
@@ -56,6 +59,7 @@ def evolve(state: Appeal | None, event: events.Event) -> Appeal | None:
             urgency=event.urgency,
             district=event.location.district,
             received_at=event.time,
+            about_department=event.about_department,
         )
     if state is None:
         return None
@@ -126,6 +130,7 @@ def receive(
         location=events.Place(district=appeal.location.district),
         personal_data=personal_data,
         attachments=appeal.attachments,
+        about_department=appeal.about_department,
     )
     if hold:
         return [received]
@@ -144,6 +149,8 @@ def _forwarded(appeal: Appeal, *, context: Context) -> events.AppealForwarded:
         urgency=appeal.urgency,
         district=appeal.district,
         received_at=appeal.received_at,
+        # Named only on a conduct complaint: dispatch must then keep the appeal away from it.
+        about_department=appeal.about_department if is_conduct(appeal.category) else None,
     )
 
 

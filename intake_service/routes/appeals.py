@@ -16,6 +16,7 @@ from intake_service.routes.deps import IntakeRuntime, Reader, Writer, front_offi
 from intake_service.routes.requests import AppealFiling
 from intake_service.views import AppealCreated, AppealView, ProgressView
 from shared import events
+from shared.conduct import CONDUCT_PREFIX, is_conduct
 from shared.decisions import Context
 from shared.runtime import idempotency, openapi, pagination, preconditions
 from shared.runtime.eventstore import Tx
@@ -42,6 +43,11 @@ async def create_appeal(
     answer; holding it at the front office (`hold`) needs `appeals:frontoffice`."""
     if filing.hold and not front_office(caller):
         raise Problem(403, "Forbidden", "only the front office (appeals:frontoffice) holds")
+    if filing.about_department and filing.category and not is_conduct(filing.category):
+        raise invalid_field(
+            "body.about_department",
+            f"only a conduct complaint ({CONDUCT_PREFIX}*) names the department it is about",
+        )
     window = timedelta(hours=runtime.settings.repeat_window_hours)
 
     async def accept(tx: Tx) -> idempotency.StoredResponse:

@@ -7,6 +7,7 @@ and `shared.envelope` puts them on the wire with CloudEvents attribute names.
 
 from shared.events.base import (
     AppealType,
+    Attitude,
     Channel,
     Code,
     Event,
@@ -80,6 +81,7 @@ __all__ = [
     "Assigned",
     "AssistContributed",
     "AttachmentRef",
+    "Attitude",
     "CallbackMade",
     "Channel",
     "Citizen",

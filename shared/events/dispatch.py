@@ -41,6 +41,8 @@ class Assigned(_DispatchEvent):
     appeal_type: AppealType
     urgency: Urgency
     deadlines: Deadlines
+    # A conduct complaint's department complained about: never the lead nor an assisting one.
+    about_department: Code | None = None
 
 
 class Redispatched(_DispatchEvent):

@@ -6,6 +6,7 @@ from uuid import UUID
 from pydantic import Field
 
 from shared.events.base import (
+    Attitude,
     Channel,
     Code,
     Event,
@@ -47,6 +48,9 @@ class Rated(Event):
     solved: bool
     comment: str | None = Field(default=None, max_length=2000)
     via: Literal["api", "callback", "link"] = "api"  # an operator, a callback, a rating link
+    # The department's attitude as the citizen saw it; None: not asked or not said (and on
+    # every rating recorded before the question existed: an optional field, no new version).
+    attitude: Attitude | None = None
 
 
 class NotRated(Event):
@@ -89,6 +93,7 @@ class CallbackMade(Event):
     comment: str | None = Field(default=None, max_length=2000)
     counted: bool = False
     next_attempt_due: UtcDatetime | None = None  # after an unreached attempt, if any is left
+    attitude: Attitude | None = None  # the citizen's view of the department's attitude
 
 
 class CitizenNotified(Event):

@@ -70,6 +70,9 @@ class AppealReceived(Event):
     # Sealed; in clear only in facts recorded as v1; None: nothing personal was given.
     personal_data: Sealed | PersonalData | None = None
     attachments: tuple[AttachmentRef, ...] = Field(default=(), max_length=MAX_ATTACHMENTS)
+    # A conduct complaint (category conduct.*) names the department it is about: routed to
+    # the body that supervises it, never to it (shared/conduct.py).
+    about_department: Code | None = None
 
 
 class _IntakeEvent(Event):
@@ -100,6 +103,8 @@ class AppealForwarded(_IntakeEvent):
     urgency: Urgency
     district: Code | None = None
     received_at: UtcDatetime  # dispatch's clock runs from receipt, not from forwarding
+    # The department a conduct complaint is about: never to be given the appeal.
+    about_department: Code | None = None
 
 
 class AnsweredDirectly(_IntakeEvent):
