@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import hmac
+import math
 import os
 import re
 from typing import Final, Literal
@@ -103,6 +104,17 @@ class Kek:
             return self._aead.decrypt(wrapped[:_NONCE_BYTES], wrapped[_NONCE_BYTES:], key_id.bytes)
         except InvalidTag:
             raise UnsealError(f"the KEK does not unwrap key {key_id}") from None
+
+
+CELL_DEGREES: Final = 0.005  # about 550 m north-south, 430 m east-west at Beijing
+
+
+def coarse(degrees: float | None) -> float | None:
+    """A coordinate floored to the grid (the cell's south-west corner): where, to a few
+    hundred metres, without the exact point."""
+    if degrees is None:
+        return None
+    return round(math.floor(degrees / CELL_DEGREES) * CELL_DEGREES, 3)
 
 
 def normalise_phone(phone: str) -> str:

@@ -7,6 +7,8 @@ applies the steps n → n+1 → … until it reaches the model's current version
 from collections.abc import Callable
 from typing import Any
 
+from shared.personal_data import coarse
+
 Payload = dict[str, Any]
 Upcaster = Callable[[Payload], Payload]
 
@@ -36,6 +38,8 @@ def _received_v1_to_v2(data: Payload) -> Payload:
             if (value := kept.pop(name, None)) is not None:
                 personal[name] = value
         upgraded[part] = kept
+    # v2 keeps the grid cell in clear, for hot spots
+    upgraded["location"] |= {a: coarse(personal.get(a)) for a in ("lat", "long")}
     upgraded["personal_data"] = personal or None
     return upgraded
 

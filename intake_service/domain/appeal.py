@@ -10,7 +10,7 @@ from shared import events
 from shared.conduct import is_conduct
 from shared.decisions import Context
 from shared.errors import InvalidTransitionError, NotFoundError
-from shared.personal_data import Sealed
+from shared.personal_data import Sealed, coarse
 
 E = TypeVar("E", bound=events.Event)
 Stage = Literal["held", "forwarded", "answered", "transferred", "rejected"]
@@ -127,7 +127,11 @@ def receive(
             anonymous=appeal.citizen.anonymous,
             contact_preference=appeal.citizen.contact_preference,
         ),
-        location=events.Place(district=appeal.location.district),
+        location=events.Place(
+            district=appeal.location.district,
+            lat=coarse(appeal.location.lat),
+            long=coarse(appeal.location.long),
+        ),
         personal_data=personal_data,
         attachments=appeal.attachments,
         about_department=appeal.about_department,

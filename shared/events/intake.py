@@ -43,10 +43,14 @@ class CitizenTraits(BaseModel):
 
 
 class Place(BaseModel):
-    """Where, in clear: the district only (the address and coordinates are sealed)."""
+    """Where, in clear: the district, and the ~500 m grid cell the point falls in (its
+    south-west corner, `shared.personal_data.coarse`) for hot spots; the address and the
+    exact coordinates are sealed."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
     district: Code | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    long: float | None = Field(default=None, ge=-180, le=180)
 
 
 class AppealReceived(Event):

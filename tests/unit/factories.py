@@ -13,7 +13,7 @@ T0 = datetime(2026, 10, 9, 8, 30, tzinfo=UTC)
 CITIZEN_KEY_ID = UUID("00000000-0000-4000-8000-000000000001")
 CITIZEN_KEY = bytes(range(32))
 CITIZEN = personal_data.PersonalData(
-    name="张三", phone="13800138000", address="幸福路1号", lat=39.9, long=116.4
+    name="张三", phone="13800138000", address="幸福路1号", lat=39.90123, long=116.40456
 )
 E = TypeVar("E", bound=events.Event)
 
@@ -37,7 +37,7 @@ def received(
         category=category,
         content="小区停水三天了",
         citizen=events.CitizenTraits(),
-        location=events.Place(district=district),
+        location=events.Place(district=district, lat=39.9, long=116.4),
         personal_data=personal_data.seal(CITIZEN_KEY, CITIZEN_KEY_ID, CITIZEN),
     )
 

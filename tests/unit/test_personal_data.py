@@ -83,13 +83,18 @@ def test_a_v1_appeal_received_reads_with_its_personal_data_in_clear() -> None:
     document["schema_version"] = 1
     document["data"] |= {
         "citizen": {"name": "张三", "phone": "13800138000", "anonymous": False},
-        "location": {"address": "幸福路1号", "district": "east", "lat": 39.9, "long": 116.4},
+        "location": {
+            "address": "幸福路1号",
+            "district": "east",
+            "lat": 39.90123,
+            "long": 116.40456,
+        },
     }
     del document["data"]["personal_data"]
     old = envelope.decode(envelope.canonical_json(document))
     assert isinstance(old.event, events.AppealReceived)
     assert old.event.citizen == events.CitizenTraits(anonymous=False)
-    assert old.event.location == events.Place(district="east")
+    assert old.event.location == events.Place(district="east", lat=39.9, long=116.4)
     assert old.event.personal_data == factories.CITIZEN.model_copy(update={"id_number": None})
     assert (
         upcasting.upcast("appeal.received", 1, {"citizen": {}, "location": {}}, current=2)[
@@ -103,7 +108,7 @@ def test_a_new_appeal_received_carries_only_ciphertext() -> None:
     body = envelope.encode(
         factories.received(), version=1, prev_hash=envelope.GENESIS_HASH
     ).body.decode()
-    for plaintext in ("张三", "13800138000", "幸福路1号", "39.9", "116.4"):
+    for plaintext in ("张三", "13800138000", "幸福路1号", "39.90123", "116.40456"):
         assert plaintext not in body
     decoded = envelope.decode(body.encode()).event
     assert isinstance(decoded, events.AppealReceived)
