@@ -21,6 +21,10 @@ class AuditSettings(ServiceSettings):
     )
     # How often a Merkle checkpoint of everything recorded is published.
     checkpoint_interval_seconds: float = Field(default=3600.0, gt=0, le=7 * 24 * 3600)
+    # Where intake (the keeper of citizens' data keys) answers, and the token to ask it for
+    # a key with (scope personal-data:keys); unset, one is minted with HOTLINE_JWT_SECRET.
+    intake_url: str = "http://127.0.0.1:8001"
+    personal_data_keys_token: SecretStr | None = None
     # HMAC key sealing the time and place audit recorded each fact (domain/records.py): kept
     # out of the database, so database access alone cannot move them unnoticed.
     seal_key: SecretStr | None = None

@@ -18,6 +18,10 @@ async def on_appeal_received(event: events.AppealReceived, tx: Tx) -> None:
     await notifications.remember_appeal(tx, event)
 
 
+async def on_personal_data_erased(event: events.PersonalDataErased, tx: Tx) -> None:
+    await notifications.forget_personal_data(tx, event.subject)
+
+
 async def on_merged(event: events.MergedInto, tx: Tx) -> None:
     await read_models.merge_child(tx, event.subject, event.parent)
 
@@ -77,6 +81,7 @@ async def on_withdrawn(event: events.Withdrawn, tx: Tx) -> None:
 
 HANDLERS: Handlers = {
     events.AppealReceived: on_appeal_received,
+    events.PersonalDataErased: on_personal_data_erased,
     events.MergedInto: on_merged,
     events.Unmerged: on_unmerged,
     events.Assigned: on_assigned,

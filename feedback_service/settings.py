@@ -46,6 +46,10 @@ class FeedbackSettings(ServiceSettings):
     # Partners' webhooks to loopback or private addresses: refused in production unless
     # set (see targets.py); allowed elsewhere, where receivers run on this machine.
     webhook_private_targets: bool | None = None
+    # Where intake (the keeper of citizens' data keys) answers, and the token to ask it for
+    # a key with (scope personal-data:keys); unset, one is minted with HOTLINE_JWT_SECRET.
+    intake_url: str = "http://127.0.0.1:8001"
+    personal_data_keys_token: SecretStr | None = None
 
     @field_validator("citizen_channel_secret")
     @classmethod

@@ -1,14 +1,13 @@
-"""intake's commands: filing an appeal and the front office's decisions on it. Each runs
+"""intake's commands: the front office's decisions on an appeal (filing is `filing`'s). Each runs
 through `shared.runtime.commands.execute` on the appeal's stream, whose `project` keeps the
 appeals row and the Open311 update feed in step in the same transaction."""
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Literal
+from datetime import UTC, datetime
+from typing import Final, Literal
 from uuid import UUID
 
 from intake_service import domain, store
-from intake_service.domain import rules
 from intake_service.open311 import updates as open311_updates
 from intake_service.store import knowledge as kb
 from shared import events
@@ -18,7 +17,6 @@ from shared.runtime.commands import Aggregate, Decide, Outcome
 from shared.runtime.eventstore import Tx
 from shared.runtime.problems import Problem, invalid_field, not_found
 
-DEFAULT_REPEAT_WINDOW: Final = timedelta(hours=72)
 SERVICE_ACTOR: Final = "service:intake"
 State = domain.Appeal | None
 
@@ -84,63 +82,6 @@ async def settle_withdrawal(tx: Tx, answer: events.Withdrawn | events.Withdrawal
 
     context = Context(actor=SERVICE_ACTOR, now=datetime.now(UTC), causation_id=answer.id)
     await commands.execute(tx, APPEAL, answer.subject, decision, context=context)
-
-
-async def file_appeal(
-    tx: Tx,
-    appeal: domain.NewAppeal,
-    *,
-    context: Context,
-    extras: dict[str, Any] | None = None,
-    hold: bool = False,
-    repeat_window: timedelta = DEFAULT_REPEAT_WINDOW,
-) -> events.AppealReceived:
-    """Accept an appeal in the caller's transaction: classify it, flag possible repeats,
-    record it and, unless held at the front office, forward it to dispatch. Every channel
-    files through here (POST /v1/appeals, Open311)."""
-    current = await store.current_catalogue(tx)
-    try:
-        classified = rules.classify(
-            None if current is None else current[1],
-            text=appeal.content,
-            category=appeal.category,
-            urgency=appeal.urgency,
-        )
-    except rules.NoCategoryError as exc:
-        raise invalid_field("body.category", str(exc), "no_category") from exc
-    candidates = await store.repeat_candidates(
-        tx,
-        phone=appeal.citizen.phone,
-        address=appeal.location.address,
-        category=classified.category,
-        since=context.now - repeat_window,
-    )
-    appeal_id = context.new_id()
-    outcome = await commands.execute(
-        tx,
-        APPEAL,
-        appeal_id,
-        lambda _, ctx: domain.receive(
-            appeal,
-            category=classified.category,
-            urgency=classified.urgency,
-            hold=hold,
-            appeal_id=appeal_id,
-            context=ctx,
-        ),
-        context=context,
-        expected_version=0,
-    )
-    await store.describe(
-        tx,
-        appeal_id,
-        extras=extras,
-        classification=classified.as_dict(),
-        repeat_candidates=candidates,
-    )
-    received = outcome.new[0]
-    assert isinstance(received, events.AppealReceived)
-    return received
 
 
 async def known_category(tx: Tx, category: str | None) -> int | None:

@@ -90,6 +90,9 @@ def main() -> int:
             for index in range(count):
                 env = dict(open311_env) if service.name == "intake" else {}
                 env |= replica_env(os.environ, index, count)
+                if service.name in {"feedback", "audit"}:  # they ask intake for citizens' keys
+                    intake_port = os.environ.get("HOTLINE_INTAKE_PORT", "8001")
+                    env["HOTLINE_INTAKE_URL"] = f"http://127.0.0.1:{intake_port}"
                 replica_port = port + REPLICA_PORT_STEP * index
                 process = ServiceProcess(service, LOGS, port=replica_port, env=env)
                 process.start()

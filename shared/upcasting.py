@@ -7,6 +7,8 @@ applies the steps n → n+1 → … until it reaches the model's current version
 from collections.abc import Callable
 from typing import Any
 
+from shared.personal_data import coarse
+
 Payload = dict[str, Any]
 Upcaster = Callable[[Payload], Payload]
 
@@ -37,6 +39,30 @@ def _not_asked_about_fault(data: Payload) -> Payload:
     return {**data, "department_at_fault": None}
 
 
+_PERSONAL: dict[str, tuple[str, ...]] = {
+    "citizen": ("name", "phone", "id_number"),
+    "location": ("address", "lat", "long"),
+}
+
+
+def _received_v1_to_v2(data: Payload) -> Payload:
+    # v1 carried the citizen's name, phone, ID number, address and coordinates in clear; v2
+    # seals them. An old fact cannot be sealed after the fact (its hash covers its bytes), so
+    # it reads with `personal_data` in clear, split off the traits that stay in clear.
+    upgraded = dict(data)
+    personal: Payload = {}
+    for part, fields in _PERSONAL.items():
+        kept = dict(data.get(part) or {})
+        for name in fields:
+            if (value := kept.pop(name, None)) is not None:
+                personal[name] = value
+        upgraded[part] = kept
+    # v2 keeps the grid cell in clear, for hot spots
+    upgraded["location"] |= {a: coarse(personal.get(a)) for a in ("lat", "long")}
+    upgraded["personal_data"] = personal or None
+    return upgraded
+
+
 # (event type, from version) → step to from version + 1
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("appeal.rated", 1): _rated_v1_to_v2,
@@ -47,6 +73,7 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("appeal.reply_reviewed", 1): _reviewed_v1_to_v2,
     ("appeal.rated", 2): _not_asked_about_fault,
     ("appeal.callback_made", 1): _not_asked_about_fault,
+    ("appeal.received", 1): _received_v1_to_v2,
 }
 
 

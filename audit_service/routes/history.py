@@ -9,17 +9,20 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
-from audit_service import domain, exports, store, views
+from audit_service import domain, exports, personal, store, views
 from audit_service.domain import gaming, signals
 from audit_service.routes.deps import AuditRuntime
 from shared.runtime.auth import Principal, require
-from shared.runtime.openapi import problems
+from shared.runtime.openapi import problem, problems
 from shared.runtime.problems import not_found
 
 router = APIRouter(prefix="/v1", tags=["audit"])
 
 
-@router.get("/appeals/{appeal_id}/history", responses=problems(404))
+UNAVAILABLE = problem(503, "intake, which keeps citizens' keys, could not be asked")
+
+
+@router.get("/appeals/{appeal_id}/history", responses={**problems(404), **UNAVAILABLE})
 async def history(
     appeal_id: UUID,
     runtime: AuditRuntime,
@@ -31,7 +34,8 @@ async def history(
 
     `known_at`: only what audit had recorded by then (what the system knew at that moment);
     `happened_by`: only facts whose own time is not later (the appeal as it stood then).
-    Citizens' names and phone numbers are masked unless the token has audit:personal-data.
+    Citizens' names and phone numbers are masked unless the token has audit:personal-data,
+    which also opens their sealed personal data (or shows it erased).
     """
     return await appeal_history(
         runtime, appeal_id, caller, known_at=known_at, happened_by=happened_by
@@ -77,6 +81,9 @@ async def appeal_history(
     ]
     ingested = {fact.event_id: at for fact, at in found}
     ordered = domain.timeline(fact for fact, _ in found)
+    datas = [show(json.loads(f.body)["data"]) for f in ordered]
+    if views.PERSONAL_DATA in caller.scopes:
+        datas = await personal.opened(runtime.settings, datas)
     chains = domain.verify_chains(ordered)
     return views.History(
         appeal_id=appeal_id,
@@ -100,9 +107,11 @@ async def appeal_history(
                 hash=f.hash,
                 prev_hash=f.prev_hash,
                 schema_version=body["schema_version"],
-                data=show(body["data"]),
+                data=data,
             )
-            for n, (f, body) in enumerate(((f, json.loads(f.body)) for f in ordered), start=1)
+            for n, (f, body, data) in enumerate(
+                ((f, json.loads(f.body), d) for f, d in zip(ordered, datas, strict=True)), start=1
+            )
         ],
     )
 

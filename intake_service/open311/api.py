@@ -7,7 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from intake_service import commands, store
+from intake_service import filing as appeal_filing
+from intake_service import personal, store
 from intake_service.catalogue import Catalogue, Service
 from intake_service.open311 import filing, mapping, params
 from intake_service.open311 import views as v
@@ -112,10 +113,11 @@ async def create_request(suffix: str, request: Request, runtime: IntakeRuntime) 
     service = _service(catalogue, params.single(form, "service_code"))
     appeal, extras = filing.new_appeal(service, form)
     async with runtime.db.transaction() as tx:
-        received = await commands.file_appeal(
+        received = await appeal_filing.file_appeal(
             tx,
             appeal,
             context=Context(actor=f"partner:{partner}", now=datetime.now(UTC)),
+            keyring=personal.Keyring.of(settings),
             extras={**extras, "partner": partner},
             repeat_window=timedelta(hours=settings.repeat_window_hours),
         )
@@ -127,11 +129,18 @@ async def create_request(suffix: str, request: Request, runtime: IntakeRuntime) 
 
 
 async def _records(
-    tx: Tx, rows: list[dict[str, Any]], catalogue: Catalogue, *, extensions: bool
+    tx: Tx,
+    rows: list[dict[str, Any]],
+    catalogue: Catalogue,
+    *,
+    extensions: bool,
+    keyring: personal.Keyring,
 ) -> list[dict[str, Any]]:
     found = await feed.of_appeals(tx, [row["id"] for row in rows])
     records = []
-    for row in rows:
+    # The location is sealed with the citizen's personal data; what mapping publishes of
+    # it is mapping's to decide.
+    for row in await personal.revealed_rows(tx, keyring, rows):
         updates = found.get(row["id"], [])
         record = mapping.request_record(row, catalogue, updates)
         records.append(mapping.with_extensions(record, row, updates) if extensions else record)
@@ -169,7 +178,13 @@ async def list_requests(suffix: str, request: Request, runtime: IntakeRuntime) -
             limit=params.MAX_REQUESTS,
             hidden_prefix=CONDUCT_PREFIX,  # see get_request
         )
-        records = await _records(tx, rows, catalogue, extensions=query.extensions)
+        records = await _records(
+            tx,
+            rows,
+            catalogue,
+            extensions=query.extensions,
+            keyring=personal.Keyring.of(runtime.settings),
+        )
     return answer(fmt, "service_requests", records)
 
 
@@ -194,7 +209,13 @@ async def get_request(
         # complained about who complained. Unknown, as far as the public feed goes.
         if row is None or is_conduct(row["category"]):
             raise Open311Error.one(404, f"unknown service_request_id {service_request_id}")
-        records = await _records(tx, [row], catalogue, extensions=extensions)
+        records = await _records(
+            tx,
+            [row],
+            catalogue,
+            extensions=extensions,
+            keyring=personal.Keyring.of(runtime.settings),
+        )
     return answer(fmt, "service_requests", records)
 
 

@@ -47,6 +47,7 @@ INTERNAL: Final = frozenset(
         "appeal.withdrawn",
         "appeal.withdrawal_refused",
         "appeal.outcome_abandoned",
+        "appeal.personal_data_erased",  # the public never saw the data; nothing changed
     }
 )
 STATUSES: Final = (

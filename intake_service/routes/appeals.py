@@ -10,7 +10,8 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from intake_service import commands, domain, store, views
+from intake_service import commands, domain, personal, store, views
+from intake_service import filing as appeal_filing
 from intake_service.routes.deps import IntakeRuntime, Reader, Writer, front_office, visible
 from intake_service.routes.requests import AppealFiling
 from intake_service.views import AppealCreated, AppealView, ProgressView
@@ -51,10 +52,11 @@ async def create_appeal(
 
     async def accept(tx: Tx) -> idempotency.StoredResponse:
         await commands.known_category(tx, filing.category)
-        received = await commands.file_appeal(
+        received = await appeal_filing.file_appeal(
             tx,
             filing.appeal(),
             context=Context(actor=caller.actor, now=datetime.now(UTC)),
+            keyring=personal.Keyring.of(runtime.settings),
             hold=filing.hold,
             repeat_window=window,
         )
@@ -112,6 +114,7 @@ async def get_appeal(
         await positions.await_seen(runtime.db, "dispatch", appeal_id, seen)
     async with runtime.db.transaction() as tx:
         row = visible(await store.get(tx, appeal_id), caller, appeal_id)
+        [row] = await personal.revealed_rows(tx, personal.Keyring.of(runtime.settings), [row])
         merged = await store.children(tx, appeal_id)
         parent = None if row["merged_into"] is None else await store.get(tx, row["merged_into"])
         # the version of intake's own stream: front-office commands name it in If-Match
@@ -166,6 +169,7 @@ async def list_appeals(
     )
     async with runtime.db.transaction() as tx:
         rows = await store.list_appeals(tx, filters, after=after, limit=limit)
+        rows = await personal.revealed_rows(tx, personal.Keyring.of(runtime.settings), rows)
     return pagination.page(
         [views.appeal(r, caller) for r in rows],
         limit=limit,
@@ -196,7 +200,9 @@ async def check_progress(
         if row is not None and row["merged_into"] is not None:
             parent = await store.get(tx, row["merged_into"])
         fact_hash = None if row is None else await store.received_hash(tx, appeal_id)
-    phone = (row or {}).get("phone") or ""
+        if row is not None:  # the phone is sealed; an erased one matches nothing
+            [row] = await personal.revealed_rows(tx, personal.Keyring.of(runtime.settings), [row])
+    phone = (row or {}).get("received", {}).get("citizen", {}).get("phone") or ""
     digits = "".join(ch for ch in phone if ch.isdigit())
     if row is None or len(digits) < 4 or not hmac.compare_digest(digits[-4:], phone_last4):
         raise Problem(404, "Not Found", "no appeal with this id and phone number")

@@ -45,8 +45,7 @@ async def add(tx: Tx, received: events.AppealReceived) -> None:
             status_at=received.time,
             stages={"received": received.time.isoformat()},
             received=received.model_dump(mode="json"),
-            phone=received.citizen.phone,
-            address=received.location.address,
+            key_id=getattr(received.personal_data, "key_id", None),
             repeat_candidates=[],
         )
     )
@@ -59,14 +58,19 @@ async def describe(
     extras: dict[str, Any] | None,
     classification: dict[str, Any],
     repeat_candidates: Sequence[UUID],
+    phone_index: str | None,
+    address_index: str | None,
 ) -> None:
     """What filing knew beyond the fact: what the channel carried (Open311: partner,
-    attributes, media_url), why the rules classified it so, and the appeals it may repeat."""
+    attributes, media_url), why the rules classified it so, the appeals it may repeat, and
+    the blind indexes later appeals find it by."""
     await tx.conn.execute(
         update(appeals)
         .where(appeals.c.id == appeal_id)
         .values(
             extras=extras,
+            phone_index=phone_index,
+            address_index=address_index,
             classification=classification,
             repeat_candidates=[str(c) for c in repeat_candidates],
         )
@@ -147,19 +151,19 @@ async def children(tx: Tx, parent: UUID) -> list[UUID]:
 async def repeat_candidates(
     tx: Tx,
     *,
-    phone: str | None,
-    address: str | None,
+    phone_index: str | None,
+    address_index: str | None,
     category: str,
     since: datetime,
     limit: int = 10,
 ) -> list[UUID]:
     """Open, unmerged appeals since `since` from the same phone, or at the same address in
-    the same category: what a new appeal may repeat. Newest first."""
+    the same category (by blind index): what a new appeal may repeat. Newest first."""
     same = []
-    if phone:
-        same.append(appeals.c.phone == phone)
-    if address:
-        same.append((appeals.c.address == address) & (appeals.c.category == category))
+    if phone_index:
+        same.append(appeals.c.phone_index == phone_index)
+    if address_index:
+        same.append((appeals.c.address_index == address_index) & (appeals.c.category == category))
     if not same:
         return []
     rows = await tx.conn.execute(

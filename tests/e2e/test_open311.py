@@ -175,6 +175,11 @@ async def test_a_partner_files_a_request_that_dispatch_routes(stack: Stack) -> N
             f"{stack.intake.url}/v1/appeals/{request_id}", headers=bearer(*OPERATOR)
         )
         assert (appeal.json()["channel"], appeal.json()["category"]) == ("open311", "water.quality")
+        # the front office reads the citizen, opened with their key
+        assert (appeal.json()["citizen"]["name"], appeal.json()["citizen"]["phone"]) == (
+            "张 三",
+            "13800138000",
+        )
     [(body,), (forwarded,)] = await infra.query(
         processes.database_url(stack.intake),
         "SELECT body FROM events WHERE stream_id = :s ORDER BY version",
@@ -182,13 +187,10 @@ async def test_a_partner_files_a_request_that_dispatch_routes(stack: Stack) -> N
     )
     fact = json.loads(body)
     assert (fact["type"], fact["actor"]) == ("appeal.received", f"partner:{PARTNER}")
-    assert fact["data"]["citizen"] == {
-        "name": "张 三",
-        "phone": "13800138000",
-        "anonymous": False,
-        "id_number": None,
-        "contact_preference": None,
-    }
+    # the fact carries the citizen sealed under their key (schema v2), nothing in clear
+    assert fact["data"]["citizen"] == {"anonymous": False, "contact_preference": None}
+    assert set(fact["data"]["personal_data"]) == {"alg", "key_id", "nonce", "ciphertext"}
+    assert "张 三" not in body  # (the phone stays in the free text the partner wrote)
     assert json.loads(forwarded)["type"] == "appeal.forwarded"  # on to dispatch at once
 
 

@@ -279,8 +279,7 @@ def test_nothing_from_a_fact_is_rendered_as_markup() -> None:
     assert "<script" not in page
     assert "<img" not in page
     assert "停水&lt;script&gt;window.pwned=1&lt;/script&gt;" in page
-    assert "138****8000" in page
-    assert "13800138000" not in page
+    assert "13800138000" not in page  # sealed (appeal.received v2): the page names no caller
 
 
 @pytest.mark.parametrize(

@@ -52,6 +52,7 @@ def _filed(category: str, about: str | None) -> list[events.Event]:
         urgency="normal",
         hold=False,
         appeal_id=uuid4(),
+        personal_data=None,
         context=ctx("operator:li"),
     )
 

@@ -1,3 +1,4 @@
+import base64
 from pathlib import Path
 
 import pytest
@@ -36,7 +37,26 @@ def test_production_refuses_the_development_signing_key(monkeypatch: pytest.Monk
     with pytest.raises(ValidationError, match="HOTLINE_JWT_JWKS_URL"):
         settings.load(IntakeSettings)
     monkeypatch.setenv("HOTLINE_JWT_JWKS_URL", "https://sso.example.gov.cn/jwks")
+    monkeypatch.setenv("HOTLINE_PERSONAL_DATA_KEK", base64.b64encode(bytes(32)).decode())
+    monkeypatch.setenv("HOTLINE_PERSONAL_DATA_INDEX_KEY", "an-index-key-from-the-vault")
     assert settings.load(IntakeSettings).environment == "production"
+
+
+@pytest.mark.parametrize("environment", ["production", "staging"])
+def test_outside_development_intake_refuses_the_built_in_personal_data_keys(
+    environment: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOTLINE_ENVIRONMENT", environment)
+    monkeypatch.setenv("HOTLINE_JWT_JWKS_URL", "https://sso.example.gov.cn/jwks")
+    with pytest.raises(ValidationError):
+        settings.load(IntakeSettings)
+    monkeypatch.setenv("HOTLINE_ENVIRONMENT", "production")
+    monkeypatch.setenv("HOTLINE_PERSONAL_DATA_INDEX_KEY", "an-index-key-from-the-vault")
+    with pytest.raises(ValidationError, match="HOTLINE_PERSONAL_DATA_KEK"):
+        settings.load(IntakeSettings)
+    monkeypatch.setenv("HOTLINE_PERSONAL_DATA_KEK", "too-short")
+    with pytest.raises(ValidationError, match="32 bytes"):
+        settings.load(IntakeSettings)
 
 
 def test_production_refuses_crash_points(monkeypatch: pytest.MonkeyPatch) -> None:

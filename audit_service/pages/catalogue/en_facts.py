@@ -8,9 +8,11 @@ DEADLINES = "; sign for by {deadlines_sign_for_due}, handle by {deadlines_handle
 FACTS: dict[str, Sentence] = {
     "appeal.received": (
         '{actor} took a {urgency} {appeal_type} by {channel} (category {category}): "{content}"',
-        "; caller {citizen_name}",
-        ", phone {citizen_phone}",
-        "; at {location_address}",
+        "; district {location_district}",
+    ),
+    "appeal.personal_data_erased": (
+        "{actor} erased the caller's personal data (basis: {basis}); key {key_id} destroyed",
+        "; request {reference}",
     ),
     "appeal.classified": (
         "{actor} reclassified the appeal from {previous_category} to {category} "
@@ -176,6 +178,12 @@ WORDS: dict[str, str] = {
     "legal_route.petition": "petition (xinfang)",
     "legal_route.police": "the police",
     "legal_route.none": "no route",
+    "alg.A256GCM": "AES-256-GCM",
+    "basis.citizen_request": "the citizen's request",
+    "basis.consent_withdrawn": "consent withdrawn",
+    "basis.purpose_fulfilled": "purpose fulfilled",
+    "basis.retention_expired": "retention period expired",
+    "basis.unlawful_processing": "unlawful processing",
     "level.reminder": "reminder",
     "level.supervision": "supervision notice",
     "level.escalation": "escalation",

@@ -8,9 +8,11 @@ DEADLINES = "；签收期限 {deadlines_sign_for_due}，办理期限 {deadlines_
 FACTS: dict[str, Sentence] = {
     "appeal.received": (
         "{actor} 通过{channel}受理一件{appeal_type}（{urgency}，类别 {category}）：“{content}”",
-        "；来电人 {citizen_name}",
-        "，电话 {citizen_phone}",
-        "；地点 {location_address}",
+        "；区域 {location_district}",
+    ),
+    "appeal.personal_data_erased": (
+        "{actor} 删除来电人个人信息（依据：{basis}），密钥 {key_id} 已销毁",
+        "；申请编号 {reference}",
     ),
     "appeal.classified": (
         "{actor} 将诉求由 {previous_category} 改为 {category}（{appeal_type}，{urgency}）",
@@ -158,6 +160,12 @@ WORDS: dict[str, str] = {
     "legal_route.petition": "信访",
     "legal_route.police": "公安机关",
     "legal_route.none": "无",
+    "alg.A256GCM": "AES-256-GCM",
+    "basis.citizen_request": "本人请求",
+    "basis.consent_withdrawn": "撤回同意",
+    "basis.purpose_fulfilled": "处理目的已实现",
+    "basis.retention_expired": "保存期限届满",
+    "basis.unlawful_processing": "违法处理",
     "level.reminder": "催办",
     "level.supervision": "督办",
     "level.escalation": "提级督办",
