@@ -22,7 +22,10 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOTLINE_", extra="ignore")
 
     service_name: str
-    environment: Literal["development", "test", "production"] = "development"
+    # Unset means production: the built-in development keys and webhooks to private addresses
+    # are refused unless `development` (what `make run` sets) or `test` (the test stack) is
+    # named explicitly. A deployment that forgets the variable is safe, not open.
+    environment: Literal["development", "test", "production"] = "production"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     database_url: SecretStr
@@ -51,6 +54,12 @@ class ServiceSettings(BaseSettings):
                 return SecretStr(ASYNC_SCHEME + value.removeprefix(scheme))
         return url
 
+    @property
+    def development_keys_allowed(self) -> bool:
+        """The built-in keys (signing, rating links, channels) and private webhook targets:
+        only where an environment was named explicitly as development or test."""
+        return self.environment != "production"
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Self:
         if (
@@ -58,7 +67,11 @@ class ServiceSettings(BaseSettings):
             and self.jwt_jwks_url is None
             and (self.jwt_secret.get_secret_value() == DEV_JWT_SECRET)
         ):
-            raise ValueError("production needs HOTLINE_JWT_JWKS_URL or a real HOTLINE_JWT_SECRET")
+            raise ValueError(
+                "production (the default when HOTLINE_ENVIRONMENT is unset) needs "
+                "HOTLINE_JWT_JWKS_URL or a real HOTLINE_JWT_SECRET; "
+                "set HOTLINE_ENVIRONMENT=development to use the built-in development key"
+            )
         if self.environment == "production" and self.crash_at is not None:
             raise ValueError("HOTLINE_CRASH_AT is for tests only")
         return self

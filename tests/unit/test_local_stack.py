@@ -19,3 +19,13 @@ def test_configured_keys_win_over_the_demo_key() -> None:
     )
     assert env == {}  # intake reads HOTLINE_GEOREPORT_API_KEYS from the environment itself
     assert "HOTLINE_GEOREPORT_API_KEYS" in line
+
+
+def test_make_run_names_the_development_environment_and_says_so() -> None:
+    environ: dict[str, str] = {}
+    line = stack.development_environment(environ)
+    assert environ == {"HOTLINE_ENVIRONMENT": "development"}
+    assert line.startswith("HOTLINE_ENVIRONMENT=development")
+    chosen = {"HOTLINE_ENVIRONMENT": "production"}
+    assert "as set by the caller" in stack.development_environment(chosen)
+    assert chosen == {"HOTLINE_ENVIRONMENT": "production"}

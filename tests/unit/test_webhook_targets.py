@@ -43,4 +43,4 @@ def test_production_refuses_private_targets_unless_told_otherwise() -> None:
     assert not FeedbackSettings(**production).private_targets_allowed()  # type: ignore[arg-type]
     allowed = FeedbackSettings(**production, webhook_private_targets=True)  # type: ignore[arg-type]
     assert allowed.private_targets_allowed()
-    assert FeedbackSettings().private_targets_allowed()  # development
+    assert FeedbackSettings().private_targets_allowed()  # the tests name HOTLINE_ENVIRONMENT=test
