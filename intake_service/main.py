@@ -24,6 +24,7 @@ def create_app() -> FastAPI:
             migrations_dir=MIGRATIONS,
             handlers=handlers.HANDLERS,
             title="12345 hotline: intake",
+            body_limits={"/v1/catalogue": 1024 * 1024},  # the whole catalogue in one document
         )
     )
     open311_views.own_errors(app)

@@ -187,7 +187,9 @@ async def get_request(
     catalogue, _ = await _catalogue(runtime)
     appeal_id = params.request_id(service_request_id)
     async with runtime.db.transaction() as tx:
-        row = None if appeal_id is None else await store.get(tx, appeal_id)
+        # Only appeals that may be public: any other is unknown here, as if it did not exist.
+        found = [] if appeal_id is None else await store.find(tx, ids=[appeal_id], limit=1)
+        row = found[0] if found else None
         if row is None:
             raise Open311Error.one(404, f"unknown service_request_id {service_request_id}")
         records = await _records(tx, [row], catalogue, extensions=extensions)
@@ -243,7 +245,8 @@ async def service_request_updates(
     since, until = params.window(given, datetime.now(UTC))
     async with runtime.db.transaction() as tx:
         found = await feed.between(tx, since, until, params.MAX_REQUESTS)
-    return answer(fmt, "service_request_updates", [mapping.update_entry(u) for u in found])
+    entries = [mapping.update_entry(update, name) for update, name in found]
+    return answer(fmt, "service_request_updates", entries)
 
 
 @router.api_route(

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from intake_service.open311 import formats
 from intake_service.open311.errors import Open311Error
@@ -52,6 +53,8 @@ class Open311Route(APIRoute):
                 return failure(fmt, Open311Error.one(400, detail))
             except Problem as exc:  # the appeal's own rules, e.g. no category to file under
                 return failure(fmt, Open311Error.one(exc.status, exc.detail))
+            except HTTPException as exc:  # e.g. a body over the limit (413)
+                return failure(fmt, Open311Error.one(exc.status_code, str(exc.detail)))
             except Exception:
                 # Ours, not the client's: a 5xx, so clients retry and monitoring sees it.
                 log.exception("open311 request failed")

@@ -10,6 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from intake_service.open311.statuses import Update
+from intake_service.store.appeals import publishable
+from intake_service.store.tables import appeals
 from intake_service.store.tables import open311_updates as updates
 from shared.runtime.eventstore import Tx
 
@@ -54,14 +56,20 @@ async def add(tx: Tx, update: Update) -> None:
     )
 
 
-async def between(tx: Tx, since: datetime, until: datetime, limit: int) -> list[Update]:
-    """The earliest `limit` updates whose fact happened in [since, until], in time order."""
+async def between(
+    tx: Tx, since: datetime, until: datetime, limit: int
+) -> list[tuple[Update, str | None]]:
+    """The earliest `limit` updates whose fact happened in [since, until], in time order, of
+    appeals that may be public only, each with its citizen's name (for masking)."""
+    name = appeals.c.received["citizen"]["name"].astext.label("citizen_name")
     query = (
-        _in_time_order()
-        .where(updates.c.updated_at >= since, updates.c.updated_at <= until)
+        select(updates, name)
+        .join(appeals, appeals.c.id == updates.c.appeal_id)
+        .where(updates.c.updated_at >= since, updates.c.updated_at <= until, publishable())
+        .order_by(updates.c.updated_at, updates.c.id)
         .limit(limit)
     )
-    return [_update(row) for row in await tx.conn.execute(query)]
+    return [(_update(row), row.citizen_name) for row in await tx.conn.execute(query)]
 
 
 async def of_appeals(tx: Tx, appeal_ids: Sequence[UUID]) -> dict[UUID, list[Update]]:

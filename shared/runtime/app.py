@@ -7,7 +7,7 @@ migrations. Nothing is created at import time.
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Generic, TypeVar
@@ -20,7 +20,17 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from shared import topics
-from shared.runtime import auth, faults, http, kafka, logs, migrations, openapi, problems
+from shared.runtime import (
+    auth,
+    bodylimit,
+    faults,
+    http,
+    kafka,
+    logs,
+    migrations,
+    openapi,
+    problems,
+)
 from shared.runtime.consumer import ConsumeLoop, FactHook, Handlers, ParkHook, subscriptions
 from shared.runtime.eventstore import Database
 from shared.runtime.outbox import OutboxRelay
@@ -60,6 +70,8 @@ class ServiceSpec(Generic[SettingsT]):
     # e.g. dispatch's timer; stopped with the rest
     background: Sequence[BackgroundTask[SettingsT]] = ()
     title: str = "hotline service"
+    # Routes (exact paths) whose bodies may be larger than bodylimit.DEFAULT_LIMIT.
+    body_limits: Mapping[str, int] = field(default_factory=dict)
 
 
 def get_runtime(request: Request) -> Runtime[Any]:
@@ -90,6 +102,8 @@ def create_service(spec: ServiceSpec[SettingsT]) -> FastAPI:
     openapi.install(app, token_url=settings.oauth2_token_url)
     app.include_router(_health_router())
     app.include_router(spec.router)
+    # Outermost last: the request context sees (and logs) a 413 the limit answers.
+    app.add_middleware(bodylimit.BodyLimit, larger=spec.body_limits)
     app.add_middleware(http.RequestContext, service=settings.service_name)
     return app
 
@@ -99,6 +113,8 @@ async def _start(spec: ServiceSpec[SettingsT]) -> Runtime[SettingsT]:
     engine = create_async_engine(
         settings.database_url.get_secret_value(),
         pool_size=settings.database_pool_size,
+        # A failed statement's error names no values: they may be a citizen's name or phone.
+        hide_parameters=True,
         # No pre-ping: it costs a round trip per transaction. A connection that died is
         # invalidated on first use; that request fails (500) and the consume loop retries.
     )
