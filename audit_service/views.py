@@ -20,7 +20,8 @@ from shared.runtime.pagination import Page
 
 READ: Final = "audit:read"
 REPLAY: Final = "audit:replay"
-PERSONAL_DATA: Final = "audit:personal-data"  # citizens' names and numbers unmasked
+# Unmasked: citizens' names, numbers, ID cards, addresses, coordinates; staff names.
+PERSONAL_DATA: Final = "audit:personal-data"
 
 Instant = Annotated[
     AwareDatetime,

@@ -31,7 +31,8 @@ async def history(
 
     `known_at`: only what audit had recorded by then (what the system knew at that moment);
     `happened_by`: only facts whose own time is not later (the appeal as it stood then).
-    Citizens' names and phone numbers are masked unless the token has audit:personal-data.
+    Without audit:personal-data, citizens' names, numbers and ID cards, addresses,
+    coordinates, staff names and numbers in free text are masked.
     """
     return await appeal_history(
         runtime, appeal_id, caller, known_at=known_at, happened_by=happened_by
@@ -47,9 +48,6 @@ async def appeal_history(
     happened_by: datetime | None = None,
 ) -> views.History:
     """The history document, for the REST route and the auditor's page alike."""
-    show = (
-        (lambda data: data) if views.PERSONAL_DATA in caller.scopes else domain.mask_personal_data
-    )
     async with runtime.engine.connect() as conn:
         found = [
             (fact, at)
@@ -66,6 +64,14 @@ async def appeal_history(
         ]
     ingested = {fact.event_id: at for fact, at in found}
     ordered = domain.timeline(fact for fact, _ in found)
+    datas = [json.loads(f.body)["data"] for f in ordered]
+    names = domain.citizen_names(datas)  # masked in every fact's text, not only its own
+
+    def show(data: dict[str, Any]) -> dict[str, Any]:
+        if views.PERSONAL_DATA in caller.scopes:
+            return data
+        return domain.mask_personal_data(data, names=names)
+
     chains = domain.verify_chains(ordered)
     return views.History(
         appeal_id=appeal_id,
@@ -88,9 +94,9 @@ async def appeal_history(
                 causation_id=f.causation_id,
                 hash=f.hash,
                 prev_hash=f.prev_hash,
-                data=show(json.loads(f.body)["data"]),
+                data=show(data),
             )
-            for n, f in enumerate(ordered, start=1)
+            for n, (f, data) in enumerate(zip(ordered, datas, strict=True), start=1)
         ],
     )
 
@@ -121,9 +127,7 @@ async def export_facts(
     caller: Annotated[Principal, require(views.READ)],
 ) -> StreamingResponse:
     """Every recorded fact in recorded order, streamed; personal data masked as in history."""
-    mask = (
-        (lambda data: data) if views.PERSONAL_DATA in caller.scopes else domain.mask_personal_data
-    )
+    mask = _mask_for(caller)
     if fmt == "jsonl":
         return StreamingResponse(
             exports.json_lines(runtime.engine, mask), media_type="application/jsonl; charset=utf-8"
