@@ -51,22 +51,36 @@ def _verified(settings: FeedbackSettings, token: str, now: datetime) -> links.Li
         raise Problem(403, "Invalid rating link", str(exc)) from exc
 
 
-async def _usable(tx: Tx, claims: links.LinkClaims) -> None:
-    issued, used_at = await read_models.claim_rating_link(tx, claims.nonce)
-    if not issued:
+async def _usable(tx: Tx, claims: links.LinkClaims, now: datetime) -> None:
+    """The nonce is bound on the server to the appeal, round and expiry it was issued for:
+    a link whose signed claims say otherwise (a leaked or rotated key) rates nothing, and
+    the server's own expiry is the one that counts."""
+    issued = await read_models.claim_rating_link(tx, claims.nonce)
+    if issued is None:
         raise Problem(403, "Invalid rating link", "this rating link was never issued")
-    if used_at is not None:
+    if (issued.appeal_id, issued.round, int(issued.expires_at.timestamp())) != (
+        claims.appeal_id,
+        claims.round,
+        int(claims.expires_at.timestamp()),
+    ):
+        raise Problem(403, "Invalid rating link", "this rating link was issued for another round")
+    if now >= issued.expires_at:
+        raise Problem(410, "Rating link expired", "the rating link has expired")
+    if issued.used_at is not None:
         raise Problem(
-            409, "Rating link already used", f"this rating link was used at {used_at.isoformat()}"
+            409,
+            "Rating link already used",
+            f"this rating link was used at {issued.used_at.isoformat()}",
         )
 
 
 @router.get("/rating-links/{token}", responses={**problems(403, 409, 410), **UNAVAILABLE})
 async def get_rating_link(token: Token, runtime: FeedbackRuntime) -> views.RatingLinkTarget:
     """What the link rates, for the citizen's page; no token needed."""
-    claims = _verified(runtime.settings, token, datetime.now(UTC))
+    now = datetime.now(UTC)
+    claims = _verified(runtime.settings, token, now)
     async with runtime.db.transaction() as tx:
-        await _usable(tx, claims)
+        await _usable(tx, claims, now)
     return views.RatingLinkTarget(
         appeal_id=claims.appeal_id, round=claims.round, expires_at=claims.expires_at
     )
@@ -85,7 +99,7 @@ async def use_rating_link(token: Token, rating: Rating, runtime: FeedbackRuntime
 
     async def once() -> views.Recorded:
         async with runtime.db.transaction() as tx:
-            await _usable(tx, claims)
+            await _usable(tx, claims, context.now)
             outcome = await commands.record(
                 tx,
                 claims.appeal_id,

@@ -75,7 +75,8 @@ async def _reply(client: httpx.AsyncClient, stack: Stack, appeal_id: str, text: 
 
 
 def _leaks(text: str) -> list[str]:
-    digits = ["0013", "8765", "4321", "１３８"]
+    # Masks keep a number's last four digits (138****8000, 010-****4321), never its middle.
+    digits = ["0013", "8765", "１３８"]
     return [d for d in digits if d in text]
 
 
