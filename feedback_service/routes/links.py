@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 
 from feedback_service import commands, domain, rating_links, views
 from feedback_service.domain import links
@@ -14,6 +14,7 @@ from feedback_service.routes.feedback import Rating
 from feedback_service.settings import FeedbackSettings
 from feedback_service.store import read_models
 from shared.decisions import Context
+from shared.runtime import ratelimit
 from shared.runtime.auth import Principal, require
 from shared.runtime.eventstore import Tx
 from shared.runtime.openapi import problem, problems
@@ -74,9 +75,18 @@ async def _usable(tx: Tx, claims: links.LinkClaims, now: datetime) -> None:
         )
 
 
-@router.get("/rating-links/{token}", responses={**problems(403, 409, 410), **UNAVAILABLE})
-async def get_rating_link(token: Token, runtime: FeedbackRuntime) -> views.RatingLinkTarget:
+def _limited(request: Request, runtime: FeedbackRuntime) -> None:
+    """Links answer without a token: each client may try only so often (429)."""
+    limit = ratelimit.item(runtime.settings.rate_limit_anonymous)
+    ratelimit.of(request).hit(limit, "rating-links", ratelimit.client_of(request))
+
+
+@router.get("/rating-links/{token}", responses={**problems(403, 409, 410, 429), **UNAVAILABLE})
+async def get_rating_link(
+    token: Token, request: Request, runtime: FeedbackRuntime
+) -> views.RatingLinkTarget:
     """What the link rates, for the citizen's page; no token needed."""
+    _limited(request, runtime)
     now = datetime.now(UTC)
     claims = _verified(runtime.settings, token, now)
     async with runtime.db.transaction() as tx:
@@ -89,10 +99,13 @@ async def get_rating_link(token: Token, runtime: FeedbackRuntime) -> views.Ratin
 @router.post(
     "/rating-links/{token}",
     status_code=201,
-    responses={**problems(403, 409, 410), **UNAVAILABLE, **RACED},
+    responses={**problems(403, 409, 410, 429), **UNAVAILABLE, **RACED},
 )
-async def use_rating_link(token: Token, rating: Rating, runtime: FeedbackRuntime) -> views.Recorded:
+async def use_rating_link(
+    token: Token, rating: Rating, request: Request, runtime: FeedbackRuntime
+) -> views.Recorded:
     """The citizen's rating through the link: once, before it expires, for its own round."""
+    _limited(request, runtime)
     context = Context(CITIZEN, datetime.now(UTC))
     claims = _verified(runtime.settings, token, context.now)
     verdict = domain.Rating(**rating.model_dump())

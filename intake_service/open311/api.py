@@ -22,7 +22,9 @@ from intake_service.open311.http import (
 from intake_service.routes.deps import IntakeRuntime
 from intake_service.store import updates as feed
 from shared.decisions import Context
+from shared.runtime import ratelimit
 from shared.runtime.eventstore import Tx
+from shared.runtime.ratelimit import client_of
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
 
@@ -104,8 +106,15 @@ async def create_request(suffix: str, request: Request, runtime: IntakeRuntime) 
     fmt = format_of(suffix)
     settings = runtime.settings
     form = params.parse_form(await request.body())
-    partner = check_key(settings, params.single(form, "api_key"), required=True)
+    limiter = ratelimit.of(request)
+    key = params.single(form, "api_key")
+    if key not in settings.georeport_partners():  # guessing keys: counted per client
+        limiter.hit(
+            ratelimit.item(settings.rate_limit_anonymous), "open311-key", client_of(request)
+        )
+    partner = check_key(settings, key, required=True)
     assert partner is not None
+    limiter.hit(ratelimit.item(settings.rate_limit_open311_post), "open311-post", partner)
     check_jurisdiction(settings, params.single(form, "jurisdiction_id"))
     catalogue, _ = await _catalogue(runtime)
     service = _service(catalogue, params.single(form, "service_code"))

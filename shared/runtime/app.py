@@ -30,6 +30,7 @@ from shared.runtime import (
     migrations,
     openapi,
     problems,
+    ratelimit,
 )
 from shared.runtime.consumer import ConsumeLoop, FactHook, Handlers, ParkHook, subscriptions
 from shared.runtime.eventstore import Database
@@ -98,6 +99,7 @@ def create_service(spec: ServiceSpec[SettingsT]) -> FastAPI:
     # The docs page serves Swagger UI's assets from the package, never from a CDN.
     app = FastAPIOffline(title=spec.title, lifespan=lifespan, version="1.0.0")
     app.state.token_verifier = auth.TokenVerifier(settings)
+    app.state.rate_limiter = ratelimit.RateLimiter()
     problems.install(app)
     openapi.install(app, token_url=settings.oauth2_token_url)
     app.include_router(_health_router())

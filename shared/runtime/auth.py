@@ -10,6 +10,7 @@ from fastapi import Depends, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2
 
+from shared.runtime import ratelimit
 from shared.runtime.problems import Problem
 from shared.runtime.settings import ServiceSettings
 
@@ -38,6 +39,7 @@ class Principal:
 
 class TokenVerifier:
     def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
         self._settings = settings
         self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
 
@@ -106,6 +108,12 @@ def require(scope: str) -> Any:
         try:
             principal = verifier.verify(token.strip())
         except jwt.PyJWTError as exc:
+            # Failed checks are counted per client; past the limit the answer is 429 with
+            # Retry-After. A valid token is never refused for them: a lockout would let anyone
+            # sharing the address (a NAT, the ingress) lock everyone else out.
+            failures = ratelimit.item(verifier.settings.rate_limit_token_failures)
+            client = ratelimit.client_of(request)
+            ratelimit.of(request).hit(failures, "token-failures", client)
             raise Problem(
                 401,
                 "Unauthorized",

@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal, Self, TypeVar
 
+from limits import parse
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -41,6 +42,12 @@ class ServiceSettings(BaseSettings):
     # Where partners fetch tokens (the city's identity provider), as the OpenAPI document says.
     oauth2_token_url: str = "https://identity.invalid/oauth2/token"
     log_level: str = "INFO"
+    # Rate limits (`limits` notation, per process: see shared.runtime.ratelimit): what answers
+    # without a token per client address (the progress check, rating links), Open311 POST per
+    # api_key, and failed token checks per client address.
+    rate_limit_anonymous: str = "60/minute"
+    rate_limit_open311_post: str = "120/minute"
+    rate_limit_token_failures: str = "20/minute"
     # Names a crash point (shared.runtime.faults) where the process SIGKILLs itself once;
     # only the crash-safety tests set it.
     crash_at: str | None = None
@@ -53,6 +60,12 @@ class ServiceSettings(BaseSettings):
             if value.startswith(scheme):
                 return SecretStr(ASYNC_SCHEME + value.removeprefix(scheme))
         return url
+
+    @field_validator("rate_limit_anonymous", "rate_limit_open311_post", "rate_limit_token_failures")
+    @classmethod
+    def _rate_limit(cls, text: str) -> str:
+        parse(text)  # a ValueError names what is wrong
+        return text
 
     @property
     def development_keys_allowed(self) -> bool:

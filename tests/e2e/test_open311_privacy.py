@@ -18,6 +18,12 @@ from tests.support.processes import bearer
 
 pytestmark = pytest.mark.e2e
 API_KEY = "privacy-key-0001"
+BURST_KEY = "burst-key-0001"  # its own partner: its POSTs are counted apart
+LIMITS = {
+    "HOTLINE_RATE_LIMIT_ANONYMOUS": "5/minute",
+    "HOTLINE_RATE_LIMIT_OPEN311_POST": "6/minute",
+    "HOTLINE_RATE_LIMIT_TOKEN_FAILURES": "5/minute",
+}
 # The same mobile number in four ways, and a landline: none of their digits may show.
 NUMBERS = ("13800138000", "138 0013 8000", "+86-138-0013-8000", "１３８００１３８０００")
 LANDLINE = "(010) 8765 4321"
@@ -27,9 +33,10 @@ MARKER_PHONE = "13912345678"
 
 @pytest.fixture(scope="module")
 async def stack(servers: None) -> AsyncIterator[Stack]:
-    intake = {"HOTLINE_GEOREPORT_API_KEYS": json.dumps({API_KEY: "privacy-partner"})}
+    partners = {API_KEY: "privacy-partner", BURST_KEY: "burst-partner"}
+    intake = {"HOTLINE_GEOREPORT_API_KEYS": json.dumps(partners)}
     # DEBUG everywhere: whatever a service could log about a request is in the files.
-    debug = {"HOTLINE_LOG_LEVEL": "DEBUG"}
+    debug = {"HOTLINE_LOG_LEVEL": "DEBUG", **LIMITS}
     env = {name: dict(debug) for name in ("intake", "dispatch", "feedback", "audit")}
     env["intake"].update(intake)
     async with running_stack(env, lambda running: seed_catalogue(running.intake)) as running:
@@ -171,3 +178,52 @@ async def test_no_log_carries_a_citizens_name_or_number(stack: Stack) -> None:
         assert log, f"{service.service.name} logged nothing: the check would be moot"
         for marker in (MARKER_NAME, MARKER_PHONE, "19900307"):
             assert marker not in log, f"{marker} in {service.log_file}"
+
+
+async def _statuses(calls: int, send: Any) -> list[httpx.Response]:
+    return [await send() for _ in range(calls)]
+
+
+def _limited(answers: list[httpx.Response], before: int) -> None:
+    assert [a.status_code for a in answers[:-1]] == [before] * (len(answers) - 1)
+    last = answers[-1]
+    assert last.status_code == 429, last.text
+    assert int(last.headers["Retry-After"]) >= 1
+
+
+async def test_what_answers_without_a_token_or_can_be_guessed_is_rate_limited(
+    stack: Stack,
+) -> None:
+    unknown = "00000000-0000-4000-8000-000000000000"
+    async with httpx.AsyncClient(timeout=10) as client:
+        progress = await _statuses(
+            6,
+            lambda: client.get(
+                f"{stack.intake.url}/v1/progress/{unknown}", params={"phone_last4": "1234"}
+            ),
+        )
+        links = await _statuses(
+            6, lambda: client.get(f"{stack.feedback.url}/v1/rating-links/{'x' * 20}.{'y' * 20}")
+        )
+        forged = {"Authorization": "Bearer not-a-token"}
+        tokens = await _statuses(
+            6, lambda: client.get(f"{stack.dispatch.url}/v1/work-orders", headers=forged)
+        )
+        valid = await client.get(
+            f"{stack.dispatch.url}/v1/work-orders", headers=bearer("workorders:read")
+        )
+        posts = await _statuses(
+            7,
+            lambda: client.post(
+                f"{stack.intake.url}/open311/v2/requests.json",
+                content=f"api_key={BURST_KEY}",  # no service_code: a 400, counted all the same
+                headers=FORM_TYPE,
+            ),
+        )
+    _limited(progress, 404)
+    assert progress[-1].headers["content-type"] == "application/problem+json"
+    _limited(links, 403)
+    _limited(tokens, 401)
+    assert valid.status_code == 200  # a valid token is never what failed checks count
+    _limited(posts, 400)
+    assert posts[-1].json()[0]["code"] == 429  # Open311's own errors document

@@ -124,3 +124,13 @@ def test_feedback_signs_with_development_keys_only_outside_production() -> None:
     assert (configured.rating_link_key(), configured.channel_secret()) == (b"k3y", "whsec_a2V5")
     with pytest.raises(ValueError, match="whsec_"):
         FeedbackSettings(citizen_channel_secret="plain")
+
+
+def test_a_rate_limit_in_the_wrong_notation_stops_the_service(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HOTLINE_RATE_LIMIT_ANONYMOUS", "lots")
+    with pytest.raises(ValidationError, match="rate limit"):
+        settings.load(IntakeSettings)
+    monkeypatch.setenv("HOTLINE_RATE_LIMIT_ANONYMOUS", "10/second")
+    assert settings.load(IntakeSettings).rate_limit_anonymous == "10/second"
