@@ -34,7 +34,7 @@ UNAVAILABLE = problem(503, "No key to sign rating links is configured")
 async def post_rating_link(
     appeal_id: UUID,
     runtime: FeedbackRuntime,
-    _: Annotated[Principal, require("ratings:write")],
+    _: Annotated[Principal, require("ratings:write", centre=True)],
 ) -> views.RatingLink:
     """A single-use link for the citizen to rate the approved round, until its rating
     window closes."""

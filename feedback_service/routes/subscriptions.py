@@ -16,7 +16,7 @@ from shared.runtime import pagination
 from shared.runtime.auth import Principal, require
 from shared.runtime.eventstore import Tx
 from shared.runtime.openapi import problems
-from shared.runtime.problems import Problem, invalid_field, not_found
+from shared.runtime.problems import invalid_field, not_found
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
 Subscriber = Annotated[Principal, require("subscriptions:write")]
@@ -130,13 +130,11 @@ async def appeal_notifications(
     request: Request,
     response: Response,
     runtime: FeedbackRuntime,
-    caller: Annotated[Principal, require("feedback:read")],
+    _: Annotated[Principal, require("feedback:read", centre=True)],
     cursor: pagination.CursorQuery = None,
     limit: Limit = 100,
 ) -> pagination.Page[views.Delivery]:
     """What was sent about one appeal, to subscribers and to the citizen (operators only)."""
-    if caller.department is not None:
-        raise Problem(403, "Forbidden", "notifications are the hotline centre's to read")
     async with runtime.db.transaction() as tx:
         rows = await notifications.list_deliveries(
             tx, appeal_id=appeal_id, after=_after(cursor), limit=limit

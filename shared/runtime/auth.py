@@ -88,9 +88,13 @@ def mint(
     return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
 
 
-def require(scope: str) -> Any:
+def require(scope: str, *, centre: bool = False) -> Any:
     """A dependency returning the caller's Principal if its token carries `scope`; the scope
-    is declared in the operation's OpenAPI security requirement."""
+    is declared in the operation's OpenAPI security requirement.
+
+    `centre`: the hotline centre's command. A token with a `department` claim is refused
+    whatever scopes it carries: roles restrict, scopes alone do not decide (a department
+    given a centre scope by mistake still cannot review, close or reassign its own work)."""
 
     async def dependency(
         request: Request, authorization: Annotated[str | None, Depends(_oauth2)]
@@ -123,6 +127,13 @@ def require(scope: str) -> Any:
         if scope not in principal.scopes:
             raise Problem(
                 403, "Forbidden", f"the token lacks the scope {scope!r}", required_scope=scope
+            )
+        if centre and principal.department is not None:
+            raise Problem(
+                403,
+                "Forbidden",
+                "a department's token cannot run the hotline centre's commands",
+                required_role="centre",
             )
         return principal
 
