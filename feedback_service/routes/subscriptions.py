@@ -121,7 +121,7 @@ async def subscription_deliveries(
         rows = await notifications.list_deliveries(
             tx, subscription_id=subscription_id, after=_after(cursor), limit=limit
         )
-    return _deliveries(rows, limit=limit, request=request, response=response)
+    return _deliveries(rows, limit=limit, request=request, response=response, detail=False)
 
 
 @router.get("/appeals/{appeal_id}/notifications", responses=PAGED)
@@ -143,11 +143,16 @@ async def appeal_notifications(
 
 
 def _deliveries(
-    rows: list[dict[str, Any]], *, limit: int, request: Request, response: Response
+    rows: list[dict[str, Any]],
+    *,
+    limit: int,
+    request: Request,
+    response: Response,
+    detail: bool = True,
 ) -> pagination.Page[views.Delivery]:
     """A page of deliveries, keyed (created_at, delivery id) as the store orders them."""
     return pagination.page(
-        [views.Delivery.of(r) for r in rows],
+        [views.Delivery.of(r, detail=detail) for r in rows],
         limit=limit,
         key=lambda d: (d.created_at, UUID(hex=d.webhook_id.removeprefix("msg_"))),
         request=request,
