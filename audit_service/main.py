@@ -3,7 +3,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 
 from audit_service import checkpoints, handlers
-from audit_service.routes import history, integrity, measures, replays, ui
+from audit_service.routes import access, history, integrity, measures, replays, ui
 from audit_service.settings import AuditSettings
 from shared import topics
 from shared.runtime import settings, timers
@@ -16,6 +16,7 @@ def _routes() -> APIRouter:
     """The one place audit's routers are joined."""
     routes = APIRouter()
     routes.include_router(history.router)
+    routes.include_router(access.router)
     routes.include_router(integrity.router)
     routes.include_router(replays.router)
     routes.include_router(measures.router)

@@ -264,3 +264,13 @@ class HeldAppeal(_View):
 class DepartmentQueue(Page[HeldAppeal]):
     department: str
     at: Instant = Field(description="the moment the queue is shown as of")
+
+
+class AccessRecord(_View):
+    """One read or export that showed personal data unmasked: who, what, when."""
+
+    id: int
+    principal: str = Field(description="the token's subject (department:<id> for one)")
+    action: str = Field(examples=["appeal history", "export jsonl"])
+    appeal_id: UUID | None = Field(description="the appeal read; null for an export of all")
+    at: Instant

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime
 from audit_service import domain, exports, store, views
 from audit_service.domain import gaming, signals
 from audit_service.routes.deps import AuditRuntime
+from audit_service.store import access
 from shared.runtime.auth import Principal, require
 from shared.runtime.openapi import problems
 from shared.runtime.problems import not_found
@@ -62,6 +63,10 @@ async def appeal_history(
             for f in await store.list_findings(conn, appeal_id=appeal_id, limit=1000)
             if known_at is None or f["found_at"] <= known_at
         ]
+    if views.PERSONAL_DATA in caller.scopes:  # logged before anything is shown
+        await access.record(
+            runtime.engine, principal=caller.actor, action="appeal history", appeal_id=appeal_id
+        )
     ingested = {fact.event_id: at for fact, at in found}
     ordered = domain.timeline(fact for fact, _ in found)
     datas = [json.loads(f.body)["data"] for f in ordered]
@@ -128,6 +133,10 @@ async def export_facts(
 ) -> StreamingResponse:
     """Every recorded fact in recorded order, streamed; personal data masked as in history."""
     mask = _mask_for(caller)
+    if views.PERSONAL_DATA in caller.scopes:
+        await access.record(
+            runtime.engine, principal=caller.actor, action=f"export {fmt}", appeal_id=None
+        )
     if fmt == "jsonl":
         return StreamingResponse(
             exports.json_lines(runtime.engine, mask), media_type="application/jsonl; charset=utf-8"

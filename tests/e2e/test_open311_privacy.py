@@ -227,3 +227,41 @@ async def test_what_answers_without_a_token_or_can_be_guessed_is_rate_limited(
     assert valid.status_code == 200  # a valid token is never what failed checks count
     _limited(posts, 400)
     assert posts[-1].json()[0]["code"] == 429  # Open311's own errors document
+
+
+async def test_who_read_personal_data_is_in_the_access_log(stack: Stack) -> None:
+    appeal = {
+        "channel": "phone",
+        "appeal_type": "complaint",
+        "category": "water.outage",
+        "content": "停水",
+        "citizen": {"name": "赵六", "phone": "13600136000"},
+    }
+    audit = stack.audit.url
+    with_pd = bearer("audit:read", "audit:personal-data")
+    async with httpx.AsyncClient(timeout=10) as client:
+        filed = await client.post(
+            f"{stack.intake.url}/v1/appeals", json=appeal, headers=bearer("appeals:write")
+        )
+        appeal_id = filed.json()["id"]
+        masked_url = f"{audit}/v1/appeals/{appeal_id}/history"
+
+        async def recorded() -> httpx.Response | None:
+            got = await client.get(masked_url, headers=bearer("audit:read"))
+            return got if got.status_code == 200 else None
+
+        masked = await polling.until(recorded, what="the appeal in audit")
+        assert "赵六" not in masked.text  # masked: no access to record
+        shown = await client.get(masked_url, headers=with_pd)
+        assert "赵六" in shown.text
+        log = await client.get(
+            f"{audit}/v1/access-log", params={"appeal_id": appeal_id}, headers=bearer("audit:read")
+        )
+    assert log.status_code == 200, log.text
+    [entry] = log.json()["items"]
+    assert (entry["principal"], entry["action"], entry["appeal_id"]) == (
+        "operator:test",
+        "appeal history",
+        appeal_id,
+    )
+    assert "赵六" not in log.text

@@ -121,6 +121,7 @@ POLICY: Final[dict[tuple[str, str, str], frozenset[str]]] = {
             "/v1/measures",
             "/v1/flags",
             "/v1/departments/{department}/queue",
+            "/v1/access-log",
             "/ui/appeals/{appeal_id}",
             "/ui/ranking",
         )
