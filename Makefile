@@ -23,9 +23,10 @@ lock: install  ## recompile the hashed lock files after changing pyproject.toml
 	$(BIN)/uv pip compile pyproject.toml requirements/build.in --generate-hashes \
 		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu --no-header -q -o requirements/runtime.lock
 
-run: install  ## everything, in the foreground; Ctrl-C stops what it started
+REPLICAS ?= 1
+run: install  ## everything, in the foreground (REPLICAS=N processes of each service); Ctrl-C stops it
 	bash services/system-packages.sh run
-	$(BIN)/python -m services.stack
+	REPLICAS=$(REPLICAS) $(BIN)/python -m services.stack
 
 up: install  ## only Kafka and PostgreSQL, detached
 	bash services/system-packages.sh run

@@ -15,9 +15,8 @@ from shared.runtime.eventstore import Tx
 
 async def on_fact(delivery: Delivery, tx: Tx) -> None:
     """Every fact read: recorded, and checked against its stream as recorded so far."""
-    row = store.fact_row(delivery)
-    await store.add_facts(tx.conn, [row])
-    fact = store.to_fact(row)
+    await store.add_facts(tx.conn, [store.fact_row(delivery)])
+    fact = store.delivered(delivery)
     stream = await store.stream_facts(tx.conn, fact.subject, fact.source)
     await store.add_findings(
         tx.conn,
@@ -30,7 +29,7 @@ async def on_fact(delivery: Delivery, tx: Tx) -> None:
 
 async def on_duplicate(delivery: Delivery, tx: Tx) -> None:
     """A fact id audit already holds: fine if it is the same fact, a finding if it is not."""
-    fact = store.to_fact(store.fact_row(delivery))
+    fact = store.delivered(delivery)
     recorded = await store.fact_hash(tx.conn, fact.event_id)
     found = None if recorded is None else findings.reused_id(fact, recorded)
     if found is not None:

@@ -2,7 +2,7 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
-from audit_service import checkpoints, handlers
+from audit_service import checkpoints, handlers, sealing, verification
 from audit_service.routes import access, history, integrity, measures, replays, ui
 from audit_service.settings import AuditSettings
 from shared import topics
@@ -26,6 +26,8 @@ def _routes() -> APIRouter:
 
 def create_app() -> FastAPI:
     config = settings.load(AuditSettings)
+    sealing.key()  # production without a seal key stops here, before recording anything
+    fact_check = verification.FactCheck()
     return create_service(
         ServiceSpec(
             settings=config,
@@ -42,7 +44,9 @@ def create_app() -> FastAPI:
                     checkpoints.sweep,
                     interval_seconds=config.checkpoint_interval_seconds,
                     batch=2,  # one checkpoint per sweep: never loop
-                )
+                    exclusive="checkpoints",  # one replica takes them, not one per replica
+                ),
+                lambda runtime: fact_check.run(runtime, config.chain_check_interval_seconds),
             ],
             title="12345 hotline: audit",
         )

@@ -74,6 +74,7 @@ class RecordedFact(_View):
     type: str
     source: str
     version: int
+    schema_version: int = Field(description="the version of its type's schema it was written in")
     actor: str
     time: Instant = Field(description="when it happened, as its service says")
     recorded_at: Instant = Field(description="when audit recorded it")

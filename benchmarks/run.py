@@ -3,7 +3,9 @@
 (a) appeals accepted per second on POST /v1/appeals vs a bare FastAPI insert-and-commit;
 (b) latency from POST to the assignment being visible on dispatch, p50 and p99, and how fast
     dispatch drains the backlog the accept runs left;
-(c) audit replay of at least 200,000 facts vs plain aiokafka consumption of the same topics.
+(c) audit replay of at least 200,000 facts vs plain aiokafka consumption of the same topics;
+(d) takeover: seconds until a second replica owns a stopped one's partitions and relay, after
+    a SIGKILL and after a SIGTERM (benchmarks/takeover.py).
 
 Prints a table and writes docs/benchmarks.json. Bounded: fixed request counts, deadlines.
 """
@@ -28,6 +30,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from audit_service import replay
 from audit_service.main import MIGRATIONS as AUDIT_MIGRATIONS
+from benchmarks.takeover import bench_takeover
 from intake_service.settings import IntakeSettings
 from services.catalog import SERVICES, Service
 from services.processes import ServiceProcess
@@ -224,6 +227,7 @@ async def main() -> None:
     finally:
         for process in (intake, dispatch, bare):
             process.stop()
+    results["takeover"] = await bench_takeover()
     results["replay"] = await bench_replay()
     OUT.write_text(json.dumps(results, indent=2) + "\n")
     _print(results)
@@ -258,6 +262,14 @@ def _print(results: dict[str, Any]) -> None:
     print(f"\n{'measure':34} {'value':>10}   {'baseline':24} {'value':>10} {'ratio':>7}")
     for name, value, base_name, base, ratio in rows:
         print(f"{name:34} {value:>10}   {base_name:24} {base:>10} {ratio!s:>7}")
+    takeover = results["takeover"]
+    for sig, target in (("sigkill", 5), ("sigterm", 1)):
+        for what in ("partitions", "relay"):
+            figure = takeover[f"{sig}_{what}_s"]
+            print(
+                f"takeover after {sig.upper()}, {what}: median {figure['median']} s, "
+                f"max {figure['max']} s (target < {target} s)"
+            )
     print(f"\nwritten to {OUT}")
 
 

@@ -6,5 +6,10 @@ from shared.runtime.settings import ServiceSettings
 class DispatchSettings(ServiceSettings):
     service_name: str = "dispatch"
     port: int = 8002
-    database_url: SecretStr = SecretStr("postgresql+asyncpg://hotline@127.0.0.1:55432/dispatch")
+    database_url: SecretStr = SecretStr(
+        "postgresql+asyncpg://hotline_runtime@127.0.0.1:55432/dispatch"
+    )
+    migration_database_url: SecretStr | None = SecretStr(
+        "postgresql+asyncpg://hotline@127.0.0.1:55432/dispatch"
+    )
     timer_interval_seconds: float = Field(default=5.0, gt=0, le=300)

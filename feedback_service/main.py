@@ -39,6 +39,7 @@ def create_app() -> FastAPI:
                     lambda db, now: sender.sweep(db, now, settings=config),
                     interval_seconds=config.webhook_interval_seconds,
                     batch=sender.BATCH,
+                    name="feedback_service.sender",
                 ),
             ],
             title="12345 hotline: feedback",

@@ -18,6 +18,7 @@ import httpx
 from feedback_service import targets, webhooks
 from feedback_service.settings import FeedbackSettings
 from feedback_service.store import notifications as nstore
+from shared.runtime import logs, metrics, tracing
 from shared.runtime.eventstore import Database
 
 log = logging.getLogger("hotline.webhooks")
@@ -89,7 +90,7 @@ async def sweep(db: Database, now: datetime, *, settings: FeedbackSettings) -> i
             return cancelled
         return await _post(client, d, d["secret"], now, settings=settings)
 
-    async with httpx.AsyncClient(timeout=settings.webhook_timeout_seconds) as client:
+    async with tracing.http_client(timeout=settings.webhook_timeout_seconds) as client:
         outcomes = await asyncio.gather(*(send(client, d) for d in due))
     async with db.transaction() as tx:
         for delivery, (status_code, error) in zip(due, outcomes, strict=True):
@@ -101,10 +102,15 @@ async def sweep(db: Database, now: datetime, *, settings: FeedbackSettings) -> i
             }
             if error is None:
                 values |= {"status": "delivered", "delivered_at": now, "next_attempt_at": None}
+                outcome = "delivered"
             elif attempts >= settings.webhook_max_attempts or (status_code, error) == cancelled:
                 values |= {"status": "failed", "next_attempt_at": None}
-                log.warning("webhook %s failed for good: %s", delivery["id"], error)
+                outcome = "failed"
+                with logs.about(appeal_id=delivery["appeal_id"], event_id=delivery["event_id"]):
+                    log.warning("webhook %s failed for good: %s", delivery["id"], error)
             else:
                 values["next_attempt_at"] = now + backoff(settings, attempts)
+                outcome = "retried"
             await nstore.record_attempt(tx, delivery["id"], **values)
+            metrics.WEBHOOK_DELIVERIES.labels("feedback", outcome).inc()
     return len(due)

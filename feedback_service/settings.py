@@ -13,7 +13,12 @@ DEV_CHANNEL_SECRET = "whsec_aG90bGluZS1kZXZlbG9wbWVudC1jaGFubmVsLXdlYmhvb2sta2V5
 class FeedbackSettings(ServiceSettings):
     service_name: str = "feedback"
     port: int = 8003
-    database_url: SecretStr = SecretStr("postgresql+asyncpg://hotline@127.0.0.1:55432/feedback")
+    database_url: SecretStr = SecretStr(
+        "postgresql+asyncpg://hotline_runtime@127.0.0.1:55432/feedback"
+    )
+    migration_database_url: SecretStr | None = SecretStr(
+        "postgresql+asyncpg://hotline@127.0.0.1:55432/feedback"
+    )
     # How long a citizen has to rate a round after its reply was approved, before "not rated"
     # is recorded.
     rating_window_hours: float = Field(default=72.0, gt=0, le=24 * 60)

@@ -8,7 +8,12 @@ from shared.runtime.settings import ServiceSettings
 class IntakeSettings(ServiceSettings):
     service_name: str = "intake"
     port: int = 8001
-    database_url: SecretStr = SecretStr("postgresql+asyncpg://hotline@127.0.0.1:55432/intake")
+    database_url: SecretStr = SecretStr(
+        "postgresql+asyncpg://hotline_runtime@127.0.0.1:55432/intake"
+    )
+    migration_database_url: SecretStr | None = SecretStr(
+        "postgresql+asyncpg://hotline@127.0.0.1:55432/intake"
+    )
     # Open311 GeoReport v2 (/open311/v2/): partners' API keys as a JSON object mapping each
     # key to the partner's name ({"k3y": "wechat-miniapp"}); the name is the filing actor.
     georeport_api_keys: SecretStr = SecretStr("{}")

@@ -56,8 +56,10 @@ DEPARTMENT_SCOPES = [
 def _migrate(names: list[str]) -> None:
     for name in names or list(SERVICES):
         service = SERVICES[name]
-        url = load(service.settings).database_url.get_secret_value()
-        migrations.upgrade(service.migrations, url)
+        config = load(service.settings)
+        migrations.upgrade(
+            service.migrations, config.migration_url(), runtime_role=config.database_runtime_role
+        )
         print(f"{name}: migrated to head")
 
 

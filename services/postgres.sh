@@ -14,12 +14,16 @@
 #   PG_WAIT_SECONDS    readiness deadline for start/wait [60]
 #   PG_STOP_SECONDS    grace period of a fast shutdown before an immediate one [30]
 #
-# The application connects with postgresql+asyncpg://hotline@127.0.0.1:55432/<db>.
+# The services connect as the runtime role, postgresql+asyncpg://hotline_runtime@127.0.0.1:55432/<db>,
+# which may only append to their history; migrations run as `hotline`, the owner (see
+# shared/runtime/roles.py).
 set -euo pipefail
 
 readonly PROG=postgres.sh
 readonly SUPERUSER=hotline
 readonly DATABASES=(intake dispatch feedback audit)
+# What the services connect as; each service's migrations grant it its rights.
+readonly RUNTIME_ROLE=${HOTLINE_DATABASE_RUNTIME_ROLE:-hotline_runtime}
 # PostgreSQL refuses to run as root; as root we drop to `postgres` if it exists, else this one.
 readonly FALLBACK_OS_USER=hotline-pg
 
@@ -218,6 +222,12 @@ run_psql() {
 
 ensure_databases() {
     local db exists
+    exists=$(run_psql -d postgres -tA -c "SELECT 1 FROM pg_roles WHERE rolname = '$RUNTIME_ROLE'")
+    if [[ $exists != 1 ]]; then
+        # LOGIN only: no superuser, no CREATEDB, no CREATEROLE; it owns nothing.
+        run_psql -d postgres -c "CREATE ROLE \"$RUNTIME_ROLE\" LOGIN"
+        info "created role $RUNTIME_ROLE"
+    fi
     for db in "${DATABASES[@]}"; do
         exists=$(run_psql -d postgres -tA -c "SELECT 1 FROM pg_database WHERE datname = '$db'")
         if [[ $exists != 1 ]]; then

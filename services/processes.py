@@ -62,15 +62,20 @@ class ServiceProcess:
                 env={**os.environ, "HOTLINE_PORT": str(self.port), **self.env, **extra_env},
             )
 
-    async def ready(self, deadline_seconds: float = 60) -> None:
-        """Wait until /readyz answers 200; fails at once if the process exits."""
+    async def ready(self, deadline_seconds: float = 60, *, degraded: bool = False) -> None:
+        """Wait until /readyz answers 200 with every dependency up (Kafka too: a pod is
+        ready without it, but tests and `make run` want the whole path), or with `degraded`
+        200 in any state; fails at once if the process exits."""
         async with httpx.AsyncClient() as client, asyncio.timeout(deadline_seconds):
             while True:
                 assert self.process is not None
                 if self.process.poll() is not None:
                     raise RuntimeError(f"{self.service.name} exited; see {self.log_file}")
                 try:
-                    if (await client.get(f"{self.url}/readyz")).status_code == 200:
+                    answer = await client.get(f"{self.url}/readyz")
+                    if answer.status_code == 200 and (
+                        degraded or answer.json()["status"] == "ready"
+                    ):
                         return
                 except httpx.TransportError:
                     pass

@@ -1,8 +1,12 @@
 """`make run`: the whole local stack in the foreground until Ctrl-C.
 
 Starts PostgreSQL and Kafka (unless already running), creates topics, migrates, seeds demo
-routing, starts the four services, prints their URLs, a development token and the demo
-partner's Open311 api_key, then waits.
+routing, starts the four services (REPLICAS=N processes of each, default 1), prints their
+URLs, a development token and the demo partner's Open311 api_key, then waits.
+
+Replica i of a service listens on its port + 10*i (intake 8001, 8011, ...). Replicas are
+dynamic group members, share their topics' partitions, and elect one outbox relay per
+service; any of them answers the HTTP API.
 Ctrl-C (or SIGTERM) stops the services and whatever infrastructure it started.
 """
 
@@ -38,6 +42,26 @@ def open311_keys(environ: Mapping[str, str]) -> tuple[dict[str, str], str]:
     )
 
 
+REPLICA_PORT_STEP = 10
+MAX_REPLICAS = 9
+
+
+def replicas(environ: Mapping[str, str]) -> int:
+    value = environ.get("REPLICAS") or "1"
+    if not value.isdigit() or not 1 <= int(value) <= MAX_REPLICAS:
+        raise SystemExit(f"REPLICAS must be a whole number from 1 to {MAX_REPLICAS}, not {value!r}")
+    return int(value)
+
+
+def replica_env(environ: Mapping[str, str], index: int, count: int) -> dict[str, str]:
+    """A replica's own settings: a static instance id (if one is set) made unique, since two
+    members with one id fence each other off."""
+    instance = environ.get("HOTLINE_CONSUMER_INSTANCE_ID")
+    if count > 1 and instance:
+        return {"HOTLINE_CONSUMER_INSTANCE_ID": f"{instance}-{index}"}
+    return {}
+
+
 def _sh(*args: str) -> None:
     subprocess.run(args, check=True, cwd=ROOT)
 
@@ -68,6 +92,7 @@ def main() -> int:
     print(development_environment(os.environ))
     started_infra = [s for s in ("services/postgres.sh", "services/kafka.sh") if not _running(s)]
     processes: list[ServiceProcess] = []
+    count = replicas(os.environ)
     open311_env, open311_line = open311_keys(os.environ)
     try:
         for script in started_infra:
@@ -76,17 +101,27 @@ def main() -> int:
             _sh(str(BIN / "hotline"), command)
         for service in SERVICES.values():
             port = int(os.environ.get(f"HOTLINE_{service.name.upper()}_PORT", service.default_port))
-            env = open311_env if service.name == "intake" else {}
-            process = ServiceProcess(service, LOGS, port=port, env=dict(env))
-            process.start()
-            processes.append(process)
-            print(f"{service.name:9} {process.url}  (log: {process.log_file.relative_to(ROOT)})")
+            for index in range(count):
+                env = dict(open311_env) if service.name == "intake" else {}
+                env |= replica_env(os.environ, index, count)
+                replica_port = port + REPLICA_PORT_STEP * index
+                process = ServiceProcess(service, LOGS, port=replica_port, env=env)
+                process.start()
+                processes.append(process)
+                label = service.name if count == 1 else f"{service.name}#{index + 1}"
+                log = process.log_file.relative_to(ROOT)
+                print(f"{label:11} {process.url}  (log: {log})")
         for process in processes:
             asyncio.run(process.ready())
         token = subprocess.run(
             [str(BIN / "hotline"), "token"], check=True, cwd=ROOT, capture_output=True, text=True
         ).stdout.strip()
-        print(f"\nAll four services are ready. Operator token (12 h):\n\n{token}\n")
+        ready = (
+            "All four services are ready"
+            if count == 1
+            else f"{count} replicas of each service are ready"
+        )
+        print(f"\n{ready}. Operator token (12 h):\n\n{token}\n")
         print("A department's token: .venv/bin/hotline token --department water")
         print(open311_line)
         print("Press Ctrl-C to stop everything this command started.")

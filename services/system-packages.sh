@@ -5,7 +5,8 @@
 #   services/system-packages.sh run|test|bench
 #
 # run:   Java (Kafka's broker), Maven (fetches Kafka's jars from Maven Central)
-# test:  the same, plus chromium (the auditor's pages are tested headless)
+# test:  the same, plus chromium (the auditor's pages are tested headless) and a CJK font
+#        (fonts-noto-cjk: without one every Chinese character on the pages is an empty box)
 # bench: the same as run, plus wrk (the HTTP load generator)
 set -euo pipefail
 
@@ -15,7 +16,10 @@ command -v java >/dev/null || wanted+=(openjdk-17-jre-headless)
 command -v mvn >/dev/null || wanted+=(maven)
 case "${1:-}" in
     run) ;;
-    test) command -v chromium >/dev/null || wanted+=(chromium) ;;
+    test)
+        command -v chromium >/dev/null || wanted+=(chromium)
+        fc-list :lang=zh 2>/dev/null | grep -q . || wanted+=(fonts-noto-cjk)
+        ;;
     bench) command -v wrk >/dev/null || wanted+=(wrk) ;;
     *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
 esac

@@ -1,10 +1,13 @@
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from intake_service.main import MIGRATIONS as INTAKE_MIGRATIONS
+from shared.runtime import tracing
 from shared.runtime.eventstore import Database
 from tests.support import infra
 
@@ -25,3 +28,19 @@ async def db(servers: None) -> AsyncIterator[Database]:
     engine = create_async_engine(url, pool_size=20)
     yield Database(engine)
     await engine.dispose()
+
+
+_SPANS = InMemorySpanExporter()
+
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    """The spans this process finishes during the test, kept in memory. The tracer provider
+    is the process's own (tracing.configure); the exporter is added to it once."""
+    provider = tracing.configure("test")
+    if not getattr(provider, "_hotline_test_exporter", False):
+        provider.add_span_processor(SimpleSpanProcessor(_SPANS))
+        provider._hotline_test_exporter = True  # type: ignore[attr-defined]
+    _SPANS.clear()
+    yield _SPANS
+    _SPANS.clear()

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
-from shared import chain
+from shared import chain, envelope
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +30,9 @@ class Fact:
     hash: str
     prev_hash: str
     body: str
+    # How the stored row disagrees with its own bytes or audit's seal (domain/records.py):
+    # empty for a fact read back as it was recorded.
+    problems: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +93,20 @@ def _verify(source: str, stream: Sequence[Fact]) -> ChainReport:
     found = chain.problems(
         [chain.Link(f.version, f.prev_hash, f.hash, f.body.encode()) for f in stream]
     )
+    # A row that disagrees with its bytes or its seal breaks the chain's claim as much as a
+    # missing link does, even where the links still hold.
+    found += [f"version {f.version}: {problem}" for f in stream for problem in f.problems]
     return ChainReport(source, len(stream), not found, tuple(found))
 
 
 def digest(ordered: Sequence[Fact]) -> str:
-    return hashlib.sha256("\n".join(f.hash for f in ordered).encode()).hexdigest()
+    """SHA-256 over one line per fact in causal order: the SHA-256 of its stored bytes
+    (recomputed, so every field read from them is covered, whatever the hash column says),
+    then any problems with its row. A history shows only fields read from the bytes, and
+    the record time, which audit's seal covers: so two projections with equal digests show
+    the same history, and a replay over edited rows is never "equal"."""
+    lines = (" ".join((envelope.digest(f.body.encode()), *f.problems)) for f in ordered)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
 class OverallDigest:

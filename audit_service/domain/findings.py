@@ -27,6 +27,7 @@ Kind = Literal[
     "reordered",  # arrived after a later version of its stream
     "version_conflict",  # another fact already holds this version
     "reused_id",  # a fact id already recorded, arriving again with other content
+    "tampered_row",  # a stored fact whose columns or seal disagree with its bytes
 ]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 UNDECODABLE: Final = "undecodable"
@@ -38,6 +39,7 @@ GAP: Final = "gap"
 REORDERED: Final = "reordered"
 VERSION_CONFLICT: Final = "version_conflict"
 REUSED_ID: Final = "reused_id"
+TAMPERED_ROW: Final = "tampered_row"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,5 +147,16 @@ def reused_id(fact: Fact, recorded_hash: str) -> Finding | None:
         REUSED_ID,
         f"{fact.source} stream of {fact.subject}, version {fact.version}: fact {fact.event_id}"
         f" was recorded with hash {recorded_hash}, arrives again with hash {fact.hash}",
+        fact.subject, fact.event_id, fact.source, fact.type, fact.version,
+    )  # fmt: skip
+
+
+def tampered(fact: Fact, *, seq: int) -> Finding:
+    """A row of audit's own store that disagrees with its bytes or seal (domain/records.py),
+    at the appeal and version its bytes name."""
+    return Finding(
+        TAMPERED_ROW,
+        f"{fact.source} stream of {fact.subject}, version {fact.version}, recorded as "
+        f"#{seq}: " + "; ".join(fact.problems),
         fact.subject, fact.event_id, fact.source, fact.type, fact.version,
     )  # fmt: skip

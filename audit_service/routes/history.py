@@ -69,8 +69,9 @@ async def appeal_history(
         )
     ingested = {fact.event_id: at for fact, at in found}
     ordered = domain.timeline(fact for fact, _ in found)
-    datas = [json.loads(f.body)["data"] for f in ordered]
-    names = domain.citizen_names(datas)  # masked in every fact's text, not only its own
+    bodies = [json.loads(f.body) for f in ordered]
+    # masked in every fact's text, not only its own
+    names = domain.citizen_names(b["data"] for b in bodies)
 
     def show(data: dict[str, Any]) -> dict[str, Any]:
         if views.PERSONAL_DATA in caller.scopes:
@@ -99,9 +100,10 @@ async def appeal_history(
                 causation_id=f.causation_id,
                 hash=f.hash,
                 prev_hash=f.prev_hash,
-                data=show(data),
+                schema_version=body["schema_version"],
+                data=show(body["data"]),
             )
-            for n, (f, data) in enumerate(zip(ordered, datas, strict=True), start=1)
+            for n, (f, body) in enumerate(zip(ordered, bodies, strict=True), start=1)
         ],
     )
 

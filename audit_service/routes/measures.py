@@ -7,17 +7,18 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import AwareDatetime
 
-from audit_service import domain, store, views
-from audit_service.domain import gaming, kpis, queues, signals
+from audit_service import domain, flags, store, views
+from audit_service.domain import gaming, kpis, queues
 from audit_service.routes.deps import AuditRuntime
 from shared.runtime.auth import Principal, require
 from shared.runtime.openapi import problems
 from shared.runtime.pagination import LINK_HEADER, CursorQuery, LimitQuery, decode, page
 
 router = APIRouter(prefix="/v1", tags=["audit"])
-Month = Annotated[
-    str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$", description="YYYY-MM, Beijing time")
-]
+# Years 1900-2099: every month whose bounds Python's datetime can hold (0000-01 and 9999-12
+# cannot), and more than a hotline's facts will span. The ranking page takes the same.
+MONTH_PATTERN = r"^(19|20)\d{2}-(0[1-9]|1[0-2])$"
+Month = Annotated[str, Query(pattern=MONTH_PATTERN, description="YYYY-MM, Beijing time")]
 Department = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")]
 _PAGED: dict[int | str, dict[str, Any]] = {
     200: {"description": "One page", "headers": LINK_HEADER},
@@ -111,26 +112,16 @@ async def flagged_appeals(
     figures at its top level, says which `kinds` flagged it, and carries the gaming findings
     with their facts."""
     after = decode(cursor, int, int, str) if cursor else None
-    flagged: list[views.FlaggedAppeal] = []
-    async with runtime.engine.connect() as conn:
-        async for appeal_id, found in store.facts_by_appeal(conn, None):
-            ordered = domain.timeline(found)
-            bounced, gamed = signals.buck_passing(ordered), gaming.gaming(ordered)
-            raised: list[Literal["buck_passing", "gaming"]] = []
-            if bounced.flagged:
-                raised.append("buck_passing")
-            if gamed.flagged:
-                raised.append("gaming")
-            kinds = [name for name in raised if kind in (None, name)]
-            if kinds:
-                flagged.append(
-                    views.FlaggedAppeal(
-                        **views.BuckPassing.model_validate(bounced).model_dump(),
-                        appeal_id=appeal_id,
-                        kinds=kinds,
-                        gaming=views.Gaming.model_validate(gamed),
-                    )
-                )
+    flagged = [
+        views.FlaggedAppeal(
+            **found.bounced.model_dump(),
+            appeal_id=found.appeal_id,
+            kinds=kinds,
+            gaming=found.gamed,
+        )
+        for found in await flags.flagged(runtime.engine)
+        if (kinds := [name for name in found.kinds if kind in (None, name)])
+    ]
 
     def order(f: views.FlaggedAppeal) -> tuple[int, int, str]:
         return (-f.returns_requested, -len(f.departments), str(f.appeal_id))

@@ -3,7 +3,7 @@
 import asyncio
 from typing import Annotated
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Path, Response
 
 from audit_service import replay, store, views
 from audit_service.routes.deps import AuditRuntime
@@ -47,7 +47,9 @@ async def start_replay(
 
 @router.get("/replays/{replay_id}", responses=problems(404))
 async def get_replay(
-    replay_id: int, runtime: AuditRuntime, _: Annotated[Principal, require(views.READ)]
+    replay_id: Annotated[int, Path(ge=1, le=2**31 - 1)],  # the table's id is a PostgreSQL integer
+    runtime: AuditRuntime,
+    _: Annotated[Principal, require(views.READ)],
 ) -> views.Replay:
     """A replay's progress (`facts_read` of the `end_offsets`), and its report once done."""
     async with runtime.engine.connect() as conn:

@@ -1,5 +1,6 @@
-"""The auditor's pages, rendered here as plain HTML: an appeal's timeline and the department
-ranking. No script runs on them; everything shown is escaped (see pages.py).
+"""The auditor's pages: an appeal's timeline and the department ranking, rendered from the
+templates by audit_service.pages, in Chinese or English (`?lang=`, else Accept-Language). No
+script runs on them; everything shown is escaped (see audit_service/pages/render.py).
 
 A browser cannot add a bearer header to a link, so /ui/login takes the same JWT the REST API
 takes, checks it, and keeps it in an HttpOnly, SameSite=Strict cookie scoped to /ui: page
@@ -8,8 +9,8 @@ accepts it (its routes still require the Authorization header).
 """
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
-from urllib.parse import parse_qs, quote
+from typing import Annotated
+from urllib.parse import parse_qs
 from uuid import UUID
 
 import jwt
@@ -18,8 +19,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import AwareDatetime
 
 from audit_service import store, views
-from audit_service.domain import kpis
-from audit_service.routes import history, measures, pages
+from audit_service.domain import gaming, kpis
+from audit_service.pages import ranking, render, timeline
+from audit_service.pages.language import Language, language
+from audit_service.routes import history, measures
 from audit_service.routes.deps import AuditRuntime
 from shared.runtime.auth import Principal, TokenVerifier
 from shared.runtime.problems import Problem
@@ -28,10 +31,7 @@ from shared.workdays import HOTLINE_ZONE
 router = APIRouter(prefix="/ui", include_in_schema=False)
 COOKIE = "hotline_audit_token"
 SCOPE = views.READ
-
-
-def _html(body: str, status: int = 200) -> HTMLResponse:
-    return HTMLResponse(body, status, headers=pages.HEADERS)
+Lang = Annotated[Language, Depends(language)]
 
 
 def _safe_next(target: str | None) -> str:
@@ -62,25 +62,39 @@ async def auditor(request: Request) -> Principal | None:
 Auditor = Annotated[Principal | None, Depends(auditor)]
 
 
-def _to_login(request: Request) -> Response:
+def _to_login(request: Request, lang: Language) -> Response:
     path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-    return RedirectResponse(f"/ui/login?next={quote(path)}", status_code=303)
+    return RedirectResponse(lang.link("/ui/login", next=path), status_code=303)
+
+
+def _login_page(lang: Language, next_path: str, error: str | None = None) -> HTMLResponse:
+    said = lang.catalogue.messages
+    return render.page(
+        "login.html",
+        lang,
+        status=200 if error is None else 401,
+        title=said.sign_in_title,
+        caller=None,
+        next_path=next_path,
+        error=error,
+    )
 
 
 @router.get("/login")
-async def login_form(next: str | None = None) -> HTMLResponse:
-    return _html(pages.login(_safe_next(next)))
+async def login_form(lang: Lang, next: str | None = None) -> HTMLResponse:
+    return _login_page(lang, _safe_next(next))
 
 
 @router.post("/login")
-async def login(request: Request) -> Response:
+async def login(request: Request, lang: Lang) -> Response:
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0].strip()
     target = _safe_next((form.get("next") or [""])[0])
     principal = _verify(request, token) if token else None
     if principal is None or SCOPE not in principal.scopes:
-        why = "invalid or expired token" if principal is None else f"the token lacks {SCOPE}"
-        return _html(pages.login(target, error=why), 401)
+        said = lang.catalogue.messages
+        why = said.invalid_token if principal is None else said.missing_scope.format(scope=SCOPE)
+        return _login_page(lang, target, error=why)
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         COOKIE,
@@ -106,11 +120,13 @@ async def appeal_page(
     request: Request,
     runtime: AuditRuntime,
     caller: Auditor,
+    lang: Lang,
     known_at: AwareDatetime | None = None,
     happened_by: AwareDatetime | None = None,
 ) -> Response:
     if caller is None:
-        return _to_login(request)
+        return _to_login(request, lang)
+    said = lang.catalogue.messages
     try:
         found = await history.appeal_history(
             runtime, appeal_id, caller, known_at=known_at, happened_by=happened_by
@@ -118,8 +134,24 @@ async def appeal_page(
     except Problem as problem:
         if problem.status != 404:
             raise
-        return _html(pages.not_found(caller, f"No facts about appeal {appeal_id}."), 404)
-    return _html(pages.timeline(caller, found.model_dump(mode="json", by_alias=True)))
+        message = said.no_facts.format(appeal_id=appeal_id)
+        return render.page(
+            "not_found.html",
+            lang,
+            status=404,
+            title=said.not_found_title,
+            caller=caller,
+            message=message,
+        )
+    return render.page(
+        "timeline.html",
+        lang,
+        title=said.appeal_title.format(appeal_id=appeal_id),
+        caller=caller,
+        history=found,
+        entries=timeline.entries(lang.catalogue, found),
+        rules=timeline.Rules(),
+    )
 
 
 @router.get("/ranking")
@@ -127,27 +159,47 @@ async def ranking_page(
     request: Request,
     runtime: AuditRuntime,
     caller: Auditor,
-    month: Annotated[str | None, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")] = None,
+    lang: Lang,
+    month: Annotated[str | None, Query(pattern=measures.MONTH_PATTERN)] = None,
     department: Annotated[str | None, Query(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")] = None,
 ) -> Response:
     """The month's ranking; with `department`, the facts behind each of its figures, each
     linked to its appeal's timeline."""
     if caller is None:
-        return _to_login(request)
+        return _to_login(request, lang)
     now = datetime.now(UTC)
     chosen = month or now.astimezone(HOTLINE_ZONE).strftime("%Y-%m")
-    table, shares = await measures.month_measures(runtime, kpis.Rule(), now=now, month=chosen)
-    ranked: dict[str, Any] = kpis.ranking(table, chosen)
-    gamed = {d: s.summary() for (d, m), s in sorted(shares.items()) if m == chosen}
-    evidence: dict[str, list[tuple[str, str]]] | None = None
+    rule = kpis.Rule()
+    table, shares = await measures.month_measures(runtime, rule, now=now, month=chosen)
+    in_month = {d: s for (d, m), s in sorted(shares.items()) if m == chosen}
+    evidence: list[ranking.Evidence] | None = None
     figures = table.get((department or "", chosen))
-    if figures is not None:
-        behind = figures.evidence()
+    if department is not None and (figures is not None or department in in_month):
+        behind = {
+            **(figures.evidence() if figures is not None else {}),
+            **(vars(in_month[department]) if department in in_month else {}),
+        }
         async with runtime.engine.connect() as conn:
             appeals = await store.appeals_of(
                 conn, [UUID(i) for ids in behind.values() for i in ids]
             )
-        evidence = {
-            name: [(i, str(appeals.get(UUID(i), ""))) for i in ids] for name, ids in behind.items()
-        }
-    return _html(pages.ranking(caller, ranked, gamed, now, department, evidence))
+        named = {str(fact): str(appeal) for fact, appeal in appeals.items()}
+        evidence = ranking.evidence(lang.catalogue, behind, named)
+    return render.page(
+        "ranking.html",
+        lang,
+        title=lang.catalogue.messages.ranking_title.format(month=chosen),
+        caller=caller,
+        month=chosen,
+        now=now,
+        rule=ranking.rule_text(lang.catalogue, rule),
+        ranked=kpis.ranking(table, chosen),
+        gamed={d: s.summary() for d, s in in_month.items()},
+        columns=ranking.COLUMNS,
+        gaming_columns=ranking.GAMING_COLUMNS,
+        last_share=gaming.LAST_SHARE,
+        shown=ranking.shown,
+        drill=lambda name: lang.link("/ui/ranking", month=chosen, department=name),
+        department=department,
+        evidence=evidence,
+    )

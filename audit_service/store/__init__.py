@@ -15,12 +15,12 @@ from audit_service.store.facts import (
     appeals_given_to,
     appeals_of,
     copy_facts,
+    delivered,
     fact_hash,
     fact_row,
     facts_by_appeal,
     recorded_facts,
     stream_facts,
-    to_fact,
 )
 from audit_service.store.findings import add_findings, list_findings
 from audit_service.store.replays import (
@@ -38,6 +38,7 @@ __all__ = [
     "appeals_of",
     "copy_facts",
     "create_projection_schema",
+    "delivered",
     "fact_hash",
     "fact_row",
     "facts_by_appeal",
@@ -52,6 +53,5 @@ __all__ = [
     "save_checkpoint",
     "settled_size",
     "stream_facts",
-    "to_fact",
     "update_replay",
 ]

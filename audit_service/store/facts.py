@@ -2,7 +2,7 @@
 read one appeal, one stream or one department's appeals at a time, or all of them streamed."""
 
 from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -10,7 +10,8 @@ from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from audit_service.domain import Fact
+from audit_service import sealing
+from audit_service.domain import Fact, records
 from audit_service.store.tables import facts
 from shared.runtime.consumer import Delivery
 
@@ -35,14 +36,38 @@ def fact_row(delivery: Delivery) -> dict[str, Any]:
     }
 
 
+async def _sealed(
+    conn: AsyncConnection, rows: Sequence[dict[str, Any]], schema_name: str | None = None
+) -> list[dict[str, Any]]:
+    """The rows with their record time, place in recorded order and audit's seal over both:
+    sealed before they are written, since nobody may update a fact afterwards."""
+    table = "facts" if schema_name is None else f'"{schema_name}".facts'
+    numbers = sorted(
+        await conn.scalars(
+            text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'seq')) "
+                 "FROM generate_series(1, :n)"),
+            {"n": len(rows)},
+        )
+    )  # fmt: skip
+    now, key = datetime.now(UTC), sealing.key()
+    sealed = []
+    for row, seq in zip(rows, numbers, strict=True):
+        own = {**row, "ingested_at": now, "seq": int(seq)}
+        fields = ("event_id", "hash", "topic", "partition", "offset", "ingested_at", "seq")
+        own["seal"] = records.seal(key, **{name: own[name] for name in fields})
+        sealed.append(own)
+    return sealed
+
+
 async def add_facts(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         await conn.execute(
-            insert(facts).on_conflict_do_nothing(index_elements=["event_id"]), list(rows)
+            insert(facts).on_conflict_do_nothing(index_elements=["event_id"]),
+            await _sealed(conn, rows),
         )
 
 
-_COPIED = [c.name for c in facts.columns if c.name not in ("ingested_at", "seq")]
+_COPIED = [c.name for c in facts.columns]
 
 
 async def copy_facts(
@@ -60,10 +85,11 @@ async def copy_facts(
             "ON COMMIT DELETE ROWS"
         )
     )
+    sealed = await _sealed(conn, rows, schema_name)
     raw = (await conn.get_raw_connection()).driver_connection
     assert raw is not None
     await raw.copy_records_to_table(
-        "facts_staging", columns=_COPIED, records=[tuple(r[c] for c in _COPIED) for r in rows]
+        "facts_staging", columns=_COPIED, records=[tuple(r[c] for c in _COPIED) for r in sealed]
     )
     await conn.execute(
         text(
@@ -74,24 +100,18 @@ async def copy_facts(
 
 
 def _to_fact(row: Any) -> Fact:
+    """What the row's bytes hold, checked against its columns and seal."""
+    return records.from_row(row._mapping, sealing.key())
+
+
+def delivered(delivery: Delivery) -> Fact:
+    """The fact as just read from Kafka (its bytes decoded and hashed by the consumer)."""
+    recorded, event = delivery.fact, delivery.fact.event
     return Fact(
-        row.event_id,
-        row.source,
-        row.type,
-        row.subject,
-        row.version,
-        row.time,
-        row.actor,
-        row.causation_id,
-        row.hash,
-        row.prev_hash,
-        row.body,
-    )
-
-
-def to_fact(row: dict[str, Any]) -> Fact:
-    """A fact from a row as fact_row() builds it."""
-    return Fact(*(row[name] for name in Fact.__slots__))
+        event.id, recorded.source, event.type, event.subject, recorded.version, event.time,
+        event.actor, event.causation_id, recorded.hash, recorded.prev_hash,
+        recorded.body.decode(),
+    )  # fmt: skip
 
 
 async def appeal_facts(

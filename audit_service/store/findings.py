@@ -9,14 +9,20 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audit_service.store.tables import findings
+from shared.runtime import metrics
 
 
 async def add_findings(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     """Record findings; the same kind at the same position is recorded once (redelivery)."""
     if rows:
-        await conn.execute(
-            insert(findings).on_conflict_do_nothing(constraint="uq_findings_position"), list(rows)
+        added = await conn.execute(
+            insert(findings)
+            .on_conflict_do_nothing(constraint="uq_findings_position")
+            .returning(findings.c.kind),
+            list(rows),
         )
+        for kind in added.scalars():  # only those recorded now, not a redelivery's
+            metrics.AUDIT_FINDINGS.labels("audit", kind).inc()
 
 
 async def list_findings(

@@ -45,6 +45,8 @@ facts = Table(
     Column("ingested_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # The order audit recorded facts in: the Merkle tree's leaf order (see checkpoints.py).
     Column("seq", BigInteger, Identity(), nullable=False, unique=True),
+    # HMAC of the record time and place under audit's key (domain/records.py).
+    Column("seal", String(64)),
 )
 
 replays = Table(

@@ -109,9 +109,10 @@ async def publish_routing(
     await tx.conn.execute(
         routing_versions.insert().values(version=version, fallback_department=fallback_department)
     )
-    await tx.conn.execute(
-        routing_rules.insert(), [{"assisting": [], **r, "version": version} for r in rules]
-    )
+    if rules:  # an empty list would run one INSERT of defaults: a rule with no version
+        await tx.conn.execute(
+            routing_rules.insert(), [{"assisting": [], **r, "version": version} for r in rules]
+        )
     return version
 
 

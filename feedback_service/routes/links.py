@@ -21,7 +21,10 @@ from shared.runtime.openapi import problem, problems
 from shared.runtime.problems import Problem
 
 router = APIRouter(prefix="/v1", tags=["rating links"])
-Token = Annotated[str, Path(min_length=10, max_length=400)]
+# `<payload>.<signature>`, both base64url: anything else is no link of ours (422)
+Token = Annotated[
+    str, Path(min_length=10, max_length=400, pattern=r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$")
+]
 CITIZEN = "citizen:rating-link"
 UNAVAILABLE = problem(503, "No key to sign rating links is configured")
 

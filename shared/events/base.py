@@ -12,7 +12,8 @@ def _as_utc(value: datetime) -> datetime:
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_as_utc)]
-Text = Annotated[str, Field(min_length=1, max_length=4000)]
+# No NUL: PostgreSQL stores no NUL character in text, nor a \u0000 escape in jsonb.
+Text = Annotated[str, Field(min_length=1, max_length=4000, pattern=r"^[^\x00]*$")]
 Code = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 Channel = Literal["phone", "web", "app", "wechat", "partner", "open311"]
 AppealType = Literal["consultation", "help", "complaint", "report", "suggestion", "praise"]

@@ -17,7 +17,8 @@ from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext import asyncio as sa_asyncio
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import topics
 from shared.runtime import (
@@ -29,8 +30,11 @@ from shared.runtime import (
     logs,
     migrations,
     openapi,
+    poolmetrics,
     problems,
     ratelimit,
+    selfcheck,
+    tracing,
 )
 from shared.runtime.consumer import ConsumeLoop, FactHook, Handlers, ParkHook, subscriptions
 from shared.runtime.eventstore import Database
@@ -86,6 +90,7 @@ RuntimeDep = Annotated[Runtime[ServiceSettings], Depends(get_runtime)]
 def create_service(spec: ServiceSpec[SettingsT]) -> FastAPI:
     settings = spec.settings
     logs.configure(settings.service_name, settings.log_level)
+    tracing.configure(settings.service_name, trace_file=settings.trace_file)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -107,12 +112,14 @@ def create_service(spec: ServiceSpec[SettingsT]) -> FastAPI:
     # Outermost last: the request context sees (and logs) a 413 the limit answers.
     app.add_middleware(bodylimit.BodyLimit, larger=spec.body_limits)
     app.add_middleware(http.RequestContext, service=settings.service_name)
+    tracing.instrument_app(app)  # outermost: the request's span wraps the middleware above
     return app
 
 
 async def _start(spec: ServiceSpec[SettingsT]) -> Runtime[SettingsT]:
     settings = spec.settings
-    engine = create_async_engine(
+    # Through the module: SQLAlchemy's tracing instrumentation wraps the function there.
+    engine = sa_asyncio.create_async_engine(
         settings.database_url.get_secret_value(),
         pool_size=settings.database_pool_size,
         # A failed statement's error names no values: they may be a citizen's name or phone.
@@ -121,6 +128,7 @@ async def _start(spec: ServiceSpec[SettingsT]) -> Runtime[SettingsT]:
         # invalidated on first use; that request fails (500) and the consume loop retries.
     )
     runtime = Runtime(settings, engine, Database(engine), spec.migrations_dir)
+    poolmetrics.POOLS.track(settings.service_name, engine)
     crash = faults.CrashPoints(settings.crash_at)
     topic = topics.BY_SOURCE.get(settings.service_name)
     # Nothing here waits for PostgreSQL or Kafka: the relay and the consume loop connect (and
@@ -156,6 +164,10 @@ async def _start(spec: ServiceSpec[SettingsT]) -> Runtime[SettingsT]:
         )
         runtime.tasks.append(asyncio.create_task(runtime.loop.run(runtime.stopping)))
     runtime.tasks.extend(asyncio.create_task(task(runtime)) for task in spec.background)
+    check = selfcheck.SelfCheck(settings.service_name)
+    runtime.tasks.append(
+        asyncio.create_task(check.run(runtime, settings.chain_check_interval_seconds))
+    )
     return runtime
 
 
@@ -166,6 +178,7 @@ async def _stop(runtime: Runtime[Any]) -> None:
     _, late = await asyncio.wait(runtime.tasks, timeout=20) if runtime.tasks else (set(), set())
     for task in late:
         task.cancel()
+    poolmetrics.POOLS.forget(runtime.settings.service_name, runtime.engine)
     await runtime.engine.dispose()
 
 
@@ -198,7 +211,13 @@ def _health_router() -> APIRouter:
 
     @router.get("/readyz")
     async def readyz(runtime: RuntimeDep) -> JSONResponse:
-        checks = {"not_stopping": not runtime.stopping.is_set()}
+        """Ready (200) while the process is not stopping and its database answers at the
+        migrations' head: that is all the HTTP side needs. Kafka does not decide readiness:
+        commands commit to the outbox, which the relay publishes once the broker is back, and
+        queries read PostgreSQL. So a broker outage (and a consume loop that cannot run
+        meanwhile) shows as `"kafka": "degraded"`, `"consume_loop": false` and
+        `"status": "degraded"`, still 200; alerts on outbox age and consumer lag tell it."""
+        checks: dict[str, bool | str] = {"not_stopping": not runtime.stopping.is_set()}
         try:
             async with asyncio.timeout(1.0), runtime.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
@@ -209,15 +228,15 @@ def _health_router() -> APIRouter:
         except Exception:
             checks.setdefault("database", False)
             checks.setdefault("migrations_at_head", False)
-        if (kafka_ok := await _kafka_answers(runtime)) is not None:
-            checks["kafka"] = kafka_ok
-        if runtime.loop is not None:
-            checks["consume_loop"] = runtime.loop.running
         ready = all(checks.values())
-        return JSONResponse(
-            {"status": "ready" if ready else "unready", "checks": checks},
-            status_code=200 if ready else 503,
-        )
+        healthy = True
+        if runtime.loop is not None:
+            checks["consume_loop"] = healthy = runtime.loop.running
+        if (kafka_ok := await _kafka_answers(runtime)) is not None:
+            checks["kafka"] = "ok" if kafka_ok else "degraded"
+            healthy = healthy and kafka_ok
+        status = "unready" if not ready else "ready" if healthy else "degraded"
+        return JSONResponse({"status": status, "checks": checks}, status_code=200 if ready else 503)
 
     @router.get("/metrics")
     async def metrics() -> Response:

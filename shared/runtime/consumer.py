@@ -13,12 +13,19 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer
-from aiokafka.errors import KafkaError
+from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalGenerationError,
+    IllegalStateError,
+    KafkaError,
+    RebalanceInProgressError,
+    UnknownMemberIdError,
+)
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from shared import envelope, events, topics
-from shared.runtime import eventstore, faults, metrics, tracing
+from shared.runtime import eventstore, faults, logs, metrics, tracing
 from shared.runtime.eventstore import Database, Tx
 
 log = logging.getLogger("hotline.consumer")
@@ -61,6 +68,11 @@ def _is_transient(exc: BaseException) -> bool:
     )
 
 
+def _appeal(record: Any) -> str | None:
+    """The appeal id a record is keyed by (before its body is decoded, or if it cannot be)."""
+    return record.key.decode("latin-1") if record.key else None
+
+
 def subscriptions(handlers: Handlers) -> list[str]:
     """The topics to read: those whose owning service emits a handled event type."""
     return sorted({topics.BY_SOURCE[event_type.source] for event_type in handlers})
@@ -91,11 +103,14 @@ class ConsumeLoop:
         self._crash = crash
         self.running = False
         self.consumer: AIOKafkaConsumer | None = None
+        self.assigned: frozenset[TopicPartition] = frozenset()  # this replica's share, now
 
     async def run(self, stopping: asyncio.Event) -> None:
         backoff = 0.1
         while not stopping.is_set():
             consumer = self.consumer = self._make_consumer()
+            if wanted := consumer.subscription():  # the same topics, now told of rebalances
+                consumer.subscribe(sorted(wanted), listener=_Assignment(self))
             try:
                 await consumer.start()
                 self.running = True
@@ -107,15 +122,60 @@ class ConsumeLoop:
                 backoff = min(backoff * 2, 5.0)
             finally:
                 self.running = False
-                await consumer.stop()  # leaves the group; committed offsets are already safe
+                # A dynamic member leaves the group here (LeaveGroup), so the other replicas
+                # take its partitions at their next heartbeat; committed offsets are safe.
+                await consumer.stop()
+                self._assigned(frozenset())
+
+    def _assigned(self, partitions: frozenset[TopicPartition]) -> None:
+        self.assigned = partitions
+        metrics.PARTITIONS_ASSIGNED.labels(self._service).set(len(partitions))
 
     async def _consume(self, consumer: AIOKafkaConsumer, stopping: asyncio.Event) -> None:
-        while not stopping.is_set():
-            batches = await consumer.getmany(timeout_ms=500, max_records=BATCH_SIZE)
-            for partition, records in batches.items():
-                await self._apply_batch(records, stopping)
-                # Every record above is committed in PostgreSQL before its offset moves.
-                await consumer.commit({partition: records[-1].offset + 1})
+        stop = asyncio.ensure_future(stopping.wait())
+        try:
+            while not stopping.is_set():
+                # Wait for records or the stop, whichever comes first: a stopping replica
+                # leaves its group at once rather than after the fetch times out.
+                fetch = asyncio.ensure_future(
+                    consumer.getmany(timeout_ms=500, max_records=BATCH_SIZE)
+                )
+                await asyncio.wait({fetch, stop}, return_when=asyncio.FIRST_COMPLETED)
+                if not fetch.done():
+                    fetch.cancel()
+                    await asyncio.gather(fetch, return_exceptions=True)
+                    return
+                for partition, records in fetch.result().items():
+                    if partition not in consumer.assignment():
+                        continue  # revoked by a rebalance since the fetch: its new owner reads it
+                    await self._apply_batch(records, stopping)
+                    # Every record above is committed in PostgreSQL before its offset moves.
+                    await self._commit(consumer, partition, records[-1].offset + 1)
+        finally:
+            stop.cancel()
+
+    async def _commit(
+        self, consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int
+    ) -> None:
+        """Move the offset; if a rebalance took the partition meanwhile, let it go: its new
+        owner reads the batch again and the inbox skips every fact this replica applied."""
+        try:
+            await consumer.commit({partition: offset})
+        except (
+            CommitFailedError,
+            IllegalGenerationError,
+            IllegalStateError,  # the partition is no longer assigned to this member
+            RebalanceInProgressError,
+            UnknownMemberIdError,
+        ) as exc:
+            log.warning(
+                "offset commit lost to a rebalance; the new owner re-reads the batch",
+                extra={
+                    "partition": partition.partition,
+                    "topic": partition.topic,
+                    "error": str(exc),
+                },
+            )
 
     async def _apply_batch(self, records: list[Any], stopping: asyncio.Event) -> None:
         """Apply records in one transaction (one commit, not one per record). If one cannot
@@ -137,7 +197,11 @@ class ConsumeLoop:
                             await self._apply_batch([record], stopping)
                     return
                 metrics.RETRIES.labels(self._service).inc()
-                log.warning("transient fault, retrying", extra={"error": str(exc)})
+                with logs.about(appeal_id=_appeal(records[0]) if len(records) == 1 else None):
+                    log.warning(
+                        "transient fault, retrying",
+                        extra={"error": str(exc), "records": len(records)},
+                    )
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
 
@@ -154,13 +218,15 @@ class ConsumeLoop:
         self._crash.reach(faults.CONSUMER_AFTER_DB_COMMIT)
 
     async def _apply(self, record: Any, tx: Tx) -> str:
-        """Apply one record inside `tx`; returns what happened (for metrics)."""
-        parent = dict(record.headers or ()).get(tracing.HEADER, b"").decode("latin-1")
-        token = tracing.current.set(tracing.continue_from(parent))
-        try:
-            return await self._decode_and_apply(record, tx)
-        finally:
-            tracing.current.reset(token)
+        """Apply one record inside `tx`, in a CONSUMER span continuing the trace its headers
+        carry and with its appeal id on every log line; returns what happened (metrics)."""
+        with (
+            tracing.consume_span(record, self._group) as span,
+            logs.about(appeal_id=_appeal(record)),
+        ):
+            outcome = await self._decode_and_apply(record, tx)
+            span.set_attribute("hotline.outcome", outcome)
+            return outcome
 
     async def _decode_and_apply(self, record: Any, tx: Tx) -> str:
         try:
@@ -168,6 +234,8 @@ class ConsumeLoop:
         except envelope.DecodeError as exc:
             await self._park_in(tx, record, str(exc))
             return PARKED + "undecodable"
+        tracing.describe(fact.event)  # the current (consumer) span
+        logs.add(appeal_id=fact.event.subject, correlation_id=fact.event.correlation_id)
         if topics.BY_SOURCE.get(fact.source) != record.topic:
             reason = f"{fact.event.type} from {fact.source} on {record.topic}"
             await self._park_in(tx, record, reason)
@@ -188,7 +256,8 @@ class ConsumeLoop:
 
     async def _park(self, record: Any, reason: str, kind: str) -> None:
         async with self._db.transaction() as tx:
-            await self._park_in(tx, record, reason)
+            with logs.about(appeal_id=_appeal(record)):
+                await self._park_in(tx, record, reason)
         metrics.PARKED.labels(self._service, kind).inc()
 
     async def _park_in(self, tx: Tx, record: Any, reason: str) -> None:
@@ -213,3 +282,18 @@ class ConsumeLoop:
         )
         if self._on_park is not None:
             await self._on_park(record, reason, tx)
+
+
+class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Keeps the loop's view of its partitions (and the metric) in step with the group."""
+
+    def __init__(self, loop: ConsumeLoop) -> None:
+        self._loop = loop
+
+    async def on_partitions_revoked(self, revoked: Any) -> None:
+        del revoked
+        self._loop._assigned(frozenset())  # eager rebalancing: everything goes back first
+
+    async def on_partitions_assigned(self, assigned: Any) -> None:
+        self._loop._assigned(frozenset(assigned))
+        log.info("partitions assigned", extra={"count": len(assigned)})

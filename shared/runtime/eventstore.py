@@ -97,11 +97,11 @@ class Tx:
     ) -> int:
         """Append after `expected_version`; raises ConcurrencyError if the stream moved on.
 
-        Events carry the current trace context (tracing.current) unless one is given.
+        Events carry the current span's context (tracing.traceparent) unless one is given.
         The unique (stream_id, version) key is the arbiter: of two writers holding the same
         expected version, the second insert fails whichever transaction started first.
         """
-        traceparent = traceparent or tracing.current.get()
+        traceparent = traceparent or tracing.traceparent()
         prev_hash = await self._hash_at(stream_id, expected_version)
         version = expected_version
         rows: list[dict[str, Any]] = []

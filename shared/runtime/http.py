@@ -1,4 +1,6 @@
-"""ASGI middleware: request ids, access logs and request metrics, in one pass."""
+"""ASGI middleware: request ids, access logs and request metrics, in one pass. The request's
+span (and so its trace id in these log lines) comes from FastAPI's OpenTelemetry middleware,
+which wraps this one (tracing.instrument_app)."""
 
 import logging
 import time
@@ -6,7 +8,7 @@ import uuid
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.runtime import logs, metrics, tracing
+from shared.runtime import logs, metrics
 
 QUIET_PATHS = frozenset({"/livez", "/healthz", "/readyz", "/metrics"})
 log = logging.getLogger("hotline.http")
@@ -25,9 +27,7 @@ class RequestContext:
         incoming = headers.get(b"x-request-id", b"").decode("latin-1")
         rid = incoming[:100] if incoming else uuid.uuid4().hex
         token = logs.request_id.set(rid)
-        trace = tracing.current.set(
-            tracing.continue_from(headers.get(b"traceparent", b"").decode("latin-1"))
-        )
+        scope.setdefault("state", {})["request_id"] = rid  # for the 500 answered outside
         status = 500
         started = time.perf_counter()
 
@@ -59,4 +59,3 @@ class RequestContext:
                 },
             )
             logs.request_id.reset(token)
-            tracing.current.reset(trace)

@@ -58,6 +58,13 @@ async def claim(tx: Tx, *, scope: str, key: str, request_fingerprint: str) -> St
             422,
             "Idempotency key reused",
             f"Idempotency-Key {key!r} was already used with a different request body",
+            errors=[
+                {
+                    "field": "header.Idempotency-Key",
+                    "message": "already used with a different request body",
+                    "type": "idempotency_key_reused",
+                }
+            ],
         )
     return StoredResponse(row.status_code, row.response)
 

@@ -14,7 +14,7 @@ from aiokafka.errors import GroupCoordinatorNotAvailableError
 from aiokafka.helpers import create_ssl_context
 
 from shared import topics
-from shared.runtime.settings import KafkaSecurity
+from shared.runtime.settings import KafkaGroupTiming, KafkaSecurity
 
 TOPIC_CONFIG = {"retention.ms": "-1", "retention.bytes": "-1", "cleanup.policy": "delete"}
 
@@ -58,7 +58,12 @@ def consumer(
     instance_id: str | None,
     subscribe: Iterable[str],
     security: KafkaSecurity | None = None,
+    timing: KafkaGroupTiming | None = None,
 ) -> AIOKafkaConsumer:
+    """A group member. Run replicas as dynamic members (no `instance_id`) when a graceful
+    stop must hand partitions over at once: aiokafka's static members never send LeaveGroup
+    (docs/kafka.md, Limits), so theirs wait for the session to expire."""
+    timing = timing if timing is not None else KafkaGroupTiming()
     return AIOKafkaConsumer(
         *subscribe,
         bootstrap_servers=bootstrap,
@@ -69,6 +74,9 @@ def consumer(
         auto_offset_reset="earliest",
         isolation_level="read_committed",
         max_poll_interval_ms=600_000,
+        session_timeout_ms=timing.session_timeout_ms,
+        heartbeat_interval_ms=timing.heartbeat_interval_ms,
+        rebalance_timeout_ms=timing.rebalance_timeout_ms,
         **client_security(security),
     )
 

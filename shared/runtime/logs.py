@@ -1,20 +1,26 @@
-"""JSON logs, one object per line, carrying the request id of the request being served.
+"""JSON logs, one object per line, carrying the request id of the request being served,
+the trace id of the current span, and the appeal and correlation ids of the fact at hand
+(the consume loop, the relay and the timers set them with `about`).
 
 Logs carry no personal data: the message, string fields and exception texts are scrubbed
 (numbers and ID cards masked as shared.masking does, the values pydantic and PostgreSQL echo
 in their errors redacted); SQL parameters never reach them (the engine hides them)."""
 
+import contextlib
 import json
 import logging
 import re
 import sys
+from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import Any
 
 from shared import masking
 from shared.runtime import tracing
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+_about: ContextVar[dict[str, str]] = ContextVar("about", default={})  # noqa: B039 (never mutated)
 _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 # What errors repeat of their input: pydantic's `input_value=...`, PostgreSQL's
 # `Key (phone)=(...)`, SQLAlchemy's `[parameters: ...]` (hidden by the engine, and here too).
@@ -47,8 +53,9 @@ class JsonFormatter(logging.Formatter):
         }
         if (rid := request_id.get()) is not None:
             entry["request_id"] = rid
-        if (trace := tracing.trace_id(tracing.current.get())) is not None:
+        if (trace := tracing.trace_id()) is not None:
             entry["trace_id"] = trace
+        entry.update(_about.get())
         entry.update(
             {
                 k: scrub(v) if isinstance(v, str) else v
@@ -59,6 +66,22 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = scrub(self.formatException(record.exc_info))
         return json.dumps(entry, default=str, ensure_ascii=False)
+
+
+@contextlib.contextmanager
+def about(**ids: Any) -> Iterator[None]:
+    """Every log line within carries these ids (appeal_id, correlation_id), besides any
+    already set; None values are left out."""
+    token = _about.set(_about.get() | {k: str(v) for k, v in ids.items() if v is not None})
+    try:
+        yield
+    finally:
+        _about.reset(token)
+
+
+def add(**ids: Any) -> None:
+    """Add ids for the rest of the enclosing `about` block, which undoes them on leaving."""
+    _about.set(_about.get() | {k: str(v) for k, v in ids.items() if v is not None})
 
 
 def configure(service: str, level: str) -> None:

@@ -22,6 +22,11 @@ OUTBOX_OLDEST_AGE = Gauge(
 RELAY_ACTIVE = Gauge(
     "hotline_outbox_relay_active", "1 while this replica holds the relay role", ["service"]
 )
+PARTITIONS_ASSIGNED = Gauge(
+    "hotline_consumer_partitions_assigned",
+    "Partitions this replica's consume loop owns in its group now",
+    ["service"],
+)
 CONSUMED = Counter(
     "hotline_consumer_applied_total", "Facts applied by the consume loop", ["service", "type"]
 )
@@ -35,4 +40,38 @@ PARKED = Counter(
 )
 RETRIES = Counter(
     "hotline_consumer_retries_total", "Transient faults retried with backoff", ["service"]
+)
+WEBHOOK_DELIVERIES = Counter(
+    "hotline_webhook_deliveries_total",
+    "Webhook delivery attempts by outcome: delivered, retried (another attempt is due) or "
+    "failed (attempts spent, or the subscription cancelled)",
+    ["service", "outcome"],
+)
+TIMER_SWEEPS = Counter(
+    "hotline_timer_sweeps_total",
+    "Durable timer sweeps run, ok or failed",
+    ["service", "timer", "outcome"],
+)
+TIMER_FIRED = Counter(
+    "hotline_timer_fired_total", "What durable timer sweeps recorded or sent", ["service", "timer"]
+)
+AUDIT_FINDINGS = Counter(
+    "hotline_audit_findings_total", "Integrity findings audit recorded", ["service", "kind"]
+)
+# Named as the ProvisionalDeadlines alert reads it; nothing sets it yet (issue 17: deadlines
+# in a year whose holiday arrangement is not published), so the series stays absent.
+DEADLINES_PROVISIONAL = Gauge(
+    "hotline_deadlines_provisional",
+    "Open work orders whose deadline is provisional (holiday arrangement not yet published)",
+    ["service"],
+)
+CHAIN_BREAKS = Counter(
+    "hotline_chain_breaks_total",
+    "Breaks the self-check found in the service's own history (each counted once)",
+    ["service"],
+)
+CHAIN_VERIFIED_AT = Gauge(
+    "hotline_chain_verified_timestamp_seconds",
+    "When the self-check last finished a pass over the service's own history",
+    ["service"],
 )

@@ -11,16 +11,29 @@ from sqlalchemy import MetaData
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
+from shared.runtime import roles
 
-def alembic_config(migrations_dir: Path, database_url: str) -> Config:
+
+def alembic_config(
+    migrations_dir: Path, database_url: str, *, runtime_role: str = roles.DEFAULT_RUNTIME_ROLE
+) -> Config:
     config = Config()
     config.set_main_option("script_location", str(migrations_dir))
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    config.attributes[roles.RUNTIME_ROLE_ATTRIBUTE] = runtime_role  # what the grants name
     return config
 
 
-def upgrade(migrations_dir: Path, database_url: str, revision: str = "head") -> None:
-    command.upgrade(alembic_config(migrations_dir, database_url), revision)
+def upgrade(
+    migrations_dir: Path,
+    database_url: str,
+    revision: str = "head",
+    *,
+    runtime_role: str = roles.DEFAULT_RUNTIME_ROLE,
+) -> None:
+    """Upgrade as the database's owner, granting `runtime_role` what the service needs."""
+    config = alembic_config(migrations_dir, database_url, runtime_role=runtime_role)
+    command.upgrade(config, revision)
 
 
 def run_env(target_metadata: MetaData) -> None:

@@ -12,7 +12,7 @@ from shared.runtime import auth
 from shared.runtime.problems import MEDIA_TYPE, ProblemDetails, ValidationProblem
 
 _TITLES = {
-    400: "The request is malformed (for example a cursor this API did not issue)",
+    400: "The request is malformed: a body that is not JSON, or a cursor this API did not issue",
     401: "No valid bearer token",
     403: "The token lacks the scope or role this operation requires",
     404: "No such resource, or none the caller may see",
@@ -116,6 +116,8 @@ def _complete_operation(operation: dict[str, Any]) -> dict[str, str]:
         wanted.add("422")
     if any(p.get("name") == "cursor" for p in operation.get("parameters", [])):
         wanted.add("400")
+    if "requestBody" in operation:
+        wanted.add("400")  # a body that is not JSON at all
     for status in sorted(wanted | {s for s in responses if s[0] in "45"}):
         ref = "ValidationProblem" if status == "422" else "ProblemDetails"
         declared = responses.get(status, {})

@@ -4,25 +4,31 @@ Only one relay per service may run (kafka.md §5): with two, one could publish v
 an appeal while the other still holds version n. A session-level advisory lock on a dedicated
 connection elects the relay; the same connection LISTENs for the NOTIFY each append sends,
 so an event is usually on Kafka milliseconds after its commit, with a short poll as backstop.
+
+Takeover (docs/operations.md, Replicas): a stopping relay closes its lock session as soon as
+its last batch is acknowledged; a killed one loses the lock when PostgreSQL sees its
+connection close (the kernel closes it when the process dies). Standbys try the lock every
+LOCK_RETRY_SECONDS, so the role moves within that much of the lock's release.
 """
 
 import asyncio
-import contextlib
+import json
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.runtime import eventstore, faults, metrics
+from shared.runtime import eventstore, faults, logs, metrics, tracing
 
 log = logging.getLogger("hotline.outbox")
 
 BATCH_SIZE = 500
 POLL_SECONDS = 1.0  # backstop for a missed NOTIFY; the normal wake-up is the notification
-LOCK_RETRY_SECONDS = 2.0
+LOCK_RETRY_SECONDS = 0.25  # a standby's attempt costs one round trip
 
 
 class OutboxRelay:
@@ -104,17 +110,25 @@ class OutboxRelay:
             eventstore.OUTBOX_CHANNEL, lambda *_: wake.set()
         )
         last_stats = 0.0
-        while not stopping.is_set():
-            await lock_conn.execute(text("SELECT 1"))  # a lost session means a lost lock
-            await lock_conn.commit()
-            wake.clear()
-            published = await self.publish_batch(producer)
-            if time.monotonic() - last_stats > 5:
-                await self._export_backlog()
-                last_stats = time.monotonic()
-            if published == 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(wake.wait(), POLL_SECONDS)
+        stop = asyncio.ensure_future(stopping.wait())
+        try:
+            while not stopping.is_set():
+                await lock_conn.execute(text("SELECT 1"))  # a lost session means a lost lock
+                await lock_conn.commit()
+                wake.clear()
+                published = await self.publish_batch(producer)
+                if time.monotonic() - last_stats > 5:
+                    await self._export_backlog()
+                    last_stats = time.monotonic()
+                if published == 0:  # idle: until a NOTIFY, the backstop poll or the stop
+                    notified = asyncio.ensure_future(wake.wait())
+                    await asyncio.wait({notified, stop}, timeout=POLL_SECONDS)
+                    notified.cancel()
+        finally:
+            stop.cancel()
+            # Say so before the lock goes: no moment with two replicas claiming the role.
+            self.holds_role = False
+            metrics.RELAY_ACTIVE.labels(self._service).set(0)
 
     async def publish_batch(self, producer: AIOKafkaProducer) -> int:
         """Send one batch and mark it; a crash in between republishes it (consumers dedupe)."""
@@ -123,19 +137,37 @@ class OutboxRelay:
             if not rows:
                 return 0
             self._crash.reach(faults.RELAY_BEFORE_SEND)
-            # Enqueue all, then await: batches form while idempotence keeps partition order.
-            pending = [
-                await producer.send(
-                    self._topic,
-                    value=row.body.encode(),
-                    key=str(row.stream_id).encode(),
-                    headers=[("traceparent", row.traceparent.encode())]
-                    if row.traceparent
-                    else None,
-                )
+            # One PRODUCER span per event, child of the span it was recorded in; the record
+            # carries the span's own context, so the consumer's span is its child.
+            spans = [
+                tracing.publish_span(self._topic, row.traceparent, appeal_id=row.stream_id)
                 for row in rows
             ]
-            await asyncio.gather(*pending)
+            failed: BaseException | None = None
+            try:
+                # Enqueue all, then await: batches form while idempotence keeps partition order.
+                pending = [
+                    await producer.send(
+                        self._topic,
+                        value=row.body.encode(),
+                        key=str(row.stream_id).encode(),
+                        headers=tracing.kafka_headers(span),
+                    )
+                    for row, span in zip(rows, spans, strict=True)
+                ]
+                await asyncio.gather(*pending)
+            except BaseException as exc:
+                failed = exc
+                with logs.about(**_ids(rows[0])):
+                    log.warning("publishing failed", extra={"events": len(rows)})
+                raise
+            finally:
+                for span in spans:
+                    tracing.end(span, failed)
+            if log.isEnabledFor(logging.DEBUG):
+                for row in rows:
+                    with logs.about(**_ids(row)):
+                        log.debug("published", extra={"event_row": row.id})
             self._crash.reach(faults.RELAY_AFTER_SEND)
             await eventstore.mark_published(conn, [row.id for row in rows])
         metrics.EVENTS_PUBLISHED.labels(self._service).inc(len(rows))
@@ -146,6 +178,14 @@ class OutboxRelay:
             count, age = await eventstore.unpublished_stats(conn)
         metrics.OUTBOX_UNPUBLISHED.labels(self._service).set(count)
         metrics.OUTBOX_OLDEST_AGE.labels(self._service).set(age)
+
+
+def _ids(row: Any) -> dict[str, Any]:
+    """The appeal and correlation ids of an outbox row, for its log lines."""
+    return {
+        "appeal_id": row.stream_id,
+        "correlation_id": json.loads(row.body).get("correlation_id"),
+    }
 
 
 async def _wait(stopping: asyncio.Event, seconds: float) -> bool:

@@ -143,10 +143,42 @@ async def _on_stale(request: Request, exc: Exception) -> JSONResponse:
     return problem_response(request, 412, "Precondition Failed", str(exc), None, **extensions)
 
 
+# PostgreSQL's data exceptions (SQLSTATE class 22) are values it cannot store or compare that
+# validation let through: a NUL in text or a \u0000 escape in jsonb, a number past its
+# column's range. The transaction rolled back, so nothing was accepted: the request is invalid.
+_DATA_EXCEPTION_CLASS = "22"
+
+
+def _unstorable(exc: Exception) -> str | None:
+    orig = getattr(exc, "orig", None)
+    sqlstate = getattr(orig, "sqlstate", None) or getattr(
+        getattr(orig, "__cause__", None), "sqlstate", None
+    )
+    return "value" if str(sqlstate or "").startswith(_DATA_EXCEPTION_CLASS) else None
+
+
 async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
-    log.exception("unhandled error", exc_info=exc)
+    # Starlette answers this outside the middleware that sets and echoes the request id
+    # (http.RequestContext), so both come from the request's state here; the trace id is
+    # still current (the tracing middleware is outside this one).
+    rid = getattr(request.state, "request_id", None)
+    headers = {"X-Request-Id": rid} if rid else None
+    if (kind := _unstorable(exc)) is not None:
+        return problem_response(
+            request,
+            422,
+            "Invalid request",
+            f"a {kind} in the request cannot be stored (a NUL character, or out of range)",
+            headers=headers,
+            errors=[{"field": "request", "message": f"unstorable {kind}", "type": "unstorable"}],
+        )
+    log.exception("unhandled error", exc_info=exc, extra={"request_id": rid})
     return problem_response(
-        request, 500, "Internal Server Error", "the request failed; nothing was changed"
+        request,
+        500,
+        "Internal Server Error",
+        "the request failed; nothing was changed",
+        headers=headers,
     )
 
 

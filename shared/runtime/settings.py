@@ -29,7 +29,13 @@ class ServiceSettings(BaseSettings):
     environment: Literal["development", "test", "production"] = "production"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
-    database_url: SecretStr
+    database_url: SecretStr  # as the runtime role: append-only history (shared/runtime/roles.py)
+    # As the schema's owner, for `hotline migrate` only; the services never use it.
+    migration_database_url: SecretStr | None = None
+    # The role the migrations grant the runtime rights to (shared/runtime/roles.py).
+    database_runtime_role: str = Field(
+        default="hotline_runtime", pattern=r"^[a-z_][a-z0-9_]{0,62}$"
+    )
     database_pool_size: int = Field(default=10, ge=1, le=100)
     kafka_bootstrap: str = "127.0.0.1:9092"
     consumer_group: str | None = None
@@ -48,18 +54,30 @@ class ServiceSettings(BaseSettings):
     rate_limit_anonymous: str = "60/minute"
     rate_limit_open311_post: str = "120/minute"
     rate_limit_token_failures: str = "20/minute"
+    # How often the service re-checks a slice of its own history (shared/runtime/selfcheck.py).
+    chain_check_interval_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
     # Names a crash point (shared.runtime.faults) where the process SIGKILLs itself once;
     # only the crash-safety tests set it.
     crash_at: str | None = None
+    # Development and tests: every finished span as a JSON line in this file (tracing.py);
+    # production exports through the standard OTEL_* variables instead.
+    trace_file: Path | None = None
 
-    @field_validator("database_url", mode="after")
+    @field_validator("database_url", "migration_database_url", mode="after")
     @classmethod
-    def _asyncpg_scheme(cls, url: SecretStr) -> SecretStr:
+    def _asyncpg_scheme(cls, url: SecretStr | None) -> SecretStr | None:
+        if url is None:
+            return None
         value = url.get_secret_value()
         for scheme in _PLAIN_SCHEMES:
             if value.startswith(scheme):
                 return SecretStr(ASYNC_SCHEME + value.removeprefix(scheme))
         return url
+
+    def migration_url(self) -> str:
+        """Where migrations run: the owner's URL, or the one URL a deployment gives when it
+        keeps a single role (then history is not protected from the service itself)."""
+        return (self.migration_database_url or self.database_url).get_secret_value()
 
     @field_validator("rate_limit_anonymous", "rate_limit_open311_post", "rate_limit_token_failures")
     @classmethod
@@ -87,6 +105,8 @@ class ServiceSettings(BaseSettings):
             )
         if self.environment == "production" and self.crash_at is not None:
             raise ValueError("HOTLINE_CRASH_AT is for tests only")
+        if self.environment == "production" and self.trace_file is not None:
+            raise ValueError("HOTLINE_TRACE_FILE is for development and tests only")
         return self
 
 
@@ -112,6 +132,31 @@ class KafkaSecurity(BaseSettings):
             self.ssl_cafile or self.ssl_certfile or self.ssl_keyfile
         ):
             raise ValueError("TLS files given but HOTLINE_KAFKA_SECURITY_PROTOCOL is not SSL")
+        return self
+
+
+class KafkaGroupTiming(BaseSettings):
+    """How fast a consumer group notices a member gone (docs/operations.md, Replicas).
+
+    After a SIGKILL a replica's partitions move once its session expires; after a graceful
+    stop (a dynamic member sends LeaveGroup) the survivors learn of the rebalance from their
+    next heartbeat. So the session bounds the takeover after a crash and the heartbeat the
+    takeover after a SIGTERM. The broker must allow the session: its
+    `group.min.session.timeout.ms` (6 s by default) is lowered to 1 s in our broker configs.
+    """
+
+    model_config = SettingsConfigDict(env_prefix="HOTLINE_KAFKA_", extra="ignore")
+
+    session_timeout_ms: int = Field(default=3000, ge=1000, le=300_000)
+    heartbeat_interval_ms: int = Field(default=500, ge=100, le=60_000)
+    # How long a rebalance waits for members to rejoin; longer than the session, so a member
+    # busy with a batch is not dropped from the group while it rejoins.
+    rebalance_timeout_ms: int = Field(default=6000, ge=1000, le=600_000)
+
+    @model_validator(mode="after")
+    def _heartbeat_within_session(self) -> Self:
+        if self.heartbeat_interval_ms * 3 > self.session_timeout_ms:
+            raise ValueError("the heartbeat interval must be at most a third of the session")
         return self
 
 

@@ -1,24 +1,245 @@
-"""W3C trace context carried from an HTTP request, through the events it causes, across
-Kafka headers into the next service: one trace id follows an appeal's causal chain."""
+"""OpenTelemetry tracing: one trace follows an appeal's causal chain across the services.
 
-import re
-import secrets
-from contextvars import ContextVar
+An HTTP request's span (FastAPI's instrumentation) is current while a command appends its
+events; each event row keeps that span's W3C `traceparent`. The relay publishes each event in
+a PRODUCER span that is a child of it and carries its own context in the Kafka record's
+`traceparent` header; the consume loop applies each record in a CONSUMER span that is a child
+of that, and the events a handler appends keep the consumer span as their parent. So one
+appeal's path (POST, intake's transaction, the relay, Kafka, dispatch, feedback, audit) is
+one trace; SQLAlchemy's and httpx's instrumentations add the statements and outbound calls.
+
+Spans are always made (their ids go into logs and events) but exported only when asked:
+- the standard `OTEL_*` variables: `OTEL_TRACES_EXPORTER` (e.g. `otlp`, `console`) or, with
+  that unset, `OTEL_EXPORTER_OTLP_ENDPOINT`/`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (protocol by
+  `OTEL_EXPORTER_OTLP_PROTOCOL`, default http/protobuf). Unlike the SDK's own default, an
+  unset `OTEL_TRACES_EXPORTER` exports nothing: no collector is assumed.
+- `HOTLINE_TRACE_FILE` (development and tests only; settings refuse it in production):
+  every finished span as one JSON line in that file, written synchronously.
+"""
+
+import contextlib
+import logging
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
+
+import httpx
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import (
+    BatchSpanProcessor,
+    SimpleSpanProcessor,
+    SpanExporter,
+    SpanExportResult,
+)
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 HEADER = "traceparent"
-_FORMAT = re.compile(r"^00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$")
+QUIET_URLS = "/livez,/healthz,/readyz,/metrics"  # probes and scrapes make no spans
+log = logging.getLogger("hotline.tracing")
 
-current: ContextVar[str | None] = ContextVar("traceparent", default=None)
-
-
-def continue_from(parent: str | None) -> str:
-    """A new span in the parent's trace, or a new trace when the parent is absent or invalid."""
-    match = _FORMAT.match(parent or "")
-    trace_id = match.group(1) if match else secrets.token_hex(16)
-    flags = match.group(3) if match else "01"
-    return f"00-{trace_id}-{secrets.token_hex(8)}-{flags}"
+_W3C = TraceContextTextMapPropagator()
+_lock = threading.Lock()
+_provider: TracerProvider | None = None
 
 
-def trace_id(traceparent: str | None) -> str | None:
-    match = _FORMAT.match(traceparent or "")
-    return match.group(1) if match else None
+class JsonLinesExporter(SpanExporter):
+    """Each finished span as one JSON object per line (HOTLINE_TRACE_FILE)."""
+
+    def __init__(self, path: Path) -> None:
+        self._file = path.open("a", encoding="utf-8")
+        self._lock = threading.Lock()
+
+    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
+        with self._lock:
+            for span in spans:
+                self._file.write(span.to_json(indent=None) + "\n")
+            self._file.flush()
+        return SpanExportResult.SUCCESS
+
+    def shutdown(self) -> None:
+        with self._lock:
+            self._file.close()
+
+
+def _env_exporters() -> list[SpanExporter]:
+    """The exporters the standard OTEL_* variables ask for; none when they ask for none."""
+    names = [n.strip() for n in os.environ.get("OTEL_TRACES_EXPORTER", "").split(",") if n.strip()]
+    if not names and (
+        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")
+        or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
+    ):
+        names = ["otlp"]
+    exporters: list[SpanExporter] = []
+    for name in names:
+        if name == "none":
+            continue
+        if name == "otlp":  # the protocol the spec names, as the SDK's configurator reads it
+            protocol = os.environ.get(
+                "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+                os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf"),
+            )
+            name = "otlp_proto_grpc" if protocol == "grpc" else "otlp_proto_http"
+        found = entry_points(group="opentelemetry_traces_exporter", name=name)
+        if not found:
+            raise ValueError(f"OTEL_TRACES_EXPORTER names {name!r}, which is not installed")
+        exporters.append(next(iter(found)).load()())
+    return exporters
+
+
+def configure(service: str, *, trace_file: Path | None = None) -> TracerProvider:
+    """Install the process's tracer provider and the library instrumentations, once.
+
+    Later calls (tests build several apps in one process) add only a trace file not yet
+    added; the provider, its resource and its exporters stay those of the first call."""
+    global _provider
+    with _lock:
+        if _provider is None:
+            _provider = TracerProvider(resource=Resource.create({"service.name": service}))
+            for exporter in _env_exporters():
+                _provider.add_span_processor(BatchSpanProcessor(exporter))
+            trace.set_tracer_provider(_provider)
+            _instrument_libraries(_provider)
+        if trace_file is not None:
+            _provider.add_span_processor(SimpleSpanProcessor(JsonLinesExporter(trace_file)))
+        return _provider
+
+
+def _instrument_libraries(provider: TracerProvider) -> None:
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
+    # The package declares sqlalchemy<2.1 (what its own tests ran on); the engine events it
+    # listens to are unchanged in 2.1, and tests/unit/test_tracing.py shows its spans.
+    # It wraps sqlalchemy.ext.asyncio.create_async_engine: call that through the module.
+    SQLAlchemyInstrumentor().instrument(tracer_provider=provider, skip_dep_check=True)
+
+
+def instrument_app(app: Any) -> None:
+    from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+    FastAPIInstrumentor.instrument_app(
+        app,
+        tracer_provider=_provider,
+        excluded_urls=QUIET_URLS,
+        exclude_spans=["receive", "send"],  # one span per request, not one per ASGI message
+    )
+
+
+def http_client(**options: Any) -> httpx.AsyncClient:
+    """An httpx client whose requests are CLIENT spans carrying `traceparent` (httpx's
+    instrumentation, per client: patching httpx for the whole process would also rewrite
+    the headers of clients that are not the service's own, such as a test's)."""
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+
+    client = httpx.AsyncClient(**options)
+    HTTPXClientInstrumentor.instrument_client(client, tracer_provider=_provider)
+    return client
+
+
+def tracer() -> trace.Tracer:
+    return trace.get_tracer("hotline")
+
+
+def traceparent() -> str | None:
+    """The current span's context in W3C form (what an event row keeps), or None."""
+    carrier: dict[str, str] = {}
+    _W3C.inject(carrier)
+    return carrier.get(HEADER)
+
+
+def context_from(parent: str | bytes | None) -> otel_context.Context:
+    """The context a `traceparent` names; an empty one (a new trace) when absent or invalid."""
+    if isinstance(parent, bytes):
+        parent = parent.decode("latin-1")
+    return _W3C.extract({HEADER: parent} if parent else {})
+
+
+def trace_id() -> str | None:
+    """The current trace id in hex (what log lines carry), or None outside any span."""
+    ctx = trace.get_current_span().get_span_context()
+    return format(ctx.trace_id, "032x") if ctx.is_valid else None
+
+
+def kafka_headers(span: Span) -> list[tuple[str, bytes]]:
+    """The record headers that make a consumer's span a child of `span`."""
+    carrier: dict[str, str] = {}
+    _W3C.inject(carrier, context=trace.set_span_in_context(span))
+    return [(key, value.encode("latin-1")) for key, value in carrier.items()]
+
+
+def publish_span(topic: str, parent: str | None, *, appeal_id: Any) -> Span:
+    """A PRODUCER span for one record, child of the trace the event was recorded in; the
+    caller ends it once the broker acknowledged (or refused) the record."""
+    return tracer().start_span(
+        f"{topic} publish",
+        context=context_from(parent),
+        kind=SpanKind.PRODUCER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.operation.type": "send",
+            "messaging.destination.name": topic,
+            "hotline.appeal_id": str(appeal_id),
+        },
+    )
+
+
+@contextlib.contextmanager
+def consume_span(record: Any, service: str) -> Iterator[Span]:
+    """The CONSUMER span, current while one Kafka record is applied: events a handler
+    appends keep it as their parent, so the trace goes on in the next service."""
+    parent = dict(record.headers or ()).get(HEADER)
+    with tracer().start_as_current_span(
+        f"{record.topic} process",
+        context=context_from(parent),
+        kind=SpanKind.CONSUMER,
+        attributes={
+            "messaging.system": "kafka",
+            "messaging.operation.type": "process",
+            "messaging.destination.name": record.topic,
+            "messaging.destination.partition.id": str(record.partition),
+            "messaging.kafka.offset": record.offset,
+            "messaging.consumer.group.name": service,
+        },
+    ) as span:
+        yield span
+
+
+@contextlib.contextmanager
+def root_span(name: str, **attributes: Any) -> Iterator[Span]:
+    """A span of its own trace (a timer's sweep): no request or record caused it."""
+    with tracer().start_as_current_span(
+        name, context=otel_context.Context(), attributes=_clean(attributes)
+    ) as span:
+        yield span
+
+
+def describe(event: Any) -> None:
+    """Name the fact a span is about: its type, appeal and correlation."""
+    trace.get_current_span().set_attributes(
+        {
+            "hotline.event_type": event.type,
+            "hotline.appeal_id": str(event.subject),
+            "hotline.correlation_id": str(event.correlation_id),
+        }
+    )
+
+
+def end(span: Span, error: BaseException | None = None) -> None:
+    if error is not None:
+        span.record_exception(error)
+        span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+    span.end()
+
+
+def _clean(attributes: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: v if isinstance(v, str | int | float | bool) else str(v)
+        for k, v in attributes.items()
+        if v is not None
+    }

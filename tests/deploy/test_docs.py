@@ -4,7 +4,7 @@ reads, and nothing else."""
 import re
 
 from services.catalog import SERVICES
-from shared.runtime.settings import KafkaSecurity
+from shared.runtime.settings import KafkaGroupTiming, KafkaSecurity
 from tests.deploy.manifests import ROOT
 
 OPERATIONS = ROOT / "docs" / "operations.md"
@@ -14,7 +14,8 @@ def settings_the_code_reads() -> set[str]:
     names = {"HOTLINE_SECRETS_DIR"}  # read by shared.runtime.settings.load
     for service in SERVICES.values():
         names |= {f"HOTLINE_{field.upper()}" for field in service.settings.model_fields}
-    names |= {f"HOTLINE_KAFKA_{field.upper()}" for field in KafkaSecurity.model_fields}
+    for kafka_settings in (KafkaSecurity, KafkaGroupTiming):
+        names |= {f"HOTLINE_KAFKA_{field.upper()}" for field in kafka_settings.model_fields}
     return names
 
 

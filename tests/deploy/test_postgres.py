@@ -107,3 +107,18 @@ def test_development_keeps_no_backups() -> None:
     for cluster in clusters(docs):
         assert "plugins" not in cluster["spec"]
         assert "backup" not in cluster["spec"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_cluster_has_a_runtime_role_apart_from_the_owner(overlay: str) -> None:
+    """The service logs in as `hotline_runtime`, which owns nothing and may only append to
+    history (the migrations grant it so); the owner CloudNativePG bootstraps runs them."""
+    for cluster in clusters(render(overlay)):
+        service = cluster["metadata"]["name"].removesuffix("-pg")
+        assert cluster["spec"]["bootstrap"]["initdb"]["owner"] == service
+        [role] = cluster["spec"]["managed"]["roles"]
+        assert role["name"] == "hotline_runtime" != service
+        assert role["login"]
+        assert role["ensure"] == "present"
+        assert [role[power] for power in ("superuser", "createdb", "createrole")] == [False] * 3
+        assert role["passwordSecret"] == {"name": f"{service}-pg-runtime"}

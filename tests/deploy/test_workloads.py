@@ -272,8 +272,14 @@ def test_secrets_are_files_named_like_the_settings_never_environment_variables(
         assert env["HOTLINE_SECRETS_DIR"] == SECRETS_MOUNT
         name = pod_labels(w)["app.kubernetes.io/name"]
         files = _mounted_files(w)
-        # CloudNativePG's generated Secret for the service's own cluster, key `uri`.
-        assert files[f"{SECRETS_MOUNT}/hotline_database_url"] == (f"{name}-pg-app", "uri")
+        if w["kind"] == "Job":  # migrations run as the owner: CloudNativePG's own Secret
+            owner = files[f"{SECRETS_MOUNT}/hotline_migration_database_url"]
+            assert owner == (f"{name}-pg-app", "uri")
+            assert f"{SECRETS_MOUNT}/hotline_database_url" not in files
+        else:  # the service as the runtime role, which may only append to history
+            runtime = files[f"{SECRETS_MOUNT}/hotline_database_url"]
+            assert runtime == (f"{name}-pg-runtime", "uri")
+            assert f"{SECRETS_MOUNT}/hotline_migration_database_url" not in files
         assert f"{name}-pg" in clusters
         own = SERVICES[name].settings if name in SERVICES else ServiceSettings  # Jobs: base
         for path in files:

@@ -15,7 +15,7 @@ from audit_service.domain import merkle
 from tests.e2e.conftest import Stack
 from tests.e2e.test_happy_path import APPEAL
 from tests.e2e.test_replay import _audit_caught_up
-from tests.support import polling, processes
+from tests.support import infra, polling, processes
 from tests.support.processes import OPERATOR, bearer
 
 pytestmark = pytest.mark.e2e
@@ -51,7 +51,7 @@ async def test_a_kept_root_proves_facts_and_exposes_a_rewrite(stack: Stack) -> N
         assert _verifies(proof, kept["root"])
 
         # Someone edits the stored fact behind audit's back...
-        engine = create_async_engine(processes.database_url(stack.audit))
+        engine = create_async_engine(infra.owner_url(processes.database_url(stack.audit)))
         async with engine.begin() as conn:
             await conn.execute(
                 text("UPDATE facts SET hash = repeat('e', 64) WHERE event_id = :e"), {"e": event_id}

@@ -70,7 +70,7 @@ async def test_a_replay_reports_a_live_row_that_differs_from_the_log(stack: Stac
         )
         appeal_id = created.json()["id"]
         await polling.until(lambda: _audit_caught_up(stack), what="audit to catch up")
-        engine = create_async_engine(processes.database_url(stack.audit))
+        engine = create_async_engine(infra.owner_url(processes.database_url(stack.audit)))
         async with engine.begin() as conn:
             await conn.execute(
                 text("UPDATE facts SET hash = repeat('0', 64) WHERE subject = :s"), {"s": appeal_id}

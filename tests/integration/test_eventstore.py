@@ -2,17 +2,19 @@
 
 import asyncio
 import itertools
+from collections.abc import AsyncIterator
 from typing import Any
 from uuid import uuid4
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared import events
 from shared.runtime import idempotency
 from shared.runtime.eventstore import ConcurrencyError, Database, Tx
 from shared.runtime.problems import Problem
-from tests.support import chains
+from tests.support import chains, infra
 from tests.unit import factories
 
 pytestmark = pytest.mark.integration
@@ -67,9 +69,17 @@ async def test_appended_events_load_in_order_with_an_intact_hash_chain(db: Datab
     assert all(b.prev_hash == a.hash for a, b in itertools.pairwise(loaded))
 
 
-async def test_the_hash_chain_detects_a_changed_row(db: Database) -> None:
+@pytest.fixture
+async def owner(db: Database) -> AsyncIterator[Database]:
+    """The same database as its owner: the runtime role may not change history."""
+    engine = create_async_engine(infra.owner_url(db.engine.url.render_as_string(False)))
+    yield Database(engine)
+    await engine.dispose()
+
+
+async def test_the_hash_chain_detects_a_changed_row(db: Database, owner: Database) -> None:
     history = await _store_history(db)
-    async with db.transaction() as tx:
+    async with owner.transaction() as tx:
         await tx.conn.execute(
             text(
                 "UPDATE events SET body = replace(body, 'solved', 'explained') "
@@ -82,9 +92,9 @@ async def test_the_hash_chain_detects_a_changed_row(db: Database) -> None:
         ]
 
 
-async def test_the_hash_chain_detects_a_deleted_row(db: Database) -> None:
+async def test_the_hash_chain_detects_a_deleted_row(db: Database, owner: Database) -> None:
     history = await _store_history(db)
-    async with db.transaction() as tx:
+    async with owner.transaction() as tx:
         await tx.conn.execute(
             text("DELETE FROM events WHERE stream_id = :s AND version = 2"),
             {"s": history[0].subject},

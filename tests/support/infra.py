@@ -17,15 +17,25 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from shared.runtime import kafka, migrations
+from shared.runtime import kafka, migrations, roles
 
 KAFKA = f"127.0.0.1:{os.environ.get('KAFKA_PORT', '19092')}"
 PG_PORT = int(os.environ.get("PGPORT_HOTLINE", "55433"))
 HOW_TO_START = "run the tests with `make test`, which starts Kafka and PostgreSQL for them"
 
 
-def pg_url(database: str) -> str:
-    return f"postgresql+asyncpg://hotline@127.0.0.1:{PG_PORT}/{database}"
+OWNER = "hotline"  # owns the databases and runs migrations (services/postgres.sh)
+RUNTIME = roles.DEFAULT_RUNTIME_ROLE  # what the services connect as
+
+
+def pg_url(database: str, *, role: str = OWNER) -> str:
+    return f"postgresql+asyncpg://{role}@127.0.0.1:{PG_PORT}/{database}"
+
+
+def owner_url(url: str) -> str:
+    """The same database as its owner: what a test needs to edit history behind a service's
+    back (the runtime role cannot)."""
+    return url.replace(f"//{RUNTIME}@", f"//{OWNER}@", 1)
 
 
 async def require_servers() -> None:
@@ -44,6 +54,8 @@ async def require_servers() -> None:
 
 
 async def fresh_database(prefix: str, migrations_dir: Path) -> str:
+    """A new database migrated by its owner; the URL returned connects as the runtime role,
+    as the services do."""
     name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     conn = await asyncpg.connect(
         host="127.0.0.1", port=PG_PORT, user="hotline", database="postgres"
@@ -52,9 +64,8 @@ async def fresh_database(prefix: str, migrations_dir: Path) -> str:
         await conn.execute(f'CREATE DATABASE "{name}"')
     finally:
         await conn.close()
-    url = pg_url(name)
-    await asyncio.to_thread(migrations.upgrade, migrations_dir, url)
-    return url
+    await asyncio.to_thread(migrations.upgrade, migrations_dir, pg_url(name))
+    return pg_url(name, role=RUNTIME)
 
 
 @dataclass(frozen=True)

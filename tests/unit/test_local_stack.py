@@ -1,5 +1,7 @@
 """`make run` gives intake a demo partner's Open311 key and says which."""
 
+import pytest
+
 from intake_service.settings import parse_partners
 from services import stack
 
@@ -29,3 +31,19 @@ def test_make_run_names_the_development_environment_and_says_so() -> None:
     chosen = {"HOTLINE_ENVIRONMENT": "production"}
     assert "as set by the caller" in stack.development_environment(chosen)
     assert chosen == {"HOTLINE_ENVIRONMENT": "production"}
+
+
+def test_replicas_default_to_one_and_are_bounded() -> None:
+    assert stack.replicas({}) == 1
+    assert stack.replicas({"REPLICAS": "3"}) == 3
+    for wrong in ("0", "-1", "two", "10"):
+        with pytest.raises(SystemExit):
+            stack.replicas({"REPLICAS": wrong})
+
+
+def test_replicas_never_share_a_static_instance_id() -> None:
+    assert stack.replica_env({}, 0, 2) == {}  # dynamic members: the default
+    environ = {"HOTLINE_CONSUMER_INSTANCE_ID": "node"}
+    assert stack.replica_env(environ, 0, 1) == {}  # one process keeps the id it was given
+    ids = {stack.replica_env(environ, i, 2)["HOTLINE_CONSUMER_INSTANCE_ID"] for i in range(2)}
+    assert ids == {"node-0", "node-1"}

@@ -1,0 +1,134 @@
+"""A fact as audit stored it, read back so that nothing shown rests on an unchecked column.
+
+Everything a history shows or a measure counts (type, actor, times, causation, subject,
+source, version, prev_hash, data) is read from the stored bytes, whose SHA-256 the chain
+check holds against the stored hash. The copied columns beside the bytes (`type`, `actor`,
+`time`, ...) serve only as indexes for finding rows; each is compared with the bytes when
+read, and any difference is one of the fact's `problems`.
+
+What the bytes cannot prove, audit seals: when it recorded the fact and where it read it
+(`ingested_at`, `seq`, `topic`, `partition`, `offset`, with the event id and hash), under an
+HMAC-SHA256 whose key is a mounted secret, never in the database. Someone who can write the
+database but does not hold the key cannot move a record time or a position unnoticed; a row
+with no seal (or the wrong one) is a problem too. Pure: the key is an argument.
+"""
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from audit_service.domain.facts import Fact
+from shared import envelope, topics
+
+# Columns a copied value must equal, and the envelope field each copies.
+_COPIED = {
+    "event_id": "id",
+    "source": "source",
+    "type": "type",
+    "subject": "subject",
+    "version": "version",
+    "time": "time",
+    "actor": "actor",
+    "causation_id": "causation_id",
+    "prev_hash": "prev_hash",
+}
+
+
+def seal(
+    key: bytes,
+    *,
+    event_id: UUID,
+    hash: str,
+    topic: str,
+    partition: int,
+    offset: int,
+    ingested_at: datetime,
+    seq: int,
+) -> str:
+    """HMAC-SHA256 over what audit adds to a fact: its record time and place."""
+    message = envelope.canonical_json(
+        [str(event_id), hash, topic, partition, offset, _instant(ingested_at), seq]
+    )
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def _instant(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _claimed(body: str) -> dict[str, Any] | None:
+    try:
+        wire = json.loads(body)
+    except ValueError:
+        return None
+    return wire if isinstance(wire, dict) else None
+
+
+def _as(column: str, value: Any) -> Any:
+    """A body field in the type its column holds."""
+    if value is None:
+        return None
+    if column in ("event_id", "subject", "causation_id"):
+        return UUID(str(value))
+    if column == "time":
+        return datetime.fromisoformat(str(value))
+    if column == "version":
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise ValueError(value)
+        return value
+    return str(value)
+
+
+def from_row(row: Mapping[Any, Any], key: bytes) -> Fact:
+    """The fact the row's bytes hold, with every way the row disagrees with them."""
+    problems: list[str] = []
+    body = str(row["body"])
+    wire = _claimed(body)
+    values: dict[str, Any] = {}
+    if wire is None:
+        problems.append("stored bytes are not a fact")
+        values = {column: row[column] for column in _COPIED}
+    else:
+        for column, field in _COPIED.items():
+            try:
+                values[column] = _as(column, wire.get(field))
+            except (TypeError, ValueError):
+                values[column] = row[column]
+                problems.append(f"bytes hold no valid {field}")
+                continue
+            if values[column] != row[column]:
+                problems.append(f"column {column} differs from the hashed bytes")
+    if envelope.digest(body.encode()) != row["hash"]:
+        problems.append("column hash is not the SHA-256 of the stored bytes")
+    if topics.BY_SOURCE.get(str(values["source"])) != row["topic"]:
+        problems.append("column topic is not its source's topic")
+    expected = seal(
+        key,
+        event_id=row["event_id"],
+        hash=row["hash"],
+        topic=row["topic"],
+        partition=row["partition"],
+        offset=row["offset"],
+        ingested_at=row["ingested_at"],
+        seq=row["seq"],
+    )
+    if row["seal"] is None or not hmac.compare_digest(expected, str(row["seal"])):
+        problems.append("record time or position does not match audit's seal")
+    return Fact(
+        event_id=values["event_id"],
+        source=str(values["source"]),
+        type=str(values["type"]),
+        subject=values["subject"],
+        version=int(values["version"] or 0),
+        time=values["time"],
+        actor=str(values["actor"]),
+        causation_id=values["causation_id"],
+        hash=str(row["hash"]),
+        prev_hash=str(values["prev_hash"]),
+        body=body,
+        problems=tuple(problems),
+    )

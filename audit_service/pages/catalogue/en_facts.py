@@ -1,0 +1,185 @@
+"""How the pages tell each fact in English: the sentence parts per fact type, the words for
+the contracts' enum values, and the names of who recorded a fact."""
+
+from audit_service.pages.catalogue.model import Sentence
+
+DEADLINES = "; sign for by {deadlines_sign_for_due}, handle by {deadlines_handle_due}"
+
+FACTS: dict[str, Sentence] = {
+    "appeal.received": (
+        '{actor} took a {urgency} {appeal_type} by {channel} (category {category}): "{content}"',
+        "; caller {citizen_name}",
+        ", phone {citizen_phone}",
+        "; at {location_address}",
+    ),
+    "appeal.classified": (
+        "{actor} reclassified the appeal from {previous_category} to {category} "
+        "({appeal_type}, {urgency})",
+        ", by catalogue version {catalogue_version}",
+        "; reason: {reason}",
+    ),
+    "appeal.forwarded": (
+        "{actor} forwarded the appeal to dispatch (category {category}, {appeal_type}, {urgency})",
+        ", district {district}",
+        "; the clocks run from receipt at {received_at}",
+    ),
+    "appeal.answered": (
+        '{actor} answered on the spot, with no work order: "{answer}"',
+        " (knowledge base {article_id}, version {article_version})",
+    ),
+    "appeal.transferred": (
+        "{actor} transferred the appeal to {line} by {mode}, their reference {external_reference}",
+    ),
+    "appeal.rejected": (
+        "{actor} declined the appeal: {reason}; the caller was pointed to {legal_route} "
+        "({explanation})",
+    ),
+    "appeal.merged": ("{actor} merged the appeal into appeal {parent}: {reason}",),
+    "appeal.unmerged": ("{actor} undid the merge into appeal {parent}: {reason}",),
+    "appeal.assigned": (
+        "{actor} assigned the work order to {department} by rule {routing_rule} "
+        "(version {routing_version})",
+        ", assisted by {assisting}",
+        DEADLINES,
+    ),
+    "appeal.redispatched": (
+        "{actor} moved the work order from {previous_department} to {department}: {reason}",
+        ", assisted by {assisting}",
+        DEADLINES,
+    ),
+    "appeal.signed_for": (
+        "{department} signed for the work order (signed by {person})",
+        "; handle by {current_handle_due}",
+    ),
+    "appeal.return_requested": (
+        "{department} asked to return the work order (reason {reason_code}, under {legal_basis})",
+        ": {explanation}",
+    ),
+    "appeal.return_approved": ("{actor} approved {department}'s return: {reasoning}",),
+    "appeal.return_denied": (
+        "{actor} overruled {department}'s return; it keeps the work order and its "
+        "clocks: {reasoning}",
+    ),
+    "appeal.extension_requested": (
+        "{department} asked for {working_days} more working days: {reason} (under {legal_basis})",
+    ),
+    "appeal.extension_approved": (
+        "{actor} gave {department} {working_days} more working days; handle by "
+        "{deadlines_handle_due} instead of {previous_handle_due}",
+    ),
+    "appeal.extension_denied": ("{actor} refused {department}'s extension: {reasoning}",),
+    "appeal.assist_contributed": ("{department} contributed as assisting department: {content}",),
+    "appeal.supervised": ("{actor} sent {department} a {level}: {note}",),
+    "appeal.deadline_warned": ("{department}'s {clock} is nearly up (due {due})",),
+    "appeal.deadline_missed": ("{department}'s {clock} ran out (due {due})",),
+    "appeal.redo_ordered": (
+        "{actor} ordered {department} to redo the work (round {round}): {reason}",
+        DEADLINES,
+    ),
+    "appeal.closed": ("{actor} closed the work order ({basis})", ": {note}"),
+    "appeal.handled": (
+        "{department} replied for round {round} ({result}): {reply}",
+        "; responsible: {person}",
+        "; attachments {attachments}",
+    ),
+    "appeal.rated": (
+        "The caller rated round {round} {via}: {satisfaction}, {solved}",
+        '; comment: "{comment}"',
+    ),
+    "appeal.not_rated": (
+        "Round {round} went unrated ({reason}); the rating window closed at {window_closed_at}",
+    ),
+    "appeal.reply_reviewed": (
+        "{actor} reviewed {department}'s reply for round {round}: {decision}",
+        "; reason: {reason}",
+        "; call back by {callback_due}",
+    ),
+    "appeal.callback_made": (
+        "{actor} made callback {attempt} of round {round}: {reached}",
+        ", {satisfaction}",
+        ", {solved}",
+        '; comment: "{comment}"',
+        " ({counted})",
+        "; next attempt by {next_attempt_due}",
+    ),
+    "appeal.citizen_notified": ('{actor} notified the caller by {channel} ({kind}): "{message}"',),
+}
+
+WORDS: dict[str, str] = {
+    "channel.phone": "phone",
+    "channel.web": "the web site",
+    "channel.app": "the app",
+    "channel.wechat": "WeChat",
+    "channel.partner": "a partner channel",
+    "channel.open311": "Open311",
+    "appeal_type.consultation": "consultation",
+    "appeal_type.help": "request for help",
+    "appeal_type.complaint": "complaint",
+    "appeal_type.report": "report",
+    "appeal_type.suggestion": "suggestion",
+    "appeal_type.praise": "praise",
+    "urgency.normal": "normal",
+    "urgency.urgent": "urgent",
+    "contact_preference.phone": "phone",
+    "contact_preference.sms": "SMS",
+    "contact_preference.wechat": "WeChat",
+    "contact_preference.email": "email",
+    "contact_preference.none": "no contact",
+    "anonymous.true": "anonymous",
+    "anonymous.false": "",
+    "public_consent.true": "may be published",
+    "public_consent.false": "not to be published",
+    "line.110": "110 (police)",
+    "line.119": "119 (fire)",
+    "line.120": "120 (ambulance)",
+    "line.122": "122 (traffic accidents)",
+    "mode.one_click": "one-click transfer",
+    "mode.three_party_call": "a three-party call",
+    "legal_route.litigation": "litigation",
+    "legal_route.arbitration": "arbitration",
+    "legal_route.discipline_inspection": "discipline inspection",
+    "legal_route.administrative_reconsideration": "administrative reconsideration",
+    "legal_route.information_disclosure": "government information disclosure",
+    "legal_route.petition": "petition (xinfang)",
+    "legal_route.police": "the police",
+    "legal_route.none": "no route",
+    "level.reminder": "reminder",
+    "level.supervision": "supervision notice",
+    "level.escalation": "escalation",
+    "clock.sign_for": "sign-for time",
+    "clock.handling": "handling time",
+    "basis.rated_satisfied": "the caller was satisfied",
+    "basis.not_rated": "not rated",
+    "basis.operator": "closed by an operator",
+    "result.solved": "solved",
+    "result.explained": "explained",
+    "result.unsolvable": "cannot be solved",
+    "satisfaction.satisfied": "satisfied",
+    "satisfaction.basically_satisfied": "basically satisfied",
+    "satisfaction.dissatisfied": "dissatisfied",
+    "solved.true": "solved",
+    "solved.false": "not solved",
+    "via.api": "through an operator",
+    "via.callback": "in a callback",
+    "via.link": "by the rating link",
+    "reason.window_expired": "the window expired",
+    "reason.unreachable": "no callback reached the caller",
+    "decision.approved": "approved, a callback is due",
+    "decision.sent_back": "sent back to reply again",
+    "reached.true": "reached the caller",
+    "reached.false": "did not reach the caller",
+    "counted.true": "counts as the round's rating",
+    "counted.false": "",
+    "kind.extension_approved": "extension approved",
+    "kind.reply_approved": "reply approved",
+}
+
+ACTORS: dict[str, str] = {
+    "service:intake": "intake",
+    "service:dispatch": "dispatch",
+    "service:feedback": "feedback",
+    "service:audit": "audit",
+    "department:": "department {}",
+    "partner:": "partner {}",
+    "operator:": "operator {}",
+}
