@@ -1,14 +1,19 @@
 """Who read or exported personal data, for auditors to see (GET /v1/access-log).
 
-Revision ID: 0005
-Revises: 0004
+The runtime role may only append to it, as to the other history tables: a read once logged
+stays logged (see shared/runtime/roles.py).
+
+Revision ID: 0007
+Revises: 0006
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+from shared.runtime import roles
+
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
@@ -24,6 +29,7 @@ def upgrade() -> None:
         schema="public",
     )
     op.create_index("ix_access_log_appeal_id", "access_log", ["appeal_id"], schema="public")
+    op.execute(f"REVOKE UPDATE, DELETE, TRUNCATE ON access_log FROM {roles.runtime_role(op)}")
 
 
 def downgrade() -> None:
