@@ -4,6 +4,7 @@ from fastapi import APIRouter, FastAPI
 
 from audit_service import handlers, publication, sealing, verification
 from audit_service.routes import (
+    access,
     history,
     integrity,
     measures,
@@ -26,6 +27,7 @@ def _routes() -> APIRouter:
     routes = APIRouter()
     routes.include_router(history.router)
     routes.include_router(proofs.router)  # before integrity: /checkpoints/public-key
+    routes.include_router(access.router)
     routes.include_router(integrity.router)
     routes.include_router(replays.router)
     routes.include_router(measures.router)

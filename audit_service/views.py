@@ -22,7 +22,9 @@ from shared.runtime.pagination import Page
 READ: Final = "audit:read"
 REPLAY: Final = "audit:replay"
 RULES: Final = "audit:rules"  # publish KPI rule versions
-PERSONAL_DATA: Final = "audit:personal-data"  # citizens' names and numbers unmasked
+# Unmasked, and sealed personal data opened: citizens' names, numbers, ID cards, addresses,
+# coordinates; staff names.
+PERSONAL_DATA: Final = "audit:personal-data"
 
 Instant = Annotated[
     AwareDatetime,
@@ -300,3 +302,13 @@ class HeldAppeal(_View):
 class DepartmentQueue(Page[HeldAppeal]):
     department: str
     at: Instant = Field(description="the moment the queue is shown as of")
+
+
+class AccessRecord(_View):
+    """One read or export that showed personal data unmasked: who, what, when."""
+
+    id: int
+    principal: str = Field(description="the token's subject (department:<id> for one)")
+    action: str = Field(examples=["appeal history", "export jsonl"])
+    appeal_id: UUID | None = Field(description="the appeal read; null for an export of all")
+    at: Instant

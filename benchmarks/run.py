@@ -204,7 +204,8 @@ async def main() -> None:
         env={
             "HOTLINE_DATABASE_URL": await infra.fresh_database(
                 "bench_bare", intake.service.migrations
-            )
+            ),
+            "HOTLINE_ENVIRONMENT": "test",
         },
     )
     await seed_routing(dispatch)

@@ -37,5 +37,7 @@ def create_app() -> FastAPI:
                 )
             ],
             title="12345 hotline: dispatch",
+            # Whole documents: the routing table and the SLA policy.
+            body_limits={"/v1/routing": 1024 * 1024, "/v1/sla-policy": 1024 * 1024},
         )
     )

@@ -52,12 +52,18 @@ async def _post(
     body = (body_text or delivery["body"]).encode()
     headers = webhooks.headers(secret, message_id(delivery["id"]), int(now.timestamp()), body)
     try:
-        if delivery["subscription_id"] is not None:  # a partner's URL: checked again now
-            await targets.check(delivery["url"], allow_private=settings.private_targets_allowed())
+        # A partner's URL is checked again now, and the connection goes to the address that
+        # was checked (no second lookup); the city's own channels are configured, not chosen.
+        allow_private = delivery["subscription_id"] is None or settings.private_targets_allowed()
+        pinned = await targets.resolve(delivery["url"], allow_private=allow_private)
+        headers = {**headers, "Host": pinned.host_header}
+        extensions = {"sni_hostname": pinned.sni_hostname} if pinned.sni_hostname else {}
         # One bound on the whole exchange: httpx's timeouts are per read, and a receiver
         # dripping bytes must not outlive the lease.
         async with asyncio.timeout(settings.webhook_timeout_seconds * 2):
-            response = await client.post(delivery["url"], content=body, headers=headers)
+            response = await client.post(
+                pinned.url, content=body, headers=headers, extensions=extensions
+            )
     except targets.RefusedTarget:
         return None, "target refused: not a public address"
     except (httpx.HTTPError, TimeoutError) as exc:

@@ -164,14 +164,21 @@ class Delivery(BaseModel):
     status: Literal["pending", "delivered", "failed"]
     attempts: int
     next_attempt_at: datetime | None
-    last_status_code: int | None
-    last_error: str | None
+    last_status_code: int | None = Field(
+        description="the hotline centre's only; null for a partner"
+    )
+    last_error: str | None = Field(description="the hotline centre's only; null for a partner")
     created_at: datetime
     delivered_at: datetime | None
 
     @classmethod
-    def of(cls, row: dict[str, Any]) -> Self:
+    def of(cls, row: dict[str, Any], *, detail: bool = True) -> Self:
+        """`detail`: the last status code and error, for the hotline centre. A partner is
+        told only pending, delivered or failed: what its URL answered from inside the
+        cluster (a status, a connection error naming hosts) could map the network."""
         fields = {k: row[k] for k in cls.model_fields if k != "webhook_id"}
+        if not detail:
+            fields |= {"last_status_code": None, "last_error": None}
         return cls(webhook_id=message_id(row["id"]), **fields)
 
 

@@ -32,6 +32,7 @@ def create_app() -> FastAPI:
             handlers=handlers.HANDLERS,
             on_fact=positions.record,  # read your own writes: X-Work-Order-Version
             title="12345 hotline: intake",
+            body_limits={"/v1/catalogue": 1024 * 1024},  # the whole catalogue in one document
         )
     )
     open311_views.own_errors(app)

@@ -163,3 +163,16 @@ switch_over_rows = Table(
     Column("problems", JSONB, nullable=False),
     schema="public",
 )
+
+# Who read or exported personal data: one row per read that showed it unmasked (a token
+# with audit:personal-data), never what was shown.
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("principal", String(200), nullable=False),
+    Column("action", String(100), nullable=False),  # e.g. "appeal history", "export jsonl"
+    Column("appeal_id", Uuid, index=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    schema="public",
+)

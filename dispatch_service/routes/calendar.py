@@ -18,7 +18,7 @@ from shared.runtime.problems import invalid_field
 from shared.workdays import SEED_VERSION, SEED_YEARS, Arrangement, version_name
 
 router = APIRouter(prefix="/v1/calendar", tags=["calendar"])
-Admin = Annotated[Principal, require("catalogue:admin")]
+Admin = Annotated[Principal, require("catalogue:admin", centre=True)]
 Year = Annotated[int, Path(ge=2000, le=2100, description="the calendar year")]
 
 

@@ -20,7 +20,7 @@ from shared.runtime.pagination import CursorQuery, LimitQuery, Page
 from shared.runtime.problems import invalid_field, not_found
 
 router = APIRouter(prefix="/v1", tags=["catalogue"])
-Admin = Annotated[Principal, require("catalogue:admin")]
+Admin = Annotated[Principal, require("catalogue:admin", centre=True)]
 _UNPUBLISHED = openapi.problems(404)  # nothing published yet: `hotline seed` or a PUT
 
 

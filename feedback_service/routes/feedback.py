@@ -113,7 +113,7 @@ async def post_review(
     appeal_id: UUID,
     decision: ReviewDecision,
     runtime: FeedbackRuntime,
-    caller: Annotated[Principal, require("workorders:dispatch")],
+    caller: Annotated[Principal, require("workorders:dispatch", centre=True)],
     idempotency_key: idempotency.KeyHeader = None,
 ) -> views.Reviewed:
     """The hotline centre approves the reply (a callback falls due) or sends it back."""
@@ -156,7 +156,7 @@ async def post_rating(
     appeal_id: UUID,
     rating: Rating,
     runtime: FeedbackRuntime,
-    caller: Annotated[Principal, require("ratings:write")],
+    caller: Annotated[Principal, require("ratings:write", centre=True)],
     idempotency_key: idempotency.KeyHeader = None,
 ) -> views.Recorded:
     """An operator records the citizen's rating of the approved round."""
@@ -180,7 +180,7 @@ async def post_callback(
     appeal_id: UUID,
     call: Callback,
     runtime: FeedbackRuntime,
-    caller: Annotated[Principal, require("ratings:write")],
+    caller: Annotated[Principal, require("ratings:write", centre=True)],
     idempotency_key: idempotency.KeyHeader = None,
 ) -> views.CalledBack:
     """One callback attempt, always recorded: 201 with `counted` saying whether it set the

@@ -142,6 +142,7 @@ def receive(
         citizen=events.CitizenTraits(
             anonymous=appeal.citizen.anonymous,
             contact_preference=appeal.citizen.contact_preference,
+            public_consent=appeal.citizen.public_consent,
         ),
         location=events.Place(
             district=appeal.location.district,

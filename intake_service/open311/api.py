@@ -22,9 +22,11 @@ from intake_service.open311.http import (
 )
 from intake_service.routes.deps import IntakeRuntime
 from intake_service.store import updates as feed
-from shared.conduct import CONDUCT_PREFIX, is_conduct
+from shared.conduct import CONDUCT_PREFIX
 from shared.decisions import Context
+from shared.runtime import ratelimit
 from shared.runtime.eventstore import Tx
+from shared.runtime.ratelimit import client_of
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
 
@@ -106,8 +108,15 @@ async def create_request(suffix: str, request: Request, runtime: IntakeRuntime) 
     fmt = format_of(suffix)
     settings = runtime.settings
     form = params.parse_form(await request.body())
-    partner = check_key(settings, params.single(form, "api_key"), required=True)
+    limiter = ratelimit.of(request)
+    key = params.single(form, "api_key")
+    if key not in settings.georeport_partners():  # guessing keys: counted per client
+        limiter.hit(
+            ratelimit.item(settings.rate_limit_anonymous), "open311-key", client_of(request)
+        )
+    partner = check_key(settings, key, required=True)
     assert partner is not None
+    limiter.hit(ratelimit.item(settings.rate_limit_open311_post), "open311-post", partner)
     check_jurisdiction(settings, params.single(form, "jurisdiction_id"))
     catalogue, _ = await _catalogue(runtime)
     service = _service(catalogue, params.single(form, "service_code"))
@@ -204,10 +213,16 @@ async def get_request(
     catalogue, _ = await _catalogue(runtime)
     appeal_id = params.request_id(service_request_id)
     async with runtime.db.transaction() as tx:
-        row = None if appeal_id is None else await store.get(tx, appeal_id)
+        # Only appeals that may be public: any other is unknown here, as if it did not exist.
         # A conduct complaint is never public: its text and place could tell the department
-        # complained about who complained. Unknown, as far as the public feed goes.
-        if row is None or is_conduct(row["category"]):
+        # complained about who complained.
+        found = (
+            []
+            if appeal_id is None
+            else await store.find(tx, ids=[appeal_id], limit=1, hidden_prefix=CONDUCT_PREFIX)
+        )
+        row = found[0] if found else None
+        if row is None:
             raise Open311Error.one(404, f"unknown service_request_id {service_request_id}")
         records = await _records(
             tx,
@@ -270,7 +285,8 @@ async def service_request_updates(
         found = await feed.between(
             tx, since, until, params.MAX_REQUESTS, hidden_prefix=CONDUCT_PREFIX
         )
-    return answer(fmt, "service_request_updates", [mapping.update_entry(u) for u in found])
+    entries = [mapping.update_entry(update, name) for update, name in found]
+    return answer(fmt, "service_request_updates", entries)
 
 
 @router.api_route(

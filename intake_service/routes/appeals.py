@@ -18,7 +18,7 @@ from intake_service.views import AppealCreated, AppealView, ProgressView
 from shared import events
 from shared.conduct import CONDUCT_PREFIX, is_conduct
 from shared.decisions import Context
-from shared.runtime import idempotency, openapi, pagination, positions, preconditions
+from shared.runtime import idempotency, openapi, pagination, positions, preconditions, ratelimit
 from shared.runtime.eventstore import Tx
 from shared.runtime.pagination import CursorQuery, LimitQuery, Page
 from shared.runtime.problems import Problem, invalid_field
@@ -183,17 +183,21 @@ async def list_appeals(
     "/progress/{appeal_id}",
     tags=["citizens"],
     response_model_exclude_unset=True,
-    responses=openapi.problems(404),
+    responses=openapi.problems(404, 429),
 )
 async def check_progress(
     appeal_id: UUID,
+    request: Request,
     runtime: IntakeRuntime,
     phone_last4: Annotated[str, Query(pattern=r"^[0-9]{4}$")],
 ) -> ProgressView:
     """A citizen's own check, without a token: the appeal id and the last four digits of
     the phone it was filed with. Status and stage times only, and the receipt (the accepted
     fact's hash and where audit proves it, docs/receipts.md); any mismatch is the same 404
-    as an unknown id, so the answer tells nothing about other appeals."""
+    as an unknown id, so the answer tells nothing about other appeals. Four digits can be
+    guessed: each client may check only so often (429, Retry-After)."""
+    limit = ratelimit.item(runtime.settings.rate_limit_anonymous)
+    ratelimit.of(request).hit(limit, "progress", ratelimit.client_of(request))
     async with runtime.db.transaction() as tx:
         row = await store.get(tx, appeal_id)
         parent = None

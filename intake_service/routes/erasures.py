@@ -53,7 +53,7 @@ class ErasureRequest(BaseModel):
 async def request_erasure(
     body: ErasureRequest,
     runtime: IntakeRuntime,
-    caller: Annotated[Principal, require(ERASE)],
+    caller: Annotated[Principal, require(ERASE, centre=True)],
     response: Response,
 ) -> views.ErasureView:
     """Erase a citizen's personal data: their key is destroyed and intake's copies blanked at
@@ -78,7 +78,7 @@ async def request_erasure(
 
 @router.get("/erasures/{erasure_id}", responses=openapi.problems(404))
 async def get_erasure(
-    erasure_id: UUID, runtime: IntakeRuntime, _: Annotated[Principal, require(ERASE)]
+    erasure_id: UUID, runtime: IntakeRuntime, _: Annotated[Principal, require(ERASE, centre=True)]
 ) -> views.ErasureView:
     async with runtime.db.transaction() as tx:
         record = await key_store.erasure(tx, erasure_id)
@@ -90,7 +90,7 @@ async def get_erasure(
 
 @router.get("/citizen-keys/{key_id}", responses=openapi.problems(404))
 async def citizen_key(
-    key_id: UUID, runtime: IntakeRuntime, _: Annotated[Principal, require(KEYS)]
+    key_id: UUID, runtime: IntakeRuntime, _: Annotated[Principal, require(KEYS, centre=True)]
 ) -> views.CitizenKey:
     """The data key, unwrapped, to open what it sealed, used once and never stored by the
     caller; `erased` once the citizen's data was erased."""

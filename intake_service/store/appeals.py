@@ -10,6 +10,7 @@ from uuid import UUID
 from sqlalchemy import cast, func, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 
+from intake_service.open311 import privacy
 from intake_service.store.tables import appeals
 from shared import events
 from shared.runtime.eventstore import Tx
@@ -211,6 +212,23 @@ async def list_appeals(
     return [dict(row._mapping) for row in await tx.conn.execute(query)]
 
 
+def publishable() -> Any:
+    """open311.privacy.may_publish in SQL, so a page of the public feed holds only appeals
+    that may be public: not a report (as received or as classified now), not anonymous, and
+    with the citizen's consent (implied only on the channels privacy names)."""
+    citizen = appeals.c.received["citizen"]
+    consent = citizen["public_consent"].astext
+    return (
+        (appeals.c.appeal_type.not_in(sorted(privacy.NEVER_PUBLIC_TYPES)))
+        & (appeals.c.received["appeal_type"].astext.not_in(sorted(privacy.NEVER_PUBLIC_TYPES)))
+        & (citizen["anonymous"].astext == "false")
+        & (
+            (consent == "true")
+            | (consent.is_(None) & appeals.c.channel.in_(sorted(privacy.IMPLIED_CONSENT_CHANNELS)))
+        )
+    )
+
+
 async def find(
     tx: Tx,
     *,
@@ -222,9 +240,14 @@ async def find(
     limit: int = 1000,
     hidden_prefix: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Appeals newest first (Open311's query). `ids` overrides every other filter but
-    `hidden_prefix`: no appeal whose category starts with it is ever found."""
-    query = select(appeals).order_by(appeals.c.received_at.desc(), appeals.c.id).limit(limit)
+    """Appeals that may be public, newest first (Open311's query). `ids` overrides every
+    other filter but `hidden_prefix`: no appeal whose category starts with it is ever found."""
+    query = (
+        select(appeals)
+        .where(publishable())
+        .order_by(appeals.c.received_at.desc(), appeals.c.id)
+        .limit(limit)
+    )
     if hidden_prefix is not None:
         query = query.where(~appeals.c.category.startswith(hidden_prefix))
     if ids is not None:

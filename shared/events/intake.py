@@ -24,6 +24,9 @@ class Citizen(BaseModel):
     # Resident identity card number (18 characters, the last may be X).
     id_number: str | None = Field(default=None, pattern=r"^[0-9]{17}[0-9Xx]$")
     contact_preference: ContactPreference | None = None
+    # May the appeal (masked, without the citizen) appear on the public Open311 feeds? None:
+    # not asked; intake_service.open311.privacy decides what that means per channel.
+    public_consent: bool | None = None
 
 
 class Location(BaseModel):
@@ -40,6 +43,8 @@ class CitizenTraits(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     anonymous: bool = False
     contact_preference: ContactPreference | None = None
+    # Whether the appeal may appear (masked) on the public feeds: not personal, kept in clear.
+    public_consent: bool | None = None
 
 
 class Place(BaseModel):

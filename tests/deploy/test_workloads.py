@@ -338,6 +338,15 @@ def test_the_rendered_settings_load_in_the_services_own_settings_classes(
             assert (loaded.jwt_jwks_url or "").startswith("https://")
 
 
+def test_the_base_never_names_a_development_environment() -> None:
+    # Unset is production; only the dev overlay may choose the built-in keys.
+    base = ROOT / "deploy" / "base"
+    for path in sorted(base.rglob("*")):
+        if path.is_file() and path.suffix in {".env", ".yaml"}:
+            text = path.read_text()
+            assert "HOTLINE_ENVIRONMENT" not in text, f"{path.relative_to(ROOT)} sets it"
+
+
 def test_each_database_has_room_for_its_service_at_full_scale(docs: list[Doc]) -> None:
     for d in of_kind(docs, "Deployment"):
         name = d["metadata"]["name"]

@@ -164,6 +164,8 @@ WORDS: dict[str, str] = {
     "contact_preference.none": "no contact",
     "anonymous.true": "anonymous",
     "anonymous.false": "",
+    "public_consent.true": "may be published",
+    "public_consent.false": "not to be published",
     "line.110": "110 (police)",
     "line.119": "119 (fire)",
     "line.120": "120 (ambulance)",

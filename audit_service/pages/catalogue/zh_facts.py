@@ -146,6 +146,8 @@ WORDS: dict[str, str] = {
     "contact_preference.none": "不需联系",
     "anonymous.true": "匿名",
     "anonymous.false": "",
+    "public_consent.true": "同意公开",
+    "public_consent.false": "不同意公开",
     "line.110": "110 报警",
     "line.119": "119 消防",
     "line.120": "120 急救",
