@@ -193,22 +193,6 @@ InclusionProof = proofs.InclusionProof
 ConsistencyProof = proofs.ConsistencyProof
 
 
-class PublicKey(_View):
-    """A key checkpoints were signed with: PEM (SubjectPublicKeyInfo) and JWK (RFC 8037)."""
-
-    key_id: str
-    algorithm: Literal["Ed25519"] = "Ed25519"
-    pem: str
-    jwk: dict[str, str]
-
-
-class PublicKeys(_View):
-    """The key audit signs with now, and every key it ever signed with (rotation)."""
-
-    current: PublicKey
-    keys: list[PublicKey]
-
-
 class DepartmentMeasures(_View):
     """One department's figures for the month; rates are null when nothing was due."""
 
@@ -302,13 +286,3 @@ class HeldAppeal(_View):
 class DepartmentQueue(Page[HeldAppeal]):
     department: str
     at: Instant = Field(description="the moment the queue is shown as of")
-
-
-class AccessRecord(_View):
-    """One read or export that showed personal data unmasked: who, what, when."""
-
-    id: int
-    principal: str = Field(description="the token's subject (department:<id> for one)")
-    action: str = Field(examples=["appeal history", "export jsonl"])
-    appeal_id: UUID | None = Field(description="the appeal read; null for an export of all")
-    at: Instant

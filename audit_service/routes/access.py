@@ -5,7 +5,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Request, Response
 
-from audit_service import views
+from audit_service import views, views_admin
 from audit_service.routes.deps import AuditRuntime
 from audit_service.store import access
 from shared.runtime.auth import Principal, require
@@ -25,12 +25,12 @@ async def list_access(
     appeal_id: UUID | None = None,
     cursor: CursorQuery = None,
     limit: LimitQuery = 100,
-) -> Page[views.AccessRecord]:
+) -> Page[views_admin.AccessRecord]:
     """Every read or export that showed personal data unmasked (a token with
     audit:personal-data), oldest first; the record names who, what and when, never what
     was shown."""
     (after,) = decode(cursor, int) if cursor else (0,)
     async with runtime.engine.connect() as conn:
         rows = await access.list_access(conn, appeal_id=appeal_id, after=after, limit=limit)
-    found = [views.AccessRecord.model_validate(r) for r in rows]
+    found = [views_admin.AccessRecord.model_validate(r) for r in rows]
     return page(found, limit=limit, key=lambda r: (r.id,), request=request, response=response)

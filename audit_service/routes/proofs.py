@@ -9,7 +9,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from audit_service import checkpoints, publication, store, views
+from audit_service import checkpoints, publication, store, views, views_admin
 from audit_service.domain import signing
 from audit_service.routes.deps import AuditRuntime
 from shared.runtime.auth import Principal, require
@@ -28,13 +28,13 @@ SizeQuery = Annotated[
 FactHash = Annotated[str, Path(pattern="^[0-9a-f]{64}$", description="SHA-256, lowercase hex")]
 
 
-def _key(pem: str) -> views.PublicKey:
+def _key(pem: str) -> views_admin.PublicKey:
     key = signing.public_from_pem(pem.encode())
-    return views.PublicKey(key_id=signing.key_id(key), pem=pem, jwk=signing.jwk(key))
+    return views_admin.PublicKey(key_id=signing.key_id(key), pem=pem, jwk=signing.jwk(key))
 
 
 @router.get("/checkpoints/public-key")
-async def public_key(runtime: AuditRuntime) -> views.PublicKeys:
+async def public_key(runtime: AuditRuntime) -> views_admin.PublicKeys:
     """The Ed25519 public key checkpoints are signed with, and every earlier one: all one
     needs to check a checkpoint, a receipt or a proof offline (`hotline audit verify`)."""
     current = _key(signing.public_pem(runtime.settings.signing_key().public_key()))
@@ -42,7 +42,7 @@ async def public_key(runtime: AuditRuntime) -> views.PublicKeys:
         used = [_key(row["public_key"]) for row in await store.known_keys(conn)]
     if current.key_id not in {k.key_id for k in used}:
         used.append(current)
-    return views.PublicKeys(current=current, keys=used)
+    return views_admin.PublicKeys(current=current, keys=used)
 
 
 @router.post(
