@@ -101,6 +101,14 @@ def print_table(results: dict[str, Any]) -> None:
                 f"takeover after {sig.upper()}, {what}: median {figure['median']} s, "
                 f"max {figure['max']} s (target < {limit} s)"
             )
+    proved = results["proofs"]
+    for kind, label in (("inclusion", "a receipt"), ("consistency", "a consistency proof")):
+        large, small = proved["large"], proved["small"]
+        print(
+            f"{label} at {large['facts']:,} facts: p50 {large[f'{kind}_p50_ms']} ms, at "
+            f"{small['facts']:,}: {small[f'{kind}_p50_ms']} ms, ratio {proved[f'{kind}_ratio']}"
+            " (target: about 1)"
+        )
     load = results["machine"]
     print(
         f"load average at start {load['load_average_at_start']},"
