@@ -4,6 +4,7 @@ from fastapi import APIRouter, FastAPI
 
 from intake_service import handlers
 from intake_service.open311 import api as open311
+from intake_service.open311 import feeds as open311_feeds
 from intake_service.open311 import views as open311_views
 from intake_service.routes import (
     appeals,
@@ -22,7 +23,9 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app() -> FastAPI:
     router = APIRouter()
-    for routes in (appeals, front_office, emergency, catalogue, knowledge, erasures, open311):
+    # Open311's catch-all 404 (in `open311`) goes last, after every route it would shadow.
+    joined = (appeals, front_office, emergency, catalogue, knowledge, erasures)
+    for routes in (*joined, open311_feeds, open311):
         router.include_router(routes.router)
     app = create_service(
         ServiceSpec(

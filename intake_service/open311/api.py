@@ -1,9 +1,10 @@
-"""Open311 GeoReport v2 routes under /open311/v2/. The format is the path's suffix (`.xml`
-or `.json`); every error is Open311's `errors` document in that format, never problem+json.
-A request filed here is an ordinary appeal, filed as POST /v1/appeals files one."""
+"""Open311 GeoReport v2 routes under /open311/v2/: discovery, the service list, filing and
+tokens (the public feeds of requests and updates are `feeds`). The format is the path's
+suffix (`.xml` or `.json`); every error is Open311's `errors` document in that format, never
+problem+json. A request filed here is an ordinary appeal, filed as POST /v1/appeals files
+one. The catch-all 404 is here, so main.py joins this router after `feeds`."""
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
@@ -21,17 +22,14 @@ from intake_service.open311.http import (
     format_of,
 )
 from intake_service.routes.deps import IntakeRuntime
-from intake_service.store import updates as feed
-from shared.conduct import CONDUCT_PREFIX
 from shared.decisions import Context
 from shared.runtime import ratelimit
-from shared.runtime.eventstore import Tx
 from shared.runtime.ratelimit import client_of
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
 
 
-async def _catalogue(runtime: IntakeRuntime) -> tuple[Catalogue, datetime]:
+async def catalogue_in_force(runtime: IntakeRuntime) -> tuple[Catalogue, datetime]:
     async with runtime.db.transaction() as tx:
         current = await store.current_catalogue(tx)
     if current is None:
@@ -56,7 +54,7 @@ def _service(catalogue: Catalogue, code: str | None) -> Service:
 async def discovery(suffix: str, request: Request, runtime: IntakeRuntime) -> Response:
     fmt = format_of(suffix)
     settings = runtime.settings
-    _, published_at = await _catalogue(runtime)
+    _, published_at = await catalogue_in_force(runtime)
     document = mapping.discovery(
         changeset=params.format_datetime(published_at),
         contact=settings.georeport_contact,
@@ -77,7 +75,7 @@ async def services(
 ) -> Response:
     fmt = format_of(suffix)
     check_jurisdiction(runtime.settings, jurisdiction_id)
-    catalogue, _ = await _catalogue(runtime)
+    catalogue, _ = await catalogue_in_force(runtime)
     return answer(fmt, "services", [mapping.service_entry(s) for s in catalogue.services])
 
 
@@ -91,7 +89,7 @@ async def service_definition(
 ) -> Response:
     fmt = format_of(suffix)
     check_jurisdiction(runtime.settings, jurisdiction_id)
-    catalogue, _ = await _catalogue(runtime)
+    catalogue, _ = await catalogue_in_force(runtime)
     service = _service(catalogue, service_code)
     if not service.metadata:
         raise Open311Error.one(404, f"{service_code} has no service definition (metadata=false)")
@@ -118,7 +116,7 @@ async def create_request(suffix: str, request: Request, runtime: IntakeRuntime) 
     assert partner is not None
     limiter.hit(ratelimit.item(settings.rate_limit_open311_post), "open311-post", partner)
     check_jurisdiction(settings, params.single(form, "jurisdiction_id"))
-    catalogue, _ = await _catalogue(runtime)
+    catalogue, _ = await catalogue_in_force(runtime)
     service = _service(catalogue, params.single(form, "service_code"))
     appeal, extras = filing.new_appeal(service, form)
     async with runtime.db.transaction() as tx:
@@ -135,103 +133,6 @@ async def create_request(suffix: str, request: Request, runtime: IntakeRuntime) 
         "service_notice": "已受理，将按类别派至责任单位 Received; it goes to the responsible unit",
     }
     return answer(fmt, "service_requests", [created])
-
-
-async def _records(
-    tx: Tx,
-    rows: list[dict[str, Any]],
-    catalogue: Catalogue,
-    *,
-    extensions: bool,
-    keyring: personal.Keyring,
-) -> list[dict[str, Any]]:
-    found = await feed.of_appeals(tx, [row["id"] for row in rows])
-    records = []
-    # The location is sealed with the citizen's personal data; what mapping publishes of
-    # it is mapping's to decide.
-    for row in await personal.revealed_rows(tx, keyring, rows):
-        updates = found.get(row["id"], [])
-        record = mapping.request_record(row, catalogue, updates)
-        records.append(mapping.with_extensions(record, row, updates) if extensions else record)
-    return records
-
-
-@router.get(
-    "/requests.{suffix}",
-    response_model=None,
-    responses=v.document(list[v.ServiceRequest], "requests, newest first"),
-    openapi_extra=v.query(
-        "jurisdiction_id",
-        "service_request_id",
-        "service_code",
-        "start_date",
-        "end_date",
-        "status",
-        "extensions",
-    ),
-)
-async def list_requests(suffix: str, request: Request, runtime: IntakeRuntime) -> Response:
-    fmt = format_of(suffix)
-    given = dict(request.query_params)
-    check_jurisdiction(runtime.settings, given.get("jurisdiction_id"))
-    query = params.query(given, datetime.now(UTC))
-    catalogue, _ = await _catalogue(runtime)
-    async with runtime.db.transaction() as tx:
-        rows = await store.find(
-            tx,
-            ids=query.ids,
-            categories=query.codes,
-            since=query.since,
-            until=query.until,
-            closed=query.closed,
-            limit=params.MAX_REQUESTS,
-            hidden_prefix=CONDUCT_PREFIX,  # see get_request
-        )
-        records = await _records(
-            tx,
-            rows,
-            catalogue,
-            extensions=query.extensions,
-            keyring=personal.Keyring.of(runtime.settings),
-        )
-    return answer(fmt, "service_requests", records)
-
-
-@router.get(
-    "/requests/{service_request_id}.{suffix}",
-    response_model=None,
-    responses=v.document(list[v.ServiceRequest], "the request, as a list of one"),
-    openapi_extra=v.query("jurisdiction_id", "extensions"),
-)
-async def get_request(
-    service_request_id: str, suffix: str, request: Request, runtime: IntakeRuntime
-) -> Response:
-    fmt = format_of(suffix)
-    given = dict(request.query_params)
-    check_jurisdiction(runtime.settings, given.get("jurisdiction_id"))
-    extensions = params.extensions(given)
-    catalogue, _ = await _catalogue(runtime)
-    appeal_id = params.request_id(service_request_id)
-    async with runtime.db.transaction() as tx:
-        # Only appeals that may be public: any other is unknown here, as if it did not exist.
-        # A conduct complaint is never public: its text and place could tell the department
-        # complained about who complained.
-        found = (
-            []
-            if appeal_id is None
-            else await store.find(tx, ids=[appeal_id], limit=1, hidden_prefix=CONDUCT_PREFIX)
-        )
-        row = found[0] if found else None
-        if row is None:
-            raise Open311Error.one(404, f"unknown service_request_id {service_request_id}")
-        records = await _records(
-            tx,
-            [row],
-            catalogue,
-            extensions=extensions,
-            keyring=personal.Keyring.of(runtime.settings),
-        )
-    return answer(fmt, "service_requests", records)
 
 
 @router.get(
@@ -260,40 +161,6 @@ async def token(
     raise Open311Error.one(
         404, f"unknown token {token}: services here are realtime and issue no tokens"
     )
-
-
-@router.get(
-    "/servicerequestupdates.{suffix}",
-    response_model=None,
-    responses=v.document(list[v.RequestUpdate], "updates, oldest first"),
-    openapi_extra=v.query("jurisdiction_id", "api_key", "start_date", "end_date"),
-)
-async def service_request_updates(
-    suffix: str, request: Request, runtime: IntakeRuntime
-) -> Response:
-    """FixMyStreet's update feed: one update per public fact, oldest first, whose fact
-    happened between start_date and end_date (inclusive; at most 90 days, by default the
-    most recent 90), at most 1,000: a client reading more continues from the last
-    updated_datetime and recognises repeats by update_id."""
-    fmt = format_of(suffix)
-    given = dict(request.query_params)
-    settings = runtime.settings
-    check_jurisdiction(settings, given.get("jurisdiction_id"))
-    check_key(settings, given.get("api_key"), required=False)
-    since, until = params.window(given, datetime.now(UTC))
-    async with runtime.db.transaction() as tx:
-        found = await feed.between(
-            tx, since, until, params.MAX_REQUESTS, hidden_prefix=CONDUCT_PREFIX
-        )
-        # the citizen's own name is masked in the text: opened in memory for that only
-        opened = await personal.revealed_rows(
-            tx, personal.Keyring.of(runtime.settings), [row for _, row in found]
-        )
-    entries = [
-        mapping.update_entry(update, row["received"]["citizen"].get("name"))
-        for (update, _), row in zip(found, opened, strict=True)
-    ]
-    return answer(fmt, "service_request_updates", entries)
 
 
 @router.api_route(
