@@ -8,7 +8,7 @@ scripts cannot read it, other sites cannot make the browser send it, and the /v1
 accepts it (its routes still require the Authorization header).
 """
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from urllib.parse import parse_qs
 from uuid import UUID
@@ -168,7 +168,7 @@ async def _hot_spots(
     received = next((f for f in found.facts if f.type == "appeal.received"), None)
     if received is None:
         return []
-    window = rules.hot_spot.window(received.time)[1] - rules.hot_spot.window(received.time)[0]
+    window = timedelta(hours=rules.hot_spot.window_hours)
     moment = min(received.time + window, datetime.now(UTC))
     spots = await watch.detect_at(runtime, moment, rule=rules.hot_spot)
     return timeline.hot_spot_lines(
