@@ -200,6 +200,8 @@ unix_socket_directories = '$sock'
 # Sized for a small (2-core) development box.
 max_connections = 200
 shared_buffers = 256MB
+# Counts statements per database: the bench divides intake's by the appeals it accepted.
+shared_preload_libraries = 'pg_stat_statements'
 log_line_prefix = '%m [%p] %q%u@%d '
 EOF
     if ((EUID == 0)); then chown "$OS_USER:" -- "$conf"; fi

@@ -1,0 +1,146 @@
+"""POST to assignment visible, at a steady rate (open loop).
+
+Appeals are sent on a fixed schedule (the i-th at start + i/rate) whatever the answers do,
+and each latency runs from its scheduled time, so a stall shows as latency instead of as a
+slower sender (no coordinated omission). Visibility is watched in dispatch's database, not
+by polling its API per appeal: dispatch commits the work order with its appeal.assigned fact
+and that commit's NOTIFY (the outbox's wake-up) makes the watcher look at once, so the
+moment observed is the commit that makes `GET /v1/work-orders/{id}` answer 200.
+"""
+
+import asyncio
+import contextlib
+import statistics
+import time
+import uuid
+from typing import Any
+
+import asyncpg
+
+from benchmarks.client import Pool
+from shared.runtime.eventstore import OUTBOX_CHANNEL
+
+FALLBACK_POLL_SECONDS = 0.05
+SETTLE_SECONDS = 30
+
+
+def quantiles_ms(samples: list[float]) -> dict[str, float]:
+    if len(samples) < 2:
+        return {"p50_ms": float("nan"), "p99_ms": float("nan"), "max_ms": float("nan")}
+    cuts = statistics.quantiles(samples, n=100)
+    return {
+        "p50_ms": round(cuts[49] * 1000, 1),
+        "p99_ms": round(cuts[98] * 1000, 1),
+        "max_ms": round(max(samples) * 1000, 1),
+    }
+
+
+class AssignmentWatcher:
+    """When each appeal's appeal.assigned commits in dispatch's database."""
+
+    def __init__(self, dispatch_dsn: str) -> None:
+        self._dsn = dispatch_dsn
+        self.pending: dict[uuid.UUID, float] = {}  # appeal id -> scheduled send time
+        self.latencies: list[float] = []
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    async def __aenter__(self) -> "AssignmentWatcher":
+        self._conn = await asyncpg.connect(self._dsn)
+        await self._conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
+        self._task = asyncio.create_task(self._watch())
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)
+        await self._conn.close()
+
+    async def settled(self, seconds: float) -> None:
+        """Until nothing is pending, or `seconds` have passed."""
+        deadline = time.perf_counter() + seconds
+        while self.pending and time.perf_counter() < deadline:  # noqa: ASYNC110
+            await asyncio.sleep(FALLBACK_POLL_SECONDS)
+
+    def expect(self, appeal_id: uuid.UUID, scheduled: float) -> None:
+        self.pending[appeal_id] = scheduled
+        self._wake.set()  # it may have committed before we knew its id
+
+    async def _watch(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), FALLBACK_POLL_SECONDS)
+            self._wake.clear()
+            if not self.pending:
+                continue
+            rows = await self._conn.fetch(
+                "SELECT stream_id FROM events"
+                " WHERE type = 'appeal.assigned' AND stream_id = ANY($1::uuid[])",
+                list(self.pending),
+            )
+            seen = time.perf_counter()
+            for row in rows:
+                scheduled = self.pending.pop(row["stream_id"], None)
+                if scheduled is not None:
+                    self.latencies.append(seen - scheduled)
+
+
+async def post_to_assignment(
+    intake_url: str,
+    dispatch_dsn: str,
+    *,
+    headers: dict[str, str],
+    appeal: dict[str, Any],
+    rate: float,
+    seconds: float,
+) -> dict[str, Any]:
+    pool = Pool(intake_url)
+    errors: list[str] = []
+    post_times: list[float] = []
+    count = int(rate * seconds)
+
+    async with AssignmentWatcher(dispatch_dsn) as watcher:
+
+        async def send(scheduled: float) -> None:
+            try:
+                answer = await pool.request("POST", "/v1/appeals", headers=headers, body=appeal)
+            except OSError as exc:
+                errors.append(repr(exc))
+                return
+            post_times.append(time.perf_counter() - scheduled)
+            if answer.status != 201:
+                errors.append(f"{answer.status} {answer.body[:200]!r}")
+                return
+            watcher.expect(uuid.UUID(answer.json()["id"]), scheduled)
+
+        sends: list[asyncio.Task[None]] = []
+        start = time.perf_counter() + 0.1
+        late = 0
+        for i in range(count):
+            scheduled = start + i / rate
+            delay = scheduled - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -0.01:
+                late += 1  # the sender itself fell behind its schedule by > 10 ms
+            sends.append(asyncio.create_task(send(scheduled)))
+        await asyncio.gather(*sends)
+        sent_seconds = time.perf_counter() - start
+        await watcher.settled(SETTLE_SECONDS)
+        errors += [f"{key} not assigned in {SETTLE_SECONDS} s" for key in watcher.pending]
+        latencies = watcher.latencies
+    pool.close()
+    return {
+        "rate_per_s": rate,
+        "seconds": seconds,
+        "sent": count,
+        "sent_per_s": round(count / sent_seconds, 1),
+        "sender_late_over_10ms": late,
+        "connections": pool.opened,
+        "assigned": len(latencies),
+        "errors": len(errors),
+        "error_samples": errors[:5],
+        **quantiles_ms(latencies),
+        "post": quantiles_ms(post_times),
+    }

@@ -1,0 +1,188 @@
+"""The throughput figures: (a) appeals accepted per second on POST /v1/appeals against a
+bare FastAPI insert-and-commit, with intake's SQL statements per accepted appeal; the
+dispatch drain of the backlog (a) leaves; audit replay against plain aiokafka consumption;
+and consumer groups catching up."""
+
+import asyncio
+import json
+import os
+import re
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from audit_service import replay
+from audit_service.main import MIGRATIONS as AUDIT_MIGRATIONS
+from benchmarks import measure
+from intake_service.settings import IntakeSettings
+from services.catalog import SERVICES, Service
+from services.processes import ServiceProcess
+from shared import topics
+from shared.runtime import kafka
+from tests.e2e.test_happy_path import APPEAL
+from tests.support import histories, infra, processes
+
+DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
+CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
+REPLAY_APPEALS = int(os.environ.get("BENCH_REPLAY_APPEALS", "40000"))  # x5 facts each
+
+
+def _wrk(url: str, headers: dict[str, str], body: dict[str, Any]) -> float:
+    """Requests per second from wrk (a C load generator: a Python client would be the
+    bottleneck on two cores), DURATION seconds, CONCURRENCY connections."""
+    script = Path(tempfile.mkdtemp()) / "post.lua"
+    lines = [
+        'wrk.method = "POST"',
+        f"wrk.body = {_lua_string(json.dumps(body))}",
+        'wrk.headers["Content-Type"] = "application/json"',
+    ]
+    lines += [f"wrk.headers[ {_lua_string(k)} ] = {_lua_string(v)}" for k, v in headers.items()]
+    script.write_text("\n".join(lines) + "\n")
+    output = subprocess.run(
+        ["wrk", "-t1", f"-c{CONCURRENCY}", f"-d{DURATION}s", "-s", str(script), url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert "Non-2xx" not in output, output
+    return float(re.search(r"Requests/sec:\s+([0-9.]+)", output).group(1))  # type: ignore[union-attr]
+
+
+def _lua_string(value: str) -> str:
+    # A long-bracket literal: no escaping needed. Callers put spaces around it inside [ ],
+    # since "[[" would open a long string.
+    return "[==[" + value + "]==]"
+
+
+async def bench_accept(intake: ServiceProcess, bare: ServiceProcess) -> dict[str, Any]:
+    headers = processes.bearer("appeals:write")
+    runs: dict[str, list[float]] = {"intake": [], "bare": []}
+    cpu = {"intake": 0.0, "bare": 0.0}  # CPU seconds the server process spent in the runs
+    database = measure.database_name(processes.database_url(intake))
+    await measure.reset_statements(database)
+    targets = {"bare": (bare, "/items", {}), "intake": (intake, "/v1/appeals", headers)}
+    for _ in range(2):  # alternate, so drift on a noisy machine hits both alike
+        for name, (server, path, with_headers) in targets.items():
+            assert server.process is not None
+            before = measure.cpu_seconds(server.process.pid)
+            rate = await asyncio.to_thread(_wrk, f"{server.url}{path}", with_headers, APPEAL)
+            cpu[name] += measure.cpu_seconds(server.process.pid) - before
+            runs[name].append(rate)
+    [(accepted,)] = await infra.query(
+        infra.owner_url(processes.database_url(intake)),
+        "SELECT count(*) FROM events WHERE type = 'appeal.received'",
+    )
+    intake_rps, bare_rps = statistics.mean(runs["intake"]), statistics.mean(runs["bare"])
+    return {
+        "seconds_per_run": DURATION,
+        "concurrency": CONCURRENCY,
+        "runs": runs,
+        "intake_per_s": round(intake_rps),
+        "bare_insert_per_s": round(bare_rps),
+        "ratio": round(intake_rps / bare_rps, 3),
+        "cpu_ms_per_request": {
+            name: round(1000 * cpu[name] / (sum(runs[name]) * DURATION), 2) for name in cpu
+        },
+        "sql": await measure.statements(database, int(accepted)),
+    }
+
+
+async def bench_drain(dispatch: ServiceProcess) -> dict[str, Any]:
+    """Start dispatch on the backlog the accept runs left and time it to zero lag."""
+    ends = await infra.end_offsets([topics.INTAKE])
+    backlog = sum(ends.values())
+    started = time.perf_counter()
+    dispatch.start(HOTLINE_LOG_LEVEL="WARNING")
+    async with asyncio.timeout(900):
+        while True:
+            committed = await infra.committed_offsets(processes.group(dispatch))
+            if all(committed.get(tp, -1) >= end for tp, end in ends.items() if end):
+                break
+            await asyncio.sleep(0.5)
+    seconds = time.perf_counter() - started
+    return {
+        "appeals": backlog,
+        "seconds": round(seconds, 1),
+        "assigned_per_s": round(backlog / seconds),
+    }
+
+
+async def caught_up(groups: dict[str, Sequence[str]], deadline_seconds: float = 300) -> float:
+    """Seconds until every consumer group (name -> its topics) has committed up to the
+    current end of each non-empty partition."""
+    started = time.perf_counter()
+    async with asyncio.timeout(deadline_seconds):
+        for group, wanted in groups.items():
+            ends = await infra.end_offsets(wanted)
+            while True:
+                committed = await infra.committed_offsets(group)
+                if all(committed.get(tp, -1) >= end for tp, end in ends.items() if end):
+                    break
+                await asyncio.sleep(0.5)
+    return round(time.perf_counter() - started, 1)
+
+
+async def _plain_consume() -> tuple[int, float]:
+    partitions = await kafka.partitions(infra.KAFKA, topics.ALL)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=infra.KAFKA, enable_auto_commit=False, max_partition_fetch_bytes=4 << 20
+    )
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(partitions)
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        started, read = time.perf_counter(), 0
+        remaining = {tp for tp in partitions if ends[tp] > 0}
+        while remaining:
+            for records in (await consumer.getmany(timeout_ms=1000, max_records=5000)).values():
+                read += len(records)
+            remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
+        return read, time.perf_counter() - started
+    finally:
+        await consumer.stop()
+
+
+async def _timed(action: Callable[[], Awaitable[Any]]) -> tuple[Any, float]:
+    started = time.perf_counter()
+    result = await action()
+    return result, time.perf_counter() - started
+
+
+async def bench_replay() -> dict[str, Any]:
+    produced = await histories.produce(REPLAY_APPEALS)
+    url = await infra.fresh_database("bench_audit", AUDIT_MIGRATIONS)
+    engine = create_async_engine(url)
+    try:
+        plain_read, plain_seconds = await _plain_consume()
+        replay_id, schema_name, ends = await replay.start(engine, infra.KAFKA)
+        rebuilt, rebuild_seconds = await _timed(
+            lambda: replay.rebuild(engine, infra.KAFKA, schema_name, ends, replay_id)
+        )
+        async with engine.connect() as conn:
+            scoped = await conn.execution_options(schema_translate_map={None: schema_name})
+            _, digest_seconds = await _timed(lambda: replay.digests(scoped, ends))
+    finally:
+        await engine.dispose()
+    replay_rate, plain_rate = rebuilt / rebuild_seconds, plain_read / plain_seconds
+    return {
+        "facts_produced": produced,
+        "facts_replayed": rebuilt,
+        "replay_facts_per_s": round(replay_rate),
+        "plain_consume_per_s": round(plain_rate),
+        "ratio": round(replay_rate / plain_rate, 3),
+        "timeline_and_digest_seconds": round(digest_seconds, 1),
+    }
+
+
+def bare_service() -> Service:
+    return Service(
+        "bare", IntakeSettings, SERVICES["intake"].migrations, "benchmarks.bare_app:create_app"
+    )
