@@ -14,7 +14,9 @@ from shared.runtime.eventstore import Tx
 
 
 async def on_fact(delivery: Delivery, tx: Tx) -> None:
-    """Every fact read: recorded, and checked against its stream as recorded so far."""
+    """Every fact read: recorded, and checked against its stream as recorded so far (never
+    while a replay's switch-over rewrites the store: it holds the ingest lock exclusively)."""
+    await store.hold_ingest_lock(tx.conn)
     await store.add_facts(tx.conn, [store.fact_row(delivery)])
     fact = store.delivered(delivery)
     stream = await store.stream_facts(tx.conn, fact.subject, fact.source)

@@ -3,7 +3,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 
 from audit_service import checkpoints, handlers, sealing, verification
-from audit_service.routes import history, integrity, measures, replays, ui
+from audit_service.routes import history, integrity, measures, replays, rules, ui, watch
 from audit_service.settings import AuditSettings
 from shared import topics
 from shared.runtime import settings, timers
@@ -19,6 +19,8 @@ def _routes() -> APIRouter:
     routes.include_router(integrity.router)
     routes.include_router(replays.router)
     routes.include_router(measures.router)
+    routes.include_router(rules.router)
+    routes.include_router(watch.router)  # conduct and hot spots
     routes.include_router(ui.router)  # the auditor's pages, with their own cookie sign-in
     return routes
 

@@ -20,6 +20,7 @@ from shared.runtime.pagination import Page
 
 READ: Final = "audit:read"
 REPLAY: Final = "audit:replay"
+RULES: Final = "audit:rules"  # publish KPI rule versions
 PERSONAL_DATA: Final = "audit:personal-data"  # citizens' names and numbers unmasked
 
 Instant = Annotated[
@@ -194,7 +195,9 @@ class Proof(_View):
 class DepartmentMeasures(_View):
     """One department's figures for the month; rates are null when nothing was due."""
 
-    rank: int = Field(description="1 = best on-time completion, then satisfaction, sign-for")
+    rank: int = Field(
+        description="1 = best on-time completion, then satisfaction, sign-for, volume, id"
+    )
     department: str
     volume: int
     timely_sign_for_rate: float | None
@@ -204,6 +207,10 @@ class DepartmentMeasures(_View):
     redo_rate: float | None
     satisfaction_rate: float | None
     mean_handling_workdays: float | None
+    attitude_rated: int = Field(default=0, description="ratings that gave the attitude")
+    poor_attitude: int = Field(default=0, description="ratings of its attitude as poor")
+    poor_attitude_share: float | None = Field(default=None, description="poor ÷ rated")
+    conduct_complaints: int = Field(default=0, description="conduct complaints about it")
     evidence: dict[str, list[str]] | None = Field(
         default=None, description="with evidence=true: the ids of the facts behind each figure"
     )
@@ -219,9 +226,18 @@ class GamingShares(_View):
 
 
 class MeasuresRule(_View):
+    """The stored rule version that produced the figures (GET /v1/kpi-rules/{name}), and
+    the document applied: `adjusted` when the query's own parameters changed it."""
+
+    name: str
+    version: int
+    adjusted: bool
     basically_satisfied_counts: bool
     excluded_categories: list[str]
+    handling_limits: dict[str, Any] | None
     gaming_last_share_of_window: float
+    list_min_volume: int = Field(description="fewer holdings in the month: on neither list")
+    listed: int = Field(description="each list names at most this many")
 
 
 class Measures(Page[DepartmentMeasures]):
@@ -230,8 +246,12 @@ class Measures(Page[DepartmentMeasures]):
     month: str
     rule: MeasuresRule
     as_of: Instant
-    red_list: list[str] = Field(description="the best departments, best first")
-    black_list: list[str] = Field(description="the worst departments, worst first")
+    red_list: list[str] = Field(
+        description="the best departments, best first; never one the black list names"
+    )
+    black_list: list[str] = Field(
+        description="the worst departments, worst first; never one the red list names"
+    )
     gaming: dict[str, GamingShares] = Field(description="each department's gaming shares")
     gaming_evidence: dict[str, dict[str, list[str]]] | None = None
 

@@ -70,8 +70,20 @@ async def on_not_rated(event: events.NotRated, tx: Tx) -> None:
     )
 
 
+async def on_withdrawal_requested(event: events.WithdrawalRequested, tx: Tx) -> None:
+    # The forward of the same appeal precedes this on intake's partition: the order exists.
+    await execute(
+        tx,
+        commands.WORK_ORDER,
+        event.subject,
+        lambda order, context: domain.withdraw(order, event, context=context),
+        context=commands.by_service(cause=event),
+    )
+
+
 HANDLERS: Handlers = {
     events.AppealForwarded: on_appeal_forwarded,
+    events.WithdrawalRequested: on_withdrawal_requested,
     events.Handled: on_handled,
     events.ReplyReviewed: on_reply_reviewed,
     events.Rated: on_rated,

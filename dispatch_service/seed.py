@@ -1,4 +1,6 @@
-"""Demo departments and routing for two districts, loaded by `hotline seed`."""
+"""Demo departments and routing for two districts, loaded by `hotline seed`. Every category
+of the demo catalogue (intake_service/catalogue_seed.py) has a route; what no rule places
+goes to its district's government (the `*` rules), the city office last."""
 
 from typing import Any
 
@@ -23,6 +25,8 @@ DEPARTMENTS: list[dict[str, Any]] = [
         "district": None,
     },
     {"id": "public-security", "name": "市公安局 Public Security Bureau", "district": None},
+    {"id": "gas", "name": "市燃气集团 City Gas Group", "district": None},
+    {"id": "heating", "name": "市热力集团 City Heating Group", "district": None},
     {"id": "gov-east", "name": "东城区人民政府 East District Government", "district": "east"},
     {"id": "gov-west", "name": "西城区人民政府 West District Government", "district": "west"},
     {
@@ -36,11 +40,26 @@ DEPARTMENTS: list[dict[str, Any]] = [
         "district": "west",
     },
     {"id": "gov-city", "name": "市人民政府办公厅 City Government General Office", "district": None},
+    # Supervises the departments' conduct: complaints about them come here (shared/conduct.py).
+    {
+        "id": "supervision",
+        "name": "市政府督查室 City Government Supervision Office",
+        "district": None,
+    },
 ]
 
 _CITY_WIDE = {
     "water.outage": "water",
     "water.quality": "water",
+    "water.pressure": "water",
+    "gas.supply": "gas",
+    "heating.insufficient": "heating",
+    "housing.rental": "housing",
+    "traffic.parking": "public-security",  # the traffic police
+    "environment.water-pollution": "environment",
+    "market.price": "market",
+    "social-security.medical-insurance": "social-security",
+    "public-security.fraud": "public-security",
     "power.outage": "power",
     "housing.property-fee": "housing",
     "housing.repair": "housing",
@@ -53,31 +72,47 @@ _CITY_WIDE = {
     "social-security.pension": "social-security",
     "social-security.wages": "social-security",
     "public-security.household": "public-security",
+    "conduct.staff": "supervision",
+    "conduct.department": "supervision",
 }
 _BY_DISTRICT = {
     "urban.street-vendors": "urban",
     "urban.littering": "urban",
+    "traffic.road-damage": "urban",
     "environment.noise": "urban",
 }
 
-RULES: list[dict[str, Any]] = [
-    {
-        "rule_id": f"city:{category}",
-        "category": category,
-        "district": None,
-        "department": department,
-    }
-    for category, department in _CITY_WIDE.items()
-] + [
-    {
-        "rule_id": f"{district}:{category}",
-        "category": category,
-        "district": district,
-        "department": f"{prefix}-{district}",
-    }
-    for district in ("east", "west")
-    for category, prefix in _BY_DISTRICT.items()
-]
+RULES: list[dict[str, Any]] = (
+    [
+        {
+            "rule_id": f"city:{category}",
+            "category": category,
+            "district": None,
+            "department": department,
+        }
+        for category, department in _CITY_WIDE.items()
+    ]
+    + [
+        {
+            "rule_id": f"{district}:{category}",
+            "category": category,
+            "district": district,
+            "department": f"{prefix}-{district}",
+        }
+        for district in ("east", "west")
+        for category, prefix in _BY_DISTRICT.items()
+    ]
+    + [
+        # 兜底: a district's government takes what no rule places there
+        {
+            "rule_id": f"{district}:*",
+            "category": "*",
+            "district": district,
+            "department": f"gov-{district}",
+        }
+        for district in ("east", "west")
+    ]
+)
 
 
 async def seed(tx: Tx) -> tuple[int | None, int | None]:

@@ -8,6 +8,7 @@ notice the consume loop recorded) is no conflict of the caller's, so a command i
 again on the new state, a few times (`retrying`).
 """
 
+import json
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
@@ -91,24 +92,41 @@ async def record(
 
 
 async def tell_citizen(tx: Tx, config: FeedbackSettings, fact: events.Event) -> bool:
-    """Notify the citizen of an approved extension or reply, recording the notice on the
-    appeal's feedback stream (so audit can show it); False when there is none to send."""
+    """Queue the citizen's notice of an approved extension or reply; False when there is
+    none to send. The notice is recorded as a fact when its delivery settles (`notice_settled`):
+    delivered, or failed for good."""
     notice = await notify.citizen_notice(tx, config, fact)
     if notice is None:
         return False
-    delivery_id = uuid4()
-    context = Context(ACTOR, datetime.now(UTC), causation_id=fact.id)
+    await notify.enqueue_notice(tx, notice, delivery_id=uuid4(), now=datetime.now(UTC))
+    return True
+
+
+async def notice_settled(
+    tx: Tx, delivery: dict[str, Any], *, error: str | None, attempts: int, now: datetime
+) -> None:
+    """A citizen notice's delivery settled: `appeal.citizen_notified` when the channel took
+    it, `appeal.citizen_notice_failed` when the attempts are spent, on the appeal's stream."""
+    appeal_id = delivery["appeal_id"]
+    history = await tx.load(appeal_id)
+    correlation = history[0].event.correlation_id if history else appeal_id
+    body = json.loads(delivery["body"])
     await execute(
         tx,
         FEEDBACK,
-        fact.subject,
-        lambda _, ctx: domain.citizen_notified(
-            fact, notice.content, channel=notice.channel, delivery_id=delivery_id, context=ctx
+        appeal_id,
+        lambda _, ctx: domain.delivery_settled(
+            appeal_id,
+            cause_id=delivery["event_id"],
+            correlation_id=correlation,
+            notice=body,
+            delivery_id=delivery["id"],
+            error=error,
+            attempts=attempts,
+            context=ctx,
         ),
-        context=context,
+        context=Context(ACTOR, now, causation_id=delivery["event_id"]),
     )
-    await notify.enqueue_notice(tx, notice, delivery_id=delivery_id, now=context.now)
-    return True
 
 
 async def settle_rating_window(

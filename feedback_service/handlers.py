@@ -62,6 +62,11 @@ async def on_closed(event: events.Closed, tx: Tx) -> None:
     await notify.status_changed(tx, event)
 
 
+async def on_withdrawn(event: events.Withdrawn, tx: Tx) -> None:
+    # Nobody signed for it, so nobody can reply to it: partners hear it closed as withdrawn.
+    await notify.status_changed(tx, event)
+
+
 HANDLERS: Handlers = {
     events.AppealReceived: on_appeal_received,
     events.MergedInto: on_merged,
@@ -73,4 +78,5 @@ HANDLERS: Handlers = {
     events.ExtensionRequested: on_extension_requested,
     events.ExtensionApproved: on_extension_approved,
     events.Closed: on_closed,
+    events.Withdrawn: on_withdrawn,
 }

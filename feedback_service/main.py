@@ -8,7 +8,7 @@ from fastapi import APIRouter, FastAPI
 from feedback_service import handlers, sender, settings, timer
 from feedback_service.routes import feedback, links, subscriptions
 from feedback_service.settings import FeedbackSettings
-from shared.runtime import timers
+from shared.runtime import positions, timers
 from shared.runtime.app import ServiceSpec, create_service
 from shared.runtime.settings import load
 
@@ -27,6 +27,7 @@ def create_app() -> FastAPI:
             router=router,
             migrations_dir=MIGRATIONS,
             handlers=handlers.HANDLERS,
+            on_fact=positions.record,  # read your own writes: X-Work-Order-Version
             background=[
                 lambda runtime: timers.every(
                     runtime,

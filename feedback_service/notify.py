@@ -31,9 +31,19 @@ STATUS_CHANGES: tuple[type[events.Event], ...] = (
     events.NotRated,
     events.RedoOrdered,
     events.Closed,
+    events.Withdrawn,
 )
 # What a partner learns of each change: no personal data, no reply text.
-_SHOWN = ("department", "round", "decision", "basis", "result", "satisfaction", "reason")
+_SHOWN = (
+    "department",
+    "round",
+    "decision",
+    "basis",
+    "result",
+    "satisfaction",
+    "reason",
+    "outcome",
+)
 
 
 @dataclass(frozen=True, slots=True)

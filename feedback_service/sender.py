@@ -9,13 +9,14 @@ receiver deduplicates by `webhook-id`, which stays the same on every attempt.
 """
 
 import asyncio
+import functools
 import logging
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 
-from feedback_service import targets, webhooks
+from feedback_service import commands, targets, webhooks
 from feedback_service.settings import FeedbackSettings
 from feedback_service.store import notifications as nstore
 from shared.runtime import logs, metrics, tracing
@@ -24,6 +25,7 @@ from shared.runtime.eventstore import Database
 log = logging.getLogger("hotline.webhooks")
 BATCH = 50
 MAX_BACKOFF = timedelta(hours=1)
+CANCELLED = "the subscription was cancelled"
 
 
 def message_id(delivery_id: Any) -> str:
@@ -72,7 +74,7 @@ async def sweep(db: Database, now: datetime, *, settings: FeedbackSettings) -> i
     if not due:
         return 0
     channel_secret = settings.channel_secret()
-    cancelled = (None, "the subscription was cancelled")
+    cancelled = (None, CANCELLED)
     unsigned = (None, "no HOTLINE_CITIZEN_CHANNEL_SECRET is configured")
 
     async def send(client: httpx.AsyncClient, d: dict[str, Any]) -> tuple[int | None, str | None]:
@@ -86,25 +88,43 @@ async def sweep(db: Database, now: datetime, *, settings: FeedbackSettings) -> i
 
     async with tracing.http_client(timeout=settings.webhook_timeout_seconds) as client:
         outcomes = await asyncio.gather(*(send(client, d) for d in due))
-    async with db.transaction() as tx:
-        for delivery, (status_code, error) in zip(due, outcomes, strict=True):
-            attempts = delivery["attempts"] + 1
-            values: dict[str, Any] = {
-                "attempts": attempts,
-                "last_status_code": status_code,
-                "last_error": error,
-            }
-            if error is None:
-                values |= {"status": "delivered", "delivered_at": now, "next_attempt_at": None}
-                outcome = "delivered"
-            elif attempts >= settings.webhook_max_attempts or (status_code, error) == cancelled:
-                values |= {"status": "failed", "next_attempt_at": None}
-                outcome = "failed"
-                with logs.about(appeal_id=delivery["appeal_id"], event_id=delivery["event_id"]):
-                    log.warning("webhook %s failed for good: %s", delivery["id"], error)
-            else:
-                values["next_attempt_at"] = now + backoff(settings, attempts)
-                outcome = "retried"
-            await nstore.record_attempt(tx, delivery["id"], **values)
-            metrics.WEBHOOK_DELIVERIES.labels("feedback", outcome).inc()
+    for delivery, (status_code, error) in zip(due, outcomes, strict=True):
+        record = functools.partial(_record, db, delivery, status_code, error, now, settings)
+        outcome = await commands.retrying(record)
+        metrics.WEBHOOK_DELIVERIES.labels("feedback", outcome).inc()
     return len(due)
+
+
+async def _record(
+    db: Database,
+    delivery: dict[str, Any],
+    status_code: int | None,
+    error: str | None,
+    now: datetime,
+    settings: FeedbackSettings,
+) -> str:
+    """One delivery's attempt, in its own transaction; a citizen notice that settled
+    (delivered, or failed for good) is recorded as a fact in the same one."""
+    attempts = delivery["attempts"] + 1
+    values: dict[str, Any] = {
+        "attempts": attempts,
+        "last_status_code": status_code,
+        "last_error": error,
+    }
+    cancelled = (status_code, error) == (None, CANCELLED)
+    if error is None:
+        values |= {"status": "delivered", "delivered_at": now, "next_attempt_at": None}
+        outcome = "delivered"
+    elif attempts >= settings.webhook_max_attempts or cancelled:
+        values |= {"status": "failed", "next_attempt_at": None}
+        outcome = "failed"
+        with logs.about(appeal_id=delivery["appeal_id"], event_id=delivery["event_id"]):
+            log.warning("webhook %s failed for good: %s", delivery["id"], error)
+    else:
+        values["next_attempt_at"] = now + backoff(settings, attempts)
+        outcome = "retried"
+    async with db.transaction() as tx:
+        await nstore.record_attempt(tx, delivery["id"], **values)
+        if delivery["subscription_id"] is None and outcome != "retried":
+            await commands.notice_settled(tx, delivery, error=error, attempts=attempts, now=now)
+    return outcome

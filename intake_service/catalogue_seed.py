@@ -189,6 +189,23 @@ _SERVICES: list[tuple[str, str, str, list[str], list[dict[str, Any]]]] = [
         ["垃圾", "littering"],
         [DISTRICT],
     ),
+    # Complaints about the hotline's own departments: routed to the body that supervises
+    # them (dispatch's demo routing: the supervision office), never to the one complained
+    # about; the filing names it in `about_department` (shared/conduct.py).
+    (
+        "conduct.staff",
+        "工作人员态度 Staff conduct",
+        "conduct",
+        ["态度恶劣", "辱骂", "训斥", "态度差", "骂人", "摔电话", "rude"],
+        [],
+    ),
+    (
+        "conduct.department",
+        "部门作风 Department conduct",
+        "conduct",
+        ["推诿", "踢皮球", "不作为", "刁难", "buck-passing"],
+        [],
+    ),
 ]
 
 # More words citizens use for each category, matched by substring on the appeal's text
@@ -220,6 +237,8 @@ SYNONYMS: dict[str, list[str]] = {
     "public-security.fraud": ["骗子", "被骗", "电信诈骗"],
     "urban.street-vendors": ["路边摊", "流动摊点"],
     "urban.littering": ["垃圾桶", "垃圾清运", "乱倒"],
+    "conduct.staff": ["态度很差", "态度生硬", "吼我", "骂我", "不耐烦"],
+    "conduct.department": ["推来推去", "互相推诿", "不予理睬"],
 }
 
 # Categories simple enough to file without extra fields: no service definition (metadata=false).

@@ -3,7 +3,7 @@ through `shared.runtime.commands.execute` on the appeal's stream, whose `project
 appeals row and the Open311 update feed in step in the same transaction."""
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Literal
 from uuid import UUID
 
@@ -19,6 +19,7 @@ from shared.runtime.eventstore import Tx
 from shared.runtime.problems import Problem, invalid_field, not_found
 
 DEFAULT_REPEAT_WINDOW: Final = timedelta(hours=72)
+SERVICE_ACTOR: Final = "service:intake"
 State = domain.Appeal | None
 
 
@@ -42,6 +43,14 @@ async def _project(tx: Tx, _: State, new: Sequence[events.Event], __: int) -> No
                 await store.set_classification(tx, event.subject, event)
             case events.MergedInto(parent=parent):
                 await store.set_merged(tx, event.subject, parent, event.time)
+            case events.WithdrawalRequested() | events.OutcomeAbandoned():
+                # Shown beside the status, which stays the work order's until dispatch answers.
+                state = "pending" if isinstance(event, events.WithdrawalRequested) else "refused"
+                await store.set_outcome(
+                    tx,
+                    event.subject,
+                    {"withdrawal": state, "outcome": event.outcome, "reason": event.reason},
+                )
             case events.Unmerged():
                 await store.set_merged(tx, event.subject, None, event.time)
             case (
@@ -61,6 +70,20 @@ async def _project(tx: Tx, _: State, new: Sequence[events.Event], __: int) -> No
 APPEAL: Aggregate[State, Tx] = Aggregate(
     what="appeal", initial=None, evolve=domain.evolve, project=_project
 )
+
+
+async def settle_withdrawal(tx: Tx, answer: events.Withdrawn | events.WithdrawalRefused) -> None:
+    """dispatch's answer to a withdrawal request: the pending outcome recorded (the work order
+    is withdrawn) or abandoned (its department signed for it), caused by the answer."""
+    await store.lock_progress(tx, answer.subject)  # ordered with a merge into this appeal
+
+    def decision(appeal: State, ctx: Context) -> list[events.Event]:
+        if isinstance(answer, events.Withdrawn):
+            return domain.confirm(appeal, context=ctx)
+        return domain.abandon(appeal, reason=answer.reason, context=ctx)
+
+    context = Context(actor=SERVICE_ACTOR, now=datetime.now(UTC), causation_id=answer.id)
+    await commands.execute(tx, APPEAL, answer.subject, decision, context=context)
 
 
 async def file_appeal(

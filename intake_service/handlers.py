@@ -1,6 +1,6 @@
 """How other services' facts reach intake: they move the appeal's status (and name the
-department that holds it), and every public one becomes an Open311 update. intake appends
-no fact in reaction to them."""
+department that holds it), and every public one becomes an Open311 update. The one fact
+intake appends in reaction is the outcome of a withdrawal it asked dispatch for."""
 
 from intake_service import commands, store
 from intake_service.open311 import updates as open311
@@ -55,6 +55,12 @@ async def on_not_rated(event: events.NotRated, tx: Tx) -> None:
     await _progress(tx, event)
 
 
+async def on_withdrawal_answered(
+    event: events.Withdrawn | events.WithdrawalRefused, tx: Tx
+) -> None:
+    await commands.settle_withdrawal(tx, event)
+
+
 async def on_public_fact(event: events.Event, tx: Tx) -> None:
     """A public fact that moves no status here: only an Open311 update."""
     await open311.record(tx, [event])
@@ -71,6 +77,8 @@ HANDLERS: Handlers = {
     events.ReturnApproved: on_public_fact,
     events.ReturnDenied: on_public_fact,
     events.ExtensionApproved: on_public_fact,
+    events.Withdrawn: on_withdrawal_answered,
+    events.WithdrawalRefused: on_withdrawal_answered,
     # feedback
     events.Handled: on_handled,
     events.ReplyReviewed: on_reply_reviewed,

@@ -5,9 +5,9 @@ from fastapi import APIRouter, FastAPI
 from intake_service import handlers
 from intake_service.open311 import api as open311
 from intake_service.open311 import views as open311_views
-from intake_service.routes import appeals, catalogue, front_office, knowledge
+from intake_service.routes import appeals, catalogue, emergency, front_office, knowledge
 from intake_service.settings import IntakeSettings
-from shared.runtime import settings
+from shared.runtime import positions, settings
 from shared.runtime.app import ServiceSpec, create_service
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -15,7 +15,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app() -> FastAPI:
     router = APIRouter()
-    for routes in (appeals, front_office, catalogue, knowledge, open311):
+    for routes in (appeals, front_office, emergency, catalogue, knowledge, open311):
         router.include_router(routes.router)
     app = create_service(
         ServiceSpec(
@@ -23,6 +23,7 @@ def create_app() -> FastAPI:
             router=router,
             migrations_dir=MIGRATIONS,
             handlers=handlers.HANDLERS,
+            on_fact=positions.record,  # read your own writes: X-Work-Order-Version
             title="12345 hotline: intake",
         )
     )

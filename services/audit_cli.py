@@ -3,6 +3,8 @@
   hotline audit timeline APPEAL_ID     an appeal's facts in causal order, chains verified
   hotline audit replay                 rebuild from offset 0, with progress, and compare
   hotline audit export jsonl|csv       every fact, streamed to standard output
+  hotline audit switch-over --replay N the live projection becomes replay N's rebuilt one:
+                                       as the database owner, not over the API
 
 The audit service's address is HOTLINE_AUDIT_URL (default http://127.0.0.1:8004); the token
 is HOTLINE_TOKEN, or a development token minted with the local key.
@@ -93,3 +95,30 @@ def export(fmt: str, out: TextIO = sys.stdout) -> int:
         for chunk in response.iter_text():
             out.write(chunk)
     return 0
+
+
+async def switch_over(replay_id: int, *, by: str) -> int:
+    """Connects as audit's owner (HOTLINE_MIGRATION_DATABASE_URL): the runtime role may only
+    add facts, so only the owner can replace them. (Imported here: the other commands
+    need only the REST API, not audit's database code.)"""
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from audit_service import comparison
+    from audit_service import switch_over as switching
+    from audit_service.settings import AuditSettings
+    from shared.runtime.settings import load
+
+    engine = create_async_engine(load(AuditSettings).migration_url())
+    try:
+        try:
+            record = await switching.switch_over(engine, replay_id, by=by)
+        except switching.SwitchOverRefused as refused:
+            print(f"switch-over refused: {refused}", file=sys.stderr)
+            return 1
+        print(json.dumps(record, default=str, ensure_ascii=False, indent=2))
+        written = record["report"]
+        report = await comparison.compare(engine, written["schema_name"], written["end_offsets"])
+        print(f"live against rebuilt now: {'equal' if report['equal'] else 'DIFFERENT'}")
+        return 0 if report["equal"] else 2
+    finally:
+        await engine.dispose()

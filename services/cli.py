@@ -9,10 +9,14 @@ hotline token [--scope S ...] [--department D] [--subject NAME]
                                 mint a development JWT signed with the local key
 hotline audit timeline APPEAL | replay | export jsonl|csv
                                 the auditor's terminal, over audit's REST API
+hotline audit switch-over --replay N [--by NAME]
+                                as audit's database owner: make replay N's rebuilt
+                                projection the live one (audit_service/switch_over.py)
 """
 
 import argparse
 import asyncio
+import os
 import sys
 from datetime import UTC, datetime
 
@@ -42,6 +46,7 @@ OPERATOR_SCOPES = [
     "feedback:read",
     "audit:read",
     "audit:replay",
+    "audit:rules",
 ]
 # A department reads only the appeals dispatched to it (its token names the department).
 DEPARTMENT_SCOPES = [
@@ -137,6 +142,9 @@ def main(argv: list[str] | None = None) -> None:
     audit_commands.add_parser("timeline").add_argument("appeal_id")
     audit_commands.add_parser("replay")
     audit_commands.add_parser("export").add_argument("format", choices=["jsonl", "csv"])
+    switch = audit_commands.add_parser("switch-over")
+    switch.add_argument("--replay", type=int, required=True)
+    switch.add_argument("--by", default=os.environ.get("USER", "owner"), help="who asks")
     args = parser.parse_args(argv)
     if args.command == "migrate":
         _migrate(args.services)
@@ -159,6 +167,8 @@ def _audit(args: argparse.Namespace) -> int:
         return audit_cli.timeline(args.appeal_id)
     if args.audit_command == "replay":
         return audit_cli.replay()
+    if args.audit_command == "switch-over":
+        return asyncio.run(audit_cli.switch_over(args.replay, by=f"operator:{args.by}"))
     return audit_cli.export(args.format)
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from audit_service.domain.clocks import HandlingLimits
 from audit_service.domain.facts import Fact
 from shared.workdays import HOTLINE_ZONE, WorkdayCalendar
 
@@ -21,11 +22,35 @@ CALENDAR = WorkdayCalendar()
 
 @dataclass(frozen=True)
 class Rule:
-    """A named scoring rule: what counts as satisfied, which categories are left out."""
+    """A named, versioned scoring rule (stored as data: domain/rules.py): what counts as
+    satisfied, which categories are left out, and which handling deadline applies (None:
+    the one dispatch recorded)."""
 
-    name: str = "standard-v1"
+    name: str = "standard"
+    version: int = 1
     basically_satisfied_counts: bool = True
     excluded_categories: frozenset[str] = frozenset()
+    # A department with fewer holdings in the month is ranked but named on neither list: a
+    # rate over two work orders says little, and one bad week of a tiny unit is no verdict.
+    list_min_volume: int = 5
+    listed: int = 5  # how many the red and the black list name at most
+    handling_limits: HandlingLimits | None = None
+
+    def handle_due(self, start: Fact, appeal: dict[str, Any], recorded: str) -> datetime:
+        due = datetime.fromisoformat(recorded)
+        if self.handling_limits is None:
+            return due
+        return self.handling_limits.handle_due(
+            start=start.time,
+            appeal_type=appeal.get("appeal_type"),
+            urgency=appeal.get("urgency"),
+            recorded=due,
+        )
+
+    def extended(self, current: datetime, extension: dict[str, Any]) -> datetime:
+        if self.handling_limits is None:
+            return datetime.fromisoformat(extension["deadlines"]["handle_due"])
+        return self.handling_limits.extended(current, int(extension["working_days"]))
 
 
 @dataclass
@@ -86,11 +111,18 @@ def accumulate(table: Table, timeline: Sequence[Fact], *, rule: Rule, now: datet
         return
     for n, begin in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(timeline)
-        _holding(table, timeline[begin], during=timeline[begin + 1 : end], rule=rule, now=now)
+        during = timeline[begin + 1 : end]
+        _holding(table, timeline[begin], during=during, rule=rule, now=now, appeal=first)
 
 
 def _holding(
-    table: Table, start: Fact, *, during: Sequence[Fact], rule: Rule, now: datetime
+    table: Table,
+    start: Fact,
+    *,
+    during: Sequence[Fact],
+    rule: Rule,
+    now: datetime,
+    appeal: dict[str, Any],
 ) -> None:
     data = _data(start)
     department, deadlines = data["department"], data["deadlines"]
@@ -102,7 +134,7 @@ def _holding(
     else:
         figures.volume.append(start_id)
     sign_for_due = datetime.fromisoformat(deadlines["sign_for_due"])
-    handle_due = datetime.fromisoformat(deadlines["handle_due"])
+    handle_due = rule.handle_due(start, appeal, deadlines["handle_due"])
     signed = handled = None
     for fact in during:
         own = _data(fact).get("department") == department
@@ -110,7 +142,7 @@ def _holding(
             case "appeal.signed_for" if own and signed is None:
                 signed = fact
             case "appeal.extension_approved" if own:
-                handle_due = datetime.fromisoformat(_data(fact)["deadlines"]["handle_due"])
+                handle_due = rule.extended(handle_due, _data(fact))
             case "appeal.return_requested" if own:
                 figures.returns.append(str(fact.event_id))
             case "appeal.return_denied" if own:
@@ -143,31 +175,48 @@ def _holding(
         figures.completed_late_or_overdue.append(str((handled or start).event_id))
 
 
-def ranking(table: Table, month: str, *, listed: int = 5) -> dict[str, Any]:
-    """The month's departments, best first by on-time completion, then satisfaction, then
-    timely sign-for (missing figures last); the red list names the best `listed`, the black
-    list the worst `listed`, worst first."""
+def order_key(row: dict[str, Any]) -> tuple[Any, ...]:
+    """The ranking's order, best first, and its tie-breaks, in this order: on-time completion,
+    satisfaction, timely sign-for (each higher first; a missing rate after every present
+    one, so 0.0 is not confused with "nothing was due"), then the larger volume, then the
+    department id alphabetically. The last key is unique, so no two rows ever tie."""
+
+    def higher_first(rate: float | None) -> tuple[bool, float]:
+        return (rate is None, -(rate or 0.0))
+
+    return (
+        higher_first(row["on_time_completion_rate"]),
+        higher_first(row["satisfaction_rate"]),
+        higher_first(row["timely_sign_for_rate"]),
+        -row["volume"],
+        row["department"],
+    )
+
+
+def ranking(table: Table, month: str, *, rule: Rule | None = None) -> dict[str, Any]:
+    """The month's departments, best first (`order_key`). Only departments with at least
+    `rule.list_min_volume` holdings and an on-time completion rate (something fell due)
+    can be listed; of those the red list names the best, the black list the worst (worst
+    first), each at most `rule.listed` and at most half of them, so that no department is
+    ever on both lists (with an odd number, the middle one is on neither)."""
+    rule = rule or Rule()
     rows = [
         {"department": department, **figures.summary()}
         for (department, row_month), figures in sorted(table.items())
         if row_month == month
     ]
-
-    def key(row: dict[str, Any]) -> tuple[float, float, float, str]:
-        return (
-            -(row["on_time_completion_rate"] or -1),
-            -(row["satisfaction_rate"] or -1),
-            -(row["timely_sign_for_rate"] or -1),
-            row["department"],
-        )
-
-    rows.sort(key=key)
-    names = [row["department"] for row in rows]
+    rows.sort(key=order_key)
+    listable = [
+        row["department"]
+        for row in rows
+        if row["volume"] >= rule.list_min_volume and row["on_time_completion_rate"] is not None
+    ]
+    named = min(rule.listed, len(listable) // 2)
     return {
         "month": month,
         "rows": rows,
-        "red_list": names[:listed],
-        "black_list": list(reversed(names))[:listed],
+        "red_list": listable[:named],
+        "black_list": list(reversed(listable))[:named],
     }
 
 

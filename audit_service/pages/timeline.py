@@ -4,9 +4,10 @@ proof status and the signals it is evidence for, the recorded data kept beside i
 import json
 from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID
 
 from audit_service import views
-from audit_service.domain import gaming, signals
+from audit_service.domain import gaming, hotspots, signals
 from audit_service.pages import sentences
 from audit_service.pages.catalogue import Catalogue
 
@@ -29,6 +30,9 @@ class Entry:
     raw: str  # the data as recorded (masked as the caller must see it), pretty JSON
 
 
+HOT_SPOT_RULE = hotspots.Rule()
+
+
 @dataclass(frozen=True, slots=True)
 class Rules:
     """The thresholds the signals use, so the page says what raised a flag."""
@@ -36,6 +40,38 @@ class Rules:
     returns: int = signals.RETURNS_FLAGGED
     departments: int = signals.DEPARTMENTS_FLAGGED
     last_share: float = gaming.LAST_SHARE
+    hot_spot: hotspots.Rule = HOT_SPOT_RULE
+
+
+@dataclass(frozen=True, slots=True)
+class HotSpotLine:
+    says: str
+    others: tuple[UUID, ...]  # the other appeals of the same surge, for their timelines
+
+
+def hot_spot_lines(
+    catalogue: Catalogue, spots: list[hotspots.HotSpot], appeal_id: UUID, *, hours: int
+) -> list[HotSpotLine]:
+    """The surges this appeal belongs to, as sentences, each with the appeals beside it."""
+    said, lines = catalogue.messages, []
+    for spot in spots:
+        if appeal_id not in spot.appeals:
+            continue
+        district = spot.district or "?"
+        place = (
+            said.whole_district.format(district=district)
+            if spot.cell is None
+            else said.district_cell.format(district=district, cell=spot.cell)
+        )
+        says = said.hot_spot_line.format(
+            category=spot.category,
+            place=place,
+            count=spot.count,
+            hours=hours,
+            expected=f"{spot.expected:.1f}",
+        )
+        lines.append(HotSpotLine(says, tuple(a for a in spot.appeals if a != appeal_id)))
+    return lines
 
 
 def anchor(event_id: object) -> str:

@@ -64,12 +64,23 @@ async def appeal_history(
             for f in await store.list_findings(conn, appeal_id=appeal_id, limit=1000)
             if known_at is None or f["found_at"] <= known_at
         ]
+        # A tampered row a switch-over later replaced from the log stays listed, but no
+        # longer keeps the history from verifying.
+        repaired = await store.repaired_at(
+            conn, [f["event_id"] for f in seen if f["kind"] == "tampered_row" and f["event_id"]]
+        )
+    open_findings = [
+        f
+        for f in seen
+        if f["kind"] != "tampered_row"
+        or repaired.get(f["event_id"], f["found_at"]) <= f["found_at"]
+    ]
     ingested = {fact.event_id: at for fact, at in found}
     ordered = domain.timeline(fact for fact, _ in found)
     chains = domain.verify_chains(ordered)
     return views.History(
         appeal_id=appeal_id,
-        verified=all(chain.verified for chain in chains) and not seen,
+        verified=all(chain.verified for chain in chains) and not open_findings,
         findings=[views.Finding.of(f) for f in seen],
         buck_passing=views.BuckPassing.model_validate(signals.buck_passing(ordered)),
         gaming=views.Gaming.model_validate(gaming.gaming(ordered)),

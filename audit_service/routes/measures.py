@@ -8,11 +8,12 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from pydantic import AwareDatetime
 
 from audit_service import domain, flags, store, views
-from audit_service.domain import gaming, kpis, queues
+from audit_service.domain import conduct, gaming, kpis, queues, rules
 from audit_service.routes.deps import AuditRuntime
 from shared.runtime.auth import Principal, require
 from shared.runtime.openapi import problems
 from shared.runtime.pagination import LINK_HEADER, CursorQuery, LimitQuery, decode, page
+from shared.runtime.problems import invalid_field
 
 router = APIRouter(prefix="/v1", tags=["audit"])
 # Years 1900-2099: every month whose bounds Python's datetime can hold (0000-01 and 9999-12
@@ -24,13 +25,20 @@ _PAGED: dict[int | str, dict[str, Any]] = {
     200: {"description": "One page", "headers": LINK_HEADER},
     **problems(400),
 }
+_MEASURED: dict[int | str, dict[str, Any]] = {**_PAGED, **problems(422)}
 
 
 async def month_measures(
-    runtime: AuditRuntime, rule: kpis.Rule, *, now: datetime, month: str
+    runtime: AuditRuntime,
+    rule: kpis.Rule,
+    *,
+    now: datetime,
+    month: str,
+    attitude: conduct.Table | None = None,
 ) -> tuple[kpis.Table, gaming.SharesTable]:
     """The tables for every appeal active in `month`. Figures are attributed to the month a
-    fact happened in, so appeals with no fact in it add nothing to its rows."""
+    fact happened in, so appeals with no fact in it add nothing to its rows. `attitude`, if
+    given, gains the same appeals' attitude ratings and conduct complaints."""
     table: kpis.Table = {}
     shares: gaming.SharesTable = {}
     async with runtime.engine.connect() as conn:
@@ -39,41 +47,85 @@ async def month_measures(
             ordered = domain.timeline(found)
             kpis.accumulate(table, ordered, rule=rule, now=now)
             gaming.accumulate(shares, ordered)
+            if attitude is not None:
+                conduct.accumulate(attitude, ordered)
     return table, shares
 
 
-@router.get("/measures", responses=_PAGED)
+async def stored_rule(
+    runtime: AuditRuntime, name: str, version: int | None
+) -> tuple[int, rules.RuleDocument]:
+    """A published rule version and its document; 422 naming `rule` if there is none."""
+    async with runtime.engine.connect() as conn:
+        row = await store.get_rule(conn, name, version)
+    if row is None:
+        shown = name if version is None else f"{name} version {version}"
+        raise invalid_field("rule", f"no KPI rule {shown} is published (GET /v1/kpi-rules)")
+    return row["version"], rules.RuleDocument.model_validate(row["document"])
+
+
+def _department(row: dict[str, Any]) -> str:
+    department: str = row["department"]
+    return department
+
+
+@router.get("/measures", responses=_MEASURED)
 async def measures(
     request: Request,
     response: Response,
     runtime: AuditRuntime,
     _: Annotated[Principal, require(views.READ)],
     month: Month,
+    rule: Annotated[str, Query(pattern=r"^[a-z0-9][a-z0-9._-]{0,63}$")] = rules.DEFAULT_NAME,
+    rule_version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     exclude_category: Annotated[list[str] | None, Query(max_length=100)] = None,
-    basically_satisfied_counts: bool = True,
+    basically_satisfied_counts: bool | None = None,
+    list_min_volume: Annotated[int | None, Query(ge=1, le=100_000)] = None,
+    listed: Annotated[int | None, Query(ge=0, le=100)] = None,
     evidence: bool = False,
     cursor: CursorQuery = None,
     limit: LimitQuery = 100,
 ) -> views.Measures:
     """Each department's measures for a month (Beijing time), ranked, with red and black
-    lists, computed from the facts alone under the rule the query names; `gaming` gives each
+    lists, computed from the facts alone under the stored KPI rule `rule` (its latest
+    version, or `rule_version`), which fixes the lists too: only departments with
+    `list_min_volume` holdings can be listed, each list names at most `listed` and never a
+    department the other names (domain/kpis.py `ranking`). `exclude_category`,
+    `basically_satisfied_counts`, `list_min_volume` and `listed` adjust the stored rule for
+    this query only, and the answer says so (`rule.adjusted`). `gaming` gives each
     department's share of replies reopened after a last-minute reply, of extensions asked at
     the deadline and of callback rounds repeated until satisfied (see domain/gaming.py);
     `evidence=true` lists the ids of the facts behind every figure. Pages follow the rank."""
     (after,) = decode(cursor, int) if cursor else (0,)
-    rule = kpis.Rule(
-        name="query",
-        basically_satisfied_counts=basically_satisfied_counts,
-        excluded_categories=frozenset(exclude_category or ()),
-    )
+    version, document = await stored_rule(runtime, rule, rule_version)
+    given = {
+        "excluded_categories": exclude_category,
+        "basically_satisfied_counts": basically_satisfied_counts,
+        "list_min_volume": list_min_volume,
+        "listed": listed,
+    }
+    applied = document.model_copy(update={k: v for k, v in given.items() if v is not None})
+    scoring = rules.to_rule(rule, version, applied)
     now = datetime.now(UTC)
-    table, shares = await month_measures(runtime, rule, now=now, month=month)
-    ranked = kpis.ranking(table, month)
+    attitude: conduct.Table = {}
+    table, shares = await month_measures(runtime, scoring, now=now, month=month, attitude=attitude)
+    ranked = kpis.ranking(table, month, rule=scoring)
+    seen = {
+        d: attitude.get((d, month), conduct.Conduct()) for d in map(_department, ranked["rows"])
+    }
     rows = [
         views.DepartmentMeasures(
             rank=n,
             **row,
-            evidence=table[(row["department"], month)].evidence() if evidence else None,
+            **seen[row["department"]].summary(),
+            evidence=(
+                {
+                    **table[(row["department"], month)].evidence(),
+                    **seen[row["department"]].evidence(),
+                }
+                if evidence
+                else None
+            ),
         )
         for n, row in enumerate(ranked["rows"], start=1)
         if n > after
@@ -85,9 +137,17 @@ async def measures(
         next=shown.next,
         month=month,
         rule=views.MeasuresRule(
-            basically_satisfied_counts=rule.basically_satisfied_counts,
-            excluded_categories=sorted(rule.excluded_categories),
+            name=rule,
+            version=version,
+            adjusted=applied != document,
+            basically_satisfied_counts=applied.basically_satisfied_counts,
+            excluded_categories=sorted(applied.excluded_categories),
+            handling_limits=None
+            if applied.handling_limits is None
+            else applied.handling_limits.model_dump(mode="json"),
             gaming_last_share_of_window=gaming.LAST_SHARE,
+            list_min_volume=applied.list_min_volume,
+            listed=applied.listed,
         ),
         as_of=now,
         red_list=ranked["red_list"],

@@ -1,14 +1,16 @@
-"""Projection replays: rebuild from offset 0 beside the live projection, then compare."""
+"""Projection replays: rebuild from offset 0 beside the live projection, then compare; and
+the record of their switch-overs (performed by the database owner, see switch_over.py)."""
 
 import asyncio
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Path, Request, Response
 
-from audit_service import replay, store, views
+from audit_service import replay, store, views, views_admin
 from audit_service.routes.deps import AuditRuntime
 from shared.runtime.auth import Principal, require
 from shared.runtime.openapi import problems
+from shared.runtime.pagination import LINK_HEADER, CursorQuery, LimitQuery, decode, page
 from shared.runtime.problems import not_found
 
 router = APIRouter(prefix="/v1", tags=["audit"])
@@ -57,3 +59,35 @@ async def get_replay(
     if row is None:
         raise not_found("replay", replay_id)
     return views.Replay.model_validate(row)
+
+
+_PAGED: dict[int | str, dict[str, Any]] = {
+    200: {"description": "One page", "headers": LINK_HEADER},
+    **problems(400),
+}
+
+
+@router.get("/switch-overs", responses=_PAGED)
+async def list_switch_overs(
+    request: Request,
+    response: Response,
+    runtime: AuditRuntime,
+    _: Annotated[Principal, require(views.READ)],
+    cursor: CursorQuery = None,
+    limit: LimitQuery = 100,
+) -> views_admin.SwitchOvers:
+    """Every replay switch-over, newest first: who ran it, when, from which replay, how many
+    live rows were replaced, added or removed, and the first of them with what was wrong.
+    The owner performs them (`hotline audit switch-over --replay N`): the service's own
+    database role may only add facts, never replace them."""
+    (before,) = decode(cursor, int) if cursor else (None,)
+    async with runtime.engine.connect() as conn:
+        rows = await store.list_switch_overs(conn, before=before, limit=limit)
+    shown = page(
+        [views_admin.SwitchOver.model_validate(row) for row in rows],
+        limit=limit,
+        key=lambda s: (s.id,),
+        request=request,
+        response=response,
+    )
+    return views_admin.SwitchOvers(items=shown.items, next=shown.next)

@@ -22,7 +22,7 @@ from audit_service import store, views
 from audit_service.domain import gaming, kpis
 from audit_service.pages import ranking, render, timeline
 from audit_service.pages.language import Language, language
-from audit_service.routes import history, measures
+from audit_service.routes import history, measures, watch
 from audit_service.routes.deps import AuditRuntime
 from shared.runtime.auth import Principal, TokenVerifier
 from shared.runtime.problems import Problem
@@ -143,6 +143,7 @@ async def appeal_page(
             caller=caller,
             message=message,
         )
+    rules = timeline.Rules()
     return render.page(
         "timeline.html",
         lang,
@@ -150,7 +151,28 @@ async def appeal_page(
         caller=caller,
         history=found,
         entries=timeline.entries(lang.catalogue, found),
-        rules=timeline.Rules(),
+        rules=rules,
+        hot_spots=await _hot_spots(runtime, lang, found, rules, appeal_id),
+    )
+
+
+async def _hot_spots(
+    runtime: AuditRuntime,
+    lang: Language,
+    found: views.History,
+    rules: timeline.Rules,
+    appeal_id: UUID,
+) -> list[timeline.HotSpotLine]:
+    """The surges the appeal was part of: detected as they stood one window after its
+    receipt (or now, if sooner), so the appeals that followed it count too."""
+    received = next((f for f in found.facts if f.type == "appeal.received"), None)
+    if received is None:
+        return []
+    window = rules.hot_spot.window(received.time)[1] - rules.hot_spot.window(received.time)[0]
+    moment = min(received.time + window, datetime.now(UTC))
+    spots = await watch.detect_at(runtime, moment, rule=rules.hot_spot)
+    return timeline.hot_spot_lines(
+        lang.catalogue, spots, appeal_id, hours=rules.hot_spot.window_hours
     )
 
 

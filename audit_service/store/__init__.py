@@ -1,6 +1,8 @@
 """audit's SQL, all of it: the tables (`tables`), the facts recorded (`facts`), replay jobs
-(`replays`), checkpoints (`checkpoints`) and integrity findings (`findings`)."""
+(`replays`) and their switch-overs (`switch_overs`), KPI rule versions (`rules`),
+checkpoints (`checkpoints`) and integrity findings (`findings`)."""
 
+from audit_service.store.arrivals import arrivals
 from audit_service.store.checkpoints import (
     get_checkpoint,
     leaf_hashes,
@@ -29,6 +31,8 @@ from audit_service.store.replays import (
     new_replay,
     update_replay,
 )
+from audit_service.store.rules import get_rule, list_rules, publish_rule
+from audit_service.store.switch_overs import hold_ingest_lock, list_switch_overs, repaired_at
 
 __all__ = [
     "add_facts",
@@ -36,6 +40,7 @@ __all__ = [
     "appeal_facts",
     "appeals_given_to",
     "appeals_of",
+    "arrivals",
     "copy_facts",
     "create_projection_schema",
     "delivered",
@@ -44,12 +49,18 @@ __all__ = [
     "facts_by_appeal",
     "get_checkpoint",
     "get_replay",
+    "get_rule",
+    "hold_ingest_lock",
     "leaf_hashes",
     "list_checkpoints",
     "list_findings",
+    "list_rules",
+    "list_switch_overs",
     "new_replay",
     "position",
+    "publish_rule",
     "recorded_facts",
+    "repaired_at",
     "save_checkpoint",
     "settled_size",
     "stream_facts",

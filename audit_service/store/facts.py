@@ -59,6 +59,11 @@ async def _sealed(
     return sealed
 
 
+async def seal_fresh(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows recorded again now, at the end of the live store (a replay's switch-over)."""
+    return await _sealed(conn, rows) if rows else []
+
+
 async def add_facts(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
         await conn.execute(

@@ -1,4 +1,5 @@
-"""audit's tables: every fact received, the replay jobs, the checkpoints and the findings.
+"""audit's tables: every fact received, the replay jobs and their switch-overs, the
+checkpoints, the findings and the KPI rules.
 
 The facts table lives in the `public` schema for the live projection; a replay rebuilds into
 a fresh schema through SQLAlchemy's schema_translate_map, so the same code serves both.
@@ -88,5 +89,41 @@ findings = Table(
     Column("detail", Text, nullable=False),
     Column("found_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     UniqueConstraint("kind", "topic", "partition", "offset", name="uq_findings_position"),
+    schema="public",
+)
+
+kpi_rules = Table(
+    "kpi_rules",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("document", JSONB, nullable=False),
+    Column("published_by", String(200), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    schema="public",
+)
+
+switch_overs = Table(
+    "switch_overs",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("replay_id", Integer, nullable=False, unique=True),
+    Column("switched_by", String(200), nullable=False),
+    Column("switched_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("replaced", Integer, nullable=False),
+    Column("added", Integer, nullable=False),
+    Column("removed", Integer, nullable=False),
+    Column("report", JSONB, nullable=False),
+    schema="public",
+)
+
+switch_over_rows = Table(
+    "switch_over_rows",
+    metadata,
+    Column("switch_over_id", BigInteger, nullable=False, index=True),
+    Column("event_id", Uuid, nullable=False, index=True),
+    Column("appeal_id", Uuid),
+    Column("change", String(10), nullable=False),
+    Column("problems", JSONB, nullable=False),
     schema="public",
 )

@@ -30,6 +30,7 @@ from dispatch_service.domain.department import (
     sign_for,
 )
 from dispatch_service.domain.state import OPEN_STAGES, Stage, WorkOrder, evolve
+from dispatch_service.domain.withdrawal import withdraw
 
 __all__ = [
     "OPEN_STAGES",
@@ -55,4 +56,5 @@ __all__ = [
     "sign_for",
     "sla",
     "supervise",
+    "withdraw",
 ]

@@ -22,7 +22,12 @@ def assign(
     An appeal is assigned once: a later forward of it is refused, not routed again."""
     if order is not None:
         raise InvalidTransitionError(f"the work order is already with {order.department}")
-    rule = routing.route(table, category=forwarded.category, district=forwarded.district)
+    rule = routing.route(
+        table,
+        category=forwarded.category,
+        district=forwarded.district,
+        avoid=forwarded.about_department,
+    )
     return [
         events.Assigned(
             id=context.new_id(),
@@ -39,6 +44,7 @@ def assign(
             district=forwarded.district,
             appeal_type=forwarded.appeal_type,
             urgency=forwarded.urgency,
+            about_department=forwarded.about_department,
             deadlines=sla.deadlines(
                 policy,
                 calendar,
@@ -65,6 +71,12 @@ def redispatch(
 ) -> events.Redispatched:
     if department == order.department:
         raise InvalidTransitionError(f"the work order is already with {department}")
+    if order.about_department in (department, *assisting):
+        # The department complained about must not handle, or even see, the complaint.
+        raise InvalidTransitionError(
+            f"the appeal is a conduct complaint about {order.about_department}: "
+            "it can never hold or assist on it"
+        )
     return fact(
         events.Redispatched,
         order,

@@ -31,6 +31,7 @@ class WorkOrder:
     stage_before_return: Stage | None = None
     pending_extension: int | None = None  # working days asked for, awaiting a decision
     signalled: frozenset[tuple[str, str, datetime]] = field(default_factory=frozenset)
+    about_department: str | None = None  # a conduct complaint's: never to hold or assist
 
     @property
     def is_open(self) -> bool:
@@ -82,6 +83,7 @@ def evolve(state: WorkOrder | None, event: events.Event) -> WorkOrder | None:
                 urgency=event.urgency,
                 category=event.category,
                 district=event.district,
+                about_department=event.about_department,
             )
     if state is None:
         return None
@@ -123,6 +125,6 @@ def evolve(state: WorkOrder | None, event: events.Event) -> WorkOrder | None:
                 assigned_at=event.time,
                 pending_extension=None,
             )
-        case events.Closed():
+        case events.Closed() | events.Withdrawn():
             return replace(state, stage="closed")
     return state

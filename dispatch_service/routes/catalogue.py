@@ -26,7 +26,10 @@ _UNPUBLISHED = openapi.problems(404)  # nothing published yet: `hotline seed` or
 
 class RuleBody(Body):
     rule_id: str = Field(min_length=1, max_length=64)
-    category: events.Code
+    category: events.Code | Literal["*"] = Field(
+        description="`*` with a district: that district's catch-all (its government), for "
+        "what no rule of the category places; the city-level fallback comes last"
+    )
     district: events.Code | None = None
     department: events.Code
     assisting: tuple[events.Code, ...] = ()
@@ -111,6 +114,8 @@ async def publish_routing(
     )
     if unknown:
         raise invalid_field("body.departments", f"unknown departments: {', '.join(unknown)}")
+    if any(r.category == "*" and r.district is None for r in body.rules):
+        raise invalid_field("body.rules", "a `*` rule is a district's catch-all: name the district")
     async with runtime.db.transaction() as tx:
         version = await store.publish_routing(
             tx,

@@ -5,7 +5,7 @@ Pure: no I/O, no clock. Each decision takes the appeal's feedback state and a
 domain error saying why not.
 """
 
-from feedback_service.domain.notices import citizen_notified, notice
+from feedback_service.domain.notices import delivery_settled, notice
 from feedback_service.domain.ratings import (
     Callback,
     Rating,
@@ -28,7 +28,7 @@ __all__ = [
     "call_back",
     "callback_due",
     "childs_own",
-    "citizen_notified",
+    "delivery_settled",
     "evolve",
     "expire_rating",
     "handle",

@@ -38,26 +38,32 @@ def notice(
     }
 
 
-def citizen_notified(
-    cause: events.Event,
-    content: dict[str, Any],
+def delivery_settled(
+    appeal_id: UUID,
     *,
-    channel: events.Channel,
+    cause_id: UUID,
+    correlation_id: UUID,
+    notice: dict[str, Any],
     delivery_id: UUID,
+    error: str | None,
+    attempts: int,
     context: Context,
 ) -> list[events.Event]:
-    """The notice recorded on the appeal's feedback stream, so audit can show it."""
-    return [
-        events.CitizenNotified(
-            id=context.new_id(),
-            subject=cause.subject,
-            time=context.now,
-            actor=context.actor,
-            causation_id=cause.id,
-            correlation_id=cause.correlation_id,
-            kind=content["kind"],
-            channel=channel,
-            delivery_id=delivery_id,
-            message=content["message"],
-        )
-    ]
+    """The notice's fate on the appeal's feedback stream, so audit can show it: delivered
+    (`error` None) or, once its attempts are spent, failed with the last error. `notice` is
+    the body sent (channel, kind, message)."""
+    shared = {
+        "id": context.new_id(),
+        "subject": appeal_id,
+        "time": context.now,
+        "actor": context.actor,
+        "causation_id": cause_id,
+        "correlation_id": correlation_id,
+        "kind": notice["kind"],
+        "channel": notice["channel"],
+        "delivery_id": delivery_id,
+        "message": notice["message"],
+    }
+    if error is None:
+        return [events.CitizenNotified(**shared)]
+    return [events.CitizenNoticeFailed(**shared, attempts=attempts, error=error)]

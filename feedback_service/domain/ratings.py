@@ -24,6 +24,7 @@ class Rating:
     satisfaction: events.Satisfaction
     solved: bool
     comment: str | None = None
+    attitude: events.Attitude | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +36,7 @@ class Callback:
     satisfaction: events.Satisfaction | None = None
     solved: bool | None = None
     comment: str | None = None
+    attitude: events.Attitude | None = None
 
 
 def callback_due(
@@ -77,6 +79,7 @@ def _rated(
         satisfaction=rating.satisfaction,
         solved=rating.solved,
         comment=rating.comment,
+        attitude=rating.attitude,
     )
 
 
@@ -148,11 +151,17 @@ def call_back(
         satisfaction=call.satisfaction,
         solved=call.solved,
         comment=call.comment,
+        attitude=call.attitude,
     )
     if counted:
         assert call.satisfaction is not None, "the route requires it when reached"
         assert call.solved is not None
-        rating = Rating(satisfaction=call.satisfaction, solved=call.solved, comment=call.comment)
+        rating = Rating(
+            satisfaction=call.satisfaction,
+            solved=call.solved,
+            comment=call.comment,
+            attitude=call.attitude,
+        )
         rated = _rated(
             state,
             rating,

@@ -12,7 +12,7 @@ from feedback_service import commands, domain, views
 from feedback_service.routes.deps import PAGED, RACED, FeedbackRuntime, Limit
 from feedback_service.store import read_models
 from shared import events
-from shared.runtime import idempotency, pagination
+from shared.runtime import idempotency, pagination, positions
 from shared.runtime.auth import Principal, require
 from shared.runtime.commands import load
 from shared.runtime.openapi import problems
@@ -43,6 +43,9 @@ class Rating(BaseModel):
     satisfaction: events.Satisfaction
     solved: bool
     comment: str | None = Field(default=None, max_length=2000)
+    attitude: events.Attitude | None = Field(
+        default=None, description="the department's attitude as the citizen saw it, if asked"
+    )
 
 
 class Callback(BaseModel):
@@ -53,6 +56,9 @@ class Callback(BaseModel):
     satisfaction: events.Satisfaction | None = None
     solved: bool | None = None
     comment: str | None = Field(default=None, max_length=2000)
+    attitude: events.Attitude | None = Field(
+        default=None, description="the department's attitude as the citizen saw it, if asked"
+    )
 
 
 @router.post(
@@ -66,8 +72,14 @@ async def post_reply(
     runtime: FeedbackRuntime,
     caller: Annotated[Principal, require("replies:write")],
     idempotency_key: idempotency.KeyHeader = None,
+    seen: positions.SeenVersion = None,
 ) -> views.Recorded:
-    """The holding department's reply, after signing for the work order, once a round."""
+    """The holding department's reply, after signing for the work order, once a round. A
+    department that has just signed for it (or just been given it) passes the work order's
+    version from dispatch's answer in X-Work-Order-Version: the reply is then judged on a
+    view of the holder at least that recent (409 with Retry-After if it is not there within
+    2 s), never refused on an older holder."""
+    await positions.await_seen(runtime.db, "dispatch", appeal_id, seen)
     answer = domain.Reply(**reply.model_dump())
     body = await commands.command(
         runtime,
@@ -158,8 +170,10 @@ async def post_callback(
         for field in ("satisfaction", "solved"):
             if getattr(call, field) is None:
                 raise invalid_field(f"body.{field}", "required when the citizen was reached")
-    elif call.satisfaction is not None or call.solved is not None:
-        raise invalid_field("body.reached", "a citizen not reached gives no satisfaction or solved")
+    elif call.satisfaction is not None or call.solved is not None or call.attitude is not None:
+        raise invalid_field(
+            "body.reached", "a citizen not reached gives no satisfaction, solved or attitude"
+        )
     settings = runtime.settings
     attempt = domain.Callback(**call.model_dump())
     body = await commands.command(

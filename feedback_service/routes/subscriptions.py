@@ -144,6 +144,26 @@ async def appeal_notifications(
     return _deliveries(rows, limit=limit, request=request, response=response)
 
 
+@router.get("/notice-failures", responses=PAGED)
+async def notice_failures(
+    request: Request,
+    response: Response,
+    runtime: FeedbackRuntime,
+    caller: Annotated[Principal, require("feedback:read")],
+    cursor: pagination.CursorQuery = None,
+    limit: Limit = 100,
+) -> pagination.Page[views.Delivery]:
+    """Notices to citizens that could not be delivered (each also recorded as the fact
+    `appeal.citizen_notice_failed`): the hotline centre's list of citizens to call instead."""
+    if caller.department is not None:
+        raise Problem(403, "Forbidden", "notifications are the hotline centre's to read")
+    async with runtime.db.transaction() as tx:
+        rows = await notifications.list_deliveries(
+            tx, failed_notices=True, after=_after(cursor), limit=limit
+        )
+    return _deliveries(rows, limit=limit, request=request, response=response)
+
+
 def _deliveries(
     rows: list[dict[str, Any]], *, limit: int, request: Request, response: Response
 ) -> pagination.Page[views.Delivery]:

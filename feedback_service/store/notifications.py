@@ -94,15 +94,19 @@ async def list_deliveries(
     *,
     subscription_id: UUID | None = None,
     appeal_id: UUID | None = None,
+    failed_notices: bool = False,
     after: tuple[datetime, UUID] | None = None,
     limit: int,
 ) -> list[dict[str, Any]]:
-    """Deliveries oldest first, from past the keyset `after`."""
+    """Deliveries oldest first, from past the keyset `after`; `failed_notices`: only the
+    citizen notices that could not be delivered."""
     query = select(deliveries).order_by(deliveries.c.created_at, deliveries.c.id).limit(limit)
     if subscription_id is not None:
         query = query.where(deliveries.c.subscription_id == subscription_id)
     if appeal_id is not None:
         query = query.where(deliveries.c.appeal_id == appeal_id)
+    if failed_notices:
+        query = query.where(deliveries.c.subscription_id.is_(None), deliveries.c.status == "failed")
     if after is not None:
         query = query.where(tuple_(deliveries.c.created_at, deliveries.c.id) > after)
     return [dict(r._mapping) for r in await tx.conn.execute(query)]

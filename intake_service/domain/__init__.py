@@ -8,16 +8,14 @@ from intake_service.domain.appeal import (
     Appeal,
     NewAppeal,
     Stage,
-    answer,
     classify,
     evolve,
     forward,
     held,
     receive,
-    reject,
-    transfer,
 )
 from intake_service.domain.merging import merge, unmerge
+from intake_service.domain.outcomes import answer, reject, settleable, transfer
 from intake_service.domain.progress import (
     STATUS_RANK,
     STATUSES,
@@ -26,19 +24,23 @@ from intake_service.domain.progress import (
     applies,
     progress_after,
 )
+from intake_service.domain.withdrawal import OUTCOME_FACTS, abandon, confirm
 
 __all__ = [
     "CLOSING_STAGES",
+    "OUTCOME_FACTS",
     "STATUSES",
     "STATUS_RANK",
     "Appeal",
     "NewAppeal",
     "Progress",
     "Stage",
+    "abandon",
     "advances",
     "answer",
     "applies",
     "classify",
+    "confirm",
     "evolve",
     "forward",
     "held",
@@ -46,6 +48,7 @@ __all__ = [
     "progress_after",
     "receive",
     "reject",
+    "settleable",
     "transfer",
     "unmerge",
 ]

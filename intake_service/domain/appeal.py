@@ -7,6 +7,7 @@ from typing import Any, Literal, TypeVar
 from uuid import UUID
 
 from shared import events
+from shared.conduct import is_conduct
 from shared.decisions import Context
 from shared.errors import InvalidTransitionError, NotFoundError
 
@@ -29,6 +30,7 @@ class NewAppeal:
     citizen: events.Citizen
     location: events.Location = field(default_factory=events.Location)
     attachments: tuple[events.AttachmentRef, ...] = ()
+    about_department: str | None = None  # a conduct complaint's department complained about
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,10 @@ class Appeal:
     received_at: datetime
     stage: Stage = "held"
     merged_into: UUID | None = None
+    about_department: str | None = None
+    # A forwarded appeal's outcome awaiting dispatch's withdrawal of the work order.
+    withdrawal: events.WithdrawalRequested | None = None
+    withdrawn: bool = False  # its work order was withdrawn: dispatch assigns an appeal once
 
 
 def evolve(state: Appeal | None, event: events.Event) -> Appeal | None:
@@ -54,6 +60,7 @@ def evolve(state: Appeal | None, event: events.Event) -> Appeal | None:
             urgency=event.urgency,
             district=event.location.district,
             received_at=event.time,
+            about_department=event.about_department,
         )
     if state is None:
         return None
@@ -68,16 +75,29 @@ def evolve(state: Appeal | None, event: events.Event) -> Appeal | None:
         case events.AppealForwarded():
             return replace(state, stage="forwarded")
         case events.AnsweredDirectly():
-            return replace(state, stage="answered")
+            return replace(state, stage="answered", **_settled(state))
         case events.TransferredToEmergency():
-            return replace(state, stage="transferred")
+            return replace(state, stage="transferred", **_settled(state))
         case events.AppealRejected():
-            return replace(state, stage="rejected")
+            return replace(state, stage="rejected", **_settled(state))
         case events.MergedInto():
-            return replace(state, merged_into=event.parent)
+            # a forwarded appeal merged once its work order was withdrawn is held again
+            stage: Stage = "held" if state.withdrawal is not None else state.stage
+            return replace(state, merged_into=event.parent, stage=stage, **_settled(state))
+        case events.WithdrawalRequested():
+            return replace(state, withdrawal=event)
+        case events.OutcomeAbandoned():
+            return replace(state, withdrawal=None)
         case events.Unmerged():
             return replace(state, merged_into=None)
     return state
+
+
+def _settled(state: Appeal) -> dict[str, Any]:
+    """An outcome recorded on a pending withdrawal: the work order was withdrawn."""
+    if state.withdrawal is None:
+        return {}
+    return {"withdrawal": None, "withdrawn": True}
 
 
 def fact(cls: type[E], appeal: Appeal, *, context: Context, **fields: Any) -> E:
@@ -118,6 +138,7 @@ def receive(
         citizen=appeal.citizen,
         location=appeal.location,
         attachments=appeal.attachments,
+        about_department=appeal.about_department,
     )
     if hold:
         return [received]
@@ -136,6 +157,8 @@ def _forwarded(appeal: Appeal, *, context: Context) -> events.AppealForwarded:
         urgency=appeal.urgency,
         district=appeal.district,
         received_at=appeal.received_at,
+        # Named only on a conduct complaint: dispatch must then keep the appeal away from it.
+        about_department=appeal.about_department if is_conduct(appeal.category) else None,
     )
 
 
@@ -183,65 +206,10 @@ def classify(
 
 
 def forward(appeal: Appeal | None, context: Context) -> list[events.Event]:
-    return [_forwarded(held(appeal), context=context)]
-
-
-def answer(
-    appeal: Appeal | None,
-    *,
-    article: tuple[str, int] | None,
-    text: str,
-    context: Context,
-) -> list[events.Event]:
-    """Settled from a knowledge-base article (its version kept) or in a three-party call."""
-    article_id, version = article if article is not None else (None, None)
-    return [
-        fact(
-            events.AnsweredDirectly,
-            held(appeal),
-            context=context,
-            article_id=article_id,
-            article_version=version,
-            answer=text,
+    appeal = held(appeal)
+    if appeal.withdrawn:
+        raise InvalidTransitionError(
+            "its work order was withdrawn, and dispatch assigns an appeal once: "
+            "answer, transfer, reject or merge it"
         )
-    ]
-
-
-def transfer(
-    appeal: Appeal | None,
-    *,
-    line: events.EmergencyLine,
-    mode: Literal["one_click", "three_party_call"],
-    external_reference: str,
-    context: Context,
-) -> list[events.Event]:
-    return [
-        fact(
-            events.TransferredToEmergency,
-            held(appeal),
-            context=context,
-            line=line,
-            mode=mode,
-            external_reference=external_reference,
-        )
-    ]
-
-
-def reject(
-    appeal: Appeal | None,
-    *,
-    reason: str,
-    legal_route: events.LegalRoute,
-    explanation: str,
-    context: Context,
-) -> list[events.Event]:
-    return [
-        fact(
-            events.AppealRejected,
-            held(appeal),
-            context=context,
-            reason=reason,
-            legal_route=legal_route,
-            explanation=explanation,
-        )
-    ]
+    return [_forwarded(appeal, context=context)]

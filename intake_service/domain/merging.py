@@ -1,7 +1,8 @@
 """Repeat appeals (并单): a held appeal joins an open one and follows its handling, and a
 wrong merge is undone without loss. Pure."""
 
-from intake_service.domain.appeal import CLOSING_STAGES, Appeal, fact, held
+from intake_service.domain.appeal import CLOSING_STAGES, Appeal, fact
+from intake_service.domain.outcomes import settle, settleable
 from shared import events
 from shared.decisions import Context
 from shared.errors import InvalidTransitionError, NotFoundError
@@ -15,9 +16,10 @@ def merge(
     reason: str,
     context: Context,
 ) -> list[events.Event]:
-    """A held repeat appeal joins an open one and follows its handling. One level only: a
-    parent is never itself merged, and an appeal others joined is not merged away."""
-    child = held(child)
+    """A repeat appeal joins an open one and follows its handling (a forwarded one once
+    dispatch withdrew its work order). One level only: a parent is never itself merged, and
+    an appeal others joined is not merged away."""
+    child = settleable(child)
     if parent is None:
         raise NotFoundError("no such parent appeal")
     if parent.appeal_id == child.appeal_id:
@@ -30,7 +32,8 @@ def merge(
         raise InvalidTransitionError(f"the parent was {parent.stage}: it is closed")
     if child_has_children:
         raise InvalidTransitionError("other appeals are merged into this one: unmerge them first")
-    return [fact(events.MergedInto, child, context=context, parent=parent.appeal_id, reason=reason)]
+    merged = fact(events.MergedInto, child, context=context, parent=parent.appeal_id, reason=reason)
+    return settle(child, merged, why=f"merged into {parent.appeal_id}: {reason}", context=context)
 
 
 def unmerge(child: Appeal | None, *, reason: str, context: Context) -> list[events.Event]:

@@ -21,6 +21,7 @@ from intake_service.open311.http import (
 )
 from intake_service.routes.deps import IntakeRuntime
 from intake_service.store import updates as feed
+from shared.conduct import CONDUCT_PREFIX, is_conduct
 from shared.decisions import Context
 from shared.runtime.eventstore import Tx
 
@@ -166,6 +167,7 @@ async def list_requests(suffix: str, request: Request, runtime: IntakeRuntime) -
             until=query.until,
             closed=query.closed,
             limit=params.MAX_REQUESTS,
+            hidden_prefix=CONDUCT_PREFIX,  # see get_request
         )
         records = await _records(tx, rows, catalogue, extensions=query.extensions)
     return answer(fmt, "service_requests", records)
@@ -188,7 +190,9 @@ async def get_request(
     appeal_id = params.request_id(service_request_id)
     async with runtime.db.transaction() as tx:
         row = None if appeal_id is None else await store.get(tx, appeal_id)
-        if row is None:
+        # A conduct complaint is never public: its text and place could tell the department
+        # complained about who complained. Unknown, as far as the public feed goes.
+        if row is None or is_conduct(row["category"]):
             raise Open311Error.one(404, f"unknown service_request_id {service_request_id}")
         records = await _records(tx, [row], catalogue, extensions=extensions)
     return answer(fmt, "service_requests", records)
@@ -242,7 +246,9 @@ async def service_request_updates(
     check_key(settings, given.get("api_key"), required=False)
     since, until = params.window(given, datetime.now(UTC))
     async with runtime.db.transaction() as tx:
-        found = await feed.between(tx, since, until, params.MAX_REQUESTS)
+        found = await feed.between(
+            tx, since, until, params.MAX_REQUESTS, hidden_prefix=CONDUCT_PREFIX
+        )
     return answer(fmt, "service_request_updates", [mapping.update_entry(u) for u in found])
 
 

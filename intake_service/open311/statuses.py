@@ -31,12 +31,19 @@ from shared import events
 INTERNAL: Final = frozenset(
     {
         "appeal.citizen_notified",
+        "appeal.citizen_notice_failed",
         "appeal.extension_requested",
         "appeal.extension_denied",
         "appeal.assist_contributed",
         "appeal.supervised",
         "appeal.deadline_warned",
         "appeal.deadline_missed",
+        # A withdrawal in progress changes nothing the public sees: the status stays the work
+        # order's until the front office's outcome takes effect, as its own (public) fact.
+        "appeal.withdrawal_requested",
+        "appeal.withdrawn",
+        "appeal.withdrawal_refused",
+        "appeal.outcome_abandoned",
     }
 )
 STATUSES: Final = (

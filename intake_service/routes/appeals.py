@@ -15,8 +15,9 @@ from intake_service.routes.deps import IntakeRuntime, Reader, Writer, front_offi
 from intake_service.routes.requests import AppealFiling
 from intake_service.views import AppealCreated, AppealView, ProgressView
 from shared import events
+from shared.conduct import CONDUCT_PREFIX, is_conduct
 from shared.decisions import Context
-from shared.runtime import idempotency, openapi, pagination, preconditions
+from shared.runtime import idempotency, openapi, pagination, positions, preconditions
 from shared.runtime.eventstore import Tx
 from shared.runtime.pagination import CursorQuery, LimitQuery, Page
 from shared.runtime.problems import Problem, invalid_field
@@ -41,6 +42,11 @@ async def create_appeal(
     answer; holding it at the front office (`hold`) needs `appeals:frontoffice`."""
     if filing.hold and not front_office(caller):
         raise Problem(403, "Forbidden", "only the front office (appeals:frontoffice) holds")
+    if filing.about_department and filing.category and not is_conduct(filing.category):
+        raise invalid_field(
+            "body.about_department",
+            f"only a conduct complaint ({CONDUCT_PREFIX}*) names the department it is about",
+        )
     window = timedelta(hours=runtime.settings.repeat_window_hours)
 
     async def accept(tx: Tx) -> idempotency.StoredResponse:
@@ -85,11 +91,22 @@ async def create_appeal(
 @router.get(
     "/appeals/{appeal_id}",
     response_model_exclude_unset=True,
-    responses={200: {"headers": views.ETAG}, **openapi.problems(404)},
+    responses={200: {"headers": views.ETAG}, **openapi.problems(404, 409)},
 )
 async def get_appeal(
-    appeal_id: UUID, runtime: IntakeRuntime, caller: Reader, response: Response
+    appeal_id: UUID,
+    runtime: IntakeRuntime,
+    caller: Reader,
+    response: Response,
+    seen: positions.SeenVersion = None,
 ) -> AppealView:
+    """The appeal as intake knows it. A caller that has seen the work order at dispatch
+    passes its version in X-Work-Order-Version and gets a status at least that recent (409
+    with Retry-After if intake has not followed dispatch that far within 2 s)."""
+    if seen is not None:
+        async with runtime.db.transaction() as tx:  # 404 before any wait
+            visible(await store.get(tx, appeal_id), caller, appeal_id)
+        await positions.await_seen(runtime.db, "dispatch", appeal_id, seen)
     async with runtime.db.transaction() as tx:
         row = visible(await store.get(tx, appeal_id), caller, appeal_id)
         merged = await store.children(tx, appeal_id)

@@ -28,6 +28,11 @@ class AppealBody(_Body):
     attachments: tuple[events.AttachmentRef, ...] = Field(
         default=(), max_length=events.MAX_ATTACHMENTS
     )
+    about_department: events.Code | None = Field(
+        default=None,
+        description="a conduct complaint (category conduct.*): the department it is about, "
+        "which is then never given the appeal nor told who filed it",
+    )
 
     def appeal(self) -> domain.NewAppeal:
         return domain.NewAppeal(
@@ -39,6 +44,7 @@ class AppealBody(_Body):
             citizen=self.citizen,
             location=self.location,
             attachments=self.attachments,
+            about_department=self.about_department,
         )
 
 

@@ -215,9 +215,13 @@ async def find(
     until: datetime | None = None,
     closed: bool | None = None,
     limit: int = 1000,
+    hidden_prefix: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Appeals newest first (Open311's query). `ids` overrides every other filter."""
+    """Appeals newest first (Open311's query). `ids` overrides every other filter but
+    `hidden_prefix`: no appeal whose category starts with it is ever found."""
     query = select(appeals).order_by(appeals.c.received_at.desc(), appeals.c.id).limit(limit)
+    if hidden_prefix is not None:
+        query = query.where(~appeals.c.category.startswith(hidden_prefix))
     if ids is not None:
         query = query.where(appeals.c.id.in_(list(ids)))
     else:

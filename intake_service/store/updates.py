@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from intake_service.open311.statuses import Update
+from intake_service.store.tables import appeals
 from intake_service.store.tables import open311_updates as updates
 from shared.runtime.eventstore import Tx
 
@@ -54,13 +55,19 @@ async def add(tx: Tx, update: Update) -> None:
     )
 
 
-async def between(tx: Tx, since: datetime, until: datetime, limit: int) -> list[Update]:
-    """The earliest `limit` updates whose fact happened in [since, until], in time order."""
+async def between(
+    tx: Tx, since: datetime, until: datetime, limit: int, *, hidden_prefix: str | None = None
+) -> list[Update]:
+    """The earliest `limit` updates whose fact happened in [since, until], in time order;
+    none about an appeal whose category starts with `hidden_prefix`."""
     query = (
         _in_time_order()
         .where(updates.c.updated_at >= since, updates.c.updated_at <= until)
         .limit(limit)
     )
+    if hidden_prefix is not None:
+        hidden = select(appeals.c.id).where(appeals.c.category.startswith(hidden_prefix))
+        query = query.where(updates.c.appeal_id.not_in(hidden))
     return [_update(row) for row in await tx.conn.execute(query)]
 
 

@@ -7,6 +7,7 @@ and `shared.envelope` puts them on the wire with CloudEvents attribute names.
 
 from shared.events.base import (
     AppealType,
+    Attitude,
     Channel,
     Code,
     Event,
@@ -35,10 +36,13 @@ from shared.events.dispatch import (
     ReturnRequested,
     SignedFor,
     Supervised,
+    WithdrawalRefused,
+    Withdrawn,
 )
 from shared.events.feedback import (
     FEEDBACK_EVENTS,
     CallbackMade,
+    CitizenNoticeFailed,
     CitizenNotified,
     Handled,
     NotRated,
@@ -57,11 +61,14 @@ from shared.events.intake import (
     Citizen,
     ContactPreference,
     EmergencyLine,
+    FrontOfficeOutcome,
     LegalRoute,
     Location,
     MergedInto,
+    OutcomeAbandoned,
     TransferredToEmergency,
     Unmerged,
+    WithdrawalRequested,
 )
 
 __all__ = [
@@ -76,9 +83,11 @@ __all__ = [
     "Assigned",
     "AssistContributed",
     "AttachmentRef",
+    "Attitude",
     "CallbackMade",
     "Channel",
     "Citizen",
+    "CitizenNoticeFailed",
     "CitizenNotified",
     "Clock",
     "Closed",
@@ -92,12 +101,14 @@ __all__ = [
     "ExtensionApproved",
     "ExtensionDenied",
     "ExtensionRequested",
+    "FrontOfficeOutcome",
     "Handled",
     "HandlingResult",
     "LegalRoute",
     "Location",
     "MergedInto",
     "NotRated",
+    "OutcomeAbandoned",
     "Rated",
     "Redispatched",
     "RedoOrdered",
@@ -113,6 +124,9 @@ __all__ = [
     "Unmerged",
     "Urgency",
     "UtcDatetime",
+    "WithdrawalRefused",
+    "WithdrawalRequested",
+    "Withdrawn",
 ]
 
 _ALL: tuple[type[Event], ...] = (*INTAKE_EVENTS, *DISPATCH_EVENTS, *FEEDBACK_EVENTS)

@@ -20,6 +20,10 @@ AppealType = Literal["consultation", "help", "complaint", "report", "suggestion"
 Urgency = Literal["normal", "urgent"]
 HandlingResult = Literal["solved", "explained", "unsolvable"]
 Satisfaction = Literal["satisfied", "basically_satisfied", "dissatisfied"]
+# The citizen's view of how the department's staff treated them (态度), asked apart from
+# whether the problem was solved and whether they are satisfied: a solved problem can come
+# with a scolding, and that is what the hotline must be able to hold a department to.
+Attitude = Literal["good", "acceptable", "poor"]
 
 
 class Event(BaseModel):

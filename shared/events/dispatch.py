@@ -41,6 +41,8 @@ class Assigned(_DispatchEvent):
     appeal_type: AppealType
     urgency: Urgency
     deadlines: Deadlines
+    # A conduct complaint's department complained about: never the lead nor an assisting one.
+    about_department: Code | None = None
 
 
 class Redispatched(_DispatchEvent):
@@ -175,6 +177,26 @@ class Closed(_DispatchEvent):
     note: Text | None = None
 
 
+class Withdrawn(_DispatchEvent):
+    """The front office settled the appeal before the department signed for it, and the work
+    order closed as withdrawn: no clock runs on, nothing is due from the department.
+    dispatch → intake, feedback, audit."""
+
+    type: Literal["appeal.withdrawn"] = "appeal.withdrawn"
+    department: Code  # the department that held it, unsigned
+    outcome: Code  # the front office's outcome: answered, transferred, rejected, merged
+    reason: Text
+
+
+class WithdrawalRefused(_DispatchEvent):
+    """The front office asked to withdraw a work order its department had already signed
+    for (or that had closed): the department keeps it. dispatch → intake, audit."""
+
+    type: Literal["appeal.withdrawal_refused"] = "appeal.withdrawal_refused"
+    department: Code
+    reason: Text
+
+
 DISPATCH_EVENTS: tuple[type[Event], ...] = (
     Assigned,
     Redispatched,
@@ -191,4 +213,6 @@ DISPATCH_EVENTS: tuple[type[Event], ...] = (
     DeadlineMissed,
     RedoOrdered,
     Closed,
+    Withdrawn,
+    WithdrawalRefused,
 )

@@ -6,6 +6,7 @@ from uuid import UUID
 from pydantic import Field
 
 from shared.events.base import (
+    Attitude,
     Channel,
     Code,
     Event,
@@ -47,6 +48,9 @@ class Rated(Event):
     solved: bool
     comment: str | None = Field(default=None, max_length=2000)
     via: Literal["api", "callback", "link"] = "api"  # an operator, a callback, a rating link
+    # The department's attitude as the citizen saw it; None: not asked or not said (and on
+    # every rating recorded before the question existed: an optional field, no new version).
+    attitude: Attitude | None = None
 
 
 class NotRated(Event):
@@ -89,12 +93,14 @@ class CallbackMade(Event):
     comment: str | None = Field(default=None, max_length=2000)
     counted: bool = False
     next_attempt_due: UtcDatetime | None = None  # after an unreached attempt, if any is left
+    attitude: Attitude | None = None  # the citizen's view of the department's attitude
 
 
 class CitizenNotified(Event):
-    """A notice to the citizen was sent on its way through their channel: an approved
-    extension (the new deadline and why) or an approved reply (with a rating link). The
-    delivery's outcome is feedback's delivery record. feedback → audit."""
+    """A notice to the citizen was delivered through their channel (the channel's endpoint
+    took it): an approved extension (the new deadline and why) or an approved reply (with a
+    rating link). Recorded on delivery, not when queued; the cause is the approval.
+    feedback → audit."""
 
     source: ClassVar[str] = "feedback"
     type: Literal["appeal.citizen_notified"] = "appeal.citizen_notified"
@@ -104,6 +110,21 @@ class CitizenNotified(Event):
     message: Text  # what the citizen was told
 
 
+class CitizenNoticeFailed(Event):
+    """A notice to the citizen could not be delivered: every attempt failed (or no channel
+    key was configured to sign it). The citizen has not been told; the hotline centre sees
+    it in GET /v1/notice-failures and calls the citizen instead. feedback → audit."""
+
+    source: ClassVar[str] = "feedback"
+    type: Literal["appeal.citizen_notice_failed"] = "appeal.citizen_notice_failed"
+    kind: Literal["extension_approved", "reply_approved"]
+    channel: Channel
+    delivery_id: UUID
+    message: Text  # what the citizen was to be told
+    attempts: int = Field(ge=1)
+    error: Text  # the last attempt's failure, e.g. "HTTP 503" or "ConnectTimeout"
+
+
 FEEDBACK_EVENTS: tuple[type[Event], ...] = (
     Handled,
     Rated,
@@ -111,4 +132,5 @@ FEEDBACK_EVENTS: tuple[type[Event], ...] = (
     ReplyReviewed,
     CallbackMade,
     CitizenNotified,
+    CitizenNoticeFailed,
 )

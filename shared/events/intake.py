@@ -1,6 +1,6 @@
 """intake's facts: the appeal as received and the front office's outcome."""
 
-from typing import Annotated, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -44,6 +44,9 @@ class AppealReceived(Event):
     citizen: Citizen
     location: Location
     attachments: tuple[AttachmentRef, ...] = Field(default=(), max_length=MAX_ATTACHMENTS)
+    # A conduct complaint (category conduct.*) names the department it is about: routed to
+    # the body that supervises it, never to it (shared/conduct.py).
+    about_department: Code | None = None
 
 
 class _IntakeEvent(Event):
@@ -74,6 +77,8 @@ class AppealForwarded(_IntakeEvent):
     urgency: Urgency
     district: Code | None = None
     received_at: UtcDatetime  # dispatch's clock runs from receipt, not from forwarding
+    # The department a conduct complaint is about: never to be given the appeal.
+    about_department: Code | None = None
 
 
 class AnsweredDirectly(_IntakeEvent):
@@ -137,6 +142,34 @@ class Unmerged(_IntakeEvent):
     reason: Text
 
 
+FrontOfficeOutcome = Literal["answered", "transferred", "rejected", "merged"]
+
+
+class WithdrawalRequested(_IntakeEvent):
+    """The front office settled an appeal it had already forwarded (answered, transferred,
+    rejected or merged) and asks dispatch to withdraw the work order. The outcome is only
+    pending here: it takes effect, as the outcome's own fact, when dispatch confirms with
+    `appeal.withdrawn`; `appeal.withdrawal_refused` (the department signed for it meanwhile)
+    leaves the appeal with its department. intake → dispatch, audit."""
+
+    type: Literal["appeal.withdrawal_requested"] = "appeal.withdrawal_requested"
+    outcome: FrontOfficeOutcome
+    reason: Text
+    # The outcome fact's own fields (as `appeal.answered`, `appeal.transferred`,
+    # `appeal.rejected` or `appeal.merged` carry them), recorded once dispatch confirms.
+    details: dict[str, Any]
+
+
+class OutcomeAbandoned(_IntakeEvent):
+    """A pending front-office outcome did not take effect: dispatch refused to withdraw the
+    work order (its department had signed for it). The appeal stays with its department.
+    intake → audit."""
+
+    type: Literal["appeal.outcome_abandoned"] = "appeal.outcome_abandoned"
+    outcome: FrontOfficeOutcome
+    reason: Text  # dispatch's
+
+
 INTAKE_EVENTS: tuple[type[Event], ...] = (
     AppealReceived,
     AppealClassified,
@@ -146,4 +179,6 @@ INTAKE_EVENTS: tuple[type[Event], ...] = (
     AppealRejected,
     MergedInto,
     Unmerged,
+    WithdrawalRequested,
+    OutcomeAbandoned,
 )

@@ -226,7 +226,7 @@ async def test_a_repeat_appeal_is_flagged_merged_and_unmerged(stack: Stack) -> N
             json={"parent": child["id"], "reason": "x"},
             headers=OPERATOR_HEADERS,
         )
-        assert into_child.status_code == 409  # the parent was forwarded: not held
+        assert into_child.status_code == 409  # the target is itself merged (into this one)
 
         unmerged = await _command(
             client,

@@ -140,6 +140,12 @@ def dispatch_facts(cause: events.Assigned) -> list[events.Event]:
             events.Supervised, cause, department="water", level="reminder", note="请尽快签收"
         ),
         _dispatch_fact(
+            events.Withdrawn, cause, department="water", outcome="answered", reason="已直接答复"
+        ),
+        _dispatch_fact(
+            events.WithdrawalRefused, cause, department="water", reason="water signed for it"
+        ),
+        _dispatch_fact(
             events.DeadlineWarned,
             cause,
             department="water",
@@ -302,6 +308,21 @@ def intake_facts(cause: events.AppealReceived) -> list[events.Event]:
         ),
         _follow_up(events.MergedInto, cause, "operator:li", parent=uuid4(), reason="同一地址重复"),
         _follow_up(events.Unmerged, cause, "operator:li", parent=uuid4(), reason="并单有误"),
+        _follow_up(
+            events.WithdrawalRequested,
+            cause,
+            "operator:li",
+            outcome="answered",
+            reason="answered from article kb-water-bill",
+            details={"article_id": "kb-water-bill", "article_version": 3, "answer": "营业厅缴纳"},
+        ),
+        _follow_up(
+            events.OutcomeAbandoned,
+            cause,
+            "service:intake",
+            outcome="answered",
+            reason="water signed for it: it stays with the department",
+        ),
     ]
 
 
@@ -343,5 +364,16 @@ def feedback_facts(cause: events.Handled) -> list[events.Event]:
             channel="app",
             delivery_id=uuid4(),
             message="您的诉求已办结答复，请对办理结果进行评价。",
+        ),
+        _follow_up(
+            events.CitizenNoticeFailed,
+            cause,
+            "service:feedback",
+            kind="reply_approved",
+            channel="app",
+            delivery_id=uuid4(),
+            message="您的诉求已办结答复，请对办理结果进行评价。",
+            attempts=5,
+            error="HTTP 503",
         ),
     ]

@@ -6,8 +6,9 @@ import dataclasses
 import json
 import re
 from collections.abc import Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args, get_origin
+from uuid import uuid4
 
 import httpx
 import markupsafe
@@ -15,7 +16,7 @@ import pytest
 from pydantic import BaseModel
 
 from audit_service import domain, views
-from audit_service.domain import gaming, kpis, signals
+from audit_service.domain import gaming, hotspots, kpis, signals
 from audit_service.pages import ranking, render, sentences, timeline
 from audit_service.pages.catalogue import CATALOGUES, Catalogue, Lang
 from audit_service.pages.language import Language, from_accept_language
@@ -70,7 +71,11 @@ def _history(facts: Sequence[domain.Fact], findings: Sequence[views.Finding] = (
     )
 
 
-def _timeline_html(history: views.History, code: Literal["zh", "en"] = "zh") -> str:
+def _timeline_html(
+    history: views.History,
+    code: Literal["zh", "en"] = "zh",
+    hot_spots: list[timeline.HotSpotLine] | None = None,
+) -> str:
     lang = Language(code=code, explicit=False, switch_to="/ui/x")
     entries = timeline.entries(lang.catalogue, history)
     page = render.page(
@@ -81,6 +86,7 @@ def _timeline_html(history: views.History, code: Literal["zh", "en"] = "zh") -> 
         history=history,
         entries=entries,
         rules=timeline.Rules(),
+        hot_spots=hot_spots or [],
     )
     return bytes(page.body).decode()
 
@@ -235,6 +241,36 @@ def test_the_timeline_marks_the_facts_behind_buck_passing() -> None:
     assert "先后经手部门：water → power" in page
     assert "推诿信号" in _entry(page, returned.id)
     assert "推诿信号" not in _entry(page, received.id)
+
+
+@pytest.mark.parametrize("code", ["zh", "en"])
+def test_the_timeline_names_the_hot_spot_an_appeal_belongs_to(code: Lang) -> None:
+    received = factories.received()
+    others = (uuid4(), uuid4())
+    now = datetime(2026, 12, 1, 10, tzinfo=UTC)
+    spot = hotspots.HotSpot(
+        category="urban.littering",
+        district="chaoyang",
+        cell=None,
+        window_start=now - timedelta(hours=6),
+        window_end=now,
+        count=3,
+        baseline_count=0,
+        expected=0.1,
+        p_value=0.0002,
+        appeals=(received.subject, *others),
+        facts=(received.id, uuid4(), uuid4()),
+    )
+    elsewhere = dataclasses.replace(spot, appeals=others)  # a surge this appeal is not in
+    lines = timeline.hot_spot_lines(CATALOGUES[code], [spot, elsewhere], received.subject, hours=6)
+    assert [line.others for line in lines] == [others]
+    page = _timeline_html(_history(factories.audit_facts([received])), code, lines)
+    listed = page[page.index('id="hot-spots"') : page.index("</ul>", page.index('id="hot-spots"'))]
+    assert "urban.littering" in listed
+    assert "chaoyang" in listed
+    assert all(f"/ui/appeals/{other}" in listed for other in others)
+    quiet = _timeline_html(_history(factories.audit_facts([received])), code)
+    assert CATALOGUES[code].messages.not_flagged in quiet
 
 
 def test_nothing_from_a_fact_is_rendered_as_markup() -> None:

@@ -607,3 +607,113 @@ def test_the_view_shows_the_running_clock_and_none_once_replied() -> None:
     _, signed = signed_order()
     replied = {"state": stored.view(signed, version=2, handled=True, now=NOW), "overdue": False}
     assert views.work_order(replied, half_way).running_clock is None
+
+
+# --- withdrawal: the front office settled a forwarded appeal ---------------------------------
+
+
+def _withdrawal(order: domain.WorkOrder) -> events.WithdrawalRequested:
+    return events.WithdrawalRequested(
+        id=uuid4(),
+        subject=order.appeal_id,
+        time=NOW,
+        actor="operator:li",
+        correlation_id=order.correlation_id,
+        outcome="transferred",
+        reason="transferred to 119",
+        details={"line": "119", "mode": "one_click", "external_reference": "119-7"},
+    )
+
+
+def test_an_unsigned_work_order_is_withdrawn_and_closes() -> None:
+    history, order = assigned_order()
+    request = _withdrawal(order)
+    [withdrawn] = domain.withdraw(order, request, context=ctx().caused_by(request.id))
+    assert isinstance(withdrawn, events.Withdrawn)
+    assert (withdrawn.department, withdrawn.outcome, withdrawn.causation_id) == (
+        "water",
+        "transferred",
+        request.id,
+    )
+    order = then(history, [withdrawn])
+    assert not order.is_open
+    with pytest.raises(InvalidTransitionError):  # nobody can sign for it any more
+        domain.sign_for(order, department="water", person="李工", context=ctx())
+
+
+def test_a_return_asked_for_before_signing_does_not_stop_a_withdrawal() -> None:
+    history, order = assigned_order()
+    order = then(
+        history,
+        domain.request_return(
+            order,
+            department="water",
+            reason_code="not-ours",
+            legal_basis="三定方案",
+            explanation=None,
+            policy=POLICY,
+            calendar=CALENDAR,
+            context=ctx(),
+        ),
+    )
+    [withdrawn] = domain.withdraw(order, _withdrawal(order), context=ctx())
+    assert isinstance(withdrawn, events.Withdrawn)
+
+
+def test_a_signed_for_work_order_is_not_withdrawn_and_says_why() -> None:
+    history, order = signed_order()
+    [refused] = domain.withdraw(order, _withdrawal(order), context=ctx())
+    assert isinstance(refused, events.WithdrawalRefused)
+    assert refused.department == "water"
+    assert "water signed for it" in refused.reason
+    assert then(history, [refused]).stage == "signed_for"  # the department keeps it
+
+
+def test_a_closed_work_order_is_not_withdrawn() -> None:
+    history, order = assigned_order()
+    order = then(history, domain.withdraw(order, _withdrawal(order), context=ctx()))
+    [refused] = domain.withdraw(order, _withdrawal(order), context=ctx())
+    assert isinstance(refused, events.WithdrawalRefused)
+    assert "already closed" in refused.reason
+
+
+# --- every demo category has a route; a district's leftovers go to its government ----------
+
+
+def _demo_table() -> routing.RoutingTable:
+    from dispatch_service import seed
+
+    return routing.RoutingTable(
+        version=1,
+        fallback_department="gov-city",
+        rules=tuple(
+            routing.RoutingRule(r["rule_id"], r["category"], r["district"], r["department"])
+            for r in seed.RULES
+        ),
+    )
+
+
+def test_every_demo_category_routes_to_a_department_in_every_district() -> None:
+    # An appeal with no district and a district-level category (street vendors) is the city
+    # office's to place: the fallback is honest there, so only the districts are checked.
+    from dispatch_service import seed
+    from intake_service import catalogue_seed
+
+    table, known = _demo_table(), {d["id"] for d in seed.DEPARTMENTS}
+    for service in catalogue_seed.DEMO.services:
+        for district in catalogue_seed.DISTRICTS:
+            rule = routing.route(table, category=service.code, district=district)
+            assert rule.rule_id != routing.FALLBACK_RULE, (service.code, district)
+            assert rule.category == service.code, (service.code, district)  # no catch-all
+            assert rule.department in known
+
+
+def test_what_no_rule_places_goes_to_the_districts_government_then_the_city() -> None:
+    table = _demo_table()
+    assert routing.route(table, category="zoo.animals", district="east").department == "gov-east"
+    assert routing.route(table, category="zoo.animals", district="west").rule_id == "west:*"
+    # a district with no government of its own, or none given: the city office, last
+    assert routing.route(table, category="zoo.animals", district="north").department == "gov-city"
+    assert routing.route(table, category="zoo.animals", district=None).rule_id == "fallback"
+    # a category's own rule still beats the catch-all
+    assert routing.route(table, category="water.outage", district="east").department == "water"

@@ -376,15 +376,31 @@ def test_the_citizen_is_told_the_new_deadline_and_why() -> None:
     assert f"延长{extended.working_days}个工作日" in content["message"]
     assert local.strftime("%Y-%m-%d %H:%M") in content["message"]
     assert "原因：需更换变压器" in content["message"]
-    [told] = domain.citizen_notified(
-        extended, content, channel="app", delivery_id=uuid4(), context=at("service:feedback")
-    )
+    delivery_id = uuid4()
+    sent = {"kind": content["kind"], "message": content["message"], "channel": "app"}
+    settled = {
+        "cause_id": extended.id,
+        "correlation_id": extended.correlation_id,
+        "notice": sent,
+        "delivery_id": delivery_id,
+        "attempts": 1,
+        "context": at("service:feedback"),
+    }
+    # Recorded when the channel took it, not when it was queued ...
+    [told] = domain.delivery_settled(extended.subject, error=None, **settled)  # type: ignore[arg-type]
     assert isinstance(told, events.CitizenNotified)
-    assert (told.kind, told.causation_id, told.message) == (
+    assert (told.kind, told.causation_id, told.message, told.delivery_id) == (
         "extension_approved",
         extended.id,
         content["message"],
+        delivery_id,
     )
+    # ... and a notice that never got through is a fact too, with why.
+    settled["attempts"] = 5
+    [failed] = domain.delivery_settled(extended.subject, error="HTTP 503", **settled)  # type: ignore[arg-type]
+    assert isinstance(failed, events.CitizenNoticeFailed)
+    assert (failed.attempts, failed.error, failed.delivery_id) == (5, "HTTP 503", delivery_id)
+    assert fold([failed]) == domain.Feedback()
     assert fold([told]) == domain.Feedback()  # a notice changes no round
 
 

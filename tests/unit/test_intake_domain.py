@@ -215,6 +215,11 @@ def _outcomes() -> dict[str, Callable[[domain.Appeal | None], list[events.Event]
 def test_once_decided_the_front_office_decides_no_more(command: str, earlier: str) -> None:
     history, state = filed()
     state = then(history, _outcomes()[earlier](state))
+    if earlier == "forward" and command in ("answer", "transfer", "reject"):
+        # still settleable: dispatch withdraws the work order unless it was signed for
+        [requested] = _outcomes()[command](state)
+        assert isinstance(requested, events.WithdrawalRequested)
+        state = then(history, [requested])
     with pytest.raises(InvalidTransitionError, match="already"):
         _outcomes()[command](state)
 
@@ -279,8 +284,9 @@ def test_refused_merges() -> None:
     closed = then(closed_history, domain.answer(closed, article=None, text="x", context=context()))
     with pytest.raises(InvalidTransitionError, match="closed"):
         domain.merge(child, closed, **ok)  # type: ignore[arg-type]
-    _, forwarded = filed(hold=False)
-    with pytest.raises(InvalidTransitionError, match="already forwarded"):
+    forwarded_history, forwarded = filed(hold=False)
+    forwarded = then(forwarded_history, domain.merge(forwarded, parent, **ok))  # type: ignore[arg-type]
+    with pytest.raises(InvalidTransitionError, match="already pending"):
         domain.merge(forwarded, parent, **ok)  # type: ignore[arg-type]
     with pytest.raises(InvalidTransitionError, match="unmerge it first"):
         domain.merge(then(history, domain.merge(child, parent, **ok)), parent, **ok)  # type: ignore[arg-type]
@@ -358,3 +364,88 @@ def test_progress_only_moves_forward_whatever_the_arrival_order(
     current: tuple[int, str], new: tuple[int, str], moves: bool
 ) -> None:
     assert domain.advances(current, new) is moves
+
+
+# --- settling a forwarded appeal: the work order's withdrawal -------------------------------
+
+
+def test_answering_a_forwarded_appeal_asks_dispatch_to_withdraw_it_first() -> None:
+    history, state = filed(hold=False)
+    new = domain.answer(state, article=("kb-water", 2), text="营业厅缴纳", context=context())
+    [requested] = new
+    assert isinstance(requested, events.WithdrawalRequested)
+    assert (requested.outcome, requested.details["article_id"]) == ("answered", "kb-water")
+    state = then(history, new)
+    # The outcome is pending: the appeal is still forwarded (its work order still open).
+    assert (state.stage, state.withdrawal) == ("forwarded", requested)
+    with pytest.raises(InvalidTransitionError, match="already pending"):
+        domain.reject(state, reason="x", legal_route="none", explanation="y", context=context())
+
+    confirmed = domain.confirm(state, context=context())
+    [answered] = confirmed
+    assert isinstance(answered, events.AnsweredDirectly)
+    assert (answered.article_id, answered.article_version, answered.answer) == (
+        "kb-water",
+        2,
+        "营业厅缴纳",
+    )
+    assert answered.actor == "operator:li"  # the operator's outcome, now in effect
+    state = then(history, confirmed)
+    assert (state.stage, state.withdrawal, state.withdrawn) == ("answered", None, True)
+    assert domain.confirm(state, context=context()) == []  # a redelivery records nothing
+
+
+@pytest.mark.parametrize(
+    "decide",
+    [
+        lambda s, c: domain.transfer(
+            s, line="119", mode="one_click", external_reference="119-1", context=c
+        ),
+        lambda s, c: domain.reject(
+            s, reason="诉讼中", legal_route="litigation", explanation="向法院起诉", context=c
+        ),
+    ],
+    ids=["transfer", "reject"],
+)
+def test_a_transfer_or_rejection_after_forwarding_waits_for_the_withdrawal(
+    decide: Callable[[domain.Appeal, Context], list[events.Event]],
+) -> None:
+    history, state = filed(hold=False)
+    [requested] = decide(state, context())
+    assert isinstance(requested, events.WithdrawalRequested)
+    state = then(history, [requested])
+    [outcome] = domain.confirm(state, context=context())
+    assert domain.OUTCOME_FACTS[requested.outcome] is type(outcome)
+    assert then(history, [outcome]).stage in domain.CLOSING_STAGES
+
+
+def test_a_refused_withdrawal_leaves_the_appeal_with_its_department() -> None:
+    history, state = filed(hold=False)
+    state = then(history, domain.answer(state, article=None, text="已电话答复", context=context()))
+    [abandoned] = domain.abandon(state, reason="water signed for it", context=context())
+    assert isinstance(abandoned, events.OutcomeAbandoned)
+    assert (abandoned.outcome, abandoned.reason) == ("answered", "water signed for it")
+    state = then(history, [abandoned])
+    assert (state.stage, state.withdrawal) == ("forwarded", None)
+    assert domain.abandon(state, reason="again", context=context()) == []
+
+
+def test_merging_a_forwarded_appeal_waits_for_the_withdrawal_and_holds_it_merged() -> None:
+    _, parent = filed(hold=False)
+    history, child = filed(hold=False)
+    [requested] = domain.merge(
+        child, parent, child_has_children=False, reason="同一地址", context=context()
+    )
+    assert isinstance(requested, events.WithdrawalRequested)
+    assert requested.details["parent"] == str(parent.appeal_id)
+    child = then(history, [requested])
+    [merged] = domain.confirm(child, context=context())
+    assert isinstance(merged, events.MergedInto)
+    assert merged.parent == parent.appeal_id
+    child = then(history, [merged])
+    assert (child.merged_into, child.stage, child.withdrawn) == (parent.appeal_id, "held", True)
+    # Undone, it is back at the front office, but dispatch assigns an appeal once.
+    child = then(history, domain.unmerge(child, reason="并单有误", context=context()))
+    with pytest.raises(InvalidTransitionError, match="withdrawn"):
+        domain.forward(child, context())
+    assert domain.answer(child, article=None, text="电话答复", context=context())

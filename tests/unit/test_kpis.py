@@ -223,7 +223,7 @@ def test_a_different_rule_recomputes_from_the_same_facts() -> None:
 
 
 def test_the_ranking_names_red_and_black_lists() -> None:
-    ranked = kpis.ranking(_table(), "2026-10", listed=1)
+    ranked = kpis.ranking(_table(), "2026-10", rule=kpis.Rule(list_min_volume=1, listed=1))
     assert [r["department"] for r in ranked["rows"]] == ["parks", "water", "power"]
     assert (ranked["red_list"], ranked["black_list"]) == (["parks"], ["power"])
     assert sorted({month for _, month in _table()}) == ["2026-10"]

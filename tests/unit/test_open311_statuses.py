@@ -197,7 +197,7 @@ def test_facts_that_move_no_stage_keep_the_status() -> None:
     received, assigned, handled, _, _ = factories.full_history()
     signed = _of(factories.dispatch_facts(assigned), events.SignedFor)
     extension = _of(factories.dispatch_facts(assigned), events.ExtensionApproved)
-    not_rated, approved, callback, _ = factories.feedback_facts(handled)
+    not_rated, approved, callback, *_ = factories.feedback_facts(handled)
     assert [u.status for u in _follow(received, assigned, signed, extension)][-1] == "in_progress"
     assert "2026-10-24T16:30:00+08:00" in _described(extension)  # the new deadline, local
     after_reply = _follow(received, assigned, signed, handled, approved, callback, not_rated)

@@ -58,6 +58,15 @@ CATALOGUE = Catalogue(
         not_flagged="not flagged",
         gaming="Gaming the numbers",
         gaming_rule='"Near the deadline" means in the last {share} of the handling window.',
+        hot_spot="Hot spot (acting before the next call)",
+        hot_spot_rule=(
+            "Flagged when at least {min_count} appeals of one category arrive in one place "
+            "within {hours} h, far above that place's usual rate over the {days} days before."
+        ),
+        hot_spot_line='"{category}" in {place}: {count} in {hours} h (usually about {expected})',
+        whole_district="district {district}",
+        district_cell="district {district}, within about 500 m ({cell})",
+        appeals_together="Appeals of the same hot spot",
         close_then_reopen="replied near the deadline, then ordered to redo",
         extensions_at_deadline="extension requested near the deadline",
         callbacks_until_satisfied='called back in one round until "satisfied"',
@@ -87,7 +96,8 @@ CATALOGUE = Catalogue(
         figures_explained="What each figure measures",
         figure_rule=(
             "Rule: {satisfied}; {excluded}. Departments rank by on-time completion, then "
-            "satisfaction, then timely sign-for."
+            "satisfaction, then timely sign-for, then volume, then id. Only departments with "
+            "enough work orders and something due are listed, and none on both lists."
         ),
         satisfied_grades='"satisfied" and "basically satisfied" both count as satisfied',
         satisfied_only='only "satisfied" counts as satisfied',

@@ -103,6 +103,24 @@ FACTS: dict[str, Sentence] = {
         "; next attempt by {next_attempt_due}",
     ),
     "appeal.citizen_notified": ('{actor} notified the caller by {channel} ({kind}): "{message}"',),
+    "appeal.citizen_notice_failed": (
+        "{actor} could not notify the caller by {channel} ({kind}) after {attempts} "
+        'attempts ({error}): "{message}"',
+    ),
+    "appeal.withdrawal_requested": (
+        "{actor} settled the forwarded appeal ({outcome}) and asked dispatch to withdraw "
+        "its work order: {reason}",
+    ),
+    "appeal.outcome_abandoned": (
+        "{actor} dropped the front office's outcome ({outcome}): the work order was not "
+        "withdrawn: {reason}",
+    ),
+    "appeal.withdrawn": (
+        "{actor} withdrew the work order from {department} before sign-for ({outcome}): {reason}",
+    ),
+    "appeal.withdrawal_refused": (
+        "{actor} refused to withdraw the work order from {department}: {reason}",
+    ),
 }
 
 WORDS: dict[str, str] = {
@@ -155,6 +173,9 @@ WORDS: dict[str, str] = {
     "satisfaction.satisfied": "satisfied",
     "satisfaction.basically_satisfied": "basically satisfied",
     "satisfaction.dissatisfied": "dissatisfied",
+    "attitude.good": "the department's attitude good",
+    "attitude.acceptable": "the department's attitude acceptable",
+    "attitude.poor": "the department's attitude poor",
     "solved.true": "solved",
     "solved.false": "not solved",
     "via.api": "through an operator",
@@ -170,6 +191,10 @@ WORDS: dict[str, str] = {
     "counted.false": "",
     "kind.extension_approved": "extension approved",
     "kind.reply_approved": "reply approved",
+    "outcome.answered": "answered",
+    "outcome.transferred": "transferred",
+    "outcome.rejected": "rejected",
+    "outcome.merged": "merged",
 }
 
 ACTORS: dict[str, str] = {

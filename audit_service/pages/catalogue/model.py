@@ -58,6 +58,12 @@ class Messages:
     not_flagged: str
     gaming: str
     gaming_rule: str  # {share}
+    hot_spot: str
+    hot_spot_rule: str  # {hours}, {days}, {min_count}
+    hot_spot_line: str  # {category}, {place}, {count}, {hours}, {expected}
+    whole_district: str  # {district}
+    district_cell: str  # {district}, {cell}
+    appeals_together: str
     close_then_reopen: str
     extensions_at_deadline: str
     callbacks_until_satisfied: str

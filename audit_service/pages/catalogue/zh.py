@@ -58,6 +58,17 @@ CATALOGUE = Catalogue(
         not_flagged="未标记",
         gaming="刷指标",
         gaming_rule="以办理时限最后 {share} 的时间为“临近期限”。",
+        hot_spot="热点（未诉先办）",
+        hot_spot_rule=(
+            "同一区域同一类诉求在 {hours} 小时内至少 {min_count} 件，"
+            "且远超该处此前 {days} 天的平常水平时标记。"
+        ),
+        hot_spot_line=(
+            "{place}的“{category}”类诉求：{hours} 小时内 {count} 件（平常约 {expected} 件）"
+        ),
+        whole_district="{district} 区",
+        district_cell="{district} 区约 500 米范围内（{cell}）",
+        appeals_together="同一热点的诉求",
         close_then_reopen="临近期限答复、随后被责令重办",
         extensions_at_deadline="临近期限才申请延期",
         callbacks_until_satisfied="同一轮反复回访直至“满意”",
@@ -85,7 +96,8 @@ CATALOGUE = Catalogue(
         black_list="黑榜（最差）",
         gaming_shares="刷指标信号",
         figures_explained="各项指标的含义",
-        figure_rule="计算规则：{satisfied}；{excluded}。排名先比按时办结率，再比满意率，再比及时签收率。",
+        figure_rule="计算规则：{satisfied}；{excluded}。排名先比按时办结率，再比满意率，再比及时签收率，再比工单量，最后按部门编号。"
+        "工单量达到门槛且有到期工单的部门才列入红黑榜，同一部门不会同时列入两榜。",
         satisfied_grades="“满意”与“基本满意”均计为满意",
         satisfied_only="只有“满意”计为满意",
         no_exclusions="不排除任何诉求类别",

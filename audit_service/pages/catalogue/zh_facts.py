@@ -97,6 +97,13 @@ FACTS: dict[str, Sentence] = {
         "；下次回访 {next_attempt_due}",
     ),
     "appeal.citizen_notified": ("{actor} 通过{channel}通知来电人{kind}：“{message}”",),
+    "appeal.citizen_notice_failed": (
+        "{actor} 经 {attempts} 次尝试仍未能通过{channel}通知来电人{kind}（{error}）：“{message}”",
+    ),
+    "appeal.withdrawal_requested": ("{actor} 已转派的诉求拟{outcome}，申请撤回工单：{reason}",),
+    "appeal.outcome_abandoned": ("{actor} 撤回未获同意，{outcome}不生效：{reason}",),
+    "appeal.withdrawn": ("{actor} 在签收前从 {department} 撤回工单（{outcome}）：{reason}",),
+    "appeal.withdrawal_refused": ("{actor} 不予撤回 {department} 的工单：{reason}",),
 }
 
 WORDS: dict[str, str] = {
@@ -149,6 +156,9 @@ WORDS: dict[str, str] = {
     "satisfaction.satisfied": "满意",
     "satisfaction.basically_satisfied": "基本满意",
     "satisfaction.dissatisfied": "不满意",
+    "attitude.good": "认为部门态度好",
+    "attitude.acceptable": "认为部门态度一般",
+    "attitude.poor": "认为部门态度差",
     "solved.true": "问题已解决",
     "solved.false": "问题未解决",
     "via.api": "经话务员",
@@ -164,6 +174,10 @@ WORDS: dict[str, str] = {
     "counted.false": "",
     "kind.extension_approved": "延期获批",
     "kind.reply_approved": "答复已审核",
+    "outcome.answered": "直接答复",
+    "outcome.transferred": "转紧急热线",
+    "outcome.rejected": "不予受理",
+    "outcome.merged": "并单",
 }
 
 ACTORS: dict[str, str] = {

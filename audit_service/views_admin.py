@@ -1,0 +1,58 @@
+"""audit's responses about its own configuration and upkeep: KPI rule versions and replay
+switch-overs (views.py holds the rest)."""
+
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from audit_service.domain.rules import RuleDocument
+from audit_service.views import Instant
+from shared.runtime.pagination import Page
+
+
+class _View(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class KpiRule(_View):
+    """One published version of a KPI rule."""
+
+    name: str
+    version: int
+    document: RuleDocument
+    published_by: str
+    published_at: Instant
+
+
+class KpiRules(Page[KpiRule]):
+    """Every version of every rule, by name, then version."""
+
+
+class PublishedRule(KpiRule):
+    published: bool = Field(description="false when the latest version already said this")
+
+
+class SwitchedRow(_View):
+    event_id: UUID
+    appeal_id: UUID | None
+    change: str = Field(examples=["replaced", "added", "removed"])
+    problems: list[str] = Field(description="what was wrong with the live row")
+
+
+class SwitchOver(_View):
+    """A replay's rebuilt projection made live: who, when, which replay, what changed."""
+
+    id: int
+    replay_id: int
+    switched_by: str
+    switched_at: Instant
+    replaced: int
+    added: int
+    removed: int
+    report: dict[str, Any] = Field(description="the live and rebuilt digests before and after")
+    rows: list[SwitchedRow] = Field(description="the first rows changed (see `replaced`...)")
+
+
+class SwitchOvers(Page[SwitchOver]):
+    """Every switch-over, newest first."""

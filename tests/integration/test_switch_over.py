@@ -1,0 +1,89 @@
+"""Someone with database access edits audit's facts; a replay rebuilds them from the log;
+the owner switches the live projection over, and the history verifies again and equals the
+rebuilt one. The switch-over is recorded with every row it changed."""
+
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from audit_service import comparison, store
+from audit_service import switch_over as switching
+from audit_service.verification import FactCheck
+from shared import topics
+from tests.integration.test_tamper import AUDIT_EDITS, _deliveries, audit
+
+pytestmark = pytest.mark.integration
+__all__ = ["audit"]  # the fixture, shared with the tamper tests
+
+
+async def test_a_switch_over_sets_tampered_rows_right(
+    audit: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    runtime, owner = audit
+    appeals = _deliveries(len(AUDIT_EDITS) + 2)
+    rows = [store.fact_row(d) for read in appeals for d in read]
+    ends = {f"{t}:0": 10**6 for t in topics.ALL}
+    async with runtime.begin() as conn:
+        await store.add_facts(conn, rows)
+        replay_id, schema_name = await store.new_replay(conn, ends)
+        await store.create_projection_schema(conn, schema_name)
+        await store.copy_facts(conn, schema_name, rows)
+        await store.update_replay(conn, replay_id, status="different", report={})
+
+    edited = {}
+    for n, (column, edit) in enumerate(AUDIT_EDITS.items()):
+        target = appeals[n][2].fact.event
+        async with owner.begin() as conn:
+            await conn.execute(
+                text(f"UPDATE facts SET {edit} WHERE event_id = :e"), {"e": target.id}
+            )
+        edited[column] = target.subject
+    lost = appeals[-2][3].fact.event  # deleted outright
+    async with owner.begin() as conn:
+        await conn.execute(text("DELETE FROM facts WHERE event_id = :e"), {"e": lost.id})
+    assert (await comparison.compare(runtime, schema_name, ends))["equal"] is False
+    check = FactCheck(batch=10_000)
+    assert await check.run_pass(runtime) > 0
+
+    async with runtime.begin() as conn:
+        await store.update_replay(conn, replay_id, status="running")
+    with pytest.raises(switching.SwitchOverRefused):  # the replay must have finished
+        await switching.switch_over(owner, replay_id, by="operator:test")
+    async with runtime.begin() as conn:
+        await store.update_replay(conn, replay_id, status="different")
+    record = await switching.switch_over(owner, replay_id, by="operator:test")
+
+    assert (await comparison.compare(runtime, schema_name, ends))["equal"] is True
+    assert await FactCheck(batch=10_000).run_pass(runtime) == 0
+    for appeal in {*edited.values(), lost.subject}:
+        async with runtime.connect() as conn:
+            history = await store.appeal_facts(conn, appeal)
+        assert [f.problems for f, _ in history if f.problems] == []
+    # Every tampered finding was about a fact the switch-over replaced afterwards.
+    async with runtime.connect() as conn:
+        found = await store.list_findings(conn, kind="tampered_row", limit=1000)
+        repaired = await store.repaired_at(conn, [f["event_id"] for f in found])
+        [listed] = await store.list_switch_overs(conn, before=None, limit=10)
+    assert found
+    assert all(repaired[f["event_id"]] > f["found_at"] for f in found)
+    assert record["added"] >= 1  # the deleted row, and rows whose event id was edited
+    assert record["removed"] >= 1  # the row under the edited event id
+    assert record["replaced"] >= len(AUDIT_EDITS) - 2
+    assert listed["replay_id"] == replay_id
+    assert listed["switched_by"] == "operator:test"
+    changed: dict[str, Any] = {str(r["event_id"]): r for r in listed["rows"]}
+    assert changed[str(lost.id)]["change"] == "added"
+    # An untouched appeal kept its rows as they were (same record place).
+    untouched = appeals[-1][0].fact.event.id
+    assert str(untouched) not in changed
+    with pytest.raises(switching.SwitchOverRefused):  # once per replay
+        await switching.switch_over(owner, replay_id, by="operator:test")
+    # Its record is history: the runtime role can neither change nor drop it.
+    for statement in ("UPDATE switch_overs SET switched_by = 'x'", "DELETE FROM switch_over_rows",
+                      "UPDATE kpi_rules SET version = 9", "DELETE FROM kpi_rules"):  # fmt: skip
+        with pytest.raises(DBAPIError, match="permission denied"):
+            async with runtime.begin() as conn:
+                await conn.execute(text(statement))
