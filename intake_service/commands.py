@@ -33,7 +33,32 @@ async def advance(tx: Tx, event: events.Event) -> None:
         await store.set_progress(tx, event.subject, new, event.time)
 
 
-async def _project(tx: Tx, _: State, new: Sequence[events.Event], __: int) -> None:
+async def _project_filing(
+    tx: Tx, received: events.AppealReceived, new: Sequence[events.Event]
+) -> None:
+    """A new appeal's row written once, with the status its other facts (the forwarding)
+    leave it at, folded here rather than locked and updated per fact; its Open311 updates
+    in one insert (the row is this transaction's own: nothing to lock or read back)."""
+    progress: tuple[int, str] = (1, "received")
+    since, stages = received.time, {"received": received.time.isoformat()}
+    for event in new[1:]:
+        after = domain.progress_after(event, progress[0])
+        if after is not None and domain.applies(event, progress, new=after):
+            progress, since = after, event.time
+            stages[after[1]] = event.time.isoformat()
+    await store.add(tx, received, progress=(*progress, since), stages=stages)
+    await open311_updates.record(tx, new, fresh=True)
+
+
+async def _project(tx: Tx, _: State, new: Sequence[events.Event], version: int) -> None:
+    received = new[0]
+    if (
+        version == len(new)  # the stream begins here
+        and isinstance(received, events.AppealReceived)
+        and all(isinstance(event, events.AppealForwarded) for event in new[1:])
+    ):
+        await _project_filing(tx, received, new)
+        return
     for event in new:
         match event:
             case events.AppealReceived():
@@ -130,6 +155,7 @@ async def file_appeal(
         ),
         context=context,
         expected_version=0,
+        loaded=(None, 0),  # a new id: there is no stream to read (the append's key checks)
     )
     await store.describe(
         tx,

@@ -29,8 +29,16 @@ def _stage(status: str, at: datetime) -> Any:
     return _patched(appeals.c.stages, {status: at.isoformat()})
 
 
-async def add(tx: Tx, received: events.AppealReceived) -> None:
-    """The appeal's row, as its appeal.received fact tells it."""
+async def add(
+    tx: Tx,
+    received: events.AppealReceived,
+    *,
+    progress: tuple[int, str, datetime] | None = None,
+    stages: dict[str, str] | None = None,
+) -> None:
+    """The appeal's row, as its appeal.received fact tells it; `progress` (round, status,
+    since) and `stages` as the facts filed with it leave it, when the caller folded them."""
+    round_, status, status_at = progress or (1, "received", received.time)
     await tx.conn.execute(
         appeals.insert().values(
             id=received.subject,
@@ -40,9 +48,10 @@ async def add(tx: Tx, received: events.AppealReceived) -> None:
             category=received.category,
             urgency=received.urgency,
             district=received.location.district,
-            status="received",
-            status_at=received.time,
-            stages={"received": received.time.isoformat()},
+            status=status,
+            status_round=round_,
+            status_at=status_at,
+            stages=stages or {"received": received.time.isoformat()},
             received=received.model_dump(mode="json"),
             phone=received.citizen.phone,
             address=received.location.address,
