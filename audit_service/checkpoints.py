@@ -1,56 +1,140 @@
-"""Checkpoints: the Merkle root of every fact audit has recorded, published periodically.
+"""Checkpoints: the Merkle root of every fact audit has recorded, signed and published.
 
-An outside party that keeps a checkpoint's root can later ask for any fact's inclusion
-proof and verify it without trusting this service: a fact rewritten or dropped after the
-checkpoint no longer proves against the root it kept.
+The tree grows as stored subtree hashes (store/tree.py): a checkpoint first appends the
+facts settled since the last one, then signs the root of the whole tree and publishes the
+signed statement to Kafka before committing it. Proofs read O(log n) stored nodes.
+
+An outside party that keeps a signed checkpoint can later check any fact's inclusion proof
+and any later checkpoint's consistency proof with the public key alone: a fact rewritten
+or dropped after the checkpoint no longer proves against the root it kept.
 """
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy.ext.asyncio import AsyncEngine
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from audit_service import store
-from audit_service.domain import merkle
-from shared.runtime.eventstore import Database
+from audit_service.domain import merkle, proofs, signing
+from audit_service.store import tree
+
+Publish = Callable[[proofs.SignedCheckpoint], Awaitable[None]]
+BATCH = 20_000  # leaves appended per round trip while the tree catches up
 
 
-async def create(engine: AsyncEngine) -> dict[str, Any] | None:
+async def extend_tree(engine: AsyncEngine, size: int) -> int:
+    """Append the recorded facts up to `size` leaves; returns the tree's size."""
+    async with engine.begin() as conn:
+        await tree.lock_tree(conn)
+        have, last_seq = await tree.tree_size(conn)
+        edge_nodes = merkle.subtrees(0, have)
+        stored = await tree.nodes(conn, edge_nodes)
+        edge = [(node, stored[node]) for node in edge_nodes]
+        while have < size:
+            rows = await tree.facts_after(conn, last_seq, min(BATCH, size - have))
+            if not rows:
+                break
+            made = merkle.append(edge, [merkle.leaf_hash(r.hash) for r in rows])
+            leaves = [(have + i, r.seq, r.event_id, r.hash) for i, r in enumerate(rows)]
+            await tree.add(conn, leaves, made)
+            have, last_seq = have + len(rows), rows[-1].seq
+            known = dict(edge) | dict(made)
+            edge = [(node, known[node]) for node in merkle.subtrees(0, have)]
+        return have
+
+
+async def root(conn: AsyncConnection, size: int) -> bytes:
+    found = await tree.nodes(conn, merkle.subtrees(0, size))
+    return merkle.range_hash(found, 0, size)
+
+
+async def create(
+    engine: AsyncEngine, key: Ed25519PrivateKey, *, publish: Publish, now: datetime
+) -> proofs.SignedCheckpoint | None:
     """Checkpoint the settled facts; None when nothing was added since the last one."""
     async with engine.begin() as conn:
         size = await store.settled_size(conn)  # releases the lock at this commit
+    size = await extend_tree(engine, size)
     async with engine.begin() as conn:
+        await store.lock_checkpoints(conn)
         latest = await store.get_checkpoint(conn, None)
         if size == 0 or (latest is not None and latest["size"] >= size):
             return None
-        leaves = [merkle.leaf_hash(h) for h in await store.leaf_hashes(conn, size)]
-        await store.save_checkpoint(conn, size, merkle.root(leaves).hex())
-        return await store.get_checkpoint(conn, size)
+        statement, signature = signing.sign(
+            key, size=size, root=(await root(conn, size)).hex(), now=now
+        )
+        await store.remember_key(conn, statement.key_id, signing.public_pem(key.public_key()))
+        await store.save_checkpoint(
+            conn,
+            {
+                "size": size,
+                "root": statement.root,
+                "signed_at": statement.time,
+                "key_id": statement.key_id,
+                "signature": signature,
+            },
+        )
+        made = proofs.signed(statement, signature)
+        await publish(made)  # before the commit: nothing is served that was not published
+    return made
 
 
-async def sweep(db: Database, now: datetime) -> int:
-    """For the periodic timer: one checkpoint if anything new was recorded."""
-    del now  # a checkpoint covers what is recorded, whenever it is taken
-    return 0 if await create(db.engine) is None else 1
+def signed(row: dict[str, Any]) -> proofs.SignedCheckpoint:
+    return proofs.SignedCheckpoint(
+        size=row["size"],
+        root=row["root"],
+        time=row["signed_at"],
+        key_id=row["key_id"],
+        signature=row["signature"],
+    )
 
 
-async def proof(engine: AsyncEngine, event_id: UUID, *, size: int | None) -> dict[str, Any] | None:
-    """The inclusion proof of a fact against a checkpoint (the latest when size is None);
+async def inclusion(
+    engine: AsyncEngine,
+    *,
+    event_id: UUID | None = None,
+    fact_hash: str | None = None,
+    size: int | None = None,
+) -> proofs.InclusionProof | None:
+    """A fact's inclusion proof against a signed checkpoint: the one of `size`, else the
+    latest. Asked by event id, the proof is for the fact's hash as audit holds it now (a
+    rewrite since shows as a proof that fails); asked by hash, for the leaf of that hash.
     None when there is no such checkpoint or the fact is not within it."""
     async with engine.connect() as conn:
+        leaf = (
+            await tree.leaf_by_event(conn, event_id)
+            if event_id is not None
+            else await tree.leaf_by_hash(conn, fact_hash or "")
+        )
         checkpoint = await store.get_checkpoint(conn, size)
-        found = await store.position(conn, event_id)
-        if checkpoint is None or found is None or found[0] >= checkpoint["size"]:
+        if leaf is None or checkpoint is None or leaf.leaf_index >= checkpoint["size"]:
             return None
-        index, fact_hash = found
-        leaves = [merkle.leaf_hash(h) for h in await store.leaf_hashes(conn, checkpoint["size"])]
-    return {
-        "event_id": str(event_id),
-        "fact_hash": fact_hash,
-        "leaf_index": index,
-        "tree_size": checkpoint["size"],
-        "root": checkpoint["root"],
-        "audit_path": [node.hex() for node in merkle.inclusion_proof(leaves, index)],
-        "algorithm": "RFC 9162 Merkle tree, SHA-256; leaf = SHA-256(0x00 || fact hash)",
-    }
+        ranges = merkle.inclusion_ranges(leaf.leaf_index, checkpoint["size"])
+        found = await tree.nodes(conn, merkle.nodes_for(ranges))
+        held = await store.fact_hash(conn, leaf.event_id) if event_id is not None else None
+    return proofs.InclusionProof(
+        fact_hash=held or leaf.fact_hash,
+        leaf_index=leaf.leaf_index,
+        audit_path=[merkle.range_hash(found, lo, hi).hex() for lo, hi in ranges],
+        checkpoint=signed(checkpoint),
+    )
+
+
+async def consistency(engine: AsyncEngine, old: int, *, new: int | None) -> proofs.ConsistencyProof:
+    """The consistency proof between two signed checkpoints (`new` absent: the latest).
+    Raises LookupError for a checkpoint that does not exist, ValueError for old > new."""
+    async with engine.connect() as conn:
+        first = await store.get_checkpoint(conn, old)
+        second = await store.get_checkpoint(conn, new)
+        if first is None or second is None:
+            raise LookupError(old if first is None else new)
+        ranges = merkle.consistency_ranges(first["size"], second["size"])
+        found = await tree.nodes(conn, merkle.nodes_for(ranges))
+    return proofs.ConsistencyProof(
+        old=signed(first),
+        new=signed(second),
+        proof=[merkle.range_hash(found, lo, hi).hex() for lo, hi in ranges],
+    )

@@ -16,10 +16,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit_service import domain, store, views
-from audit_service.domain import gaming, signals
+from audit_service.domain import closures, gaming, signals
 from audit_service.store.tables import facts
 
-Kind = Literal["buck_passing", "gaming"]
+Kind = Literal["buck_passing", "gaming", "closure"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,7 @@ class Flagged:
     kinds: tuple[Kind, ...]
     bounced: views.BuckPassing
     gamed: views.Gaming
+    closed: views.Closure
 
 
 _cache: tuple[tuple[int, int | None], list[Flagged]] | None = None
@@ -46,11 +47,14 @@ async def flagged(engine: AsyncEngine) -> list[Flagged]:
             async for appeal_id, recorded in store.facts_by_appeal(conn, None):
                 ordered = domain.timeline(recorded)
                 bounced, gamed = signals.buck_passing(ordered), gaming.gaming(ordered)
+                closed = closures.closure(ordered)
                 kinds: list[Kind] = []
                 if bounced.flagged:
                     kinds.append("buck_passing")
                 if gamed.flagged:
                     kinds.append("gaming")
+                if closed.flagged:
+                    kinds.append("closure")
                 if kinds:
                     found.append(
                         Flagged(
@@ -58,6 +62,7 @@ async def flagged(engine: AsyncEngine) -> list[Flagged]:
                             tuple(kinds),
                             views.BuckPassing.model_validate(bounced),
                             views.Gaming.model_validate(gamed),
+                            views.Closure.model_validate(closed),
                         )
                     )
         _cache = (state, found)

@@ -2,8 +2,18 @@ from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
 
-from audit_service import checkpoints, handlers, sealing, verification
-from audit_service.routes import history, integrity, measures, replays, rules, ui, watch
+from audit_service import handlers, publication, sealing, verification
+from audit_service.routes import (
+    access,
+    history,
+    integrity,
+    measures,
+    proofs,
+    replays,
+    rules,
+    ui,
+    watch,
+)
 from audit_service.settings import AuditSettings
 from shared import topics
 from shared.runtime import settings, timers
@@ -16,6 +26,8 @@ def _routes() -> APIRouter:
     """The one place audit's routers are joined."""
     routes = APIRouter()
     routes.include_router(history.router)
+    routes.include_router(proofs.router)  # before integrity: /checkpoints/public-key
+    routes.include_router(access.router)
     routes.include_router(integrity.router)
     routes.include_router(replays.router)
     routes.include_router(measures.router)
@@ -27,6 +39,10 @@ def _routes() -> APIRouter:
 
 def create_app() -> FastAPI:
     config = settings.load(AuditSettings)
+    sweep = publication.sweeper(
+        config.signing_key(),  # a missing or wrong key stops the start here
+        publication.publisher(config.kafka_bootstrap),
+    )
     sealing.key()  # production without a seal key stops here, before recording anything
     fact_check = verification.FactCheck()
     return create_service(
@@ -42,7 +58,7 @@ def create_app() -> FastAPI:
             background=[
                 lambda runtime: timers.every(
                     runtime,
-                    checkpoints.sweep,
+                    sweep,
                     interval_seconds=config.checkpoint_interval_seconds,
                     batch=2,  # one checkpoint per sweep: never loop
                     exclusive="checkpoints",  # one replica takes them, not one per replica

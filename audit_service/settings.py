@@ -1,5 +1,10 @@
-from pydantic import Field, SecretStr
+from pathlib import Path
+from typing import Self
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from pydantic import Field, SecretStr, model_validator
+
+from audit_service.domain import signing
 from shared.runtime.settings import ServiceSettings
 
 DEV_SEAL_KEY = "hotline-development-audit-seal-key-do-not-use-in-production"
@@ -16,6 +21,10 @@ class AuditSettings(ServiceSettings):
     )
     # How often a Merkle checkpoint of everything recorded is published.
     checkpoint_interval_seconds: float = Field(default=3600.0, gt=0, le=7 * 24 * 3600)
+    # Where intake (the keeper of citizens' data keys) answers, and the token to ask it for
+    # a key with (scope personal-data:keys); unset, one is minted with HOTLINE_JWT_SECRET.
+    intake_url: str = "http://127.0.0.1:8001"
+    personal_data_keys_token: SecretStr | None = None
     # HMAC key sealing the time and place audit recorded each fact (domain/records.py): kept
     # out of the database, so database access alone cannot move them unnoticed.
     seal_key: SecretStr | None = None
@@ -28,3 +37,33 @@ class AuditSettings(ServiceSettings):
         if self.environment == "production":
             raise RuntimeError("production needs HOTLINE_SEAL_KEY (audit's seal key)")
         return DEV_SEAL_KEY.encode()
+
+    # The Ed25519 key checkpoints are signed with, PEM (PKCS#8): the key itself (or a file
+    # `hotline_checkpoint_signing_key` in HOTLINE_SECRETS_DIR), or the path of a mounted
+    # file. Neither: the development key, which only development and test accept.
+    checkpoint_signing_key: SecretStr | None = None
+    checkpoint_signing_key_file: Path | None = None
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> Self:
+        if self.checkpoint_signing_key is not None and self.checkpoint_signing_key_file:
+            raise ValueError(
+                "give HOTLINE_CHECKPOINT_SIGNING_KEY or HOTLINE_CHECKPOINT_SIGNING_KEY_FILE, "
+                "not both"
+            )
+        return self
+
+    def signing_key(self) -> Ed25519PrivateKey:
+        """The checkpoint signing key, read when the service starts (not when `hotline
+        migrate` loads these settings); raises on a missing file, a key that is no Ed25519,
+        or no key at all outside development and test."""
+        if self.checkpoint_signing_key_file is not None:
+            return signing.private_from_pem(self.checkpoint_signing_key_file.read_bytes())
+        if self.checkpoint_signing_key is not None:
+            return signing.private_from_pem(self.checkpoint_signing_key.get_secret_value().encode())
+        if self.environment not in ("development", "test"):
+            raise ValueError(
+                f"{self.environment} signs checkpoints with a real key: set "
+                "HOTLINE_CHECKPOINT_SIGNING_KEY_FILE (or HOTLINE_CHECKPOINT_SIGNING_KEY)"
+            )
+        return signing.DEVELOPMENT_KEY

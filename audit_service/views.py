@@ -15,13 +15,16 @@ from pydantic import (
     WithJsonSchema,
 )
 
+from audit_service.domain import proofs
 from audit_service.domain.findings import Kind
 from shared.runtime.pagination import Page
 
 READ: Final = "audit:read"
 REPLAY: Final = "audit:replay"
 RULES: Final = "audit:rules"  # publish KPI rule versions
-PERSONAL_DATA: Final = "audit:personal-data"  # citizens' names and numbers unmasked
+# Unmasked, and sealed personal data opened: citizens' names, numbers, ID cards, addresses,
+# coordinates; staff names.
+PERSONAL_DATA: Final = "audit:personal-data"
 
 Instant = Annotated[
     AwareDatetime,
@@ -117,6 +120,17 @@ class Gaming(_View):
     facts: list[str]
 
 
+class Closure(_View):
+    """The centre closed the work order outside the loop (an operator's closure) with no
+    approved reply, or no callback attempted, in the round it ended."""
+
+    closed_by_operator: bool
+    approved_reply: bool
+    called_back: bool
+    flagged: bool
+    facts: list[str] = Field(description="the closure, and the approval and callback found")
+
+
 class History(_View):
     """Every fact about an appeal in causal order, each service's chain verified."""
 
@@ -172,24 +186,11 @@ class Replay(_View):
     report: ReplayReport | ReplayFailure | None
 
 
-class Checkpoint(_View):
-    """The Merkle root of the first `size` facts audit recorded."""
-
-    size: int
-    root: str
-    created_at: Instant
-
-
-class Proof(_View):
-    """A fact's inclusion proof against a checkpoint (RFC 9162)."""
-
-    event_id: UUID
-    fact_hash: str
-    leaf_index: int
-    tree_size: int
-    root: str
-    audit_path: list[str]
-    algorithm: str
+# The proof documents are the domain's own models (domain/proofs.py): what the API answers is
+# exactly what `hotline audit verify` reads back.
+SignedCheckpoint = proofs.SignedCheckpoint
+InclusionProof = proofs.InclusionProof
+ConsistencyProof = proofs.ConsistencyProof
 
 
 class DepartmentMeasures(_View):
@@ -258,8 +259,9 @@ class Measures(Page[DepartmentMeasures]):
 
 class FlaggedAppeal(BuckPassing):
     appeal_id: UUID
-    kinds: list[Literal["buck_passing", "gaming"]]
+    kinds: list[Literal["buck_passing", "gaming", "closure"]]
     gaming: Gaming
+    closure: Closure
 
 
 class Flags(Page[FlaggedAppeal]):

@@ -1,7 +1,8 @@
-"""audit's responses about its own configuration and upkeep: KPI rule versions and replay
-switch-overs (views.py holds the rest)."""
+"""audit's responses about its own configuration and upkeep: KPI rule versions, replay
+switch-overs, the keys its checkpoints are signed with, and who read personal data
+(views.py holds the rest)."""
 
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -56,3 +57,29 @@ class SwitchOver(_View):
 
 class SwitchOvers(Page[SwitchOver]):
     """Every switch-over, newest first."""
+
+
+class PublicKey(_View):
+    """A key checkpoints were signed with: PEM (SubjectPublicKeyInfo) and JWK (RFC 8037)."""
+
+    key_id: str
+    algorithm: Literal["Ed25519"] = "Ed25519"
+    pem: str
+    jwk: dict[str, str]
+
+
+class PublicKeys(_View):
+    """The key audit signs with now, and every key it ever signed with (rotation)."""
+
+    current: PublicKey
+    keys: list[PublicKey]
+
+
+class AccessRecord(_View):
+    """One read or export that showed personal data unmasked: who, what, when."""
+
+    id: int
+    principal: str = Field(description="the token's subject (department:<id> for one)")
+    action: str = Field(examples=["appeal history", "export jsonl"])
+    appeal_id: UUID | None = Field(description="the appeal read; null for an export of all")
+    at: Instant

@@ -9,6 +9,7 @@ opened when none is, so a paced (open-loop) driver never waits for a connection.
 
 import asyncio
 import json
+import random
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -107,3 +108,9 @@ class Pool:
         for connection in self._idle:
             connection.close()
         self._idle.clear()
+
+
+def another_citizen(appeal: dict[str, Any]) -> dict[str, Any]:
+    """The appeal from a citizen of its own (a random phone): traffic from many citizens."""
+    citizen = {**appeal["citizen"], "phone": f"139{random.randrange(10**8):08d}"}
+    return {**appeal, "citizen": citizen}

@@ -101,6 +101,13 @@ def print_table(results: dict[str, Any]) -> None:
                 f"takeover after {sig.upper()}, {what}: median {figure['median']} s, "
                 f"max {figure['max']} s (target < {limit} s)"
             )
+    large, small = results["proofs"]["large"], results["proofs"]["small"]
+    for what in ("inclusion", "consistency"):
+        print(
+            f"{what} proof p50 at {large['facts']:,} facts {large[f'{what}_p50_ms']} ms,"
+            f" at {small['facts']:,} {small[f'{what}_p50_ms']} ms"
+            f" (ratio {results['proofs'][f'{what}_ratio']})"
+        )
     load = results["machine"]
     print(
         f"load average at start {load['load_average_at_start']},"

@@ -9,7 +9,8 @@ Phases, in order, on one Kafka and one PostgreSQL (services/with-test-stack.sh):
  4. POST to assignment at a steady rate, open loop (benchmarks/paced.py); memory sampled;
  5. whole lifecycles, many at once (benchmarks/lifecycles.py); memory sampled;
  6. takeover after SIGKILL and SIGTERM (benchmarks/takeover.py);
- 7. audit replay against plain aiokafka consumption.
+ 7. audit replay against plain aiokafka consumption;
+ 8. a receipt and a consistency proof at 1,000,000 facts vs at 1,000 (benchmarks/proofs.py).
 Bounded: fixed durations and counts, deadlines on every wait.
 """
 
@@ -22,7 +23,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from benchmarks import lifecycles, measure, paced, throughput
+from benchmarks import lifecycles, measure, paced, proofs, throughput
 from benchmarks.report import print_table
 from benchmarks.takeover import bench_takeover
 from dispatch_service.handlers import HANDLERS as DISPATCH_HANDLERS
@@ -129,6 +130,7 @@ async def main() -> None:
     await _system(results)
     results["takeover"] = await bench_takeover()
     results["replay"] = await throughput.bench_replay()
+    results["proofs"] = await proofs.bench_proofs()
     results["machine"]["load_average_at_end"] = os.getloadavg()
     results["bench_seconds"] = round(time.perf_counter() - began)
     OUT.write_text(json.dumps(results, indent=2) + "\n")

@@ -21,7 +21,6 @@ from shared.runtime.eventstore import Tx
 from shared.runtime.problems import not_found
 from shared.workdays import WorkdayCalendar
 
-CALENDAR = WorkdayCalendar()
 SERVICE_ACTOR = "service:dispatch"
 State = domain.WorkOrder | None
 
@@ -61,6 +60,7 @@ class Catalogue:
 
     policy: sla.SlaPolicy
     routing_version: int
+    calendar: WorkdayCalendar
 
 
 RouteDecide = Callable[[State, Context, Catalogue], Sequence[events.Event]]
@@ -76,7 +76,11 @@ async def _decide(
         and caller.department not in (order.department, *order.assisting)
     ):
         raise not_found("work order for appeal", appeal_id)
-    catalogue = Catalogue(await store.current_policy(tx), (await store.current_routing(tx)).version)
+    catalogue = Catalogue(
+        await store.current_policy(tx),
+        (await store.current_routing(tx)).version,
+        await store.current_calendar(tx),
+    )
     return await commands.execute(
         tx,
         WORK_ORDER,
@@ -124,7 +128,7 @@ async def request_return(
             legal_basis=legal_basis,
             explanation=explanation,
             policy=by.policy,
-            calendar=CALENDAR,
+            calendar=by.calendar,
             context=context,
         ),
     )
@@ -152,7 +156,7 @@ async def decide_return(
             reasoning=reasoning,
             routing_version=by.routing_version,
             policy=by.policy,
-            calendar=CALENDAR,
+            calendar=by.calendar,
             context=context,
         )
 
@@ -201,7 +205,7 @@ async def decide_extension(
         caller,
         expected_version,
         lambda order, context, by: (
-            domain.approve_extension(order, policy=by.policy, calendar=CALENDAR, context=context)
+            domain.approve_extension(order, policy=by.policy, calendar=by.calendar, context=context)
             if approve
             else domain.deny_extension(order, reasoning=reasoning, context=context)
         ),
@@ -262,7 +266,7 @@ async def reassign(
             reason=reason,
             routing_version=by.routing_version,
             policy=by.policy,
-            calendar=CALENDAR,
+            calendar=by.calendar,
             context=context,
         ),
     )

@@ -14,12 +14,13 @@ async def on_appeal_forwarded(event: events.AppealForwarded, tx: Tx) -> None:
         table, policy = await store.current_routing(tx), await store.current_policy(tx)
     except LookupError as exc:  # not configured yet: wait for it rather than park every appeal
         raise TransientError(str(exc)) from exc
+    calendar = await store.current_calendar(tx)
     await execute(
         tx,
         commands.WORK_ORDER,
         event.subject,
         lambda order, context: domain.assign(
-            order, event, table=table, policy=policy, calendar=commands.CALENDAR, context=context
+            order, event, table=table, policy=policy, calendar=calendar, context=context
         ),
         context=commands.by_service(cause=event),
     )
@@ -48,13 +49,13 @@ async def on_reply_reviewed(event: events.ReplyReviewed, tx: Tx) -> None:
 
 
 async def on_rated(event: events.Rated, tx: Tx) -> None:
-    policy = await store.current_policy(tx)
+    policy, calendar = await store.current_policy(tx), await store.current_calendar(tx)
     await execute(
         tx,
         commands.WORK_ORDER,
         event.subject,
         lambda order, context: domain.close_or_redo(
-            order, event, policy=policy, calendar=commands.CALENDAR, context=context
+            order, event, policy=policy, calendar=calendar, context=context
         ),
         context=commands.by_service(cause=event),
     )

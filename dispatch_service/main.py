@@ -5,7 +5,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 
 from dispatch_service import handlers, timer
-from dispatch_service.routes import catalogue, centre, department, work_orders
+from dispatch_service.routes import calendar, catalogue, centre, department, work_orders
 from dispatch_service.settings import DispatchSettings
 from shared.runtime import settings, timers
 from shared.runtime.app import ServiceSpec, create_service
@@ -15,7 +15,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def router() -> APIRouter:
     joined = APIRouter()
-    for routes in (work_orders, department, centre, catalogue):
+    for routes in (work_orders, department, centre, catalogue, calendar):
         joined.include_router(routes.router)
     return joined
 
@@ -37,5 +37,7 @@ def create_app() -> FastAPI:
                 )
             ],
             title="12345 hotline: dispatch",
+            # Whole documents: the routing table and the SLA policy.
+            body_limits={"/v1/routing": 1024 * 1024, "/v1/sla-policy": 1024 * 1024},
         )
     )

@@ -4,12 +4,13 @@ Nothing is scheduled in memory. Each work order's view row holds the time of its
 a sweep takes the rows that are due (FOR UPDATE SKIP LOCKED, so replicas share the work
 without waiting on each other), decides on the stream's state and appends at the version
 it read. A mark is part of the stream's state once recorded, so a second sweep, a restart
-or a racing replica finds nothing left to record: each mark is written exactly once.
+or a racing replica finds nothing left to record: each mark is written exactly once. The
+same sweep recomputes the provisional deadlines of a newly published calendar year.
 """
 
 from datetime import datetime
 
-from dispatch_service import commands, domain, store
+from dispatch_service import calendars, commands, domain, store
 from shared import events
 from shared.decisions import Context
 from shared.runtime.commands import Decide, execute
@@ -42,6 +43,9 @@ async def sweep(db: Database, now: datetime) -> int:
                     now=now,
                 )
             recorded += len(outcome.new)
+    async with db.transaction() as tx:
+        # Deadlines a newly published calendar year settles: each recomputed as a new fact.
+        recorded += await calendars.recompute_provisional(tx, now)
     return recorded
 
 

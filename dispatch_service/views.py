@@ -1,7 +1,7 @@
 """What dispatch's routes answer: one pydantic model per response, so the OpenAPI document
 types every 2xx body. Built from the stored work-order view and the catalogue."""
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, Literal
 from uuid import UUID
 
@@ -28,6 +28,11 @@ class DeadlinesView(_View):
     dispatch_due: datetime | None = Field(description="from receipt; on the first assignment")
     policy_version: int = Field(description="the SLA policy version that set these deadlines")
     calendar: str = Field(description="the working-day calendar's version")
+    provisional: bool = Field(
+        description="counted on weekdays across a year whose holiday arrangement is not "
+        "published; recomputed (appeal.deadlines_recomputed) once it is"
+    )
+    provisional_years: list[int] = Field(description="the unpublished years behind it")
 
 
 class RunningClockView(_View):
@@ -150,6 +155,8 @@ class PolicyView(_View):
     day_ends_at: str = Field(examples=["18:00"])
     return_window: LimitView
     max_extension_days: int
+    max_extension_days_total: int
+    max_redo_rounds: int
     calendar: str
 
 
@@ -174,8 +181,33 @@ def policy(current: sla.SlaPolicy, *, calendar: str) -> PolicyView:
         day_ends_at=current.day_ends_at.strftime("%H:%M"),
         return_window=limit(current.return_window),
         max_extension_days=current.max_extension_days,
+        max_extension_days_total=current.max_extension_days_total,
+        max_redo_rounds=current.max_redo_rounds,
         calendar=calendar,
     )
+
+
+class CalendarVersionView(_View):
+    """One published calendar version: a year's official holiday arrangement."""
+
+    number: int = Field(description="the calendar version: the seed plus versions 1..number")
+    calendar: str = Field(description="the version's name, as deadlines record it")
+    year: int
+    holidays: list[date] = Field(description="working weekdays that are off")
+    workdays: list[date] = Field(description="weekend days that are worked (调休)")
+    note: str | None
+    published_by: str
+    published_at: datetime
+
+
+class CalendarView(_View):
+    """The working-day calendar in force."""
+
+    number: int = Field(description="0: the seed alone")
+    calendar: str = Field(description="the version's name, as deadlines record it")
+    seed: str = Field(description="the packaged library whose years are the seed")
+    seed_years: list[int] = Field(description="first and last year the seed covers")
+    published_years: list[int] = Field(description="years with a published arrangement")
 
 
 class PublishedView(_View):

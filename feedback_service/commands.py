@@ -133,7 +133,8 @@ async def settle_rating_window(
     tx: Tx, appeal_id: UUID, *, round_: int, closed_at: datetime, now: datetime
 ) -> int:
     """The rating window of `round_` closed: "not rated" unless the round was settled or
-    superseded meanwhile; the window is closed either way. The facts recorded."""
+    superseded meanwhile, and the window is closed; unless a callback attempt is still due,
+    which keeps the window open until then. The facts recorded."""
     outcome = await execute(
         tx,
         FEEDBACK,
@@ -143,7 +144,14 @@ async def settle_rating_window(
         ),
         context=Context(ACTOR, now),
     )
-    await read_models.close_rating_window(tx, appeal_id)
+    state = outcome.state
+    if not outcome.new and state.handled_round == round_ and domain.window_still_open(state, now):
+        assert state.callback_due is not None
+        await read_models.open_rating_window(
+            tx, appeal_id, round_=round_, closes_at=state.callback_due
+        )
+    else:
+        await read_models.close_rating_window(tx, appeal_id)
     return len(outcome.new)
 
 

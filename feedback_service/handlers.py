@@ -7,7 +7,7 @@ order, so the latest fact applied here is the latest one dispatch recorded.
 """
 
 from feedback_service import commands, notify, settings
-from feedback_service.store import notifications, read_models
+from feedback_service.store import calendar, notifications, read_models
 from shared import events
 from shared.runtime.commands import StaleStreamError
 from shared.runtime.consumer import Handlers, TransientError
@@ -16,6 +16,10 @@ from shared.runtime.eventstore import Tx
 
 async def on_appeal_received(event: events.AppealReceived, tx: Tx) -> None:
     await notifications.remember_appeal(tx, event)
+
+
+async def on_personal_data_erased(event: events.PersonalDataErased, tx: Tx) -> None:
+    await notifications.forget_personal_data(tx, event.subject)
 
 
 async def on_merged(event: events.MergedInto, tx: Tx) -> None:
@@ -58,6 +62,14 @@ async def on_extension_approved(event: events.ExtensionApproved, tx: Tx) -> None
         raise TransientError(str(exc)) from exc
 
 
+async def on_calendar_published(event: events.CalendarPublished, tx: Tx) -> None:
+    await calendar.learn(tx, event)  # callbacks fall due on dispatch's calendar
+
+
+async def on_escalated(event: events.EscalatedToCentre, tx: Tx) -> None:
+    await notify.status_changed(tx, event)
+
+
 async def on_closed(event: events.Closed, tx: Tx) -> None:
     await notify.status_changed(tx, event)
 
@@ -69,6 +81,7 @@ async def on_withdrawn(event: events.Withdrawn, tx: Tx) -> None:
 
 HANDLERS: Handlers = {
     events.AppealReceived: on_appeal_received,
+    events.PersonalDataErased: on_personal_data_erased,
     events.MergedInto: on_merged,
     events.Unmerged: on_unmerged,
     events.Assigned: on_assigned,
@@ -77,6 +90,8 @@ HANDLERS: Handlers = {
     events.SignedFor: on_signed_for,
     events.ExtensionRequested: on_extension_requested,
     events.ExtensionApproved: on_extension_approved,
+    events.EscalatedToCentre: on_escalated,
     events.Closed: on_closed,
+    events.CalendarPublished: on_calendar_published,
     events.Withdrawn: on_withdrawn,
 }

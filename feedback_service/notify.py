@@ -30,6 +30,7 @@ STATUS_CHANGES: tuple[type[events.Event], ...] = (
     events.Rated,
     events.NotRated,
     events.RedoOrdered,
+    events.EscalatedToCentre,
     events.Closed,
     events.Withdrawn,
 )
@@ -53,7 +54,7 @@ class Notice:
     cause: events.ExtensionApproved | events.ReplyReviewed
     channel: events.Channel
     url: str
-    phone: str | None
+    personal_data: dict[str, Any] | None  # sealed; the sender opens it for the phone
     content: dict[str, Any]
 
 
@@ -114,7 +115,12 @@ async def citizen_notice(tx: Tx, settings: FeedbackSettings, fact: events.Event)
     content = notices.notice(
         fact, extension_reason=appeal["extension_reason"], reply=reply, rating_link=link
     )
-    return Notice(fact, appeal["channel"], url, appeal["citizen_phone"], content)
+    return Notice(fact, appeal["channel"], url, appeal["personal_data"], content)
+
+
+def with_phone(body: str, phone: str | None) -> str:
+    """A citizen notice's body as sent: with the phone the sender opened, if any."""
+    return _body({**json.loads(body), "phone": phone})
 
 
 async def enqueue_notice(tx: Tx, notice: Notice, *, delivery_id: UUID, now: datetime) -> None:
@@ -123,7 +129,6 @@ async def enqueue_notice(tx: Tx, notice: Notice, *, delivery_id: UUID, now: date
         "appeal_id": str(notice.cause.subject),
         "event_id": str(notice.cause.id),
         "channel": notice.channel,
-        "phone": notice.phone,
         **notice.content,
     }
     await notifications.enqueue(
@@ -136,6 +141,7 @@ async def enqueue_notice(tx: Tx, notice: Notice, *, delivery_id: UUID, now: date
         kind=notice.content["kind"],
         url=notice.url,
         body=_body(body),
+        personal_data=notice.personal_data,
         created_at=now,
     )
 

@@ -16,10 +16,12 @@ from typing import Any
 
 import httpx
 
-from feedback_service import commands, targets, webhooks
+from feedback_service import commands, notify, targets, webhooks
 from feedback_service.settings import FeedbackSettings
 from feedback_service.store import notifications as nstore
+from shared import personal_data
 from shared.runtime import logs, metrics, tracing
+from shared.runtime.citizen_keys import KeyClient, KeyUnavailable
 from shared.runtime.eventstore import Database
 
 log = logging.getLogger("hotline.webhooks")
@@ -45,16 +47,23 @@ async def _post(
     now: datetime,
     *,
     settings: FeedbackSettings,
+    body_text: str | None = None,
 ) -> tuple[int | None, str | None]:
-    body = delivery["body"].encode()
+    body = (body_text or delivery["body"]).encode()
     headers = webhooks.headers(secret, message_id(delivery["id"]), int(now.timestamp()), body)
     try:
-        if delivery["subscription_id"] is not None:  # a partner's URL: checked again now
-            await targets.check(delivery["url"], allow_private=settings.private_targets_allowed())
+        # A partner's URL is checked again now, and the connection goes to the address that
+        # was checked (no second lookup); the city's own channels are configured, not chosen.
+        allow_private = delivery["subscription_id"] is None or settings.private_targets_allowed()
+        pinned = await targets.resolve(delivery["url"], allow_private=allow_private)
+        headers = {**headers, "Host": pinned.host_header}
+        extensions = {"sni_hostname": pinned.sni_hostname} if pinned.sni_hostname else {}
         # One bound on the whole exchange: httpx's timeouts are per read, and a receiver
         # dripping bytes must not outlive the lease.
         async with asyncio.timeout(settings.webhook_timeout_seconds * 2):
-            response = await client.post(delivery["url"], content=body, headers=headers)
+            response = await client.post(
+                pinned.url, content=body, headers=headers, extensions=extensions
+            )
     except targets.RefusedTarget:
         return None, "target refused: not a public address"
     except (httpx.HTTPError, TimeoutError) as exc:
@@ -64,6 +73,38 @@ async def _post(
     if 200 <= response.status_code < 300:
         return response.status_code, None
     return response.status_code, f"HTTP {response.status_code}"
+
+
+async def _citizen_keys(
+    settings: FeedbackSettings, due: list[dict[str, Any]]
+) -> dict[Any, bytes | None]:
+    """The data keys the due citizen notices' phones are sealed under, asked of intake."""
+    wanted = {
+        personal_data.Sealed.model_validate(d["personal_data"]).key_id
+        for d in due
+        if d["subscription_id"] is None and _is_sealed(d["personal_data"])
+    }
+    if not wanted:
+        return {}
+    client = KeyClient(
+        settings, intake_url=settings.intake_url, token=settings.personal_data_keys_token
+    )
+    return dict(await client.keys(wanted))
+
+
+def _is_sealed(value: Any) -> bool:
+    return isinstance(value, dict) and "ciphertext" in value
+
+
+def _phone(value: Any, keys: dict[Any, bytes | None]) -> str | None:
+    """The phone to reach the citizen by: opened with their key; None once erased."""
+    if value is None:
+        return None
+    if not _is_sealed(value):  # recorded before sealing
+        return personal_data.PersonalData.model_validate(value).phone
+    sealed = personal_data.Sealed.model_validate(value)
+    data, _ = personal_data.reveal(sealed, keys.get(sealed.key_id))
+    return data.phone
 
 
 async def sweep(db: Database, now: datetime, *, settings: FeedbackSettings) -> int:
@@ -77,11 +118,20 @@ async def sweep(db: Database, now: datetime, *, settings: FeedbackSettings) -> i
     cancelled = (None, CANCELLED)
     unsigned = (None, "no HOTLINE_CITIZEN_CHANNEL_SECRET is configured")
 
+    try:
+        keys = await _citizen_keys(settings, due)
+    except KeyUnavailable as exc:
+        log.warning("citizen notices wait: %s", exc)
+        keys = None
+
     async def send(client: httpx.AsyncClient, d: dict[str, Any]) -> tuple[int | None, str | None]:
         if d["subscription_id"] is None:
             if not channel_secret:
                 return unsigned
-            return await _post(client, d, channel_secret, now, settings=settings)
+            if keys is None and d["personal_data"] is not None:
+                return None, "the citizen's key is unavailable"
+            body = notify.with_phone(d["body"], _phone(d["personal_data"], keys or {}))
+            return await _post(client, d, channel_secret, now, settings=settings, body_text=body)
         if not d["active"]:
             return cancelled
         return await _post(client, d, d["secret"], now, settings=settings)

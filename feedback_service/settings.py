@@ -1,4 +1,6 @@
-from pydantic import Field, SecretStr, field_validator
+from typing import Self
+
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from shared.runtime import settings as runtime_settings
 from shared.runtime.settings import ServiceSettings
@@ -18,21 +20,25 @@ class FeedbackSettings(ServiceSettings):
         "postgresql+asyncpg://hotline@127.0.0.1:55432/feedback"
     )
     # How long a citizen has to rate a round after its reply was approved, before "not rated"
-    # is recorded.
+    # is recorded; never less than until the callback is due (domain.review).
     rating_window_hours: float = Field(default=72.0, gt=0, le=24 * 60)
     timer_interval_seconds: float = Field(default=5.0, gt=0, le=300)
     # A callback falls due by close of business on this working day after approval.
     callback_working_days: int = Field(default=1, ge=0, le=10)
+    # Or, when set, a callback falls due this many clock hours after approval instead.
+    callback_due_hours: float | None = Field(default=None, gt=0, le=24 * 30)
     # Unreached callbacks allowed per round; the last one records "not rated" (unreachable).
     callback_max_attempts: int = Field(default=3, ge=1, le=20)
     callback_retry_hours: float = Field(default=4.0, gt=0, le=24 * 7)  # until the next attempt
     # HMAC key that signs citizens' rating links, and where a link points (`<base>/<token>`).
-    # Unset: a development key outside production; in production, no rating links.
+    # Unset: the built-in development key where HOTLINE_ENVIRONMENT is development or test;
+    # otherwise (production, the default) no rating links.
     rating_link_secret: SecretStr | None = None
     rating_link_base_url: str = "http://127.0.0.1:8003/v1/rating-links"
     # Citizens' channels: where notices to citizens go (a JSON object, channel → URL, e.g.
     # {"wechat": "https://…"}; a channel not listed gets none) and the `whsec_` secret that
-    # signs them. Unset: a development key outside production; in production, no notices.
+    # signs them. Unset: the built-in development key where HOTLINE_ENVIRONMENT is development
+    # or test; otherwise (production, the default) no notices.
     citizen_channel_urls: dict[str, str] = Field(default_factory=dict)
     citizen_channel_secret: SecretStr | None = None
     # Webhook deliveries: attempts before one is recorded failed, the first retry's delay
@@ -41,9 +47,14 @@ class FeedbackSettings(ServiceSettings):
     webhook_backoff_seconds: float = Field(default=5.0, gt=0, le=3600)
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     webhook_interval_seconds: float = Field(default=1.0, gt=0, le=300)
-    # Partners' webhooks to loopback or private addresses: refused in production unless
-    # set (see targets.py); allowed elsewhere, where receivers run on this machine.
+    # Partners' webhooks to loopback or private addresses: refused in production (the
+    # default) unless set (see targets.py); allowed in development and test, where receivers
+    # run on this machine.
     webhook_private_targets: bool | None = None
+    # Where intake (the keeper of citizens' data keys) answers, and the token to ask it for
+    # a key with (scope personal-data:keys); unset, one is minted with HOTLINE_JWT_SECRET.
+    intake_url: str = "http://127.0.0.1:8001"
+    personal_data_keys_token: SecretStr | None = None
 
     @field_validator("citizen_channel_secret")
     @classmethod
@@ -52,22 +63,37 @@ class FeedbackSettings(ServiceSettings):
             raise ValueError("a Standard Webhooks secret: whsec_<base64 key>")
         return secret
 
+    @model_validator(mode="after")
+    def _refuse_built_in_keys(self) -> Self:
+        # The built-in keys are in the source: whoever reads it could forge links and notices.
+        if self.development_keys_allowed:
+            return self
+        if self.rating_link_secret is not None and (
+            self.rating_link_secret.get_secret_value() == DEV_RATING_LINK_SECRET
+        ):
+            raise ValueError("production refuses the built-in HOTLINE_RATING_LINK_SECRET")
+        if self.citizen_channel_secret is not None and (
+            self.citizen_channel_secret.get_secret_value() == DEV_CHANNEL_SECRET
+        ):
+            raise ValueError("production refuses the built-in HOTLINE_CITIZEN_CHANNEL_SECRET")
+        return self
+
     def private_targets_allowed(self) -> bool:
         if self.webhook_private_targets is not None:
             return self.webhook_private_targets
-        return self.environment != "production"
+        return self.development_keys_allowed
 
     def rating_link_key(self) -> bytes | None:
         """The key signing rating links; None when production has none configured."""
         if self.rating_link_secret is not None:
             return self.rating_link_secret.get_secret_value().encode()
-        return None if self.environment == "production" else DEV_RATING_LINK_SECRET.encode()
+        return DEV_RATING_LINK_SECRET.encode() if self.development_keys_allowed else None
 
     def channel_secret(self) -> str | None:
         """The secret signing notices to citizens; None when production has none."""
         if self.citizen_channel_secret is not None:
             return self.citizen_channel_secret.get_secret_value()
-        return None if self.environment == "production" else DEV_CHANNEL_SECRET
+        return DEV_CHANNEL_SECRET if self.development_keys_allowed else None
 
 
 # The process's settings, for the code the runtime calls with a transaction only: the

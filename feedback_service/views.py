@@ -46,6 +46,26 @@ class Reviewed(Recorded):
     callback_due: datetime | None = Field(
         default=None, description="when the citizen's callback falls due, for an approval"
     )
+    rating_closes_at: datetime | None = Field(
+        default=None,
+        description="when the round is recorded as not rated, if nobody rated it: never "
+        "before the callback is due (nor while a callback attempt is)",
+    )
+    calendar: str | None = Field(
+        default=None, description="the working-day calendar version the callback is due on"
+    )
+
+    @classmethod
+    def reviewed(cls, appeal_id: UUID, outcome: Outcome[domain.Feedback]) -> Self:
+        review = outcome.new[0]
+        assert isinstance(review, events.ReplyReviewed)
+        return cls.of(
+            appeal_id,
+            outcome,
+            callback_due=review.callback_due,
+            rating_closes_at=review.rating_closes_at,
+            calendar=review.calendar,
+        )
 
 
 class CalledBack(Recorded):
@@ -144,12 +164,27 @@ class Delivery(BaseModel):
     status: Literal["pending", "delivered", "failed"]
     attempts: int
     next_attempt_at: datetime | None
-    last_status_code: int | None
-    last_error: str | None
+    last_status_code: int | None = Field(
+        description="the hotline centre's only; null for a partner"
+    )
+    last_error: str | None = Field(description="the hotline centre's only; null for a partner")
     created_at: datetime
     delivered_at: datetime | None
 
     @classmethod
-    def of(cls, row: dict[str, Any]) -> Self:
+    def of(cls, row: dict[str, Any], *, detail: bool = True) -> Self:
+        """`detail`: the last status code and error, for the hotline centre. A partner is
+        told only pending, delivered or failed: what its URL answered from inside the
+        cluster (a status, a connection error naming hosts) could map the network."""
         fields = {k: row[k] for k in cls.model_fields if k != "webhook_id"}
+        if not detail:
+            fields |= {"last_status_code": None, "last_error": None}
         return cls(webhook_id=message_id(row["id"]), **fields)
+
+
+class CalendarView(BaseModel):
+    """The working-day calendar version callbacks fall due on (dispatch's, as learnt)."""
+
+    number: int = Field(description="0: the packaged library's years alone")
+    calendar: str = Field(description="the version's name, as facts record it")
+    published_years: list[int] = Field(description="years with a published arrangement")

@@ -1,14 +1,14 @@
-"""intake's commands: filing an appeal and the front office's decisions on it. Each runs
+"""intake's commands: the front office's decisions on an appeal (filing is `filing`'s). Each runs
 through `shared.runtime.commands.execute` on the appeal's stream, whose `project` keeps the
 appeals row and the Open311 update feed in step in the same transaction."""
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
-from typing import Any, Final, Literal
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Final, Literal
 from uuid import UUID
 
 from intake_service import domain, store
-from intake_service.domain import rules
 from intake_service.open311 import updates as open311_updates
 from intake_service.store import knowledge as kb
 from shared import events
@@ -18,7 +18,6 @@ from shared.runtime.commands import Aggregate, Decide, Outcome
 from shared.runtime.eventstore import Tx
 from shared.runtime.problems import Problem, invalid_field, not_found
 
-DEFAULT_REPEAT_WINDOW: Final = timedelta(hours=72)
 SERVICE_ACTOR: Final = "service:intake"
 State = domain.Appeal | None
 
@@ -33,12 +32,10 @@ async def advance(tx: Tx, event: events.Event) -> None:
         await store.set_progress(tx, event.subject, new, event.time)
 
 
-async def _project_filing(
-    tx: Tx, received: events.AppealReceived, new: Sequence[events.Event]
-) -> None:
-    """A new appeal's row written once, with the status its other facts (the forwarding)
-    leave it at, folded here rather than locked and updated per fact; its Open311 updates
-    in one insert (the row is this transaction's own: nothing to lock or read back)."""
+def filed_progress(new: Sequence[events.Event]) -> tuple[tuple[int, str, datetime], dict[str, str]]:
+    """(round, status, since) and the stage times a new appeal's facts leave it at, folded
+    in memory as `advance` would move its row fact by fact."""
+    received = new[0]
     progress: tuple[int, str] = (1, "received")
     since, stages = received.time, {"received": received.time.isoformat()}
     for event in new[1:]:
@@ -46,19 +43,26 @@ async def _project_filing(
         if after is not None and domain.applies(event, progress, new=after):
             progress, since = after, event.time
             stages[after[1]] = event.time.isoformat()
-    await store.add(tx, received, progress=(*progress, since), stages=stages)
-    await open311_updates.record(tx, new, fresh=True)
+    return (*progress, since), stages
 
 
-async def _project(tx: Tx, _: State, new: Sequence[events.Event], version: int) -> None:
-    received = new[0]
-    if (
-        version == len(new)  # the stream begins here
-        and isinstance(received, events.AppealReceived)
-        and all(isinstance(event, events.AppealForwarded) for event in new[1:])
-    ):
-        await _project_filing(tx, received, new)
-        return
+def filing(description: store.Description) -> Aggregate[State, Tx]:
+    """APPEAL as a filing projects it: the new row written once, with the status its facts
+    leave it at and what filing knew beyond them, and its Open311 updates in one insert
+    (the row is this transaction's own: nothing to lock or read back)."""
+
+    async def project(tx: Tx, _: State, new: Sequence[events.Event], version: int) -> None:
+        received = new[0]
+        if version != len(new) or not isinstance(received, events.AppealReceived):
+            raise ValueError("a filing begins a new appeal's stream")
+        progress, stages = filed_progress(new)
+        await store.add(tx, received, progress=progress, stages=stages, description=description)
+        await open311_updates.record(tx, new, fresh=True)
+
+    return replace(APPEAL, project=project)
+
+
+async def _project(tx: Tx, _: State, new: Sequence[events.Event], __: int) -> None:
     for event in new:
         match event:
             case events.AppealReceived():
@@ -109,64 +113,6 @@ async def settle_withdrawal(tx: Tx, answer: events.Withdrawn | events.Withdrawal
 
     context = Context(actor=SERVICE_ACTOR, now=datetime.now(UTC), causation_id=answer.id)
     await commands.execute(tx, APPEAL, answer.subject, decision, context=context)
-
-
-async def file_appeal(
-    tx: Tx,
-    appeal: domain.NewAppeal,
-    *,
-    context: Context,
-    extras: dict[str, Any] | None = None,
-    hold: bool = False,
-    repeat_window: timedelta = DEFAULT_REPEAT_WINDOW,
-) -> events.AppealReceived:
-    """Accept an appeal in the caller's transaction: classify it, flag possible repeats,
-    record it and, unless held at the front office, forward it to dispatch. Every channel
-    files through here (POST /v1/appeals, Open311)."""
-    current = await store.current_catalogue(tx)
-    try:
-        classified = rules.classify(
-            None if current is None else current[1],
-            text=appeal.content,
-            category=appeal.category,
-            urgency=appeal.urgency,
-        )
-    except rules.NoCategoryError as exc:
-        raise invalid_field("body.category", str(exc), "no_category") from exc
-    candidates = await store.repeat_candidates(
-        tx,
-        phone=appeal.citizen.phone,
-        address=appeal.location.address,
-        category=classified.category,
-        since=context.now - repeat_window,
-    )
-    appeal_id = context.new_id()
-    outcome = await commands.execute(
-        tx,
-        APPEAL,
-        appeal_id,
-        lambda _, ctx: domain.receive(
-            appeal,
-            category=classified.category,
-            urgency=classified.urgency,
-            hold=hold,
-            appeal_id=appeal_id,
-            context=ctx,
-        ),
-        context=context,
-        expected_version=0,
-        loaded=(None, 0),  # a new id: there is no stream to read (the append's key checks)
-    )
-    await store.describe(
-        tx,
-        appeal_id,
-        extras=extras,
-        classification=classified.as_dict(),
-        repeat_candidates=candidates,
-    )
-    received = outcome.new[0]
-    assert isinstance(received, events.AppealReceived)
-    return received
 
 
 async def known_category(tx: Tx, category: str | None) -> int | None:

@@ -5,7 +5,14 @@ from fastapi import APIRouter, FastAPI
 from intake_service import handlers
 from intake_service.open311 import api as open311
 from intake_service.open311 import views as open311_views
-from intake_service.routes import appeals, catalogue, emergency, front_office, knowledge
+from intake_service.routes import (
+    appeals,
+    catalogue,
+    emergency,
+    erasures,
+    front_office,
+    knowledge,
+)
 from intake_service.settings import IntakeSettings
 from shared.runtime import positions, settings
 from shared.runtime.app import ServiceSpec, create_service
@@ -15,7 +22,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app() -> FastAPI:
     router = APIRouter()
-    for routes in (appeals, front_office, emergency, catalogue, knowledge, open311):
+    for routes in (appeals, front_office, emergency, catalogue, knowledge, erasures, open311):
         router.include_router(routes.router)
     app = create_service(
         ServiceSpec(
@@ -25,6 +32,7 @@ def create_app() -> FastAPI:
             handlers=handlers.HANDLERS,
             on_fact=positions.record,  # read your own writes: X-Work-Order-Version
             title="12345 hotline: intake",
+            body_limits={"/v1/catalogue": 1024 * 1024},  # the whole catalogue in one document
         )
     )
     open311_views.own_errors(app)

@@ -1,8 +1,12 @@
 import json
+from typing import Self
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
+from shared import personal_data
 from shared.runtime.settings import ServiceSettings
+
+_BUILT_IN_ALLOWED = frozenset({"development", "test"})
 
 
 class IntakeSettings(ServiceSettings):
@@ -23,6 +27,38 @@ class IntakeSettings(ServiceSettings):
     # A new appeal is flagged as a possible repeat of open appeals filed this many hours
     # before it from the same phone, or at the same address in the same category.
     repeat_window_hours: int = Field(default=72, ge=1, le=24 * 90)
+    # audit's public address: a citizen's or partner's receipt links to its public
+    # GET /v1/receipts/{fact_hash} (docs/receipts.md).
+    audit_public_url: str = "http://127.0.0.1:8004"
+    # The key-encryption key wrapping citizens' data keys (32 bytes, base64), and the secret
+    # of the blind index that finds a citizen by phone. Both are needed outside development
+    # and test, which alone fall back to built-in keys; losing either loses that data.
+    personal_data_kek: SecretStr | None = None
+    personal_data_index_key: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _personal_data_keys(self) -> Self:
+        if self.environment not in _BUILT_IN_ALLOWED and (
+            self.personal_data_kek is None or self.personal_data_index_key is None
+        ):
+            raise ValueError(
+                "HOTLINE_PERSONAL_DATA_KEK and HOTLINE_PERSONAL_DATA_INDEX_KEY are required "
+                f"in {self.environment}: the built-in keys are for development and test only"
+            )
+        if self.personal_data_kek is not None:
+            personal_data.Kek.from_base64(self.personal_data_kek.get_secret_value())
+        return self
+
+    def kek(self) -> personal_data.Kek:
+        configured = self.personal_data_kek
+        value = personal_data.DEV_KEK if configured is None else configured.get_secret_value()
+        return personal_data.Kek.from_base64(value)
+
+    def index_key(self) -> bytes:
+        configured = self.personal_data_index_key
+        if configured is None:
+            return personal_data.DEV_INDEX_KEY.encode()
+        return configured.get_secret_value().encode()
 
     @field_validator("georeport_api_keys", mode="after")
     @classmethod

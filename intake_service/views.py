@@ -5,7 +5,7 @@ citizen's own progress check shows status and stage times only. Fields a caller 
 are absent, not null (routes answer with `response_model_exclude_unset`)."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, Field
@@ -27,6 +27,21 @@ LOCATION = {
 }
 
 
+class Receipt(BaseModel):
+    """What proves the appeal was accepted: keep `fact_hash`; once audit's next signed
+    checkpoint covers it, `proof_url` answers its inclusion proof, checkable offline
+    (docs/receipts.md)."""
+
+    fact_hash: str = Field(description="SHA-256 of the appeal.received fact, lowercase hex")
+    proof_url: str = Field(description="audit's public receipt; 404 until a checkpoint")
+
+
+def receipt(audit_public_url: str, fact_hash: str) -> Receipt:
+    return Receipt(
+        fact_hash=fact_hash, proof_url=f"{audit_public_url.rstrip('/')}/v1/receipts/{fact_hash}"
+    )
+
+
 class AppealCreated(BaseModel):
     id: UUID
     status: str
@@ -36,6 +51,7 @@ class AppealCreated(BaseModel):
     urgency: events.Urgency
     classification: dict[str, Any] | None = Field(default=None, description="front office only")
     repeat_candidates: list[UUID] | None = Field(default=None, description="front office only")
+    receipt: Receipt | None = None
 
 
 class AppealView(BaseModel):
@@ -55,6 +71,10 @@ class AppealView(BaseModel):
     merged_into: UUID | None
     outcome: dict[str, Any] | None = Field(description="the front office's closing fact")
     citizen: events.Citizen | None = Field(default=None, description="front office only")
+    personal_data: Literal["shown", "erased", "none"] = Field(
+        description="the citizen's name, phone, ID number, address and coordinates: shown "
+        "(to whom they may be), erased (POST /v1/erasures: those fields are null) or none given"
+    )
     classification: dict[str, Any] | None = Field(default=None, description="front office only")
     repeat_candidates: list[UUID] | None = Field(default=None, description="front office only")
     merged_children: list[UUID] | None = Field(default=None, description="GET of one appeal")
@@ -69,6 +89,7 @@ class ProgressView(BaseModel):
     handled_with: "ProgressView | None" = Field(
         default=None, description="the appeal it was merged into, when it was"
     )
+    receipt: Receipt | None = Field(default=None, description="proof the appeal was accepted")
 
 
 class CatalogueView(Catalogue):
@@ -112,6 +133,7 @@ class ArticleHit(ArticleContent):
 
 
 def appeal(row: dict[str, Any], caller: Principal) -> AppealView:
+    """The view of an appeals row whose `received` `intake_service.personal` revealed."""
     received = row["received"]
     shown: dict[str, Any] = {
         "id": row["id"],
@@ -129,6 +151,7 @@ def appeal(row: dict[str, Any], caller: Principal) -> AppealView:
         "department": row["department"],
         "merged_into": row["merged_into"],
         "outcome": row["outcome"],
+        "personal_data": received["personal_data"],
     }
     if front_office(caller):
         shown["citizen"] = received["citizen"]
@@ -143,4 +166,41 @@ def progress(row: dict[str, Any]) -> ProgressView:
         status=row["status"],
         received_at=row["received_at"],
         stages=row["stages"] or {},
+    )
+
+
+class ErasureView(BaseModel):
+    """An erasure of a citizen's personal data: ids only, never the erased data."""
+
+    id: UUID
+    status: Literal["pending", "done"] = Field(
+        description="done once the citizen's key is destroyed, intake's read model blanked "
+        "and every appeal's appeal.personal_data_erased fact published to the other services"
+    )
+    requested_by: str
+    requested_at: datetime
+    basis: events.ErasureBasis
+    reference: str | None
+    appeals: list[UUID] = Field(description="the appeals whose personal data was erased")
+    keys_destroyed: int
+
+
+class CitizenKey(BaseModel):
+    """A citizen's data key, for a service that must open their sealed personal data."""
+
+    key_id: UUID
+    state: Literal["living", "erased"]
+    key: str | None = Field(description="the AES-256 key, base64; null once erased")
+
+
+def erasure(record: dict[str, Any], *, pending: int) -> ErasureView:
+    return ErasureView(
+        id=record["id"],
+        status="pending" if pending else "done",
+        requested_by=record["requested_by"],
+        requested_at=record["requested_at"],
+        basis=record["basis"],
+        reference=record["reference"],
+        appeals=record["appeal_ids"],
+        keys_destroyed=len(record["key_ids"]),
     )

@@ -1,28 +1,20 @@
-"""`hotline`: the command line for operators and developers.
+"""`hotline`: the command line for operators and developers (Typer; `--help` on any command).
 
-hotline migrate [SERVICE ...]   upgrade each service's database to the Alembic head
-hotline topics                  wait for Kafka and create the topics (never auto-created)
-hotline seed [SERVICE ...]      load demo departments and routing into dispatch, and the
-                                demo appeal catalogue and knowledge base into intake
-                                (default: both)
-hotline token [--scope S ...] [--department D] [--subject NAME]
-                                mint a development JWT signed with the local key
-hotline audit timeline APPEAL | replay | export jsonl|csv
-                                the auditor's terminal, over audit's REST API
-hotline audit switch-over --replay N [--by NAME]
-                                as audit's database owner: make replay N's rebuilt
-                                projection the live one (audit_service/switch_over.py)
+hotline migrate [SERVICE ...]    upgrade each service's database to the Alembic head
+hotline topics                   wait for Kafka and create the topics (never auto-created)
+hotline seed [SERVICE ...]       demo routing into dispatch, demo catalogue into intake
+hotline token [--scope S ...]    mint a development JWT signed with the local key
+hotline audit ...                the auditor's terminal (services/audit_cli.py)
 """
 
-import argparse
 import asyncio
-import os
-import sys
 from datetime import UTC, datetime
+from typing import Annotated
 
+import typer
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from dispatch_service import seed
+from dispatch_service import seed as dispatch_seed
 from dispatch_service.settings import DispatchSettings
 from intake_service import catalogue_seed, knowledge_seed
 from intake_service import store as intake_store
@@ -56,16 +48,100 @@ DEPARTMENT_SCOPES = [
     "feedback:read",
     "appeals:read",
 ]
+SEEDED = ("dispatch", "intake")
+
+app = typer.Typer(
+    name="hotline",
+    help="The 12345 hotline's command line for operators, developers and auditors. "
+    "`hotline COMMAND --help` tells more about each command.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(audit_cli.app, name="audit")
 
 
-def _migrate(names: list[str]) -> None:
-    for name in names or list(SERVICES):
+@app.command()
+def migrate(
+    services: Annotated[
+        list[str] | None,
+        typer.Argument(metavar="SERVICE", help=f"any of {', '.join(SERVICES)}; none: all of them"),
+    ] = None,
+) -> None:
+    """Upgrade each service's database to the Alembic head (as the schema owner)."""
+    if unknown := sorted(set(services or []) - set(SERVICES)):
+        raise typer.BadParameter(f"no service {', '.join(unknown)}", param_hint="SERVICE")
+    for name in services or list(SERVICES):
         service = SERVICES[name]
         config = load(service.settings)
         migrations.upgrade(
             service.migrations, config.migration_url(), runtime_role=config.database_runtime_role
         )
         print(f"{name}: migrated to head")
+
+
+@app.command()
+def topics() -> None:
+    """Wait for Kafka and create the project's topics, kept forever (retention -1, never
+    compacted); the broker never auto-creates them. Doubles as a readiness check."""
+    bootstrap = load(SERVICES["intake"].settings).kafka_bootstrap
+    created = asyncio.run(kafka.create_topics(bootstrap))
+    print(f"topics: created {created}" if created else "topics: all present")
+
+
+@app.command()
+def seed(
+    services: Annotated[
+        list[str] | None,
+        typer.Argument(
+            metavar="SERVICE",
+            help="dispatch (demo departments, routing, SLA policy) and/or intake (demo "
+            "appeal catalogue and knowledge base); none: both, or only dispatch where one "
+            "database URL is set",
+        ),
+    ] = None,
+) -> None:
+    """Load the demo data; publishing what is already there again changes nothing."""
+    if unknown := sorted(set(services or []) - set(SEEDED)):
+        raise typer.BadParameter(
+            f"only dispatch and intake have demo data, not {', '.join(unknown)}",
+            param_hint="SERVICE",
+        )
+    asyncio.run(_seed(services or []))
+
+
+@app.command()
+def token(
+    scope: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scope",
+            help="a scope to grant (repeat it); default: an operator's scopes, or a "
+            "department's with --department",
+        ),
+    ] = None,
+    department: Annotated[
+        str | None, typer.Option(help="the department the token acts for (its id)")
+    ] = None,
+    subject: Annotated[
+        str | None,
+        typer.Option(help="the token's subject; default operator:dev or department:<id>"),
+    ] = None,
+    ttl: Annotated[int, typer.Option(help="seconds until it expires", min=1)] = 12 * 3600,
+) -> None:
+    """Mint a development JWT signed with the local key (HOTLINE_JWT_SECRET)."""
+    settings = load(SERVICES["intake"].settings)
+    scopes = scope or (DEPARTMENT_SCOPES if department else OPERATOR_SCOPES)
+    print(
+        auth.mint(
+            settings,
+            subject=subject or (f"department:{department}" if department else "operator:dev"),
+            scopes=scopes,
+            department=department,
+            ttl_seconds=ttl,
+        )
+    )
 
 
 async def _seed(names: list[str]) -> None:
@@ -81,7 +157,7 @@ async def _seed(names: list[str]) -> None:
         engine = create_async_engine(dispatch_url)
         try:
             async with Database(engine).transaction() as tx:
-                routing_version, policy_version = await seed.seed(tx)
+                routing_version, policy_version = await dispatch_seed.seed(tx)
         finally:
             await engine.dispose()
         published += [("routing", routing_version), ("SLA policy", policy_version)]
@@ -105,71 +181,9 @@ async def _seed(names: list[str]) -> None:
         print(f"{name}: unchanged" if version is None else f"{name}: published version {version}")
 
 
-def _token(args: argparse.Namespace) -> None:
-    settings = load(SERVICES["intake"].settings)
-    scopes = args.scope or (DEPARTMENT_SCOPES if args.department else OPERATOR_SCOPES)
-    subject = args.subject or (
-        f"department:{args.department}" if args.department else "operator:dev"
-    )
-    print(
-        auth.mint(
-            settings,
-            subject=subject,
-            scopes=scopes,
-            department=args.department,
-            ttl_seconds=args.ttl,
-        )
-    )
-
-
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(
-        prog="hotline", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    commands = parser.add_subparsers(dest="command", required=True)
-    migrate = commands.add_parser("migrate")
-    migrate.add_argument("services", nargs="*", metavar="SERVICE")
-    commands.add_parser("topics")
-    seed_ = commands.add_parser("seed")
-    seed_.add_argument("services", nargs="*", metavar="SERVICE", help="dispatch, intake")
-    token = commands.add_parser("token")
-    token.add_argument("--scope", action="append")
-    token.add_argument("--department")
-    token.add_argument("--subject")
-    token.add_argument("--ttl", type=int, default=12 * 3600)
-    audit = commands.add_parser("audit", help="the auditor's terminal (see services/audit_cli)")
-    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
-    audit_commands.add_parser("timeline").add_argument("appeal_id")
-    audit_commands.add_parser("replay")
-    audit_commands.add_parser("export").add_argument("format", choices=["jsonl", "csv"])
-    switch = audit_commands.add_parser("switch-over")
-    switch.add_argument("--replay", type=int, required=True)
-    switch.add_argument("--by", default=os.environ.get("USER", "owner"), help="who asks")
-    args = parser.parse_args(argv)
-    if args.command == "migrate":
-        _migrate(args.services)
-    elif args.command == "topics":
-        bootstrap = load(SERVICES["intake"].settings).kafka_bootstrap
-        created = asyncio.run(kafka.create_topics(bootstrap))
-        print(f"topics: created {created}" if created else "topics: all present")
-    elif args.command == "seed":
-        if unknown := sorted(set(args.services) - {"dispatch", "intake"}):
-            parser.error(f"seed: only dispatch and intake have demo data, not {', '.join(unknown)}")
-        asyncio.run(_seed(args.services))
-    elif args.command == "token":
-        _token(args)
-    elif args.command == "audit":
-        sys.exit(_audit(args))
-
-
-def _audit(args: argparse.Namespace) -> int:
-    if args.audit_command == "timeline":
-        return audit_cli.timeline(args.appeal_id)
-    if args.audit_command == "replay":
-        return audit_cli.replay()
-    if args.audit_command == "switch-over":
-        return asyncio.run(audit_cli.switch_over(args.replay, by=f"operator:{args.by}"))
-    return audit_cli.export(args.format)
+    """Run the CLI on argv (default: the process's arguments); exits with its status."""
+    app(args=argv, prog_name="hotline")
 
 
 if __name__ == "__main__":

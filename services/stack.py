@@ -17,7 +17,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from types import FrameType
 
@@ -74,8 +74,22 @@ def _interrupt(_signum: int, _frame: FrameType | None) -> None:
     raise KeyboardInterrupt
 
 
+def development_environment(environ: MutableMapping[str, str]) -> str:
+    """The stack runs with the built-in development keys, which only an explicit
+    HOTLINE_ENVIRONMENT=development allows (unset is production): set it unless the caller
+    chose an environment, and return the line that says so."""
+    if "HOTLINE_ENVIRONMENT" in environ:
+        return f"HOTLINE_ENVIRONMENT={environ['HOTLINE_ENVIRONMENT']} (as set by the caller)"
+    environ["HOTLINE_ENVIRONMENT"] = "development"
+    return (
+        "HOTLINE_ENVIRONMENT=development: built-in signing, rating-link and channel keys, "
+        "webhooks to private addresses allowed. Never expose this stack."
+    )
+
+
 def main() -> int:
     signal.signal(signal.SIGTERM, _interrupt)
+    print(development_environment(os.environ))
     started_infra = [s for s in ("services/postgres.sh", "services/kafka.sh") if not _running(s)]
     processes: list[ServiceProcess] = []
     count = replicas(os.environ)
@@ -90,6 +104,9 @@ def main() -> int:
             for index in range(count):
                 env = dict(open311_env) if service.name == "intake" else {}
                 env |= replica_env(os.environ, index, count)
+                if service.name in {"feedback", "audit"}:  # they ask intake for citizens' keys
+                    intake_port = os.environ.get("HOTLINE_INTAKE_PORT", "8001")
+                    env["HOTLINE_INTAKE_URL"] = f"http://127.0.0.1:{intake_port}"
                 replica_port = port + REPLICA_PORT_STEP * index
                 process = ServiceProcess(service, LOGS, port=replica_port, env=env)
                 process.start()

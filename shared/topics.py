@@ -10,3 +10,10 @@ FEEDBACK: Final = "hotline.feedback.events.v1"
 
 BY_SOURCE: Final[dict[str, str]] = {"intake": INTAKE, "dispatch": DISPATCH, "feedback": FEEDBACK}
 ALL: Final = tuple(BY_SOURCE.values())
+
+# audit's signed checkpoints (audit_service/domain/proofs.py), one record per checkpoint,
+# keyed by tree size. One partition: they are read in order. Not in ALL: they are no facts.
+CHECKPOINTS: Final = "hotline.audit.checkpoints.v1"
+# What each service's Kafka user writes, and every topic `hotline topics` creates.
+WRITES: Final[dict[str, str]] = {**BY_SOURCE, "audit": CHECKPOINTS}
+CREATED: Final[dict[str, int]] = {**dict.fromkeys(ALL, PARTITIONS), CHECKPOINTS: 1}

@@ -7,6 +7,8 @@ applies the steps n → n+1 → … until it reaches the model's current version
 from collections.abc import Callable
 from typing import Any
 
+from shared.personal_data import coarse
+
 Payload = dict[str, Any]
 Upcaster = Callable[[Payload], Payload]
 
@@ -18,9 +20,60 @@ def _rated_v1_to_v2(data: Payload) -> Payload:
     return upgraded
 
 
+def _deadlines_v1_to_v2(data: Payload) -> Payload:
+    # v1 deadlines did not say whether a year without a published arrangement stood in with
+    # weekdays. Every v1 fact was computed on chinese-calendar 1.11.0 (covering 2004-2026)
+    # with deadlines before 2027, so none was provisional.
+    return {**data, "deadlines": {**data["deadlines"], "provisional_years": []}}
+
+
+def _reviewed_v1_to_v2(data: Payload) -> Payload:
+    # v1 did not record the calendar or the window's close (then approval + the configured
+    # window hours, which feedback's read model kept): unknown, not invented.
+    return {**data, "rating_closes_at": None, "calendar": None}
+
+
+def _not_asked_about_fault(data: Payload) -> Payload:
+    # Before v3 (ratings) and v2 (callbacks) nobody asked whether the department was at
+    # fault: unknown, not "no".
+    return {**data, "department_at_fault": None}
+
+
+_PERSONAL: dict[str, tuple[str, ...]] = {
+    "citizen": ("name", "phone", "id_number"),
+    "location": ("address", "lat", "long"),
+}
+
+
+def _received_v1_to_v2(data: Payload) -> Payload:
+    # v1 carried the citizen's name, phone, ID number, address and coordinates in clear; v2
+    # seals them. An old fact cannot be sealed after the fact (its hash covers its bytes), so
+    # it reads with `personal_data` in clear, split off the traits that stay in clear.
+    upgraded = dict(data)
+    personal: Payload = {}
+    for part, fields in _PERSONAL.items():
+        kept = dict(data.get(part) or {})
+        for name in fields:
+            if (value := kept.pop(name, None)) is not None:
+                personal[name] = value
+        upgraded[part] = kept
+    # v2 keeps the grid cell in clear, for hot spots
+    upgraded["location"] |= {a: coarse(personal.get(a)) for a in ("lat", "long")}
+    upgraded["personal_data"] = personal or None
+    return upgraded
+
+
 # (event type, from version) → step to from version + 1
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("appeal.rated", 1): _rated_v1_to_v2,
+    ("appeal.assigned", 1): _deadlines_v1_to_v2,
+    ("appeal.redispatched", 1): _deadlines_v1_to_v2,
+    ("appeal.extension_approved", 1): _deadlines_v1_to_v2,
+    ("appeal.redo_ordered", 1): _deadlines_v1_to_v2,
+    ("appeal.reply_reviewed", 1): _reviewed_v1_to_v2,
+    ("appeal.rated", 2): _not_asked_about_fault,
+    ("appeal.callback_made", 1): _not_asked_about_fault,
+    ("appeal.received", 1): _received_v1_to_v2,
 }
 
 

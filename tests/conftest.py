@@ -1,3 +1,4 @@
+import os
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
@@ -9,6 +10,10 @@ from intake_service.main import MIGRATIONS as INTAKE_MIGRATIONS
 from shared.runtime import tracing
 from shared.runtime.eventstore import Database
 from tests.support import infra
+
+# Unset means production (which refuses the built-in keys the tests sign with): the tests
+# name their environment explicitly, for themselves and every process they start.
+os.environ["HOTLINE_ENVIRONMENT"] = "test"
 
 
 @pytest.fixture(scope="session")

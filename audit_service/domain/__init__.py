@@ -9,15 +9,16 @@ from audit_service.domain.facts import (
     Fact,
     OverallDigest,
     digest,
-    mask_personal_data,
     timeline,
     verify_chains,
 )
+from audit_service.domain.privacy import citizen_names, mask_personal_data
 
 __all__ = [
     "ChainReport",
     "Fact",
     "OverallDigest",
+    "citizen_names",
     "digest",
     "mask_personal_data",
     "timeline",

@@ -12,7 +12,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 from shared import chain, envelope
@@ -125,19 +124,3 @@ class OverallDigest:
 
     def hexdigest(self) -> str:
         return self._hash.hexdigest()
-
-
-def mask_personal_data(data: dict[str, Any]) -> dict[str, Any]:
-    """A fact's data as an auditor without the personal-data scope sees it."""
-    citizen = data.get("citizen")
-    if not isinstance(citizen, dict):
-        return data
-    name, phone = citizen.get("name"), citizen.get("phone")
-    masked = {
-        **citizen,
-        "name": f"{name[0]}{'*' * (len(name) - 1)}" if name else name,
-        "phone": f"{phone[:3]}****{phone[-4:]}" if phone and len(phone) > 7 else phone,
-    }
-    if id_number := citizen.get("id_number"):  # identity card: region code and check digits
-        masked["id_number"] = f"{id_number[:6]}********{id_number[-4:]}"
-    return {**data, "citizen": masked}

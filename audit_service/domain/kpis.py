@@ -2,8 +2,12 @@
 
 Every figure is a cohort of "holdings": each time a department is given an appeal (assigned,
 redispatched, or handed back for a redo) starts one, attributed to the month it started in
-(Beijing time). A figure counts holdings, and keeps the ids of the facts that decided each
-count, so any number on a ranking can be opened up and recomputed under another rule.
+(Beijing time). A holding is completed by the reply the hotline centre approved, at the time
+the department made it, against the deadline in force (after approved extensions and
+recomputations): a reply sent back completes nothing, so a template reply before the deadline
+followed by a real one after it is late. A figure counts holdings, and keeps the ids of the
+facts that decided each count, so any number on a ranking can be opened up and recomputed
+under another rule.
 """
 
 import json
@@ -135,7 +139,7 @@ def _holding(
         figures.volume.append(start_id)
     sign_for_due = datetime.fromisoformat(deadlines["sign_for_due"])
     handle_due = rule.handle_due(start, appeal, deadlines["handle_due"])
-    signed = handled = None
+    signed = replied = reply = approved = None
     for fact in during:
         own = _data(fact).get("department") == department
         match fact.type:
@@ -143,20 +147,28 @@ def _holding(
                 signed = fact
             case "appeal.extension_approved" if own:
                 handle_due = rule.extended(handle_due, _data(fact))
+            case "appeal.deadlines_recomputed" if own and rule.handling_limits is None:
+                handle_due = datetime.fromisoformat(_data(fact)["deadlines"]["handle_due"])
             case "appeal.return_requested" if own:
                 figures.returns.append(str(fact.event_id))
             case "appeal.return_denied" if own:
                 figures.returns_overruled.append(str(fact.event_id))
-            case "appeal.handled" if own and handled is None:
-                handled = fact
-                figures.completed.append(str(fact.event_id))
-                figures.handling_workdays.append(
-                    CALENDAR.workdays_between(
-                        start.time.astimezone(HOTLINE_ZONE).date(),
-                        fact.time.astimezone(HOTLINE_ZONE).date(),
+            case "appeal.handled" if own and approved is None:
+                replied = reply = fact  # awaits the centre's review
+            case "appeal.reply_reviewed" if own and reply is not None and approved is None:
+                # Only the reply the centre approved completes the holding: a template
+                # reply sent back before the deadline does not stop the clock.
+                if _data(fact)["decision"] == "approved":
+                    approved = reply
+                    figures.completed.append(str(reply.event_id))
+                    figures.handling_workdays.append(
+                        CALENDAR.workdays_between(
+                            start.time.astimezone(HOTLINE_ZONE).date(),
+                            reply.time.astimezone(HOTLINE_ZONE).date(),
+                        )
                     )
-                )
-            case "appeal.rated" if handled is not None:
+                reply = None
+            case "appeal.rated" if replied is not None:
                 figures.rated.append(str(fact.event_id))
                 grades = (
                     {"satisfied", "basically_satisfied"}
@@ -169,10 +181,11 @@ def _holding(
         figures.signed_in_time.append(str(signed.event_id))
     elif signed is not None or now > sign_for_due:
         figures.signed_late_or_never.append(str((signed or start).event_id))
-    if handled is not None and handled.time <= handle_due:
-        figures.completed_on_time.append(str(handled.event_id))
-    elif handled is not None or now > handle_due:
-        figures.completed_late_or_overdue.append(str((handled or start).event_id))
+    if approved is not None and approved.time <= handle_due:
+        figures.completed_on_time.append(str(approved.event_id))
+    elif approved is not None or (reply is None and now > handle_due):
+        # late, or overdue with no reply; a reply still awaiting review is not judged yet
+        figures.completed_late_or_overdue.append(str((approved or start).event_id))
 
 
 def order_key(row: dict[str, Any]) -> tuple[Any, ...]:

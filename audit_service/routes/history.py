@@ -9,17 +9,21 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import AwareDatetime
 
-from audit_service import domain, exports, store, views
+from audit_service import domain, exports, personal, store, views
 from audit_service.domain import gaming, signals
 from audit_service.routes.deps import AuditRuntime
+from audit_service.store import access
 from shared.runtime.auth import Principal, require
-from shared.runtime.openapi import problems
+from shared.runtime.openapi import problem, problems
 from shared.runtime.problems import not_found
 
 router = APIRouter(prefix="/v1", tags=["audit"])
 
 
-@router.get("/appeals/{appeal_id}/history", responses=problems(404))
+UNAVAILABLE = problem(503, "intake, which keeps citizens' keys, could not be asked")
+
+
+@router.get("/appeals/{appeal_id}/history", responses={**problems(404), **UNAVAILABLE})
 async def history(
     appeal_id: UUID,
     runtime: AuditRuntime,
@@ -31,7 +35,9 @@ async def history(
 
     `known_at`: only what audit had recorded by then (what the system knew at that moment);
     `happened_by`: only facts whose own time is not later (the appeal as it stood then).
-    Citizens' names and phone numbers are masked unless the token has audit:personal-data.
+    Without audit:personal-data, citizens' names, numbers and ID cards, addresses,
+    coordinates, staff names and numbers in free text are masked; with it, the citizen's
+    sealed personal data is opened (or shown erased), and the read is logged.
     """
     return await appeal_history(
         runtime, appeal_id, caller, known_at=known_at, happened_by=happened_by
@@ -47,9 +53,6 @@ async def appeal_history(
     happened_by: datetime | None = None,
 ) -> views.History:
     """The history document, for the REST route and the auditor's page alike."""
-    show = (
-        (lambda data: data) if views.PERSONAL_DATA in caller.scopes else domain.mask_personal_data
-    )
     async with runtime.engine.connect() as conn:
         found = [
             (fact, at)
@@ -75,8 +78,19 @@ async def appeal_history(
         if f["kind"] != "tampered_row"
         or repaired.get(f["event_id"], f["found_at"]) <= f["found_at"]
     ]
+    if views.PERSONAL_DATA in caller.scopes:  # logged before anything is shown
+        await access.record(
+            runtime.engine, principal=caller.actor, action="appeal history", appeal_id=appeal_id
+        )
     ingested = {fact.event_id: at for fact, at in found}
     ordered = domain.timeline(fact for fact, _ in found)
+    bodies = [json.loads(f.body) for f in ordered]
+    if views.PERSONAL_DATA in caller.scopes:
+        datas = await personal.opened(runtime.settings, [b["data"] for b in bodies])
+    else:
+        # masked in every fact's text, not only its own
+        names = domain.citizen_names(b["data"] for b in bodies)
+        datas = [domain.mask_personal_data(b["data"], names=names) for b in bodies]
     chains = domain.verify_chains(ordered)
     return views.History(
         appeal_id=appeal_id,
@@ -100,9 +114,9 @@ async def appeal_history(
                 hash=f.hash,
                 prev_hash=f.prev_hash,
                 schema_version=body["schema_version"],
-                data=show(body["data"]),
+                data=data,
             )
-            for n, (f, body) in enumerate(((f, json.loads(f.body)) for f in ordered), start=1)
+            for n, (f, body, data) in enumerate(zip(ordered, bodies, datas, strict=True), start=1)
         ],
     )
 
@@ -122,6 +136,12 @@ _EXPORTED: dict[int | str, dict[str, Any]] = {
             "application/jsonl": {"schema": {"type": "string"}},
             "text/csv": {"schema": {"type": "string"}},
         },
+        "headers": {
+            "X-Total-Count": {
+                "description": "facts recorded when the export began (for progress)",
+                "schema": {"type": "integer"},
+            }
+        },
     }
 }
 
@@ -133,15 +153,21 @@ async def export_facts(
     caller: Annotated[Principal, require(views.READ)],
 ) -> StreamingResponse:
     """Every recorded fact in recorded order, streamed; personal data masked as in history."""
-    mask = (
-        (lambda data: data) if views.PERSONAL_DATA in caller.scopes else domain.mask_personal_data
-    )
+    mask = _mask_for(caller)
+    if views.PERSONAL_DATA in caller.scopes:
+        await access.record(
+            runtime.engine, principal=caller.actor, action=f"export {fmt}", appeal_id=None
+        )
+    async with runtime.engine.connect() as conn:
+        counted = {"X-Total-Count": str(await store.count_facts(conn))}
     if fmt == "jsonl":
         return StreamingResponse(
-            exports.json_lines(runtime.engine, mask), media_type="application/jsonl; charset=utf-8"
+            exports.json_lines(runtime.engine, mask),
+            media_type="application/jsonl; charset=utf-8",
+            headers=counted,
         )
     return StreamingResponse(
         exports.csv_lines(runtime.engine, mask),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": 'attachment; filename="facts.csv"'},
+        headers={"Content-Disposition": 'attachment; filename="facts.csv"', **counted},
     )

@@ -163,14 +163,15 @@ async def flagged_appeals(
     response: Response,
     runtime: AuditRuntime,
     _: Annotated[Principal, require(views.READ)],
-    kind: Literal["buck_passing", "gaming"] | None = None,
+    kind: Literal["buck_passing", "gaming", "closure"] | None = None,
     cursor: CursorQuery = None,
     limit: LimitQuery = 100,
 ) -> views.Flags:
-    """Appeals whose timeline shows buck-passing (domain/signals.py) or gaming
-    (domain/gaming.py), or only one `kind`; most bounced first. Each keeps the buck-passing
-    figures at its top level, says which `kinds` flagged it, and carries the gaming findings
-    with their facts."""
+    """Appeals whose timeline shows buck-passing (domain/signals.py), gaming
+    (domain/gaming.py) or a closure by the centre with no approved reply or no callback
+    (domain/closures.py), or only one `kind`; most bounced first. Each keeps the
+    buck-passing figures at its top level, says which `kinds` flagged it, and carries the
+    gaming and closure findings with their facts."""
     after = decode(cursor, int, int, str) if cursor else None
     flagged = [
         views.FlaggedAppeal(
@@ -178,6 +179,7 @@ async def flagged_appeals(
             appeal_id=found.appeal_id,
             kinds=kinds,
             gaming=found.gamed,
+            closure=found.closed,
         )
         for found in await flags.flagged(runtime.engine)
         if (kinds := [name for name in found.kinds if kind in (None, name)])

@@ -25,7 +25,7 @@ async def publish_rule(
     name: RuleName,
     body: rules.RuleDocument,
     runtime: AuditRuntime,
-    caller: Annotated[Principal, require(views.RULES)],
+    caller: Annotated[Principal, require(views.RULES, centre=True)],
 ) -> views_admin.PublishedRule:
     """Publish `body` as the rule's next version (version 1 for a new name). A document
     equal to the latest version publishes nothing and answers that version. Figures

@@ -1,13 +1,15 @@
 """audit's SQL, all of it: the tables (`tables`), the facts recorded (`facts`), replay jobs
 (`replays`) and their switch-overs (`switch_overs`), KPI rule versions (`rules`),
-checkpoints (`checkpoints`) and integrity findings (`findings`)."""
+checkpoints and signing keys (`checkpoints`), the Merkle tree (`tree`) and integrity findings
+(`findings`)."""
 
 from audit_service.store.arrivals import arrivals
 from audit_service.store.checkpoints import (
     get_checkpoint,
-    leaf_hashes,
+    known_keys,
     list_checkpoints,
-    position,
+    lock_checkpoints,
+    remember_key,
     save_checkpoint,
     settled_size,
 )
@@ -17,6 +19,7 @@ from audit_service.store.facts import (
     appeals_given_to,
     appeals_of,
     copy_facts,
+    count_facts,
     delivered,
     fact_hash,
     fact_row,
@@ -42,6 +45,7 @@ __all__ = [
     "appeals_of",
     "arrivals",
     "copy_facts",
+    "count_facts",
     "create_projection_schema",
     "delivered",
     "fact_hash",
@@ -51,15 +55,18 @@ __all__ = [
     "get_replay",
     "get_rule",
     "hold_ingest_lock",
+    "known_keys",
     "leaf_hashes",
     "list_checkpoints",
     "list_findings",
     "list_rules",
     "list_switch_overs",
+    "lock_checkpoints",
     "new_replay",
     "position",
     "publish_rule",
     "recorded_facts",
+    "remember_key",
     "repaired_at",
     "save_checkpoint",
     "settled_size",

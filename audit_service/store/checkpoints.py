@@ -1,14 +1,15 @@
-"""Checkpoints: how many facts are settled, their leaf hashes in recorded order, and the
-roots published over them."""
+"""Checkpoints: how many facts are settled, the signed roots published over them, and the
+public keys they were signed with."""
 
 from typing import Any
-from uuid import UUID
 
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from audit_service.store.tables import checkpoints, facts
+from audit_service.store.tables import checkpoints, facts, signing_keys
+
+_SIGNED = checkpoints.c.signature.is_not(None)  # earlier ones were never published
 
 
 async def settled_size(conn: AsyncConnection) -> int:
@@ -19,44 +20,28 @@ async def settled_size(conn: AsyncConnection) -> int:
     return int(await conn.scalar(select(func.count()).select_from(facts)) or 0)
 
 
-async def leaf_hashes(conn: AsyncConnection, size: int) -> list[str]:
-    rows = await conn.stream(select(facts.c.hash).order_by(facts.c.seq).limit(size))
-    return [row.hash async for row in rows]
+async def lock_checkpoints(conn: AsyncConnection) -> None:
+    """One checkpoint at a time: two would sign two statements for one size."""
+    await conn.execute(text("LOCK TABLE public.checkpoints IN EXCLUSIVE MODE"))
 
 
-async def position(conn: AsyncConnection, event_id: UUID) -> tuple[int, str] | None:
-    """A fact's leaf index (0-based, in seq order) and hash."""
-    found = (
-        await conn.execute(select(facts.c.seq, facts.c.hash).where(facts.c.event_id == event_id))
-    ).one_or_none()
-    if found is None:
-        return None
-    before = await conn.scalar(
-        select(func.count()).select_from(facts).where(facts.c.seq < found.seq)
-    )
-    return int(before or 0), found.hash
-
-
-async def save_checkpoint(conn: AsyncConnection, size: int, root: str) -> None:
-    await conn.execute(
-        insert(checkpoints)
-        .values(size=size, root=root)
-        .on_conflict_do_nothing(index_elements=["size"])
-    )
+async def save_checkpoint(conn: AsyncConnection, row: dict[str, Any]) -> None:
+    await conn.execute(insert(checkpoints).values(**row))
 
 
 async def list_checkpoints(
     conn: AsyncConnection, *, before: int | None = None, limit: int
 ) -> list[dict[str, Any]]:
     """Newest first; `before` is the size of the last checkpoint already shown."""
-    query = select(checkpoints).order_by(checkpoints.c.size.desc()).limit(limit)
+    query = select(checkpoints).where(_SIGNED).order_by(checkpoints.c.size.desc()).limit(limit)
     if before is not None:
         query = query.where(checkpoints.c.size < before)
     return [dict(r._mapping) for r in await conn.execute(query)]
 
 
 async def get_checkpoint(conn: AsyncConnection, size: int | None) -> dict[str, Any] | None:
-    query = select(checkpoints)
+    """The signed checkpoint of that size; the latest when size is None."""
+    query = select(checkpoints).where(_SIGNED)
     query = (
         query.where(checkpoints.c.size == size)
         if size is not None
@@ -64,3 +49,16 @@ async def get_checkpoint(conn: AsyncConnection, size: int | None) -> dict[str, A
     )
     row = (await conn.execute(query)).one_or_none()
     return None if row is None else dict(row._mapping)
+
+
+async def remember_key(conn: AsyncConnection, key_id: str, public_pem: str) -> None:
+    await conn.execute(
+        insert(signing_keys)
+        .values(key_id=key_id, public_key=public_pem)
+        .on_conflict_do_nothing(index_elements=["key_id"])
+    )
+
+
+async def known_keys(conn: AsyncConnection) -> list[dict[str, Any]]:
+    query = select(signing_keys).order_by(signing_keys.c.first_used_at)
+    return [dict(r._mapping) for r in await conn.execute(query)]

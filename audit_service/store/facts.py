@@ -211,3 +211,7 @@ async def recorded_facts(engine: AsyncEngine, batch: int = 1000) -> AsyncIterato
         )
         async for row in result:
             yield row
+
+
+async def count_facts(conn: AsyncConnection) -> int:
+    return int(await conn.scalar(select(func.count()).select_from(facts)) or 0)

@@ -11,7 +11,9 @@ from sqlalchemy import (
     DateTime,
     Identity,
     Integer,
+    LargeBinary,
     MetaData,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -70,6 +72,40 @@ checkpoints = Table(
     Column("size", BigInteger, primary_key=True),  # the first `size` facts in seq order
     Column("root", String(64), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The signed statement (audit_service/domain/signing.py); NULL only for checkpoints made
+    # before signing began, which are not served.
+    Column("signed_at", DateTime(timezone=True)),
+    Column("key_id", String(16)),
+    Column("signature", String(128)),
+    schema="public",
+)
+
+# The Merkle tree (domain/merkle.py): each fact's leaf index, fixed once, and the hash of
+# every complete aligned subtree, so a proof reads O(log n) rows.
+merkle_leaves = Table(
+    "merkle_leaves",
+    metadata,
+    Column("leaf_index", BigInteger, primary_key=True),
+    Column("seq", BigInteger, nullable=False, unique=True),  # facts.seq
+    Column("event_id", Uuid, nullable=False, unique=True),
+    Column("fact_hash", String(64), nullable=False, index=True),
+    schema="public",
+)
+merkle_nodes = Table(
+    "merkle_nodes",
+    metadata,
+    Column("level", SmallInteger, primary_key=True),
+    Column("index", BigInteger, primary_key=True),
+    Column("hash", LargeBinary, nullable=False),
+    schema="public",
+)
+# Every key checkpoints were signed with, so a checkpoint outlives a key rotation.
+signing_keys = Table(
+    "signing_keys",
+    metadata,
+    Column("key_id", String(16), primary_key=True),
+    Column("public_key", Text, nullable=False),  # PEM
+    Column("first_used_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     schema="public",
 )
 
@@ -125,5 +161,18 @@ switch_over_rows = Table(
     Column("appeal_id", Uuid),
     Column("change", String(10), nullable=False),
     Column("problems", JSONB, nullable=False),
+    schema="public",
+)
+
+# Who read or exported personal data: one row per read that showed it unmasked (a token
+# with audit:personal-data), never what was shown.
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("principal", String(200), nullable=False),
+    Column("action", String(100), nullable=False),  # e.g. "appeal history", "export jsonl"
+    Column("appeal_id", Uuid, index=True),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     schema="public",
 )

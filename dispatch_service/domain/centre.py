@@ -137,29 +137,51 @@ def close_or_redo(
     calendar: WorkdayCalendar,
     context: Context,
 ) -> list[events.Event]:
-    """Satisfied closes the loop; dissatisfied sends it back to the same department for a
-    redo with fresh clocks (重办)."""
-    if order is None or not order.is_open:
+    """Satisfied (or basically) closes the loop. Dissatisfied sends the order back to the
+    same department for a redo with fresh clocks (重办) only on what the citizen said: the
+    problem is not solved, or the department was at fault; otherwise it closes, recorded as
+    dissatisfied. Past the policy's redo rounds the appeal goes to the centre instead."""
+    if order is None or not order.is_open or order.stage == "escalated":
         return []
-    if rated.satisfaction == "dissatisfied":
+    if rated.satisfaction != "dissatisfied":
+        return [fact(events.Closed, order, context=context, basis="rated_satisfied")]
+    if rated.solved and not rated.department_at_fault:
+        return [fact(events.Closed, order, context=context, basis="rated_dissatisfied")]
+    redone = order.round - 1
+    if redone >= policy.max_redo_rounds:
         return [
             fact(
-                events.RedoOrdered,
+                events.EscalatedToCentre,
                 order,
                 context=context,
                 department=order.department,
-                round=order.round + 1,
-                reason=rated.comment or "the citizen was dissatisfied",
-                deadlines=sla.deadlines(
-                    policy,
-                    calendar,
-                    appeal_type=order.appeal_type,
-                    urgency=order.urgency,
-                    start=context.now,
-                ),
+                round=order.round,
+                redo_rounds=redone,
+                reason=rated.comment or "the citizen is still not served after every redo",
             )
         ]
-    return [fact(events.Closed, order, context=context, basis="rated_satisfied")]
+    return [
+        fact(
+            events.RedoOrdered,
+            order,
+            context=context,
+            department=order.department,
+            round=order.round + 1,
+            reason=rated.comment
+            or (
+                "the citizen says the department was at fault"
+                if rated.department_at_fault
+                else "the citizen says the problem is not solved"
+            ),
+            deadlines=sla.deadlines(
+                policy,
+                calendar,
+                appeal_type=order.appeal_type,
+                urgency=order.urgency,
+                start=context.now,
+            ),
+        )
+    ]
 
 
 def close_unrated(

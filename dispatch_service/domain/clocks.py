@@ -32,15 +32,36 @@ def _marks(order: WorkOrder, *, handled: bool) -> list[Mark]:
     return [m for m in marks if (m[0].__name__, m[1], m[3]) not in order.signalled]
 
 
+_CLOCK_NAMES = {"sign_for": "签收", "handling": "办理"}
+
+
 def due_signals(order: WorkOrder | None, *, handled: bool, context: Context) -> list[events.Event]:
-    """Warnings and overdue marks whose time has come."""
+    """Warnings and overdue marks whose time has come. A warning recorded before its
+    deadline brings the reminder (催办) with it, so supervision at the warning mark needs
+    nobody to remember it; a warning recorded only once the deadline has passed (a late
+    sweep) brings none, since the overdue mark follows at once."""
     if order is None:
         return []
-    return [
-        fact(kind, order, context=context, department=order.department, clock=clock, due=due)
-        for kind, clock, fires_at, due in _marks(order, handled=handled)
-        if context.now >= fires_at
-    ]
+    found: list[events.Event] = []
+    for kind, clock, fires_at, due in _marks(order, handled=handled):
+        if context.now < fires_at:
+            continue
+        found.append(
+            fact(kind, order, context=context, department=order.department, clock=clock, due=due)
+        )
+        if kind is events.DeadlineWarned and context.now < due:
+            note = f"自动催办：{_CLOCK_NAMES[clock]}期限 {due.isoformat()} 将至"
+            found.append(
+                fact(
+                    events.Supervised,
+                    order,
+                    context=context,
+                    department=order.department,
+                    level="reminder",
+                    note=note,
+                )
+            )
+    return found
 
 
 def next_signal_at(order: WorkOrder, *, handled: bool) -> datetime | None:

@@ -70,6 +70,12 @@ def request_extension(
         raise InvalidTransitionError(
             f"at most {policy.max_extension_days} working days may be asked for"
         )
+    left = policy.max_extension_days_total - order.extended_days_total
+    if working_days > left:
+        raise InvalidTransitionError(
+            f"extensions of this appeal are capped at {policy.max_extension_days_total} "
+            f"working days in all; {max(left, 0)} are left"
+        )
     return [
         fact(
             events.ExtensionRequested,

@@ -40,7 +40,9 @@ class SlaPolicy:
     timezone: str = "Asia/Shanghai"
     day_ends_at: time = time(18, 0)
     return_window: Limit = field(default_factory=lambda: Limit(2, "working_days"))
-    max_extension_days: int = 10
+    max_extension_days: int = 10  # per request
+    max_redo_rounds: int = 2  # redos per appeal; past them the centre takes it over
+    max_extension_days_total: int = 15  # every extension of an appeal together
 
     def clocks_for(self, appeal_type: str, urgency: str) -> Clocks:
         # Urgency outranks type: an urgent help request runs on the urgent clocks.
@@ -51,11 +53,21 @@ class SlaPolicy:
 
 
 def due(policy: SlaPolicy, calendar: WorkdayCalendar, *, start: datetime, limit: Limit) -> datetime:
+    return _due(policy, calendar, start=start, limit=limit)[0]
+
+
+def _due(
+    policy: SlaPolicy, calendar: WorkdayCalendar, *, start: datetime, limit: Limit
+) -> tuple[datetime, tuple[int, ...]]:
+    """The deadline, and the years it was counted across that the calendar does not know
+    (clock hours need no calendar, so they are never provisional)."""
     if limit.unit == "hours":
-        return start + timedelta(hours=limit.amount)
+        return start + timedelta(hours=limit.amount), ()
     zone = ZoneInfo(policy.timezone)
-    last_day = calendar.add_workdays(start.astimezone(zone).date(), limit.amount)
-    return datetime.combine(last_day, policy.day_ends_at, zone)
+    first_day = start.astimezone(zone).date()
+    last_day = calendar.add_workdays(first_day, limit.amount)
+    deadline = datetime.combine(last_day, policy.day_ends_at, zone)
+    return deadline, calendar.unknown_years(first_day, last_day)
 
 
 def warn_at(policy: SlaPolicy, start: datetime, *, deadline: datetime) -> datetime:
@@ -74,18 +86,22 @@ def deadlines(
     """The clocks a (re)assignment at `start` sets; with `received_at`, the first assignment
     also records the dispatch clock's deadline, counted from receipt."""
     clocks = policy.clocks_for(appeal_type, urgency)
-    sign_for_due = due(policy, calendar, start=start, limit=clocks.sign_for)
-    handle_due = due(policy, calendar, start=start, limit=clocks.handling)
+    sign_for_due, sign_for_years = _due(policy, calendar, start=start, limit=clocks.sign_for)
+    handle_due, handle_years = _due(policy, calendar, start=start, limit=clocks.handling)
+    dispatch_due, dispatch_years = (
+        (None, ())
+        if received_at is None
+        else _due(policy, calendar, start=received_at, limit=clocks.dispatch)
+    )
     return events.Deadlines(
         sign_for_due=sign_for_due,
         handle_due=handle_due,
         sign_for_warn_at=warn_at(policy, start, deadline=sign_for_due),
         handle_warn_at=warn_at(policy, start, deadline=handle_due),
-        dispatch_due=None
-        if received_at is None
-        else due(policy, calendar, start=received_at, limit=clocks.dispatch),
+        dispatch_due=dispatch_due,
         policy_version=policy.version,
         calendar=calendar.version,
+        provisional_years=tuple(sorted({*sign_for_years, *handle_years, *dispatch_years})),
     )
 
 
@@ -99,14 +115,19 @@ def extended(
 ) -> events.Deadlines:
     """The deadlines after an approved extension of the handling clock."""
     zone = ZoneInfo(policy.timezone)
-    last_day = calendar.add_workdays(current.handle_due.astimezone(zone).date(), working_days)
+    first_day = current.handle_due.astimezone(zone).date()
+    last_day = calendar.add_workdays(first_day, working_days)
     handle_due = datetime.combine(last_day, policy.day_ends_at, zone)
+    # A year still marked stays marked even if published meanwhile: the base deadline was
+    # counted on weekdays, and only the recomputation (which replays extensions) may lift it.
+    unknown = {*current.provisional_years, *calendar.unknown_years(first_day, last_day)}
     return current.model_copy(
         update={
             "handle_due": handle_due,
             "handle_warn_at": warn_at(policy, now, deadline=handle_due),
             "policy_version": policy.version,
             "calendar": calendar.version,
+            "provisional_years": tuple(sorted(unknown)),
         }
     )
 
@@ -143,6 +164,8 @@ def to_document(policy: SlaPolicy) -> dict[str, Any]:
         "day_ends_at": policy.day_ends_at.isoformat(),
         "return_window": [policy.return_window.amount, policy.return_window.unit],
         "max_extension_days": policy.max_extension_days,
+        "max_redo_rounds": policy.max_redo_rounds,
+        "max_extension_days_total": policy.max_extension_days_total,
     }
 
 
@@ -163,4 +186,9 @@ def from_document(version: int, document: dict[str, Any]) -> SlaPolicy:
         day_ends_at=time.fromisoformat(document["day_ends_at"]),
         return_window=limit(document["return_window"]),
         max_extension_days=int(document["max_extension_days"]),
+        max_redo_rounds=int(document.get("max_redo_rounds", 2)),
+        # policies published before the cap existed had none: the per-request limit, twice
+        max_extension_days_total=int(
+            document.get("max_extension_days_total", 2 * int(document["max_extension_days"]))
+        ),
     )

@@ -9,8 +9,11 @@ from shared import events
 from shared.decisions import Context
 from shared.errors import InvalidTransitionError, NotFoundError, NotPermittedError
 
-Stage = Literal["assigned", "signed_for", "return_requested", "closed"]
-OPEN_STAGES: frozenset[Stage] = frozenset({"assigned", "signed_for", "return_requested"})
+# "escalated": past the redo rounds the policy allows, the centre holds it (close or reassign)
+Stage = Literal["assigned", "signed_for", "return_requested", "escalated", "closed"]
+OPEN_STAGES: frozenset[Stage] = frozenset(
+    {"assigned", "signed_for", "return_requested", "escalated"}
+)
 E = TypeVar("E", bound=events.Event)
 
 
@@ -30,6 +33,10 @@ class WorkOrder:
     round: int = 1
     stage_before_return: Stage | None = None
     pending_extension: int | None = None  # working days asked for, awaiting a decision
+    # Extensions approved in this holding, (when, working days): a recomputation of the
+    # deadlines replays them on the new calendar.
+    extensions: tuple[tuple[datetime, int], ...] = ()
+    extended_days_total: int = 0  # every approved extension of the appeal, in working days
     signalled: frozenset[tuple[str, str, datetime]] = field(default_factory=frozenset)
     about_department: str | None = None  # a conduct complaint's: never to hold or assist
 
@@ -98,6 +105,7 @@ def evolve(state: WorkOrder | None, event: events.Event) -> WorkOrder | None:
                 assigned_at=event.time,
                 stage_before_return=None,
                 pending_extension=None,
+                extensions=(),
             )
         case events.SignedFor():
             return replace(state, stage="signed_for")
@@ -110,7 +118,15 @@ def evolve(state: WorkOrder | None, event: events.Event) -> WorkOrder | None:
         case events.ExtensionRequested():
             return replace(state, pending_extension=event.working_days)
         case events.ExtensionApproved():
-            return replace(state, deadlines=event.deadlines, pending_extension=None)
+            return replace(
+                state,
+                deadlines=event.deadlines,
+                pending_extension=None,
+                extensions=(*state.extensions, (event.time, event.working_days)),
+                extended_days_total=state.extended_days_total + event.working_days,
+            )
+        case events.DeadlinesRecomputed():
+            return replace(state, deadlines=event.deadlines)
         case events.ExtensionDenied():
             return replace(state, pending_extension=None)
         case events.DeadlineWarned() | events.DeadlineMissed():
@@ -124,7 +140,10 @@ def evolve(state: WorkOrder | None, event: events.Event) -> WorkOrder | None:
                 deadlines=event.deadlines,
                 assigned_at=event.time,
                 pending_extension=None,
+                extensions=(),
             )
+        case events.EscalatedToCentre():
+            return replace(state, stage="escalated", pending_extension=None)
         case events.Closed() | events.Withdrawn():
             return replace(state, stage="closed")
     return state

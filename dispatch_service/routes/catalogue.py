@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from fastapi import APIRouter, Request, Response
 from pydantic import Field
 
-from dispatch_service import commands, store, views
+from dispatch_service import store, views
 from dispatch_service.domain import sla
 from dispatch_service.routes.deps import Body, DispatchRuntime, Reader
 from shared import events
@@ -20,7 +20,7 @@ from shared.runtime.pagination import CursorQuery, LimitQuery, Page
 from shared.runtime.problems import invalid_field, not_found
 
 router = APIRouter(prefix="/v1", tags=["catalogue"])
-Admin = Annotated[Principal, require("catalogue:admin")]
+Admin = Annotated[Principal, require("catalogue:admin", centre=True)]
 _UNPUBLISHED = openapi.problems(404)  # nothing published yet: `hotline seed` or a PUT
 
 
@@ -66,7 +66,13 @@ class PolicyBody(Body):
     timezone: str = "Asia/Shanghai"
     day_ends_at: str = Field(default="18:00", pattern=r"^\d{2}:\d{2}$")
     return_window: LimitBody
-    max_extension_days: int = Field(ge=0, le=60)
+    max_extension_days: int = Field(ge=0, le=60, description="per request")
+    max_extension_days_total: int = Field(
+        default=15, ge=0, le=120, description="every extension of an appeal together"
+    )
+    max_redo_rounds: int = Field(
+        default=2, ge=0, le=10, description="redos per appeal; past them the centre takes over"
+    )
 
 
 @router.get("/departments", responses={200: {"headers": pagination.LINK_HEADER}})
@@ -155,4 +161,5 @@ async def current_policy(runtime: DispatchRuntime, _: Reader) -> views.PolicyVie
             policy = await store.current_policy(tx)
         except LookupError as exc:
             raise not_found("SLA policy", "published yet") from exc
-    return views.policy(policy, calendar=commands.CALENDAR.version)
+        calendar = await store.current_calendar(tx)
+    return views.policy(policy, calendar=calendar.version)

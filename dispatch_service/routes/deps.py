@@ -20,7 +20,7 @@ from shared.runtime.eventstore import Tx
 DispatchRuntime = Annotated[Runtime[DispatchSettings], Depends(get_runtime)]
 Reader = Annotated[Principal, require("workorders:read")]
 Department = Annotated[Principal, require("workorders:act")]
-Centre = Annotated[Principal, require("workorders:dispatch")]
+Centre = Annotated[Principal, require("workorders:dispatch", centre=True)]
 
 
 class Body(BaseModel):

@@ -1,10 +1,19 @@
 """dispatch's SQL, and only SQL: the tables (`tables`, which migrations read), the catalogue
 (`catalogue`) and the work-order view (`work_orders`)."""
 
+from dispatch_service.store.calendar import (
+    count_provisional,
+    current_calendar,
+    list_calendar_versions,
+    lock_calendar,
+    provisional_work_orders,
+    save_calendar_version,
+)
 from dispatch_service.store.catalogue import (
     current_policy,
     current_routing,
     list_departments,
+    policy_version,
     publish_policy,
     publish_routing,
 )
@@ -18,15 +27,22 @@ from dispatch_service.store.work_orders import (
 )
 
 __all__ = [
+    "count_provisional",
+    "current_calendar",
     "current_policy",
     "current_routing",
     "due_for_signals",
     "get_work_order",
     "handled_round",
+    "list_calendar_versions",
     "list_departments",
     "list_work_orders",
+    "lock_calendar",
     "metadata",
+    "policy_version",
+    "provisional_work_orders",
     "publish_policy",
     "publish_routing",
+    "save_calendar_version",
     "save_work_order",
 ]

@@ -66,6 +66,18 @@ async def current_policy(tx: Tx) -> sla.SlaPolicy:
     return policy
 
 
+async def policy_version(tx: Tx, version: int) -> sla.SlaPolicy:
+    """A published policy by version: the one a work order's deadlines are pinned to."""
+    if (policy := _policies.get(version)) is None:
+        document = await tx.conn.scalar(
+            select(sla_policies.c.document).where(sla_policies.c.version == version)
+        )
+        if document is None:
+            raise LookupError(f"SLA policy v{version} was never published")
+        policy = _policies[version] = sla.from_document(version, document)
+    return policy
+
+
 async def publish_policy(tx: Tx, policy: sla.SlaPolicy) -> int | None:
     """Store the policy as the next version, unless the newest one says the same."""
     document = sla.to_document(policy)

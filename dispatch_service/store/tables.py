@@ -3,6 +3,7 @@
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     Integer,
     MetaData,
@@ -66,6 +67,24 @@ work_orders = Table(
     Column("handled_round", Integer, nullable=False, server_default="0"),
     Column("overdue", Boolean, nullable=False, server_default="false"),
     Column("next_signal_at", DateTime(timezone=True), index=True),
+    # Years its deadlines were counted across on weekdays, for want of a published
+    # arrangement: the timer recomputes them once one is published.
+    Column("provisional_years", ARRAY(Integer), nullable=False, server_default="{}"),
     Column("state", JSONB, nullable=False),  # the folded WorkOrder, for reads
     Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+# The working-day calendar's versions, projected from the calendar stream's facts: version n
+# is the seed plus the arrangements of versions 1..n (a year's latest wins).
+calendar_versions = Table(
+    "calendar_versions",
+    metadata,
+    Column("number", Integer, primary_key=True),
+    Column("stream_id", Uuid, nullable=False),  # the calendar's stream, drawn at number 1
+    Column("year", Integer, nullable=False),
+    Column("holidays", ARRAY(Date), nullable=False),
+    Column("workdays", ARRAY(Date), nullable=False),
+    Column("note", String(4000)),
+    Column("published_by", String(200), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
 )

@@ -47,6 +47,7 @@ async def save_work_order(
             for mark in order.signalled
         ),
         "next_signal_at": domain.next_signal_at(order, handled=handled),
+        "provisional_years": list(order.deadlines.provisional_years),
         "state": view(order, version=version, handled=handled, now=now),
         "updated_at": at,
     }
@@ -78,6 +79,8 @@ def view(order: domain.WorkOrder, *, version: int, handled: bool, now: datetime)
             "dispatch_due": d.dispatch_due.isoformat() if d.dispatch_due else None,
             "policy_version": d.policy_version,
             "calendar": d.calendar,
+            "provisional": d.provisional,
+            "provisional_years": list(d.provisional_years),
         },
         "assigned_at": order.assigned_at.isoformat(),
         "as_of": now.isoformat(),

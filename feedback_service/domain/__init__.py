@@ -13,6 +13,7 @@ from feedback_service.domain.ratings import (
     callback_due,
     expire_rating,
     rate,
+    window_still_open,
 )
 from feedback_service.domain.replies import Reply, ReviewDecision, handle, review
 from feedback_service.domain.state import Feedback, Holder, as_merged_child, childs_own, evolve
@@ -35,4 +36,5 @@ __all__ = [
     "notice",
     "rate",
     "review",
+    "window_still_open",
 ]

@@ -24,6 +24,7 @@ class Rating:
     satisfaction: events.Satisfaction
     solved: bool
     comment: str | None = None
+    department_at_fault: bool | None = None  # None: not asked
     attitude: events.Attitude | None = None
 
 
@@ -36,16 +37,26 @@ class Callback:
     satisfaction: events.Satisfaction | None = None
     solved: bool | None = None
     comment: str | None = None
+    department_at_fault: bool | None = None
     attitude: events.Attitude | None = None
 
 
 def callback_due(
-    approved_at: datetime, calendar: WorkdayCalendar, *, working_days: int
+    approved_at: datetime, calendar: WorkdayCalendar, *, working_days: int, hours: float | None
 ) -> datetime:
-    """The close of business on the `working_days`-th working day after approval (Beijing)."""
+    """The close of business on the `working_days`-th working day after approval (Beijing),
+    or, when the hotline's rule counts clock `hours` instead, that long after approval."""
+    if hours is not None:
+        return approved_at + timedelta(hours=hours)
     local = approved_at.astimezone(HOTLINE_ZONE)
     day = calendar.add_workdays(local.date(), working_days)
     return datetime.combine(day, DAY_ENDS_AT, HOTLINE_ZONE).astimezone(approved_at.tzinfo)
+
+
+def window_still_open(state: Feedback, now: datetime) -> bool:
+    """A callback attempt of the unsettled round is still due after `now`: "not rated" must
+    wait until it was made, or was due."""
+    return not state.settled and state.callback_due is not None and state.callback_due > now
 
 
 def _approved(state: Feedback, appeal_id: UUID) -> Feedback:
@@ -79,6 +90,7 @@ def _rated(
         satisfaction=rating.satisfaction,
         solved=rating.solved,
         comment=rating.comment,
+        department_at_fault=rating.department_at_fault,
         attitude=rating.attitude,
     )
 
@@ -151,6 +163,7 @@ def call_back(
         satisfaction=call.satisfaction,
         solved=call.solved,
         comment=call.comment,
+        department_at_fault=call.department_at_fault,
         attitude=call.attitude,
     )
     if counted:
@@ -160,6 +173,7 @@ def call_back(
             satisfaction=call.satisfaction,
             solved=call.solved,
             comment=call.comment,
+            department_at_fault=call.department_at_fault,
             attitude=call.attitude,
         )
         rated = _rated(
@@ -195,8 +209,11 @@ def expire_rating(
     context: Context,
 ) -> list[events.Event]:
     """The rating window of `round_` closed: record "not rated", unless the round was rated
-    meanwhile or a later round superseded it."""
+    meanwhile, a later round superseded it, or a callback attempt is still due (the window
+    then stays open until it is, see `window_still_open`)."""
     if state.handled_round != round_ or state.settled or state.correlation_id is None:
+        return []
+    if window_still_open(state, context.now):
         return []
     return [
         fact(

@@ -1,7 +1,7 @@
 """The holding department's reply, and the hotline centre's review of it."""
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from feedback_service.domain.state import Feedback, Holder, ReviewOutcome, fact
@@ -76,11 +76,15 @@ def review(
     *,
     appeal_id: UUID,
     callback_due: datetime,
+    calendar: str,
+    rating_window: timedelta,
     context: Context,
 ) -> list[events.Event]:
-    """The hotline centre approves the latest reply (a callback falls due at `callback_due`)
-    or sends it back with a reason (the department replies again). Each reply is reviewed
-    once."""
+    """The hotline centre approves the latest reply (a callback falls due at `callback_due`,
+    counted on the working-day `calendar` version) or sends it back with a reason (the
+    department replies again). Each reply is reviewed once. An approval opens the rating
+    window for `rating_window`, but never closes it before the callback is due: a round is
+    not "not rated" while the hotline still owes the citizen the call."""
     if state.handled_event_id is None or state.handled_by is None:
         raise InvalidTransitionError(f"appeal {appeal_id} has no reply to review")
     if state.review == "approved":
@@ -107,5 +111,7 @@ def review(
             decision=decision.decision,
             reason=decision.reason,
             callback_due=callback_due if approved else None,
+            rating_closes_at=max(context.now + rating_window, callback_due) if approved else None,
+            calendar=calendar if approved else None,
         )
     ]

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from feedback_service import commands, domain, views
 from feedback_service.routes.deps import PAGED, RACED, FeedbackRuntime, Limit
+from feedback_service.store import calendar as calendar_store
 from feedback_service.store import read_models
 from shared import events
 from shared.runtime import idempotency, pagination, positions
@@ -17,10 +18,8 @@ from shared.runtime.auth import Principal, require
 from shared.runtime.commands import load
 from shared.runtime.openapi import problems
 from shared.runtime.problems import invalid_field
-from shared.workdays import WorkdayCalendar
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
-CALENDAR = WorkdayCalendar()
 AttachmentRef = Annotated[str, Field(min_length=1, max_length=500)]
 
 
@@ -38,11 +37,19 @@ class ReviewDecision(BaseModel):
     reason: events.Text | None = Field(default=None, description="required to send back")
 
 
+_AT_FAULT = Field(
+    default=None,
+    description="the citizen holds the department at fault (its handling or attitude), "
+    "not the demand itself; with 'dissatisfied', this or an unsolved problem orders a redo",
+)
+
+
 class Rating(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     satisfaction: events.Satisfaction
     solved: bool
     comment: str | None = Field(default=None, max_length=2000)
+    department_at_fault: bool | None = _AT_FAULT
     attitude: events.Attitude | None = Field(
         default=None, description="the department's attitude as the citizen saw it, if asked"
     )
@@ -56,6 +63,7 @@ class Callback(BaseModel):
     satisfaction: events.Satisfaction | None = None
     solved: bool | None = None
     comment: str | None = Field(default=None, max_length=2000)
+    department_at_fault: bool | None = _AT_FAULT
     attitude: events.Attitude | None = Field(
         default=None, description="the department's attitude as the citizen saw it, if asked"
     )
@@ -105,15 +113,22 @@ async def post_review(
     appeal_id: UUID,
     decision: ReviewDecision,
     runtime: FeedbackRuntime,
-    caller: Annotated[Principal, require("workorders:dispatch")],
+    caller: Annotated[Principal, require("workorders:dispatch", centre=True)],
     idempotency_key: idempotency.KeyHeader = None,
 ) -> views.Reviewed:
     """The hotline centre approves the reply (a callback falls due) or sends it back."""
     if decision.decision == "sent_back" and decision.reason is None:
         raise invalid_field("body.reason", "a reply is sent back with a reason")
     now = datetime.now(UTC)
-    due = domain.callback_due(now, CALENDAR, working_days=runtime.settings.callback_working_days)
-    approved = decision.decision == "approved"
+    async with runtime.db.transaction() as tx:
+        calendar = await calendar_store.current_calendar(tx)
+    config = runtime.settings
+    due = domain.callback_due(
+        now,
+        calendar,
+        working_days=config.callback_working_days,
+        hours=config.callback_due_hours,
+    )
     reviewed = domain.ReviewDecision(decision.decision, decision.reason)
     body = await commands.command(
         runtime,
@@ -122,11 +137,15 @@ async def post_review(
         key=idempotency_key,
         body=decision,
         decide=lambda state, _, ctx: domain.review(
-            state, reviewed, appeal_id=appeal_id, callback_due=due, context=ctx
+            state,
+            reviewed,
+            appeal_id=appeal_id,
+            callback_due=due,
+            calendar=calendar.version,
+            rating_window=timedelta(hours=config.rating_window_hours),
+            context=ctx,
         ),
-        answer=lambda a, outcome: views.Reviewed.of(
-            a, outcome, callback_due=due if approved else None
-        ),
+        answer=lambda a, outcome: views.Reviewed.reviewed(a, outcome),
         now=now,
     )
     return views.Reviewed.model_validate(body)
@@ -137,7 +156,7 @@ async def post_rating(
     appeal_id: UUID,
     rating: Rating,
     runtime: FeedbackRuntime,
-    caller: Annotated[Principal, require("ratings:write")],
+    caller: Annotated[Principal, require("ratings:write", centre=True)],
     idempotency_key: idempotency.KeyHeader = None,
 ) -> views.Recorded:
     """An operator records the citizen's rating of the approved round."""
@@ -161,7 +180,7 @@ async def post_callback(
     appeal_id: UUID,
     call: Callback,
     runtime: FeedbackRuntime,
-    caller: Annotated[Principal, require("ratings:write")],
+    caller: Annotated[Principal, require("ratings:write", centre=True)],
     idempotency_key: idempotency.KeyHeader = None,
 ) -> views.CalledBack:
     """One callback attempt, always recorded: 201 with `counted` saying whether it set the
@@ -170,10 +189,13 @@ async def post_callback(
         for field in ("satisfaction", "solved"):
             if getattr(call, field) is None:
                 raise invalid_field(f"body.{field}", "required when the citizen was reached")
-    elif call.satisfaction is not None or call.solved is not None or call.attitude is not None:
-        raise invalid_field(
-            "body.reached", "a citizen not reached gives no satisfaction, solved or attitude"
-        )
+    elif (call.satisfaction, call.solved, call.department_at_fault, call.attitude) != (
+        None,
+        None,
+        None,
+        None,
+    ):
+        raise invalid_field("body.reached", "a citizen not reached gives no verdict")
     settings = runtime.settings
     attempt = domain.Callback(**call.model_dump())
     body = await commands.command(

@@ -5,7 +5,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Request
 
 from feedback_service import commands, domain, rating_links, views
 from feedback_service.domain import links
@@ -14,6 +14,7 @@ from feedback_service.routes.feedback import Rating
 from feedback_service.settings import FeedbackSettings
 from feedback_service.store import read_models
 from shared.decisions import Context
+from shared.runtime import ratelimit
 from shared.runtime.auth import Principal, require
 from shared.runtime.eventstore import Tx
 from shared.runtime.openapi import problem, problems
@@ -36,7 +37,7 @@ UNAVAILABLE = problem(503, "No key to sign rating links is configured")
 async def post_rating_link(
     appeal_id: UUID,
     runtime: FeedbackRuntime,
-    _: Annotated[Principal, require("ratings:write")],
+    _: Annotated[Principal, require("ratings:write", centre=True)],
 ) -> views.RatingLink:
     """A single-use link for the citizen to rate the approved round, until its rating
     window closes."""
@@ -54,22 +55,45 @@ def _verified(settings: FeedbackSettings, token: str, now: datetime) -> links.Li
         raise Problem(403, "Invalid rating link", str(exc)) from exc
 
 
-async def _usable(tx: Tx, claims: links.LinkClaims) -> None:
-    issued, used_at = await read_models.claim_rating_link(tx, claims.nonce)
-    if not issued:
+async def _usable(tx: Tx, claims: links.LinkClaims, now: datetime) -> None:
+    """The nonce is bound on the server to the appeal, round and expiry it was issued for:
+    a link whose signed claims say otherwise (a leaked or rotated key) rates nothing, and
+    the server's own expiry is the one that counts."""
+    issued = await read_models.claim_rating_link(tx, claims.nonce)
+    if issued is None:
         raise Problem(403, "Invalid rating link", "this rating link was never issued")
-    if used_at is not None:
+    if (issued.appeal_id, issued.round, int(issued.expires_at.timestamp())) != (
+        claims.appeal_id,
+        claims.round,
+        int(claims.expires_at.timestamp()),
+    ):
+        raise Problem(403, "Invalid rating link", "this rating link was issued for another round")
+    if now >= issued.expires_at:
+        raise Problem(410, "Rating link expired", "the rating link has expired")
+    if issued.used_at is not None:
         raise Problem(
-            409, "Rating link already used", f"this rating link was used at {used_at.isoformat()}"
+            409,
+            "Rating link already used",
+            f"this rating link was used at {issued.used_at.isoformat()}",
         )
 
 
-@router.get("/rating-links/{token}", responses={**problems(403, 409, 410), **UNAVAILABLE})
-async def get_rating_link(token: Token, runtime: FeedbackRuntime) -> views.RatingLinkTarget:
+def _limited(request: Request, runtime: FeedbackRuntime) -> None:
+    """Links answer without a token: each client may try only so often (429)."""
+    limit = ratelimit.item(runtime.settings.rate_limit_anonymous)
+    ratelimit.of(request).hit(limit, "rating-links", ratelimit.client_of(request))
+
+
+@router.get("/rating-links/{token}", responses={**problems(403, 409, 410, 429), **UNAVAILABLE})
+async def get_rating_link(
+    token: Token, request: Request, runtime: FeedbackRuntime
+) -> views.RatingLinkTarget:
     """What the link rates, for the citizen's page; no token needed."""
-    claims = _verified(runtime.settings, token, datetime.now(UTC))
+    _limited(request, runtime)
+    now = datetime.now(UTC)
+    claims = _verified(runtime.settings, token, now)
     async with runtime.db.transaction() as tx:
-        await _usable(tx, claims)
+        await _usable(tx, claims, now)
     return views.RatingLinkTarget(
         appeal_id=claims.appeal_id, round=claims.round, expires_at=claims.expires_at
     )
@@ -78,17 +102,20 @@ async def get_rating_link(token: Token, runtime: FeedbackRuntime) -> views.Ratin
 @router.post(
     "/rating-links/{token}",
     status_code=201,
-    responses={**problems(403, 409, 410), **UNAVAILABLE, **RACED},
+    responses={**problems(403, 409, 410, 429), **UNAVAILABLE, **RACED},
 )
-async def use_rating_link(token: Token, rating: Rating, runtime: FeedbackRuntime) -> views.Recorded:
+async def use_rating_link(
+    token: Token, rating: Rating, request: Request, runtime: FeedbackRuntime
+) -> views.Recorded:
     """The citizen's rating through the link: once, before it expires, for its own round."""
+    _limited(request, runtime)
     context = Context(CITIZEN, datetime.now(UTC))
     claims = _verified(runtime.settings, token, context.now)
     verdict = domain.Rating(**rating.model_dump())
 
     async def once() -> views.Recorded:
         async with runtime.db.transaction() as tx:
-            await _usable(tx, claims)
+            await _usable(tx, claims, context.now)
             outcome = await commands.record(
                 tx,
                 claims.appeal_id,

@@ -16,7 +16,7 @@ from shared.runtime import pagination
 from shared.runtime.auth import Principal, require
 from shared.runtime.eventstore import Tx
 from shared.runtime.openapi import problems
-from shared.runtime.problems import Problem, invalid_field, not_found
+from shared.runtime.problems import invalid_field, not_found
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
 Subscriber = Annotated[Principal, require("subscriptions:write")]
@@ -121,7 +121,7 @@ async def subscription_deliveries(
         rows = await notifications.list_deliveries(
             tx, subscription_id=subscription_id, after=_after(cursor), limit=limit
         )
-    return _deliveries(rows, limit=limit, request=request, response=response)
+    return _deliveries(rows, limit=limit, request=request, response=response, detail=False)
 
 
 @router.get("/appeals/{appeal_id}/notifications", responses=PAGED)
@@ -130,13 +130,11 @@ async def appeal_notifications(
     request: Request,
     response: Response,
     runtime: FeedbackRuntime,
-    caller: Annotated[Principal, require("feedback:read")],
+    _: Annotated[Principal, require("feedback:read", centre=True)],
     cursor: pagination.CursorQuery = None,
     limit: Limit = 100,
 ) -> pagination.Page[views.Delivery]:
     """What was sent about one appeal, to subscribers and to the citizen (operators only)."""
-    if caller.department is not None:
-        raise Problem(403, "Forbidden", "notifications are the hotline centre's to read")
     async with runtime.db.transaction() as tx:
         rows = await notifications.list_deliveries(
             tx, appeal_id=appeal_id, after=_after(cursor), limit=limit
@@ -149,14 +147,12 @@ async def notice_failures(
     request: Request,
     response: Response,
     runtime: FeedbackRuntime,
-    caller: Annotated[Principal, require("feedback:read")],
+    _: Annotated[Principal, require("feedback:read", centre=True)],
     cursor: pagination.CursorQuery = None,
     limit: Limit = 100,
 ) -> pagination.Page[views.Delivery]:
     """Notices to citizens that could not be delivered (each also recorded as the fact
     `appeal.citizen_notice_failed`): the hotline centre's list of citizens to call instead."""
-    if caller.department is not None:
-        raise Problem(403, "Forbidden", "notifications are the hotline centre's to read")
     async with runtime.db.transaction() as tx:
         rows = await notifications.list_deliveries(
             tx, failed_notices=True, after=_after(cursor), limit=limit
@@ -165,11 +161,16 @@ async def notice_failures(
 
 
 def _deliveries(
-    rows: list[dict[str, Any]], *, limit: int, request: Request, response: Response
+    rows: list[dict[str, Any]],
+    *,
+    limit: int,
+    request: Request,
+    response: Response,
+    detail: bool = True,
 ) -> pagination.Page[views.Delivery]:
     """A page of deliveries, keyed (created_at, delivery id) as the store orders them."""
     return pagination.page(
-        [views.Delivery.of(r) for r in rows],
+        [views.Delivery.of(r, detail=detail) for r in rows],
         limit=limit,
         key=lambda d: (d.created_at, UUID(hex=d.webhook_id.removeprefix("msg_"))),
         request=request,

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import select, tuple_, update
+from sqlalchemy import null, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from feedback_service.store.tables import appeals, deliveries, subscriptions
@@ -15,16 +15,27 @@ from shared.runtime.eventstore import Tx
 
 
 async def remember_appeal(tx: Tx, event: events.AppealReceived) -> None:
-    phone = event.citizen.phone
+    sealed = event.personal_data
     await tx.conn.execute(
         insert(appeals)
         .values(
             appeal_id=event.subject,
             filed_by=event.actor,
             channel=event.channel,
-            citizen_phone=phone,
+            personal_data=None if sealed is None else sealed.model_dump(mode="json"),
         )
         .on_conflict_do_nothing()
+    )
+
+
+async def forget_personal_data(tx: Tx, appeal_id: UUID) -> None:
+    """The citizen was erased: no copy of their sealed data stays, sent or not (SQL NULL:
+    None would be stored as JSON null)."""
+    await tx.conn.execute(
+        update(appeals).where(appeals.c.appeal_id == appeal_id).values(personal_data=null())
+    )
+    await tx.conn.execute(
+        update(deliveries).where(deliveries.c.appeal_id == appeal_id).values(personal_data=null())
     )
 
 

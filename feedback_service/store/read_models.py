@@ -2,6 +2,7 @@
 facts), which appeals are merged into which (from intake's), the open rating windows and
 the callbacks due (from feedback's own facts)."""
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -116,9 +117,8 @@ async def project(tx: Tx, fact: events.Event, *, rating_window: timedelta) -> No
     transaction that records it. An approval opens both; a rating or "not rated" closes both."""
     match fact:
         case events.ReplyReviewed(decision="approved", callback_due=due) if due is not None:
-            await open_rating_window(
-                tx, fact.subject, round_=fact.round, closes_at=fact.time + rating_window
-            )
+            closes_at = fact.rating_closes_at or max(fact.time + rating_window, due)
+            await open_rating_window(tx, fact.subject, round_=fact.round, closes_at=closes_at)
             values = {"round": fact.round, "department": fact.department, "due_at": due}
             children = select(merged_children.c.child_id).where(
                 merged_children.c.parent_id == fact.subject
@@ -137,6 +137,16 @@ async def project(tx: Tx, fact: events.Event, *, rating_window: timedelta) -> No
                 update(callbacks_due)
                 .where(callbacks_due.c.appeal_id == fact.subject)
                 .values(due_at=due, attempts=fact.attempt)
+            )
+            # The window stays open while the next attempt is due.
+            await tx.conn.execute(
+                update(holders)
+                .where(
+                    holders.c.appeal_id == fact.subject,
+                    holders.c.rating_round == fact.round,
+                    holders.c.rating_closes_at < due,
+                )
+                .values(rating_closes_at=due)
             )
         case events.Rated() | events.NotRated():
             await close_rating_window(tx, fact.subject)
@@ -175,6 +185,16 @@ async def rating_window_closes_at(tx: Tx, appeal_id: UUID, round_: int) -> datet
     )
 
 
+@dataclass(frozen=True, slots=True)
+class IssuedRatingLink:
+    """What the server bound a nonce to when it issued the link."""
+
+    appeal_id: UUID
+    round: int
+    expires_at: datetime
+    used_at: datetime | None
+
+
 async def issue_rating_link(
     tx: Tx, *, nonce: str, appeal_id: UUID, round_: int, expires_at: datetime, now: datetime
 ) -> None:
@@ -185,15 +205,24 @@ async def issue_rating_link(
     )
 
 
-async def claim_rating_link(tx: Tx, nonce: str) -> tuple[bool, datetime | None]:
-    """Lock the link's row: (issued here, when it was used if it was). A racing second use
-    waits for the first to commit and then sees it used."""
+async def claim_rating_link(tx: Tx, nonce: str) -> IssuedRatingLink | None:
+    """Lock the link's row and read what it was issued for (None: never issued here). A
+    racing second use waits for the first to commit and then sees it used."""
     row = (
         await tx.conn.execute(
-            select(rating_links.c.used_at).where(rating_links.c.nonce == nonce).with_for_update()
+            select(
+                rating_links.c.appeal_id,
+                rating_links.c.round,
+                rating_links.c.expires_at,
+                rating_links.c.used_at,
+            )
+            .where(rating_links.c.nonce == nonce)
+            .with_for_update()
         )
     ).one_or_none()
-    return (False, None) if row is None else (True, row.used_at)
+    if row is None:
+        return None
+    return IssuedRatingLink(row.appeal_id, row.round, row.expires_at, row.used_at)
 
 
 async def use_rating_link(tx: Tx, nonce: str, *, rated_event_id: UUID, now: datetime) -> None:

@@ -4,6 +4,7 @@ and the notification tables (subscriptions, and deliveries: the outbox of webhoo
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     DateTime,
     Index,
     Integer,
@@ -15,6 +16,7 @@ from sqlalchemy import (
     Uuid,
     text,
 )
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from shared.runtime.schema import NAMING_CONVENTION
 
@@ -74,7 +76,9 @@ appeals = Table(
     Column("appeal_id", Uuid, primary_key=True),
     Column("filed_by", String(200), nullable=False, index=True),  # appeal.received's actor
     Column("channel", String(30), nullable=False),
-    Column("citizen_phone", String(30)),  # for the citizen's channel to reach them
+    # The citizen's personal data as intake sealed it (shared.personal_data.Sealed), for
+    # the citizen's channel to reach them: opened only to send, with intake's key.
+    Column("personal_data", JSONB),
     Column("extension_reason", Text),  # the pending extension's reason, for the notice
 )
 
@@ -99,7 +103,10 @@ deliveries = Table(
     Column("event_id", Uuid, nullable=False),  # the fact that triggered it
     Column("kind", String(50), nullable=False),
     Column("url", String(2000), nullable=False),
-    Column("body", Text, nullable=False),  # the exact bytes signed and sent
+    # The bytes signed and sent, but for a citizen notice's phone: that is added, opened
+    # from `personal_data`, only when sending (and never once the citizen is erased).
+    Column("body", Text, nullable=False),
+    Column("personal_data", JSONB),
     Column("status", String(20), nullable=False, server_default="pending"),
     Column("attempts", Integer, nullable=False, server_default="0"),
     Column("next_attempt_at", DateTime(timezone=True)),
@@ -109,4 +116,15 @@ deliveries = Table(
     Column("delivered_at", DateTime(timezone=True)),
     UniqueConstraint("subscription_id", "event_id", "kind", name="uq_deliveries_once"),
     Index("ix_deliveries_due", "next_attempt_at", postgresql_where=text("status = 'pending'")),
+)
+
+# dispatch's working-day calendar versions (from `calendar.published`): callbacks fall due on
+# the same calendar as the deadlines.
+calendar_versions = Table(
+    "calendar_versions",
+    metadata,
+    Column("number", Integer, primary_key=True),
+    Column("year", Integer, nullable=False),
+    Column("holidays", ARRAY(Date), nullable=False),
+    Column("workdays", ARRAY(Date), nullable=False),
 )

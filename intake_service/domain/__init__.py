@@ -14,6 +14,7 @@ from intake_service.domain.appeal import (
     held,
     receive,
 )
+from intake_service.domain.erasure import erase
 from intake_service.domain.merging import merge, unmerge
 from intake_service.domain.outcomes import answer, reject, settleable, transfer
 from intake_service.domain.progress import (
@@ -41,6 +42,7 @@ __all__ = [
     "applies",
     "classify",
     "confirm",
+    "erase",
     "evolve",
     "forward",
     "held",

@@ -10,6 +10,7 @@ from shared import events
 from shared.conduct import is_conduct
 from shared.decisions import Context
 from shared.errors import InvalidTransitionError, NotFoundError
+from shared.personal_data import Sealed, coarse
 
 E = TypeVar("E", bound=events.Event)
 Stage = Literal["held", "forwarded", "answered", "transferred", "rejected"]
@@ -20,7 +21,8 @@ CLOSING_STAGES: frozenset[Stage] = frozenset({"answered", "transferred", "reject
 class NewAppeal:
     """What a caller files, as checked by the channel that took it (the REST request model,
     Open311's form); the envelope fields are the hotline's to set. Without a category, the
-    catalogue's keyword rules choose one."""
+    catalogue's keyword rules choose one. What identifies the citizen reaches the fact only
+    sealed (`receive`'s `personal_data`)."""
 
     channel: events.Channel
     appeal_type: events.AppealType
@@ -119,10 +121,12 @@ def receive(
     urgency: events.Urgency,
     hold: bool,
     appeal_id: UUID,
+    personal_data: Sealed | None,
     context: Context,
 ) -> list[events.Event]:
-    """The appeal as received and, unless the operator holds it at the front office,
-    forwarded to dispatch at once, in the same decision."""
+    """The appeal as received, with the citizen's name, phone, ID number, address and
+    coordinates only as `personal_data` sealed them and, unless the operator holds it at the
+    front office, forwarded to dispatch at once, in the same decision."""
     received = events.AppealReceived(
         id=context.new_id(),
         subject=appeal_id,
@@ -135,8 +139,17 @@ def receive(
         category=category,
         urgency=urgency,
         content=appeal.content,
-        citizen=appeal.citizen,
-        location=appeal.location,
+        citizen=events.CitizenTraits(
+            anonymous=appeal.citizen.anonymous,
+            contact_preference=appeal.citizen.contact_preference,
+            public_consent=appeal.citizen.public_consent,
+        ),
+        location=events.Place(
+            district=appeal.location.district,
+            lat=coarse(appeal.location.lat),
+            long=coarse(appeal.location.long),
+        ),
+        personal_data=personal_data,
         attachments=appeal.attachments,
         about_department=appeal.about_department,
     )

@@ -7,7 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 
-from intake_service import commands, store
+from intake_service import filing as appeal_filing
+from intake_service import personal, store
 from intake_service.catalogue import Catalogue, Service
 from intake_service.open311 import filing, mapping, params
 from intake_service.open311 import views as v
@@ -21,9 +22,11 @@ from intake_service.open311.http import (
 )
 from intake_service.routes.deps import IntakeRuntime
 from intake_service.store import updates as feed
-from shared.conduct import CONDUCT_PREFIX, is_conduct
+from shared.conduct import CONDUCT_PREFIX
 from shared.decisions import Context
+from shared.runtime import ratelimit
 from shared.runtime.eventstore import Tx
+from shared.runtime.ratelimit import client_of
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
 
@@ -105,17 +108,25 @@ async def create_request(suffix: str, request: Request, runtime: IntakeRuntime) 
     fmt = format_of(suffix)
     settings = runtime.settings
     form = params.parse_form(await request.body())
-    partner = check_key(settings, params.single(form, "api_key"), required=True)
+    limiter = ratelimit.of(request)
+    key = params.single(form, "api_key")
+    if key not in settings.georeport_partners():  # guessing keys: counted per client
+        limiter.hit(
+            ratelimit.item(settings.rate_limit_anonymous), "open311-key", client_of(request)
+        )
+    partner = check_key(settings, key, required=True)
     assert partner is not None
+    limiter.hit(ratelimit.item(settings.rate_limit_open311_post), "open311-post", partner)
     check_jurisdiction(settings, params.single(form, "jurisdiction_id"))
     catalogue, _ = await _catalogue(runtime)
     service = _service(catalogue, params.single(form, "service_code"))
     appeal, extras = filing.new_appeal(service, form)
     async with runtime.db.transaction() as tx:
-        received = await commands.file_appeal(
+        received = await appeal_filing.file_appeal(
             tx,
             appeal,
             context=Context(actor=f"partner:{partner}", now=datetime.now(UTC)),
+            keyring=personal.Keyring.of(settings),
             extras={**extras, "partner": partner},
             repeat_window=timedelta(hours=settings.repeat_window_hours),
         )
@@ -127,11 +138,18 @@ async def create_request(suffix: str, request: Request, runtime: IntakeRuntime) 
 
 
 async def _records(
-    tx: Tx, rows: list[dict[str, Any]], catalogue: Catalogue, *, extensions: bool
+    tx: Tx,
+    rows: list[dict[str, Any]],
+    catalogue: Catalogue,
+    *,
+    extensions: bool,
+    keyring: personal.Keyring,
 ) -> list[dict[str, Any]]:
     found = await feed.of_appeals(tx, [row["id"] for row in rows])
     records = []
-    for row in rows:
+    # The location is sealed with the citizen's personal data; what mapping publishes of
+    # it is mapping's to decide.
+    for row in await personal.revealed_rows(tx, keyring, rows):
         updates = found.get(row["id"], [])
         record = mapping.request_record(row, catalogue, updates)
         records.append(mapping.with_extensions(record, row, updates) if extensions else record)
@@ -169,7 +187,13 @@ async def list_requests(suffix: str, request: Request, runtime: IntakeRuntime) -
             limit=params.MAX_REQUESTS,
             hidden_prefix=CONDUCT_PREFIX,  # see get_request
         )
-        records = await _records(tx, rows, catalogue, extensions=query.extensions)
+        records = await _records(
+            tx,
+            rows,
+            catalogue,
+            extensions=query.extensions,
+            keyring=personal.Keyring.of(runtime.settings),
+        )
     return answer(fmt, "service_requests", records)
 
 
@@ -189,12 +213,24 @@ async def get_request(
     catalogue, _ = await _catalogue(runtime)
     appeal_id = params.request_id(service_request_id)
     async with runtime.db.transaction() as tx:
-        row = None if appeal_id is None else await store.get(tx, appeal_id)
+        # Only appeals that may be public: any other is unknown here, as if it did not exist.
         # A conduct complaint is never public: its text and place could tell the department
-        # complained about who complained. Unknown, as far as the public feed goes.
-        if row is None or is_conduct(row["category"]):
+        # complained about who complained.
+        found = (
+            []
+            if appeal_id is None
+            else await store.find(tx, ids=[appeal_id], limit=1, hidden_prefix=CONDUCT_PREFIX)
+        )
+        row = found[0] if found else None
+        if row is None:
             raise Open311Error.one(404, f"unknown service_request_id {service_request_id}")
-        records = await _records(tx, [row], catalogue, extensions=extensions)
+        records = await _records(
+            tx,
+            [row],
+            catalogue,
+            extensions=extensions,
+            keyring=personal.Keyring.of(runtime.settings),
+        )
     return answer(fmt, "service_requests", records)
 
 
@@ -249,7 +285,8 @@ async def service_request_updates(
         found = await feed.between(
             tx, since, until, params.MAX_REQUESTS, hidden_prefix=CONDUCT_PREFIX
         )
-    return answer(fmt, "service_request_updates", [mapping.update_entry(u) for u in found])
+    entries = [mapping.update_entry(update, name) for update, name in found]
+    return answer(fmt, "service_request_updates", entries)
 
 
 @router.api_route(

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 
 from intake_service.open311 import formats
 from intake_service.open311.errors import Open311Error
@@ -26,12 +27,15 @@ def answer(fmt: formats.Format, root: str, document: dict[str, Any] | list[Any])
     return Response(formats.render(fmt, root, document), media_type=formats.CONTENT_TYPES[fmt])
 
 
-def failure(fmt: formats.Format, error: Open311Error) -> Response:
+def failure(
+    fmt: formats.Format, error: Open311Error, headers: dict[str, str] | None = None
+) -> Response:
     body = [{"code": f.code, "description": f.description} for f in error.failures]
     return Response(
         formats.render(fmt, "errors", body),
         status_code=error.status,
         media_type=formats.CONTENT_TYPES[fmt],
+        headers=headers,
     )
 
 
@@ -50,8 +54,10 @@ class Open311Route(APIRoute):
             except RequestValidationError as exc:  # a parameter of the wrong shape
                 detail = "; ".join(str(e.get("msg", e)) for e in exc.errors()) or "bad request"
                 return failure(fmt, Open311Error.one(400, detail))
-            except Problem as exc:  # the appeal's own rules, e.g. no category to file under
-                return failure(fmt, Open311Error.one(exc.status, exc.detail))
+            except Problem as exc:  # the appeal's own rules, a rate limit (with Retry-After)
+                return failure(fmt, Open311Error.one(exc.status, exc.detail), exc.headers)
+            except HTTPException as exc:  # e.g. a body over the limit (413)
+                return failure(fmt, Open311Error.one(exc.status_code, str(exc.detail)))
             except Exception:
                 # Ours, not the client's: a 5xx, so clients retry and monitoring sees it.
                 log.exception("open311 request failed")

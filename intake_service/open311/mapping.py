@@ -6,7 +6,7 @@ from typing import Any, Final
 
 from intake_service.catalogue import Attribute, Catalogue, Service
 from intake_service.open311.params import format_datetime
-from intake_service.open311.privacy import mask
+from intake_service.open311.privacy import coordinate, mask
 from intake_service.open311.statuses import Update
 
 SPECIFICATION: Final = "http://wiki.open311.org/GeoReport_v2"
@@ -64,10 +64,12 @@ STATUS_NOTES: Final = {
 def request_record(
     row: Mapping[str, Any], catalogue: Catalogue | None, updates: Sequence[Update] = ()
 ) -> dict[str, Any]:
-    """One appeal (an intake `appeals` row) as an Open311 service request. No personal data:
-    no names, no phone numbers. Its updates (in time order) name the lead unit and the
-    handling deadline, as the latest assignment, redo or extension set them."""
+    """One appeal (an intake `appeals` row that may be public: `store.find` gives no other)
+    as an Open311 service request. No personal data: text masked (numbers, the citizen's
+    name), coordinates rounded to about 100 m. Its updates (in time order) name the lead
+    unit and the handling deadline, as the latest assignment, redo or extension set them."""
     received = row["received"]
+    names = [citizen_name(row)]
     lead = [u.department for u in updates if u.department]
     due = [u.due for u in updates if u.due]
     where = received.get("location") or {}
@@ -79,19 +81,24 @@ def request_record(
         "status_notes": STATUS_NOTES.get(row["status"], row["status"]),
         "service_name": service.name if service else row["category"],
         "service_code": row["category"],
-        "description": mask(received["content"]),
+        "description": mask(received["content"], names=names),
         "agency_responsible": lead[-1] if lead else None,
         "service_notice": None,
         "requested_datetime": format_datetime(row["received_at"]),
         "updated_datetime": format_datetime(row["status_at"]),
         "expected_datetime": format_datetime(due[-1]) if due else None,
-        "address": mask(where["address"]) if where.get("address") else None,
+        "address": mask(where["address"], names=names) if where.get("address") else None,
         "address_id": None,
         "zipcode": None,
-        "lat": where.get("lat"),
-        "long": where.get("long"),
+        "lat": coordinate(where.get("lat")),
+        "long": coordinate(where.get("long")),
         "media_url": extras.get("media_url"),
     }
+
+
+def citizen_name(row: Mapping[str, Any]) -> str | None:
+    name = (row["received"].get("citizen") or {}).get("name")
+    return name if isinstance(name, str) else None
 
 
 def with_extensions(
@@ -109,7 +116,7 @@ def with_extensions(
         "notes": [
             {
                 "datetime": format_datetime(u.at),
-                "description": u.description,
+                "description": mask(u.description, names=[citizen_name(row)]),
                 "type": u.fact_type,
             }
             for u in updates
@@ -117,14 +124,15 @@ def with_extensions(
     }
 
 
-def update_entry(update: Update) -> dict[str, Any]:
-    """One item of the FixMyStreet-style `servicerequestupdates` feed."""
+def update_entry(update: Update, citizen_name: str | None = None) -> dict[str, Any]:
+    """One item of the FixMyStreet-style `servicerequestupdates` feed, masked again with the
+    citizen's name (the projection masked numbers, but knew no name)."""
     return {
         "update_id": str(update.update_id),
         "service_request_id": str(update.appeal_id),
         "status": update.status,
         "updated_datetime": format_datetime(update.at),
-        "description": update.description,
+        "description": mask(update.description, names=[citizen_name]),
         "media_url": None,
         "external_status_code": update.fact_type,
     }

@@ -1,13 +1,44 @@
-"""Open311's GET needs no key, so whatever it shows is public: mobile numbers and ID card
-numbers in free text are masked. Pure."""
+"""Open311's GET needs no key, so whatever it shows is public. Pure.
 
-import re
+What may be published at all (`may_publish`): never a report (whistle-blowing), never an
+anonymous appeal, and only with the citizen's consent. Consent is required on the hotline's
+own channels (phone, web, app, wechat, partner): the citizen says yes with
+`citizen.public_consent=true`, and an appeal filed before the field existed (no answer) stays
+private. A request filed through Open311 is filed into a public system by the GeoReport
+specification itself (the partner's terms say so), so there no answer means yes; an explicit
+`public_consent=false` still keeps it private.
 
-_MOBILE = re.compile(r"(?<!\d)(1\d{2})\d{4}(\d{4})(?!\d)")
-_ID_CARD = re.compile(r"(?<![0-9])(\d{6})\d{8}(\d{3}[\dXx])(?![0-9])")
+What is published is masked (`mask`, shared.masking): mobile and landline numbers however
+they are written (spaces, hyphens, dots, +86 / 0086 prefixes, area codes in brackets,
+full-width digits), ID card numbers (18 characters with X, and the old 15 digits), any other
+run of seven or more digits, and the citizen's own name. Coordinates are rounded to 3
+decimals (about 110 m).
+"""
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from shared import masking
+
+# Channels where filing is itself publishing; elsewhere the citizen must say yes.
+IMPLIED_CONSENT_CHANNELS: Final = frozenset({"open311"})
+NEVER_PUBLIC_TYPES: Final = frozenset({"report"})
+COORDINATE_DECIMALS: Final = 3  # 0.001° of latitude is about 111 m
 
 
-def mask(text: str) -> str:
-    """Mobile numbers as 138****8000, ID card numbers as 110101********1234."""
-    text = _ID_CARD.sub(lambda m: f"{m.group(1)}********{m.group(2)}", text)
-    return _MOBILE.sub(lambda m: f"{m.group(1)}****{m.group(2)}", text)
+def may_publish(*, appeal_type: str, channel: str, citizen: Mapping[str, Any]) -> bool:
+    if appeal_type in NEVER_PUBLIC_TYPES or citizen.get("anonymous") is not False:
+        return False
+    consent = citizen.get("public_consent")
+    if consent is None:
+        return channel in IMPLIED_CONSENT_CHANNELS
+    return consent is True
+
+
+def mask(text: str, *, names: Iterable[str | None] = ()) -> str:
+    """Numbers however written, ID cards and the citizen's name (shared.masking)."""
+    return masking.mask(text, names=names)
+
+
+def coordinate(value: float | None) -> float | None:
+    return None if value is None else round(value, COORDINATE_DECIMALS)

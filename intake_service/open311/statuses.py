@@ -38,12 +38,16 @@ INTERNAL: Final = frozenset(
         "appeal.supervised",
         "appeal.deadline_warned",
         "appeal.deadline_missed",
+        "appeal.deadlines_recomputed",
+        "appeal.escalated_to_centre",
+        "calendar.published",  # not an appeal's fact at all: the working-day calendar's
         # A withdrawal in progress changes nothing the public sees: the status stays the work
         # order's until the front office's outcome takes effect, as its own (public) fact.
         "appeal.withdrawal_requested",
         "appeal.withdrawn",
         "appeal.withdrawal_refused",
         "appeal.outcome_abandoned",
+        "appeal.personal_data_erased",  # the public never saw the data; nothing changed
     }
 )
 STATUSES: Final = (
@@ -104,6 +108,7 @@ _LEGAL_ROUTE: Final = {
 }
 _CLOSED_BASIS: Final = {
     "rated_satisfied": "市民满意 the citizen was satisfied",
+    "rated_dissatisfied": "已评价 rated, no redo warranted",
     "not_rated": "未评价 not rated",
     "operator": "热线中心办结 closed by the hotline centre",
 }

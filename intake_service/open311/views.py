@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from pydantic import BaseModel
 
 from intake_service.catalogue import Datatype
+from shared.runtime.openapi import RETRY_AFTER
 
 
 class Endpoint(BaseModel):
@@ -164,6 +165,10 @@ _ERRORS: Final = {
     "404": "no such resource, jurisdiction or format",
     "500": "the server failed; try again later",
 }
+_POST_ERRORS: Final = {
+    "413": "the body is larger than the limit",
+    "429": "too many requests for this api_key (or unknown keys from this client)",
+}
 
 
 def own_errors(app: FastAPI) -> None:
@@ -182,14 +187,15 @@ def own_errors(app: FastAPI) -> None:
                 continue
             for operation in item.values():
                 operation["responses"].pop("422", None)
-                for status, description in _ERRORS.items():
+                extra = _POST_ERRORS if operation is item.get("post") else {}
+                for status, description in {**_ERRORS, **extra}.items():
                     operation["responses"][status] = {
                         "description": f"Open311 errors: {description}",
                         "content": {
                             "application/json": {"schema": errors},
                             "text/xml": {"schema": {"type": "string"}},
                         },
-                    }
+                    } | ({"headers": RETRY_AFTER} if status == "429" else {})
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -10,14 +10,15 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
 
-from intake_service import commands, domain, store, views
+from intake_service import commands, domain, personal, store, views
+from intake_service import filing as appeal_filing
 from intake_service.routes.deps import IntakeRuntime, Reader, Writer, front_office, visible
 from intake_service.routes.requests import AppealFiling
 from intake_service.views import AppealCreated, AppealView, ProgressView
 from shared import events
 from shared.conduct import CONDUCT_PREFIX, is_conduct
 from shared.decisions import Context
-from shared.runtime import idempotency, openapi, pagination, positions, preconditions
+from shared.runtime import idempotency, openapi, pagination, positions, preconditions, ratelimit
 from shared.runtime.eventstore import Tx
 from shared.runtime.pagination import CursorQuery, LimitQuery, Page
 from shared.runtime.problems import Problem, invalid_field
@@ -51,26 +52,27 @@ async def create_appeal(
 
     async def accept(tx: Tx) -> idempotency.StoredResponse:
         await commands.known_category(tx, filing.category)
-        received = await commands.file_appeal(
+        filed = await appeal_filing.file(
             tx,
             filing.appeal(),
             context=Context(actor=caller.actor, now=datetime.now(UTC)),
+            keyring=personal.Keyring.of(runtime.settings),
             hold=filing.hold,
             repeat_window=window,
         )
-        row = await store.get(tx, received.subject)
-        assert row is not None
+        received = filed.received  # the answer from what filing knows: no row read back
         created = AppealCreated(
             id=received.subject,
-            status=row["status"],
+            status=filed.status,
             received_at=received.time,
             event_id=received.id,
             category=received.category,
             urgency=received.urgency,
+            receipt=views.receipt(runtime.settings.audit_public_url, filed.received_hash),
         )
         if front_office(caller):  # other citizens' appeals (same phone or address)
-            created.classification = row["classification"]
-            created.repeat_candidates = row["repeat_candidates"]
+            created.classification = filed.description.classification
+            created.repeat_candidates = list(filed.description.repeat_candidates)
         body = created.model_dump(mode="json", exclude_unset=True)
         return idempotency.StoredResponse(201, body)
 
@@ -109,6 +111,7 @@ async def get_appeal(
         await positions.await_seen(runtime.db, "dispatch", appeal_id, seen)
     async with runtime.db.transaction() as tx:
         row = visible(await store.get(tx, appeal_id), caller, appeal_id)
+        [row] = await personal.revealed_rows(tx, personal.Keyring.of(runtime.settings), [row])
         merged = await store.children(tx, appeal_id)
         parent = None if row["merged_into"] is None else await store.get(tx, row["merged_into"])
         # the version of intake's own stream: front-office commands name it in If-Match
@@ -163,6 +166,7 @@ async def list_appeals(
     )
     async with runtime.db.transaction() as tx:
         rows = await store.list_appeals(tx, filters, after=after, limit=limit)
+        rows = await personal.revealed_rows(tx, personal.Keyring.of(runtime.settings), rows)
     return pagination.page(
         [views.appeal(r, caller) for r in rows],
         limit=limit,
@@ -176,26 +180,36 @@ async def list_appeals(
     "/progress/{appeal_id}",
     tags=["citizens"],
     response_model_exclude_unset=True,
-    responses=openapi.problems(404),
+    responses=openapi.problems(404, 429),
 )
 async def check_progress(
     appeal_id: UUID,
+    request: Request,
     runtime: IntakeRuntime,
     phone_last4: Annotated[str, Query(pattern=r"^[0-9]{4}$")],
 ) -> ProgressView:
     """A citizen's own check, without a token: the appeal id and the last four digits of
-    the phone it was filed with. Status and stage times only; any mismatch is the same
-    404 as an unknown id, so the answer tells nothing about other appeals."""
+    the phone it was filed with. Status and stage times only, and the receipt (the accepted
+    fact's hash and where audit proves it, docs/receipts.md); any mismatch is the same 404
+    as an unknown id, so the answer tells nothing about other appeals. Four digits can be
+    guessed: each client may check only so often (429, Retry-After)."""
+    limit = ratelimit.item(runtime.settings.rate_limit_anonymous)
+    ratelimit.of(request).hit(limit, "progress", ratelimit.client_of(request))
     async with runtime.db.transaction() as tx:
         row = await store.get(tx, appeal_id)
         parent = None
         if row is not None and row["merged_into"] is not None:
             parent = await store.get(tx, row["merged_into"])
-    phone = (row or {}).get("phone") or ""
+        fact_hash = None if row is None else await store.received_hash(tx, appeal_id)
+        if row is not None:  # the phone is sealed; an erased one matches nothing
+            [row] = await personal.revealed_rows(tx, personal.Keyring.of(runtime.settings), [row])
+    phone = (row or {}).get("received", {}).get("citizen", {}).get("phone") or ""
     digits = "".join(ch for ch in phone if ch.isdigit())
     if row is None or len(digits) < 4 or not hmac.compare_digest(digits[-4:], phone_last4):
         raise Problem(404, "Not Found", "no appeal with this id and phone number")
     shown = views.progress(row)
+    if fact_hash is not None:
+        shown.receipt = views.receipt(runtime.settings.audit_public_url, fact_hash)
     if row["merged_into"] is not None:  # handled with another appeal: its status is theirs
         shown.handled_with = None if parent is None else views.progress(parent)
     return shown

@@ -19,10 +19,11 @@ CATALOGUE_ADMIN: Final = "catalogue:admin"
 
 IntakeRuntime = Annotated[Runtime[IntakeSettings], Depends(get_runtime)]
 Reader = Annotated[Principal, require(READ)]
-Writer = Annotated[Principal, require(WRITE)]
-Operator = Annotated[Principal, require(FRONT_OFFICE)]
-KnowledgeAdmin = Annotated[Principal, require(KNOWLEDGE_ADMIN)]
-CatalogueAdmin = Annotated[Principal, require(CATALOGUE_ADMIN)]
+# The front office files (partners too), decides and administers: never a department.
+Writer = Annotated[Principal, require(WRITE, centre=True)]
+Operator = Annotated[Principal, require(FRONT_OFFICE, centre=True)]
+KnowledgeAdmin = Annotated[Principal, require(KNOWLEDGE_ADMIN, centre=True)]
+CatalogueAdmin = Annotated[Principal, require(CATALOGUE_ADMIN, centre=True)]
 
 
 def front_office(caller: Principal) -> bool:

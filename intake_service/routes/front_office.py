@@ -10,7 +10,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from intake_service import commands, store, views
+from intake_service import commands, personal, store, views
 from intake_service.routes.deps import IntakeRuntime, Operator
 from intake_service.routes.requests import (
     Answer,
@@ -40,13 +40,18 @@ def _context(caller: Principal) -> Context:
 
 
 async def _shown(
-    tx: Tx, outcome: Outcome[commands.State], caller: Principal, response: Response
+    tx: Tx,
+    outcome: Outcome[commands.State],
+    caller: Principal,
+    response: Response,
+    runtime: IntakeRuntime,
 ) -> AppealView:
     assert outcome.state is not None
     row = await store.get(tx, outcome.state.appeal_id)
     assert row is not None
     response.headers["ETag"] = preconditions.etag(outcome.version)
-    return views.appeal(row, caller)
+    keyring = personal.Keyring.of(runtime.settings)
+    return views.appeal((await personal.revealed_rows(tx, keyring, [row]))[0], caller)
 
 
 @router.post("/classification", response_model_exclude_unset=True)
@@ -71,7 +76,7 @@ async def classify(
             context=_context(caller),
             if_match=if_match,
         )
-        return await _shown(tx, outcome, caller, response)
+        return await _shown(tx, outcome, caller, response, runtime)
 
 
 @router.post("/forwarding", response_model_exclude_unset=True)
@@ -84,7 +89,7 @@ async def forward(
 ) -> AppealView:
     async with runtime.db.transaction() as tx:
         outcome = await commands.forward(tx, appeal_id, context=_context(caller), if_match=if_match)
-        return await _shown(tx, outcome, caller, response)
+        return await _shown(tx, outcome, caller, response, runtime)
 
 
 @router.post("/answer", response_model_exclude_unset=True)
@@ -107,7 +112,7 @@ async def answer(
             context=_context(caller),
             if_match=if_match,
         )
-        return await _shown(tx, outcome, caller, response)
+        return await _shown(tx, outcome, caller, response, runtime)
 
 
 @router.post("/transfer", response_model_exclude_unset=True)
@@ -130,7 +135,7 @@ async def transfer(
             context=_context(caller),
             if_match=if_match,
         )
-        return await _shown(tx, outcome, caller, response)
+        return await _shown(tx, outcome, caller, response, runtime)
 
 
 @router.post("/rejection", response_model_exclude_unset=True)
@@ -153,7 +158,7 @@ async def reject(
             context=_context(caller),
             if_match=if_match,
         )
-        return await _shown(tx, outcome, caller, response)
+        return await _shown(tx, outcome, caller, response, runtime)
 
 
 @router.post("/merge", response_model_exclude_unset=True)
@@ -175,7 +180,7 @@ async def merge(
             context=_context(caller),
             if_match=if_match,
         )
-        return await _shown(tx, outcome, caller, response)
+        return await _shown(tx, outcome, caller, response, runtime)
 
 
 @router.post("/unmerge", response_model_exclude_unset=True)
@@ -192,4 +197,4 @@ async def unmerge(
         outcome = await commands.unmerge(
             tx, appeal_id, reason=body.reason, context=_context(caller), if_match=if_match
         )
-        return await _shown(tx, outcome, caller, response)
+        return await _shown(tx, outcome, caller, response, runtime)

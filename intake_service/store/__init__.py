@@ -1,14 +1,15 @@
 """intake's SQL, all of it: the appeals read model, the catalogue, the knowledge base."""
 
 from intake_service.store.appeals import (
+    Description,
     Filters,
     add,
     children,
-    describe,
     find,
     get,
     list_appeals,
     lock_progress,
+    received_hash,
     repeat_candidates,
     set_classification,
     set_department,
@@ -20,17 +21,18 @@ from intake_service.store.catalogue import current_catalogue, publish_catalogue
 from intake_service.store.tables import metadata
 
 __all__ = [
+    "Description",
     "Filters",
     "add",
     "children",
     "current_catalogue",
-    "describe",
     "find",
     "get",
     "list_appeals",
     "lock_progress",
     "metadata",
     "publish_catalogue",
+    "received_hash",
     "repeat_candidates",
     "set_classification",
     "set_department",

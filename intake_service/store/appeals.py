@@ -10,9 +10,11 @@ from uuid import UUID
 from sqlalchemy import cast, func, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 
+from intake_service.open311 import privacy
 from intake_service.store.tables import appeals
 from shared import events
 from shared.runtime.eventstore import Tx
+from shared.runtime.schema import events as outbox
 
 
 def _json(value: dict[str, Any]) -> Any:
@@ -29,16 +31,41 @@ def _stage(status: str, at: datetime) -> Any:
     return _patched(appeals.c.stages, {status: at.isoformat()})
 
 
+@dataclass(frozen=True, slots=True)
+class Description:
+    """What filing knew beyond the fact: what the channel carried (Open311: partner,
+    attributes, media_url), why the rules classified it so, the appeals it may repeat, and
+    the blind indexes later appeals find it by."""
+
+    extras: dict[str, Any] | None
+    classification: dict[str, Any]
+    repeat_candidates: Sequence[UUID]
+    phone_index: str | None
+    address_index: str | None
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "extras": self.extras,
+            "phone_index": self.phone_index,
+            "address_index": self.address_index,
+            "classification": self.classification,
+            "repeat_candidates": [str(c) for c in self.repeat_candidates],
+        }
+
+
 async def add(
     tx: Tx,
     received: events.AppealReceived,
     *,
     progress: tuple[int, str, datetime] | None = None,
     stages: dict[str, str] | None = None,
+    description: Description | None = None,
 ) -> None:
     """The appeal's row, as its appeal.received fact tells it; `progress` (round, status,
-    since) and `stages` as the facts filed with it leave it, when the caller folded them."""
+    since) and `stages` as the facts filed with it leave it, and filing's `description`,
+    when the caller has them: then the row is written once."""
     round_, status, status_at = progress or (1, "received", received.time)
+    described = {"repeat_candidates": []} if description is None else description.columns()
     await tx.conn.execute(
         appeals.insert().values(
             id=received.subject,
@@ -53,30 +80,8 @@ async def add(
             status_at=status_at,
             stages=stages or {"received": received.time.isoformat()},
             received=received.model_dump(mode="json"),
-            phone=received.citizen.phone,
-            address=received.location.address,
-            repeat_candidates=[],
-        )
-    )
-
-
-async def describe(
-    tx: Tx,
-    appeal_id: UUID,
-    *,
-    extras: dict[str, Any] | None,
-    classification: dict[str, Any],
-    repeat_candidates: Sequence[UUID],
-) -> None:
-    """What filing knew beyond the fact: what the channel carried (Open311: partner,
-    attributes, media_url), why the rules classified it so, and the appeals it may repeat."""
-    await tx.conn.execute(
-        update(appeals)
-        .where(appeals.c.id == appeal_id)
-        .values(
-            extras=extras,
-            classification=classification,
-            repeat_candidates=[str(c) for c in repeat_candidates],
+            key_id=getattr(received.personal_data, "key_id", None),
+            **described,
         )
     )
 
@@ -155,19 +160,19 @@ async def children(tx: Tx, parent: UUID) -> list[UUID]:
 async def repeat_candidates(
     tx: Tx,
     *,
-    phone: str | None,
-    address: str | None,
+    phone_index: str | None,
+    address_index: str | None,
     category: str,
     since: datetime,
     limit: int = 10,
 ) -> list[UUID]:
     """Open, unmerged appeals since `since` from the same phone, or at the same address in
-    the same category: what a new appeal may repeat. Newest first."""
+    the same category (by blind index): what a new appeal may repeat. Newest first."""
     same = []
-    if phone:
-        same.append(appeals.c.phone == phone)
-    if address:
-        same.append((appeals.c.address == address) & (appeals.c.category == category))
+    if phone_index:
+        same.append(appeals.c.phone_index == phone_index)
+    if address_index:
+        same.append((appeals.c.address_index == address_index) & (appeals.c.category == category))
     if not same:
         return []
     rows = await tx.conn.execute(
@@ -215,6 +220,23 @@ async def list_appeals(
     return [dict(row._mapping) for row in await tx.conn.execute(query)]
 
 
+def publishable() -> Any:
+    """open311.privacy.may_publish in SQL, so a page of the public feed holds only appeals
+    that may be public: not a report (as received or as classified now), not anonymous, and
+    with the citizen's consent (implied only on the channels privacy names)."""
+    citizen = appeals.c.received["citizen"]
+    consent = citizen["public_consent"].astext
+    return (
+        (appeals.c.appeal_type.not_in(sorted(privacy.NEVER_PUBLIC_TYPES)))
+        & (appeals.c.received["appeal_type"].astext.not_in(sorted(privacy.NEVER_PUBLIC_TYPES)))
+        & (citizen["anonymous"].astext == "false")
+        & (
+            (consent == "true")
+            | (consent.is_(None) & appeals.c.channel.in_(sorted(privacy.IMPLIED_CONSENT_CHANNELS)))
+        )
+    )
+
+
 async def find(
     tx: Tx,
     *,
@@ -226,9 +248,14 @@ async def find(
     limit: int = 1000,
     hidden_prefix: str | None = None,
 ) -> list[dict[str, Any]]:
-    """Appeals newest first (Open311's query). `ids` overrides every other filter but
-    `hidden_prefix`: no appeal whose category starts with it is ever found."""
-    query = select(appeals).order_by(appeals.c.received_at.desc(), appeals.c.id).limit(limit)
+    """Appeals that may be public, newest first (Open311's query). `ids` overrides every
+    other filter but `hidden_prefix`: no appeal whose category starts with it is ever found."""
+    query = (
+        select(appeals)
+        .where(publishable())
+        .order_by(appeals.c.received_at.desc(), appeals.c.id)
+        .limit(limit)
+    )
     if hidden_prefix is not None:
         query = query.where(~appeals.c.category.startswith(hidden_prefix))
     if ids is not None:
@@ -245,3 +272,16 @@ async def find(
                 appeals.c.status == "closed" if closed else appeals.c.status != "closed"
             )
     return [dict(row._mapping) for row in await tx.conn.execute(query)]
+
+
+async def received_hash(tx: Tx, appeal_id: UUID) -> str | None:
+    """The hash of the appeal's `appeal.received` fact, as its outbox recorded it: what a
+    citizen's receipt proves was accepted."""
+    query = (
+        select(outbox.c.hash)
+        .where(outbox.c.stream_id == appeal_id, outbox.c.type == "appeal.received")
+        .order_by(outbox.c.version)
+        .limit(1)
+    )
+    found = await tx.conn.scalar(query)
+    return None if found is None else str(found)

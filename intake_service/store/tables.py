@@ -8,6 +8,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     String,
     Table,
@@ -37,16 +38,46 @@ appeals = Table(
     Column("received", JSONB, nullable=False),  # the appeal.received fact's fields
     # What a channel carried beyond the fact (Open311: partner, attributes, media_url).
     Column("extras", JSONB),
-    Column("phone", String(21)),  # events.Citizen: "+" and 20 digits at most
-    Column("address", String(500)),
+    # The citizen's data key (None: nothing personal given, or a fact from before sealing)
+    # and blind indexes of the phone and address to find repeats by: never the plaintext.
+    Column("key_id", Uuid, index=True),
+    Column("phone_index", String(64)),
+    Column("address_index", String(64)),
+    Column("personal_data_erased_at", DateTime(timezone=True)),
     Column("department", String(64), index=True),  # the lead department dispatch named
     Column("merged_into", Uuid, index=True),
     Column("repeat_candidates", JSONB),  # open appeals this one may repeat, at arrival
     Column("classification", JSONB),  # what the rules matched, and any override
     Column("stages", JSONB),  # status → when the appeal last reached it
     Column("outcome", JSONB),  # the front office's closing outcome, if any
-    Index("ix_appeals_phone", "phone", "received_at"),
-    Index("ix_appeals_address", "address", "category", "received_at"),
+    Index("ix_appeals_phone_index", "phone_index", "received_at"),
+    Index("ix_appeals_address_index", "address_index", "category", "received_at"),
+)
+
+# Citizens' data keys, wrapped by the KEK: intake is the only holder. Erasure destroys the
+# wrapped key and the blind index; the row stays, as the record that the key existed.
+citizen_keys = Table(
+    "citizen_keys",
+    metadata,
+    Column("key_id", Uuid, primary_key=True),
+    Column("wrapped_key", LargeBinary),  # None once erased
+    Column("phone_index", String(64), unique=True),  # one key per phone while it lives
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("erased_at", DateTime(timezone=True)),
+)
+
+# Erasure requests: whose, on what basis, and what they covered (ids only).
+erasures = Table(
+    "erasures",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("requested_by", String(200), nullable=False),
+    Column("requested_at", DateTime(timezone=True), nullable=False),
+    Column("basis", String(40), nullable=False),
+    Column("reference", String(200)),
+    Column("key_ids", JSONB, nullable=False),
+    Column("appeal_ids", JSONB, nullable=False),
+    Column("event_ids", JSONB, nullable=False),  # the erasure facts, done once published
 )
 
 catalogue_versions = Table(

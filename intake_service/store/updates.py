@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from intake_service.open311.statuses import Update
+from intake_service.store.appeals import publishable
 from intake_service.store.tables import appeals
 from intake_service.store.tables import open311_updates as updates
 from shared.runtime.eventstore import Tx
@@ -66,18 +67,22 @@ async def add_all(tx: Tx, new: Sequence[Update]) -> None:
 
 async def between(
     tx: Tx, since: datetime, until: datetime, limit: int, *, hidden_prefix: str | None = None
-) -> list[Update]:
-    """The earliest `limit` updates whose fact happened in [since, until], in time order;
-    none about an appeal whose category starts with `hidden_prefix`."""
+) -> list[tuple[Update, str | None]]:
+    """The earliest `limit` updates whose fact happened in [since, until], in time order, of
+    appeals that may be public only (none whose category starts with `hidden_prefix`), each
+    with its citizen's name (for masking)."""
+    name = appeals.c.received["citizen"]["name"].astext.label("citizen_name")
     query = (
-        _in_time_order()
-        .where(updates.c.updated_at >= since, updates.c.updated_at <= until)
+        select(updates, name)
+        .join(appeals, appeals.c.id == updates.c.appeal_id)
+        .where(updates.c.updated_at >= since, updates.c.updated_at <= until, publishable())
+        .order_by(updates.c.updated_at, updates.c.id)
         .limit(limit)
     )
     if hidden_prefix is not None:
         hidden = select(appeals.c.id).where(appeals.c.category.startswith(hidden_prefix))
         query = query.where(updates.c.appeal_id.not_in(hidden))
-    return [_update(row) for row in await tx.conn.execute(query)]
+    return [(_update(row), row.citizen_name) for row in await tx.conn.execute(query)]
 
 
 async def of_appeals(tx: Tx, appeal_ids: Sequence[UUID]) -> dict[UUID, list[Update]]:

@@ -4,6 +4,7 @@ Every fact that starts or moves a clock carries the deadlines it set and the ver
 SLA policy and working-day calendar that computed them, so a replay recomputes nothing.
 """
 
+from datetime import date
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -22,6 +23,14 @@ class Deadlines(BaseModel):
     dispatch_due: UtcDatetime | None = None  # on the first assignment: receipt + dispatch limit
     policy_version: int = Field(ge=1)
     calendar: str  # the working-day calendar's version
+    # Years the working days were counted across whose holiday arrangement was not published
+    # (weekdays stood in): the deadlines are provisional until each is published and
+    # `appeal.deadlines_recomputed` replaces them. Empty: final. (v2 of the deadline facts.)
+    provisional_years: tuple[int, ...] = ()
+
+    @property
+    def provisional(self) -> bool:
+        return bool(self.provisional_years)
 
 
 class _DispatchEvent(Event):
@@ -30,6 +39,8 @@ class _DispatchEvent(Event):
 
 class Assigned(_DispatchEvent):
     """The work order was assigned to a lead department. dispatch → feedback, intake, audit."""
+
+    schema_version: ClassVar[int] = 2  # v2: deadlines.provisional_years
 
     type: Literal["appeal.assigned"] = "appeal.assigned"
     department: Code
@@ -48,6 +59,8 @@ class Assigned(_DispatchEvent):
 class Redispatched(_DispatchEvent):
     """The work order moved to another lead department, with fresh clocks: after an approved
     return, or an operator's reassignment. dispatch → feedback, intake, audit."""
+
+    schema_version: ClassVar[int] = 2  # v2: deadlines.provisional_years
 
     type: Literal["appeal.redispatched"] = "appeal.redispatched"
     department: Code
@@ -107,6 +120,8 @@ class ExtensionRequested(_DispatchEvent):
 class ExtensionApproved(_DispatchEvent):
     """The handling deadline moved; the citizen is to be told. dispatch → feedback, intake."""
 
+    schema_version: ClassVar[int] = 2  # v2: deadlines.provisional_years
+
     type: Literal["appeal.extension_approved"] = "appeal.extension_approved"
     department: Code
     working_days: int = Field(ge=1, le=30)
@@ -162,6 +177,8 @@ class RedoOrdered(_DispatchEvent):
     """A dissatisfied rating sent the work order back to the department that handled it
     (重办), with fresh clocks. dispatch → feedback, intake, audit."""
 
+    schema_version: ClassVar[int] = 2  # v2: deadlines.provisional_years
+
     type: Literal["appeal.redo_ordered"] = "appeal.redo_ordered"
     department: Code
     round: int = Field(ge=2)
@@ -169,12 +186,53 @@ class RedoOrdered(_DispatchEvent):
     deadlines: Deadlines
 
 
+class EscalatedToCentre(_DispatchEvent):
+    """The citizen is still not served after the redo rounds the policy allows: instead of
+    another redo, the appeal goes to the hotline centre (提级), which closes or reassigns
+    it. dispatch → feedback, intake, audit."""
+
+    type: Literal["appeal.escalated_to_centre"] = "appeal.escalated_to_centre"
+    department: Code  # the department that handled the last round
+    round: int = Field(ge=1)
+    redo_rounds: int = Field(ge=0)  # redos already ordered, the policy's maximum
+    reason: Text
+
+
 class Closed(_DispatchEvent):
-    """The work order's loop ended. dispatch → intake, feedback, audit."""
+    """The work order's loop ended. `rated_dissatisfied`: the citizen was dissatisfied but
+    said the problem was solved and the department not at fault, so no redo. dispatch →
+    intake, feedback, audit."""
 
     type: Literal["appeal.closed"] = "appeal.closed"
-    basis: Literal["rated_satisfied", "not_rated", "operator"]
+    basis: Literal["rated_satisfied", "rated_dissatisfied", "not_rated", "operator"]
     note: Text | None = None
+
+
+class DeadlinesRecomputed(_DispatchEvent):
+    """Provisional deadlines computed again once the calendar year they were counted across
+    was published: same start, same pinned SLA policy, the new calendar. Recorded even when
+    no date moved, since the deadlines stop being provisional. dispatch → feedback, audit."""
+
+    type: Literal["appeal.deadlines_recomputed"] = "appeal.deadlines_recomputed"
+    department: Code
+    years: tuple[int, ...] = Field(min_length=1)  # the newly published years behind it
+    previous: Deadlines
+    deadlines: Deadlines
+
+
+class CalendarPublished(_DispatchEvent):
+    """An operator published a year's official holiday arrangement: calendar version
+    `number`, the seed plus every arrangement up to this one (a year published again replaces
+    its earlier arrangement). Subject: the calendar's own stream, not an appeal's (its id is
+    drawn at the first publication; `number` is its version). dispatch → feedback, audit."""
+
+    type: Literal["calendar.published"] = "calendar.published"
+    number: int = Field(ge=1)
+    calendar: str  # the version's name, as deadline facts record it
+    year: int = Field(ge=2000, le=2100)
+    holidays: tuple[date, ...] = Field(max_length=366)  # working weekdays that are off
+    workdays: tuple[date, ...] = Field(max_length=366)  # weekend days worked (调休)
+    note: Text | None = None  # e.g. the notice's number: 国办发明电〔2026〕N号
 
 
 class Withdrawn(_DispatchEvent):
@@ -213,6 +271,9 @@ DISPATCH_EVENTS: tuple[type[Event], ...] = (
     DeadlineMissed,
     RedoOrdered,
     Closed,
+    DeadlinesRecomputed,
+    CalendarPublished,
+    EscalatedToCentre,
     Withdrawn,
     WithdrawalRefused,
 )

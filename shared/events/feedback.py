@@ -36,16 +36,20 @@ class Handled(Event):
 class Rated(Event):
     """The citizen rated the handling. feedback → dispatch, intake, audit.
 
-    v1 carried `satisfied: bool`; v2 has the three grades the hotline really uses
-    (see `shared.upcasting`).
+    v1 carried `satisfied: bool`; v2 has the three grades the hotline really uses; v3 adds
+    whether the citizen holds the department at fault (see `shared.upcasting`). A redo is
+    decided on `solved` and `department_at_fault`, never on "dissatisfied" alone.
     """
 
     source: ClassVar[str] = "feedback"
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
     type: Literal["appeal.rated"] = "appeal.rated"
     round: int = Field(default=1, ge=1)
     satisfaction: Satisfaction
     solved: bool
+    # The citizen says the department was at fault (its handling or its attitude), not the
+    # demand itself; None: not asked (v1, v2).
+    department_at_fault: bool | None = None
     comment: str | None = Field(default=None, max_length=2000)
     via: Literal["api", "callback", "link"] = "api"  # an operator, a callback, a rating link
     # The department's attitude as the citizen saw it; None: not asked or not said (and on
@@ -67,15 +71,22 @@ class NotRated(Event):
 
 class ReplyReviewed(Event):
     """The hotline centre reviewed a round's reply: approved (a callback is due) or sent back
-    with the reason (the department replies again). feedback → dispatch, intake, audit."""
+    with the reason (the department replies again). feedback → dispatch, intake, audit.
+
+    v2 adds, on an approval, the working-day calendar version the callback's due time was
+    counted on (dispatch's, learnt from `calendar.published`) and when the rating window
+    closes: never before the callback is due."""
 
     source: ClassVar[str] = "feedback"
+    schema_version: ClassVar[int] = 2
     type: Literal["appeal.reply_reviewed"] = "appeal.reply_reviewed"
     round: int = Field(ge=1)
     department: Code
     decision: Literal["approved", "sent_back"]
     reason: Text | None = None
     callback_due: UtcDatetime | None = None  # set when approved
+    rating_closes_at: UtcDatetime | None = None  # set when approved (v2)
+    calendar: str | None = None  # the calendar version callback_due was counted on (v2)
 
 
 class CallbackMade(Event):
@@ -84,12 +95,14 @@ class CallbackMade(Event):
     end in "satisfied" after a "dissatisfied" stay visible to audit. feedback → audit."""
 
     source: ClassVar[str] = "feedback"
+    schema_version: ClassVar[int] = 2  # v2: department_at_fault
     type: Literal["appeal.callback_made"] = "appeal.callback_made"
     round: int = Field(ge=1)
     attempt: int = Field(ge=1)
     reached: bool
     satisfaction: Satisfaction | None = None
     solved: bool | None = None
+    department_at_fault: bool | None = None  # as on `appeal.rated`; None: not asked
     comment: str | None = Field(default=None, max_length=2000)
     counted: bool = False
     next_attempt_due: UtcDatetime | None = None  # after an unreached attempt, if any is left

@@ -6,6 +6,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events.base import AppealType, Channel, Code, Event, Text, Urgency, UtcDatetime
+from shared.personal_data import PersonalData, Sealed
 
 ContactPreference = Literal["phone", "sms", "wechat", "email", "none"]
 # A reference to a file kept elsewhere (object store key or URL), never the file itself.
@@ -14,6 +15,8 @@ MAX_ATTACHMENTS = 10
 
 
 class Citizen(BaseModel):
+    """The caller as a channel takes them; in the fact, what identifies them is sealed."""
+
     model_config = ConfigDict(frozen=True, extra="forbid")
     name: str | None = Field(default=None, max_length=100)
     phone: str | None = Field(default=None, pattern=r"^\+?[0-9-]{5,20}$")
@@ -21,6 +24,9 @@ class Citizen(BaseModel):
     # Resident identity card number (18 characters, the last may be X).
     id_number: str | None = Field(default=None, pattern=r"^[0-9]{17}[0-9Xx]$")
     contact_preference: ContactPreference | None = None
+    # May the appeal (masked, without the citizen) appear on the public Open311 feeds? None:
+    # not asked; intake_service.open311.privacy decides what that means per channel.
+    public_consent: bool | None = None
 
 
 class Location(BaseModel):
@@ -31,18 +37,47 @@ class Location(BaseModel):
     long: float | None = Field(default=None, ge=-180, le=180)
 
 
+class CitizenTraits(BaseModel):
+    """What the fact says of the caller in clear: nothing that identifies them."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    anonymous: bool = False
+    contact_preference: ContactPreference | None = None
+    # Whether the appeal may appear (masked) on the public feeds: not personal, kept in clear.
+    public_consent: bool | None = None
+
+
+class Place(BaseModel):
+    """Where, in clear: the district, and the ~500 m grid cell the point falls in (its
+    south-west corner, `shared.personal_data.coarse`) for hot spots; the address and the
+    exact coordinates are sealed."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    district: Code | None = None
+    lat: float | None = Field(default=None, ge=-90, le=90)
+    long: float | None = Field(default=None, ge=-180, le=180)
+
+
 class AppealReceived(Event):
-    """A citizen's appeal was accepted by the hotline. intake → dispatch, feedback, audit."""
+    """A citizen's appeal was accepted by the hotline. intake → dispatch, feedback, audit.
+
+    v2 seals the name, phone, ID number, address and coordinates under the citizen's data
+    key (`personal_data`, see `shared.personal_data`); v1 carried them in clear and reads as
+    v2 with `personal_data` in clear (see `shared.upcasting`).
+    """
 
     source: ClassVar[str] = "intake"
+    schema_version: ClassVar[int] = 2
     type: Literal["appeal.received"] = "appeal.received"
     channel: Channel
     appeal_type: AppealType
     category: Code
     urgency: Urgency = "normal"
     content: Text
-    citizen: Citizen
-    location: Location
+    citizen: CitizenTraits
+    location: Place
+    # Sealed; in clear only in facts recorded as v1; None: nothing personal was given.
+    personal_data: Sealed | PersonalData | None = None
     attachments: tuple[AttachmentRef, ...] = Field(default=(), max_length=MAX_ATTACHMENTS)
     # A conduct complaint (category conduct.*) names the department it is about: routed to
     # the body that supervises it, never to it (shared/conduct.py).
@@ -170,6 +205,27 @@ class OutcomeAbandoned(_IntakeEvent):
     reason: Text  # dispatch's
 
 
+ErasureBasis = Literal[
+    "citizen_request",  # the citizen asked (PIPL art. 47)
+    "consent_withdrawn",
+    "purpose_fulfilled",
+    "retention_expired",
+    "unlawful_processing",
+]
+
+
+class PersonalDataErased(_IntakeEvent):
+    """The citizen's data key was destroyed: this appeal's personal data can no longer be
+    read anywhere, and every service blanks what it kept of it. Names the erasure, its
+    legal basis and the key, never the erased data. intake → feedback, audit."""
+
+    type: Literal["appeal.personal_data_erased"] = "appeal.personal_data_erased"
+    erasure_id: UUID
+    key_id: UUID | None = None  # None: the appeal was recorded before sealing (v1)
+    basis: ErasureBasis
+    reference: str | None = Field(default=None, min_length=1, max_length=200)
+
+
 INTAKE_EVENTS: tuple[type[Event], ...] = (
     AppealReceived,
     AppealClassified,
@@ -181,4 +237,5 @@ INTAKE_EVENTS: tuple[type[Event], ...] = (
     Unmerged,
     WithdrawalRequested,
     OutcomeAbandoned,
+    PersonalDataErased,
 )

@@ -7,7 +7,7 @@ migrations. Nothing is created at import time.
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, Generic, TypeVar
@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from shared import topics
 from shared.runtime import (
     auth,
+    bodylimit,
     faults,
     http,
     kafka,
@@ -31,6 +32,7 @@ from shared.runtime import (
     openapi,
     poolmetrics,
     problems,
+    ratelimit,
     selfcheck,
     tracing,
 )
@@ -73,6 +75,8 @@ class ServiceSpec(Generic[SettingsT]):
     # e.g. dispatch's timer; stopped with the rest
     background: Sequence[BackgroundTask[SettingsT]] = ()
     title: str = "hotline service"
+    # Routes (exact paths) whose bodies may be larger than bodylimit.DEFAULT_LIMIT.
+    body_limits: Mapping[str, int] = field(default_factory=dict)
 
 
 def get_runtime(request: Request) -> Runtime[Any]:
@@ -100,10 +104,13 @@ def create_service(spec: ServiceSpec[SettingsT]) -> FastAPI:
     # The docs page serves Swagger UI's assets from the package, never from a CDN.
     app = FastAPIOffline(title=spec.title, lifespan=lifespan, version="1.0.0")
     app.state.token_verifier = auth.TokenVerifier(settings)
+    app.state.rate_limiter = ratelimit.RateLimiter()
     problems.install(app)
     openapi.install(app, token_url=settings.oauth2_token_url)
     app.include_router(_health_router())
     app.include_router(spec.router)
+    # Outermost last: the request context sees (and logs) a 413 the limit answers.
+    app.add_middleware(bodylimit.BodyLimit, larger=spec.body_limits)
     app.add_middleware(http.RequestContext, service=settings.service_name)
     tracing.instrument_app(app)  # outermost: the request's span wraps the middleware above
     return app
@@ -115,6 +122,8 @@ async def _start(spec: ServiceSpec[SettingsT]) -> Runtime[SettingsT]:
     engine = sa_asyncio.create_async_engine(
         settings.database_url.get_secret_value(),
         pool_size=settings.database_pool_size,
+        # A failed statement's error names no values: they may be a citizen's name or phone.
+        hide_parameters=True,
         # No pre-ping: it costs a round trip per transaction. A connection that died is
         # invalidated on first use; that request fails (500) and the consume loop retries.
     )

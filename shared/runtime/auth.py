@@ -10,6 +10,7 @@ from fastapi import Depends, Request, Security
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2
 
+from shared.runtime import ratelimit
 from shared.runtime.problems import Problem
 from shared.runtime.settings import ServiceSettings
 
@@ -38,6 +39,7 @@ class Principal:
 
 class TokenVerifier:
     def __init__(self, settings: ServiceSettings) -> None:
+        self.settings = settings
         self._settings = settings
         self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
 
@@ -86,9 +88,13 @@ def mint(
     return jwt.encode(claims, settings.jwt_secret.get_secret_value(), algorithm="HS256")
 
 
-def require(scope: str) -> Any:
+def require(scope: str, *, centre: bool = False) -> Any:
     """A dependency returning the caller's Principal if its token carries `scope`; the scope
-    is declared in the operation's OpenAPI security requirement."""
+    is declared in the operation's OpenAPI security requirement.
+
+    `centre`: the hotline centre's command. A token with a `department` claim is refused
+    whatever scopes it carries: roles restrict, scopes alone do not decide (a department
+    given a centre scope by mistake still cannot review, close or reassign its own work)."""
 
     async def dependency(
         request: Request, authorization: Annotated[str | None, Depends(_oauth2)]
@@ -106,6 +112,12 @@ def require(scope: str) -> Any:
         try:
             principal = verifier.verify(token.strip())
         except jwt.PyJWTError as exc:
+            # Failed checks are counted per client; past the limit the answer is 429 with
+            # Retry-After. A valid token is never refused for them: a lockout would let anyone
+            # sharing the address (a NAT, the ingress) lock everyone else out.
+            failures = ratelimit.item(verifier.settings.rate_limit_token_failures)
+            client = ratelimit.client_of(request)
+            ratelimit.of(request).hit(failures, "token-failures", client)
             raise Problem(
                 401,
                 "Unauthorized",
@@ -115,6 +127,13 @@ def require(scope: str) -> Any:
         if scope not in principal.scopes:
             raise Problem(
                 403, "Forbidden", f"the token lacks the scope {scope!r}", required_scope=scope
+            )
+        if centre and principal.department is not None:
+            raise Problem(
+                403,
+                "Forbidden",
+                "a department's token cannot run the hotline centre's commands",
+                required_role="centre",
             )
         return principal
 

@@ -67,6 +67,8 @@ class Tx:
         self.memo: dict[str, Any] = {}
         # stream -> (version, hash) of its head as this transaction read or wrote it
         self._heads: dict[UUID, tuple[int, str]] = {}
+        # event id -> hash of each fact this transaction appended (a receipt names it)
+        self.appended_hashes: dict[UUID, str] = {}
 
     async def load(self, stream_id: UUID) -> list[envelope.Recorded]:
         rows = await self.conn.execute(
@@ -129,6 +131,7 @@ class Tx:
                 }
             )
             prev_hash = recorded.hash
+            self.appended_hashes[event.id] = recorded.hash
         if not rows:
             return expected_version
         # One statement: every row in one VALUES list (an executemany would run one INSERT

@@ -103,13 +103,21 @@ async def create_topics(
             except Exception:  # broker still starting: retry until the deadline
                 await asyncio.sleep(0.5)
         try:
-            missing = sorted(set(topics.ALL) - set(await admin.list_topics()))
+            missing = sorted(set(topics.CREATED) - set(await admin.list_topics()))
             if missing:
                 await admin.create_topics(
-                    [NewTopic(name, partitions, 1, topic_configs=TOPIC_CONFIG) for name in missing]
+                    [
+                        NewTopic(
+                            name,
+                            min(partitions, topics.CREATED[name]),
+                            1,
+                            topic_configs=TOPIC_CONFIG,
+                        )
+                        for name in missing
+                    ]
                 )
             while True:  # creation is asynchronous on the controller
-                if not set(topics.ALL) - set(await admin.list_topics()):
+                if not set(topics.CREATED) - set(await admin.list_topics()):
                     break
                 await asyncio.sleep(0.2)
             while True:  # __consumer_offsets is created on first use and takes a moment

@@ -1,21 +1,41 @@
 """JSON logs, one object per line, carrying the request id of the request being served,
 the trace id of the current span, and the appeal and correlation ids of the fact at hand
-(the consume loop, the relay and the timers set them with `about`)."""
+(the consume loop, the relay and the timers set them with `about`).
+
+Logs carry no personal data: the message, string fields and exception texts are scrubbed
+(numbers and ID cards masked as shared.masking does, the values pydantic and PostgreSQL echo
+in their errors redacted); SQL parameters never reach them (the engine hides them)."""
 
 import contextlib
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterator
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any
 
+from shared import masking
 from shared.runtime import tracing
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 _about: ContextVar[dict[str, str]] = ContextVar("about", default={})  # noqa: B039 (never mutated)
 _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+# What errors repeat of their input: pydantic's `input_value=...`, PostgreSQL's
+# `Key (phone)=(...)`, SQLAlchemy's `[parameters: ...]` (hidden by the engine, and here too).
+_ECHOED = (
+    (re.compile(r"input_value=.*?(?=, input_type=|\]$|$)", re.MULTILINE), "input_value=<hidden>"),
+    (re.compile(r"(Key \([^)]*\))=\(.*?\)(?= already| is not|$)", re.MULTILINE), r"\1=(<hidden>)"),
+    (re.compile(r"\[parameters: .*?\](?=\n|$)", re.DOTALL), "[parameters: <hidden>]"),
+)
+
+
+def scrub(text: str) -> str:
+    """Text for a log line: echoed values hidden, numbers and ID cards masked."""
+    for pattern, replacement in _ECHOED:
+        text = pattern.sub(replacement, text)
+    return masking.numbers(text)
 
 
 class JsonFormatter(logging.Formatter):
@@ -29,16 +49,22 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname,
             "logger": record.name,
             "service": self._service,
-            "message": record.getMessage(),
+            "message": scrub(record.getMessage()),
         }
         if (rid := request_id.get()) is not None:
             entry["request_id"] = rid
         if (trace := tracing.trace_id()) is not None:
             entry["trace_id"] = trace
         entry.update(_about.get())
-        entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD})
+        entry.update(
+            {
+                k: scrub(v) if isinstance(v, str) else v
+                for k, v in vars(record).items()
+                if k not in _STANDARD
+            }
+        )
         if record.exc_info:
-            entry["exception"] = self.formatException(record.exc_info)
+            entry["exception"] = scrub(self.formatException(record.exc_info))
         return json.dumps(entry, default=str, ensure_ascii=False)
 
 
@@ -66,4 +92,7 @@ def configure(service: str, level: str) -> None:
     root.setLevel(level)
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("uvicorn.access").disabled = True  # the middleware logs requests
+    for name in ("uvicorn", "uvicorn.error"):  # uvicorn's errors too go through the scrubber
+        logging.getLogger(name).handlers[:] = []
+        logging.getLogger(name).propagate = True
     logging.getLogger("alembic").setLevel(logging.WARNING)  # readiness checks the head often

@@ -58,8 +58,8 @@ TIMER_FIRED = Counter(
 AUDIT_FINDINGS = Counter(
     "hotline_audit_findings_total", "Integrity findings audit recorded", ["service", "kind"]
 )
-# Named as the ProvisionalDeadlines alert reads it; nothing sets it yet (issue 17: deadlines
-# in a year whose holiday arrangement is not published), so the series stays absent.
+# Set by dispatch's timer sweep: open work orders whose deadlines were counted on weekdays
+# across a year whose holiday arrangement is not published (the ProvisionalDeadlines alert).
 DEADLINES_PROVISIONAL = Gauge(
     "hotline_deadlines_provisional",
     "Open work orders whose deadline is provisional (holiday arrangement not yet published)",

@@ -27,6 +27,14 @@ _TITLES = {
 }
 
 
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "seconds until the limit lets a request through again",
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+
 def problem(status: int, description: str | None = None) -> dict[int | str, dict[str, Any]]:
     """A `responses=` entry for a route: `responses={**problem(404), **problem(409)}`."""
     model = ValidationProblem if status == 422 else ProblemDetails
@@ -102,8 +110,8 @@ def _complete_operation(operation: dict[str, Any]) -> dict[str, str]:
         for scope in requirement.get(auth.SCHEME_NAME, [])
     ]
     wanted = {"500"}
-    if required:
-        wanted |= {"401", "403"}
+    if required:  # failed token checks are rate-limited per client: 429
+        wanted |= {"401", "403", "429"}
     if operation.get("parameters") or operation.get("requestBody"):
         wanted.add("422")
     if any(p.get("name") == "cursor" for p in operation.get("parameters", [])):
@@ -117,6 +125,8 @@ def _complete_operation(operation: dict[str, Any]) -> dict[str, str]:
             "description": declared.get("description") or _TITLES.get(int(status), "Error"),
             "content": {MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
         } | ({"headers": declared["headers"]} if "headers" in declared else {})
+        if status == "429":
+            responses[status]["headers"] = RETRY_AFTER
     if required:
         operation.setdefault("description", "")
         operation["description"] = (

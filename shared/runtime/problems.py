@@ -109,6 +109,7 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
         403: "Forbidden",
         404: "Not Found",
         405: "Method Not Allowed",
+        413: "Content Too Large",
     }.get(exc.status_code, "HTTP error")
     return problem_response(
         request, exc.status_code, title, str(exc.detail), headers=dict(exc.headers or {})

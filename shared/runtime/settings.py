@@ -10,6 +10,7 @@ import os
 from pathlib import Path
 from typing import Literal, Self, TypeVar
 
+from limits import parse
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -22,7 +23,10 @@ class ServiceSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HOTLINE_", extra="ignore")
 
     service_name: str
-    environment: Literal["development", "test", "production"] = "development"
+    # Unset means production: the built-in development keys and webhooks to private addresses
+    # are refused unless `development` (what `make run` sets) or `test` (the test stack) is
+    # named explicitly. A deployment that forgets the variable is safe, not open.
+    environment: Literal["development", "test", "production"] = "production"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     database_url: SecretStr  # as the runtime role: append-only history (shared/runtime/roles.py)
@@ -44,6 +48,12 @@ class ServiceSettings(BaseSettings):
     # Where partners fetch tokens (the city's identity provider), as the OpenAPI document says.
     oauth2_token_url: str = "https://identity.invalid/oauth2/token"
     log_level: str = "INFO"
+    # Rate limits (`limits` notation, per process: see shared.runtime.ratelimit): what answers
+    # without a token per client address (the progress check, rating links), Open311 POST per
+    # api_key, and failed token checks per client address.
+    rate_limit_anonymous: str = "60/minute"
+    rate_limit_open311_post: str = "120/minute"
+    rate_limit_token_failures: str = "20/minute"
     # How often the service re-checks a slice of its own history (shared/runtime/selfcheck.py).
     chain_check_interval_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
     # Names a crash point (shared.runtime.faults) where the process SIGKILLs itself once;
@@ -69,6 +79,18 @@ class ServiceSettings(BaseSettings):
         keeps a single role (then history is not protected from the service itself)."""
         return (self.migration_database_url or self.database_url).get_secret_value()
 
+    @field_validator("rate_limit_anonymous", "rate_limit_open311_post", "rate_limit_token_failures")
+    @classmethod
+    def _rate_limit(cls, text: str) -> str:
+        parse(text)  # a ValueError names what is wrong
+        return text
+
+    @property
+    def development_keys_allowed(self) -> bool:
+        """The built-in keys (signing, rating links, channels) and private webhook targets:
+        only where an environment was named explicitly as development or test."""
+        return self.environment != "production"
+
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> Self:
         if (
@@ -76,7 +98,11 @@ class ServiceSettings(BaseSettings):
             and self.jwt_jwks_url is None
             and (self.jwt_secret.get_secret_value() == DEV_JWT_SECRET)
         ):
-            raise ValueError("production needs HOTLINE_JWT_JWKS_URL or a real HOTLINE_JWT_SECRET")
+            raise ValueError(
+                "production (the default when HOTLINE_ENVIRONMENT is unset) needs "
+                "HOTLINE_JWT_JWKS_URL or a real HOTLINE_JWT_SECRET; "
+                "set HOTLINE_ENVIRONMENT=development to use the built-in development key"
+            )
         if self.environment == "production" and self.crash_at is not None:
             raise ValueError("HOTLINE_CRASH_AT is for tests only")
         if self.environment == "production" and self.trace_file is not None:

@@ -48,7 +48,7 @@ def contract(name: str) -> Contract:
         reads = ()
     service = spec.settings.service_name
     return Contract(
-        writes=topics.BY_SOURCE.get(service),
+        writes=topics.WRITES.get(service),
         reads=reads,
         group=spec.settings.consumer_group or service,
     )
@@ -81,7 +81,7 @@ def test_the_contracts_are_what_the_architecture_says() -> None:
     assert contract("intake") == Contract(
         topics.INTAKE, (topics.DISPATCH, topics.FEEDBACK), "intake"
     )
-    assert contract("audit") == Contract(None, topics.ALL, "audit")
+    assert contract("audit") == Contract(topics.CHECKPOINTS, topics.ALL, "audit")
     assert contract("feedback").reads == (topics.DISPATCH, topics.INTAKE)
 
 
@@ -112,12 +112,12 @@ def test_topics_are_the_code_s_topics_kept_forever(overlay: str) -> None:
         if "broker" in p["spec"]["roles"]
     )
     by_name = {t["spec"]["topicName"]: t for t in of_kind(docs, "KafkaTopic")}
-    assert set(by_name) == set(topics.ALL)
+    assert set(by_name) == set(topics.CREATED)
     for name, topic in by_name.items():
         assert DNS_1123.match(topic["metadata"]["name"]), topic["metadata"]["name"]
         assert topic["metadata"]["labels"]["strimzi.io/cluster"] == "hotline"
         spec = topic["spec"]
-        assert spec["partitions"] == topics.PARTITIONS, name
+        assert spec["partitions"] == topics.CREATED[name], name
         config = spec["config"]
         assert (config["retention.ms"], config["retention.bytes"]) == (-1, -1), name
         assert config["cleanup.policy"] == "delete", "never compact an event-sourcing topic"

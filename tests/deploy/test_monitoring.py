@@ -16,8 +16,8 @@ OPERATIONS = ROOT / "docs" / "operations.md"
 RUNBOOK = "https://git.hotline.example/hotline/hotline/blob/main/docs/operations.md"
 SEVERITIES = {"critical", "warning"}
 HOTLINE_METRIC = re.compile(r"\bhotline_[a-z0-9_]+")
-# Metrics the runbook documents and the alerts use, which the code registers but does not
-# set yet (issue 17: provisional deadlines). A typo in an alert is not here.
+# Metrics the runbook documents and the alerts use, which the code does not export yet. A
+# typo in an alert is not here.
 NOT_YET_EXPORTED: set[str] = set()
 # Metrics from elsewhere: Strimzi's Kafka Exporter, CloudNativePG and its Barman Cloud
 # plugin, kube-state-metrics, Prometheus itself.

@@ -137,6 +137,9 @@ def test_default_deny_covers_every_pod_both_ways() -> None:
         assert sorted(deny["spec"]["policyTypes"]) == ["Egress", "Ingress"]
 
 
+KEY_CLIENTS = frozenset({"feedback", "audit"})
+
+
 def test_each_service_reaches_its_database_kafka_and_dns_only(
     net: tuple[Network, dict[str, Pod]],
 ) -> None:
@@ -149,7 +152,9 @@ def test_each_service_reaches_its_database_kafka_and_dns_only(
         assert network.allows(app, pods["kube-dns"], 53, "TCP"), name
         for other in set(SERVICES) - {name}:
             assert not network.allows(app, pods[f"{other}-pg"], 5432), f"{name} -> {other}-pg"
-            assert not network.allows(app, pods[other], 8080), f"{name} calls no service"
+            # feedback and audit ask intake for citizens' data keys; no other call is allowed
+            calls = name in KEY_CLIENTS and other == "intake"
+            assert network.allows(app, pods[other], 8080) == calls, f"{name} -> {other}"
         assert not network.allows(app, pods["broker"], 9091), "replication port is internal"
         assert not network.allows(app, pods["controller"], 9090), "the quorum is internal"
         assert not network.allows(app, pods["neighbour"], 8080)

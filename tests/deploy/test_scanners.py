@@ -103,12 +103,16 @@ def _failures(report: dict[str, Any], *, canary: bool) -> list[str]:
     ]
 
 
+# checkov scans both overlays and the Dockerfile once: minutes on a loaded 2-core box
+@pytest.mark.timeout(900)
 def test_checkov_finds_nothing_left_unjustified(checkov: dict[str, Any]) -> None:
     failures = _failures(checkov["kubernetes"], canary=False)
     failures += _failures(checkov["dockerfile"], canary=False)
     assert not failures, "\n".join(failures)
 
 
+# checkov scans both overlays and the Dockerfile once: minutes on a loaded 2-core box
+@pytest.mark.timeout(900)
 def test_checkov_scanned_every_workload_and_the_dockerfile(checkov: dict[str, Any]) -> None:
     passed = checkov["kubernetes"]["results"]["passed_checks"]
     seen = {(c["resource"], c["file_path"].lstrip("/")) for c in passed}
@@ -121,6 +125,8 @@ def test_checkov_scanned_every_workload_and_the_dockerfile(checkov: dict[str, An
     assert "Dockerfile" in docker
 
 
+# checkov scans both overlays and the Dockerfile once: minutes on a loaded 2-core box
+@pytest.mark.timeout(900)
 def test_checkov_catches_what_it_should(checkov: dict[str, Any]) -> None:
     found = " ".join(_failures(checkov["kubernetes"], canary=True))
     for check in ("CKV_K8S_16", "CKV_K8S_35", "CKV_K8S_8", "CKV_K8S_28"):  # privileged,

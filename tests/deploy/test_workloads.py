@@ -1,6 +1,7 @@
 """What the scanners do not know: each service's Deployment, its Job, its autoscaler, its
 settings and its secrets, checked against operations.md and against the code itself."""
 
+import base64
 import os
 from pathlib import Path
 from typing import Any
@@ -308,6 +309,9 @@ def test_the_rendered_settings_load_in_the_services_own_settings_classes(
     secrets = tmp_path / "secrets"
     secrets.mkdir()
     (secrets / "hotline_database_url").write_text("postgresql://u:p@svc-pg-rw:5432/svc")
+    # intake's Secret intake-personal-data, as the projected volume mounts it
+    (secrets / "hotline_personal_data_kek").write_text(base64.b64encode(bytes(32)).decode())
+    (secrets / "hotline_personal_data_index_key").write_text("an-index-key")
     for d in of_kind(docs, "Deployment"):
         service = SERVICES[d["metadata"]["name"]]
         env = config_maps_of(docs, d)
@@ -332,6 +336,15 @@ def test_the_rendered_settings_load_in_the_services_own_settings_classes(
         assert loaded.environment == ("production" if overlay == "prod" else "development")
         if overlay == "prod":
             assert (loaded.jwt_jwks_url or "").startswith("https://")
+
+
+def test_the_base_never_names_a_development_environment() -> None:
+    # Unset is production; only the dev overlay may choose the built-in keys.
+    base = ROOT / "deploy" / "base"
+    for path in sorted(base.rglob("*")):
+        if path.is_file() and path.suffix in {".env", ".yaml"}:
+            text = path.read_text()
+            assert "HOTLINE_ENVIRONMENT" not in text, f"{path.relative_to(ROOT)} sets it"
 
 
 def test_each_database_has_room_for_its_service_at_full_scale(docs: list[Doc]) -> None:

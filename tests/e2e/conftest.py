@@ -39,6 +39,8 @@ async def running_stack(
     """The four services as processes, each with a fresh database and consumer group, demo
     routing seeded; `env` adds settings per service name, `prepare` runs before they start."""
     running = Stack(*[await processes.make(n) for n in ("intake", "dispatch", "feedback", "audit")])
+    for service in (running.feedback, running.audit):  # they ask intake for citizens' keys
+        service.env["HOTLINE_INTAKE_URL"] = running.intake.url
     for service in running.all:
         service.env.update((env or {}).get(service.service.name, {}))
     await seed_routing(running.dispatch)

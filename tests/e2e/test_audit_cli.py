@@ -9,8 +9,7 @@ import pytest
 from services import audit_cli
 from tests.e2e.conftest import Stack
 from tests.e2e.test_happy_path import APPEAL
-from tests.e2e.test_replay import _audit_caught_up
-from tests.support import polling
+from tests.e2e.test_receipts import recorded
 from tests.support.processes import OPERATOR, bearer
 
 pytestmark = pytest.mark.e2e
@@ -24,8 +23,8 @@ async def test_timeline_replay_and_export_from_the_terminal(
         created = await client.post(
             f"{stack.intake.url}/v1/appeals", json=APPEAL, headers=bearer(*OPERATOR)
         )
-    appeal_id = created.json()["id"]
-    await polling.until(lambda: _audit_caught_up(stack), what="audit to catch up")
+        appeal_id = created.json()["id"]
+        await recorded(client, stack, appeal_id)  # the relay publishes after the response
 
     shown = io.StringIO()
     assert audit_cli.timeline(appeal_id, out=shown) == 0

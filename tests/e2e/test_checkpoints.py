@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from audit_service.domain import merkle
 from tests.e2e.conftest import Stack
 from tests.e2e.test_happy_path import APPEAL
-from tests.e2e.test_replay import _audit_caught_up
+from tests.e2e.test_receipts import recorded
 from tests.support import infra, polling, processes
 from tests.support.processes import OPERATOR, bearer
 
@@ -26,7 +26,7 @@ def _verifies(proof: dict[str, Any], kept_root: str) -> bool:
     return merkle.verify_inclusion(
         merkle.leaf_hash(proof["fact_hash"]),
         proof["leaf_index"],
-        proof["tree_size"],
+        proof["checkpoint"]["size"],
         [bytes.fromhex(node) for node in proof["audit_path"]],
         bytes.fromhex(kept_root),
     )
@@ -37,7 +37,7 @@ async def test_a_kept_root_proves_facts_and_exposes_a_rewrite(stack: Stack) -> N
         created = await client.post(f"{stack.intake.url}/v1/appeals", json=APPEAL, headers=HEADERS)
         appeal_id = created.json()["id"]
         event_id = created.json()["event_id"]
-        await polling.until(lambda: _audit_caught_up(stack), what="audit to catch up")
+        await recorded(client, stack, appeal_id)
 
         made = await client.post(f"{stack.audit.url}/v1/checkpoints", headers=HEADERS)
         assert made.status_code in (200, 201), made.text
@@ -46,8 +46,10 @@ async def test_a_kept_root_proves_facts_and_exposes_a_rewrite(stack: Stack) -> N
         assert listed["items"][0]["root"] == kept["root"]
 
         proof_url = f"{stack.audit.url}/v1/facts/{event_id}/proof"
-        proof = (await client.get(proof_url, params={"size": kept["size"]}, headers=HEADERS)).json()
-        assert proof["root"] == kept["root"]
+        answer = await client.get(proof_url, params={"size": kept["size"]}, headers=HEADERS)
+        assert answer.status_code == 200, answer.text
+        proof = answer.json()
+        assert proof["checkpoint"] == kept
         assert _verifies(proof, kept["root"])
 
         # Someone edits the stored fact behind audit's back...

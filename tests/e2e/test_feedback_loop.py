@@ -2,6 +2,7 @@
 replied again and approved; callbacks that fail, then reach a dissatisfied citizen; the
 redo through dispatch; a second reply rated satisfied; and audit holding every attempt."""
 
+import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -185,6 +186,24 @@ async def test_a_rating_link_is_signed_expires_and_is_used_once(stack: Stack) ->
 
         seen = await client.get(url)  # the citizen needs no token
         assert (seen.status_code, seen.json()["round"]) == (200, 1)
+
+        # The nonce is bound on the server to its appeal, round and expiry: the same nonce
+        # re-signed for another round or a later expiry (a leaked key) rates nothing.
+        secret = FeedbackSettings().rating_link_key()
+        assert secret is not None  # the development key the stack signs with
+        claims = links.verify(secret, link["token"], now=datetime.now(UTC))
+        for other in (
+            dataclasses.replace(claims, round=2),
+            dataclasses.replace(claims, expires_at=claims.expires_at + timedelta(days=30)),
+        ):
+            rebound = await client.post(
+                f"{stack.feedback.url}/v1/rating-links/{links.sign(secret, other)}",
+                json={"satisfaction": "satisfied", "solved": True},
+            )
+            assert (rebound.status_code, rebound.json()["detail"]) == (
+                403,
+                "this rating link was issued for another round",
+            )
         used = await client.post(url, json={"satisfaction": "satisfied", "solved": True})
         assert used.status_code == 201, used.text
         again = await client.post(url, json={"satisfaction": "dissatisfied", "solved": False})
@@ -199,8 +218,6 @@ async def test_a_rating_link_is_signed_expires_and_is_used_once(stack: Stack) ->
         assert (forged.status_code, forged.json()["title"]) == (403, "Invalid rating link")
 
         # A link signed with the service's key whose time is up.
-        secret = FeedbackSettings().rating_link_key()
-        assert secret is not None  # the development key the stack signs with
         stale = links.sign(
             secret,
             links.LinkClaims(

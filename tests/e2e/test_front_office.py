@@ -173,7 +173,9 @@ async def test_an_inquiry_answered_from_the_knowledge_base_never_reaches_dispatc
         progress = f"{stack.intake.url}/v1/progress/{held['id']}"
         mine = await client.get(progress, params={"phone_last4": "1234"})
         assert mine.status_code == 200, mine.text
-        assert set(mine.json()) == {"id", "status", "received_at", "stages"}
+        # Status, stage times and the receipt (a hash and a link: no personal data).
+        assert set(mine.json()) == {"id", "status", "received_at", "stages", "receipt"}
+        assert set(mine.json()["receipt"]) == {"fact_hash", "proof_url"}
         assert mine.json()["status"] == "closed"
         assert set(mine.json()["stages"]) == {"received", "closed"}
         wrong = await client.get(progress, params={"phone_last4": "9999"})

@@ -146,7 +146,7 @@ async def test_a_partner_files_a_request_that_dispatch_routes(stack: Stack) -> N
         assert record["service_name"] == "水质问题 Water quality"
         assert record["description"].startswith("自来水发黄 call 138****8000")
         assert "现象 What is wrong: 浑浊 Turbid、异味 Smell" in record["description"]
-        assert (record["lat"], record["long"]) == (31.2304, 121.4737)
+        assert (record["lat"], record["long"]) == (31.23, 121.474)  # about 100 m
         assert record["media_url"] == "https://partner.test/p/1.jpg"
         assert record["requested_datetime"].endswith("+08:00")
         assert "张" not in json.dumps(record, ensure_ascii=False)
@@ -175,6 +175,11 @@ async def test_a_partner_files_a_request_that_dispatch_routes(stack: Stack) -> N
             f"{stack.intake.url}/v1/appeals/{request_id}", headers=bearer(*OPERATOR)
         )
         assert (appeal.json()["channel"], appeal.json()["category"]) == ("open311", "water.quality")
+        # the front office reads the citizen, opened with their key
+        assert (appeal.json()["citizen"]["name"], appeal.json()["citizen"]["phone"]) == (
+            "张 三",
+            "13800138000",
+        )
     [(body,), (forwarded,)] = await infra.query(
         processes.database_url(stack.intake),
         "SELECT body FROM events WHERE stream_id = :s ORDER BY version",
@@ -182,13 +187,14 @@ async def test_a_partner_files_a_request_that_dispatch_routes(stack: Stack) -> N
     )
     fact = json.loads(body)
     assert (fact["type"], fact["actor"]) == ("appeal.received", f"partner:{PARTNER}")
+    # the fact carries the citizen sealed under their key (schema v2), nothing in clear
     assert fact["data"]["citizen"] == {
-        "name": "张 三",
-        "phone": "13800138000",
         "anonymous": False,
-        "id_number": None,
         "contact_preference": None,
+        "public_consent": None,
     }
+    assert set(fact["data"]["personal_data"]) == {"alg", "key_id", "nonce", "ciphertext"}
+    assert "张 三" not in body  # (the phone stays in the free text the partner wrote)
     assert json.loads(forwarded)["type"] == "appeal.forwarded"  # on to dispatch at once
 
 
@@ -198,7 +204,7 @@ async def test_a_closed_appeal_reads_as_closed(stack: Stack) -> None:
     operator = bearer(*OPERATOR)
     body = (
         "api_key=partner-key-0001&service_code=water.outage"
-        "&address_string=幸福路1号&attribute[scope]=area"
+        "&address_string=幸福路1号&attribute[scope]=area&first_name=明&last_name=王"
     )
     async with httpx.AsyncClient(timeout=10) as client:
         created = await _post(client, stack, "xml", body)
@@ -383,7 +389,7 @@ async def test_an_xml_request_followed_through_dispatch_in_its_updates(stack: St
     water = bearer(*DEPARTMENT_SCOPES, department="water")
     body = (
         "api_key=partner-key-0001&service_code=water.outage&address_string=幸福路2号"
-        "&attribute[scope]=building&description=停水，联系13800138000"
+        "&attribute[scope]=building&description=停水，联系13800138000&phone=13800138000"
     )
     async with httpx.AsyncClient(timeout=10) as client:
         created = await _post(client, stack, "xml", body)

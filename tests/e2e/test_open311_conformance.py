@@ -24,6 +24,7 @@ FORM_TYPE = {"Content-Type": "application/x-www-form-urlencoded; charset=utf-8"}
 VALID = (
     f"api_key={KEY}&service_code=water.quality&lat=31.2304&long=121.4737"
     "&attribute[symptoms][]=turbid&attribute%5Bsymptoms%5D%5B%5D=smell&description=水发黄"
+    "&first_name=明&last_name=王"  # not anonymous: an anonymous request is never public
 )
 
 

@@ -19,8 +19,13 @@ pytestmark = pytest.mark.e2e
 
 @pytest.fixture(scope="module")
 async def quick_window(servers: None) -> AsyncIterator[Stack]:
-    """The loop with a two-second rating window and a fast feedback timer."""
-    fast = {"HOTLINE_RATING_WINDOW_HOURS": str(2 / 3600), "HOTLINE_TIMER_INTERVAL_SECONDS": "0.2"}
+    """The loop with a two-second rating window, a callback due within it (the window never
+    closes before the callback is due) and a fast feedback timer."""
+    fast = {
+        "HOTLINE_RATING_WINDOW_HOURS": str(2 / 3600),
+        "HOTLINE_CALLBACK_DUE_HOURS": str(1 / 3600),
+        "HOTLINE_TIMER_INTERVAL_SECONDS": "0.2",
+    }
     async with running_stack({"feedback": fast}) as running:
         yield running
 

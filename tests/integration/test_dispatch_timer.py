@@ -50,7 +50,7 @@ async def test_marks_are_recorded_when_due_and_only_once(dispatch_db: Database) 
     d = order.deadlines
 
     assert await timer.sweep(dispatch_db, d.sign_for_warn_at - timedelta(seconds=1)) == 0
-    assert await timer.sweep(dispatch_db, d.sign_for_warn_at) == 1
+    assert await timer.sweep(dispatch_db, d.sign_for_warn_at) == 2  # the warning, a reminder
     assert await timer.sweep(dispatch_db, d.sign_for_warn_at) == 0  # a second sweep, or replica
     assert await timer.sweep(dispatch_db, d.handle_due + timedelta(hours=1)) == 3
     assert await _marks(dispatch_db) == [

@@ -1,6 +1,7 @@
 """feedback's rating-window timer against real PostgreSQL, with the clock in the test's hands."""
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import text
@@ -8,6 +9,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from feedback_service import commands, domain, handlers, timer
 from feedback_service.main import MIGRATIONS
+from feedback_service.store import calendar as calendar_store
 from feedback_service.store import read_models
 from shared import events
 from shared.decisions import Context
@@ -58,5 +60,68 @@ async def test_an_unrated_round_is_recorded_as_not_rated_once(servers: None) -> 
         last = recorded[-1].event
         assert isinstance(last, events.NotRated)
         assert (last.round, last.causation_id, last.window_closed_at) == (1, reply.id, closes_at)
+    finally:
+        await engine.dispose()
+
+
+async def test_the_window_waits_for_the_callback_on_dispatchs_calendar(servers: None) -> None:
+    """feedback learns dispatch's calendar from its facts; a reply approved on a Friday at
+    17:30 falls due for a callback on Monday by 18:00, and the round is not "not rated" at
+    Monday 17:30 (72 hours) but only once the callback was due."""
+    engine = create_async_engine(await infra.fresh_database("t_feedback_cal", MIGRATIONS))
+    db = Database(engine)
+    beijing = ZoneInfo("Asia/Shanghai")
+    friday = datetime(2026, 11, 13, 17, 30, tzinfo=beijing).astimezone(UTC)
+    try:
+        assigned = factories.assigned(factories.received())
+        appeal_id = assigned.subject
+        published = next(
+            f for f in factories.dispatch_facts(assigned) if isinstance(f, events.CalendarPublished)
+        )
+        async with db.transaction() as tx:
+            await handlers.on_calendar_published(published, tx)
+            await handlers.on_calendar_published(published, tx)  # a redelivery changes nothing
+            calendar = await calendar_store.current_calendar(tx)
+            await handlers.on_assigned(assigned, tx)
+            await read_models.mark_signed_for(tx, appeal_id, department="water")
+            holder = await read_models.holder(tx, appeal_id)
+            await execute(
+                tx,
+                commands.FEEDBACK,
+                appeal_id,
+                lambda s, ctx: domain.handle(
+                    s,
+                    domain.Reply(result="solved", reply="已修复"),
+                    appeal_id=appeal_id,
+                    holder=holder,
+                    department="water",
+                    context=ctx,
+                ),
+                context=Context("department:water", friday),
+            )
+            due = domain.callback_due(friday, calendar, working_days=1, hours=None)
+            await execute(
+                tx,
+                commands.FEEDBACK,
+                appeal_id,
+                lambda s, ctx: domain.review(
+                    s,
+                    domain.ReviewDecision("approved"),
+                    appeal_id=appeal_id,
+                    callback_due=due,
+                    calendar=calendar.version,
+                    rating_window=timedelta(hours=72),
+                    context=ctx,
+                ),
+                context=Context("operator:zhao", friday),
+            )
+        assert calendar.version == published.calendar
+        monday_1800 = datetime(2026, 11, 16, 18, 0, tzinfo=beijing).astimezone(UTC)
+        assert due == monday_1800
+        assert await timer.sweep(db, friday + timedelta(hours=72)) == 0
+        assert await timer.sweep(db, monday_1800) == 1
+        async with db.transaction() as tx:
+            last = (await tx.load(appeal_id))[-1].event
+        assert isinstance(last, events.NotRated)
     finally:
         await engine.dispose()

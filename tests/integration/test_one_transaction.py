@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from dispatch_service import handlers as dispatch_handlers
 from dispatch_service import seed
 from dispatch_service.main import MIGRATIONS as DISPATCH_MIGRATIONS
-from intake_service import commands, domain
+from intake_service import commands, domain, filing, personal
+from intake_service.settings import IntakeSettings
 from shared import events
 from shared.decisions import Context
 from shared.runtime.eventstore import Database
@@ -33,6 +34,7 @@ APPEAL = domain.NewAppeal(
     content="幸福小区3号楼停水两天",
     citizen=events.Citizen(phone="13800138000"),
 )
+KEYRING = personal.Keyring.of(IntakeSettings())
 OPERATOR = Context(actor="operator:test", now=factories.T0)
 
 
@@ -53,7 +55,7 @@ async def _newest_fact_writer(db: Database, stream: UUID) -> Any:
 
 async def test_a_filing_writes_its_facts_row_and_updates_in_one_transaction(db: Database) -> None:
     async with db.transaction() as tx:
-        received = await commands.file_appeal(tx, APPEAL, context=OPERATOR)
+        received = await filing.file_appeal(tx, APPEAL, context=OPERATOR, keyring=KEYRING)
     appeal = received.subject
     facts = await _writers(db, "SELECT xmin::text FROM events WHERE stream_id = :s", appeal)
     row = await _writers(db, "SELECT xmin::text FROM appeals WHERE id = :s", appeal)
@@ -74,7 +76,9 @@ async def test_a_decision_writes_its_fact_and_read_model_in_one_transaction(
     db: Database,
 ) -> None:
     async with db.transaction() as tx:
-        received = await commands.file_appeal(tx, APPEAL, context=OPERATOR, hold=True)
+        received = await filing.file_appeal(
+            tx, APPEAL, context=OPERATOR, keyring=KEYRING, hold=True
+        )
     appeal = received.subject
     filed = await _newest_fact_writer(db, appeal)
     async with db.transaction() as tx:

@@ -18,6 +18,7 @@ def build(name: str) -> FastAPI:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("HOTLINE_DATABASE_URL", "postgresql+asyncpg://unused@127.0.0.1:1/unused")
         patch.delenv("HOTLINE_SECRETS_DIR", raising=False)
+        patch.setenv("HOTLINE_ENVIRONMENT", "test")  # unset is production: no built-in key
         # configure() replaces the root handlers with one on the stderr pytest captures now.
         patch.setattr(logs, "configure", lambda *_: None)
         app: FastAPI = module.create_app()

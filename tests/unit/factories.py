@@ -1,15 +1,22 @@
 """Valid events of every type, for contract and domain tests."""
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 from uuid import UUID, uuid4
 
 from audit_service import domain
-from shared import envelope, events
+from shared import envelope, events, personal_data
 
 T0 = datetime(2026, 10, 9, 8, 30, tzinfo=UTC)
+# The data key the factories seal citizens' personal data under.
+CITIZEN_KEY_ID = UUID("00000000-0000-4000-8000-000000000001")
+CITIZEN_KEY = bytes(range(32))
+CITIZEN = personal_data.PersonalData(
+    name="张三", phone="13800138000", address="幸福路1号", lat=39.90123, long=116.40456
+)
 E = TypeVar("E", bound=events.Event)
+CALENDAR_STREAM = UUID("5e1d1c2a-0000-4000-8000-00000000ca1e")
 
 
 def received(
@@ -30,8 +37,9 @@ def received(
         appeal_type="complaint",
         category=category,
         content="小区停水三天了",
-        citizen=events.Citizen(name="张三", phone="13800138000"),
-        location=events.Location(address="幸福路1号", district=district, lat=39.9, long=116.4),
+        citizen=events.CitizenTraits(),
+        location=events.Place(district=district, lat=39.9, long=116.4),
+        personal_data=personal_data.seal(CITIZEN_KEY, CITIZEN_KEY_ID, CITIZEN),
     )
 
 
@@ -167,6 +175,35 @@ def dispatch_facts(cause: events.Assigned) -> list[events.Event]:
             reason="仍未恢复供水",
             deadlines=DEADLINES,
         ),
+        _dispatch_fact(
+            events.DeadlinesRecomputed,
+            cause,
+            department="water",
+            years=(2027,),
+            previous=DEADLINES.model_copy(update={"provisional_years": (2027,)}),
+            deadlines=DEADLINES,
+        ),
+        _dispatch_fact(
+            events.EscalatedToCentre,
+            cause,
+            department="water",
+            round=3,
+            redo_rounds=2,
+            reason="两次重办后仍未解决",
+        ),
+        events.CalendarPublished(
+            id=uuid4(),
+            subject=CALENDAR_STREAM,
+            time=cause.time,
+            actor="operator:admin",
+            correlation_id=CALENDAR_STREAM,
+            number=1,
+            calendar="chinese-calendar-1.11.0+published.1",
+            year=2027,
+            holidays=(date(2027, 1, 1),),
+            workdays=(date(2027, 1, 31),),
+            note="国办发明电〔2026〕N号",
+        ),
     ]
 
 
@@ -193,7 +230,7 @@ def rated(cause: events.Handled, satisfaction: events.Satisfaction = "satisfied"
         causation_id=cause.id,
         correlation_id=cause.correlation_id,
         satisfaction=satisfaction,
-        solved=True,
+        solved=satisfaction != "dissatisfied",  # a dissatisfied citizen says it is unsolved
         comment="很快",
     )
 
@@ -322,6 +359,15 @@ def intake_facts(cause: events.AppealReceived) -> list[events.Event]:
             "service:intake",
             outcome="answered",
             reason="water signed for it: it stays with the department",
+        ),
+        _follow_up(
+            events.PersonalDataErased,
+            cause,
+            "privacy-officer:wang",
+            erasure_id=uuid4(),
+            key_id=CITIZEN_KEY_ID,
+            basis="citizen_request",
+            reference="PIPL-2026-0001",
         ),
     ]
 

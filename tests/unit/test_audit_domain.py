@@ -112,3 +112,32 @@ def test_the_streamed_overall_digest_equals_the_sorted_one() -> None:
     for subject, digest in sorted(pairs, key=lambda p: p[0]):  # a uuid column's order
         streamed.add(subject, digest)
     assert streamed.hexdigest() == _sorted_digest(pairs)
+
+
+def test_without_the_scope_addresses_coordinates_staff_and_numbers_in_text_are_masked() -> None:
+    received = {
+        "citizen": {"name": "李四", "phone": "13800138000", "anonymous": False},
+        "content": "李四反映停水，回电 138 0013 8000 或 (010) 8765 4321",
+        "location": {
+            "address": "幸福路9号3单元",
+            "district": "east",
+            "lat": 31.2304,
+            "long": 121.47,
+        },
+    }
+    masked = domain.mask_personal_data(received)
+    assert masked["location"] == {
+        "address": "幸福路*****",
+        "district": "east",
+        "lat": None,
+        "long": None,
+    }
+    assert "李四" not in masked["content"]
+    assert "0013" not in masked["content"]
+    assert "8765" not in masked["content"]
+    signed = {"department": "water", "person": "王工程师", "deadline": "2024-05-01T18:00:00+08:00"}
+    assert domain.mask_personal_data(signed) == {**signed, "person": "王***"}
+    # the citizen's name known from the appeal's received fact is masked in a later reply
+    reply = {"reply": "已联系李四，已修复", "parent": "3f1c2a7e-1234-4bcd-9e8f-123456789012"}
+    later = domain.mask_personal_data(reply, names=domain.citizen_names([received]))
+    assert later == {"reply": "已联系李*，已修复", "parent": reply["parent"]}

@@ -18,7 +18,7 @@ from shared import events
 from shared.conduct import is_conduct
 from shared.decisions import Context
 from shared.errors import InvalidTransitionError
-from shared.workdays import WorkdayCalendar
+from shared.workdays import SEED, WorkdayCalendar
 from tests.unit import factories
 
 T0 = factories.T0
@@ -52,6 +52,7 @@ def _filed(category: str, about: str | None) -> list[events.Event]:
         urgency="normal",
         hold=False,
         appeal_id=uuid4(),
+        personal_data=None,
         context=ctx("operator:li"),
     )
 
@@ -154,6 +155,8 @@ def _approved_feedback() -> tuple[feedback.Feedback, list[events.Event]]:
         feedback.ReviewDecision("approved"),
         appeal_id=assigned.subject,
         callback_due=T0 + timedelta(days=1),
+        calendar=SEED.version,
+        rating_window=timedelta(hours=72),
         context=ctx("operator:zhao", hours=2),
     )
     state = feedback.Feedback()

@@ -436,9 +436,12 @@ def test_supervision_and_closing_need_an_open_order() -> None:
 # --- ratings: redo or close ---------------------------------------------------------------------
 
 
-def _rated(satisfaction: events.Satisfaction) -> events.Rated:
+def _rated(satisfaction: events.Satisfaction, *, solved: bool | None = None) -> events.Rated:
     r = factories.received()
-    return factories.rated(factories.handled(factories.assigned(r)), satisfaction)
+    rated = factories.rated(factories.handled(factories.assigned(r)), satisfaction)
+    # by default the dissatisfied citizen says the problem is not solved
+    solved = satisfaction != "dissatisfied" if solved is None else solved
+    return rated.model_copy(update={"solved": solved})
 
 
 def test_a_dissatisfied_rating_orders_a_redo_to_the_same_department() -> None:
@@ -488,9 +491,11 @@ def test_marks_come_due_in_order_and_are_recorded_once() -> None:
     assert domain.next_signal_at(order, handled=False) == d.sign_for_warn_at
 
     warned = domain.due_signals(order, handled=False, context=ctx(now=d.sign_for_warn_at))
-    assert [(type(e).__name__, e.clock) for e in warned] == [  # type: ignore[attr-defined]
-        ("DeadlineWarned", "sign_for")
-    ]
+    warning, reminder = warned  # the reminder at the warning mark is automatic
+    assert isinstance(warning, events.DeadlineWarned)
+    assert warning.clock == "sign_for"
+    assert isinstance(reminder, events.Supervised)
+    assert (reminder.level, reminder.department) == ("reminder", "water")
     order = then(history, warned)
     assert domain.due_signals(order, handled=False, context=ctx(now=d.sign_for_warn_at)) == []
 
@@ -524,7 +529,7 @@ def test_a_moved_deadline_can_be_marked_again() -> None:
     again = domain.due_signals(
         order, handled=False, context=ctx(now=order.deadlines.handle_warn_at)
     )
-    assert [type(e).__name__ for e in again] == ["DeadlineWarned"]
+    assert [type(e).__name__ for e in again] == ["DeadlineWarned", "Supervised"]
 
 
 def test_an_unrated_round_closes_the_work_order_as_not_rated() -> None:

@@ -13,7 +13,7 @@ from feedback_service import domain
 from shared import events
 from shared.decisions import Context
 from shared.errors import InvalidTransitionError, NotPermittedError
-from shared.workdays import WorkdayCalendar
+from shared.workdays import SEED, WorkdayCalendar
 from tests.unit import factories
 
 REPLY = domain.Reply(result="solved", reply="已修复", attachments=("photo-1.jpg",), person="李工")
@@ -66,6 +66,8 @@ def _review(state: domain.Feedback, decision: domain.ReviewDecision) -> list[eve
         decision,
         appeal_id=APPEAL,
         callback_due=factories.T0 + timedelta(days=1),
+        calendar=SEED.version,
+        rating_window=timedelta(hours=72),
         context=at("operator:zhao"),
     )
 
@@ -200,15 +202,15 @@ def test_a_callback_is_due_by_close_of_business_on_the_next_working_day() -> Non
     beijing = ZoneInfo("Asia/Shanghai")
     # Tuesday 30 September 2025, 15:00: the National Day holiday runs to 8 October.
     before_holiday = datetime(2025, 9, 30, 15, 0, tzinfo=beijing).astimezone(UTC)
-    due = domain.callback_due(before_holiday, calendar, working_days=1)
+    due = domain.callback_due(before_holiday, calendar, working_days=1, hours=None)
     assert due.astimezone(beijing) == datetime(2025, 10, 9, 18, 0, tzinfo=beijing)
     assert due.tzinfo == UTC
     # Friday 9 October 2026: Saturday the 10th is a make-up working day.
     friday = datetime(2026, 10, 9, 20, 0, tzinfo=beijing)
-    assert domain.callback_due(friday, calendar, working_days=1) == datetime(
+    assert domain.callback_due(friday, calendar, working_days=1, hours=None) == datetime(
         2026, 10, 10, 18, 0, tzinfo=beijing
     )
-    assert domain.callback_due(friday, calendar, working_days=0).date() == friday.date()
+    assert domain.callback_due(friday, calendar, working_days=0, hours=None).date() == friday.date()
 
 
 # --- ratings ------------------------------------------------------------------------------
@@ -335,12 +337,14 @@ def test_a_rating_link_or_operator_rating_first_makes_a_callback_uncounted() -> 
 
 
 def _expire(state: domain.Feedback, round_: int) -> list[events.Event]:
+    # two days on: past the callback's due time (a day after approval, see `_review`)
+    later = factories.T0 + timedelta(days=2)
     return domain.expire_rating(
         state,
         round_=round_,
-        window_closed_at=factories.T0,
+        window_closed_at=later,
         appeal_id=APPEAL,
-        context=at("service:feedback"),
+        context=Context("service:feedback", later),
     )
 
 

@@ -27,8 +27,7 @@ def _received(
     fact = factories.received(
         category=category, district=district, at=NOW - timedelta(hours=hours_ago)
     )
-    location = events.Location(
-        address="幸福路1号",
+    location = events.Place(
         district=district,
         lat=at[0] if at else None,
         long=at[1] if at else None,

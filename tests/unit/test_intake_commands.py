@@ -34,6 +34,7 @@ def _receive(appeal_id: UUID, *, hold: bool) -> runner.Decide[commands.State]:
         urgency="normal",
         hold=hold,
         appeal_id=appeal_id,
+        personal_data=None,
         context=ctx,
     )
 

@@ -41,6 +41,7 @@ def filed(hold: bool = True) -> tuple[list[events.Event], domain.Appeal]:
         urgency="normal",
         hold=hold,
         appeal_id=uuid4(),
+        personal_data=None,
         context=Context(actor="operator:li", now=factories.T0, new_id=uuid4),
     )
     state = fold(history)
@@ -89,6 +90,7 @@ def test_filing_takes_the_category_and_urgency_the_rules_chose() -> None:
         urgency="urgent",
         hold=True,
         appeal_id=uuid4(),
+        personal_data=None,
         context=context(),
     )
     assert isinstance(received, events.AppealReceived)

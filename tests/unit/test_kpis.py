@@ -37,6 +37,22 @@ def _handled(base: events.Event, hours: float, department: str = "water") -> eve
     return _at(base, events.Handled, hours, department=department, result="solved", reply="好")
 
 
+def _reviewed(
+    base: events.Event, hours: float, department: str = "water", decision: str = "approved"
+) -> events.Event:
+    approved = decision == "approved"
+    return _at(
+        base,
+        events.ReplyReviewed,
+        hours,
+        round=1,
+        department=department,
+        decision=decision,
+        reason=None if approved else "模板答复，未说明处理结果",
+        callback_due=T0 + timedelta(hours=hours + 24) if approved else None,
+    )
+
+
 def _callback(
     base: events.Event, hours: float, attempt: int, satisfaction: str | None
 ) -> events.Event:
@@ -71,6 +87,7 @@ def _rushed() -> list[events.Event]:
         ),
         _at(rushed, events.ExtensionDenied, 24 * 14 + 1, department="parks", reasoning="不符合"),
         _handled(rushed, 24 * 14.5, department="parks"),
+        _reviewed(rushed, 24 * 14.6, department="parks"),
         _callback(rushed, 24 * 14.75, 1, "dissatisfied"),
         _callback(rushed, 24 * 14.8, 2, None),
         _callback(rushed, 24 * 14.9, 3, "satisfied"),
@@ -85,6 +102,21 @@ def _rushed() -> list[events.Event]:
             deadlines=factories.DEADLINES,
             causation_id=unhappy.id,
         ),
+    ]
+
+
+def _template() -> list[events.Event]:
+    """housing sends a template reply on the first day, which the centre sends back; the
+    real reply comes after the 15-day deadline and is approved: late, not on time."""
+    template = _appeal("housing", "housing.repair")
+    return [
+        template,
+        _at(template, events.SignedFor, 1, department="housing", person="钱"),
+        _handled(template, 2, department="housing"),
+        _reviewed(template, 3, department="housing", decision="sent_back"),
+        _handled(template, 24 * 16, department="housing"),
+        _reviewed(template, 24 * 16 + 1, department="housing"),
+        _rated(template, 24 * 17, "satisfied"),
     ]
 
 
@@ -107,6 +139,7 @@ def _month() -> list[list[events.Event]]:
                 legal_basis="办理规定",
             ),
             _handled(smooth, 48),
+            _reviewed(smooth, 49),
             _callback(smooth, 50, 1, None),  # unreached, then satisfied: one honest round
             _callback(smooth, 52, 2, "satisfied"),
             _rated(smooth, 60, "satisfied"),
@@ -124,6 +157,7 @@ def _month() -> list[list[events.Event]]:
             ),
             _at(late, events.ReturnDenied, 32, department="water", reasoning="属职责"),
             _handled(late, 24 * 20),
+            _reviewed(late, 24 * 20.5),
             unhappy,
             _at(  # dispatch's reaction names its cause, as the real one does
                 late,
@@ -160,6 +194,7 @@ def _month() -> list[list[events.Event]]:
             ),
         ],
         _rushed(),
+        _template(),
     ]
 
 
@@ -201,6 +236,27 @@ def test_every_measure_of_a_scripted_month() -> None:
     }
     power = table[("power", "2026-10")].summary()
     assert (power["volume"], power["return_rate"], power["returns_overruled"]) == (1, 1.0, 0)
+    housing = table[("housing", "2026-10")]
+    assert housing.summary()["on_time_completion_rate"] == 0.0  # the approved reply was late
+    assert housing.summary()["mean_handling_workdays"] == 11.0  # 9 to 25 October
+
+
+def test_a_template_reply_sent_back_before_the_deadline_does_not_count_as_on_time() -> None:
+    history = _template()
+    table: kpis.Table = {}
+    kpis.accumulate(
+        table, domain.timeline(factories.audit_facts(history)), rule=kpis.Rule(), now=NOW
+    )
+    figures = table[("housing", "2026-10")]
+    assert figures.completed_on_time == []
+    assert figures.completed_late_or_overdue == [str(history[4].id)]  # the approved reply
+    assert figures.completed == [str(history[4].id)]
+    # while the real reply awaits review, the holding is overdue: nothing was approved yet
+    pending: kpis.Table = {}
+    kpis.accumulate(
+        pending, domain.timeline(factories.audit_facts(history[:4])), rule=kpis.Rule(), now=NOW
+    )
+    assert pending[("housing", "2026-10")].completed_late_or_overdue == [str(history[0].id)]
 
 
 def test_each_figure_keeps_the_facts_behind_it() -> None:
@@ -217,14 +273,15 @@ def test_a_different_rule_recomputes_from_the_same_facts() -> None:
             excluded_categories=frozenset({"water.outage"}),
         )
     )
-    # Only parks' appeal is left, and its one rating was "dissatisfied" either way.
-    assert list(strict) == [("parks", "2026-10")]
+    # Only parks' and housing's appeals are left; parks' one rating was "dissatisfied"
+    # either way.
+    assert sorted(strict) == [("housing", "2026-10"), ("parks", "2026-10")]
     assert strict[("parks", "2026-10")].summary()["satisfaction_rate"] == 0.0
 
 
 def test_the_ranking_names_red_and_black_lists() -> None:
     ranked = kpis.ranking(_table(), "2026-10", rule=kpis.Rule(list_min_volume=1, listed=1))
-    assert [r["department"] for r in ranked["rows"]] == ["parks", "water", "power"]
+    assert [r["department"] for r in ranked["rows"]] == ["parks", "water", "housing", "power"]
     assert (ranked["red_list"], ranked["black_list"]) == (["parks"], ["power"])
     assert sorted({month for _, month in _table()}) == ["2026-10"]
     assert datetime(2026, 10, 9, tzinfo=UTC) < NOW
@@ -254,7 +311,7 @@ def test_gaming_shares_of_a_scripted_month() -> None:
     assert ("power", "2026-10") not in table  # it never replied, asked or was called back
     parks = table[("parks", "2026-10")]
     flags = [gaming.gaming(timeline) for timeline in timelines]
-    assert [f.flagged for f in flags] == [False, False, False, True]
+    assert [f.flagged for f in flags] == [False, False, False, True, False]
     assert set(flags[3].facts) == {
         *parks.replies_near_deadline_reopened,
         *parks.extensions_at_deadline,

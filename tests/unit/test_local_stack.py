@@ -23,6 +23,16 @@ def test_configured_keys_win_over_the_demo_key() -> None:
     assert "HOTLINE_GEOREPORT_API_KEYS" in line
 
 
+def test_make_run_names_the_development_environment_and_says_so() -> None:
+    environ: dict[str, str] = {}
+    line = stack.development_environment(environ)
+    assert environ == {"HOTLINE_ENVIRONMENT": "development"}
+    assert line.startswith("HOTLINE_ENVIRONMENT=development")
+    chosen = {"HOTLINE_ENVIRONMENT": "production"}
+    assert "as set by the caller" in stack.development_environment(chosen)
+    assert chosen == {"HOTLINE_ENVIRONMENT": "production"}
+
+
 def test_replicas_default_to_one_and_are_bounded() -> None:
     assert stack.replicas({}) == 1
     assert stack.replicas({"REPLICAS": "3"}) == 3

@@ -25,6 +25,10 @@ PUBLIC_PREFIXES = {
     ("intake", "/open311/"),
     ("intake", "/v1/progress/"),  # a citizen, with the last four digits of their phone
     ("feedback", "/v1/rating-links/"),  # a citizen, with the signed link texted to them
+    # Signed checkpoints, their public key, consistency proofs and citizens' receipts:
+    # public by design (hashes and positions only), checked offline by anyone.
+    ("audit", "/v1/checkpoints"),
+    ("audit", "/v1/receipts/"),
 }
 # Open311 answers every failure as GeoReport's `errors` document, never problem+json (see
 # intake_service/open311/http.py): its errors must be documented with that real shape.

@@ -1,9 +1,14 @@
+import base64
 from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
 
-from feedback_service.settings import DEV_CHANNEL_SECRET, FeedbackSettings
+from feedback_service.settings import (
+    DEV_CHANNEL_SECRET,
+    DEV_RATING_LINK_SECRET,
+    FeedbackSettings,
+)
 from intake_service.settings import IntakeSettings
 from shared.runtime import settings
 
@@ -36,7 +41,26 @@ def test_production_refuses_the_development_signing_key(monkeypatch: pytest.Monk
     with pytest.raises(ValidationError, match="HOTLINE_JWT_JWKS_URL"):
         settings.load(IntakeSettings)
     monkeypatch.setenv("HOTLINE_JWT_JWKS_URL", "https://sso.example.gov.cn/jwks")
+    monkeypatch.setenv("HOTLINE_PERSONAL_DATA_KEK", base64.b64encode(bytes(32)).decode())
+    monkeypatch.setenv("HOTLINE_PERSONAL_DATA_INDEX_KEY", "an-index-key-from-the-vault")
     assert settings.load(IntakeSettings).environment == "production"
+
+
+@pytest.mark.parametrize("environment", ["production", "staging"])
+def test_outside_development_intake_refuses_the_built_in_personal_data_keys(
+    environment: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOTLINE_ENVIRONMENT", environment)
+    monkeypatch.setenv("HOTLINE_JWT_JWKS_URL", "https://sso.example.gov.cn/jwks")
+    with pytest.raises(ValidationError):
+        settings.load(IntakeSettings)
+    monkeypatch.setenv("HOTLINE_ENVIRONMENT", "production")
+    monkeypatch.setenv("HOTLINE_PERSONAL_DATA_INDEX_KEY", "an-index-key-from-the-vault")
+    with pytest.raises(ValidationError, match="HOTLINE_PERSONAL_DATA_KEK"):
+        settings.load(IntakeSettings)
+    monkeypatch.setenv("HOTLINE_PERSONAL_DATA_KEK", "too-short")
+    with pytest.raises(ValidationError, match="32 bytes"):
+        settings.load(IntakeSettings)
 
 
 def test_production_refuses_crash_points(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,8 +97,40 @@ def test_an_asyncpg_url_is_left_alone(monkeypatch: pytest.MonkeyPatch) -> None:
     assert settings.load(IntakeSettings).database_url.get_secret_value() == url
 
 
+def test_unset_environment_is_production_and_refuses_every_built_in_key(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("HOTLINE_ENVIRONMENT")
+    with pytest.raises(ValidationError, match="HOTLINE_ENVIRONMENT=development"):
+        settings.load(IntakeSettings)
+    monkeypatch.setenv("HOTLINE_JWT_SECRET", "a-real-secret-from-the-vault")
+    loaded = settings.load(FeedbackSettings)
+    assert loaded.environment == "production"
+    assert (loaded.rating_link_key(), loaded.channel_secret()) == (None, None)
+    assert not loaded.private_targets_allowed()
+    for name, value in (
+        ("HOTLINE_RATING_LINK_SECRET", DEV_RATING_LINK_SECRET),
+        ("HOTLINE_CITIZEN_CHANNEL_SECRET", DEV_CHANNEL_SECRET),
+    ):
+        with monkeypatch.context() as m:
+            m.setenv(name, value)
+            with pytest.raises(ValidationError, match="built-in"):
+                settings.load(FeedbackSettings)
+
+
+def test_only_an_explicit_development_or_test_environment_allows_the_built_in_keys(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for environment in ("development", "test"):
+        monkeypatch.setenv("HOTLINE_ENVIRONMENT", environment)
+        loaded = settings.load(FeedbackSettings)
+        assert loaded.jwt_secret.get_secret_value() == settings.DEV_JWT_SECRET
+        assert loaded.rating_link_key() == DEV_RATING_LINK_SECRET.encode()
+        assert loaded.private_targets_allowed()
+
+
 def test_feedback_signs_with_development_keys_only_outside_production() -> None:
-    development = FeedbackSettings()
+    development = FeedbackSettings()  # the tests' explicit HOTLINE_ENVIRONMENT=test
     assert development.rating_link_key() is not None
     assert development.channel_secret() == DEV_CHANNEL_SECRET
     production = FeedbackSettings(environment="production", jwt_jwks_url="https://idp/jwks")
@@ -88,3 +144,13 @@ def test_feedback_signs_with_development_keys_only_outside_production() -> None:
     assert (configured.rating_link_key(), configured.channel_secret()) == (b"k3y", "whsec_a2V5")
     with pytest.raises(ValueError, match="whsec_"):
         FeedbackSettings(citizen_channel_secret="plain")
+
+
+def test_a_rate_limit_in_the_wrong_notation_stops_the_service(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HOTLINE_RATE_LIMIT_ANONYMOUS", "lots")
+    with pytest.raises(ValidationError, match="rate limit"):
+        settings.load(IntakeSettings)
+    monkeypatch.setenv("HOTLINE_RATE_LIMIT_ANONYMOUS", "10/second")
+    assert settings.load(IntakeSettings).rate_limit_anonymous == "10/second"

@@ -21,6 +21,14 @@ from feedback_service.settings import FeedbackSettings
         "http://[fd00::1]/hook",  # IPv6 unique local
         "http://0.0.0.0/hook",
         "https://224.0.0.1/hook",  # multicast
+        "http://[64:ff9b::a00:7]/hook",  # NAT64 of 10.0.0.7
+        "http://[64:ff9b::808:808]/hook",  # NAT64 even of a public address: translated
+        "http://[64:ff9b:1::a00:7]/hook",  # local-use NAT64
+        "http://[2002:a00:7::1]/hook",  # 6to4 of 10.0.0.7
+        "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook",  # Teredo
+        "http://[::ffff:127.0.0.1]/hook",  # IPv4-mapped loopback
+        "http://[::ffff:a00:7]/hook",  # IPv4-mapped private
+        "http://[::a00:7]/hook",  # IPv4-compatible (deprecated)
     ],
 )
 async def test_non_public_targets_are_refused_where_private_ones_are_not_allowed(url: str) -> None:
@@ -43,4 +51,35 @@ def test_production_refuses_private_targets_unless_told_otherwise() -> None:
     assert not FeedbackSettings(**production).private_targets_allowed()  # type: ignore[arg-type]
     allowed = FeedbackSettings(**production, webhook_private_targets=True)  # type: ignore[arg-type]
     assert allowed.private_targets_allowed()
-    assert FeedbackSettings().private_targets_allowed()  # development
+    assert FeedbackSettings().private_targets_allowed()  # the tests name HOTLINE_ENVIRONMENT=test
+
+
+async def test_a_send_connects_to_the_address_it_checked_keeping_the_host() -> None:
+    pinned = await targets.resolve("https://8.8.8.8:8443/hook?x=1", allow_private=False)
+    assert (pinned.url, pinned.host_header, pinned.sni_hostname) == (
+        "https://8.8.8.8:8443/hook?x=1",
+        "8.8.8.8:8443",
+        None,  # an address has no name to send in SNI
+    )
+    local = await targets.resolve("http://localhost:9/hook", allow_private=True)
+    assert local.url in {"http://127.0.0.1:9/hook", "http://[::1]:9/hook"}
+    assert (local.host_header, local.sni_hostname) == ("localhost:9", None)
+    v6 = await targets.resolve("https://[2606:4700:4700::1111]/hook", allow_private=False)
+    assert v6.url == "https://[2606:4700:4700::1111]/hook"
+
+
+async def test_the_name_is_resolved_once_and_sent_as_host_and_sni(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    lookups: list[str] = []
+
+    async def addresses(host: str, port: int | None) -> list[str]:
+        lookups.append(host)
+        return ["93.184.215.14"]
+
+    monkeypatch.setattr(targets, "_addresses", addresses)
+    pinned = await targets.resolve("https://partner.example/hook", allow_private=False)
+    assert lookups == ["partner.example"]
+    assert pinned == targets.Pinned(
+        "https://93.184.215.14/hook", "partner.example", "partner.example"
+    )

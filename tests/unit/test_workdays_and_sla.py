@@ -5,7 +5,7 @@ from datetime import UTC, date, datetime, time
 import pytest
 
 from dispatch_service.domain import sla
-from shared.workdays import WorkdayCalendar
+from shared.workdays import Arrangement, WorkdayCalendar
 
 CALENDAR = WorkdayCalendar()
 
@@ -31,15 +31,16 @@ def test_years_beyond_the_published_arrangement_fall_back_to_weekdays() -> None:
     assert not CALENDAR.is_workday(date(2027, 3, 6))  # a Saturday
 
 
-def test_overrides_win_and_change_the_calendar_version() -> None:
+def test_a_published_arrangement_wins_and_changes_the_calendar_version() -> None:
     corrected = WorkdayCalendar(
-        extra_holidays=[date(2027, 1, 1)],
-        extra_workdays=[date(2027, 1, 2)],
-        overrides_label="2027-draft",
+        [Arrangement(2027, frozenset({date(2027, 1, 1)}), frozenset({date(2027, 1, 2)}))],
+        number=1,
     )
     assert not corrected.is_workday(date(2027, 1, 1))
     assert corrected.is_workday(date(2027, 1, 2))
     assert corrected.version != CALENDAR.version
+    assert corrected.knows(2027)
+    assert not CALENDAR.knows(2027)
 
 
 def test_a_working_day_deadline_falls_at_the_end_of_the_last_allowed_day() -> None:

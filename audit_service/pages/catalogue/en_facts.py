@@ -8,9 +8,11 @@ DEADLINES = "; sign for by {deadlines_sign_for_due}, handle by {deadlines_handle
 FACTS: dict[str, Sentence] = {
     "appeal.received": (
         '{actor} took a {urgency} {appeal_type} by {channel} (category {category}): "{content}"',
-        "; caller {citizen_name}",
-        ", phone {citizen_phone}",
-        "; at {location_address}",
+        "; district {location_district}",
+    ),
+    "appeal.personal_data_erased": (
+        "{actor} erased the caller's personal data (basis: {basis}); key {key_id} destroyed",
+        "; request {reference}",
     ),
     "appeal.classified": (
         "{actor} reclassified the appeal from {previous_category} to {category} "
@@ -77,6 +79,21 @@ FACTS: dict[str, Sentence] = {
         DEADLINES,
     ),
     "appeal.closed": ("{actor} closed the work order ({basis})", ": {note}"),
+    "appeal.deadlines_recomputed": (
+        "{actor} recomputed {department}'s provisional deadlines once {years} was published",
+        DEADLINES,
+    ),
+    "appeal.escalated_to_centre": (
+        "{actor} escalated the appeal to the hotline centre after {redo_rounds} redo rounds "
+        "({department}, round {round}): {reason}",
+    ),
+    "calendar.published": (
+        "{actor} published working-day calendar version {number} ({calendar}): "
+        "the {year} holiday arrangement",
+        "; holidays {holidays}",
+        "; make-up working days {workdays}",
+        "; {note}",
+    ),
     "appeal.handled": (
         "{department} replied for round {round} ({result}): {reply}",
         "; responsible: {person}",
@@ -84,6 +101,7 @@ FACTS: dict[str, Sentence] = {
     ),
     "appeal.rated": (
         "The caller rated round {round} {via}: {satisfaction}, {solved}",
+        ", {department_at_fault}",
         '; comment: "{comment}"',
     ),
     "appeal.not_rated": (
@@ -98,6 +116,7 @@ FACTS: dict[str, Sentence] = {
         "{actor} made callback {attempt} of round {round}: {reached}",
         ", {satisfaction}",
         ", {solved}",
+        ", {department_at_fault}",
         '; comment: "{comment}"',
         " ({counted})",
         "; next attempt by {next_attempt_due}",
@@ -145,6 +164,8 @@ WORDS: dict[str, str] = {
     "contact_preference.none": "no contact",
     "anonymous.true": "anonymous",
     "anonymous.false": "",
+    "public_consent.true": "may be published",
+    "public_consent.false": "not to be published",
     "line.110": "110 (police)",
     "line.119": "119 (fire)",
     "line.120": "120 (ambulance)",
@@ -159,6 +180,12 @@ WORDS: dict[str, str] = {
     "legal_route.petition": "petition (xinfang)",
     "legal_route.police": "the police",
     "legal_route.none": "no route",
+    "alg.A256GCM": "AES-256-GCM",
+    "basis.citizen_request": "the citizen's request",
+    "basis.consent_withdrawn": "consent withdrawn",
+    "basis.purpose_fulfilled": "purpose fulfilled",
+    "basis.retention_expired": "retention period expired",
+    "basis.unlawful_processing": "unlawful processing",
     "level.reminder": "reminder",
     "level.supervision": "supervision notice",
     "level.escalation": "escalation",
@@ -166,6 +193,10 @@ WORDS: dict[str, str] = {
     "clock.handling": "handling time",
     "basis.rated_satisfied": "the caller was satisfied",
     "basis.not_rated": "not rated",
+    "basis.rated_dissatisfied": "the caller was dissatisfied, though solved and not the "
+    "department's fault",
+    "department_at_fault.true": "the department was at fault",
+    "department_at_fault.false": "the department was not at fault",
     "basis.operator": "closed by an operator",
     "result.solved": "solved",
     "result.explained": "explained",

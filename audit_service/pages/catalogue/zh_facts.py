@@ -8,9 +8,11 @@ DEADLINES = "；签收期限 {deadlines_sign_for_due}，办理期限 {deadlines_
 FACTS: dict[str, Sentence] = {
     "appeal.received": (
         "{actor} 通过{channel}受理一件{appeal_type}（{urgency}，类别 {category}）：“{content}”",
-        "；来电人 {citizen_name}",
-        "，电话 {citizen_phone}",
-        "；地点 {location_address}",
+        "；区域 {location_district}",
+    ),
+    "appeal.personal_data_erased": (
+        "{actor} 删除来电人个人信息（依据：{basis}），密钥 {key_id} 已销毁",
+        "；申请编号 {reference}",
     ),
     "appeal.classified": (
         "{actor} 将诉求由 {previous_category} 改为 {category}（{appeal_type}，{urgency}）",
@@ -71,6 +73,20 @@ FACTS: dict[str, Sentence] = {
         DEADLINES,
     ),
     "appeal.closed": ("{actor} 办结工单（{basis}）", "：{note}"),
+    "appeal.deadlines_recomputed": (
+        "{actor} 在 {years} 年节假日安排发布后重算 {department} 的临时期限",
+        DEADLINES,
+    ),
+    "appeal.escalated_to_centre": (
+        "{actor} 在重办 {redo_rounds} 次后将诉求提级至热线中心（{department}，第 {round} 轮）："
+        "{reason}",
+    ),
+    "calendar.published": (
+        "{actor} 发布工作日日历第 {number} 版（{calendar}）：{year} 年节假日安排",
+        "；放假 {holidays}",
+        "；调休上班 {workdays}",
+        "；{note}",
+    ),
     "appeal.handled": (
         "{department} 答复第 {round} 轮办理结果（{result}）：{reply}",
         "；责任人 {person}",
@@ -78,6 +94,7 @@ FACTS: dict[str, Sentence] = {
     ),
     "appeal.rated": (
         "来电人{via}评价第 {round} 轮办理：{satisfaction}，{solved}",
+        "，{department_at_fault}",
         "；留言：“{comment}”",
     ),
     "appeal.not_rated": (
@@ -92,6 +109,7 @@ FACTS: dict[str, Sentence] = {
         "{actor} 第 {round} 轮第 {attempt} 次回访：{reached}",
         "，{satisfaction}",
         "，{solved}",
+        "，{department_at_fault}",
         "；留言：“{comment}”",
         "（{counted}）",
         "；下次回访 {next_attempt_due}",
@@ -128,6 +146,8 @@ WORDS: dict[str, str] = {
     "contact_preference.none": "不需联系",
     "anonymous.true": "匿名",
     "anonymous.false": "",
+    "public_consent.true": "同意公开",
+    "public_consent.false": "不同意公开",
     "line.110": "110 报警",
     "line.119": "119 消防",
     "line.120": "120 急救",
@@ -142,6 +162,12 @@ WORDS: dict[str, str] = {
     "legal_route.petition": "信访",
     "legal_route.police": "公安机关",
     "legal_route.none": "无",
+    "alg.A256GCM": "AES-256-GCM",
+    "basis.citizen_request": "本人请求",
+    "basis.consent_withdrawn": "撤回同意",
+    "basis.purpose_fulfilled": "处理目的已实现",
+    "basis.retention_expired": "保存期限届满",
+    "basis.unlawful_processing": "违法处理",
     "level.reminder": "催办",
     "level.supervision": "督办",
     "level.escalation": "提级督办",
@@ -149,6 +175,9 @@ WORDS: dict[str, str] = {
     "clock.handling": "办理时限",
     "basis.rated_satisfied": "来电人满意",
     "basis.not_rated": "未获评价",
+    "basis.rated_dissatisfied": "来电人不满意，但问题已解决且非部门过错",
+    "department_at_fault.true": "部门有过错",
+    "department_at_fault.false": "部门无过错",
     "basis.operator": "人工办结",
     "result.solved": "已解决",
     "result.explained": "已解释说明",

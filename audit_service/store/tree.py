@@ -1,0 +1,87 @@
+"""The Merkle tree as stored subtree hashes: each fact's leaf, fixed once, and the nodes.
+
+Rows are only ever added: the tree grows by appending leaves in the order facts were
+recorded (facts.seq), and the nodes those leaves complete."""
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from audit_service.domain.merkle import Node
+from audit_service.store.tables import facts, merkle_leaves
+
+
+async def lock_tree(conn: AsyncConnection) -> None:
+    """One writer at a time extends the tree; readers are not held up."""
+    await conn.execute(text("LOCK TABLE public.merkle_leaves IN EXCLUSIVE MODE"))
+
+
+async def tree_size(conn: AsyncConnection) -> tuple[int, int]:
+    """How many leaves the tree has, and the seq of the last fact it took (0 for none)."""
+    row = (
+        await conn.execute(select(func.count(), func.coalesce(func.max(merkle_leaves.c.seq), 0)))
+    ).one()
+    return int(row[0]), int(row[1])
+
+
+async def facts_after(conn: AsyncConnection, seq: int, limit: int) -> list[Any]:
+    """The next facts in recorded order: (seq, event_id, hash)."""
+    query = (
+        select(facts.c.seq, facts.c.event_id, facts.c.hash)
+        .where(facts.c.seq > seq)
+        .order_by(facts.c.seq)
+        .limit(limit)
+    )
+    return list(await conn.execute(query))
+
+
+async def nodes(conn: AsyncConnection, wanted: Iterable[Node]) -> dict[Node, bytes]:
+    """The stored nodes asked for, in one query: a proof's O(log n) primary-key lookups
+    (a join on the keys as arrays, which the planner runs as one index probe per key)."""
+    keys = sorted(set(wanted))
+    if not keys:
+        return {}
+    rows = await conn.execute(
+        text(
+            "SELECT n.level, n.index, n.hash FROM unnest(CAST(:levels AS smallint[]), "
+            "CAST(:indexes AS bigint[])) AS k(level, index) "
+            "JOIN public.merkle_nodes AS n ON n.level = k.level AND n.index = k.index"
+        ),
+        {"levels": [level for level, _ in keys], "indexes": [index for _, index in keys]},
+    )
+    return {(r[0], r[1]): bytes(r[2]) for r in rows}
+
+
+async def add(
+    conn: AsyncConnection,
+    leaves: Sequence[tuple[int, int, UUID, str]],
+    made: Sequence[tuple[Node, bytes]],
+) -> None:
+    """Leaves (leaf_index, seq, event_id, fact_hash) and the nodes they complete, by COPY."""
+    raw = (await conn.get_raw_connection()).driver_connection
+    assert raw is not None
+    await raw.copy_records_to_table(
+        "merkle_leaves",
+        schema_name="public",
+        records=leaves,
+        columns=["leaf_index", "seq", "event_id", "fact_hash"],
+    )
+    await raw.copy_records_to_table(
+        "merkle_nodes",
+        schema_name="public",
+        records=[(level, index, digest) for (level, index), digest in made],
+        columns=["level", "index", "hash"],
+    )
+
+
+async def leaf_by_hash(conn: AsyncConnection, fact_hash: str) -> Any | None:
+    query = select(merkle_leaves).where(merkle_leaves.c.fact_hash == fact_hash)
+    return (await conn.execute(query.order_by(merkle_leaves.c.leaf_index).limit(1))).first()
+
+
+async def leaf_by_event(conn: AsyncConnection, event_id: UUID) -> Any | None:
+    query = select(merkle_leaves).where(merkle_leaves.c.event_id == event_id)
+    return (await conn.execute(query)).one_or_none()

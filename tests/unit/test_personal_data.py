@@ -1,0 +1,116 @@
+"""The crypto-shredding primitives: sealing, the KEK, blind indexes, the erased view, and
+the upcaster that keeps facts from before sealing readable."""
+
+import base64
+import json
+from uuid import uuid4
+
+import pytest
+
+from shared import envelope, events, personal_data, upcasting
+from shared.personal_data import Kek, PersonalData, UnsealError
+from tests.unit import factories
+
+ALICE = PersonalData(name="王小明", phone="13912345678", id_number="11010519491231002X")
+
+
+def test_sealed_data_opens_with_its_key_and_hides_the_plaintext() -> None:
+    key, key_id = personal_data.new_data_key(), uuid4()
+    sealed = personal_data.seal(key, key_id, ALICE)
+    assert personal_data.unseal(key, sealed) == ALICE
+    dumped = sealed.model_dump_json()
+    assert "13912345678" not in dumped
+    assert "王小明" not in dumped
+    assert "\\u738b" not in dumped.lower()  # nor JSON-escaped
+    # every seal draws a fresh nonce: the same data never gives the same ciphertext
+    assert personal_data.seal(key, key_id, ALICE).ciphertext != sealed.ciphertext
+
+
+def test_a_wrong_key_or_an_altered_blob_fails_authentication() -> None:
+    key, key_id = personal_data.new_data_key(), uuid4()
+    sealed = personal_data.seal(key, key_id, ALICE)
+    with pytest.raises(UnsealError):
+        personal_data.unseal(personal_data.new_data_key(), sealed)
+    with pytest.raises(UnsealError):  # the key id is authenticated: no passing off
+        personal_data.unseal(key, sealed.model_copy(update={"key_id": uuid4()}))
+    raw = bytearray(base64.b64decode(sealed.ciphertext))
+    raw[0] ^= 1
+    flipped = base64.b64encode(bytes(raw)).decode()
+    with pytest.raises(UnsealError):
+        personal_data.unseal(key, sealed.model_copy(update={"ciphertext": flipped}))
+
+
+def test_the_kek_wraps_keys_and_refuses_another_keks_or_ids_wrapping() -> None:
+    kek = Kek(bytes(range(32)))
+    key, key_id = personal_data.new_data_key(), uuid4()
+    wrapped = kek.wrap(key_id, key)
+    assert key not in wrapped
+    assert kek.unwrap(key_id, wrapped) == key
+    with pytest.raises(UnsealError):
+        Kek(bytes(32)).unwrap(key_id, wrapped)
+    with pytest.raises(UnsealError):
+        kek.unwrap(uuid4(), wrapped)
+    with pytest.raises(ValueError, match="32 bytes"):
+        Kek.from_base64("c2hvcnQ=")
+
+
+def test_an_erased_key_shows_the_data_as_erased() -> None:
+    key, key_id = personal_data.new_data_key(), uuid4()
+    sealed = personal_data.seal(key, key_id, ALICE)
+    assert personal_data.reveal(sealed, key) == (ALICE, "shown")
+    assert personal_data.reveal(sealed, None) == (PersonalData(), "erased")
+    assert personal_data.reveal(None, None) == (PersonalData(), "none")
+
+
+@pytest.mark.parametrize(
+    "written", ["13800138000", "+86 138-0013-8000", "008613800138000", "86 138 0013 8000"]
+)
+def test_the_blind_index_finds_one_citizen_however_the_number_is_written(written: str) -> None:
+    secret = b"index-key"
+    assert personal_data.phone_index(secret, written) == personal_data.phone_index(
+        secret, "13800138000"
+    )
+    assert personal_data.phone_index(b"another-key", written) != personal_data.phone_index(
+        secret, written
+    )
+    assert "13800138000" not in personal_data.phone_index(secret, written)
+
+
+def test_a_v1_appeal_received_reads_with_its_personal_data_in_clear() -> None:
+    current = factories.received()
+    wire = envelope.encode(current, version=1, prev_hash=envelope.GENESIS_HASH)
+    document = json.loads(wire.body)
+    document["schema_version"] = 1
+    document["data"] |= {
+        "citizen": {"name": "张三", "phone": "13800138000", "anonymous": False},
+        "location": {
+            "address": "幸福路1号",
+            "district": "east",
+            "lat": 39.90123,
+            "long": 116.40456,
+        },
+    }
+    del document["data"]["personal_data"]
+    old = envelope.decode(envelope.canonical_json(document))
+    assert isinstance(old.event, events.AppealReceived)
+    assert old.event.citizen == events.CitizenTraits(anonymous=False)
+    assert old.event.location == events.Place(district="east", lat=39.9, long=116.4)
+    assert old.event.personal_data == factories.CITIZEN.model_copy(update={"id_number": None})
+    assert (
+        upcasting.upcast("appeal.received", 1, {"citizen": {}, "location": {}}, current=2)[
+            "personal_data"
+        ]
+        is None
+    )
+
+
+def test_a_new_appeal_received_carries_only_ciphertext() -> None:
+    body = envelope.encode(
+        factories.received(), version=1, prev_hash=envelope.GENESIS_HASH
+    ).body.decode()
+    for plaintext in ("张三", "13800138000", "幸福路1号", "39.90123", "116.40456"):
+        assert plaintext not in body
+    decoded = envelope.decode(body.encode()).event
+    assert isinstance(decoded, events.AppealReceived)
+    assert isinstance(decoded.personal_data, personal_data.Sealed)
+    assert personal_data.unseal(factories.CITIZEN_KEY, decoded.personal_data) == factories.CITIZEN

@@ -1,0 +1,164 @@
+"""Rounds and limits on the pure work order, with the clock passed in: a redo is decided on
+what the citizen said and bounded by policy, past which the centre takes the appeal over;
+extensions are capped per appeal as well as per request."""
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from uuid import uuid4
+
+import pytest
+
+from dispatch_service import domain
+from dispatch_service.domain import routing, sla
+from shared import events
+from shared.decisions import Context
+from shared.errors import InvalidTransitionError
+from shared.workdays import SEED
+from tests.unit import factories
+
+TABLE = routing.RoutingTable(
+    version=1,
+    fallback_department="gov-city",
+    rules=(routing.RoutingRule("city:water", "water.outage", None, "water"),),
+)
+NOW = datetime(2026, 10, 12, 2, 0, tzinfo=UTC)  # Monday 12 October 2026, 10:00 Beijing
+POLICY = replace(sla.DEMO_POLICY, max_redo_rounds=1, max_extension_days_total=8)
+
+
+def ctx(now: datetime = NOW) -> Context:
+    return Context(actor="operator:wang", now=now, new_id=uuid4)
+
+
+def fold(history: Sequence[events.Event]) -> domain.WorkOrder:
+    order = None
+    for event in history:
+        order = domain.evolve(order, event)
+    assert order is not None
+    return order
+
+
+def signed() -> list[events.Event]:
+    forwarded = factories.forwarded(factories.received(at=NOW))
+    history = domain.assign(
+        None, forwarded, table=TABLE, policy=POLICY, calendar=SEED, context=ctx()
+    )
+    history += domain.sign_for(fold(history), department="water", person="李工", context=ctx())
+    return history
+
+
+def rating(
+    satisfaction: events.Satisfaction,
+    *,
+    solved: bool,
+    at_fault: bool | None = None,
+    round_: int = 1,
+) -> events.Rated:
+    return events.Rated(
+        id=uuid4(),
+        subject=uuid4(),
+        time=NOW,
+        actor="operator:zhao",
+        correlation_id=uuid4(),
+        round=round_,
+        satisfaction=satisfaction,
+        solved=solved,
+        department_at_fault=at_fault,
+    )
+
+
+def decide(order: domain.WorkOrder, rated: events.Rated) -> list[events.Event]:
+    return domain.close_or_redo(order, rated, policy=POLICY, calendar=SEED, context=ctx())
+
+
+def test_dissatisfied_alone_closes_when_solved_and_the_department_not_at_fault() -> None:
+    [closed] = decide(fold(signed()), rating("dissatisfied", solved=True, at_fault=False))
+    assert isinstance(closed, events.Closed)
+    assert closed.basis == "rated_dissatisfied"
+
+
+@pytest.mark.parametrize(("solved", "at_fault"), [(False, None), (True, True), (False, True)])
+def test_unsolved_or_at_fault_orders_a_redo(solved: bool, at_fault: bool | None) -> None:
+    [redo] = decide(fold(signed()), rating("dissatisfied", solved=solved, at_fault=at_fault))
+    assert isinstance(redo, events.RedoOrdered)
+    assert redo.round == 2
+    reason = "department was at fault" if at_fault else "not solved"
+    assert reason in redo.reason
+
+
+def test_satisfied_with_an_unsolvable_demand_closes() -> None:
+    [closed] = decide(fold(signed()), rating("basically_satisfied", solved=False))
+    assert isinstance(closed, events.Closed)
+    assert closed.basis == "rated_satisfied"
+
+
+def test_past_the_redo_rounds_the_appeal_goes_to_the_centre() -> None:
+    history = signed()
+    history += decide(fold(history), rating("dissatisfied", solved=False))
+    order = fold(history)
+    assert order.round == 2  # the one redo the policy allows
+    [escalated] = decide(order, rating("dissatisfied", solved=False, round_=2))
+    assert isinstance(escalated, events.EscalatedToCentre)
+    assert (escalated.department, escalated.round, escalated.redo_rounds) == ("water", 2, 1)
+    order = fold([*history, escalated])
+    assert (order.stage, order.is_open) == ("escalated", True)
+    # nothing more happens on ratings; the centre closes or reassigns
+    assert decide(order, rating("dissatisfied", solved=False, round_=2)) == []
+    assert domain.due_signals(order, handled=True, context=ctx(NOW + timedelta(days=90))) == []
+    [closed] = domain.close(order, note="中心研判后办结", context=ctx())
+    assert isinstance(closed, events.Closed)
+    [moved] = domain.reassign(
+        order,
+        department="gov-city",
+        assisting=(),
+        reason="提级办理",
+        routing_version=1,
+        policy=POLICY,
+        calendar=SEED,
+        context=ctx(),
+    )
+    assert fold([*history, escalated, moved]).stage == "assigned"
+
+
+def _extension(order: domain.WorkOrder, days: int, now: datetime = NOW) -> list[events.Event]:
+    return domain.request_extension(
+        order,
+        department="water",
+        working_days=days,
+        reason="需更换主管道",
+        legal_basis="规定",
+        policy=POLICY,
+        context=ctx(now),
+    )
+
+
+def test_extensions_are_capped_per_appeal_as_well_as_per_request() -> None:
+    history = signed()
+    with pytest.raises(InvalidTransitionError, match="at most 10"):
+        _extension(fold(history), 11)
+    history += _extension(fold(history), 5)
+    history += domain.approve_extension(fold(history), policy=POLICY, calendar=SEED, context=ctx())
+    order = fold(history)
+    assert order.extended_days_total == 5
+    with pytest.raises(InvalidTransitionError, match="capped at 8 working days in all; 3 are left"):
+        _extension(order, 4)
+    [request] = _extension(order, 3)
+    assert isinstance(request, events.ExtensionRequested)
+
+
+def test_the_cap_counts_extensions_across_redo_rounds() -> None:
+    history = signed()
+    history += _extension(fold(history), 8)
+    history += domain.approve_extension(fold(history), policy=POLICY, calendar=SEED, context=ctx())
+    history += decide(fold(history), rating("dissatisfied", solved=False))
+    order = fold(history)
+    history += domain.sign_for(order, department="water", person="李工", context=ctx())
+    with pytest.raises(InvalidTransitionError, match="0 are left"):
+        _extension(fold(history), 1)
+
+
+def test_an_old_policy_document_gets_the_default_limits() -> None:
+    document = sla.to_document(sla.DEMO_POLICY)
+    del document["max_redo_rounds"], document["max_extension_days_total"]
+    old = sla.from_document(1, document)
+    assert (old.max_redo_rounds, old.max_extension_days_total) == (2, 20)
