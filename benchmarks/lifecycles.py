@@ -150,7 +150,7 @@ async def run(
                 await one_lifecycle(
                     services, tally, appeal=appeal, operator=operator, department=department
                 )
-            except (LifecycleError, OSError, ValueError, KeyError) as exc:
+            except (LifecycleError, OSError, EOFError, TimeoutError, ValueError, KeyError) as exc:
                 tally.errors.append(repr(exc))
                 continue
             tally.durations.append(time.perf_counter() - began)

@@ -107,7 +107,7 @@ async def post_to_assignment(
                 answer = await pool.request(
                     "POST", "/v1/appeals", headers=headers, body=another_citizen(appeal)
                 )
-            except OSError as exc:
+            except (OSError, EOFError, TimeoutError) as exc:  # EOF: closed unanswered
                 errors.append(repr(exc))
                 return
             post_times.append(time.perf_counter() - scheduled)
