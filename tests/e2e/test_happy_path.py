@@ -1,6 +1,7 @@
 """The whole loop over HTTP, real Kafka and real PostgreSQL: intake → dispatch → feedback →
 audit, with the department boundary and idempotency enforced on the way."""
 
+import json
 from typing import Any
 
 import httpx
@@ -126,12 +127,15 @@ async def test_an_appeal_travels_the_whole_loop(stack: Stack) -> None:
         ]
         assert all(f["time"] and f["recorded_at"] for f in history["facts"])
         assert history["verified"] is True
-        assert history["facts"][0]["data"]["citizen"]["phone"] == "138****8000"
+        # the citizen's phone is sealed in the fact: without audit:personal-data it stays so
+        assert history["facts"][0]["data"]["citizen"].get("phone") is None
+        assert "13800138000" not in json.dumps(history, ensure_ascii=False)
         auditor = bearer("audit:read", "audit:personal-data")
         unmasked = await client.get(
             f"{stack.audit.url}/v1/appeals/{appeal_id}/history", headers=auditor
         )
-        assert unmasked.json()["facts"][0]["data"]["citizen"]["phone"] == "13800138000"
+        opened = unmasked.json()["facts"][0]["data"]["personal_data"]
+        assert (opened["phone"], opened["state"]) == ("13800138000", "shown")
         assert {c["source"]: c["length"] for c in history["chains"]} == {
             "intake": 2,
             "dispatch": 3,

@@ -69,12 +69,25 @@ async def test_a_replay_reports_a_live_row_that_differs_from_the_log(stack: Stac
             f"{stack.intake.url}/v1/appeals", json=APPEAL, headers=bearer(*OPERATOR)
         )
         appeal_id = created.json()["id"]
+
+        async def audit_holds_it() -> bool | None:
+            # intake's relay publishes after the response: the end offsets alone may not
+            # include the appeal yet, so wait for audit to have recorded its facts
+            found = await infra.query(
+                processes.database_url(stack.audit),
+                "SELECT count(*) FROM facts WHERE subject = :s",
+                s=appeal_id,
+            )
+            return found[0][0] >= 2 or None  # received and forwarded
+
+        await polling.until(audit_holds_it, what="audit to record the appeal")
         await polling.until(lambda: _audit_caught_up(stack), what="audit to catch up")
         engine = create_async_engine(infra.owner_url(processes.database_url(stack.audit)))
         async with engine.begin() as conn:
-            await conn.execute(
+            edited = await conn.execute(
                 text("UPDATE facts SET hash = repeat('0', 64) WHERE subject = :s"), {"s": appeal_id}
             )
+            assert edited.rowcount >= 2  # the tampering this test is about did happen
         await engine.dispose()
 
         replay = await _replay(client, stack)
