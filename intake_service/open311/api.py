@@ -285,7 +285,14 @@ async def service_request_updates(
         found = await feed.between(
             tx, since, until, params.MAX_REQUESTS, hidden_prefix=CONDUCT_PREFIX
         )
-    entries = [mapping.update_entry(update, name) for update, name in found]
+        # the citizen's own name is masked in the text: opened in memory for that only
+        opened = await personal.revealed_rows(
+            tx, personal.Keyring.of(runtime.settings), [row for _, row in found]
+        )
+    entries = [
+        mapping.update_entry(update, row["received"]["citizen"].get("name"))
+        for (update, _), row in zip(found, opened, strict=True)
+    ]
     return answer(fmt, "service_request_updates", entries)
 
 

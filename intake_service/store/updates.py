@@ -67,13 +67,17 @@ async def add_all(tx: Tx, new: Sequence[Update]) -> None:
 
 async def between(
     tx: Tx, since: datetime, until: datetime, limit: int, *, hidden_prefix: str | None = None
-) -> list[tuple[Update, str | None]]:
+) -> list[tuple[Update, dict[str, Any]]]:
     """The earliest `limit` updates whose fact happened in [since, until], in time order, of
     appeals that may be public only (none whose category starts with `hidden_prefix`), each
-    with its citizen's name (for masking)."""
-    name = appeals.c.received["citizen"]["name"].astext.label("citizen_name")
+    with its appeal's receipt as stored (sealed: the caller opens it to mask the name)."""
     query = (
-        select(updates, name)
+        select(
+            updates,
+            appeals.c.received,
+            appeals.c.key_id,
+            appeals.c.personal_data_erased_at,
+        )
         .join(appeals, appeals.c.id == updates.c.appeal_id)
         .where(updates.c.updated_at >= since, updates.c.updated_at <= until, publishable())
         .order_by(updates.c.updated_at, updates.c.id)
@@ -82,7 +86,17 @@ async def between(
     if hidden_prefix is not None:
         hidden = select(appeals.c.id).where(appeals.c.category.startswith(hidden_prefix))
         query = query.where(updates.c.appeal_id.not_in(hidden))
-    return [(_update(row), row.citizen_name) for row in await tx.conn.execute(query)]
+    return [
+        (
+            _update(row),
+            {
+                "received": row.received,
+                "key_id": row.key_id,
+                "personal_data_erased_at": row.personal_data_erased_at,
+            },
+        )
+        for row in await tx.conn.execute(query)
+    ]
 
 
 async def of_appeals(tx: Tx, appeal_ids: Sequence[UUID]) -> dict[UUID, list[Update]]:

@@ -39,6 +39,8 @@ WATER = bearer(*DEPARTMENT_SCOPES, department="water")
 # runs on both feedback replicas and must fire once.
 FEEDBACK_ENV = {
     "HOTLINE_RATING_WINDOW_HOURS": str(2 / 3600),
+    # the window closes only after the callback was due: due a second after approval here
+    "HOTLINE_CALLBACK_DUE_HOURS": str(1 / 3600),
     "HOTLINE_TIMER_INTERVAL_SECONDS": "0.2",
 }
 DEADLINE_SECONDS = 420

@@ -58,7 +58,8 @@ class WorkOrders:
             body = (await self.client.get(url, headers=OPERATOR_HEADERS)).json()
             return dict(body) if ready(body) else None
 
-        return await polling.until(probe, what="feedback to learn the holder")
+        # feedback learns holders from dispatch's topic: slower than 30 s on a loaded box
+        return await polling.until(probe, deadline_seconds=90, what="feedback to learn the holder")
 
     async def reply(self, department: dict[str, str], text: str) -> None:
         response = await self.client.post(
