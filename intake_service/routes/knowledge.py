@@ -51,7 +51,7 @@ async def read(
     article_id: ArticleId,
     runtime: IntakeRuntime,
     _: Reader,
-    version: Annotated[int | None, Query(ge=1)] = None,
+    version: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
 ) -> ArticleView:
     """The version in force, or the one named (answers cite versions that changed since)."""
     async with runtime.db.transaction() as tx:

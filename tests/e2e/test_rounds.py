@@ -81,8 +81,11 @@ async def test_redo_is_bounded_and_then_escalates_to_the_centre(stack: Stack) ->
             if response.status_code != 200:  # 404 until audit holds the appeal's facts
                 return None
             facts = response.json()["facts"]
-            done = any(f["type"] == "appeal.escalated_to_centre" for f in facts)
-            return list(facts) if done else None
+            # dispatch's escalation and feedback's two ratings come on different topics:
+            # wait until audit holds all three, whichever arrived first
+            escalated = any(f["type"] == "appeal.escalated_to_centre" for f in facts)
+            rated = sum(f["type"] == "appeal.rated" for f in facts)
+            return list(facts) if escalated and rated == 2 else None
 
         facts = await polling.until(audited, what="audit to record the escalation")
         # the centre decides what comes next: here it closes the appeal

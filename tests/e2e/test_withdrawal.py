@@ -91,6 +91,8 @@ async def test_a_forwarded_unsigned_appeal_is_answered_and_its_work_order_withdr
             headers={**MARKET, "If-Match": f'"{order["version"]}"'},
         )
         assert late.status_code == 409  # nobody signs for a withdrawn work order
+        # intake's answer and dispatch's withdrawal reach audit on different topics
+        await _history(client, stack, filed["id"], "appeal.withdrawn")
         types = await _history(client, stack, filed["id"], "appeal.answered")
         assert types.index("appeal.withdrawal_requested") < types.index("appeal.withdrawn")
         assert types.index("appeal.withdrawn") < types.index("appeal.answered")
@@ -120,6 +122,7 @@ async def test_a_signed_for_appeal_stays_with_its_department(stack: Stack) -> No
         assert "market signed for it" in refused["outcome"]["reason"]
         assert refused["status"] == "in_progress"  # never "closed" while the order is open
         assert (await orders.get()).json()["stage"] == "signed_for"
+        await _history(client, stack, filed["id"], "appeal.withdrawal_refused")  # dispatch's
         types = await _history(client, stack, filed["id"], "appeal.outcome_abandoned")
         assert "appeal.withdrawal_refused" in types
         assert "appeal.rejected" not in types
