@@ -9,6 +9,7 @@ opened when none is, so a paced (open-loop) driver never waits for a connection.
 
 import asyncio
 import json
+import random
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -44,14 +45,20 @@ class _Connection:
         self.writer.close()
 
 
+REQUEST_SECONDS = 30  # a request unanswered this long is an error, never a hang
+MAX_CONNECTIONS = 256  # past this, a request waits for a free connection (and that counts)
+
+
 class Pool:
-    """Keep-alive connections to one host:port."""
+    """Keep-alive connections to one host:port, at most MAX_CONNECTIONS of them: a server
+    that falls behind an open-loop driver must not be buried under new connections."""
 
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
         self.host = parts.hostname or "127.0.0.1"
         self.port = parts.port or 80
         self._idle: list[_Connection] = []
+        self._slots = asyncio.Semaphore(MAX_CONNECTIONS)
         self.opened = 0
 
     async def request(
@@ -71,6 +78,10 @@ class Pool:
         if payload or method in ("POST", "PUT", "PATCH"):
             lines += ["Content-Type: application/json", f"Content-Length: {len(payload)}"]
         request = ("\r\n".join(lines) + "\r\n\r\n").encode() + payload
+        async with self._slots, asyncio.timeout(REQUEST_SECONDS):
+            return await self._send(request)
+
+    async def _send(self, request: bytes) -> Response:
         if self._idle:
             connection = self._idle.pop()
             try:
@@ -107,3 +118,9 @@ class Pool:
         for connection in self._idle:
             connection.close()
         self._idle.clear()
+
+
+def another_citizen(appeal: dict[str, Any]) -> dict[str, Any]:
+    """The appeal from a citizen of its own (a random phone): traffic from many citizens."""
+    citizen = {**appeal["citizen"], "phone": f"139{random.randrange(10**8):08d}"}
+    return {**appeal, "citizen": citizen}

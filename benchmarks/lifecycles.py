@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmarks.client import Pool, Response
+from benchmarks.client import Pool, Response, another_citizen
 from benchmarks.paced import quantiles_ms
 
 STEP_SECONDS = 30
@@ -80,7 +80,9 @@ async def one_lifecycle(
     department: dict[str, str],
 ) -> None:
     created = _expect(
-        await services.intake.request("POST", "/v1/appeals", headers=operator, body=appeal),
+        await services.intake.request(
+            "POST", "/v1/appeals", headers=operator, body=another_citizen(appeal)
+        ),
         201,
         "file",
     )
@@ -148,7 +150,7 @@ async def run(
                 await one_lifecycle(
                     services, tally, appeal=appeal, operator=operator, department=department
                 )
-            except (LifecycleError, OSError, ValueError, KeyError) as exc:
+            except (LifecycleError, OSError, EOFError, TimeoutError, ValueError, KeyError) as exc:
                 tally.errors.append(repr(exc))
                 continue
             tally.durations.append(time.perf_counter() - began)

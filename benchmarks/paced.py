@@ -17,7 +17,7 @@ from typing import Any
 
 import asyncpg
 
-from benchmarks.client import Pool
+from benchmarks.client import Pool, another_citizen
 from shared.runtime.eventstore import OUTBOX_CHANNEL
 
 FALLBACK_POLL_SECONDS = 0.05
@@ -104,8 +104,10 @@ async def post_to_assignment(
 
         async def send(scheduled: float) -> None:
             try:
-                answer = await pool.request("POST", "/v1/appeals", headers=headers, body=appeal)
-            except OSError as exc:
+                answer = await pool.request(
+                    "POST", "/v1/appeals", headers=headers, body=another_citizen(appeal)
+                )
+            except (OSError, EOFError, TimeoutError) as exc:  # EOF: closed unanswered
                 errors.append(repr(exc))
                 return
             post_times.append(time.perf_counter() - scheduled)

@@ -127,13 +127,15 @@ async def main() -> None:
         },
         "run_id": uuid.uuid4().hex[:8],
     }
-    await _system(results)
-    results["takeover"] = await bench_takeover()
-    results["replay"] = await throughput.bench_replay()
-    results["proofs"] = await proofs.bench_proofs()
-    results["machine"]["load_average_at_end"] = os.getloadavg()
-    results["bench_seconds"] = round(time.perf_counter() - began)
-    OUT.write_text(json.dumps(results, indent=2) + "\n")
+    try:
+        await _system(results)
+        results["takeover"] = await bench_takeover()
+        results["replay"] = await throughput.bench_replay()
+        results["proofs"] = await proofs.bench_proofs()
+    finally:  # what was measured is kept even when a later phase fails
+        results["machine"]["load_average_at_end"] = os.getloadavg()
+        results["bench_seconds"] = round(time.perf_counter() - began)
+        OUT.write_text(json.dumps(results, indent=2, default=str) + "\n")
     print_table(results)
     print(f"\nwritten to {OUT}")
 

@@ -27,12 +27,15 @@ State = domain.WorkOrder | None
 
 async def _project(tx: Tx, order: State, new: Sequence[events.Event], version: int) -> None:
     assert order is not None  # a work order's stream starts with its assignment
+    # The replied round is another service's (feedback's appeal.handled); a stream that has
+    # just begun has no row yet, so nothing to read: the assignment's common case.
+    just_begun = version == len(new)
     await store.save_work_order(
         tx,
         order,
         version=version,
         at=new[-1].time,
-        handled_round=await store.handled_round(tx, order.appeal_id),  # another service's
+        handled_round=0 if just_begun else await store.handled_round(tx, order.appeal_id),
         now=new[-1].time,
     )
 

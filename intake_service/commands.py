@@ -3,6 +3,7 @@ through `shared.runtime.commands.execute` on the appeal's stream, whose `project
 appeals row and the Open311 update feed in step in the same transaction."""
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Final, Literal
 from uuid import UUID
@@ -29,6 +30,36 @@ async def advance(tx: Tx, event: events.Event) -> None:
     new = domain.progress_after(event, current[0])
     if new is not None and domain.applies(event, current, new=new):
         await store.set_progress(tx, event.subject, new, event.time)
+
+
+def filed_progress(new: Sequence[events.Event]) -> tuple[tuple[int, str, datetime], dict[str, str]]:
+    """(round, status, since) and the stage times a new appeal's facts leave it at, folded
+    in memory as `advance` would move its row fact by fact."""
+    received = new[0]
+    progress: tuple[int, str] = (1, "received")
+    since, stages = received.time, {"received": received.time.isoformat()}
+    for event in new[1:]:
+        after = domain.progress_after(event, progress[0])
+        if after is not None and domain.applies(event, progress, new=after):
+            progress, since = after, event.time
+            stages[after[1]] = event.time.isoformat()
+    return (*progress, since), stages
+
+
+def filing(description: store.Description) -> Aggregate[State, Tx]:
+    """APPEAL as a filing projects it: the new row written once, with the status its facts
+    leave it at and what filing knew beyond them, and its Open311 updates in one insert
+    (the row is this transaction's own: nothing to lock or read back)."""
+
+    async def project(tx: Tx, _: State, new: Sequence[events.Event], version: int) -> None:
+        received = new[0]
+        if version != len(new) or not isinstance(received, events.AppealReceived):
+            raise ValueError("a filing begins a new appeal's stream")
+        progress, stages = filed_progress(new)
+        await store.add(tx, received, progress=progress, stages=stages, description=description)
+        await open311_updates.record(tx, new, fresh=True)
+
+    return replace(APPEAL, project=project)
 
 
 async def _project(tx: Tx, _: State, new: Sequence[events.Event], __: int) -> None:

@@ -2,6 +2,7 @@
 data sealed under their key, classified by the catalogue's rules, possible repeats flagged by
 blind index, recorded on a new stream and, unless held, forwarded to dispatch."""
 
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
 
@@ -16,7 +17,17 @@ from shared.runtime.problems import invalid_field
 DEFAULT_REPEAT_WINDOW: Final = timedelta(hours=72)
 
 
-async def file_appeal(
+@dataclass(frozen=True, slots=True)
+class Filed:
+    """A filed appeal as its filing transaction knows it: no need to read the row back."""
+
+    received: events.AppealReceived
+    status: str
+    description: store.Description
+    received_hash: str  # what a citizen's receipt proves was accepted
+
+
+async def file(
     tx: Tx,
     appeal: domain.NewAppeal,
     *,
@@ -25,7 +36,7 @@ async def file_appeal(
     extras: dict[str, Any] | None = None,
     hold: bool = False,
     repeat_window: timedelta = DEFAULT_REPEAT_WINDOW,
-) -> events.AppealReceived:
+) -> Filed:
     """Accept an appeal in the caller's transaction (every channel files through here):
     seal the citizen's data, classify, flag repeats, record and, unless held, forward."""
     current = await store.current_catalogue(tx)
@@ -46,9 +57,15 @@ async def file_appeal(
         since=context.now - repeat_window,
     )
     appeal_id = context.new_id()
+    description = store.Description(
+        extras=extras,
+        classification=classified.as_dict(),
+        repeat_candidates=candidates,
+        **sealing.indexes(),
+    )
     outcome = await execute(
         tx,
-        commands.APPEAL,
+        commands.filing(description),
         appeal_id,
         lambda _, ctx: domain.receive(
             appeal,
@@ -61,15 +78,36 @@ async def file_appeal(
         ),
         context=context,
         expected_version=0,
-    )
-    await store.describe(
-        tx,
-        appeal_id,
-        extras=extras,
-        classification=classified.as_dict(),
-        repeat_candidates=candidates,
-        **sealing.indexes(),
+        loaded=(None, 0),  # a new id: there is no stream to read (the append's key checks)
     )
     received = outcome.new[0]
     assert isinstance(received, events.AppealReceived)
-    return received
+    return Filed(
+        received,
+        status=commands.filed_progress(outcome.new)[0][1],
+        description=description,
+        received_hash=tx.appended_hashes[received.id],
+    )
+
+
+async def file_appeal(
+    tx: Tx,
+    appeal: domain.NewAppeal,
+    *,
+    context: Context,
+    keyring: personal.Keyring,
+    extras: dict[str, Any] | None = None,
+    hold: bool = False,
+    repeat_window: timedelta = DEFAULT_REPEAT_WINDOW,
+) -> events.AppealReceived:
+    """`file`, for callers that need only the fact."""
+    filed = await file(
+        tx,
+        appeal,
+        context=context,
+        keyring=keyring,
+        extras=extras,
+        hold=hold,
+        repeat_window=repeat_window,
+    )
+    return filed.received

@@ -74,10 +74,15 @@ async def _citizen_key(
     tx: Tx, keyring: Keyring, phone: str | None, now: datetime
 ) -> tuple[UUID, bytes]:
     """The living key of the phone's citizen, or a new one."""
-    if phone is not None and (found := await store.key_by_phone(tx, phone)) is not None:
-        return found[0], keyring.kek.unwrap(*found)
     key_id, key = uuid4(), new_data_key()
-    if await store.add_key(tx, key_id, keyring.kek.wrap(key_id, key), phone_index=phone, now=now):
+    wrapped = keyring.kek.wrap(key_id, key)
+    if phone is not None:
+        # Found or added in one statement: the new key is made up front (microseconds),
+        # a round trip is not.
+        found = await store.key_for_phone(tx, phone, key_id, wrapped, now=now)
+        if found is not None:
+            return (key_id, key) if found[0] == key_id else (found[0], keyring.kek.unwrap(*found))
+    elif await store.add_key(tx, key_id, wrapped, phone_index=None, now=now):
         return key_id, key
     # A concurrent filing from the same phone created its key first (the insert waited for
     # it to commit): that key is the citizen's.

@@ -12,9 +12,14 @@ from shared.runtime.eventstore import Tx
 # Published versions never change, so each is read once per process.
 _routing: dict[int, routing.RoutingTable] = {}
 _policies: dict[int, sla.SlaPolicy] = {}
+_ROUTING, _POLICY = "dispatch.routing", "dispatch.policy"  # keys in Tx.memo
 
 
 async def current_routing(tx: Tx) -> routing.RoutingTable:
+    """The routing table in force: read once per transaction (a consume batch applies many
+    records in one), each version's rules once per process."""
+    if (memoized := tx.memo.get(_ROUTING)) is not None:
+        return memoized  # type: ignore[no-any-return]
     head = (
         await tx.conn.execute(
             select(routing_versions).order_by(routing_versions.c.version.desc()).limit(1)
@@ -36,10 +41,14 @@ async def current_routing(tx: Tx) -> routing.RoutingTable:
                 for r in rules
             ),
         )
+    tx.memo[_ROUTING] = table
     return table
 
 
 async def current_policy(tx: Tx) -> sla.SlaPolicy:
+    """The SLA policy in force, read once per transaction, each version once per process."""
+    if (memoized := tx.memo.get(_POLICY)) is not None:
+        return memoized  # type: ignore[no-any-return]
     head = (
         await tx.conn.execute(
             select(sla_policies.c.version).order_by(sla_policies.c.version.desc()).limit(1)
@@ -53,6 +62,7 @@ async def current_policy(tx: Tx) -> sla.SlaPolicy:
         )
         assert document is not None
         policy = _policies[head] = sla.from_document(head, document)
+    tx.memo[_POLICY] = policy
     return policy
 
 
@@ -78,6 +88,7 @@ async def publish_policy(tx: Tx, policy: sla.SlaPolicy) -> int | None:
         return None
     version = (newest.version if newest else 0) + 1
     await tx.conn.execute(sla_policies.insert().values(version=version, document=document))
+    tx.memo.pop(_POLICY, None)  # this transaction now sees the new version
     return version
 
 
@@ -125,6 +136,7 @@ async def publish_routing(
         await tx.conn.execute(
             routing_rules.insert(), [{"assisting": [], **r, "version": version} for r in rules]
         )
+    tx.memo.pop(_ROUTING, None)  # this transaction now sees the new version
     return version
 
 

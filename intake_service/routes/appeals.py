@@ -52,7 +52,7 @@ async def create_appeal(
 
     async def accept(tx: Tx) -> idempotency.StoredResponse:
         await commands.known_category(tx, filing.category)
-        received = await appeal_filing.file_appeal(
+        filed = await appeal_filing.file(
             tx,
             filing.appeal(),
             context=Context(actor=caller.actor, now=datetime.now(UTC)),
@@ -60,22 +60,19 @@ async def create_appeal(
             hold=filing.hold,
             repeat_window=window,
         )
-        row = await store.get(tx, received.subject)
-        assert row is not None
+        received = filed.received  # the answer from what filing knows: no row read back
         created = AppealCreated(
             id=received.subject,
-            status=row["status"],
+            status=filed.status,
             received_at=received.time,
             event_id=received.id,
             category=received.category,
             urgency=received.urgency,
+            receipt=views.receipt(runtime.settings.audit_public_url, filed.received_hash),
         )
-        fact_hash = await store.received_hash(tx, received.subject)
-        if fact_hash is not None:
-            created.receipt = views.receipt(runtime.settings.audit_public_url, fact_hash)
         if front_office(caller):  # other citizens' appeals (same phone or address)
-            created.classification = row["classification"]
-            created.repeat_candidates = row["repeat_candidates"]
+            created.classification = filed.description.classification
+            created.repeat_candidates = list(filed.description.repeat_candidates)
         body = created.model_dump(mode="json", exclude_unset=True)
         return idempotency.StoredResponse(201, body)
 

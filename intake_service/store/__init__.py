@@ -1,10 +1,10 @@
 """intake's SQL, all of it: the appeals read model, the catalogue, the knowledge base."""
 
 from intake_service.store.appeals import (
+    Description,
     Filters,
     add,
     children,
-    describe,
     find,
     get,
     list_appeals,
@@ -21,11 +21,11 @@ from intake_service.store.catalogue import current_catalogue, publish_catalogue
 from intake_service.store.tables import metadata
 
 __all__ = [
+    "Description",
     "Filters",
     "add",
     "children",
     "current_catalogue",
-    "describe",
     "find",
     "get",
     "list_appeals",

@@ -31,8 +31,41 @@ def _stage(status: str, at: datetime) -> Any:
     return _patched(appeals.c.stages, {status: at.isoformat()})
 
 
-async def add(tx: Tx, received: events.AppealReceived) -> None:
-    """The appeal's row, as its appeal.received fact tells it."""
+@dataclass(frozen=True, slots=True)
+class Description:
+    """What filing knew beyond the fact: what the channel carried (Open311: partner,
+    attributes, media_url), why the rules classified it so, the appeals it may repeat, and
+    the blind indexes later appeals find it by."""
+
+    extras: dict[str, Any] | None
+    classification: dict[str, Any]
+    repeat_candidates: Sequence[UUID]
+    phone_index: str | None
+    address_index: str | None
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "extras": self.extras,
+            "phone_index": self.phone_index,
+            "address_index": self.address_index,
+            "classification": self.classification,
+            "repeat_candidates": [str(c) for c in self.repeat_candidates],
+        }
+
+
+async def add(
+    tx: Tx,
+    received: events.AppealReceived,
+    *,
+    progress: tuple[int, str, datetime] | None = None,
+    stages: dict[str, str] | None = None,
+    description: Description | None = None,
+) -> None:
+    """The appeal's row, as its appeal.received fact tells it; `progress` (round, status,
+    since) and `stages` as the facts filed with it leave it, and filing's `description`,
+    when the caller has them: then the row is written once."""
+    round_, status, status_at = progress or (1, "received", received.time)
+    described = {"repeat_candidates": []} if description is None else description.columns()
     await tx.conn.execute(
         appeals.insert().values(
             id=received.subject,
@@ -42,38 +75,13 @@ async def add(tx: Tx, received: events.AppealReceived) -> None:
             category=received.category,
             urgency=received.urgency,
             district=received.location.district,
-            status="received",
-            status_at=received.time,
-            stages={"received": received.time.isoformat()},
+            status=status,
+            status_round=round_,
+            status_at=status_at,
+            stages=stages or {"received": received.time.isoformat()},
             received=received.model_dump(mode="json"),
             key_id=getattr(received.personal_data, "key_id", None),
-            repeat_candidates=[],
-        )
-    )
-
-
-async def describe(
-    tx: Tx,
-    appeal_id: UUID,
-    *,
-    extras: dict[str, Any] | None,
-    classification: dict[str, Any],
-    repeat_candidates: Sequence[UUID],
-    phone_index: str | None,
-    address_index: str | None,
-) -> None:
-    """What filing knew beyond the fact: what the channel carried (Open311: partner,
-    attributes, media_url), why the rules classified it so, the appeals it may repeat, and
-    the blind indexes later appeals find it by."""
-    await tx.conn.execute(
-        update(appeals)
-        .where(appeals.c.id == appeal_id)
-        .values(
-            extras=extras,
-            phone_index=phone_index,
-            address_index=address_index,
-            classification=classification,
-            repeat_candidates=[str(c) for c in repeat_candidates],
+            **described,
         )
     )
 

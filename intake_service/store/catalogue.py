@@ -10,10 +10,14 @@ from shared.runtime.eventstore import Tx
 
 # Published versions never change, so each is read once per process.
 _catalogues: dict[int, tuple[Catalogue, datetime]] = {}
+_MEMO = "intake.catalogue"  # the version in force, in Tx.memo
 
 
 async def current_catalogue(tx: Tx) -> tuple[int, Catalogue, datetime] | None:
-    """(version, catalogue, published at) of the newest version, None before the first."""
+    """(version, catalogue, published at) of the newest version, None before the first;
+    read once per transaction (filing checks the category, then classifies)."""
+    if _MEMO in tx.memo:
+        return tx.memo[_MEMO]  # type: ignore[no-any-return]
     head = (
         await tx.conn.execute(
             select(catalogue_versions.c.version, catalogue_versions.c.published_at)
@@ -22,6 +26,7 @@ async def current_catalogue(tx: Tx) -> tuple[int, Catalogue, datetime] | None:
         )
     ).one_or_none()
     if head is None:
+        tx.memo[_MEMO] = None
         return None
     if (cached := _catalogues.get(head.version)) is None:
         document = await tx.conn.scalar(
@@ -33,7 +38,8 @@ async def current_catalogue(tx: Tx) -> tuple[int, Catalogue, datetime] | None:
             Catalogue.model_validate(document),
             head.published_at,
         )
-    return head.version, *cached
+    found = tx.memo[_MEMO] = (head.version, *cached)
+    return found
 
 
 async def publish_catalogue(tx: Tx, catalogue: Catalogue) -> int | None:
@@ -48,4 +54,5 @@ async def publish_catalogue(tx: Tx, catalogue: Catalogue) -> int | None:
         return None
     version = (newest.version if newest else 0) + 1
     await tx.conn.execute(catalogue_versions.insert().values(version=version, document=document))
+    tx.memo.pop(_MEMO, None)  # this transaction now sees the new version
     return version

@@ -5,7 +5,18 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, update
+from sqlalchemy import (
+    DateTime,
+    LargeBinary,
+    String,
+    Uuid,
+    exists,
+    func,
+    literal,
+    select,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
 
 from intake_service.store.tables import appeals, citizen_keys, erasures
@@ -23,6 +34,45 @@ async def key_by_phone(tx: Tx, phone_index: str) -> tuple[UUID, bytes] | None:
         )
     ).one_or_none()
     return None if row is None or row.wrapped_key is None else (row.key_id, row.wrapped_key)
+
+
+async def key_for_phone(
+    tx: Tx, phone_index: str, key_id: UUID, wrapped: bytes, *, now: datetime
+) -> tuple[UUID, bytes] | None:
+    """The living key of the citizen with this phone, locked until the transaction ends, or
+    else this new one, stored: one statement either way (a filing's hot path). None when a
+    concurrent filing from the same phone is creating its key (the insert waited for it and
+    found the phone taken): `key_by_phone` then reads that one."""
+    found = (
+        select(citizen_keys.c.key_id, citizen_keys.c.wrapped_key)
+        .where(citizen_keys.c.phone_index == phone_index, citizen_keys.c.wrapped_key.is_not(None))
+        .with_for_update()
+        .cte("found")
+    )
+    added = (
+        insert(citizen_keys)
+        .from_select(
+            ["key_id", "wrapped_key", "phone_index", "created_at"],
+            select(
+                literal(key_id, Uuid),
+                literal(wrapped, LargeBinary),
+                literal(phone_index, String),
+                literal(now, DateTime(timezone=True)),
+            ).where(~exists(select(found.c.key_id))),
+        )
+        .on_conflict_do_nothing()
+        .returning(citizen_keys.c.key_id, citizen_keys.c.wrapped_key)
+        .cte("added")
+    )
+    row = (
+        await tx.conn.execute(
+            union_all(
+                select(found.c.key_id, found.c.wrapped_key),
+                select(added.c.key_id, added.c.wrapped_key),
+            )
+        )
+    ).first()
+    return None if row is None else (row.key_id, row.wrapped_key)
 
 
 async def add_key(

@@ -40,19 +40,28 @@ async def history(tx: Tx, appeal_id: UUID) -> list[Update]:
 
 async def add(tx: Tx, update: Update) -> None:
     """Once per fact: a redelivered fact finds its row and adds nothing."""
+    await add_all(tx, [update])
+
+
+async def add_all(tx: Tx, new: Sequence[Update]) -> None:
+    """As `add`, the rows in one statement."""
+    if not new:
+        return
+    rows = [
+        {
+            "update_id": update.update_id,
+            "appeal_id": update.appeal_id,
+            "fact_type": update.fact_type,
+            "status": update.status,
+            "description": update.description,
+            "updated_at": update.at,
+            "department": update.department,
+            "due": update.due,
+        }
+        for update in new
+    ]
     await tx.conn.execute(
-        insert(updates)
-        .values(
-            update_id=update.update_id,
-            appeal_id=update.appeal_id,
-            fact_type=update.fact_type,
-            status=update.status,
-            description=update.description,
-            updated_at=update.at,
-            department=update.department,
-            due=update.due,
-        )
-        .on_conflict_do_nothing(index_elements=[updates.c.update_id])
+        insert(updates).values(rows).on_conflict_do_nothing(index_elements=[updates.c.update_id])
     )
 
 

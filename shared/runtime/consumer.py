@@ -133,6 +133,8 @@ class ConsumeLoop:
 
     async def _consume(self, consumer: AIOKafkaConsumer, stopping: asyncio.Event) -> None:
         stop = asyncio.ensure_future(stopping.wait())
+        committing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        committing.set_result(None)
         try:
             while not stopping.is_set():
                 # Wait for records or the stop, whichever comes first: a stopping replica
@@ -150,9 +152,16 @@ class ConsumeLoop:
                         continue  # revoked by a rebalance since the fetch: its new owner reads it
                     await self._apply_batch(records, stopping)
                     # Every record above is committed in PostgreSQL before its offset moves.
-                    await self._commit(consumer, partition, records[-1].offset + 1)
+                    # The offset commit (a broker round trip) runs while the next partition's
+                    # batch applies; one commit in flight at a time, so offsets move in order.
+                    await committing
+                    committing = asyncio.ensure_future(
+                        self._commit(consumer, partition, records[-1].offset + 1)
+                    )
         finally:
             stop.cancel()
+            # Before the consumer stops (and leaves its group): the last offsets are kept.
+            await committing
 
     async def _commit(
         self, consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int

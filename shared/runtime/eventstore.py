@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
-from sqlalchemy import func, select, text, update
+from sqlalchemy import func, literal, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -62,6 +62,13 @@ class Tx:
     def __init__(self, conn: AsyncConnection) -> None:
         self.conn = conn
         self._notified = False
+        # Lookups that stand for the whole transaction, read once in it: e.g. the catalogue
+        # version in force, which a consume batch would otherwise re-read per record.
+        self.memo: dict[str, Any] = {}
+        # stream -> (version, hash) of its head as this transaction read or wrote it
+        self._heads: dict[UUID, tuple[int, str]] = {}
+        # event id -> hash of each fact this transaction appended (a receipt names it)
+        self.appended_hashes: dict[UUID, str] = {}
 
     async def load(self, stream_id: UUID) -> list[envelope.Recorded]:
         rows = await self.conn.execute(
@@ -69,7 +76,10 @@ class Tx:
             .where(schema.events.c.stream_id == stream_id)
             .order_by(schema.events.c.version)
         )
-        return [envelope.decode(row.body.encode()) for row in rows]
+        loaded = [envelope.decode(row.body.encode()) for row in rows]
+        if loaded:  # the head's hash, which an append after this load chains to
+            self._heads[stream_id] = (loaded[-1].version, loaded[-1].hash)
+        return loaded
 
     async def version(self, stream_id: UUID) -> int:
         """The stream's current version (0 for none): what an ETag names."""
@@ -121,20 +131,30 @@ class Tx:
                 }
             )
             prev_hash = recorded.hash
+            self.appended_hashes[event.id] = recorded.hash
         if not rows:
             return expected_version
+        # One statement: every row in one VALUES list (an executemany would run one INSERT
+        # per row), and the first append of the transaction carries its NOTIFY in the same
+        # statement (delivered at commit, waking the relay at once).
+        appended = schema.events.insert().values(rows)
+        statement: Any = appended
+        if not self._notified:
+            notify = func.pg_notify(literal(OUTBOX_CHANNEL), literal(""))
+            statement = select(notify).add_cte(appended.cte("appended"))
         try:  # no savepoint: after a conflict the whole transaction must roll back anyway
-            await self.conn.execute(schema.events.insert(), rows)
+            await self.conn.execute(statement)
         except IntegrityError as exc:
             raise ConcurrencyError(stream_id, expected_version) from exc
-        if not self._notified:  # NOTIFY is delivered at commit, waking the relay at once
-            await self.conn.execute(text("SELECT pg_notify(:c, '')"), {"c": OUTBOX_CHANNEL})
-            self._notified = True
+        self._notified = True
+        self._heads[stream_id] = (version, prev_hash)
         return version
 
     async def _hash_at(self, stream_id: UUID, version: int) -> str:
         if version == 0:
             return envelope.GENESIS_HASH
+        if self._heads.get(stream_id, (None, None))[0] == version:
+            return self._heads[stream_id][1]  # loaded or appended in this transaction
         found = await self.conn.scalar(
             select(schema.events.c.hash).where(
                 schema.events.c.stream_id == stream_id, schema.events.c.version == version

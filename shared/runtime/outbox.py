@@ -29,6 +29,7 @@ log = logging.getLogger("hotline.outbox")
 BATCH_SIZE = 500
 POLL_SECONDS = 1.0  # backstop for a missed NOTIFY; the normal wake-up is the notification
 LOCK_RETRY_SECONDS = 0.25  # a standby's attempt costs one round trip
+LOCK_CHECK_SECONDS = 1.0  # the holder proves its lock session by a round trip this often
 
 
 class OutboxRelay:
@@ -109,12 +110,19 @@ class OutboxRelay:
         await raw.driver_connection.add_listener(  # type: ignore[union-attr]
             eventstore.OUTBOX_CHANNEL, lambda *_: wake.set()
         )
-        last_stats = 0.0
+        last_stats = last_check = 0.0
         stop = asyncio.ensure_future(stopping.wait())
         try:
             while not stopping.is_set():
-                await lock_conn.execute(text("SELECT 1"))  # a lost session means a lost lock
-                await lock_conn.commit()
+                # A lost session means a lost lock. The LISTEN keeps the driver reading the
+                # session's socket, so a closed one shows at once without a round trip; a
+                # round trip proves the session at most every LOCK_CHECK_SECONDS, not per pass.
+                if raw.driver_connection.is_closed():  # type: ignore[union-attr]
+                    raise ConnectionError("the relay's lock session is gone")
+                if time.monotonic() - last_check > LOCK_CHECK_SECONDS:
+                    await lock_conn.execute(text("SELECT 1"))
+                    await lock_conn.commit()
+                    last_check = time.monotonic()
                 wake.clear()
                 published = await self.publish_batch(producer)
                 if time.monotonic() - last_stats > 5:

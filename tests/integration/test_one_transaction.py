@@ -1,0 +1,119 @@
+"""A command's facts and its read model commit in one transaction, on real PostgreSQL.
+
+The hot paths write as few statements as they can (a filing's row written once with the
+status its facts leave it at, its Open311 updates in one insert): this holds them to the
+rule that makes that safe. Every row carries `xmin`, the id of the transaction that wrote
+its current version, so facts written in one transaction and their read model in another,
+or facts written without their read model, show here as a second id or a missing row.
+"""
+
+from typing import Any
+from uuid import UUID
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from dispatch_service import handlers as dispatch_handlers
+from dispatch_service import seed
+from dispatch_service.main import MIGRATIONS as DISPATCH_MIGRATIONS
+from intake_service import commands, domain, filing, personal
+from intake_service.settings import IntakeSettings
+from shared import events
+from shared.decisions import Context
+from shared.runtime.eventstore import Database
+from tests.support import infra
+from tests.unit import factories
+
+pytestmark = pytest.mark.integration
+
+APPEAL = domain.NewAppeal(
+    channel="phone",
+    appeal_type="complaint",
+    category="water.outage",
+    content="幸福小区3号楼停水两天",
+    citizen=events.Citizen(phone="13800138000"),
+)
+KEYRING = personal.Keyring.of(IntakeSettings())
+OPERATOR = Context(actor="operator:test", now=factories.T0)
+
+
+async def _writers(db: Database, sql: str, stream: UUID) -> list[Any]:
+    """The transaction ids that wrote the rows `sql` selects (its one parameter: `s`)."""
+    async with db.transaction() as tx:
+        return [row[0] for row in await tx.conn.execute(text(sql), {"s": stream})]
+
+
+async def _newest_fact_writer(db: Database, stream: UUID) -> Any:
+    [writer] = await _writers(
+        db,
+        "SELECT xmin::text FROM events WHERE stream_id = :s ORDER BY version DESC LIMIT 1",
+        stream,
+    )
+    return writer
+
+
+async def test_a_filing_writes_its_facts_row_and_updates_in_one_transaction(db: Database) -> None:
+    async with db.transaction() as tx:
+        received = await filing.file_appeal(tx, APPEAL, context=OPERATOR, keyring=KEYRING)
+    appeal = received.subject
+    facts = await _writers(db, "SELECT xmin::text FROM events WHERE stream_id = :s", appeal)
+    row = await _writers(db, "SELECT xmin::text FROM appeals WHERE id = :s", appeal)
+    feed = await _writers(db, "SELECT xmin::text FROM open311_updates WHERE appeal_id = :s", appeal)
+    assert len(facts) == 2  # appeal.received, appeal.forwarded
+    assert len(row) == 1
+    assert len(feed) == 2
+    assert set(facts) == set(row) == set(feed)
+    [status] = await _writers(db, "SELECT status FROM appeals WHERE id = :s", appeal)
+    stages = await _writers(
+        db, "SELECT jsonb_object_keys(stages::jsonb) FROM appeals WHERE id = :s", appeal
+    )
+    assert status == "forwarded"  # the row shows what both facts leave it at
+    assert set(stages) == {"received", "forwarded"}
+
+
+async def test_a_decision_writes_its_fact_and_read_model_in_one_transaction(
+    db: Database,
+) -> None:
+    async with db.transaction() as tx:
+        received = await filing.file_appeal(
+            tx, APPEAL, context=OPERATOR, keyring=KEYRING, hold=True
+        )
+    appeal = received.subject
+    filed = await _newest_fact_writer(db, appeal)
+    async with db.transaction() as tx:
+        await commands.forward(tx, appeal, context=OPERATOR, if_match='"1"')
+    decided = await _newest_fact_writer(db, appeal)
+    row = await _writers(db, "SELECT xmin::text FROM appeals WHERE id = :s", appeal)
+    feed = await _writers(
+        db,
+        "SELECT xmin::text FROM open311_updates WHERE appeal_id = :s ORDER BY updated_at, id",
+        appeal,
+    )
+    assert decided != filed
+    assert row == [decided]  # the row was rewritten by the decision's own transaction
+    assert feed[-1] == decided
+
+
+async def test_an_assignment_writes_its_fact_and_work_order_in_one_transaction(
+    servers: None,
+) -> None:
+    url = await infra.fresh_database("t_one_tx", DISPATCH_MIGRATIONS)
+    engine = create_async_engine(url)
+    db = Database(engine)
+    try:
+        async with db.transaction() as tx:
+            await seed.seed(tx)
+        forwarded = factories.forwarded(factories.received())
+        async with db.transaction() as tx:
+            await dispatch_handlers.HANDLERS[events.AppealForwarded](forwarded, tx)
+        appeal = forwarded.subject
+        facts = await _writers(db, "SELECT xmin::text FROM events WHERE stream_id = :s", appeal)
+        order = await _writers(
+            db, "SELECT xmin::text FROM work_orders WHERE appeal_id = :s", appeal
+        )
+    finally:
+        await engine.dispose()
+    assert len(facts) == 1
+    assert len(order) == 1
+    assert facts == order
