@@ -25,22 +25,29 @@ Publish = Callable[[proofs.SignedCheckpoint], Awaitable[None]]
 BATCH = 20_000  # leaves appended per round trip while the tree catches up
 
 
-async def extend_tree(engine: AsyncEngine, size: int) -> int:
-    """Append the recorded facts up to `size` leaves; returns the tree's size."""
+async def extend_tree(engine: AsyncEngine, settled_seq: int) -> int:
+    """Append the facts recorded up to seq `settled_seq` that the tree does not hold yet;
+    returns the tree's size. A fact the tree already holds (recorded again at the end by a
+    switch-over) keeps its leaf: a second one would count it twice and move every later
+    leaf, so no earlier checkpoint would be consistent with the next."""
     async with engine.begin() as conn:
         await tree.lock_tree(conn)
         have, last_seq = await tree.tree_size(conn)
         edge_nodes = merkle.subtrees(0, have)
         stored = await tree.nodes(conn, edge_nodes)
         edge = [(node, stored[node]) for node in edge_nodes]
-        while have < size:
-            rows = await tree.facts_after(conn, last_seq, min(BATCH, size - have))
-            if not rows:
-                break
-            made = merkle.append(edge, [merkle.leaf_hash(r.hash) for r in rows])
-            leaves = [(have + i, r.seq, r.event_id, r.hash) for i, r in enumerate(rows)]
+        while rows := await tree.facts_after(conn, last_seq, settled_seq, BATCH):
+            last_seq = rows[-1].seq
+            new = [r for r in rows if not r.leafed]
+            if not new:
+                continue
+            made = merkle.append(edge, [merkle.leaf_hash(r.hash) for r in new])
+            leaves = [
+                (have + i, r.seq, r.event_id, r.hash, *(r._mapping[c] for c in tree.LEAF_PLACE))
+                for i, r in enumerate(new)
+            ]
             await tree.add(conn, leaves, made)
-            have, last_seq = have + len(rows), rows[-1].seq
+            have += len(new)
             known = dict(edge) | dict(made)
             edge = [(node, known[node]) for node in merkle.subtrees(0, have)]
         return have
@@ -56,8 +63,8 @@ async def create(
 ) -> proofs.SignedCheckpoint | None:
     """Checkpoint the settled facts; None when nothing was added since the last one."""
     async with engine.begin() as conn:
-        size = await store.settled_size(conn)  # releases the lock at this commit
-    size = await extend_tree(engine, size)
+        settled = await store.settled_seq(conn)  # releases the lock at this commit
+    size = await extend_tree(engine, settled)
     async with engine.begin() as conn:
         await store.lock_checkpoints(conn)
         latest = await store.get_checkpoint(conn, None)

@@ -46,7 +46,8 @@ async def _build(engine: AsyncEngine, size: int) -> None:
         hashes = [_fact_hash(i) for i in range(lo, hi)]
         made = merkle.append(edge, [merkle.leaf_hash(h) for h in hashes])
         leaves = [
-            (i, i + 1, uuid.UUID(int=i + 1), h) for i, h in zip(range(lo, hi), hashes, strict=True)
+            (i, i + 1, uuid.UUID(int=i + 1), h, None, None, None, None)
+            for i, h in zip(range(lo, hi), hashes, strict=True)
         ]
         async with engine.begin() as conn:
             await tree.add(conn, leaves, made)

@@ -9,8 +9,12 @@ appeal must run 1, 2, 3… with each fact naming its predecessor's hash, so a re
 forged one (a second fact claiming a taken version) shows where it happened.
 """
 
+import hashlib
+import hmac
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Final, Literal, get_args
 from uuid import UUID
 
@@ -28,6 +32,10 @@ Kind = Literal[
     "version_conflict",  # another fact already holds this version
     "reused_id",  # a fact id already recorded, arriving again with other content
     "tampered_row",  # a stored fact whose columns or seal disagree with its bytes
+    "missing_fact",  # a fact the Merkle tree holds is gone from the store
+    "rewritten_fact",  # a stored fact's hash is not the one its Merkle leaf holds
+    "missing_finding",  # the findings' seal chain breaks: one was deleted or edited
+    "missing_parked",  # a parked record and its finding: one is gone
 ]
 KINDS: tuple[Kind, ...] = get_args(Kind)
 UNDECODABLE: Final = "undecodable"
@@ -40,6 +48,15 @@ REORDERED: Final = "reordered"
 VERSION_CONFLICT: Final = "version_conflict"
 REUSED_ID: Final = "reused_id"
 TAMPERED_ROW: Final = "tampered_row"
+MISSING_FACT: Final = "missing_fact"
+REWRITTEN_FACT: Final = "rewritten_fact"
+MISSING_FINDING: Final = "missing_finding"
+MISSING_PARKED: Final = "missing_parked"
+REPAIRABLE: Final = (TAMPERED_ROW, MISSING_FACT, REWRITTEN_FACT)  # about a row of the store
+PARKED_KINDS: Final = (UNDECODABLE, WRONG_SOURCE, UNKNOWN_PRODUCER, WRONG_TOPIC)
+# What a finding's seal covers, besides the seal of the finding before it.
+SEALED: Final = ("kind", "detail", "appeal_id", "event_id", "source", "type", "version",
+                 "topic", "partition", "offset", "found_at")  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,4 +176,46 @@ def tampered(fact: Fact, *, seq: int) -> Finding:
         f"{fact.source} stream of {fact.subject}, version {fact.version}, recorded as "
         f"#{seq}: " + "; ".join(fact.problems),
         fact.subject, fact.event_id, fact.source, fact.type, fact.version,
+    )  # fmt: skip
+
+
+def seal(key: bytes, previous: str | None, row: Mapping[str, Any]) -> str:
+    """HMAC-SHA256 over a finding and the seal of the one recorded before it (None for the
+    first): the findings form one chain, so deleting or editing one breaks the next seal."""
+    values = [
+        row[c].astimezone(UTC).isoformat(timespec="microseconds")
+        if isinstance(row[c], datetime)
+        else None
+        if row[c] is None
+        else str(row[c])
+        for c in SEALED
+    ]
+    message = envelope.canonical_json([previous or "", *values])
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def chain_breaks(
+    key: bytes, previous: str | None, rows: Sequence[Mapping[str, Any]]
+) -> tuple[str | None, list[Mapping[str, Any]]]:
+    """The rows (in id order, following a row sealed `previous`) whose seal does not follow:
+    a finding before it was deleted, or it was edited. Rows recorded before findings were
+    sealed carry none and start the chain. Returns the last seal and the rows that break."""
+    broken = []
+    for row in rows:
+        if row["seal"] is None and previous is None:
+            continue
+        if row["seal"] is None or not hmac.compare_digest(
+            seal(key, previous, row), str(row["seal"])
+        ):
+            broken.append(row)
+        previous = row["seal"]
+    return previous, broken
+
+
+def missing_finding(row: Mapping[str, Any]) -> Finding:
+    return Finding(
+        MISSING_FINDING,
+        f"finding #{row['id']} ({row['kind']}) breaks the findings' seal chain: it was "
+        "deleted or edited, or a finding before it was deleted",
+        row["appeal_id"], row["event_id"], row["source"], row["type"], row["version"],
     )  # fmt: skip

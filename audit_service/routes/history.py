@@ -11,6 +11,7 @@ from pydantic import AwareDatetime
 
 from audit_service import domain, exports, personal, store, views
 from audit_service.domain import gaming, signals
+from audit_service.domain.findings import REPAIRABLE
 from audit_service.routes.deps import AuditRuntime
 from audit_service.store import access
 from shared.runtime.auth import Principal, require
@@ -67,15 +68,15 @@ async def appeal_history(
             for f in await store.list_findings(conn, appeal_id=appeal_id, limit=1000)
             if known_at is None or f["found_at"] <= known_at
         ]
-        # A tampered row a switch-over later replaced from the log stays listed, but no
-        # longer keeps the history from verifying.
+        # A tampered, rewritten or lost row a switch-over later set right from the log stays
+        # listed, but no longer keeps the history from verifying.
         repaired = await store.repaired_at(
-            conn, [f["event_id"] for f in seen if f["kind"] == "tampered_row" and f["event_id"]]
+            conn, [f["event_id"] for f in seen if f["kind"] in REPAIRABLE and f["event_id"]]
         )
     open_findings = [
         f
         for f in seen
-        if f["kind"] != "tampered_row"
+        if f["kind"] not in REPAIRABLE
         or repaired.get(f["event_id"], f["found_at"]) <= f["found_at"]
     ]
     if views.PERSONAL_DATA in caller.scopes:  # logged before anything is shown

@@ -11,7 +11,7 @@ from audit_service.store.checkpoints import (
     lock_checkpoints,
     remember_key,
     save_checkpoint,
-    settled_size,
+    settled_seq,
 )
 from audit_service.store.facts import (
     add_facts,
@@ -69,7 +69,7 @@ __all__ = [
     "remember_key",
     "repaired_at",
     "save_checkpoint",
-    "settled_size",
+    "settled_seq",
     "stream_facts",
     "update_replay",
 ]

@@ -12,12 +12,13 @@ from audit_service.store.tables import checkpoints, facts, signing_keys
 _SIGNED = checkpoints.c.signature.is_not(None)  # earlier ones were never published
 
 
-async def settled_size(conn: AsyncConnection) -> int:
-    """How many facts are final in seq order: no transaction still inserting can later fill
-    a gap below this. SHARE mode waits for every ingesting transaction (they hold ROW
-    EXCLUSIVE) and holds new ones off only until this transaction commits."""
+async def settled_seq(conn: AsyncConnection) -> int:
+    """The seq up to which recorded order is final: no transaction still inserting can later
+    fill a gap below it. SHARE mode waits for every ingesting transaction (they take ROW
+    EXCLUSIVE before drawing their seq, store/facts.py) and holds new ones off only until
+    this transaction commits."""
     await conn.execute(text("LOCK TABLE public.facts IN SHARE MODE"))
-    return int(await conn.scalar(select(func.count()).select_from(facts)) or 0)
+    return int(await conn.scalar(select(func.coalesce(func.max(facts.c.seq), 0))) or 0)
 
 
 async def lock_checkpoints(conn: AsyncConnection) -> None:

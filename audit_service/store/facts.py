@@ -42,6 +42,10 @@ async def _sealed(
     """The rows with their record time, place in recorded order and audit's seal over both:
     sealed before they are written, since nobody may update a fact afterwards."""
     table = "facts" if schema_name is None else f'"{schema_name}".facts'
+    # The insert's own lock, taken before the seq is drawn: a checkpoint's SHARE lock
+    # (store/checkpoints.py) then waits for this transaction, so no seq below the settled
+    # one can still commit after it.
+    await conn.execute(text(f"LOCK TABLE {table} IN ROW EXCLUSIVE MODE"))
     numbers = sorted(
         await conn.scalars(
             text(f"SELECT nextval(pg_get_serial_sequence('{table}', 'seq')) "

@@ -1,28 +1,92 @@
-"""Integrity findings: recorded once per kind and position, listed in the order found."""
+"""Integrity findings: recorded once per kind and position, listed in the order found, each
+sealed into one chain (domain/findings.py) so that a deleted one shows."""
 
 from collections.abc import Sequence
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Final
 from uuid import UUID
 
-from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from audit_service import sealing
+from audit_service.domain import findings as domain
 from audit_service.store.tables import findings
 from shared.runtime import metrics
+from shared.runtime.schema import parked_messages
+
+# pg_advisory_xact_lock's key for "the findings chain": one writer at a time extends it.
+FINDINGS_LOCK: Final = 0x61756469745F6E  # "audit_n"
+_POSITION = ("kind", "topic", "partition", "offset")
 
 
 async def add_findings(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> None:
-    """Record findings; the same kind at the same position is recorded once (redelivery)."""
-    if rows:
-        added = await conn.execute(
-            insert(findings)
-            .on_conflict_do_nothing(constraint="uq_findings_position")
-            .returning(findings.c.kind),
-            list(rows),
+    """Record findings; the same kind at the same position is recorded once (redelivery).
+    Each new one is sealed after the last one recorded, under a lock held to commit (findings
+    are rare: the ingest of a finding-free fact never takes it)."""
+    if not rows:
+        return
+    await conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": FINDINGS_LOCK})
+    keys = {tuple(r[c] for c in _POSITION): r for r in rows}
+    held = await conn.execute(
+        select(*(findings.c[c] for c in _POSITION)).where(
+            tuple_(*(findings.c[c] for c in _POSITION)).in_(list(keys))
         )
-        for kind in added.scalars():  # only those recorded now, not a redelivery's
-            metrics.AUDIT_FINDINGS.labels("audit", kind).inc()
+    )
+    for recorded in held:
+        keys.pop(tuple(recorded), None)
+    if not keys:
+        return
+    head = await conn.scalar(select(findings.c.seal).order_by(findings.c.id.desc()).limit(1))
+    now, key, new = datetime.now(UTC), sealing.key(), []
+    for finding in keys.values():
+        sealed = {**finding, "found_at": now}
+        sealed["seal"] = head = domain.seal(key, head, sealed)
+        new.append(sealed)
+    await conn.execute(findings.insert(), new)
+    for sealed in new:
+        metrics.AUDIT_FINDINGS.labels("audit", sealed["kind"]).inc()
+
+
+async def findings_after(conn: AsyncConnection, after: int, limit: int) -> list[dict[str, Any]]:
+    """The next findings by id, with the seal of the one before the first (the chain's link)."""
+    rows = await conn.execute(
+        select(findings).where(findings.c.id > after).order_by(findings.c.id).limit(limit)
+    )
+    return [dict(r._mapping) for r in rows]
+
+
+async def seal_before(conn: AsyncConnection, finding_id: int) -> str | None:
+    found: str | None = await conn.scalar(
+        select(findings.c.seal).where(findings.c.id < finding_id)
+        .order_by(findings.c.id.desc()).limit(1)
+    )  # fmt: skip
+    return found
+
+
+async def finding_exists(conn: AsyncConnection, finding_id: int) -> bool:
+    found = await conn.scalar(select(findings.c.id).where(findings.c.id == finding_id))
+    return found is not None
+
+
+async def unmatched_parked(conn: AsyncConnection) -> list[dict[str, Any]]:
+    """Parked records without their finding, and findings of parked records without their
+    parked record: one of the two was deleted. (Parked records are few: read whole.)"""
+    place = ("topic", "partition", "offset")
+    parked = parked_messages.c
+    kept = await conn.execute(select(parked.topic, parked.partition, parked.offset, parked.body))
+    records = {tuple(r[:3]): r.body for r in kept}
+    listed = await conn.execute(select(findings).where(findings.c.kind.in_(domain.PARKED_KINDS)))
+    found = {tuple(r._mapping[c] for c in place): dict(r._mapping) for r in listed}
+    lost_findings = [
+        {"topic": t, "partition": p, "offset": o, "body": body, "lost": "finding"}
+        for (t, p, o), body in records.items()
+        if (t, p, o) not in found
+    ]
+    lost_records = [
+        {**row, "lost": "parked record"} for k, row in found.items() if k not in records
+    ]
+    return lost_findings + lost_records
 
 
 async def list_findings(

@@ -89,6 +89,11 @@ merkle_leaves = Table(
     Column("seq", BigInteger, nullable=False, unique=True),  # facts.seq
     Column("event_id", Uuid, nullable=False, unique=True),
     Column("fact_hash", String(64), nullable=False, index=True),
+    # Where the fact was read, so a fact the store lost is reported at its appeal and place.
+    Column("subject", Uuid),
+    Column("topic", String(200)),
+    Column("partition", Integer),
+    Column("offset", BigInteger),
     schema="public",
 )
 merkle_nodes = Table(
@@ -124,6 +129,8 @@ findings = Table(
     Column("offset", BigInteger, nullable=False),
     Column("detail", Text, nullable=False),
     Column("found_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # HMAC chain under audit's seal key (domain/findings.py): a deleted finding breaks it.
+    Column("seal", String(64)),
     UniqueConstraint("kind", "topic", "partition", "offset", name="uq_findings_position"),
     schema="public",
 )

@@ -1,7 +1,8 @@
 """The Merkle tree as stored subtree hashes: each fact's leaf, fixed once, and the nodes.
 
 Rows are only ever added: the tree grows by appending leaves in the order facts were
-recorded (facts.seq), and the nodes those leaves complete."""
+recorded (facts.seq), and the nodes those leaves complete. A fact is one leaf, once: a fact
+recorded again (a replay's switch-over) keeps the leaf it had."""
 
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -27,12 +28,32 @@ async def tree_size(conn: AsyncConnection) -> tuple[int, int]:
     return int(row[0]), int(row[1])
 
 
-async def facts_after(conn: AsyncConnection, seq: int, limit: int) -> list[Any]:
-    """The next facts in recorded order: (seq, event_id, hash)."""
+LEAF_PLACE = ("subject", "topic", "partition", "offset")
+
+
+async def facts_after(conn: AsyncConnection, seq: int, up_to: int, limit: int) -> list[Any]:
+    """The next facts in recorded order, up to seq `up_to`: (seq, event_id, hash, place),
+    and whether the tree already holds each (`leafed`)."""
     query = (
-        select(facts.c.seq, facts.c.event_id, facts.c.hash)
-        .where(facts.c.seq > seq)
+        select(
+            facts.c.seq, facts.c.event_id, facts.c.hash, *(facts.c[c] for c in LEAF_PLACE),
+            merkle_leaves.c.leaf_index.is_not(None).label("leafed"),
+        )
+        .select_from(facts.outerjoin(merkle_leaves, merkle_leaves.c.event_id == facts.c.event_id))
+        .where(facts.c.seq > seq, facts.c.seq <= up_to)
         .order_by(facts.c.seq)
+        .limit(limit)
+    )  # fmt: skip
+    return list(await conn.execute(query))
+
+
+async def leaves_with_facts(conn: AsyncConnection, after: int, limit: int) -> list[Any]:
+    """The next leaves by index, each beside the hash its fact holds now (None: no row)."""
+    query = (
+        select(merkle_leaves, facts.c.hash.label("held_hash"))
+        .select_from(merkle_leaves.outerjoin(facts, facts.c.event_id == merkle_leaves.c.event_id))
+        .where(merkle_leaves.c.leaf_index > after)
+        .order_by(merkle_leaves.c.leaf_index)
         .limit(limit)
     )
     return list(await conn.execute(query))
@@ -57,17 +78,18 @@ async def nodes(conn: AsyncConnection, wanted: Iterable[Node]) -> dict[Node, byt
 
 async def add(
     conn: AsyncConnection,
-    leaves: Sequence[tuple[int, int, UUID, str]],
+    leaves: Sequence[tuple[Any, ...]],
     made: Sequence[tuple[Node, bytes]],
 ) -> None:
-    """Leaves (leaf_index, seq, event_id, fact_hash) and the nodes they complete, by COPY."""
+    """Leaves (leaf_index, seq, event_id, fact_hash, subject, topic, partition, offset) and
+    the nodes they complete, by COPY."""
     raw = (await conn.get_raw_connection()).driver_connection
     assert raw is not None
     await raw.copy_records_to_table(
         "merkle_leaves",
         schema_name="public",
         records=leaves,
-        columns=["leaf_index", "seq", "event_id", "fact_hash"],
+        columns=["leaf_index", "seq", "event_id", "fact_hash", *LEAF_PLACE],
     )
     await raw.copy_records_to_table(
         "merkle_nodes",

@@ -2,6 +2,7 @@
 the owner switches the live projection over, and the history verifies again and equals the
 rebuilt one. The switch-over is recorded with every row it changed."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -9,9 +10,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from audit_service import comparison, store
+from audit_service import checkpoints, comparison, store
 from audit_service import switch_over as switching
-from audit_service.verification import FactCheck
+from audit_service.domain import merkle, proofs, signing
+from audit_service.verification import FactCheck, StoreCheck
 from shared import topics
 from tests.integration.test_tamper import AUDIT_EDITS, _deliveries, audit
 
@@ -87,3 +89,65 @@ async def test_a_switch_over_sets_tampered_rows_right(
         with pytest.raises(DBAPIError, match="permission denied"):
             async with runtime.begin() as conn:
                 await conn.execute(text(statement))
+
+
+async def test_a_switch_over_adds_no_second_leaf_for_a_fact_the_tree_holds(
+    audit: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """Facts recorded again at the end of the store by a switch-over keep the leaf they had:
+    the next checkpoint counts every fact once and is consistent with the one before."""
+    runtime, owner = audit
+    appeals = _deliveries(4)
+    rows = [store.fact_row(d) for read in appeals for d in read]
+    ends = {f"{t}:0": 10**6 for t in topics.ALL}
+    async with runtime.begin() as conn:
+        await store.add_facts(conn, rows)
+        replay_id, schema_name = await store.new_replay(conn, ends)
+        await store.create_projection_schema(conn, schema_name)
+        await store.copy_facts(conn, schema_name, rows)
+        await store.update_replay(conn, replay_id, status="different", report={})
+    published: list[proofs.SignedCheckpoint] = []
+
+    async def publish(made: proofs.SignedCheckpoint) -> None:
+        published.append(made)
+
+    key, now = signing.DEVELOPMENT_KEY, datetime(2026, 5, 1, tzinfo=UTC)
+    first = await checkpoints.create(runtime, key, publish=publish, now=now)
+    assert first is not None
+    assert first.size == len(rows)
+
+    deleted, unsealed = appeals[0][1].fact.event.id, appeals[1][3].fact.event.id
+    async with owner.begin() as conn:
+        await conn.execute(text("DELETE FROM facts WHERE event_id = :e"), {"e": deleted})
+        await conn.execute(  # its seal no longer proves its place: recorded again at the end
+            text("UPDATE facts SET seal = repeat('0', 64) WHERE event_id = :e"), {"e": unsealed}
+        )
+    assert await StoreCheck().run_pass(runtime) == 1  # the deleted fact: missing_fact
+    record = await switching.switch_over(owner, replay_id, by="operator:test")
+    assert record["report"]["recorded_again"] == 2
+
+    later = _deliveries(1)[0]
+    async with runtime.begin() as conn:
+        await store.add_facts(conn, [store.fact_row(d) for d in later])
+    second = await checkpoints.create(runtime, key, publish=publish, now=now)
+    assert second is not None
+    assert second.size == len(rows) + len(later)  # every fact once
+    # Independently: the RFC 9162 root over each fact's hash, once, in first-recorded order.
+    order = [d.fact.hash for read in [*appeals, later] for d in read]
+    assert second.root == merkle.root([merkle.leaf_hash(h) for h in order]).hex()
+    proof = await checkpoints.consistency(runtime, first.size, new=second.size)
+    assert merkle.verify_consistency(
+        first.size, second.size, bytes.fromhex(first.root), bytes.fromhex(second.root),
+        [bytes.fromhex(p) for p in proof.proof],
+    )  # fmt: skip
+    assert published == [first, second]
+    # Nothing is missing from the store against the tree, nor disagrees with it.
+    assert await StoreCheck().run_pass(runtime) == 0
+    # The receipt of the fact recorded again still proves against the new root.
+    inclusion = await checkpoints.inclusion(runtime, event_id=deleted)
+    assert inclusion is not None
+    assert inclusion.leaf_index == 1
+    assert merkle.verify_inclusion(
+        merkle.leaf_hash(inclusion.fact_hash), inclusion.leaf_index, second.size,
+        [bytes.fromhex(p) for p in inclusion.audit_path], bytes.fromhex(second.root),
+    )  # fmt: skip

@@ -1,0 +1,103 @@
+"""Someone with database access deletes rows from audit's own stores: a fact the Merkle
+tree holds, a finding (in the middle of the chain, and the last one), a parked record.
+audit's store check reports each, at the appeal and position it concerned."""
+
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from audit_service import checkpoints, handlers, store
+from audit_service.domain import findings
+from audit_service.verification import FactCheck, StoreCheck
+from shared import envelope, topics
+from shared.runtime import eventstore
+from shared.runtime.eventstore import Tx
+from tests.integration.test_tamper import _deliveries, audit
+
+pytestmark = pytest.mark.integration
+__all__ = ["audit"]
+
+
+async def _park(engine: AsyncEngine, offset: int, body: bytes) -> None:
+    record = SimpleNamespace(topic=topics.BY_SOURCE["dispatch"], partition=3, offset=offset,
+                             key=None, value=body)  # fmt: skip
+    async with engine.begin() as conn:
+        await eventstore.park(
+            conn, group="audit", topic=record.topic, partition=record.partition,
+            offset=record.offset, key=None, body=body, reason="not a fact",
+        )  # fmt: skip
+        await handlers.on_park(record, "not a fact", Tx(conn))
+
+
+async def _found(engine: AsyncEngine, kind: str) -> list[dict[str, Any]]:
+    async with engine.connect() as conn:
+        return await store.list_findings(conn, kind=kind, limit=1000)
+
+
+async def test_a_deleted_fact_finding_or_parked_record_is_reported(
+    audit: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    runtime, owner = audit
+    appeals = _deliveries(3)
+    async with runtime.begin() as conn:
+        await store.add_facts(conn, [store.fact_row(d) for read in appeals for d in read])
+    async with runtime.begin() as conn:
+        settled = await store.settled_seq(conn)
+    assert await checkpoints.extend_tree(runtime, settled) == 15
+    for offset in range(4):
+        await _park(runtime, offset, b'{"subject": "%d"}' % offset)
+    check = StoreCheck(batch=4)  # bounded slices, wrapping round
+    assert [await check.run_pass(runtime) for _ in range(5)] == [0] * 5
+
+    lost = appeals[1][2]  # a fact the tree holds
+    rewritten = appeals[2][1].fact.event
+    forged = envelope.digest(b"rewritten")
+    async with owner.begin() as conn:
+        await conn.execute(text("DELETE FROM facts WHERE event_id = :e"), {"e": lost.fact.event.id})
+        await conn.execute(  # body and hash rewritten together: the bytes hash to the hash
+            text("UPDATE facts SET hash = :h WHERE event_id = :e"),
+            {"h": forged, "e": rewritten.id},
+        )
+        await conn.execute(text('DELETE FROM findings WHERE "offset" = 1'))  # mid-chain
+        await conn.execute(text('DELETE FROM parked_messages WHERE "offset" = 2'))
+        await conn.execute(text('DELETE FROM findings WHERE "offset" = 3'))  # the last one
+    for _ in range(5):
+        await check.run_pass(runtime)
+
+    [missing] = await _found(runtime, findings.MISSING_FACT)
+    assert missing["appeal_id"] == lost.fact.event.subject
+    assert missing["event_id"] == lost.fact.event.id
+    position = (missing["topic"], missing["partition"], missing["offset"])
+    assert position == (lost.topic, lost.partition, lost.offset)
+    [changed] = await _found(runtime, findings.REWRITTEN_FACT)
+    assert changed["event_id"] == rewritten.id
+    assert changed["appeal_id"] == rewritten.subject
+    assert forged in changed["detail"]
+    chain = await _found(runtime, findings.MISSING_FINDING)
+    assert {f["offset"] for f in chain} == {2, 3}  # the one after the gap, the lost last one
+    parked = {f["offset"]: f["detail"] for f in await _found(runtime, findings.MISSING_PARKED)}
+    assert set(parked) == {1, 2, 3}
+    assert parked[2].endswith("has lost its parked record")
+    assert parked[1].endswith("has lost its finding")
+    # The facts' own check sees the rewrite too (the seal covers the hash).
+    assert await FactCheck(batch=1000).run_pass(runtime) == 1
+
+
+async def test_a_findings_chain_survives_a_fresh_process_and_catches_an_edit(
+    audit: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    runtime, owner = audit
+    for offset in range(6):
+        await _park(runtime, offset, b"x")
+    assert await StoreCheck(batch=2).run_pass(runtime) == 0
+    middle = StoreCheck(batch=2, finding_cursor=2)  # a new process, cursor mid-table
+    assert await middle.run_pass(runtime) == 0
+    async with owner.begin() as conn:
+        await conn.execute(text("UPDATE findings SET detail = 'nothing' WHERE \"offset\" = 4"))
+    for _ in range(4):
+        await middle.run_pass(runtime)
+    [edited] = await _found(runtime, findings.MISSING_FINDING)
+    assert edited["offset"] == 4
