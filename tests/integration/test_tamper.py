@@ -14,10 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from audit_service import comparison, store
 from audit_service.main import MIGRATIONS as AUDIT_MIGRATIONS
+from audit_service.store.tables import facts
 from audit_service.verification import FactCheck
 from intake_service.main import MIGRATIONS as INTAKE_MIGRATIONS
 from shared import envelope, topics
-from shared.runtime import selfcheck
+from shared.runtime import schema, selfcheck
 from shared.runtime.consumer import Delivery
 from shared.runtime.eventstore import Database
 from tests.support import infra
@@ -45,7 +46,8 @@ AUDIT_EDITS = {
     "seq": "seq = seq + 1000000",
     "seal": "seal = repeat('0', 64)",
 }
-# Each column of a service's event table that holds history, and an edit that changes it.
+# Each column of a service's event table, and an edit that changes it. The last four are
+# the outbox's bookkeeping (shared/runtime/selfcheck.py says what each must hold).
 EVENT_EDITS = {
     "event_id": "event_id = gen_random_uuid()",
     "stream_id": "stream_id = gen_random_uuid()",
@@ -54,7 +56,17 @@ EVENT_EDITS = {
     "body": 'body = replace(body, \'"actor":"\', \'"actor":"x\')',
     "hash": "hash = repeat('e', 64)",
     "prev_hash": "prev_hash = repeat('a', 64)",
+    "id": "id = id + 1000000",
+    "traceparent": "traceparent = 'forged'",
+    "recorded_at": "recorded_at = now() + interval '1 day'",
+    # A mark on a fact the relay never sent: it would never be published.
+    "published_at": "published_at = recorded_at - interval '1 second'",
 }
+
+
+def test_every_column_is_edited() -> None:
+    assert set(AUDIT_EDITS) == {c.name for c in facts.columns}
+    assert set(EVENT_EDITS) == {c.name for c in schema.events.columns}
 
 
 @pytest.fixture
@@ -183,7 +195,7 @@ async def test_editing_any_column_of_audits_facts_is_found_and_makes_a_replay_un
     del replay_id
 
 
-async def test_editing_a_history_column_of_a_services_event_table_is_found(
+async def test_editing_any_column_of_a_services_event_table_is_found(
     db: Database,
 ) -> None:
     owner = create_async_engine(infra.owner_url(str(db.engine.url.render_as_string(False))))
@@ -212,3 +224,39 @@ async def test_editing_a_history_column_of_a_services_event_table_is_found(
             breaks += await check.run_pass(conn)
     broken = {b.stream_id for b in breaks}
     assert {c for c, s in zip(EVENT_EDITS, streams, strict=True) if s not in broken} == set()
+    # Each break names the stream and version, and says which column.
+    for column, stream in zip(EVENT_EDITS, streams, strict=True):
+        about = {b.problem for b in breaks if b.stream_id == stream}
+        assert about, column
+        if column in ("id", "traceparent", "recorded_at", "published_at"):
+            assert any(column in p for p in about), about
+            assert {b.version for b in breaks if b.stream_id == stream} == {2}
+    [published] = [s for c, s in zip(EVENT_EDITS, streams, strict=True) if c == "published_at"]
+    assert {b.problem for b in breaks if b.stream_id == published} == {
+        "column published_at is before the row was recorded, or in the future",
+        "published while an earlier version is not",
+    }
+
+
+async def test_a_row_marked_unpublished_in_the_middle_of_its_stream_is_found(
+    db: Database,
+) -> None:
+    """Marks are a prefix of each stream: the relay publishes in id order."""
+    own = [e for e in factories.full_history() if e.source == "dispatch"]
+    async with db.transaction() as tx:
+        await tx.append(own[0].subject, own, expected_version=0)
+    async with db.engine.begin() as conn:  # as the relay marks them
+        await conn.execute(text("UPDATE events SET published_at = now()"))
+    async with db.engine.connect() as conn:
+        assert (await selfcheck.verify_slice(conn, 0, 1000))[1] == []
+    owner = create_async_engine(infra.owner_url(str(db.engine.url.render_as_string(False))))
+    try:
+        async with owner.begin() as conn:
+            await conn.execute(text("UPDATE events SET published_at = NULL WHERE version = 1"))
+    finally:
+        await owner.dispose()
+    async with db.engine.connect() as conn:
+        breaks = (await selfcheck.verify_slice(conn, 0, 1000))[1]
+    assert [(b.version, b.problem) for b in breaks] == [
+        (2, "published while an earlier version is not")
+    ]
