@@ -217,8 +217,12 @@ async def claim_unpublished(conn: AsyncConnection, limit: int) -> list[Any]:
 
 
 async def mark_published(conn: AsyncConnection, ids: Sequence[int]) -> None:
+    # The clock at the mark, not the transaction's start: always after the rows committed,
+    # so a mark before `recorded_at` can only be an edit (shared/runtime/selfcheck.py).
     await conn.execute(
-        update(schema.events).where(schema.events.c.id.in_(ids)).values(published_at=func.now())
+        update(schema.events)
+        .where(schema.events.c.id.in_(ids))
+        .values(published_at=func.clock_timestamp())
     )
 
 
