@@ -10,12 +10,11 @@ the edit moved the row out of the appeal's reach (its `subject` or `time` change
 be in the store with the hash the leaf holds (`missing_fact`, `rewritten_fact`, at the
 appeal and position the leaf kept); the findings must form an unbroken seal chain, and the
 last one seen must still be there (`missing_finding`); every parked record must have its
-finding and every such finding its record (`missing_parked`)."""
+finding, every such finding its record, and the two must agree (`missing_parked`)."""
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -93,17 +92,6 @@ def _leaf_finding(leaf: Any) -> dict[str, Any] | None:
     return found.row(leaf.topic, leaf.partition, leaf.offset)
 
 
-def _parked_finding(lost: Mapping[str, Any]) -> dict[str, Any]:
-    place = (lost["topic"], lost["partition"], lost["offset"])
-    if lost["lost"] == "finding":
-        parked = findings.parked(lost["body"], lost["topic"], reason="")
-        about: tuple[Any, ...] = (parked.appeal_id, parked.event_id, parked.source, parked.type)
-    else:
-        about = (lost["appeal_id"], lost["event_id"], lost["source"], lost["type"])
-    detail = f"the record parked at {place[0]}:{place[1]}@{place[2]} has lost its {lost['lost']}"
-    return findings.Finding(findings.MISSING_PARKED, detail, *about).row(*place)
-
-
 @dataclass
 class StoreCheck:
     batch: int = 1000
@@ -117,7 +105,8 @@ class StoreCheck:
         how many findings it recorded (or saw again)."""
         async with engine.begin() as conn:
             found = await self._leaves(conn) + await self._findings(conn)
-            found += [_parked_finding(lost) for lost in await findings_db.unmatched_parked(conn)]
+            pairs = await findings_db.parked_pairs(conn)
+            found += [row for pair in pairs if (row := findings.parked_pair(*pair)) is not None]
             await store.add_findings(conn, found)
         _report(found, "rows are missing from audit's stores")
         return len(found)

@@ -219,3 +219,34 @@ def missing_finding(row: Mapping[str, Any]) -> Finding:
         "deleted or edited, or a finding before it was deleted",
         row["appeal_id"], row["event_id"], row["source"], row["type"], row["version"],
     )  # fmt: skip
+
+
+_PARKED_FIELDS = ("kind", "detail", "appeal_id", "event_id", "source", "type", "version")
+
+
+def parked_pair(
+    record: Mapping[str, Any] | None, finding: Mapping[str, Any] | None
+) -> dict[str, Any] | None:
+    """A parked record and the finding made of it must both be there and agree (the
+    finding is what `parked` reads from the record's bytes and reason): the row of a
+    `missing_parked` finding when they do not."""
+    held = record if record is not None else finding
+    assert held is not None
+    place = (held["topic"], held["partition"], held["offset"])
+    where = f"the record parked at {place[0]}:{place[1]}@{place[2]}"
+    if record is None:
+        about = Finding(MISSING_PARKED, f"{where} has lost its parked record")
+        claimed = finding
+    else:
+        claimed = parked(record["body"], record["topic"], reason=record["reason"]).row(*place)
+        if finding is None:
+            about = Finding(MISSING_PARKED, f"{where} has lost its finding")
+        elif any(finding[c] != claimed[c] for c in _PARKED_FIELDS):
+            about = Finding(MISSING_PARKED, f"{where} and its finding disagree: one was edited")
+        else:
+            return None
+    assert claimed is not None
+    return Finding(
+        about.kind, about.detail, claimed["appeal_id"], claimed["event_id"], claimed["source"],
+        claimed["type"], claimed["version"],
+    ).row(*place)  # fmt: skip

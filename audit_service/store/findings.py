@@ -69,24 +69,20 @@ async def finding_exists(conn: AsyncConnection, finding_id: int) -> bool:
     return found is not None
 
 
-async def unmatched_parked(conn: AsyncConnection) -> list[dict[str, Any]]:
-    """Parked records without their finding, and findings of parked records without their
-    parked record: one of the two was deleted. (Parked records are few: read whole.)"""
+async def parked_pairs(
+    conn: AsyncConnection,
+) -> list[tuple[dict[str, Any] | None, dict[str, Any] | None]]:
+    """Each parked record beside the finding made of it, by position (None where one of
+    the two is missing). Parked records are few: read whole."""
     place = ("topic", "partition", "offset")
     parked = parked_messages.c
-    kept = await conn.execute(select(parked.topic, parked.partition, parked.offset, parked.body))
-    records = {tuple(r[:3]): r.body for r in kept}
+    kept = await conn.execute(
+        select(parked.topic, parked.partition, parked.offset, parked.body, parked.reason)
+    )
+    records = {tuple(r[:3]): dict(r._mapping) for r in kept}
     listed = await conn.execute(select(findings).where(findings.c.kind.in_(domain.PARKED_KINDS)))
     found = {tuple(r._mapping[c] for c in place): dict(r._mapping) for r in listed}
-    lost_findings = [
-        {"topic": t, "partition": p, "offset": o, "body": body, "lost": "finding"}
-        for (t, p, o), body in records.items()
-        if (t, p, o) not in found
-    ]
-    lost_records = [
-        {**row, "lost": "parked record"} for k, row in found.items() if k not in records
-    ]
-    return lost_findings + lost_records
+    return [(records.get(k), found.get(k)) for k in sorted({*records, *found})]
 
 
 async def list_findings(

@@ -1,5 +1,6 @@
 """Someone with database access deletes rows from audit's own stores: a fact the Merkle
-tree holds, a finding (in the middle of the chain, and the last one), a parked record.
+tree holds, a finding (in the middle of the chain, and the last one), a parked record (and
+edits another).
 audit's store check reports each, at the appeal and position it concerned."""
 
 from types import SimpleNamespace
@@ -64,6 +65,7 @@ async def test_a_deleted_fact_finding_or_parked_record_is_reported(
         await conn.execute(text('DELETE FROM findings WHERE "offset" = 1'))  # mid-chain
         await conn.execute(text('DELETE FROM parked_messages WHERE "offset" = 2'))
         await conn.execute(text('DELETE FROM findings WHERE "offset" = 3'))  # the last one
+        await conn.execute(text("UPDATE parked_messages SET reason = 'fine' WHERE \"offset\" = 0"))
     for _ in range(5):
         await check.run_pass(runtime)
 
@@ -79,9 +81,10 @@ async def test_a_deleted_fact_finding_or_parked_record_is_reported(
     chain = await _found(runtime, findings.MISSING_FINDING)
     assert {f["offset"] for f in chain} == {2, 3}  # the one after the gap, the lost last one
     parked = {f["offset"]: f["detail"] for f in await _found(runtime, findings.MISSING_PARKED)}
-    assert set(parked) == {1, 2, 3}
+    assert set(parked) == {0, 1, 2, 3}
     assert parked[2].endswith("has lost its parked record")
     assert parked[1].endswith("has lost its finding")
+    assert parked[0].endswith("and its finding disagree: one was edited")
     # The facts' own check sees the rewrite too (the seal covers the hash).
     assert await FactCheck(batch=1000).run_pass(runtime) == 1
 

@@ -2,6 +2,7 @@
 
 import json
 from dataclasses import replace
+from datetime import UTC, datetime
 
 import pytest
 
@@ -95,3 +96,43 @@ def test_a_known_id_with_other_content_is_a_reused_id_and_a_redelivery_is_not() 
     )
     assert first.hash in found.detail
     assert rewritten.hash in found.detail
+
+
+def _chain(key: bytes, count: int) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    previous = None
+    for n in range(count):
+        row: dict[str, object] = {
+            **findings.Finding(findings.GAP, f"gap {n}", version=n).row("t", 0, n),
+            "id": n + 1,
+            "found_at": datetime(2026, 5, 1, tzinfo=UTC),
+        }
+        row["seal"] = previous = findings.seal(key, previous, row)
+        rows.append(row)
+    return rows
+
+
+def test_a_finding_deleted_or_edited_breaks_the_seal_chain_at_that_place() -> None:
+    key = b"k" * 32
+    rows = _chain(key, 5)
+    assert findings.chain_breaks(key, None, rows) == (rows[-1]["seal"], [])
+    assert findings.chain_breaks(b"other" * 8, None, rows)[1] == rows  # another key
+    gap = [*rows[:2], *rows[3:]]
+    assert [r["id"] for r in findings.chain_breaks(key, None, gap)[1]] == [4]
+    edited = [*rows[:3], {**rows[3], "detail": "nothing"}, rows[4]]
+    assert [r["id"] for r in findings.chain_breaks(key, None, edited)[1]] == [4]
+    # Findings recorded before sealing began start the chain; an unsealed one after is not.
+    legacy = [{**rows[0], "seal": None}, {**rows[1], "seal": findings.seal(key, None, rows[1])}]
+    assert findings.chain_breaks(key, None, legacy)[1] == []
+    assert findings.chain_breaks(key, None, [rows[0], {**rows[1], "seal": None}])[1] != []
+
+
+def test_a_parked_record_and_its_finding_must_both_be_there_and_agree() -> None:
+    record = {"topic": "t", "partition": 1, "offset": 7, "body": b"nonsense", "reason": "why"}
+    finding = findings.parked(b"nonsense", "t", reason="why").row("t", 1, 7)
+    assert findings.parked_pair(record, finding) is None
+    lost = [findings.parked_pair(record, None), findings.parked_pair(None, finding)]
+    assert [r["kind"] if r else None for r in lost] == [findings.MISSING_PARKED] * 2
+    edited = findings.parked_pair({**record, "reason": "fine"}, finding)
+    assert edited is not None
+    assert edited["detail"].endswith("disagree: one was edited")
