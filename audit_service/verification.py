@@ -10,7 +10,9 @@ the edit moved the row out of the appeal's reach (its `subject` or `time` change
 be in the store with the hash the leaf holds (`missing_fact`, `rewritten_fact`, at the
 appeal and position the leaf kept); the findings must form an unbroken seal chain, and the
 last one seen must still be there (`missing_finding`); every parked record must have its
-finding, every such finding its record, and the two must agree (`missing_parked`)."""
+finding, every such finding its record, and the two must agree (`missing_parked`). The
+number of findings held is exported (`hotline_audit_findings_stored`): Prometheus keeps it
+across restarts, so findings deleted while audit was stopped show as a drop."""
 
 import asyncio
 import contextlib
@@ -108,6 +110,8 @@ class StoreCheck:
             pairs = await findings_db.parked_pairs(conn)
             found += [row for pair in pairs if (row := findings.parked_pair(*pair)) is not None]
             await store.add_findings(conn, found)
+            stored = await findings_db.count_findings(conn)
+        metrics.AUDIT_FINDINGS_STORED.labels("audit").set(stored)
         _report(found, "rows are missing from audit's stores")
         return len(found)
 

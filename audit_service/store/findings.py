@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, Final
 from uuid import UUID
 
-from sqlalchemy import select, text, tuple_
+from sqlalchemy import func, select, text, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audit_service import sealing
@@ -62,6 +62,10 @@ async def seal_before(conn: AsyncConnection, finding_id: int) -> str | None:
         .order_by(findings.c.id.desc()).limit(1)
     )  # fmt: skip
     return found
+
+
+async def count_findings(conn: AsyncConnection) -> int:
+    return int(await conn.scalar(select(func.count()).select_from(findings)) or 0)
 
 
 async def finding_exists(conn: AsyncConnection, finding_id: int) -> bool:

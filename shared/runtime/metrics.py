@@ -58,6 +58,11 @@ TIMER_FIRED = Counter(
 AUDIT_FINDINGS = Counter(
     "hotline_audit_findings_total", "Integrity findings audit recorded", ["service", "kind"]
 )
+# Set by audit's store check: findings are never removed, so a drop (kept by Prometheus
+# across a restart) means someone deleted some (the AuditFindingsDeleted alert).
+AUDIT_FINDINGS_STORED = Gauge(
+    "hotline_audit_findings_stored", "Integrity findings audit's store holds", ["service"]
+)
 # Set by dispatch's timer sweep: open work orders whose deadlines were counted on weekdays
 # across a year whose holiday arrangement is not published (the ProvisionalDeadlines alert).
 DEADLINES_PROVISIONAL = Gauge(

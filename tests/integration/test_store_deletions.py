@@ -7,6 +7,7 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -52,6 +53,8 @@ async def test_a_deleted_fact_finding_or_parked_record_is_reported(
         await _park(runtime, offset, b'{"subject": "%d"}' % offset)
     check = StoreCheck(batch=4)  # bounded slices, wrapping round
     assert [await check.run_pass(runtime) for _ in range(5)] == [0] * 5
+    stored = {"service": "audit"}
+    assert REGISTRY.get_sample_value("hotline_audit_findings_stored", stored) == 4
 
     lost = appeals[1][2]  # a fact the tree holds
     rewritten = appeals[2][1].fact.event
@@ -104,3 +107,21 @@ async def test_a_findings_chain_survives_a_fresh_process_and_catches_an_edit(
         await middle.run_pass(runtime)
     [edited] = await _found(runtime, findings.MISSING_FINDING)
     assert edited["offset"] == 4
+
+
+async def test_the_newest_findings_deleted_while_audit_is_stopped_show_in_the_count(
+    audit: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """The chain then ends clean (and their parked records went too): only the count audit
+    exported before, which Prometheus keeps, shows the drop (the AuditFindingsDeleted alert)."""
+    runtime, owner = audit
+    for offset in range(4):
+        await _park(runtime, offset, b"x")
+    stored = {"service": "audit"}
+    assert await StoreCheck().run_pass(runtime) == 0
+    assert REGISTRY.get_sample_value("hotline_audit_findings_stored", stored) == 4
+    async with owner.begin() as conn:
+        await conn.execute(text('DELETE FROM findings WHERE "offset" >= 2'))
+        await conn.execute(text('DELETE FROM parked_messages WHERE "offset" >= 2'))
+    assert await StoreCheck().run_pass(runtime) == 0  # a fresh process sees nothing wrong
+    assert REGISTRY.get_sample_value("hotline_audit_findings_stored", stored) == 2
