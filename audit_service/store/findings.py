@@ -49,7 +49,7 @@ async def add_findings(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) ->
 
 
 async def findings_after(conn: AsyncConnection, after: int, limit: int) -> list[dict[str, Any]]:
-    """The next findings by id, with the seal of the one before the first (the chain's link)."""
+    """The next findings by id (the chain in the order it was sealed)."""
     rows = await conn.execute(
         select(findings).where(findings.c.id > after).order_by(findings.c.id).limit(limit)
     )
