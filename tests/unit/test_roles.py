@@ -100,6 +100,7 @@ POLICY: Final[dict[tuple[str, str, str], frozenset[str]]] = {
     ("dispatch", "PUT", "/v1/routing"): CENTRE,
     ("dispatch", "GET", "/v1/sla-policy"): READ_APPEALS,
     ("dispatch", "PUT", "/v1/sla-policy"): CENTRE,
+    ("dispatch", "GET", "/v1/sla-policy/versions"): READ_APPEALS,
     ("dispatch", "GET", "/v1/calendar"): READ_APPEALS,
     ("dispatch", "GET", "/v1/calendar/versions"): READ_APPEALS,
     ("dispatch", "PUT", "/v1/calendar/years/{year}"): CENTRE,
