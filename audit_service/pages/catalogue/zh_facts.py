@@ -118,6 +118,10 @@ FACTS: dict[str, Sentence] = {
     "appeal.citizen_notice_failed": (
         "{actor} 经 {attempts} 次尝试仍未能通过{channel}通知来电人{kind}（{error}）：“{message}”",
     ),
+    "appeal.leadership_notified": ("{actor} 已将提级通知 {department} 领导：“{message}”",),
+    "appeal.leadership_notice_failed": (
+        "{actor} 经 {attempts} 次尝试仍未能将提级通知 {department} 领导（{error}）：“{message}”",
+    ),
     "appeal.withdrawal_requested": ("{actor} 已转派的诉求拟{outcome}，申请撤回工单：{reason}",),
     "appeal.outcome_abandoned": ("{actor} 撤回未获同意，{outcome}不生效：{reason}",),
     "appeal.withdrawn": ("{actor} 在签收前从 {department} 撤回工单（{outcome}）：{reason}",),
