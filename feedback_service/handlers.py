@@ -68,11 +68,11 @@ async def on_calendar_published(event: events.CalendarPublished, tx: Tx) -> None
 
 async def on_escalated(event: events.EscalatedToCentre, tx: Tx) -> None:
     await notify.status_changed(tx, event)
-    await leadership.enqueue(tx, settings.current(), event)
+    await leadership.enqueue(tx, event)
 
 
 async def on_supervised(event: events.Supervised, tx: Tx) -> None:
-    await leadership.enqueue(tx, settings.current(), event)  # escalations only
+    await leadership.enqueue(tx, event)  # escalations only
 
 
 async def on_closed(event: events.Closed, tx: Tx) -> None:

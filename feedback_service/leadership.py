@@ -1,13 +1,13 @@
 """Escalations notify the department's leadership channel (提级 reaches the unit's leaders).
 
-The channel of each department is configured with the service
-(`HOTLINE_LEADERSHIP_CHANNEL_URLS`, department → URL), like the citizens' channels: a
-webhook URL often carries its own access token, so it belongs in configuration, never on a
-fact, a topic or an API a department reads. The notice is a delivery row written in the
-escalation's own transaction and sent by `sender`, signed with the city's channel key; a
-private address is refused unless private targets are allowed (development and test only,
-by default). Its fate is a fact on the appeal's stream: `appeal.leadership_notified` or
-`appeal.leadership_notice_failed`.
+Each department's channel is published by the hotline centre
+(`PUT /v1/departments/{department}/leadership-channel`, routes/leadership.py) and kept here,
+in feedback, next to the sender: a webhook URL often carries its own access token, so it is
+never put on a fact, a topic, or an API a department reads. The notice is a delivery row
+written in the escalation's own transaction and sent by `sender`, signed with the city's
+channel key; a private address is refused unless private targets are allowed (development
+and test only, by default). Its fate is a fact on the appeal's stream:
+`appeal.leadership_notified` or `appeal.leadership_notice_failed`.
 """
 
 import json
@@ -17,7 +17,7 @@ from uuid import uuid4
 
 from feedback_service import commands
 from feedback_service.domain import leadership
-from feedback_service.settings import FeedbackSettings
+from feedback_service.store import leadership as store
 from feedback_service.store import notifications
 from shared import events
 from shared.decisions import Context
@@ -27,12 +27,14 @@ from shared.runtime.eventstore import Tx
 KIND = leadership.KIND
 
 
-async def enqueue(tx: Tx, config: FeedbackSettings, fact: events.Event) -> bool:
+async def enqueue(tx: Tx, fact: events.Event) -> bool:
     """Queue the leadership's notice of an escalation; False when the fact is none, or the
-    department has no channel configured."""
+    department has no channel published."""
     escalation = leadership.escalation_of(fact)
-    url = escalation and config.leadership_channel_urls.get(escalation.department)
-    if escalation is None or not url:
+    if escalation is None:
+        return False
+    url = await store.channel_url(tx, escalation.department)
+    if url is None:
         return False
     body = {
         "type": "department.escalation",

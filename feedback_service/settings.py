@@ -40,10 +40,6 @@ class FeedbackSettings(ServiceSettings):
     # signs them. Unset: the built-in development key where HOTLINE_ENVIRONMENT is development
     # or test; otherwise (production, the default) no notices.
     citizen_channel_urls: dict[str, str] = Field(default_factory=dict)
-    # Departments' leadership channels: where an escalation of a department's appeal is
-    # notified (a JSON object, department → URL; a department not listed gets none), signed
-    # with the same secret; private addresses only where private targets are allowed.
-    leadership_channel_urls: dict[str, str] = Field(default_factory=dict)
     citizen_channel_secret: SecretStr | None = None
     # Webhook deliveries: attempts before one is recorded failed, the first retry's delay
     # (doubling after each failure, at most an hour), each POST's timeout, the sender's poll.

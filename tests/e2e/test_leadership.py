@@ -1,8 +1,8 @@
 """An escalation notifies the department's leadership channel, over real Kafka and HTTP: the
-centre escalates a water work order and water's leadership receiver (a real HTTP server
-here) gets a signed notice with no personal data, recorded as `appeal.leadership_notified`;
-power's channel keeps failing, and that is the fact `appeal.leadership_notice_failed`, on
-the centre's list."""
+centre publishes each department's channel, escalates a water work order, and water's
+leadership receiver (a real HTTP server here) gets a signed notice with no personal data,
+recorded as `appeal.leadership_notified`; power's channel keeps failing, and that is the
+fact `appeal.leadership_notice_failed`, on the centre's list."""
 
 import json
 from collections.abc import AsyncIterator
@@ -29,7 +29,6 @@ MAX_ATTEMPTS = 2
 async def leaders(servers: None) -> AsyncIterator[tuple[Stack, Receiver, Receiver]]:
     water, power = Receiver(free_port()), Receiver(free_port(), status=503)
     feedback = {
-        "HOTLINE_LEADERSHIP_CHANNEL_URLS": json.dumps({"water": water.url, "power": power.url}),
         "HOTLINE_WEBHOOK_BACKOFF_SECONDS": "0.2",
         "HOTLINE_WEBHOOK_INTERVAL_SECONDS": "0.2",
         "HOTLINE_WEBHOOK_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
@@ -72,6 +71,31 @@ async def test_an_escalation_reaches_the_leadership_and_a_failure_is_a_fact(
 ) -> None:
     stack, water_leaders, power_leaders = leaders
     async with httpx.AsyncClient(timeout=10) as client:
+        # The centre publishes each department's channel; a department may not.
+        channels = f"{stack.feedback.url}/v1/departments/{{}}/leadership-channel"
+        for department, receiver in (("water", water_leaders), ("power", power_leaders)):
+            published = await client.put(
+                channels.format(department), json={"url": receiver.url}, headers=OPERATOR_HEADERS
+            )
+            assert published.status_code == 200, published.text
+        not_a_url = await client.put(
+            channels.format("water"), json={"url": "not a url"}, headers=OPERATOR_HEADERS
+        )
+        assert not_a_url.status_code == 422
+        forbidden = await client.put(
+            channels.format("water"),
+            json={"url": "https://example.org/hook"},
+            headers=bearer(*DEPARTMENT_SCOPES, department="water"),
+        )
+        assert forbidden.status_code == 403
+        listed_channels = await client.get(
+            f"{stack.feedback.url}/v1/leadership-channels", headers=OPERATOR_HEADERS
+        )
+        assert [(c["department"], c["url"]) for c in listed_channels.json()["items"]] == [
+            ("power", power_leaders.url),
+            ("water", water_leaders.url),
+        ]
+
         created = await client.post(
             f"{stack.intake.url}/v1/appeals", json=APPEAL, headers=OPERATOR_HEADERS
         )
