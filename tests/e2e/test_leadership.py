@@ -16,6 +16,7 @@ from services.cli import DEPARTMENT_SCOPES
 from tests.e2e.conftest import Stack, running_stack
 from tests.e2e.test_happy_path import APPEAL
 from tests.e2e.test_notifications import signed_by
+from tests.e2e.test_rounds import _one_round
 from tests.e2e.test_work_order import OPERATOR_HEADERS, WorkOrders
 from tests.support import polling
 from tests.support.processes import bearer
@@ -168,3 +169,46 @@ async def test_an_escalation_reaches_the_leadership_and_a_failure_is_a_fact(
             headers=bearer(*DEPARTMENT_SCOPES, department="power"),
         )
         assert refused.status_code == 403
+
+
+async def test_an_appeal_escalated_past_its_redo_rounds_reaches_the_leadership(
+    leaders: tuple[Stack, Receiver, Receiver],
+) -> None:
+    stack, water_leaders, _ = leaders
+    water = bearer(*DEPARTMENT_SCOPES, department="water")
+    base = f"{stack.dispatch.url}/v1"
+    async with httpx.AsyncClient(timeout=10) as client:
+        published = await client.put(
+            f"{stack.feedback.url}/v1/departments/water/leadership-channel",
+            json={"url": water_leaders.url},
+            headers=OPERATOR_HEADERS,
+        )
+        assert published.status_code == 200, published.text
+        # No redo at all: the first unsolved rating escalates to the centre.
+        policy = (await client.get(f"{base}/sla-policy", headers=OPERATOR_HEADERS)).json()
+        no_redo = {
+            k: v for k, v in policy.items() if k not in ("version", "calendar", "effective_from")
+        } | {"max_redo_rounds": 0}
+        renewed = await client.put(f"{base}/sla-policy", json=no_redo, headers=OPERATOR_HEADERS)
+        assert renewed.status_code == 200, renewed.text
+
+        created = await client.post(
+            f"{stack.intake.url}/v1/appeals", json=APPEAL, headers=OPERATOR_HEADERS
+        )
+        assert created.status_code == 201, created.text
+        orders = WorkOrders(client, stack, created.json()["id"])
+        await orders.when(lambda b: b["stage"] == "assigned")
+        await _one_round(orders, water, 1)
+        rated = await client.post(
+            f"{stack.feedback.url}/v1/appeals/{orders.appeal_id}/ratings",
+            json={"satisfaction": "dissatisfied", "solved": False, "comment": "还是停水"},
+            headers=OPERATOR_HEADERS,
+        )
+        assert rated.status_code == 201, rated.text
+        facts = await _history_with(client, stack, orders.appeal_id, "appeal.leadership_notified")
+    [escalated] = [f for f in facts if f["type"] == "appeal.escalated_to_centre"]
+    [notified] = [f for f in facts if f["type"] == "appeal.leadership_notified"]
+    assert notified["causation_id"] == escalated["event_id"]
+    assert notified["data"]["escalation"] == "appeal.escalated_to_centre"
+    [received] = [r for r in water_leaders.unique.values() if _about(r, orders.appeal_id)]
+    assert json.loads(received.body)["reason"] == "还是停水"
