@@ -228,6 +228,8 @@ WORDS: dict[str, str] = {
     "counted.true": "counts as the round's rating",
     "counted.false": "",
     "kind.extension_approved": "extension approved",
+    "escalation.appeal.supervised": "escalated by the centre",
+    "escalation.appeal.escalated_to_centre": "escalated past the redo rounds",
     "kind.reply_approved": "reply approved",
     "outcome.answered": "answered",
     "outcome.transferred": "transferred",

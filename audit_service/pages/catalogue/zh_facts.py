@@ -206,6 +206,8 @@ WORDS: dict[str, str] = {
     "counted.true": "计入本轮评价",
     "counted.false": "",
     "kind.extension_approved": "延期获批",
+    "escalation.appeal.supervised": "中心提级督办",
+    "escalation.appeal.escalated_to_centre": "重办次数用尽提级",
     "kind.reply_approved": "答复已审核",
     "outcome.answered": "直接答复",
     "outcome.transferred": "转紧急热线",
