@@ -1,7 +1,7 @@
 """An escalation notifies the department's leadership channel, over real Kafka and HTTP: the
 centre publishes each department's channel, escalates a water work order, and water's
 leadership receiver (a real HTTP server here) gets a signed notice with no personal data,
-recorded as `appeal.leadership_notified`; power's channel keeps failing, and that is the
+recorded as `appeal.leadership_notified`; housing's channel keeps failing, and that is the
 fact `appeal.leadership_notice_failed`, on the centre's list."""
 
 import json
@@ -28,20 +28,20 @@ MAX_ATTEMPTS = 2
 
 @pytest.fixture(scope="module")
 async def leaders(servers: None) -> AsyncIterator[tuple[Stack, Receiver, Receiver]]:
-    water, power = Receiver(free_port()), Receiver(free_port(), status=503)
+    water, housing = Receiver(free_port()), Receiver(free_port(), status=503)
     feedback = {
         "HOTLINE_WEBHOOK_BACKOFF_SECONDS": "0.2",
         "HOTLINE_WEBHOOK_INTERVAL_SECONDS": "0.2",
         "HOTLINE_WEBHOOK_MAX_ATTEMPTS": str(MAX_ATTEMPTS),
     }
     await water.start()
-    await power.start()
+    await housing.start()
     try:
         async with running_stack({"feedback": feedback}) as running:
-            yield running, water, power
+            yield running, water, housing
     finally:
         await water.stop()
-        await power.stop()
+        await housing.stop()
 
 
 async def _history_with(
@@ -70,11 +70,11 @@ async def _supervise(orders: WorkOrders, level: str, note: str) -> None:
 async def test_an_escalation_reaches_the_leadership_and_a_failure_is_a_fact(
     leaders: tuple[Stack, Receiver, Receiver],
 ) -> None:
-    stack, water_leaders, power_leaders = leaders
+    stack, water_leaders, housing_leaders = leaders
     async with httpx.AsyncClient(timeout=10) as client:
         # The centre publishes each department's channel; a department may not.
         channels = f"{stack.feedback.url}/v1/departments/{{}}/leadership-channel"
-        for department, receiver in (("water", water_leaders), ("power", power_leaders)):
+        for department, receiver in (("water", water_leaders), ("housing", housing_leaders)):
             published = await client.put(
                 channels.format(department), json={"url": receiver.url}, headers=OPERATOR_HEADERS
             )
@@ -93,7 +93,7 @@ async def test_an_escalation_reaches_the_leadership_and_a_failure_is_a_fact(
             f"{stack.feedback.url}/v1/leadership-channels", headers=OPERATOR_HEADERS
         )
         assert [(c["department"], c["url"]) for c in listed_channels.json()["items"]] == [
-            ("power", power_leaders.url),
+            ("housing", housing_leaders.url),
             ("water", water_leaders.url),
         ]
 
@@ -136,18 +136,19 @@ async def test_an_escalation_reaches_the_leadership_and_a_failure_is_a_fact(
         assert "张三" not in received.body.decode()
         assert "13800138000" not in received.body.decode()
 
-        # power's leadership channel answers 503 every time: a failure, for the centre.
+        # housing's leadership channel answers 503 every time: a failure, for the centre.
+        # (housing: a department no other module measures; later modules' audit reads this.)
         await orders.act(
-            "reassignment", {"department": "power", "reason": "改派供电部门"}, OPERATOR_HEADERS
+            "reassignment", {"department": "housing", "reason": "改派住建部门"}, OPERATOR_HEADERS
         )
-        await _supervise(orders, "escalation", "供电部门逾期，提级督办")
+        await _supervise(orders, "escalation", "住建部门逾期，提级督办")
         facts = await _history_with(
             client, stack, orders.appeal_id, "appeal.leadership_notice_failed"
         )
         [failed] = [f for f in facts if f["type"] == "appeal.leadership_notice_failed"]
-        assert failed["data"]["department"] == "power"
+        assert failed["data"]["department"] == "housing"
         assert (failed["data"]["attempts"], failed["data"]["error"]) == (MAX_ATTEMPTS, "HTTP 503")
-        attempts = [r for r in power_leaders.requests if _about(r, orders.appeal_id)]
+        attempts = [r for r in housing_leaders.requests if _about(r, orders.appeal_id)]
         assert len(attempts) == MAX_ATTEMPTS
 
         listed = await client.get(
@@ -166,7 +167,7 @@ async def test_an_escalation_reaches_the_leadership_and_a_failure_is_a_fact(
         # a department never reads the centre's list
         refused = await client.get(
             f"{stack.feedback.url}/v1/leadership-notice-failures",
-            headers=bearer(*DEPARTMENT_SCOPES, department="power"),
+            headers=bearer(*DEPARTMENT_SCOPES, department="housing"),
         )
         assert refused.status_code == 403
 

@@ -110,7 +110,7 @@ async def test_a_policy_takes_effect_from_its_moment_and_pins_the_appeals_after_
         # The appeal received before keeps its version for life: a reassignment now, with
         # version 2 in force, sets fresh clocks under version 1 still.
         reassigned = await before.act(
-            "reassignment", {"department": "power", "reason": "改派"}, OPERATOR_HEADERS
+            "reassignment", {"department": "housing", "reason": "改派"}, OPERATOR_HEADERS
         )
         assert reassigned["deadlines"]["policy_version"] == 1
         handling = datetime.fromisoformat(reassigned["deadlines"]["handle_due"]) - datetime.now(UTC)
