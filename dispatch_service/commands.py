@@ -77,7 +77,8 @@ async def _decide(
     ):
         raise not_found("work order for appeal", appeal_id)
     catalogue = Catalogue(
-        await store.current_policy(tx),
+        # The appeal runs under the policy in force when it was received, pinned at assignment.
+        await store.policy_version(tx, order.deadlines.policy_version),
         (await store.current_routing(tx)).version,
         await store.current_calendar(tx),
     )

@@ -11,7 +11,9 @@ from shared.runtime.eventstore import Tx
 
 async def on_appeal_forwarded(event: events.AppealForwarded, tx: Tx) -> None:
     try:
-        table, policy = await store.current_routing(tx), await store.current_policy(tx)
+        # The policy in force when intake received the appeal: its clocks, for its life.
+        table = await store.current_routing(tx)
+        policy = await store.policy_in_force(tx, event.received_at)
     except LookupError as exc:  # not configured yet: wait for it rather than park every appeal
         raise TransientError(str(exc)) from exc
     calendar = await store.current_calendar(tx)
@@ -49,7 +51,12 @@ async def on_reply_reviewed(event: events.ReplyReviewed, tx: Tx) -> None:
 
 
 async def on_rated(event: events.Rated, tx: Tx) -> None:
-    policy, calendar = await store.current_policy(tx), await store.current_calendar(tx)
+    loaded = order, _ = await load(tx, commands.WORK_ORDER, event.subject)
+    if order is None:
+        return
+    # The redo limit and the new round's clocks are the pinned policy's, not the newest.
+    policy = await store.policy_version(tx, order.deadlines.policy_version)
+    calendar = await store.current_calendar(tx)
     await execute(
         tx,
         commands.WORK_ORDER,
@@ -58,6 +65,7 @@ async def on_rated(event: events.Rated, tx: Tx) -> None:
             order, event, policy=policy, calendar=calendar, context=context
         ),
         context=commands.by_service(cause=event),
+        loaded=loaded,
     )
 
 

@@ -2,6 +2,7 @@
 of the demo catalogue (intake_service/catalogue_seed.py) has a route; what no rule places
 goes to its district's government (the `*` rules), the city office last."""
 
+from datetime import UTC, datetime
 from typing import Any
 
 from dispatch_service import store
@@ -121,4 +122,9 @@ async def seed(tx: Tx) -> tuple[int | None, int | None]:
     routing_version = await store.publish_routing(
         tx, departments_=DEPARTMENTS, rules=RULES, fallback_department="gov-city"
     )
-    return routing_version, await store.publish_policy(tx, sla.DEMO_POLICY)
+    # The first policy governs every appeal, whenever received; a later seed, from now on.
+    first = not await store.list_policies(tx)
+    effective_from = sla.SINCE_EVER if first else datetime.now(UTC)
+    return routing_version, await store.publish_policy(
+        tx, sla.DEMO_POLICY, effective_from=effective_from
+    )

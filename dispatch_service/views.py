@@ -139,16 +139,20 @@ class LimitView(_View):
 class ClocksView(_View):
     appeal_type: str = Field(description="an appeal type, or * for any")
     urgency: str = Field(description="normal, urgent, or * for any")
+    category: str = Field(description="a category code, a family `water.*`, or * for any")
     sign_for: LimitView
     handling: LimitView
     dispatch: LimitView
 
 
 class PolicyView(_View):
-    """The SLA policy in force, in the shape `PUT /v1/sla-policy` takes, with its version and
-    the working-day calendar's."""
+    """An SLA policy version, in the shape `PUT /v1/sla-policy` takes, with its version, when
+    it takes effect, and the working-day calendar's version."""
 
     version: int
+    effective_from: datetime = Field(
+        description="appeals received from this moment on run under this version"
+    )
     clocks: list[ClocksView]
     warn_share: float
     timezone: str
@@ -166,15 +170,17 @@ def policy(current: sla.SlaPolicy, *, calendar: str) -> PolicyView:
 
     return PolicyView(
         version=current.version,
+        effective_from=current.effective_from,
         clocks=[
             ClocksView(
                 appeal_type=appeal_type,
                 urgency=urgency,
+                category=category,
                 sign_for=limit(c.sign_for),
                 handling=limit(c.handling),
                 dispatch=limit(c.dispatch),
             )
-            for (appeal_type, urgency), c in current.clocks.items()
+            for (appeal_type, urgency, category), c in current.clocks.items()
         ],
         warn_share=current.warn_share,
         timezone=current.timezone,
@@ -211,5 +217,5 @@ class CalendarView(_View):
 
 
 class PublishedView(_View):
-    version: int = Field(description="the version in force after this request")
+    version: int = Field(description="the new version, or the one already saying the same")
     published: bool = Field(description="false when the newest version already said the same")

@@ -6,7 +6,7 @@ dispatch's facts about one appeal share a partition and the inbox applies them i
 order, so the latest fact applied here is the latest one dispatch recorded.
 """
 
-from feedback_service import commands, notify, settings
+from feedback_service import commands, leadership, notify, settings
 from feedback_service.store import calendar, notifications, read_models
 from shared import events
 from shared.runtime.commands import StaleStreamError
@@ -68,6 +68,11 @@ async def on_calendar_published(event: events.CalendarPublished, tx: Tx) -> None
 
 async def on_escalated(event: events.EscalatedToCentre, tx: Tx) -> None:
     await notify.status_changed(tx, event)
+    await leadership.enqueue(tx, event)
+
+
+async def on_supervised(event: events.Supervised, tx: Tx) -> None:
+    await leadership.enqueue(tx, event)  # escalations only
 
 
 async def on_closed(event: events.Closed, tx: Tx) -> None:
@@ -91,6 +96,7 @@ HANDLERS: Handlers = {
     events.ExtensionRequested: on_extension_requested,
     events.ExtensionApproved: on_extension_approved,
     events.EscalatedToCentre: on_escalated,
+    events.Supervised: on_supervised,
     events.Closed: on_closed,
     events.CalendarPublished: on_calendar_published,
     events.Withdrawn: on_withdrawn,

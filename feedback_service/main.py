@@ -6,7 +6,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 
 from feedback_service import handlers, sender, settings, timer
-from feedback_service.routes import calendar, feedback, links, subscriptions
+from feedback_service.routes import calendar, feedback, leadership, links, subscriptions
 from feedback_service.settings import FeedbackSettings
 from shared.runtime import positions, timers
 from shared.runtime.app import ServiceSpec, create_service
@@ -19,7 +19,13 @@ def create_app() -> FastAPI:
     config = load(FeedbackSettings)
     settings.use(config)  # for the handlers and the projection, which get a transaction only
     router = APIRouter()
-    for part in (feedback.router, links.router, subscriptions.router, calendar.router):
+    for part in (
+        feedback.router,
+        links.router,
+        subscriptions.router,
+        leadership.router,
+        calendar.router,
+    ):
         router.include_router(part)
     return create_service(
         ServiceSpec(

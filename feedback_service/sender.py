@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 
-from feedback_service import commands, notify, targets, webhooks
+from feedback_service import commands, leadership, notify, targets, webhooks
 from feedback_service.settings import FeedbackSettings
 from feedback_service.store import notifications as nstore
 from shared import personal_data
@@ -53,8 +53,13 @@ async def _post(
     headers = webhooks.headers(secret, message_id(delivery["id"]), int(now.timestamp()), body)
     try:
         # A partner's URL is checked again now, and the connection goes to the address that
-        # was checked (no second lookup); the city's own channels are configured, not chosen.
-        allow_private = delivery["subscription_id"] is None or settings.private_targets_allowed()
+        # was checked (no second lookup); the citizens' channels are configured, not chosen.
+        # A leadership channel is configured too, but one per department, so more of them
+        # may be mistyped: private addresses only where private targets are allowed.
+        citizen_channel = delivery["subscription_id"] is None and delivery["kind"] != (
+            leadership.KIND
+        )
+        allow_private = citizen_channel or settings.private_targets_allowed()
         pinned = await targets.resolve(delivery["url"], allow_private=allow_private)
         headers = {**headers, "Host": pinned.host_header}
         extensions = {"sni_hostname": pinned.sni_hostname} if pinned.sni_hostname else {}
@@ -125,6 +130,10 @@ async def sweep(db: Database, now: datetime, *, settings: FeedbackSettings) -> i
         keys = None
 
     async def send(client: httpx.AsyncClient, d: dict[str, Any]) -> tuple[int | None, str | None]:
+        if d["kind"] == leadership.KIND:
+            if not channel_secret:
+                return unsigned
+            return await _post(client, d, channel_secret, now, settings=settings)
         if d["subscription_id"] is None:
             if not channel_secret:
                 return unsigned
@@ -175,6 +184,8 @@ async def _record(
         outcome = "retried"
     async with db.transaction() as tx:
         await nstore.record_attempt(tx, delivery["id"], **values)
-        if delivery["subscription_id"] is None and outcome != "retried":
+        if delivery["kind"] == leadership.KIND and outcome != "retried":
+            await leadership.settled(tx, delivery, error=error, attempts=attempts, now=now)
+        elif delivery["subscription_id"] is None and outcome != "retried":
             await commands.notice_settled(tx, delivery, error=error, attempts=attempts, now=now)
     return outcome

@@ -50,6 +50,7 @@ def assign(
                 calendar,
                 appeal_type=forwarded.appeal_type,
                 urgency=forwarded.urgency,
+                category=forwarded.category,
                 start=context.now,
                 received_at=forwarded.received_at,
             ),
@@ -92,6 +93,7 @@ def redispatch(
             calendar,
             appeal_type=order.appeal_type,
             urgency=order.urgency,
+            category=order.category,
             start=context.now,
         ),
     )

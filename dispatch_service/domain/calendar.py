@@ -85,6 +85,7 @@ def recompute_deadlines(
         calendar,
         appeal_type=order.appeal_type,
         urgency=order.urgency,
+        category=order.category,
         start=order.assigned_at,
     )
     for approved_at, working_days in order.extensions:

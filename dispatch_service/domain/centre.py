@@ -178,6 +178,7 @@ def close_or_redo(
                 calendar,
                 appeal_type=order.appeal_type,
                 urgency=order.urgency,
+                category=order.category,
                 start=context.now,
             ),
         )

@@ -1,14 +1,20 @@
 """SLA policies: how long each clock may run, as versioned configuration. Pure.
 
+A policy version takes effect from a moment (`effective_from`); the version in force when
+intake received an appeal governs every clock of that appeal for its whole life (assignment,
+redispatch, redo, extension, recomputation), so a policy published while an appeal is open
+never changes its terms. Within a version, clock rules select by appeal type, urgency and
+category, the most specific rule winning (see `clocks_for`).
+
 Both clocks start when the work order is assigned (not when it is signed for), so a
 department that withholds sign-for stops nothing. Limits are clock hours or working days;
 a working-day deadline falls at `day_ends_at` local time on the last allowed working day,
 counting from the next working day: boundary rules are parameters, not code.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -16,6 +22,9 @@ from shared import events
 from shared.workdays import WorkdayCalendar
 
 ANY = "*"
+# The first policy a deployment publishes governs everything received before any other.
+SINCE_EVER = datetime(1970, 1, 1, tzinfo=UTC)
+ClockKey = tuple[str, str, str]  # (appeal type, urgency, category pattern), each maybe ANY
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,8 +43,9 @@ class Clocks:
 @dataclass(frozen=True)
 class SlaPolicy:
     version: int
-    # (appeal type, urgency) → clocks; ANY matches every value (see clocks_for)
-    clocks: Mapping[tuple[str, str], Clocks]
+    # (appeal type, urgency, category pattern) → clocks; ANY matches every value, a
+    # category pattern `water.*` every code of that family (see clocks_for)
+    clocks: Mapping[ClockKey, Clocks]
     warn_share: float = 0.8
     timezone: str = "Asia/Shanghai"
     day_ends_at: time = time(18, 0)
@@ -43,13 +53,46 @@ class SlaPolicy:
     max_extension_days: int = 10  # per request
     max_redo_rounds: int = 2  # redos per appeal; past them the centre takes it over
     max_extension_days_total: int = 15  # every extension of an appeal together
+    effective_from: datetime = SINCE_EVER
 
-    def clocks_for(self, appeal_type: str, urgency: str) -> Clocks:
-        # Urgency outranks type: an urgent help request runs on the urgent clocks.
-        for key in ((appeal_type, urgency), (ANY, urgency), (appeal_type, ANY), (ANY, ANY)):
-            if key in self.clocks:
-                return self.clocks[key]
-        raise LookupError(f"SLA policy v{self.version} has no clocks for {appeal_type}/{urgency}")
+    def clocks_for(self, appeal_type: str, urgency: str, category: str) -> Clocks:
+        """The clocks of the most specific rule that matches. Specificity ranks urgency
+        first (urgent limits are clock hours, whatever the type or category), then the
+        category (an exact code over its family `a.*`, a longer family over a shorter,
+        any last), then the appeal type. Two matching rules never rank equal, since a key
+        is unique and one code matches one family of each length: the choice is
+        deterministic."""
+        ranked = [
+            ((u != ANY, rank, t != ANY), clocks)
+            for (t, u, c), clocks in self.clocks.items()
+            if t in (ANY, appeal_type)
+            and u in (ANY, urgency)
+            and (rank := category_rank(c, category)) is not None
+        ]
+        if not ranked:
+            raise LookupError(
+                f"SLA policy v{self.version} has no clocks for {appeal_type}/{urgency}/{category}"
+            )
+        return max(ranked, key=lambda pair: pair[0])[1]
+
+
+def category_rank(pattern: str, category: str) -> int | None:
+    """How specifically `pattern` matches `category`: None when it does not; ANY 0, a
+    family `water.*` its length, the exact code above every family."""
+    if pattern == ANY:
+        return 0
+    if pattern.endswith(".*"):
+        return len(pattern) if category.startswith(pattern[:-1]) else None
+    return 1000 if pattern == category else None
+
+
+def in_force(versions: Sequence[tuple[int, datetime]], at: datetime) -> int | None:
+    """Which version of (version, effective_from) governs what happened `at`: the one that
+    took effect last by then; of two taking effect at the same moment, the later published.
+    A version scheduled ahead therefore takes over on its date even if another was published
+    meanwhile for the time before it. None: nothing was in force yet."""
+    started = [(effective, version) for version, effective in versions if effective <= at]
+    return max(started)[1] if started else None
 
 
 def due(policy: SlaPolicy, calendar: WorkdayCalendar, *, start: datetime, limit: Limit) -> datetime:
@@ -80,12 +123,13 @@ def deadlines(
     *,
     appeal_type: str,
     urgency: str,
+    category: str,
     start: datetime,
     received_at: datetime | None = None,
 ) -> events.Deadlines:
     """The clocks a (re)assignment at `start` sets; with `received_at`, the first assignment
     also records the dispatch clock's deadline, counted from receipt."""
-    clocks = policy.clocks_for(appeal_type, urgency)
+    clocks = policy.clocks_for(appeal_type, urgency, category)
     sign_for_due, sign_for_years = _due(policy, calendar, start=start, limit=clocks.sign_for)
     handle_due, handle_years = _due(policy, calendar, start=start, limit=clocks.handling)
     dispatch_due, dispatch_years = (
@@ -135,13 +179,13 @@ def extended(
 DEMO_POLICY = SlaPolicy(
     version=1,
     clocks={
-        (ANY, "urgent"): Clocks(Limit(1, "hours"), Limit(24, "hours"), Limit(1, "hours")),
-        ("consultation", ANY): Clocks(Limit(1, "working_days"), Limit(2, "working_days")),
-        ("help", ANY): Clocks(Limit(1, "working_days"), Limit(5, "working_days")),
-        ("praise", ANY): Clocks(Limit(1, "working_days"), Limit(5, "working_days")),
-        ("suggestion", ANY): Clocks(Limit(1, "working_days"), Limit(10, "working_days")),
-        ("complaint", ANY): Clocks(Limit(1, "working_days"), Limit(15, "working_days")),
-        ("report", ANY): Clocks(Limit(1, "working_days"), Limit(15, "working_days")),
+        (ANY, "urgent", ANY): Clocks(Limit(1, "hours"), Limit(24, "hours"), Limit(1, "hours")),
+        ("consultation", ANY, ANY): Clocks(Limit(1, "working_days"), Limit(2, "working_days")),
+        ("help", ANY, ANY): Clocks(Limit(1, "working_days"), Limit(5, "working_days")),
+        ("praise", ANY, ANY): Clocks(Limit(1, "working_days"), Limit(5, "working_days")),
+        ("suggestion", ANY, ANY): Clocks(Limit(1, "working_days"), Limit(10, "working_days")),
+        ("complaint", ANY, ANY): Clocks(Limit(1, "working_days"), Limit(15, "working_days")),
+        ("report", ANY, ANY): Clocks(Limit(1, "working_days"), Limit(15, "working_days")),
     },
 )
 
@@ -153,11 +197,12 @@ def to_document(policy: SlaPolicy) -> dict[str, Any]:
             {
                 "appeal_type": t,
                 "urgency": u,
-                "sign_for": [c.sign_for.amount, c.sign_for.unit],
-                "handling": [c.handling.amount, c.handling.unit],
-                "dispatch": [c.dispatch.amount, c.dispatch.unit],
+                "category": c,
+                "sign_for": [clocks.sign_for.amount, clocks.sign_for.unit],
+                "handling": [clocks.handling.amount, clocks.handling.unit],
+                "dispatch": [clocks.dispatch.amount, clocks.dispatch.unit],
             }
-            for (t, u), c in policy.clocks.items()
+            for (t, u, c), clocks in policy.clocks.items()
         ],
         "warn_share": policy.warn_share,
         "timezone": policy.timezone,
@@ -169,14 +214,17 @@ def to_document(policy: SlaPolicy) -> dict[str, Any]:
     }
 
 
-def from_document(version: int, document: dict[str, Any]) -> SlaPolicy:
+def from_document(
+    version: int, document: dict[str, Any], *, effective_from: datetime = SINCE_EVER
+) -> SlaPolicy:
     def limit(pair: list[Any]) -> Limit:
         return Limit(int(pair[0]), pair[1])
 
     return SlaPolicy(
         version=version,
         clocks={
-            (c["appeal_type"], c["urgency"]): Clocks(
+            # policies stored before categories had rules held every category
+            (c["appeal_type"], c["urgency"], c.get("category", ANY)): Clocks(
                 limit(c["sign_for"]), limit(c["handling"]), limit(c.get("dispatch", [24, "hours"]))
             )
             for c in document["clocks"]
@@ -191,4 +239,5 @@ def from_document(version: int, document: dict[str, Any]) -> SlaPolicy:
         max_extension_days_total=int(
             document.get("max_extension_days_total", 2 * int(document["max_extension_days"]))
         ),
+        effective_from=effective_from,
     )

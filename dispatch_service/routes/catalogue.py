@@ -4,11 +4,12 @@ Reading needs `workorders:read`; publishing a new version needs `catalogue:admin
 version never changes what an older one decided: facts carry the version that decided them.
 """
 
+from datetime import UTC, datetime
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from fastapi import APIRouter, Request, Response
-from pydantic import Field
+from fastapi import APIRouter, Query, Request, Response
+from pydantic import AwareDatetime, Field
 
 from dispatch_service import store, views
 from dispatch_service.domain import sla
@@ -55,12 +56,24 @@ class LimitBody(Body):
 class ClocksBody(Body):
     appeal_type: str = Field(pattern=r"^(\*|consultation|help|complaint|report|suggestion|praise)$")
     urgency: str = Field(pattern=r"^(\*|normal|urgent)$")
+    category: str = Field(
+        default="*",
+        max_length=64,
+        pattern=r"^(\*|[a-z0-9][a-z0-9_-]*(\.[a-z0-9][a-z0-9_-]*)*(\.\*)?)$",
+        description="a category code (`water.outage`), a family (`water.*`), or `*` for any; "
+        "the most specific matching rule wins: urgency first, then category, then type",
+    )
     sign_for: LimitBody
     handling: LimitBody
     dispatch: LimitBody = LimitBody(amount=24, unit="hours")
 
 
 class PolicyBody(Body):
+    effective_from: AwareDatetime | None = Field(
+        default=None,
+        description="appeals received from this moment on run under the version (default: "
+        "now); never in the past, so no appeal already received changes its terms",
+    )
     clocks: list[ClocksBody] = Field(min_length=1)
     warn_share: float = Field(gt=0, lt=1)
     timezone: str = "Asia/Shanghai"
@@ -137,29 +150,66 @@ async def publish_routing(
 async def publish_policy(
     body: PolicyBody, runtime: DispatchRuntime, _: Admin
 ) -> views.PublishedView:
-    """Publish a new SLA policy version. Deadlines already set keep the version that set them."""
-    document = body.model_dump(mode="json")
+    """Publish a new SLA policy version, in force from `effective_from`. Deadlines already
+    set keep the version that set them; an appeal keeps the version in force when it was
+    received for its whole life."""
+    now = datetime.now(UTC)
+    effective_from = body.effective_from or now
+    if effective_from < now:
+        raise invalid_field(
+            "body.effective_from", "a policy takes effect now or later, never in the past"
+        )
+    document = body.model_dump(mode="json", exclude={"effective_from"})
     for clocks in document["clocks"]:
         for clock in ("sign_for", "handling", "dispatch"):
             clocks[clock] = [clocks[clock]["amount"], clocks[clock]["unit"]]
     document["return_window"] = [body.return_window.amount, body.return_window.unit]
+    keys = [(c.appeal_type, c.urgency, c.category) for c in body.clocks]
+    if len(set(keys)) != len(keys):
+        raise invalid_field("body.clocks", "two rules for the same type, urgency and category")
     try:
         policy = sla.from_document(0, document)
         ZoneInfo(policy.timezone)
     except (ValueError, ZoneInfoNotFoundError) as exc:
         raise invalid_field("body", f"invalid policy: {exc}") from exc
     async with runtime.db.transaction() as tx:
-        version = await store.publish_policy(tx, policy)
-        current = (await store.current_policy(tx)).version
-    return views.PublishedView(version=current, published=version is not None)
+        version = await store.publish_policy(tx, policy, effective_from=effective_from)
+        standing = version or (await store.policy_in_force(tx, effective_from)).version
+    return views.PublishedView(version=standing, published=version is not None)
 
 
 @router.get("/sla-policy", responses=_UNPUBLISHED)
-async def current_policy(runtime: DispatchRuntime, _: Reader) -> views.PolicyView:
+async def policy_in_force(
+    runtime: DispatchRuntime,
+    _: Reader,
+    at: Annotated[
+        AwareDatetime | None, Query(description="the version in force then (default: now)")
+    ] = None,
+) -> views.PolicyView:
     async with runtime.db.transaction() as tx:
         try:
-            policy = await store.current_policy(tx)
+            policy = await store.policy_in_force(tx, at or datetime.now(UTC))
         except LookupError as exc:
-            raise not_found("SLA policy", "published yet") from exc
+            raise not_found("SLA policy", "in force then") from exc
         calendar = await store.current_calendar(tx)
     return views.policy(policy, calendar=calendar.version)
+
+
+@router.get("/sla-policy/versions", responses={200: {"headers": pagination.LINK_HEADER}})
+async def list_policies(
+    runtime: DispatchRuntime,
+    _: Reader,
+    request: Request,
+    response: Response,
+    limit: LimitQuery = 100,
+    cursor: CursorQuery = None,
+) -> Page[views.PolicyView]:
+    """Every published version, scheduled ones included, by version."""
+    after = pagination.decode(cursor, int)[0] if cursor else 0
+    async with runtime.db.transaction() as tx:
+        policies = [p for p in await store.list_policies(tx) if p.version > after]
+        calendar = await store.current_calendar(tx)
+    found = [views.policy(p, calendar=calendar.version) for p in policies[: limit + 1]]
+    return pagination.page(
+        found, limit=limit, key=lambda p: (p.version,), request=request, response=response
+    )

@@ -1,5 +1,6 @@
 """The catalogue's SQL: departments, and the routing and SLA versions work orders are decided by."""
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -45,49 +46,64 @@ async def current_routing(tx: Tx) -> routing.RoutingTable:
     return table
 
 
-async def current_policy(tx: Tx) -> sla.SlaPolicy:
-    """The SLA policy in force, read once per transaction, each version once per process."""
+async def _policy_versions(tx: Tx) -> list[tuple[int, datetime]]:
+    """Every published version and when it takes effect: a handful of rows, read once per
+    transaction (a consume batch decides many appeals in one)."""
     if (memoized := tx.memo.get(_POLICY)) is not None:
         return memoized  # type: ignore[no-any-return]
-    head = (
-        await tx.conn.execute(
-            select(sla_policies.c.version).order_by(sla_policies.c.version.desc()).limit(1)
+    rows = await tx.conn.execute(
+        select(sla_policies.c.version, sla_policies.c.effective_from).order_by(
+            sla_policies.c.version
         )
-    ).scalar_one_or_none()
-    if head is None:
-        raise LookupError("no SLA policy has been published; run `hotline seed`")
-    if (policy := _policies.get(head)) is None:
-        document = await tx.conn.scalar(
-            select(sla_policies.c.document).where(sla_policies.c.version == head)
-        )
-        assert document is not None
-        policy = _policies[head] = sla.from_document(head, document)
-    tx.memo[_POLICY] = policy
-    return policy
+    )
+    versions = tx.memo[_POLICY] = [(r.version, r.effective_from) for r in rows]
+    return versions
+
+
+async def policy_in_force(tx: Tx, at: datetime) -> sla.SlaPolicy:
+    """The SLA policy version in force at `at` (sla.in_force decides which)."""
+    version = sla.in_force(await _policy_versions(tx), at)
+    if version is None:
+        raise LookupError("no SLA policy was in force yet; run `hotline seed`")
+    return await policy_version(tx, version)
 
 
 async def policy_version(tx: Tx, version: int) -> sla.SlaPolicy:
     """A published policy by version: the one a work order's deadlines are pinned to."""
     if (policy := _policies.get(version)) is None:
-        document = await tx.conn.scalar(
-            select(sla_policies.c.document).where(sla_policies.c.version == version)
-        )
-        if document is None:
+        row = (
+            await tx.conn.execute(select(sla_policies).where(sla_policies.c.version == version))
+        ).one_or_none()
+        if row is None:
             raise LookupError(f"SLA policy v{version} was never published")
-        policy = _policies[version] = sla.from_document(version, document)
+        policy = _policies[version] = sla.from_document(
+            version, row.document, effective_from=row.effective_from
+        )
     return policy
 
 
-async def publish_policy(tx: Tx, policy: sla.SlaPolicy) -> int | None:
-    """Store the policy as the next version, unless the newest one says the same."""
+async def list_policies(tx: Tx) -> list[sla.SlaPolicy]:
+    return [await policy_version(tx, v) for v, _ in await _policy_versions(tx)]
+
+
+async def publish_policy(tx: Tx, policy: sla.SlaPolicy, *, effective_from: datetime) -> int | None:
+    """Store the policy as the next version, taking effect at `effective_from`, unless the
+    version in force then already says the same and nothing is scheduled after it."""
     document = sla.to_document(policy)
-    newest = (
-        await tx.conn.execute(select(sla_policies).order_by(sla_policies.c.version.desc()).limit(1))
-    ).one_or_none()
-    if newest is not None and newest.document == document:
+    versions = await _policy_versions(tx)
+    standing = sla.in_force(versions, effective_from)
+    if (
+        standing is not None
+        and all(effective <= effective_from for _, effective in versions)
+        and sla.to_document(await policy_version(tx, standing)) == document
+    ):
         return None
-    version = (newest.version if newest else 0) + 1
-    await tx.conn.execute(sla_policies.insert().values(version=version, document=document))
+    version = max((v for v, _ in versions), default=0) + 1
+    await tx.conn.execute(
+        sla_policies.insert().values(
+            version=version, document=document, effective_from=effective_from
+        )
+    )
     tx.memo.pop(_POLICY, None)  # this transaction now sees the new version
     return version
 

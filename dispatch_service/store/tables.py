@@ -51,6 +51,8 @@ sla_policies = Table(
     Column("version", Integer, primary_key=True),
     Column("document", JSONB, nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # From when the version governs appeals received (domain/sla.py: in_force).
+    Column("effective_from", DateTime(timezone=True), nullable=False),
 )
 
 work_orders = Table(

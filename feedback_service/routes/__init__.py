@@ -1,4 +1,5 @@
 """feedback's REST routes, one module per resource: `feedback` (replies, reviews, callbacks,
 ratings and the callback queue), `links` (rating links), `subscriptions` (webhooks and what
-was delivered), `calendar` (the working-day calendar version in use); what they share is in
-`deps`, their answers' models in `feedback_service.views`. main.py joins the routers."""
+was delivered), `leadership` (the departments' leadership channels), `calendar` (the
+working-day calendar version in use); what they share is in `deps`, their answers' models
+in `feedback_service.views`. main.py joins the routers."""

@@ -160,6 +160,24 @@ async def notice_failures(
     return _deliveries(rows, limit=limit, request=request, response=response)
 
 
+@router.get("/leadership-notice-failures", responses=PAGED)
+async def leadership_notice_failures(
+    request: Request,
+    response: Response,
+    runtime: FeedbackRuntime,
+    _: Annotated[Principal, require("feedback:read", centre=True)],
+    cursor: pagination.CursorQuery = None,
+    limit: Limit = 100,
+) -> pagination.Page[views.Delivery]:
+    """Escalations whose notice never reached the department's leadership channel (each
+    also the fact `appeal.leadership_notice_failed`): the centre tells them another way."""
+    async with runtime.db.transaction() as tx:
+        rows = await notifications.list_deliveries(
+            tx, failed_leadership=True, after=_after(cursor), limit=limit
+        )
+    return _deliveries(rows, limit=limit, request=request, response=response)
+
+
 def _deliveries(
     rows: list[dict[str, Any]],
     *,

@@ -62,6 +62,9 @@ async def subscribers(tx: Tx, appeal_id: UUID) -> list[dict[str, Any]]:
     return [dict(r._mapping) for r in rows]
 
 
+LEADERSHIP_KIND = "leadership_escalation"  # domain.leadership.KIND: the store imports no domain
+
+
 async def enqueue(tx: Tx, **values: Any) -> None:
     await tx.conn.execute(
         insert(deliveries)
@@ -106,18 +109,26 @@ async def list_deliveries(
     subscription_id: UUID | None = None,
     appeal_id: UUID | None = None,
     failed_notices: bool = False,
+    failed_leadership: bool = False,
     after: tuple[datetime, UUID] | None = None,
     limit: int,
 ) -> list[dict[str, Any]]:
     """Deliveries oldest first, from past the keyset `after`; `failed_notices`: only the
-    citizen notices that could not be delivered."""
+    citizen notices that could not be delivered; `failed_leadership`: only the leadership
+    notices of escalations that could not be."""
     query = select(deliveries).order_by(deliveries.c.created_at, deliveries.c.id).limit(limit)
     if subscription_id is not None:
         query = query.where(deliveries.c.subscription_id == subscription_id)
     if appeal_id is not None:
         query = query.where(deliveries.c.appeal_id == appeal_id)
     if failed_notices:
-        query = query.where(deliveries.c.subscription_id.is_(None), deliveries.c.status == "failed")
+        query = query.where(
+            deliveries.c.subscription_id.is_(None),
+            deliveries.c.status == "failed",
+            deliveries.c.kind != LEADERSHIP_KIND,
+        )
+    if failed_leadership:
+        query = query.where(deliveries.c.kind == LEADERSHIP_KIND, deliveries.c.status == "failed")
     if after is not None:
         query = query.where(tuple_(deliveries.c.created_at, deliveries.c.id) > after)
     return [dict(r._mapping) for r in await tx.conn.execute(query)]

@@ -128,3 +128,14 @@ calendar_versions = Table(
     Column("holidays", ARRAY(Date), nullable=False),
     Column("workdays", ARRAY(Date), nullable=False),
 )
+
+# Each department's leadership channel, published by the hotline centre: where an escalation
+# of the department's appeal is notified (feedback_service/leadership.py).
+leadership_channels = Table(
+    "leadership_channels",
+    metadata,
+    Column("department", String(64), primary_key=True),
+    Column("url", String(2000), nullable=False),
+    Column("published_by", String(200), nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+)

@@ -32,6 +32,8 @@ INTERNAL: Final = frozenset(
     {
         "appeal.citizen_notified",
         "appeal.citizen_notice_failed",
+        "appeal.leadership_notified",  # the department's leaders, not the public
+        "appeal.leadership_notice_failed",
         "appeal.extension_requested",
         "appeal.extension_denied",
         "appeal.assist_contributed",

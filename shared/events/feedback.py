@@ -138,6 +138,39 @@ class CitizenNoticeFailed(Event):
     error: Text  # the last attempt's failure, e.g. "HTTP 503" or "ConnectTimeout"
 
 
+Escalation = Literal["appeal.supervised", "appeal.escalated_to_centre"]
+
+
+class LeadershipNotified(Event):
+    """The department's leadership channel took the notice of an escalation (提级): the
+    centre escalated (`appeal.supervised` at level escalation) or the citizen was still not
+    served after every redo (`appeal.escalated_to_centre`). Recorded on delivery; the cause
+    is the escalation. feedback → audit."""
+
+    source: ClassVar[str] = "feedback"
+    type: Literal["appeal.leadership_notified"] = "appeal.leadership_notified"
+    department: Code
+    escalation: Escalation
+    delivery_id: UUID
+    message: Text  # what the leadership was told
+
+
+class LeadershipNoticeFailed(Event):
+    """The notice of an escalation could not be delivered to the department's leadership
+    channel: every attempt failed, or no key was configured to sign it. The centre sees it
+    in GET /v1/leadership-notice-failures and tells the leadership another way.
+    feedback → audit."""
+
+    source: ClassVar[str] = "feedback"
+    type: Literal["appeal.leadership_notice_failed"] = "appeal.leadership_notice_failed"
+    department: Code
+    escalation: Escalation
+    delivery_id: UUID
+    message: Text
+    attempts: int = Field(ge=1)
+    error: Text
+
+
 FEEDBACK_EVENTS: tuple[type[Event], ...] = (
     Handled,
     Rated,
@@ -146,4 +179,6 @@ FEEDBACK_EVENTS: tuple[type[Event], ...] = (
     CallbackMade,
     CitizenNotified,
     CitizenNoticeFailed,
+    LeadershipNotified,
+    LeadershipNoticeFailed,
 )

@@ -39,7 +39,8 @@ async def dispatch_db(servers: None) -> AsyncIterator[Database]:
 async def _assign(db: Database, at: datetime) -> UUID:
     forwarded = factories.forwarded(factories.received(at=at))  # a complaint: 15 working days
     async with db.transaction() as tx:
-        table, policy = await store.current_routing(tx), await store.current_policy(tx)
+        table = await store.current_routing(tx)
+        policy = await store.policy_in_force(tx, forwarded.received_at)
         calendar = await store.current_calendar(tx)
         await execute(
             tx,

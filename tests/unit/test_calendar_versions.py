@@ -85,6 +85,7 @@ def test_clock_hour_limits_never_depend_on_the_calendar() -> None:
         SEED,
         appeal_type="help",
         urgency="urgent",
+        category="water.outage",
         start=datetime(2026, 12, 31, 15, 0, tzinfo=UTC),
     )
     assert deadlines.handle_due.year == 2027

@@ -129,6 +129,7 @@ def test_assignment_routes_on_the_forwarded_classification_with_the_receipt_cloc
         CALENDAR,
         appeal_type="complaint",
         urgency="normal",
+        category="water.outage",
         start=NOW,
         received_at=received.time,
     )

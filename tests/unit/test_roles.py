@@ -100,6 +100,7 @@ POLICY: Final[dict[tuple[str, str, str], frozenset[str]]] = {
     ("dispatch", "PUT", "/v1/routing"): CENTRE,
     ("dispatch", "GET", "/v1/sla-policy"): READ_APPEALS,
     ("dispatch", "PUT", "/v1/sla-policy"): CENTRE,
+    ("dispatch", "GET", "/v1/sla-policy/versions"): READ_APPEALS,
     ("dispatch", "GET", "/v1/calendar"): READ_APPEALS,
     ("dispatch", "GET", "/v1/calendar/versions"): READ_APPEALS,
     ("dispatch", "PUT", "/v1/calendar/years/{year}"): CENTRE,
@@ -113,6 +114,10 @@ POLICY: Final[dict[tuple[str, str, str], frozenset[str]]] = {
     ("feedback", "GET", "/v1/appeals/{appeal_id}/feedback"): READ_APPEALS,
     ("feedback", "GET", "/v1/appeals/{appeal_id}/notifications"): CENTRE,
     ("feedback", "GET", "/v1/notice-failures"): CENTRE,
+    ("feedback", "GET", "/v1/leadership-notice-failures"): CENTRE,
+    ("feedback", "GET", "/v1/leadership-channels"): CENTRE,
+    ("feedback", "PUT", "/v1/departments/{department}/leadership-channel"): CENTRE,
+    ("feedback", "DELETE", "/v1/departments/{department}/leadership-channel"): CENTRE,
     ("feedback", "GET", "/v1/calendar"): READ_APPEALS,
     ("feedback", "GET", "/v1/rating-links/{token}"): ALL,  # the signed link is the key
     ("feedback", "POST", "/v1/rating-links/{token}"): ALL,

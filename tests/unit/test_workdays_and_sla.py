@@ -47,7 +47,12 @@ def test_a_working_day_deadline_falls_at_the_end_of_the_last_allowed_day() -> No
     # a complaint made on 30 September at 15:00 Beijing, handling limit 15 working days
     start = datetime(2025, 9, 30, 7, 0, tzinfo=UTC)
     deadlines = sla.deadlines(
-        sla.DEMO_POLICY, CALENDAR, appeal_type="complaint", urgency="normal", start=start
+        sla.DEMO_POLICY,
+        CALENDAR,
+        appeal_type="complaint",
+        urgency="normal",
+        category="water.outage",
+        start=start,
     )
     # working days after 30 Sep: 9, 10, 11(Sat), 13–17, 20–24, 27, 28 October → the 15th is 28
     assert deadlines.handle_due == datetime(2025, 10, 28, 10, 0, tzinfo=UTC)  # 18:00 Beijing
@@ -59,7 +64,12 @@ def test_a_working_day_deadline_falls_at_the_end_of_the_last_allowed_day() -> No
 def test_urgent_appeals_run_on_clock_hours_through_holidays() -> None:
     start = datetime(2025, 10, 1, 1, 0, tzinfo=UTC)  # National Day itself
     deadlines = sla.deadlines(
-        sla.DEMO_POLICY, CALENDAR, appeal_type="help", urgency="urgent", start=start
+        sla.DEMO_POLICY,
+        CALENDAR,
+        appeal_type="help",
+        urgency="urgent",
+        category="water.outage",
+        start=start,
     )
     assert deadlines.sign_for_due == datetime(2025, 10, 1, 2, 0, tzinfo=UTC)
     assert deadlines.handle_due == datetime(2025, 10, 2, 1, 0, tzinfo=UTC)
@@ -69,14 +79,14 @@ def test_the_most_specific_clock_rule_wins_and_a_gap_is_an_error() -> None:
     policy = sla.SlaPolicy(
         version=3,
         clocks={
-            (sla.ANY, "urgent"): sla.Clocks(sla.Limit(1, "hours"), sla.Limit(2, "hours")),
-            ("help", "urgent"): sla.Clocks(sla.Limit(3, "hours"), sla.Limit(4, "hours")),
+            (sla.ANY, "urgent", sla.ANY): sla.Clocks(sla.Limit(1, "hours"), sla.Limit(2, "hours")),
+            ("help", "urgent", sla.ANY): sla.Clocks(sla.Limit(3, "hours"), sla.Limit(4, "hours")),
         },
     )
-    assert policy.clocks_for("help", "urgent").sign_for == sla.Limit(3, "hours")
-    assert policy.clocks_for("report", "urgent").sign_for == sla.Limit(1, "hours")
+    assert policy.clocks_for("help", "urgent", "water.outage").sign_for == sla.Limit(3, "hours")
+    assert policy.clocks_for("report", "urgent", "water.outage").sign_for == sla.Limit(1, "hours")
     with pytest.raises(LookupError):
-        policy.clocks_for("report", "normal")
+        policy.clocks_for("report", "normal", "water.outage")
 
 
 def test_a_policy_survives_its_stored_form() -> None:
@@ -94,6 +104,7 @@ def test_the_first_assignment_records_the_dispatch_deadline_from_receipt() -> No
         CALENDAR,
         appeal_type="help",
         urgency="normal",
+        category="water.outage",
         start=start,
         received_at=received_at,
     )
@@ -102,12 +113,18 @@ def test_the_first_assignment_records_the_dispatch_deadline_from_receipt() -> No
         CALENDAR,
         appeal_type="help",
         urgency="urgent",
+        category="water.outage",
         start=start,
         received_at=received_at,
     )
     assert normal.dispatch_due == datetime(2025, 10, 10, 2, 0, tzinfo=UTC)  # 24 hours
     assert urgent.dispatch_due == datetime(2025, 10, 9, 3, 0, tzinfo=UTC)  # 1 hour
     redispatch = sla.deadlines(
-        sla.DEMO_POLICY, CALENDAR, appeal_type="help", urgency="normal", start=start
+        sla.DEMO_POLICY,
+        CALENDAR,
+        appeal_type="help",
+        urgency="normal",
+        category="water.outage",
+        start=start,
     )
     assert redispatch.dispatch_due is None

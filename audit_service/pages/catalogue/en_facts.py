@@ -126,6 +126,13 @@ FACTS: dict[str, Sentence] = {
         "{actor} could not notify the caller by {channel} ({kind}) after {attempts} "
         'attempts ({error}): "{message}"',
     ),
+    "appeal.leadership_notified": (
+        '{actor} notified {department}\'s leadership of the escalation: "{message}"',
+    ),
+    "appeal.leadership_notice_failed": (
+        "{actor} could not notify {department}'s leadership of the escalation after "
+        '{attempts} attempts ({error}): "{message}"',
+    ),
     "appeal.withdrawal_requested": (
         "{actor} settled the forwarded appeal ({outcome}) and asked dispatch to withdraw "
         "its work order: {reason}",
@@ -221,6 +228,8 @@ WORDS: dict[str, str] = {
     "counted.true": "counts as the round's rating",
     "counted.false": "",
     "kind.extension_approved": "extension approved",
+    "escalation.appeal.supervised": "escalated by the centre",
+    "escalation.appeal.escalated_to_centre": "escalated past the redo rounds",
     "kind.reply_approved": "reply approved",
     "outcome.answered": "answered",
     "outcome.transferred": "transferred",

@@ -118,6 +118,10 @@ FACTS: dict[str, Sentence] = {
     "appeal.citizen_notice_failed": (
         "{actor} 经 {attempts} 次尝试仍未能通过{channel}通知来电人{kind}（{error}）：“{message}”",
     ),
+    "appeal.leadership_notified": ("{actor} 已将提级通知 {department} 领导：“{message}”",),
+    "appeal.leadership_notice_failed": (
+        "{actor} 经 {attempts} 次尝试仍未能将提级通知 {department} 领导（{error}）：“{message}”",
+    ),
     "appeal.withdrawal_requested": ("{actor} 已转派的诉求拟{outcome}，申请撤回工单：{reason}",),
     "appeal.outcome_abandoned": ("{actor} 撤回未获同意，{outcome}不生效：{reason}",),
     "appeal.withdrawn": ("{actor} 在签收前从 {department} 撤回工单（{outcome}）：{reason}",),
@@ -202,6 +206,8 @@ WORDS: dict[str, str] = {
     "counted.true": "计入本轮评价",
     "counted.false": "",
     "kind.extension_approved": "延期获批",
+    "escalation.appeal.supervised": "中心提级督办",
+    "escalation.appeal.escalated_to_centre": "重办次数用尽提级",
     "kind.reply_approved": "答复已审核",
     "outcome.answered": "直接答复",
     "outcome.transferred": "转紧急热线",
