@@ -50,11 +50,13 @@ async def on_reply_reviewed(event: events.ReplyReviewed, tx: Tx) -> None:
 
 async def on_rated(event: events.Rated, tx: Tx) -> None:
     policy, calendar = await store.current_policy(tx), await store.current_calendar(tx)
+    # A merged child has no work order: its rating reaches the parent's.
+    decide = domain.close_or_redo if event.merged_into is None else domain.redo_for_merged_child
     await execute(
         tx,
         commands.WORK_ORDER,
-        event.subject,
-        lambda order, context: domain.close_or_redo(
+        event.merged_into or event.subject,
+        lambda order, context: decide(
             order, event, policy=policy, calendar=calendar, context=context
         ),
         context=commands.by_service(cause=event),
