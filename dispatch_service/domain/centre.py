@@ -231,9 +231,11 @@ def close_unrated(
 
 
 def _merged(rated: events.Rated, reason: str | None) -> str | None:
+    # The child is named by the fact's cause (its rating), not in the text, which the
+    # public feeds mask.
     if reason is None or rated.merged_into is None:
         return reason
-    return f"merged appeal {rated.subject}: {reason}"
+    return f"a merged appeal's caller: {reason}"
 
 
 def _redo_reason(rated: events.Rated) -> str:
