@@ -142,19 +142,7 @@ def dispatch_facts(cause: events.Assigned) -> list[events.Event]:
         ),
         _dispatch_fact(events.ExtensionDenied, cause, department="water", reasoning="不符合"),
         _dispatch_fact(
-            events.AssistRequested,
-            cause,
-            department="urban-east",
-            lead="water",
-            due=cause.time + timedelta(days=3),
-            policy_version=1,
-            calendar="chinese-calendar-1.11.0",
-        ),
-        _dispatch_fact(
             events.AssistContributed, cause, department="urban-east", content="已协助封路"
-        ),
-        _dispatch_fact(
-            events.AssistOverdue, cause, department="urban-east", due=cause.time + timedelta(days=3)
         ),
         _dispatch_fact(
             events.Supervised, cause, department="water", level="reminder", note="请尽快签收"
@@ -215,6 +203,19 @@ def dispatch_facts(cause: events.Assigned) -> list[events.Event]:
             holidays=(date(2027, 1, 1),),
             workdays=(date(2027, 1, 31),),
             note="国办发明电〔2026〕N号",
+        ),
+        # added last, so the positions other tests pick facts by stay
+        _dispatch_fact(
+            events.AssistRequested,
+            cause,
+            department="urban-east",
+            lead="water",
+            due=cause.time + timedelta(days=3),
+            policy_version=1,
+            calendar="chinese-calendar-1.11.0",
+        ),
+        _dispatch_fact(
+            events.AssistOverdue, cause, department="urban-east", due=cause.time + timedelta(days=3)
         ),
     ]
 
