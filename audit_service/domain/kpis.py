@@ -120,9 +120,11 @@ def accumulate(table: Table, timeline: Sequence[Fact], *, rule: Rule, now: datet
     """Add one appeal's holdings, its assisting departments' asks and, for a merged child,
     its citizen's ratings of the parent's handling to the table (as of `now`, for clocks
     still running)."""
+    # A child merged after forwarding had a work order of its own, withdrawn: its ratings
+    # still rate the parent's handling.
+    _merged_ratings(table, timeline, rule=rule)
     starts = [i for i, f in enumerate(timeline) if f.type in STARTS]
     if not starts:
-        _merged_ratings(table, timeline, rule=rule)
         return
     first = _data(timeline[starts[0]])
     if first.get("category") in rule.excluded_categories:
@@ -189,7 +191,7 @@ def _holding(
                         )
                     )
                 reply = None
-            case "appeal.rated" if replied is not None:
+            case "appeal.rated" if replied is not None and not _data(fact).get("merged_into"):
                 figures.rated.append(str(fact.event_id))
                 if _satisfied(fact, rule):
                     figures.satisfied.append(str(fact.event_id))

@@ -9,7 +9,7 @@ from uuid import uuid4
 import pytest
 
 from audit_service import domain as audit
-from audit_service.domain import kpis
+from audit_service.domain import conduct, kpis
 from dispatch_service import domain
 from dispatch_service.domain import routing, sla
 from dispatch_service.store import work_orders as stored
@@ -450,3 +450,33 @@ def test_routing_keeps_assisting_departments_for_the_ask() -> None:
     rule = routing.route(TABLE, category="water.outage", district=None)
     assert rule.assisting == ("urban-east",)
     assert WorkdayCalendar().version == CALENDAR.version
+
+
+def test_a_child_merged_after_forwarding_rates_the_parents_department_not_its_own_order() -> None:
+    parent = factories.received()
+    child = factories.received()
+    withdrawn_order = factories.assigned(child, department="power")
+    rated = _at(
+        child,
+        events.Rated,
+        40,
+        satisfaction="satisfied",
+        solved=True,
+        attitude="poor",
+        merged_into=parent.subject,
+        handled_by="water",
+    )
+    history = [
+        child,
+        withdrawn_order,
+        _at(child, events.Withdrawn, 1, department="power", outcome="merged", reason="并单"),
+        rated,
+    ]
+    table = _table(history, now=factories.T0 + timedelta(days=2))
+    assert table[("water", "2026-10")].rated_by_merged == [str(rated.id)]
+    assert table[("water", "2026-10")].satisfied == [str(rated.id)]
+    assert table[("power", "2026-10")].rated == []  # its withdrawn order was never rated
+    attitude: conduct.Table = {}
+    conduct.accumulate(attitude, audit.timeline(factories.audit_facts(history)))
+    assert attitude[("water", "2026-10")].attitude_poor == [str(rated.id)]
+    assert ("power", "2026-10") not in attitude
