@@ -197,7 +197,8 @@ class DepartmentMeasures(_View):
     """One department's figures for the month; rates are null when nothing was due."""
 
     rank: int = Field(
-        description="1 = best on-time completion, then satisfaction, sign-for, volume, id"
+        description="1 = best on-time completion, then satisfaction, sign-for, on-time "
+        "assists, volume, id"
     )
     department: str
     volume: int
@@ -208,6 +209,10 @@ class DepartmentMeasures(_View):
     redo_rate: float | None
     satisfaction_rate: float | None
     mean_handling_workdays: float | None
+    assist_volume: int = Field(default=0, description="asks to contribute as assisting department")
+    assist_on_time_rate: float | None = Field(
+        default=None, description="asks answered by their own deadline ÷ asks answered or due"
+    )
     attitude_rated: int = Field(default=0, description="ratings that gave the attitude")
     poor_attitude: int = Field(default=0, description="ratings of its attitude as poor")
     poor_attitude_share: float | None = Field(default=None, description="poor ÷ rated")

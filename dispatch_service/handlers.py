@@ -51,17 +51,20 @@ async def on_reply_reviewed(event: events.ReplyReviewed, tx: Tx) -> None:
 
 
 async def on_rated(event: events.Rated, tx: Tx) -> None:
-    loaded = order, _ = await load(tx, commands.WORK_ORDER, event.subject)
+    # A merged child has no work order: its rating reaches the parent's.
+    stream = event.merged_into or event.subject
+    loaded = order, _ = await load(tx, commands.WORK_ORDER, stream)
     if order is None:
         return
     # The redo limit and the new round's clocks are the pinned policy's, not the newest.
     policy = await store.policy_version(tx, order.deadlines.policy_version)
     calendar = await store.current_calendar(tx)
+    decide = domain.close_or_redo if event.merged_into is None else domain.redo_for_merged_child
     await execute(
         tx,
         commands.WORK_ORDER,
-        event.subject,
-        lambda order, context: domain.close_or_redo(
+        stream,
+        lambda order, context: decide(
             order, event, policy=policy, calendar=calendar, context=context
         ),
         context=commands.by_service(cause=event),

@@ -42,6 +42,16 @@ class RunningClockView(_View):
     used_share: float = Field(description="share of the allowed time used, 1 at the deadline")
 
 
+class AssistView(_View):
+    """An assisting department's part in the current holding, on its own deadline."""
+
+    department: str
+    asked_at: datetime
+    due: datetime = Field(description="the assist window, never past the lead's handling due")
+    state: Literal["asked", "contributed", "overdue"]
+    contributed_at: datetime | None = Field(description="its first contribution")
+
+
 class WorkOrderView(_View):
     """A work order as of `as_of`; `version` is its ETag."""
 
@@ -59,6 +69,10 @@ class WorkOrderView(_View):
     pending_extension_days: int | None = Field(description="working days asked for, undecided")
     deadlines: DeadlinesView
     assigned_at: datetime = Field(description="when the current lead got it")
+    assists: list[AssistView] = Field(
+        default_factory=list,
+        description="each assisting department's ask (appeal.assist_requested)",
+    )
     as_of: datetime
     overdue: bool
     running_clock: RunningClockView | None = Field(description="null once no clock runs")
@@ -161,6 +175,7 @@ class PolicyView(_View):
     max_extension_days: int
     max_extension_days_total: int
     max_redo_rounds: int
+    assist_window: LimitView
     calendar: str
 
 
@@ -189,6 +204,7 @@ def policy(current: sla.SlaPolicy, *, calendar: str) -> PolicyView:
         max_extension_days=current.max_extension_days,
         max_extension_days_total=current.max_extension_days_total,
         max_redo_rounds=current.max_redo_rounds,
+        assist_window=limit(current.assist_window),
         calendar=calendar,
     )
 

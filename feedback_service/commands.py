@@ -83,7 +83,9 @@ async def record(
 
         def as_child(own: domain.Feedback, ctx: Context) -> list[events.Event]:
             new = decide(domain.as_merged_child(followed, own), holder, ctx)
-            return domain.childs_own(new, child=appeal_id, parent=parent)
+            return domain.childs_own(
+                new, child=appeal_id, parent=parent, handled_by=followed.handled_by
+            )
 
         outcome = await execute(tx, FEEDBACK, appeal_id, as_child, context=context)
     for fact in outcome.new:

@@ -37,6 +37,14 @@ async def on_redo_ordered(event: events.RedoOrdered, tx: Tx) -> None:
 
 async def on_closed(event: events.Closed, tx: Tx) -> None:
     await _progress(tx, event)
+    # Merged children (并单) were handled as this appeal: they close with it, each with an
+    # Open311 update of its own, so a child's filer sees "closed" too.
+    for child in await store.children(tx, event.subject):
+        current = await store.lock_progress(tx, child)
+        if current is None or current[1] == "closed":
+            continue
+        await store.set_progress(tx, child, (current[0], "closed"), event.time)
+        await open311.record_closed_with_parent(tx, event, child)
 
 
 async def on_handled(event: events.Handled, tx: Tx) -> None:

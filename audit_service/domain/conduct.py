@@ -81,8 +81,18 @@ def accumulate(table: Table, timeline: list[Fact]) -> None:
                 category = data.get("category")
             case kind if kind in STARTS:
                 holder = (data["department"], _month(fact))
-            case "appeal.rated" if holder is not None and data.get("attitude"):
-                row = table.setdefault(holder, Conduct())
+            case "appeal.rated" if data.get("attitude") and (
+                data.get("merged_into") or holder is not None
+            ):
+                # a merged child's caller rates the parent's department (`handled_by`)
+                rater = (
+                    (data["handled_by"], _month(fact))
+                    if data.get("merged_into") and data.get("handled_by")
+                    else holder
+                )
+                if rater is None:
+                    continue
+                row = table.setdefault(rater, Conduct())
                 row.attitude_rated.append(str(fact.event_id))
                 if data["attitude"] == "poor":
                     row.attitude_poor.append(str(fact.event_id))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from audit_service.domain import assists
 from audit_service.domain.clocks import HandlingLimits
 from audit_service.domain.facts import Fact
 from shared.workdays import HOTLINE_ZONE, WorkdayCalendar
@@ -71,6 +72,13 @@ class Figures:
     satisfied: list[str] = field(default_factory=list)
     rated: list[str] = field(default_factory=list)
     handling_workdays: list[int] = field(default_factory=list)
+    # As an assisting department (协办), apart from its own holdings: asks, and how they went.
+    assists_asked: list[str] = field(default_factory=list)
+    assists_on_time: list[str] = field(default_factory=list)
+    assists_late_or_missing: list[str] = field(default_factory=list)
+    # Ratings by merged children's citizens of this department's handling of their parent
+    # (also in `rated` and, when satisfied, `satisfied`).
+    rated_by_merged: list[str] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         def rate(part: list[str], whole: int) -> float | None:
@@ -78,6 +86,7 @@ class Figures:
 
         sign_for_due = len(self.signed_in_time) + len(self.signed_late_or_never)
         completion_due = len(self.completed_on_time) + len(self.completed_late_or_overdue)
+        assists_due = len(self.assists_on_time) + len(self.assists_late_or_missing)
         return {
             "volume": len(self.volume),
             "timely_sign_for_rate": rate(self.signed_in_time, sign_for_due),
@@ -91,6 +100,8 @@ class Figures:
                 if self.handling_workdays
                 else None
             ),
+            "assist_volume": len(self.assists_asked),
+            "assist_on_time_rate": rate(self.assists_on_time, assists_due),
         }
 
     def evidence(self) -> dict[str, list[str]]:
@@ -106,13 +117,25 @@ def _data(fact: Fact) -> dict[str, Any]:
 
 
 def accumulate(table: Table, timeline: Sequence[Fact], *, rule: Rule, now: datetime) -> None:
-    """Add one appeal's holdings to the table (as of `now`, for clocks still running)."""
+    """Add one appeal's holdings, its assisting departments' asks and, for a merged child,
+    its citizen's ratings of the parent's handling to the table (as of `now`, for clocks
+    still running)."""
+    # A child merged after forwarding had a work order of its own, withdrawn: its ratings
+    # still rate the parent's handling.
+    _merged_ratings(table, timeline, rule=rule)
     starts = [i for i, f in enumerate(timeline) if f.type in STARTS]
     if not starts:
         return
     first = _data(timeline[starts[0]])
     if first.get("category") in rule.excluded_categories:
         return
+    for found in assists.outcomes(timeline, now=now):
+        figures = table.setdefault((found.department, found.month), Figures())
+        figures.assists_asked.append(found.asked)
+        if found.outcome == "on_time":
+            figures.assists_on_time.append(found.decided_by)
+        elif found.outcome == "late":
+            figures.assists_late_or_missing.append(found.decided_by)
     for n, begin in enumerate(starts):
         end = starts[n + 1] if n + 1 < len(starts) else len(timeline)
         during = timeline[begin + 1 : end]
@@ -168,14 +191,9 @@ def _holding(
                         )
                     )
                 reply = None
-            case "appeal.rated" if replied is not None:
+            case "appeal.rated" if replied is not None and not _data(fact).get("merged_into"):
                 figures.rated.append(str(fact.event_id))
-                grades = (
-                    {"satisfied", "basically_satisfied"}
-                    if (rule.basically_satisfied_counts)
-                    else {"satisfied"}
-                )
-                if _data(fact)["satisfaction"] in grades:
+                if _satisfied(fact, rule):
                     figures.satisfied.append(str(fact.event_id))
     if signed is not None and signed.time <= sign_for_due:
         figures.signed_in_time.append(str(signed.event_id))
@@ -188,9 +206,36 @@ def _holding(
         figures.completed_late_or_overdue.append(str((approved or start).event_id))
 
 
+def _satisfied(fact: Fact, rule: Rule) -> bool:
+    grades = (
+        {"satisfied", "basically_satisfied"} if rule.basically_satisfied_counts else {"satisfied"}
+    )
+    return bool(_data(fact)["satisfaction"] in grades)
+
+
+def _merged_ratings(table: Table, timeline: Sequence[Fact], *, rule: Rule) -> None:
+    """A merged child (并单) has no holding: its citizen rates the parent's handling, and the
+    rating counts for the department that handled it (`handled_by` on the rating), in the
+    month it was given."""
+    received = [f for f in timeline if f.type == "appeal.received"]
+    if received and _data(received[0]).get("category") in rule.excluded_categories:
+        return
+    for fact in timeline:
+        data = _data(fact) if fact.type == "appeal.rated" else {}
+        if not data.get("merged_into") or not data.get("handled_by"):
+            continue
+        month = fact.time.astimezone(HOTLINE_ZONE).strftime("%Y-%m")
+        figures = table.setdefault((data["handled_by"], month), Figures())
+        figures.rated.append(str(fact.event_id))
+        figures.rated_by_merged.append(str(fact.event_id))
+        if _satisfied(fact, rule):
+            figures.satisfied.append(str(fact.event_id))
+
+
 def order_key(row: dict[str, Any]) -> tuple[Any, ...]:
     """The ranking's order, best first, and its tie-breaks, in this order: on-time completion,
-    satisfaction, timely sign-for (each higher first; a missing rate after every present
+    satisfaction, timely sign-for, on-time contribution as an assisting department (each
+    higher first; a missing rate after every present
     one, so 0.0 is not confused with "nothing was due"), then the larger volume, then the
     department id alphabetically. The last key is unique, so no two rows ever tie."""
 
@@ -201,6 +246,7 @@ def order_key(row: dict[str, Any]) -> tuple[Any, ...]:
         higher_first(row["on_time_completion_rate"]),
         higher_first(row["satisfaction_rate"]),
         higher_first(row["timely_sign_for_rate"]),
+        higher_first(row["assist_on_time_rate"]),
         -row["volume"],
         row["department"],
     )

@@ -25,6 +25,7 @@ COLUMNS = (
     Column("redo_rate", "redos"),
     Column("satisfaction_rate", "satisfied"),
     Column("mean_handling_workdays", "completed", rate=False),
+    Column("assist_on_time_rate", "assists_on_time"),
 )
 GAMING_COLUMNS = (
     Column("close_then_reopen_share", "replies_near_deadline_reopened"),

@@ -16,6 +16,7 @@ from dispatch_service.domain.centre import (
     close_unrated,
     deny_extension,
     deny_return,
+    redo_for_merged_child,
     supervise,
 )
 from dispatch_service.domain.clocks import (
@@ -50,6 +51,7 @@ __all__ = [
     "handled_round_after_review",
     "next_signal_at",
     "reassign",
+    "redo_for_merged_child",
     "request_extension",
     "request_return",
     "routing",

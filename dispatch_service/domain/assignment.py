@@ -1,6 +1,6 @@
 """Assignment and reassignment: who leads, who assists, and the clocks they start."""
 
-from dispatch_service.domain import routing, sla
+from dispatch_service.domain import assists, routing, sla
 from dispatch_service.domain.state import WorkOrder, fact, open_order
 from shared import events
 from shared.decisions import Context
@@ -28,33 +28,35 @@ def assign(
         district=forwarded.district,
         avoid=forwarded.about_department,
     )
-    return [
-        events.Assigned(
-            id=context.new_id(),
-            subject=forwarded.subject,
-            time=context.now,
-            actor=context.actor,
-            causation_id=forwarded.id,
-            correlation_id=forwarded.correlation_id,
-            department=rule.department,
-            assisting=rule.assisting,
-            routing_rule=rule.rule_id,
-            routing_version=table.version,
-            category=forwarded.category,
-            district=forwarded.district,
+    assigned = events.Assigned(
+        id=context.new_id(),
+        subject=forwarded.subject,
+        time=context.now,
+        actor=context.actor,
+        causation_id=forwarded.id,
+        correlation_id=forwarded.correlation_id,
+        department=rule.department,
+        assisting=rule.assisting,
+        routing_rule=rule.rule_id,
+        routing_version=table.version,
+        category=forwarded.category,
+        district=forwarded.district,
+        appeal_type=forwarded.appeal_type,
+        urgency=forwarded.urgency,
+        about_department=forwarded.about_department,
+        deadlines=sla.deadlines(
+            policy,
+            calendar,
             appeal_type=forwarded.appeal_type,
             urgency=forwarded.urgency,
-            about_department=forwarded.about_department,
-            deadlines=sla.deadlines(
-                policy,
-                calendar,
-                appeal_type=forwarded.appeal_type,
-                urgency=forwarded.urgency,
-                category=forwarded.category,
-                start=context.now,
-                received_at=forwarded.received_at,
-            ),
-        )
+            category=forwarded.category,
+            start=context.now,
+            received_at=forwarded.received_at,
+        ),
+    )
+    return [
+        assigned,
+        *assists.ask_after(assigned, policy=policy, calendar=calendar, context=context),
     ]
 
 
@@ -114,16 +116,15 @@ def reassign(
     order = open_order(order)
     if order.stage == "return_requested":
         raise InvalidTransitionError("a return is pending: arbitrate it instead")
-    return [
-        redispatch(
-            order,
-            department,
-            assisting=assisting,
-            reason=reason,
-            rule=routing.OPERATOR_RULE,
-            routing_version=routing_version,
-            policy=policy,
-            calendar=calendar,
-            context=context,
-        )
-    ]
+    moved = redispatch(
+        order,
+        department,
+        assisting=assisting,
+        reason=reason,
+        rule=routing.OPERATOR_RULE,
+        routing_version=routing_version,
+        policy=policy,
+        calendar=calendar,
+        context=context,
+    )
+    return [moved, *assists.ask_after(moved, policy=policy, calendar=calendar, context=context)]

@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from dispatch_service.domain import assists
 from dispatch_service.domain.state import WorkOrder, fact
 from shared import events
 from shared.decisions import Context
@@ -61,12 +62,14 @@ def due_signals(order: WorkOrder | None, *, handled: bool, context: Context) -> 
                     note=note,
                 )
             )
-    return found
+    return [*found, *assists.overdue_marks(order, context=context)]
 
 
 def next_signal_at(order: WorkOrder, *, handled: bool) -> datetime | None:
     """When `due_signals` will next have something to say (the timer's index)."""
-    return min((fires_at for _, _, fires_at, _ in _marks(order, handled=handled)), default=None)
+    fires = [fires_at for _, _, fires_at, _ in _marks(order, handled=handled)]
+    assist_due = assists.next_overdue_at(order)
+    return min([*fires, *([] if assist_due is None else [assist_due])], default=None)
 
 
 def handled_round_after_review(

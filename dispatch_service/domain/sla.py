@@ -54,6 +54,9 @@ class SlaPolicy:
     max_redo_rounds: int = 2  # redos per appeal; past them the centre takes it over
     max_extension_days_total: int = 15  # every extension of an appeal together
     effective_from: datetime = SINCE_EVER
+    # An assisting department's (协办) limit from the holding's start, capped at the lead's
+    # handling deadline: the lead needs the contribution before it can reply.
+    assist_window: Limit = field(default_factory=lambda: Limit(3, "working_days"))
 
     def clocks_for(self, appeal_type: str, urgency: str, category: str) -> Clocks:
         """The clocks of the most specific rule that matches. Specificity ranks urgency
@@ -111,6 +114,14 @@ def _due(
     last_day = calendar.add_workdays(first_day, limit.amount)
     deadline = datetime.combine(last_day, policy.day_ends_at, zone)
     return deadline, calendar.unknown_years(first_day, last_day)
+
+
+def assist_due(
+    policy: SlaPolicy, calendar: WorkdayCalendar, *, start: datetime, handle_due: datetime
+) -> tuple[datetime, tuple[int, ...]]:
+    """An assisting department's deadline and the unpublished years it was counted across."""
+    due_at, years = _due(policy, calendar, start=start, limit=policy.assist_window)
+    return (handle_due, ()) if handle_due < due_at else (due_at, years)
 
 
 def warn_at(policy: SlaPolicy, start: datetime, *, deadline: datetime) -> datetime:
@@ -211,6 +222,7 @@ def to_document(policy: SlaPolicy) -> dict[str, Any]:
         "max_extension_days": policy.max_extension_days,
         "max_redo_rounds": policy.max_redo_rounds,
         "max_extension_days_total": policy.max_extension_days_total,
+        "assist_window": [policy.assist_window.amount, policy.assist_window.unit],
     }
 
 
@@ -240,4 +252,5 @@ def from_document(
             document.get("max_extension_days_total", 2 * int(document["max_extension_days"]))
         ),
         effective_from=effective_from,
+        assist_window=limit(document.get("assist_window", [3, "working_days"])),
     )

@@ -18,6 +18,23 @@ E = TypeVar("E", bound=events.Event)
 
 
 @dataclass(frozen=True, slots=True)
+class Assist:
+    """An assisting department's part (协办) in the current holding: asked by `due`."""
+
+    department: str
+    asked_at: datetime
+    due: datetime
+    contributed_at: datetime | None = None  # the first contribution
+    overdue: bool = False  # its deadline passed with nothing contributed (a recorded mark)
+
+    @property
+    def state(self) -> Literal["asked", "contributed", "overdue"]:
+        if self.contributed_at is not None:
+            return "contributed"
+        return "overdue" if self.overdue else "asked"
+
+
+@dataclass(frozen=True, slots=True)
 class WorkOrder:
     appeal_id: UUID
     correlation_id: UUID
@@ -39,6 +56,10 @@ class WorkOrder:
     extended_days_total: int = 0  # every approved extension of the appeal, in working days
     signalled: frozenset[tuple[str, str, datetime]] = field(default_factory=frozenset)
     about_department: str | None = None  # a conduct complaint's: never to hold or assist
+    assists: tuple[Assist, ...] = ()  # this holding's assisting departments, each on its clock
+
+    def assist(self, department: str) -> Assist | None:
+        return next((a for a in self.assists if a.department == department), None)
 
     @property
     def is_open(self) -> bool:
@@ -106,7 +127,14 @@ def evolve(state: WorkOrder | None, event: events.Event) -> WorkOrder | None:
                 stage_before_return=None,
                 pending_extension=None,
                 extensions=(),
+                assists=(),  # the new holding asks its own (appeal.assist_requested follows)
             )
+        case events.AssistRequested():
+            asked = Assist(event.department, asked_at=event.time, due=event.due)
+            kept = tuple(a for a in state.assists if a.department != event.department)
+            return replace(state, assists=(*kept, asked))
+        case events.AssistContributed() | events.AssistOverdue():
+            return replace(state, assists=tuple(_assist_after(a, event) for a in state.assists))
         case events.SignedFor():
             return replace(state, stage="signed_for")
         case events.ReturnRequested():
@@ -147,3 +175,11 @@ def evolve(state: WorkOrder | None, event: events.Event) -> WorkOrder | None:
         case events.Closed() | events.Withdrawn():
             return replace(state, stage="closed")
     return state
+
+
+def _assist_after(assist: Assist, event: events.AssistContributed | events.AssistOverdue) -> Assist:
+    if assist.department != event.department:
+        return assist
+    if isinstance(event, events.AssistOverdue):
+        return replace(assist, overdue=True)
+    return replace(assist, contributed_at=assist.contributed_at or event.time)

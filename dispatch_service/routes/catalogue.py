@@ -86,6 +86,10 @@ class PolicyBody(Body):
     max_redo_rounds: int = Field(
         default=2, ge=0, le=10, description="redos per appeal; past them the centre takes over"
     )
+    assist_window: LimitBody = Field(
+        default=LimitBody(amount=3, unit="working_days"),
+        description="an assisting department's limit, capped at the lead's handling deadline",
+    )
 
 
 @router.get("/departments", responses={200: {"headers": pagination.LINK_HEADER}})
@@ -164,6 +168,7 @@ async def publish_policy(
         for clock in ("sign_for", "handling", "dispatch"):
             clocks[clock] = [clocks[clock]["amount"], clocks[clock]["unit"]]
     document["return_window"] = [body.return_window.amount, body.return_window.unit]
+    document["assist_window"] = [body.assist_window.amount, body.assist_window.unit]
     keys = [(c.appeal_type, c.urgency, c.category) for c in body.clocks]
     if len(set(keys)) != len(keys):
         raise invalid_field("body.clocks", "two rules for the same type, urgency and category")

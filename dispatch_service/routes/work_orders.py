@@ -44,6 +44,10 @@ async def list_work_orders(
     request: Request,
     response: Response,
     department: Annotated[str | None, Query(max_length=64)] = None,
+    role: Annotated[
+        Literal["lead", "assisting"] | None,
+        Query(description="with a department: only what it leads, or only what it assists"),
+    ] = None,
     stage: Literal["assigned", "signed_for", "return_requested", "closed"] | None = None,
     district: Annotated[str | None, Query(max_length=64)] = None,
     overdue: bool | None = None,
@@ -51,8 +55,9 @@ async def list_work_orders(
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[WorkOrderView]:
-    """A department's queue (its token forces its own department), or the operator's view,
-    oldest change first."""
+    """A department's queue (its token forces its own department): the work orders it leads
+    and those it assists (each assist with its own deadline and state in `assists`), or only
+    one `role`; or the operator's view; oldest change first."""
     if caller.department is not None:
         department = caller.department
     after = pagination.decode(cursor, datetime, UUID) if cursor else None
@@ -60,6 +65,7 @@ async def list_work_orders(
         rows = await store.list_work_orders(
             tx,
             department=department,
+            role=role,
             stage=stage,
             district=district,
             overdue=overdue,

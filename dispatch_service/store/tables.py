@@ -5,6 +5,7 @@ from sqlalchemy import (
     Column,
     Date,
     DateTime,
+    Index,
     Integer,
     MetaData,
     String,
@@ -60,6 +61,8 @@ work_orders = Table(
     metadata,
     Column("appeal_id", Uuid, primary_key=True),
     Column("department", String(64), nullable=False, index=True),
+    # its assisting departments: their queues list it too (GIN index, migration assist_0005)
+    Column("assisting", ARRAY(String(64)), nullable=False, server_default="{}"),
     Column("stage", String(30), nullable=False),
     Column("district", String(64)),
     Column("round", Integer, nullable=False),
@@ -74,6 +77,7 @@ work_orders = Table(
     Column("provisional_years", ARRAY(Integer), nullable=False, server_default="{}"),
     Column("state", JSONB, nullable=False),  # the folded WorkOrder, for reads
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_work_orders_assisting", "assisting", postgresql_using="gin"),
 )
 
 # The working-day calendar's versions, projected from the calendar stream's facts: version n

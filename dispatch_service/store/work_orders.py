@@ -3,7 +3,7 @@ stream (and when another service's fact stops or restarts its handling clock), r
 routes and by the timer's sweep."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import UUID
 
 from sqlalchemy import and_, or_, select
@@ -33,6 +33,7 @@ async def save_work_order(
     handled = handled_round >= order.round
     values = {
         "department": order.department,
+        "assisting": list(order.assisting),
         "stage": order.stage,
         "district": order.district,
         "round": order.round,
@@ -83,6 +84,16 @@ def view(order: domain.WorkOrder, *, version: int, handled: bool, now: datetime)
             "provisional_years": list(d.provisional_years),
         },
         "assigned_at": order.assigned_at.isoformat(),
+        "assists": [
+            {
+                "department": a.department,
+                "asked_at": a.asked_at.isoformat(),
+                "due": a.due.isoformat(),
+                "state": a.state,
+                "contributed_at": a.contributed_at.isoformat() if a.contributed_at else None,
+            }
+            for a in order.assists
+        ],
         "as_of": now.isoformat(),
     }
 
@@ -111,6 +122,7 @@ async def list_work_orders(
     tx: Tx,
     *,
     department: str | None,
+    role: Literal["lead", "assisting"] | None = None,
     stage: str | None,
     district: str | None,
     overdue: bool | None,
@@ -122,7 +134,10 @@ async def list_work_orders(
     than a page shows to learn whether another page follows."""
     query = select(work_orders)
     if department is not None:
-        query = query.where(work_orders.c.department == department)
+        # a department's queue: what it leads, what it assists, or both (role None)
+        leads = work_orders.c.department == department
+        assists = work_orders.c.assisting.contains([department])
+        query = query.where({"lead": leads, "assisting": assists, None: or_(leads, assists)}[role])
     if stage is not None:
         query = query.where(work_orders.c.stage == stage)
     if open_only:

@@ -117,11 +117,19 @@ def as_merged_child(parent: Feedback, own: Feedback) -> Feedback:
     )
 
 
-def childs_own(new: Sequence[events.Event], *, child: UUID, parent: UUID) -> list[events.Event]:
+def childs_own(
+    new: Sequence[events.Event], *, child: UUID, parent: UUID, handled_by: str | None = None
+) -> list[events.Event]:
     """The facts a decision made for a merged child, refused if any is the parent's to
-    make: the reply and its review belong to the parent."""
+    make: the reply and its review belong to the parent. A rating says whose handling it
+    rates (the parent's, by `handled_by`), so dispatch and audit can hold that handling to it."""
     if any(isinstance(e, events.Handled | events.ReplyReviewed) for e in new):
         raise InvalidTransitionError(
             f"appeal {child} is merged into {parent}: the reply and its review are the parent's"
         )
-    return list(new)
+    return [
+        e.model_copy(update={"merged_into": parent, "handled_by": handled_by})
+        if isinstance(e, events.Rated)
+        else e
+        for e in new
+    ]

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Final
-from uuid import UUID
+from uuid import UUID, uuid5
 
 from intake_service.open311.params import format_datetime
 from intake_service.open311.privacy import mask
@@ -37,6 +37,8 @@ INTERNAL: Final = frozenset(
         "appeal.extension_requested",
         "appeal.extension_denied",
         "appeal.assist_contributed",
+        "appeal.assist_requested",
+        "appeal.assist_overdue",
         "appeal.supervised",
         "appeal.deadline_warned",
         "appeal.deadline_missed",
@@ -192,6 +194,23 @@ def _public(event: events.Event) -> tuple[Rule, str] | None:
             rated = f": {_SATISFACTION[satisfaction]}" if satisfaction else ""
             return Keep(), f"第 {attempt} 次回访 Callback {attempt}{rated}"
     return None
+
+
+def closed_with_parent(closed: events.Closed, child: UUID) -> Update:
+    """A merged child's update when its parent's work order closes (并单): the child was
+    handled as the parent, so it closes with it. Its id is derived from the parent's fact
+    and the child, so a redelivered fact finds the update already there."""
+    return Update(
+        update_id=uuid5(closed.id, str(child)),
+        appeal_id=child,
+        fact_type=closed.type,
+        status="closed",
+        description=(
+            f"随主单 {closed.subject} 办结 Closed with request {closed.subject}: "
+            f"{_CLOSED_BASIS[closed.basis]}"
+        ),
+        at=closed.time,
+    )
 
 
 def is_public(event_type: type[events.Event]) -> bool:

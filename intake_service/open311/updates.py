@@ -4,6 +4,7 @@ transaction as the fact (intake's own facts, from the appeal's projection) or as
 fact's id keys the row)."""
 
 from collections.abc import Sequence
+from uuid import UUID
 
 from intake_service import store
 from intake_service.open311 import statuses
@@ -38,3 +39,10 @@ async def record(tx: Tx, new_events: Sequence[events.Event], *, fresh: bool = Fa
         update = statuses.update_for(event, history)
         if update is not None:
             await feed.add(tx, update)
+
+
+async def record_closed_with_parent(tx: Tx, closed: events.Closed, child: UUID) -> None:
+    """The merged child's own update when its parent closes, once."""
+    update = statuses.closed_with_parent(closed, child)
+    if not any(past.update_id == update.update_id for past in await feed.history(tx, child)):
+        await feed.add(tx, update)

@@ -145,6 +145,29 @@ class AssistContributed(_DispatchEvent):
     content: Text
 
 
+class AssistRequested(_DispatchEvent):
+    """An assisting department (协办) was asked to contribute to the lead, by its own deadline:
+    the policy's assist window from this holding's start, never past the lead's handling
+    deadline, on the same calendar. One per assisting department, beside the Assigned or
+    Redispatched fact that named it. dispatch → audit."""
+
+    type: Literal["appeal.assist_requested"] = "appeal.assist_requested"
+    department: Code  # the assisting department
+    lead: Code  # the department it assists
+    due: UtcDatetime
+    policy_version: int = Field(ge=1)
+    calendar: str
+    provisional_years: tuple[int, ...] = ()  # as Deadlines: counted on weekdays across these
+
+
+class AssistOverdue(_DispatchEvent):
+    """An assisting department's deadline passed with nothing contributed. dispatch → audit."""
+
+    type: Literal["appeal.assist_overdue"] = "appeal.assist_overdue"
+    department: Code
+    due: UtcDatetime
+
+
 class Supervised(_DispatchEvent):
     """The hotline chased the department: reminder (催办), supervision (督办) or escalation to a
     higher level (提级). dispatch → audit."""
@@ -266,6 +289,8 @@ DISPATCH_EVENTS: tuple[type[Event], ...] = (
     ExtensionApproved,
     ExtensionDenied,
     AssistContributed,
+    AssistRequested,
+    AssistOverdue,
     Supervised,
     DeadlineWarned,
     DeadlineMissed,

@@ -55,6 +55,11 @@ class Rated(Event):
     # The department's attitude as the citizen saw it; None: not asked or not said (and on
     # every rating recorded before the question existed: an optional field, no new version).
     attitude: Attitude | None = None
+    # A merged child's rating (并单): the parent whose handling it rates, and the department
+    # that handled the parent's round. None on an appeal's own rating (and before merged
+    # ratings said so: optional fields, no new version).
+    merged_into: UUID | None = None
+    handled_by: Code | None = None
 
 
 class NotRated(Event):

@@ -10,9 +10,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from dispatch_service import domain, handlers, seed, store, timer
+from dispatch_service import commands, domain, handlers, seed, store, timer
 from dispatch_service.main import MIGRATIONS
 from shared import events
+from shared.runtime.auth import Principal
 from shared.runtime.eventstore import Database
 from tests.support import infra
 from tests.unit import factories
@@ -112,3 +113,69 @@ async def test_ratings_redo_then_close_and_the_view_follows_the_stream(
     assert order is not None
     assert (closed["stage"], closed["version"]) == ("closed", version)
     assert (order.stage, order.round) == ("closed", 2)
+
+
+async def test_an_assisting_departments_deadline_is_marked_once_and_its_queue_lists_the_order(
+    dispatch_db: Database,
+) -> None:
+    received = factories.received()
+    operator = Principal("operator:wang", frozenset({"workorders:admin"}))
+    async with dispatch_db.transaction() as tx:
+        await handlers.on_appeal_forwarded(factories.forwarded(received), tx)
+        _, version = await tx.load_state(received.subject, domain.evolve, None)
+        moved = await commands.reassign(
+            tx,
+            received.subject,
+            department="heating",
+            assisting=("gas",),
+            reason="供热管网施工",
+            caller=operator,
+            expected_version=version,
+        )
+        assert moved.state is not None
+        [assist] = moved.state.assists
+        gas_queue = await store.list_work_orders(
+            tx,
+            department="gas",
+            role="assisting",
+            stage=None,
+            district=None,
+            overdue=None,
+            open_only=True,
+            after=None,
+            limit=10,
+        )
+        as_lead = await store.list_work_orders(
+            tx,
+            department="gas",
+            role="lead",
+            stage=None,
+            district=None,
+            overdue=None,
+            open_only=True,
+            after=None,
+            limit=10,
+        )
+    assert [row["appeal_id"] for row in gas_queue] == [received.subject]
+    assert as_lead == []
+    [shown] = gas_queue[0]["state"]["assists"]
+    assert (shown["department"], shown["state"]) == ("gas", "asked")
+
+    # only the sign-for warning (and its reminder) may precede the assist's own deadline
+    recorded = await timer.sweep(dispatch_db, assist.due)
+    assert recorded >= 1
+    assert await timer.sweep(dispatch_db, assist.due) == 0  # a second sweep, or replica
+    async with dispatch_db.transaction() as tx:
+        overdue = (
+            await tx.conn.execute(
+                text(
+                    "SELECT body::jsonb -> 'data' FROM events WHERE type = 'appeal.assist_overdue'"
+                )
+            )
+        ).all()
+        row = await store.get_work_order(tx, received.subject)
+    assert [(o[0]["department"], o[0]["due"]) for o in overdue] == [
+        ("gas", assist.due.isoformat().replace("+00:00", "Z"))
+    ]
+    assert row is not None
+    assert row["state"]["assists"][0]["state"] == "overdue"

@@ -204,6 +204,19 @@ def dispatch_facts(cause: events.Assigned) -> list[events.Event]:
             workdays=(date(2027, 1, 31),),
             note="国办发明电〔2026〕N号",
         ),
+        # added last, so the positions other tests pick facts by stay
+        _dispatch_fact(
+            events.AssistRequested,
+            cause,
+            department="urban-east",
+            lead="water",
+            due=cause.time + timedelta(days=3),
+            policy_version=1,
+            calendar="chinese-calendar-1.11.0",
+        ),
+        _dispatch_fact(
+            events.AssistOverdue, cause, department="urban-east", due=cause.time + timedelta(days=3)
+        ),
     ]
 
 

@@ -105,7 +105,7 @@ def test_the_department_complained_about_is_never_lead_nor_assisting() -> None:
 
 def test_only_a_conduct_complaint_names_a_department_to_dispatch() -> None:
     # A water outage "about" water is just a water outage: water handles it.
-    _received, forwarded, assigned = _assigned(category="water.outage", about="water")
+    _received, forwarded, assigned, *_asks = _assigned(category="water.outage", about="water")
     assert forwarded.about_department is None  # type: ignore[attr-defined]
     assert assigned.department == "water"  # type: ignore[attr-defined]
     assert is_conduct("conduct.department")

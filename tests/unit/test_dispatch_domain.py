@@ -88,8 +88,10 @@ def test_what_no_rule_covers_falls_to_the_fallback_owner() -> None:
 
 
 def test_assignment_records_rule_versions_and_deadlines() -> None:
-    [fact], order = assigned_order()
+    [fact, ask], order = assigned_order()
     assert isinstance(fact, events.Assigned)
+    assert isinstance(ask, events.AssistRequested)  # the assisting department's own clock
+    assert (ask.department, ask.lead, ask.causation_id) == ("urban-east", "water", fact.id)
     assert (fact.department, fact.assisting, fact.routing_rule, fact.routing_version) == (
         "water",
         ("urban-east",),
@@ -503,6 +505,11 @@ def test_marks_come_due_in_order_and_are_recorded_once() -> None:
     missed = domain.due_signals(order, handled=False, context=ctx(now=d.sign_for_due))
     assert [type(e).__name__ for e in missed] == ["DeadlineMissed"]
     order = then(history, missed)
+    # the assisting department's deadline (3 working days) comes before the handling warning
+    assert domain.next_signal_at(order, handled=False) == order.assists[0].due < d.handle_warn_at
+    order = then(
+        history, domain.contribute(order, department="urban-east", content="已协查", context=ctx())
+    )
     assert domain.next_signal_at(order, handled=False) == d.handle_warn_at
 
 
@@ -510,12 +517,18 @@ def test_sign_for_stops_its_clock_and_a_reply_stops_the_handling_clock() -> None
     _, order = signed_order()
     late = ctx(now=order.deadlines.handle_due + timedelta(days=1))
     kinds = {
-        (type(e).__name__, e.clock)  # type: ignore[attr-defined]
+        (type(e).__name__, getattr(e, "clock", None))
         for e in domain.due_signals(order, handled=False, context=late)
     }
-    assert kinds == {("DeadlineWarned", "handling"), ("DeadlineMissed", "handling")}
-    assert domain.due_signals(order, handled=True, context=late) == []
-    assert domain.next_signal_at(order, handled=True) is None
+    assert kinds == {
+        ("DeadlineWarned", "handling"),
+        ("DeadlineMissed", "handling"),
+        ("AssistOverdue", None),  # the assisting department's clock is its own
+    }
+    assert [type(e) for e in domain.due_signals(order, handled=True, context=late)] == [
+        events.AssistOverdue
+    ]
+    assert domain.next_signal_at(order, handled=True) == order.assists[0].due
 
 
 def test_a_moved_deadline_can_be_marked_again() -> None:

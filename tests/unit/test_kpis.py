@@ -222,6 +222,8 @@ def test_every_measure_of_a_scripted_month() -> None:
         "redo_rate": round(1 / 2, 4),  # one redo for two completed
         "satisfaction_rate": round(1 / 2, 4),
         "mean_handling_workdays": 8.0,  # 1 and 15 working days
+        "assist_volume": 0,  # never asked to assist (tests/unit/test_assists_and_merges.py)
+        "assist_on_time_rate": None,
     }
     parks = table[("parks", "2026-10")].summary()
     assert parks == {
@@ -233,6 +235,8 @@ def test_every_measure_of_a_scripted_month() -> None:
         "redo_rate": 1.0,
         "satisfaction_rate": 0.0,  # the counted callback said "dissatisfied"
         "mean_handling_workdays": 11.0,  # 9 to 24 October, the 10th a make-up working day
+        "assist_volume": 0,
+        "assist_on_time_rate": None,
     }
     power = table[("power", "2026-10")].summary()
     assert (power["volume"], power["return_rate"], power["returns_overruled"]) == (1, 1.0, 0)

@@ -145,6 +145,11 @@ CATALOGUE = Catalogue(
             explains="Mean working days (public holidays and make-up days observed) from the "
             "assignment to the first reply.",
         ),
+        "assist_on_time_rate": Figure(
+            label="assists on time",
+            explains="Of the asks to contribute as an assisting department that were answered "
+            "or fell due, the share answered by their own deadline; apart from the lead's figures.",
+        ),
         "close_then_reopen_share": Figure(
             label="reply then redo",
             explains="Of the department's replies, the share made near the deadline and then "
@@ -178,6 +183,10 @@ CATALOGUE = Catalogue(
         "extensions_at_deadline": "extension requests near the deadline",
         "rounds_called_back": "callback rounds that reached the caller",
         "rounds_called_until_satisfied": "rounds called back until satisfied",
+        "assists_asked": "asks to assist",
+        "assists_on_time": "contributions as assisting department in time",
+        "assists_late_or_missing": "contributions late, or none by the deadline",
+        "rated_by_merged": "ratings by merged appeals' callers",
     },
     findings={
         "undecodable": "undecodable",

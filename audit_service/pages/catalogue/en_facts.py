@@ -71,6 +71,11 @@ FACTS: dict[str, Sentence] = {
     ),
     "appeal.extension_denied": ("{actor} refused {department}'s extension: {reasoning}",),
     "appeal.assist_contributed": ("{department} contributed as assisting department: {content}",),
+    "appeal.assist_requested": (
+        "{actor} asked {department} to assist {lead}, due {due}",
+        " (SLA policy version {policy_version}, calendar {calendar})",
+    ),
+    "appeal.assist_overdue": ("{department} contributed nothing as assisting department by {due}",),
     "appeal.supervised": ("{actor} sent {department} a {level}: {note}",),
     "appeal.deadline_warned": ("{department}'s {clock} is nearly up (due {due})",),
     "appeal.deadline_missed": ("{department}'s {clock} ran out (due {due})",),
@@ -103,6 +108,7 @@ FACTS: dict[str, Sentence] = {
         "The caller rated round {round} {via}: {satisfaction}, {solved}",
         ", {department_at_fault}",
         '; comment: "{comment}"',
+        "; a merged appeal: it rates {handled_by}'s handling of {merged_into}",
     ),
     "appeal.not_rated": (
         "Round {round} went unrated ({reason}); the rating window closed at {window_closed_at}",

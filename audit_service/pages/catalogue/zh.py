@@ -134,6 +134,11 @@ CATALOGUE = Catalogue(
             label="平均办理工作日",
             explains="从派单到首次答复经过的工作日（按法定节假日与调休）的平均数。",
         ),
+        "assist_on_time_rate": Figure(
+            label="协办按时率",
+            explains="作为协办单位被请求协办、期限已到或已提交的，按协办期限提交意见的比例；"
+            "与主办的各项指标分开计算。",
+        ),
         "close_then_reopen_share": Figure(
             label="临近期限答复后重办",
             explains="部门的答复中，在办理时限最后一段时间内作出、随后被责令重办的比例。",
@@ -165,6 +170,10 @@ CATALOGUE = Catalogue(
         "extensions_at_deadline": "临近期限的延期申请",
         "rounds_called_back": "联系上来电人的回访轮次",
         "rounds_called_until_satisfied": "反复回访直至满意的轮次",
+        "assists_asked": "协办请求",
+        "assists_on_time": "按时提交的协办意见",
+        "assists_late_or_missing": "逾期提交或超期未提交的协办意见",
+        "rated_by_merged": "并单诉求来电人的评价",
     },
     findings={
         "undecodable": "无法解码",

@@ -65,6 +65,11 @@ FACTS: dict[str, Sentence] = {
     ),
     "appeal.extension_denied": ("{actor} 驳回 {department} 的延期申请：{reasoning}",),
     "appeal.assist_contributed": ("协办单位 {department} 提交协办意见：{content}",),
+    "appeal.assist_requested": (
+        "{actor} 请 {department} 协助 {lead} 办理，协办期限 {due}",
+        "（时限第 {policy_version} 版，日历 {calendar}）",
+    ),
+    "appeal.assist_overdue": ("协办单位 {department} 超期未提交协办意见（期限 {due}）",),
     "appeal.supervised": ("{actor} 对 {department} {level}：{note}",),
     "appeal.deadline_warned": ("{department} 的{clock}即将到期（期限 {due}）",),
     "appeal.deadline_missed": ("{department} 的{clock}已超期（期限 {due}）",),
@@ -96,6 +101,7 @@ FACTS: dict[str, Sentence] = {
         "来电人{via}评价第 {round} 轮办理：{satisfaction}，{solved}",
         "，{department_at_fault}",
         "；留言：“{comment}”",
+        "；并单诉求，评价的是主单 {merged_into} 由 {handled_by} 的办理",
     ),
     "appeal.not_rated": (
         "第 {round} 轮办理未获评价（{reason}），评价期于 {window_closed_at} 结束",
