@@ -63,6 +63,12 @@ def _received_v1_to_v2(data: Payload) -> Payload:
     return upgraded
 
 
+def _content_in_clear(data: Payload) -> Payload:
+    # v2 carried the content in clear; v3 seals it as `sealed_content`. An old fact keeps
+    # its bytes (and so its hash), so it reads with its content in clear.
+    return {**data, "sealed_content": None}
+
+
 # (event type, from version) → step to from version + 1
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("appeal.rated", 1): _rated_v1_to_v2,
@@ -74,6 +80,7 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("appeal.rated", 2): _not_asked_about_fault,
     ("appeal.callback_made", 1): _not_asked_about_fault,
     ("appeal.received", 1): _received_v1_to_v2,
+    ("appeal.received", 2): _content_in_clear,
 }
 
 
