@@ -188,8 +188,8 @@ async def test_an_erased_citizen_is_shown_erased_and_found_nowhere(
             assert view["location"] == {**view["location"], "address": None, "lat": None}
             assert view["location"]["district"] == "east"
             assert view["content"] is None
-        handling = await client.get(f"{stack.intake.url}/v1/appeals/{ids[0]}", headers=water)
-        assert handling.json()["content"] is None
+        erased_view = await client.get(f"{stack.intake.url}/v1/appeals/{ids[0]}", headers=water)
+        assert erased_view.json()["content"] is None
         progress = await client.get(
             f"{stack.intake.url}/v1/progress/{ids[0]}", params={"phone_last4": PHONE[-4:]}
         )
