@@ -1,10 +1,10 @@
 """Opening citizens' sealed data for auditors. The keys are asked of intake per request
 and never kept, so an erased citizen's data shows as erased here too.
 
-With `audit:personal-data` the sealed `personal_data` and the appeal's sealed content are
-shown in clear (or erased); without it the content is opened only to be masked (numbers,
-and the citizen's own name, which is opened in memory for that and never shown), and
-`personal_data` stays sealed."""
+With `audit:personal-data` the sealed `personal_data` and the citizen's sealed words (an
+appeal's content, a rating's or callback's comment) are shown in clear (or erased); without
+it the words are opened only to be masked (numbers, and the citizen's own name, which is
+opened in memory for that and never shown), and `personal_data` stays sealed."""
 
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -17,6 +17,8 @@ from shared.runtime.citizen_keys import KeyClient, KeyUnavailable
 from shared.runtime.problems import Problem
 
 Keys = Mapping[UUID, bytes | None]
+# Sealed free text → the field it reads as in clear (older facts have only the latter).
+SEALED_TEXT: dict[str, str] = {"sealed_content": "content", "sealed_comment": "comment"}
 
 
 def _sealed(data: Mapping[str, Any], field: str) -> Sealed | None:
@@ -30,7 +32,7 @@ def key_ids(datas: Iterable[Mapping[str, Any]]) -> set[UUID]:
     return {
         sealed.key_id
         for data in datas
-        for field in ("personal_data", "sealed_content")
+        for field in ("personal_data", *SEALED_TEXT)
         if (sealed := _sealed(data, field)) is not None
     }
 
@@ -54,15 +56,16 @@ class KeyCache:
 
 
 def _with_text(data: dict[str, Any], keys: Keys) -> dict[str, Any]:
-    text = _sealed(data, "sealed_content")
-    if text is None:
-        return data
-    key = keys.get(text.key_id)
-    return {
-        **data,
-        "content": reveal_text(None, text, key),
-        "sealed_content": {"state": "erased" if key is None else "shown"},
-    }
+    for sealed_field, field in SEALED_TEXT.items():
+        text = _sealed(data, sealed_field)
+        if text is not None:
+            key = keys.get(text.key_id)
+            data = {
+                **data,
+                field: reveal_text(None, text, key),
+                sealed_field: {"state": "erased" if key is None else "shown"},
+            }
+    return data
 
 
 def opened(datas: list[dict[str, Any]], keys: Keys) -> list[dict[str, Any]]:

@@ -124,7 +124,10 @@ async def test_an_erased_citizen_is_shown_erased_and_found_nowhere(
         await orders.feedback_when(lambda b: b["signed_for"])
         await orders.reply(water, "已抢修，恢复供水")
         await orders.review("approved")
-        await orders.callback({"reached": True, "satisfaction": "satisfied", "solved": True})
+        said = f"{WRITTEN}，找{NAME}就行"  # the citizen's words on the callback, sealed too
+        await orders.callback(
+            {"reached": True, "satisfaction": "satisfied", "solved": True, "comment": said}
+        )
         await orders.when(lambda b: b["stage"] == "closed")
 
         async def told() -> dict[str, Any] | None:
@@ -136,11 +139,18 @@ async def test_an_erased_citizen_is_shown_erased_and_found_nowhere(
 
         history_url = f"{stack.audit.url}/v1/appeals/{ids[0]}/history"
 
-        async def audited(kind: str) -> dict[str, Any] | None:
+        async def audited(*kinds: str) -> dict[str, Any] | None:
             body = (await client.get(history_url, headers=AUDITOR)).json()
-            return body if any(f["type"] == kind for f in body.get("facts", [])) else None
+            held = {f["type"] for f in body.get("facts", [])}
+            return body if held >= set(kinds) else None
 
-        before = await polling.until(lambda: audited("appeal.closed"), what="audit of the close")
+        # dispatch's close and feedback's rating come on different topics: wait for both
+        before = await polling.until(
+            lambda: audited("appeal.closed", "appeal.rated"), what="audit of the close"
+        )
+        for kind in ("appeal.callback_made", "appeal.rated"):
+            [spoken] = [f for f in before["facts"] if f["type"] == kind]
+            assert spoken["data"]["comment"] == said
         [received] = [f for f in before["facts"] if f["type"] == "appeal.received"]
         assert received["data"]["personal_data"]["name"] == NAME
         assert received["data"]["personal_data"]["state"] == "shown"
@@ -205,6 +215,12 @@ async def test_an_erased_citizen_is_shown_erased_and_found_nowhere(
         assert received["data"]["personal_data"]["name"] is None
         assert received["data"]["content"] is None
         assert received["data"]["sealed_content"] == {"state": "erased"}
+        for kind in ("appeal.callback_made", "appeal.rated"):
+            [spoken] = [f for f in after["facts"] if f["type"] == kind]
+            assert (spoken["data"]["comment"], spoken["data"]["sealed_comment"]) == (
+                None,
+                {"state": "erased"},
+            )
         await _exported(client, stack, ids[0], None)
         [record] = [f for f in after["facts"] if f["type"] == "appeal.personal_data_erased"]
         assert record["data"]["basis"] == "citizen_request"

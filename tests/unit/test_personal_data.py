@@ -193,3 +193,24 @@ def test_audit_opens_content_for_personal_data_and_masks_it_otherwise() -> None:
     [erased] = audit_personal.opened([data], {factories.CITIZEN_KEY_ID: None})
     assert (erased["content"], erased["sealed_content"]) == (None, {"state": "erased"})
     assert erased["personal_data"]["state"] == "erased"
+
+
+def test_a_comment_is_sealed_from_rated_v4_and_callback_v3_and_read_in_clear_before() -> None:
+    rated = factories.rated(factories.handled(factories.assigned(factories.received())))
+    sealed = rated.model_copy(
+        update={"comment": None, "sealed_comment": factories.sealed_text(TEXT)}
+    )
+    wire = envelope.encode(sealed, version=1, prev_hash=envelope.GENESIS_HASH).body
+    assert "张三" not in wire.decode()
+    assert "139 1234 5678" not in wire.decode()
+    with pytest.raises(ValueError, match="not both"):
+        events.Rated.model_validate(
+            rated.model_dump() | {"sealed_comment": factories.sealed_text(TEXT)}
+        )
+    for kind, version in (("appeal.rated", 3), ("appeal.callback_made", 2)):
+        old = upcasting.upcast(kind, version, {"comment": "很快"}, current=version + 1)
+        assert old == {"comment": "很快", "sealed_comment": None}
+    [opened] = audit_personal.opened(
+        [sealed.model_dump(mode="json")], {factories.CITIZEN_KEY_ID: factories.CITIZEN_KEY}
+    )
+    assert (opened["comment"], opened["sealed_comment"]) == (TEXT, {"state": "shown"})
