@@ -6,9 +6,10 @@ import csv
 import io
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -38,11 +39,13 @@ class Shown:
 
     keys: personal.KeyCache
     opened: bool
+    names: dict[UUID, str] = field(default_factory=dict)  # a name per citizen, as the keys
 
     async def __call__(self, data: dict[str, Any]) -> dict[str, Any]:
         keys = await self.keys.keys([data])
-        show = personal.opened if self.opened else personal.masked
-        return show([data], keys)[0]
+        if self.opened:
+            return personal.opened([data], keys)[0]
+        return personal.masked([data], keys, self.names)[0]
 
 
 def _plain(value: Any) -> Any:

@@ -82,12 +82,19 @@ def opened(datas: list[dict[str, Any]], keys: Keys) -> list[dict[str, Any]]:
     return shown
 
 
-def masked(datas: list[dict[str, Any]], keys: Keys) -> list[dict[str, Any]]:
-    """Facts' data as an auditor without `audit:personal-data` sees them: the content
-    opened and masked, the citizen's name masked wherever it is written."""
+def masked(
+    datas: list[dict[str, Any]], keys: Keys, known: dict[UUID, str] | None = None
+) -> list[dict[str, Any]]:
+    """Facts' data as an auditor without `audit:personal-data` sees them: the content and
+    comments opened and masked, the citizen's name masked wherever it is written. `known`:
+    the names met so far by key (an export masks a rating's comment with the name its
+    appeal's receipt gave, several rows before)."""
     names = [d["citizen"].get("name") for d in datas if isinstance(d.get("citizen"), dict)]
+    known = {} if known is None else known
     for data in datas:
         sealed = _sealed(data, "personal_data")
-        if sealed is not None and (key := keys.get(sealed.key_id)) is not None:
-            names.append(reveal(sealed, key)[0].name)
+        key = None if sealed is None else keys.get(sealed.key_id)
+        if sealed is not None and key is not None and (name := reveal(sealed, key)[0].name):
+            known[sealed.key_id] = name
+    names += [known[k] for k in key_ids(datas) if k in known]
     return [mask_personal_data(_with_text(data, keys), names=names) for data in datas]

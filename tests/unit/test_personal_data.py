@@ -3,7 +3,7 @@ the upcaster that keeps facts from before sealing readable."""
 
 import base64
 import json
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
@@ -214,3 +214,16 @@ def test_a_comment_is_sealed_from_rated_v4_and_callback_v3_and_read_in_clear_bef
         [sealed.model_dump(mode="json")], {factories.CITIZEN_KEY_ID: factories.CITIZEN_KEY}
     )
     assert (opened["comment"], opened["sealed_comment"]) == (TEXT, {"state": "shown"})
+
+
+def test_a_comment_rows_after_its_receipt_is_masked_with_the_citizens_name() -> None:
+    received = factories.received()
+    rated = factories.rated(factories.handled(factories.assigned(received)))
+    said = rated.model_copy(
+        update={"comment": None, "sealed_comment": factories.sealed_text("张三说还没修好")}
+    )
+    keys = {factories.CITIZEN_KEY_ID: factories.CITIZEN_KEY}
+    known: dict[UUID, str] = {}
+    audit_personal.masked([received.model_dump(mode="json")], keys, known)  # one row
+    [comment] = audit_personal.masked([said.model_dump(mode="json")], keys, known)  # the next
+    assert comment["comment"] == "张*说还没修好"
