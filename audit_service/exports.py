@@ -1,16 +1,19 @@
 """Exports of every recorded fact as JSON Lines or CSV, streamed from a server-side cursor:
-memory stays flat however long the history is."""
+memory stays flat however long the history is (the citizens' keys asked of intake on the
+way are kept for the one export, a key each)."""
 
 import csv
 import io
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from audit_service import sealing, store
+from audit_service import personal, sealing, store
 from audit_service.domain import records
 
 COLUMNS = (
@@ -28,7 +31,21 @@ COLUMNS = (
     "ingested_at",
     "problems",
 )
-Mask = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Shown:
+    """How an export shows a fact's data: opened (audit:personal-data) or masked."""
+
+    keys: personal.KeyCache
+    opened: bool
+    names: dict[UUID, str] = field(default_factory=dict)  # a name per citizen, as the keys
+
+    async def __call__(self, data: dict[str, Any]) -> dict[str, Any]:
+        keys = await self.keys.keys([data])
+        if self.opened:
+            return personal.opened([data], keys)[0]
+        return personal.masked([data], keys, self.names)[0]
 
 
 def _plain(value: Any) -> Any:
@@ -37,7 +54,7 @@ def _plain(value: Any) -> Any:
     return value.isoformat() if isinstance(value, datetime) else str(value)
 
 
-def _record(row: Any, mask: Mask) -> dict[str, Any]:
+async def _record(row: Any, shown: Shown) -> dict[str, Any]:
     """The row as its bytes and audit's seal prove it (domain/records.py), with anything
     they do not prove named under `problems`."""
     fact = records.from_row(row._mapping, sealing.key())
@@ -45,21 +62,22 @@ def _record(row: Any, mask: Mask) -> dict[str, Any]:
     record["seq"], record["ingested_at"] = row.seq, _plain(row.ingested_at)
     record["problems"] = "; ".join(fact.problems)
     wire = json.loads(row.body) if "stored bytes are not a fact" not in fact.problems else {}
-    record["data"] = mask(wire.get("data", {}) if isinstance(wire, dict) else {})
+    data = wire.get("data") if isinstance(wire, dict) else None
+    record["data"] = await shown(data if isinstance(data, dict) else {})
     return record
 
 
-async def json_lines(engine: AsyncEngine, mask: Mask) -> AsyncIterator[bytes]:
+async def json_lines(engine: AsyncEngine, shown: Shown) -> AsyncIterator[bytes]:
     async for row in store.recorded_facts(engine):
-        yield (json.dumps(_record(row, mask), ensure_ascii=False) + "\n").encode()
+        yield (json.dumps(await _record(row, shown), ensure_ascii=False) + "\n").encode()
 
 
-async def csv_lines(engine: AsyncEngine, mask: Mask) -> AsyncIterator[bytes]:
+async def csv_lines(engine: AsyncEngine, shown: Shown) -> AsyncIterator[bytes]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([*COLUMNS, "data"])
     async for row in store.recorded_facts(engine):
-        record = _record(row, mask)
+        record = await _record(row, shown)
         writer.writerow(
             [*(record[c] for c in COLUMNS), json.dumps(record["data"], ensure_ascii=False)]
         )

@@ -1,38 +1,100 @@
-"""Opening citizens' sealed personal data for an auditor whose token has
-`audit:personal-data`: the keys are asked of intake per request and never kept, so an
-erased citizen's data shows as erased here too."""
+"""Opening citizens' sealed data for auditors. The keys are asked of intake per request
+and never kept, so an erased citizen's data shows as erased here too.
 
+With `audit:personal-data` the sealed `personal_data` and the citizen's sealed words (an
+appeal's content, a rating's or callback's comment) are shown in clear (or erased); without
+it the words are opened only to be masked (numbers, and the citizen's own name, which is
+opened in memory for that and never shown), and `personal_data` stays sealed."""
+
+from collections.abc import Iterable, Mapping
 from typing import Any
+from uuid import UUID
 
+from audit_service.domain import mask_personal_data
 from audit_service.settings import AuditSettings
-from shared.personal_data import Sealed, reveal
+from shared.personal_data import Sealed, reveal, reveal_text
 from shared.runtime.citizen_keys import KeyClient, KeyUnavailable
 from shared.runtime.problems import Problem
 
+Keys = Mapping[UUID, bytes | None]
+# Sealed free text → the field it reads as in clear (older facts have only the latter).
+SEALED_TEXT: dict[str, str] = {"sealed_content": "content", "sealed_comment": "comment"}
 
-def _sealed(data: dict[str, Any]) -> Sealed | None:
-    value = data.get("personal_data")
+
+def _sealed(data: Mapping[str, Any], field: str) -> Sealed | None:
+    value = data.get(field)
     if isinstance(value, dict) and "ciphertext" in value:
         return Sealed.model_validate(value)
     return None
 
 
-async def opened(settings: AuditSettings, datas: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Facts' data with each sealed `personal_data` in clear (or erased), with its state."""
-    wanted = {s.key_id for d in datas if (s := _sealed(d)) is not None}
-    client = KeyClient(
-        settings, intake_url=settings.intake_url, token=settings.personal_data_keys_token
-    )
-    try:
-        keys = await client.keys(wanted)
-    except KeyUnavailable as exc:
-        raise Problem(503, "Service Unavailable", f"citizens' keys: {exc}") from None
+def key_ids(datas: Iterable[Mapping[str, Any]]) -> set[UUID]:
+    return {
+        sealed.key_id
+        for data in datas
+        for field in ("personal_data", *SEALED_TEXT)
+        if (sealed := _sealed(data, field)) is not None
+    }
+
+
+class KeyCache:
+    """The keys one request needs (an export may span many citizens), asked once each."""
+
+    def __init__(self, settings: AuditSettings) -> None:
+        self._client = KeyClient(
+            settings, intake_url=settings.intake_url, token=settings.personal_data_keys_token
+        )
+        self._keys: dict[UUID, bytes | None] = {}
+
+    async def keys(self, datas: Iterable[Mapping[str, Any]]) -> Keys:
+        missing = key_ids(datas) - self._keys.keys()
+        try:
+            self._keys |= await self._client.keys(missing)
+        except KeyUnavailable as exc:
+            raise Problem(503, "Service Unavailable", f"citizens' keys: {exc}") from None
+        return self._keys
+
+
+def _with_text(data: dict[str, Any], keys: Keys) -> dict[str, Any]:
+    for sealed_field, field in SEALED_TEXT.items():
+        text = _sealed(data, sealed_field)
+        if text is not None:
+            key = keys.get(text.key_id)
+            data = {
+                **data,
+                field: reveal_text(None, text, key),
+                sealed_field: {"state": "erased" if key is None else "shown"},
+            }
+    return data
+
+
+def opened(datas: list[dict[str, Any]], keys: Keys) -> list[dict[str, Any]]:
+    """Facts' data with the sealed personal data and content in clear (or erased), each
+    with its state: for `audit:personal-data` only."""
     shown = []
     for data in datas:
-        sealed = _sealed(data)
-        if sealed is None:
-            shown.append(data)
-            continue
-        found, state = reveal(sealed, keys.get(sealed.key_id))
-        shown.append({**data, "personal_data": {**found.model_dump(), "state": state}})
+        data = _with_text(data, keys)
+        sealed = _sealed(data, "personal_data")
+        if sealed is not None:
+            found, state = reveal(sealed, keys.get(sealed.key_id))
+            data = {**data, "personal_data": {**found.model_dump(), "state": state}}
+        shown.append(data)
     return shown
+
+
+def masked(
+    datas: list[dict[str, Any]], keys: Keys, known: dict[UUID, str] | None = None
+) -> list[dict[str, Any]]:
+    """Facts' data as an auditor without `audit:personal-data` sees them: the content and
+    comments opened and masked, the citizen's name masked wherever it is written. `known`:
+    the names met so far by key (an export masks a rating's comment with the name its
+    appeal's receipt gave, several rows before)."""
+    names = [d["citizen"].get("name") for d in datas if isinstance(d.get("citizen"), dict)]
+    known = {} if known is None else known
+    for data in datas:
+        sealed = _sealed(data, "personal_data")
+        key = None if sealed is None else keys.get(sealed.key_id)
+        if sealed is not None and key is not None and (name := reveal(sealed, key)[0].name):
+            known[sealed.key_id] = name
+    names += [known[k] for k in key_ids(datas) if k in known]
+    return [mask_personal_data(_with_text(data, keys), names=names) for data in datas]

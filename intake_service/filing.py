@@ -74,6 +74,7 @@ async def file(
             hold=hold,
             appeal_id=appeal_id,
             personal_data=sealing.personal_data,
+            content=sealing.content,
             context=ctx,
         ),
         context=context,

@@ -7,6 +7,7 @@ from intake_service.open311 import api as open311
 from intake_service.open311 import feeds as open311_feeds
 from intake_service.open311 import views as open311_views
 from intake_service.routes import (
+    access,
     appeals,
     catalogue,
     emergency,
@@ -24,7 +25,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app() -> FastAPI:
     router = APIRouter()
     # Open311's catch-all 404 (in `open311`) goes last, after every route it would shadow.
-    joined = (appeals, front_office, emergency, catalogue, knowledge, erasures)
+    joined = (appeals, front_office, emergency, catalogue, knowledge, erasures, access)
     for routes in (*joined, open311_feeds, open311):
         router.include_router(routes.router)
     app = create_service(

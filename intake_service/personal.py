@@ -20,7 +20,9 @@ from shared.personal_data import (
     new_data_key,
     phone_index,
     reveal,
+    reveal_text,
     seal,
+    seal_text,
 )
 from shared.runtime.eventstore import Tx
 
@@ -37,9 +39,10 @@ class Keyring:
 
 @dataclass(frozen=True, slots=True)
 class Sealing:
-    """What filing records of the citizen: the sealed data and the blind indexes."""
+    """What filing records of the citizen: the sealed data and text, and the blind indexes."""
 
     personal_data: Sealed | None
+    content: Sealed
     phone_index: str | None
     address_index: str | None
 
@@ -64,10 +67,10 @@ async def seal_citizen(tx: Tx, keyring: Keyring, appeal: NewAppeal, *, now: date
     )
     phone = phone_index(keyring.index_key, citizen.phone) if citizen.phone else None
     address = address_index(keyring.index_key, location.address) if location.address else None
-    if data.is_empty():
-        return Sealing(None, None, None)
+    # Every appeal has a key: its content is sealed even when the caller gave nothing else.
     key_id, key = await _citizen_key(tx, keyring, phone, now)
-    return Sealing(seal(key, key_id, data), phone, address)
+    sealed = None if data.is_empty() else seal(key, key_id, data)
+    return Sealing(sealed, seal_text(key, key_id, appeal.content), phone, address)
 
 
 async def _citizen_key(
@@ -99,9 +102,10 @@ async def data_keys(tx: Tx, keyring: Keyring, key_ids: Iterable[UUID]) -> dict[U
     return {k: keyring.kek.unwrap(k, w) for k, w in wrapped.items() if w is not None}
 
 
-def received_v2(received: Mapping[str, Any]) -> dict[str, Any]:
-    """A read model's `received` in the current shape (rows from before sealing hold v1)."""
-    version = 2 if "personal_data" in received else 1
+def received_current(received: Mapping[str, Any]) -> dict[str, Any]:
+    """A read model's `received` in the current shape (rows from before sealing hold v1,
+    rows from before the content was sealed v2)."""
+    version = 3 if "sealed_content" in received else 2 if "personal_data" in received else 1
     return upcasting.upcast(
         "appeal.received",
         version,
@@ -123,15 +127,21 @@ def revealed(
 ) -> dict[str, Any]:
     """`received` as views and Open311 read it: `citizen` and `location` whole again, in
     clear with the citizen's key, empty once it is erased, and `personal_data` saying which
-    (shown, erased, none). In memory only: never written back."""
-    current = received_v2(received)
+    (shown, erased, none); `content` in clear, None once erased. In memory only: never
+    written back."""
+    current = received_current(received)
     sealed = _sealed(current.get("personal_data"))
     key = keys.get(sealed.key_id) if isinstance(sealed, Sealed) else None
     data, status = reveal(sealed, key)
+    text = _sealed_text(current)
+    content = reveal_text(current.get("content"), text, keys.get(text.key_id) if text else None)
     if erased:
-        data, status = PersonalData(), "erased"
+        data, status, content = PersonalData(), "erased", None
+    elif content is None and status == "none":
+        status = "erased"  # nothing but the content was given, and it is gone
     return {
         **current,
+        "content": content,
         "citizen": {
             **current["citizen"],
             **data.model_dump(include={"name", "phone", "id_number"}),
@@ -141,9 +151,18 @@ def revealed(
     }
 
 
+def _sealed_text(received: Mapping[str, Any]) -> Sealed | None:
+    value = received.get("sealed_content")
+    return None if value is None else Sealed.model_validate(value)
+
+
 def key_of(received: Mapping[str, Any]) -> UUID | None:
-    sealed = _sealed(received_v2(received).get("personal_data"))
-    return sealed.key_id if isinstance(sealed, Sealed) else None
+    current = received_current(received)
+    sealed = _sealed(current.get("personal_data"))
+    if isinstance(sealed, Sealed):
+        return sealed.key_id
+    text = _sealed_text(current)
+    return None if text is None else text.key_id
 
 
 async def revealed_rows(
@@ -165,8 +184,11 @@ async def revealed_rows(
 
 def blanked(received: Mapping[str, Any]) -> dict[str, Any]:
     """`received` with no personal data in clear: what an erased row keeps. A sealed blob
-    stays (unreadable without its key, like the fact it came from)."""
-    current = received_v2(received)
+    stays (unreadable without its key, like the fact it came from); content recorded in
+    clear (v1, v2) is dropped from the row (the fact itself keeps it: docs/privacy.md)."""
+    current = received_current(received)
     if isinstance(_sealed(current.get("personal_data")), PersonalData):
         current["personal_data"] = None
+    if current.get("content") is not None:
+        current["content"] = None
     return current

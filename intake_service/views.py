@@ -64,7 +64,9 @@ class AppealView(BaseModel):
     category: str
     urgency: events.Urgency
     channel: events.Channel
-    content: str
+    content: str | None = Field(
+        description="the citizen's text, sealed under their key: null once erased"
+    )
     location: events.Location
     attachments: list[events.AttachmentRef]
     department: str | None
@@ -183,6 +185,12 @@ class ErasureView(BaseModel):
     reference: str | None
     appeals: list[UUID] = Field(description="the appeals whose personal data was erased")
     keys_destroyed: int
+    recorded_in_clear: list[UUID] = Field(
+        description="those appeals whose appeal.received fact was recorded before sealing "
+        "(schema v1: the citizen's data in clear; v2: the content in clear). Views show them "
+        "erased, but the fact's own bytes, hashed and copied to Kafka and audit, still hold "
+        "that plaintext until it is purged by hand (docs/privacy.md)"
+    )
 
 
 class CitizenKey(BaseModel):
@@ -193,7 +201,7 @@ class CitizenKey(BaseModel):
     key: str | None = Field(description="the AES-256 key, base64; null once erased")
 
 
-def erasure(record: dict[str, Any], *, pending: int) -> ErasureView:
+def erasure(record: dict[str, Any], *, pending: int, in_clear: list[UUID]) -> ErasureView:
     return ErasureView(
         id=record["id"],
         status="pending" if pending else "done",
@@ -203,4 +211,5 @@ def erasure(record: dict[str, Any], *, pending: int) -> ErasureView:
         reference=record["reference"],
         appeals=record["appeal_ids"],
         keys_destroyed=len(record["key_ids"]),
+        recorded_in_clear=in_clear,
     )

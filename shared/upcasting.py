@@ -63,6 +63,18 @@ def _received_v1_to_v2(data: Payload) -> Payload:
     return upgraded
 
 
+def _content_in_clear(data: Payload) -> Payload:
+    # v2 carried the content in clear; v3 seals it as `sealed_content`. An old fact keeps
+    # its bytes (and so its hash), so it reads with its content in clear.
+    return {**data, "sealed_content": None}
+
+
+def _comment_in_clear(data: Payload) -> Payload:
+    # Before appeal.rated v4 and appeal.callback_made v3 the citizen's comment was in clear;
+    # since then it is sealed as `sealed_comment`. Old facts read with it in clear.
+    return {**data, "sealed_comment": None}
+
+
 # (event type, from version) → step to from version + 1
 UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("appeal.rated", 1): _rated_v1_to_v2,
@@ -73,7 +85,10 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("appeal.reply_reviewed", 1): _reviewed_v1_to_v2,
     ("appeal.rated", 2): _not_asked_about_fault,
     ("appeal.callback_made", 1): _not_asked_about_fault,
+    ("appeal.rated", 3): _comment_in_clear,
+    ("appeal.callback_made", 2): _comment_in_clear,
     ("appeal.received", 1): _received_v1_to_v2,
+    ("appeal.received", 2): _content_in_clear,
 }
 
 

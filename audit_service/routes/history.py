@@ -86,12 +86,14 @@ async def appeal_history(
     ingested = {fact.event_id: at for fact, at in found}
     ordered = domain.timeline(fact for fact, _ in found)
     bodies = [json.loads(f.body) for f in ordered]
-    if views.PERSONAL_DATA in caller.scopes:
-        datas = await personal.opened(runtime.settings, [b["data"] for b in bodies])
-    else:
-        # masked in every fact's text, not only its own
-        names = domain.citizen_names(b["data"] for b in bodies)
-        datas = [domain.mask_personal_data(b["data"], names=names) for b in bodies]
+    recorded = [b["data"] for b in bodies]
+    keys = await personal.KeyCache(runtime.settings).keys(recorded)
+    # masked in every fact's text, not only its own
+    datas = (
+        personal.opened(recorded, keys)
+        if views.PERSONAL_DATA in caller.scopes
+        else personal.masked(recorded, keys)
+    )
     chains = domain.verify_chains(ordered)
     return views.History(
         appeal_id=appeal_id,
@@ -122,13 +124,6 @@ async def appeal_history(
     )
 
 
-def _mask_for(caller: Principal) -> exports.Mask:
-    """Citizens' names and numbers as this caller may see them."""
-    return (
-        (lambda data: data) if views.PERSONAL_DATA in caller.scopes else domain.mask_personal_data
-    )
-
-
 _EXPORTED: dict[int | str, dict[str, Any]] = {
     200: {
         "description": "Every recorded fact in recorded order, one JSON object a line (jsonl) "
@@ -153,9 +148,12 @@ async def export_facts(
     runtime: AuditRuntime,
     caller: Annotated[Principal, require(views.READ)],
 ) -> StreamingResponse:
-    """Every recorded fact in recorded order, streamed; personal data masked as in history."""
-    mask = _mask_for(caller)
-    if views.PERSONAL_DATA in caller.scopes:
+    """Every recorded fact in recorded order, streamed; personal data as in history: opened
+    (or erased) for audit:personal-data, and the export logged; otherwise masked."""
+    shown = exports.Shown(
+        personal.KeyCache(runtime.settings), opened=views.PERSONAL_DATA in caller.scopes
+    )
+    if shown.opened:
         await access.record(
             runtime.engine, principal=caller.actor, action=f"export {fmt}", appeal_id=None
         )
@@ -163,12 +161,12 @@ async def export_facts(
         counted = {"X-Total-Count": str(await store.count_facts(conn))}
     if fmt == "jsonl":
         return StreamingResponse(
-            exports.json_lines(runtime.engine, mask),
+            exports.json_lines(runtime.engine, shown),
             media_type="application/jsonl; charset=utf-8",
             headers=counted,
         )
     return StreamingResponse(
-        exports.csv_lines(runtime.engine, mask),
+        exports.csv_lines(runtime.engine, shown),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="facts.csv"', **counted},
     )

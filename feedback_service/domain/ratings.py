@@ -14,6 +14,7 @@ from feedback_service.domain.state import Feedback, fact
 from shared import events
 from shared.decisions import Context
 from shared.errors import InvalidTransitionError
+from shared.personal_data import Sealed
 from shared.workdays import HOTLINE_ZONE, WorkdayCalendar
 
 DAY_ENDS_AT = time(18, 0)  # a callback due "on a working day" is due by its close of business
@@ -23,7 +24,8 @@ DAY_ENDS_AT = time(18, 0)  # a callback due "on a working day" is due by its clo
 class Rating:
     satisfaction: events.Satisfaction
     solved: bool
-    comment: str | None = None
+    # The citizen's words, sealed under their key before the decision (the route seals).
+    sealed_comment: Sealed | None = None
     department_at_fault: bool | None = None  # None: not asked
     attitude: events.Attitude | None = None
 
@@ -36,7 +38,7 @@ class Callback:
     reached: bool
     satisfaction: events.Satisfaction | None = None
     solved: bool | None = None
-    comment: str | None = None
+    sealed_comment: Sealed | None = None
     department_at_fault: bool | None = None
     attitude: events.Attitude | None = None
 
@@ -89,7 +91,7 @@ def _rated(
         via=via,
         satisfaction=rating.satisfaction,
         solved=rating.solved,
-        comment=rating.comment,
+        sealed_comment=rating.sealed_comment,
         department_at_fault=rating.department_at_fault,
         attitude=rating.attitude,
     )
@@ -162,7 +164,7 @@ def call_back(
         reached=call.reached,
         satisfaction=call.satisfaction,
         solved=call.solved,
-        comment=call.comment,
+        sealed_comment=call.sealed_comment,
         department_at_fault=call.department_at_fault,
         attitude=call.attitude,
     )
@@ -172,7 +174,7 @@ def call_back(
         rating = Rating(
             satisfaction=call.satisfaction,
             solved=call.solved,
-            comment=call.comment,
+            sealed_comment=call.sealed_comment,
             department_at_fault=call.department_at_fault,
             attitude=call.attitude,
         )

@@ -8,7 +8,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from feedback_service import commands, domain, views
+from feedback_service import commands, domain, personal, views
 from feedback_service.routes.deps import PAGED, RACED, FeedbackRuntime, Limit
 from feedback_service.store import calendar as calendar_store
 from feedback_service.store import read_models
@@ -44,11 +44,17 @@ _AT_FAULT = Field(
 )
 
 
+_COMMENT = (
+    "the citizen's words: sealed under their key in the fact, erased with their data "
+    "(not kept for an appeal filed before sealing without a key)"
+)
+
+
 class Rating(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
     satisfaction: events.Satisfaction
     solved: bool
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: str | None = Field(default=None, max_length=2000, description=_COMMENT)
     department_at_fault: bool | None = _AT_FAULT
     attitude: events.Attitude | None = Field(
         default=None, description="the department's attitude as the citizen saw it, if asked"
@@ -62,7 +68,7 @@ class Callback(BaseModel):
     reached: bool
     satisfaction: events.Satisfaction | None = None
     solved: bool | None = None
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: str | None = Field(default=None, max_length=2000, description=_COMMENT)
     department_at_fault: bool | None = _AT_FAULT
     attitude: events.Attitude | None = Field(
         default=None, description="the department's attitude as the citizen saw it, if asked"
@@ -159,8 +165,10 @@ async def post_rating(
     caller: Annotated[Principal, require("ratings:write", centre=True)],
     idempotency_key: idempotency.KeyHeader = None,
 ) -> views.Recorded:
-    """An operator records the citizen's rating of the approved round."""
-    verdict = domain.Rating(**rating.model_dump())
+    """An operator records the citizen's rating of the approved round (the comment sealed
+    under the citizen's key: 503 if intake cannot be asked for it)."""
+    sealed = await personal.sealed_comment(runtime.settings, runtime.db, appeal_id, rating.comment)
+    verdict = domain.Rating(**rating.model_dump(exclude={"comment"}), sealed_comment=sealed)
     body = await commands.command(
         runtime,
         caller,
@@ -197,7 +205,8 @@ async def post_callback(
     ):
         raise invalid_field("body.reached", "a citizen not reached gives no verdict")
     settings = runtime.settings
-    attempt = domain.Callback(**call.model_dump())
+    sealed = await personal.sealed_comment(settings, runtime.db, appeal_id, call.comment)
+    attempt = domain.Callback(**call.model_dump(exclude={"comment"}), sealed_comment=sealed)
     body = await commands.command(
         runtime,
         caller,

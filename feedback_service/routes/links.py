@@ -7,7 +7,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Path, Request
 
-from feedback_service import commands, domain, rating_links, views
+from feedback_service import commands, domain, personal, rating_links, views
 from feedback_service.domain import links
 from feedback_service.routes.deps import RACED, FeedbackRuntime
 from feedback_service.routes.feedback import Rating
@@ -111,7 +111,10 @@ async def use_rating_link(
     _limited(request, runtime)
     context = Context(CITIZEN, datetime.now(UTC))
     claims = _verified(runtime.settings, token, context.now)
-    verdict = domain.Rating(**rating.model_dump())
+    sealed = await personal.sealed_comment(
+        runtime.settings, runtime.db, claims.appeal_id, rating.comment
+    )
+    verdict = domain.Rating(**rating.model_dump(exclude={"comment"}), sealed_comment=sealed)
 
     async def once() -> views.Recorded:
         async with runtime.db.transaction() as tx:

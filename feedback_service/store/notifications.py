@@ -10,12 +10,16 @@ from sqlalchemy import null, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from feedback_service.store.tables import appeals, deliveries, subscriptions
-from shared import events
+from shared import events, personal_data
 from shared.runtime.eventstore import Tx
 
 
 async def remember_appeal(tx: Tx, event: events.AppealReceived) -> None:
     sealed = event.personal_data
+    key_id = next(
+        (s.key_id for s in (sealed, event.sealed_content) if isinstance(s, personal_data.Sealed)),
+        None,
+    )
     await tx.conn.execute(
         insert(appeals)
         .values(
@@ -23,9 +27,16 @@ async def remember_appeal(tx: Tx, event: events.AppealReceived) -> None:
             filed_by=event.actor,
             channel=event.channel,
             personal_data=None if sealed is None else sealed.model_dump(mode="json"),
+            key_id=key_id,
         )
         .on_conflict_do_nothing()
     )
+
+
+async def key_of(tx: Tx, appeal_id: UUID) -> UUID | None:
+    """The citizen's data key id, if the appeal was filed sealed (v3 and later)."""
+    found = await tx.conn.execute(select(appeals.c.key_id).where(appeals.c.appeal_id == appeal_id))
+    return found.scalar_one_or_none()
 
 
 async def forget_personal_data(tx: Tx, appeal_id: UUID) -> None:

@@ -79,6 +79,9 @@ appeals = Table(
     # The citizen's personal data as intake sealed it (shared.personal_data.Sealed), for
     # the citizen's channel to reach them: opened only to send, with intake's key.
     Column("personal_data", JSONB),
+    # The citizen's data key (intake keeps it): a rating's or callback's comment is sealed
+    # under it. Every appeal has one since appeal.received v3; kept after erasure (an id).
+    Column("key_id", Uuid),
     Column("extension_reason", Text),  # the pending extension's reason, for the notice
 )
 

@@ -122,10 +122,12 @@ def receive(
     hold: bool,
     appeal_id: UUID,
     personal_data: Sealed | None,
+    content: Sealed,
     context: Context,
 ) -> list[events.Event]:
     """The appeal as received, with the citizen's name, phone, ID number, address and
-    coordinates only as `personal_data` sealed them and, unless the operator holds it at the
+    coordinates only as `personal_data` sealed them, its text only as `content` sealed it
+    and, unless the operator holds it at the
     front office, forwarded to dispatch at once, in the same decision."""
     received = events.AppealReceived(
         id=context.new_id(),
@@ -138,7 +140,7 @@ def receive(
         appeal_type=appeal.appeal_type,
         category=category,
         urgency=urgency,
-        content=appeal.content,
+        sealed_content=content,
         citizen=events.CitizenTraits(
             anonymous=appeal.citizen.anonymous,
             contact_preference=appeal.citizen.contact_preference,

@@ -9,7 +9,7 @@ from typing import Any, Final
 from pydantic import ValidationError
 
 from intake_service import domain
-from intake_service.catalogue import Attribute, Service
+from intake_service.catalogue import LIST_TYPES, Attribute, Service
 from intake_service.open311.errors import Failure, Open311Error
 from intake_service.open311.params import Form, parse_datetime, single
 from intake_service.routes.requests import AppealBody
@@ -155,8 +155,11 @@ def new_appeal(service: Service, form: Form) -> tuple[domain.NewAppeal, dict[str
         raise Open311Error.one(
             400, f"the request cannot be filed: {exc.errors()[0]['msg']}"
         ) from None
+    # Only the coded answers stay beside the appeal in clear: what the citizen typed
+    # (string and text attributes) is in the content, sealed under their key.
+    coded = {a.code for a in service.ordered_attributes() if a.datatype in LIST_TYPES}
     extras: dict[str, Any] = {
-        "attributes": typed,
+        "attributes": {code: value for code, value in typed.items() if code in coded},
         "media_url": single(form, "media_url"),
     }
     return appeal, extras

@@ -81,7 +81,8 @@ def request_record(
         "status_notes": STATUS_NOTES.get(row["status"], row["status"]),
         "service_name": service.name if service else row["category"],
         "service_code": row["category"],
-        "description": mask(received["content"], names=names),
+        # masked while the citizen's key lives; nothing once it is erased
+        "description": mask(received["content"], names=names) if received["content"] else None,
         "agency_responsible": lead[-1] if lead else None,
         "service_notice": None,
         "requested_datetime": format_datetime(row["received_at"]),

@@ -12,6 +12,7 @@ from fastapi.responses import JSONResponse
 
 from intake_service import commands, domain, personal, store, views
 from intake_service import filing as appeal_filing
+from intake_service.routes import access
 from intake_service.routes.deps import IntakeRuntime, Reader, Writer, front_office, visible
 from intake_service.routes.requests import AppealFiling
 from intake_service.views import AppealCreated, AppealView, ProgressView
@@ -112,6 +113,7 @@ async def get_appeal(
     async with runtime.db.transaction() as tx:
         row = visible(await store.get(tx, appeal_id), caller, appeal_id)
         [row] = await personal.revealed_rows(tx, personal.Keyring.of(runtime.settings), [row])
+        await access.record_reads(tx, caller, "appeal view", [row])
         merged = await store.children(tx, appeal_id)
         parent = None if row["merged_into"] is None else await store.get(tx, row["merged_into"])
         # the version of intake's own stream: front-office commands name it in If-Match
@@ -167,6 +169,7 @@ async def list_appeals(
     async with runtime.db.transaction() as tx:
         rows = await store.list_appeals(tx, filters, after=after, limit=limit)
         rows = await personal.revealed_rows(tx, personal.Keyring.of(runtime.settings), rows)
+        await access.record_reads(tx, caller, "appeal list", rows)
     return pagination.page(
         [views.appeal(r, caller) for r in rows],
         limit=limit,

@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Request, Response
 
 from intake_service import personal, views
+from intake_service.routes import access
 from intake_service.routes.deps import IntakeRuntime, Operator
 from intake_service.store.emergency import emergency_queue
 from intake_service.views import AppealView
@@ -38,6 +39,7 @@ async def list_emergency_queue(
         rows = await emergency_queue(tx, after=after, limit=limit)
         # the front office calls these citizens back: their sealed data opened in memory
         rows = await personal.revealed_rows(tx, personal.Keyring.of(runtime.settings), rows)
+        await access.record_reads(tx, caller, "emergency queue", rows)
     return pagination.page(
         [views.appeal(r, caller) for r in rows],
         limit=limit,

@@ -72,8 +72,9 @@ async def request_erasure(
             keyring=personal.Keyring.of(runtime.settings),
             context=Context(actor=caller.actor, now=datetime.now(UTC)),
         )
+        in_clear = await key_store.recorded_in_clear(tx, record["appeal_ids"])
     response.headers["Location"] = f"/v1/erasures/{erasure_id}"
-    return views.erasure(record, pending=len(record["event_ids"]))
+    return views.erasure(record, pending=len(record["event_ids"]), in_clear=in_clear)
 
 
 @router.get("/erasures/{erasure_id}", responses=openapi.problems(404))
@@ -85,7 +86,8 @@ async def get_erasure(
         if record is None:
             raise not_found("erasure", erasure_id)
         pending = await key_store.unpublished(tx, record["event_ids"])
-    return views.erasure(record, pending=pending)
+        in_clear = await key_store.recorded_in_clear(tx, record["appeal_ids"])
+    return views.erasure(record, pending=pending, in_clear=in_clear)
 
 
 @router.get("/citizen-keys/{key_id}", responses=openapi.problems(404))

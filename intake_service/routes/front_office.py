@@ -11,6 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, Response
 
 from intake_service import commands, personal, store, views
+from intake_service.routes import access
 from intake_service.routes.deps import IntakeRuntime, Operator
 from intake_service.routes.requests import (
     Answer,
@@ -51,7 +52,9 @@ async def _shown(
     assert row is not None
     response.headers["ETag"] = preconditions.etag(outcome.version)
     keyring = personal.Keyring.of(runtime.settings)
-    return views.appeal((await personal.revealed_rows(tx, keyring, [row]))[0], caller)
+    [row] = await personal.revealed_rows(tx, keyring, [row])
+    await access.record_reads(tx, caller, "front-office command", [row])
+    return views.appeal(row, caller)
 
 
 @router.post("/classification", response_model_exclude_unset=True)

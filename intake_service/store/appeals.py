@@ -80,7 +80,8 @@ async def add(
             status_at=status_at,
             stages=stages or {"received": received.time.isoformat()},
             received=received.model_dump(mode="json"),
-            key_id=getattr(received.personal_data, "key_id", None),
+            key_id=getattr(received.personal_data, "key_id", None)
+            or getattr(received.sealed_content, "key_id", None),
             **described,
         )
     )

@@ -7,6 +7,7 @@ from uuid import UUID
 
 from sqlalchemy import (
     DateTime,
+    Integer,
     LargeBinary,
     String,
     Uuid,
@@ -17,9 +18,10 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.dialects.postgresql import JSONB, insert
 
 from intake_service.store.tables import appeals, citizen_keys, erasures
+from shared import events
 from shared.runtime import schema
 from shared.runtime.eventstore import Tx
 
@@ -149,3 +151,22 @@ async def unpublished(tx: Tx, event_ids: Sequence[str]) -> int:
         )
     )
     return int(found.scalar_one())
+
+
+async def recorded_in_clear(tx: Tx, appeal_ids: Sequence[str]) -> list[UUID]:
+    """Those of the appeals whose appeal.received fact was recorded before sealing (schema
+    v1: the citizen's data in clear; v2: the content in clear). Its bytes are hashed and
+    copied to Kafka and audit, so erasure cannot remove what it holds (docs/privacy.md)."""
+    if not appeal_ids:
+        return []
+    version = func.cast(func.cast(schema.events.c.body, JSONB)["schema_version"].astext, Integer)
+    found = await tx.conn.execute(
+        select(schema.events.c.stream_id)
+        .where(
+            schema.events.c.stream_id.in_([UUID(a) for a in appeal_ids]),
+            schema.events.c.type == "appeal.received",
+            version < events.AppealReceived.schema_version,
+        )
+        .order_by(schema.events.c.stream_id)
+    )
+    return list(found.scalars())

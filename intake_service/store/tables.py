@@ -6,6 +6,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     DateTime,
+    Identity,
     Index,
     Integer,
     LargeBinary,
@@ -78,6 +79,18 @@ erasures = Table(
     Column("key_ids", JSONB, nullable=False),
     Column("appeal_ids", JSONB, nullable=False),
     Column("event_ids", JSONB, nullable=False),  # the erasure facts, done once published
+)
+
+# Who read an appeal with the citizen's data or text shown: one row per appeal per read,
+# never what was shown (audit keeps the same for its own reads).
+access_log = Table(
+    "access_log",
+    metadata,
+    Column("id", BigInteger, Identity(), primary_key=True),
+    Column("principal", String(200), nullable=False),
+    Column("action", String(100), nullable=False),  # e.g. "appeal view", "appeal list"
+    Column("appeal_id", Uuid, nullable=False, index=True),
+    Column("at", DateTime(timezone=True), nullable=False),
 )
 
 catalogue_versions = Table(

@@ -3,7 +3,7 @@
 from typing import Annotated, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from shared.events.base import (
     Attitude,
@@ -15,6 +15,14 @@ from shared.events.base import (
     Text,
     UtcDatetime,
 )
+from shared.personal_data import Sealed
+
+Comment = Annotated[str, Field(max_length=2000)]
+
+
+def _one_comment(comment: str | None, sealed: Sealed | None) -> None:
+    if comment is not None and sealed is not None:
+        raise ValueError("a comment is either in clear (older facts) or sealed, not both")
 
 
 class Handled(Event):
@@ -42,7 +50,7 @@ class Rated(Event):
     """
 
     source: ClassVar[str] = "feedback"
-    schema_version: ClassVar[int] = 3
+    schema_version: ClassVar[int] = 4
     type: Literal["appeal.rated"] = "appeal.rated"
     round: int = Field(default=1, ge=1)
     satisfaction: Satisfaction
@@ -50,7 +58,10 @@ class Rated(Event):
     # The citizen says the department was at fault (its handling or its attitude), not the
     # demand itself; None: not asked (v1, v2).
     department_at_fault: bool | None = None
-    comment: str | None = Field(default=None, max_length=2000)
+    # The citizen's words: in clear only in facts recorded before v4; from v4 sealed under
+    # the citizen's key (`sealed_comment`), erased with the rest of their data.
+    comment: Comment | None = None
+    sealed_comment: Sealed | None = None
     via: Literal["api", "callback", "link"] = "api"  # an operator, a callback, a rating link
     # The department's attitude as the citizen saw it; None: not asked or not said (and on
     # every rating recorded before the question existed: an optional field, no new version).
@@ -60,6 +71,11 @@ class Rated(Event):
     # ratings said so: optional fields, no new version).
     merged_into: UUID | None = None
     handled_by: Code | None = None
+
+    @model_validator(mode="after")
+    def _comment_once(self) -> "Rated":
+        _one_comment(self.comment, self.sealed_comment)
+        return self
 
 
 class NotRated(Event):
@@ -100,7 +116,7 @@ class CallbackMade(Event):
     end in "satisfied" after a "dissatisfied" stay visible to audit. feedback → audit."""
 
     source: ClassVar[str] = "feedback"
-    schema_version: ClassVar[int] = 2  # v2: department_at_fault
+    schema_version: ClassVar[int] = 3  # v2: department_at_fault; v3: sealed_comment
     type: Literal["appeal.callback_made"] = "appeal.callback_made"
     round: int = Field(ge=1)
     attempt: int = Field(ge=1)
@@ -108,10 +124,16 @@ class CallbackMade(Event):
     satisfaction: Satisfaction | None = None
     solved: bool | None = None
     department_at_fault: bool | None = None  # as on `appeal.rated`; None: not asked
-    comment: str | None = Field(default=None, max_length=2000)
+    comment: Comment | None = None  # as on `appeal.rated`: in clear before v3, then sealed
+    sealed_comment: Sealed | None = None
     counted: bool = False
     next_attempt_due: UtcDatetime | None = None  # after an unreached attempt, if any is left
     attitude: Attitude | None = None  # the citizen's view of the department's attitude
+
+    @model_validator(mode="after")
+    def _comment_once(self) -> "CallbackMade":
+        _one_comment(self.comment, self.sealed_comment)
+        return self
 
 
 class CitizenNotified(Event):

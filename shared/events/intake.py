@@ -3,7 +3,7 @@
 from typing import Annotated, Any, ClassVar, Literal
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.events.base import AppealType, Channel, Code, Event, Text, Urgency, UtcDatetime
 from shared.personal_data import PersonalData, Sealed
@@ -63,17 +63,21 @@ class AppealReceived(Event):
 
     v2 seals the name, phone, ID number, address and coordinates under the citizen's data
     key (`personal_data`, see `shared.personal_data`); v1 carried them in clear and reads as
-    v2 with `personal_data` in clear (see `shared.upcasting`).
+    v2 with `personal_data` in clear (see `shared.upcasting`). v3 seals the content too
+    (`sealed_content`, under the same key): a citizen who writes their name or number into
+    it is erased with the rest. v1 and v2 facts read as v3 with `content` in clear.
     """
 
     source: ClassVar[str] = "intake"
-    schema_version: ClassVar[int] = 2
+    schema_version: ClassVar[int] = 3
     type: Literal["appeal.received"] = "appeal.received"
     channel: Channel
     appeal_type: AppealType
     category: Code
     urgency: Urgency = "normal"
-    content: Text
+    # In clear only in facts recorded as v1 or v2; v3 records `sealed_content` instead.
+    content: Text | None = None
+    sealed_content: Sealed | None = None
     citizen: CitizenTraits
     location: Place
     # Sealed; in clear only in facts recorded as v1; None: nothing personal was given.
@@ -82,6 +86,12 @@ class AppealReceived(Event):
     # A conduct complaint (category conduct.*) names the department it is about: routed to
     # the body that supervises it, never to it (shared/conduct.py).
     about_department: Code | None = None
+
+    @model_validator(mode="after")
+    def _content_once(self) -> "AppealReceived":
+        if (self.content is None) == (self.sealed_content is None):
+            raise ValueError("an appeal has its content either in clear (v1, v2) or sealed")
+        return self
 
 
 class _IntakeEvent(Event):

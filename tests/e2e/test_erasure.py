@@ -1,7 +1,9 @@
 """Erasure (crypto-shredding) over real Kafka and PostgreSQL: a marker citizen files two
-appeals, one goes through to a notice and a callback; their personal data is erased by
-phone; then every view shows it erased, chains verify, a replay comes out equal, and the
-marker's plaintext is in no database dump, no Kafka log segment and no service log."""
+appeals, writing their name, number and a marker into the text too; one goes through to a
+notice and a callback; their personal data is erased by phone; then every view (intake's,
+the department's, audit's history and export) shows it erased, chains verify, a replay
+comes out equal, and the marker's plaintext is in no database dump, no Kafka log segment
+and no service log. Every read that showed it in clear is in an access log."""
 
 import asyncio
 import json
@@ -33,18 +35,21 @@ PHONE = "139" + "".join(_rng.choice("0123456789") for _ in range(8))
 ID_NUMBER = "".join(_rng.choice("0123456789") for _ in range(17)) + "X"
 ADDRESS = f"东城区{NAME[2:]}路{_rng.randrange(100, 999)}号"
 LAT, LONG = round(_rng.uniform(39.8, 40.0), 6), round(_rng.uniform(116.3, 116.5), 6)
+# What only the text carries: found nowhere after erasure either.
+WRITTEN = "".join(chr(_rng.randrange(0x4E00, 0x9FA5)) for _ in range(6))
+SPACED_PHONE = f"{PHONE[:3]} {PHONE[3:7]} {PHONE[7:]}"
 ERASER = bearer("personal-data:erase")
 AUDITOR = bearer("audit:read", "audit:personal-data")
+MASKED_AUDITOR = bearer("audit:read")
 
 
 def markers() -> dict[str, list[bytes]]:
     """Each piece of the marker in every encoding it could be stored or logged in."""
     found: dict[str, list[bytes]] = {}
-    for label, text in (("name", NAME), ("address", ADDRESS)):
+    for label, text in (("name", NAME), ("address", ADDRESS), ("text", WRITTEN)):
         escaped = json.dumps(text)[1:-1]  # \uXXXX, as json.dumps writes it by default
         found[label] = [text.encode(), escaped.encode(), escaped.upper().encode()]
-    spaced = f"{PHONE[:3]} {PHONE[3:7]} {PHONE[7:]}"
-    found["phone"] = [PHONE.encode(), spaced.encode()]
+    found["phone"] = [PHONE.encode(), SPACED_PHONE.encode()]
     found["id_number"] = [ID_NUMBER.encode()]
     found["coordinates"] = [repr(LAT).encode(), repr(LONG).encode()]
     return found
@@ -84,7 +89,11 @@ async def test_an_erased_citizen_is_shown_erased_and_found_nowhere(
     water = bearer(*DEPARTMENT_SCOPES, department="water")
     async with httpx.AsyncClient(timeout=15) as client:
         ids = []
-        for content in ("幸福小区停水两天", "幸福小区又停水了"):
+        texts = [
+            f"幸福小区停水两天。我是{NAME}，电话 {SPACED_PHONE}，{WRITTEN}",
+            f"幸福小区又停水了，{WRITTEN}",
+        ]
+        for content in texts:
             filed = await client.post(
                 f"{stack.intake.url}/v1/appeals", json=appeal(content), headers=OPERATOR_HEADERS
             )
@@ -97,16 +106,28 @@ async def test_an_erased_citizen_is_shown_erased_and_found_nowhere(
         ).json()
         assert shown["personal_data"] == "shown"
         assert (shown["citizen"]["name"], shown["location"]["lat"]) == (NAME, LAT)
+        assert shown["content"] == texts[0]  # sealed in the fact, opened for the front office
 
         # The first goes through: replied, approved (the citizen is told, at their phone),
         # called back and closed.
         orders = WorkOrders(client, stack, ids[0])
         await orders.when(lambda b: b["stage"] == "assigned")
+
+        async def held_by_water() -> dict[str, Any] | None:
+            got = await client.get(f"{stack.intake.url}/v1/appeals/{ids[0]}", headers=water)
+            return dict(got.json()) if got.status_code == 200 else None
+
+        handling = await polling.until(held_by_water, what="intake to know the holder")
+        assert handling["content"] == texts[0]  # the department needs the text
+        assert "citizen" not in handling  # but not who wrote it
         await orders.act("sign-for", {"person": "李工"}, water)
         await orders.feedback_when(lambda b: b["signed_for"])
         await orders.reply(water, "已抢修，恢复供水")
         await orders.review("approved")
-        await orders.callback({"reached": True, "satisfaction": "satisfied", "solved": True})
+        said = f"{WRITTEN}，找{NAME}就行"  # the citizen's words on the callback, sealed too
+        await orders.callback(
+            {"reached": True, "satisfaction": "satisfied", "solved": True, "comment": said}
+        )
         await orders.when(lambda b: b["stage"] == "closed")
 
         async def told() -> dict[str, Any] | None:
@@ -118,14 +139,29 @@ async def test_an_erased_citizen_is_shown_erased_and_found_nowhere(
 
         history_url = f"{stack.audit.url}/v1/appeals/{ids[0]}/history"
 
-        async def audited(kind: str) -> dict[str, Any] | None:
+        async def audited(*kinds: str) -> dict[str, Any] | None:
             body = (await client.get(history_url, headers=AUDITOR)).json()
-            return body if any(f["type"] == kind for f in body.get("facts", [])) else None
+            held = {f["type"] for f in body.get("facts", [])}
+            return body if held >= set(kinds) else None
 
-        before = await polling.until(lambda: audited("appeal.closed"), what="audit of the close")
+        # dispatch's close and feedback's rating come on different topics: wait for both
+        before = await polling.until(
+            lambda: audited("appeal.closed", "appeal.rated"), what="audit of the close"
+        )
+        for kind in ("appeal.callback_made", "appeal.rated"):
+            [spoken] = [f for f in before["facts"] if f["type"] == kind]
+            assert spoken["data"]["comment"] == said
         [received] = [f for f in before["facts"] if f["type"] == "appeal.received"]
         assert received["data"]["personal_data"]["name"] == NAME
         assert received["data"]["personal_data"]["state"] == "shown"
+        assert received["data"]["content"] == texts[0]
+        masked = (await client.get(history_url, headers=MASKED_AUDITOR)).json()
+        [received] = [f for f in masked["facts"] if f["type"] == "appeal.received"]
+        assert WRITTEN in received["data"]["content"]  # opened, then masked
+        assert NAME not in received["data"]["content"]
+        assert PHONE[3:7] not in received["data"]["content"]
+        await _exported(client, stack, ids[0], texts[0])
+        await _logged(client, stack, ids[0])
 
         # Erased by phone, written as the citizen said it: both appeals.
         erased = await client.post(
@@ -136,6 +172,7 @@ async def test_an_erased_citizen_is_shown_erased_and_found_nowhere(
         assert erased.status_code == 202, erased.text
         assert sorted(erased.json()["appeals"]) == sorted(ids)
         assert erased.json()["keys_destroyed"] == 1
+        assert erased.json()["recorded_in_clear"] == []  # both filed sealed (v3)
         location = erased.headers["location"]
 
         async def done() -> dict[str, Any] | None:
@@ -160,6 +197,9 @@ async def test_an_erased_citizen_is_shown_erased_and_found_nowhere(
             assert view["citizen"]["name"] is None
             assert view["location"] == {**view["location"], "address": None, "lat": None}
             assert view["location"]["district"] == "east"
+            assert view["content"] is None
+        erased_view = await client.get(f"{stack.intake.url}/v1/appeals/{ids[0]}", headers=water)
+        assert erased_view.json()["content"] is None
         progress = await client.get(
             f"{stack.intake.url}/v1/progress/{ids[0]}", params={"phone_last4": PHONE[-4:]}
         )
@@ -173,6 +213,15 @@ async def test_an_erased_citizen_is_shown_erased_and_found_nowhere(
         [received] = [f for f in after["facts"] if f["type"] == "appeal.received"]
         assert received["data"]["personal_data"]["state"] == "erased"
         assert received["data"]["personal_data"]["name"] is None
+        assert received["data"]["content"] is None
+        assert received["data"]["sealed_content"] == {"state": "erased"}
+        for kind in ("appeal.callback_made", "appeal.rated"):
+            [spoken] = [f for f in after["facts"] if f["type"] == kind]
+            assert (spoken["data"]["comment"], spoken["data"]["sealed_comment"]) == (
+                None,
+                {"state": "erased"},
+            )
+        await _exported(client, stack, ids[0], None)
         [record] = [f for f in after["facts"] if f["type"] == "appeal.personal_data_erased"]
         assert record["data"]["basis"] == "citizen_request"
 
@@ -184,6 +233,50 @@ async def test_an_erased_citizen_is_shown_erased_and_found_nowhere(
         service.stop()
     found = await asyncio.to_thread(_search_everywhere, stack)
     assert found == [], f"the erased citizen's plaintext is still stored: {found}"
+
+
+async def _exported(
+    client: httpx.AsyncClient, stack: Stack, appeal_id: str, text: str | None
+) -> None:
+    """audit's export opens the sealed data for audit:personal-data (erased: null) and masks
+    it otherwise."""
+    lines = {}
+    for name, headers in (("opened", AUDITOR), ("masked", MASKED_AUDITOR)):
+        export = await client.get(f"{stack.audit.url}/v1/exports/facts.jsonl", headers=headers)
+        assert export.status_code == 200, export.text
+        [lines[name]] = [
+            record
+            for line in export.text.splitlines()
+            if (record := json.loads(line))["type"] == "appeal.received"
+            and record["subject"] == appeal_id
+        ]
+    opened, masked = lines["opened"]["data"], lines["masked"]["data"]
+    assert opened["content"] == text
+    assert opened["personal_data"]["name"] == (NAME if text else None)
+    assert opened["personal_data"]["state"] == ("shown" if text else "erased")
+    assert "ciphertext" in masked["personal_data"]  # never opened without the scope
+    if text is None:
+        assert masked["content"] is None
+    else:
+        assert WRITTEN in masked["content"]
+        assert NAME not in masked["content"]
+
+
+async def _logged(client: httpx.AsyncClient, stack: Stack, appeal_id: str) -> None:
+    """Who read the citizen's data in clear is on record where an auditor reads it: at
+    audit (history, export) and at intake (the front office's and the department's views)."""
+    audit_log = await client.get(f"{stack.audit.url}/v1/access-log", headers=MASKED_AUDITOR)
+    seen = {(r["principal"], r["action"]) for r in audit_log.json()["items"]}
+    assert {("operator:test", "appeal history"), ("operator:test", "export jsonl")} <= seen
+    intake_log = await client.get(
+        f"{stack.intake.url}/v1/access-log",
+        params={"appeal_id": appeal_id},
+        headers=MASKED_AUDITOR,
+    )
+    assert intake_log.status_code == 200, intake_log.text
+    seen = {(r["principal"], r["action"]) for r in intake_log.json()["items"]}
+    assert {("operator:test", "appeal view"), ("department:water", "appeal view")} <= seen
+    assert all(r["appeal_id"] == appeal_id for r in intake_log.json()["items"])
 
 
 async def _feedback_forgot(stack: Stack, ids: list[str]) -> None:
@@ -222,7 +315,7 @@ def _found_in(content: bytes) -> set[str]:
 
 
 def test_the_search_would_find_the_marker_however_it_was_written() -> None:
-    filed = appeal("x")
+    filed = appeal(f"x {WRITTEN}")
     assert _found_in(json.dumps(filed).encode()) == set(markers())  # \u escapes
     assert _found_in(json.dumps(filed, ensure_ascii=False).encode()) == set(markers())
 

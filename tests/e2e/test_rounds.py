@@ -93,9 +93,12 @@ async def test_redo_is_bounded_and_then_escalates_to_the_centre(stack: Stack) ->
         assert closed["stage"] == "closed"
     [escalation] = [f for f in facts if f["type"] == "appeal.escalated_to_centre"]
     assert escalation["data"]["redo_rounds"] == 1
-    assert escalation["data"]["reason"] == "工作人员态度恶劣"
+    # the citizen's comment is sealed under their key: dispatch cannot copy it into its fact
+    assert escalation["data"]["reason"] == "the citizen is still not served after every redo"
     ratings = [f for f in facts if f["type"] == "appeal.rated"]
     assert [r["data"]["department_at_fault"] for r in ratings] == [None, True]
+    assert ratings[-1]["data"]["comment"] == "工作人员态度恶劣"  # audit opens it
+    assert ratings[-1]["data"]["sealed_comment"] == {"state": "shown"}
     assert escalation["causation_id"] == ratings[-1]["event_id"]
 
 

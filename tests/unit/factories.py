@@ -43,6 +43,11 @@ def received(
     )
 
 
+def sealed_text(text: str) -> personal_data.Sealed:
+    """Free text sealed under the test citizen's key, as filing seals an appeal's content."""
+    return personal_data.seal_text(CITIZEN_KEY, CITIZEN_KEY_ID, text)
+
+
 def forwarded(cause: events.AppealReceived) -> events.AppealForwarded:
     """The front office forwarded the appeal as received, in the same decision."""
     return events.AppealForwarded(

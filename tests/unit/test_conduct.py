@@ -53,6 +53,7 @@ def _filed(category: str, about: str | None) -> list[events.Event]:
         hold=False,
         appeal_id=uuid4(),
         personal_data=None,
+        content=factories.sealed_text(new.content),
         context=ctx("operator:li"),
     )
 

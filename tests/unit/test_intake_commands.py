@@ -35,6 +35,7 @@ def _receive(appeal_id: UUID, *, hold: bool) -> runner.Decide[commands.State]:
         hold=hold,
         appeal_id=appeal_id,
         personal_data=None,
+        content=factories.sealed_text(FILING.content),
         context=ctx,
     )
 

@@ -42,6 +42,7 @@ def filed(hold: bool = True) -> tuple[list[events.Event], domain.Appeal]:
         hold=hold,
         appeal_id=uuid4(),
         personal_data=None,
+        content=factories.sealed_text(APPEAL.content),
         context=Context(actor="operator:li", now=factories.T0, new_id=uuid4),
     )
     state = fold(history)
@@ -91,6 +92,7 @@ def test_filing_takes_the_category_and_urgency_the_rules_chose() -> None:
         hold=True,
         appeal_id=uuid4(),
         personal_data=None,
+        content=factories.sealed_text(APPEAL.content),
         context=context(),
     )
     assert isinstance(received, events.AppealReceived)

@@ -130,6 +130,19 @@ def test_a_request_becomes_an_appeal_on_the_open311_channel() -> None:
     }
 
 
+def test_what_the_citizen_typed_into_an_attribute_is_only_in_the_sealed_content() -> None:
+    bus = _service("traffic.bus")
+    form = {
+        "service_code": ["traffic.bus"],
+        "lat": ["31.2304"],
+        "long": ["121.4737"],
+        "attribute[line]": ["3路 张三 13800138000"],
+    }
+    appeal, extras = filing.new_appeal(bus, form)
+    assert "13800138000" in appeal.content  # sealed on filing, erased with the citizen
+    assert "13800138000" not in str(extras)  # the row keeps only coded answers
+
+
 def test_the_district_attribute_places_the_appeal_and_names_make_a_citizen() -> None:
     form = {
         "service_code": ["environment.noise"],

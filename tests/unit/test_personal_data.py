@@ -3,10 +3,12 @@ the upcaster that keeps facts from before sealing readable."""
 
 import base64
 import json
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import pytest
 
+from audit_service import personal as audit_personal
+from intake_service import personal as intake_personal
 from shared import envelope, events, personal_data, upcasting
 from shared.personal_data import Kek, PersonalData, UnsealError
 from tests.unit import factories
@@ -114,3 +116,114 @@ def test_a_new_appeal_received_carries_only_ciphertext() -> None:
     assert isinstance(decoded, events.AppealReceived)
     assert isinstance(decoded.personal_data, personal_data.Sealed)
     assert personal_data.unseal(factories.CITIZEN_KEY, decoded.personal_data) == factories.CITIZEN
+
+
+TEXT = "我叫张三，电话139 1234 5678，住幸福路1号"
+
+
+def test_free_text_is_sealed_apart_and_erased_with_the_key() -> None:
+    key, key_id = personal_data.new_data_key(), uuid4()
+    sealed = personal_data.seal_text(key, key_id, TEXT)
+    assert personal_data.unseal_text(key, sealed) == TEXT
+    assert "张三" not in sealed.model_dump_json()
+    # neither blob passes for the other under the same key
+    with pytest.raises(UnsealError):
+        personal_data.unseal(key, sealed)
+    with pytest.raises(UnsealError):
+        personal_data.unseal_text(key, personal_data.seal(key, key_id, ALICE))
+    assert personal_data.reveal_text(None, sealed, key) == TEXT
+    assert personal_data.reveal_text(None, sealed, None) is None  # erased
+    assert personal_data.reveal_text("v2 text", None, None) == "v2 text"  # recorded in clear
+    # the longest content (4,000 characters of 4 bytes each) fits the sealed model
+    personal_data.seal_text(key, key_id, "𠀀" * 4000)
+
+
+def test_an_appeal_received_has_its_content_in_clear_or_sealed_never_both_nor_none() -> None:
+    current = factories.received()
+    sealed = factories.sealed_text(TEXT)
+    assert current.model_copy(update={"content": None, "sealed_content": sealed}).content is None
+    for content, sealed_content in ((None, None), ("x", sealed)):
+        with pytest.raises(ValueError, match="either in clear"):
+            events.AppealReceived.model_validate(
+                current.model_dump() | {"content": content, "sealed_content": sealed_content}
+            )
+
+
+def test_a_v2_appeal_received_reads_with_its_content_in_clear() -> None:
+    wire = envelope.encode(factories.received(), version=1, prev_hash=envelope.GENESIS_HASH)
+    document = json.loads(wire.body)
+    document["schema_version"] = 2
+    del document["data"]["sealed_content"]
+    old = envelope.decode(envelope.canonical_json(document)).event
+    assert isinstance(old, events.AppealReceived)
+    assert (old.content, old.sealed_content) == ("小区停水三天了", None)
+
+
+def test_intake_shows_sealed_content_with_its_key_and_none_once_erased() -> None:
+    received = factories.received().model_copy(
+        update={"content": None, "sealed_content": factories.sealed_text(TEXT)}
+    )
+    row = received.model_dump(mode="json")
+    keys = {factories.CITIZEN_KEY_ID: factories.CITIZEN_KEY}
+    shown = intake_personal.revealed(row, keys)
+    assert (shown["content"], shown["personal_data"]) == (TEXT, "shown")
+    erased = intake_personal.revealed(row, {})
+    assert (erased["content"], erased["personal_data"]) == (None, "erased")
+    assert intake_personal.key_of(row) == factories.CITIZEN_KEY_ID
+    # a row blanked by erasure keeps no text recorded in clear (v2)
+    assert intake_personal.blanked(factories.received().model_dump(mode="json"))["content"] is None
+
+
+def test_audit_opens_content_for_personal_data_and_masks_it_otherwise() -> None:
+    received = factories.received().model_copy(
+        update={"content": None, "sealed_content": factories.sealed_text(TEXT)}
+    )
+    data = received.model_dump(mode="json")
+    keys = {factories.CITIZEN_KEY_ID: factories.CITIZEN_KEY}
+    assert audit_personal.key_ids([data]) == {factories.CITIZEN_KEY_ID}
+    [opened] = audit_personal.opened([data], keys)
+    assert opened["content"] == TEXT
+    assert opened["sealed_content"] == {"state": "shown"}
+    assert opened["personal_data"]["name"] == factories.CITIZEN.name
+    [masked] = audit_personal.masked([data], keys)
+    assert "139 1234 5678" not in masked["content"]
+    assert "5678" in masked["content"]  # masked, not dropped
+    assert "ciphertext" in masked["personal_data"]  # still sealed
+    assert "张三" not in json.dumps(masked, ensure_ascii=False)
+    [erased] = audit_personal.opened([data], {factories.CITIZEN_KEY_ID: None})
+    assert (erased["content"], erased["sealed_content"]) == (None, {"state": "erased"})
+    assert erased["personal_data"]["state"] == "erased"
+
+
+def test_a_comment_is_sealed_from_rated_v4_and_callback_v3_and_read_in_clear_before() -> None:
+    rated = factories.rated(factories.handled(factories.assigned(factories.received())))
+    sealed = rated.model_copy(
+        update={"comment": None, "sealed_comment": factories.sealed_text(TEXT)}
+    )
+    wire = envelope.encode(sealed, version=1, prev_hash=envelope.GENESIS_HASH).body
+    assert "张三" not in wire.decode()
+    assert "139 1234 5678" not in wire.decode()
+    with pytest.raises(ValueError, match="not both"):
+        events.Rated.model_validate(
+            rated.model_dump() | {"sealed_comment": factories.sealed_text(TEXT)}
+        )
+    for kind, version in (("appeal.rated", 3), ("appeal.callback_made", 2)):
+        old = upcasting.upcast(kind, version, {"comment": "很快"}, current=version + 1)
+        assert old == {"comment": "很快", "sealed_comment": None}
+    [opened] = audit_personal.opened(
+        [sealed.model_dump(mode="json")], {factories.CITIZEN_KEY_ID: factories.CITIZEN_KEY}
+    )
+    assert (opened["comment"], opened["sealed_comment"]) == (TEXT, {"state": "shown"})
+
+
+def test_a_comment_rows_after_its_receipt_is_masked_with_the_citizens_name() -> None:
+    received = factories.received()
+    rated = factories.rated(factories.handled(factories.assigned(received)))
+    said = rated.model_copy(
+        update={"comment": None, "sealed_comment": factories.sealed_text("张三说还没修好")}
+    )
+    keys = {factories.CITIZEN_KEY_ID: factories.CITIZEN_KEY}
+    known: dict[UUID, str] = {}
+    audit_personal.masked([received.model_dump(mode="json")], keys, known)  # one row
+    [comment] = audit_personal.masked([said.model_dump(mode="json")], keys, known)  # the next
+    assert comment["comment"] == "张*说还没修好"

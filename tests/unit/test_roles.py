@@ -70,6 +70,7 @@ POLICY: Final[dict[tuple[str, str, str], frozenset[str]]] = {
     ("intake", "POST", "/v1/erasures"): NOBODY_HERE,
     ("intake", "GET", "/v1/erasures/{erasure_id}"): NOBODY_HERE,
     ("intake", "GET", "/v1/citizen-keys/{key_id}"): NOBODY_HERE,
+    ("intake", "GET", "/v1/access-log"): AUDITORS,  # audit:read, as audit's own access log
     # Open311: public by the specification (POST with a partner's api_key, not a token)
     **{
         ("intake", m, f"/open311/v2/{p}"): ALL
