@@ -212,4 +212,5 @@ async def test_an_appeal_escalated_past_its_redo_rounds_reaches_the_leadership(
     assert notified["causation_id"] == escalated["event_id"]
     assert notified["data"]["escalation"] == "appeal.escalated_to_centre"
     [received] = [r for r in water_leaders.unique.values() if _about(r, orders.appeal_id)]
-    assert json.loads(received.body)["reason"] == "还是停水"
+    # the citizen's comment is sealed under their key: leadership gets dispatch's own reason
+    assert json.loads(received.body)["reason"] == "the citizen is still not served after every redo"
