@@ -12,6 +12,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from intake_service import erasure, personal, views
+from intake_service.routes import access
 from intake_service.routes.deps import IntakeRuntime
 from intake_service.store import keys as key_store
 from shared import events
@@ -92,12 +93,16 @@ async def get_erasure(
 
 @router.get("/citizen-keys/{key_id}", responses=openapi.problems(404))
 async def citizen_key(
-    key_id: UUID, runtime: IntakeRuntime, _: Annotated[Principal, require(KEYS, centre=True)]
+    key_id: UUID, runtime: IntakeRuntime, caller: Annotated[Principal, require(KEYS, centre=True)]
 ) -> views.CitizenKey:
     """The data key, unwrapped, to open what it sealed, used once and never stored by the
-    caller; `erased` once the citizen's data was erased."""
+    caller; `erased` once the citizen's data was erased. Every living key handed out is
+    in the access log, against each appeal it opens."""
     async with runtime.db.transaction() as tx:
         wrapped = await key_store.wrapped_keys(tx, [key_id])
+        if wrapped.get(key_id) is not None:
+            opened = await key_store.appeals_of(tx, [key_id])
+            await access.record_reads(tx, caller, "citizen key", [{"id": a} for a in opened])
     if key_id not in wrapped:
         raise not_found("citizen key", key_id)
     found = wrapped[key_id]

@@ -265,3 +265,18 @@ async def test_who_read_personal_data_is_in_the_access_log(stack: Stack) -> None
         appeal_id,
     )
     assert "赵六" not in log.text
+    # audit opened the appeal with the citizen's key: intake logged handing that key out
+    keys = await _intake_access(stack, appeal_id)
+    assert {r["action"] for r in keys} >= {"citizen key"}
+    assert all(r["principal"] != "operator:test" for r in keys if r["action"] == "citizen key")
+
+
+async def _intake_access(stack: Stack, appeal_id: str) -> list[dict[str, object]]:
+    async with httpx.AsyncClient(timeout=10) as client:
+        log = await client.get(
+            f"{stack.intake.url}/v1/access-log",
+            params={"appeal_id": appeal_id},
+            headers=bearer("audit:read"),
+        )
+    assert log.status_code == 200, log.text
+    return list(log.json()["items"])
