@@ -3,11 +3,12 @@ read one appeal, one stream or one department's appeals at a time, or all of the
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import func, select, text
-from sqlalchemy.dialects.postgresql import JSONB, insert
+from sqlalchemy import Uuid, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from audit_service import sealing
@@ -73,6 +74,7 @@ async def add_facts(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> No
 
 
 _COPIED = [c.name for c in facts.columns]
+_IN_COPY_ORDER = itemgetter(*_COPIED)
 
 
 async def copy_facts(
@@ -94,7 +96,7 @@ async def copy_facts(
     raw = (await conn.get_raw_connection()).driver_connection
     assert raw is not None
     await raw.copy_records_to_table(
-        "facts_staging", columns=_COPIED, records=[tuple(r[c] for c in _COPIED) for r in sealed]
+        "facts_staging", columns=_COPIED, records=[_IN_COPY_ORDER(r) for r in sealed]
     )
     await conn.execute(
         text(
@@ -186,6 +188,19 @@ async def stream_facts(conn: AsyncConnection, subject: UUID, source: str) -> lis
         select(facts).where(facts.c.subject == subject, facts.c.source == source)
     )
     return [_to_fact(row) for row in rows]
+
+
+async def hashes_held(conn: AsyncConnection, event_ids: Sequence[UUID]) -> dict[UUID, str]:
+    """The hash the live store holds for each of these facts it holds."""
+    if not event_ids:
+        return {}
+    rows = await conn.execute(
+        select(facts.c.event_id, facts.c.hash).where(
+            facts.c.event_id == func.any(bindparam("ids", type_=ARRAY(Uuid)))
+        ),
+        {"ids": list(event_ids)},
+    )
+    return {row.event_id: row.hash for row in rows}
 
 
 async def fact_hash(conn: AsyncConnection, event_id: UUID) -> str | None:
