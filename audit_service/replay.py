@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from audit_service import comparison, domain, store
@@ -107,10 +106,12 @@ async def rebuild(
         writing: asyncio.Task[None] | None = None
         while remaining:
             batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
-            rows = await _rows(
-                engine,
-                [r for tp, records in batches.items() for r in records if r.offset < ends[tp]],
-            )
+            rows = [
+                row
+                for tp, records in batches.items()
+                for record in records
+                if record.offset < ends[tp] and (row := _row(record)) is not None
+            ]
             if writing is not None:
                 await writing
             read += len(rows)
@@ -136,58 +137,9 @@ def _partition(key: str) -> TopicPartition:
     return TopicPartition(topic, int(partition))
 
 
-async def _rows(engine: AsyncEngine, records: list[Any]) -> list[dict[str, Any]]:
-    """The fact rows of the records, in order, each record's bytes parsed once.
-
-    Every field comes from the hashed bytes. A fact the live store holds with the same
-    hash passed the full decode (its event's every field, the upcasters) when live audit
-    took it, and these are the very bytes: its envelope is enough. Any other record gets
-    the full decode, and is left out where the live loop would have parked it.
-    """
-    wires = [_wire(record.value) for record in records]
-    async with engine.connect() as conn:
-        held = await store.hashes_held(conn, [wire.id for wire in wires if wire is not None])
-    rows = []
-    for record, wire in zip(records, wires, strict=True):
-        if wire is None:
-            continue  # not even an envelope: the live loop parked it too
-        hash_ = envelope.digest(record.value)
-        if held.get(wire.id) == hash_ and topics.BY_SOURCE.get(wire.source) == record.topic:
-            rows.append(_envelope_row(wire, hash_, record))
-        elif (row := _decoded_row(record, wire)) is not None:
-            rows.append(row)
-    return rows
-
-
-def _wire(body: bytes) -> envelope.WireEnvelope | None:
+def _row(record: Any) -> dict[str, Any] | None:
     try:
-        return envelope.WireEnvelope.model_validate_json(body)
-    except ValidationError:
-        return None
-
-
-def _envelope_row(wire: envelope.WireEnvelope, hash_: str, record: Any) -> dict[str, Any]:
-    return {
-        "event_id": wire.id,
-        "source": wire.source,
-        "type": wire.type,
-        "subject": wire.subject,
-        "version": wire.version,
-        "time": datetime.fromisoformat(wire.time).astimezone(UTC),
-        "actor": wire.actor,
-        "causation_id": wire.causation_id,
-        "hash": hash_,
-        "prev_hash": wire.prev_hash,
-        "body": record.value.decode(),
-        "topic": record.topic,
-        "partition": record.partition,
-        "offset": record.offset,
-    }
-
-
-def _decoded_row(record: Any, wire: envelope.WireEnvelope) -> dict[str, Any] | None:
-    try:
-        fact = envelope.decode(record.value, wire)
+        fact = envelope.decode(record.value)
     except envelope.DecodeError:
         return None  # the live loop parked it too
     if topics.BY_SOURCE.get(fact.source) != record.topic:

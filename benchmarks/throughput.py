@@ -167,19 +167,11 @@ async def _timed(action: Callable[[], Awaitable[Any]]) -> tuple[Any, float]:
 
 
 async def bench_replay() -> dict[str, Any]:
-    """Plain consumption, then two replays of the same partitions: into the live store while
-    it is empty (every fact fully decoded: a first start), then, as a replay runs in
-    production, into a fresh schema beside a live store that holds the facts (a fact the
-    live store holds with the same hash needs only its envelope parsed)."""
     produced = await histories.produce(REPLAY_APPEALS)
     url = await infra.fresh_database("bench_audit", AUDIT_MIGRATIONS)
     engine = create_async_engine(url)
     try:
         plain_read, plain_seconds = await _plain_consume()
-        replay_id, _, ends = await replay.start(engine, infra.KAFKA)
-        cold, cold_seconds = await _timed(
-            lambda: replay.rebuild(engine, infra.KAFKA, "public", ends, replay_id)
-        )
         replay_id, schema_name, ends = await replay.start(engine, infra.KAFKA)
         rebuilt, rebuild_seconds = await _timed(
             lambda: replay.rebuild(engine, infra.KAFKA, schema_name, ends, replay_id)
@@ -196,8 +188,6 @@ async def bench_replay() -> dict[str, Any]:
         "replay_facts_per_s": round(replay_rate),
         "plain_consume_per_s": round(plain_rate),
         "ratio": round(replay_rate / plain_rate, 3),
-        "into_empty_store_facts_per_s": round(cold / cold_seconds),
-        "into_empty_store_ratio": round(cold / cold_seconds / plain_rate, 3),
         "timeline_and_digest_seconds": round(digest_seconds, 1),
     }
 

@@ -83,11 +83,9 @@ def encode(event: events.Event, *, version: int, prev_hash: str) -> Recorded:
     return Recorded(event, event.source, version, prev_hash, digest(body), body)
 
 
-def decode(body: bytes, wire: WireEnvelope | None = None) -> Recorded:
-    """The fact `body` holds, every field validated; `wire` is its envelope when the caller
-    already parsed it from these very bytes."""
+def decode(body: bytes) -> Recorded:
     try:
-        wire = wire if wire is not None else WireEnvelope.model_validate_json(body)
+        wire = WireEnvelope.model_validate_json(body)
         model = events.EVENT_TYPES.get(wire.type)
         if model is None:
             raise DecodeError(f"unknown event type {wire.type!r}")

@@ -24,7 +24,6 @@ from audit_service.store.facts import (
     fact_hash,
     fact_row,
     facts_by_appeal,
-    hashes_held,
     recorded_facts,
     stream_facts,
 )
@@ -55,7 +54,6 @@ __all__ = [
     "get_checkpoint",
     "get_replay",
     "get_rule",
-    "hashes_held",
     "hold_ingest_lock",
     "known_keys",
     "leaf_hashes",

@@ -7,8 +7,8 @@ from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Uuid, bindparam, func, select, text
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
+from sqlalchemy import func, select, text
+from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from audit_service import sealing
@@ -188,19 +188,6 @@ async def stream_facts(conn: AsyncConnection, subject: UUID, source: str) -> lis
         select(facts).where(facts.c.subject == subject, facts.c.source == source)
     )
     return [_to_fact(row) for row in rows]
-
-
-async def hashes_held(conn: AsyncConnection, event_ids: Sequence[UUID]) -> dict[UUID, str]:
-    """The hash the live store holds for each of these facts it holds."""
-    if not event_ids:
-        return {}
-    rows = await conn.execute(
-        select(facts.c.event_id, facts.c.hash).where(
-            facts.c.event_id == func.any(bindparam("ids", type_=ARRAY(Uuid)))
-        ),
-        {"ids": list(event_ids)},
-    )
-    return {row.event_id: row.hash for row in rows}
 
 
 async def fact_hash(conn: AsyncConnection, event_id: UUID) -> str | None:
