@@ -5,7 +5,8 @@ work-order view. HANDLERS, at the bottom, is the table of contents."""
 from dispatch_service import commands, domain, store
 from shared import events
 from shared.runtime.commands import execute, load
-from shared.runtime.consumer import Handlers, TransientError
+from shared.runtime.consumer import Handlers
+from shared.runtime.deliveries import TransientError
 from shared.runtime.eventstore import Tx
 
 

@@ -10,7 +10,8 @@ from feedback_service import commands, leadership, notify, settings
 from feedback_service.store import calendar, notifications, read_models
 from shared import events
 from shared.runtime.commands import StaleStreamError
-from shared.runtime.consumer import Handlers, TransientError
+from shared.runtime.consumer import Handlers
+from shared.runtime.deliveries import TransientError
 from shared.runtime.eventstore import Tx
 
 

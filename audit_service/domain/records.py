@@ -13,7 +13,6 @@ database but does not hold the key cannot move a record time or a position unnot
 with no seal (or the wrong one) is a problem too. Pure: the key is an argument.
 """
 
-import hashlib
 import hmac
 import json
 from collections.abc import Mapping
@@ -53,7 +52,7 @@ def seal(
     message = envelope.canonical_json(
         [str(event_id), hash, topic, partition, offset, _instant(ingested_at), seq]
     )
-    return hmac.new(key, message, hashlib.sha256).hexdigest()
+    return hmac.digest(key, message, "sha256").hex()  # hmac.new's, in one C call
 
 
 def _instant(value: datetime) -> str:

@@ -3,6 +3,7 @@ read one appeal, one stream or one department's appeals at a time, or all of the
 
 from collections.abc import AsyncIterator, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
@@ -77,6 +78,7 @@ async def add_facts(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> No
 
 
 _COPIED = [c.name for c in facts.columns]
+_IN_COPY_ORDER = itemgetter(*_COPIED)
 
 
 async def copy_facts(
@@ -98,7 +100,7 @@ async def copy_facts(
     raw = (await conn.get_raw_connection()).driver_connection
     assert raw is not None
     await raw.copy_records_to_table(
-        "facts_staging", columns=_COPIED, records=[tuple(r[c] for c in _COPIED) for r in sealed]
+        "facts_staging", columns=_COPIED, records=[_IN_COPY_ORDER(r) for r in sealed]
     )
     await conn.execute(
         text(

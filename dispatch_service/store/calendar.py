@@ -14,6 +14,7 @@ from shared.workdays import Arrangement, WorkdayCalendar
 _CALENDAR_LOCK = 0x0CA1E0DA  # an advisory lock key of dispatch's own
 # Published versions never change, so each calendar is built once per process.
 _calendars: dict[int, WorkdayCalendar] = {}
+_MEMO = "dispatch.calendar"  # its key in Tx.memo
 
 
 async def save_calendar_version(tx: Tx, event: events.CalendarPublished) -> None:
@@ -29,6 +30,7 @@ async def save_calendar_version(tx: Tx, event: events.CalendarPublished) -> None
             published_at=event.time,
         )
     )
+    tx.memo.pop(_MEMO, None)  # this transaction now sees the new version
 
 
 async def lock_calendar(tx: Tx) -> UUID | None:
@@ -42,7 +44,10 @@ async def lock_calendar(tx: Tx) -> UUID | None:
 
 
 async def current_calendar(tx: Tx) -> WorkdayCalendar:
-    """The newest calendar version (the seed when nothing was published)."""
+    """The newest calendar version (the seed when nothing was published), read once per
+    transaction (a consume batch applies many records in one)."""
+    if (memoized := tx.memo.get(_MEMO)) is not None:
+        return memoized  # type: ignore[no-any-return]
     newest = select(func.coalesce(func.max(calendar_versions.c.number), 0))
     number = int(await tx.conn.scalar(newest) or 0)
     if (calendar := _calendars.get(number)) is None:
@@ -51,6 +56,7 @@ async def current_calendar(tx: Tx) -> WorkdayCalendar:
             (Arrangement(r.year, frozenset(r.holidays), frozenset(r.workdays)) for r in rows),
             number=number,
         )
+    tx.memo[_MEMO] = calendar
     return calendar
 
 

@@ -6,15 +6,22 @@ from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, text
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from dispatch_service import domain
 from dispatch_service.store.tables import work_orders
+from shared.runtime import bulk
+from shared.runtime.batch import BatchTx
 from shared.runtime.eventstore import Tx
+
+_TABLE = "dispatch.work_orders"  # its rows held by a batched transaction (Tx.later)
 
 
 async def handled_round(tx: Tx, appeal_id: UUID) -> int:
+    if isinstance(tx, BatchTx) and (held := tx.pending(_TABLE, appeal_id)) is not None:
+        return int(held["handled_round"])
     found = await tx.conn.scalar(
         select(work_orders.c.handled_round).where(work_orders.c.appeal_id == appeal_id)
     )
@@ -52,11 +59,24 @@ async def save_work_order(
         "state": view(order, version=version, handled=handled, now=now),
         "updated_at": at,
     }
+    if isinstance(tx, BatchTx):  # a consume batch writes its work orders in one statement
+        tx.later(_TABLE, _save_all, order.appeal_id, {"appeal_id": order.appeal_id, **values})
+        return
     await tx.conn.execute(
         insert(work_orders)
         .values(appeal_id=order.appeal_id, **values)
         .on_conflict_do_update(index_elements=["appeal_id"], set_=values)
     )
+
+
+_SAVED = [c.name for c in work_orders.columns]
+_SAVE_ALL = text(
+    bulk.insert_rows(work_orders, _SAVED, on_conflict=bulk.upsert("appeal_id", _SAVED))
+)
+
+
+async def _save_all(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    await conn.execute(_SAVE_ALL, {"rows": bulk.json_rows(rows)})
 
 
 def view(order: domain.WorkOrder, *, version: int, handled: bool, now: datetime) -> dict[str, Any]:

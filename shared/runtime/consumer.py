@@ -9,8 +9,7 @@ backoff and never skipped.
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -18,54 +17,22 @@ from aiokafka.errors import (
     CommitFailedError,
     IllegalGenerationError,
     IllegalStateError,
-    KafkaError,
     RebalanceInProgressError,
     UnknownMemberIdError,
 )
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
-from shared import envelope, events, topics
+from shared import envelope, topics
 from shared.runtime import eventstore, faults, logs, metrics, tracing
+from shared.runtime.batch import BatchTx
+from shared.runtime.deliveries import Delivery, FactHook, Handlers, ParkHook, is_transient
 from shared.runtime.eventstore import Database, Tx
+
+__all__ = ["ConsumeLoop", "Delivery", "FactHook", "Handlers", "ParkHook"]
 
 log = logging.getLogger("hotline.consumer")
 
 BATCH_SIZE = 500
 IGNORED, DUPLICATE, PARKED = "ignored", "duplicate", "parked:"
-
-Handler = Callable[[Any, Tx], Awaitable[None]]
-Handlers = Mapping[type[events.Event], Handler]
-
-
-@dataclass(frozen=True, slots=True)
-class Delivery:
-    """A decoded fact with where it was read from (for audit's own bookkeeping)."""
-
-    fact: envelope.Recorded
-    topic: str
-    partition: int
-    offset: int
-
-
-FactHook = Callable[[Delivery, Tx], Awaitable[None]]
-# Sees every record parked, with the reason, in the transaction that parks it (audit keeps
-# forged and undecodable facts as integrity findings).
-ParkHook = Callable[[Any, str, Tx], Awaitable[None]]
-# `FactHook` as on_duplicate sees every fact whose id this group already applied (audit
-# compares it with the one it holds: an id reused with other content is a rewrite).
-
-
-class TransientError(Exception):
-    """Raise from a handler for a fault worth retrying (the record is not parked)."""
-
-
-def _is_transient(exc: BaseException) -> bool:
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    return isinstance(
-        exc,
-        TransientError | OperationalError | InterfaceError | OSError | KafkaError | TimeoutError,
-    )
 
 
 def _appeal(record: Any) -> str | None:
@@ -198,7 +165,7 @@ class ConsumeLoop:
             except Exception as exc:
                 if stopping.is_set():
                     raise
-                if not _is_transient(exc):
+                if not is_transient(exc):
                     if len(records) == 1:
                         await self._park(records[0], f"{type(exc).__name__}: {exc}", "inapplicable")
                     else:
@@ -215,8 +182,9 @@ class ConsumeLoop:
                 backoff = min(backoff * 2, 5.0)
 
     async def _apply_in_one_transaction(self, records: list[Any]) -> None:
-        async with self._db.transaction() as tx:
-            outcomes = [await self._apply(record, tx) for record in records]
+        async with self._db.transaction(BatchTx) as tx:
+            assert isinstance(tx, BatchTx)
+            outcomes = await self._apply_all(records, tx)
         for outcome in outcomes:  # counted only once committed
             if outcome == DUPLICATE:
                 metrics.DUPLICATES.labels(self._service).inc()
@@ -226,42 +194,62 @@ class ConsumeLoop:
                 metrics.CONSUMED.labels(self._service, outcome).inc()
         self._crash.reach(faults.CONSUMER_AFTER_DB_COMMIT)
 
-    async def _apply(self, record: Any, tx: Tx) -> str:
-        """Apply one record inside `tx`, in a CONSUMER span continuing the trace its headers
-        carry and with its appeal id on every log line; returns what happened (metrics)."""
-        with (
-            tracing.consume_span(record, self._group) as span,
-            logs.about(appeal_id=_appeal(record)),
-        ):
-            outcome = await self._decode_and_apply(record, tx)
-            span.set_attribute("hotline.outcome", outcome)
-            return outcome
+    async def _apply_all(self, records: list[Any], tx: BatchTx) -> list[str]:
+        """Decode each record once; record the batch's inbox rows in one statement and read
+        the streams its handlers fold in one more; then apply the records in order (their
+        writes reach PostgreSQL at the flush before the commit). Returns each outcome."""
+        sorted_out = [await self._sort_out(record, tx) for record in records]
+        facts = [fact for fact in sorted_out if isinstance(fact, envelope.Recorded)]
+        fresh = await tx.first_deliveries(self._group, [fact.event.id for fact in facts])
+        handled = [fact for fact in facts if type(fact.event) in self._handlers]
+        await tx.preload([fact.event.subject for fact in handled if fact.event.id in fresh])
+        outcomes = []
+        for record, fact in zip(records, sorted_out, strict=True):
+            if isinstance(fact, str):
+                outcomes.append(fact)
+                continue
+            first = fact.event.id in fresh
+            fresh.discard(fact.event.id)  # a second copy in this batch is a duplicate
+            outcomes.append(await self._apply(record, fact, first, tx))
+        return outcomes
 
-    async def _decode_and_apply(self, record: Any, tx: Tx) -> str:
+    async def _sort_out(self, record: Any, tx: Tx) -> envelope.Recorded | str:
+        """The fact to apply, or the outcome of a record not to apply (parked here)."""
         try:
             fact = envelope.decode(record.value)
         except envelope.DecodeError as exc:
             await self._park_in(tx, record, str(exc))
             return PARKED + "undecodable"
-        tracing.describe(fact.event)  # the current (consumer) span
-        logs.add(appeal_id=fact.event.subject, correlation_id=fact.event.correlation_id)
         if topics.BY_SOURCE.get(fact.source) != record.topic:
             reason = f"{fact.event.type} from {fact.source} on {record.topic}"
             await self._park_in(tx, record, reason)
             return PARKED + "wrong_topic"
-        handler = self._handlers.get(type(fact.event))
-        if handler is None and self._on_fact is None:
+        if self._on_fact is None and type(fact.event) not in self._handlers:
             return IGNORED  # a fact this service does not react to
-        if not await tx.first_delivery(self._group, fact.event.id):
-            if self._on_duplicate is not None:
-                delivery = Delivery(fact, record.topic, record.partition, record.offset)
-                await self._on_duplicate(delivery, tx)
-            return DUPLICATE
-        if self._on_fact is not None:
-            await self._on_fact(Delivery(fact, record.topic, record.partition, record.offset), tx)
-        if handler is not None:
-            await handler(fact.event, tx)
-        return fact.event.type
+        return fact
+
+    async def _apply(self, record: Any, fact: envelope.Recorded, first: bool, tx: Tx) -> str:
+        """Apply one fact inside `tx`, in a CONSUMER span continuing the trace its record's
+        headers carry and with its ids on every log line; returns what happened (metrics)."""
+        event = fact.event
+        with (
+            tracing.consume_span(record, self._group) as span,
+            logs.about(appeal_id=event.subject, correlation_id=event.correlation_id),
+        ):
+            tracing.describe(event)
+            delivery = Delivery(fact, record.topic, record.partition, record.offset)
+            if not first:
+                if self._on_duplicate is not None:
+                    await self._on_duplicate(delivery, tx)
+                outcome = DUPLICATE
+            else:
+                if self._on_fact is not None:
+                    await self._on_fact(delivery, tx)
+                if (handler := self._handlers.get(type(event))) is not None:
+                    await handler(event, tx)
+                outcome = event.type
+            span.set_attribute("hotline.outcome", outcome)
+            return outcome
 
     async def _park(self, record: Any, reason: str, kind: str) -> None:
         async with self._db.transaction() as tx:
@@ -270,15 +258,16 @@ class ConsumeLoop:
         metrics.PARKED.labels(self._service, kind).inc()
 
     async def _park_in(self, tx: Tx, record: Any, reason: str) -> None:
-        log.error(
-            "parking message",
-            extra={
-                "topic": record.topic,
-                "offset": record.offset,
-                "partition": record.partition,
-                "reason": reason,
-            },
-        )
+        with logs.about(appeal_id=_appeal(record)):
+            log.error(
+                "parking message",
+                extra={
+                    "topic": record.topic,
+                    "offset": record.offset,
+                    "partition": record.partition,
+                    "reason": reason,
+                },
+            )
         await eventstore.park(
             tx.conn,
             group=self._group,

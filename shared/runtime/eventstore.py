@@ -115,6 +115,7 @@ class Tx:
         prev_hash = await self._hash_at(stream_id, expected_version)
         version = expected_version
         rows: list[dict[str, Any]] = []
+        appended: list[envelope.Recorded] = []
         for event in new_events:
             version += 1
             recorded = envelope.encode(event, version=version, prev_hash=prev_hash)
@@ -131,9 +132,22 @@ class Tx:
                 }
             )
             prev_hash = recorded.hash
+            appended.append(recorded)
             self.appended_hashes[event.id] = recorded.hash
         if not rows:
             return expected_version
+        await self._insert(stream_id, expected_version, rows, appended)
+        self._heads[stream_id] = (version, prev_hash)
+        return version
+
+    async def _insert(
+        self,
+        stream_id: UUID,
+        expected_version: int,
+        rows: list[dict[str, Any]],
+        recorded: list[envelope.Recorded],
+    ) -> None:
+        del recorded  # a consume batch's transaction keeps them (shared.runtime.batch)
         # One statement: every row in one VALUES list (an executemany would run one INSERT
         # per row), and the first append of the transaction carries its NOTIFY in the same
         # statement (delivered at commit, waking the relay at once).
@@ -147,8 +161,9 @@ class Tx:
         except IntegrityError as exc:
             raise ConcurrencyError(stream_id, expected_version) from exc
         self._notified = True
-        self._heads[stream_id] = (version, prev_hash)
-        return version
+
+    async def flush(self) -> None:
+        """Write what was held back for the commit (a consume batch's BatchTx holds some)."""
 
     async def _hash_at(self, stream_id: UUID, version: int) -> str:
         if version == 0:
@@ -180,9 +195,11 @@ class Database:
         self.engine = engine
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Tx]:
+    async def transaction(self, kind: type[Tx] = Tx) -> AsyncIterator[Tx]:
         async with self.engine.begin() as conn:
-            yield Tx(conn)
+            tx = kind(conn)
+            yield tx
+            await tx.flush()  # before the commit; skipped when the body raised
 
 
 async def unpublished_stats(conn: AsyncConnection) -> tuple[int, float]:

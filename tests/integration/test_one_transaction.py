@@ -7,6 +7,7 @@ its current version, so facts written in one transaction and their read model in
 or facts written without their read model, show here as a second id or a missing row.
 """
 
+from collections.abc import AsyncIterator
 from typing import Any
 from uuid import UUID
 
@@ -21,7 +22,8 @@ from intake_service import commands, domain, filing, personal
 from intake_service.settings import IntakeSettings
 from shared import events
 from shared.decisions import Context
-from shared.runtime.eventstore import Database
+from shared.runtime.batch import BatchTx
+from shared.runtime.eventstore import ConcurrencyError, Database
 from tests.support import infra
 from tests.unit import factories
 
@@ -117,3 +119,61 @@ async def test_an_assignment_writes_its_fact_and_work_order_in_one_transaction(
     assert len(facts) == 1
     assert len(order) == 1
     assert facts == order
+
+
+@pytest.fixture
+async def dispatch_db(servers: None) -> AsyncIterator[Database]:
+    engine = create_async_engine(await infra.fresh_database("t_batch", DISPATCH_MIGRATIONS))
+    db = Database(engine)
+    async with db.transaction() as tx:
+        await seed.seed(tx)
+    yield db
+    await engine.dispose()
+
+
+async def test_a_consume_batch_writes_every_records_facts_and_work_order_in_one_transaction(
+    dispatch_db: Database,
+) -> None:
+    forwards = [factories.forwarded(factories.received()) for _ in range(3)]
+    assign = dispatch_handlers.HANDLERS[events.AppealForwarded]
+    async with dispatch_db.transaction(BatchTx) as tx:
+        assert isinstance(tx, BatchTx)
+        await tx.preload([forwarded.subject for forwarded in forwards])
+        for forwarded in forwards:
+            await assign(forwarded, tx)
+        # Held for the flush before the commit: one statement for all three.
+        assert await tx.conn.scalar(text("SELECT count(*) FROM work_orders")) == 0
+    writers: list[Any] = []
+    for forwarded in forwards:
+        for sql in (
+            "SELECT xmin::text FROM events WHERE stream_id = :s",
+            "SELECT xmin::text FROM work_orders WHERE appeal_id = :s",
+        ):
+            found = await _writers(dispatch_db, sql, forwarded.subject)
+            assert len(found) == 1
+            writers += found
+    assert len(set(writers)) == 1
+
+
+async def test_a_consume_batch_that_lost_a_race_to_append_fails_whole_at_its_flush(
+    dispatch_db: Database,
+) -> None:
+    forwarded = factories.forwarded(factories.received())
+    assign = dispatch_handlers.HANDLERS[events.AppealForwarded]
+
+    async def batch_losing_the_race() -> None:
+        async with dispatch_db.transaction(BatchTx) as tx:
+            await assign(forwarded, tx)
+            async with dispatch_db.transaction() as other:  # commits first
+                await assign(forwarded, other)
+
+    with pytest.raises(ConcurrencyError):
+        await batch_losing_the_race()
+    facts = await _writers(
+        dispatch_db, "SELECT xmin::text FROM events WHERE stream_id = :s", forwarded.subject
+    )
+    order = await _writers(
+        dispatch_db, "SELECT xmin::text FROM work_orders WHERE appeal_id = :s", forwarded.subject
+    )
+    assert len(facts) == 1
+    assert facts == order  # the winner's, whole; nothing of the batch's

@@ -82,7 +82,8 @@ async def test_a_record_continues_the_trace_it_was_published_in(
     )
     try:
         async with MemoryDatabase().transaction() as tx:
-            outcome = await loop._apply(record, tx)  # type: ignore[arg-type]
+            fact = envelope.decode(record.value)
+            outcome = await loop._apply(record, fact, True, tx)  # type: ignore[arg-type]
     finally:
         logging.getLogger("test.handler").removeHandler(handler)
     assert outcome == "appeal.forwarded"
