@@ -80,6 +80,24 @@ def rss_mb(pid: int) -> float:
     return round(total / 1024, 1)
 
 
+def largest_rss_mb(pids: list[int]) -> float:
+    """Resident memory of the largest one process among these and their descendants, in
+    MB: a service run as web processes and a worker holds each process to the line."""
+    every = [each for pid in pids for each in [pid, *_descendants(pid)]]
+    return max(_own_rss_mb(each) for each in every)
+
+
+def _own_rss_mb(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    for line in status.splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return 0.0
+
+
 def cpu_seconds(pid: int) -> float:
     """User and system CPU time of a process and its descendants so far: per request, the
     one figure here that a busy machine does not skew much (it stretches wall time, not

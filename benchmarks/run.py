@@ -48,15 +48,22 @@ def _sample_memory(
 ) -> None:
     for service in services:
         assert service.process is not None
-        memory.setdefault(service.service.name, []).append(
-            {"after": phase, "rss_mb": measure.rss_mb(service.process.pid)}
-        )
+        pids = [each.pid for each in service.processes]
+        sample = {"after": phase, "rss_mb": measure.rss_mb(service.process.pid)}
+        if service.split:  # web processes and a worker: each process against the line
+            sample = {
+                "after": phase,
+                "rss_mb": measure.largest_rss_mb(pids),
+                "all_processes_mb": round(sum(map(measure.rss_mb, pids)), 1),
+            }
+        memory.setdefault(service.service.name, []).append(sample)
 
 
 async def _system(results: dict[str, Any]) -> None:
     intake, dispatch, feedback, audit = [
         await processes.make(name) for name in ("intake", "dispatch", "feedback", "audit")
     ]
+    intake.split = True  # as deployed: HTTP in web processes, relay and consumer in a worker
     bare = ServiceProcess(
         throughput.bare_service(),
         processes.LOGS,

@@ -25,11 +25,22 @@ def free_port() -> int:
 
 @dataclass
 class ServiceProcess:
+    """One process serving everything, or with `split` the production layout
+    (services/entrypoint.py): web processes on `port` and a worker process (relay, consume
+    loop, timers) on `worker_port`, started, awaited and stopped together."""
+
     service: Service
     logs: Path
     port: int = field(default_factory=free_port)
     env: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
+    split: bool = False
+    worker_port: int = field(default_factory=free_port)
+    worker: subprocess.Popen[bytes] | None = None
+
+    @property
+    def processes(self) -> list[subprocess.Popen[bytes]]:
+        return [p for p in (self.process, self.worker) if p is not None]
 
     @property
     def url(self) -> str:
@@ -42,37 +53,47 @@ class ServiceProcess:
     def start(self, **extra_env: str) -> None:
         """Start (or restart) the process; `extra_env` applies to this start only."""
         self.logs.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, "HOTLINE_PORT": str(self.port), **self.env, **extra_env}
+        if not self.split:
+            uvicorn = ["-m", "uvicorn", "--factory", self.service.app, "--host", "127.0.0.1"]
+            args = [*uvicorn, "--port", str(self.port), "--no-access-log"]
+            self.process = self._popen(args, env)
+            return
+        entrypoint = ["-m", "services.entrypoint", self.service.name]
+        env["HOTLINE_HOST"] = "127.0.0.1"
+        self.process = self._popen([*entrypoint, "web"], env)
+        self.worker = self._popen(
+            [*entrypoint, "worker"], env | {"HOTLINE_PORT": str(self.worker_port)}
+        )
+
+    def _popen(self, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
         with self.log_file.open("ab") as log:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    "--factory",
-                    self.service.app,
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.port),
-                    "--no-access-log",
-                ],
+            return subprocess.Popen(
+                [sys.executable, *args],
                 cwd=ROOT,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "HOTLINE_PORT": str(self.port), **self.env, **extra_env},
+                env=env,
+                # split: a group of its own, so a SIGKILL reaches the uvicorn workers too
+                start_new_session=self.split,
             )
 
     async def ready(self, deadline_seconds: float = 60, *, degraded: bool = False) -> None:
         """Wait until /readyz answers 200 with every dependency up (Kafka too: a pod is
         ready without it, but tests and `make run` want the whole path), or with `degraded`
         200 in any state; fails at once if the process exits."""
+        ports = [self.port, self.worker_port] if self.split else [self.port]
+        for port in ports:
+            await self._ready(f"http://127.0.0.1:{port}", deadline_seconds, degraded=degraded)
+
+    async def _ready(self, url: str, deadline_seconds: float, *, degraded: bool) -> None:
         async with httpx.AsyncClient() as client, asyncio.timeout(deadline_seconds):
             while True:
                 assert self.process is not None
-                if self.process.poll() is not None:
+                if not self.alive():
                     raise RuntimeError(f"{self.service.name} exited; see {self.log_file}")
                 try:
-                    answer = await client.get(f"{self.url}/readyz")
+                    answer = await client.get(f"{url}/readyz")
                     if answer.status_code == 200 and (
                         degraded or answer.json()["status"] == "ready"
                     ):
@@ -90,18 +111,25 @@ class ServiceProcess:
                 await asyncio.sleep(0.1)
 
     def alive(self) -> bool:
-        return self.process is not None and self.process.poll() is None
+        running = [p.poll() is None for p in self.processes]
+        return bool(running) and all(running)
 
     def kill(self) -> None:
-        if self.process is not None and self.alive():
-            self.process.send_signal(signal.SIGKILL)
-            self.process.wait()
+        for process in self.processes:
+            if process.poll() is None:
+                if self.split:
+                    os.killpg(process.pid, signal.SIGKILL)
+                else:
+                    process.send_signal(signal.SIGKILL)
+                process.wait()
 
     def stop(self) -> None:
         """SIGTERM: the service drains (finishes the record in hand, commits its offset)."""
-        if self.process is not None and self.alive():
-            self.process.terminate()
+        for process in self.processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in self.processes:
             try:
-                self.process.wait(timeout=30)
+                process.wait(timeout=30)
             except subprocess.TimeoutExpired:
-                self.process.kill()
+                process.kill()

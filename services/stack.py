@@ -4,9 +4,10 @@ Starts PostgreSQL and Kafka (unless already running), creates topics, migrates, 
 routing, starts the four services (REPLICAS=N processes of each, default 1), prints their
 URLs, a development token and the demo partner's Open311 api_key, then waits.
 
-Replica i of a service listens on its port + 10*i (intake 8001, 8011, ...). Replicas are
-dynamic group members, share their topics' partitions, and elect one outbox relay per
-service; any of them answers the HTTP API.
+Replica i of a service listens on its port + 10*i (intake 8001, 8011, ...): its web
+processes there, its worker (relay, consume loop, timers) on that port + 5 for health and
+metrics (services/entrypoint.py). Replicas' workers are dynamic group members, share their
+topics' partitions, and elect one outbox relay per service; any replica answers the HTTP API.
 Ctrl-C (or SIGTERM) stops the services and whatever infrastructure it started.
 """
 
@@ -43,6 +44,9 @@ def open311_keys(environ: Mapping[str, str]) -> tuple[dict[str, str], str]:
 
 
 REPLICA_PORT_STEP = 10
+# Each replica is the production layout: web processes on its port (HOTLINE_WEB_PROCESSES)
+# and a worker process (relay, consume loop, timers) answering health on port + 5.
+WORKER_PORT_OFFSET = 5
 MAX_REPLICAS = 9
 
 
@@ -108,12 +112,19 @@ def main() -> int:
                     intake_port = os.environ.get("HOTLINE_INTAKE_PORT", "8001")
                     env["HOTLINE_INTAKE_URL"] = f"http://127.0.0.1:{intake_port}"
                 replica_port = port + REPLICA_PORT_STEP * index
-                process = ServiceProcess(service, LOGS, port=replica_port, env=env)
+                process = ServiceProcess(
+                    service,
+                    LOGS,
+                    port=replica_port,
+                    env=env,
+                    split=True,
+                    worker_port=replica_port + WORKER_PORT_OFFSET,
+                )
                 process.start()
                 processes.append(process)
                 label = service.name if count == 1 else f"{service.name}#{index + 1}"
                 log = process.log_file.relative_to(ROOT)
-                print(f"{label:11} {process.url}  (log: {log})")
+                print(f"{label:11} {process.url}  (worker :{process.worker_port}, log: {log})")
         for process in processes:
             asyncio.run(process.ready())
         token = subprocess.run(

@@ -1,16 +1,13 @@
 """intake's SQL, all of it: the appeals read model, the catalogue, the knowledge base."""
 
 from intake_service.store.appeals import (
-    Description,
     Filters,
-    add,
     children,
     find,
     get,
     list_appeals,
     lock_progress,
     received_hash,
-    repeat_candidates,
     set_classification,
     set_department,
     set_merged,
@@ -18,6 +15,7 @@ from intake_service.store.appeals import (
     set_progress,
 )
 from intake_service.store.catalogue import current_catalogue, publish_catalogue
+from intake_service.store.filed import Description, add, repeat_candidates
 from intake_service.store.tables import metadata
 
 __all__ = [

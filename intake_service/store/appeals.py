@@ -31,62 +31,6 @@ def _stage(status: str, at: datetime) -> Any:
     return _patched(appeals.c.stages, {status: at.isoformat()})
 
 
-@dataclass(frozen=True, slots=True)
-class Description:
-    """What filing knew beyond the fact: what the channel carried (Open311: partner,
-    attributes, media_url), why the rules classified it so, the appeals it may repeat, and
-    the blind indexes later appeals find it by."""
-
-    extras: dict[str, Any] | None
-    classification: dict[str, Any]
-    repeat_candidates: Sequence[UUID]
-    phone_index: str | None
-    address_index: str | None
-
-    def columns(self) -> dict[str, Any]:
-        return {
-            "extras": self.extras,
-            "phone_index": self.phone_index,
-            "address_index": self.address_index,
-            "classification": self.classification,
-            "repeat_candidates": [str(c) for c in self.repeat_candidates],
-        }
-
-
-async def add(
-    tx: Tx,
-    received: events.AppealReceived,
-    *,
-    progress: tuple[int, str, datetime] | None = None,
-    stages: dict[str, str] | None = None,
-    description: Description | None = None,
-) -> None:
-    """The appeal's row, as its appeal.received fact tells it; `progress` (round, status,
-    since) and `stages` as the facts filed with it leave it, and filing's `description`,
-    when the caller has them: then the row is written once."""
-    round_, status, status_at = progress or (1, "received", received.time)
-    described = {"repeat_candidates": []} if description is None else description.columns()
-    await tx.conn.execute(
-        appeals.insert().values(
-            id=received.subject,
-            received_at=received.time,
-            channel=received.channel,
-            appeal_type=received.appeal_type,
-            category=received.category,
-            urgency=received.urgency,
-            district=received.location.district,
-            status=status,
-            status_round=round_,
-            status_at=status_at,
-            stages=stages or {"received": received.time.isoformat()},
-            received=received.model_dump(mode="json"),
-            key_id=getattr(received.personal_data, "key_id", None)
-            or getattr(received.sealed_content, "key_id", None),
-            **described,
-        )
-    )
-
-
 async def get(tx: Tx, appeal_id: UUID) -> dict[str, Any] | None:
     row = (await tx.conn.execute(select(appeals).where(appeals.c.id == appeal_id))).one_or_none()
     return None if row is None else dict(row._mapping)
@@ -154,38 +98,6 @@ async def set_merged(tx: Tx, appeal_id: UUID, parent: UUID | None, at: datetime)
 async def children(tx: Tx, parent: UUID) -> list[UUID]:
     rows = await tx.conn.execute(
         select(appeals.c.id).where(appeals.c.merged_into == parent).order_by(appeals.c.received_at)
-    )
-    return [r.id for r in rows]
-
-
-async def repeat_candidates(
-    tx: Tx,
-    *,
-    phone_index: str | None,
-    address_index: str | None,
-    category: str,
-    since: datetime,
-    limit: int = 10,
-) -> list[UUID]:
-    """Open, unmerged appeals since `since` from the same phone, or at the same address in
-    the same category (by blind index): what a new appeal may repeat. Newest first."""
-    same = []
-    if phone_index:
-        same.append(appeals.c.phone_index == phone_index)
-    if address_index:
-        same.append((appeals.c.address_index == address_index) & (appeals.c.category == category))
-    if not same:
-        return []
-    rows = await tx.conn.execute(
-        select(appeals.c.id)
-        .where(
-            appeals.c.received_at >= since,
-            appeals.c.merged_into.is_(None),
-            appeals.c.status != "closed",
-            same[0] if len(same) == 1 else same[0] | same[1],
-        )
-        .order_by(appeals.c.received_at.desc(), appeals.c.id)
-        .limit(limit)
     )
     return [r.id for r in rows]
 

@@ -10,6 +10,8 @@ from shared.runtime.eventstore import Tx
 
 # Published versions never change, so each is read once per process.
 _catalogues: dict[int, tuple[Catalogue, datetime]] = {}
+# Every filing reads it: written out once, not built per call.
+_HEAD = "SELECT version, published_at FROM catalogue_versions ORDER BY version DESC LIMIT 1"
 _MEMO = "intake.catalogue"  # the version in force, in Tx.memo
 
 
@@ -18,27 +20,21 @@ async def current_catalogue(tx: Tx) -> tuple[int, Catalogue, datetime] | None:
     read once per transaction (filing checks the category, then classifies)."""
     if _MEMO in tx.memo:
         return tx.memo[_MEMO]  # type: ignore[no-any-return]
-    head = (
-        await tx.conn.execute(
-            select(catalogue_versions.c.version, catalogue_versions.c.published_at)
-            .order_by(catalogue_versions.c.version.desc())
-            .limit(1)
-        )
-    ).one_or_none()
+    head = await tx.driver.fetchrow(_HEAD)
     if head is None:
         tx.memo[_MEMO] = None
         return None
-    if (cached := _catalogues.get(head.version)) is None:
+    if (cached := _catalogues.get(head["version"])) is None:
         document = await tx.conn.scalar(
             select(catalogue_versions.c.document).where(
-                catalogue_versions.c.version == head.version
+                catalogue_versions.c.version == head["version"]
             )
         )
-        cached = _catalogues[head.version] = (
+        cached = _catalogues[head["version"]] = (
             Catalogue.model_validate(document),
-            head.published_at,
+            head["published_at"],
         )
-    found = tx.memo[_MEMO] = (head.version, *cached)
+    found = tx.memo[_MEMO] = (head["version"], *cached)
     return found
 
 

@@ -5,25 +5,27 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import (
-    DateTime,
-    Integer,
-    LargeBinary,
-    String,
-    Uuid,
-    exists,
-    func,
-    literal,
-    select,
-    union_all,
-    update,
-)
+from sqlalchemy import Integer, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 
 from intake_service.store.tables import appeals, citizen_keys, erasures
 from shared import events
 from shared.runtime import schema
 from shared.runtime.eventstore import Tx
+
+# A filing's hot path, written out once (no statement building per call): the phone's living
+# key, locked, or else the new one inserted; whichever there is comes back.
+_KEY_FOR_PHONE = """
+    WITH found AS (
+        SELECT key_id, wrapped_key FROM citizen_keys
+        WHERE phone_index = $3 AND wrapped_key IS NOT NULL FOR UPDATE
+    ), added AS (
+        INSERT INTO citizen_keys (key_id, wrapped_key, phone_index, created_at)
+        SELECT $1::uuid, $2::bytea, $3::varchar, $4::timestamptz
+        WHERE NOT EXISTS (SELECT key_id FROM found)
+        ON CONFLICT DO NOTHING RETURNING key_id, wrapped_key
+    )
+    SELECT key_id, wrapped_key FROM found UNION ALL SELECT key_id, wrapped_key FROM added"""
 
 
 async def key_by_phone(tx: Tx, phone_index: str) -> tuple[UUID, bytes] | None:
@@ -45,36 +47,8 @@ async def key_for_phone(
     else this new one, stored: one statement either way (a filing's hot path). None when a
     concurrent filing from the same phone is creating its key (the insert waited for it and
     found the phone taken): `key_by_phone` then reads that one."""
-    found = (
-        select(citizen_keys.c.key_id, citizen_keys.c.wrapped_key)
-        .where(citizen_keys.c.phone_index == phone_index, citizen_keys.c.wrapped_key.is_not(None))
-        .with_for_update()
-        .cte("found")
-    )
-    added = (
-        insert(citizen_keys)
-        .from_select(
-            ["key_id", "wrapped_key", "phone_index", "created_at"],
-            select(
-                literal(key_id, Uuid),
-                literal(wrapped, LargeBinary),
-                literal(phone_index, String),
-                literal(now, DateTime(timezone=True)),
-            ).where(~exists(select(found.c.key_id))),
-        )
-        .on_conflict_do_nothing()
-        .returning(citizen_keys.c.key_id, citizen_keys.c.wrapped_key)
-        .cte("added")
-    )
-    row = (
-        await tx.conn.execute(
-            union_all(
-                select(found.c.key_id, found.c.wrapped_key),
-                select(added.c.key_id, added.c.wrapped_key),
-            )
-        )
-    ).first()
-    return None if row is None else (row.key_id, row.wrapped_key)
+    row = await tx.driver.fetchrow(_KEY_FOR_PHONE, key_id, wrapped, phone_index, now)
+    return None if row is None else (row["key_id"], row["wrapped_key"])
 
 
 async def add_key(

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Generic, TypeVar
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from sqlalchemy.ext import asyncio as sa_asyncio
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -28,6 +28,7 @@ from shared.runtime import (
     http,
     kafka,
     logs,
+    metrics,
     migrations,
     openapi,
     poolmetrics,
@@ -79,7 +80,9 @@ class ServiceSpec(Generic[SettingsT]):
     body_limits: Mapping[str, int] = field(default_factory=dict)
 
 
-def get_runtime(request: Request) -> Runtime[Any]:
+async def get_runtime(request: Request) -> Runtime[Any]:
+    # async: FastAPI runs a plain `def` dependency in its thread pool, a thread hop (and GIL
+    # hand-over) on every request for one attribute read.
     runtime: Runtime[Any] = request.app.state.runtime
     return runtime
 
@@ -108,7 +111,8 @@ def create_service(spec: ServiceSpec[SettingsT]) -> FastAPI:
     problems.install(app)
     openapi.install(app, token_url=settings.oauth2_token_url)
     app.include_router(_health_router())
-    app.include_router(spec.router)
+    if settings.process_role != "worker":  # a worker answers health and metrics only
+        app.include_router(spec.router)
     # Outermost last: the request context sees (and logs) a 413 the limit answers.
     app.add_middleware(bodylimit.BodyLimit, larger=spec.body_limits)
     app.add_middleware(http.RequestContext, service=settings.service_name)
@@ -122,6 +126,7 @@ async def _start(spec: ServiceSpec[SettingsT]) -> Runtime[SettingsT]:
     engine = sa_asyncio.create_async_engine(
         settings.database_url.get_secret_value(),
         pool_size=settings.database_pool_size,
+        max_overflow=settings.database_max_overflow,
         # A failed statement's error names no values: they may be a citizen's name or phone.
         hide_parameters=True,
         # No pre-ping: it costs a round trip per transaction. A connection that died is
@@ -129,6 +134,8 @@ async def _start(spec: ServiceSpec[SettingsT]) -> Runtime[SettingsT]:
     )
     runtime = Runtime(settings, engine, Database(engine), spec.migrations_dir)
     poolmetrics.POOLS.track(settings.service_name, engine)
+    if settings.process_role == "web":
+        return runtime  # HTTP only: the worker process runs the relay, consumer and timers
     crash = faults.CrashPoints(settings.crash_at)
     topic = topics.BY_SOURCE.get(settings.service_name)
     # Nothing here waits for PostgreSQL or Kafka: the relay and the consume loop connect (and
@@ -239,7 +246,7 @@ def _health_router() -> APIRouter:
         return JSONResponse({"status": status, "checks": checks}, status_code=200 if ready else 503)
 
     @router.get("/metrics")
-    async def metrics() -> Response:
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    async def metrics_page() -> Response:
+        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
 
     return router

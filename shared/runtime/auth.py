@@ -1,6 +1,7 @@
 """OAuth2 bearer JWTs with scopes. Production verifies against a JWKS URL; development signs
 and verifies with a local HMAC key (`hotline token` mints such tokens)."""
 
+import functools
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -37,13 +38,25 @@ class Principal:
         return f"department:{self.department}" if self.department else self.subject
 
 
+VERIFIED_TOKENS = 4096
+
+
 class TokenVerifier:
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         self._settings = settings
         self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
+        # A client sends the same token with many requests: its signature and claims are
+        # checked once, then only its expiry (a verified token is valid until `exp`).
+        self._verified = functools.lru_cache(maxsize=VERIFIED_TOKENS)(self._decode)
 
     def verify(self, token: str) -> Principal:
+        principal, expires = self._verified(token)
+        if time.time() >= expires:
+            raise jwt.ExpiredSignatureError("Signature has expired")
+        return principal
+
+    def _decode(self, token: str) -> tuple[Principal, float]:
         options: jwt.types.Options = {"require": ["exp", "sub"]}
         if self._jwks is not None:
             key: Any = self._jwks.get_signing_key_from_jwt(token).key
@@ -58,11 +71,12 @@ class TokenVerifier:
             issuer=self._settings.jwt_issuer,
             options=options,
         )
-        return Principal(
+        principal = Principal(
             subject=str(claims["sub"]),
             scopes=frozenset(str(claims.get("scope", "")).split()),
             department=claims.get("department"),
         )
+        return principal, float(claims["exp"])
 
 
 def mint(

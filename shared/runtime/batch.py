@@ -40,8 +40,8 @@ _STREAMS = text(
 
 
 class BatchTx(Tx):
-    def __init__(self, conn: AsyncConnection) -> None:
-        super().__init__(conn)
+    def __init__(self, conn: AsyncConnection, driver: Any) -> None:
+        super().__init__(conn, driver)
         self._streams: dict[UUID, list[envelope.Recorded]] = {}  # preloaded, kept current
         self._unwritten: list[dict[str, Any]] = []  # appended, not yet inserted
         self._later: dict[str, tuple[WriteRows, dict[Any, dict[str, Any]]]] = {}
@@ -81,11 +81,15 @@ class BatchTx(Tx):
         self,
         stream_id: UUID,
         expected_version: int,
-        rows: list[dict[str, Any]],
+        rows: list[tuple[Any, ...]],
         recorded: list[envelope.Recorded],
+        traceparent: str | None,
     ) -> None:
         del expected_version  # the unique (stream, version) key still decides, at the flush
-        self._unwritten.extend(rows)
+        self._unwritten.extend(
+            {**dict(zip(_EVENT_COLUMNS, row, strict=True)), "traceparent": traceparent}
+            for row in rows
+        )
         if (preloaded := self._streams.get(stream_id)) is not None:
             preloaded.extend(recorded)
 

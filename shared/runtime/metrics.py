@@ -1,6 +1,22 @@
 """Prometheus metrics, defined once per process; every series carries the service name."""
 
-from prometheus_client import Counter, Gauge, Histogram
+import os
+
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.multiprocess import MultiProcessCollector
+
+from shared.runtime.poolmetrics import POOLS
+
+# Set (by services/entrypoint.py) where several uvicorn workers serve one service: each
+# writes its samples to files there, and /metrics sums them.
+MULTIPROCESS_DIR = "PROMETHEUS_MULTIPROC_DIR"
 
 HTTP_REQUESTS = Counter(
     "hotline_http_requests_total",
@@ -80,3 +96,19 @@ CHAIN_VERIFIED_AT = Gauge(
     "When the self-check last finished a pass over the service's own history",
     ["service"],
 )
+
+
+def exposition() -> bytes:
+    """The /metrics page: this process's registry, or with several web processes every
+    process's samples (gauges per pid) and this process's own collectors (pool metrics)."""
+    if not os.environ.get(MULTIPROCESS_DIR):
+        return generate_latest(REGISTRY)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    return generate_latest(registry) + generate_latest(_own_collectors())
+
+
+def _own_collectors() -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=True)
+    registry.register(POOLS)
+    return registry

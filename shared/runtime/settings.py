@@ -37,10 +37,19 @@ class ServiceSettings(BaseSettings):
         default="hotline_runtime", pattern=r"^[a-z_][a-z0-9_]{0,62}$"
     )
     database_pool_size: int = Field(default=10, ge=1, le=100)
+    # Connections a process may open beyond the pool under a burst (SQLAlchemy's default).
+    database_max_overflow: int = Field(default=10, ge=0, le=100)
     kafka_bootstrap: str = "127.0.0.1:9092"
     consumer_group: str | None = None
     consumer_instance_id: str | None = None  # static membership: a quick restart, no rebalance
     relay_enabled: bool = True
+    # What this process runs (services/entrypoint.py): `all` the HTTP API with the relay, the
+    # consume loop and the timers in one event loop (tests, one-process runs); `web` the HTTP
+    # API only (any number of them); `worker` the relay, consume loop and timers, answering
+    # HTTP only for health and metrics.
+    process_role: Literal["all", "web", "worker"] = "all"
+    # uvicorn workers of `entrypoint SERVICE web`: HTTP on every core the pod has.
+    web_processes: int = Field(default=2, ge=1, le=64)
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_jwks_url: str | None = None
     jwt_issuer: str = "hotline-dev"

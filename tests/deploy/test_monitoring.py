@@ -76,8 +76,9 @@ def test_the_services_pod_monitor_selects_every_service_deployment(docs: list[Do
     assert "namespaceSelector" not in spec, "its own namespace only"
     assert set(spec["selector"]) == {"matchLabels"}
     wanted = spec["selector"]["matchLabels"]
-    [endpoint] = spec["podMetricsEndpoints"]
-    assert endpoint["path"] == "/metrics"
+    endpoints = spec["podMetricsEndpoints"]
+    assert {e["path"] for e in endpoints} == {"/metrics"}
+    assert endpoints[0]["port"] == "http", "every service pod's HTTP container"
     deployments = of_kind(docs, "Deployment")
     assert sorted(d["metadata"]["name"] for d in deployments) == sorted(SERVICES)
     for d in deployments:
@@ -85,7 +86,9 @@ def test_the_services_pod_monitor_selects_every_service_deployment(docs: list[Do
         labels = template["metadata"]["labels"]
         assert all(labels.get(k) == v for k, v in wanted.items()), d["metadata"]["name"]
         ports = {p["name"] for c in template["spec"]["containers"] for p in c.get("ports", [])}
-        assert endpoint["port"] in ports, d["metadata"]["name"]
+        assert "http" in ports, d["metadata"]["name"]
+        # a worker container (services/entrypoint.py) serves its own metrics: scraped too
+        assert ports - {"http"} <= {e["port"] for e in endpoints}, d["metadata"]["name"]
         assert labels[spec["jobLabel"]] == "hotline", "the alerts select job=hotline"
     for job in of_kind(docs, "Job"):  # the migrations serve no /metrics
         labels = job["spec"]["template"]["metadata"]["labels"]

@@ -27,7 +27,7 @@ from tests.deploy.manifests import (
 )
 
 # operations.md §1.2, exactly: liveness and startup never look past the event loop.
-PROBES = {
+PROBES: dict[str, dict[str, Any]] = {
     "startupProbe": {"httpGet": {"path": "/livez", "port": "http"}, "periodSeconds": 2,
                      "failureThreshold": 30},
     "livenessProbe": {"httpGet": {"path": "/livez", "port": "http"}, "periodSeconds": 10,
@@ -37,11 +37,11 @@ PROBES = {
 }  # fmt: skip
 UID = 10001  # the Dockerfile's USER
 HTTP_PORT = 8080
+WORKER_PORT = 8081  # a worker container beside the web one (services/entrypoint.py)
 LABELS = ("name", "part-of", "version", "managed-by")
 SECRETS_MOUNT = "/var/run/secrets/hotline"
 HTTP_FACING = {"intake"}  # scaled on CPU; the others on consumer lag
 APP_DRAIN_SECONDS = 20  # shared/runtime/app.py waits this long for the relay and consume loop
-SQLALCHEMY_MAX_OVERFLOW = 10  # create_async_engine's default; the services set no other
 SUPERUSER_RESERVED = 3  # PostgreSQL's superuser_reserved_connections default
 
 
@@ -62,6 +62,25 @@ def pod_labels(doc: Doc) -> dict[str, str]:
 
 def deployment(docs: list[Doc], name: str) -> Doc:
     return named(docs, "Deployment", name)
+
+
+def service_containers(d: Doc) -> dict[str, Doc]:
+    """A service pod's containers by what they run: `all` in one process, or `web` beside
+    a `worker` (services/entrypoint.py), chosen by the entrypoint's second argument."""
+    found: dict[str, Doc] = {}
+    for c in containers(d):
+        name, *role = c["args"]
+        assert name == d["metadata"]["name"], ident(d)
+        found[role[0] if role else "all"] = c
+    assert set(found) in ({"all"}, {"web", "worker"}), ident(d)
+    return found
+
+
+def processes_per_pod(docs: list[Doc], d: Doc) -> int:
+    """Processes a service pod runs, each with a pool of its own."""
+    roles = service_containers(d)
+    web = int(config_maps_of(docs, d).get("HOTLINE_WEB_PROCESSES", "2"))
+    return 1 if "all" in roles else web + 1
 
 
 @pytest.fixture(scope="module", params=OVERLAYS)
@@ -87,8 +106,13 @@ def test_one_image_and_the_entrypoint_argument_chooses_the_service(docs: list[Do
     images = {c["image"] for w in workloads(docs) for c in containers(w)}
     assert len(images) == 1, images
     for name in SERVICES:
-        [app] = containers(deployment(docs, name))
-        assert app["args"] == [name]
+        roles = service_containers(deployment(docs, name))
+        assert {tuple(c["args"]) for c in roles.values()} <= {
+            (name,),
+            (name, "web"),
+            (name, "worker"),
+        }
+        assert entrypoint.ROLES == ("all", "web", "worker")
         [job] = containers(named(docs, "Job", f"{name}-migrate"))
         assert job["args"] == ["hotline", "migrate", name]
 
@@ -97,11 +121,17 @@ def test_every_deployment_probes_livez_and_readyz_with_the_right_semantics(
     docs: list[Doc],
 ) -> None:
     for d in of_kind(docs, "Deployment"):
-        [app] = containers(d)
-        assert {k: app.get(k) for k in PROBES} == PROBES, ident(d)
-        assert app["ports"] == [{"name": "http", "containerPort": HTTP_PORT, "protocol": "TCP"}]
         env = config_maps_of(docs, d)
-        assert int(env["HOTLINE_PORT"]) == HTTP_PORT, "the probes' port is where it listens"
+        for role, c in service_containers(d).items():
+            port, name = (WORKER_PORT, "worker") if role == "worker" else (HTTP_PORT, "http")
+            probes = {
+                k: {**v, "httpGet": {**v["httpGet"], "port": name}} for k, v in PROBES.items()
+            }
+            assert {k: c.get(k) for k in PROBES} == probes, ident(d)
+            assert c["ports"] == [{"name": name, "containerPort": port, "protocol": "TCP"}]
+            own = {e["name"]: e["value"] for e in c.get("env", [])}
+            listens = int(own.get("HOTLINE_PORT", env["HOTLINE_PORT"]))
+            assert listens == port, "the probes' port is where it listens"
 
 
 def test_every_pod_runs_restricted(docs: list[Doc]) -> None:
@@ -157,12 +187,12 @@ def test_rollouts_never_lose_capacity_and_pods_drain_before_they_stop(docs: list
         assert {"topology.kubernetes.io/zone", "kubernetes.io/hostname"} <= {
             t["topologyKey"] for t in pod["topologySpreadConstraints"]
         }
-        [app] = containers(d)
-        pause = app["lifecycle"]["preStop"]["sleep"]["seconds"]
-        assert 0 < pause <= 10
-        # preStop, then uvicorn's graceful window, then the lifespan's drain: all inside it.
-        needed = pause + entrypoint.GRACEFUL_HTTP_SECONDS + APP_DRAIN_SECONDS
-        assert pod["terminationGracePeriodSeconds"] >= needed, ident(d)
+        for c in service_containers(d).values():
+            pause = c["lifecycle"]["preStop"]["sleep"]["seconds"]
+            assert 0 < pause <= 10
+            # preStop, then uvicorn's graceful window, then the lifespan's drain: all inside.
+            needed = pause + entrypoint.GRACEFUL_HTTP_SECONDS + APP_DRAIN_SECONDS
+            assert pod["terminationGracePeriodSeconds"] >= needed, ident(d)
 
 
 def test_workloads_carry_the_recommended_labels(docs: list[Doc]) -> None:
@@ -246,8 +276,14 @@ def test_migrations_run_as_jobs_before_the_rollout_and_never_in_the_pods(
 
 
 def _mounted_files(workload: Doc) -> dict[str, tuple[str, str]]:
-    """Every file the pod's secret volumes provide: path -> (Secret name, key)."""
-    [c] = containers(workload)
+    """Every file the pod's secret volumes provide: path -> (Secret name, key), the same
+    in each of its containers."""
+    mounted = [_container_files(workload, c) for c in containers(workload)]
+    assert all(files == mounted[0] for files in mounted), ident(workload)
+    return mounted[0]
+
+
+def _container_files(workload: Doc, c: Doc) -> dict[str, tuple[str, str]]:
     volumes = {v["name"]: v for v in pod_spec(workload)["volumes"]}
     files: dict[str, tuple[str, str]] = {}
     for mount in c["volumeMounts"]:
@@ -357,7 +393,9 @@ def test_each_database_has_room_for_its_service_at_full_scale(docs: list[Doc]) -
         most = scaler["spec"].get("maxReplicas") or scaler["spec"]["maxReplicaCount"]
         cluster = named(docs, "Cluster", f"{name}-pg")
         allowed = int(cluster["spec"]["postgresql"]["parameters"]["max_connections"])
-        needed = most * (pool + SQLALCHEMY_MAX_OVERFLOW) + 1  # + the migration Job
+        overflow = int(config_maps_of(docs, d).get("HOTLINE_DATABASE_MAX_OVERFLOW", "10"))
+        pools = most * processes_per_pod(docs, d)  # one pool per process
+        needed = pools * (pool + overflow) + 1  # + the migration Job
         assert needed <= allowed - SUPERUSER_RESERVED, f"{name}: {needed} > {allowed}"
 
 

@@ -16,7 +16,6 @@ from audit_service.domain import findings
 from audit_service.verification import FactCheck, StoreCheck
 from shared import envelope, topics
 from shared.runtime import eventstore
-from shared.runtime.eventstore import Tx
 from tests.integration.test_tamper import _deliveries, audit
 
 pytestmark = pytest.mark.integration
@@ -26,12 +25,12 @@ __all__ = ["audit"]
 async def _park(engine: AsyncEngine, offset: int, body: bytes) -> None:
     record = SimpleNamespace(topic=topics.BY_SOURCE["dispatch"], partition=3, offset=offset,
                              key=None, value=body)  # fmt: skip
-    async with engine.begin() as conn:
+    async with eventstore.Database(engine).transaction() as tx:
         await eventstore.park(
-            conn, group="audit", topic=record.topic, partition=record.partition,
+            tx.conn, group="audit", topic=record.topic, partition=record.partition,
             offset=record.offset, key=None, body=body, reason="not a fact",
         )  # fmt: skip
-        await handlers.on_park(record, "not a fact", Tx(conn))
+        await handlers.on_park(record, "not a fact", tx)
 
 
 async def _found(engine: AsyncEngine, kind: str) -> list[dict[str, Any]]:

@@ -1,0 +1,117 @@
+"""A filing's SQL, written out once and run on the transaction's asyncpg connection
+(`Tx.driver`): SQLAlchemy Core built and compiled these statements on every call, which cost
+more CPU than everything else a filing does. The new appeal's row and what it may repeat;
+the citizen's key and the Open311 feed are in `keys` and `updates`."""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from shared import events
+from shared.runtime.eventstore import Tx
+
+
+def _jsonb(value: Any) -> str:
+    # What the JSONB type's bind did: json.dumps, None included (JSON null, not SQL NULL).
+    return json.dumps(value)
+
+
+_ADD = """
+    INSERT INTO appeals (id, received_at, channel, appeal_type, category, urgency, district,
+        status, status_round, status_at, stages, received, key_id, extras, phone_index,
+        address_index, classification, repeat_candidates)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"""
+_REPEATS = """
+    SELECT id FROM appeals
+    WHERE received_at >= $1 AND merged_into IS NULL AND status != 'closed' AND ({})
+    ORDER BY received_at DESC, id LIMIT $2"""
+_REPEATS_BY_PHONE = _REPEATS.format("phone_index = $3")
+_REPEATS_BY_ADDRESS = _REPEATS.format("address_index = $3 AND category = $4")
+_REPEATS_BY_PHONE_OR_ADDRESS = _REPEATS.format(
+    "phone_index = $3 OR (address_index = $4 AND category = $5)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Description:
+    """What filing knew beyond the fact: what the channel carried (Open311: partner,
+    attributes, media_url), why the rules classified it so, the appeals it may repeat, and
+    the blind indexes later appeals find it by."""
+
+    extras: dict[str, Any] | None
+    classification: dict[str, Any]
+    repeat_candidates: Sequence[UUID]
+    phone_index: str | None
+    address_index: str | None
+
+    def columns(self) -> dict[str, Any]:
+        return {
+            "extras": self.extras,
+            "phone_index": self.phone_index,
+            "address_index": self.address_index,
+            "classification": self.classification,
+            "repeat_candidates": [str(c) for c in self.repeat_candidates],
+        }
+
+
+async def add(
+    tx: Tx,
+    received: events.AppealReceived,
+    *,
+    progress: tuple[int, str, datetime] | None = None,
+    stages: dict[str, str] | None = None,
+    description: Description | None = None,
+) -> None:
+    """The appeal's row, as its appeal.received fact tells it; `progress` (round, status,
+    since) and `stages` as the facts filed with it leave it, and filing's `description`,
+    when the caller has them: then the row is written once."""
+    round_, status, status_at = progress or (1, "received", received.time)
+    described = {"repeat_candidates": []} if description is None else description.columns()
+    await tx.driver.execute(
+        _ADD,
+        received.subject,
+        received.time,
+        received.channel,
+        received.appeal_type,
+        received.category,
+        received.urgency,
+        received.location.district,
+        status,
+        round_,
+        status_at,
+        _jsonb(stages or {"received": received.time.isoformat()}),
+        _jsonb(received.model_dump(mode="json")),
+        getattr(received.personal_data, "key_id", None)
+        or getattr(received.sealed_content, "key_id", None),
+        _jsonb(described.get("extras")),
+        described.get("phone_index"),
+        described.get("address_index"),
+        _jsonb(described.get("classification")),
+        _jsonb(described["repeat_candidates"]),
+    )
+
+
+async def repeat_candidates(
+    tx: Tx,
+    *,
+    phone_index: str | None,
+    address_index: str | None,
+    category: str,
+    since: datetime,
+    limit: int = 10,
+) -> list[UUID]:
+    """Open, unmerged appeals since `since` from the same phone, or at the same address in
+    the same category (by blind index): what a new appeal may repeat. Newest first."""
+    by: tuple[str, ...]
+    if phone_index and address_index:
+        sql, by = _REPEATS_BY_PHONE_OR_ADDRESS, (phone_index, address_index, category)
+    elif phone_index:
+        sql, by = _REPEATS_BY_PHONE, (phone_index,)
+    elif address_index:
+        sql, by = _REPEATS_BY_ADDRESS, (address_index, category)
+    else:
+        return []
+    return [row["id"] for row in await tx.driver.fetch(sql, since, limit, *by)]
