@@ -50,6 +50,10 @@ class AssistView(_View):
     due: datetime = Field(description="the assist window, never past the lead's handling due")
     state: Literal["asked", "contributed", "overdue"]
     contributed_at: datetime | None = Field(description="its first contribution")
+    provisional_years: list[int] = Field(
+        description="unpublished years `due` was counted across on weekdays; recomputed "
+        "(appeal.assist_deadline_recomputed) once they are published",
+    )
 
 
 class WorkOrderView(_View):

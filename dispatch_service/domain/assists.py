@@ -6,7 +6,9 @@ lead's handling deadline: the lead cannot reply on a contribution it has not had
 fact (`appeal.assist_requested`) recording the SLA policy and calendar versions that computed
 it; a contribution (`appeal.assist_contributed`) settles it, and the timer records
 `appeal.assist_overdue` once if the deadline passes first. A redo keeps the holding's asks:
-the lead redoes its reply; what the assisting departments gave stands.
+the lead redoes its reply; what the assisting departments gave stands. An ask counted on
+weekdays across a year with no published arrangement is provisional, and is recomputed as a
+new fact (`appeal.assist_deadline_recomputed`) once that year is published, beside the lead's.
 """
 
 from datetime import datetime
@@ -74,6 +76,41 @@ def ask_after(
         calendar=calendar,
         context=context,
     )
+
+
+def recompute(
+    order: WorkOrder,
+    *,
+    policy: sla.SlaPolicy,
+    calendar: WorkdayCalendar,
+    handle_due: datetime,
+    context: Context,
+) -> list[events.Event]:
+    """The asks whose deadlines `calendar` settles, or whose cap (the lead's handling
+    deadline, now `handle_due`) moved, computed again from the same ask under the pinned
+    `policy`. Every ask of the holding, settled ones too: audit measures them on the
+    deadline that stands. A recorded overdue mark stays recorded."""
+    found: list[events.Event] = []
+    for asked in order.assists:
+        years = tuple(y for y in asked.provisional_years if calendar.knows(y))
+        due, still = sla.assist_due(policy, calendar, start=asked.asked_at, handle_due=handle_due)
+        if not years and (due, still) == (asked.due, asked.provisional_years):
+            continue
+        found.append(
+            fact(
+                events.AssistDeadlineRecomputed,
+                order,
+                context=context,
+                department=asked.department,
+                years=years,
+                previous_due=asked.due,
+                due=due,
+                policy_version=policy.version,
+                calendar=calendar.version,
+                provisional_years=still,
+            )
+        )
+    return found
 
 
 def _outstanding(order: WorkOrder) -> list[tuple[str, datetime]]:

@@ -168,6 +168,22 @@ class AssistOverdue(_DispatchEvent):
     due: UtcDatetime
 
 
+class AssistDeadlineRecomputed(_DispatchEvent):
+    """An assisting department's provisional deadline computed again once a year it was
+    counted across was published (or the lead's deadline capping it moved): same ask, same
+    pinned SLA policy, the new calendar. Recorded even when the date did not move, since the
+    deadline stops being provisional. Beside `appeal.deadlines_recomputed`. dispatch → audit."""
+
+    type: Literal["appeal.assist_deadline_recomputed"] = "appeal.assist_deadline_recomputed"
+    department: Code  # the assisting department
+    years: tuple[int, ...] = ()  # the newly published years behind it (empty: the cap moved)
+    previous_due: UtcDatetime
+    due: UtcDatetime
+    policy_version: int = Field(ge=1)
+    calendar: str
+    provisional_years: tuple[int, ...] = ()  # still counted on weekdays across these
+
+
 class Supervised(_DispatchEvent):
     """The hotline chased the department: reminder (催办), supervision (督办) or escalation to a
     higher level (提级). dispatch → audit."""
@@ -291,6 +307,7 @@ DISPATCH_EVENTS: tuple[type[Event], ...] = (
     AssistContributed,
     AssistRequested,
     AssistOverdue,
+    AssistDeadlineRecomputed,
     Supervised,
     DeadlineWarned,
     DeadlineMissed,

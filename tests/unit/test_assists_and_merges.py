@@ -172,6 +172,7 @@ def test_the_work_order_view_shows_each_assist() -> None:
         "due": order.assists[0].due.isoformat(),
         "state": "asked",
         "contributed_at": None,
+        "provisional_years": [],
     }
 
 
