@@ -54,6 +54,10 @@ class AssistView(_View):
         description="unpublished years `due` was counted across on weekdays; recomputed "
         "(appeal.assist_deadline_recomputed) once they are published",
     )
+    warn_at: datetime | None = Field(
+        description="its warning mark: the timer records appeal.assist_warned and reminds the "
+        "department then (null on asks recorded without one)"
+    )
 
 
 class WorkOrderView(_View):

@@ -28,6 +28,8 @@ class Assist:
     overdue: bool = False  # its deadline passed with nothing contributed (a recorded mark)
     # Years `due` was counted across on weekdays: recomputed once one is published.
     provisional_years: tuple[int, ...] = ()
+    warn_at: datetime | None = None  # its warning mark (None: an ask recorded without one)
+    warned_due: datetime | None = None  # the deadline its warning was recorded for
 
     @property
     def state(self) -> Literal["asked", "contributed", "overdue"]:
@@ -137,6 +139,7 @@ def evolve(state: WorkOrder | None, event: events.Event) -> WorkOrder | None:
                 asked_at=event.time,
                 due=event.due,
                 provisional_years=event.provisional_years,
+                warn_at=event.warn_at,
             )
             kept = tuple(a for a in state.assists if a.department != event.department)
             return replace(state, assists=(*kept, asked))
@@ -144,9 +147,22 @@ def evolve(state: WorkOrder | None, event: events.Event) -> WorkOrder | None:
             return replace(
                 state,
                 assists=tuple(
-                    replace(a, due=event.due, provisional_years=event.provisional_years)
+                    replace(
+                        a,
+                        due=event.due,
+                        provisional_years=event.provisional_years,
+                        warn_at=event.warn_at,
+                    )
                     if a.department == event.department
                     else a
+                    for a in state.assists
+                ),
+            )
+        case events.AssistWarned():
+            return replace(
+                state,
+                assists=tuple(
+                    replace(a, warned_due=event.due) if a.department == event.department else a
                     for a in state.assists
                 ),
             )

@@ -97,6 +97,7 @@ def view(order: domain.WorkOrder, *, version: int, handled: bool, now: datetime)
                 "state": a.state,
                 "contributed_at": a.contributed_at.isoformat() if a.contributed_at else None,
                 "provisional_years": list(a.provisional_years),
+                "warn_at": a.warn_at.isoformat() if a.warn_at else None,
             }
             for a in order.assists
         ],

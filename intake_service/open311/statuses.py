@@ -39,6 +39,7 @@ INTERNAL: Final = frozenset(
         "appeal.assist_contributed",
         "appeal.assist_requested",
         "appeal.assist_overdue",
+        "appeal.assist_warned",
         "appeal.assist_deadline_recomputed",
         "appeal.supervised",
         "appeal.deadline_warned",

@@ -158,6 +158,19 @@ class AssistRequested(_DispatchEvent):
     policy_version: int = Field(ge=1)
     calendar: str
     provisional_years: tuple[int, ...] = ()  # as Deadlines: counted on weekdays across these
+    # The warning mark: the policy's warning share of the time from the ask to `due` (the
+    # timer reminds the department then). None on asks recorded before it was kept: no mark.
+    warn_at: UtcDatetime | None = None
+
+
+class AssistWarned(_DispatchEvent):
+    """An assisting department's deadline passed its warning mark with nothing contributed;
+    recorded before the deadline, an automatic reminder (appeal.supervised) to that
+    department comes with it. dispatch → audit."""
+
+    type: Literal["appeal.assist_warned"] = "appeal.assist_warned"
+    department: Code
+    due: UtcDatetime
 
 
 class AssistOverdue(_DispatchEvent):
@@ -182,6 +195,7 @@ class AssistDeadlineRecomputed(_DispatchEvent):
     policy_version: int = Field(ge=1)
     calendar: str
     provisional_years: tuple[int, ...] = ()  # still counted on weekdays across these
+    warn_at: UtcDatetime | None = None  # its warning mark, as on the ask
 
 
 class Supervised(_DispatchEvent):
@@ -306,6 +320,7 @@ DISPATCH_EVENTS: tuple[type[Event], ...] = (
     ExtensionDenied,
     AssistContributed,
     AssistRequested,
+    AssistWarned,
     AssistOverdue,
     AssistDeadlineRecomputed,
     Supervised,

@@ -223,6 +223,9 @@ def dispatch_facts(cause: events.Assigned) -> list[events.Event]:
             events.AssistOverdue, cause, department="urban-east", due=cause.time + timedelta(days=3)
         ),
         _dispatch_fact(
+            events.AssistWarned, cause, department="urban-east", due=cause.time + timedelta(days=3)
+        ),
+        _dispatch_fact(
             events.AssistDeadlineRecomputed,
             cause,
             department="urban-east",

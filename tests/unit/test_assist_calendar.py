@@ -78,6 +78,8 @@ def test_publishing_the_year_recomputes_the_ask_as_its_own_fact() -> None:
         (),
     )
     assert (assist.time, assist.subject) == (later, order.appeal_id)
+    # its warning mark follows the recomputed deadline
+    assert assist.warn_at == sla.warn_at(sla.DEMO_POLICY, DEC_29, deadline=JAN_4_DAY_END)
     order = fold([*history, lead, assist])
     [settled] = order.assists
     assert (settled.due, settled.provisional_years, settled.state) == (JAN_4_DAY_END, (), "asked")

@@ -70,6 +70,7 @@ FACTS: dict[str, Sentence] = {
         "（时限第 {policy_version} 版，日历 {calendar}）",
     ),
     "appeal.assist_overdue": ("协办单位 {department} 超期未提交协办意见（期限 {due}）",),
+    "appeal.assist_warned": ("协办单位 {department} 的协办期限即将到期（期限 {due}）",),
     "appeal.assist_deadline_recomputed": (
         "{actor} 重算协办单位 {department} 的协办期限：由 {previous_due} 改为 {due}",
         "（时限第 {policy_version} 版，日历 {calendar}）",
