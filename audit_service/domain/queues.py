@@ -158,7 +158,7 @@ def assisting(timeline: Sequence[Fact], at: datetime, department: str) -> Assist
                 ask["due"] = datetime.fromisoformat(data["due"])
             case "appeal.assist_contributed" if ask is not None:
                 ask["contributed"] = True
-            case "appeal.assist_overdue" if ask is not None:
+            case "appeal.assist_warned" | "appeal.assist_overdue" if ask is not None:
                 pass
             case _:
                 continue

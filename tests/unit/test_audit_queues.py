@@ -226,10 +226,14 @@ def test_an_assisting_department_has_the_order_on_its_own_deadline_and_state() -
     still = _assisting([assigned, ask, moved], 73)
     assert still is not None
     assert (still.state, still.due) == ("asked", (T0 + timedelta(hours=96)).isoformat())
+    warned = _at(
+        assigned, events.AssistWarned, 78, department="urban-east", due=T0 + timedelta(hours=96)
+    )
     given = _at(assigned, events.AssistContributed, 80, department="urban-east", content="意见")
-    done = _assisting([assigned, ask, moved, given], 100)
+    done = _assisting([assigned, ask, moved, warned, given], 100)
     assert done is not None
-    assert (done.state, done.facts) == ("contributed", (str(ask.id), str(moved.id), str(given.id)))
+    assert done.state == "contributed"
+    assert done.facts == tuple(str(f.id) for f in (ask, moved, warned, given))
 
 
 def test_a_new_lead_or_a_closure_ends_the_ask() -> None:
