@@ -273,9 +273,24 @@ class Flags(Page[FlaggedAppeal]):
     total: int = Field(description="how many appeals are flagged in all")
 
 
+class AssistingPart(_View):
+    """The queue's department's ask to assist the holder (协办), as it stood."""
+
+    department: str = Field(description="the assisting department (the queue's)")
+    lead: str
+    asked_at: Instant
+    due: Instant = Field(description="its own deadline (as recomputed, if it was provisional)")
+    state: Literal["asked", "contributed", "overdue"]
+    facts: list[str] = Field(description="the ask and every later fact about it")
+
+
 class HeldAppeal(_View):
     appeal_id: UUID
-    department: str
+    role: Literal["lead", "assisting"] = Field(
+        description="whether the queue's department held it or was asked to assist the holder"
+    )
+    assist: AssistingPart | None = Field(description="the ask, when assisting; else null")
+    department: str = Field(description="the holder (the lead)")
     stage: str = Field(examples=["assigned", "redo", "signed_for", "replied", "rated"])
     since: Instant
     sign_for_due: Instant

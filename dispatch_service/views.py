@@ -50,6 +50,14 @@ class AssistView(_View):
     due: datetime = Field(description="the assist window, never past the lead's handling due")
     state: Literal["asked", "contributed", "overdue"]
     contributed_at: datetime | None = Field(description="its first contribution")
+    provisional_years: list[int] = Field(
+        description="unpublished years `due` was counted across on weekdays; recomputed "
+        "(appeal.assist_deadline_recomputed) once they are published",
+    )
+    warn_at: datetime | None = Field(
+        description="its warning mark: the timer records appeal.assist_warned and reminds the "
+        "department then (null on asks recorded without one)"
+    )
 
 
 class WorkOrderView(_View):

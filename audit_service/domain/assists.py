@@ -4,9 +4,11 @@ Each `appeal.assist_requested` is one ask of one assisting department, by the de
 recorded on it (with its SLA policy and calendar versions). It is on time when the department's
 first `appeal.assist_contributed` after the ask comes by that deadline; late when it comes
 after, or when none came and the deadline passed while the ask stood (until `now`, or until
-the holding ended: a redispatch, a closure, a withdrawal). An ask whose holding ended before
-its deadline with nothing contributed was never due, and counts neither way. Each ask is
-attributed to the assisting department and the month (Beijing time) it was asked in.
+the holding ended: a redispatch, a closure, a withdrawal). A provisional deadline recomputed
+once its year was published (`appeal.assist_deadline_recomputed`) is the one that stands.
+An ask whose holding ended before its deadline with nothing contributed was never due, and
+counts neither way. Each ask is attributed to the assisting department and the month (Beijing
+time) it was asked in.
 """
 
 import json
@@ -20,6 +22,11 @@ from shared.workdays import HOTLINE_ZONE
 
 # What ends a holding's asks: a new lead asks its own, and a closed order asks nothing more.
 ENDS = ("appeal.redispatched", "appeal.closed", "appeal.withdrawn")
+_ABOUT_AN_ASK = (
+    "appeal.assist_requested",
+    "appeal.assist_contributed",
+    "appeal.assist_deadline_recomputed",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,18 +48,21 @@ def outcomes(timeline: Sequence[Fact], *, now: datetime) -> list[AssistOutcome]:
         contributed: Fact | None = None
         ended = now
         for later in timeline[n + 1 :]:
-            if later.type in ENDS or (
-                later.type == "appeal.assist_requested"
-                and json.loads(later.body)["data"]["department"] == department
-            ):
+            if later.type in ENDS:
                 ended = min(now, later.time)
                 break
-            if (
-                later.type == "appeal.assist_contributed"
-                and json.loads(later.body)["data"]["department"] == department
-            ):
-                contributed = later
+            if later.type not in _ABOUT_AN_ASK:
+                continue
+            about = json.loads(later.body)["data"]
+            if about["department"] != department:
+                continue
+            if later.type == "appeal.assist_requested":
+                ended = min(now, later.time)
                 break
+            if later.type == "appeal.assist_deadline_recomputed":
+                due = datetime.fromisoformat(about["due"])  # the deadline that stands
+            elif contributed is None:
+                contributed = later
         outcome: Literal["on_time", "late", "not_due"]
         if contributed is not None:
             outcome = "on_time" if contributed.time <= due else "late"

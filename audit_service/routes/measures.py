@@ -1,6 +1,7 @@
 """audit's read models computed from facts: department measures, flagged appeals, and a
 department's queue as it stood at a moment. Every answer names the facts behind it."""
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -206,21 +207,29 @@ async def department_queue(
     limit: LimitQuery = 100,
 ) -> views.DepartmentQueue:
     """The appeals `department` held at `at` (default now), with stage and deadlines then in
-    force, derived only from the facts audit had recorded by then (what a supervisor's
-    screen could have shown at that moment); soonest handling deadline first. A `cursor`
-    keeps the moment of the first page."""
+    force, and those it was asked to assist (`role` assisting, with the ask's own deadline
+    and state), derived only from the facts audit had recorded by then (what a supervisor's
+    screen could have shown at that moment); soonest deadline first (the handling
+    deadline, or an assist's own). A `cursor` keeps the moment of the first page."""
     after = decode(cursor, datetime, datetime, str) if cursor else None
     moment: datetime = after[0] if after else at or datetime.now(UTC)
     held: list[views.HeldAppeal] = []
     async with runtime.engine.connect() as conn:
         for appeal_id in await store.appeals_given_to(conn, department, moment):
             recorded = await store.appeal_facts(conn, appeal_id, known_at=moment)
-            found = queues.holding(domain.timeline(fact for fact, _ in recorded), moment)
-            if found is not None and found.department == department:
-                held.append(views.HeldAppeal.model_validate(found))
+            timeline = domain.timeline(fact for fact, _ in recorded)
+            found = queues.holding(timeline, moment)
+            if found is None:
+                continue
+            if found.department == department:
+                as_lead = {**asdict(found), "role": "lead", "assist": None}
+                held.append(views.HeldAppeal.model_validate(as_lead))
+            elif (asked := queues.assisting(timeline, moment, department)) is not None:
+                as_assisting = {**asdict(found), "role": "assisting", "assist": asdict(asked)}
+                held.append(views.HeldAppeal.model_validate(as_assisting))
 
     def order(h: views.HeldAppeal) -> tuple[datetime, datetime, str]:
-        return (moment, h.handle_due, str(h.appeal_id))
+        return (moment, h.assist.due if h.assist else h.handle_due, str(h.appeal_id))
 
     held.sort(key=order)
     rest = [h for h in held if after is None or order(h) > after]

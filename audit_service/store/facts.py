@@ -135,11 +135,13 @@ async def appeal_facts(
     return [(_to_fact(row), row.ingested_at) for row in rows]
 
 
-GIVEN = ("appeal.assigned", "appeal.redispatched", "appeal.redo_ordered")
+# ... or asked it to assist the holder (an ask's `department` is the assisting department)
+GIVEN = ("appeal.assigned", "appeal.redispatched", "appeal.redo_ordered", "appeal.assist_requested")
 
 
 async def appeals_given_to(conn: AsyncConnection, department: str, by: datetime) -> list[UUID]:
-    """Appeals whose facts recorded by `by` gave them to `department` at least once."""
+    """Appeals whose facts recorded by `by` gave them to `department` at least once, or
+    asked it to assist."""
     rows = await conn.execute(
         select(facts.c.subject)
         .where(

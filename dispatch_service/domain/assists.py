@@ -4,16 +4,20 @@ A holding's assisting departments are asked when it starts (assignment, redispat
 the policy's assist window counted on the same calendar as the lead's clocks, never past the
 lead's handling deadline: the lead cannot reply on a contribution it has not had. The ask is a
 fact (`appeal.assist_requested`) recording the SLA policy and calendar versions that computed
-it; a contribution (`appeal.assist_contributed`) settles it, and the timer records
-`appeal.assist_overdue` once if the deadline passes first. A redo keeps the holding's asks:
-the lead redoes its reply; what the assisting departments gave stands.
+it and its warning mark; a contribution (`appeal.assist_contributed`) settles it. Before
+that the timer records, once each, `appeal.assist_warned` at the warning mark (with an
+automatic reminder to the assisting department, as the lead gets at its own) and
+`appeal.assist_overdue` if the deadline passes. A redo keeps the holding's asks:
+the lead redoes its reply; what the assisting departments gave stands. An ask counted on
+weekdays across a year with no published arrangement is provisional, and is recomputed as a
+new fact (`appeal.assist_deadline_recomputed`) once that year is published, beside the lead's.
 """
 
 from datetime import datetime
 from uuid import UUID
 
 from dispatch_service.domain import sla
-from dispatch_service.domain.state import WorkOrder, fact
+from dispatch_service.domain.state import Assist, WorkOrder, fact
 from shared import events
 from shared.decisions import Context
 from shared.workdays import WorkdayCalendar
@@ -35,6 +39,7 @@ def ask(
     due, years = sla.assist_due(
         policy, calendar, start=context.now, handle_due=deadlines.handle_due
     )
+    warn_at = sla.warn_at(policy, context.now, deadline=due)
     return [
         events.AssistRequested(
             id=context.new_id(),
@@ -49,6 +54,7 @@ def ask(
             policy_version=policy.version,
             calendar=calendar.version,
             provisional_years=years,
+            warn_at=warn_at,
         )
         for department in dict.fromkeys(assisting)  # each once, in the order given
         if department != lead
@@ -76,23 +82,90 @@ def ask_after(
     )
 
 
-def _outstanding(order: WorkOrder) -> list[tuple[str, datetime]]:
+def recompute(
+    order: WorkOrder,
+    *,
+    policy: sla.SlaPolicy,
+    calendar: WorkdayCalendar,
+    handle_due: datetime,
+    context: Context,
+) -> list[events.Event]:
+    """The asks whose deadlines `calendar` settles, or whose cap (the lead's handling
+    deadline, now `handle_due`) moved, computed again from the same ask under the pinned
+    `policy`. Every ask of the holding, settled ones too: audit measures them on the
+    deadline that stands. A recorded overdue mark stays recorded."""
+    found: list[events.Event] = []
+    for asked in order.assists:
+        years = tuple(y for y in asked.provisional_years if calendar.knows(y))
+        due, still = sla.assist_due(policy, calendar, start=asked.asked_at, handle_due=handle_due)
+        if not years and (due, still) == (asked.due, asked.provisional_years):
+            continue
+        found.append(
+            fact(
+                events.AssistDeadlineRecomputed,
+                order,
+                context=context,
+                department=asked.department,
+                years=years,
+                previous_due=asked.due,
+                due=due,
+                policy_version=policy.version,
+                calendar=calendar.version,
+                provisional_years=still,
+                warn_at=sla.warn_at(policy, asked.asked_at, deadline=due),
+            )
+        )
+    return found
+
+
+def _outstanding(order: WorkOrder) -> list[Assist]:
     if not order.is_open:
         return []
+    return [a for a in order.assists if a.contributed_at is None and not a.overdue]
+
+
+def _warnings_due(order: WorkOrder) -> list[tuple[Assist, datetime]]:
     return [
-        (a.department, a.due) for a in order.assists if a.contributed_at is None and not a.overdue
+        (a, a.warn_at)
+        for a in _outstanding(order)
+        if a.warn_at is not None and a.warned_due != a.due
     ]
 
 
-def overdue_marks(order: WorkOrder, *, context: Context) -> list[events.Event]:
-    """`appeal.assist_overdue` for each assisting department whose deadline has passed with
-    nothing contributed, once each."""
-    return [
-        fact(events.AssistOverdue, order, context=context, department=department, due=due)
-        for department, due in _outstanding(order)
-        if context.now >= due
+def due_marks(order: WorkOrder, *, context: Context) -> list[events.Event]:
+    """For each assisting department with nothing contributed: `appeal.assist_warned` once
+    its warning mark has come (once per deadline: a recomputed one can be warned again),
+    with an automatic reminder (催办) to it while its deadline is still ahead; and
+    `appeal.assist_overdue` once its deadline has passed."""
+    found: list[events.Event] = []
+    for asked, warn_at in _warnings_due(order):
+        if context.now < warn_at:
+            continue
+        department, due = asked.department, asked.due
+        found.append(
+            fact(events.AssistWarned, order, context=context, department=department, due=due)
+        )
+        if context.now < due:
+            note = f"自动催办：协办期限 {due.isoformat()} 将至"
+            found.append(
+                fact(
+                    events.Supervised,
+                    order,
+                    context=context,
+                    department=department,
+                    level="reminder",
+                    note=note,
+                )
+            )
+    found += [
+        fact(events.AssistOverdue, order, context=context, department=a.department, due=a.due)
+        for a in _outstanding(order)
+        if context.now >= a.due
     ]
+    return found
 
 
-def next_overdue_at(order: WorkOrder) -> datetime | None:
-    return min((due for _, due in _outstanding(order)), default=None)
+def next_mark_at(order: WorkOrder) -> datetime | None:
+    """When `due_marks` will next have something to say."""
+    warnings = [warn_at for _, warn_at in _warnings_due(order)]
+    return min([*warnings, *(a.due for a in _outstanding(order))], default=None)

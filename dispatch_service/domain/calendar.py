@@ -8,7 +8,7 @@ new fact (`appeal.deadlines_recomputed`), never by rewriting the old one. Pure.
 
 from uuid import UUID
 
-from dispatch_service.domain import sla
+from dispatch_service.domain import assists, sla
 from dispatch_service.domain.state import WorkOrder, fact
 from shared import events
 from shared.decisions import Context
@@ -73,9 +73,23 @@ def recompute_deadlines(
     """The open work order's deadlines again, if a year they were counted across on weekdays
     is now published: from the same start, under the SLA policy they were pinned to (`policy`
     is that version), with this holding's approved extensions replayed in order. The dispatch
-    deadline, from receipt, has passed by assignment and stays as recorded."""
+    deadline, from receipt, has passed by assignment and stays as recorded. Its assisting
+    departments' deadlines likewise, each its own fact, capped by the lead's that stands."""
     if order is None or not order.is_open:
         return []
+    lead = _lead_recomputed(order, policy=policy, calendar=calendar, context=context)
+    handle_due = lead[0].deadlines.handle_due if lead else order.deadlines.handle_due
+    return [
+        *lead,
+        *assists.recompute(
+            order, policy=policy, calendar=calendar, handle_due=handle_due, context=context
+        ),
+    ]
+
+
+def _lead_recomputed(
+    order: WorkOrder, *, policy: sla.SlaPolicy, calendar: WorkdayCalendar, context: Context
+) -> list[events.DeadlinesRecomputed]:
     previous = order.deadlines
     years = tuple(y for y in previous.provisional_years if calendar.knows(y))
     if not years:

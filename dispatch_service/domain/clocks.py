@@ -62,14 +62,14 @@ def due_signals(order: WorkOrder | None, *, handled: bool, context: Context) -> 
                     note=note,
                 )
             )
-    return [*found, *assists.overdue_marks(order, context=context)]
+    return [*found, *assists.due_marks(order, context=context)]
 
 
 def next_signal_at(order: WorkOrder, *, handled: bool) -> datetime | None:
     """When `due_signals` will next have something to say (the timer's index)."""
     fires = [fires_at for _, _, fires_at, _ in _marks(order, handled=handled)]
-    assist_due = assists.next_overdue_at(order)
-    return min([*fires, *([] if assist_due is None else [assist_due])], default=None)
+    assist_mark = assists.next_mark_at(order)
+    return min([*fires, *([] if assist_mark is None else [assist_mark])], default=None)
 
 
 def handled_round_after_review(

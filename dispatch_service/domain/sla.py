@@ -119,9 +119,14 @@ def _due(
 def assist_due(
     policy: SlaPolicy, calendar: WorkdayCalendar, *, start: datetime, handle_due: datetime
 ) -> tuple[datetime, tuple[int, ...]]:
-    """An assisting department's deadline and the unpublished years it was counted across."""
+    """An assisting department's deadline and the unpublished years it was counted across.
+    Capped at the lead's handling deadline, it is provisional on the years up to that
+    deadline's: the lead's count, from the same start, crossed those too."""
     due_at, years = _due(policy, calendar, start=start, limit=policy.assist_window)
-    return (handle_due, ()) if handle_due < due_at else (due_at, years)
+    if handle_due < due_at:
+        last_year = handle_due.astimezone(ZoneInfo(policy.timezone)).year
+        return handle_due, tuple(y for y in years if y <= last_year)
+    return due_at, years
 
 
 def warn_at(policy: SlaPolicy, start: datetime, *, deadline: datetime) -> datetime:

@@ -26,6 +26,10 @@ class Assist:
     due: datetime
     contributed_at: datetime | None = None  # the first contribution
     overdue: bool = False  # its deadline passed with nothing contributed (a recorded mark)
+    # Years `due` was counted across on weekdays: recomputed once one is published.
+    provisional_years: tuple[int, ...] = ()
+    warn_at: datetime | None = None  # its warning mark (None: an ask recorded without one)
+    warned_due: datetime | None = None  # the deadline its warning was recorded for
 
     @property
     def state(self) -> Literal["asked", "contributed", "overdue"]:
@@ -130,9 +134,38 @@ def evolve(state: WorkOrder | None, event: events.Event) -> WorkOrder | None:
                 assists=(),  # the new holding asks its own (appeal.assist_requested follows)
             )
         case events.AssistRequested():
-            asked = Assist(event.department, asked_at=event.time, due=event.due)
+            asked = Assist(
+                event.department,
+                asked_at=event.time,
+                due=event.due,
+                provisional_years=event.provisional_years,
+                warn_at=event.warn_at,
+            )
             kept = tuple(a for a in state.assists if a.department != event.department)
             return replace(state, assists=(*kept, asked))
+        case events.AssistDeadlineRecomputed():
+            return replace(
+                state,
+                assists=tuple(
+                    replace(
+                        a,
+                        due=event.due,
+                        provisional_years=event.provisional_years,
+                        warn_at=event.warn_at,
+                    )
+                    if a.department == event.department
+                    else a
+                    for a in state.assists
+                ),
+            )
+        case events.AssistWarned():
+            return replace(
+                state,
+                assists=tuple(
+                    replace(a, warned_due=event.due) if a.department == event.department else a
+                    for a in state.assists
+                ),
+            )
         case events.AssistContributed() | events.AssistOverdue():
             return replace(state, assists=tuple(_assist_after(a, event) for a in state.assists))
         case events.SignedFor():

@@ -55,7 +55,12 @@ async def save_work_order(
             for mark in order.signalled
         ),
         "next_signal_at": domain.next_signal_at(order, handled=handled),
-        "provisional_years": list(order.deadlines.provisional_years),
+        "provisional_years": sorted(
+            {
+                *order.deadlines.provisional_years,
+                *(y for a in order.assists for y in a.provisional_years),
+            }
+        ),
         "state": view(order, version=version, handled=handled, now=now),
         "updated_at": at,
     }
@@ -111,6 +116,8 @@ def view(order: domain.WorkOrder, *, version: int, handled: bool, now: datetime)
                 "due": a.due.isoformat(),
                 "state": a.state,
                 "contributed_at": a.contributed_at.isoformat() if a.contributed_at else None,
+                "provisional_years": list(a.provisional_years),
+                "warn_at": a.warn_at.isoformat() if a.warn_at else None,
             }
             for a in order.assists
         ],

@@ -39,6 +39,8 @@ INTERNAL: Final = frozenset(
         "appeal.assist_contributed",
         "appeal.assist_requested",
         "appeal.assist_overdue",
+        "appeal.assist_warned",
+        "appeal.assist_deadline_recomputed",
         "appeal.supervised",
         "appeal.deadline_warned",
         "appeal.deadline_missed",

@@ -1,10 +1,17 @@
 """Event contracts: every fact the services exchange, as frozen pydantic models, one module
-per owning service.
+per owning service (dispatch's facts about assisting departments in `assists`).
 
 The deciding code builds these; the event store adds the stream `version` and `prev_hash`
 and `shared.envelope` puts them on the wire with CloudEvents attribute names.
 """
 
+from shared.events.assists import (
+    AssistContributed,
+    AssistDeadlineRecomputed,
+    AssistOverdue,
+    AssistRequested,
+    AssistWarned,
+)
 from shared.events.base import (
     AppealType,
     Attitude,
@@ -20,9 +27,6 @@ from shared.events.base import (
 from shared.events.dispatch import (
     DISPATCH_EVENTS,
     Assigned,
-    AssistContributed,
-    AssistOverdue,
-    AssistRequested,
     CalendarPublished,
     Clock,
     Closed,
@@ -93,8 +97,10 @@ __all__ = [
     "AppealType",
     "Assigned",
     "AssistContributed",
+    "AssistDeadlineRecomputed",
     "AssistOverdue",
     "AssistRequested",
+    "AssistWarned",
     "AttachmentRef",
     "Attitude",
     "CalendarPublished",

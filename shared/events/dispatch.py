@@ -9,6 +9,13 @@ from typing import ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.events.assists import (
+    AssistContributed,
+    AssistDeadlineRecomputed,
+    AssistOverdue,
+    AssistRequested,
+    AssistWarned,
+)
 from shared.events.base import AppealType, Code, Event, Text, Urgency, UtcDatetime
 
 Clock = Literal["sign_for", "handling"]
@@ -137,37 +144,6 @@ class ExtensionDenied(_DispatchEvent):
     reasoning: Text
 
 
-class AssistContributed(_DispatchEvent):
-    """An assisting department's contribution to the lead (协办). dispatch → audit."""
-
-    type: Literal["appeal.assist_contributed"] = "appeal.assist_contributed"
-    department: Code
-    content: Text
-
-
-class AssistRequested(_DispatchEvent):
-    """An assisting department (协办) was asked to contribute to the lead, by its own deadline:
-    the policy's assist window from this holding's start, never past the lead's handling
-    deadline, on the same calendar. One per assisting department, beside the Assigned or
-    Redispatched fact that named it. dispatch → audit."""
-
-    type: Literal["appeal.assist_requested"] = "appeal.assist_requested"
-    department: Code  # the assisting department
-    lead: Code  # the department it assists
-    due: UtcDatetime
-    policy_version: int = Field(ge=1)
-    calendar: str
-    provisional_years: tuple[int, ...] = ()  # as Deadlines: counted on weekdays across these
-
-
-class AssistOverdue(_DispatchEvent):
-    """An assisting department's deadline passed with nothing contributed. dispatch → audit."""
-
-    type: Literal["appeal.assist_overdue"] = "appeal.assist_overdue"
-    department: Code
-    due: UtcDatetime
-
-
 class Supervised(_DispatchEvent):
     """The hotline chased the department: reminder (催办), supervision (督办) or escalation to a
     higher level (提级). dispatch → audit."""
@@ -290,7 +266,9 @@ DISPATCH_EVENTS: tuple[type[Event], ...] = (
     ExtensionDenied,
     AssistContributed,
     AssistRequested,
+    AssistWarned,
     AssistOverdue,
+    AssistDeadlineRecomputed,
     Supervised,
     DeadlineWarned,
     DeadlineMissed,

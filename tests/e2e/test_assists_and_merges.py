@@ -109,6 +109,20 @@ async def test_an_assisting_department_has_its_own_deadline_queue_and_measure(
         ]
         fact = await _fact(client, stack, orders.appeal_id, "appeal.assist_contributed")
 
+        # audit's queue as it stood: gas assisting heating, on the ask's own deadline
+        queue = await client.get(
+            f"{stack.audit.url}/v1/departments/gas/queue",
+            params={"at": fact["recorded_at"]},
+            headers=OPERATOR_HEADERS,
+        )
+        assert queue.status_code == 200, queue.text
+        [shown] = [i for i in queue.json()["items"] if i["appeal_id"] == orders.appeal_id]
+        assert (shown["role"], shown["department"]) == ("assisting", "heating")
+        assert (shown["assist"]["state"], shown["assist"]["lead"]) == ("contributed", "heating")
+        assert datetime.fromisoformat(shown["assist"]["due"]) == datetime.fromisoformat(
+            asked["data"]["due"]
+        )
+
         gas = await _row(
             client, stack, "gas", lambda r: fact["event_id"] in r["evidence"]["assists_on_time"]
         )

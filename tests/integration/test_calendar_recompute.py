@@ -20,6 +20,7 @@ from shared.runtime.eventstore import Database
 from shared.workdays import Arrangement
 from tests.support import infra
 from tests.unit import factories
+from tests.unit.test_dispatch_domain import TABLE  # water leads water.outage, urban-east assists
 
 pytestmark = pytest.mark.integration
 DEC_15 = datetime(2026, 12, 15, 2, 0, tzinfo=UTC)
@@ -135,3 +136,53 @@ async def test_the_calendar_stream_is_a_chain_of_its_own(dispatch_db: Database) 
         ("calendar.published", 1),
         ("calendar.published", 2),
     ]
+
+
+async def test_publishing_a_year_recomputes_an_assisting_departments_deadline_once(
+    dispatch_db: Database,
+) -> None:
+    # Tuesday 29 December 2026: urban-east's 3 working days to assist end on Friday 1 January
+    # on weekdays alone; with 2027 published, 1 January is a holiday: Monday 4 January.
+    dec_29 = datetime(2026, 12, 29, 2, 0, tzinfo=UTC)
+    forwarded = factories.forwarded(factories.received(category="water.outage", at=dec_29))
+    async with dispatch_db.transaction() as tx:
+        policy = await store.policy_in_force(tx, dec_29)
+        calendar = await store.current_calendar(tx)
+        await execute(
+            tx,
+            commands.WORK_ORDER,
+            forwarded.subject,
+            lambda order, context: domain.assign(
+                order, forwarded, table=TABLE, policy=policy, calendar=calendar, context=context
+            ),
+            context=commands.by_service(dec_29, cause=forwarded),
+        )
+        row = await store.get_work_order(tx, forwarded.subject)
+    assert row is not None
+    [asked] = row["state"]["assists"]
+    assert (asked["department"], asked["provisional_years"]) == ("urban-east", [2027])
+    assert datetime.fromisoformat(asked["due"]) == datetime(2027, 1, 1, 10, 0, tzinfo=UTC)
+
+    async with dispatch_db.transaction() as tx:
+        await calendars.publish_year(tx, YEAR_2027, note=None, actor="operator:admin", now=dec_29)
+    assert await timer.sweep(dispatch_db, dec_29) == 2  # the lead's deadlines, and the ask's
+    assert await timer.sweep(dispatch_db, dec_29) == 0  # once, whoever sweeps
+    async with dispatch_db.transaction() as tx:
+        rows = await tx.conn.execute(
+            text("SELECT stream_id, body::jsonb -> 'data' FROM events WHERE type = :t"),
+            {"t": "appeal.assist_deadline_recomputed"},
+        )
+        [(stream_id, data)] = [(r[0], r[1]) for r in rows]
+        row = await store.get_work_order(tx, forwarded.subject)
+    jan_4 = datetime(2027, 1, 4, 10, 0, tzinfo=UTC)
+    assert stream_id == forwarded.subject
+    assert (data["department"], data["years"], data["provisional_years"]) == (
+        "urban-east",
+        [2027],
+        [],
+    )
+    assert datetime.fromisoformat(data["due"]) == jan_4
+    assert row is not None
+    assert row["provisional_years"] == []
+    [settled] = row["state"]["assists"]
+    assert (datetime.fromisoformat(settled["due"]), settled["provisional_years"]) == (jan_4, [])

@@ -161,7 +161,25 @@ async def test_an_assisting_departments_deadline_is_marked_once_and_its_queue_li
     [shown] = gas_queue[0]["state"]["assists"]
     assert (shown["department"], shown["state"]) == ("gas", "asked")
 
-    # only the sign-for warning (and its reminder) may precede the assist's own deadline
+    # at its warning mark: warned once, with an automatic reminder to gas
+    assert assist.warn_at is not None
+    assert await timer.sweep(dispatch_db, assist.warn_at) >= 2
+    assert await timer.sweep(dispatch_db, assist.warn_at) == 0  # a second sweep, or replica
+    async with dispatch_db.transaction() as tx:
+        marks = (
+            await tx.conn.execute(
+                text(
+                    "SELECT type, body::jsonb -> 'data' FROM events WHERE type IN "
+                    "('appeal.assist_warned', 'appeal.supervised') ORDER BY id"
+                )
+            )
+        ).all()
+    assert [(t, d["department"]) for t, d in marks if d["department"] == "gas"] == [
+        ("appeal.assist_warned", "gas"),
+        ("appeal.supervised", "gas"),
+    ]
+
+    # only the lead's marks may come between the warning and the assist's own deadline
     recorded = await timer.sweep(dispatch_db, assist.due)
     assert recorded >= 1
     assert await timer.sweep(dispatch_db, assist.due) == 0  # a second sweep, or replica

@@ -222,6 +222,19 @@ def dispatch_facts(cause: events.Assigned) -> list[events.Event]:
         _dispatch_fact(
             events.AssistOverdue, cause, department="urban-east", due=cause.time + timedelta(days=3)
         ),
+        _dispatch_fact(
+            events.AssistWarned, cause, department="urban-east", due=cause.time + timedelta(days=3)
+        ),
+        _dispatch_fact(
+            events.AssistDeadlineRecomputed,
+            cause,
+            department="urban-east",
+            years=(2027,),
+            previous_due=cause.time + timedelta(days=3),
+            due=cause.time + timedelta(days=4),
+            policy_version=1,
+            calendar="chinese-calendar-1.11.0+published.1",
+        ),
     ]
 
 

@@ -109,9 +109,9 @@ def test_a_contribution_by_the_deadline_settles_the_assist_and_stops_its_clock()
 def test_an_assist_past_its_deadline_is_marked_overdue_once() -> None:
     history, order = _replied_parent()  # signed for and replied: only the assist's clock runs
     due = order.assists[0].due
-    assert (
-        domain.due_signals(order, handled=True, context=ctx(now=due - timedelta(seconds=1))) == []
-    )
+    just_before = ctx(now=due - timedelta(seconds=1))
+    order = then(history, domain.due_signals(order, handled=True, context=just_before))  # warned
+    assert domain.due_signals(order, handled=True, context=just_before) == []
     [overdue] = domain.due_signals(order, handled=True, context=ctx(now=due))
     assert isinstance(overdue, events.AssistOverdue)
     assert (overdue.department, overdue.due) == ("urban-east", due)
@@ -172,6 +172,8 @@ def test_the_work_order_view_shows_each_assist() -> None:
         "due": order.assists[0].due.isoformat(),
         "state": "asked",
         "contributed_at": None,
+        "provisional_years": [],
+        "warn_at": sla.warn_at(POLICY, NOW, deadline=order.assists[0].due).isoformat(),
     }
 
 
@@ -480,3 +482,34 @@ def test_a_child_merged_after_forwarding_rates_the_parents_department_not_its_ow
     conduct.accumulate(attitude, audit.timeline(factories.audit_facts(history)))
     assert attitude[("water", "2026-10")].attitude_poor == [str(rated.id)]
     assert ("power", "2026-10") not in attitude
+
+
+def test_an_assist_is_warned_and_reminded_at_its_warning_mark_once() -> None:
+    history, order = _replied_parent()  # signed for and replied: only the assist's clock runs
+    [assist] = order.assists
+    assert assist.warn_at == sla.warn_at(POLICY, assist.asked_at, deadline=assist.due)
+    assert assist.warn_at is not None
+    assert domain.next_signal_at(order, handled=True) == assist.warn_at
+    before = ctx(now=assist.warn_at - timedelta(seconds=1))
+    assert domain.due_signals(order, handled=True, context=before) == []
+    warning, reminder = domain.due_signals(order, handled=True, context=ctx(now=assist.warn_at))
+    assert isinstance(warning, events.AssistWarned)
+    assert (warning.department, warning.due) == ("urban-east", assist.due)
+    assert isinstance(reminder, events.Supervised)
+    assert (reminder.department, reminder.level) == ("urban-east", "reminder")
+    assert assist.due.isoformat() in reminder.note
+    order = then(history, [warning, reminder])
+    assert order.assists[0].state == "asked"  # warned, still asked
+    assert domain.due_signals(order, handled=True, context=ctx(now=assist.warn_at)) == []
+    assert domain.next_signal_at(order, handled=True) == assist.due  # the overdue mark next
+
+
+def test_a_contributed_assist_is_never_warned() -> None:
+    history, order = _replied_parent()
+    [assist] = order.assists
+    assert assist.warn_at is not None
+    order = then(
+        history, domain.contribute(order, department="urban-east", content="已协查", context=ctx())
+    )
+    assert domain.due_signals(order, handled=True, context=ctx(now=assist.warn_at)) == []
+    assert domain.next_signal_at(order, handled=True) is None

@@ -148,3 +148,108 @@ def test_closed_appeals_leave_the_queue_and_a_redo_brings_them_back() -> None:
     again = _holder([received, assigned, handled, rated, redo], 31)
     assert again is not None
     assert (again.stage, again.replied) == ("redo", False)
+
+
+def test_a_withdrawn_order_leaves_the_queue() -> None:
+    assigned = factories.assigned(factories.received())
+    withdrawn = _at(
+        assigned, events.Withdrawn, 2, department="water", outcome="answered", reason="知识库答复"
+    )
+    assert _holder([assigned], 1) is not None
+    assert _holder([assigned, withdrawn], 3) is None
+
+
+def test_recomputed_deadlines_are_the_ones_in_force() -> None:
+    assigned = factories.assigned(factories.received())
+    later = factories.DEADLINES.model_copy(
+        update={"handle_due": factories.DEADLINES.handle_due + timedelta(days=1)}
+    )
+    recomputed = _at(
+        assigned,
+        events.DeadlinesRecomputed,
+        2,
+        department="water",
+        years=(2027,),
+        previous=factories.DEADLINES,
+        deadlines=later,
+    )
+    held = _holder([assigned, recomputed], 3)
+    assert held is not None
+    assert held.handle_due == later.handle_due.isoformat()
+
+
+def _assisting(
+    history: list[events.Event], hours: float, department: str = "urban-east"
+) -> queues.Assisting | None:
+    timeline = domain.timeline(factories.audit_facts(history))
+    return queues.assisting(timeline, T0 + timedelta(hours=hours), department)
+
+
+def _ask(base: events.Event, hours: float, due_hours: float) -> events.Event:
+    return _at(
+        base,
+        events.AssistRequested,
+        hours,
+        department="urban-east",
+        lead="water",
+        due=T0 + timedelta(hours=due_hours),
+        policy_version=1,
+        calendar="chinese-calendar-1.11.0",
+        provisional_years=(2027,),
+    )
+
+
+def test_an_assisting_department_has_the_order_on_its_own_deadline_and_state() -> None:
+    assigned = factories.assigned(factories.received())
+    ask = _ask(assigned, 0, 72)
+    assert _assisting([assigned], 1) is None  # not asked
+    asked = _assisting([assigned, ask], 1)
+    assert asked is not None
+    assert (asked.department, asked.lead, asked.state) == ("urban-east", "water", "asked")
+    assert (asked.due, asked.facts) == ((T0 + timedelta(hours=72)).isoformat(), (str(ask.id),))
+    assert _assisting([assigned, ask], 1, department="parks") is None  # not its ask
+    late = _assisting([assigned, ask], 73)
+    assert late is not None
+    assert late.state == "overdue"
+    # a recomputed deadline stands; a contribution settles the ask
+    moved = _at(
+        assigned,
+        events.AssistDeadlineRecomputed,
+        2,
+        department="urban-east",
+        years=(2027,),
+        previous_due=T0 + timedelta(hours=72),
+        due=T0 + timedelta(hours=96),
+        policy_version=1,
+        calendar="chinese-calendar-1.11.0+published.1",
+    )
+    still = _assisting([assigned, ask, moved], 73)
+    assert still is not None
+    assert (still.state, still.due) == ("asked", (T0 + timedelta(hours=96)).isoformat())
+    warned = _at(
+        assigned, events.AssistWarned, 78, department="urban-east", due=T0 + timedelta(hours=96)
+    )
+    given = _at(assigned, events.AssistContributed, 80, department="urban-east", content="意见")
+    done = _assisting([assigned, ask, moved, warned, given], 100)
+    assert done is not None
+    assert done.state == "contributed"
+    assert done.facts == tuple(str(f.id) for f in (ask, moved, warned, given))
+
+
+def test_a_new_lead_or_a_closure_ends_the_ask() -> None:
+    assigned = factories.assigned(factories.received())
+    ask = _ask(assigned, 0, 72)
+    redispatched = _at(
+        assigned,
+        events.Redispatched,
+        5,
+        department="power",
+        previous_department="water",
+        routing_rule="r",
+        routing_version=1,
+        deadlines=factories.DEADLINES,
+        reason="改派",
+    )
+    assert _assisting([assigned, ask, redispatched], 6) is None
+    closed = _at(assigned, events.Closed, 5, basis="operator")
+    assert _assisting([assigned, ask, closed], 6) is None

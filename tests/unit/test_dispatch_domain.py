@@ -505,8 +505,10 @@ def test_marks_come_due_in_order_and_are_recorded_once() -> None:
     missed = domain.due_signals(order, handled=False, context=ctx(now=d.sign_for_due))
     assert [type(e).__name__ for e in missed] == ["DeadlineMissed"]
     order = then(history, missed)
-    # the assisting department's deadline (3 working days) comes before the handling warning
-    assert domain.next_signal_at(order, handled=False) == order.assists[0].due < d.handle_warn_at
+    # the assisting department's warning mark (of 3 working days) comes before the handling's
+    assert domain.next_signal_at(order, handled=False) == order.assists[0].warn_at
+    assert order.assists[0].warn_at is not None
+    assert order.assists[0].warn_at < d.handle_warn_at
     order = then(
         history, domain.contribute(order, department="urban-east", content="已协查", context=ctx())
     )
@@ -523,12 +525,16 @@ def test_sign_for_stops_its_clock_and_a_reply_stops_the_handling_clock() -> None
     assert kinds == {
         ("DeadlineWarned", "handling"),
         ("DeadlineMissed", "handling"),
-        ("AssistOverdue", None),  # the assisting department's clock is its own
+        # the assisting department's clock is its own (a late sweep: no reminder, as the lead's)
+        ("AssistWarned", None),
+        ("AssistOverdue", None),
     }
     assert [type(e) for e in domain.due_signals(order, handled=True, context=late)] == [
-        events.AssistOverdue
+        events.AssistWarned,
+        events.AssistOverdue,
     ]
-    assert domain.next_signal_at(order, handled=True) == order.assists[0].due
+    # the assisting department's warning mark is the next one
+    assert domain.next_signal_at(order, handled=True) == order.assists[0].warn_at
 
 
 def test_a_moved_deadline_can_be_marked_again() -> None:

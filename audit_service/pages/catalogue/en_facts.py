@@ -76,6 +76,14 @@ FACTS: dict[str, Sentence] = {
         " (SLA policy version {policy_version}, calendar {calendar})",
     ),
     "appeal.assist_overdue": ("{department} contributed nothing as assisting department by {due}",),
+    "appeal.assist_warned": (
+        "{department}'s deadline as assisting department is nearly up ({due})",
+    ),
+    "appeal.assist_deadline_recomputed": (
+        "{actor} recomputed {department}'s deadline as assisting department: {due} instead of "
+        "{previous_due}",
+        " (SLA policy version {policy_version}, calendar {calendar})",
+    ),
     "appeal.supervised": ("{actor} sent {department} a {level}: {note}",),
     "appeal.deadline_warned": ("{department}'s {clock} is nearly up (due {due})",),
     "appeal.deadline_missed": ("{department}'s {clock} ran out (due {due})",),

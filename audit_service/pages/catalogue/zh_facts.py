@@ -70,6 +70,11 @@ FACTS: dict[str, Sentence] = {
         "（时限第 {policy_version} 版，日历 {calendar}）",
     ),
     "appeal.assist_overdue": ("协办单位 {department} 超期未提交协办意见（期限 {due}）",),
+    "appeal.assist_warned": ("协办单位 {department} 的协办期限即将到期（期限 {due}）",),
+    "appeal.assist_deadline_recomputed": (
+        "{actor} 重算协办单位 {department} 的协办期限：由 {previous_due} 改为 {due}",
+        "（时限第 {policy_version} 版，日历 {calendar}）",
+    ),
     "appeal.supervised": ("{actor} 对 {department} {level}：{note}",),
     "appeal.deadline_warned": ("{department} 的{clock}即将到期（期限 {due}）",),
     "appeal.deadline_missed": ("{department} 的{clock}已超期（期限 {due}）",),
