@@ -45,18 +45,26 @@ async def leaders(servers: None) -> AsyncIterator[tuple[Stack, Receiver, Receive
 
 
 async def _history_with(
-    client: httpx.AsyncClient, stack: Stack, appeal_id: str, fact_type: str
+    client: httpx.AsyncClient, stack: Stack, appeal_id: str, *wanted: tuple[str, str | None]
 ) -> list[dict[str, Any]]:
+    """The appeal's history once audit holds a fact of each wanted (type, level): the
+    cause (dispatch's topic) and the notice (feedback's) reach audit in either order."""
     url = f"{stack.audit.url}/v1/appeals/{appeal_id}/history"
+
+    def holds(facts: list[dict[str, Any]], fact_type: str, level: str | None) -> bool:
+        return any(
+            f["type"] == fact_type and (level is None or f["data"].get("level") == level)
+            for f in facts
+        )
 
     async def probe() -> list[dict[str, Any]] | None:
         response = await client.get(url, headers=OPERATOR_HEADERS)
         if response.status_code != 200:
             return None
-        facts = response.json()["facts"]
-        return list(facts) if any(f["type"] == fact_type for f in facts) else None
+        facts = list(response.json()["facts"])
+        return facts if all(holds(facts, t, level) for t, level in wanted) else None
 
-    return await polling.until(probe, deadline_seconds=90, what=f"audit to record {fact_type}")
+    return await polling.until(probe, deadline_seconds=90, what=f"audit to record {wanted}")
 
 
 def _about(received: Received, appeal_id: str) -> bool:
@@ -110,7 +118,13 @@ async def test_an_escalation_reaches_the_leadership_and_a_failure_is_a_fact(
         # A reminder is no escalation: the leadership hears only of the escalation.
         await _supervise(orders, "reminder", "请尽快办理")
         await _supervise(orders, "escalation", "逾期未办结，提级督办")
-        facts = await _history_with(client, stack, orders.appeal_id, "appeal.leadership_notified")
+        facts = await _history_with(
+            client,
+            stack,
+            orders.appeal_id,
+            ("appeal.supervised", "escalation"),
+            ("appeal.leadership_notified", None),
+        )
         [supervised] = [
             f
             for f in facts
@@ -143,7 +157,7 @@ async def test_an_escalation_reaches_the_leadership_and_a_failure_is_a_fact(
         )
         await _supervise(orders, "escalation", "住建部门逾期，提级督办")
         facts = await _history_with(
-            client, stack, orders.appeal_id, "appeal.leadership_notice_failed"
+            client, stack, orders.appeal_id, ("appeal.leadership_notice_failed", None)
         )
         [failed] = [f for f in facts if f["type"] == "appeal.leadership_notice_failed"]
         assert failed["data"]["department"] == "housing"
@@ -206,7 +220,13 @@ async def test_an_appeal_escalated_past_its_redo_rounds_reaches_the_leadership(
             headers=OPERATOR_HEADERS,
         )
         assert rated.status_code == 201, rated.text
-        facts = await _history_with(client, stack, orders.appeal_id, "appeal.leadership_notified")
+        facts = await _history_with(
+            client,
+            stack,
+            orders.appeal_id,
+            ("appeal.escalated_to_centre", None),
+            ("appeal.leadership_notified", None),
+        )
     [escalated] = [f for f in facts if f["type"] == "appeal.escalated_to_centre"]
     [notified] = [f for f in facts if f["type"] == "appeal.leadership_notified"]
     assert notified["causation_id"] == escalated["event_id"]
