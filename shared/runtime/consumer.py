@@ -22,7 +22,7 @@ from aiokafka.errors import (
 )
 
 from shared import envelope, topics
-from shared.runtime import eventstore, faults, logs, metrics, tracing
+from shared.runtime import deliveries, eventstore, faults, logs, metrics, tracing
 from shared.runtime.batch import BatchTx
 from shared.runtime.deliveries import Delivery, FactHook, Handlers, ParkHook, is_transient
 from shared.runtime.eventstore import Database, Tx
@@ -165,7 +165,9 @@ class ConsumeLoop:
             except Exception as exc:
                 if stopping.is_set():
                     raise
-                if not is_transient(exc):
+                # A lost race is one record's: redone alone, the rest of the batch is not
+                # held back by routes that keep writing its other streams.
+                if not is_transient(exc) or (deliveries.is_race(exc) and len(records) > 1):
                     if len(records) == 1:
                         await self._park(records[0], f"{type(exc).__name__}: {exc}", "inapplicable")
                     else:

@@ -38,6 +38,11 @@ class TransientError(Exception):
     """Raise from a handler for a fault worth retrying (the record is not parked)."""
 
 
+def is_race(exc: BaseException) -> bool:
+    """A lost race to append: a route wrote the same stream since the batch read it."""
+    return isinstance(exc, ConcurrencyError | StaleStreamError)
+
+
 def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True

@@ -7,7 +7,9 @@ its current version, so facts written in one transaction and their read model in
 or facts written without their read model, show here as a second id or a missing row.
 """
 
+import asyncio
 from collections.abc import AsyncIterator
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
@@ -20,10 +22,12 @@ from dispatch_service import seed
 from dispatch_service.main import MIGRATIONS as DISPATCH_MIGRATIONS
 from intake_service import commands, domain, filing, personal
 from intake_service.settings import IntakeSettings
-from shared import events
+from shared import envelope, events, topics
 from shared.decisions import Context
+from shared.runtime import faults, metrics
 from shared.runtime.batch import BatchTx
-from shared.runtime.eventstore import ConcurrencyError, Database
+from shared.runtime.consumer import ConsumeLoop
+from shared.runtime.eventstore import ConcurrencyError, Database, Tx
 from tests.support import infra
 from tests.unit import factories
 
@@ -177,3 +181,48 @@ async def test_a_consume_batch_that_lost_a_race_to_append_fails_whole_at_its_flu
     )
     assert len(facts) == 1
     assert facts == order  # the winner's, whole; nothing of the batch's
+
+
+async def test_a_batch_that_lost_a_race_is_redone_record_by_record_not_retried_whole(
+    dispatch_db: Database,
+) -> None:
+    """Routes keep writing streams a large batch also touches: retrying the whole batch
+    could lose again and again; redone one record at a time, only the raced one waits."""
+    first, raced = (factories.forwarded(factories.received()) for _ in range(2))
+    assign = dispatch_handlers.HANDLERS[events.AppealForwarded]
+
+    async def assign_while_a_route_writes(event: events.AppealForwarded, tx: Tx) -> None:
+        if event.subject == first.subject and not raced_already:
+            raced_already.append(True)
+            async with dispatch_db.transaction() as route:  # commits before the batch
+                await assign(raced, route)
+        await assign(event, tx)
+
+    raced_already: list[bool] = []
+    loop = ConsumeLoop(
+        dispatch_db,
+        lambda: None,
+        group="dispatch",
+        service="dispatch",
+        handlers={events.AppealForwarded: assign_while_a_route_writes},
+        crash=faults.CrashPoints(None),
+    )
+    records = [
+        SimpleNamespace(
+            topic=topics.INTAKE,
+            partition=0,
+            offset=offset,
+            key=str(event.subject).encode(),
+            value=envelope.encode(event, version=2, prev_hash=envelope.GENESIS_HASH).body,
+            headers=[],
+        )
+        for offset, event in enumerate((first, raced))
+    ]
+    retried = metrics.RETRIES.labels("dispatch")._value.get()
+    await loop._apply_batch(records, asyncio.Event())
+    assert metrics.RETRIES.labels("dispatch")._value.get() == retried
+    for event in (first, raced):
+        found = await _writers(
+            dispatch_db, "SELECT xmin::text FROM work_orders WHERE appeal_id = :s", event.subject
+        )
+        assert len(found) == 1
