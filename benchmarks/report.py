@@ -53,7 +53,8 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             "whole lifecycles/s",
             f"{cycles['lifecycles_per_s']}",
             f"{cycles['concurrency']} at once, p50 {cycles['p50_ms']} ms,"
-            f" p99 {cycles['p99_ms']} ms, {cycles['errors']} errors",
+            f" p99 {cycles['p99_ms']} ms, {cycles['errors']} errors; started after"
+            f" {results.get('catch_up_after_paced_seconds', '?')} s of catch-up",
             f">= 50, 0 errors: {_check(cycles['lifecycles_per_s'] >= 50 and not cycles['errors'])}",
         ),
         (
