@@ -5,6 +5,7 @@ reason: never the citizen, whose data stays with intake."""
 from typing import Any
 from uuid import UUID
 
+from feedback_service.domain import notices
 from shared import events
 from shared.decisions import Context
 
@@ -53,18 +54,15 @@ def settled(
 ) -> list[events.Event]:
     """The notice's fate on the appeal's feedback stream: delivered (`error` None) or, once
     its attempts are spent, failed with the last error."""
-    shared = {
-        "id": context.new_id(),
-        "subject": appeal_id,
-        "time": context.now,
-        "actor": context.actor,
-        "causation_id": cause_id,
-        "correlation_id": correlation_id,
-        "department": notice["department"],
-        "escalation": notice["escalation"],
-        "delivery_id": delivery_id,
-        "message": notice["message"],
-    }
-    if error is None:
-        return [events.LeadershipNotified(**shared)]
-    return [events.LeadershipNoticeFailed(**shared, attempts=attempts, error=error)]
+    return notices.fate(
+        (events.LeadershipNotified, events.LeadershipNoticeFailed),
+        appeal_id,
+        cause_id=cause_id,
+        correlation_id=correlation_id,
+        delivery_id=delivery_id,
+        message=notice["message"],
+        about={"department": notice["department"], "escalation": notice["escalation"]},
+        error=error,
+        attempts=attempts,
+        context=context,
+    )

@@ -1,5 +1,6 @@
 """What the citizen is told through their channel, and the fact that records it. Pure."""
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -49,9 +50,38 @@ def delivery_settled(
     attempts: int,
     context: Context,
 ) -> list[events.Event]:
-    """The notice's fate on the appeal's feedback stream, so audit can show it: delivered
-    (`error` None) or, once its attempts are spent, failed with the last error. `notice` is
+    """The notice's fate on the appeal's feedback stream, so audit can show it. `notice` is
     the body sent (channel, kind, message)."""
+    return fate(
+        (events.CitizenNotified, events.CitizenNoticeFailed),
+        appeal_id,
+        cause_id=cause_id,
+        correlation_id=correlation_id,
+        delivery_id=delivery_id,
+        message=notice["message"],
+        about={"kind": notice["kind"], "channel": notice["channel"]},
+        error=error,
+        attempts=attempts,
+        context=context,
+    )
+
+
+def fate(
+    recorded_as: tuple[Callable[..., events.Event], Callable[..., events.Event]],
+    appeal_id: UUID,
+    *,
+    cause_id: UUID,
+    correlation_id: UUID,
+    delivery_id: UUID,
+    message: str,
+    about: dict[str, Any],
+    error: str | None,
+    attempts: int,
+    context: Context,
+) -> list[events.Event]:
+    """A delivery's fate as a fact, `recorded_as` (delivered, failed): delivered when
+    `error` is None, else, once its attempts are spent, failed with the last error."""
+    delivered, failed = recorded_as
     shared = {
         "id": context.new_id(),
         "subject": appeal_id,
@@ -59,11 +89,10 @@ def delivery_settled(
         "actor": context.actor,
         "causation_id": cause_id,
         "correlation_id": correlation_id,
-        "kind": notice["kind"],
-        "channel": notice["channel"],
         "delivery_id": delivery_id,
-        "message": notice["message"],
+        "message": message,
+        **about,
     }
     if error is None:
-        return [events.CitizenNotified(**shared)]
-    return [events.CitizenNoticeFailed(**shared, attempts=attempts, error=error)]
+        return [delivered(**shared)]
+    return [failed(**shared, attempts=attempts, error=error)]
