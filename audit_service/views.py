@@ -144,48 +144,6 @@ class History(_View):
     facts: list[RecordedFact]
 
 
-class ReplayStarted(_View):
-    id: int
-    status: Literal["running"]
-    href: str = Field(description="where to follow the replay")
-
-
-class BrokenChain(_View):
-    appeal_id: UUID
-    source: str
-    problems: list[str]
-
-
-class ReplayReport(_View):
-    """The live projection against the one rebuilt from the log, appeal by appeal."""
-
-    equal: bool
-    appeals: int
-    live_digest: str
-    replay_digest: str
-    differing_appeals: int
-    differing: list[UUID] = Field(description="the first differing appeals (at most 100)")
-    broken_chains: int
-    broken: list[BrokenChain] = Field(description="the first broken chains (at most 100)")
-
-
-class ReplayFailure(_View):
-    error: str
-
-
-class Replay(_View):
-    model_config = ConfigDict(populate_by_name=True)
-
-    id: int
-    status: Literal["running", "equal", "different", "failed"]
-    schema_name: str = Field(alias="schema", description="the schema it rebuilds into")
-    started_at: Instant
-    finished_at: Instant | None
-    facts_read: int
-    end_offsets: dict[str, int] = Field(description='"topic:partition" → end offset')
-    report: ReplayReport | ReplayFailure | None
-
-
 # The proof documents are the domain's own models (domain/proofs.py): what the API answers is
 # exactly what `hotline audit verify` reads back.
 SignedCheckpoint = proofs.SignedCheckpoint

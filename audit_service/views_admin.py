@@ -1,5 +1,5 @@
-"""audit's responses about its own configuration and upkeep: KPI rule versions, replay
-switch-overs, the keys its checkpoints are signed with, and who read personal data
+"""audit's responses about its own configuration and upkeep: KPI rule versions, replays
+and their switch-overs, the keys its checkpoints are signed with, and who read personal data
 (views.py holds the rest)."""
 
 from typing import Any, Literal
@@ -83,3 +83,45 @@ class AccessRecord(_View):
     action: str = Field(examples=["appeal history", "export jsonl"])
     appeal_id: UUID | None = Field(description="the appeal read; null for an export of all")
     at: Instant
+
+
+class ReplayStarted(_View):
+    id: int
+    status: Literal["running"]
+    href: str = Field(description="where to follow the replay")
+
+
+class BrokenChain(_View):
+    appeal_id: UUID
+    source: str
+    problems: list[str]
+
+
+class ReplayReport(_View):
+    """The live projection against the one rebuilt from the log, appeal by appeal."""
+
+    equal: bool
+    appeals: int
+    live_digest: str
+    replay_digest: str
+    differing_appeals: int
+    differing: list[UUID] = Field(description="the first differing appeals (at most 100)")
+    broken_chains: int
+    broken: list[BrokenChain] = Field(description="the first broken chains (at most 100)")
+
+
+class ReplayFailure(_View):
+    error: str
+
+
+class Replay(_View):
+    model_config = ConfigDict(populate_by_name=True)
+
+    id: int
+    status: Literal["running", "equal", "different", "failed"]
+    schema_name: str = Field(alias="schema", description="the schema it rebuilds into")
+    started_at: Instant
+    finished_at: Instant | None
+    facts_read: int
+    end_offsets: dict[str, int] = Field(description='"topic:partition" → end offset')
+    report: ReplayReport | ReplayFailure | None

@@ -28,7 +28,7 @@ router = APIRouter(prefix="/v1", tags=["audit"])
 )
 async def start_replay(
     response: Response, runtime: AuditRuntime, _: Annotated[Principal, require(views.REPLAY)]
-) -> views.ReplayStarted:
+) -> views_admin.ReplayStarted:
     bootstrap = runtime.settings.kafka_bootstrap
     replay_id, schema_name, ends = await replay.start(runtime.engine, bootstrap)
     runtime.tasks.append(
@@ -44,7 +44,7 @@ async def start_replay(
     )
     href = f"/v1/replays/{replay_id}"
     response.headers["Location"] = href
-    return views.ReplayStarted(id=replay_id, status="running", href=href)
+    return views_admin.ReplayStarted(id=replay_id, status="running", href=href)
 
 
 @router.get("/replays/{replay_id}", responses=problems(404))
@@ -52,13 +52,13 @@ async def get_replay(
     replay_id: Annotated[int, Path(ge=1, le=2**31 - 1)],  # the table's id is a PostgreSQL integer
     runtime: AuditRuntime,
     _: Annotated[Principal, require(views.READ)],
-) -> views.Replay:
+) -> views_admin.Replay:
     """A replay's progress (`facts_read` of the `end_offsets`), and its report once done."""
     async with runtime.engine.connect() as conn:
         row = await store.get_replay(conn, replay_id)
     if row is None:
         raise not_found("replay", replay_id)
-    return views.Replay.model_validate(row)
+    return views_admin.Replay.model_validate(row)
 
 
 _PAGED: dict[int | str, dict[str, Any]] = {
