@@ -8,13 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict
 
-from feedback_service import targets
-from feedback_service.routes.deps import PAGED, FeedbackRuntime, Limit
+from feedback_service.routes.deps import PAGED, FeedbackRuntime, Limit, webhook_target
 from feedback_service.store import leadership as store
 from shared.runtime import pagination
 from shared.runtime.auth import Principal, require
 from shared.runtime.openapi import problems
-from shared.runtime.problems import invalid_field, not_found
+from shared.runtime.problems import not_found
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
 Admin = Annotated[Principal, require("catalogue:admin", centre=True)]
@@ -42,12 +41,7 @@ async def publish_channel(
     with the city's channel secret). Production takes https URLs at public addresses only,
     checked now and before each send, as for partners' subscriptions."""
     settings = runtime.settings
-    if settings.environment == "production" and body.url.scheme != "https":
-        raise invalid_field("body.url", "production delivers to https URLs only")
-    try:
-        await targets.check(str(body.url), allow_private=settings.private_targets_allowed())
-    except targets.RefusedTarget as exc:
-        raise invalid_field("body.url", str(exc)) from exc
+    await webhook_target(body.url, settings)
     channel = LeadershipChannel(
         department=department,
         url=str(body.url),

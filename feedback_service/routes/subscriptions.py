@@ -9,14 +9,14 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Request, Response
 from pydantic import AnyHttpUrl, BaseModel, ConfigDict
 
-from feedback_service import targets, views, webhooks
-from feedback_service.routes.deps import PAGED, FeedbackRuntime, Limit
+from feedback_service import views, webhooks
+from feedback_service.routes.deps import PAGED, FeedbackRuntime, Limit, webhook_target
 from feedback_service.store import notifications
 from shared.runtime import pagination
 from shared.runtime.auth import Principal, require
 from shared.runtime.eventstore import Tx
 from shared.runtime.openapi import problems
-from shared.runtime.problems import invalid_field, not_found
+from shared.runtime.problems import not_found
 
 router = APIRouter(prefix="/v1", tags=["notifications"])
 Subscriber = Annotated[Principal, require("subscriptions:write")]
@@ -48,12 +48,7 @@ async def subscribe(
     """Subscribe the caller to status changes of the appeals it filed. The answer carries the
     signing secret (`whsec_…`), shown this once."""
     settings = runtime.settings
-    if settings.environment == "production" and body.url.scheme != "https":
-        raise invalid_field("body.url", "production delivers to https URLs only")
-    try:
-        await targets.check(str(body.url), allow_private=settings.private_targets_allowed())
-    except targets.RefusedTarget as exc:
-        raise invalid_field("body.url", str(exc)) from exc
+    await webhook_target(body.url, settings)
     created = views.NewSubscription(
         id=uuid4(),
         filer=caller.subject,
