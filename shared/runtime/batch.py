@@ -45,6 +45,9 @@ class BatchTx(Tx):
         self._streams: dict[UUID, list[envelope.Recorded]] = {}  # preloaded, kept current
         self._unwritten: list[dict[str, Any]] = []  # appended, not yet inserted
         self._later: dict[str, tuple[WriteRows, dict[Any, dict[str, Any]]]] = {}
+        # The facts this batch applies (first deliveries, in order): a handler reads what
+        # all of them need in one statement at its first call (audit's streams, intake's rows).
+        self.batch: list[envelope.Recorded] = []
 
     async def first_deliveries(self, group: str, event_ids: Sequence[UUID]) -> set[UUID]:
         """Record the batch's inbox rows; the ids this group had not applied before."""
