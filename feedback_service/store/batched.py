@@ -18,6 +18,7 @@ from shared.runtime.batch import BatchTx
 
 _HOLDERS: Final = "feedback.holders"
 _APPEALS: Final = "feedback.appeals"
+_SIGNED: Final = "feedback.signed_for"  # sign-fors of holders the batch has not handed over
 _SUBSCRIBERS: Final = "feedback.subscribers"  # memo: appeal id -> its filer's subscriptions
 # A row without a round keeps the round it has (a new one starts at round 1).
 _HAND_ALL = text("""
@@ -35,6 +36,11 @@ _HAND_ALL = text("""
         correlation_id = EXCLUDED.correlation_id, signed_for = EXCLUDED.signed_for,
         round = COALESCE((SELECT r.round FROM r WHERE r.appeal_id = EXCLUDED.appeal_id),
             holders.round)""")
+_SIGN_ALL = text(
+    "UPDATE holders SET signed_for = true "
+    "FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS r(appeal_id uuid, department varchar) "
+    "WHERE holders.appeal_id = r.appeal_id AND holders.department = r.department"
+)
 _REMEMBER_ALL = text(
     bulk.insert_rows(
         appeals,
@@ -52,18 +58,23 @@ _SUBSCRIBERS_OF = text(
 def hand_to(tx: BatchTx, appeal_id: UUID, values: dict[str, Any]) -> None:
     held = tx.pending(_HOLDERS, appeal_id)
     row = {"round": None if held is None else held["round"], **values, "appeal_id": appeal_id}
+    tx.drop(_SIGNED, appeal_id)  # the new holder has not signed for it
     tx.later(_HOLDERS, _hand_all, appeal_id, row)
 
 
-def mark_signed_for(tx: BatchTx, appeal_id: UUID, department: str) -> bool:
-    """True when the batch holds the appeal's holder row (signed for there if its
-    department's); False: the row is as written, for an UPDATE."""
+def mark_signed_for(tx: BatchTx, appeal_id: UUID, department: str) -> None:
+    """Signed for, if `department` holds it: on the row the batch holds, or at the flush
+    on the row as written (an appeal handed over later in the batch drops that)."""
     held = tx.pending(_HOLDERS, appeal_id)
     if held is None:
-        return False
-    if held["department"] == department:
+        row = {"appeal_id": appeal_id, "department": department}
+        tx.later(_SIGNED, _sign_all, appeal_id, row)
+    elif held["department"] == department:
         held["signed_for"] = True
-    return True
+
+
+async def _sign_all(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    await conn.execute(_SIGN_ALL, {"rows": bulk.json_rows(rows)})
 
 
 async def _hand_all(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
@@ -83,7 +94,7 @@ async def _remember_all(conn: AsyncConnection, rows: list[dict[str, Any]]) -> No
 
 async def settle(tx: BatchTx, appeal_id: UUID) -> None:
     """Before a read or write of the appeal's rows by another path: the held ones written."""
-    if tx.pending(_HOLDERS, appeal_id) is not None or tx.pending(_APPEALS, appeal_id):
+    if any(tx.pending(held, appeal_id) for held in (_HOLDERS, _SIGNED, _APPEALS)):
         await tx.flush()
 
 

@@ -69,7 +69,8 @@ async def parent_of(tx: Tx, child: UUID) -> UUID | None:
 
 
 async def mark_signed_for(tx: Tx, appeal_id: UUID, *, department: str) -> None:
-    if isinstance(tx, BatchTx) and batched.mark_signed_for(tx, appeal_id, department):
+    if isinstance(tx, BatchTx):  # written at the batch's flush
+        batched.mark_signed_for(tx, appeal_id, department)
         return
     await tx.conn.execute(
         update(holders)

@@ -101,9 +101,9 @@ async def set_classification(tx: Tx, appeal_id: UUID, classified: events.AppealC
 async def set_merged(tx: Tx, appeal_id: UUID, parent: UUID | None, at: datetime) -> None:
     """Merged follows the parent; unmerged is back at the front office (received)."""
     status = "received" if parent is None else "merged"
-    if isinstance(tx, BatchTx):  # written around the batch's view of the row: read again
+    if isinstance(tx, BatchTx):  # written around the batch's view of the rows: read again
         await tx.flush()
-        batched.forget(tx, appeal_id)
+        batched.forget(tx, appeal_id, parent)
     await tx.conn.execute(
         update(appeals)
         .where(appeals.c.id == appeal_id)
@@ -112,6 +112,8 @@ async def set_merged(tx: Tx, appeal_id: UUID, parent: UUID | None, at: datetime)
 
 
 async def children(tx: Tx, parent: UUID) -> list[UUID]:
+    if isinstance(tx, BatchTx):  # a consume batch reads its appeals' children at once
+        return await batched.children(tx, parent)
     rows = await tx.conn.execute(
         select(appeals.c.id).where(appeals.c.merged_into == parent).order_by(appeals.c.received_at)
     )

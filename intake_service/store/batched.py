@@ -20,6 +20,7 @@ from shared.runtime.batch import BatchTx
 
 _ROWS: Final = "intake.progress"  # memo: appeal id -> its progress columns (None: not here)
 _FEEDS: Final = "intake.updates"  # memo: appeal id -> its Open311 updates in time order
+_CHILDREN: Final = "intake.children"  # memo: appeal id -> the appeals merged into it
 _HELD_ROWS: Final = "intake.appeals"
 _HELD_UPDATES: Final = "intake.open311_updates"
 _PROGRESS = ("status_round", "status", "status_at", "stages", "department")
@@ -31,6 +32,10 @@ _SAVE_ALL = text(
     f"UPDATE appeals SET {', '.join(f'{c} = r.{c}' for c in _PROGRESS)} "
     "FROM jsonb_populate_recordset(NULL::appeals, CAST(:rows AS jsonb)) AS r "
     "WHERE appeals.id = r.id"
+)
+_CHILDREN_OF = text(
+    "SELECT merged_into, id FROM appeals WHERE merged_into = ANY(CAST(:ids AS uuid[])) "
+    "ORDER BY received_at"
 )
 _UPDATE_COLUMNS = (
     "update_id", "appeal_id", "fact_type", "status", "description", "updated_at", "department",
@@ -79,13 +84,29 @@ async def change(tx: BatchTx, appeal_id: UUID, **values: Any) -> None:
     tx.later(_HELD_ROWS, _save_all, appeal_id, row)
 
 
-def forget(tx: BatchTx, appeal_id: UUID) -> None:
-    """The row was written around the batch's view (after a flush): read it again."""
+def forget(tx: BatchTx, appeal_id: UUID, parent: UUID | None) -> None:
+    """The row was written around the batch's view (after a flush): read it again, and
+    the children of the parent it joins (or of every parent, when it leaves one)."""
     tx.memo.get(_ROWS, {}).pop(appeal_id, None)
+    if parent is None:
+        tx.memo.pop(_CHILDREN, None)
+    else:
+        tx.memo.get(_CHILDREN, {}).pop(parent, None)
 
 
 async def _save_all(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     await conn.execute(_SAVE_ALL, {"rows": bulk.json_rows(rows)})
+
+
+async def children(tx: BatchTx, parent: UUID) -> list[UUID]:
+    """The appeals merged into `parent` (merges are intake's own commands: never held)."""
+    found: dict[UUID, list[UUID]] = tx.memo.setdefault(_CHILDREN, {})
+    if parent not in found:
+        wanted = _wanted(tx, parent, found)
+        found.update({each: [] for each in wanted})
+        for row in await tx.conn.execute(_CHILDREN_OF, {"ids": wanted}):
+            found[row.merged_into].append(row.id)
+    return list(found[parent])
 
 
 async def history(tx: BatchTx, appeal_id: UUID) -> list[Update]:

@@ -100,6 +100,11 @@ class BatchTx(Tx):
         """Hold a read-model row for the flush; a later row of the same key replaces it."""
         self._later.setdefault(table, (write, {}))[1][key] = row
 
+    def drop(self, table: str, key: Any) -> None:
+        """Forget a held row (a later row of another table supersedes it)."""
+        if (held := self._later.get(table)) is not None:
+            held[1].pop(key, None)
+
     def pending(self, table: str, key: Any) -> dict[str, Any] | None:
         held = self._later.get(table)
         return None if held is None else held[1].get(key)
