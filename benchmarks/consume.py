@@ -11,7 +11,10 @@ consumer group; the figures stop when the group has committed the backlog's end.
     bash services/with-test-stack.sh .venv/bin/python -m benchmarks.consume [SERVICE ...]
 
 Run it from two checkouts against one stack (each produces its own backlog and reads only
-that) to set code before and after side by side on a shared machine; compare ratios.
+that) to set code before and after side by side on a shared machine; compare ratios. Not
+on a stack tests will use next: its backlog stays on the topics, and a fresh consumer group
+there (every e2e service's) reads it all first. SQL statements per record are counted from
+`pg_stat_statements` (transaction control apart).
 """
 
 import asyncio
@@ -201,6 +204,7 @@ async def drain(name: str, start: dict[TopicPartition, int], intake_url: str) ->
         **spec["hooks"],
     )  # fmt: skip
     postmaster = await _database_pid(url)
+    await measure.reset_statements(measure.database_name(url))
     stopping = asyncio.Event()
     cpu, db_cpu, wall = time.process_time(), measure.cpu_seconds(postmaster), time.perf_counter()
     task = asyncio.create_task(loop.run(stopping))
@@ -210,6 +214,7 @@ async def drain(name: str, start: dict[TopicPartition, int], intake_url: str) ->
                 await asyncio.sleep(0.5)
         wall = time.perf_counter() - wall
         cpu, db_cpu = time.process_time() - cpu, measure.cpu_seconds(postmaster) - db_cpu
+        sql = await measure.statements(measure.database_name(url), records)
     finally:
         stopping.set()
         await task
@@ -220,6 +225,8 @@ async def drain(name: str, start: dict[TopicPartition, int], intake_url: str) ->
         "records_per_s": round(records / wall),
         "cpu_ms_per_record": round(1000 * cpu / records, 3),
         "db_cpu_ms_per_record": round(1000 * db_cpu / records, 3),
+        "statements_per_record": sql["per_command"],
+        "transaction_control_per_record": sql["transaction_control_per_command"],
         "summary": await _summary(name, url),
     }
 
