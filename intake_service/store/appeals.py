@@ -34,6 +34,8 @@ def _stage(status: str, at: datetime) -> Any:
 
 
 async def get(tx: Tx, appeal_id: UUID) -> dict[str, Any] | None:
+    if isinstance(tx, BatchTx):  # the row as the batch has moved it, not as last written
+        await tx.flush()
     row = (await tx.conn.execute(select(appeals).where(appeals.c.id == appeal_id))).one_or_none()
     return None if row is None else dict(row._mapping)
 
