@@ -66,6 +66,9 @@ async def status_changed(tx: Tx, fact: events.Event) -> int:
     """One delivery per subscription of the appeal's filer; the count enqueued."""
     if not isinstance(fact, STATUS_CHANGES):
         return 0
+    found = await notifications.subscribers(tx, fact.subject)
+    if not found:
+        return 0
     data = fact.model_dump(mode="json", include=set(_SHOWN))
     body = _body(
         {
@@ -77,7 +80,6 @@ async def status_changed(tx: Tx, fact: events.Event) -> int:
             "data": {k: v for k, v in data.items() if v is not None},
         }
     )
-    found = await notifications.subscribers(tx, fact.subject)
     for sub in found:
         await notifications.enqueue(
             tx,

@@ -24,8 +24,11 @@ from audit_service.store.facts import (
     fact_hash,
     fact_row,
     facts_by_appeal,
+    held_hash,
+    hold_fact,
     recorded_facts,
     stream_facts,
+    streams_facts,
 )
 from audit_service.store.findings import add_findings, list_findings
 from audit_service.store.replays import (
@@ -54,6 +57,8 @@ __all__ = [
     "get_checkpoint",
     "get_replay",
     "get_rule",
+    "held_hash",
+    "hold_fact",
     "hold_ingest_lock",
     "known_keys",
     "leaf_hashes",
@@ -71,5 +76,6 @@ __all__ = [
     "save_checkpoint",
     "settled_seq",
     "stream_facts",
+    "streams_facts",
     "update_replay",
 ]

@@ -1,7 +1,8 @@
-"""The facts audit recorded: written on ingest (one at a time) and by a replay (in bulk),
-read one appeal, one stream or one department's appeals at a time, or all of them streamed."""
+"""The facts audit recorded: written on ingest (a consume batch's in one statement) and by
+a replay (in bulk), read one appeal, one stream or one department's appeals at a time, or
+all of them streamed."""
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
@@ -14,6 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from audit_service import sealing
 from audit_service.domain import Fact, records
 from audit_service.store.tables import facts
+from shared.runtime import bulk
+from shared.runtime.batch import BatchTx
 from shared.runtime.consumer import Delivery
 
 
@@ -79,6 +82,26 @@ async def add_facts(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> No
 
 _COPIED = [c.name for c in facts.columns]
 _IN_COPY_ORDER = itemgetter(*_COPIED)
+_HELD = "audit.facts"  # a consume batch's rows, held to its flush (BatchTx.later)
+_ADD_SEALED = text(
+    bulk.insert_rows(facts, _COPIED, on_conflict="ON CONFLICT (event_id) DO NOTHING")
+)
+
+
+def hold_fact(tx: BatchTx, row: dict[str, Any]) -> None:
+    """Record the fact at the batch's flush: its rows sealed and numbered (seq) in the
+    order they were held, and written in one statement, in the batch's transaction."""
+    tx.later(_HELD, _add_sealed, row["event_id"], row)
+
+
+async def _add_sealed(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    await conn.execute(_ADD_SEALED, {"rows": bulk.json_rows(await _sealed(conn, rows))})
+
+
+def held_hash(tx: BatchTx, event_id: UUID) -> str | None:
+    """The hash of a fact this batch holds for its flush (None: none held)."""
+    held = tx.pending(_HELD, event_id)
+    return None if held is None else str(held["hash"])
 
 
 async def copy_facts(
@@ -194,6 +217,24 @@ async def stream_facts(conn: AsyncConnection, subject: UUID, source: str) -> lis
         select(facts).where(facts.c.subject == subject, facts.c.source == source)
     )
     return [_to_fact(row) for row in rows]
+
+
+_STREAMS_OF = text(
+    "SELECT * FROM facts WHERE subject = ANY(CAST(:subjects AS uuid[])) ORDER BY seq"
+)
+
+
+async def streams_facts(
+    conn: AsyncConnection, streams: Iterable[tuple[UUID, str]]
+) -> dict[tuple[UUID, str], list[Fact]]:
+    """`stream_facts` of many (subject, source) streams in one statement."""
+    wanted = set(streams)
+    found: dict[tuple[UUID, str], list[Fact]] = {stream: [] for stream in wanted}
+    subjects = sorted({subject for subject, _ in wanted})
+    for row in await conn.execute(_STREAMS_OF, {"subjects": subjects}):
+        if (key := (row.subject, row.source)) in found:
+            found[key].append(_to_fact(row))
+    return found
 
 
 async def fact_hash(conn: AsyncConnection, event_id: UUID) -> str | None:

@@ -9,8 +9,10 @@ from uuid import UUID
 from sqlalchemy import null, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
+from feedback_service.store import batched
 from feedback_service.store.tables import appeals, deliveries, subscriptions
 from shared import events, personal_data
+from shared.runtime.batch import BatchTx
 from shared.runtime.eventstore import Tx
 
 
@@ -20,21 +22,23 @@ async def remember_appeal(tx: Tx, event: events.AppealReceived) -> None:
         (s.key_id for s in (sealed, event.sealed_content) if isinstance(s, personal_data.Sealed)),
         None,
     )
-    await tx.conn.execute(
-        insert(appeals)
-        .values(
-            appeal_id=event.subject,
-            filed_by=event.actor,
-            channel=event.channel,
-            personal_data=None if sealed is None else sealed.model_dump(mode="json"),
-            key_id=key_id,
-        )
-        .on_conflict_do_nothing()
-    )
+    row = {
+        "appeal_id": event.subject,
+        "filed_by": event.actor,
+        "channel": event.channel,
+        "personal_data": None if sealed is None else sealed.model_dump(mode="json"),
+        "key_id": key_id,
+    }
+    if isinstance(tx, BatchTx):  # a consume batch writes its appeals in one statement
+        batched.remember_appeal(tx, row)
+        return
+    await tx.conn.execute(insert(appeals).values(**row).on_conflict_do_nothing())
 
 
 async def key_of(tx: Tx, appeal_id: UUID) -> UUID | None:
     """The citizen's data key id, if the appeal was filed sealed (v3 and later)."""
+    if isinstance(tx, BatchTx):
+        await batched.settle(tx, appeal_id)
     found = await tx.conn.execute(select(appeals.c.key_id).where(appeals.c.appeal_id == appeal_id))
     return found.scalar_one_or_none()
 
@@ -42,6 +46,8 @@ async def key_of(tx: Tx, appeal_id: UUID) -> UUID | None:
 async def forget_personal_data(tx: Tx, appeal_id: UUID) -> None:
     """The citizen was erased: no copy of their sealed data stays, sent or not (SQL NULL:
     None would be stored as JSON null)."""
+    if isinstance(tx, BatchTx):
+        await batched.settle(tx, appeal_id)
     await tx.conn.execute(
         update(appeals).where(appeals.c.appeal_id == appeal_id).values(personal_data=null())
     )
@@ -51,6 +57,8 @@ async def forget_personal_data(tx: Tx, appeal_id: UUID) -> None:
 
 
 async def appeal(tx: Tx, appeal_id: UUID) -> dict[str, Any] | None:
+    if isinstance(tx, BatchTx):
+        await batched.settle(tx, appeal_id)
     row = (
         await tx.conn.execute(select(appeals).where(appeals.c.appeal_id == appeal_id))
     ).one_or_none()
@@ -58,6 +66,8 @@ async def appeal(tx: Tx, appeal_id: UUID) -> dict[str, Any] | None:
 
 
 async def note_extension_reason(tx: Tx, appeal_id: UUID, reason: str) -> None:
+    if isinstance(tx, BatchTx):
+        await batched.settle(tx, appeal_id)
     await tx.conn.execute(
         update(appeals).where(appeals.c.appeal_id == appeal_id).values(extension_reason=reason)
     )
@@ -65,6 +75,8 @@ async def note_extension_reason(tx: Tx, appeal_id: UUID, reason: str) -> None:
 
 async def subscribers(tx: Tx, appeal_id: UUID) -> list[dict[str, Any]]:
     """Active subscriptions of whoever filed the appeal."""
+    if isinstance(tx, BatchTx):  # read for the batch's appeals at once
+        return await batched.subscribers(tx, appeal_id)
     rows = await tx.conn.execute(
         select(subscriptions.c.id, subscriptions.c.url)
         .join(appeals, appeals.c.filed_by == subscriptions.c.filer)

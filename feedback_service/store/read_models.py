@@ -11,8 +11,10 @@ from sqlalchemy import delete, literal, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from feedback_service import domain
+from feedback_service.store import batched
 from feedback_service.store.tables import callbacks_due, holders, merged_children, rating_links
 from shared import events
+from shared.runtime.batch import BatchTx
 from shared.runtime.eventstore import Tx
 
 
@@ -27,6 +29,9 @@ async def hand_to(tx: Tx, event: events.Event, *, department: str, round_: int |
     }
     if round_ is not None:
         values["round"] = round_
+    if isinstance(tx, BatchTx):  # a consume batch writes its holders in one statement
+        batched.hand_to(tx, event.subject, values)
+        return
     await tx.conn.execute(
         insert(holders)
         .values(appeal_id=event.subject, **values)
@@ -64,6 +69,9 @@ async def parent_of(tx: Tx, child: UUID) -> UUID | None:
 
 
 async def mark_signed_for(tx: Tx, appeal_id: UUID, *, department: str) -> None:
+    if isinstance(tx, BatchTx):  # written at the batch's flush
+        batched.mark_signed_for(tx, appeal_id, department)
+        return
     await tx.conn.execute(
         update(holders)
         .where(holders.c.appeal_id == appeal_id, holders.c.department == department)
@@ -72,6 +80,8 @@ async def mark_signed_for(tx: Tx, appeal_id: UUID, *, department: str) -> None:
 
 
 async def holder(tx: Tx, appeal_id: UUID) -> domain.Holder | None:
+    if isinstance(tx, BatchTx):
+        await batched.settle(tx, appeal_id)
     row = (
         await tx.conn.execute(select(holders).where(holders.c.appeal_id == appeal_id))
     ).one_or_none()
@@ -83,6 +93,8 @@ async def holder(tx: Tx, appeal_id: UUID) -> domain.Holder | None:
 
 
 async def open_rating_window(tx: Tx, appeal_id: UUID, *, round_: int, closes_at: datetime) -> None:
+    if isinstance(tx, BatchTx):
+        await batched.settle(tx, appeal_id)
     await tx.conn.execute(
         update(holders)
         .where(holders.c.appeal_id == appeal_id)
@@ -91,6 +103,8 @@ async def open_rating_window(tx: Tx, appeal_id: UUID, *, round_: int, closes_at:
 
 
 async def close_rating_window(tx: Tx, appeal_id: UUID) -> None:
+    if isinstance(tx, BatchTx):
+        await batched.settle(tx, appeal_id)
     await tx.conn.execute(
         update(holders)
         .where(holders.c.appeal_id == appeal_id)
@@ -115,6 +129,8 @@ async def closed_rating_windows(
 async def project(tx: Tx, fact: events.Event, *, rating_window: timedelta) -> None:
     """Keep the rating window and the callback queue in step with a new feedback fact, in the
     transaction that records it. An approval opens both; a rating or "not rated" closes both."""
+    if isinstance(tx, BatchTx):
+        await batched.settle(tx, fact.subject)
     match fact:
         case events.ReplyReviewed(decision="approved", callback_due=due) if due is not None:
             closes_at = fact.rating_closes_at or max(fact.time + rating_window, due)

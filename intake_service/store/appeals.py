@@ -11,8 +11,10 @@ from sqlalchemy import cast, func, literal, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 
 from intake_service.open311 import privacy
+from intake_service.store import batched
 from intake_service.store.tables import appeals
 from shared import events
+from shared.runtime.batch import BatchTx
 from shared.runtime.eventstore import Tx
 from shared.runtime.schema import events as outbox
 
@@ -32,11 +34,15 @@ def _stage(status: str, at: datetime) -> Any:
 
 
 async def get(tx: Tx, appeal_id: UUID) -> dict[str, Any] | None:
+    if isinstance(tx, BatchTx):  # the row as the batch has moved it, not as last written
+        await tx.flush()
     row = (await tx.conn.execute(select(appeals).where(appeals.c.id == appeal_id))).one_or_none()
     return None if row is None else dict(row._mapping)
 
 
 async def lock_progress(tx: Tx, appeal_id: UUID) -> tuple[int, str] | None:
+    if isinstance(tx, BatchTx):  # a consume batch locks its appeals' rows in one statement
+        return await batched.lock_progress(tx, appeal_id)
     row = (
         await tx.conn.execute(
             select(appeals.c.status_round, appeals.c.status)
@@ -49,6 +55,12 @@ async def lock_progress(tx: Tx, appeal_id: UUID) -> tuple[int, str] | None:
 
 async def set_progress(tx: Tx, appeal_id: UUID, progress: tuple[int, str], at: datetime) -> None:
     round_, status = progress
+    if isinstance(tx, BatchTx):  # written at the batch's flush, one statement for all
+        stages = {status: at.isoformat()}
+        await batched.change(
+            tx, appeal_id, status=status, status_round=round_, status_at=at, stages=stages
+        )
+        return
     await tx.conn.execute(
         update(appeals)
         .where(appeals.c.id == appeal_id)
@@ -57,6 +69,9 @@ async def set_progress(tx: Tx, appeal_id: UUID, progress: tuple[int, str], at: d
 
 
 async def set_department(tx: Tx, appeal_id: UUID, department: str) -> None:
+    if isinstance(tx, BatchTx):
+        await batched.change(tx, appeal_id, department=department)
+        return
     await tx.conn.execute(
         update(appeals).where(appeals.c.id == appeal_id).values(department=department)
     )
@@ -88,6 +103,9 @@ async def set_classification(tx: Tx, appeal_id: UUID, classified: events.AppealC
 async def set_merged(tx: Tx, appeal_id: UUID, parent: UUID | None, at: datetime) -> None:
     """Merged follows the parent; unmerged is back at the front office (received)."""
     status = "received" if parent is None else "merged"
+    if isinstance(tx, BatchTx):  # written around the batch's view of the rows: read again
+        await tx.flush()
+        batched.forget(tx, appeal_id, parent)
     await tx.conn.execute(
         update(appeals)
         .where(appeals.c.id == appeal_id)
@@ -96,6 +114,8 @@ async def set_merged(tx: Tx, appeal_id: UUID, parent: UUID | None, at: datetime)
 
 
 async def children(tx: Tx, parent: UUID) -> list[UUID]:
+    if isinstance(tx, BatchTx):  # a consume batch reads its appeals' children at once
+        return await batched.children(tx, parent)
     rows = await tx.conn.execute(
         select(appeals.c.id).where(appeals.c.merged_into == parent).order_by(appeals.c.received_at)
     )

@@ -9,9 +9,11 @@ from uuid import UUID
 from sqlalchemy import select
 
 from intake_service.open311.statuses import Update
+from intake_service.store import batched
 from intake_service.store.appeals import publishable
 from intake_service.store.tables import appeals
 from intake_service.store.tables import open311_updates as updates
+from shared.runtime.batch import BatchTx
 from shared.runtime.eventstore import Tx
 
 # Written out once (a filing's hot path: no statement building per call); the rows as
@@ -42,12 +44,17 @@ def _in_time_order() -> Any:
 
 
 async def history(tx: Tx, appeal_id: UUID) -> list[Update]:
+    if isinstance(tx, BatchTx):  # a consume batch reads its appeals' updates at once
+        return await batched.history(tx, appeal_id)
     rows = await tx.conn.execute(_in_time_order().where(updates.c.appeal_id == appeal_id))
     return [_update(row) for row in rows]
 
 
 async def add(tx: Tx, update: Update) -> None:
     """Once per fact: a redelivered fact finds its row and adds nothing."""
+    if isinstance(tx, BatchTx):  # held to the batch's flush, one statement for all
+        await batched.add(tx, update)
+        return
     await add_all(tx, [update])
 
 

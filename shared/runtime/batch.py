@@ -45,6 +45,9 @@ class BatchTx(Tx):
         self._streams: dict[UUID, list[envelope.Recorded]] = {}  # preloaded, kept current
         self._unwritten: list[dict[str, Any]] = []  # appended, not yet inserted
         self._later: dict[str, tuple[WriteRows, dict[Any, dict[str, Any]]]] = {}
+        # The facts this batch applies (first deliveries, in order): a handler reads what
+        # all of them need in one statement at its first call (audit's streams, intake's rows).
+        self.batch: list[envelope.Recorded] = []
 
     async def first_deliveries(self, group: str, event_ids: Sequence[UUID]) -> set[UUID]:
         """Record the batch's inbox rows; the ids this group had not applied before."""
@@ -96,6 +99,11 @@ class BatchTx(Tx):
     def later(self, table: str, write: WriteRows, key: Any, row: dict[str, Any]) -> None:
         """Hold a read-model row for the flush; a later row of the same key replaces it."""
         self._later.setdefault(table, (write, {}))[1][key] = row
+
+    def drop(self, table: str, key: Any) -> None:
+        """Forget a held row (a later row of another table supersedes it)."""
+        if (held := self._later.get(table)) is not None:
+            held[1].pop(key, None)
 
     def pending(self, table: str, key: Any) -> dict[str, Any] | None:
         held = self._later.get(table)

@@ -205,6 +205,7 @@ class ConsumeLoop:
         fresh = await tx.first_deliveries(self._group, [fact.event.id for fact in facts])
         handled = [fact for fact in facts if type(fact.event) in self._handlers]
         await tx.preload([fact.event.subject for fact in handled if fact.event.id in fresh])
+        tx.batch = list({fact.event.id: fact for fact in facts if fact.event.id in fresh}.values())
         outcomes = []
         for record, fact in zip(records, sorted_out, strict=True):
             if isinstance(fact, str):

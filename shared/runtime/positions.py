@@ -16,9 +16,22 @@ from typing import Annotated, Any, Final
 from uuid import UUID
 
 from fastapi import Header
-from sqlalchemy import Column, Integer, MetaData, PrimaryKeyConstraint, String, Table, Uuid, select
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Uuid,
+    select,
+    text,
+)
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from shared.runtime import bulk
+from shared.runtime.batch import BatchTx
 from shared.runtime.consumer import Delivery
 from shared.runtime.eventstore import Database, Tx
 from shared.runtime.problems import Problem
@@ -60,9 +73,32 @@ def create_table(op: Any) -> None:
     metadata.create_all(op.get_bind())
 
 
+_HELD = "stream_positions"  # a consume batch's positions, held to its flush (BatchTx.later)
+_ADVANCE_ALL = text(
+    bulk.insert_rows(
+        stream_positions,
+        ("source", "stream_id", "version"),
+        on_conflict='ON CONFLICT ("source", "stream_id") DO UPDATE SET "version" = '
+        'EXCLUDED."version" WHERE "stream_positions"."version" < EXCLUDED."version"',
+    )
+)
+
+
+async def _advance_all(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
+    await conn.execute(_ADVANCE_ALL, {"rows": bulk.json_rows(rows)})
+
+
 async def record(delivery: Delivery, tx: Tx) -> None:
-    """A consume-loop fact hook: the stream's applied position moves up to this fact's."""
+    """A consume-loop fact hook: the stream's applied position moves up to this fact's
+    (a consume batch's, the highest of each stream, in one statement at its flush)."""
     fact = delivery.fact
+    if isinstance(tx, BatchTx):
+        key = (fact.source, fact.event.subject)
+        held = tx.pending(_HELD, key)
+        if held is None or held["version"] < fact.version:
+            row = {"source": fact.source, "stream_id": fact.event.subject, "version": fact.version}
+            tx.later(_HELD, _advance_all, key, row)
+        return
     statement = insert(stream_positions).values(
         source=fact.source, stream_id=fact.event.subject, version=fact.version
     )

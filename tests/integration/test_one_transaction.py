@@ -17,18 +17,21 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from audit_service import handlers as audit_handlers
+from audit_service.main import MIGRATIONS as AUDIT_MIGRATIONS
 from dispatch_service import handlers as dispatch_handlers
 from dispatch_service import seed
 from dispatch_service.main import MIGRATIONS as DISPATCH_MIGRATIONS
 from intake_service import commands, domain, filing, personal
+from intake_service import handlers as intake_handlers
 from intake_service.settings import IntakeSettings
 from shared import envelope, events, topics
 from shared.decisions import Context
-from shared.runtime import faults, metrics
+from shared.runtime import faults, metrics, positions
 from shared.runtime.batch import BatchTx
 from shared.runtime.consumer import ConsumeLoop
 from shared.runtime.eventstore import ConcurrencyError, Database, Tx
-from tests.support import infra
+from tests.support import consuming, infra
 from tests.unit import factories
 
 pytestmark = pytest.mark.integration
@@ -226,3 +229,67 @@ async def test_a_batch_that_lost_a_race_is_redone_record_by_record_not_retried_w
             dispatch_db, "SELECT xmin::text FROM work_orders WHERE appeal_id = :s", event.subject
         )
         assert len(found) == 1
+
+
+async def test_a_consume_batch_at_intake_writes_inbox_rows_and_read_models_in_one_transaction(
+    db: Database,
+) -> None:
+    async with db.transaction() as tx:
+        received = await filing.file_appeal(tx, APPEAL, context=OPERATOR, keyring=KEYRING)
+    assigned = factories.assigned(received)
+    signed = factories._dispatch_fact(events.SignedFor, assigned, department="water", person="李")
+    first = envelope.encode(assigned, version=1, prev_hash=envelope.GENESIS_HASH)
+    second = envelope.encode(signed, version=2, prev_hash=first.hash)
+    url = db.engine.url.render_as_string(hide_password=False)
+    await consuming.apply(
+        url,
+        consuming.records(first, second, topic=topics.DISPATCH),
+        handlers=intake_handlers.HANDLERS,
+        on_fact=positions.record,
+    )
+    appeal = received.subject
+    writers = set()
+    for sql in (
+        "SELECT xmin::text FROM appeals WHERE id = :s",
+        "SELECT xmin::text FROM open311_updates WHERE appeal_id = :s AND fact_type <> "
+        "'appeal.received' AND fact_type <> 'appeal.forwarded'",
+        "SELECT xmin::text FROM stream_positions WHERE stream_id = :s",
+    ):
+        writers |= set(await _writers(db, sql, appeal))
+    inbox = await _writers(
+        db,
+        "SELECT xmin::text FROM processed_events WHERE event_id = ANY(CAST(:s AS uuid[]))",
+        [assigned.id, signed.id],  # type: ignore[arg-type]
+    )
+    assert len(inbox) == 2
+    assert len(writers) == 1
+    assert writers == set(inbox)
+    [status] = await _writers(db, "SELECT status FROM appeals WHERE id = :s", appeal)
+    assert status == "in_progress"
+
+
+async def test_a_consume_batch_at_audit_records_facts_with_their_inbox_rows_parks_a_failure(
+    servers: None,
+) -> None:
+    url = await infra.fresh_database("t_one_audit", AUDIT_MIGRATIONS)
+    appeals = [factories.received() for _ in range(3)]
+    failing = appeals[1].id
+
+    async def record_but_one(delivery: Any, tx: Tx) -> None:
+        if delivery.fact.event.id == failing:
+            raise ValueError("inapplicable")
+        await audit_handlers.on_fact(delivery, tx)
+
+    facts = [envelope.encode(e, version=1, prev_hash=envelope.GENESIS_HASH) for e in appeals]
+    await consuming.apply(
+        url, consuming.records(*facts, topic=topics.INTAKE), handlers={}, on_fact=record_but_one
+    )
+    [(recorded, writers, held)] = await infra.query(
+        url,
+        "SELECT count(*), count(DISTINCT f.xmin::text), count(p.event_id) FROM facts f "
+        "LEFT JOIN processed_events p ON p.event_id = f.event_id AND p.xmin = f.xmin",
+    )
+    assert recorded == 2  # each once: the failed batch's held rows were never written
+    assert writers == 2  # redone record by record, each in its own transaction
+    assert held == 2  # each with its inbox row, in that transaction
+    assert await infra.query(url, "SELECT count(*) FROM parked_messages") == [(1,)]
