@@ -37,12 +37,6 @@ def _visible_or_none(row: dict[str, Any], caller: Principal) -> dict[str, Any] |
     return row
 
 
-def _visible(row: dict[str, Any] | None, caller: Principal, appeal_id: UUID) -> dict[str, Any]:
-    if row is None or (visible := _visible_or_none(row, caller)) is None:
-        raise not_found("work order for appeal", appeal_id)
-    return visible
-
-
 @router.get("", responses=_LIST)
 async def list_work_orders(
     runtime: DispatchRuntime,
@@ -121,7 +115,10 @@ async def get_work_order(
         ),
         changes.wait_seconds(prefer, response),
     )
-    row = _visible(row, caller, appeal_id)
+    if row is None:  # still absent (or not the caller's) at the bound
+        absent = not_found("work order for appeal", appeal_id)
+        absent.headers = changes.kept_headers(response)
+        raise absent
     response.headers["ETag"] = etag = preconditions.etag(row["version"])
     if changes.matches(if_none_match, etag):
         return changes.not_modified(response)

@@ -77,12 +77,13 @@ def matches(if_none_match: str | None, etag: str) -> bool:
     return "*" in tags or etag.removeprefix("W/") in tags
 
 
+def kept_headers(response: Response) -> dict[str, str]:
+    """What a route set on `response` that a 304 or a problem answer carries too."""
+    return {k: v for k, v in response.headers.items() if k in ("etag", "preference-applied")}
+
+
 def not_modified(response: Response) -> Response:
-    """304 with the headers a route set on `response` that a 304 carries."""
-    kept = ("etag", "preference-applied")
-    return Response(
-        status_code=304, headers={k: v for k, v in response.headers.items() if k in kept}
-    )
+    return Response(status_code=304, headers=kept_headers(response))
 
 
 def too_many_waiting() -> Problem:

@@ -95,3 +95,26 @@ async def test_a_waiting_get_answers_at_the_change_and_at_its_bound(
                 assert held_request.json()["handled_by"] == "water"
     finally:
         await engine.dispose()
+
+
+async def test_a_waiting_get_on_a_work_order_not_yet_there_answers_404_at_its_bound(
+    servers: None,
+) -> None:
+    dispatch = await processes.make("dispatch")
+    dispatch.start(HOTLINE_PROCESS_ROLE="web")
+    try:
+        await dispatch.ready()
+        operator = processes.bearer(*processes.OPERATOR)
+        async with httpx.AsyncClient(base_url=dispatch.url, headers=operator, timeout=30) as http:
+            path = f"/v1/work-orders/{factories.received().subject}"
+            began = time.perf_counter()
+            absent = await http.get(path, headers={"Prefer": "wait=1"})
+            assert absent.status_code == 404
+            assert absent.headers["content-type"] == "application/problem+json"
+            assert absent.headers["Preference-Applied"] == "wait=1"
+            assert 1.0 <= time.perf_counter() - began < 3.0
+            began = time.perf_counter()
+            assert (await http.get(path)).status_code == 404  # no wait asked, none made
+            assert time.perf_counter() - began < 1.0
+    finally:
+        dispatch.stop()
