@@ -19,6 +19,7 @@ from urllib.parse import urlsplit
 class Response:
     status: int
     body: bytes
+    etag: str | None = None
 
     def json(self) -> Any:
         return json.loads(self.body)
@@ -33,13 +34,15 @@ class _Connection:
         self.writer.write(request)
         head = await self.reader.readuntil(b"\r\n\r\n")
         status_line, *header_lines = head.decode("latin-1").split("\r\n")
-        length = 0
+        length, etag = 0, None
         for line in header_lines:
             name, _, value = line.partition(":")
             if name.lower() == "content-length":
                 length = int(value)
+            elif name.lower() == "etag":
+                etag = value.strip()
         body = await self.reader.readexactly(length) if length else b""
-        return Response(int(status_line.split(" ", 2)[1]), body)
+        return Response(int(status_line.split(" ", 2)[1]), body, etag)
 
     def close(self) -> None:
         self.writer.close()

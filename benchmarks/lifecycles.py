@@ -5,8 +5,9 @@ tests/e2e/test_happy_path.py and test_feedback_loop.py take it.
 
 `concurrency` lifecycles are in flight at any time for `seconds`; a lifecycle's time runs
 from its POST until dispatch shows the work order closed. Waiting on another service's
-reaction is a poll of that service's API with a short back-off; a poll that is not yet
-satisfied is not an error, any unexpected status or a step over STEP_SECONDS is.
+reaction is a GET that waits for a change (`Prefer: wait` with If-None-Match, see
+shared.runtime.changes) instead of polling; an answer that is not yet what the step waits
+for is not an error, any unexpected status or a step over STEP_SECONDS is.
 """
 
 import asyncio
@@ -19,8 +20,7 @@ from benchmarks.client import Pool, Response, another_citizen
 from benchmarks.paced import quantiles_ms
 
 STEP_SECONDS = 30
-FIRST_POLL_SECONDS = 0.005
-MAX_POLL_SECONDS = 0.1
+WAIT_SECONDS = 20  # a waiting GET's bound, under the client's 30 s per request
 
 
 class LifecycleError(Exception):
@@ -32,7 +32,7 @@ class Tally:
     durations: list[float] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
     requests: int = 0
-    polls: int = 0
+    reads: int = 0  # GETs waiting on another service (answered at its change)
 
 
 @dataclass(frozen=True)
@@ -56,18 +56,24 @@ async def _until(
     ready: Callable[[dict[str, Any]], bool],
     what: str,
 ) -> dict[str, Any]:
-    deadline, pause = time.perf_counter() + STEP_SECONDS, FIRST_POLL_SECONDS
+    """Ask once; while the answer is absent (404) or not `ready`, ask again waiting for
+    a change (`Prefer: wait`, If-None-Match with the ETag last seen): the service answers
+    when the resource changes, so no request is spent on an unchanged one."""
+    deadline = time.perf_counter() + STEP_SECONDS
+    asking = headers
     while time.perf_counter() < deadline:
-        response = await pool.request("GET", path, headers=headers)
-        tally.polls += 1
+        response = await pool.request("GET", path, headers=asking)
+        tally.reads += 1
         if response.status == 200:
             body: dict[str, Any] = response.json()
             if ready(body):
                 return body
-        elif response.status != 404:  # 404: the other service has not seen the fact yet
+        elif response.status not in (304, 404):  # 404: not seen the fact yet; 304: unchanged
             raise LifecycleError(f"{what}: {response.status} {response.body[:200]!r}")
-        await asyncio.sleep(pause)
-        pause = min(pause * 2, MAX_POLL_SECONDS)
+        left = int(deadline - time.perf_counter())
+        asking = {**headers, "Prefer": f"wait={max(1, min(WAIT_SECONDS, left))}"}
+        if response.etag is not None:
+            asking["If-None-Match"] = response.etag
     raise LifecycleError(f"{what}: not within {STEP_SECONDS} s")
 
 
@@ -167,6 +173,6 @@ async def run(
         "errors": len(tally.errors),
         "error_samples": tally.errors[:5],
         "commands": tally.requests,
-        "polls": tally.polls,
+        "reads": tally.reads,
         **quantiles_ms(tally.durations),
     }

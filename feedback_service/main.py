@@ -6,7 +6,14 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 
 from feedback_service import handlers, sender, settings, timer
-from feedback_service.routes import calendar, feedback, leadership, links, subscriptions
+from feedback_service.routes import (
+    calendar,
+    feedback,
+    feedback_view,
+    leadership,
+    links,
+    subscriptions,
+)
 from feedback_service.settings import FeedbackSettings
 from shared.runtime import positions, timers
 from shared.runtime.app import ServiceSpec, create_service
@@ -21,6 +28,7 @@ def create_app() -> FastAPI:
     router = APIRouter()
     for part in (
         feedback.router,
+        feedback_view.router,
         links.router,
         subscriptions.router,
         leadership.router,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from dispatch_service import store, views
 from dispatch_service.routes.deps import DispatchRuntime, Reader
 from dispatch_service.views import WorkOrderView
-from shared.runtime import openapi, pagination, preconditions
+from shared.runtime import changes, openapi, pagination, preconditions
 from shared.runtime.auth import Principal
 from shared.runtime.pagination import CursorQuery, LimitQuery, Page
 from shared.runtime.problems import not_found
@@ -27,13 +27,13 @@ _LIST: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _visible(row: dict[str, Any] | None, caller: Principal, appeal_id: UUID) -> dict[str, Any]:
+def _visible_or_none(row: dict[str, Any], caller: Principal) -> dict[str, Any] | None:
     # A department sees its own work orders only; another's is as good as absent.
-    if row is None or (
-        caller.department is not None
-        and caller.department not in (row["department"], *row["state"]["assisting"])
+    if caller.department is not None and caller.department not in (
+        row["department"],
+        *row["state"]["assisting"],
     ):
-        raise not_found("work order for appeal", appeal_id)
+        return None
     return row
 
 
@@ -86,11 +86,40 @@ async def list_work_orders(
     )
 
 
-@router.get("/{appeal_id}", responses=_READ)
+@router.get(
+    "/{appeal_id}", responses={**_READ, **changes.WAIT_RESPONSES}, response_model=WorkOrderView
+)
 async def get_work_order(
-    appeal_id: UUID, runtime: DispatchRuntime, caller: Reader, response: Response
-) -> WorkOrderView:
-    async with runtime.db.transaction() as tx:
-        row = _visible(await store.get_work_order(tx, appeal_id), caller, appeal_id)
-    response.headers["ETag"] = preconditions.etag(row["version"])
+    appeal_id: UUID,
+    runtime: DispatchRuntime,
+    caller: Reader,
+    response: Response,
+    prefer: changes.PreferHeader = None,
+    if_none_match: changes.IfNoneMatchHeader = None,
+) -> WorkOrderView | Response:
+    """The work order of an appeal. To wait for it to appear or change instead of polling:
+    `Prefer: wait=N`, with `If-None-Match` naming the ETag you hold (shared.runtime.changes)."""
+
+    async def read() -> dict[str, Any] | None:
+        async with runtime.db.transaction() as tx:
+            row = await store.get_work_order(tx, appeal_id)
+        return None if row is None else _visible_or_none(row, caller)
+
+    row = await changes.when_changed(
+        runtime.changes,
+        appeal_id,
+        read,
+        lambda row: (
+            row is not None
+            and not changes.matches(if_none_match, preconditions.etag(row["version"]))
+        ),
+        changes.wait_seconds(prefer, response),
+    )
+    if row is None:  # still absent (or not the caller's) at the bound
+        absent = not_found("work order for appeal", appeal_id)
+        absent.headers = changes.kept_headers(response)
+        raise absent
+    response.headers["ETag"] = etag = preconditions.etag(row["version"])
+    if changes.matches(if_none_match, etag):
+        return changes.not_modified(response)
     return views.work_order(row, datetime.now(UTC))

@@ -15,7 +15,6 @@ from feedback_service.store import read_models
 from shared import events
 from shared.runtime import idempotency, pagination, positions
 from shared.runtime.auth import Principal, require
-from shared.runtime.commands import load
 from shared.runtime.openapi import problems
 from shared.runtime.problems import invalid_field
 
@@ -255,32 +254,4 @@ async def callbacks_due(
         key=lambda c: (c.due_at, c.appeal_id),
         request=request,
         response=response,
-    )
-
-
-@router.get("/appeals/{appeal_id}/feedback")
-async def get_feedback(
-    appeal_id: UUID,
-    runtime: FeedbackRuntime,
-    caller: Annotated[Principal, require("feedback:read")],
-) -> views.FeedbackView:
-    """The appeal's feedback; a department sees another's appeal as one it knows nothing of."""
-    async with runtime.db.transaction() as tx:
-        state, version = await load(tx, commands.FEEDBACK, appeal_id)
-        holder = await read_models.holder(tx, appeal_id)
-    if caller.department is not None and (holder is None or holder.department != caller.department):
-        state, version, holder = domain.Feedback(), 0, None  # another department's appeal
-    return views.FeedbackView(
-        appeal_id=appeal_id,
-        holder=holder.department if holder else None,
-        round=holder.round if holder else None,
-        signed_for=holder.signed_for if holder else False,
-        handled_by=state.handled_by,
-        handled_round=state.handled_round,
-        review=state.review,
-        approved_round=state.approved_round,
-        callback_due=state.callback_due,
-        callbacks=state.callbacks,
-        rated_round=state.rated_round,
-        version=version,
     )

@@ -37,6 +37,7 @@ from shared.runtime import (
     selfcheck,
     tracing,
 )
+from shared.runtime.changes import ChangeFeed
 from shared.runtime.consumer import ConsumeLoop, FactHook, Handlers, ParkHook, subscriptions
 from shared.runtime.eventstore import Database
 from shared.runtime.outbox import OutboxRelay
@@ -57,6 +58,7 @@ class Runtime(Generic[SettingsT]):
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
     relay: OutboxRelay | None = None
     loop: ConsumeLoop | None = None
+    changes: ChangeFeed | None = None  # waiting GETs' wake-ups; none: no waiting
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -133,6 +135,10 @@ async def _start(spec: ServiceSpec[SettingsT]) -> Runtime[SettingsT]:
         # invalidated on first use; that request fails (500) and the consume loop retries.
     )
     runtime = Runtime(settings, engine, Database(engine), spec.migrations_dir)
+    runtime.changes = ChangeFeed(
+        engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
+        max_waiters=settings.max_waiting_requests,
+    )
     poolmetrics.POOLS.track(settings.service_name, engine)
     if settings.process_role == "web":
         return runtime  # HTTP only: the worker process runs the relay, consumer and timers
@@ -185,6 +191,8 @@ async def _stop(runtime: Runtime[Any]) -> None:
     _, late = await asyncio.wait(runtime.tasks, timeout=20) if runtime.tasks else (set(), set())
     for task in late:
         task.cancel()
+    if runtime.changes is not None:
+        await runtime.changes.close()
     poolmetrics.POOLS.forget(runtime.settings.service_name, runtime.engine)
     await runtime.engine.dispose()
 

@@ -214,6 +214,7 @@ class ConsumeLoop:
             first = fact.event.id in fresh
             fresh.discard(fact.event.id)  # a second copy in this batch is a duplicate
             outcomes.append(await self._apply(record, fact, first, tx))
+        await tx.notify_changed([f.event.subject for f in handled])  # shared.runtime.changes
         return outcomes
 
     async def _sort_out(self, record: Any, tx: Tx) -> envelope.Recorded | str:

@@ -19,6 +19,7 @@ from shared import envelope, events
 from shared.runtime import schema, tracing
 
 OUTBOX_CHANNEL = "hotline_outbox"
+CHANGED_CHANNEL = "hotline_changed"  # payload: the appeal id whose resources changed
 
 # The append, written out once and run on the transaction's asyncpg connection (Tx.driver):
 # SQLAlchemy Core built and compiled it per call, which was most of a filing's CPU. Arrays
@@ -30,8 +31,10 @@ _INSERT_EVENTS = """
         $1::uuid[], $2::uuid[], $3::int[], $4::varchar[], $5::text[], $6::varchar[],
         $7::varchar[]
     ) AS e"""
-_APPEND = _INSERT_EVENTS
-_APPEND_AND_NOTIFY = f"WITH appended AS ({_INSERT_EVENTS}) SELECT pg_notify('{OUTBOX_CHANNEL}', '')"
+# Waiting readers learn the stream ($9) changed (shared.runtime.changes); see _insert.
+_APPEND = f"WITH appended AS ({_INSERT_EVENTS}) SELECT pg_notify('{CHANGED_CHANNEL}', $9)"
+_APPEND_AND_NOTIFY = f"{_APPEND}, pg_notify('{OUTBOX_CHANNEL}', '')"
+_NOTIFY_CHANGED = f"SELECT pg_notify('{CHANGED_CHANNEL}', id) FROM unnest($1::text[]) AS id"
 _HASH_AT = "SELECT hash FROM events WHERE stream_id = $1 AND version = $2"
 State = TypeVar("State")
 
@@ -170,16 +173,20 @@ class Tx:
         del recorded  # a consume batch's transaction keeps them (shared.runtime.batch)
         # One prebuilt statement, whatever the number of facts: the rows as arrays (one
         # prepared statement, no per-call statement building), and the first append of the
-        # transaction carries its NOTIFY in the same round trip (delivered at commit,
-        # waking the relay at once).
+        # transaction carries the relay's NOTIFY in the same round trip (delivered at commit,
+        # waking the relay at once), every append the NOTIFY waiting readers wait for.
         columns = tuple(zip(*rows, strict=True))
         try:  # no savepoint: after a conflict the whole transaction must roll back anyway
-            await self.driver.execute(
-                _APPEND if self._notified else _APPEND_AND_NOTIFY, *columns, traceparent
-            )
+            statement = _APPEND if self._notified else _APPEND_AND_NOTIFY
+            await self.driver.execute(statement, *columns, traceparent, str(stream_id))
         except asyncpg.UniqueViolationError as exc:
             raise ConcurrencyError(stream_id, expected_version) from exc
         self._notified = True
+
+    async def notify_changed(self, stream_ids: Sequence[UUID]) -> None:
+        """Tell waiting readers, at the commit, that these appeals' resources changed."""
+        if stream_ids:
+            await self.driver.execute(_NOTIFY_CHANGED, [str(s) for s in set(stream_ids)])
 
     async def flush(self) -> None:
         """Write what was held back for the commit (a consume batch's BatchTx holds some)."""

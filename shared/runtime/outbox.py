@@ -130,7 +130,9 @@ class OutboxRelay:
                     last_stats = time.monotonic()
                 if published == 0:  # idle: until a NOTIFY, the backstop poll or the stop
                     notified = asyncio.ensure_future(wake.wait())
-                    await asyncio.wait({notified, stop}, timeout=POLL_SECONDS)
+                    await asyncio.wait(
+                        {notified, stop}, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
+                    )
                     notified.cancel()
         finally:
             stop.cancel()

@@ -50,6 +50,9 @@ class ServiceSettings(BaseSettings):
     process_role: Literal["all", "web", "worker"] = "all"
     # uvicorn workers of `entrypoint SERVICE web`: HTTP on every core the pod has.
     web_processes: int = Field(default=2, ge=1, le=64)
+    # GETs one process may hold at once waiting for a change (`Prefer: wait`,
+    # shared/runtime/changes.py); past it they are answered 503 with Retry-After.
+    max_waiting_requests: int = Field(default=512, ge=0, le=100_000)
     jwt_secret: SecretStr = SecretStr(DEV_JWT_SECRET)
     jwt_jwks_url: str | None = None
     jwt_issuer: str = "hotline-dev"

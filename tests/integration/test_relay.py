@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 
 from shared import events
-from shared.runtime import faults, kafka
+from shared.runtime import eventstore, faults, kafka
 from shared.runtime.eventstore import Database
 from shared.runtime.outbox import OutboxRelay
 from tests.support import infra, polling
@@ -84,3 +84,44 @@ async def test_a_stream_is_published_in_version_order(db: Database) -> None:
         if m.fact.get("subject") == str(appeal_id)
     ]
     assert versions == list(range(1, len(history) + 1))
+
+
+async def test_an_idle_relay_publishes_on_the_commits_notify_not_its_backstop_poll(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With the backstop poll pushed out of reach, only the NOTIFY the append sends at its
+    # commit can wake the relay in time: each fact is published within a second of it.
+    monkeypatch.setattr("shared.runtime.outbox.POLL_SECONDS", 60.0)
+    topic = await infra.scratch_topic()
+    relay = OutboxRelay(
+        db.engine,
+        lambda: kafka.producer(infra.KAFKA, client_id="test-relay-wake"),
+        service="intake",
+        topic=topic,
+        crash=faults.CrashPoints(None),
+    )
+    stopping = asyncio.Event()
+    task = asyncio.create_task(relay.run(stopping))
+    try:
+
+        async def holding() -> bool | None:
+            return True if relay.holds_role else None
+
+        await polling.until(holding, what="the relay to take the role")
+        for _ in range(3):
+            await asyncio.sleep(0.3)  # idle, waiting on its wake-up
+            appeal_id = uuid4()
+            async with db.transaction() as tx:
+                await tx.append(appeal_id, [factories.received(appeal_id)], expected_version=0)
+            committed = asyncio.get_running_loop().time()
+
+            async def published() -> bool | None:
+                async with db.engine.connect() as conn:
+                    unpublished, _ = await eventstore.unpublished_stats(conn)
+                return True if unpublished == 0 else None
+
+            await polling.until(published, what="the fact to be published")
+            assert asyncio.get_running_loop().time() - committed < 1.0
+    finally:
+        stopping.set()
+        await task
