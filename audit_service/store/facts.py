@@ -4,16 +4,16 @@ all of them streamed."""
 
 from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime
-from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
+import asyncpg
 from sqlalchemy import func, select, text
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from audit_service import sealing
-from audit_service.domain import Fact, records
+from audit_service.domain import Fact, records, wire
 from audit_service.store.tables import facts
 from shared.runtime import bulk
 from shared.runtime.batch import BatchTx
@@ -38,6 +38,17 @@ def fact_row(delivery: Delivery) -> dict[str, Any]:
         "partition": delivery.partition,
         "offset": delivery.offset,
     }
+
+
+def fact_columns(delivery: Delivery) -> wire.Columns:
+    """A delivered fact's row as `copy_facts` takes it (`wire.COLUMNS` order)."""
+    row = fact_row(delivery)
+    cause = row["causation_id"]
+    return (
+        str(row["event_id"]), row["source"], row["type"], str(row["subject"]), row["version"],
+        row["time"], row["actor"], None if cause is None else str(cause), row["hash"],
+        row["prev_hash"], row["body"], row["topic"], row["partition"], row["offset"],
+    )  # fmt: skip
 
 
 async def _sealed(
@@ -80,12 +91,10 @@ async def add_facts(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> No
         )
 
 
-_COPIED = [c.name for c in facts.columns]
-_IN_COPY_ORDER = itemgetter(*_COPIED)
+COPIED = tuple(c.name for c in facts.columns)
+assert (*wire.COLUMNS, "ingested_at", "seq", "seal") == COPIED
 _HELD = "audit.facts"  # a consume batch's rows, held to its flush (BatchTx.later)
-_ADD_SEALED = text(
-    bulk.insert_rows(facts, _COPIED, on_conflict="ON CONFLICT (event_id) DO NOTHING")
-)
+_ADD_SEALED = text(bulk.insert_rows(facts, COPIED, on_conflict="ON CONFLICT (event_id) DO NOTHING"))
 
 
 def hold_fact(tx: BatchTx, row: dict[str, Any]) -> None:
@@ -105,32 +114,59 @@ def held_hash(tx: BatchTx, event_id: UUID) -> str | None:
 
 
 async def copy_facts(
-    conn: AsyncConnection, schema_name: str, rows: Sequence[dict[str, Any]]
+    conn: AsyncConnection, schema_name: str, rows: Sequence[wire.Columns], first_seq: int
 ) -> None:
-    """Bulk insert for replays: COPY into a session-local staging table, then one INSERT that
-    skips facts already present (a relay may have published one twice)."""
+    """Bulk insert for replays, rows in `wire.COLUMNS` order, numbered from `first_seq` in
+    the order given (the replay's schema is its own: it numbers its facts itself) and sealed:
+    a binary COPY straight into the replay's table. A batch holding a fact the table has
+    already (a relay may have published one twice) is written again through a staging table
+    and an INSERT that skips it."""
     if not rows:
         return
-    columns = ", ".join(f'"{c}"' for c in _COPIED)
-    await conn.execute(
-        text(
-            "CREATE TEMP TABLE IF NOT EXISTS facts_staging "
-            "(LIKE public.facts INCLUDING DEFAULTS INCLUDING IDENTITY) "
-            "ON COMMIT DELETE ROWS"
-        )
-    )
-    sealed = await _sealed(conn, rows, schema_name)
+    now = datetime.now(UTC)
+    seqs = range(first_seq, first_seq + len(rows))
+    places = ((str(r[0]), r[8], r[11], r[12], r[13], n) for r, n in zip(rows, seqs, strict=True))
+    seals = records.seals(sealing.key(), places, now)
+    sealed = [(*row, now, n, seal) for row, n, seal in zip(rows, seqs, seals, strict=True)]
+    # The replay's own table, which nobody reads before the replay finishes; a replay that
+    # dies is started again into a fresh schema, so its commits need not wait for the WAL
+    # flush. (Also begins the transaction the raw COPY below joins.)
+    await conn.execute(text("SET LOCAL synchronous_commit = off"))
     raw = (await conn.get_raw_connection()).driver_connection
     assert raw is not None
-    await raw.copy_records_to_table(
-        "facts_staging", columns=_COPIED, records=[_IN_COPY_ORDER(r) for r in sealed]
-    )
-    await conn.execute(
-        text(
-            f'INSERT INTO "{schema_name}".facts ({columns}) SELECT {columns} FROM facts_staging '
-            "ON CONFLICT (event_id) DO NOTHING"
+    try:
+        async with conn.begin_nested():
+            await raw.copy_records_to_table(
+                "facts", schema_name=schema_name, columns=COPIED, records=sealed
+            )
+    except asyncpg.UniqueViolationError:
+        await conn.execute(
+            text(
+                "CREATE TEMP TABLE IF NOT EXISTS facts_staging "
+                "(LIKE public.facts INCLUDING DEFAULTS INCLUDING IDENTITY) "
+                "ON COMMIT DELETE ROWS"
+            )
         )
+        await raw.copy_records_to_table("facts_staging", columns=COPIED, records=sealed)
+        columns = ", ".join(f'"{c}"' for c in COPIED)
+        await conn.execute(
+            text(
+                f'INSERT INTO "{schema_name}".facts ({columns}) '
+                f"SELECT {columns} FROM facts_staging ORDER BY seq "
+                "ON CONFLICT (event_id) DO NOTHING"
+            )
+        )
+
+
+async def live_hashes(conn: AsyncConnection, event_ids: Sequence[str]) -> dict[str, str]:
+    """The live store's hash of each of these facts it holds (event ids as UUID strings)."""
+    raw = (await conn.get_raw_connection()).driver_connection
+    assert raw is not None
+    rows = await raw.fetch(
+        "SELECT event_id::text, hash FROM public.facts WHERE event_id = ANY($1::uuid[])",
+        list(event_ids),
     )
+    return {row[0]: row[1] for row in rows}
 
 
 def _to_fact(row: Any) -> Fact:

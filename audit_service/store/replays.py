@@ -2,10 +2,15 @@
 
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import Connection, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
-from audit_service.store.tables import projection, replays
+from audit_service.store.tables import facts, projection, replays
+
+# What keeps the facts table's rows unique and found: built once over a loaded table, far
+# cheaper than kept up to date row by row through a bulk load.
+_UNIQUE = (facts.primary_key, *(c for c in facts.constraints if c is not facts.primary_key))
 
 
 async def create_projection_schema(conn: AsyncConnection, schema_name: str) -> None:
@@ -15,6 +20,50 @@ async def create_projection_schema(conn: AsyncConnection, schema_name: str) -> N
             sync.execution_options(schema_translate_map={None: schema_name})
         )
     )
+
+
+def _in_schema(conn: Connection, schema_name: str) -> Connection:
+    return conn.execution_options(schema_translate_map={None: schema_name})
+
+
+async def begin_bulk_load(conn: AsyncConnection, schema_name: str) -> None:
+    """The replay's facts table made ready for `copy_facts` in bulk: without its indexes
+    and unique constraints (a fact published twice is then held twice until
+    `end_bulk_load`), and unlogged: nobody reads it before the replay finishes, and a
+    replay cut short is started again into a fresh schema."""
+
+    def drop(sync: Connection) -> None:
+        scoped = _in_schema(sync, schema_name)
+        for index in facts.indexes:
+            scoped.execute(DropIndex(index))
+        for constraint in _UNIQUE:
+            scoped.execute(DropConstraint(constraint))
+
+    await conn.run_sync(drop)
+    await conn.execute(text(f'ALTER TABLE "{schema_name}".facts SET UNLOGGED'))
+
+
+async def end_bulk_load(conn: AsyncConnection, schema_name: str) -> None:
+    """Back to the table `create_projection_schema` made: each fact once (the first read,
+    as an insert that skips a fact present would keep), logged, indexed."""
+    table = f'"{schema_name}".facts'
+    await conn.execute(
+        text(
+            f"DELETE FROM {table} AS later USING {table} AS first "
+            "WHERE later.event_id = first.event_id AND later.seq > first.seq"
+        )
+    )
+    await conn.execute(text(f"ALTER TABLE {table} SET LOGGED"))
+
+    def build(sync: Connection) -> None:
+        scoped = _in_schema(sync, schema_name)
+        for constraint in _UNIQUE:
+            # Not isolated: the table's next CREATE (the next replay's schema) keeps it.
+            scoped.execute(AddConstraint(constraint, isolate_from_table=False))
+        for index in facts.indexes:
+            scoped.execute(CreateIndex(index))
+
+    await conn.run_sync(build)
 
 
 async def new_replay(conn: AsyncConnection, end_offsets: dict[str, int]) -> tuple[int, str]:

@@ -15,7 +15,7 @@ from audit_service import switch_over as switching
 from audit_service.domain import merkle, proofs, signing
 from audit_service.verification import FactCheck, StoreCheck
 from shared import topics
-from tests.integration.test_tamper import AUDIT_EDITS, _deliveries, audit
+from tests.integration.test_tamper import AUDIT_EDITS, _columns, _deliveries, audit
 
 pytestmark = pytest.mark.integration
 __all__ = ["audit"]  # the fixture, shared with the tamper tests
@@ -32,7 +32,7 @@ async def test_a_switch_over_sets_tampered_rows_right(
         await store.add_facts(conn, rows)
         replay_id, schema_name = await store.new_replay(conn, ends)
         await store.create_projection_schema(conn, schema_name)
-        await store.copy_facts(conn, schema_name, rows)
+        await store.copy_facts(conn, schema_name, _columns(appeals), first_seq=1)
         await store.update_replay(conn, replay_id, status="different", report={})
 
     edited = {}
@@ -104,7 +104,7 @@ async def test_a_switch_over_adds_no_second_leaf_for_a_fact_the_tree_holds(
         await store.add_facts(conn, rows)
         replay_id, schema_name = await store.new_replay(conn, ends)
         await store.create_projection_schema(conn, schema_name)
-        await store.copy_facts(conn, schema_name, rows)
+        await store.copy_facts(conn, schema_name, _columns(appeals), first_seq=1)
         await store.update_replay(conn, replay_id, status="different", report={})
     published: list[proofs.SignedCheckpoint] = []
 

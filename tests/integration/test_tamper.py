@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from audit_service import comparison, store
+from audit_service.domain import wire
 from audit_service.main import MIGRATIONS as AUDIT_MIGRATIONS
 from audit_service.store.tables import facts
 from audit_service.verification import FactCheck
@@ -96,6 +97,11 @@ def _deliveries(histories: int) -> list[list[Delivery]]:
     return appeals
 
 
+def _columns(appeals: list[list[Delivery]]) -> list[wire.Columns]:
+    """The same facts as a replay copies them into its schema."""
+    return [store.fact_columns(d) for read in appeals for d in read]
+
+
 async def test_the_runtime_role_cannot_update_or_delete_history(
     audit: tuple[AsyncEngine, AsyncEngine],
 ) -> None:
@@ -147,7 +153,7 @@ async def test_editing_any_column_of_audits_facts_is_found_and_makes_a_replay_un
         # What the log holds, rebuilt beside the live projection as a replay rebuilds it.
         replay_id, schema_name = await store.new_replay(conn, {})
         await store.create_projection_schema(conn, schema_name)
-        await store.copy_facts(conn, schema_name, rows)
+        await store.copy_facts(conn, schema_name, _columns(appeals), first_seq=1)
     ends = {f"{t}:0": 10**6 for t in topics.ALL}
     assert (await comparison.compare(runtime, schema_name, ends))["equal"] is True
     assert await FactCheck().run_pass(runtime) == 0
