@@ -215,8 +215,7 @@ class Database:
         the connection both `Tx.conn` and `Tx.driver` use; SQLAlchemy is told not to begin
         one of its own (its driver adapter would, at its first statement, so a prebuilt
         statement run first would otherwise run outside it)."""
-        span = tracing.transaction_span()
-        try:
+        with tracing.transaction_span():
             async with self.engine.connect() as conn:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")
                 driver: Any = (await conn.get_raw_connection()).driver_connection
@@ -228,14 +227,6 @@ class Database:
                 finally:
                     if driver.is_in_transaction():  # cancelled mid-commit: never pooled open
                         await conn.invalidate()
-        except BaseException as exc:
-            if span is not None:
-                tracing.end(span, exc)
-                span = None
-            raise
-        finally:
-            if span is not None:
-                span.end()
 
 
 async def unpublished_stats(conn: AsyncConnection) -> tuple[int, float]:

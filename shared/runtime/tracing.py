@@ -171,14 +171,22 @@ def tracer() -> trace.Tracer:
 _POSTGRESQL = {"db.system.name": "postgresql"}
 
 
-def transaction_span() -> Span | None:
+@contextlib.contextmanager
+def transaction_span() -> Iterator[None]:
     """A CLIENT span for one PostgreSQL transaction, child of the current span (a request's,
-    a record's), ended by the caller; None outside any span (a timer's idle pass makes no
-    trace of its own). Not made current: the statements and the facts appended in it stay
-    children of the request or record they serve."""
+    a record's); none outside any span (a timer's idle pass makes no trace of its own). Not
+    made current: the statements and the facts appended in it stay children of the request
+    or record they serve."""
     if not trace.get_current_span().get_span_context().is_valid:
-        return None
-    return tracer().start_span("transaction", kind=SpanKind.CLIENT, attributes=_POSTGRESQL)
+        yield
+        return
+    span = tracer().start_span("transaction", kind=SpanKind.CLIENT, attributes=_POSTGRESQL)
+    try:
+        yield
+    except BaseException as exc:
+        end(span, exc)
+        raise
+    span.end()
 
 
 def traceparent() -> str | None:
