@@ -22,19 +22,19 @@ from shared.runtime.app import ServiceSpec, create_service
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def _routes() -> APIRouter:
-    """The one place audit's routers are joined."""
-    routes = APIRouter()
-    routes.include_router(history.router)
-    routes.include_router(proofs.router)  # before integrity: /checkpoints/public-key
-    routes.include_router(access.router)
-    routes.include_router(integrity.router)
-    routes.include_router(replays.router)
-    routes.include_router(measures.router)
-    routes.include_router(rules.router)
-    routes.include_router(watch.router)  # conduct and hot spots
-    routes.include_router(ui.router)  # the auditor's pages, with their own cookie sign-in
-    return routes
+def _routes() -> list[APIRouter]:
+    """The one place audit's routers are joined, in this order."""
+    return [
+        history.router,
+        proofs.router,  # before integrity: /checkpoints/public-key
+        access.router,
+        integrity.router,
+        replays.router,
+        measures.router,
+        rules.router,
+        watch.router,  # conduct and hot spots
+        ui.router,  # the auditor's pages, with their own cookie sign-in
+    ]
 
 
 def create_app() -> FastAPI:

@@ -13,11 +13,8 @@ from shared.runtime.app import ServiceSpec, create_service
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def router() -> APIRouter:
-    joined = APIRouter()
-    for routes in (work_orders, department, centre, catalogue, calendar):
-        joined.include_router(routes.router)
-    return joined
+def routers() -> list[APIRouter]:
+    return [routes.router for routes in (work_orders, department, centre, catalogue, calendar)]
 
 
 def create_app() -> FastAPI:
@@ -25,7 +22,7 @@ def create_app() -> FastAPI:
     return create_service(
         ServiceSpec(
             settings=config,
-            router=router(),
+            router=routers(),
             migrations_dir=MIGRATIONS,
             handlers=handlers.HANDLERS,
             background=[

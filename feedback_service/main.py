@@ -3,7 +3,7 @@ webhook deliveries)."""
 
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from feedback_service import handlers, sender, settings, timer
 from feedback_service.routes import (
@@ -25,20 +25,17 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app() -> FastAPI:
     config = load(FeedbackSettings)
     settings.use(config)  # for the handlers and the projection, which get a transaction only
-    router = APIRouter()
-    for part in (
-        feedback.router,
-        feedback_view.router,
-        links.router,
-        subscriptions.router,
-        leadership.router,
-        calendar.router,
-    ):
-        router.include_router(part)
     return create_service(
         ServiceSpec(
             settings=config,
-            router=router,
+            router=[
+                feedback.router,
+                feedback_view.router,
+                links.router,
+                subscriptions.router,
+                leadership.router,
+                calendar.router,
+            ],
             migrations_dir=MIGRATIONS,
             handlers=handlers.HANDLERS,
             on_fact=positions.record,  # read your own writes: X-Work-Order-Version

@@ -1,6 +1,6 @@
 from pathlib import Path
 
-from fastapi import APIRouter, FastAPI
+from fastapi import FastAPI
 
 from intake_service import handlers
 from intake_service.open311 import api as open311
@@ -23,15 +23,12 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 
 def create_app() -> FastAPI:
-    router = APIRouter()
     # Open311's catch-all 404 (in `open311`) goes last, after every route it would shadow.
     joined = (appeals, front_office, emergency, catalogue, knowledge, erasures, access)
-    for routes in (*joined, open311_feeds, open311):
-        router.include_router(routes.router)
     app = create_service(
         ServiceSpec(
             settings=settings.load(IntakeSettings),
-            router=router,
+            router=[routes.router for routes in (*joined, open311_feeds, open311)],
             migrations_dir=MIGRATIONS,
             handlers=handlers.HANDLERS,
             on_fact=positions.record,  # read your own writes: X-Work-Order-Version

@@ -222,17 +222,18 @@ class Database:
         the connection both `Tx.conn` and `Tx.driver` use; SQLAlchemy is told not to begin
         one of its own (its driver adapter would, at its first statement, so a prebuilt
         statement run first would otherwise run outside it)."""
-        async with self.engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            driver: Any = (await conn.get_raw_connection()).driver_connection
-            try:
-                async with driver.transaction():
-                    tx = kind(conn, driver)
-                    yield tx
-                    await tx.flush()  # before the commit; skipped when the body raised
-            finally:
-                if driver.is_in_transaction():  # cancelled mid-commit: never pooled open
-                    await conn.invalidate()
+        with tracing.transaction_span():
+            async with self.engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                driver: Any = (await conn.get_raw_connection()).driver_connection
+                try:
+                    async with driver.transaction():
+                        tx = kind(conn, driver)
+                        yield tx
+                        await tx.flush()  # before the commit; skipped when the body raised
+                finally:
+                    if driver.is_in_transaction():  # cancelled mid-commit: never pooled open
+                        await conn.invalidate()
 
 
 async def unpublished_stats(conn: AsyncConnection) -> tuple[int, float]:

@@ -1,6 +1,6 @@
 """ASGI middleware: request ids, access logs and request metrics, in one pass. The request's
-span (and so its trace id in these log lines) comes from FastAPI's OpenTelemetry middleware,
-which wraps this one (tracing.instrument_app)."""
+span (and so its trace id in these log lines) is FastAPI's own (tracing.app_telemetry), current
+around the whole app."""
 
 import logging
 import time
