@@ -75,7 +75,8 @@ async def main() -> None:
     intake, dispatch, feedback, audit = [
         await processes.make(name) for name in ("intake", "dispatch", "feedback", "audit")
     ]
-    intake.split = True  # as make bench and the manifests run it
+    for service in (intake, dispatch, feedback, audit):
+        service.split = True  # as make bench and the manifests run them
     await seed_routing(dispatch)
     everything = [intake, dispatch, feedback, audit]
     operator = processes.bearer(*processes.OPERATOR)

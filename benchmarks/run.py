@@ -64,7 +64,8 @@ async def _system(results: dict[str, Any]) -> None:
     intake, dispatch, feedback, audit = [
         await processes.make(name) for name in ("intake", "dispatch", "feedback", "audit")
     ]
-    intake.split = True  # as deployed: HTTP in web processes, relay and consumer in a worker
+    for service in (intake, dispatch, feedback, audit):
+        service.split = True  # as deployed: HTTP in web processes, relay and consumer in a worker
     bare = ServiceProcess(
         throughput.bare_service(),
         processes.LOGS,

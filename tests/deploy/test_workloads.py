@@ -395,7 +395,8 @@ def test_each_database_has_room_for_its_service_at_full_scale(docs: list[Doc]) -
         allowed = int(cluster["spec"]["postgresql"]["parameters"]["max_connections"])
         overflow = int(config_maps_of(docs, d).get("HOTLINE_DATABASE_MAX_OVERFLOW", "10"))
         pools = most * processes_per_pod(docs, d)  # one pool per process
-        needed = pools * (pool + overflow) + 1  # + the migration Job
+        # + one LISTENing connection per process for waiting GETs (shared/runtime/changes.py)
+        needed = pools * (pool + overflow + 1) + 1  # + the migration Job
         assert needed <= allowed - SUPERUSER_RESERVED, f"{name}: {needed} > {allowed}"
 
 
