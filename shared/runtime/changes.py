@@ -29,7 +29,9 @@ from shared.runtime import openapi
 from shared.runtime.eventstore import CHANGED_CHANNEL as CHANNEL
 from shared.runtime.problems import Problem
 
-MAX_WAIT_SECONDS: Final = 30
+# A stopping process answers its waiters before it exits (uvicorn lets requests in flight
+# finish): the 5 s preStop pause plus this stay inside the pods' 30 s grace period.
+MAX_WAIT_SECONDS: Final = 20
 RECHECK_SECONDS: Final = 2.0
 RETRY_AFTER_SECONDS: Final = 1
 _WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*\"?(\d{1,6})\"?", re.IGNORECASE)
