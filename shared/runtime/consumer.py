@@ -1,6 +1,6 @@
 """The idempotent consume loop (kafka.md §6), written once for every service.
 
-For each batch of records from one partition, one PostgreSQL transaction records the inbox
+For each batch of records from one topic, one PostgreSQL transaction records the inbox
 rows and runs the handlers; the Kafka offset moves only after that commit. A crash in
 between redelivers records that the inbox then skips. Undecodable or inapplicable records
 are parked with their reason; transient faults (database or broker away) are retried with
@@ -114,29 +114,24 @@ class ConsumeLoop:
                     fetch.cancel()
                     await asyncio.gather(fetch, return_exceptions=True)
                     return
-                for partition, records in fetch.result().items():
-                    if partition not in consumer.assignment():
-                        continue  # revoked by a rebalance since the fetch: its new owner reads it
-                    await self._apply_batch(records, stopping)
+                for batch in deliveries.by_topic(fetch.result(), consumer.assignment()):
+                    await self._apply_batch([r for rs in batch.values() for r in rs], stopping)
                     # Every record above is committed in PostgreSQL before its offset moves.
-                    # The offset commit (a broker round trip) runs while the next partition's
+                    # The offset commit (a broker round trip) runs while the next topic's
                     # batch applies; one commit in flight at a time, so offsets move in order.
                     await committing
-                    committing = asyncio.ensure_future(
-                        self._commit(consumer, partition, records[-1].offset + 1)
-                    )
+                    offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
+                    committing = asyncio.ensure_future(self._commit(consumer, offsets))
         finally:
             stop.cancel()
             # Before the consumer stops (and leaves its group): the last offsets are kept.
             await committing
 
-    async def _commit(
-        self, consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int
-    ) -> None:
-        """Move the offset; if a rebalance took the partition meanwhile, let it go: its new
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        """Move the offsets; if a rebalance took a partition meanwhile, let it go: its new
         owner reads the batch again and the inbox skips every fact this replica applied."""
         try:
-            await consumer.commit({partition: offset})
+            await consumer.commit(offsets)
         except (
             CommitFailedError,
             IllegalGenerationError,
@@ -146,11 +141,7 @@ class ConsumeLoop:
         ) as exc:
             log.warning(
                 "offset commit lost to a rebalance; the new owner re-reads the batch",
-                extra={
-                    "partition": partition.partition,
-                    "topic": partition.topic,
-                    "error": str(exc),
-                },
+                extra={"partitions": sorted(map(str, offsets)), "error": str(exc)},
             )
 
     async def _apply_batch(self, records: list[Any], stopping: asyncio.Event) -> None:

@@ -1,10 +1,12 @@
 """What the consume loop (shared.runtime.consumer) hands a service and takes from it: the
-handler and hook types, a fact with where it was read, and which faults it retries."""
+handler and hook types, a fact with where it was read, which faults it retries, and how a
+fetch splits into batches."""
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
@@ -59,3 +61,17 @@ def is_transient(exc: BaseException) -> bool:
         | KafkaError
         | TimeoutError,
     )
+
+
+def by_topic(
+    fetched: dict[TopicPartition, list[Any]], assigned: set[TopicPartition]
+) -> list[dict[TopicPartition, list[Any]]]:
+    """A fetch as one batch per topic, each partition's records in order (an appeal's facts
+    share a partition). Per partition, a steady rate makes batches of a record or two, each
+    paying a transaction and an offset commit; topics stay apart, as handlers hold one
+    topic's writes. A partition revoked since the fetch is left to its new owner."""
+    batches: dict[str, dict[TopicPartition, list[Any]]] = {}
+    for tp, records in fetched.items():
+        if tp in assigned and records:
+            batches.setdefault(tp.topic, {})[tp] = records
+    return list(batches.values())
