@@ -65,7 +65,7 @@ async def _system(results: dict[str, Any]) -> None:
         await processes.make(name) for name in ("intake", "dispatch", "feedback", "audit")
     ]
     for service in (intake, dispatch, feedback, audit):
-        service.split = True  # as deployed: HTTP in web processes, relay and consumer in a worker
+        service.split = service.service.name in measure.SPLIT  # web processes and a worker
     bare = ServiceProcess(
         throughput.bare_service(),
         processes.LOGS,
