@@ -19,7 +19,7 @@ from shared import envelope, events
 from shared.runtime import schema, tracing
 
 OUTBOX_CHANNEL = "hotline_outbox"
-CHANGED_CHANNEL = "hotline_changed"  # payload: the appeal id whose resources changed
+CHANGED_CHANNEL = "hotline_changed"  # payload: the changed stream ($9); shared.runtime.changes
 
 # The append, written out once and run on the transaction's asyncpg connection (Tx.driver):
 # SQLAlchemy Core built and compiled it per call, which was most of a filing's CPU. Arrays
@@ -31,7 +31,6 @@ _INSERT_EVENTS = """
         $1::uuid[], $2::uuid[], $3::int[], $4::varchar[], $5::text[], $6::varchar[],
         $7::varchar[]
     ) AS e"""
-# Waiting readers learn the stream ($9) changed (shared.runtime.changes); see _insert.
 _APPEND = f"WITH appended AS ({_INSERT_EVENTS}) SELECT pg_notify('{CHANGED_CHANNEL}', $9)"
 _APPEND_AND_NOTIFY = f"{_APPEND}, pg_notify('{OUTBOX_CHANNEL}', '')"
 _NOTIFY_CHANGED = f"SELECT pg_notify('{CHANGED_CHANNEL}', id) FROM unnest($1::text[]) AS id"
@@ -171,10 +170,8 @@ class Tx:
         traceparent: str | None,
     ) -> None:
         del recorded  # a consume batch's transaction keeps them (shared.runtime.batch)
-        # One prebuilt statement, whatever the number of facts: the rows as arrays (one
-        # prepared statement, no per-call statement building), and the first append of the
-        # transaction carries the relay's NOTIFY in the same round trip (delivered at commit,
-        # waking the relay at once), every append the NOTIFY waiting readers wait for.
+        # One prepared statement for any number of facts (the rows as arrays), carrying the
+        # NOTIFY for waiting readers and, the transaction's first, the relay's (at commit).
         columns = tuple(zip(*rows, strict=True))
         try:  # no savepoint: after a conflict the whole transaction must roll back anyway
             statement = _APPEND if self._notified else _APPEND_AND_NOTIFY
