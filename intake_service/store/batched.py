@@ -115,7 +115,7 @@ async def history(tx: BatchTx, appeal_id: UUID) -> list[Update]:
         wanted = _wanted(tx, appeal_id, feeds)
         feeds.update({each: [] for each in wanted})
         for row in await tx.conn.execute(_HISTORIES, {"ids": wanted}):
-            feeds[row.appeal_id].append(_update(row))
+            feeds[row.appeal_id].append(update_of(row))
     return list(feeds[appeal_id])
 
 
@@ -139,7 +139,8 @@ def _values(u: Update) -> tuple[Any, ...]:
             u.due)  # fmt: skip
 
 
-def _update(row: Any) -> Update:
+def update_of(row: Any) -> Update:
+    """An Open311 update from its open311_updates row."""
     return Update(
         update_id=row.update_id,
         appeal_id=row.appeal_id,

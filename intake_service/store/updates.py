@@ -26,19 +26,6 @@ _ADD_ALL = """
     ON CONFLICT (update_id) DO NOTHING"""
 
 
-def _update(row: Any) -> Update:
-    return Update(
-        update_id=row.update_id,
-        appeal_id=row.appeal_id,
-        fact_type=row.fact_type,
-        status=row.status,
-        description=row.description,
-        at=row.updated_at,
-        department=row.department,
-        due=row.due,
-    )
-
-
 def _in_time_order() -> Any:
     return select(updates).order_by(updates.c.updated_at, updates.c.id)
 
@@ -47,7 +34,7 @@ async def history(tx: Tx, appeal_id: UUID) -> list[Update]:
     if isinstance(tx, BatchTx):  # a consume batch reads its appeals' updates at once
         return await batched.history(tx, appeal_id)
     rows = await tx.conn.execute(_in_time_order().where(updates.c.appeal_id == appeal_id))
-    return [_update(row) for row in rows]
+    return [batched.update_of(row) for row in rows]
 
 
 async def add(tx: Tx, update: Update) -> None:
@@ -104,7 +91,7 @@ async def between(
         query = query.where(updates.c.appeal_id.not_in(hidden))
     return [
         (
-            _update(row),
+            batched.update_of(row),
             {
                 "received": row.received,
                 "key_id": row.key_id,
@@ -122,5 +109,5 @@ async def of_appeals(tx: Tx, appeal_ids: Sequence[UUID]) -> dict[UUID, list[Upda
         return found
     rows = await tx.conn.execute(_in_time_order().where(updates.c.appeal_id.in_(appeal_ids)))
     for row in rows:
-        found.setdefault(row.appeal_id, []).append(_update(row))
+        found.setdefault(row.appeal_id, []).append(batched.update_of(row))
     return found
