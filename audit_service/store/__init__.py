@@ -18,7 +18,6 @@ from audit_service.store.facts import (
     appeal_facts,
     appeals_given_to,
     appeals_of,
-    copy_facts,
     count_facts,
     delivered,
     fact_columns,
@@ -27,7 +26,6 @@ from audit_service.store.facts import (
     facts_by_appeal,
     held_hash,
     hold_fact,
-    live_hashes,
     recorded_facts,
     stream_facts,
     streams_facts,
@@ -35,9 +33,11 @@ from audit_service.store.facts import (
 from audit_service.store.findings import add_findings, list_findings
 from audit_service.store.replays import (
     begin_bulk_load,
+    copy_facts,
     create_projection_schema,
     end_bulk_load,
     get_replay,
+    live_hashes,
     new_replay,
     update_replay,
 )

@@ -1,11 +1,17 @@
-"""Replay jobs, and the fresh schema each rebuilds the projection into."""
+"""Replay jobs, the fresh schema each rebuilds the projection into, and its bulk load."""
 
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
+import asyncpg
 from sqlalchemy import Connection, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
+from audit_service import sealing
+from audit_service.domain import records, wire
+from audit_service.store.facts import COPIED
 from audit_service.store.tables import facts, projection, replays
 
 # What keeps the facts table's rows unique and found: built once over a loaded table, far
@@ -87,3 +93,59 @@ async def update_replay(conn: AsyncConnection, replay_id: int, **values: Any) ->
 async def get_replay(conn: AsyncConnection, replay_id: int) -> dict[str, Any] | None:
     row = (await conn.execute(select(replays).where(replays.c.id == replay_id))).one_or_none()
     return None if row is None else dict(row._mapping)
+
+
+async def copy_facts(
+    conn: AsyncConnection, schema_name: str, rows: Sequence[wire.Columns], first_seq: int
+) -> None:
+    """Bulk insert for replays, rows in `wire.COLUMNS` order, numbered from `first_seq` in
+    the order given (the replay's schema is its own: it numbers its facts itself) and sealed:
+    a binary COPY straight into the replay's table. A batch holding a fact the table has
+    already (a relay may have published one twice) is written again through a staging table
+    and an INSERT that skips it."""
+    if not rows:
+        return
+    now = datetime.now(UTC)
+    seqs = range(first_seq, first_seq + len(rows))
+    places = ((str(r[0]), r[8], r[11], r[12], r[13], n) for r, n in zip(rows, seqs, strict=True))
+    seals = records.seals(sealing.key(), places, now)
+    sealed = [(*row, now, n, seal) for row, n, seal in zip(rows, seqs, seals, strict=True)]
+    # The replay's own table, which nobody reads before the replay finishes; a replay that
+    # dies is started again into a fresh schema, so its commits need not wait for the WAL
+    # flush. (Also begins the transaction the raw COPY below joins.)
+    await conn.execute(text("SET LOCAL synchronous_commit = off"))
+    raw = (await conn.get_raw_connection()).driver_connection
+    assert raw is not None
+    try:
+        async with conn.begin_nested():
+            await raw.copy_records_to_table(
+                "facts", schema_name=schema_name, columns=COPIED, records=sealed
+            )
+    except asyncpg.UniqueViolationError:
+        await conn.execute(
+            text(
+                "CREATE TEMP TABLE IF NOT EXISTS facts_staging "
+                "(LIKE public.facts INCLUDING DEFAULTS INCLUDING IDENTITY) "
+                "ON COMMIT DELETE ROWS"
+            )
+        )
+        await raw.copy_records_to_table("facts_staging", columns=COPIED, records=sealed)
+        columns = ", ".join(f'"{c}"' for c in COPIED)
+        await conn.execute(
+            text(
+                f'INSERT INTO "{schema_name}".facts ({columns}) '
+                f"SELECT {columns} FROM facts_staging ORDER BY seq "
+                "ON CONFLICT (event_id) DO NOTHING"
+            )
+        )
+
+
+async def live_hashes(conn: AsyncConnection, event_ids: Sequence[str]) -> dict[str, str]:
+    """The live store's hash of each of these facts it holds (event ids as UUID strings)."""
+    raw = (await conn.get_raw_connection()).driver_connection
+    assert raw is not None
+    rows = await raw.fetch(
+        "SELECT event_id::text, hash FROM public.facts WHERE event_id = ANY($1::uuid[])",
+        list(event_ids),
+    )
+    return {row[0]: row[1] for row in rows}
