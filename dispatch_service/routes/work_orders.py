@@ -105,21 +105,19 @@ async def get_work_order(
             row = await store.get_work_order(tx, appeal_id)
         return None if row is None else _visible_or_none(row, caller)
 
-    row = await changes.when_changed(
+    row = await changes.conditional_read(
         runtime.changes,
         appeal_id,
         read,
-        lambda row: (
-            row is not None
-            and not changes.matches(if_none_match, preconditions.etag(row["version"]))
-        ),
-        changes.wait_seconds(prefer, response),
+        lambda row: preconditions.etag(row["version"]),
+        prefer=prefer,
+        if_none_match=if_none_match,
+        response=response,
     )
     if row is None:  # still absent (or not the caller's) at the bound
         absent = not_found("work order for appeal", appeal_id)
         absent.headers = changes.kept_headers(response)
         raise absent
-    response.headers["ETag"] = etag = preconditions.etag(row["version"])
-    if changes.matches(if_none_match, etag):
-        return changes.not_modified(response)
+    if isinstance(row, Response):
+        return row  # 304
     return views.work_order(row, datetime.now(UTC))

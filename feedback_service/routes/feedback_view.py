@@ -48,16 +48,16 @@ async def get_feedback(
             holder = await read_models.holder(tx, appeal_id)
         return _feedback_view(appeal_id, caller, state, version, holder)
 
-    view = await changes.when_changed(
+    view = await changes.conditional_read(
         runtime.changes,
         appeal_id,
         read,
-        lambda view: not changes.matches(if_none_match, _etag(view)),
-        changes.wait_seconds(prefer, response),
+        _etag,
+        prefer=prefer,
+        if_none_match=if_none_match,
+        response=response,
     )
-    response.headers["ETag"] = etag = _etag(view)
-    if changes.matches(if_none_match, etag):
-        return changes.not_modified(response)
+    assert view is not None  # an appeal's feedback is never absent, only empty
     return view
 
 

@@ -182,3 +182,28 @@ async def when_changed(
                 return found
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(event.wait(), min(left, RECHECK_SECONDS))
+
+
+async def conditional_read(
+    feed: ChangeFeed | None,
+    key: UUID,
+    read: Callable[[], Awaitable[T | None]],
+    etag_of: Callable[[T], str],
+    *,
+    prefer: str | None,
+    if_none_match: str | None,
+    response: Response,
+) -> T | Response | None:
+    """A conditional GET that waits as `Prefer: wait` asks: the state read (its ETag set on
+    `response`), a 304 while If-None-Match still names it, or None if absent at the bound."""
+    found = await when_changed(
+        feed,
+        key,
+        read,
+        lambda found: found is not None and not matches(if_none_match, etag_of(found)),
+        wait_seconds(prefer, response),
+    )
+    if found is None:
+        return None
+    response.headers["ETag"] = etag = etag_of(found)
+    return not_modified(response) if matches(if_none_match, etag) else found
