@@ -49,17 +49,18 @@ def filed_progress(new: Sequence[events.Event]) -> tuple[tuple[int, str, datetim
 def filing(description: store.Description) -> Aggregate[State, Tx]:
     """APPEAL as a filing projects it: the new row written once, with the status its facts
     leave it at and what filing knew beyond them, and its Open311 updates in one insert
-    (the row is this transaction's own: nothing to lock or read back)."""
+    (the row is this transaction's own: nothing to lock or read back), both carried by the
+    append's statement."""
 
     async def project(tx: Tx, _: State, new: Sequence[events.Event], version: int) -> None:
         received = new[0]
         if version != len(new) or not isinstance(received, events.AppealReceived):
             raise ValueError("a filing begins a new appeal's stream")
         progress, stages = filed_progress(new)
-        await store.add(tx, received, progress=progress, stages=stages, description=description)
-        await open311_updates.record(tx, new, fresh=True)
+        store.hold_new(tx, received, progress=progress, stages=stages, description=description)
+        open311_updates.hold_fresh(tx, new)
 
-    return replace(APPEAL, project=project)
+    return replace(APPEAL, project=project, project_first=True)
 
 
 async def _project(tx: Tx, _: State, new: Sequence[events.Event], __: int) -> None:

@@ -13,19 +13,21 @@ from shared import events
 from shared.runtime.eventstore import Tx
 
 
-async def record(tx: Tx, new_events: Sequence[events.Event], *, fresh: bool = False) -> None:
-    """Record the updates these facts make, once the appeal's row exists. `fresh`: the
-    row was inserted by this transaction, so no other can see it or have written updates
-    for it yet: the updates follow from these facts alone, in one insert."""
-    if fresh:
-        history: list[statuses.Update] = []
-        for event in new_events:
-            if statuses.is_public(type(event)):
-                update = statuses.update_for(event, history)
-                if update is not None:
-                    history.append(update)
-        await feed.add_all(tx, history)
-        return
+def hold_fresh(tx: Tx, new_events: Sequence[events.Event]) -> None:
+    """The updates a new appeal's first facts make, held for the append's statement
+    (`Tx.hold`): its row is this transaction's own, so no other can see it or have written
+    updates for it yet, and the updates follow from these facts alone."""
+    history: list[statuses.Update] = []
+    for event in new_events:
+        if statuses.is_public(type(event)):
+            update = statuses.update_for(event, history)
+            if update is not None:
+                history.append(update)
+    feed.hold_all(tx, history)
+
+
+async def record(tx: Tx, new_events: Sequence[events.Event]) -> None:
+    """Record the updates these facts make, once the appeal's row exists."""
     for event in new_events:
         if not statuses.is_public(type(event)):
             continue

@@ -15,7 +15,7 @@ from intake_service.store.appeals import (
     set_progress,
 )
 from intake_service.store.catalogue import current_catalogue, publish_catalogue
-from intake_service.store.filed import Description, add, repeat_candidates
+from intake_service.store.filed import Description, add, hold_new, repeat_candidates
 from intake_service.store.tables import metadata
 
 __all__ = [
@@ -26,6 +26,7 @@ __all__ = [
     "current_catalogue",
     "find",
     "get",
+    "hold_new",
     "list_appeals",
     "lock_progress",
     "metadata",

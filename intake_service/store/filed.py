@@ -68,10 +68,31 @@ async def add(
     """The appeal's row, as its appeal.received fact tells it; `progress` (round, status,
     since) and `stages` as the facts filed with it leave it, and filing's `description`,
     when the caller has them: then the row is written once."""
+    await tx.driver.execute(_ADD, *_row(received, progress, stages, description))
+
+
+def hold_new(
+    tx: Tx,
+    received: events.AppealReceived,
+    *,
+    progress: tuple[int, str, datetime],
+    stages: dict[str, str],
+    description: Description,
+) -> None:
+    """As `add`, held for the transaction's append (`Tx.hold`): a filing's new row, which
+    nothing reads before the commit, rides in the round trip that records its facts."""
+    tx.hold(_ADD, *_row(received, progress, stages, description))
+
+
+def _row(
+    received: events.AppealReceived,
+    progress: tuple[int, str, datetime] | None,
+    stages: dict[str, str] | None,
+    description: Description | None,
+) -> tuple[Any, ...]:
     round_, status, status_at = progress or (1, "received", received.time)
     described = {"repeat_candidates": []} if description is None else description.columns()
-    await tx.driver.execute(
-        _ADD,
+    return (
         received.subject,
         received.time,
         received.channel,

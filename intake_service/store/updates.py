@@ -47,25 +47,36 @@ async def add(tx: Tx, update: Update) -> None:
 
 async def add_all(tx: Tx, new: Sequence[Update]) -> None:
     """As `add`, the rows in one statement."""
-    if not new:
-        return
-    columns = zip(
-        *(
-            (
-                u.update_id,
-                u.appeal_id,
-                u.fact_type,
-                u.status,
-                u.description,
-                u.at,
-                u.department,
-                u.due,
-            )
-            for u in new
-        ),
-        strict=True,
+    if new:
+        await tx.driver.execute(_ADD_ALL, *_columns(new))
+
+
+def hold_all(tx: Tx, new: Sequence[Update]) -> None:
+    """As `add_all`, held for the transaction's append (`Tx.hold`): rows of an appeal this
+    transaction creates, which nothing reads before the commit."""
+    if new:
+        tx.hold(_ADD_ALL, *_columns(new))
+
+
+def _columns(new: Sequence[Update]) -> tuple[tuple[Any, ...], ...]:
+    return tuple(
+        zip(
+            *(
+                (
+                    u.update_id,
+                    u.appeal_id,
+                    u.fact_type,
+                    u.status,
+                    u.description,
+                    u.at,
+                    u.department,
+                    u.due,
+                )
+                for u in new
+            ),
+            strict=True,
+        )
     )
-    await tx.driver.execute(_ADD_ALL, *columns)
 
 
 async def between(

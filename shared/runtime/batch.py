@@ -115,6 +115,7 @@ class BatchTx(Tx):
         later, self._later = self._later, {}
         for write, rows in later.values():
             await write(self.conn, list(rows.values()))
+        await super().flush()  # what a command held with `hold`
 
     async def _write_events(self) -> None:
         if not self._unwritten:

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 from uuid import uuid4
 
+import asyncpg
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -124,6 +125,61 @@ async def test_a_rolled_back_handler_leaves_no_inbox_row(db: Database) -> None:
         await failing_handler()
     async with db.transaction() as tx:
         assert await tx.first_delivery("dispatch", event_id)
+
+
+_HOLD_INBOX_ROW = "INSERT INTO processed_events (consumer_group, event_id) VALUES ($1, $2)"
+_INBOX_ROWS = "SELECT consumer_group FROM processed_events WHERE event_id = $1 ORDER BY 1"
+
+
+async def test_held_inserts_go_with_the_append_and_commit_or_vanish_with_it(db: Database) -> None:
+    r, held = factories.received(), uuid4()
+    async with db.transaction() as tx:
+        tx.hold(_HOLD_INBOX_ROW, "feedback", held)
+        tx.hold(_HOLD_INBOX_ROW, "audit", held)
+        assert await tx.driver.fetch(_INBOX_ROWS, held) == []  # held, not yet sent
+        await tx.append(r.subject, [r], expected_version=0)
+        # sent in the append's statement, before the flush
+        assert [row[0] for row in await tx.driver.fetch(_INBOX_ROWS, held)] == ["audit", "feedback"]
+        assert len(await tx.load(r.subject)) == 1
+
+    lost, rolled_back = factories.received(), uuid4()
+
+    async def failing_command() -> None:
+        async with db.transaction() as tx:
+            tx.hold(_HOLD_INBOX_ROW, "audit", rolled_back)
+            await tx.append(lost.subject, [lost], expected_version=0)
+            raise RuntimeError("the command failed after its append")
+
+    with pytest.raises(RuntimeError):
+        await failing_command()
+    async with db.transaction() as tx:
+        assert await tx.driver.fetch(_INBOX_ROWS, rolled_back) == []
+        assert await tx.load(lost.subject) == []
+
+
+async def test_a_held_insert_without_an_append_is_written_at_the_commit(db: Database) -> None:
+    held = uuid4()
+    async with db.transaction() as tx:
+        tx.hold(_HOLD_INBOX_ROW, "audit", held)
+    async with db.transaction() as tx:
+        assert [row[0] for row in await tx.driver.fetch(_INBOX_ROWS, held)] == ["audit"]
+
+
+async def test_a_held_insert_that_fails_is_not_taken_for_a_lost_race(db: Database) -> None:
+    """Only the events' own key means another writer appended first (a 412 to a caller)."""
+    r, held = factories.received(), uuid4()
+    async with db.transaction() as tx:
+        assert await tx.first_delivery("audit", held)
+
+    async def append_beside_a_duplicate() -> None:
+        async with db.transaction() as tx:
+            tx.hold(_HOLD_INBOX_ROW, "audit", held)
+            await tx.append(r.subject, [r], expected_version=0)
+
+    with pytest.raises(asyncpg.UniqueViolationError):
+        await append_beside_a_duplicate()
+    async with db.transaction() as tx:
+        assert await tx.load(r.subject) == []
 
 
 async def test_racing_requests_with_one_idempotency_key_have_one_effect(db: Database) -> None:
