@@ -181,7 +181,7 @@ async def command(
             runtime.db,
             scope=f"feedback:{caller.subject}",
             key=key,
-            request_body={"appeal_id": str(appeal_id), **body.model_dump(mode="json")},
+            request_body=lambda: {"appeal_id": str(appeal_id), **body.model_dump(mode="json")},
             action=action,
         )
         return stored.body

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 from uuid import UUID
 
+import orjson
 from fastapi import APIRouter, Query, Request, Response
-from fastapi.responses import JSONResponse
 
 from intake_service import commands, domain, personal, store, views
 from intake_service import filing as appeal_filing
@@ -39,7 +39,7 @@ async def create_appeal(
     runtime: IntakeRuntime,
     caller: Writer,
     idempotency_key: idempotency.KeyHeader = None,
-) -> JSONResponse:
+) -> Response:
     """File an appeal. A retried request with the same Idempotency-Key gets the first
     answer; holding it at the front office (`hold`) needs `appeals:frontoffice`."""
     if filing.hold and not front_office(caller):
@@ -81,12 +81,13 @@ async def create_appeal(
         runtime.db,
         scope=f"intake:appeals:{caller.subject}",
         key=idempotency_key,
-        request_body=filing.model_dump(mode="json"),
+        request_body=lambda: filing.model_dump(mode="json"),
         action=accept,
     )
-    return JSONResponse(
-        answer.body,
+    return Response(  # rendered by orjson: JSONResponse's json.dumps costs more
+        orjson.dumps(answer.body),
         status_code=answer.status_code,
+        media_type="application/json",
         headers={"Location": f"/v1/appeals/{answer.body['id']}"},
     )
 

@@ -75,17 +75,18 @@ async def run_once(
     *,
     scope: str,
     key: str | None,
-    request_body: Any,
+    request_body: Callable[[], Any],
     action: Callable[[Tx], Awaitable[StoredResponse]],
 ) -> StoredResponse:
     """Run `action` in one transaction, answering a retried request from its first response.
 
-    Without a key the request is not deduplicated.
+    Without a key the request is not deduplicated (and `request_body`, which builds the
+    body a retry must repeat, is not called).
     """
     async with db.transaction() as tx:
         if key is None:
             return await action(tx)
-        request_print = fingerprint(request_body)
+        request_print = fingerprint(request_body())
         prior = await claim(tx, scope=scope, key=key, request_fingerprint=request_print)
         if prior is not None:
             return prior

@@ -195,7 +195,7 @@ async def test_racing_requests_with_one_idempotency_key_have_one_effect(db: Data
 
     async def request() -> dict[str, Any]:
         answer = await idempotency.run_once(
-            db, scope="test", key="k-1", request_body=body, action=create
+            db, scope="test", key="k-1", request_body=lambda: body, action=create
         )
         return answer.body
 
@@ -205,6 +205,6 @@ async def test_racing_requests_with_one_idempotency_key_have_one_effect(db: Data
     assert answers == [{"id": effects[0]}] * 8
     with pytest.raises(Problem) as refused:
         await idempotency.run_once(
-            db, scope="test", key="k-1", request_body={"other": 1}, action=create
+            db, scope="test", key="k-1", request_body=lambda: {"other": 1}, action=create
         )
     assert refused.value.status == 422
