@@ -5,8 +5,6 @@ records the inbox row, and a service's store module writes its read models, all 
 `tx.conn`, so they commit or vanish together.
 """
 
-import functools
-import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar
@@ -18,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared import envelope, events
-from shared.runtime import schema, tracing
+from shared.runtime import held, schema, tracing
 
 OUTBOX_CHANNEL = "hotline_outbox"
 CHANGED_CHANNEL = "hotline_changed"  # payload: the changed stream ($9); shared.runtime.changes
@@ -35,7 +33,6 @@ _INSERT_EVENTS = """
     ) AS e"""
 _APPEND = f"WITH appended AS ({_INSERT_EVENTS}) SELECT pg_notify('{CHANGED_CHANNEL}', $9)"
 _APPEND_AND_NOTIFY = f"{_APPEND}, pg_notify('{OUTBOX_CHANNEL}', '')"
-_PARAMETER = re.compile(r"\$(\d+)")
 _NOTIFY_CHANGED = f"SELECT pg_notify('{CHANGED_CHANNEL}', id) FROM unnest($1::text[]) AS id"
 _HASH_AT = "SELECT hash FROM events WHERE stream_id = $1 AND version = $2"
 State = TypeVar("State")
@@ -184,16 +181,11 @@ class Tx:
         # One prepared statement for any number of facts (the rows as arrays), carrying the
         # NOTIFY for waiting readers and, the transaction's first, the relay's (at commit).
         columns = tuple(zip(*rows, strict=True))
-        statement = _APPEND if self._notified else _APPEND_AND_NOTIFY
-        held, self._held = self._held, []
+        statement, held_args = self._carrying_held(
+            _APPEND if self._notified else _APPEND_AND_NOTIFY
+        )
         try:  # no savepoint: after a conflict the whole transaction must roll back anyway
-            await self.driver.execute(
-                _with_held(tuple(text for text, _ in held), statement),
-                *(arg for _, args in held for arg in args),
-                *columns,
-                traceparent,
-                str(stream_id),
-            )
+            await self.driver.execute(statement, *held_args, *columns, traceparent, str(stream_id))
         except asyncpg.UniqueViolationError as exc:
             if exc.table_name != "events":  # a held write's: not a lost race
                 raise
@@ -207,12 +199,15 @@ class Tx:
 
     async def flush(self) -> None:
         """Write what was held back for the commit (a consume batch's BatchTx holds more)."""
-        held, self._held = self._held, []
-        if held:
-            await self.driver.execute(
-                _with_held(tuple(text for text, _ in held), "SELECT 1"),
-                *(arg for _, args in held for arg in args),
-            )
+        if self._held:
+            statement, held_args = self._carrying_held("SELECT 1")
+            await self.driver.execute(statement, *held_args)
+
+    def _carrying_held(self, statement: str) -> tuple[str, list[Any]]:
+        """`statement` with the held inserts before it, and their arguments; none held after."""
+        pending, self._held = self._held, []
+        text = held.with_held(tuple(each for each, _ in pending), statement)
+        return text, [arg for _, args in pending for arg in args]
 
     async def _hash_at(self, stream_id: UUID, version: int) -> str:
         if version == 0:
@@ -257,28 +252,6 @@ class Database:
                 finally:
                     if driver.is_in_transaction():  # cancelled mid-commit: never pooled open
                         await conn.invalidate()
-
-
-@functools.lru_cache(maxsize=64)
-def _with_held(held: tuple[str, ...], statement: str) -> str:
-    """`statement` with the held inserts as CTEs before it, every parameter renumbered in
-    order: the held ones' first, then the statement's own. The same texts make the same
-    statement, which asyncpg prepares once per connection."""
-    if not held:
-        return statement
-    ctes: list[str] = []
-    offset = 0
-    for index, text in enumerate(held):
-        ctes.append(f"held{index} AS ({_shifted(text, offset)})")
-        offset += max((int(n) for n in _PARAMETER.findall(text)), default=0)
-    shifted = _shifted(statement, offset)
-    if shifted.lstrip().upper().startswith("WITH "):  # the append's own CTEs follow these
-        return f"WITH {', '.join(ctes)}, {shifted.lstrip()[5:]}"
-    return f"WITH {', '.join(ctes)} {shifted}"
-
-
-def _shifted(text: str, offset: int) -> str:
-    return _PARAMETER.sub(lambda m: f"${int(m.group(1)) + offset}", text)
 
 
 async def unpublished_stats(conn: AsyncConnection) -> tuple[int, float]:
