@@ -6,6 +6,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import Connection, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
@@ -35,8 +36,8 @@ def _in_schema(conn: Connection, schema_name: str) -> Connection:
 async def begin_bulk_load(conn: AsyncConnection, schema_name: str) -> None:
     """The replay's facts table made ready for `copy_facts` in bulk: without its indexes
     and unique constraints (a fact published twice is then held twice until
-    `end_bulk_load`), and unlogged: nobody reads it before the replay finishes, and a
-    replay cut short is started again into a fresh schema."""
+    `end_bulk_load`). It stays logged: the WAL is written while the replay still reads,
+    where setting it unlogged and back rewrote the whole table at the end."""
 
     def drop(sync: Connection) -> None:
         scoped = _in_schema(sync, schema_name)
@@ -46,20 +47,11 @@ async def begin_bulk_load(conn: AsyncConnection, schema_name: str) -> None:
             scoped.execute(DropConstraint(constraint))
 
     await conn.run_sync(drop)
-    await conn.execute(text(f'ALTER TABLE "{schema_name}".facts SET UNLOGGED'))
 
 
 async def end_bulk_load(conn: AsyncConnection, schema_name: str) -> None:
     """Back to the table `create_projection_schema` made: each fact once (the first read,
-    as an insert that skips a fact present would keep), logged, indexed."""
-    table = f'"{schema_name}".facts'
-    await conn.execute(
-        text(
-            f"DELETE FROM {table} AS later USING {table} AS first "
-            "WHERE later.event_id = first.event_id AND later.seq > first.seq"
-        )
-    )
-    await conn.execute(text(f"ALTER TABLE {table} SET LOGGED"))
+    as an insert that skips a fact present would keep), indexed."""
 
     def build(sync: Connection) -> None:
         scoped = _in_schema(sync, schema_name)
@@ -69,7 +61,20 @@ async def end_bulk_load(conn: AsyncConnection, schema_name: str) -> None:
         for index in facts.indexes:
             scoped.execute(CreateIndex(index))
 
-    await conn.run_sync(build)
+    # A fact is read twice only where a relay published it twice: building the primary key
+    # first finds that, and only then is the table searched for the later copies.
+    try:
+        async with conn.begin_nested():
+            await conn.run_sync(build)
+    except IntegrityError:
+        table = f'"{schema_name}".facts'
+        await conn.execute(
+            text(
+                f"DELETE FROM {table} AS later USING {table} AS first "
+                "WHERE later.event_id = first.event_id AND later.seq > first.seq"
+            )
+        )
+        await conn.run_sync(build)
 
 
 async def new_replay(conn: AsyncConnection, end_offsets: dict[str, int]) -> tuple[int, str]:
@@ -90,23 +95,37 @@ async def update_replay(conn: AsyncConnection, replay_id: int, **values: Any) ->
     await conn.execute(update(replays).where(replays.c.id == replay_id).values(**values))
 
 
+async def add_replay_progress(conn: AsyncConnection, replay_id: int, facts: int) -> None:
+    """Count `facts` more written (a replay's parts write at once, each adding its own)."""
+    await conn.execute(
+        update(replays)
+        .where(replays.c.id == replay_id)
+        .values(facts_read=replays.c.facts_read + facts)
+    )
+
+
 async def get_replay(conn: AsyncConnection, replay_id: int) -> dict[str, Any] | None:
     row = (await conn.execute(select(replays).where(replays.c.id == replay_id))).one_or_none()
     return None if row is None else dict(row._mapping)
 
 
 async def copy_facts(
-    conn: AsyncConnection, schema_name: str, rows: Sequence[wire.Columns], first_seq: int
+    conn: AsyncConnection,
+    schema_name: str,
+    rows: Sequence[wire.Columns],
+    first_seq: int,
+    seq_step: int = 1,
 ) -> None:
-    """Bulk insert for replays, rows in `wire.COLUMNS` order, numbered from `first_seq` in
-    the order given (the replay's schema is its own: it numbers its facts itself) and sealed:
+    """Bulk insert for replays, rows in `wire.COLUMNS` order, numbered `first_seq`,
+    `first_seq + seq_step`, ... in the order given (the replay's schema is its own: it
+    numbers its facts itself; each of a replay's parts takes every `seq_step`th) and sealed:
     a binary COPY straight into the replay's table. A batch holding a fact the table has
     already (a relay may have published one twice) is written again through a staging table
     and an INSERT that skips it."""
     if not rows:
         return
     now = datetime.now(UTC)
-    seqs = range(first_seq, first_seq + len(rows))
+    seqs = range(first_seq, first_seq + seq_step * len(rows), seq_step)
     places = ((str(r[0]), r[8], r[11], r[12], r[13], n) for r, n in zip(rows, seqs, strict=True))
     seals = records.seals(sealing.key(), places, now)
     sealed = [(*row, now, n, seal) for row, n, seal in zip(rows, seqs, seals, strict=True)]
