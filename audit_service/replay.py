@@ -3,9 +3,7 @@ live one, which keeps serving meanwhile. Both are cut at the same end offsets (t
 the replay starts), so a live projection that has read further still compares equal."""
 
 import asyncio
-import json
 import logging
-import sys
 from datetime import UTC, datetime
 from typing import Any
 
@@ -78,107 +76,14 @@ async def run(
         raise
 
 
-# Where the log is long enough to pay for starting them (a second or so each), a replay
-# reads its partitions in this many processes at once, each decoding and writing its share:
-# one Python process decodes at about a third of the rate aiokafka alone reads, so on two
-# cores a second one gains more than PostgreSQL loses. Fewer records are read here.
-PROCESSES = 2
-_IN_PROCESS_BELOW = 10_000
-
-
 async def rebuild(
     engine: AsyncEngine,
     bootstrap: str,
     schema_name: str,
     end_offsets: dict[str, int],
     replay_id: int,
-    *,
-    processes: int | None = None,
 ) -> int:
-    """Read every partition from offset 0 to its end offset into the replay's schema,
-    `processes` at once (by default PROCESSES where the log is long); returns the facts
-    written.
-
-    The replay's table is loaded in bulk (store.begin_bulk_load: indexed once at the end)
-    and numbers its facts itself: each process its share of the partitions, in read order,
-    with every `processes`th seq (`rebuild_part`). A fact a relay published twice is in one
-    partition both times, so its first read keeps the lower seq.
-    """
-    async with engine.begin() as conn:
-        await store.begin_bulk_load(conn, schema_name)
-    ends = {key: end for key, end in end_offsets.items() if end > 0}
-    if processes is None:
-        processes = PROCESSES if sum(ends.values()) >= _IN_PROCESS_BELOW else 1
-    if processes == 1:
-        read = await rebuild_part(engine, bootstrap, schema_name, ends, replay_id, 0, 1)
-    else:
-        url = engine.url.render_as_string(hide_password=False)
-        async with asyncio.TaskGroup() as parts:  # one failing stops the others
-            started = [
-                parts.create_task(
-                    _in_process(url, bootstrap, schema_name, share, replay_id, n, processes)
-                )
-                for n, share in enumerate(_shares(ends, processes))
-            ]
-        read = sum(task.result() for task in started)
-    async with engine.begin() as conn:
-        await store.end_bulk_load(conn, schema_name)
-    return read
-
-
-def _shares(ends: dict[str, int], parts: int) -> list[dict[str, int]]:
-    """The partitions dealt out in `parts` shares of about as many records each."""
-    shares: list[dict[str, int]] = [{} for _ in range(parts)]
-    for key, end in sorted(ends.items(), key=lambda item: -item[1]):
-        min(shares, key=lambda share: sum(share.values()))[key] = end
-    return shares
-
-
-async def _in_process(
-    url: str,
-    bootstrap: str,
-    schema_name: str,
-    ends: dict[str, int],
-    replay_id: int,
-    part: int,
-    parts: int,
-) -> int:
-    """`rebuild_part` in a process of its own (replay_part.py); the job, the database's
-    credentials with it, goes through its standard input, never its command line."""
-    job = {
-        "url": url, "bootstrap": bootstrap, "schema_name": schema_name, "ends": ends,
-        "replay_id": replay_id, "part": part, "parts": parts,
-    }  # fmt: skip
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "audit_service.replay_part",
-        stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    try:
-        out, err = await child.communicate(json.dumps(job).encode())
-    finally:
-        if child.returncode is None:  # cancelled: the part stops with the replay
-            child.kill()
-            await child.wait()
-    if child.returncode != 0:
-        last = err.decode(errors="replace").strip().splitlines()[-1:] or ["no output"]
-        raise RuntimeError(f"replay part {part} of {parts} failed: {last[0]}")
-    return int(out.split()[-1])
-
-
-async def rebuild_part(
-    engine: AsyncEngine,
-    bootstrap: str,
-    schema_name: str,
-    ends_by_key: dict[str, int],
-    replay_id: int,
-    part: int,
-    parts: int,
-) -> int:
-    """Read these partitions from offset 0 to their end offsets into the replay's table.
+    """Read every partition from offset 0 to its end offset into the replay's schema.
 
     Each fact's columns are read from its bytes in one pass (domain/wire.py). The event's
     model is built, as the live loop builds it, only for a fact the live store does not hold
@@ -186,10 +91,10 @@ async def rebuild_part(
     when it recorded them, under audit's seal, which the comparison checks. A fact that does
     not decode is left out, as the live loop parked it.
 
-    Its facts are numbered part + 1, part + 1 + parts, ... in read order. Writing batch n
-    (COPY, on the database's core) overlaps reading batch n+1 (on ours); one write is in
-    flight at a time, so facts land in read order and the progress recorded counts only
-    facts written.
+    The replay's table is loaded in bulk (store.begin_bulk_load: indexed once at
+    the end) and numbers its facts in read order itself. Writing batch n (COPY, on the
+    database's core) overlaps reading batch n+1 (on ours); one write is in flight at a time,
+    so facts land in read order and the progress recorded counts only facts written.
     """
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
@@ -203,7 +108,9 @@ async def rebuild_part(
     )
     await consumer.start()
     try:
-        ends = {_partition(key): end for key, end in ends_by_key.items()}
+        async with engine.begin() as conn:
+            await store.begin_bulk_load(conn, schema_name)
+        ends = {_partition(key): end for key, end in end_offsets.items() if end > 0}
         consumer.assign(list(ends))
         await consumer.seek_to_beginning(*ends)
         remaining, read = set(ends), 0
@@ -219,30 +126,24 @@ async def rebuild_part(
             rows = await _valid(engine, read_now)
             if writing is not None:
                 await writing
-            first_seq = part + 1 + parts * read
-            writing = asyncio.create_task(
-                _write(engine, schema_name, rows, replay_id, first_seq, parts)
-            )
+            writing = asyncio.create_task(_write(engine, schema_name, rows, replay_id, read))
             read += len(rows)
             remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
         if writing is not None:
             await writing
+        async with engine.begin() as conn:
+            await store.end_bulk_load(conn, schema_name)
         return read
     finally:
         await consumer.stop()
 
 
 async def _write(
-    engine: AsyncEngine,
-    schema_name: str,
-    rows: list[wire.Columns],
-    replay_id: int,
-    first_seq: int,
-    seq_step: int,
+    engine: AsyncEngine, schema_name: str, rows: list[wire.Columns], replay_id: int, before: int
 ) -> None:
     async with engine.begin() as conn:
-        await store.copy_facts(conn, schema_name, rows, first_seq=first_seq, seq_step=seq_step)
-        await store.add_replay_progress(conn, replay_id, len(rows))
+        await store.copy_facts(conn, schema_name, rows, first_seq=before + 1)
+        await store.update_replay(conn, replay_id, facts_read=before + len(rows))
 
 
 def _partition(key: str) -> TopicPartition:

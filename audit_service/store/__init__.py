@@ -32,7 +32,6 @@ from audit_service.store.facts import (
 )
 from audit_service.store.findings import add_findings, list_findings
 from audit_service.store.replays import (
-    add_replay_progress,
     begin_bulk_load,
     copy_facts,
     create_projection_schema,
@@ -48,7 +47,6 @@ from audit_service.store.switch_overs import hold_ingest_lock, list_switch_overs
 __all__ = [
     "add_facts",
     "add_findings",
-    "add_replay_progress",
     "appeal_facts",
     "appeals_given_to",
     "appeals_of",

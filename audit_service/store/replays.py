@@ -95,37 +95,23 @@ async def update_replay(conn: AsyncConnection, replay_id: int, **values: Any) ->
     await conn.execute(update(replays).where(replays.c.id == replay_id).values(**values))
 
 
-async def add_replay_progress(conn: AsyncConnection, replay_id: int, facts: int) -> None:
-    """Count `facts` more written (a replay's parts write at once, each adding its own)."""
-    await conn.execute(
-        update(replays)
-        .where(replays.c.id == replay_id)
-        .values(facts_read=replays.c.facts_read + facts)
-    )
-
-
 async def get_replay(conn: AsyncConnection, replay_id: int) -> dict[str, Any] | None:
     row = (await conn.execute(select(replays).where(replays.c.id == replay_id))).one_or_none()
     return None if row is None else dict(row._mapping)
 
 
 async def copy_facts(
-    conn: AsyncConnection,
-    schema_name: str,
-    rows: Sequence[wire.Columns],
-    first_seq: int,
-    seq_step: int = 1,
+    conn: AsyncConnection, schema_name: str, rows: Sequence[wire.Columns], first_seq: int
 ) -> None:
-    """Bulk insert for replays, rows in `wire.COLUMNS` order, numbered `first_seq`,
-    `first_seq + seq_step`, ... in the order given (the replay's schema is its own: it
-    numbers its facts itself; each of a replay's parts takes every `seq_step`th) and sealed:
+    """Bulk insert for replays, rows in `wire.COLUMNS` order, numbered from `first_seq` in
+    the order given (the replay's schema is its own: it numbers its facts itself) and sealed:
     a binary COPY straight into the replay's table. A batch holding a fact the table has
     already (a relay may have published one twice) is written again through a staging table
     and an INSERT that skips it."""
     if not rows:
         return
     now = datetime.now(UTC)
-    seqs = range(first_seq, first_seq + seq_step * len(rows), seq_step)
+    seqs = range(first_seq, first_seq + len(rows))
     places = ((str(r[0]), r[8], r[11], r[12], r[13], n) for r, n in zip(rows, seqs, strict=True))
     seals = records.seals(sealing.key(), places, now)
     sealed = [(*row, now, n, seal) for row, n, seal in zip(rows, seqs, seals, strict=True)]

@@ -1,7 +1,6 @@
 """`python -m tests.support.replay_probe DATABASE_URL`: one whole replay (rebuild from offset 0,
 streamed comparison, chains verified) in a process of its own, so its peak resident memory
-is the replay's alone; prints a JSON line with what it read and its memory: the largest peak
-of this process and of the processes the replay read its partitions in (replay.PROCESSES)."""
+is the replay's alone; prints a JSON line with what it read and its memory."""
 
 import asyncio
 import json
@@ -16,11 +15,7 @@ from tests.support import infra
 
 
 def _peak_kib() -> int:
-    # KiB on Linux; RUSAGE_CHILDREN's is the largest of the children that have ended.
-    return max(
-        resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
-        resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss,
-    )
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
 
 
 async def main(url: str) -> None:
