@@ -91,7 +91,7 @@ async def rebuild(
     when it recorded them, under audit's seal, which the comparison checks. A fact that does
     not decode is left out, as the live loop parked it.
 
-    The replay's table is loaded in bulk (store.begin_bulk_load: unlogged, indexed once at
+    The replay's table is loaded in bulk (store.begin_bulk_load: indexed once at
     the end) and numbers its facts in read order itself. Writing batch n (COPY, on the
     database's core) overlaps reading batch n+1 (on ours); one write is in flight at a time,
     so facts land in read order and the progress recorded counts only facts written.

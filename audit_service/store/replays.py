@@ -6,6 +6,7 @@ from typing import Any
 
 import asyncpg
 from sqlalchemy import Connection, select, text, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
 
@@ -35,8 +36,8 @@ def _in_schema(conn: Connection, schema_name: str) -> Connection:
 async def begin_bulk_load(conn: AsyncConnection, schema_name: str) -> None:
     """The replay's facts table made ready for `copy_facts` in bulk: without its indexes
     and unique constraints (a fact published twice is then held twice until
-    `end_bulk_load`), and unlogged: nobody reads it before the replay finishes, and a
-    replay cut short is started again into a fresh schema."""
+    `end_bulk_load`). It stays logged: the WAL is written while the replay still reads,
+    where setting it unlogged and back rewrote the whole table at the end."""
 
     def drop(sync: Connection) -> None:
         scoped = _in_schema(sync, schema_name)
@@ -46,20 +47,11 @@ async def begin_bulk_load(conn: AsyncConnection, schema_name: str) -> None:
             scoped.execute(DropConstraint(constraint))
 
     await conn.run_sync(drop)
-    await conn.execute(text(f'ALTER TABLE "{schema_name}".facts SET UNLOGGED'))
 
 
 async def end_bulk_load(conn: AsyncConnection, schema_name: str) -> None:
     """Back to the table `create_projection_schema` made: each fact once (the first read,
-    as an insert that skips a fact present would keep), logged, indexed."""
-    table = f'"{schema_name}".facts'
-    await conn.execute(
-        text(
-            f"DELETE FROM {table} AS later USING {table} AS first "
-            "WHERE later.event_id = first.event_id AND later.seq > first.seq"
-        )
-    )
-    await conn.execute(text(f"ALTER TABLE {table} SET LOGGED"))
+    as an insert that skips a fact present would keep), indexed."""
 
     def build(sync: Connection) -> None:
         scoped = _in_schema(sync, schema_name)
@@ -69,7 +61,20 @@ async def end_bulk_load(conn: AsyncConnection, schema_name: str) -> None:
         for index in facts.indexes:
             scoped.execute(CreateIndex(index))
 
-    await conn.run_sync(build)
+    # A fact is read twice only where a relay published it twice: building the primary key
+    # first finds that, and only then is the table searched for the later copies.
+    try:
+        async with conn.begin_nested():
+            await conn.run_sync(build)
+    except IntegrityError:
+        table = f'"{schema_name}".facts'
+        await conn.execute(
+            text(
+                f"DELETE FROM {table} AS later USING {table} AS first "
+                "WHERE later.event_id = first.event_id AND later.seq > first.seq"
+            )
+        )
+        await conn.run_sync(build)
 
 
 async def new_replay(conn: AsyncConnection, end_offsets: dict[str, int]) -> tuple[int, str]:

@@ -1,7 +1,7 @@
 """A replay's bulk load (store.begin_bulk_load, copy_facts, end_bulk_load) keeps a fact
 published twice once, the first read, and leaves the table as `create_projection_schema`
-made it: logged, with its unique constraints and indexes, so the next replay's schema is
-made whole too. Without the bulk load, copy_facts skips a fact already present."""
+made it, with its unique constraints and indexes, so the next replay's schema is made whole
+too. Without the bulk load, copy_facts skips a fact already present."""
 
 import pytest
 from sqlalchemy import text
@@ -45,7 +45,7 @@ async def test_a_fact_published_twice_is_loaded_once(
         await store.create_projection_schema(conn, schema_name)
         made = await _shape(conn, schema_name)
         await store.begin_bulk_load(conn, schema_name)
-        assert await _shape(conn, schema_name) == ("u", [])
+        assert await _shape(conn, schema_name) == ("p", [])
         await store.copy_facts(conn, schema_name, rows[:5], first_seq=1)
         await store.copy_facts(conn, schema_name, [twice, *rows[5:]], first_seq=6)
         await store.end_bulk_load(conn, schema_name)
