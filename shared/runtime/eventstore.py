@@ -11,7 +11,7 @@ from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 import asyncpg
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -232,46 +232,16 @@ class Database:
                     if driver.is_in_transaction():  # cancelled mid-commit: never pooled open
                         await conn.invalidate()
 
-
-async def unpublished_stats(conn: AsyncConnection) -> tuple[int, float]:
-    """Count of unpublished events and the oldest one's age in seconds (for metrics)."""
-    row = (
-        await conn.execute(
-            select(
-                func.count(),
-                func.coalesce(
-                    func.extract("epoch", func.now() - func.min(schema.events.c.recorded_at)), 0
-                ),
-            ).where(schema.events.c.published_at.is_(None))
-        )
-    ).one()
-    return int(row[0]), float(row[1])
-
-
-async def claim_unpublished(conn: AsyncConnection, limit: int) -> list[Any]:
-    rows = await conn.execute(
-        select(
-            schema.events.c.id,
-            schema.events.c.stream_id,
-            schema.events.c.body,
-            schema.events.c.traceparent,
-        )
-        .where(schema.events.c.published_at.is_(None))
-        .order_by(schema.events.c.id)
-        .limit(limit)
-        .with_for_update()
-    )
-    return list(rows)
-
-
-async def mark_published(conn: AsyncConnection, ids: Sequence[int]) -> None:
-    # The clock at the mark, not the transaction's start: always after the rows committed,
-    # so a mark before `recorded_at` can only be an edit (shared/runtime/selfcheck.py).
-    await conn.execute(
-        update(schema.events)
-        .where(schema.events.c.id.in_(ids))
-        .values(published_at=func.clock_timestamp())
-    )
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Tx]:
+        """Reads without BEGIN and COMMIT, two of a one-statement read's three round trips.
+        Each statement sees what was committed when it began, as each does in a READ
+        COMMITTED transaction (the default), so a read gains nothing from one. For reads
+        only: a write here would commit at its statement."""
+        with tracing.transaction_span():
+            async with self.engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                yield Tx(conn, (await conn.get_raw_connection()).driver_connection)
 
 
 async def park(
