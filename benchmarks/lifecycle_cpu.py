@@ -8,7 +8,9 @@ completed lifecycle, and the machine's idle share (/proc/stat).
         bash services/with-test-stack.sh .venv/bin/python -m benchmarks.lifecycle_cpu
 
 BENCH_LIFECYCLE_CONCURRENCY ("64", several comma-separated run one after another on the
-same services), BENCH_LIFECYCLE_SECONDS (30). Prints one JSON document.
+same services), BENCH_LIFECYCLE_SECONDS (30), BENCH_CODE (serve the services from that
+checkout, e.g. `git archive` of another commit, so two versions are measured by the same
+driver side by side). Prints one JSON document.
 """
 
 import asyncio
@@ -22,6 +24,7 @@ from typing import Any
 from benchmarks import lifecycles, measure, throughput
 from dispatch_service.handlers import HANDLERS as DISPATCH_HANDLERS
 from feedback_service.handlers import HANDLERS as FEEDBACK_HANDLERS
+from services import processes as service_processes
 from services.cli import DEPARTMENT_SCOPES
 from services.processes import ServiceProcess
 from shared import topics
@@ -69,10 +72,21 @@ def _machine() -> tuple[int, int]:
     return fields[3] + fields[4], sum(fields[:8])  # idle + iowait; user … steal
 
 
+def _reaped_seconds(pid: int) -> float:
+    """CPU time of a process's children that have exited and been waited for: PostgreSQL's
+    backends that closed (the root's cutime and cstime), which the live tree no longer has."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
+
+
 def _cpu(pids: dict[str, int]) -> dict[str, float]:
-    return {name: measure.cpu_seconds(pid) for name, pid in pids.items()} | {
-        "driver": time.process_time()
-    }
+    spent = {name: measure.cpu_seconds(pid) for name, pid in pids.items()}
+    if "postgresql" in pids:
+        spent["postgresql"] += _reaped_seconds(pids["postgresql"])
+    return spent | {"driver": time.process_time()}
 
 
 async def measured(
@@ -144,4 +158,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
+    if code := os.environ.get("BENCH_CODE"):
+        service_processes.ROOT = Path(code).resolve()  # where each service process runs
     asyncio.run(main())
