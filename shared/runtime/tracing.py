@@ -35,7 +35,7 @@ from fastapi.telemetry import TelemetryConfig
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import (
     BatchSpanProcessor,
     SimpleSpanProcessor,
@@ -107,16 +107,19 @@ def configure(service: str, *, trace_file: Path | None = None) -> TracerProvider
     with _lock:
         if _provider is None:
             _provider = TracerProvider(resource=Resource.create({"service.name": service}))
-            exporters = _env_exporters()
-            for exporter in exporters:
-                _provider.add_span_processor(BatchSpanProcessor(exporter))
             trace.set_tracer_provider(_provider)
-            if exporters:
-                _instrument_statements(_provider)
+            for exporter in _env_exporters():
+                export(_provider, BatchSpanProcessor(exporter))
         if trace_file is not None:
-            _provider.add_span_processor(SimpleSpanProcessor(JsonLinesExporter(trace_file)))
-            _instrument_statements(_provider)
+            export(_provider, SimpleSpanProcessor(JsonLinesExporter(trace_file)))
         return _provider
+
+
+def export(provider: TracerProvider, processor: SpanProcessor) -> None:
+    """Hand the provider's finished spans to `processor` too; from now on every engine made
+    also traces its statements, which no one sees unless spans are exported."""
+    provider.add_span_processor(processor)
+    _instrument_statements(provider)
 
 
 def _instrument_statements(provider: TracerProvider) -> None:
