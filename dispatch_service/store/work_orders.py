@@ -17,6 +17,7 @@ from shared.runtime.batch import BatchTx
 from shared.runtime.eventstore import Tx
 
 _TABLE = "dispatch.work_orders"  # its rows held by a batched transaction (Tx.later)
+_WORK_ORDER = "SELECT * FROM work_orders WHERE appeal_id = $1"
 
 
 async def handled_round(tx: Tx, appeal_id: UUID) -> int:
@@ -126,10 +127,9 @@ def view(order: domain.WorkOrder, *, version: int, handled: bool, now: datetime)
 
 
 async def get_work_order(tx: Tx, appeal_id: UUID) -> dict[str, Any] | None:
-    row = (
-        await tx.conn.execute(select(work_orders).where(work_orders.c.appeal_id == appeal_id))
-    ).one_or_none()
-    return None if row is None else dict(row._mapping)
+    # SQL text on the driver: what a waiting GET reads at each change of the appeal.
+    row = await tx.driver.fetchrow(_WORK_ORDER, appeal_id)
+    return None if row is None else dict(row)
 
 
 async def due_for_signals(tx: Tx, now: datetime, limit: int) -> list[UUID]:

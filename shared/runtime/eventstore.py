@@ -35,6 +35,7 @@ _APPEND = f"WITH appended AS ({_INSERT_EVENTS}) SELECT pg_notify('{CHANGED_CHANN
 _APPEND_AND_NOTIFY = f"{_APPEND}, pg_notify('{OUTBOX_CHANNEL}', '')"
 _NOTIFY_CHANGED = f"SELECT pg_notify('{CHANGED_CHANNEL}', id) FROM unnest($1::text[]) AS id"
 _HASH_AT = "SELECT hash FROM events WHERE stream_id = $1 AND version = $2"
+_LOAD = "SELECT body FROM events WHERE stream_id = $1 ORDER BY version"
 State = TypeVar("State")
 
 
@@ -93,12 +94,8 @@ class Tx:
         self.appended_hashes: dict[UUID, str] = {}
 
     async def load(self, stream_id: UUID) -> list[envelope.Recorded]:
-        rows = await self.conn.execute(
-            select(schema.events.c.body)
-            .where(schema.events.c.stream_id == stream_id)
-            .order_by(schema.events.c.version)
-        )
-        loaded = [envelope.decode(row.body.encode()) for row in rows]
+        rows = await self.driver.fetch(_LOAD, stream_id)
+        loaded = [envelope.decode(row[0].encode()) for row in rows]
         if loaded:  # the head's hash, which an append after this load chains to
             self._heads[stream_id] = (loaded[-1].version, loaded[-1].hash)
         return loaded
