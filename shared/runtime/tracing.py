@@ -10,8 +10,8 @@ one trace; httpx's instrumentation adds the outbound calls and, when spans are e
 SQLAlchemy's the statements.
 
 Spans are always made (their ids go into logs and events) but exported only when asked; a
-statement's span is made only then (its id goes nowhere else, and making one cost about 5%
-of a service's CPU under load):
+statement's or a transaction's span is made only then (its id goes nowhere else, and making
+statement spans cost about 5% of a service's CPU under load):
 - the standard `OTEL_*` variables: `OTEL_TRACES_EXPORTER` (e.g. `otlp`, `console`) or, with
   that unset, `OTEL_EXPORTER_OTLP_ENDPOINT`/`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (protocol by
   `OTEL_EXPORTER_OTLP_PROTOCOL`, default http/protobuf). Unlike the SDK's own default, an
@@ -52,6 +52,7 @@ log = logging.getLogger("hotline.tracing")
 _W3C = TraceContextTextMapPropagator()
 _lock = threading.Lock()
 _provider: TracerProvider | None = None
+_exporting = False  # spans leave the process (export): made even where only they see them
 
 
 class JsonLinesExporter(SpanExporter):
@@ -118,7 +119,9 @@ def configure(service: str, *, trace_file: Path | None = None) -> TracerProvider
 def export(provider: TracerProvider, processor: SpanProcessor) -> None:
     """Hand the provider's finished spans to `processor` too; from now on every engine made
     also traces its statements, which no one sees unless spans are exported."""
+    global _exporting
     provider.add_span_processor(processor)
+    _exporting = True
     _instrument_statements(provider)
 
 
@@ -189,8 +192,8 @@ def transaction_span() -> Iterator[None]:
     """A CLIENT span for one PostgreSQL transaction, child of the current span (a request's,
     a record's); none outside any span (a timer's idle pass makes no trace of its own). Not
     made current: the statements and the facts appended in it stay children of the request
-    or record they serve."""
-    if not trace.get_current_span().get_span_context().is_valid:
+    or record they serve. Made only when spans are exported: its id goes nowhere else."""
+    if not _exporting or not trace.get_current_span().get_span_context().is_valid:
         yield
         return
     span = tracer().start_span("transaction", kind=SpanKind.CLIENT, attributes=_POSTGRESQL)
