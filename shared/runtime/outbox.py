@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.runtime import eventstore, faults, logs, metrics, outbox_rows, tracing
+from shared.runtime import eventstore, faults, logs, metrics, tracing
 
 log = logging.getLogger("hotline.outbox")
 
@@ -143,7 +143,7 @@ class OutboxRelay:
     async def publish_batch(self, producer: AIOKafkaProducer) -> int:
         """Send one batch and mark it; a crash in between republishes it (consumers dedupe)."""
         async with self._engine.begin() as conn:
-            rows = await outbox_rows.claim_unpublished(conn, BATCH_SIZE)
+            rows = await eventstore.claim_unpublished(conn, BATCH_SIZE)
             if not rows:
                 return 0
             self._crash.reach(faults.RELAY_BEFORE_SEND)
@@ -179,13 +179,13 @@ class OutboxRelay:
                     with logs.about(**_ids(row)):
                         log.debug("published", extra={"event_row": row.id})
             self._crash.reach(faults.RELAY_AFTER_SEND)
-            await outbox_rows.mark_published(conn, [row.id for row in rows])
+            await eventstore.mark_published(conn, [row.id for row in rows])
         metrics.EVENTS_PUBLISHED.labels(self._service).inc(len(rows))
         return len(rows)
 
     async def _export_backlog(self) -> None:
         async with self._engine.connect() as conn:
-            count, age = await outbox_rows.unpublished_stats(conn)
+            count, age = await eventstore.unpublished_stats(conn)
         metrics.OUTBOX_UNPUBLISHED.labels(self._service).set(count)
         metrics.OUTBOX_OLDEST_AGE.labels(self._service).set(age)
 
