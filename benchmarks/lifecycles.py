@@ -11,6 +11,7 @@ for is not an error, any unexpected status or a step over STEP_SECONDS is.
 """
 
 import asyncio
+import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,12 @@ class Tally:
     errors: list[str] = field(default_factory=list)
     requests: int = 0
     reads: int = 0  # GETs waiting on another service (answered at its change)
+    steps: dict[str, list[float]] = field(default_factory=dict)  # seconds each step took
+
+    def step(self, name: str, began: float) -> float:
+        now = time.perf_counter()
+        self.steps.setdefault(name, []).append(now - began)
+        return now
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,7 @@ async def one_lifecycle(
     operator: dict[str, str],
     department: dict[str, str],
 ) -> None:
+    began = time.perf_counter()
     created = _expect(
         await services.intake.request(
             "POST", "/v1/appeals", headers=operator, body=another_citizen(appeal)
@@ -92,12 +100,14 @@ async def one_lifecycle(
         201,
         "file",
     )
+    began = tally.step("file", began)
     appeal_id = created["id"]
     order_path = f"/v1/work-orders/{appeal_id}"
     feedback_path = f"/v1/appeals/{appeal_id}"
     order = await _until(
         tally, services.dispatch, order_path, department, lambda _: True, "assigned"
     )
+    began = tally.step("assigned (wait)", began)
     _expect(
         await services.dispatch.request(
             "POST",
@@ -108,6 +118,7 @@ async def one_lifecycle(
         200,
         "sign-for",
     )
+    began = tally.step("sign-for", began)
     await _until(
         tally,
         services.feedback,
@@ -116,6 +127,7 @@ async def one_lifecycle(
         lambda b: bool(b["signed_for"]),
         "feedback sees the sign-for",
     )
+    began = tally.step("feedback sees the sign-for (wait)", began)
     steps: list[tuple[str, dict[str, str], dict[str, Any]]] = [
         ("replies", department, {"result": "solved", "reply": "已更换破损供水管道，恢复供水"}),
         ("reviews", operator, {"decision": "approved"}),
@@ -129,10 +141,12 @@ async def one_lifecycle(
             201,
             path,
         )
+        began = tally.step(path, began)
     tally.requests += 5
     await _until(
         tally, services.dispatch, order_path, operator, lambda b: b["stage"] == "closed", "closed"
     )
+    tally.step("closed (wait)", began)
 
 
 async def run(
@@ -175,4 +189,7 @@ async def run(
         "commands": tally.requests,
         "reads": tally.reads,
         **quantiles_ms(tally.durations),
+        "steps_p50_ms": {
+            name: round(statistics.median(times) * 1000, 1) for name, times in tally.steps.items()
+        },
     }

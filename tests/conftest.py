@@ -39,7 +39,7 @@ def spans() -> Iterator[InMemorySpanExporter]:
     is the process's own (tracing.configure); the exporter is added to it once."""
     provider = tracing.configure("test")
     if not getattr(provider, "_hotline_test_exporter", False):
-        provider.add_span_processor(SimpleSpanProcessor(_SPANS))
+        tracing.export(provider, SimpleSpanProcessor(_SPANS))
         provider._hotline_test_exporter = True  # type: ignore[attr-defined]
     _SPANS.clear()
     yield _SPANS

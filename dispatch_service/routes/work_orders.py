@@ -101,7 +101,7 @@ async def get_work_order(
     `Prefer: wait=N`, with `If-None-Match` naming the ETag you hold (shared.runtime.changes)."""
 
     async def read() -> dict[str, Any] | None:
-        async with runtime.db.transaction() as tx:
+        async with runtime.db.read() as tx:
             row = await store.get_work_order(tx, appeal_id)
         return None if row is None else _visible_or_none(row, caller)
 

@@ -15,6 +15,7 @@ _CALENDAR_LOCK = 0x0CA1E0DA  # an advisory lock key of dispatch's own
 # Published versions never change, so each calendar is built once per process.
 _calendars: dict[int, WorkdayCalendar] = {}
 _MEMO = "dispatch.calendar"  # its key in Tx.memo
+_NEWEST = "SELECT max(number) FROM calendar_versions"  # on the driver: read by each command
 
 
 async def save_calendar_version(tx: Tx, event: events.CalendarPublished) -> None:
@@ -48,8 +49,7 @@ async def current_calendar(tx: Tx) -> WorkdayCalendar:
     transaction (a consume batch applies many records in one)."""
     if (memoized := tx.memo.get(_MEMO)) is not None:
         return memoized  # type: ignore[no-any-return]
-    newest = select(func.coalesce(func.max(calendar_versions.c.number), 0))
-    number = int(await tx.conn.scalar(newest) or 0)
+    number = int(await tx.driver.fetchval(_NEWEST) or 0)
     if (calendar := _calendars.get(number)) is None:
         rows = await tx.conn.execute(select(calendar_versions).order_by(calendar_versions.c.number))
         calendar = _calendars[number] = WorkdayCalendar(

@@ -43,7 +43,7 @@ async def get_feedback(
     the ETag you hold (shared.runtime.changes)."""
 
     async def read() -> views.FeedbackView:
-        async with runtime.db.transaction() as tx:
+        async with runtime.db.read() as tx:
             state, version = await load(tx, commands.FEEDBACK, appeal_id)
             holder = await read_models.holder(tx, appeal_id)
         return _feedback_view(appeal_id, caller, state, version, holder)

@@ -15,6 +15,12 @@ from shared import events, personal_data
 from shared.runtime.batch import BatchTx
 from shared.runtime.eventstore import Tx
 
+# SQL text on the driver (Tx.driver): read by every command.
+_SUBSCRIBERS = (
+    "SELECT s.id, s.url FROM subscriptions s JOIN appeals a ON a.filed_by = s.filer"
+    " WHERE a.appeal_id = $1 AND s.active"
+)
+
 
 async def remember_appeal(tx: Tx, event: events.AppealReceived) -> None:
     sealed = event.personal_data
@@ -77,12 +83,7 @@ async def subscribers(tx: Tx, appeal_id: UUID) -> list[dict[str, Any]]:
     """Active subscriptions of whoever filed the appeal."""
     if isinstance(tx, BatchTx):  # read for the batch's appeals at once
         return await batched.subscribers(tx, appeal_id)
-    rows = await tx.conn.execute(
-        select(subscriptions.c.id, subscriptions.c.url)
-        .join(appeals, appeals.c.filed_by == subscriptions.c.filer)
-        .where(appeals.c.appeal_id == appeal_id, subscriptions.c.active)
-    )
-    return [dict(r._mapping) for r in rows]
+    return [dict(row) for row in await tx.driver.fetch(_SUBSCRIBERS, appeal_id)]
 
 
 LEADERSHIP_KIND = "leadership_escalation"  # domain.leadership.KIND: the store imports no domain

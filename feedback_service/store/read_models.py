@@ -17,6 +17,13 @@ from shared import events
 from shared.runtime.batch import BatchTx
 from shared.runtime.eventstore import Tx
 
+# SQL text on the driver (Tx.driver): read by every command and by the waiting GET.
+_PARENT_OF = "SELECT parent_id FROM merged_children WHERE child_id = $1"
+_HOLDER = (
+    "SELECT department, assigned_event_id, correlation_id, round, signed_for"
+    " FROM holders WHERE appeal_id = $1"
+)
+
 
 async def hand_to(tx: Tx, event: events.Event, *, department: str, round_: int | None) -> None:
     """The work order is now with `department`, not yet signed for (in round `round_`, or
@@ -62,9 +69,7 @@ async def unmerge_child(tx: Tx, child: UUID) -> None:
 
 
 async def parent_of(tx: Tx, child: UUID) -> UUID | None:
-    found: UUID | None = await tx.conn.scalar(
-        select(merged_children.c.parent_id).where(merged_children.c.child_id == child)
-    )
+    found: UUID | None = await tx.driver.fetchval(_PARENT_OF, child)
     return found
 
 
@@ -82,14 +87,8 @@ async def mark_signed_for(tx: Tx, appeal_id: UUID, *, department: str) -> None:
 async def holder(tx: Tx, appeal_id: UUID) -> domain.Holder | None:
     if isinstance(tx, BatchTx):
         await batched.settle(tx, appeal_id)
-    row = (
-        await tx.conn.execute(select(holders).where(holders.c.appeal_id == appeal_id))
-    ).one_or_none()
-    if row is None:
-        return None
-    return domain.Holder(
-        row.department, row.assigned_event_id, row.correlation_id, row.round, row.signed_for
-    )
+    row = await tx.driver.fetchrow(_HOLDER, appeal_id)
+    return None if row is None else domain.Holder(*row)
 
 
 async def open_rating_window(tx: Tx, appeal_id: UUID, *, round_: int, closes_at: datetime) -> None:

@@ -9,9 +9,12 @@ commit that changes an appeal's resources sends NOTIFY on CHANNEL with the appea
 append in its statement, the consume loop once per batch), delivered to every process of
 the service at the commit, so a waiter in any web process is woken by a change any other
 process made. A waiter holds no database connection, only a slot; a process holds at most
-`max_waiters` at once and answers 503 with Retry-After past them. A missed notification
-(the listening connection lost) costs latency, not correctness: a waiter re-reads every
-RECHECK_SECONDS and at its bound.
+`max_waiters` at once and answers 503 with Retry-After past them. A waiter registers before
+its first read, so one read answers a request whose resource changed, and a change committed
+after that read wakes it. A lost listening connection wakes every waiter to read again (and
+listen anew); while no connection listens, a waiter re-reads every RECHECK_SECONDS, and with
+one every BACKSTOP_SECONDS at most: a notification is not lost while its connection lives,
+so that backstop covers only a writer that forgot to notify.
 """
 
 import asyncio
@@ -32,7 +35,8 @@ from shared.runtime.problems import Problem
 # A stopping process answers its waiters before it exits (uvicorn lets requests in flight
 # finish): the 5 s preStop pause plus this stay inside the pods' 30 s grace period.
 MAX_WAIT_SECONDS: Final = 20
-RECHECK_SECONDS: Final = 2.0
+RECHECK_SECONDS: Final = 2.0  # while no connection listens
+BACKSTOP_SECONDS: Final = 10.0  # while one does
 RETRY_AFTER_SECONDS: Final = 1
 _WAIT = re.compile(r"(?:^|[,;\s])wait\s*=\s*\"?(\d{1,6})\"?", re.IGNORECASE)
 
@@ -112,18 +116,32 @@ class ChangeFeed:
     def waiting(self) -> int:
         return self._count
 
+    @property
+    def listening(self) -> bool:
+        return self._conn is not None and not self._conn.is_closed()
+
+    def _lost(self, _conn: object) -> None:
+        """The listening connection closed: notifications meanwhile are lost, so every
+        waiter reads again (and the next read listens anew)."""
+        for events in self._waiters.values():
+            for event in events:
+                event.set()
+
     def _notified(self, _conn: object, _pid: int, _channel: str, payload: str) -> None:
         for event in self._waiters.get(payload, ()):
             event.set()
 
-    async def _listen(self) -> None:
-        if self._conn is not None and not self._conn.is_closed():
+    async def listen(self) -> None:
+        """Listen on CHANNEL unless already listening; on failure the waiters re-read every
+        RECHECK_SECONDS and the next call tries again."""
+        if self.listening:
             return
         async with self._connecting:
-            if self._conn is not None and not self._conn.is_closed():
+            if self.listening:
                 return
             try:
                 conn = await asyncpg.connect(self._dsn, timeout=5)
+                conn.add_termination_listener(self._lost)
                 await conn.add_listener(CHANNEL, self._notified)
             except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
                 # The waiters re-read every RECHECK_SECONDS meanwhile; the next wait retries.
@@ -132,16 +150,18 @@ class ChangeFeed:
             self._conn = conn
 
     @contextlib.asynccontextmanager
-    async def watching(self, key: UUID) -> AsyncIterator[asyncio.Event]:
-        """An event set when `key` changes (a commit's NOTIFY), while the block runs."""
+    async def watching(self, key: UUID) -> AsyncIterator[asyncio.Event | None]:
+        """An event set when `key` changes (a commit's NOTIFY), while the block runs; None
+        when the process holds as many waiters as it may."""
         if self._count >= self._max_waiters:
-            raise too_many_waiting()
+            yield None
+            return
         self._count += 1
         event = asyncio.Event()
         waiters = self._waiters.setdefault(str(key), set())
         waiters.add(event)
         try:
-            await self._listen()
+            await self.listen()
             yield event
         finally:
             waiters.discard(event)
@@ -165,23 +185,31 @@ async def when_changed(
     changed: Callable[[T], bool],
     seconds: float,
 ) -> T:
-    """`read()` once; if not `changed`, again at each change of `key` until it is or
-    `seconds` have passed. Returns the last read."""
-    found = await read()
-    if changed(found) or seconds <= 0 or feed is None:
-        return found
+    """`read()`; if not `changed`, again at each change of `key` until it is or `seconds`
+    have passed. Returns the last read. Past the process's waiters, a read that is not
+    `changed` is answered 503."""
+    if seconds <= 0 or feed is None:
+        return await read()
     loop = asyncio.get_running_loop()
     deadline = loop.time() + seconds
     async with feed.watching(key) as event:
         while True:
-            # Read after registering: a change committed before the first wait is seen here.
-            event.clear()
+            # Registered before reading: a change committed after this read sets `event`.
+            if event is not None:
+                event.clear()
             found = await read()
             left = deadline - loop.time()
             if changed(found) or left <= 0:
                 return found
+            if event is None:
+                raise too_many_waiting()
+            if not feed.listening:
+                await feed.listen()
+                if feed.listening:
+                    continue  # listening anew: a change before that went unheard, so read
+            backstop = BACKSTOP_SECONDS if feed.listening else RECHECK_SECONDS
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), min(left, RECHECK_SECONDS))
+                await asyncio.wait_for(event.wait(), min(left, backstop))
 
 
 async def conditional_read(

@@ -11,12 +11,17 @@ from typing import Any, Protocol, TypeVar
 from uuid import UUID
 
 import asyncpg
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared import envelope, events
 from shared.runtime import held, schema, tracing
+
+# The relay's statements (shared/runtime/outbox_rows.py), named here as the relay knows them.
+from shared.runtime.outbox_rows import claim_unpublished as claim_unpublished
+from shared.runtime.outbox_rows import mark_published as mark_published
+from shared.runtime.outbox_rows import unpublished_stats as unpublished_stats
 
 OUTBOX_CHANNEL = "hotline_outbox"
 CHANGED_CHANNEL = "hotline_changed"  # payload: the changed stream ($9); shared.runtime.changes
@@ -35,6 +40,7 @@ _APPEND = f"WITH appended AS ({_INSERT_EVENTS}) SELECT pg_notify('{CHANGED_CHANN
 _APPEND_AND_NOTIFY = f"{_APPEND}, pg_notify('{OUTBOX_CHANNEL}', '')"
 _NOTIFY_CHANGED = f"SELECT pg_notify('{CHANGED_CHANNEL}', id) FROM unnest($1::text[]) AS id"
 _HASH_AT = "SELECT hash FROM events WHERE stream_id = $1 AND version = $2"
+_LOAD = "SELECT body FROM events WHERE stream_id = $1 ORDER BY version"
 State = TypeVar("State")
 
 
@@ -101,12 +107,8 @@ class Tx:
         self._held.append((statement, args))
 
     async def load(self, stream_id: UUID) -> list[envelope.Recorded]:
-        rows = await self.conn.execute(
-            select(schema.events.c.body)
-            .where(schema.events.c.stream_id == stream_id)
-            .order_by(schema.events.c.version)
-        )
-        loaded = [envelope.decode(row.body.encode()) for row in rows]
+        rows = await self.driver.fetch(_LOAD, stream_id)
+        loaded = [envelope.decode(row[0].encode()) for row in rows]
         if loaded:  # the head's hash, which an append after this load chains to
             self._heads[stream_id] = (loaded[-1].version, loaded[-1].hash)
         return loaded
@@ -253,46 +255,16 @@ class Database:
                     if driver.is_in_transaction():  # cancelled mid-commit: never pooled open
                         await conn.invalidate()
 
-
-async def unpublished_stats(conn: AsyncConnection) -> tuple[int, float]:
-    """Count of unpublished events and the oldest one's age in seconds (for metrics)."""
-    row = (
-        await conn.execute(
-            select(
-                func.count(),
-                func.coalesce(
-                    func.extract("epoch", func.now() - func.min(schema.events.c.recorded_at)), 0
-                ),
-            ).where(schema.events.c.published_at.is_(None))
-        )
-    ).one()
-    return int(row[0]), float(row[1])
-
-
-async def claim_unpublished(conn: AsyncConnection, limit: int) -> list[Any]:
-    rows = await conn.execute(
-        select(
-            schema.events.c.id,
-            schema.events.c.stream_id,
-            schema.events.c.body,
-            schema.events.c.traceparent,
-        )
-        .where(schema.events.c.published_at.is_(None))
-        .order_by(schema.events.c.id)
-        .limit(limit)
-        .with_for_update()
-    )
-    return list(rows)
-
-
-async def mark_published(conn: AsyncConnection, ids: Sequence[int]) -> None:
-    # The clock at the mark, not the transaction's start: always after the rows committed,
-    # so a mark before `recorded_at` can only be an edit (shared/runtime/selfcheck.py).
-    await conn.execute(
-        update(schema.events)
-        .where(schema.events.c.id.in_(ids))
-        .values(published_at=func.clock_timestamp())
-    )
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[Tx]:
+        """Reads without BEGIN and COMMIT, two of a one-statement read's three round trips.
+        Each statement sees what was committed when it began, as each does in a READ
+        COMMITTED transaction (the default), so a read gains nothing from one. For reads
+        only: a write here would commit at its statement."""
+        with tracing.transaction_span():
+            async with self.engine.connect() as conn:
+                await conn.execution_options(isolation_level="AUTOCOMMIT")
+                yield Tx(conn, (await conn.get_raw_connection()).driver_connection)
 
 
 async def park(

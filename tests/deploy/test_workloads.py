@@ -386,14 +386,14 @@ def test_the_base_never_names_a_development_environment() -> None:
 def test_each_database_has_room_for_its_service_at_full_scale(docs: list[Doc]) -> None:
     for d in of_kind(docs, "Deployment"):
         name = d["metadata"]["name"]
-        pool = int(config_maps_of(docs, d).get("HOTLINE_DATABASE_POOL_SIZE", "10"))
+        pool = int(config_maps_of(docs, d).get("HOTLINE_DATABASE_POOL_SIZE", "20"))
         scalers = [s for s in of_kind(docs, "HorizontalPodAutoscaler") + of_kind(
             docs, "ScaledObject") if s["spec"]["scaleTargetRef"]["name"] == name]  # fmt: skip
         [scaler] = scalers
         most = scaler["spec"].get("maxReplicas") or scaler["spec"]["maxReplicaCount"]
         cluster = named(docs, "Cluster", f"{name}-pg")
         allowed = int(cluster["spec"]["postgresql"]["parameters"]["max_connections"])
-        overflow = int(config_maps_of(docs, d).get("HOTLINE_DATABASE_MAX_OVERFLOW", "10"))
+        overflow = int(config_maps_of(docs, d).get("HOTLINE_DATABASE_MAX_OVERFLOW", "0"))
         pools = most * processes_per_pod(docs, d)  # one pool per process
         # + one LISTENing connection per process for waiting GETs (shared/runtime/changes.py)
         needed = pools * (pool + overflow + 1) + 1  # + the migration Job

@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 
 from shared import events
-from shared.runtime import eventstore, faults, kafka
+from shared.runtime import faults, kafka, outbox_rows
 from shared.runtime.eventstore import Database
 from shared.runtime.outbox import OutboxRelay
 from tests.support import infra, polling
@@ -117,7 +117,7 @@ async def test_an_idle_relay_publishes_on_the_commits_notify_not_its_backstop_po
 
             async def published() -> bool | None:
                 async with db.engine.connect() as conn:
-                    unpublished, _ = await eventstore.unpublished_stats(conn)
+                    unpublished, _ = await outbox_rows.unpublished_stats(conn)
                 return True if unpublished == 0 else None
 
             await polling.until(published, what="the fact to be published")

@@ -8,10 +8,12 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 
+import asyncpg
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from benchmarks import measure
 from feedback_service import handlers
 from services.processes import ServiceProcess
 from shared import events
@@ -118,3 +120,46 @@ async def test_a_waiting_get_on_a_work_order_not_yet_there_answers_404_at_its_bo
             assert time.perf_counter() - began < 1.0
     finally:
         dispatch.stop()
+
+
+async def test_a_waiting_get_outlives_its_process_losing_the_listening_connection(
+    feedback: ServiceProcess,
+) -> None:
+    """The LISTEN session ends (PostgreSQL restarted, a network cut): the waiters read again
+    and listen anew, so a change after it still answers them at once, not at the backstop
+    re-read (BACKSTOP_SECONDS while listening)."""
+    url = processes.database_url(feedback)
+    engine = create_async_engine(url)
+    db = Database(engine)
+    assigned = factories.assigned(factories.received())
+    path = f"/v1/appeals/{assigned.subject}/feedback"
+    try:
+        async with db.transaction() as tx:
+            await handlers.on_assigned(assigned, tx)
+        async with httpx.AsyncClient(
+            base_url=feedback.url, headers=processes.bearer(*processes.OPERATOR), timeout=30
+        ) as http:
+            held = (await http.get(path)).headers["ETag"]
+            wait = {"If-None-Match": held, "Prefer": "wait=15"}
+            waiting = asyncio.create_task(http.get(path, headers=wait))
+            await asyncio.sleep(0.5)
+            owner = await asyncpg.connect(measure.dsn(url))
+            try:
+                ended = await owner.fetchval(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND query LIKE 'LISTEN%'"
+                )
+            finally:
+                await owner.close()
+            assert ended == 1
+            await asyncio.sleep(0.5)
+            assert not waiting.done()  # read again, found unchanged, waiting again
+            async with db.transaction() as tx:
+                await tx.append(assigned.subject, [factories.handled(assigned)], expected_version=0)
+            changed_at = time.perf_counter()
+            answer = await waiting
+            assert time.perf_counter() - changed_at < 1.5
+            assert answer.status_code == 200
+            assert answer.json()["handled_by"] == "water"
+    finally:
+        await engine.dispose()
