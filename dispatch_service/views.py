@@ -9,13 +9,21 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch_service.domain import routing, sla
 from dispatch_service.domain.state import Stage
+from shared.runtime import preconditions
 
 ETAG_HEADER = {
     "ETag": {
-        "description": "the work order's version: send it back in If-Match with a command",
-        "schema": {"type": "string", "examples": ['"3"']},
+        "description": "the work order's version, then the round whose reply dispatch has "
+        "learnt (a change no fact of dispatch's records): send it back in If-Match with a "
+        "command, where the version decides",
+        "schema": {"type": "string", "examples": ['"3.0"']},
     }
 }
+
+
+def etag(row: dict[str, Any]) -> str:
+    """A stored work order's ETag: it changes whenever its representation's state does."""
+    return preconditions.etag(row["version"], row["handled_round"])
 
 
 class _View(BaseModel):

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request, Response
 from dispatch_service import store, views
 from dispatch_service.routes.deps import DispatchRuntime, Reader
 from dispatch_service.views import WorkOrderView
-from shared.runtime import changes, openapi, pagination, preconditions
+from shared.runtime import changes, openapi, pagination
 from shared.runtime.auth import Principal
 from shared.runtime.pagination import CursorQuery, LimitQuery, Page
 from shared.runtime.problems import not_found
@@ -109,7 +109,7 @@ async def get_work_order(
         runtime.changes,
         appeal_id,
         read,
-        lambda row: preconditions.etag(row["version"]),
+        views.etag,
         prefer=prefer,
         if_none_match=if_none_match,
         response=response,

@@ -54,8 +54,18 @@ async def test_sent_back_approved_called_back_redone_and_rated(stack: Stack) -> 
             replies, json={"result": "solved", "reply": "已处理"}, headers=power
         )
         assert wrong.status_code == 403, wrong.text
+        before = await orders.get()
         await orders.reply(water, "已处理")
         await orders.when(lambda b: b["handled_this_round"])
+        # No fact of dispatch's records the reply it learnt, yet the work order shows it:
+        # its ETag changes with it, so a conditional GET holding the old one is answered.
+        after = await orders.get()
+        assert after.json()["version"] == before.json()["version"]
+        assert after.headers["ETag"] != before.headers["ETag"]
+        revalidated = await orders.get(
+            {**OPERATOR_HEADERS, "If-None-Match": before.headers["ETag"]}
+        )
+        assert revalidated.status_code == 200
 
         # Review: a department may not review; sending back needs a reason.
         refused = await client.post(
