@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.runtime import eventstore, faults, logs, metrics, tracing
+from shared.runtime import eventstore, faults, logs, metrics, pacing, tracing
 
 log = logging.getLogger("hotline.outbox")
 
@@ -41,8 +41,10 @@ class OutboxRelay:
         service: str,
         topic: str,
         crash: faults.CrashPoints,
+        linger_seconds: float = 0.0,
     ) -> None:
         self._engine = engine
+        self._linger = pacing.Linger(linger_seconds)
         self._make_producer = make_producer
         self._service = service
         self._topic = topic
@@ -111,6 +113,7 @@ class OutboxRelay:
             eventstore.OUTBOX_CHANNEL, lambda *_: wake.set()
         )
         last_stats = last_check = 0.0
+        published = 0
         stop = asyncio.ensure_future(stopping.wait())
         try:
             while not stopping.is_set():
@@ -123,12 +126,21 @@ class OutboxRelay:
                     await lock_conn.execute(text("SELECT 1"))
                     await lock_conn.commit()
                     last_check = time.monotonic()
+                # While commits keep coming, one pass per linger (shared.runtime.pacing); a
+                # backlog (the last batch full) is drained without one.
+                if published < BATCH_SIZE:
+                    await self._linger.until_due(stop)
                 wake.clear()
                 published = await self.publish_batch(producer)
+                if published:
+                    self._linger.found_work()
                 if time.monotonic() - last_stats > 5:
                     await self._export_backlog()
                     last_stats = time.monotonic()
-                if published == 0:  # idle: until a NOTIFY, the backstop poll or the stop
+                # A claim sees every commit before it; a later one NOTIFYs after the clear
+                # above. So short of a full batch, the next pass waits for that wake-up
+                # rather than claiming again to find nothing.
+                if published < BATCH_SIZE and not wake.is_set():
                     notified = asyncio.ensure_future(wake.wait())
                     await asyncio.wait(
                         {notified, stop}, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
