@@ -7,7 +7,7 @@ two, so the fixed price is most of the work. `Linger` bounds the passes to one p
 `seconds` while work keeps coming, and takes the first after a quiet spell at once: an idle
 path pays no wait, a busy one waits at most `seconds` and pays the fixed price once for
 what arrived meanwhile. `OffsetCommits` moves a consumer's offsets at most once per
-COMMIT_SECONDS, and at once when the loop runs out of records: the inbox already skips a
+COMMIT_SECONDS, and as soon as the loop runs out of records: the inbox already skips a
 record delivered twice, so a later commit costs at most a re-read after a crash or a
 rebalance, never a second application.
 """

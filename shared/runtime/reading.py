@@ -2,8 +2,8 @@
 
 A pass takes what the fetcher holds, after the loop's `Linger` (shared.runtime.pacing) when
 records keep coming. Offsets move only for records committed in PostgreSQL, at most once per
-`pacing.COMMIT_SECONDS`, at once when a fetch comes back empty, before the partitions go to
-another member and when the loop stops.
+`pacing.COMMIT_SECONDS` while records keep coming, within QUIET_MS once they stop, before
+the partitions go to another member and when the loop stops.
 """
 
 import asyncio
@@ -25,7 +25,8 @@ from shared.runtime import pacing
 log = logging.getLogger("hotline.consumer")
 
 BATCH_SIZE = 500
-FETCH_MS = 500  # a fetch's long poll when no offsets are due sooner
+FETCH_MS = 500  # a fetch's long poll when no offsets are pending
+QUIET_MS = 50  # with offsets pending, this long without a record commits them
 GATHER_SECONDS = 0.005  # after a linger: how long the fetch of what accumulated may take
 
 Fetched = dict[TopicPartition, list[Any]]
@@ -40,14 +41,15 @@ class Reader:
         self._full = False  # the last pass took BATCH_SIZE records
 
     async def fetch(self, stop: "asyncio.Future[Any]") -> Fetched | None:
-        """The next pass's records (none when pending offsets came due first, and those are
-        then committed); None once stopping. After a linger, what reached the broker
-        meanwhile comes in the same pass: the fetcher holds the first arrival (it fetches no
-        more while it holds records), a second fetch, one round trip, brings the rest."""
+        """The next pass's records (none when the loop ran dry or pending offsets came due
+        first, and those are then committed); None once stopping. After a linger, what
+        reached the broker meanwhile comes in the same pass: the fetcher holds the first
+        arrival (it fetches no more while it holds records), a second fetch, one round trip,
+        brings the rest."""
         # A backlog (the last pass full) is read without a linger.
         lingered = not self._full and await self._linger.until_due(stop)
         due = self._offsets.due_in()
-        timeout_ms = FETCH_MS if due is None else min(FETCH_MS, int(due * 1000))
+        timeout_ms = FETCH_MS if due is None else min(QUIET_MS, int(due * 1000))
         began = time.monotonic()
         fetch = asyncio.ensure_future(
             self.consumer.getmany(timeout_ms=timeout_ms, max_records=BATCH_SIZE)
