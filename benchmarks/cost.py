@@ -9,8 +9,11 @@ first request until every consumer group has caught up.
 
 BENCH_COST_CODE: checkouts to run, comma-separated, alternating round by round (default
 this one); e.g. `git archive BASE | tar -x -C .cache/base` beside this checkout measures a
-change side by side on one stack. Each run gets fresh databases and consumer groups that
-start at the topics' ends. BENCH_COST_ROUNDS (1), BENCH_PACED_RATE (100),
+change side by side on one stack. An entry may add settings for one service's processes:
+`.+audit.HOTLINE_CONSUMER_LINGER_MS=200+feedback.HOTLINE_RELAY_LINGER_MS=0`. Each run gets
+fresh databases and consumer groups that start at the topics' ends, after a first run of
+BENCH_COST_WARMUP_SECONDS (10; not reported) warms Kafka's JIT and the page cache.
+BENCH_COST_ROUNDS (1), BENCH_PACED_RATE (100),
 BENCH_PACED_SECONDS (30). BENCH_COST_PROFILE=DIR also records each service process with
 py-spy during the paced phase (collapsed stacks in DIR; the sampling costs CPU, so not for
 the figures). Prints one JSON document.
@@ -19,6 +22,7 @@ the figures). Prints one JSON document.
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -27,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import asyncpg
+import uvloop
 from aiokafka import AIOKafkaConsumer
 
 from benchmarks import cpu, measure, paced, throughput
@@ -41,7 +46,8 @@ from tests.e2e.conftest import seed_routing
 from tests.e2e.test_happy_path import APPEAL
 from tests.support import infra, processes
 
-CODE = [Path(c).resolve() for c in os.environ.get("BENCH_COST_CODE", str(ROOT)).split(",")]
+CODE = os.environ.get("BENCH_COST_CODE", str(ROOT)).split(",")
+WARMUP_SECONDS = float(os.environ.get("BENCH_COST_WARMUP_SECONDS", "10"))
 ROUNDS = int(os.environ.get("BENCH_COST_ROUNDS", "1"))
 RATE = float(os.environ.get("BENCH_PACED_RATE", "100"))
 SECONDS = float(os.environ.get("BENCH_PACED_SECONDS", "30"))
@@ -88,11 +94,25 @@ async def _start_at_end(group: str, names: Sequence[str]) -> None:
         await consumer.stop()
 
 
-async def _services(code: Path) -> dict[str, CheckedOut]:
+def _variant(entry: str) -> tuple[Path, dict[str, dict[str, str]]]:
+    """A checkout and the settings its entry adds per service."""
+    code, *settings = entry.split("+")
+    env: dict[str, dict[str, str]] = {}
+    for setting in settings:
+        service, _, assignment = setting.partition(".")
+        name, _, value = assignment.partition("=")
+        env.setdefault(service, {})[name] = value
+    return Path(code).resolve(), env
+
+
+async def _services(entry: str) -> dict[str, CheckedOut]:
+    code, env = _variant(entry)
     made = {}
     for name in SUBSCRIBED:
         plain = await processes.make(name)
-        made[name] = CheckedOut(plain.service, plain.logs, env=plain.env, code=code)
+        made[name] = CheckedOut(
+            plain.service, plain.logs, env=plain.env | env.get(name, {}), code=code
+        )
         made[name].split = name in measure.SPLIT
         await _start_at_end(processes.group(plain), SUBSCRIBED[name])
     await seed_routing(made["dispatch"])
@@ -131,9 +151,27 @@ def _profile(trees: dict[str, int], label: str) -> list[subprocess.Popen[bytes]]
     ]
 
 
-async def one_run(code: Path) -> dict[str, Any]:
+async def _sample(watched: cpu.Processes) -> None:
+    while True:
+        watched.sample()
+        await asyncio.sleep(0.2)
+
+
+async def _sessions(conn: asyncpg.Connection, databases: dict[str, str]) -> dict[str, int]:
+    """Connections opened so far per service's database (each one a backend to fork and
+    warm up)."""
+    rows = await conn.fetch(
+        "SELECT datname, sessions FROM pg_stat_database WHERE datname = ANY($1::text[])",
+        list(databases.values()),
+    )
+    found = {row["datname"]: int(row["sessions"]) for row in rows}
+    return {name: found.get(database, 0) for name, database in databases.items()}
+
+
+async def one_run(entry: str, seconds: float = SECONDS) -> dict[str, Any]:
     profilers: list[subprocess.Popen[bytes]] = []
-    services = await _services(code)
+    code = _variant(entry)[0]
+    services = await _services(entry)
     dispatch_dsn = measure.dsn(processes.database_url(services["dispatch"]))
     probe = await asyncpg.connect(dispatch_dsn)
     try:
@@ -146,28 +184,35 @@ async def one_run(code: Path) -> dict[str, Any]:
         idle_before = watched.snapshot()
         await asyncio.sleep(5)
         idle = cpu.per_item(idle_before, watched.snapshot(), 5)  # per second, not per appeal
-        profilers = _profile(watched.trees, code.name) if PROFILE else []
+        profilers = _profile(watched.trees, code.name) if PROFILE and seconds == SECONDS else []
         databases = {
             n: measure.database_name(processes.database_url(s)) for n, s in services.items()
         }
         for database in databases.values():
             await measure.reset_statements(database)
+        sessions = await _sessions(probe, databases)
         before, load_before = watched.snapshot(), os.getloadavg()
+        sampling = asyncio.create_task(_sample(watched))
         latency = await paced.post_to_assignment(
             services["intake"].url,
             dispatch_dsn,
             headers=processes.bearer(*processes.OPERATOR),
             appeal=APPEAL,
             rate=RATE,
-            seconds=SECONDS,
+            seconds=seconds,
         )
         groups = {processes.group(services[n]): SUBSCRIBED[n] for n in SUBSCRIBED}
         caught_up = await throughput.caught_up(groups, deadline_seconds=120)
+        sampling.cancel()
         spent = cpu.per_item(before, watched.snapshot(), latency["sent"])
         statements = {
-            name: await measure.statements(database, latency["sent"])
+            # the services' own (the bench's watcher reads dispatch's as the owner)
+            name: await measure.statements(database, latency["sent"], role=infra.RUNTIME)
             for name, database in databases.items()
         }
+        opened = await _sessions(probe, databases)
+        for name in databases:
+            statements[name]["connections_opened"] = opened[name] - sessions[name]
     finally:
         for profiler in profilers:
             profiler.wait()
@@ -175,7 +220,7 @@ async def one_run(code: Path) -> dict[str, Any]:
         for service in services.values():
             service.stop()
     return {
-        "code": str(code),
+        "code": entry,
         "load_average": [load_before, os.getloadavg()],
         "paced": latency,
         "caught_up_after_seconds": caught_up,
@@ -185,9 +230,18 @@ async def one_run(code: Path) -> dict[str, Any]:
     }
 
 
+def _print_tasks() -> None:
+    for task in asyncio.all_tasks():
+        task.print_stack()
+
+
 async def main() -> None:
+    # `kill -USR1` prints where every task waits (a run that hangs says where).
+    asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, _print_tasks)
     await infra.require_servers()
     runs = []
+    if WARMUP_SECONDS:
+        await one_run(CODE[-1], WARMUP_SECONDS)
     for _ in range(ROUNDS):
         for code in CODE:
             runs.append(await one_run(code))
@@ -196,4 +250,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(main())
+    # The driver on the event loop the services run on: its own CPU per request is part of
+    # what the two cores share (benchmarks/client.py).
+    uvloop.run(main())

@@ -10,6 +10,7 @@ from benchmarks import measure
 from tests.support import infra
 
 TICK = os.sysconf("SC_CLK_TCK")
+_UNNAMED = "postgres forked, not yet named"
 
 
 def _stat(pid: int) -> list[str] | None:
@@ -55,7 +56,7 @@ def _machine() -> tuple[int, int]:
 @dataclass
 class Snapshot:
     buckets: dict[str, float]  # name -> CPU seconds so far
-    backends: dict[int, tuple[str, float]]  # PostgreSQL backend pid -> (bucket, seconds)
+    backends: dict[int, tuple[str, float]]  # PostgreSQL child pid -> (bucket, seconds)
     postgres: float  # postmaster with its reaped children and every live child
     machine: tuple[int, int]
 
@@ -71,26 +72,40 @@ class Processes:
         self.databases = databases  # database name -> bucket
         self.postmaster = int(_stat(backend)[1])  # type: ignore[index]  # its parent
         self.kafka = kafka
+        # Every PostgreSQL child seen so far, with its CPU when last seen: a short-lived one
+        # (an autovacuum worker, a connection opened and closed) counts up to its last sample.
+        self._seen: dict[int, tuple[str, float]] = {}
+
+    def sample(self) -> None:
+        """Look at PostgreSQL's children now (call often to catch short-lived ones)."""
+        for child in _children(self.postmaster):
+            known = self._seen.get(child)
+            # Named once it has its title (right after the fork it still shows the postmaster's)
+            name = known[0] if known and known[0] != _UNNAMED else self._name(child)
+            self._seen[child] = (name, _own_seconds(child))
+
+    def _name(self, child: int) -> str:
+        words = _cmdline(child).split()
+        # "postgres: ROLE DATABASE HOST(PORT) STATE" for a client backend (the services'
+        # as the runtime role, the bench's as the owner), "postgres: walwriter" and so on
+        if len(words) > 3 and "(" in words[3]:
+            name = self.databases.get(words[2], "other clients")
+            name = "bench" if words[1] == infra.OWNER else name
+        elif words and words[0] == "postgres:":
+            name = " ".join(words[1:3])
+        else:
+            return _UNNAMED
+        return f"postgres {name}"
 
     def snapshot(self) -> Snapshot:
         buckets = {name: measure.cpu_seconds(pid) for name, pid in self.trees.items()}
         buckets["kafka"] = _own_seconds(self.kafka, reaped=True)
         own = os.times()
         buckets["bench client"] = own.user + own.system
-        backends: dict[int, tuple[str, float]] = {}
         postgres = _own_seconds(self.postmaster, reaped=True)
-        for child in _children(self.postmaster):
-            seconds = _own_seconds(child)
-            postgres += seconds
-            words = _cmdline(child).split()
-            # "postgres: ROLE DATABASE HOST(PORT) STATE" for a client backend (the services'
-            # as the runtime role, the bench's as the owner), "postgres: walwriter" and so on
-            if len(words) > 3 and "(" in words[3]:
-                name = self.databases.get(words[2], "other clients")
-                name = "bench" if words[1] == infra.OWNER else name
-            else:
-                name = " ".join(words[1:3])
-            backends[child] = (f"postgres {name}", seconds)
+        postgres += sum(_own_seconds(child) for child in _children(self.postmaster))
+        self.sample()
+        backends = dict(self._seen)
         return Snapshot(buckets, backends, postgres, _machine())
 
 
@@ -104,7 +119,7 @@ def per_item(before: Snapshot, after: Snapshot, items: int) -> dict[str, float]:
         backends[bucket] = backends.get(bucket, 0.0) + seconds - (earlier[1] if earlier else 0.0)
     spent |= backends
     live = sum(backends.values())
-    spent["postgres reaped and postmaster"] = after.postgres - before.postgres - live
+    spent["postgres unsampled and postmaster"] = after.postgres - before.postgres - live
     busy = (after.machine[0] - before.machine[0]) / TICK
     idle = (after.machine[1] - before.machine[1]) / TICK
     result = {name: round(seconds * 1000 / items, 3) for name, seconds in sorted(spent.items())}
