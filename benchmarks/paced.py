@@ -50,6 +50,8 @@ class AssignmentWatcher:
         self._unclaimed: dict[uuid.UUID, float] = {}  # assigned before its POST answered
         self._after = 0  # the last events.id read
         self._wake = asyncio.Event()
+        self._closing = False
+        self._reading = asyncio.Lock()  # one query at a time on the connection
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> "AssignmentWatcher":
@@ -60,8 +62,11 @@ class AssignmentWatcher:
         return self
 
     async def __aexit__(self, *_: object) -> None:
+        # Told to stop, not cancelled: 3.11's wait_for can swallow a cancellation that
+        # arrives as its wait completes, and the run then hung here.
         assert self._task is not None
-        self._task.cancel()
+        self._closing = True
+        self._wake.set()
         await asyncio.gather(self._task, return_exceptions=True)
         await self._conn.close()
 
@@ -70,11 +75,12 @@ class AssignmentWatcher:
         deadline = time.perf_counter() + seconds
         while self.pending and time.perf_counter() < deadline:
             await asyncio.sleep(FALLBACK_POLL_SECONDS)
-            rows = await self._conn.fetch(
-                "SELECT stream_id FROM events"
-                " WHERE type = 'appeal.assigned' AND stream_id = ANY($1::uuid[])",
-                list(self.pending),
-            )
+            async with self._reading:
+                rows = await self._conn.fetch(
+                    "SELECT stream_id FROM events"
+                    " WHERE type = 'appeal.assigned' AND stream_id = ANY($1::uuid[])",
+                    list(self.pending),
+                )
             self._seen([row["stream_id"] for row in rows], time.perf_counter())
 
     def expect(self, appeal_id: uuid.UUID, scheduled: float) -> None:
@@ -93,15 +99,19 @@ class AssignmentWatcher:
                 self.latencies.append(seen - scheduled)
 
     async def _watch(self) -> None:
-        while True:
+        while not self._closing:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), FALLBACK_POLL_SECONDS)
+                async with asyncio.timeout(FALLBACK_POLL_SECONDS):
+                    await self._wake.wait()
             self._wake.clear()
-            rows = await self._conn.fetch(
-                "SELECT id, stream_id FROM events"
-                " WHERE id > $1 AND type = 'appeal.assigned' ORDER BY id",
-                self._after,
-            )
+            if self._closing:
+                return
+            async with self._reading:
+                rows = await self._conn.fetch(
+                    "SELECT id, stream_id FROM events"
+                    " WHERE id > $1 AND type = 'appeal.assigned' ORDER BY id",
+                    self._after,
+                )
             if rows:
                 self._after = rows[-1]["id"]
                 self._seen([row["stream_id"] for row in rows], time.perf_counter())

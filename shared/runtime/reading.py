@@ -27,7 +27,10 @@ log = logging.getLogger("hotline.consumer")
 BATCH_SIZE = 500
 FETCH_MS = 500  # a fetch's long poll when no offsets are pending
 QUIET_MS = 50  # with offsets pending, this long without a record commits them
-GATHER_SECONDS = 0.005  # after a linger: how long the fetch of what accumulated may take
+# After a linger: how long the fetch of what accumulated may take (a round trip to the
+# broker; on a busy node a few milliseconds were often not enough, and the pass took only
+# the first arrival).
+GATHER_SECONDS = 0.02
 
 Fetched = dict[TopicPartition, list[Any]]
 
