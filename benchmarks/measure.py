@@ -39,15 +39,17 @@ async def reset_statements(database: str) -> None:
         await conn.close()
 
 
-async def statements(database: str, per: int) -> dict[str, Any]:
-    """Calls in `database` since its reset, per one of `per` commands, split into the
-    command's own statements, transaction control and the relay's."""
+async def statements(database: str, per: int, *, role: str | None = None) -> dict[str, Any]:
+    """Calls in `database` since its reset (only `role`'s, if named), per one of `per`
+    commands, split into the command's own statements, transaction control and the relay's."""
     conn = await _superuser()
     try:
         rows = await conn.fetch(
             "SELECT query, calls FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid"
-            " WHERE d.datname = $1 AND s.toplevel",
+            " JOIN pg_roles r ON r.oid = s.userid"
+            " WHERE d.datname = $1 AND s.toplevel AND ($2::text IS NULL OR r.rolname = $2)",
             database,
+            role,
         )
     finally:
         await conn.close()

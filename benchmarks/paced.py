@@ -36,54 +36,85 @@ def quantiles_ms(samples: list[float]) -> dict[str, float]:
 
 
 class AssignmentWatcher:
-    """When each appeal's appeal.assigned commits in dispatch's database."""
+    """When each appeal's appeal.assigned commits in dispatch's database.
+
+    Each wake-up reads only the assignments recorded since the last one (by the events
+    table's id), so the watcher's cost stays per assignment however far behind the system
+    is; an id committed out of order is caught by the lookup of what is still pending when
+    the run settles."""
 
     def __init__(self, dispatch_dsn: str) -> None:
         self._dsn = dispatch_dsn
         self.pending: dict[uuid.UUID, float] = {}  # appeal id -> scheduled send time
         self.latencies: list[float] = []
+        self._unclaimed: dict[uuid.UUID, float] = {}  # assigned before its POST answered
+        self._after = 0  # the last events.id read
         self._wake = asyncio.Event()
+        self._closing = False
+        self._reading = asyncio.Lock()  # one query at a time on the connection
         self._task: asyncio.Task[None] | None = None
 
     async def __aenter__(self) -> "AssignmentWatcher":
         self._conn = await asyncpg.connect(self._dsn)
         await self._conn.add_listener(OUTBOX_CHANNEL, lambda *_: self._wake.set())
+        self._after = await self._conn.fetchval("SELECT coalesce(max(id), 0) FROM events")
         self._task = asyncio.create_task(self._watch())
         return self
 
     async def __aexit__(self, *_: object) -> None:
+        # Told to stop, not cancelled: 3.11's wait_for can swallow a cancellation that
+        # arrives as its wait completes, and the run then hung here.
         assert self._task is not None
-        self._task.cancel()
+        self._closing = True
+        self._wake.set()
         await asyncio.gather(self._task, return_exceptions=True)
         await self._conn.close()
 
     async def settled(self, seconds: float) -> None:
         """Until nothing is pending, or `seconds` have passed."""
         deadline = time.perf_counter() + seconds
-        while self.pending and time.perf_counter() < deadline:  # noqa: ASYNC110
+        while self.pending and time.perf_counter() < deadline:
             await asyncio.sleep(FALLBACK_POLL_SECONDS)
+            async with self._reading:
+                rows = await self._conn.fetch(
+                    "SELECT stream_id FROM events"
+                    " WHERE type = 'appeal.assigned' AND stream_id = ANY($1::uuid[])",
+                    list(self.pending),
+                )
+            self._seen([row["stream_id"] for row in rows], time.perf_counter())
 
     def expect(self, appeal_id: uuid.UUID, scheduled: float) -> None:
-        self.pending[appeal_id] = scheduled
-        self._wake.set()  # it may have committed before we knew its id
+        seen = self._unclaimed.pop(appeal_id, None)
+        if seen is None:
+            self.pending[appeal_id] = scheduled
+        else:
+            self.latencies.append(seen - scheduled)
+
+    def _seen(self, appeal_ids: list[uuid.UUID], seen: float) -> None:
+        for appeal_id in appeal_ids:
+            scheduled = self.pending.pop(appeal_id, None)
+            if scheduled is None:
+                self._unclaimed[appeal_id] = seen
+            else:
+                self.latencies.append(seen - scheduled)
 
     async def _watch(self) -> None:
-        while True:
+        while not self._closing:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), FALLBACK_POLL_SECONDS)
+                async with asyncio.timeout(FALLBACK_POLL_SECONDS):
+                    await self._wake.wait()
             self._wake.clear()
-            if not self.pending:
-                continue
-            rows = await self._conn.fetch(
-                "SELECT stream_id FROM events"
-                " WHERE type = 'appeal.assigned' AND stream_id = ANY($1::uuid[])",
-                list(self.pending),
-            )
-            seen = time.perf_counter()
-            for row in rows:
-                scheduled = self.pending.pop(row["stream_id"], None)
-                if scheduled is not None:
-                    self.latencies.append(seen - scheduled)
+            if self._closing:
+                return
+            async with self._reading:
+                rows = await self._conn.fetch(
+                    "SELECT id, stream_id FROM events"
+                    " WHERE id > $1 AND type = 'appeal.assigned' ORDER BY id",
+                    self._after,
+                )
+            if rows:
+                self._after = rows[-1]["id"]
+                self._seen([row["stream_id"] for row in rows], time.perf_counter())
 
 
 async def post_to_assignment(

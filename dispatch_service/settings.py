@@ -12,4 +12,5 @@ class DispatchSettings(ServiceSettings):
     migration_database_url: SecretStr | None = SecretStr(
         "postgresql+asyncpg://hotline@127.0.0.1:55432/dispatch"
     )
+    consumer_linger_ms: float = Field(default=0.0, ge=0, le=1000)  # forwarded appeals
     timer_interval_seconds: float = Field(default=5.0, gt=0, le=300)

@@ -18,6 +18,7 @@ class IntakeSettings(ServiceSettings):
     migration_database_url: SecretStr | None = SecretStr(
         "postgresql+asyncpg://hotline@127.0.0.1:55432/intake"
     )
+    relay_linger_ms: float = Field(default=0.0, ge=0, le=1000)  # a filing's way to dispatch
     # Open311 GeoReport v2 (/open311/v2/): partners' API keys as a JSON object mapping each
     # key to the partner's name ({"k3y": "wechat-miniapp"}); the name is the filing actor.
     georeport_api_keys: SecretStr = SecretStr("{}")

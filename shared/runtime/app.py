@@ -167,6 +167,7 @@ async def _start(spec: ServiceSpec[SettingsT]) -> Runtime[SettingsT]:
             service=settings.service_name,
             topic=topic,
             crash=crash,
+            linger_seconds=settings.relay_linger_ms / 1000,
         )
         runtime.tasks.append(asyncio.create_task(runtime.relay.run(runtime.stopping)))
     if spec.handlers or spec.on_fact is not None:
@@ -187,6 +188,7 @@ async def _start(spec: ServiceSpec[SettingsT]) -> Runtime[SettingsT]:
             on_park=spec.on_park,
             on_duplicate=spec.on_duplicate,
             crash=crash,
+            linger_seconds=settings.consumer_linger_ms / 1000,
         )
         runtime.tasks.append(asyncio.create_task(runtime.loop.run(runtime.stopping)))
     runtime.tasks.extend(asyncio.create_task(task(runtime)) for task in spec.background)

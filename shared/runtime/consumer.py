@@ -13,25 +13,18 @@ from collections.abc import Callable
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import (
-    CommitFailedError,
-    IllegalGenerationError,
-    IllegalStateError,
-    RebalanceInProgressError,
-    UnknownMemberIdError,
-)
 
 from shared import envelope, topics
-from shared.runtime import deliveries, eventstore, faults, logs, metrics, tracing
+from shared.runtime import deliveries, eventstore, faults, logs, metrics, pacing, tracing
 from shared.runtime.batch import BatchTx
 from shared.runtime.deliveries import Delivery, FactHook, Handlers, ParkHook, is_transient
 from shared.runtime.eventstore import Database, Tx
+from shared.runtime.reading import Reader
 
 __all__ = ["ConsumeLoop", "Delivery", "FactHook", "Handlers", "ParkHook"]
 
 log = logging.getLogger("hotline.consumer")
 
-BATCH_SIZE = 500
 IGNORED, DUPLICATE, PARKED = "ignored", "duplicate", "parked:"
 
 
@@ -58,6 +51,7 @@ class ConsumeLoop:
         on_park: ParkHook | None = None,
         on_duplicate: FactHook | None = None,
         crash: faults.CrashPoints,
+        linger_seconds: float = 0.0,
     ) -> None:
         self._db = db
         self._make_consumer = make_consumer
@@ -71,17 +65,19 @@ class ConsumeLoop:
         self.running = False
         self.consumer: AIOKafkaConsumer | None = None
         self.assigned: frozenset[TopicPartition] = frozenset()  # this replica's share, now
+        self._linger = pacing.Linger(linger_seconds)
 
     async def run(self, stopping: asyncio.Event) -> None:
         backoff = 0.1
         while not stopping.is_set():
             consumer = self.consumer = self._make_consumer()
+            reader = Reader(consumer, self._linger)
             if wanted := consumer.subscription():  # the same topics, now told of rebalances
-                consumer.subscribe(sorted(wanted), listener=_Assignment(self))
+                consumer.subscribe(sorted(wanted), listener=_Assignment(self, reader))
             try:
                 await consumer.start()
                 self.running = True
-                await self._consume(consumer, stopping)
+                await self._consume(reader, stopping)
                 backoff = 0.1
             except Exception:
                 log.exception("consume loop failed; restarting", extra={"service": self._service})
@@ -98,51 +94,22 @@ class ConsumeLoop:
         self.assigned = partitions
         metrics.PARTITIONS_ASSIGNED.labels(self._service).set(len(partitions))
 
-    async def _consume(self, consumer: AIOKafkaConsumer, stopping: asyncio.Event) -> None:
+    async def _consume(self, reader: Reader, stopping: asyncio.Event) -> None:
         stop = asyncio.ensure_future(stopping.wait())
-        committing: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        committing.set_result(None)
         try:
             while not stopping.is_set():
-                # Wait for records or the stop, whichever comes first: a stopping replica
-                # leaves its group at once rather than after the fetch times out.
-                fetch = asyncio.ensure_future(
-                    consumer.getmany(timeout_ms=500, max_records=BATCH_SIZE)
-                )
-                await asyncio.wait({fetch, stop}, return_when=asyncio.FIRST_COMPLETED)
-                if not fetch.done():
-                    fetch.cancel()
-                    await asyncio.gather(fetch, return_exceptions=True)
+                fetched = await reader.fetch(stop)
+                if fetched is None:
                     return
-                for batch in deliveries.by_topic(fetch.result(), consumer.assignment()):
+                for batch in deliveries.by_topic(fetched, reader.consumer.assignment()):
                     await self._apply_batch([r for rs in batch.values() for r in rs], stopping)
                     # Every record above is committed in PostgreSQL before its offset moves.
-                    # The offset commit (a broker round trip) runs while the next topic's
-                    # batch applies; one commit in flight at a time, so offsets move in order.
-                    await committing
-                    offsets = {tp: records[-1].offset + 1 for tp, records in batch.items()}
-                    committing = asyncio.ensure_future(self._commit(consumer, offsets))
+                    reader.applied(batch)
+                await reader.commit_if_due()
         finally:
             stop.cancel()
             # Before the consumer stops (and leaves its group): the last offsets are kept.
-            await committing
-
-    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
-        """Move the offsets; if a rebalance took a partition meanwhile, let it go: its new
-        owner reads the batch again and the inbox skips every fact this replica applied."""
-        try:
-            await consumer.commit(offsets)
-        except (
-            CommitFailedError,
-            IllegalGenerationError,
-            IllegalStateError,  # the partition is no longer assigned to this member
-            RebalanceInProgressError,
-            UnknownMemberIdError,
-        ) as exc:
-            log.warning(
-                "offset commit lost to a rebalance; the new owner re-reads the batch",
-                extra={"partitions": sorted(map(str, offsets)), "error": str(exc)},
-            )
+            await reader.commit_now()
 
     async def _apply_batch(self, records: list[Any], stopping: asyncio.Event) -> None:
         """Apply records in one transaction (one commit, not one per record). If one cannot
@@ -280,12 +247,16 @@ class ConsumeLoop:
 class _Assignment(ConsumerRebalanceListener):  # type: ignore[misc]
     """Keeps the loop's view of its partitions (and the metric) in step with the group."""
 
-    def __init__(self, loop: ConsumeLoop) -> None:
+    def __init__(self, loop: ConsumeLoop, reader: Reader) -> None:
         self._loop = loop
+        self._reader = reader
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
         del revoked
         self._loop._assigned(frozenset())  # eager rebalancing: everything goes back first
+        # What this member applied is committed before its partitions move, so their next
+        # owner does not read it again (it would skip it, by the inbox, at a cost).
+        await self._reader.commit_now()
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         self._loop._assigned(frozenset(assigned))

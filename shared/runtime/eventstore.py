@@ -18,11 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from shared import envelope, events
 from shared.runtime import held, schema, tracing
 
-# The relay's statements (shared/runtime/outbox_rows.py), named here as the relay knows them.
-from shared.runtime.outbox_rows import claim_unpublished as claim_unpublished
-from shared.runtime.outbox_rows import mark_published as mark_published
-from shared.runtime.outbox_rows import unpublished_stats as unpublished_stats
-
 OUTBOX_CHANNEL = "hotline_outbox"
 CHANGED_CHANNEL = "hotline_changed"  # payload: the changed stream ($9); shared.runtime.changes
 

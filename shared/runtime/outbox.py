@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.runtime import eventstore, faults, logs, metrics, tracing
+from shared.runtime import eventstore, faults, logs, metrics, outbox_rows, pacing, tracing
 
 log = logging.getLogger("hotline.outbox")
 
@@ -41,14 +41,17 @@ class OutboxRelay:
         service: str,
         topic: str,
         crash: faults.CrashPoints,
+        linger_seconds: float = 0.0,
     ) -> None:
         self._engine = engine
+        self._linger = pacing.Linger(linger_seconds)
         self._make_producer = make_producer
         self._service = service
         self._topic = topic
         self._crash = crash
         self.holds_role = False
         self.producer: AIOKafkaProducer | None = None  # while holding the role
+        self._session: Any = None  # the lock session's asyncpg connection, while holding it
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Publish until `stopping` is set; any fault restarts the role election with backoff."""
@@ -106,29 +109,39 @@ class OutboxRelay:
         self.holds_role = True
         metrics.RELAY_ACTIVE.labels(self._service).set(1)
         wake = asyncio.Event()
-        raw = await lock_conn.get_raw_connection()
-        await raw.driver_connection.add_listener(  # type: ignore[union-attr]
-            eventstore.OUTBOX_CHANNEL, lambda *_: wake.set()
-        )
+        session: Any = (await lock_conn.get_raw_connection()).driver_connection
+        await session.add_listener(eventstore.OUTBOX_CHANNEL, lambda *_: wake.set())
+        # Batches are claimed and marked on the lock session itself: no pool checkout per
+        # pass, and a batch's transaction cannot outlive the lock that elected it.
+        self._session = session
         last_stats = last_check = 0.0
+        published = 0
         stop = asyncio.ensure_future(stopping.wait())
         try:
             while not stopping.is_set():
                 # A lost session means a lost lock. The LISTEN keeps the driver reading the
                 # session's socket, so a closed one shows at once without a round trip; a
                 # round trip proves the session at most every LOCK_CHECK_SECONDS, not per pass.
-                if raw.driver_connection.is_closed():  # type: ignore[union-attr]
+                if session.is_closed():
                     raise ConnectionError("the relay's lock session is gone")
                 if time.monotonic() - last_check > LOCK_CHECK_SECONDS:
-                    await lock_conn.execute(text("SELECT 1"))
-                    await lock_conn.commit()
+                    await session.fetchval("SELECT 1")
                     last_check = time.monotonic()
+                # While commits keep coming, one pass per linger (shared.runtime.pacing); a
+                # backlog (the last batch full) is drained without one.
+                if published < BATCH_SIZE:
+                    await self._linger.until_due(stop)
                 wake.clear()
                 published = await self.publish_batch(producer)
+                if published:
+                    self._linger.found_work()
                 if time.monotonic() - last_stats > 5:
                     await self._export_backlog()
                     last_stats = time.monotonic()
-                if published == 0:  # idle: until a NOTIFY, the backstop poll or the stop
+                # A claim sees every commit before it; a later one NOTIFYs after the clear
+                # above. So short of a full batch, the next pass waits for that wake-up
+                # rather than claiming again to find nothing.
+                if published < BATCH_SIZE and not wake.is_set():
                     notified = asyncio.ensure_future(wake.wait())
                     await asyncio.wait(
                         {notified, stop}, timeout=POLL_SECONDS, return_when=asyncio.FIRST_COMPLETED
@@ -136,21 +149,35 @@ class OutboxRelay:
                     notified.cancel()
         finally:
             stop.cancel()
+            self._session = None
             # Say so before the lock goes: no moment with two replicas claiming the role.
             self.holds_role = False
             metrics.RELAY_ACTIVE.labels(self._service).set(0)
 
     async def publish_batch(self, producer: AIOKafkaProducer) -> int:
-        """Send one batch and mark it; a crash in between republishes it (consumers dedupe)."""
-        async with self._engine.begin() as conn:
-            rows = await eventstore.claim_unpublished(conn, BATCH_SIZE)
+        """Send one batch and mark it; a crash in between republishes it (consumers dedupe).
+        On the lock session while holding the role, else (tests) on a pooled connection."""
+        if self._session is not None:
+            return await self._publish_on(self._session, producer)
+        async with self._engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")  # asyncpg's own below
+            driver: Any = (await conn.get_raw_connection()).driver_connection
+            try:
+                return await self._publish_on(driver, producer)
+            finally:
+                if driver.is_in_transaction():  # cancelled mid-batch: never pooled open
+                    await conn.invalidate()
+
+    async def _publish_on(self, driver: Any, producer: AIOKafkaProducer) -> int:
+        async with driver.transaction():
+            rows = await outbox_rows.claim_unpublished(driver, BATCH_SIZE)
             if not rows:
                 return 0
             self._crash.reach(faults.RELAY_BEFORE_SEND)
             # One PRODUCER span per event, child of the span it was recorded in; the record
             # carries the span's own context, so the consumer's span is its child.
             spans = [
-                tracing.publish_span(self._topic, row.traceparent, appeal_id=row.stream_id)
+                tracing.publish_span(self._topic, row["traceparent"], appeal_id=row["stream_id"])
                 for row in rows
             ]
             failed: BaseException | None = None
@@ -159,8 +186,8 @@ class OutboxRelay:
                 pending = [
                     await producer.send(
                         self._topic,
-                        value=row.body.encode(),
-                        key=str(row.stream_id).encode(),
+                        value=row["body"].encode(),
+                        key=str(row["stream_id"]).encode(),
                         headers=tracing.kafka_headers(span),
                     )
                     for row, span in zip(rows, spans, strict=True)
@@ -177,15 +204,15 @@ class OutboxRelay:
             if log.isEnabledFor(logging.DEBUG):
                 for row in rows:
                     with logs.about(**_ids(row)):
-                        log.debug("published", extra={"event_row": row.id})
+                        log.debug("published", extra={"event_row": row["id"]})
             self._crash.reach(faults.RELAY_AFTER_SEND)
-            await eventstore.mark_published(conn, [row.id for row in rows])
+            await outbox_rows.mark_published(driver, [row["id"] for row in rows])
         metrics.EVENTS_PUBLISHED.labels(self._service).inc(len(rows))
         return len(rows)
 
     async def _export_backlog(self) -> None:
         async with self._engine.connect() as conn:
-            count, age = await eventstore.unpublished_stats(conn)
+            count, age = await outbox_rows.unpublished_stats(conn)
         metrics.OUTBOX_UNPUBLISHED.labels(self._service).set(count)
         metrics.OUTBOX_OLDEST_AGE.labels(self._service).set(age)
 
@@ -193,8 +220,8 @@ class OutboxRelay:
 def _ids(row: Any) -> dict[str, Any]:
     """The appeal and correlation ids of an outbox row, for its log lines."""
     return {
-        "appeal_id": row.stream_id,
-        "correlation_id": json.loads(row.body).get("correlation_id"),
+        "appeal_id": row["stream_id"],
+        "correlation_id": json.loads(row["body"]).get("correlation_id"),
     }
 
 

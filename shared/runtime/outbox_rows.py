@@ -2,9 +2,9 @@
 rows in id order, mark them published, and count what waits (for metrics)."""
 
 from collections.abc import Sequence
-from typing import Any
 
-from sqlalchemy import func, select, update
+import asyncpg
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.runtime import schema
@@ -25,27 +25,20 @@ async def unpublished_stats(conn: AsyncConnection) -> tuple[int, float]:
     return int(row[0]), float(row[1])
 
 
-async def claim_unpublished(conn: AsyncConnection, limit: int) -> list[Any]:
-    rows = await conn.execute(
-        select(
-            schema.events.c.id,
-            schema.events.c.stream_id,
-            schema.events.c.body,
-            schema.events.c.traceparent,
-        )
-        .where(schema.events.c.published_at.is_(None))
-        .order_by(schema.events.c.id)
-        .limit(limit)
-        .with_for_update()
-    )
-    return list(rows)
+# Claim and mark as prepared statements on the relay's lock session (asyncpg): the same two
+# texts for any batch (an IN list made a statement per batch size).
+_CLAIM = (
+    "SELECT id, stream_id, body, traceparent FROM events WHERE published_at IS NULL"
+    " ORDER BY id LIMIT $1 FOR UPDATE"
+)
+# The clock at the mark, not the transaction's start: always after the rows committed, so a
+# mark before `recorded_at` can only be an edit (shared/runtime/selfcheck.py).
+_MARK = "UPDATE events SET published_at = clock_timestamp() WHERE id = ANY($1::bigint[])"
 
 
-async def mark_published(conn: AsyncConnection, ids: Sequence[int]) -> None:
-    # The clock at the mark, not the transaction's start: always after the rows committed,
-    # so a mark before `recorded_at` can only be an edit (shared/runtime/selfcheck.py).
-    await conn.execute(
-        update(schema.events)
-        .where(schema.events.c.id.in_(ids))
-        .values(published_at=func.clock_timestamp())
-    )
+async def claim_unpublished(driver: asyncpg.Connection, limit: int) -> list[asyncpg.Record]:
+    return list(await driver.fetch(_CLAIM, limit))
+
+
+async def mark_published(driver: asyncpg.Connection, ids: Sequence[int]) -> None:
+    await driver.execute(_MARK, list(ids))

@@ -46,6 +46,13 @@ class ServiceSettings(BaseSettings):
     consumer_group: str | None = None
     consumer_instance_id: str | None = None  # static membership: a quick restart, no rebalance
     relay_enabled: bool = True
+    # While records keep coming, the relay and the consume loop take at most one pass per
+    # this many ms, and a pass after a quiet spell at once (shared/runtime/pacing.py): under
+    # load each pass carries more records for its fixed price, idle nothing waits. A hop on
+    # the way from a filing to its assignment (intake's relay, dispatch's consume loop) is
+    # set to 0 in that service's settings.
+    relay_linger_ms: float = Field(default=50.0, ge=0, le=1000)
+    consumer_linger_ms: float = Field(default=50.0, ge=0, le=1000)
     # What this process runs (services/entrypoint.py): `all` the HTTP API with the relay, the
     # consume loop and the timers in one event loop (tests, one-process runs); `web` the HTTP
     # API only (any number of them); `worker` the relay, consume loop and timers, answering

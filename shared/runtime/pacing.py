@@ -1,0 +1,78 @@
+"""How often the relay and the consume loop take a pass, and how often offsets are committed.
+
+Every pass has a fixed price besides its records: the relay's claim and mark, a consume
+batch's transaction with its handful of statements, a produce or fetch request, an offset
+commit. At a steady trickle (a record every few milliseconds) each pass carries a record or
+two, so the fixed price is most of the work. `Linger` bounds the passes to one per
+`seconds` while work keeps coming, and takes the first after a quiet spell at once: an idle
+path pays no wait, a busy one waits at most `seconds` and pays the fixed price once for
+what arrived meanwhile. `OffsetCommits` moves a consumer's offsets at most once per
+COMMIT_SECONDS, and as soon as the loop runs out of records: the inbox already skips a
+record delivered twice, so a later commit costs at most a re-read after a crash or a
+rebalance, never a second application.
+"""
+
+import asyncio
+import time
+from typing import Any
+
+from aiokafka import TopicPartition
+
+COMMIT_SECONDS = 1.0
+
+
+class Linger:
+    """At most one pass per `seconds` while work keeps coming; none held back after quiet."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._last = -float("inf")  # when the last pass that found work began
+
+    def due_in(self) -> float:
+        """Seconds until the next pass may begin (0: at once)."""
+        return max(0.0, self._last + self.seconds - time.monotonic())
+
+    async def until_due(self, stop: "asyncio.Future[Any]") -> bool:
+        """Wait until the next pass may begin; True if it waited (work likely gathered),
+        False at once when quiet or when `stop` is done."""
+        wait = self.due_in()
+        if wait <= 0 or stop.done():
+            return False
+        await asyncio.wait({stop}, timeout=wait)
+        return True
+
+    def found_work(self) -> None:
+        """A pass that found work begins now."""
+        self._last = time.monotonic()
+
+
+class OffsetCommits:
+    """The offsets a consumer has applied but not yet committed, and when to commit them."""
+
+    def __init__(self, seconds: float = COMMIT_SECONDS) -> None:
+        self.seconds = seconds
+        self.pending: dict[TopicPartition, int] = {}
+        self._since: float | None = None  # when the oldest pending offset was applied
+
+    def applied(self, offsets: dict[TopicPartition, int]) -> None:
+        """These offsets' records are committed in PostgreSQL (call only after that)."""
+        self.pending |= offsets
+        if self._since is None:
+            self._since = time.monotonic()
+
+    def due_in(self) -> float | None:
+        """Seconds until the pending offsets must be committed; None if nothing pends."""
+        if self._since is None:
+            return None
+        return max(0.0, self._since + self.seconds - time.monotonic())
+
+    def take(self) -> dict[TopicPartition, int]:
+        """The offsets to commit now, no longer pending."""
+        taken, self.pending, self._since = self.pending, {}, None
+        return taken
+
+    def keep(self, partitions: set[TopicPartition]) -> None:
+        """Only the partitions this member still holds: a new owner reads the rest again."""
+        self.pending = {tp: offset for tp, offset in self.pending.items() if tp in partitions}
+        if not self.pending:
+            self._since = None

@@ -1,0 +1,160 @@
+"""The relay and the consume loop under a steady stream and after a quiet spell, on real
+PostgreSQL and Kafka (shared.runtime.pacing): while records keep coming they take one pass
+per linger, each carrying what arrived meanwhile; a record after a quiet spell goes at once;
+nothing is lost or applied twice, and the consumer's offsets reach the end while it runs
+and when it stops."""
+
+import asyncio
+import time
+from typing import Any
+from uuid import uuid4
+
+import pytest
+
+from shared import envelope, topics
+from shared.runtime import faults, kafka, outbox, outbox_rows, pacing
+from shared.runtime.consumer import ConsumeLoop, Delivery
+from shared.runtime.eventstore import Database, Tx
+from shared.runtime.outbox import OutboxRelay
+from tests.support import infra, polling
+from tests.unit import factories
+
+pytestmark = pytest.mark.integration
+
+LINGER = 1.0  # long against a hop on a busy test box, so "at once" and "held" stay apart
+STREAM, EVERY = 40, 0.01  # a steady stream: a record every 10 ms for 0.4 s
+
+
+async def test_a_busy_relay_takes_a_pass_per_linger_and_an_idle_one_publishes_at_once(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "POLL_SECONDS", 60.0)  # only commits' NOTIFYs wake it
+    claimed: list[int] = []  # rows per claim
+    claim = outbox_rows.claim_unpublished
+
+    async def counted(conn: Any, limit: int) -> list[Any]:
+        rows = await claim(conn, limit)
+        claimed.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(outbox_rows, "claim_unpublished", counted)
+    topic = await infra.scratch_topic()
+    relay = OutboxRelay(
+        db.engine,
+        lambda: kafka.producer(infra.KAFKA, client_id="test-relay-linger"),
+        service="intake",
+        topic=topic,
+        crash=faults.CrashPoints(None),
+        linger_seconds=LINGER,
+    )
+    stopping = asyncio.Event()
+    task = asyncio.create_task(relay.run(stopping))
+    appeals = [uuid4() for _ in range(STREAM + 1)]
+    try:
+        await polling.until(lambda: _true(relay.holds_role), what="the relay to take the role")
+        await asyncio.sleep(0.2)
+        began = time.monotonic()
+        await _append(db, appeals[0])
+        await polling.until(lambda: _published(db), what="the lone fact to be published")
+        assert time.monotonic() - began < LINGER / 2  # after quiet: at once, no linger
+
+        for appeal_id in appeals[1:]:  # within the linger of that pass
+            await _append(db, appeal_id)
+            await asyncio.sleep(EVERY)
+        await polling.until(lambda: _published(db), what="the stream to be published")
+    finally:
+        stopping.set()
+        await task
+    found = [c for c in claimed if c]
+    assert sum(found) == len(appeals)
+    assert len(found) <= 3, found  # the lone fact, then a pass or two for the stream
+    assert claimed.count(0) <= 1, claimed  # only the first pass claims to find nothing
+    published = [m.fact["subject"] for m in await infra.read_topic(topic)]
+    assert published == [str(a) for a in appeals]  # each once, in commit order
+
+
+async def test_a_busy_consume_loop_applies_a_stream_in_few_transactions_a_lone_fact_at_once(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    topic = await infra.scratch_topic()
+    monkeypatch.setitem(topics.BY_SOURCE, "intake", topic)  # intake's facts come from here
+    group = f"test-pacing-{uuid4().hex[:8]}"
+    transactions: list[Tx] = []
+    applied: dict[str, float] = {}  # event id -> when its handler ran
+
+    async def on_fact(delivery: Delivery, tx: Tx) -> None:
+        if not transactions or transactions[-1] is not tx:
+            transactions.append(tx)
+        applied[str(delivery.fact.event.id)] = time.monotonic()
+
+    loop = ConsumeLoop(
+        db,
+        lambda: kafka.consumer(infra.KAFKA, group=group, instance_id=None, subscribe=[topic]),
+        group=group,
+        service="test",
+        handlers={},
+        on_fact=on_fact,
+        crash=faults.CrashPoints(None),
+        linger_seconds=LINGER,
+    )
+    producer = kafka.producer(infra.KAFKA, client_id="test-pacing")
+    await producer.start()
+    stopping = asyncio.Event()
+    task = asyncio.create_task(loop.run(stopping))
+    facts = [
+        envelope.encode(factories.received(uuid4()), version=1, prev_hash=envelope.GENESIS_HASH)
+        for _ in range(STREAM + 1)
+    ]
+    try:
+        await polling.until(lambda: _true(loop.assigned), what="the partition to be assigned")
+        sent = time.monotonic()
+        await producer.send_and_wait(topic, facts[0].body, key=b"lone")
+        await polling.until(lambda: _true(len(applied) == 1), what="the lone fact to apply")
+        assert applied[str(facts[0].event.id)] - sent < LINGER / 2  # after quiet: at once
+
+        for fact in facts[1:]:
+            await producer.send_and_wait(topic, fact.body, key=str(fact.event.subject).encode())
+            await asyncio.sleep(EVERY)
+        await polling.until(lambda: _true(len(applied) == len(facts)), what="the stream")
+        assert len(transactions) <= 3, len(transactions)  # the lone fact, then one or two
+
+        # Offsets move while the loop runs, within a commit interval of the last pass ...
+        began = time.monotonic()
+        await polling.until(lambda: _committed(group, topic, len(facts)), what="the offsets")
+        assert time.monotonic() - began < pacing.COMMIT_SECONDS + 1.0
+
+        # ... and a record applied just before a stop has its offset committed by the stop.
+        await producer.send_and_wait(topic, facts[0].body, key=b"again")  # a duplicate
+        await asyncio.sleep(0.2)
+    finally:
+        stopping.set()
+        await task
+        await producer.stop()
+    assert await _committed(group, topic, len(facts) + 1)
+    assert len(applied) == len(facts)  # the duplicate was not applied again
+    rows = await infra.query(
+        db.engine.url.render_as_string(hide_password=False),
+        "SELECT count(*) FROM processed_events WHERE consumer_group = :group",
+        group=group,
+    )
+    assert rows == [(len(facts),)]
+
+
+async def _true(value: object) -> bool | None:
+    return True if value else None
+
+
+async def _append(db: Database, appeal_id: Any) -> None:
+    async with db.transaction() as tx:
+        await tx.append(appeal_id, [factories.received(appeal_id)], expected_version=0)
+
+
+async def _published(db: Database) -> bool | None:
+    async with db.engine.connect() as conn:
+        unpublished, _ = await outbox_rows.unpublished_stats(conn)
+    return True if unpublished == 0 else None
+
+
+async def _committed(group: str, topic: str, offset: int) -> bool | None:
+    committed = await infra.committed_offsets(group)
+    return True if committed.get((topic, 0), -1) == offset else None
