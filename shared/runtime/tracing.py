@@ -131,14 +131,11 @@ def _instrument_statements(provider: TracerProvider) -> None:
 
     if SQLAlchemyInstrumentor().is_instrumented_by_opentelemetry:
         return
-
-    # The package declares sqlalchemy<2.1 (what its own tests ran on); the engine events it
-    # listens to are unchanged in 2.1, and tests/unit/test_tracing.py shows its spans.
-    # It wraps sqlalchemy.ext.asyncio.create_async_engine: call that through the module.
+    # It declares sqlalchemy<2.1, but 2.1's engine events are the same (tests/unit/
+    # test_tracing.py); it wraps create_async_engine: call that through the module.
     SQLAlchemyInstrumentor().instrument(tracer_provider=provider, skip_dep_check=True)
-    # Its "connect" span is a pool checkout (one per transaction, and it parsed the database
-    # URL each time: more CPU than a filing's append). transaction_span() marks each
-    # transaction instead; the statement spans SQLAlchemy runs stay.
+    # Its "connect" span is a pool checkout (per transaction, parsing the URL each time);
+    # transaction_span() marks each transaction instead, the statement spans stay.
     from opentelemetry.instrumentation.utils import unwrap
     from sqlalchemy.engine import Engine
 
