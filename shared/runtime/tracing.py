@@ -6,8 +6,7 @@ a PRODUCER span that is a child of it and carries its own context in the Kafka r
 `traceparent` header; the consume loop applies each record in a CONSUMER span that is a child
 of that, and the events a handler appends keep the consumer span as their parent. So one
 appeal's path (POST, intake's transaction, the relay, Kafka, dispatch, feedback, audit) is
-one trace; httpx's instrumentation adds the outbound calls and, when spans are exported,
-SQLAlchemy's the statements.
+one trace; httpx's instrumentation adds outbound calls, SQLAlchemy's (when exported) statements.
 
 Spans are always made (their ids go into logs and events) but exported only when asked; a
 statement's or a transaction's span is made only then (its id goes nowhere else, and making
