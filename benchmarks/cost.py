@@ -119,7 +119,7 @@ async def _services(entry: str) -> dict[str, CheckedOut]:
     return made
 
 
-def _watch(services: dict[str, CheckedOut], backend: int) -> cpu.Processes:
+def _watch(services: dict[str, CheckedOut]) -> cpu.Processes:
     trees: dict[str, int] = {}
     for name, service in services.items():
         assert service.process is not None
@@ -129,8 +129,7 @@ def _watch(services: dict[str, CheckedOut], backend: int) -> cpu.Processes:
     databases = {
         measure.database_name(processes.database_url(s)): name for name, s in services.items()
     }
-    kafka_pid = Path(os.environ["HOTLINE_STACK_DIR"], "kafka", "kafka.pid").read_text()
-    return cpu.Processes(trees, databases, backend=backend, kafka=int(kafka_pid))
+    return cpu.Processes(trees, databases)
 
 
 def _profile(trees: dict[str, int], label: str) -> list[subprocess.Popen[bytes]]:
@@ -180,7 +179,7 @@ async def one_run(entry: str, seconds: float = SECONDS) -> dict[str, Any]:
         for service in services.values():
             await service.ready()
         await asyncio.sleep(3)  # start-up work (group joins, first polls) out of the figure
-        watched = _watch(services, await probe.fetchval("SELECT pg_backend_pid()"))
+        watched = _watch(services)
         idle_before = watched.snapshot()
         await asyncio.sleep(5)
         idle = cpu.per_item(idle_before, watched.snapshot(), 5)  # per second, not per appeal

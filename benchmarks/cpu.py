@@ -46,6 +46,10 @@ def _cmdline(pid: int) -> str:
         return ""
 
 
+def _first_number(path: Path) -> int:
+    return int(path.read_text().split()[0])
+
+
 def _machine() -> tuple[int, int]:
     """(busy, idle) jiffies of the whole machine so far."""
     fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -65,13 +69,13 @@ class Processes:
     """What to watch: named process trees (a service's web or worker process with its
     uvicorn workers), PostgreSQL (its backends named by their database), Kafka."""
 
-    def __init__(
-        self, trees: dict[str, int], databases: dict[str, str], *, backend: int, kafka: int
-    ) -> None:
+    def __init__(self, trees: dict[str, int], databases: dict[str, str]) -> None:
         self.trees = trees
         self.databases = databases  # database name -> bucket
-        self.postmaster = int(_stat(backend)[1])  # type: ignore[index]  # its parent
-        self.kafka = kafka
+        # The test stack's (services/with-test-stack.sh sets HOTLINE_STACK_DIR)
+        stack = Path(os.environ.get("HOTLINE_STACK_DIR", ".cache/test-stack"))
+        self.postmaster = _first_number(stack / "postgres" / "data" / "postmaster.pid")
+        self.kafka = _first_number(stack / "kafka" / "kafka.pid")
         # Every PostgreSQL child seen so far, with its CPU when last seen: a short-lived one
         # (an autovacuum worker, a connection opened and closed) counts up to its last sample.
         self._seen: dict[int, tuple[str, float]] = {}

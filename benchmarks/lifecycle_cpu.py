@@ -17,11 +17,10 @@ import asyncio
 import json
 import os
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-from benchmarks import lifecycles, measure, throughput
+from benchmarks import cpu, lifecycles, measure, throughput
 from dispatch_service.handlers import HANDLERS as DISPATCH_HANDLERS
 from feedback_service.handlers import HANDLERS as FEEDBACK_HANDLERS
 from services import processes as service_processes
@@ -35,78 +34,46 @@ from tests.support import infra, processes
 
 CONCURRENCIES = [int(c) for c in os.environ.get("BENCH_LIFECYCLE_CONCURRENCY", "64").split(",")]
 SECONDS = float(os.environ.get("BENCH_LIFECYCLE_SECONDS", "30"))
-STACK = Path(os.environ.get("HOTLINE_STACK_DIR", ".cache/test-stack"))
 
 
-def _pid_in(path: Path) -> int | None:
-    try:
-        return int(path.read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-
-
-def _processes(services: list[ServiceProcess]) -> dict[str, int]:
-    """Each process to watch by name; a web process's figure includes its uvicorn workers,
-    PostgreSQL's its backends."""
-    found: dict[str, int] = {}
+def _watch(services: list[ServiceProcess], databases: dict[str, str]) -> cpu.Processes:
+    """Each process to watch by name (a web process with its uvicorn workers), PostgreSQL's
+    backends by their service's database, and Kafka."""
+    trees: dict[str, int] = {}
     for service in services:
         name = service.service.name
         assert service.process is not None
         if service.worker is not None:
-            found[f"{name} web"] = service.process.pid
-            found[f"{name} worker"] = service.worker.pid
+            trees[f"{name} web"] = service.process.pid
+            trees[f"{name} worker"] = service.worker.pid
         else:
-            found[name] = service.process.pid
-    for name, path in (
-        ("postgresql", STACK / "postgres" / "data" / "postmaster.pid"),
-        ("kafka", STACK / "kafka" / "kafka.pid"),
-    ):
-        if (pid := _pid_in(path)) is not None:
-            found[name] = pid
-    return found
+            trees[name] = service.process.pid
+    return cpu.Processes(trees, {database: name for name, database in databases.items()})
 
 
-def _machine() -> tuple[int, int]:
-    """Idle and total jiffies of all CPUs so far."""
-    fields = [int(f) for f in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return fields[3] + fields[4], sum(fields[:8])  # idle + iowait; user … steal
-
-
-def _reaped_seconds(pid: int) -> float:
-    """CPU time of a process's children that have exited and been waited for: PostgreSQL's
-    backends that closed (the root's cutime and cstime), which the live tree no longer has."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[13]) + int(fields[14])) / os.sysconf("SC_CLK_TCK")
-
-
-def _cpu(pids: dict[str, int]) -> dict[str, float]:
-    spent = {name: measure.cpu_seconds(pid) for name, pid in pids.items()}
-    if "postgresql" in pids:
-        spent["postgresql"] += _reaped_seconds(pids["postgresql"])
-    return spent | {"driver": time.process_time()}
+async def _sample(watched: cpu.Processes) -> None:
+    while True:  # short-lived PostgreSQL backends are caught by name between snapshots
+        watched.sample()
+        await asyncio.sleep(0.2)
 
 
 async def measured(
     urls: dict[str, str],
-    pids: dict[str, int],
+    watched: cpu.Processes,
     databases: dict[str, str],
     concurrency: int,
     **driver: Any,
 ) -> dict[str, Any]:
     for database in databases.values():
         await measure.reset_statements(database)
-    before, (idle0, total0) = _cpu(pids), _machine()
-    load0 = os.getloadavg()[0]
-    result = await lifecycles.run(urls, concurrency=concurrency, seconds=SECONDS, **driver)
-    after, (idle1, total1) = _cpu(pids), _machine()
+    before, load0 = watched.snapshot(), os.getloadavg()[0]
+    sampling = asyncio.create_task(_sample(watched))
+    try:
+        result = await lifecycles.run(urls, concurrency=concurrency, seconds=SECONDS, **driver)
+    finally:
+        sampling.cancel()
     done = max(result["completed"], 1)
-    per = {name: round((after[name] - before[name]) * 1000 / done, 2) for name in before}
-    result["cpu_ms_per_lifecycle"] = dict(sorted(per.items(), key=lambda kv: -kv[1]))
-    result["cpu_ms_per_lifecycle_total"] = round(sum(per.values()), 1)
-    result["machine_idle_share"] = round((idle1 - idle0) / max(total1 - total0, 1), 3)
+    result["cpu_ms_per_lifecycle"] = cpu.per_item(before, watched.snapshot(), done)
     result["load_average"] = [load0, os.getloadavg()[0]]
     result["sql_per_lifecycle"] = {
         name: await measure.statements(database, done) for name, database in databases.items()
@@ -136,15 +103,15 @@ async def main() -> None:
                 processes.group(dispatch): subscriptions(DISPATCH_HANDLERS),
             }
         )
-        pids = _processes(services)
         databases = {
             s.service.name: measure.database_name(processes.database_url(s)) for s in services
         }
-        print("driving", json.dumps(pids), file=sys.stderr, flush=True)  # e.g. for py-spy
+        watched = _watch(services, databases)
+        print("driving", json.dumps(watched.trees), file=sys.stderr, flush=True)  # for py-spy
         for concurrency in CONCURRENCIES:
             results[f"lifecycles_{concurrency}"] = await measured(
                 {"intake": intake.url, "dispatch": dispatch.url, "feedback": feedback.url},
-                pids,
+                watched,
                 databases,
                 concurrency,
                 appeal=APPEAL,
