@@ -136,7 +136,10 @@ def main() -> int:
             else f"{count} replicas of each service are ready"
         )
         print(f"\n{ready}. Operator token (12 h):\n\n{token}\n")
-        print("A department's token: .venv/bin/hotline token --department water")
+        print(
+            "A department's token: HOTLINE_ENVIRONMENT=development "
+            ".venv/bin/hotline token --department water"
+        )
         print(open311_line)
         print("Press Ctrl-C to stop everything this command started.")
         while all(process.alive() for process in processes):
