@@ -126,7 +126,7 @@ async def add(tx: BatchTx, update: Update) -> None:
         return
     # in time order, a later-held one after an earlier of the same time (the serial id's)
     tx.memo[_FEEDS][update.appeal_id] = sorted([*feed, update], key=lambda u: u.at)
-    row = dict(zip(_UPDATE_COLUMNS, _values(update), strict=True))
+    row = dict(zip(_UPDATE_COLUMNS, values_of(update), strict=True))
     tx.later(_HELD_UPDATES, _add_all, update.update_id, row)
 
 
@@ -134,7 +134,8 @@ async def _add_all(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
     await conn.execute(_ADD_ALL, {"rows": bulk.json_rows(rows)})
 
 
-def _values(u: Update) -> tuple[Any, ...]:
+def values_of(u: Update) -> tuple[Any, ...]:
+    """An Open311 update's open311_updates columns, in the table's order."""
     return (u.update_id, u.appeal_id, u.fact_type, u.status, u.description, u.at, u.department,
             u.due)  # fmt: skip
 

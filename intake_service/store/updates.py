@@ -59,24 +59,8 @@ def hold_all(tx: Tx, new: Sequence[Update]) -> None:
 
 
 def _columns(new: Sequence[Update]) -> tuple[tuple[Any, ...], ...]:
-    return tuple(
-        zip(
-            *(
-                (
-                    u.update_id,
-                    u.appeal_id,
-                    u.fact_type,
-                    u.status,
-                    u.description,
-                    u.at,
-                    u.department,
-                    u.due,
-                )
-                for u in new
-            ),
-            strict=True,
-        )
-    )
+    """The rows as one array per column, as `_ADD_ALL` unnests them."""
+    return tuple(zip(*map(batched.values_of, new), strict=True))
 
 
 async def between(

@@ -234,21 +234,16 @@ class Database:
     @asynccontextmanager
     async def transaction(self, kind: type[Tx] = Tx) -> AsyncIterator[Tx]:
         """One transaction, committed unless the block raises. asyncpg begins and ends it on
-        the connection both `Tx.conn` and `Tx.driver` use; SQLAlchemy is told not to begin
-        one of its own (its driver adapter would, at its first statement, so a prebuilt
-        statement run first would otherwise run outside it)."""
-        with tracing.transaction_span():
-            async with self.engine.connect() as conn:
-                await conn.execution_options(isolation_level="AUTOCOMMIT")
-                driver: Any = (await conn.get_raw_connection()).driver_connection
-                try:
-                    async with driver.transaction():
-                        tx = kind(conn, driver)
-                        yield tx
-                        await tx.flush()  # before the commit; skipped when the body raised
-                finally:
-                    if driver.is_in_transaction():  # cancelled mid-commit: never pooled open
-                        await conn.invalidate()
+        the connection both `Tx.conn` and `Tx.driver` use."""
+        async with self._connection() as (conn, driver):
+            try:
+                async with driver.transaction():
+                    tx = kind(conn, driver)
+                    yield tx
+                    await tx.flush()  # before the commit; skipped when the body raised
+            finally:
+                if driver.is_in_transaction():  # cancelled mid-commit: never pooled open
+                    await conn.invalidate()
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:
@@ -256,10 +251,18 @@ class Database:
         Each statement sees what was committed when it began, as each does in a READ
         COMMITTED transaction (the default), so a read gains nothing from one. For reads
         only: a write here would commit at its statement."""
+        async with self._connection() as (conn, driver):
+            yield Tx(conn, driver)
+
+    @asynccontextmanager
+    async def _connection(self) -> AsyncIterator[tuple[AsyncConnection, Any]]:
+        """A pooled connection and its asyncpg driver, SQLAlchemy told not to begin a
+        transaction of its own (its driver adapter would, at its first statement, so a
+        prebuilt statement run first would otherwise run outside the caller's)."""
         with tracing.transaction_span():
             async with self.engine.connect() as conn:
                 await conn.execution_options(isolation_level="AUTOCOMMIT")
-                yield Tx(conn, (await conn.get_raw_connection()).driver_connection)
+                yield conn, (await conn.get_raw_connection()).driver_connection
 
 
 async def park(

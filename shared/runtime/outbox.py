@@ -158,56 +158,53 @@ class OutboxRelay:
         """Send one batch and mark it; a crash in between republishes it (consumers dedupe).
         On the lock session while holding the role, else (tests) on a pooled connection."""
         if self._session is not None:
-            return await self._publish_on(self._session, producer)
-        async with self._engine.connect() as conn:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")  # asyncpg's own below
-            driver: Any = (await conn.get_raw_connection()).driver_connection
-            try:
-                return await self._publish_on(driver, producer)
-            finally:
-                if driver.is_in_transaction():  # cancelled mid-batch: never pooled open
-                    await conn.invalidate()
+            async with self._session.transaction():
+                published = await self._publish_on(self._session, producer)
+        else:
+            async with eventstore.Database(self._engine).transaction() as tx:
+                published = await self._publish_on(tx.driver, producer)
+        metrics.EVENTS_PUBLISHED.labels(self._service).inc(published)
+        return published
 
     async def _publish_on(self, driver: Any, producer: AIOKafkaProducer) -> int:
-        async with driver.transaction():
-            rows = await outbox_rows.claim_unpublished(driver, BATCH_SIZE)
-            if not rows:
-                return 0
-            self._crash.reach(faults.RELAY_BEFORE_SEND)
-            # One PRODUCER span per event, child of the span it was recorded in; the record
-            # carries the span's own context, so the consumer's span is its child.
-            spans = [
-                tracing.publish_span(self._topic, row["traceparent"], appeal_id=row["stream_id"])
-                for row in rows
+        """Claim, send and mark one batch in the caller's transaction on `driver`."""
+        rows = await outbox_rows.claim_unpublished(driver, BATCH_SIZE)
+        if not rows:
+            return 0
+        self._crash.reach(faults.RELAY_BEFORE_SEND)
+        # One PRODUCER span per event, child of the span it was recorded in; the record
+        # carries the span's own context, so the consumer's span is its child.
+        spans = [
+            tracing.publish_span(self._topic, row["traceparent"], appeal_id=row["stream_id"])
+            for row in rows
+        ]
+        failed: BaseException | None = None
+        try:
+            # Enqueue all, then await: batches form while idempotence keeps partition order.
+            pending = [
+                await producer.send(
+                    self._topic,
+                    value=row["body"].encode(),
+                    key=str(row["stream_id"]).encode(),
+                    headers=tracing.kafka_headers(span),
+                )
+                for row, span in zip(rows, spans, strict=True)
             ]
-            failed: BaseException | None = None
-            try:
-                # Enqueue all, then await: batches form while idempotence keeps partition order.
-                pending = [
-                    await producer.send(
-                        self._topic,
-                        value=row["body"].encode(),
-                        key=str(row["stream_id"]).encode(),
-                        headers=tracing.kafka_headers(span),
-                    )
-                    for row, span in zip(rows, spans, strict=True)
-                ]
-                await asyncio.gather(*pending)
-            except BaseException as exc:
-                failed = exc
-                with logs.about(**_ids(rows[0])):
-                    log.warning("publishing failed", extra={"events": len(rows)})
-                raise
-            finally:
-                for span in spans:
-                    tracing.end(span, failed)
-            if log.isEnabledFor(logging.DEBUG):
-                for row in rows:
-                    with logs.about(**_ids(row)):
-                        log.debug("published", extra={"event_row": row["id"]})
-            self._crash.reach(faults.RELAY_AFTER_SEND)
-            await outbox_rows.mark_published(driver, [row["id"] for row in rows])
-        metrics.EVENTS_PUBLISHED.labels(self._service).inc(len(rows))
+            await asyncio.gather(*pending)
+        except BaseException as exc:
+            failed = exc
+            with logs.about(**_ids(rows[0])):
+                log.warning("publishing failed", extra={"events": len(rows)})
+            raise
+        finally:
+            for span in spans:
+                tracing.end(span, failed)
+        if log.isEnabledFor(logging.DEBUG):
+            for row in rows:
+                with logs.about(**_ids(row)):
+                    log.debug("published", extra={"event_row": row["id"]})
+        self._crash.reach(faults.RELAY_AFTER_SEND)
+        await outbox_rows.mark_published(driver, [row["id"] for row in rows])
         return len(rows)
 
     async def _export_backlog(self) -> None:
