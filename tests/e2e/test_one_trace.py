@@ -24,7 +24,8 @@ def _spans(files: dict[str, Path]) -> list[dict[str, Any]]:
     found = []
     for service, path in files.items():
         if path.exists():
-            for line in path.read_text(encoding="utf-8").splitlines():
+            # The last piece, if not ended by a newline, is a line still being written.
+            for line in path.read_text(encoding="utf-8").split("\n")[:-1]:
                 span = json.loads(line)
                 span["service"] = service
                 found.append(span)
