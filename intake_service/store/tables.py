@@ -16,12 +16,17 @@ from sqlalchemy import (
     Text,
     Uuid,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 
 from shared.runtime.schema import NAMING_CONVENTION
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+# An appeal a new one may repeat; the repeat indexes hold these rows alone, and a search
+# must say the same to use them.
+OPEN_APPEAL = "merged_into IS NULL AND status <> 'closed'"
 
 appeals = Table(
     "appeals",
@@ -46,13 +51,30 @@ appeals = Table(
     Column("address_index", String(64)),
     Column("personal_data_erased_at", DateTime(timezone=True)),
     Column("department", String(64), index=True),  # the lead department dispatch named
-    Column("merged_into", Uuid, index=True),
+    Column("merged_into", Uuid),
     Column("repeat_candidates", JSONB),  # open appeals this one may repeat, at arrival
     Column("classification", JSONB),  # what the rules matched, and any override
     Column("stages", JSONB),  # status → when the appeal last reached it
     Column("outcome", JSONB),  # the front office's closing outcome, if any
-    Index("ix_appeals_phone_index", "phone_index", "received_at"),
-    Index("ix_appeals_address_index", "address_index", "category", "received_at"),
+    # Repeat candidates are open and unmerged (store/filed.py): indexes of those alone.
+    Index(
+        "ix_appeals_open_by_phone",
+        "phone_index",
+        "received_at",
+        "id",
+        postgresql_where=text(OPEN_APPEAL),
+    ),
+    Index(
+        "ix_appeals_open_by_address",
+        "address_index",
+        "category",
+        "received_at",
+        "id",
+        postgresql_where=text(OPEN_APPEAL),
+    ),
+    Index(
+        "ix_appeals_merged_into", "merged_into", postgresql_where=text("merged_into IS NOT NULL")
+    ),
 )
 
 # Citizens' data keys, wrapped by the KEK: intake is the only holder. Erasure destroys the
