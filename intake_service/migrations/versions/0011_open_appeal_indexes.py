@@ -4,7 +4,7 @@ A filing looks for open, unmerged appeals from the same phone or at the same add
 old indexes held every appeal, open or closed, and the planner, with statistics from when
 the table was small, joined them with the merge index's NULL entries, one per appeal ever
 filed: each filing's search grew with the table. Indexes whose predicate is the search's
-own stay as small as the open work and are chosen whatever the statistics say. Only
+own stay as small as the open work, and a scan of one stops at the search's limit. Only
 merged appeals are looked up by `merged_into`, so that index need not hold the rest.
 
 Revision ID: 0011
