@@ -176,7 +176,7 @@ async def _valid(engine: AsyncEngine, read: list[tuple[Any, wire.Columns]]) -> l
 
 def _decodes(value: bytes) -> bool:
     try:
-        envelope.decode(value)
+        envelope.check(value)
     except envelope.DecodeError:
         return False
     return True

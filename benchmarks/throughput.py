@@ -4,6 +4,7 @@ dispatch drain of the backlog (a) leaves; audit replay against plain aiokafka co
 and consumer groups catching up."""
 
 import asyncio
+import gc
 import json
 import os
 import re
@@ -171,6 +172,10 @@ async def bench_replay() -> dict[str, Any]:
     produced = await histories.produce(REPLAY_APPEALS)
     url = await infra.fresh_database("bench_audit", AUDIT_MIGRATIONS)
     engine = create_async_engine(url)
+    # A replay runs in the audit service, whose start-up heap is frozen out of the
+    # collector's sight (shared/runtime/app.py); here the imports' heap is as large, and
+    # unfrozen every full collection walked it: 0.5-0.6 s of CPU per 100,000 facts replayed.
+    gc.freeze()
     try:
         plain_read, plain_seconds = await _plain_consume()
         replay_id, schema_name, ends = await replay.start(engine, infra.KAFKA)
@@ -189,6 +194,7 @@ async def bench_replay() -> dict[str, Any]:
             lambda: replay.rebuild(engine, infra.KAFKA, schema_name, ends, replay_id)
         )
     finally:
+        gc.unfreeze()
         await engine.dispose()
     replay_rate, plain_rate = rebuilt / rebuild_seconds, plain_read / plain_seconds
     beside_rate = beside / beside_seconds

@@ -84,6 +84,17 @@ def encode(event: events.Event, *, version: int, prev_hash: str) -> Recorded:
 
 
 def decode(body: bytes) -> Recorded:
+    wire, event = _validated(body)
+    return Recorded(event, wire.source, wire.version, wire.prev_hash, digest(body), body)
+
+
+def check(body: bytes) -> None:
+    """Raise DecodeError where `decode` would, by the same validation, without hashing the
+    bytes: a replay has each fact's hash already, and rehashing cost a tenth of a decode."""
+    _validated(body)
+
+
+def _validated(body: bytes) -> tuple[WireEnvelope, events.Event]:
     try:
         wire = WireEnvelope.model_validate_json(body)
         model = events.EVENT_TYPES.get(wire.type)
@@ -108,7 +119,7 @@ def decode(body: bytes) -> Recorded:
         )
     except (ValidationError, upcasting.UnknownSchemaVersionError) as exc:
         raise DecodeError(str(exc)) from exc
-    return Recorded(event, wire.source, wire.version, wire.prev_hash, digest(body), body)
+    return wire, event
 
 
 def json_schemas() -> dict[str, dict[str, Any]]:

@@ -1,4 +1,5 @@
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -83,17 +84,22 @@ def test_a_schema_version_newer_than_the_code_is_refused() -> None:
         ({"data": {"content": "missing everything else"}}, "validation error"),
     ],
 )
-def test_undecodable_facts_raise_decode_error(change: dict[str, object], reason: str) -> None:
+@pytest.mark.parametrize("read", [envelope.decode, envelope.check])
+def test_undecodable_facts_raise_decode_error(
+    change: dict[str, object], reason: str, read: Callable[[bytes], object]
+) -> None:
     wire = json.loads(
         envelope.encode(factories.received(), version=1, prev_hash=envelope.GENESIS_HASH).body
     )
+    envelope.check(envelope.canonical_json(wire))  # unchanged, it reads
     with pytest.raises(envelope.DecodeError, match=reason):
-        envelope.decode(envelope.canonical_json({**wire, **change}))
+        read(envelope.canonical_json({**wire, **change}))
 
 
-def test_not_json_is_a_decode_error() -> None:
+@pytest.mark.parametrize("read", [envelope.decode, envelope.check])
+def test_not_json_is_a_decode_error(read: Callable[[bytes], object]) -> None:
     with pytest.raises(envelope.DecodeError):
-        envelope.decode(b"\x00not json")
+        read(b"\x00not json")
 
 
 def test_json_schema_is_exported_for_every_event_type() -> None:
