@@ -27,12 +27,12 @@ _ADD = """
         status, status_round, status_at, stages, received, key_id, extras, phone_index,
         address_index, classification, repeat_candidates)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"""
-_REPEATS = """
+_REPEATS = f"""
     SELECT id, received_at FROM appeals
-    WHERE received_at >= $1 AND {open} AND {way}
+    WHERE received_at >= $1 AND {OPEN_APPEAL} AND {{way}}
     ORDER BY received_at DESC, id DESC LIMIT $2"""
-_REPEATS_BY_PHONE = _REPEATS.format(open=OPEN_APPEAL, way="phone_index = $3")
-_REPEATS_BY_ADDRESS = _REPEATS.format(open=OPEN_APPEAL, way="address_index = $3 AND category = $4")
+_REPEATS_BY_PHONE = _REPEATS.format(way="phone_index = $3")
+_REPEATS_BY_ADDRESS = _REPEATS.format(way="address_index = $3 AND category = $4")
 # Each way on its own index of open appeals (store/tables.py), newest first, stopping at the
 # limit; then the newest of both. One WHERE with an OR fetched every appeal at the address
 # in the window before sorting: at a busy address (a burst main) that grew with each filing.
@@ -40,7 +40,7 @@ _REPEATS_BY_PHONE_OR_ADDRESS = f"""
     SELECT id, received_at FROM (
         ({_REPEATS_BY_PHONE})
         UNION
-        ({_REPEATS.format(open=OPEN_APPEAL, way="address_index = $4 AND category = $5")})
+        ({_REPEATS.format(way="address_index = $4 AND category = $5")})
     ) AS either_way
     ORDER BY received_at DESC, id DESC LIMIT $2"""
 
