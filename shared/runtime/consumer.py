@@ -1,7 +1,8 @@
 """The idempotent consume loop (kafka.md §6), written once for every service.
 
-For each batch of records from one topic, one PostgreSQL transaction records the inbox
-rows and runs the handlers; the Kafka offset moves only after that commit. A crash in
+For each fetch, one PostgreSQL transaction records the inbox rows and runs the handlers
+on its records in the order they were produced (across topics too, so a cause applies
+before its effect); the Kafka offsets move only after that commit. A crash in
 between redelivers records that the inbox then skips. Undecodable or inapplicable records
 are parked with their reason; transient faults (database or broker away) are retried with
 backoff and never skipped.
@@ -101,8 +102,8 @@ class ConsumeLoop:
                 fetched = await reader.fetch(stop)
                 if fetched is None:
                     return
-                for batch in deliveries.by_topic(fetched, reader.consumer.assignment()):
-                    await self._apply_batch([r for rs in batch.values() for r in rs], stopping)
+                if batch := deliveries.assigned_only(fetched, reader.consumer.assignment()):
+                    await self._apply_batch(deliveries.in_produced_order(batch), stopping)
                     # Every record above is committed in PostgreSQL before its offset moves.
                     reader.applied(batch)
                 await reader.commit_if_due()

@@ -1,7 +1,8 @@
 """What the consume loop (shared.runtime.consumer) hands a service and takes from it: the
-handler and hook types, a fact with where it was read, which faults it retries, and how a
-fetch splits into batches."""
+handler and hook types, a fact with where it was read, which faults it retries, and the
+order a fetch applies in."""
 
+import heapq
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -63,15 +64,17 @@ def is_transient(exc: BaseException) -> bool:
     )
 
 
-def by_topic(
+def assigned_only(
     fetched: dict[TopicPartition, list[Any]], assigned: set[TopicPartition]
-) -> list[dict[TopicPartition, list[Any]]]:
-    """A fetch as one batch per topic, each partition's records in order (an appeal's facts
-    share a partition). Per partition, a steady rate makes batches of a record or two, each
-    paying a transaction and an offset commit; topics stay apart, as handlers hold one
-    topic's writes. A partition revoked since the fetch is left to its new owner."""
-    batches: dict[str, dict[TopicPartition, list[Any]]] = {}
-    for tp, records in fetched.items():
-        if tp in assigned and records:
-            batches.setdefault(tp.topic, {})[tp] = records
-    return list(batches.values())
+) -> dict[TopicPartition, list[Any]]:
+    """The part of a fetch this member still owns: a partition revoked since the fetch is
+    left to its new owner."""
+    return {tp: records for tp, records in fetched.items() if tp in assigned and records}
+
+
+def in_produced_order(batch: dict[TopicPartition, list[Any]]) -> list[Any]:
+    """A fetch's records as one sequence, in the order they were produced (their record
+    timestamps), each partition's own order kept. A fact's cause was produced before the
+    fact, so a batch that holds both, in different topics, applies the cause first: audit
+    numbers facts as they were caused, whatever order the fetch listed its partitions in."""
+    return list(heapq.merge(*batch.values(), key=lambda record: record.timestamp))

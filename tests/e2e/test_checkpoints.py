@@ -4,6 +4,7 @@ proving a fact that was rewritten afterwards."""
 import csv
 import io
 import json
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -85,16 +86,22 @@ async def test_history_at_a_moment_and_streamed_exports(stack: Stack) -> None:
             return dict(body) if "appeal.assigned" in types else None
 
         full = await polling.until(assigned, what="audit to record the assignment")
-        first = full["facts"][0]
-        then = (
-            await client.get(
-                history_url, headers=HEADERS, params={"known_at": first["recorded_at"]}
-            )
-        ).json()
-        # intake's two facts (received, forwarded) are one transaction; dispatch's came later
-        known = [f["type"] for f in then["facts"]]
-        assert known[0] == "appeal.received"
-        assert "appeal.assigned" not in known
+        by_type = {f["type"]: f for f in full["facts"]}
+        received = datetime.fromisoformat(by_type["appeal.received"]["recorded_at"])
+        assignment = datetime.fromisoformat(by_type["appeal.assigned"]["recorded_at"])
+        # audit records a cause no later than its effect (one fetch: one transaction)
+        assert received <= assignment
+
+        async def known_at(moment: datetime) -> list[str]:
+            params = {"known_at": moment.isoformat()}
+            body = (await client.get(history_url, headers=HEADERS, params=params)).json()
+            return [f["type"] for f in body.get("facts", [])]
+
+        # just before the assignment was recorded, audit did not know it yet ...
+        earlier = await known_at(assignment - timedelta(microseconds=1))
+        assert "appeal.assigned" not in earlier
+        # ... and as soon as it knew the filing, it knew it first
+        assert (await known_at(received))[0] == "appeal.received"
         before = await client.get(
             history_url, headers=HEADERS, params={"happened_by": "2000-01-01T00:00:00+08:00"}
         )
@@ -106,6 +113,8 @@ async def test_history_at_a_moment_and_streamed_exports(stack: Stack) -> None:
         exported = [json.loads(line) for line in lines]
         assert [r["seq"] for r in exported] == sorted(r["seq"] for r in exported)
         mine = [r for r in exported if r["subject"] == appeal_id]
+        numbered = [r["type"] for r in mine]  # in seq order: as caused
+        assert numbered.index("appeal.received") < numbered.index("appeal.assigned")
         # the phone is sealed in the fact: the export carries no number in clear
         assert mine[0]["data"]["citizen"].get("phone") is None
         assert "13800138000" not in json.dumps(mine, ensure_ascii=False)

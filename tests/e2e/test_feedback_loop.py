@@ -155,8 +155,8 @@ async def test_sent_back_approved_called_back_redone_and_rated(stack: Stack) -> 
         history_url = f"{stack.audit.url}/v1/appeals/{orders.appeal_id}/history"
 
         async def audited() -> dict[str, Any] | None:
-            # Every fact, not only the closure: audit applies a fetch one topic at a time, so
-            # dispatch's closure may be in before feedback's facts that caused it.
+            # Every fact, not only the closure: a fetch cut at its record limit may hold
+            # dispatch's closure but not yet feedback's facts that caused it.
             body = (await client.get(history_url, headers=OPERATOR_HEADERS)).json()
             return dict(body) if len(body.get("facts", [])) == FACTS else None
 

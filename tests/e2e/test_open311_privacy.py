@@ -247,8 +247,8 @@ async def test_who_read_personal_data_is_in_the_access_log(stack: Stack) -> None
         masked_url = f"{audit}/v1/appeals/{appeal_id}/history"
 
         async def recorded() -> httpx.Response | None:
-            # The fact that carries the name: audit applies a fetch one topic at a time, so
-            # dispatch's assignment may be in before it.
+            # The fact that carries the name: audit records facts as it reads them, and a
+            # fetch cut at its record limit may hold dispatch's assignment but not it.
             got = await client.get(masked_url, headers=bearer("audit:read"))
             facts = got.json().get("facts", []) if got.status_code == 200 else []
             return got if any(f["type"] == "appeal.received" for f in facts) else None

@@ -55,8 +55,8 @@ async def test_an_unrated_reply_closes_the_work_order_as_not_rated(quick_window:
         history_url = f"{quick_window.audit.url}/v1/appeals/{orders.appeal_id}/history"
 
         async def audited() -> dict[str, Any] | None:
-            # The closure and the fact that caused it: audit applies a fetch one topic at a
-            # time, so dispatch's closure may be in before feedback's not_rated.
+            # The closure and the fact that caused it: a fetch cut at its record limit may
+            # hold dispatch's closure but not yet feedback's not_rated.
             body = (await client.get(history_url, headers=OPERATOR_HEADERS)).json()
             types = {f["type"] for f in body.get("facts", [])}
             return dict(body) if {"appeal.not_rated", "appeal.closed"} <= types else None

@@ -322,7 +322,13 @@ async def test_admin_creates_and_describes_topics_and_groups(
     admin: AIOKafkaAdminClient,
 ) -> None:
     topic = await new_topic(admin, 12)
-    assert topic in await admin.list_topics()
+
+    # CreateTopics answers once the controller made the topic; the broker's metadata
+    # (which ListTopics reads) catches up a moment later
+    async def listed() -> bool | None:
+        return True if topic in await admin.list_topics() else None
+
+    await polling.until(listed, deadline_seconds=10, what="the new topic in ListTopics")
     [described] = await admin.describe_topics([topic])
     assert described["error_code"] == 0
     assert len(described["partitions"]) == 12
