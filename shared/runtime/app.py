@@ -180,6 +180,7 @@ async def _start(spec: ServiceSpec[SettingsT]) -> Runtime[SettingsT]:
                 group=group,
                 instance_id=settings.consumer_instance_id,
                 subscribe=wanted,
+                linger_ms=settings.consumer_linger_ms,
             ),
             group=group,
             service=settings.service_name,

@@ -36,6 +36,11 @@ def client_security(security: KafkaSecurity | None = None) -> dict[str, Any]:
     return {"security_protocol": "SSL", "ssl_context": context}
 
 
+# A lingering consumer's fetch is answered at this much data or at the linger, whichever
+# comes first.
+FETCH_GATHER_BYTES = 64 * 1024
+
+
 def producer(
     bootstrap: str, *, client_id: str, security: KafkaSecurity | None = None
 ) -> AIOKafkaProducer:
@@ -61,11 +66,18 @@ def consumer(
     subscribe: Iterable[str],
     security: KafkaSecurity | None = None,
     timing: KafkaGroupTiming | None = None,
+    linger_ms: float = 0,
 ) -> AIOKafkaConsumer:
     """A group member. Run replicas as dynamic members (no `instance_id`) when a graceful
     stop must hand partitions over at once: aiokafka's static members never send LeaveGroup
-    (docs/kafka.md, Limits), so theirs wait for the session to expire."""
+    (docs/kafka.md, Limits), so theirs wait for the session to expire.
+
+    A consume loop that lingers (shared.runtime.pacing) lets the broker hold a fetch as
+    long for records to gather. aiokafka sends every assigned partition in every fetch (no
+    incremental fetch sessions), so a fetch answered at each record costs the broker a
+    request over all of them. One that does not linger is answered at the first record."""
     timing = timing if timing is not None else KafkaGroupTiming()
+    gather = {"fetch_min_bytes": FETCH_GATHER_BYTES, "fetch_max_wait_ms": int(linger_ms)}
     return AIOKafkaConsumer(
         *subscribe,
         bootstrap_servers=bootstrap,
@@ -79,6 +91,7 @@ def consumer(
         session_timeout_ms=timing.session_timeout_ms,
         heartbeat_interval_ms=timing.heartbeat_interval_ms,
         rebalance_timeout_ms=timing.rebalance_timeout_ms,
+        **(gather if linger_ms >= 1 else {}),
         **client_security(security),
     )
 
