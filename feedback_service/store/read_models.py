@@ -125,6 +125,37 @@ async def closed_rating_windows(
     return [(r.appeal_id, r.rating_round, r.rating_closes_at) for r in rows]
 
 
+# A new feedback fact's read-model writes, one statement each (a review, a callback and a
+# rating are commands a lifecycle runs once or twice, and each paid two or three round
+# trips here). The parent's citizen is called back on an approval, and so is each merged
+# child's.
+_APPROVED = """
+WITH opened AS (
+    UPDATE holders SET rating_round = $2, rating_closes_at = $3 WHERE appeal_id = $1
+)
+INSERT INTO callbacks_due (appeal_id, round, department, due_at, attempts)
+SELECT called.id, $2, $4, $5, 0
+FROM (SELECT $1::uuid AS id UNION ALL SELECT child_id FROM merged_children WHERE parent_id = $1)
+    AS called
+ON CONFLICT (appeal_id) DO UPDATE SET round = excluded.round,
+    department = excluded.department, due_at = excluded.due_at, attempts = 0
+"""
+# Another attempt is due: the window stays open while it is.
+_CALL_AGAIN = """
+WITH next_attempt AS (
+    UPDATE callbacks_due SET due_at = $2, attempts = $3 WHERE appeal_id = $1
+)
+UPDATE holders SET rating_closes_at = $2
+WHERE appeal_id = $1 AND rating_round = $4 AND rating_closes_at < $2
+"""
+_SETTLED = """
+WITH closed AS (
+    UPDATE holders SET rating_round = NULL, rating_closes_at = NULL WHERE appeal_id = $1
+)
+DELETE FROM callbacks_due WHERE appeal_id = $1
+"""
+
+
 async def project(tx: Tx, fact: events.Event, *, rating_window: timedelta) -> None:
     """Keep the rating window and the callback queue in step with a new feedback fact, in the
     transaction that records it. An approval opens both; a rating or "not rated" closes both."""
@@ -133,41 +164,13 @@ async def project(tx: Tx, fact: events.Event, *, rating_window: timedelta) -> No
     match fact:
         case events.ReplyReviewed(decision="approved", callback_due=due) if due is not None:
             closes_at = fact.rating_closes_at or max(fact.time + rating_window, due)
-            await open_rating_window(tx, fact.subject, round_=fact.round, closes_at=closes_at)
-            values = {"round": fact.round, "department": fact.department, "due_at": due}
-            children = select(merged_children.c.child_id).where(
-                merged_children.c.parent_id == fact.subject
+            await tx.driver.execute(
+                _APPROVED, fact.subject, fact.round, closes_at, fact.department, due
             )
-            # The parent's citizen is called back, and so is each merged child's.
-            for appeal_id in [fact.subject, *(await tx.conn.scalars(children))]:
-                await tx.conn.execute(
-                    insert(callbacks_due)
-                    .values(appeal_id=appeal_id, attempts=0, **values)
-                    .on_conflict_do_update(
-                        index_elements=["appeal_id"], set_={**values, "attempts": 0}
-                    )
-                )
         case events.CallbackMade(next_attempt_due=due) if due is not None:
-            await tx.conn.execute(
-                update(callbacks_due)
-                .where(callbacks_due.c.appeal_id == fact.subject)
-                .values(due_at=due, attempts=fact.attempt)
-            )
-            # The window stays open while the next attempt is due.
-            await tx.conn.execute(
-                update(holders)
-                .where(
-                    holders.c.appeal_id == fact.subject,
-                    holders.c.rating_round == fact.round,
-                    holders.c.rating_closes_at < due,
-                )
-                .values(rating_closes_at=due)
-            )
+            await tx.driver.execute(_CALL_AGAIN, fact.subject, due, fact.attempt, fact.round)
         case events.Rated() | events.NotRated():
-            await close_rating_window(tx, fact.subject)
-            await tx.conn.execute(
-                delete(callbacks_due).where(callbacks_due.c.appeal_id == fact.subject)
-            )
+            await tx.driver.execute(_SETTLED, fact.subject)
 
 
 async def list_callbacks_due(
