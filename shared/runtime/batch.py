@@ -4,31 +4,58 @@
 streams a batch's handlers fold in one statement (`preload`), records the batch's inbox
 rows in one (`first_deliveries`), and holds its appends and the read-model rows stores
 hand to `later` until just before the commit (`flush`), each written then in one
-statement whatever the batch's size (shared.runtime.bulk). A read that must see held
+statement whatever the batch's size (shared.runtime.bulk); the waiting readers' NOTIFY
+(`notify_changed`) rides in the statement of its appends. A read that must see held
 rows flushes first (`load` of a stream not preloaded, `version`) or asks `pending`.
 A lost race to append surfaces at the flush, as ConcurrencyError, failing the batch.
 """
 
+import functools
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
+import asyncpg
+from sqlalchemy import TextClause, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared import envelope
 from shared.runtime import bulk, schema
-from shared.runtime.eventstore import OUTBOX_CHANNEL, ConcurrencyError, Tx
+from shared.runtime.eventstore import CHANGED_CHANNEL, OUTBOX_CHANNEL, ConcurrencyError, Tx
 
 # How a store writes all the rows it held for one table, in one statement.
 WriteRows = Callable[[AsyncConnection, list[dict[str, Any]]], Awaitable[None]]
+# A table's held rows: how to write them alone, the same INSERT as text to carry in the
+# appends' statement (None: it cannot ride there), and the rows by key.
+_Held = tuple[WriteRows, str | None, dict[Any, dict[str, Any]]]
 
 _EVENT_COLUMNS = ("event_id", "stream_id", "version", "type", "body", "hash", "prev_hash")
-_APPEND = text(
-    f"WITH appended AS ({bulk.insert_rows(schema.events, (*_EVENT_COLUMNS, 'traceparent'))})"
-    f" SELECT pg_notify('{OUTBOX_CHANNEL}', '')"  # wakes the relay at the commit
-)
+_INSERT_EVENTS = bulk.insert_rows(schema.events, (*_EVENT_COLUMNS, "traceparent"))
+_ROWS = re.compile(r":rows\b")
+
+
+@functools.lru_cache(maxsize=32)
+def _append(carried: tuple[str, ...]) -> TextClause:
+    """The batch's appends in one statement with the held rows of the tables that can ride
+    in it (`carried`, each a `bulk.insert_rows` statement, its `:rows` renamed `:rows<i>`).
+    It wakes the relay and the waiting readers of the streams held for `notify_changed` at
+    the commit (NOTIFY is sent then wherever it is issued): what were separate round trips.
+    A volatile CTE runs once, whole, when read, hence the count; a data-modifying one always.
+    The same tables make the same text, which asyncpg prepares once per connection."""
+    ctes = [f"appended AS ({_INSERT_EVENTS})"]
+    ctes += [f"carried{i} AS ({_ROWS.sub(f':rows{i}', each)})" for i, each in enumerate(carried)]
+    ctes.append(
+        f"changed AS (SELECT pg_notify('{CHANGED_CHANNEL}', id)"
+        " FROM unnest(CAST(:changed AS text[])) AS id)"
+    )
+    return text(
+        f"WITH {', '.join(ctes)}"
+        f" SELECT pg_notify('{OUTBOX_CHANNEL}', ''), (SELECT count(*) FROM changed)"
+    )
+
+
 _INBOX = text(
     "INSERT INTO processed_events (consumer_group, event_id) "
     "SELECT :group, unnest(CAST(:ids AS uuid[])) ON CONFLICT DO NOTHING RETURNING event_id"
@@ -44,7 +71,8 @@ class BatchTx(Tx):
         super().__init__(conn, driver)
         self._streams: dict[UUID, list[envelope.Recorded]] = {}  # preloaded, kept current
         self._unwritten: list[dict[str, Any]] = []  # appended, not yet inserted
-        self._later: dict[str, tuple[WriteRows, dict[Any, dict[str, Any]]]] = {}
+        self._later: dict[str, _Held] = {}
+        self._changed: set[str] = set()  # streams to NOTIFY readers of, with the appends
         # The facts this batch applies (first deliveries, in order): a handler reads what
         # all of them need in one statement at its first call (audit's streams, intake's rows).
         self.batch: list[envelope.Recorded] = []
@@ -96,33 +124,69 @@ class BatchTx(Tx):
         if (preloaded := self._streams.get(stream_id)) is not None:
             preloaded.extend(recorded)
 
-    def later(self, table: str, write: WriteRows, key: Any, row: dict[str, Any]) -> None:
-        """Hold a read-model row for the flush; a later row of the same key replaces it."""
-        self._later.setdefault(table, (write, {}))[1][key] = row
+    async def notify_changed(self, stream_ids: Sequence[UUID]) -> None:
+        """Held for the statement of the batch's appends (at the flush, or a separate one
+        when it appends nothing): the NOTIFY goes at the commit either way."""
+        self._changed.update(str(s) for s in stream_ids)
+
+    def later(
+        self,
+        table: str,
+        write: WriteRows,
+        key: Any,
+        row: dict[str, Any],
+        *,
+        carried: str | None = None,
+    ) -> None:
+        """Hold a read-model row for the flush; a later row of the same key replaces it.
+        `carried`: what `write` runs, as a `bulk.insert_rows` text reading `:rows`, when it
+        may ride in the statement of the batch's appends (one row per key, so it touches
+        each row once; nothing in it may read what the appends insert)."""
+        self._later.setdefault(table, (write, carried, {}))[2][key] = row
 
     def drop(self, table: str, key: Any) -> None:
         """Forget a held row (a later row of another table supersedes it)."""
         if (held := self._later.get(table)) is not None:
-            held[1].pop(key, None)
+            held[2].pop(key, None)
 
     def pending(self, table: str, key: Any) -> dict[str, Any] | None:
         held = self._later.get(table)
-        return None if held is None else held[1].get(key)
+        return None if held is None else held[2].get(key)
 
     async def flush(self) -> None:
-        """Write what the batch held: its facts, then each table's rows."""
-        await self._write_events()
+        """Write what the batch held: its facts with the rows that ride with them, then
+        each other table's rows."""
         later, self._later = self._later, {}
-        for write, rows in later.values():
-            await write(self.conn, list(rows.values()))
+        # With facts to append, the tables that can ride go in their statement; a table
+        # whose rows were all dropped is left to its own write, as before.
+        riding = {t: h for t, h in later.items() if h[1] and h[2]} if self._unwritten else {}
+        await self._write_events(list(riding.values()))
+        for table, (write, _, rows) in later.items():
+            if table not in riding:
+                await write(self.conn, list(rows.values()))
+        if self._changed:  # nothing appended to carry them
+            changed, self._changed = self._changed, set()
+            await super().notify_changed([UUID(s) for s in changed])
         await super().flush()  # what a command held with `hold`
 
-    async def _write_events(self) -> None:
+    async def _write_events(self, riding: Sequence[_Held] = ()) -> None:
         if not self._unwritten:
             return
         rows, self._unwritten = self._unwritten, []
+        changed, self._changed = sorted(self._changed), set()
+        statement = _append(tuple(str(carried) for _, carried, _ in riding))
+        parameters = {"rows": bulk.json_rows(rows), "changed": changed}
+        parameters |= {
+            f"rows{i}": bulk.json_rows(held.values()) for i, (*_, held) in enumerate(riding)
+        }
         try:
-            await self.conn.execute(_APPEND, {"rows": bulk.json_rows(rows)})
-        except IntegrityError as exc:  # a stream moved on since the batch read it
+            await self.conn.execute(statement, parameters)
+        except IntegrityError as exc:
+            driver_error = exc.orig.__cause__ if exc.orig is not None else None
+            if isinstance(driver_error, asyncpg.PostgresError) and (
+                getattr(driver_error, "table_name", None) not in (None, "events")
+            ):
+                raise  # a carried row's fault, not a lost race: parked, never retried
+            # a stream moved on since the batch read it
             raise ConcurrencyError(rows[0]["stream_id"], rows[0]["version"] - 1) from exc
         self._notified = True
