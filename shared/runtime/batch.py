@@ -1,8 +1,8 @@
 """A consume batch's transaction: hundreds of records applied for a handful of round trips.
 
-`BatchTx` is a `Tx` (the same one transaction, the same event store) that reads the
-streams a batch's handlers fold in one statement (`preload`), records the batch's inbox
-rows in one (`first_deliveries`), and holds its appends and the read-model rows stores
+`BatchTx` is a `Tx` (the same one transaction, the same event store) that records the
+batch's inbox rows and reads the streams its handlers fold in one statement
+(`first_deliveries`, or `preload` alone), and holds its appends and the read-model rows stores
 hand to `later` until just before the commit (`flush`), each written then in one
 statement whatever the batch's size (shared.runtime.bulk); the waiting readers' NOTIFY
 (`notify_changed`) rides in the statement of its appends. A read that must see held
@@ -60,6 +60,19 @@ _INBOX = text(
     "INSERT INTO processed_events (consumer_group, event_id) "
     "SELECT :group, unnest(CAST(:ids AS uuid[])) ON CONFLICT DO NOTHING RETURNING event_id"
 )
+# The inbox rows, and in the same round trip the streams of the facts that were first
+# deliveries (a redelivered fact's stream is not read): inbox ids first, then each stream's
+# facts in order. A data-modifying CTE runs once, whole, whether or not it is read.
+_INBOX_AND_STREAMS = text(
+    "WITH fresh AS (INSERT INTO processed_events (consumer_group, event_id) "
+    "SELECT :group, unnest(CAST(:ids AS uuid[])) ON CONFLICT DO NOTHING RETURNING event_id) "
+    "SELECT event_id, NULL::uuid AS stream_id, NULL::text AS body, NULL::int AS version "
+    "FROM fresh UNION ALL "
+    "SELECT NULL, stream_id, body, version FROM events WHERE stream_id IN ("
+    " SELECT w.stream_id FROM unnest(CAST(:facts AS uuid[]), CAST(:streams AS uuid[]))"
+    " AS w(event_id, stream_id) JOIN fresh USING (event_id)) "
+    "ORDER BY stream_id NULLS FIRST, version"
+)
 _STREAMS = text(
     "SELECT stream_id, body FROM events WHERE stream_id = ANY(CAST(:ids AS uuid[])) "
     "ORDER BY stream_id, version"
@@ -77,12 +90,33 @@ class BatchTx(Tx):
         # all of them need in one statement at its first call (audit's streams, intake's rows).
         self.batch: list[envelope.Recorded] = []
 
-    async def first_deliveries(self, group: str, event_ids: Sequence[UUID]) -> set[UUID]:
-        """Record the batch's inbox rows; the ids this group had not applied before."""
+    async def first_deliveries(
+        self, group: str, event_ids: Sequence[UUID], *, streams: Sequence[tuple[UUID, UUID]] = ()
+    ) -> set[UUID]:
+        """Record the batch's inbox rows; the ids this group had not applied before.
+        `streams`: (event id, stream id) of the facts whose handlers fold their stream; the
+        streams of those that are first deliveries are preloaded in the same statement."""
         if not event_ids:
             return set()
         ids = list(dict.fromkeys(event_ids))
-        return set(await self.conn.scalars(_INBOX, {"group": group, "ids": ids}))
+        wanted = [(e, s) for e, s in streams if s not in self._streams]
+        if not wanted:
+            return set(await self.conn.scalars(_INBOX, {"group": group, "ids": ids}))
+        await self._write_events()
+        facts, stream_ids = zip(*wanted, strict=True)
+        rows = await self.conn.execute(
+            _INBOX_AND_STREAMS,
+            {"group": group, "ids": ids, "facts": list(facts), "streams": list(stream_ids)},
+        )
+        fresh: set[UUID] = set()
+        found: dict[UUID, list[envelope.Recorded]] = {}
+        for row in rows:
+            if row.stream_id is None:
+                fresh.add(row.event_id)
+            else:
+                found.setdefault(row.stream_id, []).append(envelope.decode(row.body.encode()))
+        self._preloaded({s: found.get(s, []) for e, s in wanted if e in fresh})
+        return fresh
 
     async def preload(self, stream_ids: Sequence[UUID]) -> None:
         """Read these streams in one statement; `load` answers them from memory after."""
@@ -93,6 +127,9 @@ class BatchTx(Tx):
         found: dict[UUID, list[envelope.Recorded]] = {s: [] for s in wanted}
         for row in await self.conn.execute(_STREAMS, {"ids": wanted}):
             found[row.stream_id].append(envelope.decode(row.body.encode()))
+        self._preloaded(found)
+
+    def _preloaded(self, found: dict[UUID, list[envelope.Recorded]]) -> None:
         for stream_id, loaded in found.items():
             if loaded:  # the head an append chains to
                 self._heads[stream_id] = (loaded[-1].version, loaded[-1].hash)

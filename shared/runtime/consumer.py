@@ -155,14 +155,17 @@ class ConsumeLoop:
         self._crash.reach(faults.CONSUMER_AFTER_DB_COMMIT)
 
     async def _apply_all(self, records: list[Any], tx: BatchTx) -> list[str]:
-        """Decode each record once; record the batch's inbox rows in one statement and read
-        the streams its handlers fold in one more; then apply the records in order (their
+        """Decode each record once; record the batch's inbox rows and read the streams its
+        handlers fold (of first deliveries) in one statement; then apply the records in order (their
         writes reach PostgreSQL at the flush before the commit). Returns each outcome."""
         sorted_out = [await self._sort_out(record, tx) for record in records]
         facts = [fact for fact in sorted_out if isinstance(fact, envelope.Recorded)]
-        fresh = await tx.first_deliveries(self._group, [fact.event.id for fact in facts])
         handled = [fact for fact in facts if type(fact.event) in self._handlers]
-        await tx.preload([fact.event.subject for fact in handled if fact.event.id in fresh])
+        fresh = await tx.first_deliveries(
+            self._group,
+            [fact.event.id for fact in facts],
+            streams=[(fact.event.id, fact.event.subject) for fact in handled],
+        )
         tx.batch = list({fact.event.id: fact for fact in facts if fact.event.id in fresh}.values())
         outcomes = []
         for record, fact in zip(records, sorted_out, strict=True):
