@@ -13,6 +13,7 @@ A lost race to append surfaces at the flush, as ConcurrencyError, failing the ba
 import functools
 import re
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -60,10 +61,39 @@ _INBOX = text(
     "INSERT INTO processed_events (consumer_group, event_id) "
     "SELECT :group, unnest(CAST(:ids AS uuid[])) ON CONFLICT DO NOTHING RETURNING event_id"
 )
-# The inbox rows, and in the same round trip the streams of the facts that were first
-# deliveries (a redelivered fact's stream is not read): inbox ids first, then each stream's
-# facts in order. A data-modifying CTE runs once, whole, whether or not it is read.
-_INBOX_AND_STREAMS = text(
+
+
+@dataclass(frozen=True)
+class BatchRead:
+    """What a service's handlers read once per transaction, carried in its consume batches'
+    first statement rather than in a round trip of its own: `sql` is one row of one column
+    (a JSON document, say) and takes no parameters; `keep` puts what it read where the
+    handlers look for it (`Tx.memo`), as though they had read it then, in this transaction."""
+
+    sql: str
+    keep: Callable[[Tx, str | None], None]
+
+
+@functools.lru_cache(maxsize=8)
+def _inbox_and_streams(read: str | None) -> TextClause:
+    """The inbox rows, and in the same round trip the streams of the facts that were first
+    deliveries (a redelivered fact's stream is not read) and the service's `BatchRead`:
+    inbox ids, the read, then each stream's facts in order. A data-modifying CTE runs
+    once, whole, whether or not it is read."""
+    also = f" UNION ALL SELECT NULL, NULL, CAST(({read}) AS text), NULL" if read else ""
+    return text(
+        "WITH fresh AS (INSERT INTO processed_events (consumer_group, event_id) "
+        "SELECT :group, unnest(CAST(:ids AS uuid[])) ON CONFLICT DO NOTHING RETURNING event_id) "
+        "SELECT event_id, NULL::uuid AS stream_id, NULL::text AS body, NULL::int AS version "
+        f"FROM fresh{also} UNION ALL "
+        "SELECT NULL, stream_id, body, version FROM events WHERE stream_id IN ("
+        " SELECT w.stream_id FROM unnest(CAST(:facts AS uuid[]), CAST(:streams AS uuid[]))"
+        " AS w(event_id, stream_id) JOIN fresh USING (event_id)) "
+        "ORDER BY stream_id NULLS FIRST, version"
+    )
+
+
+_STREAMS = text(
     "WITH fresh AS (INSERT INTO processed_events (consumer_group, event_id) "
     "SELECT :group, unnest(CAST(:ids AS uuid[])) ON CONFLICT DO NOTHING RETURNING event_id) "
     "SELECT event_id, NULL::uuid AS stream_id, NULL::text AS body, NULL::int AS version "
@@ -91,30 +121,42 @@ class BatchTx(Tx):
         self.batch: list[envelope.Recorded] = []
 
     async def first_deliveries(
-        self, group: str, event_ids: Sequence[UUID], *, streams: Sequence[tuple[UUID, UUID]] = ()
+        self,
+        group: str,
+        event_ids: Sequence[UUID],
+        *,
+        streams: Sequence[tuple[UUID, UUID]] = (),
+        read: BatchRead | None = None,
     ) -> set[UUID]:
         """Record the batch's inbox rows; the ids this group had not applied before.
         `streams`: (event id, stream id) of the facts whose handlers fold their stream; the
-        streams of those that are first deliveries are preloaded in the same statement."""
+        streams of those that are first deliveries are preloaded in the same statement, and
+        so is `read`, the service's own (`BatchRead`)."""
         if not event_ids:
             return set()
         ids = list(dict.fromkeys(event_ids))
         wanted = [(e, s) for e, s in streams if s not in self._streams]
-        if not wanted:
+        if not wanted and read is None:
             return set(await self.conn.scalars(_INBOX, {"group": group, "ids": ids}))
         await self._write_events()
-        facts, stream_ids = zip(*wanted, strict=True)
         rows = await self.conn.execute(
-            _INBOX_AND_STREAMS,
-            {"group": group, "ids": ids, "facts": list(facts), "streams": list(stream_ids)},
+            _inbox_and_streams(None if read is None else read.sql),
+            {
+                "group": group,
+                "ids": ids,
+                "facts": [e for e, _ in wanted],
+                "streams": [s for _, s in wanted],
+            },
         )
         fresh: set[UUID] = set()
         found: dict[UUID, list[envelope.Recorded]] = {}
         for row in rows:
-            if row.stream_id is None:
-                fresh.add(row.event_id)
-            else:
+            if row.stream_id is not None:
                 found.setdefault(row.stream_id, []).append(envelope.decode(row.body.encode()))
+            elif row.event_id is not None:
+                fresh.add(row.event_id)
+            elif read is not None:  # the one row of the service's read
+                read.keep(self, row.body)
         self._preloaded({s: found.get(s, []) for e, s in wanted if e in fresh})
         return fresh
 

@@ -16,7 +16,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
 from shared import envelope, topics
 from shared.runtime import deliveries, eventstore, faults, logs, metrics, pacing, tracing
-from shared.runtime.batch import BatchTx
+from shared.runtime.batch import BatchRead, BatchTx
 from shared.runtime.deliveries import Delivery, FactHook, Handlers, ParkHook, is_transient
 from shared.runtime.eventstore import Database, Tx
 from shared.runtime.reading import Reader
@@ -52,6 +52,7 @@ class ConsumeLoop:
         on_duplicate: FactHook | None = None,
         crash: faults.CrashPoints,
         linger_seconds: float = 0.0,
+        batch_read: BatchRead | None = None,
     ) -> None:
         self._db = db
         self._make_consumer = make_consumer
@@ -62,6 +63,7 @@ class ConsumeLoop:
         self._on_park = on_park
         self._on_duplicate = on_duplicate
         self._crash = crash
+        self._batch_read = batch_read
         self.running = False
         self.consumer: AIOKafkaConsumer | None = None
         self.assigned: frozenset[TopicPartition] = frozenset()  # this replica's share, now
@@ -156,8 +158,9 @@ class ConsumeLoop:
 
     async def _apply_all(self, records: list[Any], tx: BatchTx) -> list[str]:
         """Decode each record once; record the batch's inbox rows and read the streams its
-        handlers fold (of first deliveries) in one statement; then apply the records in order (their
-        writes reach PostgreSQL at the flush before the commit). Returns each outcome."""
+        handlers fold (of first deliveries) and the service's BatchRead in one statement;
+        then apply the records in order (their writes reach PostgreSQL at the flush before
+        the commit). Returns each outcome."""
         sorted_out = [await self._sort_out(record, tx) for record in records]
         facts = [fact for fact in sorted_out if isinstance(fact, envelope.Recorded)]
         handled = [fact for fact in facts if type(fact.event) in self._handlers]
@@ -165,6 +168,7 @@ class ConsumeLoop:
             self._group,
             [fact.event.id for fact in facts],
             streams=[(fact.event.id, fact.event.subject) for fact in handled],
+            read=self._batch_read if handled else None,  # only handlers look at it
         )
         tx.batch = list({fact.event.id: fact for fact in facts if fact.event.id in fresh}.values())
         outcomes = []
