@@ -1,13 +1,15 @@
 """A consume batch's transaction: hundreds of records applied for a handful of round trips.
 
 `BatchTx` is a `Tx` (the same one transaction, the same event store) that records the
-batch's inbox rows and reads the streams its handlers fold in one statement
-(`first_deliveries`, or `preload` alone), and holds its appends and the read-model rows stores
-hand to `later` until just before the commit (`flush`), each written then in one
-statement whatever the batch's size (shared.runtime.bulk); the waiting readers' NOTIFY
-(`notify_changed`) rides in the statement of its appends. A read that must see held
-rows flushes first (`load` of a stream not preloaded, `version`) or asks `pending`.
-A lost race to append surfaces at the flush, as ConcurrencyError, failing the batch.
+batch's inbox rows and reads the streams its handlers fold (and a service's `BatchRead`)
+in one statement (`first_deliveries`; `preload` reads streams alone), and holds its
+appends and the read-model rows stores hand to `later` until just before the commit
+(`flush`), each table written then in one statement whatever the batch's size
+(shared.runtime.bulk). The appends' statement also carries the waiting readers' NOTIFY
+(`notify_changed`) and the rows of tables a store lets ride there (`later(carried=)`).
+A read that must see held rows flushes first (`load` of a stream not preloaded,
+`version`) or asks `pending`. A lost race to append surfaces at the flush, as
+ConcurrencyError, failing the batch.
 """
 
 import functools
@@ -93,16 +95,6 @@ def _inbox_and_streams(read: str | None) -> TextClause:
     )
 
 
-_STREAMS = text(
-    "WITH fresh AS (INSERT INTO processed_events (consumer_group, event_id) "
-    "SELECT :group, unnest(CAST(:ids AS uuid[])) ON CONFLICT DO NOTHING RETURNING event_id) "
-    "SELECT event_id, NULL::uuid AS stream_id, NULL::text AS body, NULL::int AS version "
-    "FROM fresh UNION ALL "
-    "SELECT NULL, stream_id, body, version FROM events WHERE stream_id IN ("
-    " SELECT w.stream_id FROM unnest(CAST(:facts AS uuid[]), CAST(:streams AS uuid[]))"
-    " AS w(event_id, stream_id) JOIN fresh USING (event_id)) "
-    "ORDER BY stream_id NULLS FIRST, version"
-)
 _STREAMS = text(
     "SELECT stream_id, body FROM events WHERE stream_id = ANY(CAST(:ids AS uuid[])) "
     "ORDER BY stream_id, version"
