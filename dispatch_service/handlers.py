@@ -94,6 +94,10 @@ async def on_withdrawal_requested(event: events.WithdrawalRequested, tx: Tx) -> 
     )
 
 
+# The catalogue versions the assignments and ratings decide by, read in each batch's first
+# statement rather than in a round trip of their own.
+BATCH_READ = store.VERSIONS_IN_FORCE
+
 HANDLERS: Handlers = {
     events.AppealForwarded: on_appeal_forwarded,
     events.WithdrawalRequested: on_withdrawal_requested,

@@ -25,6 +25,7 @@ def create_app() -> FastAPI:
             router=routers(),
             migrations_dir=MIGRATIONS,
             handlers=handlers.HANDLERS,
+            batch_read=handlers.BATCH_READ,
             background=[
                 lambda runtime: timers.every(
                     runtime,

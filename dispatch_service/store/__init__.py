@@ -19,6 +19,7 @@ from dispatch_service.store.catalogue import (
     publish_routing,
 )
 from dispatch_service.store.tables import metadata
+from dispatch_service.store.versions import BATCH_READ as VERSIONS_IN_FORCE
 from dispatch_service.store.work_orders import (
     due_for_signals,
     get_work_order,
@@ -28,6 +29,7 @@ from dispatch_service.store.work_orders import (
 )
 
 __all__ = [
+    "VERSIONS_IN_FORCE",
     "count_provisional",
     "current_calendar",
     "current_routing",

@@ -6,6 +6,7 @@ from uuid import UUID
 
 from sqlalchemy import func, select
 
+from dispatch_service.store import versions
 from dispatch_service.store.tables import calendar_versions, work_orders
 from shared import events
 from shared.runtime.eventstore import Tx
@@ -14,8 +15,6 @@ from shared.workdays import Arrangement, WorkdayCalendar
 _CALENDAR_LOCK = 0x0CA1E0DA  # an advisory lock key of dispatch's own
 # Published versions never change, so each calendar is built once per process.
 _calendars: dict[int, WorkdayCalendar] = {}
-_MEMO = "dispatch.calendar"  # its key in Tx.memo
-_NEWEST = "SELECT max(number) FROM calendar_versions"  # on the driver: read by each command
 
 
 async def save_calendar_version(tx: Tx, event: events.CalendarPublished) -> None:
@@ -31,7 +30,7 @@ async def save_calendar_version(tx: Tx, event: events.CalendarPublished) -> None
             published_at=event.time,
         )
     )
-    tx.memo.pop(_MEMO, None)  # this transaction now sees the new version
+    versions.forget(tx)  # this transaction now sees the new version
 
 
 async def lock_calendar(tx: Tx) -> UUID | None:
@@ -45,18 +44,21 @@ async def lock_calendar(tx: Tx) -> UUID | None:
 
 
 async def current_calendar(tx: Tx) -> WorkdayCalendar:
-    """The newest calendar version (the seed when nothing was published), read once per
-    transaction (a consume batch applies many records in one)."""
-    if (memoized := tx.memo.get(_MEMO)) is not None:
-        return memoized  # type: ignore[no-any-return]
-    number = int(await tx.driver.fetchval(_NEWEST) or 0)
+    """The newest calendar version (the seed when nothing was published): its number read
+    with the other versions in force, once per transaction (versions.in_force), each
+    version built once per process."""
+    number = (await versions.in_force(tx)).calendar
     if (calendar := _calendars.get(number)) is None:
-        rows = await tx.conn.execute(select(calendar_versions).order_by(calendar_versions.c.number))
+        # Up to that number only: one published meanwhile is another version.
+        rows = await tx.conn.execute(
+            select(calendar_versions)
+            .where(calendar_versions.c.number <= number)
+            .order_by(calendar_versions.c.number)
+        )
         calendar = _calendars[number] = WorkdayCalendar(
             (Arrangement(r.year, frozenset(r.holidays), frozenset(r.workdays)) for r in rows),
             number=number,
         )
-    tx.memo[_MEMO] = calendar
     return calendar
 
 

@@ -7,33 +7,32 @@ from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import insert
 
 from dispatch_service.domain import routing, sla
+from dispatch_service.store import versions
 from dispatch_service.store.tables import departments, routing_rules, routing_versions, sla_policies
 from shared.runtime.eventstore import Tx
 
 # Published versions never change, so each is read once per process.
 _routing: dict[int, routing.RoutingTable] = {}
 _policies: dict[int, sla.SlaPolicy] = {}
-_ROUTING, _POLICY = "dispatch.routing", "dispatch.policy"  # keys in Tx.memo
 
 
 async def current_routing(tx: Tx) -> routing.RoutingTable:
-    """The routing table in force: read once per transaction (a consume batch applies many
-    records in one), each version's rules once per process."""
-    if (memoized := tx.memo.get(_ROUTING)) is not None:
-        return memoized  # type: ignore[no-any-return]
-    head = (
-        await tx.conn.execute(
-            select(routing_versions).order_by(routing_versions.c.version.desc()).limit(1)
-        )
-    ).one_or_none()
-    if head is None:
+    """The routing table in force: its version read with the others in force, once per
+    transaction (versions.in_force), each version's rules once per process."""
+    version = (await versions.in_force(tx)).routing
+    if version is None:
         raise LookupError("no routing table has been published; run `hotline seed`")
-    if (table := _routing.get(head.version)) is None:
+    if (table := _routing.get(version)) is None:
+        head = (
+            await tx.conn.execute(
+                select(routing_versions).where(routing_versions.c.version == version)
+            )
+        ).one()
         rules = await tx.conn.execute(
-            select(routing_rules).where(routing_rules.c.version == head.version)
+            select(routing_rules).where(routing_rules.c.version == version)
         )
-        table = _routing[head.version] = routing.RoutingTable(
-            version=head.version,
+        table = _routing[version] = routing.RoutingTable(
+            version=version,
             fallback_department=head.fallback_department,
             rules=tuple(
                 routing.RoutingRule(
@@ -42,22 +41,13 @@ async def current_routing(tx: Tx) -> routing.RoutingTable:
                 for r in rules
             ),
         )
-    tx.memo[_ROUTING] = table
     return table
 
 
 async def _policy_versions(tx: Tx) -> list[tuple[int, datetime]]:
-    """Every published version and when it takes effect: a handful of rows, read once per
-    transaction (a consume batch decides many appeals in one)."""
-    if (memoized := tx.memo.get(_POLICY)) is not None:
-        return memoized  # type: ignore[no-any-return]
-    rows = await tx.conn.execute(
-        select(sla_policies.c.version, sla_policies.c.effective_from).order_by(
-            sla_policies.c.version
-        )
-    )
-    versions = tx.memo[_POLICY] = [(r.version, r.effective_from) for r in rows]
-    return versions
+    """Every published version and when it takes effect: a handful of rows, read with the
+    other versions in force once per transaction (versions.in_force)."""
+    return (await versions.in_force(tx)).policies
 
 
 async def policy_in_force(tx: Tx, at: datetime) -> sla.SlaPolicy:
@@ -90,21 +80,21 @@ async def publish_policy(tx: Tx, policy: sla.SlaPolicy, *, effective_from: datet
     """Store the policy as the next version, taking effect at `effective_from`, unless the
     version in force then already says the same and nothing is scheduled after it."""
     document = sla.to_document(policy)
-    versions = await _policy_versions(tx)
-    standing = sla.in_force(versions, effective_from)
+    published = await _policy_versions(tx)
+    standing = sla.in_force(published, effective_from)
     if (
         standing is not None
-        and all(effective <= effective_from for _, effective in versions)
+        and all(effective <= effective_from for _, effective in published)
         and sla.to_document(await policy_version(tx, standing)) == document
     ):
         return None
-    version = max((v for v, _ in versions), default=0) + 1
+    version = max((v for v, _ in published), default=0) + 1
     await tx.conn.execute(
         sla_policies.insert().values(
             version=version, document=document, effective_from=effective_from
         )
     )
-    tx.memo.pop(_POLICY, None)  # this transaction now sees the new version
+    versions.forget(tx)  # this transaction now sees the new version
     return version
 
 
@@ -152,7 +142,7 @@ async def publish_routing(
         await tx.conn.execute(
             routing_rules.insert(), [{"assisting": [], **r, "version": version} for r in rules]
         )
-    tx.memo.pop(_ROUTING, None)  # this transaction now sees the new version
+    versions.forget(tx)  # this transaction now sees the new version
     return version
 
 

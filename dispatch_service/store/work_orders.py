@@ -63,16 +63,16 @@ async def save_work_order(
         "updated_at": at,
     }
     row = {"appeal_id": order.appeal_id, **values}
-    if isinstance(tx, BatchTx):  # a consume batch writes its work orders in one statement
-        tx.later(_TABLE, _save_all, order.appeal_id, row)
+    if isinstance(tx, BatchTx):  # a consume batch writes its work orders in one statement,
+        # that of its appends: an assignment's fact and its order are one round trip
+        tx.later(_TABLE, _save_all, order.appeal_id, row, carried=_SAVE_ALL_SQL)
         return
     await _save_all(tx.conn, [row])  # the same prebuilt statement: nothing built per call
 
 
 _SAVED = [c.name for c in work_orders.columns]
-_SAVE_ALL = text(
-    bulk.insert_rows(work_orders, _SAVED, on_conflict=bulk.upsert("appeal_id", _SAVED))
-)
+_SAVE_ALL_SQL = bulk.insert_rows(work_orders, _SAVED, on_conflict=bulk.upsert("appeal_id", _SAVED))
+_SAVE_ALL = text(_SAVE_ALL_SQL)
 
 
 async def _save_all(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:

@@ -38,6 +38,7 @@ from shared.runtime import (
     selfcheck,
     tracing,
 )
+from shared.runtime.batch import BatchRead
 from shared.runtime.changes import ChangeFeed
 from shared.runtime.consumer import ConsumeLoop, FactHook, Handlers, ParkHook, subscriptions
 from shared.runtime.eventstore import Database
@@ -78,6 +79,8 @@ class ServiceSpec(Generic[SettingsT]):
     on_fact: FactHook | None = None  # sees every fact read (audit); handlers see their types
     on_park: ParkHook | None = None  # sees every record parked, with the reason (audit)
     on_duplicate: FactHook | None = None  # sees every redelivered fact id (audit)
+    # what the handlers read once per transaction, in a consume batch's first statement
+    batch_read: BatchRead | None = None
     subscribe: Sequence[str] | None = None  # default: the topics of the handled types
     # e.g. dispatch's timer; stopped with the rest
     background: Sequence[BackgroundTask[SettingsT]] = ()
@@ -190,6 +193,7 @@ async def _start(spec: ServiceSpec[SettingsT]) -> Runtime[SettingsT]:
             on_duplicate=spec.on_duplicate,
             crash=crash,
             linger_seconds=settings.consumer_linger_ms / 1000,
+            batch_read=spec.batch_read,
         )
         runtime.tasks.append(asyncio.create_task(runtime.loop.run(runtime.stopping)))
     runtime.tasks.extend(asyncio.create_task(task(runtime)) for task in spec.background)

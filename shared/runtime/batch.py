@@ -1,38 +1,100 @@
 """A consume batch's transaction: hundreds of records applied for a handful of round trips.
 
-`BatchTx` is a `Tx` (the same one transaction, the same event store) that reads the
-streams a batch's handlers fold in one statement (`preload`), records the batch's inbox
-rows in one (`first_deliveries`), and holds its appends and the read-model rows stores
-hand to `later` until just before the commit (`flush`), each written then in one
-statement whatever the batch's size (shared.runtime.bulk). A read that must see held
-rows flushes first (`load` of a stream not preloaded, `version`) or asks `pending`.
-A lost race to append surfaces at the flush, as ConcurrencyError, failing the batch.
+`BatchTx` is a `Tx` (the same one transaction, the same event store) that records the
+batch's inbox rows and reads the streams its handlers fold (and a service's `BatchRead`)
+in one statement (`first_deliveries`; `preload` reads streams alone), and holds its
+appends and the read-model rows stores hand to `later` until just before the commit
+(`flush`), each table written then in one statement whatever the batch's size
+(shared.runtime.bulk). The appends' statement also carries the waiting readers' NOTIFY
+(`notify_changed`) and the rows of tables a store lets ride there (`later(carried=)`).
+A read that must see held rows flushes first (`load` of a stream not preloaded,
+`version`) or asks `pending`. A lost race to append surfaces at the flush, as
+ConcurrencyError, failing the batch.
 """
 
+import functools
+import re
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import text
+import asyncpg
+from sqlalchemy import TextClause, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared import envelope
 from shared.runtime import bulk, schema
-from shared.runtime.eventstore import OUTBOX_CHANNEL, ConcurrencyError, Tx
+from shared.runtime.eventstore import CHANGED_CHANNEL, OUTBOX_CHANNEL, ConcurrencyError, Tx
 
 # How a store writes all the rows it held for one table, in one statement.
 WriteRows = Callable[[AsyncConnection, list[dict[str, Any]]], Awaitable[None]]
+# A table's held rows: how to write them alone, the same INSERT as text to carry in the
+# appends' statement (None: it cannot ride there), and the rows by key.
+_Held = tuple[WriteRows, str | None, dict[Any, dict[str, Any]]]
 
 _EVENT_COLUMNS = ("event_id", "stream_id", "version", "type", "body", "hash", "prev_hash")
-_APPEND = text(
-    f"WITH appended AS ({bulk.insert_rows(schema.events, (*_EVENT_COLUMNS, 'traceparent'))})"
-    f" SELECT pg_notify('{OUTBOX_CHANNEL}', '')"  # wakes the relay at the commit
-)
+_INSERT_EVENTS = bulk.insert_rows(schema.events, (*_EVENT_COLUMNS, "traceparent"))
+_ROWS = re.compile(r":rows\b")
+
+
+@functools.lru_cache(maxsize=32)
+def _append(carried: tuple[str, ...]) -> TextClause:
+    """The batch's appends in one statement with the held rows of the tables that can ride
+    in it (`carried`, each a `bulk.insert_rows` statement, its `:rows` renamed `:rows<i>`).
+    It wakes the relay and the waiting readers of the streams held for `notify_changed` at
+    the commit (NOTIFY is sent then wherever it is issued): what were separate round trips.
+    A volatile CTE runs once, whole, when read, hence the count; a data-modifying one always.
+    The same tables make the same text, which asyncpg prepares once per connection."""
+    ctes = [f"appended AS ({_INSERT_EVENTS})"]
+    ctes += [f"carried{i} AS ({_ROWS.sub(f':rows{i}', each)})" for i, each in enumerate(carried)]
+    ctes.append(
+        f"changed AS (SELECT pg_notify('{CHANGED_CHANNEL}', id)"
+        " FROM unnest(CAST(:changed AS text[])) AS id)"
+    )
+    return text(
+        f"WITH {', '.join(ctes)}"
+        f" SELECT pg_notify('{OUTBOX_CHANNEL}', ''), (SELECT count(*) FROM changed)"
+    )
+
+
 _INBOX = text(
     "INSERT INTO processed_events (consumer_group, event_id) "
     "SELECT :group, unnest(CAST(:ids AS uuid[])) ON CONFLICT DO NOTHING RETURNING event_id"
 )
+
+
+@dataclass(frozen=True)
+class BatchRead:
+    """What a service's handlers read once per transaction, carried in its consume batches'
+    first statement rather than in a round trip of its own: `sql` is one row of one column
+    (a JSON document, say) and takes no parameters; `keep` puts what it read where the
+    handlers look for it (`Tx.memo`), as though they had read it then, in this transaction."""
+
+    sql: str
+    keep: Callable[[Tx, str | None], None]
+
+
+@functools.lru_cache(maxsize=8)
+def _inbox_and_streams(read: str | None) -> TextClause:
+    """The inbox rows, and in the same round trip the streams of the facts that were first
+    deliveries (a redelivered fact's stream is not read) and the service's `BatchRead`:
+    inbox ids, the read, then each stream's facts in order. A data-modifying CTE runs
+    once, whole, whether or not it is read."""
+    also = f" UNION ALL SELECT NULL, NULL, CAST(({read}) AS text), NULL" if read else ""
+    return text(
+        "WITH fresh AS (INSERT INTO processed_events (consumer_group, event_id) "
+        "SELECT :group, unnest(CAST(:ids AS uuid[])) ON CONFLICT DO NOTHING RETURNING event_id) "
+        "SELECT event_id, NULL::uuid AS stream_id, NULL::text AS body, NULL::int AS version "
+        f"FROM fresh{also} UNION ALL "
+        "SELECT NULL, stream_id, body, version FROM events WHERE stream_id IN ("
+        " SELECT w.stream_id FROM unnest(CAST(:facts AS uuid[]), CAST(:streams AS uuid[]))"
+        " AS w(event_id, stream_id) JOIN fresh USING (event_id)) "
+        "ORDER BY stream_id NULLS FIRST, version"
+    )
+
+
 _STREAMS = text(
     "SELECT stream_id, body FROM events WHERE stream_id = ANY(CAST(:ids AS uuid[])) "
     "ORDER BY stream_id, version"
@@ -44,17 +106,51 @@ class BatchTx(Tx):
         super().__init__(conn, driver)
         self._streams: dict[UUID, list[envelope.Recorded]] = {}  # preloaded, kept current
         self._unwritten: list[dict[str, Any]] = []  # appended, not yet inserted
-        self._later: dict[str, tuple[WriteRows, dict[Any, dict[str, Any]]]] = {}
+        self._later: dict[str, _Held] = {}
+        self._changed: set[str] = set()  # streams to NOTIFY readers of, with the appends
         # The facts this batch applies (first deliveries, in order): a handler reads what
         # all of them need in one statement at its first call (audit's streams, intake's rows).
         self.batch: list[envelope.Recorded] = []
 
-    async def first_deliveries(self, group: str, event_ids: Sequence[UUID]) -> set[UUID]:
-        """Record the batch's inbox rows; the ids this group had not applied before."""
+    async def first_deliveries(
+        self,
+        group: str,
+        event_ids: Sequence[UUID],
+        *,
+        streams: Sequence[tuple[UUID, UUID]] = (),
+        read: BatchRead | None = None,
+    ) -> set[UUID]:
+        """Record the batch's inbox rows; the ids this group had not applied before.
+        `streams`: (event id, stream id) of the facts whose handlers fold their stream; the
+        streams of those that are first deliveries are preloaded in the same statement, and
+        so is `read`, the service's own (`BatchRead`)."""
         if not event_ids:
             return set()
         ids = list(dict.fromkeys(event_ids))
-        return set(await self.conn.scalars(_INBOX, {"group": group, "ids": ids}))
+        wanted = [(e, s) for e, s in streams if s not in self._streams]
+        if not wanted and read is None:
+            return set(await self.conn.scalars(_INBOX, {"group": group, "ids": ids}))
+        await self._write_events()
+        rows = await self.conn.execute(
+            _inbox_and_streams(None if read is None else read.sql),
+            {
+                "group": group,
+                "ids": ids,
+                "facts": [e for e, _ in wanted],
+                "streams": [s for _, s in wanted],
+            },
+        )
+        fresh: set[UUID] = set()
+        found: dict[UUID, list[envelope.Recorded]] = {}
+        for row in rows:
+            if row.stream_id is not None:
+                found.setdefault(row.stream_id, []).append(envelope.decode(row.body.encode()))
+            elif row.event_id is not None:
+                fresh.add(row.event_id)
+            elif read is not None:  # the one row of the service's read
+                read.keep(self, row.body)
+        self._preloaded({s: found.get(s, []) for e, s in wanted if e in fresh})
+        return fresh
 
     async def preload(self, stream_ids: Sequence[UUID]) -> None:
         """Read these streams in one statement; `load` answers them from memory after."""
@@ -65,6 +161,9 @@ class BatchTx(Tx):
         found: dict[UUID, list[envelope.Recorded]] = {s: [] for s in wanted}
         for row in await self.conn.execute(_STREAMS, {"ids": wanted}):
             found[row.stream_id].append(envelope.decode(row.body.encode()))
+        self._preloaded(found)
+
+    def _preloaded(self, found: dict[UUID, list[envelope.Recorded]]) -> None:
         for stream_id, loaded in found.items():
             if loaded:  # the head an append chains to
                 self._heads[stream_id] = (loaded[-1].version, loaded[-1].hash)
@@ -96,33 +195,69 @@ class BatchTx(Tx):
         if (preloaded := self._streams.get(stream_id)) is not None:
             preloaded.extend(recorded)
 
-    def later(self, table: str, write: WriteRows, key: Any, row: dict[str, Any]) -> None:
-        """Hold a read-model row for the flush; a later row of the same key replaces it."""
-        self._later.setdefault(table, (write, {}))[1][key] = row
+    async def notify_changed(self, stream_ids: Sequence[UUID]) -> None:
+        """Held for the statement of the batch's appends (at the flush, or a separate one
+        when it appends nothing): the NOTIFY goes at the commit either way."""
+        self._changed.update(str(s) for s in stream_ids)
+
+    def later(
+        self,
+        table: str,
+        write: WriteRows,
+        key: Any,
+        row: dict[str, Any],
+        *,
+        carried: str | None = None,
+    ) -> None:
+        """Hold a read-model row for the flush; a later row of the same key replaces it.
+        `carried`: what `write` runs, as a `bulk.insert_rows` text reading `:rows`, when it
+        may ride in the statement of the batch's appends (one row per key, so it touches
+        each row once; nothing in it may read what the appends insert)."""
+        self._later.setdefault(table, (write, carried, {}))[2][key] = row
 
     def drop(self, table: str, key: Any) -> None:
         """Forget a held row (a later row of another table supersedes it)."""
         if (held := self._later.get(table)) is not None:
-            held[1].pop(key, None)
+            held[2].pop(key, None)
 
     def pending(self, table: str, key: Any) -> dict[str, Any] | None:
         held = self._later.get(table)
-        return None if held is None else held[1].get(key)
+        return None if held is None else held[2].get(key)
 
     async def flush(self) -> None:
-        """Write what the batch held: its facts, then each table's rows."""
-        await self._write_events()
+        """Write what the batch held: its facts with the rows that ride with them, then
+        each other table's rows."""
         later, self._later = self._later, {}
-        for write, rows in later.values():
-            await write(self.conn, list(rows.values()))
+        # With facts to append, the tables that can ride go in their statement; a table
+        # whose rows were all dropped is left to its own write, as before.
+        riding = {t: h for t, h in later.items() if h[1] and h[2]} if self._unwritten else {}
+        await self._write_events(list(riding.values()))
+        for table, (write, _, rows) in later.items():
+            if table not in riding:
+                await write(self.conn, list(rows.values()))
+        if self._changed:  # nothing appended to carry them
+            changed, self._changed = self._changed, set()
+            await super().notify_changed([UUID(s) for s in changed])
         await super().flush()  # what a command held with `hold`
 
-    async def _write_events(self) -> None:
+    async def _write_events(self, riding: Sequence[_Held] = ()) -> None:
         if not self._unwritten:
             return
         rows, self._unwritten = self._unwritten, []
+        changed, self._changed = sorted(self._changed), set()
+        statement = _append(tuple(str(carried) for _, carried, _ in riding))
+        parameters = {"rows": bulk.json_rows(rows), "changed": changed}
+        parameters |= {
+            f"rows{i}": bulk.json_rows(held.values()) for i, (*_, held) in enumerate(riding)
+        }
         try:
-            await self.conn.execute(_APPEND, {"rows": bulk.json_rows(rows)})
-        except IntegrityError as exc:  # a stream moved on since the batch read it
+            await self.conn.execute(statement, parameters)
+        except IntegrityError as exc:
+            driver_error = exc.orig.__cause__ if exc.orig is not None else None
+            if isinstance(driver_error, asyncpg.PostgresError) and (
+                getattr(driver_error, "table_name", None) not in (None, "events")
+            ):
+                raise  # a carried row's fault, not a lost race: parked, never retried
+            # a stream moved on since the batch read it
             raise ConcurrencyError(rows[0]["stream_id"], rows[0]["version"] - 1) from exc
         self._notified = True

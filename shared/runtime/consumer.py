@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
 from shared import envelope, topics
 from shared.runtime import deliveries, eventstore, faults, logs, metrics, pacing, tracing
-from shared.runtime.batch import BatchTx
+from shared.runtime.batch import BatchRead, BatchTx
 from shared.runtime.deliveries import Delivery, FactHook, Handlers, ParkHook, is_transient
 from shared.runtime.eventstore import Database, Tx
 from shared.runtime.reading import Reader
@@ -53,6 +53,7 @@ class ConsumeLoop:
         on_duplicate: FactHook | None = None,
         crash: faults.CrashPoints,
         linger_seconds: float = 0.0,
+        batch_read: BatchRead | None = None,
     ) -> None:
         self._db = db
         self._make_consumer = make_consumer
@@ -63,6 +64,7 @@ class ConsumeLoop:
         self._on_park = on_park
         self._on_duplicate = on_duplicate
         self._crash = crash
+        self._batch_read = batch_read
         self.running = False
         self.consumer: AIOKafkaConsumer | None = None
         self.assigned: frozenset[TopicPartition] = frozenset()  # this replica's share, now
@@ -156,14 +158,19 @@ class ConsumeLoop:
         self._crash.reach(faults.CONSUMER_AFTER_DB_COMMIT)
 
     async def _apply_all(self, records: list[Any], tx: BatchTx) -> list[str]:
-        """Decode each record once; record the batch's inbox rows in one statement and read
-        the streams its handlers fold in one more; then apply the records in order (their
-        writes reach PostgreSQL at the flush before the commit). Returns each outcome."""
+        """Decode each record once; record the batch's inbox rows and read the streams its
+        handlers fold (of first deliveries) and the service's BatchRead in one statement;
+        then apply the records in order (their writes reach PostgreSQL at the flush before
+        the commit). Returns each outcome."""
         sorted_out = [await self._sort_out(record, tx) for record in records]
         facts = [fact for fact in sorted_out if isinstance(fact, envelope.Recorded)]
-        fresh = await tx.first_deliveries(self._group, [fact.event.id for fact in facts])
         handled = [fact for fact in facts if type(fact.event) in self._handlers]
-        await tx.preload([fact.event.subject for fact in handled if fact.event.id in fresh])
+        fresh = await tx.first_deliveries(
+            self._group,
+            [fact.event.id for fact in facts],
+            streams=[(fact.event.id, fact.event.subject) for fact in handled],
+            read=self._batch_read if handled else None,  # only handlers look at it
+        )
         tx.batch = list({fact.event.id: fact for fact in facts if fact.event.id in fresh}.values())
         outcomes = []
         for record, fact in zip(records, sorted_out, strict=True):

@@ -1,0 +1,128 @@
+"""What dispatch's consume loop sends PostgreSQL per forwarded appeal, on real PostgreSQL.
+
+At a steady rate each batch holds one forwarded appeal, so the statements of a batch are
+the statements of an assignment: BEGIN; the inbox row with the appeal's stream and the
+catalogue versions in force (shared.runtime.batch.BatchRead); the fact with its work order
+and the readers' NOTIFY; COMMIT. Counted by pg_stat_statements (services/postgres.sh
+preloads it), so a statement added anywhere on the way shows here. What the shortcuts must
+not cost is held here too: a waiting reader still hears of every change at the commit,
+and a carried read-model row that cannot be written is parked, not taken for a lost race.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+from typing import Any
+
+import asyncpg
+import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from benchmarks import measure
+from dispatch_service import handlers, seed
+from dispatch_service.main import MIGRATIONS
+from dispatch_service.store import work_orders
+from shared import envelope, events, topics
+from shared.runtime import faults, metrics
+from shared.runtime.consumer import ConsumeLoop
+from shared.runtime.eventstore import CHANGED_CHANNEL, Database
+from tests.support import consuming, infra
+from tests.unit import factories
+
+pytestmark = pytest.mark.integration
+
+# Per batch of one forwarded appeal, besides BEGIN and COMMIT (it was 8: the inbox, the
+# stream, the routing, policy and calendar versions apart, the readers' NOTIFY, the append
+# and the work order). Raise it only knowing what the new statement buys.
+STATEMENTS_PER_ASSIGNMENT = 2
+
+
+@pytest.fixture
+async def dispatch(servers: None) -> AsyncIterator[tuple[str, ConsumeLoop]]:
+    url = await infra.fresh_database("t_trips", MIGRATIONS)
+    engine = create_async_engine(url)
+    db = Database(engine)
+    async with db.transaction() as tx:
+        await seed.seed(tx)
+    loop = ConsumeLoop(
+        db,
+        lambda: None,
+        group="dispatch",
+        service="dispatch",
+        handlers=handlers.HANDLERS,
+        crash=faults.CrashPoints(None),
+        batch_read=handlers.BATCH_READ,
+    )
+    yield url, loop
+    await engine.dispose()
+
+
+def _record(event: events.Event, offset: int, *, version: int = 2) -> Any:
+    fact = envelope.encode(event, version=version, prev_hash=envelope.GENESIS_HASH)
+    return consuming.record(fact.body, topics.BY_SOURCE[event.source], event.subject, offset)
+
+
+async def test_a_forwarded_appeal_costs_two_statements_besides_begin_and_commit(
+    dispatch: tuple[str, ConsumeLoop],
+) -> None:
+    url, loop = dispatch
+    # The first batch builds what the process keeps by version (rules, policy, calendar).
+    await loop._apply_batch(
+        [_record(factories.forwarded(factories.received()), 0)], asyncio.Event()
+    )
+    await measure.reset_statements(measure.database_name(url))
+    forwards = [factories.forwarded(factories.received()) for _ in range(5)]
+    for offset, forwarded in enumerate(forwards, start=1):
+        await loop._apply_batch([_record(forwarded, offset)], asyncio.Event())
+    counted = await measure.statements(
+        measure.database_name(url), len(forwards), role=infra.RUNTIME
+    )
+    assert counted["per_command"] == STATEMENTS_PER_ASSIGNMENT, counted["statements"]
+    assert counted["transaction_control_per_command"] == 2, counted  # BEGIN, COMMIT
+    [(assigned,)] = await infra.query(
+        url,
+        "SELECT count(*) FROM work_orders WHERE appeal_id = ANY(CAST(:ids AS uuid[]))",
+        ids=[f.subject for f in forwards],
+    )
+    assert assigned == len(forwards)
+
+
+async def test_a_batch_tells_waiting_readers_at_its_commit_whether_or_not_it_appends(
+    dispatch: tuple[str, ConsumeLoop],
+) -> None:
+    url, loop = dispatch
+    received = factories.received()
+    forwarded = factories.forwarded(received)
+    heard: asyncio.Queue[str] = asyncio.Queue()
+    listener = await asyncpg.connect(measure.dsn(url))
+    await listener.add_listener(CHANGED_CHANNEL, lambda *args: heard.put_nowait(args[3]))
+    try:
+        # An assignment: the NOTIFY rides in the append's statement.
+        await loop._apply_batch([_record(forwarded, 0)], asyncio.Event())
+        assert await asyncio.wait_for(heard.get(), 5) == str(forwarded.subject)
+        # A reply stops the clock: the work order is saved, nothing is appended.
+        handled = factories.handled(factories.assigned(received))
+        await loop._apply_batch([_record(handled, 1, version=1)], asyncio.Event())
+        assert await asyncio.wait_for(heard.get(), 5) == str(forwarded.subject)
+    finally:
+        await listener.close()
+    [(handled_round,)] = await infra.query(
+        url, "SELECT handled_round FROM work_orders WHERE appeal_id = :a", a=forwarded.subject
+    )
+    assert handled_round == 1
+
+
+async def test_a_carried_row_that_cannot_be_written_is_parked_not_retried_as_a_race(
+    dispatch: tuple[str, ConsumeLoop], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, loop = dispatch
+    forwarded = factories.forwarded(factories.received())
+    # A work order without its state breaks the table's NOT NULL, in the append's statement.
+    monkeypatch.setattr(work_orders, "view", lambda *_args, **_kwargs: None)
+    retries = metrics.RETRIES.labels("dispatch")._value.get()
+    await asyncio.wait_for(loop._apply_batch([_record(forwarded, 0)], asyncio.Event()), 30)
+    assert metrics.RETRIES.labels("dispatch")._value.get() == retries
+    [(parked,)] = await infra.query(url, "SELECT count(*) FROM parked_messages")
+    [(facts,)] = await infra.query(
+        url, "SELECT count(*) FROM events WHERE stream_id = :a", a=forwarded.subject
+    )
+    assert (parked, facts) == (1, 0)  # nothing of the batch was written
