@@ -81,14 +81,18 @@ def _inbox_and_streams(read: str | None) -> TextClause:
     """The inbox rows, and in the same round trip the streams of the facts that were first
     deliveries (a redelivered fact's stream is not read) and the service's `BatchRead`:
     inbox ids, the read, then each stream's facts in order. A data-modifying CTE runs
-    once, whole, whether or not it is read."""
+    once, whole, whether or not it is read. The streams are looked up by the array of
+    their ids (the index, whatever the statistics say), then kept to first deliveries: a
+    join to `fresh` alone let PostgreSQL read the whole table when it had no statistics
+    yet (tests/integration/test_batch_plans.py)."""
     also = f" UNION ALL SELECT NULL, NULL, CAST(({read}) AS text), NULL" if read else ""
     return text(
         "WITH fresh AS (INSERT INTO processed_events (consumer_group, event_id) "
         "SELECT :group, unnest(CAST(:ids AS uuid[])) ON CONFLICT DO NOTHING RETURNING event_id) "
         "SELECT event_id, NULL::uuid AS stream_id, NULL::text AS body, NULL::int AS version "
         f"FROM fresh{also} UNION ALL "
-        "SELECT NULL, stream_id, body, version FROM events WHERE stream_id IN ("
+        "SELECT NULL, stream_id, body, version FROM events"
+        " WHERE stream_id = ANY(CAST(:streams AS uuid[])) AND stream_id IN ("
         " SELECT w.stream_id FROM unnest(CAST(:facts AS uuid[]), CAST(:streams AS uuid[]))"
         " AS w(event_id, stream_id) JOIN fresh USING (event_id)) "
         "ORDER BY stream_id NULLS FIRST, version"
