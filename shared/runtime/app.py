@@ -46,6 +46,7 @@ from shared.runtime.outbox import OutboxRelay
 from shared.runtime.settings import ServiceSettings
 
 SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
+YOUNG_COLLECTION_THRESHOLD = 10_000  # net allocations between young collections (default 700)
 
 
 @dataclass
@@ -111,6 +112,11 @@ def create_service(spec: ServiceSpec[SettingsT]) -> FastAPI:
         # What start-up built lives as long as the process: out of the collector's sight,
         # a full collection under load walks only what requests allocate.
         gc.freeze()
+        # A request frees almost all it allocates by reference counting, yet at the default
+        # threshold (700 net allocations) a filing paid about 4% of its CPU to collections
+        # that found little (intake in process, gc.callbacks timed): collect young objects
+        # less often. The older generations keep their defaults.
+        gc.set_threshold(YOUNG_COLLECTION_THRESHOLD, *gc.get_threshold()[1:])
         try:
             yield
         finally:
