@@ -2,7 +2,7 @@
 
 `BatchTx` is a `Tx` (the same one transaction, the same event store) that records the
 batch's inbox rows and reads the streams its handlers fold (and a service's `BatchRead`)
-in one statement (`first_deliveries`; `preload` reads streams alone), and holds its
+in one statement (`first_deliveries`), and holds its
 appends and the read-model rows stores hand to `later` until just before the commit
 (`flush`), each table written then in one statement whatever the batch's size
 (shared.runtime.bulk). The appends' statement also carries the waiting readers' NOTIFY
@@ -99,12 +99,6 @@ def _inbox_and_streams(read: str | None) -> TextClause:
     )
 
 
-_STREAMS = text(
-    "SELECT stream_id, body FROM events WHERE stream_id = ANY(CAST(:ids AS uuid[])) "
-    "ORDER BY stream_id, version"
-)
-
-
 class BatchTx(Tx):
     def __init__(self, conn: AsyncConnection, driver: Any) -> None:
         super().__init__(conn, driver)
@@ -155,17 +149,6 @@ class BatchTx(Tx):
                 read.keep(self, row.body)
         self._preloaded({s: found.get(s, []) for e, s in wanted if e in fresh})
         return fresh
-
-    async def preload(self, stream_ids: Sequence[UUID]) -> None:
-        """Read these streams in one statement; `load` answers them from memory after."""
-        wanted = [s for s in dict.fromkeys(stream_ids) if s not in self._streams]
-        if not wanted:
-            return
-        await self._write_events()
-        found: dict[UUID, list[envelope.Recorded]] = {s: [] for s in wanted}
-        for row in await self.conn.execute(_STREAMS, {"ids": wanted}):
-            found[row.stream_id].append(envelope.decode(row.body.encode()))
-        self._preloaded(found)
 
     def _preloaded(self, found: dict[UUID, list[envelope.Recorded]]) -> None:
         for stream_id, loaded in found.items():

@@ -77,7 +77,7 @@ def consumer(
     incremental fetch sessions), so a fetch answered at each record costs the broker a
     request over all of them. One that does not linger is answered at the first record."""
     timing = timing if timing is not None else KafkaGroupTiming()
-    gather = {"fetch_min_bytes": FETCH_GATHER_BYTES, "fetch_max_wait_ms": int(linger_ms)}
+    gather = {"fetch_min_bytes": FETCH_GATHER_BYTES, "fetch_max_wait_ms": max(1, round(linger_ms))}
     return AIOKafkaConsumer(
         *subscribe,
         bootstrap_servers=bootstrap,
@@ -91,7 +91,7 @@ def consumer(
         session_timeout_ms=timing.session_timeout_ms,
         heartbeat_interval_ms=timing.heartbeat_interval_ms,
         rebalance_timeout_ms=timing.rebalance_timeout_ms,
-        **(gather if linger_ms >= 1 else {}),
+        **(gather if linger_ms > 0 else {}),
         **client_security(security),
     )
 

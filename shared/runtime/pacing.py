@@ -35,14 +35,11 @@ class Linger:
         """Seconds until the next pass may begin (0: at once)."""
         return max(0.0, self._last + self.seconds - time.monotonic())
 
-    async def until_due(self, stop: "asyncio.Future[Any]") -> bool:
-        """Wait until the next pass may begin; True if it waited (work likely gathered),
-        False at once when quiet or when `stop` is done."""
+    async def until_due(self, stop: "asyncio.Future[Any]") -> None:
+        """Wait until the next pass may begin: at once when quiet or when `stop` is done."""
         wait = self.due_in()
-        if wait <= 0 or stop.done():
-            return False
-        await asyncio.wait({stop}, timeout=wait)
-        return True
+        if wait > 0 and not stop.done():
+            await asyncio.wait({stop}, timeout=wait)
 
     def found_work(self) -> None:
         """A pass that found work begins now."""

@@ -1,14 +1,15 @@
 """The consume loop's side facing Kafka: what one pass reads, and when offsets move.
 
 A pass takes what the fetcher holds, after the loop's `Linger` (shared.runtime.pacing) when
-records keep coming. Offsets move only for records committed in PostgreSQL, at most once per
+records keep coming; a lingering loop's fetches are held at the broker as long
+(shared.runtime.kafka.consumer), so what reached it meanwhile comes in that one fetch.
+Offsets move only for records committed in PostgreSQL, at most once per
 `pacing.COMMIT_SECONDS` while records keep coming, within QUIET_MS once they stop, before
 the partitions go to another member and when the loop stops.
 """
 
 import asyncio
 import logging
-import time
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
@@ -27,10 +28,6 @@ log = logging.getLogger("hotline.consumer")
 BATCH_SIZE = 500
 FETCH_MS = 500  # a fetch's long poll when no offsets are pending
 QUIET_MS = 50  # with offsets pending, this long without a record commits them
-# After a linger: how long the fetch of what accumulated may take (a round trip to the
-# broker; on a busy node a few milliseconds were often not enough, and the pass took only
-# the first arrival).
-GATHER_SECONDS = 0.02
 
 Fetched = dict[TopicPartition, list[Any]]
 
@@ -45,15 +42,12 @@ class Reader:
 
     async def fetch(self, stop: "asyncio.Future[Any]") -> Fetched | None:
         """The next pass's records (none when the loop ran dry or pending offsets came due
-        first, and those are then committed); None once stopping. After a linger, what
-        reached the broker meanwhile comes in the same pass: the fetcher holds the first
-        arrival (it fetches no more while it holds records), a second fetch, one round trip,
-        brings the rest."""
+        first, and those are then committed); None once stopping."""
         # A backlog (the last pass full) is read without a linger.
-        lingered = not self._full and await self._linger.until_due(stop)
+        if not self._full:
+            await self._linger.until_due(stop)
         due = self._offsets.due_in()
         timeout_ms = FETCH_MS if due is None else min(QUIET_MS, int(due * 1000))
-        began = time.monotonic()
         fetch = asyncio.ensure_future(
             self.consumer.getmany(timeout_ms=timeout_ms, max_records=BATCH_SIZE)
         )
@@ -70,21 +64,7 @@ class Reader:
             await self._start_commit()
             return fetched
         self._linger.found_work()
-        if lingered and time.monotonic() - began < GATHER_SECONDS:
-            await self._gather(fetched)
         return fetched
-
-    async def _gather(self, fetched: Fetched) -> None:
-        count = sum(map(len, fetched.values()))
-        while count < BATCH_SIZE:
-            more = await self.consumer.getmany(
-                timeout_ms=int(GATHER_SECONDS * 1000), max_records=BATCH_SIZE - count
-            )
-            if not more:
-                return
-            for tp, records in more.items():
-                fetched.setdefault(tp, []).extend(records)
-            count += sum(map(len, more.values()))
 
     def applied(self, batch: Fetched) -> None:
         """These records are committed in PostgreSQL: their offsets may move."""

@@ -145,7 +145,12 @@ async def test_a_consume_batch_writes_every_records_facts_and_work_order_in_one_
     assign = dispatch_handlers.HANDLERS[events.AppealForwarded]
     async with dispatch_db.transaction(BatchTx) as tx:
         assert isinstance(tx, BatchTx)
-        await tx.preload([forwarded.subject for forwarded in forwards])
+        # as the consume loop reads them: the inbox rows and the appeals' streams at once
+        await tx.first_deliveries(
+            "dispatch",
+            [forwarded.id for forwarded in forwards],
+            streams=[(forwarded.id, forwarded.subject) for forwarded in forwards],
+        )
         for forwarded in forwards:
             await assign(forwarded, tx)
         # Held for the flush before the commit: one statement for all three.
