@@ -24,7 +24,14 @@ from shared.decisions import Context
 from shared.runtime import idempotency
 from shared.runtime.app import Runtime
 from shared.runtime.auth import Principal
-from shared.runtime.commands import Aggregate, Outcome, StaleStreamError, execute, load
+from shared.runtime.commands import (
+    Aggregate,
+    Outcome,
+    StaleStreamError,
+    execute,
+    load,
+    state_of,
+)
 from shared.runtime.eventstore import Tx
 
 ACTOR = "service:feedback"
@@ -71,11 +78,16 @@ async def record(
     """One decision on the appeal's feedback stream, then the citizen's notice of an
     approval as a decision of its own. A merged child is called back and rated on its own
     stream, on its parent's reply; the reply and its review belong to the parent."""
-    parent = await read_models.parent_of(tx, appeal_id)
-    if parent is None:
-        holder = await read_models.holder(tx, appeal_id)
+    appeal = await read_models.appeal(tx, appeal_id)
+    own = state_of(FEEDBACK, appeal.stream)
+    if (parent := appeal.parent) is None:
         outcome = await execute(
-            tx, FEEDBACK, appeal_id, lambda s, ctx: decide(s, holder, ctx), context=context
+            tx,
+            FEEDBACK,
+            appeal_id,
+            lambda s, ctx: decide(s, appeal.holder, ctx),
+            context=context,
+            loaded=own,
         )
     else:
         followed, _ = await load(tx, FEEDBACK, parent)
@@ -87,7 +99,7 @@ async def record(
                 new, child=appeal_id, parent=parent, handled_by=followed.handled_by
             )
 
-        outcome = await execute(tx, FEEDBACK, appeal_id, as_child, context=context)
+        outcome = await execute(tx, FEEDBACK, appeal_id, as_child, context=context, loaded=own)
     for fact in outcome.new:
         await tell_citizen(tx, config, fact)
     return outcome

@@ -13,7 +13,7 @@ from feedback_service.routes.deps import FeedbackRuntime
 from feedback_service.store import read_models
 from shared.runtime import changes
 from shared.runtime.auth import Principal, require
-from shared.runtime.commands import load
+from shared.runtime.commands import state_of
 
 router = APIRouter(prefix="/v1", tags=["feedback"])
 ETAG_HEADER = {
@@ -44,9 +44,9 @@ async def get_feedback(
 
     async def read() -> views.FeedbackView:
         async with runtime.db.read() as tx:
-            state, version = await load(tx, commands.FEEDBACK, appeal_id)
-            holder = await read_models.holder(tx, appeal_id)
-        return _feedback_view(appeal_id, caller, state, version, holder)
+            appeal = await read_models.appeal(tx, appeal_id)
+        state, version = state_of(commands.FEEDBACK, appeal.stream)
+        return _feedback_view(appeal_id, caller, state, version, appeal.holder)
 
     view = await changes.conditional_read(
         runtime.changes,

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from typing import Generic, TypeVar
 from uuid import UUID
 
-from shared import events
+from shared import envelope, events
 from shared.decisions import Context
-from shared.runtime.eventstore import ConcurrencyError, EventStore
+from shared.runtime.eventstore import ConcurrencyError, EventStore, fold
 
 State = TypeVar("State")
 TxT = TypeVar("TxT", bound=EventStore)
@@ -67,6 +67,13 @@ async def load(
 ) -> tuple[State, int]:
     """The stream folded through the aggregate, and its version (0 for none)."""
     return await tx.load_state(stream_id, aggregate.evolve, aggregate.initial)
+
+
+def state_of(
+    aggregate: Aggregate[State, TxT], stream: Sequence[envelope.Recorded]
+) -> tuple[State, int]:
+    """A stream read along with other rows (`Tx.adopt`) folded through the aggregate."""
+    return fold(stream, aggregate.evolve, aggregate.initial)
 
 
 async def execute(

@@ -103,7 +103,12 @@ class Tx:
 
     async def load(self, stream_id: UUID) -> list[envelope.Recorded]:
         rows = await self.driver.fetch(_LOAD, stream_id)
-        loaded = [envelope.decode(row[0].encode()) for row in rows]
+        return self.adopt(stream_id, [row[0] for row in rows])
+
+    def adopt(self, stream_id: UUID, bodies: Sequence[str]) -> list[envelope.Recorded]:
+        """The stream as `load` reads it, from its bodies in version order that a statement
+        of this transaction read along with other rows (one round trip, not two)."""
+        loaded = [envelope.decode(body.encode()) for body in bodies]
         if loaded:  # the head's hash, which an append after this load chains to
             self._heads[stream_id] = (loaded[-1].version, loaded[-1].hash)
         return loaded
@@ -119,10 +124,7 @@ class Tx:
         self, stream_id: UUID, evolve: Callable[[State, events.Event], State], initial: State
     ) -> tuple[State, int]:
         """Fold the stream through `evolve`; returns the state and the stream's version."""
-        state, version = initial, 0
-        for recorded in await self.load(stream_id):
-            state, version = evolve(state, recorded.event), recorded.version
-        return state, version
+        return fold(await self.load(stream_id), evolve, initial)
 
     async def append(
         self,
@@ -225,6 +227,18 @@ class Tx:
             .returning(schema.processed_events.c.event_id)
         )
         return inserted is not None
+
+
+def fold(
+    stream: Sequence[envelope.Recorded],
+    evolve: Callable[[State, events.Event], State],
+    initial: State,
+) -> tuple[State, int]:
+    """A loaded stream folded through `evolve`: the state and the stream's version."""
+    state, version = initial, 0
+    for recorded in stream:
+        state, version = evolve(state, recorded.event), recorded.version
+    return state, version
 
 
 class Database:

@@ -11,7 +11,7 @@ from typing import TypeVar
 from uuid import UUID
 
 from shared import envelope, events
-from shared.runtime.eventstore import ConcurrencyError
+from shared.runtime.eventstore import ConcurrencyError, fold
 
 State = TypeVar("State")
 
@@ -58,10 +58,7 @@ class MemoryTx:
     async def load_state(
         self, stream_id: UUID, evolve: Callable[[State, events.Event], State], initial: State
     ) -> tuple[State, int]:
-        state, version = initial, 0
-        for recorded in await self.load(stream_id):
-            state, version = evolve(state, recorded.event), recorded.version
-        return state, version
+        return fold(await self.load(stream_id), evolve, initial)
 
     async def append(
         self,

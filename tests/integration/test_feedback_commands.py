@@ -1,5 +1,6 @@
-"""A feedback command racing a fact the consume loop records on the same stream is decided
-again, not refused: against real PostgreSQL, with the race forced, not hoped for."""
+"""Feedback's commands against real PostgreSQL: one racing a fact the consume loop records on
+the same stream is decided again, not refused (the race forced, not hoped for); and what a
+command sends PostgreSQL, counted by pg_stat_statements."""
 
 import asyncio
 from pathlib import Path
@@ -8,6 +9,7 @@ from uuid import uuid4
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from benchmarks import measure
 from feedback_service import commands, domain, handlers, views
 from feedback_service.main import MIGRATIONS
 from feedback_service.routes import feedback
@@ -22,6 +24,11 @@ from tests.support import infra
 from tests.unit import factories
 
 pytestmark = pytest.mark.integration
+
+# A department's reply, besides BEGIN and COMMIT: the appeal (its merge parent, the holder
+# and the stream, in one statement; they were three), the append, the subscribers told of
+# the new status. Raise it only knowing what the new statement buys.
+STATEMENTS_PER_REPLY = 3
 
 
 async def test_a_reply_racing_a_citizen_notice_is_decided_again(servers: None) -> None:
@@ -88,5 +95,35 @@ async def test_a_reply_racing_a_citizen_notice_is_decided_again(servers: None) -
         async with db.transaction() as tx:
             kinds = [type(r.event) for r in await tx.load(appeal_id)]
         assert kinds == [events.CitizenNotified, events.Handled]
+    finally:
+        await engine.dispose()
+
+
+async def test_a_reply_reads_its_appeal_in_one_statement(servers: None) -> None:
+    url = await infra.fresh_database("t_fb_trips", MIGRATIONS)
+    engine = create_async_engine(url)
+    runtime = Runtime(FeedbackSettings(database_url=url), engine, Database(engine), MIGRATIONS)
+    water = Principal("department:water", frozenset({"replies:write"}), "water")
+    appeals = [factories.assigned(factories.received()) for _ in range(5)]
+    try:
+        async with runtime.db.transaction() as tx:
+            for assigned in appeals:
+                await handlers.on_assigned(assigned, tx)
+                await read_models.mark_signed_for(tx, assigned.subject, department="water")
+        for n, assigned in enumerate(appeals):
+            if n == 1:  # the first opened the pool's connection (the driver's set-up queries)
+                await measure.reset_statements(measure.database_name(url))
+            answer = await feedback.post_reply(
+                assigned.subject,
+                feedback.Reply(result="solved", reply="已修复"),
+                runtime,
+                water,
+            )
+            assert answer.version == 1
+        counted = await measure.statements(
+            measure.database_name(url), len(appeals) - 1, role=infra.RUNTIME
+        )
+        assert counted["per_command"] == STATEMENTS_PER_REPLY, counted["statements"]
+        assert counted["transaction_control_per_command"] == 2, counted  # BEGIN, COMMIT
     finally:
         await engine.dispose()
