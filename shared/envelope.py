@@ -6,13 +6,16 @@ hash can be recomputed by anyone holding the bytes (sha256 over them, no re-seri
 
 import hashlib
 import json
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, TypeVar
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from shared import events, upcasting
+
+State = TypeVar("State")
 
 GENESIS_HASH: Final = "0" * 64
 _ENVELOPE_FIELDS: Final = frozenset(events.Event.model_fields)
@@ -50,6 +53,16 @@ class Recorded:
     prev_hash: str
     hash: str
     body: bytes
+
+
+def fold(
+    stream: Sequence[Recorded], evolve: Callable[[State, events.Event], State], initial: State
+) -> tuple[State, int]:
+    """A stream as loaded folded through `evolve`: the state and the stream's version."""
+    state, version = initial, 0
+    for recorded in stream:
+        state, version = evolve(state, recorded.event), recorded.version
+    return state, version
 
 
 def canonical_json(value: Any) -> bytes:

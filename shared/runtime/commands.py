@@ -16,7 +16,7 @@ from uuid import UUID
 
 from shared import envelope, events
 from shared.decisions import Context
-from shared.runtime.eventstore import ConcurrencyError, EventStore, fold
+from shared.runtime.eventstore import ConcurrencyError, EventStore
 
 State = TypeVar("State")
 TxT = TypeVar("TxT", bound=EventStore)
@@ -73,7 +73,7 @@ def state_of(
     aggregate: Aggregate[State, TxT], stream: Sequence[envelope.Recorded]
 ) -> tuple[State, int]:
     """A stream read along with other rows (`Tx.adopt`) folded through the aggregate."""
-    return fold(stream, aggregate.evolve, aggregate.initial)
+    return envelope.fold(stream, aggregate.evolve, aggregate.initial)
 
 
 async def execute(

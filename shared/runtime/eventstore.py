@@ -124,7 +124,7 @@ class Tx:
         self, stream_id: UUID, evolve: Callable[[State, events.Event], State], initial: State
     ) -> tuple[State, int]:
         """Fold the stream through `evolve`; returns the state and the stream's version."""
-        return fold(await self.load(stream_id), evolve, initial)
+        return envelope.fold(await self.load(stream_id), evolve, initial)
 
     async def append(
         self,
@@ -227,18 +227,6 @@ class Tx:
             .returning(schema.processed_events.c.event_id)
         )
         return inserted is not None
-
-
-def fold(
-    stream: Sequence[envelope.Recorded],
-    evolve: Callable[[State, events.Event], State],
-    initial: State,
-) -> tuple[State, int]:
-    """A loaded stream folded through `evolve`: the state and the stream's version."""
-    state, version = initial, 0
-    for recorded in stream:
-        state, version = evolve(state, recorded.event), recorded.version
-    return state, version
 
 
 class Database:

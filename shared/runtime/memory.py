@@ -11,7 +11,7 @@ from typing import TypeVar
 from uuid import UUID
 
 from shared import envelope, events
-from shared.runtime.eventstore import ConcurrencyError, fold
+from shared.runtime.eventstore import ConcurrencyError
 
 State = TypeVar("State")
 
@@ -58,7 +58,7 @@ class MemoryTx:
     async def load_state(
         self, stream_id: UUID, evolve: Callable[[State, events.Event], State], initial: State
     ) -> tuple[State, int]:
-        return fold(await self.load(stream_id), evolve, initial)
+        return envelope.fold(await self.load(stream_id), evolve, initial)
 
     async def append(
         self,
