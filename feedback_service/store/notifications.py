@@ -3,7 +3,7 @@ subscriptions, and deliveries (the outbox of webhooks, written in the transactio
 fact that triggers them, sent and retried by `feedback_service.sender`)."""
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 from uuid import UUID
 
 from sqlalchemy import null, select, tuple_, update
@@ -15,11 +15,17 @@ from shared import events, personal_data
 from shared.runtime.batch import BatchTx
 from shared.runtime.eventstore import Tx
 
-# SQL text on the driver (Tx.driver): read by every command.
+# SQL text on the driver (Tx.driver): read by every command, or with the appeal it is on.
 _SUBSCRIBERS = (
     "SELECT s.id, s.url FROM subscriptions s JOIN appeals a ON a.filed_by = s.filer"
     " WHERE a.appeal_id = $1 AND s.active"
 )
+SUBSCRIBERS_JSON = (
+    "SELECT coalesce(json_agg(json_build_object('id', s.id, 'url', s.url)), '[]')"
+    " FROM subscriptions s JOIN appeals a ON a.filed_by = s.filer"
+    " WHERE a.appeal_id = $1 AND s.active"
+)
+_READ: Final = "feedback.subscribers"  # Tx.memo: appeal id -> its subscribers, read already
 
 
 async def remember_appeal(tx: Tx, event: events.AppealReceived) -> None:
@@ -83,7 +89,18 @@ async def subscribers(tx: Tx, appeal_id: UUID) -> list[dict[str, Any]]:
     """Active subscriptions of whoever filed the appeal."""
     if isinstance(tx, BatchTx):  # read for the batch's appeals at once
         return await batched.subscribers(tx, appeal_id)
+    read: dict[UUID, list[dict[str, Any]]] = tx.memo.get(_READ, {})
+    if appeal_id in read:
+        return read[appeal_id]
     return [dict(row) for row in await tx.driver.fetch(_SUBSCRIBERS, appeal_id)]
+
+
+def read_with_appeal(tx: Tx, appeal_id: UUID, found: list[dict[str, str]]) -> None:
+    """The appeal's subscribers as `SUBSCRIBERS_JSON` found them (decoded by the driver's
+    JSON codec) in the statement that read the appeal (store.read_models.appeal), for this
+    transaction's `subscribers`."""
+    rows = [{"id": UUID(row["id"]), "url": row["url"]} for row in found]
+    tx.memo.setdefault(_READ, {})[appeal_id] = rows
 
 
 LEADERSHIP_KIND = "leadership_escalation"  # domain.leadership.KIND: the store imports no domain

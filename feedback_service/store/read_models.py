@@ -11,7 +11,7 @@ from sqlalchemy import delete, literal, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert
 
 from feedback_service import domain
-from feedback_service.store import batched
+from feedback_service.store import batched, notifications
 from feedback_service.store.tables import callbacks_due, holders, merged_children, rating_links
 from shared import envelope, events
 from shared.runtime.batch import BatchTx
@@ -24,6 +24,7 @@ _HOLDER = f"SELECT {', '.join(_HOLDER_COLUMNS)} FROM holders WHERE appeal_id = $
 _APPEAL = f"""
     SELECT (SELECT parent_id FROM merged_children WHERE child_id = $1) AS parent,
         ARRAY(SELECT body FROM events WHERE stream_id = $1 ORDER BY version) AS stream,
+        ({notifications.SUBSCRIBERS_JSON}) AS subscribers,
         {", ".join(f"h.{c}" for c in _HOLDER_COLUMNS)}
     FROM (VALUES (1)) AS one LEFT JOIN holders h ON h.appeal_id = $1"""
 
@@ -38,12 +39,14 @@ class Appeal:
 
 
 async def appeal(tx: Tx, appeal_id: UUID) -> Appeal:
-    """The appeal's parent, holder and stream as this transaction sees them, in one round
-    trip where reading them apart took three. For a route's transaction: a consume batch
-    keeps its streams and holders in memory until its flush (`tx.load`, `holder`)."""
+    """The appeal's parent, holder and stream as this transaction sees them, and the
+    subscribers its new facts go to, in one round trip where reading them apart took four.
+    For a route's transaction: a consume batch keeps its streams and holders in memory
+    until its flush (`tx.load`, `holder`)."""
     if isinstance(tx, BatchTx):
         raise TypeError("a consume batch reads an appeal through tx.load and holder()")
     row = await tx.driver.fetchrow(_APPEAL, appeal_id)
+    notifications.read_with_appeal(tx, appeal_id, row["subscribers"])  # for its new facts
     holder = (
         None
         if row["department"] is None

@@ -3,6 +3,7 @@ the same stream is decided again, not refused (the race forced, not hoped for); 
 command sends PostgreSQL, counted by pg_stat_statements."""
 
 import asyncio
+from datetime import UTC, datetime
 from pathlib import Path
 from uuid import uuid4
 
@@ -14,7 +15,7 @@ from feedback_service import commands, domain, handlers, views
 from feedback_service.main import MIGRATIONS
 from feedback_service.routes import feedback
 from feedback_service.settings import FeedbackSettings
-from feedback_service.store import read_models
+from feedback_service.store import notifications, read_models
 from shared import events
 from shared.decisions import Context
 from shared.runtime.app import Runtime
@@ -25,9 +26,10 @@ from tests.unit import factories
 
 pytestmark = pytest.mark.integration
 
-# A department's reply, besides BEGIN and COMMIT: the appeal (its merge parent, the holder
-# and the stream, in one statement; they were three), the append, the subscribers told of
-# the new status. Raise it only knowing what the new statement buys.
+# A department's reply to a partner's appeal, besides BEGIN and COMMIT: the appeal (its
+# merge parent, the holder, the stream and the partner's subscriptions, in one statement;
+# they were four), the append, the partner's webhook queued. Raise it only knowing what the
+# new statement buys.
 STATEMENTS_PER_REPLY = 3
 
 
@@ -104,10 +106,20 @@ async def test_a_reply_reads_its_appeal_in_one_statement(servers: None) -> None:
     engine = create_async_engine(url)
     runtime = Runtime(FeedbackSettings(database_url=url), engine, Database(engine), MIGRATIONS)
     water = Principal("department:water", frozenset({"replies:write"}), "water")
-    appeals = [factories.assigned(factories.received()) for _ in range(5)]
+    filed = [factories.received().model_copy(update={"actor": "partner:demo"}) for _ in range(5)]
+    appeals = [factories.assigned(received) for received in filed]
     try:
         async with runtime.db.transaction() as tx:
-            for assigned in appeals:
+            await notifications.create_subscription(  # the partner hears of every reply
+                tx,
+                id=uuid4(),
+                filer="partner:demo",
+                url="https://partner.example/hook",
+                secret="s" * 32,
+                created_at=datetime.now(UTC),
+            )
+            for received, assigned in zip(filed, appeals, strict=True):
+                await notifications.remember_appeal(tx, received)
                 await handlers.on_assigned(assigned, tx)
                 await read_models.mark_signed_for(tx, assigned.subject, department="water")
         for n, assigned in enumerate(appeals):
@@ -125,5 +137,10 @@ async def test_a_reply_reads_its_appeal_in_one_statement(servers: None) -> None:
         )
         assert counted["per_command"] == STATEMENTS_PER_REPLY, counted["statements"]
         assert counted["transaction_control_per_command"] == 2, counted  # BEGIN, COMMIT
+        queued = await infra.query(
+            url, "SELECT appeal_id, count(*) FROM deliveries WHERE kind = 'status' GROUP BY 1"
+        )
+        # The partner heard of each assignment (before) and of each reply.
+        assert sorted(queued) == sorted((a.subject, 2) for a in appeals)
     finally:
         await engine.dispose()
