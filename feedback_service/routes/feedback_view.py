@@ -44,7 +44,7 @@ async def get_feedback(
 
     async def read() -> views.FeedbackView:
         async with runtime.db.read() as tx:
-            appeal = await read_models.appeal(tx, appeal_id)
+            appeal = await read_models.appeal(tx, appeal_id, to_change=False)
         state, version = state_of(commands.FEEDBACK, appeal.stream)
         return _feedback_view(appeal_id, caller, state, version, appeal.holder)
 

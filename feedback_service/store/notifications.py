@@ -16,14 +16,13 @@ from shared.runtime.batch import BatchTx
 from shared.runtime.eventstore import Tx
 
 # SQL text on the driver (Tx.driver): read by every command, or with the appeal it is on.
-_SUBSCRIBERS = (
-    "SELECT s.id, s.url FROM subscriptions s JOIN appeals a ON a.filed_by = s.filer"
+_OF_THE_FILER = (
+    "FROM subscriptions s JOIN appeals a ON a.filed_by = s.filer"
     " WHERE a.appeal_id = $1 AND s.active"
 )
+_SUBSCRIBERS = f"SELECT s.id, s.url {_OF_THE_FILER}"
 SUBSCRIBERS_JSON = (
-    "SELECT coalesce(json_agg(json_build_object('id', s.id, 'url', s.url)), '[]')"
-    " FROM subscriptions s JOIN appeals a ON a.filed_by = s.filer"
-    " WHERE a.appeal_id = $1 AND s.active"
+    "SELECT coalesce(json_agg(json_build_object('id', s.id, 'url', s.url)), '[]') " + _OF_THE_FILER
 )
 _READ: Final = "feedback.subscribers"  # Tx.memo: appeal id -> its subscribers, read already
 

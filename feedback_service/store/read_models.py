@@ -20,13 +20,21 @@ from shared.runtime.eventstore import Tx
 # SQL text on the driver (Tx.driver): read by every command and by the waiting GET.
 _HOLDER_COLUMNS = ("department", "assigned_event_id", "correlation_id", "round", "signed_for")
 _HOLDER = f"SELECT {', '.join(_HOLDER_COLUMNS)} FROM holders WHERE appeal_id = $1"
-# What a command or a read of an appeal's feedback starts from, in one round trip.
-_APPEAL = f"""
+
+
+def _appeal_statement(also: str = "") -> str:
+    """What a read of an appeal's feedback starts from, in one round trip (`also`: more
+    columns)."""
+    return f"""
     SELECT (SELECT parent_id FROM merged_children WHERE child_id = $1) AS parent,
         ARRAY(SELECT body FROM events WHERE stream_id = $1 ORDER BY version) AS stream,
-        ({notifications.SUBSCRIBERS_JSON}) AS subscribers,
-        {", ".join(f"h.{c}" for c in _HOLDER_COLUMNS)}
+        {", ".join(f"h.{c}" for c in _HOLDER_COLUMNS)}{also}
     FROM (VALUES (1)) AS one LEFT JOIN holders h ON h.appeal_id = $1"""
+
+
+_APPEAL_TO_READ = _appeal_statement()
+# A command also reads the subscribers its new facts go to.
+_APPEAL_TO_CHANGE = _appeal_statement(f", ({notifications.SUBSCRIBERS_JSON}) AS subscribers")
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,15 +46,16 @@ class Appeal:
     stream: list[envelope.Recorded]
 
 
-async def appeal(tx: Tx, appeal_id: UUID) -> Appeal:
-    """The appeal's parent, holder and stream as this transaction sees them, and the
-    subscribers its new facts go to, in one round trip where reading them apart took four.
-    For a route's transaction: a consume batch keeps its streams and holders in memory
-    until its flush (`tx.load`, `holder`)."""
+async def appeal(tx: Tx, appeal_id: UUID, *, to_change: bool = True) -> Appeal:
+    """The appeal's parent, holder and stream as this transaction sees them and, unless
+    only to read, the subscribers its new facts go to, in one round trip where reading them
+    apart took four. For a route's transaction: a consume batch keeps its streams and
+    holders in memory until its flush (`tx.load`, `holder`)."""
     if isinstance(tx, BatchTx):
         raise TypeError("a consume batch reads an appeal through tx.load and holder()")
-    row = await tx.driver.fetchrow(_APPEAL, appeal_id)
-    notifications.read_with_appeal(tx, appeal_id, row["subscribers"])  # for its new facts
+    row = await tx.driver.fetchrow(_APPEAL_TO_CHANGE if to_change else _APPEAL_TO_READ, appeal_id)
+    if to_change:  # for the command's new facts (notify.status_changed)
+        notifications.read_with_appeal(tx, appeal_id, row["subscribers"])
     holder = (
         None
         if row["department"] is None
