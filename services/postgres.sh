@@ -200,6 +200,10 @@ unix_socket_directories = '$sock'
 # Sized for a small (2-core) development box.
 max_connections = 200
 shared_buffers = 256MB
+# Tables here start empty and fill fast (every test and bench run makes fresh databases).
+# Until autovacuum first analyzes a table, a plan cached on it was costed for a few pages:
+# a sequential scan or the wrong index, kept as the table grows. Analyze within seconds.
+autovacuum_naptime = 10s
 # Counts statements per database: the bench divides intake's by the appeals it accepted.
 shared_preload_libraries = 'pg_stat_statements'
 log_line_prefix = '%m [%p] %q%u@%d '

@@ -7,9 +7,12 @@ from typing import Any
 from uuid import UUID, uuid4
 
 import pytest
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from intake_service.main import MIGRATIONS
 from intake_service.store import filed
 from shared.runtime.eventstore import Database
+from tests.support import infra, polling
 from tests.unit import factories
 
 pytestmark = pytest.mark.integration
@@ -111,6 +114,58 @@ async def test_the_search_stops_at_the_limit_at_a_busy_address(db: Database) -> 
                 node["Actual Rows"] + node.get("Rows Removed by Filter", 0) for node in scans
             )
             assert read <= 3 + 3 + 2, (mode, scans)
+
+
+async def test_a_plan_cached_while_the_table_was_small_is_made_again_as_it_grows(
+    servers: None,
+) -> None:
+    # A connection prepares the search while the table holds a hundred appeals, and
+    # PostgreSQL keeps the generic plan it costed then (after five runs): the category's
+    # index, then sorting. Thousands of filings at one address later that plan reads every
+    # appeal in the category, until autovacuum analyzes the table and the plan is made
+    # again. The local stack has autovacuum look every 10 s (services/postgres.sh), not
+    # every minute, as its databases all start empty and fill fast.
+    for _ in range(3):  # again on a fresh table if autovacuum came before the premise held
+        url = await infra.fresh_database("t_repeat_plans", MIGRATIONS)
+        engine = create_async_engine(url)
+        try:
+            async with engine.connect() as conn:
+                driver: Any = (await conn.get_raw_connection()).driver_connection
+                if await _replanned_as_it_grows(driver):
+                    return
+        finally:
+            await engine.dispose()
+    pytest.fail("autovacuum analyzed the table before the premise could be checked, thrice")
+
+
+async def _replanned_as_it_grows(driver: Any) -> bool:
+    fill = """INSERT INTO appeals (id, received_at, channel, appeal_type, category, status,
+            status_at, received, phone_index, address_index)
+        SELECT gen_random_uuid(), $1::timestamptz - ($4 + n) * interval '1 second', 'phone',
+            'complaint', $2, 'received', $1, '{}', md5(($4 + n)::text) || md5(($4 + n)::text), $3
+        FROM generate_series(1, $5) AS n"""
+    analyzed = "SELECT last_autoanalyze FROM pg_stat_user_tables WHERE relname = 'appeals'"
+    await driver.execute(fill, factories.T0, CATEGORY, ADDRESS, 0, 100)
+    await driver.execute("PREPARE repeats AS " + filed._REPEATS_BY_PHONE_OR_ADDRESS)
+    # EXECUTE takes no bind parameters: the test's own constants, written out.
+    run = f"EXECUTE repeats('{SINCE.isoformat()}', 3, '{PHONE}', '{ADDRESS}', '{CATEGORY}')"
+    for _ in range(6):
+        await driver.fetch(run)
+    await driver.execute(fill, factories.T0, CATEGORY, ADDRESS, 100, 3000)
+
+    async def read() -> int:
+        plan = await driver.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + run)
+        scans = list(_scans(plan[0]["Plan"]))
+        return sum(n["Actual Rows"] + n.get("Rows Removed by Filter", 0) for n in scans)
+
+    before = await read()
+    if await driver.fetchval(analyzed):
+        return False
+    assert before > 3000  # the premise: the plan made for a hundred appeals reads them all
+    # 10 s between autovacuum's looks (a few databases to visit); at a minute this fails
+    await polling.until(lambda: driver.fetchval(analyzed), deadline_seconds=25, what="analyze")
+    assert await read() <= 3 + 3 + 2
+    return True
 
 
 def _scans(node: dict[str, Any]) -> Any:
