@@ -88,17 +88,7 @@ async def test_the_search_stops_at_the_limit_at_a_busy_address(db: Database) -> 
     # autovacuum has looked): the old search joined the phone's index with an index entry
     # per appeal ever filed, then read every appeal at the address.
     async with db.transaction() as tx:
-        await tx.driver.execute(
-            """INSERT INTO appeals (id, received_at, channel, appeal_type, category, status,
-                status_at, received, phone_index, address_index)
-            SELECT gen_random_uuid(), $1::timestamptz - n * interval '1 minute', 'phone',
-                'complaint', $2, 'assigned', $1, '{}', md5(n::text) || md5(n::text),
-                CASE WHEN n % 10 = 0 THEN $3 ELSE md5((-n)::text) || md5((-n)::text) END
-            FROM generate_series(1, 3000) AS n""",
-            factories.T0,
-            CATEGORY,
-            ADDRESS,
-        )
+        await _fill(tx.driver, 3000, at_address_every=10)
     await _appeal(db, factories.T0, phone=PHONE)
     arguments = (SINCE, 3, PHONE, ADDRESS, CATEGORY)
     async with db.transaction() as tx:
@@ -139,19 +129,14 @@ async def test_a_plan_cached_while_the_table_was_small_is_made_again_as_it_grows
 
 
 async def _replanned_as_it_grows(driver: Any) -> bool:
-    fill = """INSERT INTO appeals (id, received_at, channel, appeal_type, category, status,
-            status_at, received, phone_index, address_index)
-        SELECT gen_random_uuid(), $1::timestamptz - ($4 + n) * interval '1 second', 'phone',
-            'complaint', $2, 'received', $1, '{}', md5(($4 + n)::text) || md5(($4 + n)::text), $3
-        FROM generate_series(1, $5) AS n"""
     analyzed = "SELECT last_autoanalyze FROM pg_stat_user_tables WHERE relname = 'appeals'"
-    await driver.execute(fill, factories.T0, CATEGORY, ADDRESS, 0, 100)
+    await _fill(driver, 100)
     await driver.execute("PREPARE repeats AS " + filed._REPEATS_BY_PHONE_OR_ADDRESS)
     # EXECUTE takes no bind parameters: the test's own constants, written out.
     run = f"EXECUTE repeats('{SINCE.isoformat()}', 3, '{PHONE}', '{ADDRESS}', '{CATEGORY}')"
     for _ in range(6):
         await driver.fetch(run)
-    await driver.execute(fill, factories.T0, CATEGORY, ADDRESS, 100, 3000)
+    await _fill(driver, 3000, after=100)
 
     async def read() -> int:
         plan = await driver.fetchval("EXPLAIN (ANALYZE, FORMAT JSON) " + run)
@@ -166,6 +151,25 @@ async def _replanned_as_it_grows(driver: Any) -> bool:
     await polling.until(lambda: driver.fetchval(analyzed), deadline_seconds=25, what="analyze")
     assert await read() <= 3 + 3 + 2
     return True
+
+
+async def _fill(driver: Any, count: int, *, after: int = 0, at_address_every: int = 1) -> None:
+    """`count` open appeals in the category, a minute apart back from T0 (behind `after`
+    earlier ones), each from a phone of its own; every `at_address_every`-th at ADDRESS."""
+    await driver.execute(
+        """INSERT INTO appeals (id, received_at, channel, appeal_type, category, status,
+            status_at, received, phone_index, address_index)
+        SELECT gen_random_uuid(), $1::timestamptz - n * interval '1 minute', 'phone',
+            'complaint', $2, 'assigned', $1, '{}', md5(n::text) || md5(n::text),
+            CASE WHEN n % $4 = 0 THEN $3 ELSE md5((-n)::text) || md5((-n)::text) END
+        FROM generate_series($5 + 1, $5 + $6) AS n""",
+        factories.T0,
+        CATEGORY,
+        ADDRESS,
+        at_address_every,
+        after,
+        count,
+    )
 
 
 def _scans(node: dict[str, Any]) -> Any:
