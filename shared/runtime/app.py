@@ -156,12 +156,15 @@ async def _start(spec: ServiceSpec[SettingsT]) -> Runtime[SettingsT]:
         # No pre-ping: it costs a round trip per transaction. A connection that died is
         # invalidated on first use; that request fails (500) and the consume loop retries.
     )
-    runtime = Runtime(settings, engine, Database(engine), spec.migrations_dir)
+    # Half the pool at most stays with the Database between transactions: the rest is there
+    # for what takes the engine's connections directly (locks, health checks, audit's reports).
+    database = Database(engine, keep=settings.database_pool_size // 2)
+    runtime = Runtime(settings, engine, database, spec.migrations_dir)
     runtime.changes = ChangeFeed(
         engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
         max_waiters=settings.max_waiting_requests,
     )
-    poolmetrics.POOLS.track(settings.service_name, engine)
+    poolmetrics.POOLS.track(settings.service_name, database)
     if settings.process_role == "web":
         return runtime  # HTTP only: the worker process runs the relay, consumer and timers
     crash = faults.CrashPoints(settings.crash_at)
@@ -219,7 +222,8 @@ async def _stop(runtime: Runtime[Any]) -> None:
         task.cancel()
     if runtime.changes is not None:
         await runtime.changes.close()
-    poolmetrics.POOLS.forget(runtime.settings.service_name, runtime.engine)
+    poolmetrics.POOLS.forget(runtime.settings.service_name, runtime.db)
+    await runtime.db.close()
     await runtime.engine.dispose()
 
 

@@ -5,15 +5,17 @@ from prometheus_client import REGISTRY, generate_latest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.runtime import metrics, poolmetrics
+from shared.runtime.eventstore import Database
 
 
 def test_the_pool_is_read_at_scrape_time() -> None:
     engine = create_async_engine("postgresql+asyncpg://x@127.0.0.1:1/x", pool_size=7)
-    poolmetrics.POOLS.track("probe", engine)
+    database = Database(engine, keep=3)
+    poolmetrics.POOLS.track("probe", database)
     try:
         text = generate_latest(REGISTRY).decode()
     finally:
-        poolmetrics.POOLS.forget("probe", engine)
+        poolmetrics.POOLS.forget("probe", database)
     assert 'hotline_db_pool_connections{service="probe",state="checked_out"} 0.0' in text
     assert 'hotline_db_pool_connections{service="probe",state="idle"} 0.0' in text
     assert 'hotline_db_pool_connections{service="probe",state="overflow"} 0.0' in text
