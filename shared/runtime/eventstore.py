@@ -16,7 +16,7 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared import envelope, events
-from shared.runtime import held, schema, tracing
+from shared.runtime import connections, held, schema, tracing
 
 OUTBOX_CHANNEL = "hotline_outbox"
 CHANGED_CHANNEL = "hotline_changed"  # payload: the changed stream ($9); shared.runtime.changes
@@ -230,22 +230,15 @@ class Tx:
 
 
 class Database:
-    """Transactions and reads on the engine's pool. With `keep`, up to that many connections
-    stay with the Database between uses, ready with their asyncpg driver: a checkout and
-    return through SQLAlchemy's pool (its events, the connection's isolation level set and
-    reset) cost about 130 µs of CPU, several times a statement's round trip, and a waiting
-    GET, a command and a consume batch each take one. A connection goes back to the pool
-    instead when its block raised, it was invalidated or it is still in a transaction, and
-    `close` returns them all. Kept connections count as idle in the pool's metrics."""
+    """Transactions and reads; `keep` connections stay between them (runtime.connections)."""
 
     def __init__(self, engine: AsyncEngine, *, keep: int = 0) -> None:
         self.engine = engine
-        self._keep = keep
-        self._kept: list[tuple[AsyncConnection, Any]] = []
+        self._connections = connections.Kept(engine, keep)
 
     @property
     def kept(self) -> int:
-        return len(self._kept)
+        return self._connections.count
 
     @asynccontextmanager
     async def transaction(self, kind: type[Tx] = Tx) -> AsyncIterator[Tx]:
@@ -272,46 +265,13 @@ class Database:
 
     async def close(self) -> None:
         """Return the kept connections to the pool (before the engine is disposed)."""
-        kept, self._kept = self._kept, []
-        for conn, _ in kept:
-            await conn.close()
+        await self._connections.close()
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[tuple[AsyncConnection, Any]]:
-        """A connection and its asyncpg driver, SQLAlchemy told not to begin a transaction of
-        its own (its driver adapter would, at its first statement, so a prebuilt statement
-        run first would otherwise run outside the caller's)."""
         with tracing.transaction_span():
-            pair = self._kept.pop() if self._kept else await self._checkout()
-            try:
+            async with self._connections.lend() as pair:
                 yield pair
-            except BaseException:
-                await self._release(*pair, keep=False)
-                raise
-            await self._release(*pair, keep=True)
-
-    async def _release(self, conn: AsyncConnection, driver: Any, *, keep: bool) -> None:
-        if driver.is_closed() and not conn.invalidated:
-            # It died under the raw driver, so SQLAlchemy never saw it: its pool would lend
-            # it out again.
-            await conn.invalidate()
-        if (
-            keep
-            and len(self._kept) < self._keep
-            and not (conn.invalidated or conn.closed or driver.is_in_transaction())
-        ):
-            self._kept.append((conn, driver))
-        else:
-            await conn.close()
-
-    async def _checkout(self) -> tuple[AsyncConnection, Any]:
-        conn = await self.engine.connect()
-        try:
-            await conn.execution_options(isolation_level="AUTOCOMMIT")
-            return conn, (await conn.get_raw_connection()).driver_connection
-        except BaseException:
-            await conn.close()
-            raise
 
 
 async def park(
