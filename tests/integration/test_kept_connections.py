@@ -1,16 +1,18 @@
 """A Database that keeps connections between its transactions (`Database(keep=...)`), on a
 real PostgreSQL: a connection is kept only after a block that ended cleanly, never more than
-`keep`, one that died is dropped after the one use that finds it dead, and `close` hands
-them all back to the pool."""
+`keep`, one that died is dropped after the one use that finds it dead, `close` hands them
+all back to the pool, and the pool's gauges count them as idle."""
 
 import asyncio
 from collections.abc import AsyncIterator
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY, generate_latest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from intake_service.main import MIGRATIONS as INTAKE_MIGRATIONS
+from shared.runtime import poolmetrics
 from shared.runtime.eventstore import Database
 from tests.support import infra
 
@@ -87,3 +89,15 @@ async def test_a_kept_connection_that_died_fails_one_use_and_is_dropped(
         await _backend(kept)
     assert kept.kept == 0
     assert await _backend(kept) != victim  # a fresh one from the pool
+
+
+async def test_kept_connections_count_as_idle_in_the_pool_metrics(kept: Database) -> None:
+    await _backend(kept)
+    poolmetrics.POOLS.track("kept-probe", kept)
+    try:
+        text = generate_latest(REGISTRY).decode()
+    finally:
+        poolmetrics.POOLS.forget("kept-probe", kept)
+    assert _checked_out(kept) == 1  # out of SQLAlchemy's pool, but idle all the same
+    assert 'hotline_db_pool_connections{service="kept-probe",state="checked_out"} 0.0' in text
+    assert 'hotline_db_pool_connections{service="kept-probe",state="idle"} 1.0' in text
