@@ -7,6 +7,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import asyncpg
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
@@ -58,6 +59,10 @@ def is_transient(exc: BaseException) -> bool:
         | StaleStreamError
         | OperationalError
         | InterfaceError
+        # The same faults from statements run on the driver itself (Tx.driver), which
+        # SQLAlchemy would have wrapped as the two above: a connection lost or refused.
+        | asyncpg.InterfaceError
+        | asyncpg.PostgresConnectionError
         | OSError
         | KafkaError
         | TimeoutError,
