@@ -49,7 +49,7 @@ async def run(
     expected = preconditions.expected_version(if_match, "work order")
     async with runtime.db.transaction() as tx:
         await command(tx, expected)
-        row = await store.get_work_order(tx, appeal_id)
+        row = await store.saved_or_read(tx, appeal_id)
     assert row is not None
-    response.headers["ETag"] = views.etag(row)  # the row is read after the command
+    response.headers["ETag"] = views.etag(row)  # the row as the command left it
     return views.work_order(row, datetime.now(UTC))

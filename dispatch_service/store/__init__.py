@@ -26,6 +26,7 @@ from dispatch_service.store.work_orders import (
     handled_round,
     list_work_orders,
     save_work_order,
+    saved_or_read,
 )
 
 __all__ = [
@@ -49,4 +50,5 @@ __all__ = [
     "publish_routing",
     "save_calendar_version",
     "save_work_order",
+    "saved_or_read",
 ]

@@ -17,6 +17,7 @@ from shared.runtime.eventstore import Tx
 
 _TABLE = "dispatch.work_orders"  # its rows held by a batched transaction (Tx.later)
 _WORK_ORDER = "SELECT * FROM work_orders WHERE appeal_id = $1"
+_SAVED = "dispatch.saved"  # Tx.memo: appeal id -> its work order as this transaction saved it
 _HANDLED_ROUND = "SELECT handled_round FROM work_orders WHERE appeal_id = $1"
 
 
@@ -67,12 +68,18 @@ async def save_work_order(
         # that of its appends: an assignment's fact and its order are one round trip
         tx.later(_TABLE, _save_all, order.appeal_id, row, carried=_SAVE_ALL_SQL)
         return
-    await _save_all(tx.conn, [row])  # the same prebuilt statement: nothing built per call
+    # A command's one row, on the driver, brought back as stored: the route answers with it
+    # rather than reading it again (`saved_or_read`).
+    saved = await tx.driver.fetchrow(_SAVE_ONE, bulk.json_rows([row]))
+    tx.memo.setdefault(_SAVED, {})[order.appeal_id] = dict(saved)
 
 
-_SAVED = [c.name for c in work_orders.columns]
-_SAVE_ALL_SQL = bulk.insert_rows(work_orders, _SAVED, on_conflict=bulk.upsert("appeal_id", _SAVED))
+_COLUMNS = [c.name for c in work_orders.columns]
+_SAVE_ALL_SQL = bulk.insert_rows(
+    work_orders, _COLUMNS, on_conflict=bulk.upsert("appeal_id", _COLUMNS)
+)
 _SAVE_ALL = text(_SAVE_ALL_SQL)
+_SAVE_ONE = _SAVE_ALL_SQL.replace(":rows", "$1") + " RETURNING *"
 
 
 async def _save_all(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
@@ -124,6 +131,12 @@ async def get_work_order(tx: Tx, appeal_id: UUID) -> dict[str, Any] | None:
     # SQL text on the driver: what a waiting GET reads at each change of the appeal.
     row = await tx.driver.fetchrow(_WORK_ORDER, appeal_id)
     return None if row is None else dict(row)
+
+
+async def saved_or_read(tx: Tx, appeal_id: UUID) -> dict[str, Any] | None:
+    """The work order as this transaction left it: the row its command saved, else read."""
+    saved: dict[str, Any] | None = tx.memo.get(_SAVED, {}).get(appeal_id)
+    return saved if saved is not None else await get_work_order(tx, appeal_id)
 
 
 async def due_for_signals(tx: Tx, now: datetime, limit: int) -> list[UUID]:

@@ -15,14 +15,19 @@ from typing import Any
 
 import asyncpg
 import pytest
+from fastapi import Response
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from benchmarks import measure
-from dispatch_service import handlers, seed
+from dispatch_service import handlers, seed, views
 from dispatch_service.main import MIGRATIONS
+from dispatch_service.routes import department
+from dispatch_service.settings import DispatchSettings
 from dispatch_service.store import work_orders
 from shared import envelope, events, topics
 from shared.runtime import faults, metrics
+from shared.runtime.app import Runtime
+from shared.runtime.auth import Principal
 from shared.runtime.consumer import ConsumeLoop
 from shared.runtime.eventstore import CHANGED_CHANNEL, Database
 from tests.support import consuming, infra
@@ -126,3 +131,55 @@ async def test_a_carried_row_that_cannot_be_written_is_parked_not_retried_as_a_r
         url, "SELECT count(*) FROM events WHERE stream_id = :a", a=forwarded.subject
     )
     assert (parked, facts) == (1, 0)  # nothing of the batch was written
+
+
+# Per sign-for, besides BEGIN and COMMIT: the stream, the catalogue versions in force, the
+# replied round, the fact, and the work order saved and brought back (the answer's row).
+STATEMENTS_PER_SIGN_FOR = 5
+
+
+async def test_a_sign_for_answers_with_the_work_order_it_saved_without_reading_it_again(
+    dispatch: tuple[str, ConsumeLoop],
+) -> None:
+    url, loop = dispatch
+    forwards = [factories.forwarded(factories.received()) for _ in range(6)]
+    await loop._apply_batch(
+        [_record(f, offset) for offset, f in enumerate(forwards)], asyncio.Event()
+    )
+    engine = create_async_engine(url)
+    runtime = Runtime(DispatchSettings(database_url=url), engine, Database(engine), MIGRATIONS)
+    answers = []
+    try:
+        async with runtime.db.read() as tx:
+            before = [await work_orders.get_work_order(tx, f.subject) for f in forwards]
+        for n, (forwarded, order) in enumerate(zip(forwards, before, strict=True)):
+            assert order is not None
+            if n == 1:  # the first opened the pool's connection and read the catalogue
+                await measure.reset_statements(measure.database_name(url))
+            caller = Principal("department", frozenset({"workorders:act"}), order["department"])
+            response = Response()
+            answer = await department.sign_for(
+                forwarded.subject,
+                department.SignFor(person="李工"),
+                runtime,
+                caller,
+                response,
+                if_match=f'"{order["version"]}"',
+            )
+            answers.append((forwarded.subject, answer, response.headers["ETag"]))
+        counted = await measure.statements(
+            measure.database_name(url), len(forwards) - 1, role=infra.RUNTIME
+        )
+        # The answer and its ETag are what a reader now finds.
+        for appeal_id, answer, etag in answers:
+            async with runtime.db.read() as tx:
+                stored = await work_orders.get_work_order(tx, appeal_id)
+            assert stored is not None
+            assert (answer.stage, answer.version) == ("signed_for", 2)
+            assert answer == views.work_order(stored, answer.as_of)
+            assert etag == views.etag(stored)
+    finally:
+        await engine.dispose()
+    # It was 6: the work order was read again for the answer.
+    assert counted["per_command"] == STATEMENTS_PER_SIGN_FOR, counted["statements"]
+    assert counted["transaction_control_per_command"] == 2, counted  # BEGIN, COMMIT
