@@ -69,7 +69,7 @@ RouteDecide = Callable[[State, Context, Catalogue], Sequence[events.Event]]
 async def _decide(
     tx: Tx, appeal_id: UUID, caller: Principal, expected_version: int, decide: RouteDecide
 ) -> Outcome[State]:
-    loaded = order, _ = await commands.load(tx, WORK_ORDER, appeal_id)
+    loaded = order, _ = commands.state_of(WORK_ORDER, await store.load_for_command(tx, appeal_id))
     # A department sees its own work orders only; another's is as good as absent.
     if order is None or (
         caller.department is not None

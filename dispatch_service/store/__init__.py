@@ -25,6 +25,7 @@ from dispatch_service.store.work_orders import (
     get_work_order,
     handled_round,
     list_work_orders,
+    load_for_command,
     save_work_order,
     saved_or_read,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "list_departments",
     "list_policies",
     "list_work_orders",
+    "load_for_command",
     "lock_calendar",
     "metadata",
     "policy_in_force",

@@ -21,7 +21,7 @@ _MEMO = "dispatch.versions"  # its key in Tx.memo
 # One JSON document, so that a consume batch's first statement can carry it as one value;
 # each aggregate yields one row (null routing: none published). SQL text on the driver:
 # prepared once per connection.
-_IN_FORCE = """
+IN_FORCE = """
     SELECT json_build_object(
         'routing', (SELECT max(version) FROM routing_versions),
         'policies', (SELECT coalesce(json_agg(json_build_array(version, effective_from)
@@ -40,12 +40,13 @@ async def in_force(tx: Tx) -> InForce:
     """The versions this transaction sees, read at its first need and kept for the rest of
     it (a consume batch decides many appeals in one); `forget` after publishing one."""
     if (memoized := tx.memo.get(_MEMO)) is None:
-        _keep(tx, await tx.driver.fetchval(_IN_FORCE))
+        keep(tx, await tx.driver.fetchval(IN_FORCE))
         memoized = tx.memo[_MEMO]
     return memoized  # type: ignore[no-any-return]
 
 
-def _keep(tx: Tx, document: str | None) -> None:
+def keep(tx: Tx, document: str | None) -> None:
+    """What `IN_FORCE` read, kept for the rest of the transaction."""
     assert document is not None  # json_build_object of scalar subqueries: always a row
     found = json.loads(document)
     tx.memo[_MEMO] = InForce(
@@ -57,7 +58,7 @@ def _keep(tx: Tx, document: str | None) -> None:
 
 # Carried by each consume batch that runs handlers (shared.runtime.batch): a batch's
 # assignments and ratings then find the versions in force already read, in their transaction.
-BATCH_READ = BatchRead(_IN_FORCE, _keep)
+BATCH_READ = BatchRead(IN_FORCE, keep)
 
 
 def forget(tx: Tx) -> None:
