@@ -61,7 +61,7 @@ async def list_work_orders(
     if caller.department is not None:
         department = caller.department
     after = pagination.decode(cursor, datetime, UUID) if cursor else None
-    async with runtime.db.transaction() as tx:
+    async with runtime.db.read() as tx:
         rows = await store.list_work_orders(
             tx,
             department=department,

@@ -18,7 +18,7 @@ router = APIRouter(prefix="/v1", tags=["calendar"])
 async def current_calendar(
     runtime: FeedbackRuntime, _: Annotated[Principal, require("feedback:read")]
 ) -> views.CalendarView:
-    async with runtime.db.transaction() as tx:
+    async with runtime.db.read() as tx:
         calendar = await calendar_store.current_calendar(tx)
     return views.CalendarView(
         number=calendar.number,

@@ -125,7 +125,7 @@ async def post_review(
     if decision.decision == "sent_back" and decision.reason is None:
         raise invalid_field("body.reason", "a reply is sent back with a reason")
     now = datetime.now(UTC)
-    async with runtime.db.transaction() as tx:
+    async with runtime.db.read() as tx:  # versions never change once learnt: no transaction
         calendar = await calendar_store.current_calendar(tx)
     config = runtime.settings
     due = domain.callback_due(
@@ -238,7 +238,7 @@ async def callbacks_due(
     """Approved replies awaiting a callback, the most overdue first (a department's token
     sees its own)."""
     after = pagination.decode(cursor, datetime, UUID) if cursor else None
-    async with runtime.db.transaction() as tx:
+    async with runtime.db.read() as tx:
         rows = await read_models.list_callbacks_due(
             tx,
             due_by=due_by,

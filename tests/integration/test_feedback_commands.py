@@ -146,3 +146,30 @@ async def test_a_reply_reads_its_appeal_in_one_statement(
     )
     # The partner heard of each assignment (before) and of each reply.
     assert sorted(queued) == sorted((a.subject, 2) for a in appeals)
+
+
+async def test_a_review_runs_in_one_transaction(runtime: Runtime[FeedbackSettings]) -> None:
+    url = runtime.settings.database_url.get_secret_value()
+    water = Principal("department:water", frozenset({"replies:write"}), "water")
+    centre = Principal("operator:1", frozenset({"workorders:dispatch"}))
+    appeals = [factories.assigned(factories.received()) for _ in range(4)]
+    async with runtime.db.transaction() as tx:
+        for assigned in appeals:
+            await handlers.on_assigned(assigned, tx)
+            await read_models.mark_signed_for(tx, assigned.subject, department="water")
+    for assigned in appeals:
+        await feedback.post_reply(
+            assigned.subject, feedback.Reply(result="solved", reply="已修复"), runtime, water
+        )
+    for n, assigned in enumerate(appeals):
+        if n == 1:  # the first learnt the calendar
+            await measure.reset_statements(measure.database_name(url))
+        reviewed = await feedback.post_review(
+            assigned.subject, feedback.ReviewDecision(decision="approved"), runtime, centre
+        )
+        assert reviewed.callback_due is not None
+    counted = await measure.statements(
+        measure.database_name(url), len(appeals) - 1, role=infra.RUNTIME
+    )
+    # The calendar the callback falls due by is read without a transaction of its own.
+    assert counted["transaction_control_per_command"] == 2, counted  # BEGIN, COMMIT
