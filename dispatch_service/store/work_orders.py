@@ -90,7 +90,7 @@ async def save_work_order(
         return
     # A command's one row, on the driver, brought back as stored: the route answers with it
     # rather than reading it again (`saved_or_read`).
-    saved = await tx.driver.fetchrow(_SAVE_ONE, bulk.json_rows([row]))
+    [saved] = await bulk.fetch(tx.driver, _SAVE_ONE, {"rows": bulk.json_rows([row])})
     tx.memo.setdefault(_SAVED, {})[order.appeal_id] = dict(saved)
 
 
@@ -99,7 +99,7 @@ _SAVE_ALL_SQL = bulk.insert_rows(
     work_orders, _COLUMNS, on_conflict=bulk.upsert("appeal_id", _COLUMNS)
 )
 _SAVE_ALL = text(_SAVE_ALL_SQL)
-_SAVE_ONE = _SAVE_ALL_SQL.replace(":rows", "$1") + " RETURNING *"
+_SAVE_ONE = text(f"{_SAVE_ALL_SQL} RETURNING *")
 
 
 async def _save_all(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:

@@ -21,7 +21,6 @@ from uuid import UUID
 
 import asyncpg
 from sqlalchemy import TextClause, text
-from sqlalchemy.dialects.postgresql import asyncpg as postgresql_asyncpg
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared import envelope
@@ -37,22 +36,6 @@ _Held = tuple[WriteRows, str | None, dict[Any, dict[str, Any]]]
 _EVENT_COLUMNS = ("event_id", "stream_id", "version", "type", "body", "hash", "prev_hash")
 _INSERT_EVENTS = bulk.insert_rows(schema.events, (*_EVENT_COLUMNS, "traceparent"))
 _ROWS = re.compile(r":rows\b")
-_DIALECT = postgresql_asyncpg.dialect()  # type: ignore[no-untyped-call]
-
-
-@functools.lru_cache(maxsize=64)
-def _for_driver(statement: TextClause) -> tuple[str, tuple[str, ...]]:
-    """A batch statement as asyncpg runs it: its text with `$n` for each `:name`, and the
-    names in `$n` order. Run through SQLAlchemy's connection instead (a greenlet hop, a
-    cursor, the result's metadata), each of a batch's two statements cost about as much
-    CPU again as its round trip: most of a batch of one record, as at a steady rate."""
-    compiled = statement.compile(dialect=_DIALECT)
-    return compiled.string, tuple(compiled.positiontup or ())
-
-
-async def _fetch(driver: Any, statement: TextClause, parameters: dict[str, Any]) -> list[Any]:
-    sql, names = _for_driver(statement)
-    return list(await driver.fetch(sql, *(parameters[name] for name in names)))
 
 
 @functools.lru_cache(maxsize=32)
@@ -143,10 +126,10 @@ class BatchTx(Tx):
         ids = list(dict.fromkeys(event_ids))
         wanted = [(e, s) for e, s in streams if s not in self._streams]
         if not wanted and read is None:
-            inbox = await _fetch(self.driver, _INBOX, {"group": group, "ids": ids})
+            inbox = await bulk.fetch(self.driver, _INBOX, {"group": group, "ids": ids})
             return {row["event_id"] for row in inbox}
         await self._write_events()
-        rows = await _fetch(
+        rows = await bulk.fetch(
             self.driver,
             _inbox_and_streams(None if read is None else read.sql),
             {
@@ -256,7 +239,7 @@ class BatchTx(Tx):
             f"rows{i}": bulk.json_rows(held.values()) for i, (*_, held) in enumerate(riding)
         }
         try:
-            await _fetch(self.driver, statement, parameters)
+            await bulk.fetch(self.driver, statement, parameters)
         except asyncpg.IntegrityConstraintViolationError as exc:
             if getattr(exc, "table_name", None) not in (None, "events"):
                 raise  # a carried row's fault, not a lost race: parked, never retried
