@@ -4,7 +4,7 @@ work-order view. HANDLERS, at the bottom, is the table of contents."""
 
 from dispatch_service import commands, domain, store
 from shared import events
-from shared.runtime.commands import execute, load
+from shared.runtime.commands import execute, load, state_of
 from shared.runtime.consumer import Handlers
 from shared.runtime.deliveries import TransientError
 from shared.runtime.eventstore import Tx
@@ -31,7 +31,7 @@ async def on_appeal_forwarded(event: events.AppealForwarded, tx: Tx) -> None:
 
 async def on_handled(event: events.Handled, tx: Tx) -> None:
     # The handling clock stops for this round once the department has replied.
-    order, version = await load(tx, commands.WORK_ORDER, event.subject)
+    order, version = state_of(commands.WORK_ORDER, await store.load_for_view(tx, event.subject))
     if order is None:
         return
     await store.save_work_order(
@@ -41,7 +41,7 @@ async def on_handled(event: events.Handled, tx: Tx) -> None:
 
 async def on_reply_reviewed(event: events.ReplyReviewed, tx: Tx) -> None:
     # A reply sent back is no reply: the handling clock runs again until the next one.
-    order, version = await load(tx, commands.WORK_ORDER, event.subject)
+    order, version = state_of(commands.WORK_ORDER, await store.load_for_view(tx, event.subject))
     handled = await store.handled_round(tx, event.subject)
     standing = domain.handled_round_after_review(order, event, handled_round=handled)
     if order is None or standing == handled:

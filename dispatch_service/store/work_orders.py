@@ -22,21 +22,47 @@ _WORK_ORDER = "SELECT * FROM work_orders WHERE appeal_id = $1"
 _SAVED = "dispatch.saved"  # Tx.memo: appeal id -> its work order as this transaction saved it
 _HANDLED_ROUND = "SELECT handled_round FROM work_orders WHERE appeal_id = $1"
 _HANDLED = "dispatch.handled_round"  # Tx.memo: appeal id -> its replied round, read already
+# Whoever saves a work order holds its row's lock from before it reads what it saves until
+# its commit: a route's command, the timer's sweeps (their SKIP LOCKED selections) and a
+# consume batch's saves that append nothing (`load_for_view`). Else one could write its row
+# from a stream or a replied round the other has since moved on: a reply's clock stop lost
+# under a sign-for committed beside it, or the sign-for's stage under the clock stop.
+# (Writers that both append are kept apart by the events' unique version already.)
+#
 # What a route's command reads, in one round trip where each was its own: the work order's
-# stream, its replied round (its view saves it) and the catalogue versions in force.
+# stream, its replied round (its view saves it), locked, and the catalogue versions in
+# force. A lock that waited returns the row as committed since (READ COMMITTED re-reads a
+# locked row), while the stream is as the statement began: had it moved on, the append
+# fails as a lost race.
 _FOR_COMMAND = f"""
     SELECT ARRAY(SELECT body FROM events WHERE stream_id = $1 ORDER BY version) AS stream,
-        (SELECT handled_round FROM work_orders WHERE appeal_id = $1) AS handled_round,
+        (SELECT handled_round FROM work_orders WHERE appeal_id = $1 FOR UPDATE)
+            AS handled_round,
         ({versions.IN_FORCE}) AS versions"""
+_LOCK = "SELECT version, handled_round FROM work_orders WHERE appeal_id = $1 FOR UPDATE"
 
 
 async def load_for_command(tx: Tx, appeal_id: UUID) -> list[envelope.Recorded]:
-    """The work order's stream as `Tx.load` reads it, with what its command will need read
-    along and kept for the rest of the transaction."""
+    """The work order's stream as `Tx.load` reads it, its row locked, with what its command
+    will need read along and kept for the rest of the transaction."""
     row = await tx.driver.fetchrow(_FOR_COMMAND, appeal_id)
     versions.keep(tx, row["versions"])
     tx.memo.setdefault(_HANDLED, {})[appeal_id] = int(row["handled_round"] or 0)
     return tx.adopt(appeal_id, row["stream"])
+
+
+async def load_for_view(tx: Tx, appeal_id: UUID) -> list[envelope.Recorded]:
+    """The work order's stream for a save that appends nothing (a reply stops its clock),
+    its row locked first. A consume batch read the stream at its start; it is read again
+    only when a command has committed to it since (the row's version is ahead)."""
+    row = await tx.driver.fetchrow(_LOCK, appeal_id)
+    stream = await tx.load(appeal_id)
+    if row is None:  # no work order yet, or its assignment is this batch's
+        return stream
+    tx.memo.setdefault(_HANDLED, {})[appeal_id] = int(row["handled_round"])  # a held row's wins
+    if row["version"] > (stream[-1].version if stream else 0):
+        stream = await tx.reload(appeal_id)
+    return stream
 
 
 async def handled_round(tx: Tx, appeal_id: UUID) -> int:

@@ -163,6 +163,12 @@ class BatchTx(Tx):
         await self._write_events()
         return await super().load(stream_id)
 
+    async def reload(self, stream_id: UUID) -> list[envelope.Recorded]:
+        await self._write_events()
+        loaded = await super().reload(stream_id)
+        self._preloaded({stream_id: loaded})  # kept current from here on, as preloaded
+        return list(loaded)
+
     async def version(self, stream_id: UUID) -> int:
         await self._write_events()
         return await super().version(stream_id)

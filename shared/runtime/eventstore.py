@@ -105,6 +105,12 @@ class Tx:
         rows = await self.driver.fetch(_LOAD, stream_id)
         return self.adopt(stream_id, [row[0] for row in rows])
 
+    async def reload(self, stream_id: UUID) -> list[envelope.Recorded]:
+        """The stream as committed now, for a caller that learnt it moved on since this
+        transaction read it (a row lock that waited for another's commit). Tx's own load,
+        which always reads: a subclass's may answer from what it read before."""
+        return await Tx.load(self, stream_id)
+
     def adopt(self, stream_id: UUID, bodies: Sequence[str]) -> list[envelope.Recorded]:
         """The stream as `load` reads it, from its bodies in version order that a statement
         of this transaction read along with other rows (one round trip, not two)."""

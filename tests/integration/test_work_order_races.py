@@ -1,0 +1,124 @@
+"""A work order's view row written by two transactions at once, on real PostgreSQL.
+
+A department's reply stops the handling clock: dispatch's consume batch saves the work order
+with the replied round and appends nothing. A route's command (here a sign-for) appends and
+saves the row too. Whichever commits second must write from what the first committed, never
+from what it read before: not the sign-for's stage lost under an older stream, nor the
+reply's round lost under a route that read it before the batch's commit.
+"""
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import pytest
+from fastapi import Response
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from dispatch_service import handlers, seed, views
+from dispatch_service.main import MIGRATIONS
+from dispatch_service.routes import department
+from dispatch_service.settings import DispatchSettings
+from dispatch_service.store import work_orders
+from shared import events
+from shared.runtime import faults
+from shared.runtime.app import Runtime
+from shared.runtime.auth import Principal
+from shared.runtime.batch import BatchTx
+from shared.runtime.consumer import ConsumeLoop
+from shared.runtime.eventstore import Database
+from tests.integration.test_dispatch_round_trips import _record
+from tests.support import infra
+from tests.unit import factories
+
+pytestmark = pytest.mark.integration
+
+
+@dataclass
+class Dispatch:
+    runtime: Runtime[DispatchSettings]
+    loop: ConsumeLoop
+
+    async def assigned(self) -> events.Handled:
+        """A work order assigned to water; the department's reply to it, not yet consumed."""
+        received = factories.received()
+        await self.loop._apply_batch([_record(factories.forwarded(received), 0)], asyncio.Event())
+        return factories.handled(factories.assigned(received))
+
+    async def sign_for(self, appeal_id: UUID) -> tuple[views.WorkOrderView, str]:
+        response = Response()
+        answer = await department.sign_for(
+            appeal_id,
+            department.SignFor(person="李工"),
+            self.runtime,
+            Principal("department", frozenset({"workorders:act"}), "water"),
+            response,
+            if_match='"1"',
+        )
+        return answer, response.headers["ETag"]
+
+    async def row(self, appeal_id: UUID) -> dict[str, Any]:
+        async with self.runtime.db.read() as tx:
+            found = await work_orders.get_work_order(tx, appeal_id)
+        assert found is not None
+        return found
+
+
+@pytest.fixture
+async def dispatch(servers: None) -> AsyncIterator[Dispatch]:
+    url = await infra.fresh_database("t_races", MIGRATIONS)
+    engine = create_async_engine(url, pool_size=4)
+    db = Database(engine)
+    async with db.transaction() as tx:
+        await seed.seed(tx)
+    loop = ConsumeLoop(
+        db,
+        lambda: None,
+        group="dispatch",
+        service="dispatch",
+        handlers=handlers.HANDLERS,
+        crash=faults.CrashPoints(None),
+        batch_read=handlers.BATCH_READ,
+    )
+    yield Dispatch(Runtime(DispatchSettings(database_url=url), engine, db, MIGRATIONS), loop)
+    await engine.dispose()
+
+
+def _stands(row: dict[str, Any]) -> tuple[str, int, int]:
+    return row["stage"], row["version"], row["handled_round"]
+
+
+async def test_a_reply_consumed_after_a_sign_for_committed_saves_the_signed_for_order(
+    dispatch: Dispatch,
+) -> None:
+    handled = await dispatch.assigned()
+    async with dispatch.runtime.db.transaction(BatchTx) as tx:
+        assert isinstance(tx, BatchTx)
+        # The batch reads the reply's stream at its start, as the consume loop does...
+        await tx.first_deliveries("dispatch", [handled.id], streams=[(handled.id, handled.subject)])
+        # ...a sign-for commits meanwhile...
+        await dispatch.sign_for(handled.subject)
+        # ...and the reply stops the clock of the order as it now stands.
+        await handlers.on_handled(handled, tx)
+    assert _stands(await dispatch.row(handled.subject)) == ("signed_for", 2, 1)
+
+
+async def test_a_sign_for_beside_a_reply_being_consumed_keeps_the_replied_round(
+    dispatch: Dispatch,
+) -> None:
+    handled = await dispatch.assigned()
+    async with dispatch.runtime.db.transaction(BatchTx) as tx:
+        assert isinstance(tx, BatchTx)
+        await tx.first_deliveries("dispatch", [handled.id], streams=[(handled.id, handled.subject)])
+        await handlers.on_handled(handled, tx)
+        await tx.flush()  # the clock stop written, not yet committed
+        signing = asyncio.create_task(dispatch.sign_for(handled.subject))
+        await asyncio.sleep(0.5)  # the sign-for reaches the row and waits for the commit
+    answer, etag = await asyncio.wait_for(signing, 10)
+    stored = await dispatch.row(handled.subject)
+    assert _stands(stored) == ("signed_for", 2, 1)
+    # The route answers with the row it saved: the reply's round, in its ETag too.
+    assert answer.handled_this_round
+    assert etag == views.etag(stored)
