@@ -44,15 +44,17 @@ Decision = Callable[[domain.Feedback, domain.Holder | None, Context], Sequence[e
 async def project(
     tx: Tx, _state: domain.Feedback, new: Sequence[events.Event], _version: int
 ) -> None:
-    """The rating window and callback queue follow each fact; subscribers hear of it."""
+    """The rating window and callback queue follow the facts; subscribers hear of each.
+    Nothing here reads what the append makes, so it runs first and the read models' writes
+    ride in the append's statement."""
     window = timedelta(hours=settings.current().rating_window_hours)
+    await read_models.project(tx, new, rating_window=window)
     for fact in new:
-        await read_models.project(tx, fact, rating_window=window)
         await notify.status_changed(tx, fact)
 
 
 FEEDBACK: Aggregate[domain.Feedback, Tx] = Aggregate(
-    "appeal's feedback", domain.Feedback(), domain.evolve, project
+    "appeal's feedback", domain.Feedback(), domain.evolve, project, project_first=True
 )
 
 

@@ -2,6 +2,7 @@
 facts), which appeals are merged into which (from intake's), the open rating windows and
 the callbacks due (from feedback's own facts)."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -14,6 +15,7 @@ from feedback_service import domain
 from feedback_service.store import batched, notifications
 from feedback_service.store.tables import callbacks_due, holders, merged_children, rating_links
 from shared import envelope, events
+from shared.runtime import held
 from shared.runtime.batch import BatchTx
 from shared.runtime.eventstore import Tx
 
@@ -159,52 +161,68 @@ async def closed_rating_windows(
     return [(r.appeal_id, r.rating_round, r.rating_closes_at) for r in rows]
 
 
-# A new feedback fact's read-model writes, one statement each (a review, a callback and a
-# rating are commands a lifecycle runs once or twice, and each paid two or three round
-# trips here). The parent's citizen is called back on an approval, and so is each merged
-# child's.
-_APPROVED = """
-WITH opened AS (
-    UPDATE holders SET rating_round = $2, rating_closes_at = $3 WHERE appeal_id = $1
-)
+# A new feedback fact's read-model writes. A route's command holds them for the statement
+# of its append (`Tx.hold`): a review, a callback and a rating are commands a lifecycle runs
+# once or twice, and each paid a round trip of its own here. The parent's citizen is called
+# back on an approval, and so is each merged child's.
+_OPEN_WINDOW = "UPDATE holders SET rating_round = $2, rating_closes_at = $3 WHERE appeal_id = $1"
+_CALL_BACK = """
 INSERT INTO callbacks_due (appeal_id, round, department, due_at, attempts)
-SELECT called.id, $2, $4, $5, 0
+SELECT called.id, $2, $3, $4, 0
 FROM (SELECT $1::uuid AS id UNION ALL SELECT child_id FROM merged_children WHERE parent_id = $1)
     AS called
 ON CONFLICT (appeal_id) DO UPDATE SET round = excluded.round,
     department = excluded.department, due_at = excluded.due_at, attempts = 0
 """
 # Another attempt is due: the window stays open while it is.
-_CALL_AGAIN = """
-WITH next_attempt AS (
-    UPDATE callbacks_due SET due_at = $2, attempts = $3 WHERE appeal_id = $1
-)
+_NEXT_ATTEMPT = "UPDATE callbacks_due SET due_at = $2, attempts = $3 WHERE appeal_id = $1"
+_KEEP_OPEN = """
 UPDATE holders SET rating_closes_at = $2
-WHERE appeal_id = $1 AND rating_round = $4 AND rating_closes_at < $2
+WHERE appeal_id = $1 AND rating_round = $3 AND rating_closes_at < $2
 """
-_SETTLED = """
-WITH closed AS (
-    UPDATE holders SET rating_round = NULL, rating_closes_at = NULL WHERE appeal_id = $1
+_CLOSE_WINDOW = (
+    "UPDATE holders SET rating_round = NULL, rating_closes_at = NULL WHERE appeal_id = $1"
 )
-DELETE FROM callbacks_due WHERE appeal_id = $1
-"""
+_NO_CALLBACK = "DELETE FROM callbacks_due WHERE appeal_id = $1"
+Write = tuple[str, tuple[Any, ...]]
 
 
-async def project(tx: Tx, fact: events.Event, *, rating_window: timedelta) -> None:
-    """Keep the rating window and the callback queue in step with a new feedback fact, in the
-    transaction that records it. An approval opens both; a rating or "not rated" closes both."""
-    if isinstance(tx, BatchTx):
-        await batched.settle(tx, fact.subject)
+def _writes(fact: events.Event, rating_window: timedelta) -> list[Write]:
+    """An approval opens the rating window and the callback queue; a rating or "not rated"
+    closes both. Each touches the appeal's rows once."""
     match fact:
         case events.ReplyReviewed(decision="approved", callback_due=due) if due is not None:
             closes_at = fact.rating_closes_at or max(fact.time + rating_window, due)
-            await tx.driver.execute(
-                _APPROVED, fact.subject, fact.round, closes_at, fact.department, due
-            )
+            return [
+                (_OPEN_WINDOW, (fact.subject, fact.round, closes_at)),
+                (_CALL_BACK, (fact.subject, fact.round, fact.department, due)),
+            ]
         case events.CallbackMade(next_attempt_due=due) if due is not None:
-            await tx.driver.execute(_CALL_AGAIN, fact.subject, due, fact.attempt, fact.round)
+            return [
+                (_NEXT_ATTEMPT, (fact.subject, due, fact.attempt)),
+                (_KEEP_OPEN, (fact.subject, due, fact.round)),
+            ]
         case events.Rated() | events.NotRated():
-            await tx.driver.execute(_SETTLED, fact.subject)
+            return [(_CLOSE_WINDOW, (fact.subject,)), (_NO_CALLBACK, (fact.subject,))]
+    return []
+
+
+async def project(tx: Tx, new: Sequence[events.Event], *, rating_window: timedelta) -> None:
+    """Keep the rating window and the callback queue in step with new feedback facts, in the
+    transaction that records them, before their append (`FEEDBACK.project_first`)."""
+    writes = [(fact, each) for fact in new if (each := _writes(fact, rating_window))]
+    if len(writes) == 1 and not isinstance(tx, BatchTx):
+        for statement, args in writes[0][1]:
+            tx.hold(statement, *args)  # written by the append's statement
+        return
+    # A consume batch's facts, or a command's with more than one write: the same rows may be
+    # touched twice, which one statement must not do. Each fact's writes are one statement.
+    for fact, each in writes:
+        if isinstance(tx, BatchTx):
+            await batched.settle(tx, fact.subject)
+        *before, (last, _) = each
+        statement = held.with_held(tuple(text for text, _ in before), last)
+        await tx.driver.execute(statement, *(arg for _, args in each for arg in args))
 
 
 async def list_callbacks_due(

@@ -49,9 +49,9 @@ class Aggregate(Generic[State, TxT]):
     initial: State
     evolve: Callable[[State, events.Event], State]
     project: Project[TxT, State] | None = None
-    # True when `project` only holds inserts (`Tx.hold`) and needs nothing the append
-    # makes: it then runs before the append, whose statement carries those inserts, so
-    # the facts and their read model take one round trip (a filing's hot path).
+    # True when `project` needs nothing the append makes: it then runs before the append,
+    # whose statement carries the writes it held (`Tx.hold`), so the facts and their read
+    # model take one round trip (a filing's, a review's).
     project_first: bool = False
 
 

@@ -95,10 +95,11 @@ class Tx:
         self._held: list[tuple[str, tuple[Any, ...]]] = []  # see `hold`
 
     def hold(self, statement: str, *args: Any) -> None:
-        """Hold an INSERT whose rows nothing reads before the commit: it goes as a CTE in
-        the statement of the next append (or, with none, at the flush), so a command's
-        facts and its read model cost one round trip, not one each (a filing's hot path).
-        Inserts only: one statement must not touch a row twice."""
+        """Hold a write whose rows nothing reads before the commit: it goes as a CTE in the
+        statement of the next append (or, with none, at the flush), so a command's facts
+        and its read model cost one round trip, not one each (a filing's hot path). One
+        statement must not touch a row twice: no two held writes may touch the same row,
+        and a CTE cannot hold a WITH of its own."""
         self._held.append((statement, args))
 
     async def load(self, stream_id: UUID) -> list[envelope.Recorded]:

@@ -1,4 +1,4 @@
-"""Held inserts (`Tx.hold`) composed into one statement: each as a CTE before the statement
+"""Held writes (`Tx.hold`) composed into one statement: each as a CTE before the statement
 that carries them (an append's, or a bare `SELECT 1` at the flush), its parameters
 renumbered after those before it."""
 
@@ -10,7 +10,7 @@ _PARAMETER = re.compile(r"\$(\d+)")
 
 @functools.lru_cache(maxsize=64)
 def with_held(held: tuple[str, ...], statement: str) -> str:
-    """`statement` with the held inserts as CTEs before it, every parameter renumbered in
+    """`statement` with the held writes as CTEs before it, every parameter renumbered in
     order: the held ones' first, then the statement's own. The same texts make the same
     statement, which asyncpg prepares once per connection."""
     if not held:

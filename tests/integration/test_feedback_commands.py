@@ -31,6 +31,10 @@ pytestmark = pytest.mark.integration
 # they were four), the append, the partner's webhook queued. Raise it only knowing what the
 # new statement buys.
 STATEMENTS_PER_REPLY = 3
+# An approval, besides BEGIN and COMMIT: the calendar's versions (outside the transaction),
+# the appeal, the append carrying the rating window and the callback due (they were a
+# statement of their own), the citizen's channel for the notice.
+STATEMENTS_PER_REVIEW = 4
 
 
 @pytest.fixture
@@ -173,3 +177,12 @@ async def test_a_review_runs_in_one_transaction(runtime: Runtime[FeedbackSetting
     )
     # The calendar the callback falls due by is read without a transaction of its own.
     assert counted["transaction_control_per_command"] == 2, counted  # BEGIN, COMMIT
+    assert counted["per_command"] == STATEMENTS_PER_REVIEW, counted["statements"]
+    # What rode in the append was written: each window open, each callback due.
+    opened = await infra.query(
+        url,
+        "SELECT h.rating_round, c.round FROM holders h JOIN callbacks_due c USING (appeal_id)"
+        " WHERE h.rating_closes_at IS NOT NULL AND h.appeal_id = ANY(CAST(:ids AS uuid[]))",
+        ids=[a.subject for a in appeals],
+    )
+    assert sorted(opened) == [(1, 1)] * len(appeals)
