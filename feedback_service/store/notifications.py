@@ -24,6 +24,7 @@ _SUBSCRIBERS = f"SELECT s.id, s.url {_OF_THE_FILER}"
 SUBSCRIBERS_JSON = (
     "SELECT coalesce(json_agg(json_build_object('id', s.id, 'url', s.url)), '[]') " + _OF_THE_FILER
 )
+_APPEAL = f"SELECT {', '.join(c.name for c in appeals.columns)} FROM appeals WHERE appeal_id = $1"
 _READ: Final = "feedback.subscribers"  # Tx.memo: appeal id -> its subscribers, read already
 
 
@@ -68,12 +69,11 @@ async def forget_personal_data(tx: Tx, appeal_id: UUID) -> None:
 
 
 async def appeal(tx: Tx, appeal_id: UUID) -> dict[str, Any] | None:
+    """Whom the appeal was filed by and how to reach them: every approval reads it."""
     if isinstance(tx, BatchTx):
         await batched.settle(tx, appeal_id)
-    row = (
-        await tx.conn.execute(select(appeals).where(appeals.c.appeal_id == appeal_id))
-    ).one_or_none()
-    return None if row is None else dict(row._mapping)
+    row = await tx.driver.fetchrow(_APPEAL, appeal_id)
+    return None if row is None else dict(row)
 
 
 async def note_extension_reason(tx: Tx, appeal_id: UUID, reason: str) -> None:
