@@ -62,8 +62,8 @@ async def _row(tx: BatchTx, appeal_id: UUID) -> dict[str, Any] | None:
     if appeal_id not in rows:
         wanted = _wanted(tx, appeal_id, rows)
         rows.update(dict.fromkeys(wanted))
-        for row in await tx.conn.execute(_LOCK_ALL, {"ids": wanted}):
-            rows[row.id] = dict(row._mapping)
+        for row in await bulk.fetch(tx.driver, _LOCK_ALL, {"ids": wanted}):
+            rows[row["id"]] = dict(row)
     return rows[appeal_id]
 
 
@@ -81,7 +81,7 @@ async def change(tx: BatchTx, appeal_id: UUID, **values: Any) -> None:
     row.update(values)
     if stages is not None:
         row["stages"] = {**(row["stages"] or {}), **stages}
-    tx.later(_HELD_ROWS, _save_all, appeal_id, row)
+    tx.later(_HELD_ROWS, _save_all, appeal_id, row, carried=_SAVE_ALL.text)
 
 
 def forget(tx: BatchTx, appeal_id: UUID, parent: UUID | None) -> None:
@@ -104,8 +104,8 @@ async def children(tx: BatchTx, parent: UUID) -> list[UUID]:
     if parent not in found:
         wanted = _wanted(tx, parent, found)
         found.update({each: [] for each in wanted})
-        for row in await tx.conn.execute(_CHILDREN_OF, {"ids": wanted}):
-            found[row.merged_into].append(row.id)
+        for row in await bulk.fetch(tx.driver, _CHILDREN_OF, {"ids": wanted}):
+            found[row["merged_into"]].append(row["id"])
     return list(found[parent])
 
 
@@ -114,8 +114,8 @@ async def history(tx: BatchTx, appeal_id: UUID) -> list[Update]:
     if appeal_id not in feeds:
         wanted = _wanted(tx, appeal_id, feeds)
         feeds.update({each: [] for each in wanted})
-        for row in await tx.conn.execute(_HISTORIES, {"ids": wanted}):
-            feeds[row.appeal_id].append(update_of(row))
+        for row in await bulk.fetch(tx.driver, _HISTORIES, {"ids": wanted}):
+            feeds[row["appeal_id"]].append(update_of(row))
     return list(feeds[appeal_id])
 
 
@@ -127,7 +127,7 @@ async def add(tx: BatchTx, update: Update) -> None:
     # in time order, a later-held one after an earlier of the same time (the serial id's)
     tx.memo[_FEEDS][update.appeal_id] = sorted([*feed, update], key=lambda u: u.at)
     row = dict(zip(_UPDATE_COLUMNS, values_of(update), strict=True))
-    tx.later(_HELD_UPDATES, _add_all, update.update_id, row)
+    tx.later(_HELD_UPDATES, _add_all, update.update_id, row, carried=_ADD_ALL.text)
 
 
 async def _add_all(conn: AsyncConnection, rows: list[dict[str, Any]]) -> None:
@@ -141,14 +141,15 @@ def values_of(u: Update) -> tuple[Any, ...]:
 
 
 def update_of(row: Any) -> Update:
-    """An Open311 update from its open311_updates row."""
+    """An Open311 update from its open311_updates row by column name (an asyncpg record, a
+    SQLAlchemy row's `_mapping`)."""
     return Update(
-        update_id=row.update_id,
-        appeal_id=row.appeal_id,
-        fact_type=row.fact_type,
-        status=row.status,
-        description=row.description,
-        at=row.updated_at,
-        department=row.department,
-        due=row.due,
+        update_id=row["update_id"],
+        appeal_id=row["appeal_id"],
+        fact_type=row["fact_type"],
+        status=row["status"],
+        description=row["description"],
+        at=row["updated_at"],
+        department=row["department"],
+        due=row["due"],
     )

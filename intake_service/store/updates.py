@@ -34,7 +34,7 @@ async def history(tx: Tx, appeal_id: UUID) -> list[Update]:
     if isinstance(tx, BatchTx):  # a consume batch reads its appeals' updates at once
         return await batched.history(tx, appeal_id)
     rows = await tx.conn.execute(_in_time_order().where(updates.c.appeal_id == appeal_id))
-    return [batched.update_of(row) for row in rows]
+    return [batched.update_of(row._mapping) for row in rows]
 
 
 async def add(tx: Tx, update: Update) -> None:
@@ -86,7 +86,7 @@ async def between(
         query = query.where(updates.c.appeal_id.not_in(hidden))
     return [
         (
-            batched.update_of(row),
+            batched.update_of(row._mapping),
             {
                 "received": row.received,
                 "key_id": row.key_id,
@@ -104,5 +104,5 @@ async def of_appeals(tx: Tx, appeal_ids: Sequence[UUID]) -> dict[UUID, list[Upda
         return found
     rows = await tx.conn.execute(_in_time_order().where(updates.c.appeal_id.in_(appeal_ids)))
     for row in rows:
-        found.setdefault(row.appeal_id, []).append(batched.update_of(row))
+        found.setdefault(row.appeal_id, []).append(batched.update_of(row._mapping))
     return found

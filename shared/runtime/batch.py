@@ -5,8 +5,9 @@ batch's inbox rows and reads the streams its handlers fold (and a service's `Bat
 in one statement (`first_deliveries`), and holds its
 appends and the read-model rows stores hand to `later` until just before the commit
 (`flush`), each table written then in one statement whatever the batch's size
-(shared.runtime.bulk). The appends' statement also carries the waiting readers' NOTIFY
-(`notify_changed`) and the rows of tables a store lets ride there (`later(carried=)`).
+(shared.runtime.bulk). The flush's first statement carries the appends, the waiting
+readers' NOTIFY (`notify_changed`) and the rows of tables a store lets ride there
+(`later(carried=)`): one round trip for all of them, whether or not the batch appends.
 A read that must see held rows flushes first (`load` of a stream not preloaded,
 `version`) or asks `pending`. A lost race to append surfaces at the flush, as
 ConcurrencyError, failing the batch.
@@ -39,23 +40,23 @@ _ROWS = re.compile(r":rows\b")
 
 
 @functools.lru_cache(maxsize=32)
-def _append(carried: tuple[str, ...]) -> TextClause:
+def _append(carried: tuple[str, ...], *, appends: bool = True) -> TextClause:
     """The batch's appends in one statement with the held rows of the tables that can ride
     in it (`carried`, each a `bulk.insert_rows` statement, its `:rows` renamed `:rows<i>`).
     It wakes the relay and the waiting readers of the streams held for `notify_changed` at
     the commit (NOTIFY is sent then wherever it is issued): what were separate round trips.
+    A batch that appends nothing (`appends=False`) writes its rows and wakes its readers in
+    one statement all the same, and leaves the relay asleep.
     A volatile CTE runs once, whole, when read, hence the count; a data-modifying one always.
     The same tables make the same text, which asyncpg prepares once per connection."""
-    ctes = [f"appended AS ({_INSERT_EVENTS})"]
+    ctes = [f"appended AS ({_INSERT_EVENTS})"] if appends else []
     ctes += [f"carried{i} AS ({_ROWS.sub(f':rows{i}', each)})" for i, each in enumerate(carried)]
     ctes.append(
         f"changed AS (SELECT pg_notify('{CHANGED_CHANNEL}', id)"
         " FROM unnest(CAST(:changed AS text[])) AS id)"
     )
-    return text(
-        f"WITH {', '.join(ctes)}"
-        f" SELECT pg_notify('{OUTBOX_CHANNEL}', ''), (SELECT count(*) FROM changed)"
-    )
+    wake_relay = f"pg_notify('{OUTBOX_CHANNEL}', ''), " if appends else ""
+    return text(f"WITH {', '.join(ctes)} SELECT {wake_relay}(SELECT count(*) FROM changed)")
 
 
 _INBOX = text(
@@ -204,9 +205,10 @@ class BatchTx(Tx):
         carried: str | None = None,
     ) -> None:
         """Hold a read-model row for the flush; a later row of the same key replaces it.
-        `carried`: what `write` runs, as a `bulk.insert_rows` text reading `:rows`, when it
-        may ride in the statement of the batch's appends (one row per key, so it touches
-        each row once; nothing in it may read what the appends insert)."""
+        `carried`: what `write` runs, as a text reading `:rows` (a `bulk.insert_rows`
+        statement, say), when it may ride in the flush's statement: one row per key, so it
+        touches each row once; no WITH of its own; nothing in it reads what the appends or
+        the other riding tables write, since all of them see the statement's one snapshot."""
         self._later.setdefault(table, (write, carried, {}))[2][key] = row
 
     def drop(self, table: str, key: Any) -> None:
@@ -219,36 +221,37 @@ class BatchTx(Tx):
         return None if held is None else held[2].get(key)
 
     async def flush(self) -> None:
-        """Write what the batch held: its facts with the rows that ride with them, then
-        each other table's rows."""
+        """Write what the batch held: its facts with the rows that ride with them and its
+        readers' NOTIFY, in one statement (one even when it appends nothing), then each
+        other table's rows."""
         later, self._later = self._later, {}
-        # With facts to append, the tables that can ride go in their statement; a table
-        # whose rows were all dropped is left to its own write, as before.
-        riding = {t: h for t, h in later.items() if h[1] and h[2]} if self._unwritten else {}
-        await self._write_events(list(riding.values()))
+        riding = {t: h for t, h in later.items() if h[1] and h[2]}
+        await self._write_events(list(riding.values()), final=True)
         for table, (write, _, rows) in later.items():
-            if table not in riding:
+            if rows and table not in riding:
                 await write(self.conn, list(rows.values()))
-        if self._changed:  # nothing appended to carry them
-            changed, self._changed = self._changed, set()
-            await super().notify_changed([UUID(s) for s in changed])
         await super().flush()  # what a command held with `hold`
 
-    async def _write_events(self, riding: Sequence[_Held] = ()) -> None:
-        if not self._unwritten:
+    async def _write_events(self, riding: Sequence[_Held] = (), *, final: bool = False) -> None:
+        """The appends held so far; at the batch's `final` flush also the riding rows and
+        the readers' NOTIFY, whether or not there is a fact to append."""
+        if not (self._unwritten or (final and (riding or self._changed))):
             return
         rows, self._unwritten = self._unwritten, []
         changed, self._changed = sorted(self._changed), set()
-        statement = _append(tuple(str(carried) for _, carried, _ in riding))
-        parameters = {"rows": bulk.json_rows(rows), "changed": changed}
+        statement = _append(tuple(str(carried) for _, carried, _ in riding), appends=bool(rows))
+        parameters: dict[str, Any] = {"changed": changed}
+        if rows:
+            parameters["rows"] = bulk.json_rows(rows)
         parameters |= {
             f"rows{i}": bulk.json_rows(held.values()) for i, (*_, held) in enumerate(riding)
         }
         try:
             await bulk.fetch(self.driver, statement, parameters)
         except asyncpg.IntegrityConstraintViolationError as exc:
-            if getattr(exc, "table_name", None) not in (None, "events"):
+            if not rows or getattr(exc, "table_name", None) not in (None, "events"):
                 raise  # a carried row's fault, not a lost race: parked, never retried
             # a stream moved on since the batch read it
             raise ConcurrencyError(rows[0]["stream_id"], rows[0]["version"] - 1) from exc
-        self._notified = True
+        if rows:
+            self._notified = True

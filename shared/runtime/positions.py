@@ -97,7 +97,7 @@ async def record(delivery: Delivery, tx: Tx) -> None:
         held = tx.pending(_HELD, key)
         if held is None or held["version"] < fact.version:
             row = {"source": fact.source, "stream_id": fact.event.subject, "version": fact.version}
-            tx.later(_HELD, _advance_all, key, row)
+            tx.later(_HELD, _advance_all, key, row, carried=_ADVANCE_ALL.text)
         return
     statement = insert(stream_positions).values(
         source=fact.source, stream_id=fact.event.subject, version=fact.version

@@ -133,6 +133,39 @@ async def test_a_carried_row_that_cannot_be_written_is_parked_not_retried_as_a_r
     assert (parked, facts) == (1, 0)  # nothing of the batch was written
 
 
+# Per batch of one reply (the clock stops, nothing is appended), besides BEGIN and COMMIT:
+# the inbox row with the stream; the work order's row locked (tests/integration/
+# test_work_order_races.py); the work order with the readers' NOTIFY, which were two.
+STATEMENTS_PER_CLOCK_STOP = 3
+
+
+async def test_a_reply_stopping_the_clock_writes_its_work_order_and_notify_in_one_statement(
+    dispatch: tuple[str, ConsumeLoop],
+) -> None:
+    url, loop = dispatch
+    received = [factories.received() for _ in range(6)]
+    await loop._apply_batch(
+        [_record(factories.forwarded(r), offset) for offset, r in enumerate(received)],
+        asyncio.Event(),
+    )
+    replies = [factories.handled(factories.assigned(r)) for r in received]
+    for offset, handled in enumerate(replies):
+        if offset == 1:  # the first read the catalogue
+            await measure.reset_statements(measure.database_name(url))
+        await loop._apply_batch([_record(handled, 10 + offset, version=1)], asyncio.Event())
+    counted = await measure.statements(
+        measure.database_name(url), len(replies) - 1, role=infra.RUNTIME
+    )
+    assert counted["per_command"] == STATEMENTS_PER_CLOCK_STOP, counted["statements"]
+    assert counted["transaction_control_per_command"] == 2, counted  # BEGIN, COMMIT
+    stopped = await infra.query(
+        url,
+        "SELECT handled_round FROM work_orders WHERE appeal_id = ANY(CAST(:ids AS uuid[]))",
+        ids=[r.subject for r in received],
+    )
+    assert stopped == [(1,)] * len(received)
+
+
 # Per sign-for, besides BEGIN and COMMIT: the stream with its replied round and the catalogue
 # versions in force; the fact; the work order saved and brought back (the answer's row).
 # It was 6: the three reads apart, and the work order read again for the answer.
