@@ -4,6 +4,7 @@ work-order view. HANDLERS, at the bottom, is the table of contents."""
 
 from dispatch_service import commands, domain, store
 from shared import events
+from shared.runtime.batch import BatchTx
 from shared.runtime.commands import execute, load, state_of
 from shared.runtime.consumer import Handlers
 from shared.runtime.deliveries import TransientError
@@ -29,9 +30,25 @@ async def on_appeal_forwarded(event: events.AppealForwarded, tx: Tx) -> None:
     )
 
 
+CLOCK_FACTS = (events.Handled, events.ReplyReviewed)  # saved without a fact of dispatch's
+
+
+async def _for_clock_change(
+    event: events.Handled | events.ReplyReviewed, tx: Tx
+) -> tuple[commands.State, int]:
+    """The work order a reply or review changes the clock of, its row locked; a consume
+    batch locks those of all its replies and reviews at its first."""
+    along = (
+        [f.event.subject for f in tx.batch if isinstance(f.event, CLOCK_FACTS)]
+        if isinstance(tx, BatchTx)
+        else []
+    )
+    return state_of(commands.WORK_ORDER, await store.load_for_view(tx, event.subject, along=along))
+
+
 async def on_handled(event: events.Handled, tx: Tx) -> None:
     # The handling clock stops for this round once the department has replied.
-    order, version = state_of(commands.WORK_ORDER, await store.load_for_view(tx, event.subject))
+    order, version = await _for_clock_change(event, tx)
     if order is None:
         return
     await store.save_work_order(
@@ -41,7 +58,7 @@ async def on_handled(event: events.Handled, tx: Tx) -> None:
 
 async def on_reply_reviewed(event: events.ReplyReviewed, tx: Tx) -> None:
     # A reply sent back is no reply: the handling clock runs again until the next one.
-    order, version = state_of(commands.WORK_ORDER, await store.load_for_view(tx, event.subject))
+    order, version = await _for_clock_change(event, tx)
     handled = await store.handled_round(tx, event.subject)
     standing = domain.handled_round_after_review(order, event, handled_round=handled)
     if order is None or standing == handled:

@@ -2,6 +2,7 @@
 stream (and when another service's fact stops or restarts its handling clock), read by the
 routes and by the timer's sweep."""
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 from uuid import UUID
@@ -39,7 +40,11 @@ _FOR_COMMAND = f"""
         (SELECT handled_round FROM work_orders WHERE appeal_id = $1 FOR UPDATE)
             AS handled_round,
         ({versions.IN_FORCE}) AS versions"""
-_LOCK = "SELECT version, handled_round FROM work_orders WHERE appeal_id = $1 FOR UPDATE"
+_LOCK_ALL = (
+    "SELECT appeal_id, version, handled_round FROM work_orders"
+    " WHERE appeal_id = ANY($1::uuid[]) ORDER BY appeal_id FOR UPDATE"
+)
+_LOCKED = "dispatch.locked"  # Tx.memo: appeal id -> its row's version when locked (None: no row)
 
 
 async def load_for_command(tx: Tx, appeal_id: UUID) -> list[envelope.Recorded]:
@@ -51,16 +56,23 @@ async def load_for_command(tx: Tx, appeal_id: UUID) -> list[envelope.Recorded]:
     return tx.adopt(appeal_id, row["stream"])
 
 
-async def load_for_view(tx: Tx, appeal_id: UUID) -> list[envelope.Recorded]:
+async def load_for_view(
+    tx: Tx, appeal_id: UUID, *, along: Iterable[UUID] = ()
+) -> list[envelope.Recorded]:
     """The work order's stream for a save that appends nothing (a reply stops its clock),
-    its row locked first. A consume batch read the stream at its start; it is read again
+    its row locked first, with those of `along` (the batch's other such saves) in the same
+    statement, in id order. A consume batch read the stream at its start; it is read again
     only when a command has committed to it since (the row's version is ahead)."""
-    row = await tx.driver.fetchrow(_LOCK, appeal_id)
+    locked: dict[UUID, int | None] = tx.memo.setdefault(_LOCKED, {})
+    if appeal_id not in locked:
+        wanted = sorted({appeal_id, *along} - locked.keys())
+        locked.update(dict.fromkeys(wanted))
+        for row in await tx.driver.fetch(_LOCK_ALL, wanted):
+            locked[row["appeal_id"]] = row["version"]
+            tx.memo.setdefault(_HANDLED, {})[row["appeal_id"]] = row["handled_round"]
     stream = await tx.load(appeal_id)
-    if row is None:  # no work order yet, or its assignment is this batch's
-        return stream
-    tx.memo.setdefault(_HANDLED, {})[appeal_id] = int(row["handled_round"])  # a held row's wins
-    if row["version"] > (stream[-1].version if stream else 0):
+    version = locked[appeal_id]
+    if version is not None and version > (stream[-1].version if stream else 0):
         stream = await tx.reload(appeal_id)
     return stream
 

@@ -166,6 +166,30 @@ async def test_a_reply_stopping_the_clock_writes_its_work_order_and_notify_in_on
     assert stopped == [(1,)] * len(received)
 
 
+async def test_a_batch_of_replies_locks_their_work_orders_in_one_statement(
+    dispatch: tuple[str, ConsumeLoop],
+) -> None:
+    url, loop = dispatch
+    received = [factories.received() for _ in range(6)]
+    await loop._apply_batch(
+        [_record(factories.forwarded(r), offset) for offset, r in enumerate(received)],
+        asyncio.Event(),
+    )
+    await measure.reset_statements(measure.database_name(url))
+    replies = [factories.handled(factories.assigned(r)) for r in received]
+    await loop._apply_batch(
+        [_record(h, 10 + offset, version=1) for offset, h in enumerate(replies)], asyncio.Event()
+    )
+    counted = await measure.statements(measure.database_name(url), 1, role=infra.RUNTIME)
+    assert counted["per_command"] == STATEMENTS_PER_CLOCK_STOP, counted["statements"]
+    stopped = await infra.query(
+        url,
+        "SELECT handled_round FROM work_orders WHERE appeal_id = ANY(CAST(:ids AS uuid[]))",
+        ids=[r.subject for r in received],
+    )
+    assert stopped == [(1,)] * len(received)
+
+
 # Per sign-for, besides BEGIN and COMMIT: the stream with its replied round and the catalogue
 # versions in force; the fact; the work order saved and brought back (the answer's row).
 # It was 6: the three reads apart, and the work order read again for the answer.
