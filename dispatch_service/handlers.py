@@ -1,11 +1,14 @@
 """dispatch's reactions to other services' facts. A reaction that decides runs through the one
 write path on the work order (`commands.WORK_ORDER`); the clock-only ones refresh the
-work-order view. HANDLERS, at the bottom, is the table of contents."""
+work-order view. Each locks the work order's row before it reads its stream (`_locked`).
+HANDLERS, at the bottom, is the table of contents."""
+
+from uuid import UUID
 
 from dispatch_service import commands, domain, store
 from shared import events
 from shared.runtime.batch import BatchTx
-from shared.runtime.commands import execute, load, state_of
+from shared.runtime.commands import execute, state_of
 from shared.runtime.consumer import Handlers
 from shared.runtime.deliveries import TransientError
 from shared.runtime.eventstore import Tx
@@ -30,25 +33,29 @@ async def on_appeal_forwarded(event: events.AppealForwarded, tx: Tx) -> None:
     )
 
 
-CLOCK_FACTS = (events.Handled, events.ReplyReviewed)  # saved without a fact of dispatch's
+def _work_order_of(event: events.Event) -> UUID:
+    # A merged child has no work order: its rating reaches the parent's.
+    return (event.merged_into if isinstance(event, events.Rated) else None) or event.subject
 
 
-async def _for_clock_change(
-    event: events.Handled | events.ReplyReviewed, tx: Tx
-) -> tuple[commands.State, int]:
-    """The work order a reply or review changes the clock of, its row locked; a consume
-    batch locks those of all its replies and reviews at its first."""
+async def _locked(event: events.Event, tx: Tx) -> tuple[commands.State, int]:
+    """The work order the fact acts on, its row locked before its stream is read, as a
+    route's command locks it: whichever of the two comes second waits for the other's
+    commit and decides on what it committed (never the two each waiting for the other, a
+    command holding the row and the batch the stream's next version). A consume batch
+    locks those of all its facts but assignments (new work orders) at its first."""
     along = (
-        [f.event.subject for f in tx.batch if isinstance(f.event, CLOCK_FACTS)]
+        [_work_order_of(f.event) for f in tx.batch if isinstance(f.event, _ON_WORK_ORDERS)]
         if isinstance(tx, BatchTx)
         else []
     )
-    return state_of(commands.WORK_ORDER, await store.load_for_view(tx, event.subject, along=along))
+    stream = await store.load_locked(tx, _work_order_of(event), along=along)
+    return state_of(commands.WORK_ORDER, stream)
 
 
 async def on_handled(event: events.Handled, tx: Tx) -> None:
     # The handling clock stops for this round once the department has replied.
-    order, version = await _for_clock_change(event, tx)
+    order, version = await _locked(event, tx)
     if order is None:
         return
     await store.save_work_order(
@@ -58,7 +65,7 @@ async def on_handled(event: events.Handled, tx: Tx) -> None:
 
 async def on_reply_reviewed(event: events.ReplyReviewed, tx: Tx) -> None:
     # A reply sent back is no reply: the handling clock runs again until the next one.
-    order, version = await _for_clock_change(event, tx)
+    order, version = await _locked(event, tx)
     handled = await store.handled_round(tx, event.subject)
     standing = domain.handled_round_after_review(order, event, handled_round=handled)
     if order is None or standing == handled:
@@ -69,9 +76,7 @@ async def on_reply_reviewed(event: events.ReplyReviewed, tx: Tx) -> None:
 
 
 async def on_rated(event: events.Rated, tx: Tx) -> None:
-    # A merged child has no work order: its rating reaches the parent's.
-    stream = event.merged_into or event.subject
-    loaded = order, _ = await load(tx, commands.WORK_ORDER, stream)
+    loaded = order, _ = await _locked(event, tx)
     if order is None:
         return
     # The redo limit and the new round's clocks are the pinned policy's, not the newest.
@@ -81,7 +86,7 @@ async def on_rated(event: events.Rated, tx: Tx) -> None:
     await execute(
         tx,
         commands.WORK_ORDER,
-        stream,
+        _work_order_of(event),
         lambda order, context: decide(
             order, event, policy=policy, calendar=calendar, context=context
         ),
@@ -97,6 +102,7 @@ async def on_not_rated(event: events.NotRated, tx: Tx) -> None:
         event.subject,
         lambda order, context: domain.close_unrated(order, event, context=context),
         context=commands.by_service(cause=event),
+        loaded=await _locked(event, tx),
     )
 
 
@@ -108,12 +114,22 @@ async def on_withdrawal_requested(event: events.WithdrawalRequested, tx: Tx) -> 
         event.subject,
         lambda order, context: domain.withdraw(order, event, context=context),
         context=commands.by_service(cause=event),
+        loaded=await _locked(event, tx),
     )
 
 
 # The catalogue versions the assignments and ratings decide by, read in each batch's first
 # statement rather than in a round trip of their own.
 BATCH_READ = store.VERSIONS_IN_FORCE
+
+# The facts that act on a work order that exists, its row locked first (`_locked`).
+_ON_WORK_ORDERS = (
+    events.WithdrawalRequested,
+    events.Handled,
+    events.ReplyReviewed,
+    events.Rated,
+    events.NotRated,
+)
 
 HANDLERS: Handlers = {
     events.AppealForwarded: on_appeal_forwarded,

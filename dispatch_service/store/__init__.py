@@ -26,7 +26,7 @@ from dispatch_service.store.work_orders import (
     handled_round,
     list_work_orders,
     load_for_command,
-    load_for_view,
+    load_locked,
     save_work_order,
     saved_or_read,
 )
@@ -44,7 +44,7 @@ __all__ = [
     "list_policies",
     "list_work_orders",
     "load_for_command",
-    "load_for_view",
+    "load_locked",
     "lock_calendar",
     "metadata",
     "policy_in_force",

@@ -25,10 +25,11 @@ _HANDLED_ROUND = "SELECT handled_round FROM work_orders WHERE appeal_id = $1"
 _HANDLED = "dispatch.handled_round"  # Tx.memo: appeal id -> its replied round, read already
 # Whoever saves a work order holds its row's lock from before it reads what it saves until
 # its commit: a route's command, the timer's sweeps (their SKIP LOCKED selections) and a
-# consume batch's saves that append nothing (`load_for_view`). Else one could write its row
-# from a stream or a replied round the other has since moved on: a reply's clock stop lost
-# under a sign-for committed beside it, or the sign-for's stage under the clock stop.
-# (Writers that both append are kept apart by the events' unique version already.)
+# consume batch's handlers (`load_locked`). Else one could write its row from a stream or a
+# replied round the other has since moved on: a reply's clock stop lost under a sign-for
+# committed beside it, or the sign-for's stage under the clock stop. And writers that both
+# append take the row first and the stream's next version second, in that order: a command
+# holding the row and a batch holding the version would each wait for the other.
 #
 # What a route's command reads, in one round trip where each was its own: the work order's
 # stream, its replied round (its view saves it), locked, and the catalogue versions in
@@ -56,13 +57,13 @@ async def load_for_command(tx: Tx, appeal_id: UUID) -> list[envelope.Recorded]:
     return tx.adopt(appeal_id, row["stream"])
 
 
-async def load_for_view(
+async def load_locked(
     tx: Tx, appeal_id: UUID, *, along: Iterable[UUID] = ()
 ) -> list[envelope.Recorded]:
-    """The work order's stream for a save that appends nothing (a reply stops its clock),
-    its row locked first, with those of `along` (the batch's other such saves) in the same
-    statement, in id order. A consume batch read the stream at its start; it is read again
-    only when a command has committed to it since (the row's version is ahead)."""
+    """The work order's stream for a consume batch's handler, its row locked first, with
+    those of `along` (the batch's other work orders) in the same statement, in id order.
+    The batch read the stream at its start; it is read again only when a command has
+    committed to it since (the row's version is ahead)."""
     locked: dict[UUID, int | None] = tx.memo.setdefault(_LOCKED, {})
     if appeal_id not in locked:
         wanted = sorted({appeal_id, *along} - locked.keys())

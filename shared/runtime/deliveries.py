@@ -63,6 +63,9 @@ def is_transient(exc: BaseException) -> bool:
         # SQLAlchemy would have wrapped as the two above: a connection lost or refused.
         | asyncpg.InterfaceError
         | asyncpg.PostgresConnectionError
+        # PostgreSQL rolled the transaction back for another's sake (a deadlock it broke, a
+        # serialization failure): the same work succeeds when run again.
+        | asyncpg.TransactionRollbackError
         | OSError
         | KafkaError
         | TimeoutError,

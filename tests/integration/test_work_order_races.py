@@ -4,26 +4,28 @@ A department's reply stops the handling clock: dispatch's consume batch saves th
 with the replied round and appends nothing. A route's command (here a sign-for) appends and
 saves the row too. Whichever commits second must write from what the first committed, never
 from what it read before: not the sign-for's stage lost under an older stream, nor the
-reply's round lost under a route that read it before the batch's commit.
+reply's round lost under a route that read it before the batch's commit. A batch that
+appends (a withdrawal) beside a command locks the row first too: it waits for the command
+and decides on what it committed, in one go.
 """
 
 import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from fastapi import Response
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from dispatch_service import handlers, seed, views
+from dispatch_service import commands, handlers, seed, views
 from dispatch_service.main import MIGRATIONS
 from dispatch_service.routes import department
 from dispatch_service.settings import DispatchSettings
 from dispatch_service.store import work_orders
 from shared import events
-from shared.runtime import faults
+from shared.runtime import faults, metrics
 from shared.runtime.app import Runtime
 from shared.runtime.auth import Principal
 from shared.runtime.batch import BatchTx
@@ -46,6 +48,10 @@ class Dispatch:
         received = factories.received()
         await self.loop._apply_batch([_record(factories.forwarded(received), 0)], asyncio.Event())
         return factories.handled(factories.assigned(received))
+
+    async def stream(self, appeal_id: UUID) -> list[str]:
+        async with self.runtime.db.read() as tx:
+            return [fact.event.type for fact in await tx.load(appeal_id)]
 
     async def sign_for(self, appeal_id: UUID) -> tuple[views.WorkOrderView, str]:
         response = Response()
@@ -122,3 +128,46 @@ async def test_a_sign_for_beside_a_reply_being_consumed_keeps_the_replied_round(
     # The route answers with the row it saved: the reply's round, in its ETag too.
     assert answer.handled_this_round
     assert etag == views.etag(stored)
+
+
+async def test_a_withdrawal_consumed_beside_a_sign_for_waits_for_it_and_is_refused(
+    dispatch: Dispatch,
+) -> None:
+    handled = await dispatch.assigned()
+    appeal_id = handled.subject
+    withdrawal = events.WithdrawalRequested(
+        id=uuid4(),
+        subject=appeal_id,
+        time=handled.time,
+        actor="operator:li",
+        correlation_id=handled.correlation_id,
+        outcome="transferred",
+        reason="transferred to 119",
+        details={"line": "119", "mode": "one_click", "external_reference": "119-7"},
+    )
+    water = Principal("department", frozenset({"workorders:act"}), "water")
+    retries = metrics.RETRIES.labels("dispatch")._value.get()
+    async with dispatch.runtime.db.transaction() as tx:
+        # The command holds the row (its first statement) when the batch comes...
+        await work_orders.load_for_command(tx, appeal_id)
+        consuming = asyncio.create_task(
+            dispatch.loop._apply_batch([_record(withdrawal, 5, version=2)], asyncio.Event())
+        )
+        await asyncio.sleep(0.5)
+        # ...and appends: the batch has not taken the stream's next version meanwhile.
+        await commands.sign_for(tx, appeal_id, person="李工", caller=water, expected_version=1)
+    await asyncio.wait_for(consuming, 10)
+    # The batch waited for the command's commit and decided once, on the signed-for order
+    # (the department owns it now), not on the order it first read, to lose the race to
+    # append and be redone.
+    assert metrics.RETRIES.labels("dispatch")._value.get() == retries
+    assert await dispatch.stream(appeal_id) == [
+        "appeal.assigned",
+        "appeal.signed_for",
+        "appeal.withdrawal_refused",
+    ]
+    [(parked,)] = await infra.query(
+        dispatch.runtime.settings.database_url.get_secret_value(),
+        "SELECT count(*) FROM parked_messages",
+    )
+    assert parked == 0

@@ -18,3 +18,8 @@ def test_a_row_the_database_refuses_is_not_retried() -> None:
     assert not is_transient(asyncpg.UniqueViolationError("duplicate key"))
     assert not is_transient(asyncpg.CheckViolationError("check"))
     assert not is_transient(IntegrityError("INSERT", {}, Exception("duplicate key")))
+
+
+def test_a_transaction_postgresql_rolled_back_for_another_is_retried() -> None:
+    assert is_transient(asyncpg.DeadlockDetectedError("deadlock detected"))
+    assert is_transient(asyncpg.SerializationError("could not serialize access"))
