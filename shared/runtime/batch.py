@@ -40,7 +40,7 @@ _ROWS = re.compile(r":rows\b")
 
 
 @functools.lru_cache(maxsize=32)
-def _append(carried: tuple[str, ...], *, appends: bool = True) -> TextClause:
+def _flush_statement(carried: tuple[str, ...], *, appends: bool = True) -> TextClause:
     """The batch's appends in one statement with the held rows of the tables that can ride
     in it (`carried`, each a `bulk.insert_rows` statement, its `:rows` renamed `:rows<i>`).
     It wakes the relay and the waiting readers of the streams held for `notify_changed` at
@@ -239,7 +239,8 @@ class BatchTx(Tx):
             return
         rows, self._unwritten = self._unwritten, []
         changed, self._changed = sorted(self._changed), set()
-        statement = _append(tuple(str(carried) for _, carried, _ in riding), appends=bool(rows))
+        carried = tuple(str(sql) for _, sql, _ in riding)
+        statement = _flush_statement(carried, appends=bool(rows))
         parameters: dict[str, Any] = {"changed": changed}
         if rows:
             parameters["rows"] = bulk.json_rows(rows)

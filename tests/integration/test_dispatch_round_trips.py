@@ -41,14 +41,12 @@ pytestmark = pytest.mark.integration
 STATEMENTS_PER_ASSIGNMENT = 2
 
 
-@pytest.fixture
-async def dispatch(servers: None) -> AsyncIterator[tuple[str, ConsumeLoop]]:
-    url = await infra.fresh_database("t_trips", MIGRATIONS)
-    engine = create_async_engine(url)
-    db = Database(engine)
+async def seeded_consume_loop(db: Database) -> ConsumeLoop:
+    """dispatch's consume loop on a seeded database, its batches applied by the test itself
+    (`_apply_batch`), no broker."""
     async with db.transaction() as tx:
         await seed.seed(tx)
-    loop = ConsumeLoop(
+    return ConsumeLoop(
         db,
         lambda: None,
         group="dispatch",
@@ -57,7 +55,13 @@ async def dispatch(servers: None) -> AsyncIterator[tuple[str, ConsumeLoop]]:
         crash=faults.CrashPoints(None),
         batch_read=handlers.BATCH_READ,
     )
-    yield url, loop
+
+
+@pytest.fixture
+async def dispatch(servers: None) -> AsyncIterator[tuple[str, ConsumeLoop]]:
+    url = await infra.fresh_database("t_trips", MIGRATIONS)
+    engine = create_async_engine(url)
+    yield url, await seeded_consume_loop(Database(engine))
     await engine.dispose()
 
 
@@ -133,6 +137,25 @@ async def test_a_carried_row_that_cannot_be_written_is_parked_not_retried_as_a_r
     assert (parked, facts) == (1, 0)  # nothing of the batch was written
 
 
+async def _assigned(loop: ConsumeLoop, count: int) -> list[events.AppealReceived]:
+    """Appeals forwarded to dispatch and assigned, in one batch."""
+    received = [factories.received() for _ in range(count)]
+    await loop._apply_batch(
+        [_record(factories.forwarded(r), offset) for offset, r in enumerate(received)],
+        asyncio.Event(),
+    )
+    return received
+
+
+async def _replied_rounds(url: str, received: list[events.AppealReceived]) -> list[int]:
+    rows = await infra.query(
+        url,
+        "SELECT handled_round FROM work_orders WHERE appeal_id = ANY(CAST(:ids AS uuid[]))",
+        ids=[r.subject for r in received],
+    )
+    return [row[0] for row in rows]
+
+
 # Per batch of one reply (the clock stops, nothing is appended), besides BEGIN and COMMIT:
 # the inbox row with the stream; the work order's row locked (tests/integration/
 # test_work_order_races.py); the work order with the readers' NOTIFY, which were two.
@@ -143,11 +166,7 @@ async def test_a_reply_stopping_the_clock_writes_its_work_order_and_notify_in_on
     dispatch: tuple[str, ConsumeLoop],
 ) -> None:
     url, loop = dispatch
-    received = [factories.received() for _ in range(6)]
-    await loop._apply_batch(
-        [_record(factories.forwarded(r), offset) for offset, r in enumerate(received)],
-        asyncio.Event(),
-    )
+    received = await _assigned(loop, 6)
     replies = [factories.handled(factories.assigned(r)) for r in received]
     for offset, handled in enumerate(replies):
         if offset == 1:  # the first read the catalogue
@@ -158,23 +177,14 @@ async def test_a_reply_stopping_the_clock_writes_its_work_order_and_notify_in_on
     )
     assert counted["per_command"] == STATEMENTS_PER_CLOCK_STOP, counted["statements"]
     assert counted["transaction_control_per_command"] == 2, counted  # BEGIN, COMMIT
-    stopped = await infra.query(
-        url,
-        "SELECT handled_round FROM work_orders WHERE appeal_id = ANY(CAST(:ids AS uuid[]))",
-        ids=[r.subject for r in received],
-    )
-    assert stopped == [(1,)] * len(received)
+    assert await _replied_rounds(url, received) == [1] * len(received)
 
 
 async def test_a_batch_of_replies_locks_their_work_orders_in_one_statement(
     dispatch: tuple[str, ConsumeLoop],
 ) -> None:
     url, loop = dispatch
-    received = [factories.received() for _ in range(6)]
-    await loop._apply_batch(
-        [_record(factories.forwarded(r), offset) for offset, r in enumerate(received)],
-        asyncio.Event(),
-    )
+    received = await _assigned(loop, 6)
     await measure.reset_statements(measure.database_name(url))
     replies = [factories.handled(factories.assigned(r)) for r in received]
     await loop._apply_batch(
@@ -182,12 +192,7 @@ async def test_a_batch_of_replies_locks_their_work_orders_in_one_statement(
     )
     counted = await measure.statements(measure.database_name(url), 1, role=infra.RUNTIME)
     assert counted["per_command"] == STATEMENTS_PER_CLOCK_STOP, counted["statements"]
-    stopped = await infra.query(
-        url,
-        "SELECT handled_round FROM work_orders WHERE appeal_id = ANY(CAST(:ids AS uuid[]))",
-        ids=[r.subject for r in received],
-    )
-    assert stopped == [(1,)] * len(received)
+    assert await _replied_rounds(url, received) == [1] * len(received)
 
 
 # Per sign-for, besides BEGIN and COMMIT: the stream with its replied round and the catalogue

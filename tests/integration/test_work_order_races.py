@@ -19,19 +19,19 @@ import pytest
 from fastapi import Response
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from dispatch_service import commands, handlers, seed, views
+from dispatch_service import commands, handlers, views
 from dispatch_service.main import MIGRATIONS
 from dispatch_service.routes import department
 from dispatch_service.settings import DispatchSettings
 from dispatch_service.store import work_orders
 from shared import events
-from shared.runtime import faults, metrics
+from shared.runtime import metrics
 from shared.runtime.app import Runtime
 from shared.runtime.auth import Principal
 from shared.runtime.batch import BatchTx
 from shared.runtime.consumer import ConsumeLoop
 from shared.runtime.eventstore import Database
-from tests.integration.test_dispatch_round_trips import _record
+from tests.integration.test_dispatch_round_trips import _record, seeded_consume_loop
 from tests.support import infra
 from tests.unit import factories
 
@@ -77,17 +77,7 @@ async def dispatch(servers: None) -> AsyncIterator[Dispatch]:
     url = await infra.fresh_database("t_races", MIGRATIONS)
     engine = create_async_engine(url, pool_size=4)
     db = Database(engine)
-    async with db.transaction() as tx:
-        await seed.seed(tx)
-    loop = ConsumeLoop(
-        db,
-        lambda: None,
-        group="dispatch",
-        service="dispatch",
-        handlers=handlers.HANDLERS,
-        crash=faults.CrashPoints(None),
-        batch_read=handlers.BATCH_READ,
-    )
+    loop = await seeded_consume_loop(db)
     yield Dispatch(Runtime(DispatchSettings(database_url=url), engine, db, MIGRATIONS), loop)
     await engine.dispose()
 
