@@ -8,6 +8,7 @@ from uuid import UUID
 from feedback_service import domain
 from feedback_service.domain import links
 from feedback_service.settings import FeedbackSettings
+from feedback_service.store import rating_links as link_store
 from feedback_service.store import read_models
 from shared.errors import InvalidTransitionError
 from shared.runtime.eventstore import Tx
@@ -45,7 +46,7 @@ async def issue(
     if expires_at is None or expires_at <= now:
         raise InvalidTransitionError(f"the rating window of appeal {appeal_id} has closed")
     claims = links.LinkClaims(appeal_id, state.handled_round, expires_at, secrets.token_hex(16))
-    await read_models.issue_rating_link(
+    await link_store.issue(
         tx,
         nonce=claims.nonce,
         appeal_id=appeal_id,

@@ -12,7 +12,7 @@ from feedback_service.domain import links
 from feedback_service.routes.deps import RACED, FeedbackRuntime
 from feedback_service.routes.feedback import Rating
 from feedback_service.settings import FeedbackSettings
-from feedback_service.store import read_models
+from feedback_service.store import rating_links as link_store
 from shared.decisions import Context
 from shared.runtime import ratelimit
 from shared.runtime.auth import Principal, require
@@ -59,7 +59,7 @@ async def _usable(tx: Tx, claims: links.LinkClaims, now: datetime) -> None:
     """The nonce is bound on the server to the appeal, round and expiry it was issued for:
     a link whose signed claims say otherwise (a leaked or rotated key) rates nothing, and
     the server's own expiry is the one that counts."""
-    issued = await read_models.claim_rating_link(tx, claims.nonce)
+    issued = await link_store.claim(tx, claims.nonce)
     if issued is None:
         raise Problem(403, "Invalid rating link", "this rating link was never issued")
     if (issued.appeal_id, issued.round, int(issued.expires_at.timestamp())) != (
@@ -134,9 +134,7 @@ async def use_rating_link(
                 config=runtime.settings,
             )
             rated = outcome.new[0].id
-            await read_models.use_rating_link(
-                tx, claims.nonce, rated_event_id=rated, now=context.now
-            )
+            await link_store.use(tx, claims.nonce, rated_event_id=rated, now=context.now)
         return views.Recorded.of(claims.appeal_id, outcome)
 
     return await commands.retrying(once)

@@ -16,7 +16,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 
 from shared import envelope, topics
-from shared.runtime import deliveries, eventstore, faults, logs, metrics, pacing, tracing
+from shared.runtime import deliveries, faults, logs, metrics, pacing, tracing
 from shared.runtime.batch import BatchRead, BatchTx
 from shared.runtime.deliveries import Delivery, FactHook, Handlers, ParkHook, is_transient
 from shared.runtime.eventstore import Database, Tx
@@ -238,7 +238,7 @@ class ConsumeLoop:
                     "reason": reason,
                 },
             )
-        await eventstore.park(
+        await deliveries.park(
             tx.conn,
             group=self._group,
             topic=record.topic,

@@ -1,6 +1,6 @@
 """What the consume loop (shared.runtime.consumer) hands a service and takes from it: the
-handler and hook types, a fact with where it was read, which faults it retries, and the
-order a fetch applies in."""
+handler and hook types, a fact with where it was read, which faults it retries, the order
+a fetch applies in, and where a record it cannot apply is parked."""
 
 import heapq
 from collections.abc import Awaitable, Callable, Mapping
@@ -10,9 +10,12 @@ from typing import Any
 import asyncpg
 from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
+from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared import envelope, events
+from shared.runtime import schema
 from shared.runtime.commands import StaleStreamError
 from shared.runtime.eventstore import ConcurrencyError, Tx
 
@@ -86,3 +89,29 @@ def in_produced_order(batch: dict[TopicPartition, list[Any]]) -> list[Any]:
     fact, so a batch that holds both, in different topics, applies the cause first: audit
     numbers facts as they were caused, whatever order the fetch listed its partitions in."""
     return list(heapq.merge(*batch.values(), key=lambda record: record.timestamp))
+
+
+async def park(
+    conn: AsyncConnection,
+    *,
+    group: str,
+    topic: str,
+    partition: int,
+    offset: int,
+    key: bytes | None,
+    body: bytes | None,
+    reason: str,
+) -> None:
+    await conn.execute(
+        insert(schema.parked_messages)
+        .values(
+            consumer_group=group,
+            topic=topic,
+            partition=partition,
+            offset=offset,
+            key=key,
+            body=body,
+            reason=reason[:4000],
+        )
+        .on_conflict_do_nothing()
+    )

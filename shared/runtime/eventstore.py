@@ -279,29 +279,3 @@ class Database:
         with tracing.transaction_span():
             async with self._connections.lend() as pair:
                 yield pair
-
-
-async def park(
-    conn: AsyncConnection,
-    *,
-    group: str,
-    topic: str,
-    partition: int,
-    offset: int,
-    key: bytes | None,
-    body: bytes | None,
-    reason: str,
-) -> None:
-    await conn.execute(
-        insert(schema.parked_messages)
-        .values(
-            consumer_group=group,
-            topic=topic,
-            partition=partition,
-            offset=offset,
-            key=key,
-            body=body,
-            reason=reason[:4000],
-        )
-        .on_conflict_do_nothing()
-    )

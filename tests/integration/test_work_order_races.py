@@ -10,6 +10,7 @@ and decides on what it committed, in one go.
 """
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -48,6 +49,15 @@ class Dispatch:
         received = factories.received()
         await self.loop._apply_batch([_record(factories.forwarded(received), 0)], asyncio.Event())
         return factories.handled(factories.assigned(received))
+
+    @contextlib.asynccontextmanager
+    async def batch_reading(self, fact: events.Event) -> AsyncIterator[BatchTx]:
+        """A consume batch's transaction that has recorded the fact's inbox row and read its
+        stream, as the consume loop's first statement does; committed at the block's end."""
+        async with self.runtime.db.transaction(BatchTx) as tx:
+            assert isinstance(tx, BatchTx)
+            await tx.first_deliveries("dispatch", [fact.id], streams=[(fact.id, fact.subject)])
+            yield tx
 
     async def stream(self, appeal_id: UUID) -> list[str]:
         async with self.runtime.db.read() as tx:
@@ -90,10 +100,8 @@ async def test_a_reply_consumed_after_a_sign_for_committed_saves_the_signed_for_
     dispatch: Dispatch,
 ) -> None:
     handled = await dispatch.assigned()
-    async with dispatch.runtime.db.transaction(BatchTx) as tx:
-        assert isinstance(tx, BatchTx)
-        # The batch reads the reply's stream at its start, as the consume loop does...
-        await tx.first_deliveries("dispatch", [handled.id], streams=[(handled.id, handled.subject)])
+    # The batch reads the reply's stream at its start, as the consume loop does...
+    async with dispatch.batch_reading(handled) as tx:
         # ...a sign-for commits meanwhile...
         await dispatch.sign_for(handled.subject)
         # ...and the reply stops the clock of the order as it now stands.
@@ -105,9 +113,7 @@ async def test_a_sign_for_beside_a_reply_being_consumed_keeps_the_replied_round(
     dispatch: Dispatch,
 ) -> None:
     handled = await dispatch.assigned()
-    async with dispatch.runtime.db.transaction(BatchTx) as tx:
-        assert isinstance(tx, BatchTx)
-        await tx.first_deliveries("dispatch", [handled.id], streams=[(handled.id, handled.subject)])
+    async with dispatch.batch_reading(handled) as tx:
         await handlers.on_handled(handled, tx)
         await tx.flush()  # the clock stop written, not yet committed
         signing = asyncio.create_task(dispatch.sign_for(handled.subject))
