@@ -38,7 +38,12 @@ async def file(
     repeat_window: timedelta = DEFAULT_REPEAT_WINDOW,
 ) -> Filed:
     """Accept an appeal in the caller's transaction (every channel files through here):
-    seal the citizen's data, classify, flag repeats, record and, unless held, forward."""
+    seal the citizen's data, classify, flag repeats, record and, unless held, forward. A
+    category the caller names must be in the catalogue version in force (422)."""
+    # First: the citizen's key is found or made in the round trip that also reads the
+    # catalogue version in force, which the category is checked against and classified by.
+    sealing = await personal.seal_citizen(tx, keyring, appeal, now=context.now)
+    await commands.known_category(tx, appeal.category)
     current = await store.current_catalogue(tx)
     try:
         classified = rules.classify(
@@ -49,7 +54,6 @@ async def file(
         )
     except rules.NoCategoryError as exc:
         raise invalid_field("body.category", str(exc), "no_category") from exc
-    sealing = await personal.seal_citizen(tx, keyring, appeal, now=context.now)
     candidates = await store.repeat_candidates(
         tx,
         **sealing.indexes(),

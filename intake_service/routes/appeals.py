@@ -10,7 +10,7 @@ from uuid import UUID
 import orjson
 from fastapi import APIRouter, Query, Request, Response
 
-from intake_service import commands, domain, personal, store, views
+from intake_service import domain, personal, store, views
 from intake_service import filing as appeal_filing
 from intake_service.routes import access
 from intake_service.routes.deps import IntakeRuntime, Reader, Writer, front_office, visible
@@ -52,7 +52,6 @@ async def create_appeal(
     window = timedelta(hours=runtime.settings.repeat_window_hours)
 
     async def accept(tx: Tx) -> idempotency.StoredResponse:
-        await commands.known_category(tx, filing.category)
         filed = await appeal_filing.file(
             tx,
             filing.appeal(),

@@ -10,9 +10,17 @@ from shared.runtime.eventstore import Tx
 
 # Published versions never change, so each is read once per process.
 _catalogues: dict[int, tuple[Catalogue, datetime]] = {}
-# Every filing reads it: written out once, not built per call.
-_HEAD = "SELECT version, published_at FROM catalogue_versions ORDER BY version DESC LIMIT 1"
+# Every filing reads it: written out once, not built per call. A filing reads it in the
+# round trip of the citizen's key (`keys.key_for_phone`), which hands it to `note_head`.
+HEAD = "SELECT version, published_at FROM catalogue_versions ORDER BY version DESC LIMIT 1"
 _MEMO = "intake.catalogue"  # the version in force, in Tx.memo
+_HEAD_MEMO = "intake.catalogue.head"  # its (version, published at), read by another statement
+
+
+def note_head(tx: Tx, version: int | None, published_at: datetime | None) -> None:
+    """The newest version as a statement of this transaction read it beside its own work
+    (None, None before the first): `current_catalogue` then makes no round trip for it."""
+    tx.memo.setdefault(_HEAD_MEMO, None if version is None else (version, published_at))
 
 
 async def current_catalogue(tx: Tx) -> tuple[int, Catalogue, datetime] | None:
@@ -20,21 +28,21 @@ async def current_catalogue(tx: Tx) -> tuple[int, Catalogue, datetime] | None:
     read once per transaction (filing checks the category, then classifies)."""
     if _MEMO in tx.memo:
         return tx.memo[_MEMO]  # type: ignore[no-any-return]
-    head = await tx.driver.fetchrow(_HEAD)
+    if _HEAD_MEMO in tx.memo:
+        head = tx.memo[_HEAD_MEMO]
+    else:
+        row = await tx.driver.fetchrow(HEAD)
+        head = None if row is None else (row["version"], row["published_at"])
     if head is None:
         tx.memo[_MEMO] = None
         return None
-    if (cached := _catalogues.get(head["version"])) is None:
+    version, published_at = head
+    if (cached := _catalogues.get(version)) is None:
         document = await tx.conn.scalar(
-            select(catalogue_versions.c.document).where(
-                catalogue_versions.c.version == head["version"]
-            )
+            select(catalogue_versions.c.document).where(catalogue_versions.c.version == version)
         )
-        cached = _catalogues[head["version"]] = (
-            Catalogue.model_validate(document),
-            head["published_at"],
-        )
-    found = tx.memo[_MEMO] = (head["version"], *cached)
+        cached = _catalogues[version] = (Catalogue.model_validate(document), published_at)
+    found = tx.memo[_MEMO] = (version, *cached)
     return found
 
 
@@ -50,5 +58,6 @@ async def publish_catalogue(tx: Tx, catalogue: Catalogue) -> int | None:
         return None
     version = (newest.version if newest else 0) + 1
     await tx.conn.execute(catalogue_versions.insert().values(version=version, document=document))
-    tx.memo.pop(_MEMO, None)  # this transaction now sees the new version
+    for memo in (_MEMO, _HEAD_MEMO):  # this transaction now sees the new version
+        tx.memo.pop(memo, None)
     return version

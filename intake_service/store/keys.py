@@ -8,14 +8,16 @@ from uuid import UUID
 from sqlalchemy import Integer, func, select, update
 from sqlalchemy.dialects.postgresql import JSONB, insert
 
+from intake_service.store import catalogue
 from intake_service.store.tables import appeals, citizen_keys, erasures
 from shared import events
 from shared.runtime import schema
 from shared.runtime.eventstore import Tx
 
 # A filing's hot path, written out once (no statement building per call): the phone's living
-# key, locked, or else the new one inserted; whichever there is comes back.
-_KEY_FOR_PHONE = """
+# key, locked, or else the new one inserted; whichever there is comes back, and beside it the
+# catalogue version in force, which the filing classifies by next (one round trip, not two).
+_KEY_FOR_PHONE = f"""
     WITH found AS (
         SELECT key_id, wrapped_key FROM citizen_keys
         WHERE phone_index = $3 AND wrapped_key IS NOT NULL FOR UPDATE
@@ -24,8 +26,13 @@ _KEY_FOR_PHONE = """
         SELECT $1::uuid, $2::bytea, $3::varchar, $4::timestamptz
         WHERE NOT EXISTS (SELECT key_id FROM found)
         ON CONFLICT DO NOTHING RETURNING key_id, wrapped_key
+    ), key AS (
+        SELECT key_id, wrapped_key FROM found UNION ALL SELECT key_id, wrapped_key FROM added
     )
-    SELECT key_id, wrapped_key FROM found UNION ALL SELECT key_id, wrapped_key FROM added"""
+    SELECT key.key_id, key.wrapped_key, head.version, head.published_at
+    FROM (VALUES (1)) AS one (n)
+    LEFT JOIN key ON true
+    LEFT JOIN ({catalogue.HEAD}) AS head ON true"""
 
 
 async def key_by_phone(tx: Tx, phone_index: str) -> tuple[UUID, bytes] | None:
@@ -46,9 +53,11 @@ async def key_for_phone(
     """The living key of the citizen with this phone, locked until the transaction ends, or
     else this new one, stored: one statement either way (a filing's hot path). None when a
     concurrent filing from the same phone is creating its key (the insert waited for it and
-    found the phone taken): `key_by_phone` then reads that one."""
+    found the phone taken): `key_by_phone` then reads that one. The catalogue version in
+    force, read in the same statement, is kept for `catalogue.current_catalogue`."""
     row = await tx.driver.fetchrow(_KEY_FOR_PHONE, key_id, wrapped, phone_index, now)
-    return None if row is None else (row["key_id"], row["wrapped_key"])
+    catalogue.note_head(tx, row["version"], row["published_at"])
+    return None if row["key_id"] is None else (row["key_id"], row["wrapped_key"])
 
 
 async def add_key(
