@@ -41,6 +41,20 @@ async def reset_statements(database: str) -> None:
         await conn.close()
 
 
+async def execution_ms(database: str) -> float:
+    """PostgreSQL's execution time of every statement in `database` since its reset, in ms."""
+    conn = await _superuser()
+    try:
+        found = await conn.fetchval(
+            "SELECT coalesce(sum(total_exec_time), 0) FROM pg_stat_statements s"
+            " JOIN pg_database d ON d.oid = s.dbid WHERE d.datname = $1",
+            database,
+        )
+    finally:
+        await conn.close()
+    return float(found)
+
+
 async def statements(database: str, per: int, *, role: str | None = None) -> dict[str, Any]:
     """Calls in `database` since its reset (only `role`'s, if named), per one of `per`
     commands, split into the command's own statements, transaction control and the relay's."""

@@ -36,9 +36,11 @@ CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
 REPLAY_APPEALS = int(os.environ.get("BENCH_REPLAY_APPEALS", "40000"))  # x5 facts each
 
 
-def _wrk(url: str, headers: dict[str, str], body: dict[str, Any]) -> float:
+def wrk(
+    url: str, headers: dict[str, str], body: dict[str, Any], *, connections: int = CONCURRENCY
+) -> float:
     """Requests per second from wrk (a C load generator: a Python client would be the
-    bottleneck on two cores), DURATION seconds, CONCURRENCY connections."""
+    bottleneck on two cores), DURATION seconds, over `connections` at once."""
     script = Path(tempfile.mkdtemp()) / "post.lua"
     lines = [
         'wrk.method = "POST"',
@@ -58,7 +60,7 @@ def _wrk(url: str, headers: dict[str, str], body: dict[str, Any]) -> float:
     ]
     script.write_text("\n".join(lines) + "\n")
     output = subprocess.run(
-        ["wrk", "-t1", f"-c{CONCURRENCY}", f"-d{DURATION}s", "-s", str(script), url],
+        ["wrk", "-t1", f"-c{connections}", f"-d{DURATION}s", "-s", str(script), url],
         check=True,
         capture_output=True,
         text=True,
@@ -84,7 +86,7 @@ async def bench_accept(intake: ServiceProcess, bare: ServiceProcess) -> dict[str
         for name, (server, path, with_headers) in targets.items():
             pids = [each.pid for each in server.processes]  # web and worker, when split
             before = sum(map(measure.cpu_seconds, pids))
-            rate = await asyncio.to_thread(_wrk, f"{server.url}{path}", with_headers, APPEAL)
+            rate = await asyncio.to_thread(wrk, f"{server.url}{path}", with_headers, APPEAL)
             cpu[name] += sum(map(measure.cpu_seconds, pids)) - before
             runs[name].append(rate)
     [(accepted,)] = await infra.query(
