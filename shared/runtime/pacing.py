@@ -8,7 +8,8 @@ two, so the fixed price is most of the work. `Linger` bounds the passes to one p
 path pays no wait, a busy one waits at most `seconds` and pays the fixed price once for
 what arrived meanwhile. A lingering consume loop's fetches are held by the broker as long
 (`shared.runtime.kafka.consumer`), so there a record after quiet may wait that much at the
-broker: the loops that linger are off the way from a filing to its assignment.
+broker: the loops that linger long are off the way from a filing to its assignment
+(intake's relay, on it, lingers 10 ms; dispatch's consume loop not at all).
 `OffsetCommits` moves a consumer's offsets at most once per
 COMMIT_SECONDS, and as soon as the loop runs out of records: the inbox already skips a
 record delivered twice, so a later commit costs at most a re-read after a crash or a
