@@ -8,9 +8,10 @@ of that, and the events a handler appends keep the consumer span as their parent
 appeal's path (POST, intake's transaction, the relay, Kafka, dispatch, feedback, audit) is
 one trace; httpx's instrumentation adds outbound calls, SQLAlchemy's (when exported) statements.
 
-Spans are always made (their ids go into logs and events) but exported only when asked; a
+Every span has its ids (they go into logs, event rows and Kafka headers), but a span is
+recorded (its name, attributes, times and status) only while spans are exported, and a
 statement's or a transaction's span is made only then (its id goes nowhere else, and making
-statement spans cost about 5% of a service's CPU under load):
+statement spans cost about 5% of a service's CPU under load). Spans are exported when asked:
 - the standard `OTEL_*` variables: `OTEL_TRACES_EXPORTER` (e.g. `otlp`, `console`) or, with
   that unset, `OTEL_EXPORTER_OTLP_ENDPOINT`/`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` (protocol by
   `OTEL_EXPORTER_OTLP_PROTOCOL`, default http/protobuf). Unlike the SDK's own default, an
@@ -41,7 +42,17 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
     SpanExportResult,
 )
-from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.trace.sampling import Decision, Sampler
+from opentelemetry.trace import (
+    NonRecordingSpan,
+    Span,
+    SpanContext,
+    SpanKind,
+    Status,
+    StatusCode,
+    TraceFlags,
+)
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
 HEADER = "traceparent"
@@ -71,6 +82,97 @@ class JsonLinesExporter(SpanExporter):
     def shutdown(self) -> None:
         with self._lock:
             self._file.close()
+
+
+class _Tracer(trace.Tracer):
+    """The SDK's tracer while spans are exported; until then a span is its ids alone: the
+    trace continued (or a new one), an id of its own and the sampling flag the provider's
+    sampler gives, as the SDK's span would have. Recording spans no one reads cost the four
+    services about 6% of their CPU per lifecycle (docs/benchmarks.md)."""
+
+    def __init__(self, recording: trace.Tracer, sampler: Sampler, ids: IdGenerator) -> None:
+        self._recording = recording
+        self._sampler = sampler
+        self._ids = ids
+
+    def start_span(
+        self,
+        name: str,
+        context: otel_context.Context | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: Any = None,
+        links: Any = None,
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+    ) -> Span:
+        if _exporting:
+            return self._recording.start_span(
+                name,
+                context,
+                kind,
+                attributes,
+                links,
+                start_time,
+                record_exception,
+                set_status_on_exception,
+            )
+        parent = trace.get_current_span(context).get_span_context()
+        trace_id = parent.trace_id if parent.is_valid else self._ids.generate_trace_id()
+        # Without attributes and links: the samplers OTEL_TRACES_SAMPLER names decide by the
+        # parent and the trace id alone.
+        sampling = self._sampler.should_sample(context, trace_id, name, kind)
+        sampled = sampling.decision is Decision.RECORD_AND_SAMPLE
+        flags = TraceFlags.SAMPLED if sampled else TraceFlags.DEFAULT
+        return NonRecordingSpan(
+            SpanContext(
+                trace_id,
+                self._ids.generate_span_id(),
+                is_remote=False,
+                trace_flags=TraceFlags(flags),
+                trace_state=sampling.trace_state,
+            )
+        )
+
+    # As the SDK's: the span is current inside and ends on leaving. (The API types this
+    # method with a private decorator of its own, hence the ignore.)
+    @contextlib.contextmanager
+    def start_as_current_span(  # type: ignore[override]
+        self,
+        name: str,
+        context: otel_context.Context | None = None,
+        kind: SpanKind = SpanKind.INTERNAL,
+        attributes: Any = None,
+        links: Any = None,
+        start_time: int | None = None,
+        record_exception: bool = True,
+        set_status_on_exception: bool = True,
+        end_on_exit: bool = True,
+    ) -> Iterator[Span]:
+        span = self.start_span(
+            name,
+            context,
+            kind,
+            attributes,
+            links,
+            start_time,
+            record_exception,
+            set_status_on_exception,
+        )
+        with trace.use_span(
+            span,
+            end_on_exit=end_on_exit,
+            record_exception=record_exception,
+            set_status_on_exception=set_status_on_exception,
+        ) as current:
+            yield current
+
+
+class _Provider(TracerProvider):
+    """The SDK's provider, whose tracers record spans only while they are exported."""
+
+    def get_tracer(self, *args: Any, **kwargs: Any) -> trace.Tracer:
+        return _Tracer(super().get_tracer(*args, **kwargs), self.sampler, self.id_generator)
 
 
 def _env_exporters() -> list[SpanExporter]:
@@ -106,7 +208,7 @@ def configure(service: str, *, trace_file: Path | None = None) -> TracerProvider
     global _provider
     with _lock:
         if _provider is None:
-            _provider = TracerProvider(resource=Resource.create({"service.name": service}))
+            _provider = _Provider(resource=Resource.create({"service.name": service}))
             trace.set_tracer_provider(_provider)
             for exporter in _env_exporters():
                 export(_provider, BatchSpanProcessor(exporter))

@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 from fastapi import APIRouter
+from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
@@ -165,3 +167,44 @@ async def test_the_services_http_client_traces_and_propagates(
     async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as plain:
         await plain.post("http://partner.invalid/hook", headers={"traceparent": PARENT})
     assert seen[-1] == PARENT
+
+
+async def test_while_nothing_is_exported_a_span_is_its_ids_and_the_trace_goes_on(
+    spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tracing, "_exporting", False)
+    router = APIRouter()
+    seen: list[str | None] = []
+
+    @router.get("/work")
+    async def work() -> None:
+        assert not trace.get_current_span().is_recording()
+        seen.append(tracing.traceparent())  # what an event appended here would keep
+
+    settings = ServiceSettings(service_name="intake", database_url="postgresql://x@127.0.0.1/x")
+    app = create_service(ServiceSpec(settings=settings, router=router, migrations_dir=None))  # type: ignore[arg-type]
+    unsampled = PARENT[:-2] + "00"
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        for parent in (PARENT, unsampled):
+            assert (await client.get("/work", headers={"traceparent": parent})).status_code == 200
+        assert (await client.get("/work")).status_code == 200
+    continued, not_sampled, new = [str(s).split("-") for s in seen]
+    _, trace_id, parent_span, _ = PARENT.split("-")
+    # The request's span continues the caller's trace with an id of its own, and keeps
+    # the caller's sampling decision (the default sampler is parent-based).
+    assert continued[1:] == [trace_id, continued[2], "01"]
+    assert continued[2] != parent_span
+    assert not_sampled[1:] == [trace_id, not_sampled[2], "00"]
+    assert new[1] not in {trace_id, "0" * 32}  # a new trace, sampled
+    assert new[3] == "01"
+    # A record published from that span continues it in the next service.
+    publish = tracing.publish_span(topics.INTAKE, "-".join(continued), appeal_id="a")
+    record = Record(topics.INTAKE, 0, 1, b"", b"", tracing.kafka_headers(publish))
+    tracing.end(publish)
+    with tracing.consume_span(record, "dispatch") as consumer:
+        context = consumer.get_span_context()
+        assert not consumer.is_recording()
+        assert format(context.trace_id, "032x") == trace_id
+        assert context.span_id != publish.get_span_context().span_id
+    assert spans.get_finished_spans() == ()  # nothing recorded, nothing exported
