@@ -100,23 +100,12 @@ class _Tracer(trace.Tracer):
         name: str,
         context: otel_context.Context | None = None,
         kind: SpanKind = SpanKind.INTERNAL,
-        attributes: Any = None,
-        links: Any = None,
-        start_time: int | None = None,
-        record_exception: bool = True,
-        set_status_on_exception: bool = True,
+        *recorded: Any,
+        **recorded_by_name: Any,
     ) -> Span:
+        """A span; `recorded`: what only a recorded span keeps (attributes, links, times)."""
         if _exporting:
-            return self._recording.start_span(
-                name,
-                context,
-                kind,
-                attributes,
-                links,
-                start_time,
-                record_exception,
-                set_status_on_exception,
-            )
+            return self._recording.start_span(name, context, kind, *recorded, **recorded_by_name)
         parent = trace.get_current_span(context).get_span_context()
         trace_id = parent.trace_id if parent.is_valid else self._ids.generate_trace_id()
         # Without attributes and links: the samplers OTEL_TRACES_SAMPLER names decide by the
@@ -149,16 +138,7 @@ class _Tracer(trace.Tracer):
         set_status_on_exception: bool = True,
         end_on_exit: bool = True,
     ) -> Iterator[Span]:
-        span = self.start_span(
-            name,
-            context,
-            kind,
-            attributes,
-            links,
-            start_time,
-            record_exception,
-            set_status_on_exception,
-        )
+        span = self.start_span(name, context, kind, attributes, links, start_time)
         with trace.use_span(
             span,
             end_on_exit=end_on_exit,
