@@ -18,7 +18,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, MutableMapping
+from collections.abc import Mapping, MutableMapping, Sequence
 from pathlib import Path
 from types import FrameType
 
@@ -149,10 +149,21 @@ def main() -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        for process in processes:
-            process.stop()
-        for script in reversed(started_infra):
-            subprocess.run(["bash", script, "stop"], cwd=ROOT, check=False)
+        stop_everything(processes, started_infra)
+
+
+def stop_everything(processes: Sequence[ServiceProcess], started_infra: Sequence[str]) -> None:
+    """Each service drains and stops (at most 30 s, then killed), then what the stack
+    started of PostgreSQL and Kafka. Deaf to SIGINT and SIGTERM meanwhile: a second one
+    (make forwards SIGTERM to its child after the process group got its own, or Ctrl-C
+    pressed twice) cut the stop short and left services running in process groups of
+    their own."""
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
+    for process in processes:
+        process.stop()
+    for script in reversed(started_infra):
+        subprocess.run(["bash", script, "stop"], cwd=ROOT, check=False)
 
 
 if __name__ == "__main__":

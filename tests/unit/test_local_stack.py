@@ -1,4 +1,9 @@
-"""`make run` gives intake a demo partner's Open311 key and says which."""
+"""`make run` gives intake a demo partner's Open311 key and says which, and stops everything it
+started."""
+
+import os
+import signal
+import time
 
 import pytest
 
@@ -47,3 +52,31 @@ def test_replicas_never_share_a_static_instance_id() -> None:
     assert stack.replica_env(environ, 0, 1) == {}  # one process keeps the id it was given
     ids = {stack.replica_env(environ, i, 2)["HOTLINE_CONSUMER_INSTANCE_ID"] for i in range(2)}
     assert ids == {"node-0", "node-1"}
+
+
+class _Draining:
+    """A service that is sent a second SIGTERM while it drains, as make forwards one."""
+
+    def __init__(self, stopped: list[str], name: str, *, signal_again: bool = False) -> None:
+        self._stopped, self._name, self._signal_again = stopped, name, signal_again
+
+    def stop(self) -> None:
+        if self._signal_again:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.05)  # the handler runs here, in the main thread
+        self._stopped.append(self._name)
+
+
+def test_a_second_signal_while_stopping_leaves_no_service_running() -> None:
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGTERM, stack._interrupt)  # as `make run` is while it serves
+    stopped: list[str] = []
+    services = [_Draining(stopped, "intake", signal_again=True), _Draining(stopped, "dispatch")]
+    try:
+        stack.stop_everything(services, [])  # type: ignore[arg-type]
+    except KeyboardInterrupt:
+        pytest.fail("the second signal cut the stop short")
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    assert stopped == ["intake", "dispatch"]
