@@ -116,20 +116,24 @@ class ServiceProcess:
 
     def kill(self) -> None:
         for process in self.processes:
-            if process.poll() is None:
-                if self.split:
-                    os.killpg(process.pid, signal.SIGKILL)
-                else:
-                    process.send_signal(signal.SIGKILL)
-                process.wait()
+            self._kill(process)
 
-    def stop(self) -> None:
-        """SIGTERM: the service drains (finishes the record in hand, commits its offset)."""
+    def stop(self, grace_seconds: float = 30) -> None:
+        """SIGTERM: the service drains (finishes the record in hand, commits its offset); a
+        process still running after `grace_seconds` is killed, its uvicorn workers too."""
         for process in self.processes:
             if process.poll() is None:
                 process.terminate()
         for process in self.processes:
             try:
-                process.wait(timeout=30)
+                process.wait(timeout=grace_seconds)
             except subprocess.TimeoutExpired:
-                process.kill()
+                self._kill(process)
+
+    def _kill(self, process: subprocess.Popen[bytes]) -> None:
+        if process.poll() is None:
+            if self.split:  # the process's own group: its uvicorn workers are in it
+                os.killpg(process.pid, signal.SIGKILL)
+            else:
+                process.send_signal(signal.SIGKILL)
+            process.wait()

@@ -3,12 +3,16 @@ started."""
 
 import os
 import signal
+import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
 from intake_service.settings import parse_partners
 from services import stack
+from services.catalog import SERVICES
+from services.processes import ServiceProcess
 
 
 def test_the_demo_key_defaults_to_demo_key_and_can_be_chosen() -> None:
@@ -80,3 +84,34 @@ def test_a_second_signal_while_stopping_leaves_no_service_running() -> None:
         for signum, handler in handlers.items():
             signal.signal(signum, handler)
     assert stopped == ["intake", "dispatch"]
+
+
+def _running(pid: int) -> bool:
+    try:  # a killed process may linger as a zombie until its new parent reaps it
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except FileNotFoundError:
+        return False
+
+
+def test_a_service_that_will_not_stop_is_killed_with_its_workers(tmp_path: Path) -> None:
+    # As a web process with its uvicorn workers: a process group of its own, deaf to SIGTERM.
+    web = subprocess.Popen(
+        ["bash", "-c", "trap '' TERM; sleep 60 & echo $!; wait"],
+        stdout=subprocess.PIPE,
+        start_new_session=True,
+    )
+    assert web.stdout is not None
+    with web.stdout:
+        worker = int(web.stdout.readline())
+    service = ServiceProcess(SERVICES["intake"], tmp_path, split=True)
+    service.process = web
+    try:
+        service.stop(grace_seconds=0.5)
+        assert web.poll() is not None
+        deadline = time.monotonic() + 5
+        while _running(worker) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _running(worker)
+    finally:
+        if _running(worker):
+            os.kill(worker, signal.SIGKILL)
