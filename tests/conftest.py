@@ -7,7 +7,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from intake_service.main import MIGRATIONS as INTAKE_MIGRATIONS
-from shared.runtime import tracing
+from shared.runtime import trace_provider
 from shared.runtime.eventstore import Database
 from tests.support import infra
 
@@ -36,10 +36,10 @@ _SPANS = InMemorySpanExporter()
 @pytest.fixture
 def spans() -> Iterator[InMemorySpanExporter]:
     """The spans this process finishes during the test, kept in memory. The tracer provider
-    is the process's own (tracing.configure); the exporter is added to it once."""
-    provider = tracing.configure("test")
+    is the process's own (trace_provider.configure); the exporter is added to it once."""
+    provider = trace_provider.configure("test")
     if not getattr(provider, "_hotline_test_exporter", False):
-        tracing.export(provider, SimpleSpanProcessor(_SPANS))
+        trace_provider.export(provider, SimpleSpanProcessor(_SPANS))
         provider._hotline_test_exporter = True  # type: ignore[attr-defined]
     _SPANS.clear()
     yield _SPANS

@@ -36,6 +36,7 @@ from shared.runtime import (
     problems,
     ratelimit,
     selfcheck,
+    trace_provider,
     tracing,
 )
 from shared.runtime.batch import BatchRead
@@ -103,7 +104,7 @@ RuntimeDep = Annotated[Runtime[ServiceSettings], Depends(get_runtime)]
 def create_service(spec: ServiceSpec[SettingsT]) -> FastAPI:
     settings = spec.settings
     logs.configure(settings.service_name, settings.log_level)
-    tracing.configure(settings.service_name, trace_file=settings.trace_file)
+    trace_provider.configure(settings.service_name, trace_file=settings.trace_file)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -81,7 +81,7 @@ class ServiceSettings(BaseSettings):
     # Names a crash point (shared.runtime.faults) where the process SIGKILLs itself once;
     # only the crash-safety tests set it.
     crash_at: str | None = None
-    # Development and tests: every finished span as a JSON line in this file (tracing.py);
+    # Development and tests: every finished span as a JSON line in this file (trace_provider.py);
     # production exports through the standard OTEL_* variables instead.
     trace_file: Path | None = None
 

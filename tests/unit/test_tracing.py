@@ -18,7 +18,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from shared import envelope, events, topics
-from shared.runtime import faults, logs, tracing
+from shared.runtime import faults, logs, trace_provider, tracing
 from shared.runtime.app import ServiceSpec, create_service
 from shared.runtime.consumer import ConsumeLoop
 from shared.runtime.memory import MemoryDatabase, MemoryTx
@@ -172,7 +172,7 @@ async def test_the_services_http_client_traces_and_propagates(
 async def test_while_nothing_is_exported_a_span_is_its_ids_and_the_trace_goes_on(
     spans: InMemorySpanExporter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(tracing, "_exporting", False)
+    monkeypatch.setattr(trace_provider, "_exporting", False)
     router = APIRouter()
     seen: list[str | None] = []
 
