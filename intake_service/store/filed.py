@@ -3,6 +3,7 @@
 more CPU than everything else a filing does. The new appeal's row and what it may repeat;
 the citizen's key and the Open311 feed are in `keys` and `updates`."""
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -30,19 +31,30 @@ _ADD = """
 _REPEATS = f"""
     SELECT id, received_at FROM appeals
     WHERE received_at >= $1 AND {OPEN_APPEAL} AND {{way}}
-    ORDER BY received_at DESC, id DESC LIMIT $2"""
-_REPEATS_BY_PHONE = _REPEATS.format(way="phone_index = $3")
-_REPEATS_BY_ADDRESS = _REPEATS.format(way="address_index = $3 AND category = $4")
+    ORDER BY received_at DESC, id DESC LIMIT {{limit}}"""
+_BY_PHONE = "phone_index = $2"
+_BY_ADDRESS = "address_index = $2 AND category = $3"
 # Each way on its own index of open appeals (store/tables.py), newest first, stopping at the
 # limit; then the newest of both. One WHERE with an OR fetched every appeal at the address
 # in the window before sorting: at a busy address (a burst main) that grew with each filing.
-_REPEATS_BY_PHONE_OR_ADDRESS = f"""
+_EITHER_WAY = f"""
     SELECT id, received_at FROM (
-        ({_REPEATS_BY_PHONE})
+        ({_REPEATS.format(way=_BY_PHONE, limit="{limit}")})
         UNION
-        ({_REPEATS.format(way="address_index = $4 AND category = $5")})
+        ({_REPEATS.format(way="address_index = $3 AND category = $4", limit="{limit}")})
     ) AS either_way
-    ORDER BY received_at DESC, id DESC LIMIT $2"""
+    ORDER BY received_at DESC, id DESC LIMIT {{limit}}"""
+
+
+@functools.cache
+def _repeats_sql(*, phone: bool, address: bool, limit: int) -> str:
+    """The search for the ways given, its limit written in. With LIMIT a parameter, the
+    prepared statement's generic plan was costed for a limit unknown and lost to custom
+    plans, made again on most filings: more of PostgreSQL's CPU than running them
+    (docs/benchmarks.md). Written in, the generic plan wins and is kept per connection."""
+    if phone and address:
+        return _EITHER_WAY.format(limit=limit)
+    return _REPEATS.format(way=_BY_PHONE if phone else _BY_ADDRESS, limit=limit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,11 +150,12 @@ async def repeat_candidates(
     the same category (by blind index): what a new appeal may repeat. Newest first."""
     by: tuple[str, ...]
     if phone_index and address_index:
-        sql, by = _REPEATS_BY_PHONE_OR_ADDRESS, (phone_index, address_index, category)
+        by = (phone_index, address_index, category)
     elif phone_index:
-        sql, by = _REPEATS_BY_PHONE, (phone_index,)
+        by = (phone_index,)
     elif address_index:
-        sql, by = _REPEATS_BY_ADDRESS, (address_index, category)
+        by = (address_index, category)
     else:
         return []
-    return [row["id"] for row in await tx.driver.fetch(sql, since, limit, *by)]
+    sql = _repeats_sql(phone=bool(phone_index), address=bool(address_index), limit=limit)
+    return [row["id"] for row in await tx.driver.fetch(sql, since, *by)]
