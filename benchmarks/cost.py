@@ -150,12 +150,6 @@ def _profile(trees: dict[str, int], label: str) -> list[subprocess.Popen[bytes]]
     ]
 
 
-async def _sample(watched: cpu.Processes) -> None:
-    while True:
-        watched.sample()
-        await asyncio.sleep(0.2)
-
-
 async def _sessions(conn: asyncpg.Connection, databases: dict[str, str]) -> dict[str, int]:
     """Connections opened so far per service's database (each one a backend to fork and
     warm up)."""
@@ -191,7 +185,7 @@ async def one_run(entry: str, seconds: float = SECONDS) -> dict[str, Any]:
             await measure.reset_statements(database)
         sessions = await _sessions(probe, databases)
         before, load_before = watched.snapshot(), os.getloadavg()
-        sampling = asyncio.create_task(_sample(watched))
+        sampling = asyncio.create_task(cpu.keep_sampling(watched))
         latency = await paced.post_to_assignment(
             services["intake"].url,
             dispatch_dsn,

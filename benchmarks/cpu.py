@@ -2,6 +2,7 @@
 processes, PostgreSQL's backends by database, the rest of PostgreSQL, Kafka, this process,
 and what the whole machine spent and left idle (other sessions' work shows there)."""
 
+import asyncio
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,6 +112,14 @@ class Processes:
         self.sample()
         backends = dict(self._seen)
         return Snapshot(buckets, backends, postgres, _machine())
+
+
+async def keep_sampling(watched: Processes) -> None:
+    """Sample until cancelled: short-lived PostgreSQL backends are caught by name between
+    snapshots."""
+    while True:
+        watched.sample()
+        await asyncio.sleep(0.2)
 
 
 def per_item(before: Snapshot, after: Snapshot, items: int) -> dict[str, float]:

@@ -56,12 +56,6 @@ def _watch(services: list[ServiceProcess], databases: dict[str, str]) -> cpu.Pro
     return cpu.Processes(trees, {database: name for name, database in databases.items()})
 
 
-async def _sample(watched: cpu.Processes) -> None:
-    while True:  # short-lived PostgreSQL backends are caught by name between snapshots
-        watched.sample()
-        await asyncio.sleep(0.2)
-
-
 async def measured(
     urls: dict[str, str],
     watched: cpu.Processes,
@@ -72,7 +66,7 @@ async def measured(
     for database in databases.values():
         await measure.reset_statements(database)
     before, load0 = watched.snapshot(), os.getloadavg()[0]
-    sampling = asyncio.create_task(_sample(watched))
+    sampling = asyncio.create_task(cpu.keep_sampling(watched))
     try:
         result = await lifecycles.run(urls, concurrency=concurrency, seconds=SECONDS, **driver)
     finally:
