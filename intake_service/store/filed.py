@@ -28,33 +28,36 @@ _ADD = """
         status, status_round, status_at, stages, received, key_id, extras, phone_index,
         address_index, classification, repeat_candidates)
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"""
-_REPEATS = f"""
+
+
+def _newest(way: str, limit: int) -> str:
+    return f"""
     SELECT id, received_at FROM appeals
-    WHERE received_at >= $1 AND {OPEN_APPEAL} AND {{way}}
-    ORDER BY received_at DESC, id DESC LIMIT {{limit}}"""
-_BY_PHONE = "phone_index = $2"
-_BY_ADDRESS = "address_index = $2 AND category = $3"
-# Each way on its own index of open appeals (store/tables.py), newest first, stopping at the
-# limit; then the newest of both. One WHERE with an OR fetched every appeal at the address
-# in the window before sorting: at a busy address (a burst main) that grew with each filing.
-_EITHER_WAY = f"""
-    SELECT id, received_at FROM (
-        ({_REPEATS.format(way=_BY_PHONE, limit="{limit}")})
-        UNION
-        ({_REPEATS.format(way="address_index = $3 AND category = $4", limit="{limit}")})
-    ) AS either_way
-    ORDER BY received_at DESC, id DESC LIMIT {{limit}}"""
+    WHERE received_at >= $1 AND {OPEN_APPEAL} AND {way}
+    ORDER BY received_at DESC, id DESC LIMIT {limit}"""
 
 
 @functools.cache
 def _repeats_sql(*, phone: bool, address: bool, limit: int) -> str:
-    """The search for the ways given, its limit written in. With LIMIT a parameter, the
-    prepared statement's generic plan was costed for a limit unknown and lost to custom
-    plans, made again on most filings: more of PostgreSQL's CPU than running them
-    (docs/benchmarks.md). Written in, the generic plan wins and is kept per connection."""
-    if phone and address:
-        return _EITHER_WAY.format(limit=limit)
-    return _REPEATS.format(way=_BY_PHONE if phone else _BY_ADDRESS, limit=limit)
+    """The search for the ways given (parameters: since, then the phone's, then the
+    address's and category), its limit written in. With LIMIT a parameter, the prepared
+    statement's generic plan was costed for a limit unknown and lost to custom plans, made
+    again on most filings: more of PostgreSQL's CPU than running them (docs/benchmarks.md).
+    Written in, the generic plan wins and is kept per connection."""
+    ways = ["phone_index = $2"] if phone else []
+    if address:
+        n = len(ways) + 2
+        ways.append(f"address_index = ${n} AND category = ${n + 1}")
+    if len(ways) == 1:
+        return _newest(ways[0], limit)
+    # Each way on its own index of open appeals (store/tables.py), newest first, stopping
+    # at the limit; then the newest of both. One WHERE with an OR fetched every appeal at
+    # the address in the window before sorting: at a busy address (a burst main) that grew
+    # with each filing.
+    either = "\n        UNION\n".join(f"({_newest(way, limit)})" for way in ways)
+    return f"""
+    SELECT id, received_at FROM ({either}) AS either_way
+    ORDER BY received_at DESC, id DESC LIMIT {limit}"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,14 +151,11 @@ async def repeat_candidates(
 ) -> list[UUID]:
     """Open, unmerged appeals since `since` from the same phone, or at the same address in
     the same category (by blind index): what a new appeal may repeat. Newest first."""
-    by: tuple[str, ...]
-    if phone_index and address_index:
-        by = (phone_index, address_index, category)
-    elif phone_index:
-        by = (phone_index,)
-    elif address_index:
-        by = (address_index, category)
-    else:
+    phone, address = bool(phone_index), bool(address_index)
+    if not (phone or address):
         return []
-    sql = _repeats_sql(phone=bool(phone_index), address=bool(address_index), limit=limit)
+    by = [phone_index] if phone else []  # in the order of _repeats_sql's parameters
+    if address:
+        by += [address_index, category]
+    sql = _repeats_sql(phone=phone, address=address, limit=limit)
     return [row["id"] for row in await tx.driver.fetch(sql, since, *by)]
