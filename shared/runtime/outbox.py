@@ -42,9 +42,10 @@ class OutboxRelay:
         topic: str,
         crash: faults.CrashPoints,
         linger_seconds: float = 0.0,
+        busy_linger_seconds: float | None = None,
     ) -> None:
         self._engine = engine
-        self._linger = pacing.Linger(linger_seconds)
+        self._linger = pacing.Linger(linger_seconds, busy_linger_seconds)
         self._make_producer = make_producer
         self._service = service
         self._topic = topic
@@ -134,7 +135,7 @@ class OutboxRelay:
                 wake.clear()
                 published = await self.publish_batch(producer)
                 if published:
-                    self._linger.found_work()
+                    self._linger.found_work(published)
                 if time.monotonic() - last_stats > 5:
                     await self._export_backlog()
                     last_stats = time.monotonic()

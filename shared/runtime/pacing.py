@@ -10,6 +10,11 @@ what arrived meanwhile. A lingering consume loop's fetches are held by the broke
 (`shared.runtime.kafka.consumer`), so there a record after quiet may wait that much at the
 broker: the loops that linger long are off the way from a filing to its assignment
 (intake's relay, on it, lingers 10 ms; dispatch's consume loop not at all).
+A linger may have a longer `busy_seconds` (intake's relay: 20 ms), taken after a pass that
+found more than BUSY_RECORDS and left as soon as one finds that few again. Passes that keep
+finding more are a burst: there each record waits on the queue before its pass anyway, and
+a longer linger gathers more per pass; at the steady rate the short one is sized for, most
+passes find a record or two.
 `OffsetCommits` moves a consumer's offsets at most once per
 COMMIT_SECONDS, and as soon as the loop runs out of records: the inbox already skips a
 record delivered twice, so a later commit costs at most a re-read after a crash or a
@@ -23,18 +28,22 @@ from typing import Any
 from aiokafka import TopicPartition
 
 COMMIT_SECONDS = 1.0
+BUSY_RECORDS = 2  # a pass that found more is a burst's: the next lingers `busy_seconds`
 
 
 class Linger:
-    """At most one pass per `seconds` while work keeps coming; none held back after quiet."""
+    """At most one pass per `seconds` while work keeps coming (per `busy_seconds` after a
+    pass that found more than BUSY_RECORDS); none held back after quiet."""
 
-    def __init__(self, seconds: float) -> None:
+    def __init__(self, seconds: float, busy_seconds: float | None = None) -> None:
         self.seconds = seconds
+        self.busy_seconds = seconds if busy_seconds is None else max(seconds, busy_seconds)
         self._last = -float("inf")  # when the last pass that found work began
+        self._next = seconds  # the linger after that pass
 
     def due_in(self) -> float:
         """Seconds until the next pass may begin (0: at once)."""
-        return max(0.0, self._last + self.seconds - time.monotonic())
+        return max(0.0, self._last + self._next - time.monotonic())
 
     async def until_due(self, stop: "asyncio.Future[Any]") -> None:
         """Wait until the next pass may begin: at once when quiet or when `stop` is done."""
@@ -42,9 +51,10 @@ class Linger:
         if wait > 0 and not stop.done():
             await asyncio.wait({stop}, timeout=wait)
 
-    def found_work(self) -> None:
-        """A pass that found work begins now."""
+    def found_work(self, records: int = 1) -> None:
+        """A pass that found work (`records` of it) begins now."""
         self._last = time.monotonic()
+        self._next = self.busy_seconds if records > BUSY_RECORDS else self.seconds
 
 
 class OffsetCommits:

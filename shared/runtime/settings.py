@@ -52,6 +52,9 @@ class ServiceSettings(BaseSettings):
     # the way from a filing to its assignment (intake's relay, dispatch's consume loop) is
     # set to 0 in that service's settings.
     relay_linger_ms: float = Field(default=50.0, ge=0, le=1000)
+    # The relay's linger after a pass that found more than a couple of records (a burst);
+    # unset, the same as relay_linger_ms.
+    relay_busy_linger_ms: float | None = Field(default=None, ge=0, le=1000)
     consumer_linger_ms: float = Field(default=50.0, ge=0, le=1000)
     # What this process runs (services/entrypoint.py): `all` the HTTP API with the relay, the
     # consume loop and the timers in one event loop (tests, one-process runs); `web` the HTTP
