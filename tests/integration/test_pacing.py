@@ -1,8 +1,8 @@
 """The relay and the consume loop under a steady stream and after a quiet spell, on real
 PostgreSQL and Kafka (shared.runtime.pacing): while records keep coming they take one pass
-per linger, each carrying what arrived meanwhile; a record after a quiet spell goes at once;
-nothing is lost or applied twice, and the consumer's offsets reach the end while it runs
-and when it stops."""
+per linger, each carrying what arrived meanwhile (the relay's longer after a pass that found
+a burst); a record after a quiet spell goes at once; nothing is lost or applied twice, and
+the consumer's offsets reach the end while it runs and when it stops."""
 
 import asyncio
 import time
@@ -71,6 +71,45 @@ async def test_a_busy_relay_takes_a_pass_per_linger_and_an_idle_one_publishes_at
     assert claimed.count(0) <= 1, claimed  # only the first pass claims to find nothing
     published = [m.fact["subject"] for m in await infra.read_topic(topic)]
     assert published == [str(a) for a in appeals]  # each once, in commit order
+
+
+async def test_after_a_pass_that_found_a_burst_the_relay_lingers_longer_then_not(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(outbox, "POLL_SECONDS", 60.0)  # only commits' NOTIFYs wake it
+    busy = 1.5
+    topic = await infra.scratch_topic()
+    relay = OutboxRelay(
+        db.engine,
+        lambda: kafka.producer(infra.KAFKA, client_id="test-relay-busy-linger"),
+        service="intake",
+        topic=topic,
+        crash=faults.CrashPoints(None),
+        linger_seconds=0.05,
+        busy_linger_seconds=busy,
+    )
+    stopping = asyncio.Event()
+    task = asyncio.create_task(relay.run(stopping))
+    try:
+        await polling.until(lambda: _true(relay.holds_role), what="the relay to take the role")
+        await asyncio.sleep(0.2)
+        async with db.transaction() as tx:  # one commit: the first pass finds a burst
+            for appeal_id in [uuid4() for _ in range(pacing.BUSY_RECORDS + 1)]:
+                await tx.append(appeal_id, [factories.received(appeal_id)], expected_version=0)
+        await polling.until(lambda: _published(db), what="the burst to be published")
+        burst_published = time.monotonic()
+        await _append(db, uuid4())
+        await polling.until(lambda: _published(db), what="the fact after the burst")
+        assert time.monotonic() - burst_published > busy / 2  # held for the busy linger
+
+        await asyncio.sleep(0.2)  # that pass found one: the short linger again
+        began = time.monotonic()
+        await _append(db, uuid4())
+        await polling.until(lambda: _published(db), what="the next lone fact")
+        assert time.monotonic() - began < busy / 2
+    finally:
+        stopping.set()
+        await task
 
 
 async def test_a_busy_consume_loop_applies_a_stream_in_few_transactions_a_lone_fact_at_once(
