@@ -39,14 +39,7 @@ async def test_a_busy_relay_takes_a_pass_per_linger_and_an_idle_one_publishes_at
 
     monkeypatch.setattr(outbox_rows, "claim_unpublished", counted)
     topic = await infra.scratch_topic()
-    relay = OutboxRelay(
-        db.engine,
-        lambda: kafka.producer(infra.KAFKA, client_id="test-relay-linger"),
-        service="intake",
-        topic=topic,
-        crash=faults.CrashPoints(None),
-        linger_seconds=LINGER,
-    )
+    relay = _relay(db, topic, linger_seconds=LINGER)
     stopping = asyncio.Event()
     task = asyncio.create_task(relay.run(stopping))
     appeals = [uuid4() for _ in range(STREAM + 1)]
@@ -78,16 +71,7 @@ async def test_after_a_pass_that_found_a_burst_the_relay_lingers_longer_then_not
 ) -> None:
     monkeypatch.setattr(outbox, "POLL_SECONDS", 60.0)  # only commits' NOTIFYs wake it
     busy = 1.5
-    topic = await infra.scratch_topic()
-    relay = OutboxRelay(
-        db.engine,
-        lambda: kafka.producer(infra.KAFKA, client_id="test-relay-busy-linger"),
-        service="intake",
-        topic=topic,
-        crash=faults.CrashPoints(None),
-        linger_seconds=0.05,
-        busy_linger_seconds=busy,
-    )
+    relay = _relay(db, await infra.scratch_topic(), linger_seconds=0.05, busy_linger_seconds=busy)
     stopping = asyncio.Event()
     task = asyncio.create_task(relay.run(stopping))
     try:
@@ -177,6 +161,17 @@ async def test_a_busy_consume_loop_applies_a_stream_in_few_transactions_a_lone_f
         group=group,
     )
     assert rows == [(len(facts),)]
+
+
+def _relay(db: Database, topic: str, **lingers: float) -> OutboxRelay:
+    return OutboxRelay(
+        db.engine,
+        lambda: kafka.producer(infra.KAFKA, client_id="test-relay-linger"),
+        service="intake",
+        topic=topic,
+        crash=faults.CrashPoints(None),
+        **lingers,
+    )
 
 
 async def _true(value: object) -> bool | None:
