@@ -24,7 +24,7 @@ class IntakeSettings(ServiceSettings):
     # that found more than two (at 100/s about one in twelve, in a burst most), 20 ms: there
     # the burst's queue sets the wait, and a longer linger gathers more per pass.
     relay_linger_ms: float = Field(default=10.0, ge=0, le=1000)
-    relay_busy_linger_ms: float | None = Field(default=20.0, ge=0, le=1000)
+    relay_busy_linger_ms: float = Field(default=20.0, ge=0, le=1000)
     # Open311 GeoReport v2 (/open311/v2/): partners' API keys as a JSON object mapping each
     # key to the partner's name ({"k3y": "wechat-miniapp"}); the name is the filing actor.
     georeport_api_keys: SecretStr = SecretStr("{}")

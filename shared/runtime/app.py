@@ -181,7 +181,7 @@ async def _start(spec: ServiceSpec[SettingsT]) -> Runtime[SettingsT]:
             topic=topic,
             crash=crash,
             linger_seconds=settings.relay_linger_ms / 1000,
-            busy_linger_seconds=(settings.relay_busy_linger_ms or settings.relay_linger_ms) / 1000,
+            busy_linger_seconds=settings.relay_busy_linger_ms / 1000,
         )
         runtime.tasks.append(asyncio.create_task(runtime.relay.run(runtime.stopping)))
     if spec.handlers or spec.on_fact is not None:

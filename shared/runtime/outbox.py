@@ -42,7 +42,7 @@ class OutboxRelay:
         topic: str,
         crash: faults.CrashPoints,
         linger_seconds: float = 0.0,
-        busy_linger_seconds: float | None = None,
+        busy_linger_seconds: float = 0.0,
     ) -> None:
         self._engine = engine
         self._linger = pacing.Linger(linger_seconds, busy_linger_seconds)

@@ -35,9 +35,9 @@ class Linger:
     """At most one pass per `seconds` while work keeps coming (per `busy_seconds` after a
     pass that found more than BUSY_RECORDS); none held back after quiet."""
 
-    def __init__(self, seconds: float, busy_seconds: float | None = None) -> None:
+    def __init__(self, seconds: float, busy_seconds: float = 0.0) -> None:
         self.seconds = seconds
-        self.busy_seconds = seconds if busy_seconds is None else max(seconds, busy_seconds)
+        self.busy_seconds = max(seconds, busy_seconds)  # never shorter: 0 is no busy linger
         self._last = -float("inf")  # when the last pass that found work began
         self._next = seconds  # the linger after that pass
 

@@ -53,8 +53,8 @@ class ServiceSettings(BaseSettings):
     # set to 0 in that service's settings.
     relay_linger_ms: float = Field(default=50.0, ge=0, le=1000)
     # The relay's linger after a pass that found more than a couple of records (a burst);
-    # unset, the same as relay_linger_ms.
-    relay_busy_linger_ms: float | None = Field(default=None, ge=0, le=1000)
+    # one shorter than relay_linger_ms (the default 0) leaves that linger.
+    relay_busy_linger_ms: float = Field(default=0.0, ge=0, le=1000)
     consumer_linger_ms: float = Field(default=50.0, ge=0, le=1000)
     # What this process runs (services/entrypoint.py): `all` the HTTP API with the relay, the
     # consume loop and the timers in one event loop (tests, one-process runs); `web` the HTTP
