@@ -5,6 +5,7 @@ blind index, recorded on a new stream and, unless held, forwarded to dispatch.""
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
+from uuid import UUID
 
 from intake_service import commands, domain, personal, store
 from intake_service.domain import rules
@@ -24,6 +25,7 @@ class Filed:
     received: events.AppealReceived
     status: str
     description: store.Description
+    repeat_candidates: list[UUID]  # what its row found, in the statement of its facts
     received_hash: str  # what a citizen's receipt proves was accepted
 
 
@@ -54,17 +56,14 @@ async def file(
         )
     except rules.NoCategoryError as exc:
         raise invalid_field("body.category", str(exc), "no_category") from exc
-    candidates = await store.repeat_candidates(
-        tx,
-        **sealing.indexes(),
-        category=classified.category,
-        since=context.now - repeat_window,
-    )
     appeal_id = context.new_id()
+    # The appeals it may repeat are found by its row's insert, in the statement of its facts.
     description = store.Description(
         extras=extras,
         classification=classified.as_dict(),
-        repeat_candidates=candidates,
+        repeats=store.RepeatSearch(
+            **sealing.indexes(), category=classified.category, since=context.now - repeat_window
+        ),
         **sealing.indexes(),
     )
     outcome = await execute(
@@ -91,6 +90,7 @@ async def file(
         received,
         status=commands.filed_progress(outcome.new)[0][1],
         description=description,
+        repeat_candidates=store.repeats_found(tx, appeal_id),
         received_hash=tx.appended_hashes[received.id],
     )
 

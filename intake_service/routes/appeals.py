@@ -72,7 +72,7 @@ async def create_appeal(
         )
         if front_office(caller):  # other citizens' appeals (same phone or address)
             created.classification = filed.description.classification
-            created.repeat_candidates = list(filed.description.repeat_candidates)
+            created.repeat_candidates = filed.repeat_candidates
         body = created.model_dump(mode="json", exclude_unset=True)
         return idempotency.StoredResponse(201, body)
 

@@ -15,12 +15,13 @@ from intake_service.store.appeals import (
     set_progress,
 )
 from intake_service.store.catalogue import current_catalogue, publish_catalogue
-from intake_service.store.filed import Description, add, hold_new, repeat_candidates
+from intake_service.store.filed import Description, RepeatSearch, add, hold_new, repeats_found
 from intake_service.store.tables import metadata
 
 __all__ = [
     "Description",
     "Filters",
+    "RepeatSearch",
     "add",
     "children",
     "current_catalogue",
@@ -32,7 +33,7 @@ __all__ = [
     "metadata",
     "publish_catalogue",
     "received_hash",
-    "repeat_candidates",
+    "repeats_found",
     "set_classification",
     "set_department",
     "set_merged",

@@ -4,7 +4,6 @@ more CPU than everything else a filing does. The new appeal's row and what it ma
 the citizen's key and the Open311 feed are in `keys` and `updates`."""
 
 import functools
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -15,6 +14,7 @@ import orjson
 from intake_service.store.tables import OPEN_APPEAL
 from shared import events
 from shared.runtime.eventstore import Tx
+from shared.runtime.held import Answer
 
 
 def _jsonb(value: Any) -> str:
@@ -23,77 +23,111 @@ def _jsonb(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-_ADD = """
+_INSERT = """
     INSERT INTO appeals (id, received_at, channel, appeal_type, category, urgency, district,
         status, status_round, status_at, stages, received, key_id, extras, phone_index,
         address_index, classification, repeat_candidates)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"""
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,"""
+_ADD = f"{_INSERT} $18)"
+# The repeat candidates' parameters follow the row's 17 others in a filing's insert.
+_FIRST_SEARCH_PARAMETER = 18
 
 
-def _newest(way: str, limit: int) -> str:
+def _newest(way: str, since: str, limit: int) -> str:
     return f"""
     SELECT id, received_at FROM appeals
-    WHERE received_at >= $1 AND {OPEN_APPEAL} AND {way}
+    WHERE received_at >= {since} AND {OPEN_APPEAL} AND {way}
     ORDER BY received_at DESC, id DESC LIMIT {limit}"""
 
 
 @functools.cache
-def _repeats_sql(*, phone: bool, address: bool, limit: int) -> str:
-    """The search for the ways given (parameters: since, then the phone's, then the
-    address's and category), its limit written in. With LIMIT a parameter, the prepared
-    statement's generic plan was costed for a limit unknown and lost to custom plans, made
-    again on most filings: more of PostgreSQL's CPU than running them (docs/benchmarks.md).
-    Written in, the generic plan wins and is kept per connection."""
-    ways = ["phone_index = $2"] if phone else []
+def _repeats_sql(*, phone: bool, address: bool, limit: int, first: int = 1) -> str:
+    """The search for the ways given (parameters from `first`: since, then the phone's,
+    then the address's and category), its limit written in. With LIMIT a parameter, the
+    prepared statement's generic plan was costed for a limit unknown and lost to custom
+    plans, made again on most filings: more of PostgreSQL's CPU than running them
+    (docs/benchmarks.md). Written in, the generic plan wins and is kept per connection."""
+    since = f"${first}"
+    ways = [f"phone_index = ${first + 1}"] if phone else []
     if address:
-        n = len(ways) + 2
+        n = first + 1 + len(ways)
         ways.append(f"address_index = ${n} AND category = ${n + 1}")
     if len(ways) == 1:
-        return _newest(ways[0], limit)
+        return _newest(ways[0], since, limit)
     # Each way on its own index of open appeals (store/tables.py), newest first, stopping
     # at the limit; then the newest of both. One WHERE with an OR fetched every appeal at
     # the address in the window before sorting: at a busy address (a burst main) that grew
     # with each filing.
-    either = "\n        UNION\n".join(f"({_newest(way, limit)})" for way in ways)
+    either = "\n        UNION\n".join(f"({_newest(way, since, limit)})" for way in ways)
     return f"""
     SELECT id, received_at FROM ({either}) AS either_way
     ORDER BY received_at DESC, id DESC LIMIT {limit}"""
 
 
 @dataclass(frozen=True, slots=True)
+class RepeatSearch:
+    """What a new appeal may repeat: open, unmerged appeals since `since` from the same
+    phone, or at the same address in the same category (by blind index), newest first."""
+
+    phone_index: str | None
+    address_index: str | None
+    category: str
+    since: datetime
+    limit: int = 10
+
+    def statement(self, first: int = 1) -> str | None:
+        """The search, its parameters numbered from `first`; None when there is no way to
+        search (no phone, no address)."""
+        phone, address = bool(self.phone_index), bool(self.address_index)
+        if not (phone or address):
+            return None
+        return _repeats_sql(phone=phone, address=address, limit=self.limit, first=first)
+
+    def args(self) -> tuple[Any, ...]:
+        by = [self.phone_index] if self.phone_index else []  # in the statement's order
+        if self.address_index:
+            by += [self.address_index, self.category]
+        return (self.since, *by)
+
+
+@functools.cache
+def _add_searching(search: str) -> str:
+    """The new row's insert that finds its repeat candidates itself and returns them: in the
+    append's statement, after the citizen's key was locked, so a filing from the same phone
+    that committed while this one waited for the lock is among them."""
+    return f"""{_INSERT} (
+        SELECT coalesce(jsonb_agg(found.id ORDER BY found.received_at DESC, found.id DESC),
+            '[]')
+        FROM ({search}) AS found))
+    RETURNING repeat_candidates"""
+
+
+@dataclass(frozen=True, slots=True)
 class Description:
     """What filing knew beyond the fact: what the channel carried (Open311: partner,
-    attributes, media_url), why the rules classified it so, the appeals it may repeat, and
-    the blind indexes later appeals find it by."""
+    attributes, media_url), why the rules classified it so, the blind indexes later appeals
+    find it by, and the search for the appeals it may repeat, which its row runs."""
 
     extras: dict[str, Any] | None
     classification: dict[str, Any]
-    repeat_candidates: Sequence[UUID]
     phone_index: str | None
     address_index: str | None
+    repeats: RepeatSearch
 
-    def columns(self) -> dict[str, Any]:
-        return {
-            "extras": self.extras,
-            "phone_index": self.phone_index,
-            "address_index": self.address_index,
-            "classification": self.classification,
-            "repeat_candidates": [str(c) for c in self.repeat_candidates],
-        }
+    def columns(self) -> tuple[Any, ...]:
+        """In the order of the row's last four columns before its repeat candidates."""
+        return (
+            _jsonb(self.extras),
+            self.phone_index,
+            self.address_index,
+            _jsonb(self.classification),
+        )
 
 
-async def add(
-    tx: Tx,
-    received: events.AppealReceived,
-    *,
-    progress: tuple[int, str, datetime] | None = None,
-    stages: dict[str, str] | None = None,
-    description: Description | None = None,
-) -> None:
-    """The appeal's row, as its appeal.received fact tells it; `progress` (round, status,
-    since) and `stages` as the facts filed with it leave it, and filing's `description`,
-    when the caller has them: then the row is written once."""
-    await tx.driver.execute(_ADD, *_row(received, progress, stages, description))
+async def add(tx: Tx, received: events.AppealReceived) -> None:
+    """The appeal's row, as its appeal.received fact alone tells it (no filing's description)."""
+    row = _row(received, (1, "received", received.time), {"received": received.time.isoformat()})
+    await tx.driver.execute(_ADD, *row, *_NOT_DESCRIBED)
 
 
 def hold_new(
@@ -104,19 +138,35 @@ def hold_new(
     stages: dict[str, str],
     description: Description,
 ) -> None:
-    """As `add`, held for the transaction's append (`Tx.hold`): a filing's new row, which
-    nothing reads before the commit, rides in the round trip that records its facts."""
-    tx.hold(_ADD, *_row(received, progress, stages, description))
+    """A filing's new row, with the status its facts leave it at and filing's description,
+    held for the transaction's append (`Tx.hold`): nothing reads it before the commit, so it
+    rides in the round trip that records its facts, and so does the search for the appeals
+    it may repeat (`repeats_found` reads them once the append ran)."""
+    row = (*_row(received, progress, stages), *description.columns())
+    search = description.repeats.statement(first=_FIRST_SEARCH_PARAMETER)
+    if search is None:  # nothing to search by: none found
+        tx.hold(_ADD, *row, _jsonb([]))
+        found = Answer()
+        found.give([])
+    else:
+        found = tx.hold_answered(_add_searching(search), *row, *description.repeats.args())
+    tx.memo[f"{_FOUND}:{received.subject}"] = found
+
+
+def repeats_found(tx: Tx, appeal_id: UUID) -> list[UUID]:
+    """The repeat candidates the new appeal's row found (`hold_new`), newest first."""
+    found: Answer = tx.memo[f"{_FOUND}:{appeal_id}"]
+    return [UUID(each) for each in found.value]  # JSONB, decoded by the connection's codec
+
+
+_FOUND = "intake.repeats_found"  # Tx.memo: an appeal's held row's answer
+_NOT_DESCRIBED = (_jsonb(None), None, None, _jsonb(None), _jsonb([]))
 
 
 def _row(
-    received: events.AppealReceived,
-    progress: tuple[int, str, datetime] | None,
-    stages: dict[str, str] | None,
-    description: Description | None,
+    received: events.AppealReceived, progress: tuple[int, str, datetime], stages: dict[str, str]
 ) -> tuple[Any, ...]:
-    round_, status, status_at = progress or (1, "received", received.time)
-    described = {"repeat_candidates": []} if description is None else description.columns()
+    round_, status, status_at = progress
     return (
         received.subject,
         received.time,
@@ -128,34 +178,8 @@ def _row(
         status,
         round_,
         status_at,
-        _jsonb(stages or {"received": received.time.isoformat()}),
+        _jsonb(stages),
         _jsonb(received.model_dump(mode="json")),
         getattr(received.personal_data, "key_id", None)
         or getattr(received.sealed_content, "key_id", None),
-        _jsonb(described.get("extras")),
-        described.get("phone_index"),
-        described.get("address_index"),
-        _jsonb(described.get("classification")),
-        _jsonb(described["repeat_candidates"]),
     )
-
-
-async def repeat_candidates(
-    tx: Tx,
-    *,
-    phone_index: str | None,
-    address_index: str | None,
-    category: str,
-    since: datetime,
-    limit: int = 10,
-) -> list[UUID]:
-    """Open, unmerged appeals since `since` from the same phone, or at the same address in
-    the same category (by blind index): what a new appeal may repeat. Newest first."""
-    phone, address = bool(phone_index), bool(address_index)
-    if not (phone or address):
-        return []
-    by = [phone_index] if phone else []  # in the order of _repeats_sql's parameters
-    if address:
-        by += [address_index, category]
-    sql = _repeats_sql(phone=phone, address=address, limit=limit)
-    return [row["id"] for row in await tx.driver.fetch(sql, since, *by)]

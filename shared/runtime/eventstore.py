@@ -92,7 +92,7 @@ class Tx:
         self._heads: dict[UUID, tuple[int, str]] = {}
         # event id -> hash of each fact this transaction appended (a receipt names it)
         self.appended_hashes: dict[UUID, str] = {}
-        self._held: list[tuple[str, tuple[Any, ...]]] = []  # see `hold`
+        self._held: list[tuple[str, tuple[Any, ...], held.Answer | None]] = []  # see `hold`
 
     def hold(self, statement: str, *args: Any) -> None:
         """Hold a write whose rows nothing reads before the commit: it goes as a CTE in the
@@ -100,7 +100,15 @@ class Tx:
         and its read model cost one round trip, not one each (a filing's hot path). One
         statement must not touch a row twice: no two held writes may touch the same row,
         and a CTE cannot hold a WITH of its own."""
-        self._held.append((statement, args))
+        self._held.append((statement, args, None))
+
+    def hold_answered(self, statement: str, *args: Any) -> held.Answer:
+        """As `hold`, for a write whose RETURNING gives one value (one row of one column)
+        that the caller reads once the statement carrying it ran: what a filing's row found
+        in the same statement (its repeat candidates), with no round trip of its own."""
+        answer = held.Answer()
+        self._held.append((statement, args, answer))
+        return answer
 
     async def load(self, stream_id: UUID) -> list[envelope.Recorded]:
         rows = await self.driver.fetch(_LOAD, stream_id)
@@ -187,11 +195,11 @@ class Tx:
         # One prepared statement for any number of facts (the rows as arrays), carrying the
         # NOTIFY for waiting readers and, the transaction's first, the relay's (at commit).
         columns = tuple(zip(*rows, strict=True))
-        statement, held_args = self._carrying_held(
+        statement, held_args, answers = self._carrying_held(
             _APPEND if self._notified else _APPEND_AND_NOTIFY
         )
         try:  # no savepoint: after a conflict the whole transaction must roll back anyway
-            await self.driver.execute(statement, *held_args, *columns, traceparent, str(stream_id))
+            await self._run(statement, [*held_args, *columns, traceparent, str(stream_id)], answers)
         except asyncpg.UniqueViolationError as exc:
             if exc.table_name != "events":  # a held write's: not a lost race
                 raise
@@ -206,14 +214,24 @@ class Tx:
     async def flush(self) -> None:
         """Write what was held back for the commit (a consume batch's BatchTx holds more)."""
         if self._held:
-            statement, held_args = self._carrying_held("SELECT 1")
-            await self.driver.execute(statement, *held_args)
+            await self._run(*self._carrying_held("SELECT 1"))
 
-    def _carrying_held(self, statement: str) -> tuple[str, list[Any]]:
-        """`statement` with the held inserts before it, and their arguments; none held after."""
+    def _carrying_held(self, statement: str) -> tuple[str, list[Any], list[held.Answer]]:
+        """`statement` with the held inserts before it, their arguments, and the answers
+        its last columns give; none held after."""
         pending, self._held = self._held, []
-        text = held.with_held(tuple(each for each, _ in pending), statement)
-        return text, [arg for _, args in pending for arg in args]
+        answered = tuple(i for i, (*_, answer) in enumerate(pending) if answer is not None)
+        text = held.with_held(tuple(each for each, *_ in pending), statement, answered)
+        answers = [answer for *_, answer in pending if answer is not None]
+        return text, [arg for _, args, _ in pending for arg in args], answers
+
+    async def _run(self, statement: str, args: list[Any], answers: list[held.Answer]) -> None:
+        if not answers:
+            await self.driver.execute(statement, *args)
+            return
+        row = await self.driver.fetchrow(statement, *args)
+        for answer, value in zip(answers, row[len(row) - len(answers) :], strict=True):
+            answer.give(value)
 
     async def _hash_at(self, stream_id: UUID, version: int) -> str:
         if version == 0:

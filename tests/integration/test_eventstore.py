@@ -165,6 +165,33 @@ async def test_a_held_insert_without_an_append_is_written_at_the_commit(db: Data
         assert [row[0] for row in await tx.driver.fetch(_INBOX_ROWS, held)] == ["audit"]
 
 
+_HOLD_COUNTING = (
+    "INSERT INTO processed_events (consumer_group, event_id)"
+    " SELECT $1, $2 RETURNING (SELECT count(*) FROM processed_events WHERE event_id = $2)"
+)
+
+
+async def test_an_answered_held_write_gives_what_it_read_once_its_statement_ran(
+    db: Database,
+) -> None:
+    """Its read sees the statement's snapshot: what was there before, not the rows it and
+    the other held writes add."""
+    r, held = factories.received(), uuid4()
+    async with db.transaction() as tx:
+        assert await tx.first_delivery("dispatch", held)
+        tx.hold(_HOLD_INBOX_ROW, "feedback", held)
+        answer = tx.hold_answered(_HOLD_COUNTING, "audit", held)
+        with pytest.raises(RuntimeError, match="has not run"):
+            _ = answer.value
+        await tx.append(r.subject, [r], expected_version=0)
+        assert answer.value == 1
+        flushed = tx.hold_answered(_HOLD_COUNTING, "intake", held)  # no append: the flush
+    assert flushed.value == 3
+    async with db.transaction() as tx:
+        found = [row[0] for row in await tx.driver.fetch(_INBOX_ROWS, held)]
+    assert found == ["audit", "dispatch", "feedback", "intake"]
+
+
 async def test_a_held_insert_that_fails_is_not_taken_for_a_lost_race(db: Database) -> None:
     """Only the events' own key means another writer appended first (a 412 to a caller)."""
     r, held = factories.received(), uuid4()

@@ -1,6 +1,7 @@
 """A filing's round trips on real PostgreSQL: how many statements it makes, and that the
 catalogue version it reads beside the citizen's key is the one in force when it runs."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -23,9 +24,9 @@ pytestmark = pytest.mark.integration
 KEYRING = personal.Keyring.of(IntakeSettings())
 OPERATOR = Context(actor="operator:test", now=factories.T0)
 # Besides BEGIN and COMMIT: the citizen's key with the catalogue version in force (the
-# version was a statement of its own), the repeat candidates, the append carrying the row
-# and its Open311 updates.
-STATEMENTS_PER_FILING = 3
+# version was a statement of its own), and the append carrying the row, which finds its
+# repeat candidates (a statement of their own before), and its Open311 updates.
+STATEMENTS_PER_FILING = 2
 
 
 def _appeal(phone: str | None, category: str | None = "water.outage") -> domain.NewAppeal:
@@ -70,11 +71,40 @@ async def test_a_filing_is_three_statements_between_begin_and_commit(
     assert counted["transaction_control_per_command"] == 2, counted  # BEGIN, COMMIT
     assert counted["per_command"] == STATEMENTS_PER_FILING, counted["statements"]
     # The known phone's second filing found its first as a repeat: the search came after
-    # the key's lock, in the same transaction.
+    # the key's lock, in the same transaction (in the append's statement).
     [(repeats,)] = await infra.query(
         url, "SELECT repeat_candidates FROM appeals WHERE id = :id", id=filed[2].subject
     )
     assert repeats == [str(filed[0].subject)]
+
+
+async def test_a_filing_that_waited_for_the_citizens_key_finds_the_one_it_waited_for(
+    database: tuple[str, Database],
+) -> None:
+    """Two filings from one phone at once: the second waits for the first's lock on the
+    citizen's key, and its search for repeats, after the lock, sees the first committed."""
+    url, db = database
+    earlier = await _file(db, _appeal("13800000009"))
+    first_filed = asyncio.Event()
+
+    async def first() -> events.AppealReceived:
+        async with db.transaction() as tx:
+            received = await filing.file_appeal(
+                tx, _appeal("13800000009"), context=OPERATOR, keyring=KEYRING
+            )
+            first_filed.set()
+            await asyncio.sleep(0.5)  # the key stays locked: the second filing waits
+            return received
+
+    async def second() -> events.AppealReceived:
+        await first_filed.wait()
+        return await _file(db, _appeal("13800000009"))
+
+    one, two = await asyncio.wait_for(asyncio.gather(first(), second()), timeout=30)
+    [(repeats,)] = await infra.query(
+        url, "SELECT repeat_candidates FROM appeals WHERE id = :id", id=two.subject
+    )
+    assert repeats == [str(one.subject), str(earlier.subject)]
 
 
 async def test_the_catalogue_read_beside_the_key_is_the_version_in_force(

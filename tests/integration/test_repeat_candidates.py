@@ -51,14 +51,18 @@ async def _appeal(
 
 
 async def _candidates(db: Database, **by: Any) -> list[UUID]:
-    async with db.transaction() as tx:
-        return await filed.repeat_candidates(
-            tx,
-            category=CATEGORY,
-            since=SINCE,
-            limit=3,
-            **{"phone_index": None, "address_index": None} | by,
-        )
+    """The search as a filing's row runs it (`filed.RepeatSearch`), on its own."""
+    search = filed.RepeatSearch(
+        **{"phone_index": None, "address_index": None} | by,
+        category=CATEGORY,
+        since=SINCE,
+        limit=3,
+    )
+    statement = search.statement()
+    if statement is None:
+        return []
+    async with db.read() as tx:
+        return [row["id"] for row in await tx.driver.fetch(statement, *search.args())]
 
 
 async def test_newest_open_appeals_by_phone_or_address_each_once(db: Database) -> None:
