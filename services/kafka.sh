@@ -164,8 +164,14 @@ cmd_start() {
     # in place and $! is the JVM's pid.
     # The serial collector: a one-node broker's heap is small and its live set smaller, and
     # on two cores G1's concurrent threads cost more than they save (docs/benchmarks.md:
-    # about a fifth less broker CPU per message).
-    setsid nohup java -Xms512m -Xmx1g -XX:+UseSerialGC -Djava.awt.headless=true \
+    # about a fifth less broker CPU per message). C1 only: this broker lives for a test run,
+    # a bench or a `make run`, and C2 never finished warming up in one: its compiler threads
+    # were more than half of the broker's CPU while intake filed, the requests' own work a
+    # quarter. Without C2 the broker's CPU fell to about a third per filing and a half per
+    # lifecycle, its request threads' no higher (docs/benchmarks.md). A long-lived
+    # production broker keeps C2.
+    setsid nohup java -Xms512m -Xmx1g -XX:+UseSerialGC -XX:TieredStopAtLevel=1 \
+        -Djava.awt.headless=true \
         -Dkafka.logs.dir="$STATE_DIR/logs" \
         -Dlog4j2.configurationFile="$LOG4J_CONFIG" \
         -cp "$LIBS_DIR/*" kafka.Kafka "$CONFIG" \
