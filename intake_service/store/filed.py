@@ -31,6 +31,9 @@ _INSERT = """
 _ADD = f"{_INSERT} $18)"
 # The repeat candidates' parameters follow the row's 17 others in a filing's insert.
 _FIRST_SEARCH_PARAMETER = 18
+# A row's last five columns when no filing described it (extras to repeat candidates).
+_NOT_DESCRIBED = (_jsonb(None), None, None, _jsonb(None), _jsonb([]))
+_FOUND = "intake.repeats_found"  # Tx.memo: what a new appeal's held row found
 
 
 def _newest(way: str, since: str, limit: int) -> str:
@@ -157,10 +160,6 @@ def repeats_found(tx: Tx, appeal_id: UUID) -> list[UUID]:
     """The repeat candidates the new appeal's row found (`hold_new`), newest first."""
     found: Answer = tx.memo[f"{_FOUND}:{appeal_id}"]
     return [UUID(each) for each in found.value]  # JSONB, decoded by the connection's codec
-
-
-_FOUND = "intake.repeats_found"  # Tx.memo: an appeal's held row's answer
-_NOT_DESCRIBED = (_jsonb(None), None, None, _jsonb(None), _jsonb([]))
 
 
 def _row(
