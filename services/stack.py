@@ -75,6 +75,11 @@ def _running(script: str) -> bool:
 
 
 def _interrupt(_signum: int, _frame: FrameType | None) -> None:
+    # Deaf to the next one before anything else runs: `kill` of make's process group and
+    # make's own SIGTERM reach the stack together, and a second KeyboardInterrupt raised
+    # before `stop_everything` began left every service running.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_IGN)
     raise KeyboardInterrupt
 
 
@@ -92,7 +97,8 @@ def development_environment(environ: MutableMapping[str, str]) -> str:
 
 
 def main() -> int:
-    signal.signal(signal.SIGTERM, _interrupt)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
     print(development_environment(os.environ))
     started_infra = [s for s in ("services/postgres.sh", "services/kafka.sh") if not _running(s)]
     processes: list[ServiceProcess] = []

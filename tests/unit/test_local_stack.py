@@ -86,6 +86,30 @@ def test_a_second_signal_while_stopping_leaves_no_service_running() -> None:
     assert stopped == ["intake", "dispatch"]
 
 
+def _terminated() -> None:
+    os.kill(os.getpid(), signal.SIGTERM)
+    time.sleep(0.05)  # the handler runs here, in the main thread
+
+
+def test_a_second_signal_before_the_stop_begins_is_ignored_too() -> None:
+    """`kill` of make's process group and make's own SIGTERM arrive together: the second
+    lands before `stop_everything` has begun, and must not cut it short either."""
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    signal.signal(signal.SIGTERM, stack._interrupt)
+    stopped: list[str] = []
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            _terminated()
+        _terminated()
+        stack.stop_everything([_Draining(stopped, "intake")], [])  # type: ignore[list-item]
+    except KeyboardInterrupt:
+        pytest.fail("the second signal interrupted the stack before its stop")
+    finally:
+        for signum, handler in handlers.items():
+            signal.signal(signum, handler)
+    assert stopped == ["intake"]
+
+
 def _running(pid: int) -> bool:
     try:  # a killed process may linger as a zombie until its new parent reaps it
         return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
