@@ -64,7 +64,6 @@ async def file(
         repeats=store.RepeatSearch(
             **sealing.indexes(), category=classified.category, since=context.now - repeat_window
         ),
-        **sealing.indexes(),
     )
     outcome = await execute(
         tx,

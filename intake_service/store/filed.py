@@ -113,16 +113,14 @@ class Description:
 
     extras: dict[str, Any] | None
     classification: dict[str, Any]
-    phone_index: str | None
-    address_index: str | None
-    repeats: RepeatSearch
+    repeats: RepeatSearch  # its blind indexes are the row's too
 
     def columns(self) -> tuple[Any, ...]:
         """In the order of the row's last four columns before its repeat candidates."""
         return (
             _jsonb(self.extras),
-            self.phone_index,
-            self.address_index,
+            self.repeats.phone_index,
+            self.repeats.address_index,
             _jsonb(self.classification),
         )
 
