@@ -108,12 +108,13 @@ def _add_searching(search: str) -> str:
 @dataclass(frozen=True, slots=True)
 class Description:
     """What filing knew beyond the fact: what the channel carried (Open311: partner,
-    attributes, media_url), why the rules classified it so, the blind indexes later appeals
-    find it by, and the search for the appeals it may repeat, which its row runs."""
+    attributes, media_url), why the rules classified it so, and the search for the appeals
+    it may repeat, which its row runs; the search's blind indexes are the row's too, by
+    which later appeals find this one."""
 
     extras: dict[str, Any] | None
     classification: dict[str, Any]
-    repeats: RepeatSearch  # its blind indexes are the row's too
+    repeats: RepeatSearch
 
     def columns(self) -> tuple[Any, ...]:
         """In the order of the row's last four columns before its repeat candidates."""
