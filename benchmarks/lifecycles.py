@@ -63,11 +63,12 @@ async def _until(
     ready: Callable[[dict[str, Any]], bool],
     what: str,
 ) -> dict[str, Any]:
-    """Ask once; while the answer is absent (404) or not `ready`, ask again waiting for
-    a change (`Prefer: wait`, If-None-Match with the ETag last seen): the service answers
-    when the resource changes, so no request is spent on an unchanged one."""
+    """Ask, waiting for a change (`Prefer: wait`, as README's client does): held while the
+    resource is absent, then, while the answer is not `ready`, with If-None-Match and the
+    ETag last seen. The service answers when the resource changes, so no request is spent
+    on an absent or unchanged one."""
     deadline = time.perf_counter() + STEP_SECONDS
-    asking = headers
+    asking = {**headers, "Prefer": f"wait={WAIT_SECONDS}"}
     while time.perf_counter() < deadline:
         response = await pool.request("GET", path, headers=asking)
         tally.reads += 1
