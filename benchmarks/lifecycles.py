@@ -68,8 +68,11 @@ async def _until(
     ETag last seen. The service answers when the resource changes, so no request is spent
     on an absent or unchanged one."""
     deadline = time.perf_counter() + STEP_SECONDS
-    asking = {**headers, "Prefer": f"wait={WAIT_SECONDS}"}
-    while time.perf_counter() < deadline:
+    etag: str | None = None  # the last answer's
+    while (left := deadline - time.perf_counter()) > 0:
+        asking = {**headers, "Prefer": f"wait={max(1, min(WAIT_SECONDS, int(left)))}"}
+        if etag is not None:
+            asking["If-None-Match"] = etag
         response = await pool.request("GET", path, headers=asking)
         tally.reads += 1
         if response.status == 200:
@@ -78,10 +81,7 @@ async def _until(
                 return body
         elif response.status not in (304, 404):  # 404: not seen the fact yet; 304: unchanged
             raise LifecycleError(f"{what}: {response.status} {response.body[:200]!r}")
-        left = int(deadline - time.perf_counter())
-        asking = {**headers, "Prefer": f"wait={max(1, min(WAIT_SECONDS, left))}"}
-        if response.etag is not None:
-            asking["If-None-Match"] = response.etag
+        etag = response.etag
     raise LifecycleError(f"{what}: not within {STEP_SECONDS} s")
 
 
