@@ -130,7 +130,7 @@ def _validated(body: bytes) -> tuple[WireEnvelope, events.Event]:
                 "correlation_id": wire.correlation_id,
             }
         )
-    except (ValidationError, upcasting.UnknownSchemaVersionError) as exc:
+    except (ValidationError, upcasting.UpcastError) as exc:
         raise DecodeError(str(exc)) from exc
     return wire, event
 

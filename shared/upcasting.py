@@ -92,7 +92,11 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
 }
 
 
-class UnknownSchemaVersionError(ValueError):
+class UpcastError(ValueError):
+    """The payload cannot be read in its event type's current schema."""
+
+
+class UnknownSchemaVersionError(UpcastError):
     pass
 
 
@@ -103,6 +107,10 @@ def upcast(event_type: str, version: int, data: Payload, *, current: int) -> Pay
         step = UPCASTERS.get((event_type, version))
         if step is None:
             raise UnknownSchemaVersionError(f"no upcaster for {event_type} v{version}")
-        data = step(data)
+        try:
+            data = step(data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # Not the payload of the version it claims (a field missing or of another type).
+            raise UpcastError(f"{event_type} v{version} is not that version's payload") from exc
         version += 1
     return data

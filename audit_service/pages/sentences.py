@@ -79,7 +79,7 @@ def tell(
         current = upcasting.upcast(
             fact_type, schema_version, dict(data), current=model.schema_version
         )
-    except upcasting.UnknownSchemaVersionError:
+    except upcasting.UpcastError:
         current = dict(data)
     known = _values(catalogue, model, current)
     known["actor"] = who

@@ -57,12 +57,15 @@ def test_hash_covers_every_byte_of_the_fact() -> None:
     assert envelope.digest(tampered) != envelope.digest(body)
 
 
-def test_a_v1_rating_is_upcast_to_the_current_schema() -> None:
+def _v1_rating(data: dict[str, object]) -> bytes:
+    """A rating's bytes as a v1 fact with this payload."""
     current = factories.rated(factories.handled(factories.assigned(factories.received())))
     wire = json.loads(envelope.encode(current, version=2, prev_hash="b" * 64).body)
-    wire["schema_version"] = 1
-    wire["data"] = {"satisfied": False, "solved": False, "comment": None}
-    old_body = envelope.canonical_json(wire)
+    return envelope.canonical_json({**wire, "schema_version": 1, "data": data})
+
+
+def test_a_v1_rating_is_upcast_to_the_current_schema() -> None:
+    old_body = _v1_rating({"satisfied": False, "solved": False, "comment": None})
 
     decoded = envelope.decode(old_body)
 
@@ -131,3 +134,10 @@ def test_the_asyncapi_document_describes_every_fact_on_its_owners_channel() -> N
         assert f"#/components/messages/{name}" in {
             m["$ref"] for m in doc["channels"][model.source]["messages"].values()
         }
+
+
+def test_an_old_payload_not_of_its_version_is_a_decode_error() -> None:
+    # A v1 rating without its yes/no: before, the upcaster's KeyError escaped the decode.
+    body = _v1_rating({"solved": False})
+    with pytest.raises(envelope.DecodeError, match="is not that version's payload"):
+        envelope.decode(body)
