@@ -19,11 +19,11 @@ class IntakeSettings(ServiceSettings):
         "postgresql+asyncpg://hotline@127.0.0.1:55432/intake"
     )
     # A filing's way to dispatch: a short linger, which at a steady 100/s (a commit every
-    # 10 ms) holds nothing back, and under a burst gathers what 10 ms brings into one pass
-    # (docs/benchmarks.md: 8-28% less CPU per filing at the bench's burst). After a pass
-    # that found more than two (at 100/s about one in twelve, in a burst most), 20 ms: there
-    # the burst's queue sets the wait, and a longer linger gathers more per pass.
-    relay_linger_ms: float = Field(default=10.0, ge=0, le=1000)
+    # 10 ms) holds back a filing at most 5 ms, and under a burst gathers what comes
+    # meanwhile into one pass. While facts come faster than 400/s (shared.runtime.pacing),
+    # 20 ms: there the burst's queue sets the wait, and a longer linger gathers more per
+    # pass (docs/benchmarks.md: less CPU per filing at the bench's burst).
+    relay_linger_ms: float = Field(default=5.0, ge=0, le=1000)
     relay_busy_linger_ms: float = Field(default=20.0, ge=0, le=1000)
     # Open311 GeoReport v2 (/open311/v2/): partners' API keys as a JSON object mapping each
     # key to the partner's name ({"k3y": "wechat-miniapp"}); the name is the filing actor.

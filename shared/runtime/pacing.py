@@ -9,12 +9,13 @@ path pays no wait, a busy one waits at most `seconds` and pays the fixed price o
 what arrived meanwhile. A lingering consume loop's fetches are held by the broker as long
 (`shared.runtime.kafka.consumer`), so there a record after quiet may wait that much at the
 broker: the loops that linger long are off the way from a filing to its assignment
-(intake's relay, on it, lingers 10 ms; dispatch's consume loop not at all).
-A linger may have a longer `busy_seconds` (intake's relay: 20 ms), taken after a pass that
-found more than BUSY_RECORDS and left as soon as one finds that few again. Passes that keep
-finding more are a burst: there each record waits on the queue before its pass anyway, and
-a longer linger gathers more per pass; at the steady rate the short one is sized for, most
-passes find a record or two.
+(intake's relay, on it, lingers 5 ms; dispatch's consume loop not at all).
+A linger may have a longer `busy_seconds` (intake's relay: 20 ms), taken while records
+arrive faster than BUSY_RATE, their rate smoothed over RATE_SECONDS. In a burst each record
+waits on the queue before its pass anyway, and a longer linger gathers more per pass; at the
+steady rate the short linger is sized for (100/s), it is kept. A rate, not a pass's count,
+tells the two apart: at 100/s a 5 ms pass now and then finds three or four filings that
+committed together, and a count that low would take those for a burst.
 `OffsetCommits` moves a consumer's offsets at most once per
 COMMIT_SECONDS, and as soon as the loop runs out of records: the inbox already skips a
 record delivered twice, so a later commit costs at most a re-read after a crash or a
@@ -22,22 +23,30 @@ rebalance, never a second application.
 """
 
 import asyncio
+import math
 import time
 from typing import Any
 
 from aiokafka import TopicPartition
 
 COMMIT_SECONDS = 1.0
-BUSY_RECORDS = 2  # a pass that found more is a burst's: the next lingers `busy_seconds`
+# Records/s; faster is a burst. Twice the steady rate the short linger serves: 100 filings/s,
+# two facts each (received and forwarded).
+BUSY_RATE = 400.0
+RATE_SECONDS = 0.1  # how long a pass's records weigh in the rate (an exponential average)
 
 
 class Linger:
-    """At most one pass per `seconds` while work keeps coming (per `busy_seconds` after a
-    pass that found more than BUSY_RECORDS); none held back after quiet."""
+    """At most one pass per `seconds` while work keeps coming (per `busy_seconds` while it
+    comes faster than `busy_rate` records/s); none held back after quiet."""
 
-    def __init__(self, seconds: float, busy_seconds: float = 0.0) -> None:
+    def __init__(
+        self, seconds: float, busy_seconds: float = 0.0, busy_rate: float = BUSY_RATE
+    ) -> None:
         self.seconds = seconds
         self.busy_seconds = max(seconds, busy_seconds)  # never shorter: 0 is no busy linger
+        self.busy_rate = busy_rate
+        self.rate = 0.0  # records/s found by recent passes, decaying over RATE_SECONDS
         self._last = -float("inf")  # when the last pass that found work began
         self._next = seconds  # the linger after that pass
 
@@ -53,8 +62,13 @@ class Linger:
 
     def found_work(self, records: int = 1) -> None:
         """A pass that found work (`records` of it) begins now."""
-        self._last = time.monotonic()
-        self._next = self.busy_seconds if records > BUSY_RECORDS else self.seconds
+        now = time.monotonic()
+        # Each pass adds its records over RATE_SECONDS, and what came before fades by
+        # e^(-elapsed/RATE_SECONDS): records arriving at r per second hold the rate near r.
+        self.rate = self.rate * math.exp((self._last - now) / RATE_SECONDS)
+        self.rate += records / RATE_SECONDS
+        self._last = now
+        self._next = self.busy_seconds if self.rate > self.busy_rate else self.seconds
 
 
 class OffsetCommits:

@@ -77,8 +77,10 @@ async def test_after_a_pass_that_found_a_burst_the_relay_lingers_longer_then_not
     try:
         await polling.until(lambda: _true(relay.holds_role), what="the relay to take the role")
         await asyncio.sleep(0.2)
-        async with db.transaction() as tx:  # one commit: the first pass finds a burst
-            for appeal_id in [uuid4() for _ in range(pacing.BUSY_RECORDS + 1)]:
+        # One commit: the first pass finds a burst, more than the busy rate's worth.
+        burst = int(pacing.BUSY_RATE * pacing.RATE_SECONDS) + 1
+        async with db.transaction() as tx:
+            for appeal_id in [uuid4() for _ in range(burst)]:
                 await tx.append(appeal_id, [factories.received(appeal_id)], expected_version=0)
         await polling.until(lambda: _published(db), what="the burst to be published")
         burst_published = time.monotonic()

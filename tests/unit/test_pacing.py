@@ -1,8 +1,8 @@
 """The linger's schedule (shared.runtime.pacing.Linger), on a clock the test moves: quiet
-takes the next pass at once, a pass that found a record or two holds the next for the
-linger, one that found more (a burst's) for the busy linger, and the short one is back as
-soon as a pass finds little again. The relay and the consume loop under it run on real
-PostgreSQL and Kafka in tests/integration/test_pacing.py."""
+takes the next pass at once, records at a steady rate hold the next pass for the linger,
+a burst's rate for the busy linger, and the short one is back once the rate falls again.
+The relay and the consume loop under it run on real PostgreSQL and Kafka in
+tests/integration/test_pacing.py."""
 
 import time
 
@@ -27,26 +27,44 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
 
 
 def test_a_pass_after_quiet_is_due_at_once_and_the_next_after_the_linger(clock: Clock) -> None:
-    linger = pacing.Linger(0.010, busy_seconds=0.020)
+    linger = pacing.Linger(0.005, busy_seconds=0.020)
     assert linger.due_in() == 0.0
-    linger.found_work(pacing.BUSY_RECORDS)
-    assert linger.due_in() == pytest.approx(0.010)
-    clock.now += 0.004
-    assert linger.due_in() == pytest.approx(0.006)
+    linger.found_work(2)
+    assert linger.due_in() == pytest.approx(0.005)
+    clock.now += 0.002
+    assert linger.due_in() == pytest.approx(0.003)
     clock.now += 0.1  # quiet since: at once again
     assert linger.due_in() == 0.0
 
 
-def test_a_burst_lingers_longer_until_a_pass_finds_little_again(clock: Clock) -> None:
-    linger = pacing.Linger(0.010, busy_seconds=0.020)
-    linger.found_work(pacing.BUSY_RECORDS + 1)
+def _passes(linger: pacing.Linger, clock: Clock, *, rate: float, seconds: float) -> None:
+    """Passes as the linger allows them while records arrive at `rate` per second."""
+    end = clock.now + seconds
+    while clock.now < end:
+        wait = max(linger.due_in(), 0.001)
+        clock.now += wait
+        linger.found_work(max(1, round(rate * wait)))
+
+
+def test_the_steady_rate_keeps_the_short_linger_though_a_pass_finds_several(
+    clock: Clock,
+) -> None:
+    linger = pacing.Linger(0.005, busy_seconds=0.020)
+    _passes(linger, clock, rate=pacing.BUSY_RATE / 2, seconds=1.0)
+    assert linger.due_in() == pytest.approx(0.005)
+    clock.now += 0.005
+    linger.found_work(6)  # filings that committed together, not a burst
+    assert linger.due_in() == pytest.approx(0.005)
+
+
+def test_a_burst_lingers_longer_until_the_rate_falls_again(clock: Clock) -> None:
+    linger = pacing.Linger(0.005, busy_seconds=0.020)
+    _passes(linger, clock, rate=pacing.BUSY_RATE * 3, seconds=0.5)
+    assert linger.rate > pacing.BUSY_RATE
     assert linger.due_in() == pytest.approx(0.020)
-    clock.now += 0.020
-    linger.found_work(40)
-    assert linger.due_in() == pytest.approx(0.020)
-    clock.now += 0.020
-    linger.found_work(1)
-    assert linger.due_in() == pytest.approx(0.010)
+    _passes(linger, clock, rate=pacing.BUSY_RATE / 4, seconds=0.5)
+    assert linger.rate < pacing.BUSY_RATE
+    assert linger.due_in() == pytest.approx(0.005)
 
 
 def test_without_a_busy_linger_a_burst_keeps_the_linger(clock: Clock) -> None:
