@@ -13,9 +13,9 @@ broker: the loops that linger long are off the way from a filing to its assignme
 A linger may have a longer `busy_seconds` (intake's relay: 20 ms), taken while records
 arrive faster than BUSY_RATE, their rate smoothed over RATE_SECONDS. In a burst each record
 waits on the queue before its pass anyway, and a longer linger gathers more per pass; at the
-steady rate the short linger is sized for (100/s), it is kept. A rate, not a pass's count,
-tells the two apart: at 100/s a 5 ms pass now and then finds three or four filings that
-committed together, and a count that low would take those for a burst.
+steady rate the short linger is sized for (100 filings/s), it is kept. A rate, not a
+pass's count, tells the two apart: at 100/s a 5 ms pass now and then finds the facts of
+several filings that committed together, and a count that low would take those for a burst.
 `OffsetCommits` moves a consumer's offsets at most once per
 COMMIT_SECONDS, and as soon as the loop runs out of records: the inbox already skips a
 record delivered twice, so a later commit costs at most a re-read after a crash or a
@@ -38,14 +38,11 @@ RATE_SECONDS = 0.1  # how long a pass's records weigh in the rate (an exponentia
 
 class Linger:
     """At most one pass per `seconds` while work keeps coming (per `busy_seconds` while it
-    comes faster than `busy_rate` records/s); none held back after quiet."""
+    comes faster than BUSY_RATE records/s); none held back after quiet."""
 
-    def __init__(
-        self, seconds: float, busy_seconds: float = 0.0, busy_rate: float = BUSY_RATE
-    ) -> None:
+    def __init__(self, seconds: float, busy_seconds: float = 0.0) -> None:
         self.seconds = seconds
         self.busy_seconds = max(seconds, busy_seconds)  # never shorter: 0 is no busy linger
-        self.busy_rate = busy_rate
         self.rate = 0.0  # records/s found by recent passes, decaying over RATE_SECONDS
         self._last = -float("inf")  # when the last pass that found work began
         self._next = seconds  # the linger after that pass
@@ -68,7 +65,7 @@ class Linger:
         self.rate = self.rate * math.exp((self._last - now) / RATE_SECONDS)
         self.rate += records / RATE_SECONDS
         self._last = now
-        self._next = self.busy_seconds if self.rate > self.busy_rate else self.seconds
+        self._next = self.busy_seconds if self.rate > BUSY_RATE else self.seconds
 
 
 class OffsetCommits:
