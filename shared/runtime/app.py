@@ -41,6 +41,7 @@ from shared.runtime import (
 )
 from shared.runtime.batch import BatchRead
 from shared.runtime.changes import ChangeFeed
+from shared.runtime.commit_groups import CommitGroups, Transactions
 from shared.runtime.consumer import ConsumeLoop, FactHook, Handlers, ParkHook, subscriptions
 from shared.runtime.eventstore import Database
 from shared.runtime.outbox import OutboxRelay
@@ -63,7 +64,13 @@ class Runtime(Generic[SettingsT]):
     relay: OutboxRelay | None = None
     loop: ConsumeLoop | None = None
     changes: ChangeFeed | None = None  # waiting GETs' wake-ups; none: no waiting
+    # Where a route whose command may share its transaction runs it (commit_groups): the
+    # database itself (a transaction each) unless group commit is on.
+    commits: Transactions = field(init=False)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.commits = self.db
 
 
 BackgroundTask = Callable[[Runtime[SettingsT]], Coroutine[Any, Any, None]]
@@ -161,6 +168,10 @@ async def _start(spec: ServiceSpec[SettingsT]) -> Runtime[SettingsT]:
     # for what takes the engine's connections directly (locks, health checks, audit's reports).
     database = Database(engine, keep=settings.database_pool_size // 2)
     runtime = Runtime(settings, engine, database, spec.migrations_dir)
+    if settings.commit_group_size > 1:
+        runtime.commits = CommitGroups(
+            database, most=settings.commit_group_size, at_once=settings.commit_groups_open
+        )
     runtime.changes = ChangeFeed(
         engine.url.set(drivername="postgresql").render_as_string(hide_password=False),
         max_waiters=settings.max_waiting_requests,

@@ -5,7 +5,7 @@ records the inbox row, and a service's store module writes its read models, all 
 `tx.conn`, so they commit or vanish together.
 """
 
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar
 from uuid import UUID
@@ -37,6 +37,7 @@ _NOTIFY_CHANGED = f"SELECT pg_notify('{CHANGED_CHANNEL}', id) FROM unnest($1::te
 _HASH_AT = "SELECT hash FROM events WHERE stream_id = $1 AND version = $2"
 _LOAD = "SELECT body FROM events WHERE stream_id = $1 ORDER BY version"
 State = TypeVar("State")
+T = TypeVar("T")
 
 
 class ConcurrencyError(Exception):
@@ -278,6 +279,11 @@ class Database:
             finally:
                 if driver.is_in_transaction():  # cancelled mid-commit: never pooled open
                     await conn.invalidate()
+
+    async def run(self, action: Callable[[Tx], Coroutine[Any, Any, T]]) -> T:
+        """`action` in a transaction of its own (`commit_groups.Transactions`)."""
+        async with self.transaction() as tx:
+            return await action(tx)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[Tx]:

@@ -3,14 +3,15 @@ body gets 422. The record is written in the transaction that performs the reques
 
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Header
 
 from shared.envelope import canonical_json
-from shared.runtime.eventstore import Database, Tx
+from shared.runtime.commit_groups import Transactions
+from shared.runtime.eventstore import Tx
 from shared.runtime.problems import Problem
 
 # The request header, for routes that create something: `key: KeyHeader = None`.
@@ -71,25 +72,29 @@ async def remember(tx: Tx, *, scope: str, key: str, response: StoredResponse) ->
 
 
 async def run_once(
-    db: Database,
+    transactions: Transactions,
     *,
     scope: str,
     key: str | None,
     request_body: Callable[[], Any],
-    action: Callable[[Tx], Awaitable[StoredResponse]],
+    action: Callable[[Tx], Coroutine[Any, Any, StoredResponse]],
 ) -> StoredResponse:
-    """Run `action` in one transaction, answering a retried request from its first response.
+    """Run `action` in one transaction (`transactions.run`: its own, or one a group commit
+    shares), answering a retried request from its first response.
 
     Without a key the request is not deduplicated (and `request_body`, which builds the
     body a retry must repeat, is not called).
     """
-    async with db.transaction() as tx:
-        if key is None:
-            return await action(tx)
-        request_print = fingerprint(request_body())
+    if key is None:
+        return await transactions.run(action)
+    request_print = fingerprint(request_body())
+
+    async def once(tx: Tx) -> StoredResponse:
         prior = await claim(tx, scope=scope, key=key, request_fingerprint=request_print)
         if prior is not None:
             return prior
         response = await action(tx)
         await remember(tx, scope=scope, key=key, response=response)
         return response
+
+    return await transactions.run(once)
