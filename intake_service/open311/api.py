@@ -22,8 +22,10 @@ from intake_service.open311.http import (
     format_of,
 )
 from intake_service.routes.deps import IntakeRuntime
+from shared import events
 from shared.decisions import Context
 from shared.runtime import ratelimit
+from shared.runtime.eventstore import Tx
 from shared.runtime.ratelimit import client_of
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
@@ -119,8 +121,9 @@ async def create_request(suffix: str, request: Request, runtime: IntakeRuntime) 
     catalogue, _ = await catalogue_in_force(runtime)
     service = _service(catalogue, params.single(form, "service_code"))
     appeal, extras = filing.new_appeal(service, form)
-    async with runtime.db.transaction() as tx:
-        received = await appeal_filing.file_appeal(
+
+    async def accept(tx: Tx) -> events.AppealReceived:
+        return await appeal_filing.file_appeal(
             tx,
             appeal,
             context=Context(actor=f"partner:{partner}", now=datetime.now(UTC)),
@@ -128,6 +131,8 @@ async def create_request(suffix: str, request: Request, runtime: IntakeRuntime) 
             extras={**extras, "partner": partner},
             repeat_window=timedelta(hours=settings.repeat_window_hours),
         )
+
+    received = await runtime.commits.run(accept)
     created = {
         "service_request_id": str(received.subject),
         "service_notice": "已受理，将按类别派至责任单位 Received; it goes to the responsible unit",

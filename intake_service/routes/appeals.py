@@ -77,7 +77,7 @@ async def create_appeal(
         return idempotency.StoredResponse(201, body)
 
     answer = await idempotency.run_once(
-        runtime.db,
+        runtime.commits,
         scope=f"intake:appeals:{caller.subject}",
         key=idempotency_key,
         request_body=lambda: filing.model_dump(mode="json"),
