@@ -66,8 +66,8 @@ class ServiceSettings(BaseSettings):
     # Group commit (shared/runtime/commit_groups.py) for the routes that use it: at most
     # this many commands asked at once share one transaction (1: each its own), in at most
     # `commit_groups_open` transactions open at a time per process.
-    commit_group_size: int = Field(default=8, ge=1, le=64)
-    commit_groups_open: int = Field(default=4, ge=1, le=64)
+    commit_group_size: int = Field(default=16, ge=1, le=64)
+    commit_groups_open: int = Field(default=2, ge=1, le=64)
     # GETs one process may hold at once waiting for a change (`Prefer: wait`,
     # shared/runtime/changes.py); past it they are answered 503 with Retry-After.
     max_waiting_requests: int = Field(default=512, ge=0, le=100_000)
