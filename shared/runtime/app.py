@@ -170,7 +170,10 @@ async def _start(spec: ServiceSpec[SettingsT]) -> Runtime[SettingsT]:
     runtime = Runtime(settings, engine, database, spec.migrations_dir)
     if settings.commit_group_size > 1:
         runtime.commits = CommitGroups(
-            database, most=settings.commit_group_size, at_once=settings.commit_groups_open
+            database,
+            most=settings.commit_group_size,
+            at_once=settings.commit_groups_open,
+            service=settings.service_name,
         )
     runtime.changes = ChangeFeed(
         engine.url.set(drivername="postgresql").render_as_string(hide_password=False),

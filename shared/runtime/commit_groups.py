@@ -22,6 +22,7 @@ from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
+from shared.runtime import metrics
 from shared.runtime.eventstore import Database, Tx
 
 T = TypeVar("T")
@@ -51,8 +52,10 @@ class _ActionFailed(Exception):
 
 
 class CommitGroups:
-    def __init__(self, db: Database, *, most: int, at_once: int) -> None:
+    def __init__(self, db: Database, *, most: int, at_once: int, service: str) -> None:
         self._db = db
+        self._sizes = metrics.COMMIT_GROUP_COMMANDS.labels(service)
+        self._reruns = metrics.COMMIT_GROUP_RERUNS.labels(service)
         self._most = most
         self._at_once = at_once
         self._waiting: deque[_Waiting] = deque()
@@ -79,6 +82,7 @@ class CommitGroups:
             while self._waiting:
                 count = min(self._most, len(self._waiting))
                 group = [self._waiting.popleft() for _ in range(count)]
+                self._sizes.observe(count)
                 await (self._alone(group[0]) if count == 1 else self._together(group))
                 group = []
         finally:
@@ -97,6 +101,7 @@ class CommitGroups:
                     except Exception as exc:
                         raise _ActionFailed from exc
         except _ActionFailed:
+            self._reruns.inc(len(group))
             for waiting in group:  # rolled back: each again in a transaction of its own
                 await self._alone(waiting)
             return

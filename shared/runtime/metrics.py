@@ -57,6 +57,17 @@ PARKED = Counter(
 RETRIES = Counter(
     "hotline_consumer_retries_total", "Transient faults retried with backoff", ["service"]
 )
+COMMIT_GROUP_COMMANDS = Histogram(
+    "hotline_commit_group_commands",
+    "Commands each group commit's transaction ran (1: alone)",
+    ["service"],
+    buckets=(1, 2, 4, 8, 16, 32, 64),
+)
+COMMIT_GROUP_RERUNS = Counter(
+    "hotline_commit_group_reruns_total",
+    "Commands run again alone after a member of their group failed",
+    ["service"],
+)
 WEBHOOK_DELIVERIES = Counter(
     "hotline_webhook_deliveries_total",
     "Webhook delivery attempts by outcome: delivered, retried (another attempt is due) or "

@@ -9,6 +9,7 @@ from uuid import UUID
 
 import asyncpg
 import pytest
+from prometheus_client import REGISTRY
 
 from shared.runtime import idempotency
 from shared.runtime.commit_groups import CommitGroups
@@ -18,6 +19,7 @@ from tests.unit import factories
 pytestmark = pytest.mark.integration
 
 CALLER: contextvars.ContextVar[str] = contextvars.ContextVar("caller", default="none")
+SERVICE = "test-groups"
 
 
 async def _file(tx: Tx) -> tuple[UUID, int]:
@@ -25,6 +27,10 @@ async def _file(tx: Tx) -> tuple[UUID, int]:
     received = factories.received()
     await tx.append(received.subject, [received], expected_version=0)
     return received.subject, int(await tx.driver.fetchval("SELECT txid_current()"))
+
+
+def _sample(name: str) -> float:
+    return REGISTRY.get_sample_value(name, {"service": SERVICE}) or 0.0
 
 
 async def _streams(db: Database, ids: list[UUID]) -> dict[UUID, int]:
@@ -36,26 +42,32 @@ async def _streams(db: Database, ids: list[UUID]) -> dict[UUID, int]:
 
 
 async def test_commands_asked_at_once_share_a_transaction_each_kept(db: Database) -> None:
-    groups = CommitGroups(db, most=8, at_once=1)
+    groups = CommitGroups(db, most=8, at_once=1, service=SERVICE)
+    transactions, commands = (
+        _sample(f"hotline_commit_group_commands_{each}") for each in ("count", "sum")
+    )
 
     filed = await asyncio.gather(*(groups.run(_file) for _ in range(10)))
 
     # All ten were waiting when the one open group began: eight, then the two left.
     assert sorted(Counter(txid for _, txid in filed).values()) == [2, 8]
     assert await _streams(db, [stream for stream, _ in filed]) == {s: 1 for s, _ in filed}
+    assert _sample("hotline_commit_group_commands_count") == transactions + 2
+    assert _sample("hotline_commit_group_commands_sum") == commands + 10
 
 
 async def test_one_asked_alone_runs_alone(db: Database) -> None:
-    groups = CommitGroups(db, most=8, at_once=2)
+    groups = CommitGroups(db, most=8, at_once=2, service=SERVICE)
     first = await groups.run(_file)
     second = await groups.run(_file)
     assert first[1] != second[1]
 
 
 async def test_a_failing_command_fails_alone_and_the_others_commit(db: Database) -> None:
-    groups = CommitGroups(db, most=8, at_once=1)
+    groups = CommitGroups(db, most=8, at_once=1, service=SERVICE)
     runs: Counter[str] = Counter()
     written: list[UUID] = []
+    reruns = _sample("hotline_commit_group_reruns_total")
 
     def command(name: str) -> Any:
         async def action(tx: Tx) -> tuple[UUID, int]:
@@ -78,12 +90,13 @@ async def test_a_failing_command_fails_alone_and_the_others_commit(db: Database)
     assert isinstance(c, tuple)
     assert a[1] != c[1]  # after the group rolled back, each ran in a transaction of its own
     assert runs == {"a": 2, "bad": 2, "c": 1}  # c's turn had not come when bad failed
+    assert _sample("hotline_commit_group_reruns_total") == reruns + 3
     # Of all the writes made, only the last run of each that succeeded is kept.
     assert await _streams(db, written) == {a[0]: 1, c[0]: 1}
 
 
 async def test_a_failed_commit_fails_every_member_and_none_runs_again(db: Database) -> None:
-    groups = CommitGroups(db, most=8, at_once=1)
+    groups = CommitGroups(db, most=8, at_once=1, service=SERVICE)
     runs = 0
 
     async def action(tx: Tx) -> UUID:
@@ -105,7 +118,7 @@ async def test_a_failed_commit_fails_every_member_and_none_runs_again(db: Databa
 
 
 async def test_each_action_runs_in_its_callers_context(db: Database) -> None:
-    groups = CommitGroups(db, most=8, at_once=1)
+    groups = CommitGroups(db, most=8, at_once=1, service=SERVICE)
 
     async def asked_by(name: str) -> str:
         CALLER.set(name)
@@ -122,7 +135,7 @@ async def test_each_action_runs_in_its_callers_context(db: Database) -> None:
 
 
 async def test_twin_requests_in_one_group_have_one_effect(db: Database) -> None:
-    groups = CommitGroups(db, most=8, at_once=1)
+    groups = CommitGroups(db, most=8, at_once=1, service=SERVICE)
     effects: list[UUID] = []
 
     async def create(tx: Tx) -> idempotency.StoredResponse:
@@ -143,7 +156,7 @@ async def test_twin_requests_in_one_group_have_one_effect(db: Database) -> None:
 
 
 async def test_groups_that_deadlock_are_taken_apart_and_all_commit(db: Database) -> None:
-    groups = CommitGroups(db, most=2, at_once=2)
+    groups = CommitGroups(db, most=2, at_once=2, service=SERVICE)
 
     def locking(key: int) -> Any:
         async def action(tx: Tx) -> int:
