@@ -105,7 +105,7 @@ class CommitGroups:
             for waiting in group:  # rolled back: each again in a transaction of its own
                 await self._alone(waiting)
             return
-        except Exception as exc:  # the commit: its outcome is every member's
+        except Exception as exc:  # the transaction's own (its connection, its commit): all's
             for waiting in group:
                 _answer(waiting, error=exc)
             return
