@@ -10,7 +10,7 @@ from audit_service import checkpoints
 from audit_service.domain import proofs
 from shared import topics
 from shared.runtime import kafka
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from shared.runtime.timers import Sweep
 
 DEADLINE_SECONDS = 30.0

@@ -35,7 +35,7 @@ from benchmarks import measure
 from shared import envelope, events, topics
 from shared.runtime import faults, kafka
 from shared.runtime.consumer import ConsumeLoop, subscriptions
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from tests.support import infra
 from tests.unit import factories
 

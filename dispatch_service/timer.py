@@ -14,7 +14,7 @@ from dispatch_service import calendars, commands, domain, store
 from shared import events
 from shared.decisions import Context
 from shared.runtime.commands import Decide, execute
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 
 SWEEP_LIMIT = 200
 

@@ -22,7 +22,6 @@ from feedback_service.store import read_models
 from shared import events
 from shared.decisions import Context
 from shared.runtime import idempotency
-from shared.runtime.app import Runtime
 from shared.runtime.auth import Principal
 from shared.runtime.commands import (
     Aggregate,
@@ -33,6 +32,7 @@ from shared.runtime.commands import (
     state_of,
 )
 from shared.runtime.eventstore import Tx
+from shared.runtime.running import Runtime
 
 ACTOR = "service:feedback"
 CONFLICT_ATTEMPTS = 3

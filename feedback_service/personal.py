@@ -8,7 +8,7 @@ from feedback_service.settings import FeedbackSettings
 from feedback_service.store import notifications
 from shared.personal_data import Sealed, seal_text
 from shared.runtime.citizen_keys import KeyClient, KeyUnavailable
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from shared.runtime.problems import Problem
 
 

@@ -22,7 +22,7 @@ from feedback_service.store import notifications as nstore
 from shared import personal_data
 from shared.runtime import logs, metrics, tracing
 from shared.runtime.citizen_keys import KeyClient, KeyUnavailable
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 
 log = logging.getLogger("hotline.webhooks")
 BATCH = 50

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from feedback_service import commands
 from feedback_service.store import read_models
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 
 SWEEP_LIMIT = 200
 

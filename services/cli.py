@@ -23,7 +23,7 @@ from intake_service.store import knowledge as knowledge_store
 from services import audit_cli
 from services.catalog import SERVICES
 from shared.runtime import auth, kafka, migrations
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from shared.runtime.settings import load
 
 OPERATOR_SCOPES = [

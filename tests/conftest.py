@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from intake_service.main import MIGRATIONS as INTAKE_MIGRATIONS
 from shared.runtime import trace_provider
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from tests.support import infra
 
 # Unset means production (which refuses the built-in keys the tests sign with): the tests

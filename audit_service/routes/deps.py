@@ -5,6 +5,6 @@ from typing import Annotated
 from fastapi import Depends
 
 from audit_service.settings import AuditSettings
-from shared.runtime.app import Runtime, get_runtime
+from shared.runtime.running import Runtime, get_runtime
 
 AuditRuntime = Annotated[Runtime[AuditSettings], Depends(get_runtime)]

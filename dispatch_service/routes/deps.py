@@ -12,10 +12,10 @@ from pydantic import BaseModel, ConfigDict
 from dispatch_service import commands, store, views
 from dispatch_service.settings import DispatchSettings
 from shared.runtime import openapi, preconditions
-from shared.runtime.app import Runtime, get_runtime
 from shared.runtime.auth import Principal, require
 from shared.runtime.commands import Outcome
 from shared.runtime.eventstore import Tx
+from shared.runtime.running import Runtime, get_runtime
 
 DispatchRuntime = Annotated[Runtime[DispatchSettings], Depends(get_runtime)]
 Reader = Annotated[Principal, require("workorders:read")]

@@ -9,9 +9,9 @@ from pydantic import AnyHttpUrl
 from feedback_service import targets
 from feedback_service.settings import FeedbackSettings
 from shared.runtime import pagination
-from shared.runtime.app import Runtime, get_runtime
 from shared.runtime.openapi import problem
 from shared.runtime.problems import invalid_field
+from shared.runtime.running import Runtime, get_runtime
 
 FeedbackRuntime = Annotated[Runtime[FeedbackSettings], Depends(get_runtime)]
 # Items per page. Feedback's lists took up to 500 before they were paged, and its clients

@@ -7,9 +7,9 @@ from uuid import UUID
 from fastapi import Depends
 
 from intake_service.settings import IntakeSettings
-from shared.runtime.app import Runtime, get_runtime
 from shared.runtime.auth import Principal, require
 from shared.runtime.problems import not_found
+from shared.runtime.running import Runtime, get_runtime
 
 READ: Final = "appeals:read"
 WRITE: Final = "appeals:write"

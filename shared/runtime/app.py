@@ -11,26 +11,21 @@ import gc
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any, Generic, TypeVar
+from typing import Any, Generic
 
-from fastapi import APIRouter, Depends, FastAPI, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, FastAPI
 from fastapi_offline import FastAPIOffline
-from prometheus_client import CONTENT_TYPE_LATEST
-from sqlalchemy import text
 from sqlalchemy.ext import asyncio as sa_asyncio
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared import topics
 from shared.runtime import (
     auth,
     bodylimit,
     faults,
+    health,
     http,
     kafka,
     logs,
-    metrics,
-    migrations,
     openapi,
     poolmetrics,
     problems,
@@ -41,38 +36,13 @@ from shared.runtime import (
 )
 from shared.runtime.batch import BatchRead
 from shared.runtime.changes import ChangeFeed
-from shared.runtime.commit_groups import CommitGroups, Transactions
+from shared.runtime.commit_groups import CommitGroups
 from shared.runtime.consumer import ConsumeLoop, FactHook, Handlers, ParkHook, subscriptions
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from shared.runtime.outbox import OutboxRelay
-from shared.runtime.settings import ServiceSettings
+from shared.runtime.running import Runtime, SettingsT
 
-SettingsT = TypeVar("SettingsT", bound=ServiceSettings)
 YOUNG_COLLECTION_THRESHOLD = 10_000  # net allocations between young collections (default 700)
-
-
-@dataclass
-class Runtime(Generic[SettingsT]):
-    """What a running service holds; routes reach it through a `Runtime[TheirSettings]`
-    dependency (each service names one alias), so settings are typed without casts."""
-
-    settings: SettingsT
-    engine: AsyncEngine
-    db: Database
-    migrations_dir: Path
-    stopping: asyncio.Event = field(default_factory=asyncio.Event)
-    relay: OutboxRelay | None = None
-    loop: ConsumeLoop | None = None
-    changes: ChangeFeed | None = None  # waiting GETs' wake-ups; none: no waiting
-    # Where a route whose command may share its transaction runs it (commit_groups): the
-    # database itself (a transaction each) unless group commit is on.
-    commits: Transactions = field(init=False)
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        self.commits = self.db
-
-
 BackgroundTask = Callable[[Runtime[SettingsT]], Coroutine[Any, Any, None]]
 
 
@@ -96,16 +66,6 @@ class ServiceSpec(Generic[SettingsT]):
     title: str = "hotline service"
     # Routes (exact paths) whose bodies may be larger than bodylimit.DEFAULT_LIMIT.
     body_limits: Mapping[str, int] = field(default_factory=dict)
-
-
-async def get_runtime(request: Request) -> Runtime[Any]:
-    # async: FastAPI runs a plain `def` dependency in its thread pool, a thread hop (and GIL
-    # hand-over) on every request for one attribute read.
-    runtime: Runtime[Any] = request.app.state.runtime
-    return runtime
-
-
-RuntimeDep = Annotated[Runtime[ServiceSettings], Depends(get_runtime)]
 
 
 def create_service(spec: ServiceSpec[SettingsT]) -> FastAPI:
@@ -142,7 +102,7 @@ def create_service(spec: ServiceSpec[SettingsT]) -> FastAPI:
     app.state.rate_limiter = ratelimit.RateLimiter()
     problems.install(app)
     openapi.install(app, token_url=settings.oauth2_token_url)
-    app.include_router(_health_router())
+    app.include_router(health.router())
     if settings.process_role != "worker":  # a worker answers health and metrics only
         for router in [spec.router] if isinstance(spec.router, APIRouter) else spec.router:
             app.include_router(router)
@@ -241,66 +201,3 @@ async def _stop(runtime: Runtime[Any]) -> None:
     poolmetrics.POOLS.forget(runtime.settings.service_name, runtime.db)
     await runtime.db.close()
     await runtime.engine.dispose()
-
-
-async def _kafka_answers(runtime: Runtime[Any]) -> bool | None:
-    """A metadata round trip to the broker within a second, through whichever client this
-    replica uses; None when it uses none (a standby relay and no consumer: intake accepts
-    appeals into its outbox without Kafka, so that replica is ready all the same)."""
-    try:
-        async with asyncio.timeout(1.0):
-            if runtime.relay is not None and runtime.relay.producer is not None:
-                await runtime.relay.producer.client.fetch_all_metadata()
-            elif runtime.loop is not None:
-                if runtime.loop.consumer is None:
-                    return False
-                await runtime.loop.consumer.topics()
-            else:
-                return None
-        return True
-    except Exception:
-        return False
-
-
-def _health_router() -> APIRouter:
-    router = APIRouter(include_in_schema=False)
-
-    @router.get("/livez")
-    @router.get("/healthz")
-    async def livez() -> dict[str, str]:
-        return {"status": "ok"}  # the event loop answered: liveness checks nothing else
-
-    @router.get("/readyz")
-    async def readyz(runtime: RuntimeDep) -> JSONResponse:
-        """Ready (200) while the process is not stopping and its database answers at the
-        migrations' head: that is all the HTTP side needs. Kafka does not decide readiness:
-        commands commit to the outbox, which the relay publishes once the broker is back, and
-        queries read PostgreSQL. So a broker outage (and a consume loop that cannot run
-        meanwhile) shows as `"kafka": "degraded"`, `"consume_loop": false` and
-        `"status": "degraded"`, still 200; alerts on outbox age and consumer lag tell it."""
-        checks: dict[str, bool | str] = {"not_stopping": not runtime.stopping.is_set()}
-        try:
-            async with asyncio.timeout(1.0), runtime.engine.connect() as conn:
-                await conn.execute(text("SELECT 1"))
-                checks["database"] = True
-                checks["migrations_at_head"] = await migrations.at_head(
-                    conn, runtime.migrations_dir
-                )
-        except Exception:
-            checks.setdefault("database", False)
-            checks.setdefault("migrations_at_head", False)
-        ready = all(checks.values())
-        healthy = True
-        if runtime.loop is not None:
-            checks["consume_loop"] = healthy = runtime.loop.running
-        if (kafka_ok := await _kafka_answers(runtime)) is not None:
-            checks["kafka"] = "ok" if kafka_ok else "degraded"
-            healthy = healthy and kafka_ok
-        status = "unready" if not ready else "ready" if healthy else "degraded"
-        return JSONResponse({"status": status, "checks": checks}, status_code=200 if ready else 503)
-
-    @router.get("/metrics")
-    async def metrics_page() -> Response:
-        return Response(metrics.exposition(), media_type=CONTENT_TYPE_LATEST)
-
-    return router

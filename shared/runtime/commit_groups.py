@@ -23,7 +23,8 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
 from shared.runtime import metrics
-from shared.runtime.eventstore import Database, Tx
+from shared.runtime.database import Database
+from shared.runtime.eventstore import Tx
 
 T = TypeVar("T")
 Action = Callable[[Tx], Coroutine[Any, Any, T]]

@@ -18,8 +18,9 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
 from shared import envelope, topics
 from shared.runtime import deliveries, faults, logs, metrics, pacing, tracing
 from shared.runtime.batch import BatchRead, BatchTx
+from shared.runtime.database import Database
 from shared.runtime.deliveries import Delivery, FactHook, Handlers, ParkHook, is_transient
-from shared.runtime.eventstore import Database, Tx
+from shared.runtime.eventstore import Tx
 from shared.runtime.reading import Reader
 
 __all__ = ["ConsumeLoop", "Delivery", "FactHook", "Handlers", "ParkHook"]

@@ -22,7 +22,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from shared.runtime import eventstore, faults, logs, metrics, outbox_rows, pacing, tracing
+from shared.runtime import database, eventstore, faults, logs, metrics, outbox_rows, pacing, tracing
 
 log = logging.getLogger("hotline.outbox")
 
@@ -162,7 +162,7 @@ class OutboxRelay:
             async with self._session.transaction():
                 published = await self._publish_on(self._session, producer)
         else:
-            async with eventstore.Database(self._engine).transaction() as tx:
+            async with database.Database(self._engine).transaction() as tx:
                 published = await self._publish_on(tx.driver, producer)
         metrics.EVENTS_PUBLISHED.labels(self._service).inc(published)
         return published

@@ -12,7 +12,7 @@ from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 from sqlalchemy.pool import QueuePool
 
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 
 
 class PoolCollector(Collector):

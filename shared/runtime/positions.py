@@ -33,7 +33,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.runtime import bulk
 from shared.runtime.batch import BatchTx
 from shared.runtime.consumer import Delivery
-from shared.runtime.eventstore import Database, Tx
+from shared.runtime.database import Database
+from shared.runtime.eventstore import Tx
 from shared.runtime.problems import Problem
 from shared.runtime.schema import NAMING_CONVENTION
 

@@ -28,8 +28,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared.runtime import metrics, tracing
-from shared.runtime.app import Runtime
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
+from shared.runtime.running import Runtime
 
 log = logging.getLogger("hotline.timer")
 

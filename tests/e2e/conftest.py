@@ -6,7 +6,7 @@ import pytest
 
 from dispatch_service import seed
 from services.processes import ServiceProcess
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from tests.support import processes
 
 

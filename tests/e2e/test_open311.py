@@ -15,7 +15,7 @@ from intake_service import catalogue_seed
 from intake_service import store as intake_store
 from services.cli import DEPARTMENT_SCOPES
 from services.processes import ServiceProcess
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from tests.e2e.conftest import Stack, running_stack
 from tests.support import infra, polling, processes
 from tests.support.processes import OPERATOR, bearer

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from dispatch_service import calendars, commands, domain, seed, store, timer
 from dispatch_service.main import MIGRATIONS
 from shared.runtime.commands import execute
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from shared.workdays import Arrangement
 from tests.support import infra
 from tests.unit import factories

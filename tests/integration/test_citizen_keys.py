@@ -10,7 +10,7 @@ from intake_service import domain, filing, personal
 from intake_service.settings import IntakeSettings
 from shared import events
 from shared.decisions import Context
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from tests.unit import factories
 
 pytestmark = pytest.mark.integration

@@ -13,7 +13,8 @@ from prometheus_client import REGISTRY
 
 from shared.runtime import idempotency
 from shared.runtime.commit_groups import CommitGroups
-from shared.runtime.eventstore import Database, Tx
+from shared.runtime.database import Database
+from shared.runtime.eventstore import Tx
 from tests.unit import factories
 
 pytestmark = pytest.mark.integration

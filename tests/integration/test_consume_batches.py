@@ -31,7 +31,7 @@ from shared import envelope, events, topics
 from shared.runtime import positions
 from shared.runtime.batch import BatchTx
 from shared.runtime.consumer import Delivery
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from tests.integration.test_one_transaction import APPEAL, KEYRING, OPERATOR
 from tests.support import consuming, infra
 from tests.unit import factories

@@ -26,10 +26,11 @@ from dispatch_service.settings import DispatchSettings
 from dispatch_service.store import work_orders
 from shared import envelope, events, topics
 from shared.runtime import faults, metrics
-from shared.runtime.app import Runtime
 from shared.runtime.auth import Principal
 from shared.runtime.consumer import ConsumeLoop
-from shared.runtime.eventstore import CHANGED_CHANNEL, Database
+from shared.runtime.database import Database
+from shared.runtime.eventstore import CHANGED_CHANNEL
+from shared.runtime.running import Runtime
 from tests.support import consuming, infra
 from tests.unit import factories
 

@@ -14,7 +14,7 @@ from dispatch_service import commands, domain, handlers, seed, store, timer
 from dispatch_service.main import MIGRATIONS
 from shared import events
 from shared.runtime.auth import Principal
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from tests.support import infra
 from tests.unit import factories
 

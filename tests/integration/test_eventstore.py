@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared import events
 from shared.runtime import idempotency
-from shared.runtime.eventstore import ConcurrencyError, Database, Tx
+from shared.runtime.database import Database
+from shared.runtime.eventstore import ConcurrencyError, Tx
 from shared.runtime.problems import Problem
 from tests.support import chains, infra
 from tests.unit import factories

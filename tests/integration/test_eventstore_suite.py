@@ -3,7 +3,7 @@ keeps (tests/unit/test_eventstore_memory.py)."""
 
 import pytest
 
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from tests.support.eventstore_suite import EventStoreSuite, Store
 
 pytestmark = pytest.mark.integration

@@ -18,9 +18,9 @@ from feedback_service.settings import FeedbackSettings
 from feedback_service.store import notifications, read_models
 from shared import events
 from shared.decisions import Context
-from shared.runtime.app import Runtime
 from shared.runtime.auth import Principal
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
+from shared.runtime.running import Runtime
 from tests.support import infra
 from tests.unit import factories
 

@@ -14,7 +14,7 @@ from feedback_service.store import read_models
 from shared import events
 from shared.decisions import Context
 from shared.runtime.commands import execute
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from tests.support import infra
 from tests.unit import factories
 

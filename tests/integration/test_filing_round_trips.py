@@ -14,7 +14,7 @@ from intake_service.main import MIGRATIONS
 from intake_service.settings import IntakeSettings
 from shared import events
 from shared.decisions import Context
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from shared.runtime.problems import Problem
 from tests.support import infra
 from tests.unit import factories

@@ -13,7 +13,7 @@ from intake_service.domain import knowledge
 from intake_service.main import MIGRATIONS
 from intake_service.store import knowledge as kb
 from services import cli
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from tests.support import infra
 
 

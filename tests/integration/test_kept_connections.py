@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from intake_service.main import MIGRATIONS as INTAKE_MIGRATIONS
 from shared.runtime import poolmetrics
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from tests.support import infra
 
 pytestmark = pytest.mark.integration

@@ -30,7 +30,8 @@ from shared.decisions import Context
 from shared.runtime import faults, metrics, positions
 from shared.runtime.batch import BatchTx
 from shared.runtime.consumer import ConsumeLoop
-from shared.runtime.eventstore import ConcurrencyError, Database, Tx
+from shared.runtime.database import Database
+from shared.runtime.eventstore import ConcurrencyError, Tx
 from tests.support import consuming, infra
 from tests.unit import factories
 

@@ -23,7 +23,7 @@ from intake_service.store import updates as feed_store
 from shared import events
 from shared.decisions import Context
 from shared.runtime import migrations
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from tests.support import infra
 from tests.unit import factories
 

@@ -14,7 +14,8 @@ import pytest
 from shared import envelope, topics
 from shared.runtime import faults, kafka, outbox, outbox_rows, pacing
 from shared.runtime.consumer import ConsumeLoop, Delivery
-from shared.runtime.eventstore import Database, Tx
+from shared.runtime.database import Database
+from shared.runtime.eventstore import Tx
 from shared.runtime.outbox import OutboxRelay
 from tests.support import infra, polling
 from tests.unit import factories

@@ -9,7 +9,7 @@ import pytest
 
 from shared import events
 from shared.runtime import faults, kafka, outbox_rows
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from shared.runtime.outbox import OutboxRelay
 from tests.support import infra, polling
 from tests.unit import factories

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from intake_service.main import MIGRATIONS
 from intake_service.store import filed
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from tests.support import infra, polling
 from tests.unit import factories
 

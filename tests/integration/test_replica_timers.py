@@ -19,9 +19,9 @@ from feedback_service.main import MIGRATIONS
 from feedback_service.store import read_models
 from shared.decisions import Context
 from shared.runtime import timers
-from shared.runtime.app import Runtime
 from shared.runtime.commands import execute
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
+from shared.runtime.running import Runtime
 from tests.support import infra, polling
 from tests.unit import factories
 

@@ -15,7 +15,7 @@ from audit_service import checkpoints, handlers, store
 from audit_service.domain import findings
 from audit_service.verification import FactCheck, StoreCheck
 from shared import envelope, topics
-from shared.runtime import deliveries, eventstore
+from shared.runtime import database, deliveries
 from tests.integration.test_tamper import _deliveries, audit
 
 pytestmark = pytest.mark.integration
@@ -25,7 +25,7 @@ __all__ = ["audit"]
 async def _park(engine: AsyncEngine, offset: int, body: bytes) -> None:
     record = SimpleNamespace(topic=topics.BY_SOURCE["dispatch"], partition=3, offset=offset,
                              key=None, value=body)  # fmt: skip
-    async with eventstore.Database(engine).transaction() as tx:
+    async with database.Database(engine).transaction() as tx:
         await deliveries.park(
             tx.conn, group="audit", topic=record.topic, partition=record.partition,
             offset=record.offset, key=None, body=body, reason="not a fact",

@@ -21,7 +21,7 @@ from intake_service.main import MIGRATIONS as INTAKE_MIGRATIONS
 from shared import envelope, topics
 from shared.runtime import schema, selfcheck
 from shared.runtime.consumer import Delivery
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from tests.support import infra
 from tests.unit import factories
 

@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext import asyncio as sa_asyncio
 
 from shared.runtime import faults, tracing
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from shared.runtime.outbox import OutboxRelay
 from tests.support import infra
 from tests.unit import factories

@@ -17,7 +17,7 @@ from benchmarks import measure
 from feedback_service import handlers
 from services.processes import ServiceProcess
 from shared import events
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from tests.support import processes
 from tests.unit import factories
 

@@ -18,7 +18,7 @@ from feedback_service.main import MIGRATIONS
 from feedback_service.settings import FeedbackSettings
 from feedback_service.store import notifications as nstore
 from shared import events
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 from tests.support import infra
 from tests.support.webhook_receiver import Received, receiver
 from tests.unit import factories

@@ -27,11 +27,11 @@ from dispatch_service.settings import DispatchSettings
 from dispatch_service.store import work_orders
 from shared import events
 from shared.runtime import metrics
-from shared.runtime.app import Runtime
 from shared.runtime.auth import Principal
 from shared.runtime.batch import BatchTx
 from shared.runtime.consumer import ConsumeLoop
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
+from shared.runtime.running import Runtime
 from tests.integration.test_dispatch_round_trips import _record, seeded_consume_loop
 from tests.support import infra
 from tests.unit import factories

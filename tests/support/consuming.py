@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from shared import envelope
 from shared.runtime import faults
 from shared.runtime.consumer import ConsumeLoop
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 
 
 def records(*facts: envelope.Recorded, topic: str) -> list[Any]:

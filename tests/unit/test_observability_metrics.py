@@ -5,7 +5,7 @@ from prometheus_client import REGISTRY, generate_latest
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.runtime import metrics, poolmetrics
-from shared.runtime.eventstore import Database
+from shared.runtime.database import Database
 
 
 def test_the_pool_is_read_at_scrape_time() -> None:
