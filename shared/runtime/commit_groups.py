@@ -19,22 +19,13 @@ member's error: running them again could apply twice what was in fact committed.
 import asyncio
 import contextvars
 from collections import deque
-from collections.abc import Callable, Coroutine
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from shared.runtime import metrics
-from shared.runtime.database import Database
+from shared.runtime.database import Action, Database
 from shared.runtime.eventstore import Tx
 
 T = TypeVar("T")
-Action = Callable[[Tx], Coroutine[Any, Any, T]]
-
-
-class Transactions(Protocol):
-    """How a route runs its command's action in a transaction: `Database` (one each) or
-    `CommitGroups` (shared with what was asked at the same time)."""
-
-    async def run(self, action: Action[T]) -> T: ...
 
 
 class _Waiting:

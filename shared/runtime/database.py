@@ -4,7 +4,7 @@
 
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
@@ -12,6 +12,15 @@ from shared.runtime import connections, tracing
 from shared.runtime.eventstore import Tx
 
 T = TypeVar("T")
+# A command's work in the transaction it is given: facts, read model, idempotency record.
+Action = Callable[[Tx], Coroutine[Any, Any, T]]
+
+
+class Transactions(Protocol):
+    """How a route runs its command's action in a transaction: `Database` (one each) or
+    `commit_groups.CommitGroups` (shared with the commands asked at the same time)."""
+
+    async def run(self, action: Action[T]) -> T: ...
 
 
 class Database:
@@ -39,8 +48,8 @@ class Database:
                 if driver.is_in_transaction():  # cancelled mid-commit: never pooled open
                     await conn.invalidate()
 
-    async def run(self, action: Callable[[Tx], Coroutine[Any, Any, T]]) -> T:
-        """`action` in a transaction of its own (`commit_groups.Transactions`)."""
+    async def run(self, action: Action[T]) -> T:
+        """`action` in a transaction of its own (`Transactions`)."""
         async with self.transaction() as tx:
             return await action(tx)
 

@@ -3,14 +3,14 @@ body gets 422. The record is written in the transaction that performs the reques
 
 import hashlib
 import json
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Header
 
 from shared.envelope import canonical_json
-from shared.runtime.commit_groups import Transactions
+from shared.runtime.database import Action, Transactions
 from shared.runtime.eventstore import Tx
 from shared.runtime.problems import Problem
 
@@ -77,7 +77,7 @@ async def run_once(
     scope: str,
     key: str | None,
     request_body: Callable[[], Any],
-    action: Callable[[Tx], Coroutine[Any, Any, StoredResponse]],
+    action: Action[StoredResponse],
 ) -> StoredResponse:
     """Run `action` in one transaction (`transactions.run`: its own, or one a group commit
     shares), answering a retried request from its first response.

@@ -9,9 +9,8 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from shared.runtime.changes import ChangeFeed
-from shared.runtime.commit_groups import Transactions
 from shared.runtime.consumer import ConsumeLoop
-from shared.runtime.database import Database
+from shared.runtime.database import Database, Transactions
 from shared.runtime.outbox import OutboxRelay
 from shared.runtime.settings import ServiceSettings
 
