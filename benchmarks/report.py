@@ -68,7 +68,9 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             f"{replay['replay_facts_per_s']} ({replay['ratio']} of plain)",
             f"plain aiokafka {replay['plain_consume_per_s']}/s; beside a live store holding"
             f" the facts {replay['beside_live_facts_per_s']}/s"
-            f" ({replay['beside_live_ratio']} of plain)",
+            f" ({replay['beside_live_ratio']} of plain); PostgreSQL alone storing them"
+            f" {replay['database_floor_facts_per_s']}/s"
+            f" ({replay['database_floor_ratio']} of plain)",
             f">= 0.3 of plain: {_check(replay['ratio'] >= 0.3)}",
         ),
         (

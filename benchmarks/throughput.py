@@ -18,9 +18,9 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from audit_service import replay
+from audit_service import replay, store
 from audit_service.main import MIGRATIONS as AUDIT_MIGRATIONS
 from benchmarks import measure
 from intake_service.settings import IntakeSettings
@@ -187,6 +187,7 @@ async def bench_replay() -> dict[str, Any]:
         async with engine.connect() as conn:
             scoped = await conn.execution_options(schema_translate_map={None: schema_name})
             _, digest_seconds = await _timed(lambda: replay.digests(scoped, ends))
+        floor_seconds = await _database_floor(engine, schema_name)
         # Again beside a live store holding the same facts, as a replay usually runs: the
         # event models are then built only for facts live audit does not hold (replay.py).
         await _fill_live_store(infra.owner_url(url), schema_name)
@@ -208,8 +209,27 @@ async def bench_replay() -> dict[str, Any]:
         "ratio": round(replay_rate / plain_rate, 3),
         "beside_live_facts_per_s": round(beside_rate),
         "beside_live_ratio": round(beside_rate / (plain_again / plain_again_seconds), 3),
+        "database_floor_facts_per_s": round(rebuilt / floor_seconds),
+        "database_floor_ratio": round(rebuilt / floor_seconds / plain_rate, 3),
         "timeline_and_digest_seconds": round(digest_seconds, 1),
     }
+
+
+async def _database_floor(engine: AsyncEngine, replayed: str) -> float:
+    """Seconds PostgreSQL alone takes for a replay's writing: the replayed rows inserted
+    again into a fresh projection table, server-side, and indexed at the end as a replay's
+    are. No Kafka, no Python, no wire: what any replay that stores these rows pays here."""
+    async with engine.begin() as conn:
+        await store.create_projection_schema(conn, "floor")
+        await store.begin_bulk_load(conn, "floor")
+    started = time.perf_counter()
+    async with engine.begin() as conn:
+        await conn.execute(
+            text(f'INSERT INTO floor.facts SELECT * FROM "{replayed}".facts ORDER BY seq')
+        )
+    async with engine.begin() as conn:
+        await store.end_bulk_load(conn, "floor")
+    return time.perf_counter() - started
 
 
 async def _fill_live_store(owner_url: str, schema_name: str) -> None:
