@@ -10,7 +10,7 @@ Phases, in order, on one Kafka and one PostgreSQL (services/with-test-stack.sh):
  5. every group caught up again, then whole lifecycles, many at once
     (benchmarks/lifecycles.py); memory sampled;
  6. takeover after SIGKILL and SIGTERM (benchmarks/takeover.py);
- 7. audit replay against plain aiokafka consumption;
+ 7. audit replay against plain aiokafka consumption, and PostgreSQL alone storing its rows;
  8. a receipt and a consistency proof at 1,000,000 facts vs at 1,000 (benchmarks/proofs.py).
 Bounded: fixed durations and counts, deadlines on every wait.
 """

@@ -1,7 +1,7 @@
 """The throughput figures: (a) appeals accepted per second on POST /v1/appeals against a
 bare FastAPI insert-and-commit, with intake's SQL statements per accepted appeal; the
-dispatch drain of the backlog (a) leaves; audit replay against plain aiokafka consumption;
-and consumer groups catching up."""
+dispatch drain of the backlog (a) leaves; audit replay against plain aiokafka consumption
+(and PostgreSQL's own floor for storing what it read); and consumer groups catching up."""
 
 import asyncio
 import gc
