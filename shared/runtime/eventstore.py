@@ -36,7 +36,6 @@ _NOTIFY_CHANGED = f"SELECT pg_notify('{CHANGED_CHANNEL}', id) FROM unnest($1::te
 _HASH_AT = "SELECT hash FROM events WHERE stream_id = $1 AND version = $2"
 _LOAD = "SELECT body FROM events WHERE stream_id = $1 ORDER BY version"
 State = TypeVar("State")
-T = TypeVar("T")
 
 
 class ConcurrencyError(Exception):
