@@ -1,6 +1,7 @@
 """A consumer whose loop lingers asks the broker to gather its fetches as long; one that does
 not (dispatch's, on the way from a filing to its assignment) is answered at the first record."""
 
+from shared import topics
 from shared.runtime import kafka
 
 
@@ -18,3 +19,17 @@ async def test_a_lingering_consumer_lets_the_broker_gather_a_fetch() -> None:
     finally:
         await lingering.stop()
         await prompt.stop()
+
+
+async def test_a_member_far_behind_holds_little_fetched_ahead() -> None:
+    """audit reads every partition of every topic: a catch-up fetches from all of them at
+    once, and what one fetch holds stays as the process's resident size afterwards."""
+    member = kafka.consumer("k:9092", group="audit", instance_id=None, subscribe=topics.ALL)
+    try:
+        every_partition = len(topics.ALL) * topics.PARTITIONS
+        per_fetch = min(
+            member._fetch_max_bytes, every_partition * member._max_partition_fetch_bytes
+        )
+        assert per_fetch <= 2 << 20  # aiokafka's defaults would allow 36 MB here
+    finally:
+        await member.stop()
