@@ -19,7 +19,6 @@ import tempfile
 
 import uvicorn
 
-from services import cli
 from services.catalog import SERVICES
 from shared.runtime import kafka, metrics
 from shared.runtime.settings import load
@@ -76,6 +75,8 @@ def main(argv: list[str] | None = None) -> None:
         case [name, role] if name in SERVICES and role in ROLES:
             serve(name, role)
         case ["hotline", *rest]:
+            from services import cli  # not in a service's processes: typer brings rich
+
             cli.main(rest)
         case _:
             print(usage(), file=sys.stderr)
