@@ -95,4 +95,3 @@ def configure(service: str, level: str) -> None:
     for name in ("uvicorn", "uvicorn.error"):  # uvicorn's errors too go through the scrubber
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True
-    logging.getLogger("alembic").setLevel(logging.WARNING)  # readiness checks the head often

@@ -1,0 +1,58 @@
+"""Readiness asks whether a database is at its migrations' head without importing alembic
+(shared/runtime/migrations.py): the head read from the revision files must be alembic's,
+and a database one revision behind, or never migrated, must not count as at the head."""
+
+import asyncio
+import subprocess
+import sys
+
+import pytest
+from alembic import command
+from alembic.script import ScriptDirectory
+from sqlalchemy.exc import ProgrammingError
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from services.catalog import SERVICES
+from shared.runtime import migrations
+from tests.support import infra
+
+
+@pytest.mark.parametrize("name", list(SERVICES))
+def test_the_head_read_from_the_files_is_alembics(name: str) -> None:
+    directory = SERVICES[name].migrations
+    assert migrations.heads(directory) == set(ScriptDirectory(str(directory)).get_heads())
+
+
+def test_a_service_process_imports_no_alembic() -> None:
+    """Its modules cost each process about 7 MB; only the CLI and the revisions need them."""
+    probe = "; ".join(
+        [
+            "import sys, services.entrypoint",
+            *(f"import {service.app.split(':')[0]}" for service in SERVICES.values()),
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'alembic', 'typer'}))",
+        ]
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", probe], check=True, capture_output=True, text=True
+    ).stdout
+    assert found.strip() == "[]"
+
+
+async def test_only_a_database_at_the_head_is_at_the_head(servers: None) -> None:
+    directory = SERVICES["intake"].migrations
+    url = infra.owner_url(await infra.fresh_database("t_head", directory))
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            assert await migrations.at_head(conn, directory) is True
+        config = migrations.alembic_config(directory, url)
+        await asyncio.to_thread(command.downgrade, config, "-1")
+        async with engine.connect() as conn:
+            assert await migrations.at_head(conn, directory) is False
+            await conn.exec_driver_sql("DROP TABLE alembic_version")
+            await conn.commit()
+        async with engine.connect() as conn:  # never migrated: readiness counts the error
+            with pytest.raises(ProgrammingError, match="alembic_version"):
+                await migrations.at_head(conn, directory)
+    finally:
+        await engine.dispose()
