@@ -75,7 +75,7 @@ def main(argv: list[str] | None = None) -> None:
         case [name, role] if name in SERVICES and role in ROLES:
             serve(name, role)
         case ["hotline", *rest]:
-            from services import cli  # not in a service's processes: typer brings rich
+            from services import cli  # typer: about 2 MB a service's processes need not hold
 
             cli.main(rest)
         case _:
