@@ -78,8 +78,9 @@ def heads(migrations_dir: Path) -> frozenset[str]:
         assigned = {
             target.id: node.value
             for node in ast.parse(path.read_text(encoding="utf-8")).body
-            if isinstance(node, ast.Assign)
-            for target in node.targets
+            # `revision = "…"`, or `revision: str = "…"` as newer alembic templates write
+            if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None
+            for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
             if isinstance(target, ast.Name)
         }
         if "revision" in assigned:

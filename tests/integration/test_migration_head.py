@@ -5,6 +5,7 @@ and a database one revision behind, or never migrated, must not count as at the 
 import asyncio
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from alembic import command
@@ -23,8 +24,17 @@ def test_the_head_read_from_the_files_is_alembics(name: str) -> None:
     assert migrations.heads(directory) == set(ScriptDirectory(str(directory)).get_heads())
 
 
-def test_a_service_process_imports_no_alembic() -> None:
-    """Its modules cost each process about 7 MB; only the CLI and the revisions need them."""
+def test_revisions_written_with_annotations_are_read_too(tmp_path: Path) -> None:
+    versions = tmp_path / "versions"
+    versions.mkdir()
+    (versions / "a.py").write_text('revision = "a"\ndown_revision = None\n')
+    (versions / "b.py").write_text('revision: str = "b"\ndown_revision: str | None = "a"\n')
+    (versions / "c.py").write_text('revision: str = "c"\ndown_revision = ("a",)\n')
+    assert migrations.heads(versions.parent) == {"b", "c"}
+
+
+def test_a_service_process_imports_neither_alembic_nor_typer() -> None:
+    """Their modules cost each process about 9 MB; only the CLI and the revisions need them."""
     probe = "; ".join(
         [
             "import sys, services.entrypoint",
