@@ -45,6 +45,12 @@ FETCH_GATHER_BYTES = 64 * 1024
 # catching up, and a process keeps its high-water mark as resident size: 146.8 MB after
 # the benchmark's catch-up, 129.3 with these. A pass takes at most BATCH_SIZE records,
 # which a fetch of these still covers: the backlog drained as fast (docs/benchmarks.md).
+# A record batch larger than a partition's share is still delivered, in a fetch where its
+# partition is the first with records (the broker's rule since FetchRequest v3; aiokafka
+# sends v4 and shuffles the partitions of every fetch): later, not lost
+# (tests/integration/test_fetch_limits.py). A relay's batch holds at most 16 KB of records
+# (aiokafka's max_batch_size), or one larger fact: the largest, a received appeal, is
+# about 30 KB at most (4,000 characters of content and 20 attachment links).
 FETCH_LIMITS: dict[str, int] = {"max_partition_fetch_bytes": 64 << 10, "fetch_max_bytes": 1 << 20}
 
 
