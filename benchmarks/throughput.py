@@ -90,16 +90,19 @@ async def bench_accept(intake: ServiceProcess, bare: ServiceProcess) -> dict[str
     runs: dict[str, list[float]] = {"intake": [], "bare": []}
     cpu = {"intake": 0.0, "bare": 0.0}  # CPU seconds the server process spent in the runs
     database = measure.database_name(processes.database_url(intake))
-    targets = {"bare": (bare, "/items", {}), "intake": (intake, "/v1/appeals", headers)}
-    for server, path, with_headers in targets.values():
-        await asyncio.to_thread(wrk, f"{server.url}{path}", with_headers, APPEAL, seconds=WARMUP)
+    targets = {
+        "bare": (bare, f"{bare.url}/items", {}),
+        "intake": (intake, f"{intake.url}/v1/appeals", headers),
+    }
+    for _, url, with_headers in targets.values():
+        await asyncio.to_thread(wrk, url, with_headers, APPEAL, seconds=WARMUP)
     await measure.reset_statements(database)
     warmed = await _filed(intake)
     for _ in range(2):  # alternate, so drift on a noisy machine hits both alike
-        for name, (server, path, with_headers) in targets.items():
+        for name, (server, url, with_headers) in targets.items():
             pids = [each.pid for each in server.processes]  # web and worker, when split
             before = sum(map(measure.cpu_seconds, pids))
-            rate = await asyncio.to_thread(wrk, f"{server.url}{path}", with_headers, APPEAL)
+            rate = await asyncio.to_thread(wrk, url, with_headers, APPEAL)
             cpu[name] += sum(map(measure.cpu_seconds, pids)) - before
             runs[name].append(rate)
     accepted = await _filed(intake) - warmed
