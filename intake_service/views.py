@@ -148,7 +148,7 @@ def appeal(row: dict[str, Any], caller: Principal) -> AppealView:
         "urgency": row["urgency"] or received["urgency"],
         "channel": received["channel"],
         "content": received["content"],
-        "location": received.get("location") or {},
+        "location": _location(received.get("location") or {}, caller),
         "attachments": received.get("attachments") or [],
         "department": row["department"],
         "merged_into": row["merged_into"],
@@ -160,6 +160,13 @@ def appeal(row: dict[str, Any], caller: Principal) -> AppealView:
         shown["classification"] = row["classification"]
         shown["repeat_candidates"] = row["repeat_candidates"] or []
     return AppealView.model_validate(shown)
+
+
+def _location(location: dict[str, Any], caller: Principal) -> dict[str, Any]:
+    """The front office sees where in full; anyone else (a department) the district only: the
+    address and the exact point are the citizen's personal data (docs/privacy.md), and the
+    text says where the problem is."""
+    return location if front_office(caller) else {"district": location.get("district")}
 
 
 def progress(row: dict[str, Any]) -> ProgressView:

@@ -119,7 +119,10 @@ async def test_an_erased_citizen_is_shown_erased_and_found_nowhere(
 
         handling = await polling.until(held_by_water, what="intake to know the holder")
         assert handling["content"] == texts[0]  # the department needs the text
-        assert "citizen" not in handling  # but not who wrote it
+        assert "citizen" not in handling  # but not who wrote it, nor their address or point
+        assert {k: v for k, v in handling["location"].items() if v is not None} == {
+            "district": "east"
+        }
         await orders.act("sign-for", {"person": "李工"}, water)
         await orders.feedback_when(lambda b: b["signed_for"])
         await orders.reply(water, "已抢修，恢复供水")

@@ -344,6 +344,8 @@ async def test_keywords_classify_an_operator_overrides_then_forwards(stack: Stac
         seen = await polling.until(traffic_reads, what="intake to learn the department")
         assert seen["department"] == "traffic"
         assert "citizen" not in seen
+        # nor the citizen's address or exact point: the district only
+        assert {k: v for k, v in seen["location"].items() if v is not None} == {"district": "west"}
         assert (await client.get(base, headers=WATER)).status_code == 404
         listed = await client.get(f"{stack.intake.url}/v1/appeals", headers=WATER)
         assert held["id"] not in [a["id"] for a in listed.json()["items"]]
