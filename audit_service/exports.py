@@ -39,13 +39,16 @@ class Shown:
 
     keys: personal.KeyCache
     opened: bool
-    names: dict[UUID, str] = field(default_factory=dict)  # a name per citizen, as the keys
+    names: dict[UUID, str | None] = field(default_factory=dict)  # per citizen's key
+    citizens: dict[str, set[UUID]] = field(default_factory=dict)  # an appeal's keys so far
 
-    async def __call__(self, data: dict[str, Any]) -> dict[str, Any]:
+    async def __call__(self, data: dict[str, Any], subject: str) -> dict[str, Any]:
         keys = await self.keys.keys([data])
         if self.opened:
             return personal.opened([data], keys)[0]
-        return personal.masked([data], keys, self.names)[0]
+        citizen = self.citizens.setdefault(subject, set())
+        citizen |= personal.key_ids([data])
+        return personal.masked([data], keys, self.names, citizen)[0]
 
 
 def _plain(value: Any) -> Any:
@@ -63,7 +66,7 @@ async def _record(row: Any, shown: Shown) -> dict[str, Any]:
     record["problems"] = "; ".join(fact.problems)
     wire = json.loads(row.body) if "stored bytes are not a fact" not in fact.problems else {}
     data = wire.get("data") if isinstance(wire, dict) else None
-    record["data"] = await shown(data if isinstance(data, dict) else {})
+    record["data"] = await shown(data if isinstance(data, dict) else {}, str(fact.subject))
     return record
 
 

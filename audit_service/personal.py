@@ -83,18 +83,24 @@ def opened(datas: list[dict[str, Any]], keys: Keys) -> list[dict[str, Any]]:
 
 
 def masked(
-    datas: list[dict[str, Any]], keys: Keys, known: dict[UUID, str] | None = None
+    datas: list[dict[str, Any]],
+    keys: Keys,
+    known: dict[UUID, str | None] | None = None,
+    citizen: Iterable[UUID] = (),
 ) -> list[dict[str, Any]]:
     """Facts' data as an auditor without `audit:personal-data` sees them: the content and
-    comments opened and masked, the citizen's name masked wherever it is written. `known`:
-    the names met so far by key (an export masks a rating's comment with the name its
-    appeal's receipt gave, several rows before)."""
+    comments opened and masked, the citizen's name masked wherever it is written; once the
+    citizen is erased, their name is gone, so every text is withheld. `known`: the names met
+    so far by key (None: erased); `citizen`: the keys of the appeal the facts belong to, met
+    in its earlier facts (an export reaches a department's reply rows after its receipt)."""
     names = [d["citizen"].get("name") for d in datas if isinstance(d.get("citizen"), dict)]
     known = {} if known is None else known
     for data in datas:
         sealed = _sealed(data, "personal_data")
-        key = None if sealed is None else keys.get(sealed.key_id)
-        if sealed is not None and key is not None and (name := reveal(sealed, key)[0].name):
-            known[sealed.key_id] = name
-    names += [known[k] for k in key_ids(datas) if k in known]
-    return [mask_personal_data(_with_text(data, keys), names=names) for data in datas]
+        if sealed is not None:
+            key = keys.get(sealed.key_id)
+            known[sealed.key_id] = None if key is None else reveal(sealed, key)[0].name
+    held = key_ids(datas) | set(citizen)
+    names += [known.get(k) for k in held]
+    erased = any(keys.get(k) is None for k in held)
+    return [mask_personal_data(_with_text(d, keys), names=names, erased=erased) for d in datas]

@@ -156,11 +156,13 @@ async def list_appeals(
 def publishable() -> Any:
     """open311.privacy.may_publish in SQL, so a page of the public feed holds only appeals
     that may be public: not a report (as received or as classified now), not anonymous, and
-    with the citizen's consent (implied only on the channels privacy names)."""
+    with the citizen's consent (implied only on the channels privacy names); and not erased:
+    what staff wrote may name the citizen, and once erased no name is left to mask it with."""
     citizen = appeals.c.received["citizen"]
     consent = citizen["public_consent"].astext
     return (
-        (appeals.c.appeal_type.not_in(sorted(privacy.NEVER_PUBLIC_TYPES)))
+        appeals.c.personal_data_erased_at.is_(None)
+        & (appeals.c.appeal_type.not_in(sorted(privacy.NEVER_PUBLIC_TYPES)))
         & (appeals.c.received["appeal_type"].astext.not_in(sorted(privacy.NEVER_PUBLIC_TYPES)))
         & (citizen["anonymous"].astext == "false")
         & (

@@ -14,7 +14,7 @@ from alembic import command
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from intake_service import domain, filing, handlers, personal, store
+from intake_service import domain, erasure, filing, handlers, personal, store
 from intake_service.main import MIGRATIONS
 from intake_service.open311 import updates
 from intake_service.settings import IntakeSettings
@@ -217,6 +217,18 @@ async def test_the_public_feeds_hold_only_appeals_that_may_be_public(db: Databas
         await _file_public(db, appeal(citizen=citizen(public_consent=False))),  # said no
         await _file_public(db, appeal(channel="phone")),  # never asked, consent required
     ]
+    # public until its citizen was erased: staff text might name them, with no name left to
+    # mask it with
+    gone = await _file_public(db, appeal(citizen=citizen(phone="13600136000")))
+    async with db.transaction() as tx:
+        await erasure.erase(
+            tx,
+            erasure.Request(appeal_id=gone.subject, basis="citizen_request"),
+            erasure_id=uuid4(),
+            keyring=KEYRING,
+            context=PARTNER,
+        )
+    private.append(gone)
     since, until = factories.T0, factories.T0 + timedelta(hours=1)
     async with db.transaction() as tx:
         found = await store.find(tx, limit=100)

@@ -141,3 +141,11 @@ def test_without_the_scope_addresses_coordinates_staff_and_numbers_in_text_are_m
     reply = {"reply": "已联系李四，已修复", "parent": "3f1c2a7e-1234-4bcd-9e8f-123456789012"}
     later = domain.mask_personal_data(reply, names=domain.citizen_names([received]))
     assert later == {"reply": "已联系李*，已修复", "parent": reply["parent"]}
+    # erased: no name left to find, so texts go whole; codes, ids and times stay
+    gone = domain.mask_personal_data({**reply, **signed}, erased=True)
+    assert gone == {
+        **signed,
+        "reply": "*" * len(reply["reply"]),
+        "parent": reply["parent"],
+        "person": "王***",
+    }

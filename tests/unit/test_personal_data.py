@@ -223,7 +223,35 @@ def test_a_comment_rows_after_its_receipt_is_masked_with_the_citizens_name() -> 
         update={"comment": None, "sealed_comment": factories.sealed_text("张三说还没修好")}
     )
     keys = {factories.CITIZEN_KEY_ID: factories.CITIZEN_KEY}
-    known: dict[UUID, str] = {}
+    known: dict[UUID, str | None] = {}
     audit_personal.masked([received.model_dump(mode="json")], keys, known)  # one row
     [comment] = audit_personal.masked([said.model_dump(mode="json")], keys, known)  # the next
     assert comment["comment"] == "张*说还没修好"
+
+
+def test_a_reply_naming_the_citizen_is_masked_and_withheld_whole_once_they_are_erased() -> None:
+    received = factories.received()
+    reply = factories.handled(factories.assigned(received)).model_copy(
+        update={"reply": "已联系张三 管道已修复", "person": "王工"}
+    )
+    datas = [received.model_dump(mode="json"), reply.model_dump(mode="json")]
+    living = {factories.CITIZEN_KEY_ID: factories.CITIZEN_KEY}
+    # a history: the appeal's facts together
+    shown = audit_personal.masked(datas, living)[1]
+    assert shown["reply"] == "已联系张* 管道已修复"
+    # an export: the reply rows after its receipt, knowing only the appeal's keys met so far
+    known: dict[UUID, str | None] = {}
+    audit_personal.masked(datas[:1], living, known)
+    [exported] = audit_personal.masked(datas[1:], living, known, {factories.CITIZEN_KEY_ID})
+    assert exported["reply"] == "已联系张* 管道已修复"
+    # erased: the name is gone, so it cannot be found in the text; the text is withheld
+    erased = {factories.CITIZEN_KEY_ID: None}
+    for withheld in (
+        audit_personal.masked(datas, erased)[1],
+        audit_personal.masked(datas[1:], erased, {}, {factories.CITIZEN_KEY_ID})[0],
+    ):
+        assert "张三" not in json.dumps(withheld, ensure_ascii=False)
+        assert withheld["reply"] == "*" * len(reply.reply)
+        assert (withheld["department"], withheld["result"]) == ("water", "solved")
+    [receipt] = audit_personal.masked(datas[:1], erased)
+    assert receipt["personal_data"] == datas[0]["personal_data"]  # still sealed, untouched
