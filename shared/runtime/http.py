@@ -6,11 +6,15 @@ import logging
 import time
 import uuid
 
+from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.runtime import logs, metrics
 
 QUIET_PATHS = frozenset({"/livez", "/healthz", "/readyz", "/metrics"})
+# Path parameters that are their bearer's right to act (a rating link's token: whoever holds
+# it may rate), so never logged or traced: their place in the path says which was used.
+SECRET_PATH_PARAMETERS = frozenset({"token"})
 log = logging.getLogger("hotline.http")
 
 
@@ -35,6 +39,9 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
+                shown = _shown_path(scope)  # the route is matched by now; the span still open
+                if shown != scope["path"]:  # the request's span recorded the path as it came
+                    trace.get_current_span().set_attribute("url.path", shown)
                 message["headers"] = [
                     *message.get("headers", []),
                     (b"x-request-id", rid.encode("latin-1")),
@@ -53,9 +60,18 @@ class RequestContext:
                 "request",
                 extra={
                     "method": scope["method"],
-                    "path": scope["path"],
+                    "path": _shown_path(scope),
                     "status": status,
                     "ms": round(elapsed * 1000, 1),
                 },
             )
             logs.request_id.reset(token)
+
+
+def _shown_path(scope: Scope) -> str:
+    """The path with each secret parameter's value replaced by its name."""
+    path: str = scope["path"]
+    for name, value in scope.get("path_params", {}).items():
+        if name in SECRET_PATH_PARAMETERS and value:
+            path = path.replace(str(value), f"{{{name}}}")
+    return path

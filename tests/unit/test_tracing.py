@@ -148,6 +148,38 @@ async def test_an_unhandled_error_answers_500_with_the_request_id_logged_with_th
     assert [_hex(s) for s in server] == [PARENT.split("-")[1]]
 
 
+async def test_a_secret_in_the_path_is_neither_logged_nor_traced(
+    spans: InMemorySpanExporter,
+) -> None:
+    router = APIRouter()
+
+    @router.get("/v1/rating-links/{token}")
+    async def link(token: str) -> None:
+        return None
+
+    settings = ServiceSettings(service_name="feedback", database_url="postgresql://x@127.0.0.1/x")
+    app = create_service(ServiceSpec(settings=settings, router=router, migrations_dir=None))  # type: ignore[arg-type]
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.JsonFormatter("feedback"))
+    logging.getLogger().addHandler(handler)
+    secret = "s3cr3t-link-token-0123456789"
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            assert (await client.get(f"/v1/rating-links/{secret}")).status_code == 200
+    finally:
+        logging.getLogger().removeHandler(handler)
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    [request] = [line for line in lines if line["message"] == "request"]
+    assert request["path"] == "/v1/rating-links/{token}"
+    [server] = [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
+    assert server.attributes is not None
+    assert server.attributes["url.path"] == "/v1/rating-links/{token}"
+    service = [line for line in lines if line["logger"] != "httpx"]  # not the test's client
+    assert secret not in json.dumps(service) + str(dict(server.attributes))
+
+
 async def test_the_services_http_client_traces_and_propagates(
     spans: InMemorySpanExporter,
 ) -> None:
