@@ -86,7 +86,7 @@ async def login_form(lang: Lang, next: str | None = None) -> HTMLResponse:
 
 
 @router.post("/login")
-async def login(request: Request, lang: Lang) -> Response:
+async def login(request: Request, lang: Lang, runtime: AuditRuntime) -> Response:
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0].strip()
     target = _safe_next((form.get("next") or [""])[0])
@@ -101,7 +101,9 @@ async def login(request: Request, lang: Lang) -> Response:
         token,
         httponly=True,
         samesite="strict",
-        secure=request.url.scheme == "https",
+        # In production the browser reaches us over TLS, ended at the ingress: the scheme
+        # seen here is http, yet the token must never travel without TLS.
+        secure=request.url.scheme == "https" or runtime.settings.environment == "production",
         path="/ui",
     )
     return response

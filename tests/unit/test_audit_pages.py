@@ -5,6 +5,7 @@ on the timeline; nothing from a fact ever rendered as markup."""
 import dataclasses
 import json
 import re
+import types
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Literal, get_args, get_origin
@@ -20,7 +21,9 @@ from audit_service.domain import gaming, hotspots, kpis, signals
 from audit_service.pages import ranking, render, sentences, timeline
 from audit_service.pages.catalogue import CATALOGUES, Catalogue, Lang
 from audit_service.pages.language import Language, from_accept_language
+from audit_service.settings import AuditSettings
 from shared import events
+from shared.runtime import auth
 from shared.runtime.auth import Principal
 from tests.support import apps
 from tests.unit import factories
@@ -385,3 +388,29 @@ def test_a_chosen_language_carries_on_in_every_link() -> None:
     assert re.search(r'href="/ui/appeals/[0-9a-f-]{36}\?lang=en#fact-', page)
     assert '<input type="hidden" name="lang" value="en">' in page
     assert "lang=en" not in _ranking_html("zh", explicit=False, department=None)
+
+
+@pytest.mark.parametrize(
+    ("environment", "base", "secure"),
+    [
+        ("production", "http://audit.test", True),  # TLS ended at the ingress
+        ("production", "https://audit.test", True),
+        ("development", "http://127.0.0.1:8084", False),  # `make run`, plain http
+    ],
+)
+async def test_the_sign_in_cookie_is_secure_unless_plain_http_was_asked_for(
+    environment: str, base: str, secure: bool
+) -> None:
+    app = apps.build("audit")
+    settings = AuditSettings(database_url="postgresql+asyncpg://unused@127.0.0.1:1/unused")
+    token = auth.mint(settings, subject="auditor:t", scopes=["audit:read"])
+    app.state.runtime = types.SimpleNamespace(
+        settings=types.SimpleNamespace(environment=environment)
+    )
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app), base_url=base) as client:
+        signed_in = await client.post("/ui/login", data={"token": token, "next": "/ui/ranking"})
+    assert signed_in.status_code == 303
+    cookie = signed_in.headers["set-cookie"]
+    assert "HttpOnly" in cookie
+    assert "SameSite=strict" in cookie
+    assert ("Secure" in cookie) is secure
