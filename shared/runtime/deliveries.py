@@ -12,6 +12,7 @@ from aiokafka import TopicPartition
 from aiokafka.errors import KafkaError
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from shared import envelope, events
@@ -50,8 +51,23 @@ def is_race(exc: BaseException) -> bool:
     return isinstance(exc, ConcurrencyError | StaleStreamError)
 
 
+# SQLSTATE classes of a database that cannot serve now but will (a parked record's effect
+# would be lost): a connection's fault (08), a transaction rolled back for another's sake
+# (40: a deadlock broken, a serialization failure), resources exhausted (53: too many
+# clients, disk full) and a server shutting down, crashed or still starting (57P01-57P03).
+TRANSIENT_SQLSTATES = ("08", "40", "53", "57P01", "57P02", "57P03")
+
+
+def _sqlstate(exc: BaseException) -> str:
+    """The PostgreSQL error code, raised by the driver or wrapped by SQLAlchemy ('' if none)."""
+    code = getattr(exc, "sqlstate", None) or getattr(getattr(exc, "orig", None), "sqlstate", None)
+    return code if isinstance(code, str) else ""
+
+
 def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if _sqlstate(exc).startswith(TRANSIENT_SQLSTATES):
         return True
     # A lost race to append (a route wrote the same stream since the batch read it): the
     # batch is decided again on the stream as it now is, never parked.
@@ -69,6 +85,8 @@ def is_transient(exc: BaseException) -> bool:
         # PostgreSQL rolled the transaction back for another's sake (a deadlock it broke, a
         # serialization failure): the same work succeeds when run again.
         | asyncpg.TransactionRollbackError
+        # No connection free in the pool within its wait: the database is busy, not wrong.
+        | PoolTimeout
         | OSError
         | KafkaError
         | TimeoutError,

@@ -3,7 +3,8 @@ the same connection faults whether SQLAlchemy wrapped them or a statement ran on
 driver itself (`Tx.driver`, as a consume batch's inbox and appends do)."""
 
 import asyncpg
-from sqlalchemy.exc import IntegrityError, InterfaceError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from shared.runtime.deliveries import is_transient
 
@@ -23,3 +24,29 @@ def test_a_row_the_database_refuses_is_not_retried() -> None:
 def test_a_transaction_postgresql_rolled_back_for_another_is_retried() -> None:
     assert is_transient(asyncpg.DeadlockDetectedError("deadlock detected"))
     assert is_transient(asyncpg.SerializationError("could not serialize access"))
+
+
+class _Wrapped(Exception):
+    """What SQLAlchemy's asyncpg dialect puts in DBAPIError.orig: the driver's SQLSTATE."""
+
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(sqlstate)
+        self.sqlstate = sqlstate
+
+
+def test_a_database_that_cannot_serve_now_is_retried_not_parked() -> None:
+    # a pool with no connection free within its wait
+    assert is_transient(PoolTimeout("QueuePool limit of size 20 overflow 0 reached"))
+    for fault in (
+        asyncpg.CannotConnectNowError("the database system is starting up"),
+        asyncpg.TooManyConnectionsError("sorry, too many clients already"),
+        asyncpg.AdminShutdownError("terminating connection due to administrator command"),
+        asyncpg.DiskFullError("could not extend file"),
+    ):
+        assert is_transient(fault), fault
+        # as SQLAlchemy wraps them: a plain DBAPIError, the connection not invalidated
+        wrapped = DBAPIError("SELECT 1", {}, _Wrapped(fault.sqlstate))
+        assert not wrapped.connection_invalidated
+        assert is_transient(wrapped), fault
+    assert not is_transient(DBAPIError("INSERT", {}, _Wrapped("23505")))  # a duplicate key
+    assert not is_transient(DBAPIError("SELECT", {}, _Wrapped("57014")))  # cancelled: parked
