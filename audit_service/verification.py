@@ -77,16 +77,19 @@ class FactCheck:
 
 
 def _leaf_finding(leaf: Any) -> dict[str, Any] | None:
-    if leaf.held_hash == leaf.fact_hash:
+    # A switch-over may record a fact again, later (switch_over.py); a leaf placing its fact
+    # later than its sealed row was edited.
+    if leaf.held_hash == leaf.fact_hash and (leaf.held_seq is None or leaf.seq <= leaf.held_seq):
         return None
     where = f"Merkle leaf {leaf.leaf_index} (fact {leaf.event_id}, recorded as #{leaf.seq})"
     kind: findings.Kind
-    kind, detail = (
-        (findings.MISSING_FACT, f"{where}: the fact is gone from the store")
-        if leaf.held_hash is None
-        else (findings.REWRITTEN_FACT, f"{where}: the store holds hash {leaf.held_hash}, "
-              f"the tree {leaf.fact_hash}")
-    )  # fmt: skip
+    if leaf.held_hash is None:
+        kind, detail = findings.MISSING_FACT, f"{where}: the fact is gone from the store"
+    elif leaf.held_hash != leaf.fact_hash:
+        kind = findings.REWRITTEN_FACT
+        detail = f"{where}: the store holds hash {leaf.held_hash}, the tree {leaf.fact_hash}"
+    else:  # the tree resumes from its last leaf's seq: facts between could be left out
+        kind, detail = findings.MOVED_LEAF, f"{where}: the fact's sealed row is #{leaf.held_seq}"
     found = findings.Finding(kind, detail, leaf.subject, leaf.event_id)
     # Leaves made before they kept their place are reported at the leaf itself.
     if leaf.topic is None:

@@ -34,6 +34,7 @@ Kind = Literal[
     "tampered_row",  # a stored fact whose columns or seal disagree with its bytes
     "missing_fact",  # a fact the Merkle tree holds is gone from the store
     "rewritten_fact",  # a stored fact's hash is not the one its Merkle leaf holds
+    "moved_leaf",  # a Merkle leaf places its fact elsewhere than the fact's sealed seq
     "missing_finding",  # the findings' seal chain breaks: one was deleted or edited
     "missing_parked",  # a parked record and its finding: one is gone
 ]
@@ -50,6 +51,7 @@ REUSED_ID: Final = "reused_id"
 TAMPERED_ROW: Final = "tampered_row"
 MISSING_FACT: Final = "missing_fact"
 REWRITTEN_FACT: Final = "rewritten_fact"
+MOVED_LEAF: Final = "moved_leaf"
 MISSING_FINDING: Final = "missing_finding"
 MISSING_PARKED: Final = "missing_parked"
 REPAIRABLE: Final = (TAMPERED_ROW, MISSING_FACT, REWRITTEN_FACT)  # about a row of the store

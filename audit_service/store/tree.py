@@ -21,11 +21,19 @@ async def lock_tree(conn: AsyncConnection) -> None:
 
 
 async def tree_size(conn: AsyncConnection) -> tuple[int, int]:
-    """How many leaves the tree has, and the seq of the last fact it took (0 for none)."""
-    row = (
-        await conn.execute(select(func.count(), func.coalesce(func.max(merkle_leaves.c.seq), 0)))
-    ).one()
-    return int(row[0]), int(row[1])
+    """How many leaves the tree has, and the seq of the last fact it took (0 for none). The
+    last leaf's seq, unless its fact's row, which audit seals, says earlier: nothing seals the
+    leaf's copy, and a copy edited upward would leave the facts between out of every
+    checkpoint. (A switch-over may record a fact again later, never earlier.)"""
+    count = (await conn.execute(select(func.count()).select_from(merkle_leaves))).scalar_one()
+    held = func.least(merkle_leaves.c.seq, func.coalesce(facts.c.seq, merkle_leaves.c.seq))
+    last = (
+        select(held)
+        .select_from(merkle_leaves.outerjoin(facts, facts.c.event_id == merkle_leaves.c.event_id))
+        .order_by(merkle_leaves.c.leaf_index.desc())
+        .limit(1)
+    )
+    return int(count), int((await conn.execute(last)).scalar() or 0)
 
 
 LEAF_PLACE = ("subject", "topic", "partition", "offset")
@@ -48,9 +56,10 @@ async def facts_after(conn: AsyncConnection, seq: int, up_to: int, limit: int) -
 
 
 async def leaves_with_facts(conn: AsyncConnection, after: int, limit: int) -> list[Any]:
-    """The next leaves by index, each beside the hash its fact holds now (None: no row)."""
+    """The next leaves by index, each beside the hash and seq its fact holds now (None: no
+    row)."""
     query = (
-        select(merkle_leaves, facts.c.hash.label("held_hash"))
+        select(merkle_leaves, facts.c.hash.label("held_hash"), facts.c.seq.label("held_seq"))
         .select_from(merkle_leaves.outerjoin(facts, facts.c.event_id == merkle_leaves.c.event_id))
         .where(merkle_leaves.c.leaf_index > after)
         .order_by(merkle_leaves.c.leaf_index)

@@ -124,3 +124,28 @@ async def test_the_newest_findings_deleted_while_audit_is_stopped_show_in_the_co
         await conn.execute(text('DELETE FROM parked_messages WHERE "offset" >= 2'))
     assert await StoreCheck().run_pass(runtime) == 0  # a fresh process sees nothing wrong
     assert REGISTRY.get_sample_value("hotline_audit_findings_stored", stored) == 2
+
+
+async def test_a_leaf_moved_later_is_reported_and_leaves_no_fact_out_of_the_tree(
+    audit: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    runtime, owner = audit
+    first, later = _deliveries(2), _deliveries(2)
+    async with runtime.begin() as conn:
+        await store.add_facts(conn, [store.fact_row(d) for read in first for d in read])
+        settled = await store.settled_seq(conn)
+    assert await checkpoints.extend_tree(runtime, settled) == 10
+    async with runtime.begin() as conn:
+        await store.add_facts(conn, [store.fact_row(d) for read in later for d in read])
+        settled = await store.settled_seq(conn)
+    # The last leaf's seq (nothing seals it) set past the facts not yet in the tree: the
+    # tree would resume after them and no checkpoint would ever hold them.
+    async with owner.begin() as conn:
+        await conn.execute(
+            text("UPDATE merkle_leaves SET seq = :s WHERE leaf_index = 9"), {"s": settled + 5}
+        )
+    assert await checkpoints.extend_tree(runtime, settled) == 20  # every fact, none skipped
+    await StoreCheck(batch=1000).run_pass(runtime)
+    [moved] = await _found(runtime, findings.MOVED_LEAF)
+    assert moved["event_id"] == first[1][-1].fact.event.id
+    assert f"#{settled + 5})" in moved["detail"]
