@@ -22,9 +22,8 @@ from intake_service.open311.http import (
     format_of,
 )
 from intake_service.routes.deps import IntakeRuntime
-from shared import events
 from shared.decisions import Context
-from shared.runtime import ratelimit
+from shared.runtime import idempotency, ratelimit
 from shared.runtime.eventstore import Tx
 from shared.runtime.ratelimit import client_of
 
@@ -98,13 +97,23 @@ async def service_definition(
     return answer(fmt, "service_definition", mapping.service_definition(service))
 
 
+NOTICE = "已受理，将按类别派至责任单位 Received; it goes to the responsible unit"
+
+
 @router.post(
     "/requests.{suffix}",
     response_model=None,
     responses=v.document(list[v.Created], "the new request's id"),
     openapi_extra=v.FORM,
 )
-async def create_request(suffix: str, request: Request, runtime: IntakeRuntime) -> Response:
+async def create_request(
+    suffix: str,
+    request: Request,
+    runtime: IntakeRuntime,
+    idempotency_key: idempotency.KeyHeader = None,
+) -> Response:
+    """A partner that retries after a lost answer sends the same Idempotency-Key (not in
+    GeoReport, but honoured as on every POST that creates): one appeal, the first answer."""
     fmt = format_of(suffix)
     settings = runtime.settings
     form = params.parse_form(await request.body())
@@ -122,8 +131,8 @@ async def create_request(suffix: str, request: Request, runtime: IntakeRuntime) 
     service = _service(catalogue, params.single(form, "service_code"))
     appeal, extras = filing.new_appeal(service, form)
 
-    async def accept(tx: Tx) -> events.AppealReceived:
-        return await appeal_filing.file_appeal(
+    async def accept(tx: Tx) -> idempotency.StoredResponse:
+        received = await appeal_filing.file_appeal(
             tx,
             appeal,
             context=Context(actor=f"partner:{partner}", now=datetime.now(UTC)),
@@ -131,13 +140,17 @@ async def create_request(suffix: str, request: Request, runtime: IntakeRuntime) 
             extras={**extras, "partner": partner},
             repeat_window=timedelta(hours=settings.repeat_window_hours),
         )
+        created = {"service_request_id": str(received.subject), "service_notice": NOTICE}
+        return idempotency.StoredResponse(200, created)
 
-    received = await runtime.commits.run(accept)
-    created = {
-        "service_request_id": str(received.subject),
-        "service_notice": "已受理，将按类别派至责任单位 Received; it goes to the responsible unit",
-    }
-    return answer(fmt, "service_requests", [created])
+    created = await idempotency.run_once(
+        runtime.commits,
+        scope=f"intake:open311:{partner}",
+        key=idempotency_key,
+        request_body=lambda: form,
+        action=accept,
+    )
+    return answer(fmt, "service_requests", [created.body])
 
 
 @router.get(

@@ -3,6 +3,7 @@ with its API key, reads it back in both formats, dispatch routes it like any app
 every refusal is Open311's own error document."""
 
 import json
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -257,6 +258,27 @@ async def test_a_closed_appeal_reads_as_closed(stack: Stack) -> None:
         assert record["updated_datetime"] >= record["requested_datetime"]
         listed = await client.get(f"{base}/requests.json", params={"status": "closed"})
         assert request_id in [r["service_request_id"] for r in listed.json()]
+
+
+async def test_a_retried_request_with_its_idempotency_key_files_one_appeal(stack: Stack) -> None:
+    url = f"{_base(stack)}/requests.json"
+    key = {"Idempotency-Key": f"partner-retry-{uuid.uuid4()}", **FORM_TYPE}
+    async with httpx.AsyncClient(timeout=10) as client:
+        first, again = [await client.post(url, content=FORM, headers=key) for _ in range(2)]
+        other = await client.post(url, content=FORM.replace("=smell", "=turbid"), headers=key)
+        unkeyed = await _post(client, stack, "json", FORM)
+    assert (first.status_code, again.status_code) == (200, 200), first.text
+    assert again.json() == first.json()  # the first answer: one appeal
+    assert unkeyed.json()[0]["service_request_id"] != first.json()[0]["service_request_id"]
+    assert other.status_code == 422  # the key was given to another request
+    assert other.headers["content-type"] == JSON
+    assert "Idempotency-Key" in other.json()[0]["description"]
+    [(filed,)] = await infra.query(
+        processes.database_url(stack.intake),
+        "SELECT count(*) FROM appeals WHERE id = :i",
+        i=first.json()[0]["service_request_id"],
+    )
+    assert filed == 1
 
 
 async def test_refusals_are_open311_errors(stack: Stack) -> None:
