@@ -307,6 +307,7 @@ def test_the_language_follows_accept_language_and_falls_back_to_chinese(
 
 async def test_pages_are_chinese_by_default_and_english_on_request() -> None:
     app = apps.build("audit")
+    app.state.runtime = types.SimpleNamespace(settings=types.SimpleNamespace(environment="test"))
     transport = httpx.ASGITransport(app)
     async with httpx.AsyncClient(transport=transport, base_url="http://audit.test") as client:
         chinese = await client.get("/ui/login", params={"next": "/ui/ranking"})
