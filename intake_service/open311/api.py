@@ -25,7 +25,6 @@ from intake_service.routes.deps import IntakeRuntime
 from shared.decisions import Context
 from shared.runtime import idempotency, ratelimit
 from shared.runtime.eventstore import Tx
-from shared.runtime.ratelimit import client_of
 
 router = APIRouter(prefix="/open311/v2", tags=["open311"], route_class=Open311Route)
 
@@ -117,15 +116,10 @@ async def create_request(
     fmt = format_of(suffix)
     settings = runtime.settings
     form = params.parse_form(await request.body())
-    limiter = ratelimit.of(request)
-    key = params.single(form, "api_key")
-    if key not in settings.georeport_partners():  # guessing keys: counted per client
-        limiter.hit(
-            ratelimit.item(settings.rate_limit_anonymous), "open311-key", client_of(request)
-        )
-    partner = check_key(settings, key, required=True)
+    partner = check_key(request, settings, params.single(form, "api_key"), required=True)
     assert partner is not None
-    limiter.hit(ratelimit.item(settings.rate_limit_open311_post), "open311-post", partner)
+    limit = ratelimit.item(settings.rate_limit_open311_post)
+    ratelimit.of(request).hit(limit, "open311-post", partner)
     check_jurisdiction(settings, params.single(form, "jurisdiction_id"))
     catalogue, _ = await catalogue_in_force(runtime)
     service = _service(catalogue, params.single(form, "service_code"))

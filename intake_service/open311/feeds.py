@@ -142,7 +142,7 @@ async def service_request_updates(
     given = dict(request.query_params)
     settings = runtime.settings
     check_jurisdiction(settings, given.get("jurisdiction_id"))
-    check_key(settings, given.get("api_key"), required=False)
+    check_key(request, settings, given.get("api_key"), required=False)
     since, until = params.window(given, datetime.now(UTC))
     async with runtime.db.transaction() as tx:
         found = await feed.between(

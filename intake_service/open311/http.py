@@ -14,6 +14,7 @@ from starlette.exceptions import HTTPException
 from intake_service.open311 import formats
 from intake_service.open311.errors import Open311Error
 from intake_service.settings import IntakeSettings
+from shared.runtime import ratelimit
 from shared.runtime.problems import Problem
 
 log = logging.getLogger("hotline.open311")
@@ -79,10 +80,18 @@ def check_jurisdiction(settings: IntakeSettings, given: str | None) -> None:
         raise Open311Error.one(404, f"unknown jurisdiction_id {given}")
 
 
-def check_key(settings: IntakeSettings, key: str | None, *, required: bool) -> str | None:
+def check_key(
+    request: Request, settings: IntakeSettings, key: str | None, *, required: bool
+) -> str | None:
     """The partner a key names. POST needs a known key; a GET that names one names a known
-    one (a wrong key is worth telling, not ignoring)."""
+    one (a wrong key is worth telling, not ignoring). Every unknown key counts against the
+    client's anonymous limit, GET or POST: guessing keys is throttled (429) either way."""
     partner = settings.georeport_partners().get(key or "")
     if partner is None and (required or key):
+        ratelimit.of(request).hit(
+            ratelimit.item(settings.rate_limit_anonymous),
+            "open311-key",
+            ratelimit.client_of(request),
+        )
         raise Open311Error.one(403, "api_key missing or not recognised")
     return partner

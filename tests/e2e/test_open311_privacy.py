@@ -212,6 +212,13 @@ async def test_what_answers_without_a_token_or_can_be_guessed_is_rate_limited(
         valid = await client.get(
             f"{stack.dispatch.url}/v1/work-orders", headers=bearer("workorders:read")
         )
+        guessed = await _statuses(  # a GET that names a key is checked, and counted, too
+            6,
+            lambda: client.get(
+                f"{stack.intake.url}/open311/v2/servicerequestupdates.json",
+                params={"api_key": "guess"},
+            ),
+        )
         posts = await _statuses(
             7,
             lambda: client.post(
@@ -225,6 +232,7 @@ async def test_what_answers_without_a_token_or_can_be_guessed_is_rate_limited(
     _limited(links, 403)
     _limited(tokens, 401)
     assert valid.status_code == 200  # a valid token is never what failed checks count
+    _limited(guessed, 403)
     _limited(posts, 400)
     assert posts[-1].json()[0]["code"] == 429  # Open311's own errors document
 
