@@ -5,6 +5,7 @@ around the whole app."""
 import logging
 import time
 import uuid
+from urllib.parse import parse_qsl, urlencode
 
 from opentelemetry import trace
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -15,6 +16,9 @@ QUIET_PATHS = frozenset({"/livez", "/healthz", "/readyz", "/metrics"})
 # Path parameters that are their bearer's right to act (a rating link's token: whoever holds
 # it may rate), so never logged or traced: their place in the path says which was used.
 SECRET_PATH_PARAMETERS = frozenset({"token"})
+# Query parameters the request's span must not keep (the access log keeps no query): an
+# Open311 partner's key, and the digits of a phone a citizen checks progress with.
+SECRET_QUERY_PARAMETERS = frozenset({"api_key", "phone_last4"})
 log = logging.getLogger("hotline.http")
 
 
@@ -39,9 +43,7 @@ class RequestContext:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                shown = _shown_path(scope)  # the route is matched by now; the span still open
-                if shown != scope["path"]:  # the request's span recorded the path as it came
-                    trace.get_current_span().set_attribute("url.path", shown)
+                _redact_span(scope)  # the route is matched by now; the span still open
                 message["headers"] = [
                     *message.get("headers", []),
                     (b"x-request-id", rid.encode("latin-1")),
@@ -75,3 +77,14 @@ def _shown_path(scope: Scope) -> str:
         if name in SECRET_PATH_PARAMETERS and value:
             path = path.replace(str(value), f"{{{name}}}")
     return path
+
+
+def _redact_span(scope: Scope) -> None:
+    """The request's span recorded the path and query as they came: their secrets out."""
+    span = trace.get_current_span()
+    if (path := _shown_path(scope)) != scope["path"]:
+        span.set_attribute("url.path", path)
+    pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
+    if any(name in SECRET_QUERY_PARAMETERS for name, _ in pairs):
+        shown = [(n, "REDACTED" if n in SECRET_QUERY_PARAMETERS else v) for n, v in pairs]
+        span.set_attribute("url.query", urlencode(shown))

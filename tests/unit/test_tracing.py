@@ -148,7 +148,7 @@ async def test_an_unhandled_error_answers_500_with_the_request_id_logged_with_th
     assert [_hex(s) for s in server] == [PARENT.split("-")[1]]
 
 
-async def test_a_secret_in_the_path_is_neither_logged_nor_traced(
+async def test_a_secret_in_the_path_or_query_is_neither_logged_nor_traced(
     spans: InMemorySpanExporter,
 ) -> None:
     router = APIRouter()
@@ -167,7 +167,8 @@ async def test_a_secret_in_the_path_is_neither_logged_nor_traced(
     try:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            assert (await client.get(f"/v1/rating-links/{secret}")).status_code == 200
+            linked = await client.get(f"/v1/rating-links/{secret}", params={"api_key": secret})
+            assert linked.status_code == 200
     finally:
         logging.getLogger().removeHandler(handler)
     lines = [json.loads(line) for line in stream.getvalue().splitlines()]
@@ -176,6 +177,7 @@ async def test_a_secret_in_the_path_is_neither_logged_nor_traced(
     [server] = [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
     assert server.attributes is not None
     assert server.attributes["url.path"] == "/v1/rating-links/{token}"
+    assert server.attributes["url.query"] == "api_key=REDACTED"
     service = [line for line in lines if line["logger"] != "httpx"]  # not the test's client
     assert secret not in json.dumps(service) + str(dict(server.attributes))
 
