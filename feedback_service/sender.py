@@ -60,12 +60,12 @@ async def _post(
             leadership.KIND
         )
         allow_private = citizen_channel or settings.private_targets_allowed()
-        pinned = await targets.resolve(delivery["url"], allow_private=allow_private)
-        headers = {**headers, "Host": pinned.host_header}
-        extensions = {"sni_hostname": pinned.sni_hostname} if pinned.sni_hostname else {}
-        # One bound on the whole exchange: httpx's timeouts are per read, and a receiver
-        # dripping bytes must not outlive the lease.
+        # One bound on the whole exchange, the address's lookup included: httpx's timeouts
+        # are per read, and a receiver dripping bytes must not outlive the lease.
         async with asyncio.timeout(settings.webhook_timeout_seconds * 2):
+            pinned = await targets.resolve(delivery["url"], allow_private=allow_private)
+            headers = {**headers, "Host": pinned.host_header}
+            extensions = {"sni_hostname": pinned.sni_hostname} if pinned.sni_hostname else {}
             response = await client.post(
                 pinned.url, content=body, headers=headers, extensions=extensions
             )
@@ -149,7 +149,7 @@ async def sweep(db: Database, now: datetime, *, settings: FeedbackSettings) -> i
         outcomes = await asyncio.gather(*(send(client, d) for d in due))
     for delivery, (status_code, error) in zip(due, outcomes, strict=True):
         record = functools.partial(_record, db, delivery, status_code, error, now, settings)
-        outcome = await commands.retrying(record)
+        outcome = await commands.retrying(functools.partial(record, leased_until=lease))
         metrics.WEBHOOK_DELIVERIES.labels("feedback", outcome).inc()
     return len(due)
 
@@ -161,9 +161,13 @@ async def _record(
     error: str | None,
     now: datetime,
     settings: FeedbackSettings,
+    *,
+    leased_until: datetime,
 ) -> str:
     """One delivery's attempt, in its own transaction; a citizen notice that settled
-    (delivered, or failed for good) is recorded as a fact in the same one."""
+    (delivered, or failed for good) is recorded as a fact in the same one. Nothing is
+    recorded if the lease ran out meanwhile: another sender took the delivery, and a second
+    record would settle it twice (the receiver already deduplicates the POST itself)."""
     attempts = delivery["attempts"] + 1
     values: dict[str, Any] = {
         "attempts": attempts,
@@ -183,7 +187,10 @@ async def _record(
         values["next_attempt_at"] = now + backoff(settings, attempts)
         outcome = "retried"
     async with db.transaction() as tx:
-        await nstore.record_attempt(tx, delivery["id"], **values)
+        if not await nstore.record_attempt(tx, delivery["id"], leased_until=leased_until, **values):
+            with logs.about(appeal_id=delivery["appeal_id"], event_id=delivery["event_id"]):
+                log.warning("webhook %s outlived its lease; not recorded", delivery["id"])
+            return "superseded"
         if delivery["kind"] == leadership.KIND and outcome != "retried":
             await leadership.settled(tx, delivery, error=error, attempts=attempts, now=now)
         elif delivery["subscription_id"] is None and outcome != "retried":

@@ -198,5 +198,15 @@ async def claim_due(
     return [dict(r._mapping) for r in rows]
 
 
-async def record_attempt(tx: Tx, delivery_id: UUID, **values: Any) -> None:
-    await tx.conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(**values))
+async def record_attempt(
+    tx: Tx, delivery_id: UUID, *, leased_until: datetime, **values: Any
+) -> bool:
+    """Record an attempt if this sender still holds the delivery's lease; False when the
+    lease ran out and another sender took the delivery (its attempt is the one recorded)."""
+    held = (
+        (deliveries.c.id == delivery_id)
+        & (deliveries.c.status == "pending")
+        & (deliveries.c.next_attempt_at == leased_until)
+    )
+    done = await tx.conn.execute(update(deliveries).where(held).values(**values))
+    return done.rowcount == 1

@@ -70,8 +70,9 @@ COMMIT_GROUP_RERUNS = Counter(
 )
 WEBHOOK_DELIVERIES = Counter(
     "hotline_webhook_deliveries_total",
-    "Webhook delivery attempts by outcome: delivered, retried (another attempt is due) or "
-    "failed (attempts spent, or the subscription cancelled)",
+    "Webhook delivery attempts by outcome: delivered, retried (another attempt is due), "
+    "failed (attempts spent, or the subscription cancelled) or superseded (the lease ran out "
+    "and another sender took it)",
     ["service", "outcome"],
 )
 TIMER_SWEEPS = Counter(

@@ -200,3 +200,21 @@ async def test_without_a_link_key_the_reply_notice_goes_without_a_link(db: Datab
     notice = json.loads(str(row["body"]))
     assert notice["kind"] == "reply_approved"
     assert notice["rating_link"] is None
+
+
+async def test_a_sender_that_outlived_its_lease_records_nothing(db: Database) -> None:
+    """Two replicas: the first is slow past its lease, the second takes the delivery and
+    records it; the first's late answer is dropped, so the delivery settles once."""
+    async with receiver() as hooks:
+        await _filed_and_subscribed(db, hooks.url)
+        now = datetime.now(UTC)
+        lease = now + timedelta(seconds=15)
+        async with db.transaction() as tx:
+            [slow] = await nstore.claim_due(tx, now=now, lease_until=lease, limit=10)
+        later = lease + timedelta(seconds=1)  # the lease ran out: another sender's turn
+        assert await sender.sweep(db, later, settings=settings()) == 1
+        outcome = await sender._record(db, slow, 204, None, now, settings(), leased_until=lease)
+    assert outcome == "superseded"
+    [row] = await _deliveries(db)
+    assert (row["status"], row["attempts"]) == ("delivered", 1)  # the second sender's
+    assert row["delivered_at"] == later
