@@ -70,9 +70,10 @@ async def create(
         latest = await store.get_checkpoint(conn, None)
         if size == 0 or (latest is not None and latest["size"] >= size):
             return None
-        statement, signature = signing.sign(
-            key, size=size, root=(await root(conn, size)).hex(), now=now
-        )
+        new_root = await root(conn, size)
+        if latest is not None:
+            await _extends(conn, latest, size, new_root)
+        statement, signature = signing.sign(key, size=size, root=new_root.hex(), now=now)
         await store.remember_key(conn, statement.key_id, signing.public_pem(key.public_key()))
         await store.save_checkpoint(
             conn,
@@ -87,6 +88,26 @@ async def create(
         made = proofs.signed(statement, signature)
         await publish(made)  # before the commit: nothing is served that was not published
     return made
+
+
+class ForkedTree(Exception):
+    """The stored tree no longer extends the latest signed checkpoint: a node was edited."""
+
+
+async def _extends(conn: AsyncConnection, latest: dict[str, Any], size: int, new: bytes) -> None:
+    """Refuse to sign a root that does not extend the latest signed one, checked as any
+    outsider checks it (RFC 9162's consistency proof, from the stored nodes): a signed fork
+    would be audit itself publishing a rewritten history."""
+    ranges = merkle.consistency_ranges(latest["size"], size)
+    found = await tree.nodes(conn, merkle.nodes_for(ranges))
+    proof = [merkle.range_hash(found, lo, hi) for lo, hi in ranges]
+    if not merkle.verify_consistency(
+        latest["size"], size, bytes.fromhex(latest["root"]), new, proof
+    ):
+        raise ForkedTree(
+            f"the tree of {size} does not extend the signed tree of {latest['size']} "
+            f"(root {latest['root']}): a stored node was edited; not signed"
+        )
 
 
 def signed(row: dict[str, Any]) -> proofs.SignedCheckpoint:

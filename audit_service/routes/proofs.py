@@ -59,7 +59,9 @@ async def create_checkpoint(
 ) -> views.SignedCheckpoint:
     """Checkpoint now (the timer also does, periodically): sign the root and publish it to
     Kafka. 200 with the latest when nothing new was recorded since, 409 when nothing was
-    ever recorded, 503 when Kafka would not take it (then nothing was saved either)."""
+    ever recorded or the stored tree no longer extends the latest signed one (a node was
+    edited: nothing is signed), 503 when Kafka would not take it (then nothing was saved
+    either)."""
     config = runtime.settings
     try:
         made = await checkpoints.create(
@@ -68,6 +70,8 @@ async def create_checkpoint(
             publish=publication.publisher(config.kafka_bootstrap),
             now=datetime.now(UTC),
         )
+    except checkpoints.ForkedTree as exc:  # an integrity failure, not an outage
+        raise Problem(409, "Conflict", str(exc)) from exc
     except Exception as exc:  # Kafka down or slow: the transaction rolled back
         if isinstance(exc, Problem):
             raise

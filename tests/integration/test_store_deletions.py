@@ -3,6 +3,7 @@ tree holds, a finding (in the middle of the chain, and the last one), a parked r
 edits another).
 audit's store check reports each, at the appeal and position it concerned."""
 
+from datetime import UTC, datetime
 from types import SimpleNamespace
 from typing import Any
 
@@ -12,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit_service import checkpoints, handlers, store
-from audit_service.domain import findings
+from audit_service.domain import findings, merkle, proofs, signing
 from audit_service.verification import FactCheck, StoreCheck
 from shared import envelope, topics
 from shared.runtime import database, deliveries
@@ -149,3 +150,31 @@ async def test_a_leaf_moved_later_is_reported_and_leaves_no_fact_out_of_the_tree
     [moved] = await _found(runtime, findings.MOVED_LEAF)
     assert moved["event_id"] == first[1][-1].fact.event.id
     assert f"#{settled + 5})" in moved["detail"]
+
+
+async def test_a_tree_edited_under_a_signed_checkpoint_is_not_signed_again(
+    audit: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    runtime, owner = audit
+    published: list[proofs.SignedCheckpoint] = []
+
+    async def publish(made: proofs.SignedCheckpoint) -> None:
+        published.append(made)
+
+    key, now = signing.DEVELOPMENT_KEY, datetime(2026, 5, 1, tzinfo=UTC)
+    async with runtime.begin() as conn:
+        await store.add_facts(conn, [store.fact_row(d) for read in _deliveries(2) for d in read])
+    first = await checkpoints.create(runtime, key, publish=publish, now=now)
+    assert first is not None
+    # The right edge of the signed tree, rewritten: the next tree grows from that edge.
+    level, index = merkle.subtrees(0, first.size)[-1]
+    async with owner.begin() as conn:
+        await conn.execute(
+            text("UPDATE merkle_nodes SET hash = :h WHERE level = :l AND index = :i"),
+            {"h": bytes(32), "l": level, "i": index},
+        )
+    async with runtime.begin() as conn:
+        await store.add_facts(conn, [store.fact_row(d) for d in _deliveries(1)[0]])
+    with pytest.raises(checkpoints.ForkedTree, match=f"signed tree of {first.size}"):
+        await checkpoints.create(runtime, key, publish=publish, now=now)
+    assert published == [first]  # nothing signed, nothing published
