@@ -6,7 +6,7 @@ from typing import Any, Final
 
 from intake_service.catalogue import Attribute, Catalogue, Service
 from intake_service.open311.params import format_datetime
-from intake_service.open311.privacy import coordinate, mask
+from intake_service.open311.privacy import coordinate, mask, road
 from intake_service.open311.statuses import Update
 
 SPECIFICATION: Final = "http://wiki.open311.org/GeoReport_v2"
@@ -66,8 +66,9 @@ def request_record(
 ) -> dict[str, Any]:
     """One appeal (an intake `appeals` row that may be public: `store.find` gives no other)
     as an Open311 service request. No personal data: text masked (numbers, the citizen's
-    name), coordinates rounded to about 100 m. Its updates (in time order) name the lead
-    unit and the handling deadline, as the latest assignment, redo or extension set them."""
+    name), the address cut to its road, coordinates rounded to about 100 m. Its updates (in
+    time order) name the lead unit and the handling deadline, as the latest assignment, redo
+    or extension set them."""
     received = row["received"]
     names = [citizen_name(row)]
     lead = [u.department for u in updates if u.department]
@@ -88,7 +89,7 @@ def request_record(
         "requested_datetime": format_datetime(row["received_at"]),
         "updated_datetime": format_datetime(row["status_at"]),
         "expected_datetime": format_datetime(due[-1]) if due else None,
-        "address": mask(where["address"], names=names) if where.get("address") else None,
+        "address": road(where["address"], names=names) if where.get("address") else None,
         "address_id": None,
         "zipcode": None,
         "lat": coordinate(where.get("lat")),

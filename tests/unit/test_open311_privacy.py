@@ -85,3 +85,11 @@ def test_what_may_be_published(
     appeal_type: str, channel: str, citizen: dict[str, object], public: bool
 ) -> None:
     assert privacy.may_publish(appeal_type=appeal_type, channel=channel, citizen=citizen) is public
+
+
+def test_an_address_keeps_its_road_not_its_door() -> None:
+    assert privacy.road("新华路88弄5号楼1201室") == "新华路"
+    assert privacy.road("东城区幸福路２号") == "东城区幸福路"  # full-width digits too
+    assert privacy.road("Example Road 12, flat 3") == "Example Road"
+    assert privacy.road("12 Example Road") is None
+    assert privacy.road("王小明家楼下7号", names=["王小明"]) == "王**家楼下"
