@@ -111,6 +111,25 @@ async def test_a_record_continues_the_trace_it_was_published_in(
     assert line["correlation_id"] == str(received.correlation_id)
 
 
+async def _logged_get(
+    router: APIRouter, service: str, path: str, **request: Any
+) -> tuple[httpx.Response, list[dict[str, Any]]]:
+    """GET `path` from a service app serving `router`; the answer and the JSON log lines."""
+    settings = ServiceSettings(service_name=service, database_url="postgresql://x@127.0.0.1/x")
+    app = create_service(ServiceSpec(settings=settings, router=router, migrations_dir=None))  # type: ignore[arg-type]
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logs.JsonFormatter(service))
+    logging.getLogger().addHandler(handler)
+    try:
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+            answer = await client.get(path, **request)
+    finally:
+        logging.getLogger().removeHandler(handler)
+    return answer, [json.loads(line) for line in stream.getvalue().splitlines()]
+
+
 async def test_an_unhandled_error_answers_500_with_the_request_id_logged_with_the_trace(
     spans: InMemorySpanExporter,
 ) -> None:
@@ -120,24 +139,12 @@ async def test_an_unhandled_error_answers_500_with_the_request_id_logged_with_th
     async def boom() -> None:
         raise RuntimeError("nothing should leak")
 
-    settings = ServiceSettings(service_name="intake", database_url="postgresql://x@127.0.0.1/x")
-    app = create_service(ServiceSpec(settings=settings, router=router, migrations_dir=None))  # type: ignore[arg-type]
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logs.JsonFormatter("intake"))
-    logging.getLogger().addHandler(handler)
-    try:
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            answer = await client.get(
-                "/boom", headers={"X-Request-Id": "req-42", "traceparent": PARENT}
-            )
-    finally:
-        logging.getLogger().removeHandler(handler)
+    answer, lines = await _logged_get(
+        router, "intake", "/boom", headers={"X-Request-Id": "req-42", "traceparent": PARENT}
+    )
     assert answer.status_code == 500
     assert answer.headers["x-request-id"] == "req-42"
     assert "nothing should leak" not in answer.text
-    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
     unhandled = next(line for line in lines if line["message"] == "unhandled error")
     request = next(line for line in lines if line["message"] == "request")
     for line in (unhandled, request):
@@ -157,21 +164,10 @@ async def test_a_secret_in_the_path_or_query_is_neither_logged_nor_traced(
     async def link(token: str) -> None:
         return None
 
-    settings = ServiceSettings(service_name="feedback", database_url="postgresql://x@127.0.0.1/x")
-    app = create_service(ServiceSpec(settings=settings, router=router, migrations_dir=None))  # type: ignore[arg-type]
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logs.JsonFormatter("feedback"))
-    logging.getLogger().addHandler(handler)
     secret = "s3cr3t-link-token-0123456789"
-    try:
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
-            linked = await client.get(f"/v1/rating-links/{secret}", params={"api_key": secret})
-            assert linked.status_code == 200
-    finally:
-        logging.getLogger().removeHandler(handler)
-    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    path, query = f"/v1/rating-links/{secret}", {"api_key": secret}
+    linked, lines = await _logged_get(router, "feedback", path, params=query)
+    assert linked.status_code == 200
     [request] = [line for line in lines if line["message"] == "request"]
     assert request["path"] == "/v1/rating-links/{token}"
     [server] = [s for s in spans.get_finished_spans() if s.kind == SpanKind.SERVER]
