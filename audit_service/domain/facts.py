@@ -99,6 +99,24 @@ def _verify(source: str, stream: Sequence[Fact]) -> ChainReport:
     return ChainReport(source, len(stream), not found, tuple(found))
 
 
+def with_unlisted(
+    chains: Sequence[ChainReport], unlisted: Iterable[tuple[str, str]]
+) -> list[ChainReport]:
+    """The chains, each also failing for every fact of its source that the signed tree holds
+    for the appeal but the store no longer lists under it (`(source, what)` pairs): a
+    stream's last fact moved to another appeal leaves no gap behind, but its leaf stays."""
+    missing: dict[str, list[str]] = defaultdict(list)
+    for source, what in unlisted:
+        missing[source].append(what)
+    reports = []
+    for c in chains:
+        gone = missing.pop(c.source, [])
+        reports.append(ChainReport(c.source, c.length, c.verified and not gone,
+                                   (*c.problems, *gone)))  # fmt: skip
+    reports += [ChainReport(s, 0, False, tuple(found)) for s, found in sorted(missing.items())]
+    return reports
+
+
 def digest(ordered: Sequence[Fact]) -> str:
     """SHA-256 over one line per fact in causal order: the SHA-256 of its stored bytes
     (recomputed, so every field read from them is covered, whatever the hash column says),

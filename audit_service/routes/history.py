@@ -13,7 +13,8 @@ from audit_service import domain, exports, personal, store, views
 from audit_service.domain import gaming, signals
 from audit_service.domain.findings import REPAIRABLE
 from audit_service.routes.deps import AuditRuntime
-from audit_service.store import access
+from audit_service.store import access, tree
+from shared import topics
 from shared.runtime.auth import Principal, require
 from shared.runtime.openapi import problem, problems
 from shared.runtime.problems import not_found
@@ -22,6 +23,7 @@ router = APIRouter(prefix="/v1", tags=["audit"])
 
 
 UNAVAILABLE = problem(503, "intake, which keeps citizens' keys, could not be asked")
+SOURCE_OF = {topic: source for source, topic in topics.BY_SOURCE.items()}
 
 
 @router.get("/appeals/{appeal_id}/history", responses={**problems(404), **UNAVAILABLE})
@@ -55,14 +57,17 @@ async def appeal_history(
 ) -> views.History:
     """The history document, for the REST route and the auditor's page alike."""
     async with runtime.engine.connect() as conn:
+        listed = await store.appeal_facts(conn, appeal_id)
         found = [
             (fact, at)
-            for fact, at in await store.appeal_facts(conn, appeal_id)
+            for fact, at in listed
             if (known_at is None or at <= known_at)
             and (happened_by is None or fact.time <= happened_by)
         ]
         if not found:
             raise not_found("facts about appeal", appeal_id)
+        # A fact the signed tree holds for the appeal must still be listed under it.
+        unlisted = await tree.unlisted_leaves(conn, appeal_id, [f.event_id for f, _ in listed])
         seen = [
             f
             for f in await store.list_findings(conn, appeal_id=appeal_id, limit=1000)
@@ -94,7 +99,18 @@ async def appeal_history(
         if views.PERSONAL_DATA in caller.scopes
         else personal.masked(recorded, keys)
     )
-    chains = domain.verify_chains(ordered)
+    chains = domain.with_unlisted(
+        domain.verify_chains(ordered),
+        (
+            (
+                SOURCE_OF.get(leaf.topic, "unknown"),
+                f"fact {leaf.event_id} (Merkle leaf {leaf.leaf_index}, read at "
+                f"{leaf.topic}:{leaf.partition}:{leaf.offset}) is in the signed tree for this "
+                "appeal but no longer among its facts",
+            )
+            for leaf in unlisted
+        ),
+    )
     return views.History(
         appeal_id=appeal_id,
         verified=all(chain.verified for chain in chains) and not open_findings,

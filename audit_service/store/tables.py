@@ -90,7 +90,7 @@ merkle_leaves = Table(
     Column("event_id", Uuid, nullable=False, unique=True),
     Column("fact_hash", String(64), nullable=False, index=True),
     # Where the fact was read, so a fact the store lost is reported at its appeal and place.
-    Column("subject", Uuid),
+    Column("subject", Uuid, index=True),  # an appeal's history finds its leaves
     Column("topic", String(200)),
     Column("partition", Integer),
     Column("offset", BigInteger),

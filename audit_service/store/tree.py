@@ -12,7 +12,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from audit_service.domain.merkle import Node
-from audit_service.store.tables import facts, merkle_leaves
+from audit_service.store.tables import facts, merkle_leaves, switch_over_rows
 
 
 async def lock_tree(conn: AsyncConnection) -> None:
@@ -64,6 +64,25 @@ async def leaves_with_facts(conn: AsyncConnection, after: int, limit: int) -> li
         .where(merkle_leaves.c.leaf_index > after)
         .order_by(merkle_leaves.c.leaf_index)
         .limit(limit)
+    )
+    return list(await conn.execute(query))
+
+
+async def unlisted_leaves(
+    conn: AsyncConnection, appeal_id: UUID, listed: Iterable[UUID]
+) -> list[Any]:
+    """The leaves made of facts about the appeal whose fact the store no longer lists under it
+    (moved to another appeal, or deleted), but for facts a switch-over removed: the log
+    never held those."""
+    removed = select(switch_over_rows.c.event_id).where(switch_over_rows.c.change == "removed")
+    query = (
+        select(merkle_leaves)
+        .where(
+            merkle_leaves.c.subject == appeal_id,
+            merkle_leaves.c.event_id.not_in(list(listed)),
+            merkle_leaves.c.event_id.not_in(removed),
+        )
+        .order_by(merkle_leaves.c.leaf_index)
     )
     return list(await conn.execute(query))
 

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit_service import checkpoints, handlers, store
 from audit_service.domain import findings, merkle, proofs, signing
+from audit_service.store import tree
 from audit_service.verification import FactCheck, StoreCheck
 from shared import envelope, topics
 from shared.runtime import database, deliveries
@@ -178,3 +179,29 @@ async def test_a_tree_edited_under_a_signed_checkpoint_is_not_signed_again(
     with pytest.raises(checkpoints.ForkedTree, match=f"signed tree of {first.size}"):
         await checkpoints.create(runtime, key, publish=publish, now=now)
     assert published == [first]  # nothing signed, nothing published
+
+
+async def test_a_fact_moved_off_its_appeal_is_still_named_by_the_tree(
+    audit: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """A stream's last fact given another appeal's id leaves no gap in its chain; the leaf
+    the tree made of it still names its appeal, and the history's chain fails on it."""
+    runtime, owner = audit
+    appeals = _deliveries(2)
+    async with runtime.begin() as conn:
+        await store.add_facts(conn, [store.fact_row(d) for read in appeals for d in read])
+        settled = await store.settled_seq(conn)
+    await checkpoints.extend_tree(runtime, settled)
+    moved = appeals[0][-1].fact.event
+    mine, other = moved.subject, appeals[1][0].fact.event.subject
+    async with owner.begin() as conn:
+        await conn.execute(
+            text("UPDATE facts SET subject = :s WHERE event_id = :e"), {"s": other, "e": moved.id}
+        )
+    async with runtime.connect() as conn:
+        listed = [fact.event_id for fact, _ in await store.appeal_facts(conn, mine)]
+        [leaf] = await tree.unlisted_leaves(conn, mine, listed)
+        theirs = [fact.event_id for fact, _ in await store.appeal_facts(conn, other)]
+        assert await tree.unlisted_leaves(conn, other, theirs) == []
+    assert moved.id not in listed
+    assert (leaf.event_id, leaf.subject) == (moved.id, mine)

@@ -149,3 +149,16 @@ def test_without_the_scope_addresses_coordinates_staff_and_numbers_in_text_are_m
         "parent": reply["parent"],
         "person": "王***",
     }
+
+
+def test_a_fact_the_tree_holds_but_the_appeal_no_longer_lists_fails_its_chain() -> None:
+    chains = [domain.ChainReport("intake", 2, True), domain.ChainReport("dispatch", 3, True)]
+    checked = domain.with_unlisted(
+        chains, [("dispatch", "fact d moved"), ("feedback", "fact f moved")]
+    )
+    assert checked == [
+        domain.ChainReport("intake", 2, True),
+        domain.ChainReport("dispatch", 3, False, ("fact d moved",)),
+        domain.ChainReport("feedback", 0, False, ("fact f moved",)),  # its only fact moved
+    ]
+    assert domain.with_unlisted(chains, []) == chains
