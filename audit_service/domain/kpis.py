@@ -162,7 +162,7 @@ def _holding(
         figures.volume.append(start_id)
     sign_for_due = datetime.fromisoformat(deadlines["sign_for_due"])
     handle_due = rule.handle_due(start, appeal, deadlines["handle_due"])
-    signed = replied = reply = approved = None
+    signed = replied = reply = approved = ended = None
     for fact in during:
         own = _data(fact).get("department") == department
         match fact.type:
@@ -170,8 +170,17 @@ def _holding(
                 signed = fact
             case "appeal.extension_approved" if own:
                 handle_due = rule.extended(handle_due, _data(fact))
-            case "appeal.deadlines_recomputed" if own and rule.handling_limits is None:
-                handle_due = datetime.fromisoformat(_data(fact)["deadlines"]["handle_due"])
+            case "appeal.deadlines_recomputed" if own:
+                recomputed = _data(fact)["deadlines"]
+                sign_for_due = datetime.fromisoformat(recomputed["sign_for_due"])
+                if rule.handling_limits is None:
+                    handle_due = datetime.fromisoformat(recomputed["handle_due"])
+            # The holding ends here: withdrawn or closed by the centre, or returned with the
+            # centre's approval. No clock runs on; only what fell due before counts.
+            case "appeal.withdrawn" | "appeal.closed" if ended is None:
+                ended = fact
+            case "appeal.return_approved" if own and ended is None:
+                ended = fact
             case "appeal.return_requested" if own:
                 figures.returns.append(str(fact.event_id))
             case "appeal.return_denied" if own:
@@ -195,13 +204,16 @@ def _holding(
                 figures.rated.append(str(fact.event_id))
                 if _satisfied(fact, rule):
                     figures.satisfied.append(str(fact.event_id))
+    if ended is not None and ended.type == "appeal.withdrawn" and start_id in figures.volume:
+        figures.volume.remove(start_id)  # taken back unsigned: nothing was due from it
+    until = now if ended is None else min(now, ended.time)
     if signed is not None and signed.time <= sign_for_due:
         figures.signed_in_time.append(str(signed.event_id))
-    elif signed is not None or now > sign_for_due:
+    elif signed is not None or until > sign_for_due:
         figures.signed_late_or_never.append(str((signed or start).event_id))
     if approved is not None and approved.time <= handle_due:
         figures.completed_on_time.append(str(approved.event_id))
-    elif approved is not None or (reply is None and now > handle_due):
+    elif approved is not None or (reply is None and until > handle_due):
         # late, or overdue with no reply; a reply still awaiting review is not judged yet
         figures.completed_late_or_overdue.append(str((approved or start).event_id))
 

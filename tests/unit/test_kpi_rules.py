@@ -90,7 +90,7 @@ def test_a_stored_rule_fixes_the_lists_too() -> None:
     # the best and the worst of the three, and never the middle one.
     assert max(row["volume"] for row in by_default["rows"]) < 5
     assert by_default["red_list"] == by_default["black_list"] == []
-    assert (by_version["red_list"], by_version["black_list"]) == (["parks"], ["power"])
+    assert (by_version["red_list"], by_version["black_list"]) == (["parks"], ["housing"])
     with pytest.raises(ValidationError):
         rules.RuleDocument.model_validate({"list_min_volume": 0})
     with pytest.raises(ValidationError):

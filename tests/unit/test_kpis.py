@@ -286,7 +286,9 @@ def test_a_different_rule_recomputes_from_the_same_facts() -> None:
 def test_the_ranking_names_red_and_black_lists() -> None:
     ranked = kpis.ranking(_table(), "2026-10", rule=kpis.Rule(list_min_volume=1, listed=1))
     assert [r["department"] for r in ranked["rows"]] == ["parks", "water", "housing", "power"]
-    assert (ranked["red_list"], ranked["black_list"]) == (["parks"], ["power"])
+    # power gave its one order back with the centre's approval before anything fell due:
+    # nothing to judge it on, so it is last in the order but on no list
+    assert (ranked["red_list"], ranked["black_list"]) == (["parks"], ["housing"])
     assert sorted({month for _, month in _table()}) == ["2026-10"]
     assert datetime(2026, 10, 9, tzinfo=UTC) < NOW
 
@@ -331,3 +333,49 @@ def test_a_month_is_bounded_in_beijing_time_across_a_year_end() -> None:
         "2027-01-01T00:00:00+08:00",
     )
     assert kpis.month_bounds("2026-01")[1].isoformat() == "2026-02-01T00:00:00+08:00"
+
+
+def _judged(history: list[events.Event], department: str = "water") -> dict[str, Any]:
+    table: kpis.Table = {}
+    kpis.accumulate(
+        table, domain.timeline(factories.audit_facts(history)), rule=kpis.Rule(), now=NOW
+    )
+    figures = table[(department, "2026-10")]
+    return {
+        "volume": len(figures.volume),
+        "signed": (len(figures.signed_in_time), len(figures.signed_late_or_never)),
+        "completed": (len(figures.completed_on_time), len(figures.completed_late_or_overdue)),
+    }
+
+
+def test_a_holding_taken_away_is_judged_only_on_what_fell_due_before() -> None:
+    # withdrawn unsigned within the hour (a front-office answer, a merge): nothing was due
+    taken = _appeal()
+    withdrawn = _at(taken, events.Withdrawn, 1, department="water", outcome="answered", reason="x")
+    assert _judged([taken, withdrawn]) == {"volume": 0, "signed": (0, 0), "completed": (0, 0)}
+    # returned with the centre's approval before its sign-for was due: not late, not overdue
+    returned = _appeal()
+    gone = [
+        _at(returned, events.ReturnRequested, 1, department="water", reason_code="x",
+            legal_basis="y"),
+        _at(returned, events.ReturnApproved, 2, department="water", reasoning="ok"),
+    ]  # fmt: skip
+    assert _judged([returned, *gone]) == {"volume": 1, "signed": (0, 0), "completed": (0, 0)}
+    # closed by the centre after its sign-for fell due unsigned: late for that, no more
+    closed = _appeal()
+    shut = _at(closed, events.Closed, 30, basis="operator", note="x")
+    assert _judged([closed, shut]) == {"volume": 1, "signed": (0, 1), "completed": (0, 0)}
+    # held to the end unsigned: late and overdue, as before
+    assert _judged([_appeal()]) == {"volume": 1, "signed": (0, 1), "completed": (0, 1)}
+
+
+def test_a_recomputed_sign_for_deadline_is_the_one_judged() -> None:
+    order = _appeal()
+    later = factories.DEADLINES.model_copy(update={"sign_for_due": T0 + timedelta(days=3)})
+    recomputed = _at(
+        order, events.DeadlinesRecomputed, 1, department="water", years=(2027,),
+        previous=factories.DEADLINES, deadlines=later,
+    )  # fmt: skip
+    signed = _at(order, events.SignedFor, 48, department="water", person="李")
+    assert _judged([order, recomputed, signed])["signed"] == (1, 0)
+    assert _judged([order, signed])["signed"] == (0, 1)  # the first deadline, a day
