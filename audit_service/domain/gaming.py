@@ -91,7 +91,8 @@ def _holdings(timeline: Sequence[Fact]) -> list[_Holding]:
         replies, extensions = [], []
         for fact in timeline[begin + 1 : end]:
             own = _data(fact).get("department") == department
-            if fact.type == "appeal.extension_approved" and own:
+            # the deadline then in force: extended, or recomputed on a published calendar
+            if fact.type in ("appeal.extension_approved", "appeal.deadlines_recomputed") and own:
                 due = datetime.fromisoformat(_data(fact)["deadlines"]["handle_due"])
             elif fact.type == "appeal.extension_requested" and own:
                 extensions.append((fact, _share(start.time, due, fact.time)))

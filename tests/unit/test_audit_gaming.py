@@ -143,3 +143,25 @@ def test_callbacks_repeated_in_a_round_until_satisfied(
             str(made[0].id),
             str(made[-1].id),
         )
+
+
+def test_the_window_is_the_recomputed_deadline_once_one_is_recorded() -> None:
+    """A reply at 95 % of the provisional window is an ordinary one once the published
+    calendar moved the deadline twice as far: half the window in force."""
+    assigned = factories.assigned(factories.received())
+    later = factories.DEADLINES.model_copy(update={"handle_due": assigned.time + WINDOW * 2})
+    recomputed = _at(
+        assigned, events.DeadlinesRecomputed, 0.1, department="water", years=(2027,),
+        previous=factories.DEADLINES, deadlines=later,
+    )  # fmt: skip
+    reply = _at(assigned, events.Handled, 0.95, department="water", result="solved", reply="好")
+    redo = _at(
+        assigned, events.RedoOrdered, 0.96, department="water", round=2, reason="不满意",
+        deadlines=factories.DEADLINES,
+    )  # fmt: skip
+    found = gaming.gaming(
+        domain.timeline(factories.audit_facts([assigned, recomputed, reply, redo]))
+    )
+    assert not found.flagged
+    provisional = [assigned, reply, redo]
+    assert gaming.gaming(domain.timeline(factories.audit_facts(provisional))).flagged
