@@ -7,14 +7,13 @@ from uuid import UUID
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
-from pydantic import AwareDatetime
 
 from audit_service import domain, exports, personal, store, views
 from audit_service.domain import gaming, signals
 from audit_service.domain.findings import REPAIRABLE
 from audit_service.routes.deps import AuditRuntime
 from audit_service.store import access, tree
-from shared import topics
+from shared import events, topics
 from shared.runtime.auth import Principal, require
 from shared.runtime.openapi import problem, problems
 from shared.runtime.problems import not_found
@@ -31,8 +30,8 @@ async def history(
     appeal_id: UUID,
     runtime: AuditRuntime,
     caller: Annotated[Principal, require(views.READ)],
-    known_at: AwareDatetime | None = None,
-    happened_by: AwareDatetime | None = None,
+    known_at: events.UtcDatetime | None = None,
+    happened_by: events.UtcDatetime | None = None,
 ) -> views.History:
     """Every fact about the appeal in causal order, each service's hash chain verified.
 

@@ -6,11 +6,11 @@ from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from pydantic import AwareDatetime
 
 from audit_service import domain, flags, store, views
 from audit_service.domain import conduct, gaming, kpis, queues, rules
 from audit_service.routes.deps import AuditRuntime
+from shared import events
 from shared.runtime.auth import Principal, require
 from shared.runtime.openapi import problems
 from shared.runtime.pagination import LINK_HEADER, CursorQuery, LimitQuery, decode, page
@@ -202,7 +202,7 @@ async def department_queue(
     department: Department,
     runtime: AuditRuntime,
     _: Annotated[Principal, require(views.READ)],
-    at: AwareDatetime | None = None,
+    at: events.UtcDatetime | None = None,
     cursor: CursorQuery = None,
     limit: LimitQuery = 100,
 ) -> views.DepartmentQueue:

@@ -16,7 +16,6 @@ from uuid import UUID
 import jwt
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from pydantic import AwareDatetime
 
 from audit_service import store, views
 from audit_service.domain import gaming, kpis
@@ -24,6 +23,7 @@ from audit_service.pages import ranking, render, timeline
 from audit_service.pages.language import Language, language
 from audit_service.routes import history, measures, watch
 from audit_service.routes.deps import AuditRuntime
+from shared import events
 from shared.runtime.auth import Principal, TokenVerifier
 from shared.runtime.problems import Problem
 from shared.workdays import HOTLINE_ZONE
@@ -123,8 +123,8 @@ async def appeal_page(
     runtime: AuditRuntime,
     caller: Auditor,
     lang: Lang,
-    known_at: AwareDatetime | None = None,
-    happened_by: AwareDatetime | None = None,
+    known_at: events.UtcDatetime | None = None,
+    happened_by: events.UtcDatetime | None = None,
 ) -> Response:
     if caller is None:
         return _to_login(request, lang)

@@ -6,12 +6,12 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import AwareDatetime
 
 from audit_service import domain, store, views, views_watch
 from audit_service.domain import conduct, hotspots, kpis
 from audit_service.routes.deps import AuditRuntime
 from audit_service.routes.measures import Month
+from shared import events
 from shared.runtime.auth import Principal, require
 from shared.runtime.openapi import problems
 from shared.runtime.pagination import LINK_HEADER, CursorQuery, LimitQuery, decode, page
@@ -75,7 +75,7 @@ async def hot_spots(
     response: Response,
     runtime: AuditRuntime,
     _: Annotated[Principal, require(views.READ)],
-    at: AwareDatetime | None = None,
+    at: events.UtcDatetime | None = None,
     window_hours: Annotated[int, Query(ge=1, le=72)] = _DEFAULT.window_hours,
     baseline_days: Annotated[int, Query(ge=1, le=90)] = _DEFAULT.baseline_days,
     min_count: Annotated[int, Query(ge=2, le=1000)] = _DEFAULT.min_count,

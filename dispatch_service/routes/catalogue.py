@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from dispatch_service import store, views
 from dispatch_service.domain import sla
@@ -69,7 +69,7 @@ class ClocksBody(Body):
 
 
 class PolicyBody(Body):
-    effective_from: AwareDatetime | None = Field(
+    effective_from: events.UtcDatetime | None = Field(
         default=None,
         description="appeals received from this moment on run under the version (default: "
         "now); never in the past, so no appeal already received changes its terms",
@@ -188,7 +188,8 @@ async def policy_in_force(
     runtime: DispatchRuntime,
     _: Reader,
     at: Annotated[
-        AwareDatetime | None, Query(description="the version in force then (default: now)")
+        events.UtcDatetime | None,
+        Query(description="the version in force then (default: now)"),
     ] = None,
 ) -> views.PolicyView:
     async with runtime.db.transaction() as tx:

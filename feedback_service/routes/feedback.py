@@ -231,7 +231,7 @@ async def callbacks_due(
     response: Response,
     runtime: FeedbackRuntime,
     caller: Annotated[Principal, require("feedback:read")],
-    due_by: datetime | None = None,
+    due_by: events.UtcDatetime | None = None,
     cursor: pagination.CursorQuery = None,
     limit: Limit = 100,
 ) -> pagination.Page[views.CallbackDue]:

@@ -144,17 +144,12 @@ async def list_appeals(
     category: Code = None,
     district: Code = None,
     channel: events.Channel | None = None,
-    since: datetime | None = None,
-    until: datetime | None = None,
+    since: events.UtcDatetime | None = None,
+    until: events.UtcDatetime | None = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[AppealView]:
     """Newest first, filtered. A department's token lists only appeals dispatched to it."""
-    for name, at in (("since", since), ("until", until)):
-        if at is not None and at.tzinfo is None:
-            raise invalid_field(
-                f"query.{name}", "needs a UTC offset, e.g. +08:00", "naive_datetime"
-            )
     after = pagination.decode(cursor, datetime, UUID) if cursor else None
     filters = store.Filters(
         status=status,
