@@ -117,6 +117,7 @@ async def request_return(
     caller: Principal,
     expected_version: int,
 ) -> Outcome[State]:
+    replied_round = await store.handled_round(tx, appeal_id)  # feedback's, as dispatch heard
     return await _decide(
         tx,
         appeal_id,
@@ -130,6 +131,7 @@ async def request_return(
             explanation=explanation,
             policy=by.policy,
             calendar=by.calendar,
+            replied=order is not None and replied_round >= order.round,
             context=context,
         ),
     )

@@ -28,12 +28,20 @@ def request_return(
     explanation: str | None,
     policy: sla.SlaPolicy,
     calendar: WorkdayCalendar,
+    replied: bool,
     context: Context,
 ) -> list[events.Event]:
+    """Within the return window from when the department got the order (a redo does not
+    reopen it), and only before it replied: a reply is the department acting on it."""
     order = held_by(order, department)
     if order.stage == "return_requested":
         raise InvalidTransitionError("a return is already pending")
-    window_ends = sla.due(policy, calendar, start=order.assigned_at, limit=policy.return_window)
+    if replied:
+        raise InvalidTransitionError(
+            f"{order.department} has replied in round {order.round}: it cannot return it now"
+        )
+    start = order.held_since or order.assigned_at
+    window_ends = sla.due(policy, calendar, start=start, limit=policy.return_window)
     if context.now > window_ends:
         raise InvalidTransitionError(f"the return window closed at {window_ends.isoformat()}")
     return [

@@ -46,7 +46,7 @@ class WorkOrder:
     assisting: tuple[str, ...]
     stage: Stage
     deadlines: events.Deadlines
-    assigned_at: datetime  # when the current lead got it: the return window runs from here
+    assigned_at: datetime  # when the current deadlines began: the lead got it, or a redo
     appeal_type: str
     urgency: str
     category: str
@@ -61,6 +61,9 @@ class WorkOrder:
     signalled: frozenset[tuple[str, str, datetime]] = field(default_factory=frozenset)
     about_department: str | None = None  # a conduct complaint's: never to hold or assist
     assists: tuple[Assist, ...] = ()  # this holding's assisting departments, each on its clock
+    # When the current lead got the order (a redo does not move it): the return window runs
+    # from here. None: a state folded before the field, where assigned_at is the same.
+    held_since: datetime | None = None
 
     def assist(self, department: str) -> Assist | None:
         return next((a for a in self.assists if a.department == department), None)
@@ -111,6 +114,7 @@ def evolve(state: WorkOrder | None, event: events.Event) -> WorkOrder | None:
                 stage="assigned",
                 deadlines=event.deadlines,
                 assigned_at=event.time,
+                held_since=event.time,
                 appeal_type=event.appeal_type,
                 urgency=event.urgency,
                 category=event.category,
@@ -128,6 +132,7 @@ def evolve(state: WorkOrder | None, event: events.Event) -> WorkOrder | None:
                 stage="assigned",
                 deadlines=event.deadlines,
                 assigned_at=event.time,
+                held_since=event.time,
                 stage_before_return=None,
                 pending_extension=None,
                 extensions=(),
@@ -194,9 +199,13 @@ def evolve(state: WorkOrder | None, event: events.Event) -> WorkOrder | None:
             mark = (type(event).__name__, event.clock, event.due)
             return replace(state, signalled=state.signalled | {mark})
         case events.RedoOrdered():
+            # A return asked for and not yet arbitrated stays pending through the redo: every
+            # return is approved or denied by the centre, and denied goes to the redo.
+            pending = state.stage == "return_requested"
             return replace(
                 state,
-                stage="assigned",
+                stage="return_requested" if pending else "assigned",
+                stage_before_return="assigned" if pending else None,
                 round=event.round,
                 deadlines=event.deadlines,
                 assigned_at=event.time,

@@ -192,6 +192,7 @@ def test_a_return_within_the_window_awaits_arbitration() -> None:
             explanation=None,
             policy=POLICY,
             calendar=CALENDAR,
+            replied=False,
             context=ctx(),
         ),
     )
@@ -205,6 +206,7 @@ def test_a_return_within_the_window_awaits_arbitration() -> None:
             explanation=None,
             policy=POLICY,
             calendar=CALENDAR,
+            replied=False,
             context=ctx(),
         )
 
@@ -223,6 +225,7 @@ def test_a_return_after_two_working_days_is_refused() -> None:
             explanation=None,
             policy=POLICY,
             calendar=CALENDAR,
+            replied=False,
             context=late,
         )
 
@@ -238,6 +241,7 @@ def test_another_department_may_not_return_the_order() -> None:
             explanation=None,
             policy=POLICY,
             calendar=CALENDAR,
+            replied=False,
             context=ctx(),
         )
 
@@ -254,6 +258,7 @@ def _returned() -> tuple[list[events.Event], domain.WorkOrder]:
             explanation="是供电故障",
             policy=POLICY,
             calendar=CALENDAR,
+            replied=False,
             context=ctx(),
         ),
     )
@@ -678,6 +683,7 @@ def test_a_return_asked_for_before_signing_does_not_stop_a_withdrawal() -> None:
             explanation=None,
             policy=POLICY,
             calendar=CALENDAR,
+            replied=False,
             context=ctx(),
         ),
     )

@@ -5,6 +5,7 @@ extensions are capped per appeal as well as per request."""
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -162,3 +163,56 @@ def test_an_old_policy_document_gets_the_default_limits() -> None:
     del document["max_redo_rounds"], document["max_extension_days_total"]
     old = sla.from_document(1, document)
     assert (old.max_redo_rounds, old.max_extension_days_total) == (2, 20)
+
+
+def _ask_return(order: domain.WorkOrder, at: datetime, *, replied: bool = False) -> list[Any]:
+    return domain.request_return(
+        order, department="water", reason_code="not-ours", legal_basis="三定方案",
+        explanation=None, policy=POLICY, calendar=SEED, replied=replied, context=ctx(at),
+    )  # fmt: skip
+
+
+def test_a_redo_does_not_reopen_the_return_window() -> None:
+    """The window runs from when the department got the order (2 working days), not from a
+    redo of its own handling two weeks later: a redo counts against the unit."""
+    history = signed()
+    later = NOW + timedelta(days=14)
+    history += domain.close_or_redo(
+        fold(history), rating("dissatisfied", solved=False), policy=POLICY, calendar=SEED,
+        context=ctx(later),
+    )  # fmt: skip
+    assert (fold(history).round, fold(history).stage) == (2, "assigned")
+    with pytest.raises(InvalidTransitionError, match="return window closed"):
+        _ask_return(fold(history), later + timedelta(hours=1))
+
+
+def test_a_department_that_replied_cannot_return_the_order() -> None:
+    order = fold(signed())
+    assert _ask_return(order, NOW + timedelta(hours=2))  # in the window, before replying
+    with pytest.raises(InvalidTransitionError, match="has replied in round 1"):
+        _ask_return(order, NOW + timedelta(hours=2), replied=True)
+
+
+def test_a_redo_round_is_not_withdrawn() -> None:
+    history = signed()
+    history += decide(fold(history), rating("dissatisfied", solved=False))
+    order = fold(history)
+    assert (order.round, order.stage) == (2, "assigned")
+    asked = events.WithdrawalRequested(
+        id=uuid4(), subject=order.appeal_id, time=NOW, actor="operator:li",
+        correlation_id=order.correlation_id, outcome="answered", reason="知识库已答复",
+        details={},
+    )  # fmt: skip
+    [refused] = domain.withdraw(order, asked, context=ctx())
+    assert isinstance(refused, events.WithdrawalRefused)
+    assert "redoing it (round 2)" in refused.reason
+
+
+def test_a_return_pending_when_a_redo_is_ordered_is_still_arbitrated() -> None:
+    history = signed()
+    history += _ask_return(fold(history), NOW + timedelta(hours=1))
+    history += decide(fold(history), rating("dissatisfied", solved=False))
+    order = fold(history)
+    assert (order.round, order.stage) == (2, "return_requested")
+    history += domain.deny_return(order, reasoning="属职责", context=ctx())
+    assert fold(history).stage == "assigned"  # back to the redo, awaiting sign-for
