@@ -56,11 +56,16 @@ def by_service(now: datetime | None = None, *, cause: events.Event | None = None
 
 @dataclass(frozen=True, slots=True)
 class Catalogue:
-    """The catalogue versions a route's decision is made by."""
+    """The catalogue versions a route's decision is made by, and the round the holder last
+    replied in (feedback's `appeal.handled`, as dispatch heard it)."""
 
     policy: sla.SlaPolicy
     routing_version: int
     calendar: WorkdayCalendar
+    replied_round: int = 0
+
+    def replied(self, order: State) -> bool:
+        return order is not None and self.replied_round >= order.round
 
 
 RouteDecide = Callable[[State, Context, Catalogue], Sequence[events.Event]]
@@ -81,6 +86,7 @@ async def _decide(
         await store.policy_version(tx, order.deadlines.policy_version),
         (await store.current_routing(tx)).version,
         await store.current_calendar(tx),
+        await store.handled_round(tx, appeal_id),
     )
     return await commands.execute(
         tx,
@@ -117,7 +123,6 @@ async def request_return(
     caller: Principal,
     expected_version: int,
 ) -> Outcome[State]:
-    replied_round = await store.handled_round(tx, appeal_id)  # feedback's, as dispatch heard
     return await _decide(
         tx,
         appeal_id,
@@ -131,7 +136,7 @@ async def request_return(
             explanation=explanation,
             policy=by.policy,
             calendar=by.calendar,
-            replied=order is not None and replied_round >= order.round,
+            replied=by.replied(order),
             context=context,
         ),
     )
@@ -160,6 +165,7 @@ async def decide_return(
             routing_version=by.routing_version,
             policy=by.policy,
             calendar=by.calendar,
+            replied=by.replied(order),
             context=context,
         )
 
@@ -270,6 +276,7 @@ async def reassign(
             routing_version=by.routing_version,
             policy=by.policy,
             calendar=by.calendar,
+            replied=by.replied(order),
             context=context,
         ),
     )

@@ -37,7 +37,8 @@ async def on_assigned(event: events.Assigned, tx: Tx) -> None:
 
 
 async def on_redispatched(event: events.Redispatched, tx: Tx) -> None:
-    await read_models.hand_to(tx, event, department=event.department, round_=None)
+    # a new round when the lead before replied (the new lead replies anew); else it goes on
+    await read_models.hand_to(tx, event, department=event.department, round_=event.round)
     await notify.status_changed(tx, event)
 
 

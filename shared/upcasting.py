@@ -63,6 +63,11 @@ def _received_v1_to_v2(data: Payload) -> Payload:
     return upgraded
 
 
+def _round_goes_on(data: Payload) -> Payload:
+    # Before v3 a redispatch never began a round of its own.
+    return {**data, "round": None}
+
+
 def _content_in_clear(data: Payload) -> Payload:
     # v2 carried the content in clear; v3 seals it as `sealed_content`. An old fact keeps
     # its bytes (and so its hash), so it reads with its content in clear.
@@ -80,6 +85,7 @@ UPCASTERS: dict[tuple[str, int], Upcaster] = {
     ("appeal.rated", 1): _rated_v1_to_v2,
     ("appeal.assigned", 1): _deadlines_v1_to_v2,
     ("appeal.redispatched", 1): _deadlines_v1_to_v2,
+    ("appeal.redispatched", 2): _round_goes_on,
     ("appeal.extension_approved", 1): _deadlines_v1_to_v2,
     ("appeal.redo_ordered", 1): _deadlines_v1_to_v2,
     ("appeal.reply_reviewed", 1): _reviewed_v1_to_v2,

@@ -70,8 +70,12 @@ def redispatch(
     routing_version: int,
     policy: sla.SlaPolicy,
     calendar: WorkdayCalendar,
+    replied: bool,
     context: Context,
 ) -> events.Redispatched:
+    """A new lead with fresh clocks. If the lead before replied in this round, the new one
+    begins the next: feedback takes one reply (and one rating) a round, and dispatch's clock
+    runs until the holder replied in its round."""
     if department == order.department:
         raise InvalidTransitionError(f"the work order is already with {department}")
     if order.about_department in (department, *assisting):
@@ -98,6 +102,7 @@ def redispatch(
             category=order.category,
             start=context.now,
         ),
+        round=order.round + 1 if replied else None,
     )
 
 
@@ -110,9 +115,11 @@ def reassign(
     routing_version: int,
     policy: sla.SlaPolicy,
     calendar: WorkdayCalendar,
+    replied: bool,
     context: Context,
 ) -> list[events.Event]:
-    """An operator overrides the routing: a new lead with fresh clocks."""
+    """An operator overrides the routing: a new lead with fresh clocks (an escalated order
+    included: the centre's way to give it to another department)."""
     order = open_order(order)
     if order.stage == "return_requested":
         raise InvalidTransitionError("a return is pending: arbitrate it instead")
@@ -125,6 +132,7 @@ def reassign(
         routing_version=routing_version,
         policy=policy,
         calendar=calendar,
+        replied=replied,
         context=context,
     )
     return [moved, *assists.ask_after(moved, policy=policy, calendar=calendar, context=context)]

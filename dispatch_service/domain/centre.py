@@ -20,6 +20,7 @@ def approve_return(
     routing_version: int,
     policy: sla.SlaPolicy,
     calendar: WorkdayCalendar,
+    replied: bool,
     context: Context,
 ) -> list[events.Event]:
     order = open_order(order)
@@ -34,6 +35,7 @@ def approve_return(
         routing_version=routing_version,
         policy=policy,
         calendar=calendar,
+        replied=replied,
         context=context,
     )
     return [
@@ -188,7 +190,7 @@ def _redo_or_escalate(
     calendar: WorkdayCalendar,
     context: Context,
 ) -> list[events.Event]:
-    redone = order.round - 1
+    redone = order.redos
     if redone >= policy.max_redo_rounds:
         return [
             fact(

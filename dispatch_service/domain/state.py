@@ -51,7 +51,8 @@ class WorkOrder:
     urgency: str
     category: str
     district: str | None
-    round: int = 1
+    round: int = 1  # one reply and one rating each: a redo, or a new lead after a reply
+    redos: int = 0  # redo rounds ordered: what the policy bounds
     stage_before_return: Stage | None = None
     pending_extension: int | None = None  # working days asked for, awaiting a decision
     # Extensions approved in this holding, (when, working days): a recomputation of the
@@ -133,6 +134,7 @@ def evolve(state: WorkOrder | None, event: events.Event) -> WorkOrder | None:
                 deadlines=event.deadlines,
                 assigned_at=event.time,
                 held_since=event.time,
+                round=event.round or state.round,
                 stage_before_return=None,
                 pending_extension=None,
                 extensions=(),
@@ -207,6 +209,7 @@ def evolve(state: WorkOrder | None, event: events.Event) -> WorkOrder | None:
                 stage="return_requested" if pending else "assigned",
                 stage_before_return="assigned" if pending else None,
                 round=event.round,
+                redos=state.redos + 1,
                 deadlines=event.deadlines,
                 assigned_at=event.time,
                 pending_extension=None,

@@ -67,7 +67,7 @@ class Redispatched(_DispatchEvent):
     """The work order moved to another lead department, with fresh clocks: after an approved
     return, or an operator's reassignment. dispatch → feedback, intake, audit."""
 
-    schema_version: ClassVar[int] = 2  # v2: deadlines.provisional_years
+    schema_version: ClassVar[int] = 3  # v2: deadlines.provisional_years; v3: round
 
     type: Literal["appeal.redispatched"] = "appeal.redispatched"
     department: Code
@@ -77,6 +77,9 @@ class Redispatched(_DispatchEvent):
     routing_version: int = Field(ge=1)
     reason: Text
     deadlines: Deadlines
+    # The round the new holding begins, when the one before had a reply: the new lead replies
+    # and is rated anew. None: the round goes on (nobody replied in it yet).
+    round: int | None = Field(default=None, ge=2)
 
 
 class SignedFor(_DispatchEvent):

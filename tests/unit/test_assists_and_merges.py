@@ -144,6 +144,7 @@ def test_a_new_lead_asks_its_own_assisting_departments() -> None:
             routing_version=TABLE.version,
             policy=POLICY,
             calendar=CALENDAR,
+            replied=False,
             context=ctx(now=NOW + timedelta(hours=1)),
         ),
     )

@@ -130,6 +130,7 @@ def test_no_reassignment_gives_the_complaint_to_the_department_complained_about(
             routing_version=3,
             policy=sla.DEMO_POLICY,
             calendar=WorkdayCalendar(),
+            replied=False,
             context=ctx("operator:wang", hours=1),
         )
 

@@ -74,6 +74,17 @@ def test_a_v1_rating_is_upcast_to_the_current_schema() -> None:
     assert decoded.hash == envelope.digest(old_body)  # the stored bytes are never rewritten
 
 
+def test_a_v2_redispatch_reads_as_one_whose_round_goes_on() -> None:
+    facts = factories.dispatch_facts(factories.assigned(factories.received()))
+    redispatched = next(f for f in facts if isinstance(f, events.Redispatched))
+    wire = json.loads(envelope.encode(redispatched, version=3, prev_hash="b" * 64).body)
+    data = {k: v for k, v in wire["data"].items() if k != "round"}
+    old_body = envelope.canonical_json({**wire, "schema_version": 2, "data": data})
+    decoded = envelope.decode(old_body)
+    assert isinstance(decoded.event, events.Redispatched)
+    assert decoded.event.round is None
+
+
 def test_a_schema_version_newer_than_the_code_is_refused() -> None:
     with pytest.raises(upcasting.UnknownSchemaVersionError):
         upcasting.upcast("appeal.rated", 3, {}, current=2)

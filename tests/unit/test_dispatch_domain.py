@@ -276,6 +276,7 @@ def test_an_approved_return_redispatches_with_fresh_clocks() -> None:
         routing_version=7,
         policy=POLICY,
         calendar=CALENDAR,
+        replied=False,
         context=later,
     )
     assert [type(e) for e in new] == [events.ReturnApproved, events.Redispatched]
@@ -310,6 +311,7 @@ def test_approving_a_return_to_the_same_department_is_refused() -> None:
             routing_version=7,
             policy=POLICY,
             calendar=CALENDAR,
+            replied=False,
             context=ctx(),
         )
 
@@ -418,6 +420,7 @@ def test_an_operator_reassigns_with_the_override_recorded() -> None:
         routing_version=7,
         policy=POLICY,
         calendar=CALENDAR,
+        replied=False,
         context=ctx(),
     )
     assert isinstance(fact, events.Redispatched)

@@ -12,6 +12,8 @@ import pytest
 
 from dispatch_service import domain
 from dispatch_service.domain import routing, sla
+from feedback_service.domain import replies
+from feedback_service.domain import state as feedback_state
 from shared import events
 from shared.decisions import Context
 from shared.errors import InvalidTransitionError
@@ -116,9 +118,30 @@ def test_past_the_redo_rounds_the_appeal_goes_to_the_centre() -> None:
         routing_version=1,
         policy=POLICY,
         calendar=SEED,
+        replied=True,  # water replied in round 2, and was rated
         context=ctx(),
     )
-    assert fold([*history, escalated, moved]).stage == "assigned"
+    assert isinstance(moved, events.Redispatched)
+    assert moved.round == 3  # a round of its own: gov-city replies and is rated anew
+    after = fold([*history, escalated, moved])
+    assert (after.stage, after.department) == ("assigned", "gov-city")
+    assert (after.round, after.redos) == (3, 1)
+    # feedback takes gov-city's reply in its round, though water replied in round 2
+    holder = feedback_state.Holder(
+        "gov-city", moved.id, after.correlation_id, round=3, signed_for=True
+    )
+    replied = feedback_state.Feedback(handled_round=2, approved_round=2, rated_round=2)
+    [reply] = replies.handle(
+        replied, replies.Reply("solved", "已协调解决"), appeal_id=after.appeal_id, holder=holder,
+        department="gov-city", context=ctx(),
+    )  # fmt: skip
+    assert isinstance(reply, events.Handled)
+    assert (reply.department, reply.round) == ("gov-city", 3)
+    # and dispatch's clock runs for gov-city until it replies in round 3
+    assert domain.next_signal_at(after, handled=after.round <= 2) is not None
+    # a dissatisfied rating of round 3 goes back to the centre: the redo rounds are spent
+    [again] = decide(after, rating("dissatisfied", solved=False, round_=3))
+    assert isinstance(again, events.EscalatedToCentre)
 
 
 def _extension(order: domain.WorkOrder, days: int, now: datetime = NOW) -> list[events.Event]:
