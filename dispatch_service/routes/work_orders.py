@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Query, Request, Response
 
 from dispatch_service import store, views
+from dispatch_service.domain.state import Stage
 from dispatch_service.routes.deps import DispatchRuntime, Reader
 from dispatch_service.views import WorkOrderView
 from shared.runtime import changes, openapi, pagination
@@ -48,7 +49,7 @@ async def list_work_orders(
         Literal["lead", "assisting"] | None,
         Query(description="with a department: only what it leads, or only what it assists"),
     ] = None,
-    stage: Literal["assigned", "signed_for", "return_requested", "closed"] | None = None,
+    stage: Stage | None = None,  # "escalated": the orders the centre must close or reassign
     district: Annotated[str | None, Query(max_length=64)] = None,
     overdue: bool | None = None,
     include_closed: bool = False,

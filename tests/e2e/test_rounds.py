@@ -88,6 +88,30 @@ async def test_redo_is_bounded_and_then_escalates_to_the_centre(stack: Stack) ->
             return list(facts) if escalated and rated == 2 else None
 
         facts = await polling.until(audited, what="audit to record the escalation")
+        # the centre's own queue lists it
+        queue = await client.get(
+            f"{base}/work-orders",
+            params={"stage": "escalated", "limit": 200},
+            headers=OPERATOR_HEADERS,
+        )
+        assert queue.status_code == 200, queue.text
+        assert orders.appeal_id in [o["appeal_id"] for o in queue.json()["items"]]
+        # the centre gives it to the city government: a round of its own, in which the new
+        # lead signs for it and replies, though water replied in round 2
+        moved = await orders.act(
+            "reassignment",
+            {"department": "gov-city", "reason": "提级由市政府协调办理"},
+            OPERATOR_HEADERS,
+        )
+        assert (moved["department"], moved["round"], moved["stage"]) == ("gov-city", 3, "assigned")
+        city = bearer(*DEPARTMENT_SCOPES, department="gov-city")
+        await orders.act("sign-for", {"person": "周主任"}, city)
+        await orders.feedback_when(
+            lambda b: b["signed_for"] and (b["holder"], b["round"]) == ("gov-city", 3)
+        )
+        await orders.reply(city, "已协调水务集团恢复供水")
+        replied = await orders.when(lambda b: b["handled_this_round"])
+        assert replied["running_clock"] is None  # its reply stopped its clock
         # the centre decides what comes next: here it closes the appeal
         closed = await orders.act("closure", {"note": "中心提级研判后办结"}, OPERATOR_HEADERS)
         assert closed["stage"] == "closed"
