@@ -51,7 +51,8 @@ def rule_text(catalogue: Catalogue, rule: kpis.Rule) -> str:
     said = catalogue.messages
     excluded = ", ".join(sorted(rule.excluded_categories)) or said.no_exclusions
     satisfied = said.satisfied_grades if rule.basically_satisfied_counts else said.satisfied_only
-    return said.figure_rule.format(satisfied=satisfied, excluded=excluded)
+    named = f"{rule.name} v{rule.version}: "  # the stored rule version behind every figure
+    return named + said.figure_rule.format(satisfied=satisfied, excluded=excluded)
 
 
 def evidence(

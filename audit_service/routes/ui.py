@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from audit_service import store, views
-from audit_service.domain import gaming, kpis
+from audit_service.domain import gaming, kpis, rules
 from audit_service.pages import ranking, render, timeline
 from audit_service.pages.language import Language, language
 from audit_service.routes import history, measures, watch
@@ -193,7 +193,10 @@ async def ranking_page(
         return _to_login(request, lang)
     now = datetime.now(UTC)
     chosen = month or now.astimezone(HOTLINE_ZONE).strftime("%Y-%m")
-    rule = kpis.Rule()
+    # the stored rule's latest version, as /v1/measures scores by default
+    rule = rules.to_rule(
+        rules.DEFAULT_NAME, *await measures.stored_rule(runtime, rules.DEFAULT_NAME, None)
+    )
     table, shares = await measures.month_measures(runtime, rule, now=now, month=chosen)
     in_month = {d: s for (d, m), s in sorted(shares.items()) if m == chosen}
     evidence: list[ranking.Evidence] | None = None
@@ -217,7 +220,7 @@ async def ranking_page(
         month=chosen,
         now=now,
         rule=ranking.rule_text(lang.catalogue, rule),
-        ranked=kpis.ranking(table, chosen),
+        ranked=kpis.ranking(table, chosen, rule=rule),
         gamed={d: s.summary() for d, s in in_month.items()},
         columns=ranking.COLUMNS,
         gaming_columns=ranking.GAMING_COLUMNS,

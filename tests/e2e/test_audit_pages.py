@@ -5,6 +5,7 @@ Screenshots of the timeline and the ranking, in Chinese and in English, are kept
 .cache/artifacts/audit-pages/ for a person to look at (Chinese needs a CJK font, which
 `make test` installs: services/system-packages.sh)."""
 
+import re
 import shutil
 from datetime import UTC, datetime
 from typing import Any
@@ -139,6 +140,8 @@ async def test_an_auditor_reads_a_timeline_and_the_ranking_in_chromium(stack: St
                 target = (await headings.nth(i).get_attribute("href") or "").lstrip("#")
                 assert await page.locator(f"dt#{target} + dd").inner_text()
             assert "“满意”与“基本满意”均计为满意" in await page.inner_text("#figures")
+            # the stored rule's version behind every figure
+            assert re.search(r"standard v[0-9]+: ", await page.inner_text("#figures"))
             await _shot(page, "ranking.zh.png")
 
             # Each figure opens onto the facts behind it, each onto its appeal's timeline.
