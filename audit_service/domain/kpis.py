@@ -229,8 +229,14 @@ def _merged_ratings(table: Table, timeline: Sequence[Fact], *, rule: Rule) -> No
     """A merged child (并单) has no holding: its citizen rates the parent's handling, and the
     rating counts for the department that handled it (`handled_by` on the rating), in the
     month it was given."""
-    received = [f for f in timeline if f.type == "appeal.received"]
-    if received and _data(received[0]).get("category") in rule.excluded_categories:
+    # its category as last (re)classified: an operator's reclassification decides, as it
+    # does for the appeals that hold an order of their own
+    categories = [
+        _data(f).get("category")
+        for f in timeline
+        if f.type in ("appeal.received", "appeal.classified")
+    ]
+    if categories and categories[-1] in rule.excluded_categories:
         return
     for fact in timeline:
         data = _data(fact) if fact.type == "appeal.rated" else {}

@@ -485,6 +485,27 @@ def test_a_child_merged_after_forwarding_rates_the_parents_department_not_its_ow
     assert ("power", "2026-10") not in attitude
 
 
+def test_a_merged_childs_rating_is_left_out_by_the_category_it_was_reclassified_to() -> None:
+    parent, child = factories.received(), factories.received(category="water.outage")
+    reclassified = _at(
+        child, events.AppealClassified, 1, category="mediation.neighbours",
+        appeal_type="complaint", urgency="normal", previous_category="water.outage",
+        reason="邻里纠纷",
+    )  # fmt: skip
+    rated = _at(
+        child, events.Rated, 40, satisfaction="dissatisfied", solved=False,
+        merged_into=parent.subject, handled_by="water",
+    )  # fmt: skip
+    excluding = kpis.Rule(excluded_categories=frozenset({"mediation.neighbours"}))
+    table: kpis.Table = {}
+    timeline = audit.timeline(factories.audit_facts([child, reclassified, rated]))
+    kpis.accumulate(table, timeline, rule=excluding, now=factories.T0 + timedelta(days=2))
+    assert ("water", "2026-10") not in table
+    kept: kpis.Table = {}
+    kpis.accumulate(kept, timeline, rule=kpis.Rule(), now=factories.T0 + timedelta(days=2))
+    assert kept[("water", "2026-10")].rated_by_merged == [str(rated.id)]
+
+
 def test_an_assist_is_warned_and_reminded_at_its_warning_mark_once() -> None:
     history, order = _replied_parent()  # signed for and replied: only the assist's clock runs
     [assist] = order.assists
