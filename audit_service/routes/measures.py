@@ -37,14 +37,16 @@ async def month_measures(
     month: str,
     attitude: conduct.Table | None = None,
 ) -> tuple[kpis.Table, gaming.SharesTable]:
-    """The tables for every appeal active in `month`. Figures are attributed to the month a
-    fact happened in, so appeals with no fact in it add nothing to its rows. `attitude`, if
-    given, gains the same appeals' attitude ratings and conduct complaints."""
+    """The tables for every appeal active in `month`, from the facts recorded by `now` and
+    with clocks as they stood then. Figures are attributed to the month a fact happened in,
+    so appeals with no fact in it add nothing to its rows. `attitude`, if given, gains the
+    same appeals' attitude ratings and conduct complaints."""
     table: kpis.Table = {}
     shares: gaming.SharesTable = {}
     async with runtime.engine.connect() as conn:
         active = kpis.month_bounds(month)
-        async for _appeal, found in store.facts_by_appeal(conn, None, active_between=active):
+        found_by = store.facts_by_appeal(conn, None, active_between=active, known_by=now)
+        async for _appeal, found in found_by:
             ordered = domain.timeline(found)
             kpis.accumulate(table, ordered, rule=rule, now=now)
             gaming.accumulate(shares, ordered)
@@ -97,7 +99,8 @@ async def measures(
     department's share of replies reopened after a last-minute reply, of extensions asked at
     the deadline and of callback rounds repeated until satisfied (see domain/gaming.py);
     `evidence=true` lists the ids of the facts behind every figure. Pages follow the rank."""
-    (after,) = decode(cursor, int) if cursor else (0,)
+    # A cursor keeps the first page's moment: the same facts and clocks rank every page.
+    moment, after = decode(cursor, datetime, int) if cursor else (datetime.now(UTC), 0)
     version, document = await stored_rule(runtime, rule, rule_version)
     given = {
         "excluded_categories": exclude_category,
@@ -107,9 +110,10 @@ async def measures(
     }
     applied = document.model_copy(update={k: v for k, v in given.items() if v is not None})
     scoring = rules.to_rule(rule, version, applied)
-    now = datetime.now(UTC)
     attitude: conduct.Table = {}
-    table, shares = await month_measures(runtime, scoring, now=now, month=month, attitude=attitude)
+    table, shares = await month_measures(
+        runtime, scoring, now=moment, month=month, attitude=attitude
+    )
     ranked = kpis.ranking(table, month, rule=scoring)
     seen = {
         d: attitude.get((d, month), conduct.Conduct()) for d in map(_department, ranked["rows"])
@@ -131,7 +135,9 @@ async def measures(
         for n, row in enumerate(ranked["rows"], start=1)
         if n > after
     ]
-    shown = page(rows, limit=limit, key=lambda r: (r.rank,), request=request, response=response)
+    shown = page(
+        rows, limit=limit, key=lambda r: (moment, r.rank), request=request, response=response
+    )
     in_month = {d: s for (d, m), s in sorted(shares.items()) if m == month}
     return views.Measures(
         items=shown.items,
@@ -150,7 +156,7 @@ async def measures(
             list_min_volume=applied.list_min_volume,
             listed=applied.listed,
         ),
-        as_of=now,
+        as_of=moment,
         red_list=ranked["red_list"],
         black_list=ranked["black_list"],
         gaming={d: views.GamingShares(**s.summary()) for d, s in in_month.items()},

@@ -24,12 +24,14 @@ _PAGED: dict[int | str, dict[str, Any]] = {
 }
 
 
-async def month_conduct(runtime: AuditRuntime, month: str) -> conduct.Table:
-    """Attitude ratings and conduct complaints of every appeal active in `month`."""
+async def month_conduct(runtime: AuditRuntime, month: str, *, known_by: datetime) -> conduct.Table:
+    """Attitude ratings and conduct complaints of every appeal active in `month`, from the
+    facts recorded by `known_by`."""
     table: conduct.Table = {}
     async with runtime.engine.connect() as conn:
         active = kpis.month_bounds(month)
-        async for _appeal, found in store.facts_by_appeal(conn, None, active_between=active):
+        found_by = store.facts_by_appeal(conn, None, active_between=active, known_by=known_by)
+        async for _appeal, found in found_by:
             conduct.accumulate(table, domain.timeline(found))
     return table
 
@@ -49,8 +51,9 @@ async def conduct_concerns(
     with the ids of the facts and appeals behind it. The department complained about is
     never the one handling the complaint (the supervising body is): this is where the
     centre sees them together."""
-    (after,) = decode(cursor, int) if cursor else (0,)
-    table = await month_conduct(runtime, month)
+    # A cursor keeps the first page's moment: the same facts rank every page.
+    moment, after = decode(cursor, datetime, int) if cursor else (datetime.now(UTC), 0)
+    table = await month_conduct(runtime, month, known_by=moment)
     rows = [
         views_watch.ConductConcern(
             rank=n,
@@ -63,10 +66,10 @@ async def conduct_concerns(
         for n, (department, found) in enumerate(conduct.of_concern(table, month), start=1)
         if n > after
     ]
-    shown = page(rows, limit=limit, key=lambda r: (r.rank,), request=request, response=response)
-    return views_watch.Conduct(
-        items=shown.items, next=shown.next, month=month, as_of=datetime.now(UTC)
+    shown = page(
+        rows, limit=limit, key=lambda r: (moment, r.rank), request=request, response=response
     )
+    return views_watch.Conduct(items=shown.items, next=shown.next, month=month, as_of=moment)
 
 
 @router.get("/hot-spots", responses=_PAGED)

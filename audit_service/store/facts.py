@@ -161,14 +161,18 @@ async def facts_by_appeal(
     end_offsets: dict[str, int] | None,
     *,
     active_between: tuple[datetime, datetime] | None = None,
+    known_by: datetime | None = None,
 ) -> AsyncIterator[tuple[UUID, list[Fact]]]:
     """Every appeal's facts, one appeal at a time (streamed: memory stays bounded).
 
     With `end_offsets` ("topic:partition" → end), only facts read below those positions.
     With `active_between`, only appeals with a fact that happened in that interval (all of
-    their facts): what a month's measures need, without reading all of history.
+    their facts): what a month's measures need, without reading all of history. With
+    `known_by`, only facts audit had recorded by then (a paged answer's every page alike).
     """
     query = select(facts)
+    if known_by is not None:
+        query = query.where(facts.c.ingested_at <= known_by)
     if active_between is not None:
         start, end = active_between
         active = select(facts.c.subject).where(facts.c.time >= start, facts.c.time < end)

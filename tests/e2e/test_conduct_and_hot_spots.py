@@ -187,6 +187,21 @@ async def test_a_conduct_complaint_goes_past_the_department_and_audit_lists_it(
         row = next(r for r in measures.json()["items"] if r["department"] == "water")
         assert row["poor_attitude"] >= 1
         assert rating["event_id"] in row["evidence"]["attitude_poor"]
+        whole = [r["department"] for r in measures.json()["items"]]
+        # one row a page: every page ranks the facts and clocks of the first page's moment
+        paged: list[str] = []
+        moments: set[str] = set()
+        params: dict[str, Any] = {"month": month, "limit": 1}
+        while True:
+            one = await client.get(f"{stack.audit.url}/v1/measures", params=params, headers=HEADERS)
+            assert one.status_code == 200, one.text
+            paged += [r["department"] for r in one.json()["items"]]
+            moments.add(one.json()["as_of"])
+            if one.json()["next"] is None:
+                break
+            params = {"month": month, "limit": 1, "cursor": one.json()["next"]}
+        assert paged == whole  # none skipped, none repeated
+        assert len(moments) == 1
 
 
 async def test_a_burst_of_appeals_in_one_place_is_a_hot_spot(stack: Stack) -> None:
