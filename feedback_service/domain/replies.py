@@ -75,6 +75,7 @@ def review(
     decision: ReviewDecision,
     *,
     appeal_id: UUID,
+    holder: Holder | None,
     callback_due: datetime,
     calendar: str,
     rating_window: timedelta,
@@ -84,9 +85,16 @@ def review(
     counted on the working-day `calendar` version) or sends it back with a reason (the
     department replies again). Each reply is reviewed once. An approval opens the rating
     window for `rating_window`, but never closes it before the callback is due: a round is
-    not "not rated" while the hotline still owes the citizen the call."""
+    not "not rated" while the hotline still owes the citizen the call. A reply whose round the
+    work order has left (a new lead took it over in a round of its own) is not reviewed: the
+    new lead replies, and that reply is the one the citizen is asked about."""
     if state.handled_event_id is None or state.handled_by is None:
         raise InvalidTransitionError(f"appeal {appeal_id} has no reply to review")
+    if holder is not None and holder.round > state.handled_round:
+        raise InvalidTransitionError(
+            f"the reply of round {state.handled_round} to appeal {appeal_id} was superseded: "
+            f"{holder.department} holds it in round {holder.round} and has not replied yet"
+        )
     if state.review == "approved":
         raise InvalidTransitionError(
             f"the reply of round {state.handled_round} to appeal {appeal_id} was already approved"

@@ -141,10 +141,11 @@ async def post_review(
         appeal_id=appeal_id,
         key=idempotency_key,
         body=decision,
-        decide=lambda state, _, ctx: domain.review(
+        decide=lambda state, holder, ctx: domain.review(
             state,
             reviewed,
             appeal_id=appeal_id,
+            holder=holder,
             callback_due=due,
             calendar=calendar.version,
             rating_window=timedelta(hours=config.rating_window_hours),

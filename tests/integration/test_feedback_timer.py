@@ -108,6 +108,7 @@ async def test_the_window_waits_for_the_callback_on_dispatchs_calendar(servers: 
                     s,
                     domain.ReviewDecision("approved"),
                     appeal_id=appeal_id,
+                    holder=None,
                     callback_due=due,
                     calendar=calendar.version,
                     rating_window=timedelta(hours=72),

@@ -156,6 +156,7 @@ def _approved_feedback() -> tuple[feedback.Feedback, list[events.Event]]:
         state,
         feedback.ReviewDecision("approved"),
         appeal_id=assigned.subject,
+        holder=None,
         callback_due=T0 + timedelta(days=1),
         calendar=SEED.version,
         rating_window=timedelta(hours=72),

@@ -65,6 +65,7 @@ def _review(state: domain.Feedback, decision: domain.ReviewDecision) -> list[eve
         state,
         decision,
         appeal_id=APPEAL,
+        holder=None,
         callback_due=factories.T0 + timedelta(days=1),
         calendar=SEED.version,
         rating_window=timedelta(hours=72),

@@ -137,6 +137,16 @@ def test_past_the_redo_rounds_the_appeal_goes_to_the_centre() -> None:
     )  # fmt: skip
     assert isinstance(reply, events.Handled)
     assert (reply.department, reply.round) == ("gov-city", 3)
+    # water's reply of round 2, not yet reviewed, is not the one reviewed now: superseded
+    unreviewed = feedback_state.Feedback(
+        handled_round=2, handled_by="water", handled_event_id=uuid4()
+    )
+    with pytest.raises(InvalidTransitionError, match="superseded"):
+        replies.review(
+            unreviewed, replies.ReviewDecision("approved"), appeal_id=after.appeal_id,
+            holder=holder, callback_due=NOW, calendar=SEED.version,
+            rating_window=timedelta(hours=72), context=ctx(),
+        )  # fmt: skip
     # and dispatch's clock runs for gov-city until it replies in round 3
     assert domain.next_signal_at(after, handled=after.round <= 2) is not None
     # a dissatisfied rating of round 3 goes back to the centre: the redo rounds are spent
