@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Final, Literal
 from uuid import UUID
 
-from intake_service import domain, store
+from intake_service import domain, projection, store
 from intake_service.open311 import updates as open311_updates
 from intake_service.store import knowledge as kb
 from shared import events
@@ -20,16 +20,6 @@ from shared.runtime.problems import Problem, invalid_field, not_found
 
 SERVICE_ACTOR: Final = "service:intake"
 State = domain.Appeal | None
-
-
-async def advance(tx: Tx, event: events.Event) -> None:
-    """The appeal's status after a fact of any service, if the fact moves it."""
-    current = await store.lock_progress(tx, event.subject)
-    if current is None:
-        return  # an appeal filed elsewhere
-    new = domain.progress_after(event, current[0])
-    if new is not None and domain.applies(event, current, new=new):
-        await store.set_progress(tx, event.subject, new, event.time)
 
 
 def filed_progress(new: Sequence[events.Event]) -> tuple[tuple[int, str, datetime], dict[str, str]]:
@@ -63,42 +53,8 @@ def filing(description: store.Description) -> Aggregate[State, Tx]:
     return replace(APPEAL, project=project, project_first=True)
 
 
-async def _project(tx: Tx, _: State, new: Sequence[events.Event], __: int) -> None:
-    for event in new:
-        match event:
-            case events.AppealReceived():
-                await store.add(tx, event)
-                continue
-            case events.AppealClassified():
-                await store.set_classification(tx, event.subject, event)
-            case events.MergedInto(parent=parent):
-                await store.set_merged(tx, event.subject, parent, event.time)
-            case events.WithdrawalRequested() | events.OutcomeAbandoned():
-                # Shown beside the status, which stays the work order's until dispatch answers.
-                state = "pending" if isinstance(event, events.WithdrawalRequested) else "refused"
-                await store.set_outcome(
-                    tx,
-                    event.subject,
-                    {"withdrawal": state, "outcome": event.outcome, "reason": event.reason},
-                )
-            case events.Unmerged():
-                await store.set_merged(tx, event.subject, None, event.time)
-            case (
-                events.AnsweredDirectly()
-                | events.TransferredToEmergency()
-                | events.AppealRejected()
-            ):
-                outcome = event.model_dump(
-                    mode="json", exclude={"id", "subject", "correlation_id", "causation_id"}
-                )
-                await store.set_outcome(tx, event.subject, outcome)
-        await advance(tx, event)
-    # after the row exists: an update needs the appeal's row (and locks it)
-    await open311_updates.record(tx, new)
-
-
 APPEAL: Aggregate[State, Tx] = Aggregate(
-    what="appeal", initial=None, evolve=domain.evolve, project=_project
+    what="appeal", initial=None, evolve=domain.evolve, project=projection.project
 )
 
 
@@ -204,10 +160,13 @@ async def answer(
     if text is None:
         raise invalid_field("body.answer", "without an article, the answer must be written")
     written = text
+    has_children = await store.joined_or_joining(tx, appeal_id)
     return await decide(
         tx,
         appeal_id,
-        lambda appeal, ctx: domain.answer(appeal, article=cited, text=written, context=ctx),
+        lambda appeal, ctx: domain.answer(
+            appeal, article=cited, text=written, has_children=has_children, context=ctx
+        ),
         context=context,
         if_match=if_match,
     )
@@ -223,11 +182,17 @@ async def transfer(
     context: Context,
     if_match: str | None,
 ) -> Outcome[State]:
+    has_children = await store.joined_or_joining(tx, appeal_id)
     return await decide(
         tx,
         appeal_id,
         lambda appeal, ctx: domain.transfer(
-            appeal, line=line, mode=mode, external_reference=external_reference, context=ctx
+            appeal,
+            line=line,
+            mode=mode,
+            external_reference=external_reference,
+            has_children=has_children,
+            context=ctx,
         ),
         context=context,
         if_match=if_match,
@@ -244,11 +209,17 @@ async def reject(
     context: Context,
     if_match: str | None,
 ) -> Outcome[State]:
+    has_children = await store.joined_or_joining(tx, appeal_id)
     return await decide(
         tx,
         appeal_id,
         lambda appeal, ctx: domain.reject(
-            appeal, reason=reason, legal_route=legal_route, explanation=explanation, context=ctx
+            appeal,
+            reason=reason,
+            legal_route=legal_route,
+            explanation=explanation,
+            has_children=has_children,
+            context=ctx,
         ),
         context=context,
         if_match=if_match,
@@ -272,7 +243,7 @@ async def merge(
     shown = await store.get(tx, parent)
     if shown is not None and shown["status"] == "closed":  # e.g. its work order closed
         raise Problem(409, "Conflict", f"appeal {parent} is closed: nothing to join")
-    has_children = bool(await store.children(tx, appeal_id))
+    has_children = await store.joined_or_joining(tx, appeal_id)
     return await decide(
         tx,
         appeal_id,

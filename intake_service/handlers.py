@@ -2,7 +2,7 @@
 department that holds it), and every public one becomes an Open311 update. The one fact
 intake appends in reaction is the outcome of a withdrawal it asked dispatch for."""
 
-from intake_service import commands, store
+from intake_service import commands, projection, store
 from intake_service.open311 import updates as open311
 from shared import events
 from shared.runtime.consumer import Handlers
@@ -10,19 +10,19 @@ from shared.runtime.eventstore import Tx
 
 
 async def _progress(tx: Tx, event: events.Event) -> None:
-    await commands.advance(tx, event)
+    await projection.advance(tx, event)
     await open311.record(tx, [event])
 
 
 async def on_assigned(event: events.Assigned, tx: Tx) -> None:
-    await commands.advance(tx, event)
+    await projection.advance(tx, event)
     await store.set_department(tx, event.subject, event.department)
     await open311.record(tx, [event])
 
 
 async def on_redispatched(event: events.Redispatched, tx: Tx) -> None:
     # facts of one dispatch stream arrive in order: the latest lead is the holder
-    await commands.advance(tx, event)
+    await projection.advance(tx, event)
     await store.set_department(tx, event.subject, event.department)
     await open311.record(tx, [event])
 

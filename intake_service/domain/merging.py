@@ -17,9 +17,10 @@ def merge(
     context: Context,
 ) -> list[events.Event]:
     """A repeat appeal joins an open one and follows its handling (a forwarded one once
-    dispatch withdrew its work order). One level only: a parent is never itself merged, and
-    an appeal others joined is not merged away."""
-    child = settleable(child)
+    dispatch withdrew its work order). One level only: a parent is never itself merged (nor
+    about to be: its own outcome pending), and an appeal others joined (or are joining) is
+    not merged away."""
+    child = settleable(child, has_children=child_has_children)
     if parent is None:
         raise NotFoundError("no such parent appeal")
     if parent.appeal_id == child.appeal_id:
@@ -30,8 +31,11 @@ def merge(
         )
     if parent.stage in CLOSING_STAGES:
         raise InvalidTransitionError(f"the parent was {parent.stage}: it is closed")
-    if child_has_children:
-        raise InvalidTransitionError("other appeals are merged into this one: unmerge them first")
+    if parent.withdrawal is not None:
+        raise InvalidTransitionError(
+            f"the parent's own outcome is pending (to be {parent.withdrawal.outcome}): "
+            "join it once that is settled"
+        )
     merged = fact(events.MergedInto, child, context=context, parent=parent.appeal_id, reason=reason)
     return settle(child, merged, why=f"merged into {parent.appeal_id}: {reason}", context=context)
 

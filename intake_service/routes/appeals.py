@@ -44,10 +44,13 @@ async def create_appeal(
     answer; holding it at the front office (`hold`) needs `appeals:frontoffice`."""
     if filing.hold and not front_office(caller):
         raise Problem(403, "Forbidden", "only the front office (appeals:frontoffice) holds")
-    if filing.about_department and filing.category and not is_conduct(filing.category):
+    if filing.about_department and not (filing.category and is_conduct(filing.category)):
+        # also without a category: the keyword rules would pick one, and the department
+        # complained about could be given the complaint
         raise invalid_field(
             "body.about_department",
-            f"only a conduct complaint ({CONDUCT_PREFIX}*) names the department it is about",
+            f"only a conduct complaint ({CONDUCT_PREFIX}*, given as `category`) names the "
+            "department it is about",
         )
     window = timedelta(hours=runtime.settings.repeat_window_hours)
 

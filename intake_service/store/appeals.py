@@ -77,7 +77,7 @@ async def set_department(tx: Tx, appeal_id: UUID, department: str) -> None:
     )
 
 
-async def set_outcome(tx: Tx, appeal_id: UUID, outcome: dict[str, Any]) -> None:
+async def set_outcome(tx: Tx, appeal_id: UUID, outcome: dict[str, Any] | None) -> None:
     await tx.conn.execute(update(appeals).where(appeals.c.id == appeal_id).values(outcome=outcome))
 
 
@@ -120,6 +120,18 @@ async def children(tx: Tx, parent: UUID) -> list[UUID]:
         select(appeals.c.id).where(appeals.c.merged_into == parent).order_by(appeals.c.received_at)
     )
     return [r.id for r in rows]
+
+
+async def joined_or_joining(tx: Tx, parent: UUID) -> bool:
+    """Whether any appeal is merged into `parent`, or waits to be (its merge asked for, its
+    work order's withdrawal pending): either follows the parent's handling."""
+    pending = (appeals.c.outcome["withdrawal"].astext == "pending") & (
+        appeals.c.outcome["parent"].astext == str(parent)
+    )
+    found = await tx.conn.execute(
+        select(appeals.c.id).where((appeals.c.merged_into == parent) | pending).limit(1)
+    )
+    return found.first() is not None
 
 
 @dataclass(frozen=True, slots=True)

@@ -94,6 +94,11 @@ async def test_a_conduct_complaint_goes_past_the_department_and_audit_lists_it(
         wrong = {**COMPLAINT, "category": "water.outage"}
         refused = await client.post(f"{stack.intake.url}/v1/appeals", json=wrong, headers=HEADERS)
         assert refused.status_code == 422, refused.text
+        # nor left to the keyword rules, which would give water the complaint about it
+        unsaid = {k: v for k, v in COMPLAINT.items() if k != "category"}
+        refused = await client.post(f"{stack.intake.url}/v1/appeals", json=unsaid, headers=HEADERS)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["errors"][0]["field"] == "body.about_department"
 
         created = await client.post(
             f"{stack.intake.url}/v1/appeals", json=COMPLAINT, headers=HEADERS

@@ -98,6 +98,41 @@ async def test_a_forwarded_unsigned_appeal_is_answered_and_its_work_order_withdr
         assert types.index("appeal.withdrawn") < types.index("appeal.answered")
 
 
+async def test_merges_wait_for_a_pending_merge_and_never_strand_a_child(stack: Stack) -> None:
+    """P, forwarded, is being merged into Q (its work order's withdrawal pending): nothing
+    joins P meanwhile, P cannot be answered with a child joining it, and once the merge
+    takes effect P's outcome says merged, no longer pending."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        q = await _file(client, stack, _price(hold=True))
+        p = await _file(client, stack, _price())
+        c = await _file(client, stack, _price(hold=True))
+        await WorkOrders(client, stack, p["id"]).when(lambda b: b["stage"] == "assigned")
+        base = f"{stack.intake.url}/v1/appeals"
+        merging = await _command(
+            client, f"{base}/{p['id']}/merge", json={"parent": q["id"], "reason": "同一超市"},
+            headers=OPERATOR_HEADERS,
+        )  # fmt: skip
+        assert merging.status_code == 200, merging.text
+        assert merging.json()["outcome"]["withdrawal"] == "pending"
+        joining = await _command(
+            client, f"{base}/{c['id']}/merge", json={"parent": p["id"], "reason": "同一超市"},
+            headers=OPERATOR_HEADERS,
+        )  # fmt: skip
+        assert joining.status_code == 409, joining.text
+        assert "own outcome is pending" in joining.json()["detail"]
+
+        merged = await _appeal_when(client, stack, p["id"], lambda b: b["merged_into"])
+        assert merged["merged_into"] == q["id"]
+        assert merged["outcome"]["type"] == "appeal.merged"  # no longer "pending"
+        # Q, which P joined, is not settled at the front office without it
+        answered = await _command(
+            client, f"{base}/{q['id']}/answer", json={"answer": "已答复"},
+            headers=OPERATOR_HEADERS,
+        )  # fmt: skip
+        assert answered.status_code == 409, answered.text
+        assert "unmerge them first" in answered.json()["detail"]
+
+
 async def test_a_signed_for_appeal_stays_with_its_department(stack: Stack) -> None:
     async with httpx.AsyncClient(timeout=10) as client:
         filed = await _file(client, stack, _price())

@@ -146,7 +146,11 @@ def test_answered_from_the_knowledge_base_closes_with_the_article_version() -> N
     state = then(
         history,
         domain.answer(
-            state, article=("water.bill-payment", 3), text="可在营业厅缴纳", context=context()
+            state,
+            article=("water.bill-payment", 3),
+            text="可在营业厅缴纳",
+            has_children=False,
+            context=context(),
         ),
     )
     answered = history[-1]
@@ -157,7 +161,9 @@ def test_answered_from_the_knowledge_base_closes_with_the_article_version() -> N
 
 def test_answered_in_a_three_party_call_cites_no_article() -> None:
     _, state = filed()
-    [answered] = domain.answer(state, article=None, text="三方通话已解答", context=context())
+    [answered] = domain.answer(
+        state, article=None, text="三方通话已解答", has_children=False, context=context()
+    )
     assert isinstance(answered, events.AnsweredDirectly)
     assert (answered.article_id, answered.article_version) == (None, None)
 
@@ -167,7 +173,12 @@ def test_transferred_to_an_emergency_line_keeps_the_other_platforms_reference() 
     state = then(
         history,
         domain.transfer(
-            state, line="119", mode="one_click", external_reference="119-0042", context=context()
+            state,
+            line="119",
+            mode="one_click",
+            external_reference="119-0042",
+            has_children=False,
+            context=context(),
         ),
     )
     transferred = history[-1]
@@ -185,6 +196,7 @@ def test_rejected_with_the_legal_route() -> None:
             reason="已进入诉讼程序",
             legal_route="litigation",
             explanation="请向人民法院提起诉讼",
+            has_children=False,
             context=context(),
         ),
     )
@@ -204,12 +216,24 @@ def _outcomes() -> dict[str, Callable[[domain.Appeal | None], list[events.Event]
             context=context(),
         ),
         "forward": lambda s: domain.forward(s, context()),
-        "answer": lambda s: domain.answer(s, article=None, text="x", context=context()),
+        "answer": lambda s: domain.answer(
+            s, article=None, text="x", has_children=False, context=context()
+        ),
         "transfer": lambda s: domain.transfer(
-            s, line="110", mode="three_party_call", external_reference="110-1", context=context()
+            s,
+            line="110",
+            mode="three_party_call",
+            external_reference="110-1",
+            has_children=False,
+            context=context(),
         ),
         "reject": lambda s: domain.reject(
-            s, reason="x", legal_route="petition", explanation="x", context=context()
+            s,
+            reason="x",
+            legal_route="petition",
+            explanation="x",
+            has_children=False,
+            context=context(),
         ),
     }
 
@@ -285,7 +309,10 @@ def test_refused_merges() -> None:
     with pytest.raises(InvalidTransitionError, match="itself merged"):
         domain.merge(child, merged_parent, **ok)  # type: ignore[arg-type]
     closed_history, closed = filed()
-    closed = then(closed_history, domain.answer(closed, article=None, text="x", context=context()))
+    closed = then(
+        closed_history,
+        domain.answer(closed, article=None, text="x", has_children=False, context=context()),
+    )
     with pytest.raises(InvalidTransitionError, match="closed"):
         domain.merge(child, closed, **ok)  # type: ignore[arg-type]
     forwarded_history, forwarded = filed(hold=False)
@@ -294,6 +321,35 @@ def test_refused_merges() -> None:
         domain.merge(forwarded, parent, **ok)  # type: ignore[arg-type]
     with pytest.raises(InvalidTransitionError, match="unmerge it first"):
         domain.merge(then(history, domain.merge(child, parent, **ok)), parent, **ok)  # type: ignore[arg-type]
+    # a parent whose own merge (or other outcome) waits on its work order's withdrawal: a
+    # child joining it now would be left one level down once that merge took effect
+    with pytest.raises(InvalidTransitionError, match="own outcome is pending"):
+        domain.merge(child, forwarded, **ok)  # type: ignore[arg-type]
+
+
+def test_an_appeal_others_joined_is_not_settled_without_them() -> None:
+    _, parent = filed()
+    with pytest.raises(InvalidTransitionError, match="unmerge them first"):
+        domain.answer(parent, article=None, text="x", has_children=True, context=context())
+    with pytest.raises(InvalidTransitionError, match="unmerge them first"):
+        domain.reject(
+            parent, reason="x", legal_route="none", explanation="y", has_children=True,
+            context=context(),
+        )  # fmt: skip
+
+
+def test_a_long_reason_is_kept_whole_in_the_outcome_and_summed_up_in_the_request() -> None:
+    _, forwarded = filed(hold=False)
+    reason = "诉" * 3995  # as long as the route allows, less the prefix
+    [requested] = domain.reject(
+        forwarded, reason=reason, legal_route="litigation", explanation="y",
+        has_children=False, context=context(),
+    )  # fmt: skip
+    assert isinstance(requested, events.WithdrawalRequested)
+    assert len(requested.reason) == 4000
+    assert requested.reason.startswith("rejected: 诉")
+    assert requested.reason.endswith("…")
+    assert requested.details["reason"] == reason
 
 
 def test_refused_unmerges() -> None:
@@ -375,7 +431,9 @@ def test_progress_only_moves_forward_whatever_the_arrival_order(
 
 def test_answering_a_forwarded_appeal_asks_dispatch_to_withdraw_it_first() -> None:
     history, state = filed(hold=False)
-    new = domain.answer(state, article=("kb-water", 2), text="营业厅缴纳", context=context())
+    new = domain.answer(
+        state, article=("kb-water", 2), text="营业厅缴纳", has_children=False, context=context()
+    )
     [requested] = new
     assert isinstance(requested, events.WithdrawalRequested)
     assert (requested.outcome, requested.details["article_id"]) == ("answered", "kb-water")
@@ -383,7 +441,14 @@ def test_answering_a_forwarded_appeal_asks_dispatch_to_withdraw_it_first() -> No
     # The outcome is pending: the appeal is still forwarded (its work order still open).
     assert (state.stage, state.withdrawal) == ("forwarded", requested)
     with pytest.raises(InvalidTransitionError, match="already pending"):
-        domain.reject(state, reason="x", legal_route="none", explanation="y", context=context())
+        domain.reject(
+            state,
+            reason="x",
+            legal_route="none",
+            explanation="y",
+            has_children=False,
+            context=context(),
+        )
 
     confirmed = domain.confirm(state, context=context())
     [answered] = confirmed
@@ -403,10 +468,20 @@ def test_answering_a_forwarded_appeal_asks_dispatch_to_withdraw_it_first() -> No
     "decide",
     [
         lambda s, c: domain.transfer(
-            s, line="119", mode="one_click", external_reference="119-1", context=c
+            s,
+            line="119",
+            mode="one_click",
+            external_reference="119-1",
+            has_children=False,
+            context=c,
         ),
         lambda s, c: domain.reject(
-            s, reason="诉讼中", legal_route="litigation", explanation="向法院起诉", context=c
+            s,
+            reason="诉讼中",
+            legal_route="litigation",
+            explanation="向法院起诉",
+            has_children=False,
+            context=c,
         ),
     ],
     ids=["transfer", "reject"],
@@ -425,7 +500,12 @@ def test_a_transfer_or_rejection_after_forwarding_waits_for_the_withdrawal(
 
 def test_a_refused_withdrawal_leaves_the_appeal_with_its_department() -> None:
     history, state = filed(hold=False)
-    state = then(history, domain.answer(state, article=None, text="已电话答复", context=context()))
+    state = then(
+        history,
+        domain.answer(
+            state, article=None, text="已电话答复", has_children=False, context=context()
+        ),
+    )
     [abandoned] = domain.abandon(state, reason="water signed for it", context=context())
     assert isinstance(abandoned, events.OutcomeAbandoned)
     assert (abandoned.outcome, abandoned.reason) == ("answered", "water signed for it")
@@ -452,4 +532,6 @@ def test_merging_a_forwarded_appeal_waits_for_the_withdrawal_and_holds_it_merged
     child = then(history, domain.unmerge(child, reason="并单有误", context=context()))
     with pytest.raises(InvalidTransitionError, match="withdrawn"):
         domain.forward(child, context())
-    assert domain.answer(child, article=None, text="电话答复", context=context())
+    assert domain.answer(
+        child, article=None, text="电话答复", has_children=False, context=context()
+    )
