@@ -90,11 +90,15 @@ def evolve(state: Feedback, event: events.Event) -> Feedback:
         case events.ReplyReviewed():
             return replace(state, review=event.decision)
         case events.CallbackMade():
+            # A round's first call starts its count afresh: a merged child's stream has no
+            # reply of its own to reset it, so its unreached calls of an earlier round of the
+            # parent would otherwise use up the attempts of this one.
+            earlier = state.failed_callbacks if event.round == state.callbacks_round else 0
             return replace(
                 state,
                 callbacks_round=event.round,
                 callbacks=event.attempt,
-                failed_callbacks=state.failed_callbacks + (not event.reached),
+                failed_callbacks=earlier + (not event.reached),
                 callback_due=event.next_attempt_due,
             )
         case events.Rated() | events.NotRated():

@@ -452,6 +452,13 @@ def test_a_merged_child_counts_its_own_attempts_and_starts_afresh_each_round() -
     assert (again.callbacks, again.failed_callbacks) == (1, 1)
     next_round = replace(parent, handled_round=2, approved_round=2)
     assert domain.as_merged_child(next_round, own).callbacks == 0
+    # its first call of round 2 counts as the first unreached one of round 2, not the second
+    missed_again = _call(domain.as_merged_child(next_round, own), UNREACHED)
+    [made] = missed_again
+    assert isinstance(made, events.CallbackMade)
+    assert (made.round, made.attempt, made.next_attempt_due is not None) == (2, 1, True)
+    later = domain.as_merged_child(next_round, fold([*missed, *missed_again]))
+    assert (later.callbacks, later.failed_callbacks) == (1, 1)
 
 
 def test_a_merged_child_waits_for_its_parents_approval() -> None:
