@@ -150,17 +150,34 @@ async def settle_rating_window(
 ) -> int:
     """The rating window of `round_` closed: "not rated" unless the round was settled or
     superseded meanwhile, and the window is closed; unless a callback attempt is still due,
-    which keeps the window open until then. The facts recorded."""
+    which keeps the window open until then. A merged child's window is its own, on its
+    parent's round (its own callbacks, its own "not rated"). The facts recorded."""
+    appeal = await read_models.appeal(tx, appeal_id)
+    parent = appeal.parent
+    followed = None if parent is None else (await load(tx, FEEDBACK, parent))[0]
+
+    def seen(own: domain.Feedback) -> domain.Feedback:
+        return own if followed is None else domain.as_merged_child(followed, own)
+
+    def expire(own: domain.Feedback, ctx: Context) -> list[events.Event]:
+        new = domain.expire_rating(
+            seen(own), round_=round_, window_closed_at=closed_at, appeal_id=appeal_id, context=ctx
+        )
+        if parent is None or followed is None:
+            return new
+        return domain.childs_own(
+            new, child=appeal_id, parent=parent, handled_by=followed.handled_by
+        )
+
     outcome = await execute(
         tx,
         FEEDBACK,
         appeal_id,
-        lambda state, ctx: domain.expire_rating(
-            state, round_=round_, window_closed_at=closed_at, appeal_id=appeal_id, context=ctx
-        ),
+        expire,
         context=Context(ACTOR, now),
+        loaded=state_of(FEEDBACK, appeal.stream),
     )
-    state = outcome.state
+    state = seen(outcome.state)
     if not outcome.new and state.handled_round == round_ and domain.window_still_open(state, now):
         assert state.callback_due is not None
         await read_models.open_rating_window(

@@ -174,6 +174,16 @@ FROM (SELECT $1::uuid AS id UNION ALL SELECT child_id FROM merged_children WHERE
 ON CONFLICT (appeal_id) DO UPDATE SET round = excluded.round,
     department = excluded.department, due_at = excluded.due_at, attempts = 0
 """
+# Each merged child's rating window opens with its parent's: a child is called back and rates
+# on its own stream, and is recorded "not rated" on it if its window closes first. A child
+# with no holder row of its own (held, never forwarded) gets one naming its parent's handling.
+_CHILD_WINDOWS = """
+INSERT INTO holders (appeal_id, department, assigned_event_id, correlation_id, round, signed_for,
+                     rating_round, rating_closes_at)
+SELECT child_id, $2, $3, $4, $5, true, $5, $6 FROM merged_children WHERE parent_id = $1
+ON CONFLICT (appeal_id) DO UPDATE SET rating_round = excluded.rating_round,
+    rating_closes_at = excluded.rating_closes_at
+"""
 # Another attempt is due: the window stays open while it is.
 _NEXT_ATTEMPT = "UPDATE callbacks_due SET due_at = $2, attempts = $3 WHERE appeal_id = $1"
 _KEEP_OPEN = """
@@ -193,9 +203,11 @@ def _writes(fact: events.Event, rating_window: timedelta) -> list[Write]:
     match fact:
         case events.ReplyReviewed(decision="approved", callback_due=due) if due is not None:
             closes_at = fact.rating_closes_at or max(fact.time + rating_window, due)
+            handling = (fact.department, fact.id, fact.correlation_id, fact.round, closes_at)
             return [
                 (_OPEN_WINDOW, (fact.subject, fact.round, closes_at)),
                 (_CALL_BACK, (fact.subject, fact.round, fact.department, due)),
+                (_CHILD_WINDOWS, (fact.subject, *handling)),
             ]
         case events.CallbackMade(next_attempt_due=due) if due is not None:
             return [

@@ -1,6 +1,7 @@
 """feedback's rating-window timer against real PostgreSQL, with the clock in the test's hands."""
 
 from datetime import UTC, datetime, timedelta
+from uuid import uuid4
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -124,5 +125,61 @@ async def test_the_window_waits_for_the_callback_on_dispatchs_calendar(servers: 
         async with db.transaction() as tx:
             last = (await tx.load(appeal_id))[-1].event
         assert isinstance(last, events.NotRated)
+    finally:
+        await engine.dispose()
+
+
+async def test_a_merged_child_has_its_own_window_and_is_not_rated_on_its_own(
+    servers: None,
+) -> None:
+    """并单: the parent's approval opens its merged child's window too. The parent rated, the
+    child never reached: when the child's window closes it is recorded "not rated" on its
+    own stream, and leaves the callback queue."""
+    engine = create_async_engine(await infra.fresh_database("t_feedback_child", MIGRATIONS))
+    db = Database(engine)
+    try:
+        assigned = factories.assigned(factories.received())
+        parent = assigned.subject
+        child_received = factories.received()
+        child = child_received.subject
+        merged = events.MergedInto(
+            id=uuid4(), subject=child, time=factories.T0, actor="operator:li",
+            correlation_id=child_received.correlation_id, parent=parent, reason="同一地址",
+        )  # fmt: skip
+        async with db.transaction() as tx:
+            await handlers.on_assigned(assigned, tx)
+            await handlers.on_merged(merged, tx)
+            await read_models.mark_signed_for(tx, parent, department="water")
+            holder = await read_models.holder(tx, parent)
+            await execute(
+                tx, commands.FEEDBACK, parent,
+                lambda s, ctx: domain.handle(
+                    s, domain.Reply(result="solved", reply="已修复"), appeal_id=parent,
+                    holder=holder, department="water", context=ctx,
+                ),
+                context=Context("department:water", factories.T0),
+            )  # fmt: skip
+            due = factories.T0 + timedelta(days=1)
+            await execute(
+                tx, commands.FEEDBACK, parent,
+                lambda s, ctx: domain.review(
+                    s, domain.ReviewDecision("approved"), appeal_id=parent, holder=None,
+                    callback_due=due, calendar="seed", rating_window=timedelta(hours=72),
+                    context=ctx,
+                ),
+                context=Context("operator:zhao", factories.T0),
+            )  # fmt: skip
+        closes_at = factories.T0 + timedelta(hours=72)
+        async with db.transaction() as tx:
+            queued = await tx.conn.execute(text("SELECT appeal_id FROM callbacks_due"))
+            assert {r[0] for r in queued} == {parent, child}
+        assert await timer.sweep(db, closes_at) == 2  # the parent's round, and the child's
+        assert await timer.sweep(db, closes_at + timedelta(days=1)) == 0
+        async with db.transaction() as tx:
+            [own] = [r.event for r in await tx.load(child)]
+            queued = await tx.conn.execute(text("SELECT appeal_id FROM callbacks_due"))
+            assert list(queued) == []
+        assert isinstance(own, events.NotRated)
+        assert (own.round, own.window_closed_at) == (1, closes_at)
     finally:
         await engine.dispose()
