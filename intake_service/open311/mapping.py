@@ -87,7 +87,9 @@ def request_record(
         "agency_responsible": lead[-1] if lead else None,
         "service_notice": None,
         "requested_datetime": format_datetime(row["received_at"]),
-        "updated_datetime": format_datetime(row["status_at"]),
+        # the latest fact's time, not only the latest status change: an approved extension
+        # moves expected_datetime without changing the status
+        "updated_datetime": format_datetime(max([row["status_at"], *(u.at for u in updates)])),
         "expected_datetime": format_datetime(due[-1]) if due else None,
         "address": road(where["address"], names=names) if where.get("address") else None,
         "address_id": None,

@@ -331,3 +331,15 @@ def test_the_lead_unit_and_the_deadline_come_from_the_latest_update_that_set_the
     assert record["expected_datetime"] == "2026-03-13T17:00:00+08:00"
     bare = mapping.request_record(_row(), catalogue_seed.DEMO)
     assert (bare["agency_responsible"], bare["expected_datetime"]) == (None, None)
+
+
+def test_the_record_was_updated_when_its_latest_fact_happened() -> None:
+    """An approved extension moves the deadline, not the status: a client syncing by
+    updated_datetime must still see that something changed."""
+    row = _row()  # its status changed an hour in
+    extended = replace(_update("in_progress", 24 * 60), due=NOW + timedelta(days=10))
+    record = mapping.request_record(row, catalogue_seed.DEMO, [_update("open", 5), extended])
+    assert record["updated_datetime"] == "2026-03-04T17:00:00+08:00"  # the extension's day
+    assert mapping.request_record(row, catalogue_seed.DEMO)["updated_datetime"] == (
+        "2026-03-03T18:00:00+08:00"  # no update: the status change
+    )
