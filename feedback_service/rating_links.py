@@ -37,9 +37,14 @@ def key_of(settings: FeedbackSettings) -> bytes:
 async def issue(
     settings: FeedbackSettings, tx: Tx, appeal_id: UUID, *, now: datetime
 ) -> IssuedLink:
-    """A link for the appeal's approved, unsettled round, expiring when its window closes."""
+    """A link for the appeal's approved, unsettled round, expiring when its window closes; a
+    merged child's is for its parent's round, rated on its own stream."""
     key = key_of(settings)
+    parent = (await read_models.appeal(tx, appeal_id, to_change=False)).parent
     state, _ = await tx.load_state(appeal_id, domain.evolve, domain.Feedback())
+    if parent is not None:
+        followed, _ = await tx.load_state(parent, domain.evolve, domain.Feedback())
+        state = domain.as_merged_child(followed, state)
     if not state.approved or state.settled:
         raise InvalidTransitionError(f"appeal {appeal_id} has no approved reply awaiting a rating")
     expires_at = await read_models.rating_window_closes_at(tx, appeal_id, state.handled_round)

@@ -8,8 +8,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from feedback_service import commands, domain, handlers, timer
+from feedback_service import commands, domain, handlers, rating_links, timer
 from feedback_service.main import MIGRATIONS
+from feedback_service.settings import FeedbackSettings
 from feedback_service.store import calendar as calendar_store
 from feedback_service.store import read_models
 from shared import events
@@ -173,6 +174,11 @@ async def test_a_merged_child_has_its_own_window_and_is_not_rated_on_its_own(
         async with db.transaction() as tx:
             queued = await tx.conn.execute(text("SELECT appeal_id FROM callbacks_due"))
             assert {r[0] for r in queued} == {parent, child}
+            # the child's citizen may be sent a rating link of its own, for the parent's round
+            link = await rating_links.issue(
+                FeedbackSettings(), tx, child, now=factories.T0 + timedelta(hours=1)
+            )
+            assert (link.round, link.expires_at) == (1, closes_at)
         assert await timer.sweep(db, closes_at) == 2  # the parent's round, and the child's
         assert await timer.sweep(db, closes_at + timedelta(days=1)) == 0
         async with db.transaction() as tx:
