@@ -24,7 +24,7 @@ State = domain.Appeal | None
 
 def filed_progress(new: Sequence[events.Event]) -> tuple[tuple[int, str, datetime], dict[str, str]]:
     """(round, status, since) and the stage times a new appeal's facts leave it at, folded
-    in memory as `advance` would move its row fact by fact."""
+    in memory as `projection.advance` would move its row fact by fact."""
     received = new[0]
     progress: tuple[int, str] = (1, "received")
     since, stages = received.time, {"received": received.time.isoformat()}
