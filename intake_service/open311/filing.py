@@ -132,7 +132,12 @@ def new_appeal(service: Service, form: Form) -> tuple[domain.NewAppeal, dict[str
     if description is not None and len(description) > MAX_TEXT:
         raise Open311Error.one(400, f"description is longer than {MAX_TEXT} characters")
     if district := typed.get("district"):
-        where = where.model_copy(update={"district": district})
+        try:  # validated: a catalogue's district key is the operator's, not a known code
+            where = type(where).model_validate({**where.model_dump(), "district": district})
+        except ValidationError:
+            raise Open311Error.one(
+                400, f"attribute[district] {district!r} is not a district code"
+            ) from None
     name = " ".join(n for n in (single(form, "last_name"), single(form, "first_name")) if n)
     phone = single(form, "phone")
     try:

@@ -2,7 +2,10 @@
 
 import pytest
 
-from intake_service.open311 import privacy
+from intake_service import catalogue_seed
+from intake_service.catalogue import AttributeValue
+from intake_service.open311 import filing, params, privacy
+from intake_service.open311.errors import Open311Error
 
 NUMBER_FORMS = [
     "13800138000",
@@ -93,3 +96,19 @@ def test_an_address_keeps_its_road_not_its_door() -> None:
     assert privacy.road("Example Road 12, flat 3") == "Example Road"
     assert privacy.road("12 Example Road") is None
     assert privacy.road("王小明家楼下7号", names=["王小明"]) == "王**家楼下"
+
+
+def test_a_catalogue_district_that_is_no_district_code_is_a_400_not_a_500() -> None:
+    """A district list is the operator's to publish (`East` passes the catalogue's key
+    pattern, not the facts' district code): a filing naming it is refused as Open311's
+    400, before anything is recorded."""
+    noise = catalogue_seed.DEMO.find("environment.noise")
+    assert noise is not None
+    [district] = [a for a in noise.attributes if a.code == "district"]
+    odd = district.model_copy(update={"values": (AttributeValue(key="East", name="东城区"),)})
+    service = noise.model_copy(
+        update={"attributes": tuple(odd if a.code == "district" else a for a in noise.attributes)}
+    )
+    form = params.parse_form(b"lat=39.9&long=116.4&description=x&attribute[district]=East")
+    with pytest.raises(Open311Error, match="not a district code"):
+        filing.new_appeal(service, form)
