@@ -4,7 +4,7 @@
 A rule says which categories count, what counts as satisfied, which deadline a reply is
 on time against: the one dispatch recorded (its SLA policy and calendar versions are in
 each fact), or the rule's own handling limits under a named working-day calendar
-(domain/clocks.py), and who can be named on the red and black lists (kpis.ranking), so
+(domain/clocks.py), and who can be named on the red and black lists (standings.ranking), so
 one stored version fixes both the figures and the ranking built on them. Publishing a
 changed document makes a new version; old versions stay, so a month's figures can always
 be recomputed under the rule that produced them, and compared with another.

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Path, Query, Request, Response
 
 from audit_service import domain, flags, store, views
-from audit_service.domain import conduct, gaming, kpis, queues, rules
+from audit_service.domain import conduct, gaming, kpis, queues, rules, standings
 from audit_service.routes.deps import AuditRuntime
 from shared import events
 from shared.runtime.auth import Principal, require
@@ -93,7 +93,7 @@ async def measures(
     lists, computed from the facts alone under the stored KPI rule `rule` (its latest
     version, or `rule_version`), which fixes the lists too: only departments with
     `list_min_volume` holdings can be listed, each list names at most `listed` and never a
-    department the other names (domain/kpis.py `ranking`). `exclude_category`,
+    department the other names (domain/standings.py `ranking`). `exclude_category`,
     `basically_satisfied_counts`, `list_min_volume` and `listed` adjust the stored rule for
     this query only, and the answer says so (`rule.adjusted`). `gaming` gives each
     department's share of replies reopened after a last-minute reply, of extensions asked at
@@ -114,7 +114,7 @@ async def measures(
     table, shares = await month_measures(
         runtime, scoring, now=moment, month=month, attitude=attitude
     )
-    ranked = kpis.ranking(table, month, rule=scoring)
+    ranked = standings.ranking(table, month, rule=scoring)
     seen = {
         d: attitude.get((d, month), conduct.Conduct()) for d in map(_department, ranked["rows"])
     }

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from audit_service import store, views
-from audit_service.domain import gaming, kpis, rules
+from audit_service.domain import gaming, rules, standings
 from audit_service.pages import ranking, render, timeline
 from audit_service.pages.language import Language, language
 from audit_service.routes import history, measures, watch
@@ -220,7 +220,7 @@ async def ranking_page(
         month=chosen,
         now=now,
         rule=ranking.rule_text(lang.catalogue, rule),
-        ranked=kpis.ranking(table, chosen, rule=rule),
+        ranked=standings.ranking(table, chosen, rule=rule),
         gamed={d: s.summary() for d, s in in_month.items()},
         columns=ranking.COLUMNS,
         gaming_columns=ranking.GAMING_COLUMNS,

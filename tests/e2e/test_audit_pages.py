@@ -129,7 +129,7 @@ async def test_an_auditor_reads_a_timeline_and_the_ranking_in_chromium(stack: St
                 for i in range(await ranked.count())
             ]
             assert "water" in departments
-            # The lists never share a department and name only ranked ones (domain/kpis.py).
+            # The lists never share a department and name only ranked ones (domain/standings.py).
             red = await page.locator("#red-list li").all_inner_texts()
             black = await page.locator("#black-list li").all_inner_texts()
             assert not set(red) & set(black)

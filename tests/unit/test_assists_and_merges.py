@@ -9,7 +9,7 @@ from uuid import uuid4
 import pytest
 
 from audit_service import domain as audit
-from audit_service.domain import conduct, kpis
+from audit_service.domain import conduct, kpis, standings
 from dispatch_service import domain
 from dispatch_service.domain import routing, sla
 from dispatch_service.store import work_orders as stored
@@ -371,7 +371,7 @@ def test_on_time_assists_break_a_tie_in_the_ranking() -> None:
         }
         for d, rate in (("a-slow", 0.5), ("b-prompt", 1.0), ("c-never-asked", None))
     ]
-    assert [r["department"] for r in sorted(rows, key=kpis.order_key)] == [
+    assert [r["department"] for r in sorted(rows, key=standings.order_key)] == [
         "b-prompt",
         "a-slow",
         "c-never-asked",

@@ -17,7 +17,7 @@ import pytest
 from pydantic import BaseModel
 
 from audit_service import domain, views
-from audit_service.domain import gaming, hotspots, kpis, signals
+from audit_service.domain import gaming, hotspots, kpis, signals, standings
 from audit_service.pages import ranking, render, sentences, timeline
 from audit_service.pages.catalogue import CATALOGUES, Catalogue, Lang
 from audit_service.pages.language import Language, from_accept_language
@@ -351,7 +351,7 @@ def _ranking_html(code: Lang, *, explicit: bool, department: str | None) -> str:
         month=month,
         now=now,
         rule=ranking.rule_text(lang.catalogue, rule),
-        ranked=kpis.ranking(table, month),
+        ranked=standings.ranking(table, month),
         gamed={},
         columns=ranking.COLUMNS,
         gaming_columns=ranking.GAMING_COLUMNS,

@@ -7,7 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from audit_service import domain
-from audit_service.domain import clocks, kpis, rules
+from audit_service.domain import clocks, kpis, rules, standings
 from tests.unit import factories
 from tests.unit.test_kpis import NOW, _month
 
@@ -83,8 +83,8 @@ def test_a_stored_rule_fixes_the_lists_too() -> None:
     lenient_document = rules.RuleDocument(list_min_volume=1, listed=1)
     lenient = rules.to_rule("standard", 2, lenient_document)
     assert (lenient.list_min_volume, lenient.listed) == (1, 1)
-    by_default = kpis.ranking(table, month, rule=strict)
-    by_version = kpis.ranking(table, month, rule=lenient)
+    by_default = standings.ranking(table, month, rule=strict)
+    by_version = standings.ranking(table, month, rule=lenient)
     assert by_default["rows"] == by_version["rows"]  # the order does not depend on the lists
     # No department held five appeals this month: version 1 lists nobody; version 2 names
     # the best and the worst of the three, and never the middle one.

@@ -5,7 +5,7 @@ from typing import Any
 from uuid import uuid4
 
 from audit_service import domain
-from audit_service.domain import gaming, kpis
+from audit_service.domain import gaming, kpis, standings
 from shared import events
 from tests.unit import factories
 
@@ -284,7 +284,7 @@ def test_a_different_rule_recomputes_from_the_same_facts() -> None:
 
 
 def test_the_ranking_names_red_and_black_lists() -> None:
-    ranked = kpis.ranking(_table(), "2026-10", rule=kpis.Rule(list_min_volume=1, listed=1))
+    ranked = standings.ranking(_table(), "2026-10", rule=kpis.Rule(list_min_volume=1, listed=1))
     assert [r["department"] for r in ranked["rows"]] == ["parks", "water", "housing", "power"]
     # power gave its one order back with the centre's approval before anything fell due:
     # nothing to judge it on, so it is last in the order but on no list
