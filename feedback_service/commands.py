@@ -16,7 +16,7 @@ from uuid import UUID, uuid4
 
 from pydantic import BaseModel
 
-from feedback_service import domain, notify, settings
+from feedback_service import domain, following, notify, settings
 from feedback_service.settings import FeedbackSettings
 from feedback_service.store import read_models
 from shared import events
@@ -28,7 +28,6 @@ from shared.runtime.commands import (
     Outcome,
     StaleStreamError,
     execute,
-    load,
     state_of,
 )
 from shared.runtime.eventstore import Tx
@@ -81,27 +80,16 @@ async def record(
     approval as a decision of its own. A merged child is called back and rated on its own
     stream, on its parent's reply; the reply and its review belong to the parent."""
     appeal = await read_models.appeal(tx, appeal_id)
-    own = state_of(FEEDBACK, appeal.stream)
-    if (parent := appeal.parent) is None:
-        outcome = await execute(
-            tx,
-            FEEDBACK,
-            appeal_id,
-            lambda s, ctx: decide(s, appeal.holder, ctx),
-            context=context,
-            loaded=own,
-        )
-    else:
-        followed, _ = await load(tx, FEEDBACK, parent)
-        holder = await read_models.holder(tx, parent)
-
-        def as_child(own: domain.Feedback, ctx: Context) -> list[events.Event]:
-            new = decide(domain.as_merged_child(followed, own), holder, ctx)
-            return domain.childs_own(
-                new, child=appeal_id, parent=parent, handled_by=followed.handled_by
-            )
-
-        outcome = await execute(tx, FEEDBACK, appeal_id, as_child, context=context, loaded=own)
+    seen = await following.seen(tx, appeal_id, appeal.parent)
+    holder = appeal.holder if appeal.parent is None else await read_models.holder(tx, appeal.parent)
+    outcome = await execute(
+        tx,
+        FEEDBACK,
+        appeal_id,
+        lambda own, ctx: seen.own_facts(decide(seen.view(own), holder, ctx)),
+        context=context,
+        loaded=state_of(FEEDBACK, appeal.stream),
+    )
     for fact in outcome.new:
         await tell_citizen(tx, config, fact)
     return outcome
@@ -153,20 +141,17 @@ async def settle_rating_window(
     which keeps the window open until then. A merged child's window is its own, on its
     parent's round (its own callbacks, its own "not rated"). The facts recorded."""
     appeal = await read_models.appeal(tx, appeal_id)
-    parent = appeal.parent
-    followed = None if parent is None else (await load(tx, FEEDBACK, parent))[0]
-
-    def seen(own: domain.Feedback) -> domain.Feedback:
-        return own if followed is None else domain.as_merged_child(followed, own)
+    seen = await following.seen(tx, appeal_id, appeal.parent)
 
     def expire(own: domain.Feedback, ctx: Context) -> list[events.Event]:
-        new = domain.expire_rating(
-            seen(own), round_=round_, window_closed_at=closed_at, appeal_id=appeal_id, context=ctx
-        )
-        if parent is None or followed is None:
-            return new
-        return domain.childs_own(
-            new, child=appeal_id, parent=parent, handled_by=followed.handled_by
+        return seen.own_facts(
+            domain.expire_rating(
+                seen.view(own),
+                round_=round_,
+                window_closed_at=closed_at,
+                appeal_id=appeal_id,
+                context=ctx,
+            )
         )
 
     outcome = await execute(
@@ -177,7 +162,7 @@ async def settle_rating_window(
         context=Context(ACTOR, now),
         loaded=state_of(FEEDBACK, appeal.stream),
     )
-    state = seen(outcome.state)
+    state = seen.view(outcome.state)
     if not outcome.new and state.handled_round == round_ and domain.window_still_open(state, now):
         assert state.callback_due is not None
         await read_models.open_rating_window(

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
 
-from feedback_service import domain
+from feedback_service import domain, following
 from feedback_service.domain import links
 from feedback_service.settings import FeedbackSettings
 from feedback_service.store import rating_links as link_store
@@ -41,10 +41,8 @@ async def issue(
     merged child's is for its parent's round, rated on its own stream."""
     key = key_of(settings)
     parent = (await read_models.appeal(tx, appeal_id, to_change=False)).parent
-    state, _ = await tx.load_state(appeal_id, domain.evolve, domain.Feedback())
-    if parent is not None:
-        followed, _ = await tx.load_state(parent, domain.evolve, domain.Feedback())
-        state = domain.as_merged_child(followed, state)
+    seen = await following.seen(tx, appeal_id, parent)
+    state = seen.view((await tx.load_state(appeal_id, domain.evolve, domain.Feedback()))[0])
     if not state.approved or state.settled:
         raise InvalidTransitionError(f"appeal {appeal_id} has no approved reply awaiting a rating")
     expires_at = await read_models.rating_window_closes_at(tx, appeal_id, state.handled_round)
