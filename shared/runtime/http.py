@@ -82,6 +82,8 @@ def _shown_path(scope: Scope) -> str:
 def _redact_span(scope: Scope) -> None:
     """The request's span recorded the path and query as they came: their secrets out."""
     span = trace.get_current_span()
+    if not span.is_recording():  # nothing exported (the default): nothing to take out
+        return
     if (path := _shown_path(scope)) != scope["path"]:
         span.set_attribute("url.path", path)
     pairs = parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True)
