@@ -98,9 +98,7 @@ async def _extends(conn: AsyncConnection, latest: dict[str, Any], size: int, new
     """Refuse to sign a root that does not extend the latest signed one, checked as any
     outsider checks it (RFC 9162's consistency proof, from the stored nodes): a signed fork
     would be audit itself publishing a rewritten history."""
-    ranges = merkle.consistency_ranges(latest["size"], size)
-    found = await tree.nodes(conn, merkle.nodes_for(ranges))
-    proof = [merkle.range_hash(found, lo, hi) for lo, hi in ranges]
+    proof = await _consistency_proof(conn, latest["size"], size)
     if not merkle.verify_consistency(
         latest["size"], size, bytes.fromhex(latest["root"]), new, proof
     ):
@@ -159,10 +157,15 @@ async def consistency(engine: AsyncEngine, old: int, *, new: int | None) -> proo
         second = await store.get_checkpoint(conn, new)
         if first is None or second is None:
             raise LookupError(old if first is None else new)
-        ranges = merkle.consistency_ranges(first["size"], second["size"])
-        found = await tree.nodes(conn, merkle.nodes_for(ranges))
+        proof = await _consistency_proof(conn, first["size"], second["size"])
     return proofs.ConsistencyProof(
-        old=signed(first),
-        new=signed(second),
-        proof=[merkle.range_hash(found, lo, hi).hex() for lo, hi in ranges],
+        old=signed(first), new=signed(second), proof=[node.hex() for node in proof]
     )
+
+
+async def _consistency_proof(conn: AsyncConnection, old: int, new: int) -> list[bytes]:
+    """RFC 9162's consistency proof from the tree of `old` leaves to that of `new`, from the
+    stored nodes."""
+    ranges = merkle.consistency_ranges(old, new)
+    found = await tree.nodes(conn, merkle.nodes_for(ranges))
+    return [merkle.range_hash(found, lo, hi) for lo, hi in ranges]
