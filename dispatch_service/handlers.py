@@ -54,9 +54,11 @@ async def _locked(event: events.Event, tx: Tx) -> tuple[commands.State, int]:
 
 
 async def on_handled(event: events.Handled, tx: Tx) -> None:
-    # The handling clock stops for this round once the department has replied.
+    # The handling clock stops for this round once the department has replied. A reply by a
+    # lead this order has since left (passed on before this reply was heard, so in the same
+    # round) is not the holder's: its clock runs on until it replies itself.
     order, version = await _locked(event, tx)
-    if order is None:
+    if order is None or event.department != order.department:
         return
     await store.save_work_order(
         tx, order, version=version, at=event.time, handled_round=event.round, now=event.time

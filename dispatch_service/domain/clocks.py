@@ -79,12 +79,13 @@ def handled_round_after_review(
 
     A reply sent back no longer counts as the round's reply: the department must reply
     again, so the handling clock (and its warnings) runs again against the same deadline.
-    An approval, or a review of a round the order has left, changes nothing."""
+    An approval, or a review of a round or a lead the order has left, changes nothing."""
     if (
         order is None
         or not order.is_open
         or reviewed.decision != "sent_back"
         or reviewed.round != order.round
+        or reviewed.department != order.department
     ):
         return handled_round
     return min(handled_round, reviewed.round - 1)

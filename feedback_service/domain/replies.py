@@ -36,7 +36,11 @@ def handle(
     context: Context,
 ) -> list[events.Event]:
     """Only the department holding the work order may reply, after signing for it, once per
-    handling round; again only if the hotline centre sent its reply back."""
+    handling round; again only if the hotline centre sent its reply back.
+
+    dispatch opens a new round for a new lead when it has heard the lead before replied. A
+    lead changed before dispatch heard it keeps the round, so the reply already in it may be
+    another department's: it stands in the new lead's way only once approved."""
     if holder is None:
         raise InvalidTransitionError(f"appeal {appeal_id} has not been assigned to a department")
     if department != holder.department:
@@ -48,9 +52,15 @@ def handle(
         raise InvalidTransitionError(
             f"{holder.department} must sign for appeal {appeal_id} before replying"
         )
-    if state.handled_round >= holder.round and state.review != "sent_back":
+    replied = state.handled_round >= holder.round and state.review != "sent_back"
+    if replied and state.handled_by == holder.department:
         raise InvalidTransitionError(
             f"appeal {appeal_id} already has a reply in round {holder.round}"
+        )
+    if replied and state.approved_round >= holder.round:
+        raise InvalidTransitionError(
+            f"appeal {appeal_id} already has an approved reply in round {holder.round}, "
+            f"by {state.handled_by}, from before {holder.department} took the lead"
         )
     return [
         events.Handled(
@@ -87,10 +97,13 @@ def review(
     window for `rating_window`, but never closes it before the callback is due: a round is
     not "not rated" while the hotline still owes the citizen the call. A reply whose round the
     work order has left (a new lead took it over in a round of its own) is not reviewed: the
-    new lead replies, and that reply is the one the citizen is asked about."""
+    new lead replies, and that reply is the one the citizen is asked about. So is a reply
+    whose department lost the lead in the same round (dispatch had not heard of the reply)."""
     if state.handled_event_id is None or state.handled_by is None:
         raise InvalidTransitionError(f"appeal {appeal_id} has no reply to review")
-    if holder is not None and holder.round > state.handled_round:
+    if holder is not None and (
+        holder.round > state.handled_round or holder.department != state.handled_by
+    ):
         raise InvalidTransitionError(
             f"the reply of round {state.handled_round} to appeal {appeal_id} was superseded: "
             f"{holder.department} holds it in round {holder.round} and has not replied yet"

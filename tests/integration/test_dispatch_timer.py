@@ -115,6 +115,44 @@ async def test_ratings_redo_then_close_and_the_view_follows_the_stream(
     assert (order.stage, order.round) == ("closed", 2)
 
 
+async def test_a_reply_heard_after_its_department_lost_the_lead_leaves_the_new_lead_running(
+    dispatch_db: Database,
+) -> None:
+    # water replied, and the centre gave the order to heating before dispatch heard the reply:
+    # heating holds the same round, and water's reply (and its review) are not heating's.
+    received = factories.received()
+    operator = Principal("operator:wang", frozenset({"workorders:admin"}))
+    async with dispatch_db.transaction() as tx:
+        await handlers.on_appeal_forwarded(factories.forwarded(received), tx)
+        [assigned] = [r.event for r in await tx.load(received.subject)]
+        _, version = await tx.load_state(received.subject, domain.evolve, None)
+        await commands.reassign(
+            tx, received.subject, department="heating", assisting=(), reason="供热管网",
+            caller=operator, expected_version=version,
+        )  # fmt: skip
+    assert isinstance(assigned, events.Assigned)
+    water = factories.handled(assigned)
+    sent_back = events.ReplyReviewed(
+        id=uuid4(), subject=received.subject, time=water.time, actor="operator:zhao",
+        correlation_id=water.correlation_id, round=1, department="water",
+        decision="sent_back", reason="答复未说明处理结果",
+    )  # fmt: skip
+    async with dispatch_db.transaction() as tx:
+        await handlers.on_handled(water, tx)
+        await handlers.on_reply_reviewed(sent_back, tx)
+        held = await store.get_work_order(tx, received.subject)
+    assert held is not None
+    assert (held["department"], held["round"]) == ("heating", 1)
+    assert held["state"]["handled_this_round"] is False  # heating's clock runs on
+
+    heating = water.model_copy(update={"id": uuid4(), "department": "heating"})
+    async with dispatch_db.transaction() as tx:
+        await handlers.on_handled(heating, tx)
+        replied = await store.get_work_order(tx, received.subject)
+    assert replied is not None
+    assert replied["state"]["handled_this_round"] is True
+
+
 async def test_an_assisting_departments_deadline_is_marked_once_and_its_queue_lists_the_order(
     dispatch_db: Database,
 ) -> None:

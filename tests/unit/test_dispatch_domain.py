@@ -615,6 +615,9 @@ def test_an_approved_reply_or_a_stale_review_leaves_the_reply_standing() -> None
         domain.handled_round_after_review(order, _reviewed(order, "sent_back", 2), handled_round=1)
         == 1
     )
+    # a review of a lead the order has left (heard after the order moved on in this round)
+    other = _reviewed(order, "sent_back").model_copy(update={"department": "heating"})
+    assert domain.handled_round_after_review(order, other, handled_round=1) == 1
     closed = then(history, domain.close(order, note="x", context=ctx()))
     for target in (None, closed):
         assert (

@@ -143,6 +143,28 @@ def test_one_reply_per_round_and_a_redo_opens_the_next() -> None:
     assert again.round == 2
 
 
+def test_a_lead_given_the_order_before_dispatch_heard_the_reply_replies_in_the_same_round() -> None:
+    # water replied; the centre gave the order to heating before dispatch heard of it, so
+    # heating holds round 1 too. water's reply awaits review, or was sent back: heating replies.
+    heating = replace(_holder(ASSIGNED), department="heating")
+    for history in (replied(), [*replied(), *_review(fold(replied()), SEND_BACK)]):
+        [reply] = _handle(fold(history), heating, "heating")
+        assert isinstance(reply, events.Handled)
+        assert (reply.department, reply.round) == ("heating", 1)
+        with pytest.raises(InvalidTransitionError, match="already has a reply in round 1"):
+            _handle(fold([*history, reply]), heating, "heating")
+    # water's reply is not reviewed: heating holds the order
+    with pytest.raises(InvalidTransitionError, match="superseded: heating holds it in round 1"):
+        domain.review(
+            fold(replied()), APPROVE, appeal_id=APPEAL, holder=heating,
+            callback_due=factories.T0, calendar=SEED.version,
+            rating_window=timedelta(hours=72), context=at("operator:zhao"),
+        )  # fmt: skip
+    # an approved reply stands: the citizen is asked about it, not about a second one
+    with pytest.raises(InvalidTransitionError, match="approved reply in round 1, by water"):
+        _handle(fold(approved()), heating, "heating")
+
+
 # --- review -------------------------------------------------------------------------------
 
 
