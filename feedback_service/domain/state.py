@@ -39,7 +39,9 @@ class Feedback:
     callbacks: int = 0  # callback attempts in the approved round
     failed_callbacks: int = 0  # of which did not reach the citizen
     callbacks_round: int = 0  # the round those attempts were for
+    callbacks_correlation: UUID | None = None  # the work order of that round
     rated_round: int = 0  # the last round settled: rated, or recorded as not rated
+    rated_correlation: UUID | None = None  # the work order of that round
 
     @property
     def approved(self) -> bool:
@@ -93,31 +95,48 @@ def evolve(state: Feedback, event: events.Event) -> Feedback:
             # A round's first call starts its count afresh: a merged child's stream has no
             # reply of its own to reset it, so its unreached calls of an earlier round of the
             # parent would otherwise use up the attempts of this one.
-            earlier = state.failed_callbacks if event.round == state.callbacks_round else 0
+            same = (event.round, event.correlation_id)
+            earlier = (
+                state.failed_callbacks
+                if same == (state.callbacks_round, state.callbacks_correlation)
+                else 0
+            )
             return replace(
                 state,
                 callbacks_round=event.round,
+                callbacks_correlation=event.correlation_id,
                 callbacks=event.attempt,
                 failed_callbacks=earlier + (not event.reached),
                 callback_due=event.next_attempt_due,
             )
         case events.Rated() | events.NotRated():
-            return replace(state, rated_round=event.round, callback_due=None)  # settled
+            return replace(
+                state,
+                rated_round=event.round,
+                rated_correlation=event.correlation_id,
+                callback_due=None,
+            )  # settled
     return state
 
 
 def as_merged_child(parent: Feedback, own: Feedback) -> Feedback:
     """A merged child's state (并单): the parent's reply and its review, which the child
     follows, with the child's own callbacks and rating, which it keeps (its citizen is
-    called back and rates on the child's own stream)."""
-    calls = own.callbacks_round == parent.handled_round
+    called back and rates on the child's own stream). A child's facts carry the work order
+    they were made in (its correlation), so what the child did while merged into another
+    parent, before an unmerge, does not count against this one's round of the same number."""
+    here = parent.correlation_id
+    calls = (own.callbacks_round, own.callbacks_correlation) == (parent.handled_round, here)
+    rated = own.rated_correlation == here
     return replace(
         parent,
         callbacks=own.callbacks if calls else 0,
         failed_callbacks=own.failed_callbacks if calls else 0,
-        callbacks_round=own.callbacks_round,
+        callbacks_round=own.callbacks_round if calls else 0,
+        callbacks_correlation=own.callbacks_correlation if calls else None,
         callback_due=own.callback_due if calls else parent.callback_due,
-        rated_round=own.rated_round,
+        rated_round=own.rated_round if rated else 0,
+        rated_correlation=own.rated_correlation if rated else None,
     )
 
 

@@ -483,6 +483,26 @@ def test_a_merged_child_counts_its_own_attempts_and_starts_afresh_each_round() -
     assert (later.callbacks, later.failed_callbacks) == (1, 1)
 
 
+def test_a_child_unmerged_and_merged_into_another_parent_is_rated_on_that_parents_round() -> None:
+    first = fold(approved())
+    missed = _call(domain.as_merged_child(first, domain.Feedback()), UNREACHED)
+    made, rated = _call(domain.as_merged_child(first, fold(missed)), REACHED_SATISFIED)
+    history = [*missed, made, rated]
+    own = fold(history)
+    assert domain.as_merged_child(first, own).settled
+    # unmerged, then merged into another appeal whose round 1 was approved: not rated there
+    other = replace(first, correlation_id=uuid4())
+    child = domain.as_merged_child(other, own)
+    assert not child.settled
+    assert (child.callbacks, child.failed_callbacks) == (0, 0)
+    [made_there, rated_there] = _call(child, REACHED_SATISFIED)
+    assert isinstance(made_there, events.CallbackMade)
+    assert (made_there.attempt, made_there.counted) == (1, True)
+    assert isinstance(rated_there, events.Rated)
+    assert rated_there.correlation_id == other.correlation_id
+    assert domain.as_merged_child(other, fold([*history, made_there, rated_there])).settled
+
+
 def test_a_merged_child_waits_for_its_parents_approval() -> None:
     child = domain.as_merged_child(fold(replied()), domain.Feedback())
     with pytest.raises(InvalidTransitionError, match="not been approved"):
