@@ -58,17 +58,37 @@ class AuditSettings(ServiceSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _refuse_built_in_seal_key(self) -> Self:
+        # The built-in key is in the source: whoever reads it could reseal moved facts.
+        if (
+            not self.development_keys_allowed
+            and self.seal_key is not None
+            and self.seal_key.get_secret_value() == DEV_SEAL_KEY
+        ):
+            raise ValueError("production refuses the built-in HOTLINE_SEAL_KEY")
+        return self
+
     def signing_key(self) -> Ed25519PrivateKey:
         """The checkpoint signing key, read when the service starts (not when `hotline
         migrate` loads these settings); raises on a missing file, a key that is no Ed25519,
-        or no key at all outside development and test."""
-        if self.checkpoint_signing_key_file is not None:
-            return signing.private_from_pem(self.checkpoint_signing_key_file.read_bytes())
-        if self.checkpoint_signing_key is not None:
-            return signing.private_from_pem(self.checkpoint_signing_key.get_secret_value().encode())
-        if self.environment not in ("development", "test"):
+        no key at all outside development and test, or the built-in key given explicitly
+        there (anyone could sign checkpoints with it)."""
+        key = self._configured_signing_key()
+        if key is None and not self.development_keys_allowed:
             raise ValueError(
                 f"{self.environment} signs checkpoints with a real key: set "
                 "HOTLINE_CHECKPOINT_SIGNING_KEY_FILE (or HOTLINE_CHECKPOINT_SIGNING_KEY)"
             )
-        return signing.DEVELOPMENT_KEY
+        if key is None:
+            return signing.DEVELOPMENT_KEY
+        if not self.development_keys_allowed and signing.is_development_key(key):
+            raise ValueError(f"{self.environment} refuses the built-in checkpoint signing key")
+        return key
+
+    def _configured_signing_key(self) -> Ed25519PrivateKey | None:
+        if self.checkpoint_signing_key_file is not None:
+            return signing.private_from_pem(self.checkpoint_signing_key_file.read_bytes())
+        if self.checkpoint_signing_key is not None:
+            return signing.private_from_pem(self.checkpoint_signing_key.get_secret_value().encode())
+        return None

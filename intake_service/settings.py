@@ -52,6 +52,20 @@ class IntakeSettings(ServiceSettings):
                 "HOTLINE_PERSONAL_DATA_KEK and HOTLINE_PERSONAL_DATA_INDEX_KEY are required "
                 f"in {self.environment}: the built-in keys are for development and test only"
             )
+        built_in = (
+            (self.personal_data_kek, personal_data.DEV_KEK, "HOTLINE_PERSONAL_DATA_KEK"),
+            (
+                self.personal_data_index_key,
+                personal_data.DEV_INDEX_KEY,
+                "HOTLINE_PERSONAL_DATA_INDEX_KEY",
+            ),
+        )
+        for configured, source_key, name in built_in:
+            # The built-in keys are in the source: whoever reads it could unwrap or search.
+            if self.environment not in _BUILT_IN_ALLOWED and (
+                configured is not None and configured.get_secret_value() == source_key
+            ):
+                raise ValueError(f"{self.environment} refuses the built-in {name}")
         if self.personal_data_kek is not None:
             personal_data.Kek.from_base64(self.personal_data_kek.get_secret_value())
         return self

@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 HEADER = "hotline-audit-checkpoint/v1"
 ALGORITHM = "Ed25519"
 # Anyone can derive this key from the code: it signs only where HOTLINE_ENVIRONMENT is
-# development or test, and settings refuse it anywhere else.
+# development or test, and settings refuse it anywhere else, even when given explicitly.
 DEVELOPMENT_KEY = Ed25519PrivateKey.from_private_bytes(
     hashlib.sha256(b"hotline development checkpoint key: never for production").digest()
 )
@@ -53,6 +53,10 @@ def raw_public(key: Ed25519PublicKey) -> bytes:
 
 def key_id(key: Ed25519PublicKey) -> str:
     return hashlib.sha256(raw_public(key)).hexdigest()[:16]
+
+
+def is_development_key(key: Ed25519PrivateKey) -> bool:
+    return raw_public(key.public_key()) == raw_public(DEVELOPMENT_KEY.public_key())
 
 
 def sign(key: Ed25519PrivateKey, *, size: int, root: str, now: datetime) -> tuple[Statement, str]:

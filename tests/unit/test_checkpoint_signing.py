@@ -94,6 +94,16 @@ def test_production_refuses_the_development_key(tmp_path: Path) -> None:
     production = AuditSettings(environment="production", jwt_jwks_url="https://idp/jwks")
     with pytest.raises(ValueError, match="HOTLINE_CHECKPOINT_SIGNING_KEY"):
         production.signing_key()
+    built_in = signing.DEVELOPMENT_KEY.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+    given = AuditSettings(
+        environment="production",
+        jwt_jwks_url="https://idp/jwks",
+        checkpoint_signing_key=built_in.decode(),
+    )
+    with pytest.raises(ValueError, match="refuses the built-in checkpoint signing key"):
+        given.signing_key()
     pem = tmp_path / "checkpoint.pem"
     pem.write_bytes(
         KEY.private_bytes(

@@ -4,12 +4,14 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
+from audit_service.settings import DEV_SEAL_KEY, AuditSettings
 from feedback_service.settings import (
     DEV_CHANNEL_SECRET,
     DEV_RATING_LINK_SECRET,
     FeedbackSettings,
 )
 from intake_service.settings import IntakeSettings
+from shared import personal_data
 from shared.runtime import settings
 
 
@@ -116,6 +118,23 @@ def test_unset_environment_is_production_and_refuses_every_built_in_key(
             m.setenv(name, value)
             with pytest.raises(ValidationError, match="built-in"):
                 settings.load(FeedbackSettings)
+    # the keys in the source, given explicitly, are refused as well
+    real_kek = base64.b64encode(b"a-real-kek-of-thirty-two-bytes!!").decode()
+    for name, value in (
+        ("HOTLINE_PERSONAL_DATA_KEK", personal_data.DEV_KEK),
+        ("HOTLINE_PERSONAL_DATA_INDEX_KEY", personal_data.DEV_INDEX_KEY),
+    ):
+        with monkeypatch.context() as m:
+            m.setenv("HOTLINE_PERSONAL_DATA_KEK", real_kek)
+            m.setenv("HOTLINE_PERSONAL_DATA_INDEX_KEY", "a-real-index-key")
+            settings.load(IntakeSettings)
+            m.setenv(name, value)
+            with pytest.raises(ValidationError, match=f"refuses the built-in {name}"):
+                settings.load(IntakeSettings)
+    with monkeypatch.context() as m:
+        m.setenv("HOTLINE_SEAL_KEY", DEV_SEAL_KEY)
+        with pytest.raises(ValidationError, match="built-in HOTLINE_SEAL_KEY"):
+            settings.load(AuditSettings)
 
 
 def test_only_an_explicit_development_or_test_environment_allows_the_built_in_keys(
