@@ -17,8 +17,8 @@ from uuid import UUID
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from audit_service import store
-from audit_service.domain import merkle, proofs, signing
+from audit_service import sealing, store
+from audit_service.domain import merkle, proofs, records, signing
 from audit_service.store import tree
 
 Publish = Callable[[proofs.SignedCheckpoint], Awaitable[None]]
@@ -29,16 +29,29 @@ async def extend_tree(engine: AsyncEngine, settled_seq: int) -> int:
     """Append the facts recorded up to seq `settled_seq` that the tree does not hold yet;
     returns the tree's size. A fact the tree already holds (recorded again at the end by a
     switch-over) keeps its leaf: a second one would count it twice and move every later
-    leaf, so no earlier checkpoint would be consistent with the next."""
+    leaf, so no earlier checkpoint would be consistent with the next.
+
+    A leaf is made only of a fact whose row agrees with its bytes and audit's seal: a row
+    written or edited past audit (its runtime role may insert) would otherwise be signed
+    into the log for good. The tree stops before the first such row, keeps what came
+    before, and raises `UncheckedFact`; it goes on once a switch-over has repaired it."""
+    refused: str | None = None
     async with engine.begin() as conn:
         await tree.lock_tree(conn)
         have, last_seq = await tree.tree_size(conn)
         edge_nodes = merkle.subtrees(0, have)
         stored = await tree.nodes(conn, edge_nodes)
         edge = [(node, stored[node]) for node in edge_nodes]
-        while rows := await tree.facts_after(conn, last_seq, settled_seq, BATCH):
+        while refused is None and (
+            rows := await tree.facts_after(conn, last_seq, settled_seq, BATCH)
+        ):
             last_seq = rows[-1].seq
-            new = [r for r in rows if not r.leafed]
+            new = []
+            for row in (r for r in rows if not r.leafed):
+                if problems := records.from_row(row._mapping, sealing.key()).problems:
+                    refused = f"fact {row.event_id} (seq {row.seq}): {'; '.join(problems)}"
+                    break
+                new.append(row)
             if not new:
                 continue
             made = merkle.append(edge, [merkle.leaf_hash(r.hash) for r in new])
@@ -50,7 +63,12 @@ async def extend_tree(engine: AsyncEngine, settled_seq: int) -> int:
             have += len(new)
             known = dict(edge) | dict(made)
             edge = [(node, known[node]) for node in merkle.subtrees(0, have)]
-        return have
+    if refused is not None:
+        raise UncheckedFact(
+            f"the tree stops at {have} leaves: {refused}. Nothing past it is signed until a "
+            "replay's switch-over repairs the row"
+        )
+    return have
 
 
 async def root(conn: AsyncConnection, size: int) -> bytes:
@@ -90,8 +108,16 @@ async def create(
     return made
 
 
-class ForkedTree(Exception):
+class TreeRefused(Exception):
+    """An integrity failure of the store: nothing is signed (not an outage)."""
+
+
+class ForkedTree(TreeRefused):
     """The stored tree no longer extends the latest signed checkpoint: a node was edited."""
+
+
+class UncheckedFact(TreeRefused):
+    """A fact's row disagrees with its bytes or audit's seal: no leaf is made of it."""
 
 
 async def _extends(conn: AsyncConnection, latest: dict[str, Any], size: int, new: bytes) -> None:

@@ -58,10 +58,10 @@ async def create_checkpoint(
     response: Response, runtime: AuditRuntime, _: Annotated[Principal, require(views.REPLAY)]
 ) -> views.SignedCheckpoint:
     """Checkpoint now (the timer also does, periodically): sign the root and publish it to
-    Kafka. 200 with the latest when nothing new was recorded since, 409 when nothing was
-    ever recorded or the stored tree no longer extends the latest signed one (a node was
-    edited: nothing is signed), 503 when Kafka would not take it (then nothing was saved
-    either)."""
+    Kafka. 200 with the latest when nothing new was recorded since; 409, signing nothing,
+    when nothing was ever recorded, the stored tree no longer extends the latest signed one
+    (a node was edited), or a fact's row fails its check (the tree stops before it); 503
+    when Kafka would not take it (then nothing was saved either)."""
     config = runtime.settings
     try:
         made = await checkpoints.create(
@@ -70,7 +70,7 @@ async def create_checkpoint(
             publish=publication.publisher(config.kafka_bootstrap),
             now=datetime.now(UTC),
         )
-    except checkpoints.ForkedTree as exc:  # an integrity failure, not an outage
+    except checkpoints.TreeRefused as exc:  # an integrity failure, not an outage
         raise Problem(409, "Conflict", str(exc)) from exc
     except Exception as exc:  # Kafka down or slow: the transaction rolled back
         if isinstance(exc, Problem):

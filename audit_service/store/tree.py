@@ -40,13 +40,10 @@ LEAF_PLACE = ("subject", "topic", "partition", "offset")
 
 
 async def facts_after(conn: AsyncConnection, seq: int, up_to: int, limit: int) -> list[Any]:
-    """The next facts in recorded order, up to seq `up_to`: (seq, event_id, hash, place),
-    and whether the tree already holds each (`leafed`)."""
+    """The next facts' rows in recorded order, up to seq `up_to`, and whether the tree
+    already holds each (`leafed`)."""
     query = (
-        select(
-            facts.c.seq, facts.c.event_id, facts.c.hash, *(facts.c[c] for c in LEAF_PLACE),
-            merkle_leaves.c.leaf_index.is_not(None).label("leafed"),
-        )
+        select(facts, merkle_leaves.c.leaf_index.is_not(None).label("leafed"))
         .select_from(facts.outerjoin(merkle_leaves, merkle_leaves.c.event_id == facts.c.event_id))
         .where(facts.c.seq > seq, facts.c.seq <= up_to)
         .order_by(facts.c.seq)

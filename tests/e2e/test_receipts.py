@@ -17,11 +17,12 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, create_async_engine
 
-from audit_service.domain import signing
+from audit_service.domain import records, signing
+from audit_service.settings import DEV_SEAL_KEY
 from services import cli
-from shared import topics
+from shared import envelope, topics
 from tests.e2e.conftest import Stack, running_stack
 from tests.e2e.test_happy_path import APPEAL
 from tests.e2e.test_replay import _audit_caught_up
@@ -121,6 +122,26 @@ async def _published(checkpoint: dict[str, Any]) -> bool:
     return False
 
 
+async def _rewrite(conn: AsyncConnection, fact_hash: str) -> None:
+    """New bytes for the fact, their hash, and the seal over them: a row that agrees with
+    itself, as only a holder of the seal key can make it."""
+    query = text("SELECT * FROM facts WHERE hash = :h")
+    row = (await conn.execute(query, {"h": fact_hash})).mappings().one()
+    fact = json.loads(row["body"])
+    fact["data"]["rewritten"] = True
+    body = envelope.canonical_json(fact)
+    forged = envelope.digest(body)
+    seal = records.seal(
+        DEV_SEAL_KEY.encode(),
+        **{c: row[c] for c in ("event_id", "topic", "partition", "offset", "ingested_at", "seq")},
+        hash=forged,
+    )
+    await conn.execute(
+        text("UPDATE facts SET body = :b, hash = :h, seal = :s WHERE event_id = :e"),
+        {"b": body.decode(), "h": forged, "s": seal, "e": row["event_id"]},
+    )
+
+
 async def test_a_receipt_verifies_offline_until_the_fact_is_rewritten(
     linked: Stack, tmp_path: Path
 ) -> None:
@@ -153,14 +174,11 @@ async def test_a_receipt_verifies_offline_until_the_fact_is_rewritten(
         assert not _by_the_docs(receipt, wrong.read_bytes())
         assert _verify(wrong, receipt, folder=tmp_path) == 1
 
-        # Someone with database access rewrites the accepted fact in audit's store and
-        # rebuilds the tree over it...
+        # Someone with database access and audit's seal key rewrites the accepted fact in
+        # audit's store, so that its row passes every check, and rebuilds the tree over it...
         engine = create_async_engine(infra.owner_url(processes.database_url(stack.audit)))
         async with engine.begin() as conn:
-            await conn.execute(
-                text("UPDATE facts SET hash = :forged WHERE hash = :kept"),
-                {"forged": hashlib.sha256(b"rewritten").hexdigest(), "kept": kept["fact_hash"]},
-            )
+            await _rewrite(conn, kept["fact_hash"])
             await conn.execute(text("DELETE FROM merkle_nodes"))
             await conn.execute(text("DELETE FROM merkle_leaves"))
         # ...but audit will not sign a tree that does not extend the one it signed,

@@ -153,6 +153,35 @@ async def test_a_leaf_moved_later_is_reported_and_leaves_no_fact_out_of_the_tree
     assert f"#{settled + 5})" in moved["detail"]
 
 
+async def test_no_leaf_is_made_of_a_row_that_fails_its_check(
+    audit: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """A fact's hash edited before the tree took it: a leaf of it would be signed for good
+    (and the genuine hash never get one). The tree stops before it until it is repaired."""
+    runtime, owner = audit
+    async with runtime.begin() as conn:
+        await store.add_facts(conn, [store.fact_row(d) for read in _deliveries(2) for d in read])
+        settled = await store.settled_seq(conn)
+        seqs = [r[0] for r in await conn.execute(text("SELECT seq FROM facts ORDER BY seq"))]
+    edited = seqs[3]
+    async with owner.begin() as conn:
+        genuine = (
+            await conn.execute(text("SELECT hash FROM facts WHERE seq = :s"), {"s": edited})
+        ).scalar_one()
+        await conn.execute(
+            text("UPDATE facts SET hash = :h WHERE seq = :s"), {"h": "0" * 64, "s": edited}
+        )
+    with pytest.raises(checkpoints.UncheckedFact, match=f"stops at 3 leaves.*seq {edited}"):
+        await checkpoints.extend_tree(runtime, settled)
+    async with runtime.begin() as conn:
+        assert (await tree.tree_size(conn))[0] == 3  # what came before is kept
+    async with owner.begin() as conn:
+        await conn.execute(
+            text("UPDATE facts SET hash = :h WHERE seq = :s"), {"h": genuine, "s": edited}
+        )
+    assert await checkpoints.extend_tree(runtime, settled) == len(seqs)
+
+
 async def test_a_tree_edited_under_a_signed_checkpoint_is_not_signed_again(
     audit: tuple[AsyncEngine, AsyncEngine],
 ) -> None:
