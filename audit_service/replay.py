@@ -55,12 +55,13 @@ async def run(
         report = await comparison.compare(engine, schema_name, end_offsets)
         status = "equal" if report["equal"] else "different"
         async with engine.begin() as conn:
-            await store.update_replay(
+            await store.finish_replay(
                 conn,
                 replay_id,
+                schema_name=schema_name,
+                end_offsets=end_offsets,
                 status=status,
                 facts_read=read,
-                finished_at=datetime.now(UTC),
                 report=report,
             )
     except Exception as exc:

@@ -15,6 +15,10 @@ committed), every live row is set against the rebuilt row with its event id:
 - only live, at a position the replay covered: *removed* (the log never held it). A live row
   past the replay's end offsets is left alone: a later replay covers it.
 
+The runtime role owns the replay's schema and may update its record, so nothing is switched
+unless every rebuilt row passes its check and the replay's seal (its schema, end offsets,
+outcome and row count, sealed when it finished) holds.
+
 The switch-over is recorded with every changed row (append-only tables), and a
 `tampered_row` finding about a fact replaced afterwards no longer keeps its history from
 verifying (routes/history.py); the finding itself stays.
@@ -64,15 +68,38 @@ def _proven_place(live: dict[str, Any], rebuilt: dict[str, Any], key: bytes) -> 
     return live["seal"] is not None and hmac.compare_digest(expected, str(live["seal"]))
 
 
+def _sealed(replay: dict[str, Any], rows: int, key: bytes) -> None:
+    """Refuse a replay whose record, or whose table's row count, is not what it sealed."""
+    expected = records.replay_seal(
+        key, replay_id=replay["id"], schema_name=replay["schema_name"], status=replay["status"],
+        end_offsets=replay["end_offsets"], rows=rows,
+    )  # fmt: skip
+    if replay["seal"] is None or not hmac.compare_digest(expected, str(replay["seal"])):
+        raise SwitchOverRefused(
+            f"replay {replay['id']}'s record or its table ({rows} rows) is not what the replay "
+            "sealed when it finished (edited since, or finished before replays were sealed): "
+            "run a new replay"
+        )
+
+
 async def _changes(
     conn: AsyncConnection, replay: dict[str, Any], key: bytes
 ) -> tuple[list[dict[str, Any]], dict[UUID, dict[str, Any]]]:
-    """Every row to change, and the live rows whose record time and place stay."""
+    """Every row to change, and the live rows whose record time and place stay. Refused
+    unless every rebuilt row passes its check and the replay's seal holds."""
     ends: dict[str, int] = replay["end_offsets"]
     changes: list[dict[str, Any]] = []
     keep_place: dict[UUID, dict[str, Any]] = {}
+    rebuilt_rows = 0
     async for row in db.live_and_rebuilt(conn, replay["schema_name"]):
         live, rebuilt = _side(row, "live_"), _side(row, "rebuilt_")
+        if rebuilt is not None:
+            rebuilt_rows += 1
+            if problems := records.from_row(rebuilt, key).problems:
+                raise SwitchOverRefused(
+                    f"replay {replay['id']}'s row for fact {rebuilt['event_id']} fails its "
+                    f"check ({'; '.join(problems)}): run a new replay"
+                )
         if rebuilt is None:
             assert live is not None
             if _covered(live, ends):
@@ -91,6 +118,7 @@ async def _changes(
                 )
                 if _proven_place(live, rebuilt, key):
                     keep_place[rebuilt["event_id"]] = live
+    _sealed(replay, rebuilt_rows, key)
     return changes, keep_place
 
 

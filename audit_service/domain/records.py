@@ -55,6 +55,25 @@ def seal(
     return hmac.digest(key, message, "sha256").hex()  # hmac.new's, in one C call
 
 
+def replay_seal(
+    key: bytes,
+    *,
+    replay_id: int,
+    schema_name: str,
+    status: str,
+    end_offsets: dict[str, int],
+    rows: int,
+) -> str:
+    """HMAC-SHA256 over a finished replay's record: which schema it rebuilt, up to which
+    offsets, how it compared, and how many rows its table holds. The database's runtime role
+    owns the replay's schema and may edit its record, so a switch-over trusts neither
+    without this."""
+    message = envelope.canonical_json(
+        ["replay", replay_id, schema_name, status, dict(sorted(end_offsets.items())), rows]
+    )
+    return hmac.digest(key, message, "sha256").hex()
+
+
 def seals(
     key: bytes, rows: Iterable[tuple[str, str, str, int, int, int]], ingested_at: datetime
 ) -> list[str]:

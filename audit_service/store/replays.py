@@ -95,6 +95,33 @@ async def update_replay(conn: AsyncConnection, replay_id: int, **values: Any) ->
     await conn.execute(update(replays).where(replays.c.id == replay_id).values(**values))
 
 
+async def finish_replay(
+    conn: AsyncConnection,
+    replay_id: int,
+    *,
+    schema_name: str,
+    end_offsets: dict[str, int],
+    status: str,
+    facts_read: int,
+    report: dict[str, Any],
+) -> None:
+    """Record a replay's end, sealed (records.replay_seal) with the schema and end offsets
+    the replay ran with, not as its row says them now, and the rows its table holds."""
+    rows = await rebuilt_count(conn, schema_name)
+    seal = records.replay_seal(
+        sealing.key(), replay_id=replay_id, schema_name=schema_name, status=status,
+        end_offsets=end_offsets, rows=rows,
+    )  # fmt: skip
+    await update_replay(
+        conn, replay_id, status=status, facts_read=facts_read, finished_at=datetime.now(UTC),
+        report=report, seal=seal,
+    )  # fmt: skip
+
+
+async def rebuilt_count(conn: AsyncConnection, schema_name: str) -> int:
+    return int(await conn.scalar(text(f'SELECT count(*) FROM "{schema_name}".facts')) or 0)
+
+
 async def get_replay(conn: AsyncConnection, replay_id: int) -> dict[str, Any] | None:
     row = (await conn.execute(select(replays).where(replays.c.id == replay_id))).one_or_none()
     return None if row is None else dict(row._mapping)

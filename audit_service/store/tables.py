@@ -63,6 +63,7 @@ replays = Table(
     Column("end_offsets", JSONB, nullable=False),
     Column("facts_read", BigInteger, nullable=False, server_default="0"),
     Column("report", JSONB),
+    Column("seal", String(64)),  # domain/records.replay_seal, once finished
     schema="public",  # fixed: a replay's schema_translate_map must never move this table
 )
 

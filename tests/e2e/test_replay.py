@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from audit_service import switch_over as switching
 from shared import topics
 from tests.e2e.conftest import Stack
 from tests.e2e.test_happy_path import APPEAL
@@ -94,3 +95,10 @@ async def test_a_replay_reports_a_live_row_that_differs_from_the_log(stack: Stac
 
     assert replay["status"] == "different"
     assert appeal_id in replay["report"]["differing"]
+    # The owner switches over to what the replay sealed: the edited rows are set right.
+    owner = create_async_engine(infra.owner_url(processes.database_url(stack.audit)))
+    try:
+        record = await switching.switch_over(owner, replay["id"], by="operator:test")
+    finally:
+        await owner.dispose()
+    assert record["replaced"] >= 2

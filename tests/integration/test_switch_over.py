@@ -2,13 +2,14 @@
 the owner switches the live projection over, and the history verifies again and equals the
 rebuilt one. The switch-over is recorded with every row it changed."""
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from audit_service import checkpoints, comparison, store
 from audit_service import switch_over as switching
@@ -19,6 +20,15 @@ from tests.integration.test_tamper import AUDIT_EDITS, _columns, _deliveries, au
 
 pytestmark = pytest.mark.integration
 __all__ = ["audit"]  # the fixture, shared with the tamper tests
+
+
+async def _finish(
+    conn: AsyncConnection, replay_id: int, schema_name: str, ends: dict[str, int]
+) -> None:
+    await store.finish_replay(
+        conn, replay_id, schema_name=schema_name, end_offsets=ends, status="different",
+        facts_read=0, report={},
+    )  # fmt: skip
 
 
 async def test_a_switch_over_sets_tampered_rows_right(
@@ -33,7 +43,7 @@ async def test_a_switch_over_sets_tampered_rows_right(
         replay_id, schema_name = await store.new_replay(conn, ends)
         await store.create_projection_schema(conn, schema_name)
         await store.copy_facts(conn, schema_name, _columns(appeals), first_seq=1)
-        await store.update_replay(conn, replay_id, status="different", report={})
+        await _finish(conn, replay_id, schema_name, ends)
 
     edited = {}
     for n, (column, edit) in enumerate(AUDIT_EDITS.items()):
@@ -91,6 +101,51 @@ async def test_a_switch_over_sets_tampered_rows_right(
                 await conn.execute(text(statement))
 
 
+async def test_a_replay_edited_through_the_runtime_role_is_not_switched_over(
+    audit: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """The runtime role owns the replay's schema and may update its record: what it changes
+    there must not reach the live store through the owner's switch-over."""
+    runtime, owner = audit
+    appeals = _deliveries(3)
+    ends = {f"{t}:0": 10**6 for t in topics.ALL}
+    async with runtime.begin() as conn:
+        await store.add_facts(conn, [store.fact_row(d) for read in appeals for d in read])
+        replay_id, schema_name = await store.new_replay(conn, ends)
+        await store.create_projection_schema(conn, schema_name)
+        await store.copy_facts(conn, schema_name, _columns(appeals), first_seq=1)
+        await _finish(conn, replay_id, schema_name, ends)
+    target = appeals[1][2].fact.event.id
+    table = f'"{schema_name}".facts'
+    edits = {
+        # live rows past the replay's real end would be taken for rows the log never held
+        "end_offsets": (
+            "UPDATE replays SET end_offsets = '{\"x:0\": 1}'::jsonb || end_offsets",
+            "not what the replay sealed",
+        ),
+        "a rebuilt fact": (
+            f"UPDATE {table} SET hash = repeat('0', 64) WHERE event_id = '{target}'",
+            f"row for fact {target} fails its check",
+        ),
+        "a rebuilt fact deleted": (
+            f"DELETE FROM {table} WHERE event_id = '{target}'",
+            rf"its table \({len(_columns(appeals)) - 1} rows\) is not what the replay sealed",
+        ),
+    }
+    for edit, refusal in edits.values():
+        async with runtime.begin() as conn:
+            await conn.execute(text(edit))
+        with pytest.raises(switching.SwitchOverRefused, match=refusal):
+            await switching.switch_over(owner, replay_id, by="operator:test")
+        async with runtime.begin() as conn:  # the edit undone, for the next one
+            await conn.execute(text(f"DELETE FROM {table}"))
+            await conn.execute(text("UPDATE replays SET end_offsets = :e"), {"e": json.dumps(ends)})
+        async with runtime.begin() as conn:
+            await store.copy_facts(conn, schema_name, _columns(appeals), first_seq=1)
+    async with owner.connect() as conn:
+        assert await store.list_switch_overs(conn, before=None, limit=10) == []
+
+
 async def test_a_switch_over_adds_no_second_leaf_for_a_fact_the_tree_holds(
     audit: tuple[AsyncEngine, AsyncEngine],
 ) -> None:
@@ -105,7 +160,7 @@ async def test_a_switch_over_adds_no_second_leaf_for_a_fact_the_tree_holds(
         replay_id, schema_name = await store.new_replay(conn, ends)
         await store.create_projection_schema(conn, schema_name)
         await store.copy_facts(conn, schema_name, _columns(appeals), first_seq=1)
-        await store.update_replay(conn, replay_id, status="different", report={})
+        await _finish(conn, replay_id, schema_name, ends)
     published: list[proofs.SignedCheckpoint] = []
 
     async def publish(made: proofs.SignedCheckpoint) -> None:
