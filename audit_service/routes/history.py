@@ -75,7 +75,9 @@ async def appeal_history(
         # A tampered, rewritten or lost row a switch-over later set right from the log stays
         # listed, but no longer keeps the history from verifying.
         repaired = await store.repaired_at(
-            conn, [f["event_id"] for f in seen if f["kind"] in REPAIRABLE and f["event_id"]]
+            conn,
+            [f["event_id"] for f in seen if f["kind"] in REPAIRABLE and f["event_id"]],
+            known_at=known_at,
         )
     open_findings = [
         f

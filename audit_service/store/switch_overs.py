@@ -101,11 +101,14 @@ async def list_switch_overs(
     return found
 
 
-async def repaired_at(conn: AsyncConnection, event_ids: Sequence[UUID]) -> dict[UUID, datetime]:
-    """When a switch-over last replaced or re-added each of these facts from the log."""
+async def repaired_at(
+    conn: AsyncConnection, event_ids: Sequence[UUID], *, known_at: datetime | None = None
+) -> dict[UUID, datetime]:
+    """When a switch-over last replaced or re-added each of these facts from the log (up to
+    `known_at`: a repair made later was not known then)."""
     if not event_ids:
         return {}
-    rows = await conn.execute(
+    query = (
         select(switch_over_rows.c.event_id, switch_overs.c.switched_at)
         .join(switch_overs, switch_overs.c.id == switch_over_rows.c.switch_over_id)
         .where(
@@ -114,4 +117,7 @@ async def repaired_at(conn: AsyncConnection, event_ids: Sequence[UUID]) -> dict[
         )
         .order_by(switch_overs.c.switched_at)
     )
+    if known_at is not None:
+        query = query.where(switch_overs.c.switched_at <= known_at)
+    rows = await conn.execute(query)
     return {row.event_id: row.switched_at for row in rows}

@@ -78,9 +78,14 @@ async def test_a_switch_over_sets_tampered_rows_right(
     async with runtime.connect() as conn:
         found = await store.list_findings(conn, kind="tampered_row", limit=1000)
         repaired = await store.repaired_at(conn, [f["event_id"] for f in found])
+        # what was known before the switch-over: no repair yet (a history `known_at` then)
+        known_then = await store.repaired_at(
+            conn, [f["event_id"] for f in found], known_at=max(f["found_at"] for f in found)
+        )
         [listed] = await store.list_switch_overs(conn, before=None, limit=10)
     assert found
     assert all(repaired[f["event_id"]] > f["found_at"] for f in found)
+    assert known_then == {}
     assert record["added"] >= 1  # the deleted row, and rows whose event id was edited
     assert record["removed"] >= 1  # the row under the edited event id
     assert record["replaced"] >= len(AUDIT_EDITS) - 2
