@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any, Final, TypeVar
 from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from shared import events, upcasting
 
@@ -34,8 +34,8 @@ class WireEnvelope(BaseModel):
     subject: UUID
     time: str
     datacontenttype: str
-    schema_version: int
-    version: int
+    schema_version: int = Field(ge=1)
+    version: int = Field(ge=1)  # a stream's first fact is version 1
     causation_id: UUID | None
     correlation_id: UUID
     actor: str

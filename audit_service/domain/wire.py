@@ -44,7 +44,7 @@ def columns(value: bytes, topic: str, partition: int, offset: int) -> Columns | 
     try:
         wire = orjson.loads(value)
         version, time = wire["version"], datetime.fromisoformat(wire["time"])
-        if type(version) is not int or time.tzinfo is None:
+        if type(version) is not int or version < 1 or time.tzinfo is None:
             return None
         cause = wire["causation_id"]
         return (

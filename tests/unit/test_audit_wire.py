@@ -36,6 +36,12 @@ def test_the_bytes_give_the_row_the_model_gives() -> None:
         assert wire.columns(recorded.body, topic, 2, offset) == store.fact_columns(delivery)
 
 
+def test_a_fact_before_a_streams_first_version_is_left_to_the_model() -> None:
+    fact = json.loads(_recorded()[0].body)
+    zero = envelope.canonical_json({**fact, "version": 0})
+    assert wire.columns(zero, topics.INTAKE, 0, 0) is None
+
+
 def test_bytes_not_in_canonical_form_are_left_to_the_model() -> None:
     body = _recorded()[0].body
     wire_fields = envelope.canonical_json

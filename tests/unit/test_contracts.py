@@ -96,6 +96,7 @@ def test_a_schema_version_newer_than_the_code_is_refused() -> None:
         ({"type": "appeal.teleported"}, "unknown event type"),
         ({"source": "feedback"}, "must come from intake"),
         ({"data": {"content": "missing everything else"}}, "validation error"),
+        ({"version": 0}, "greater than or equal to 1"),  # a stream begins at version 1
     ],
 )
 @pytest.mark.parametrize("read", [envelope.decode, envelope.check])
