@@ -41,10 +41,10 @@ def _safe_next(target: str | None) -> str:
     return "/ui/ranking"
 
 
-def _verify(request: Request, token: str) -> Principal | None:
+async def _verify(request: Request, token: str) -> Principal | None:
     verifier: TokenVerifier = request.app.state.token_verifier
     try:
-        return verifier.verify(token)
+        return await verifier.verify_async(token)
     except jwt.PyJWTError:
         return None
 
@@ -53,7 +53,7 @@ async def auditor(request: Request) -> Principal | None:
     """The caller of a page: the token in the cookie, or None when there is none that holds
     (the page then sends the browser to the login form and back)."""
     token = request.cookies.get(COOKIE)
-    principal = _verify(request, token) if token else None
+    principal = await _verify(request, token) if token else None
     if principal is not None and SCOPE not in principal.scopes:
         raise Problem(403, "Forbidden", f"the token lacks the scope {SCOPE!r}")
     return principal
@@ -90,7 +90,7 @@ async def login(request: Request, lang: Lang, runtime: AuditRuntime) -> Response
     form = parse_qs((await request.body()).decode("utf-8", "replace"))
     token = (form.get("token") or [""])[0].strip()
     target = _safe_next((form.get("next") or [""])[0])
-    principal = _verify(request, token) if token else None
+    principal = await _verify(request, token) if token else None
     if principal is None or SCOPE not in principal.scopes:
         said = lang.catalogue.messages
         why = said.invalid_token if principal is None else said.missing_scope.format(scope=SCOPE)

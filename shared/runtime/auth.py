@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, Request, Security
+from fastapi.concurrency import run_in_threadpool
 from fastapi.openapi.models import OAuthFlowClientCredentials, OAuthFlows
 from fastapi.security import OAuth2
 
@@ -39,22 +40,38 @@ class Principal:
 
 
 VERIFIED_TOKENS = 4096
+# The identity provider's clock and ours may differ by this much: a token just issued is
+# not refused as "not yet valid", nor one just expired while in flight.
+LEEWAY_SECONDS = 30
+JWKS_TIMEOUT_SECONDS = 5.0
 
 
 class TokenVerifier:
     def __init__(self, settings: ServiceSettings) -> None:
         self.settings = settings
         self._settings = settings
-        self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
+        self._jwks = (
+            jwt.PyJWKClient(settings.jwt_jwks_url, timeout=JWKS_TIMEOUT_SECONDS)
+            if settings.jwt_jwks_url
+            else None
+        )
         # A client sends the same token with many requests: its signature and claims are
         # checked once, then only its expiry (a verified token is valid until `exp`).
         self._verified = functools.lru_cache(maxsize=VERIFIED_TOKENS)(self._decode)
 
     def verify(self, token: str) -> Principal:
         principal, expires = self._verified(token)
-        if time.time() >= expires:
+        if time.time() >= expires + LEEWAY_SECONDS:
             raise jwt.ExpiredSignatureError("Signature has expired")
         return principal
+
+    async def verify_async(self, token: str) -> Principal:
+        """`verify` off the event loop where it may fetch the identity provider's keys
+        (PyJWKClient's HTTP is blocking): a slow or absent provider then delays only the
+        requests that need a key, never every request the process is serving."""
+        if self._jwks is None:
+            return self.verify(token)  # a local key: no I/O
+        return await run_in_threadpool(self.verify, token)
 
     def _decode(self, token: str) -> tuple[Principal, float]:
         options: jwt.types.Options = {"require": ["exp", "sub"]}
@@ -70,6 +87,7 @@ class TokenVerifier:
             audience=self._settings.jwt_audience,
             issuer=self._settings.jwt_issuer,
             options=options,
+            leeway=LEEWAY_SECONDS,
         )
         principal = Principal(
             subject=str(claims["sub"]),
@@ -124,7 +142,7 @@ def require(scope: str, *, centre: bool = False) -> Any:
             )
         verifier: TokenVerifier = request.app.state.token_verifier
         try:
-            principal = verifier.verify(token.strip())
+            principal = await verifier.verify_async(token.strip())
         except jwt.PyJWTError as exc:
             # Failed checks are counted per client; past the limit the answer is 429 with
             # Retry-After. A valid token is never refused for them: a lockout would let anyone
@@ -140,7 +158,11 @@ def require(scope: str, *, centre: bool = False) -> Any:
             ) from exc
         if scope not in principal.scopes:
             raise Problem(
-                403, "Forbidden", f"the token lacks the scope {scope!r}", required_scope=scope
+                403,
+                "Forbidden",
+                f"the token lacks the scope {scope!r}",
+                headers={"WWW-Authenticate": f'Bearer error="insufficient_scope", scope="{scope}"'},
+                required_scope=scope,
             )
         if centre and principal.department is not None:
             raise Problem(

@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_JWT_SECRET = "hotline-development-signing-key-do-not-use-in-production"
+MIN_JWT_SECRET_BYTES = 32  # RFC 7518 §3.2: an HS256 key at least as long as its hash
 ASYNC_SCHEME = "postgresql+asyncpg://"
 _PLAIN_SCHEMES = ("postgresql://", "postgres://")  # libpq URIs, as CloudNativePG writes them
 
@@ -132,6 +133,15 @@ class ServiceSettings(BaseSettings):
                 "production (the default when HOTLINE_ENVIRONMENT is unset) needs "
                 "HOTLINE_JWT_JWKS_URL or a real HOTLINE_JWT_SECRET; "
                 "set HOTLINE_ENVIRONMENT=development to use the built-in development key"
+            )
+        if (
+            self.environment == "production"
+            and self.jwt_jwks_url is None
+            and len(self.jwt_secret.get_secret_value().encode()) < MIN_JWT_SECRET_BYTES
+        ):
+            raise ValueError(
+                f"HOTLINE_JWT_SECRET must be at least {MIN_JWT_SECRET_BYTES} bytes in production: "
+                "a shorter HS256 key can be guessed offline from any token it signed"
             )
         if self.environment == "production" and self.crash_at is not None:
             raise ValueError("HOTLINE_CRASH_AT is for tests only")

@@ -248,6 +248,12 @@ def _refused(method: str, path: str, response: httpx.Response) -> bool:
     return response.status_code in {401, 403}
 
 
+def _lacks_scope(response: httpx.Response) -> bool:
+    if response.status_code != 403 or "json" not in response.headers.get("content-type", ""):
+        return False
+    return "required_scope" in response.json()
+
+
 def _request(method: str, path: str, token: str | None) -> dict[str, Any]:
     headers: dict[str, str] = {}
     if token is not None:
@@ -300,6 +306,11 @@ async def test_each_role_reaches_exactly_the_routes_its_policy_allows(
                     )
                     refused = _refused(method, path, response)
                     status = str(response.status_code)
+                    if _lacks_scope(response):  # RFC 6750 §3.1 says which scope to get
+                        scope = response.json()["required_scope"]
+                        challenge = response.headers.get("WWW-Authenticate", "")
+                        if challenge != f'Bearer error="insufficient_scope", scope="{scope}"':
+                            wrong.append(f"{name} {method} {path}: 403 challenge {challenge!r}")
                 except Warning:
                     raise
                 except Exception as exc:  # failed past authorisation, on the missing database

@@ -65,9 +65,22 @@ def test_outside_development_intake_refuses_the_built_in_personal_data_keys(
         settings.load(IntakeSettings)
 
 
+def test_production_refuses_a_token_key_short_enough_to_guess(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("HOTLINE_ENVIRONMENT", "production")
+    monkeypatch.setenv("HOTLINE_JWT_SECRET", "changeme")
+    with pytest.raises(ValidationError, match="at least 32 bytes"):
+        settings.load(IntakeSettings)
+    monkeypatch.setenv("HOTLINE_JWT_JWKS_URL", "https://idp.example/jwks")  # no secret used
+    monkeypatch.setenv("HOTLINE_PERSONAL_DATA_KEK", base64.b64encode(b"k" * 32).decode())
+    monkeypatch.setenv("HOTLINE_PERSONAL_DATA_INDEX_KEY", "an-index-key-from-the-vault")
+    settings.load(IntakeSettings)
+
+
 def test_production_refuses_crash_points(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOTLINE_ENVIRONMENT", "production")
-    monkeypatch.setenv("HOTLINE_JWT_SECRET", "a-real-secret-from-the-vault")
+    monkeypatch.setenv("HOTLINE_JWT_SECRET", "a-real-secret-from-the-vault-of-32-bytes")
     monkeypatch.setenv("HOTLINE_CRASH_AT", "relay.before_send")
     with pytest.raises(ValidationError, match="tests only"):
         settings.load(IntakeSettings)
@@ -105,7 +118,7 @@ def test_unset_environment_is_production_and_refuses_every_built_in_key(
     monkeypatch.delenv("HOTLINE_ENVIRONMENT")
     with pytest.raises(ValidationError, match="HOTLINE_ENVIRONMENT=development"):
         settings.load(IntakeSettings)
-    monkeypatch.setenv("HOTLINE_JWT_SECRET", "a-real-secret-from-the-vault")
+    monkeypatch.setenv("HOTLINE_JWT_SECRET", "a-real-secret-from-the-vault-of-32-bytes")
     loaded = settings.load(FeedbackSettings)
     assert loaded.environment == "production"
     assert (loaded.rating_link_key(), loaded.channel_secret()) == (None, None)
