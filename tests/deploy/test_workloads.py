@@ -339,37 +339,62 @@ def test_kafka_tls_files_come_from_strimzi_secrets(docs: list[Doc]) -> None:
         assert not [p for p in _mounted_files(job) if "kafka" in p], "migrations need no Kafka"
 
 
+# What each secret file holds in the load test below: a value of the shape its Secret has.
+SAMPLE_SECRETS = {
+    "hotline_database_url": "postgresql://hotline_runtime:p@svc-pg-rw:5432/svc",
+    "hotline_migration_database_url": "postgresql://svc:p@svc-pg-rw:5432/svc",
+    "hotline_jwt_secret": "a-jwt-secret-from-the-vault",
+    "hotline_personal_data_kek": base64.b64encode(bytes(32)).decode(),
+    "hotline_personal_data_index_key": "an-index-key",
+    "hotline_personal_data_keys_token": "a-token",
+    "hotline_rating_link_secret": "a-rating-link-secret",
+    "hotline_citizen_channel_secret": "whsec_a2V5",
+    "hotline_seal_key": "a-seal-key",
+    "hotline_checkpoint_signing_key": "a PEM key (read when audit starts, not when loaded)",
+}
+
+
 def test_the_rendered_settings_load_in_the_services_own_settings_classes(
     docs: list[Doc], overlay: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    secrets = tmp_path / "secrets"
-    secrets.mkdir()
-    (secrets / "hotline_database_url").write_text("postgresql://u:p@svc-pg-rw:5432/svc")
-    # intake's Secret intake-personal-data, as the projected volume mounts it
-    (secrets / "hotline_personal_data_kek").write_text(base64.b64encode(bytes(32)).decode())
-    (secrets / "hotline_personal_data_index_key").write_text("an-index-key")
-    for d in of_kind(docs, "Deployment"):
-        service = SERVICES[d["metadata"]["name"]]
-        env = config_maps_of(docs, d)
+    # Deployments and migration Jobs alike: `hotline migrate` loads the service's settings
+    # too, and their validators refuse what the pod lacks. Each gets the files its own
+    # secret volumes mount, and nothing else.
+    for w in workloads(docs):
+        service = SERVICES[pod_labels(w)["app.kubernetes.io/name"]]
+        env = config_maps_of(docs, w)
         unknown = {
             k for k in env if k.startswith("HOTLINE_")
             and k.removeprefix("HOTLINE_").lower() not in service.settings.model_fields
             and k.removeprefix("HOTLINE_KAFKA_").lower() not in KafkaSecurity.model_fields
             and k != "HOTLINE_SECRETS_DIR"
         }  # fmt: skip
-        assert not unknown, f"{ident(d)}: settings nothing reads: {unknown}"
+        assert not unknown, f"{ident(w)}: settings nothing reads: {unknown}"
+        secrets = tmp_path / w["kind"] / w["metadata"]["name"]
+        secrets.mkdir(parents=True)
+        for path in _mounted_files(w):
+            if path.startswith(SECRETS_MOUNT + "/"):
+                name = path.removeprefix(SECRETS_MOUNT + "/")
+                assert name in SAMPLE_SECRETS, f"{ident(w)}: add {name} to SAMPLE_SECRETS"
+                (secrets / name).write_text(SAMPLE_SECRETS[name])
         with monkeypatch.context() as m:
             for key in [k for k in os.environ if k.startswith("HOTLINE_")]:
                 m.delenv(key)
             for key, value in env.items():
                 m.setenv(key, value)
             m.setenv("HOTLINE_SECRETS_DIR", str(secrets))
-            loaded = settings.load(service.settings)
+            try:
+                loaded = settings.load(service.settings)
+            except ValueError as exc:
+                pytest.fail(f"{overlay}: {ident(w)} would not start: {exc}")
             KafkaSecurity()  # the TLS settings are complete
         assert loaded.service_name == service.name
         assert (loaded.port, loaded.host) == (HTTP_PORT, "0.0.0.0")
-        assert loaded.database_url.get_secret_value().startswith("postgresql+asyncpg://")
         assert loaded.environment == ("production" if overlay == "prod" else "development")
+        if w["kind"] == "Job":  # as the owner, from the Job's own Secret
+            assert loaded.migration_url() == "postgresql+asyncpg://svc:p@svc-pg-rw:5432/svc"
+        else:
+            assert loaded.database_url.get_secret_value().startswith("postgresql+asyncpg://")
         if overlay == "prod":
             assert (loaded.jwt_jwks_url or "").startswith("https://")
 
