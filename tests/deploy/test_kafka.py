@@ -2,6 +2,7 @@
 and for each service exactly the ACLs its producer and consume loop need."""
 
 import importlib
+import os
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -12,12 +13,15 @@ from fastapi import FastAPI
 from services.catalog import SERVICES
 from shared import topics
 from shared.runtime.consumer import subscriptions
+from shared.runtime.settings import KafkaGroupTiming
 from tests.deploy.manifests import NAMESPACES, OVERLAYS, Doc, config_maps_of, named, of_kind, render
 
 DNS_1123 = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
 STRIMZI_KAFKA_VERSIONS = re.compile(r"^4\.[23]\.\d+$")  # what Strimzi 1.2.0 runs
 LISTENER_PORT = 9093
 ZONE = "topology.kubernetes.io/zone"
+# The brokers' session bounds when unset (Kafka's defaults).
+BROKER_MIN_SESSION_MS, BROKER_MAX_SESSION_MS = 6000, 1_800_000
 
 
 @dataclass(frozen=True)
@@ -218,3 +222,23 @@ def test_kafka_spreads_over_zones(overlay: str) -> None:
         }, "counts this pool's pods only"
         expected = "DoNotSchedule" if overlay == "prod" else "ScheduleAnyway"
         assert zone["whenUnsatisfiable"] == expected, name
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_the_brokers_allow_the_session_the_consumers_ask_for(
+    overlay: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A session outside the brokers' bounds fails every JoinGroup: no consumer would run.
+    docs = render(overlay)
+    for kafka in of_kind(docs, "Kafka"):
+        config = kafka["spec"]["kafka"]["config"]
+        least = int(config.get("group.min.session.timeout.ms", BROKER_MIN_SESSION_MS))
+        most = int(config.get("group.max.session.timeout.ms", BROKER_MAX_SESSION_MS))
+        for d in of_kind(docs, "Deployment"):
+            with monkeypatch.context() as m:
+                for key in [k for k in os.environ if k.startswith("HOTLINE_")]:
+                    m.delenv(key)
+                for key, value in config_maps_of(docs, d).items():
+                    m.setenv(key, value)
+                session = KafkaGroupTiming().session_timeout_ms  # what the consumers ask for
+            assert least <= session <= most, f"{overlay}: {d['metadata']['name']} {session} ms"
