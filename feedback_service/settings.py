@@ -3,7 +3,7 @@ from typing import Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from shared.runtime import settings as runtime_settings
-from shared.runtime.settings import ServiceSettings
+from shared.runtime.settings import ServiceSettings, refuse_loopback_url
 
 DEV_RATING_LINK_SECRET = "hotline-development-rating-link-key-do-not-use-in-production"
 # base64 of "hotline-development-channel-webhook-key" (Standard Webhooks secret form)
@@ -32,7 +32,8 @@ class FeedbackSettings(ServiceSettings):
     callback_retry_hours: float = Field(default=4.0, gt=0, le=24 * 7)  # until the next attempt
     # HMAC key that signs citizens' rating links, and where a link points (`<base>/<token>`).
     # Unset: the built-in development key where HOTLINE_ENVIRONMENT is development or test;
-    # otherwise (production, the default) no rating links.
+    # otherwise (production, the default) no rating links. Production issuing links refuses
+    # a loopback base.
     rating_link_secret: SecretStr | None = None
     rating_link_base_url: str = "http://127.0.0.1:8003/v1/rating-links"
     # Citizens' channels: where notices to citizens go (a JSON object, channel → URL, e.g.
@@ -76,6 +77,14 @@ class FeedbackSettings(ServiceSettings):
             self.citizen_channel_secret.get_secret_value() == DEV_CHANNEL_SECRET
         ):
             raise ValueError("production refuses the built-in HOTLINE_CITIZEN_CHANNEL_SECRET")
+        return self
+
+    @model_validator(mode="after")
+    def _public_rating_links(self) -> Self:
+        # Texted to citizens: a loopback base would send them nowhere. Production without
+        # a link key issues no links, so it needs no base either.
+        if self.environment == "production" and self.rating_link_secret is not None:
+            refuse_loopback_url("HOTLINE_RATING_LINK_BASE_URL", self.rating_link_base_url)
         return self
 
     def private_targets_allowed(self) -> bool:

@@ -4,7 +4,7 @@ from typing import Self
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from shared import personal_data
-from shared.runtime.settings import ServiceSettings
+from shared.runtime.settings import ServiceSettings, refuse_loopback_url
 
 _BUILT_IN_ALLOWED = frozenset({"development", "test"})
 
@@ -35,7 +35,7 @@ class IntakeSettings(ServiceSettings):
     # before it from the same phone, or at the same address in the same category.
     repeat_window_hours: int = Field(default=72, ge=1, le=24 * 90)
     # audit's public address: a citizen's or partner's receipt links to its public
-    # GET /v1/receipts/{fact_hash} (docs/receipts.md).
+    # GET /v1/receipts/{fact_hash} (docs/receipts.md). Production refuses a loopback one.
     audit_public_url: str = "http://127.0.0.1:8004"
     # The key-encryption key wrapping citizens' data keys (32 bytes, base64), and the secret
     # of the blind index that finds a citizen by phone. Both are needed outside development
@@ -68,6 +68,13 @@ class IntakeSettings(ServiceSettings):
                 raise ValueError(f"{self.environment} refuses the built-in {name}")
         if self.personal_data_kek is not None:
             personal_data.Kek.from_base64(self.personal_data_kek.get_secret_value())
+        return self
+
+    @model_validator(mode="after")
+    def _public_receipts(self) -> Self:
+        # Every filing's receipt links there: a loopback address would send citizens nowhere.
+        if self.environment == "production":
+            refuse_loopback_url("HOTLINE_AUDIT_PUBLIC_URL", self.audit_public_url)
         return self
 
     def kek(self) -> personal_data.Kek:

@@ -6,9 +6,11 @@ form CloudNativePG's `<cluster>-app` Secret gives it (`postgresql://...`, key `u
 accepted as it is: the scheme is rewritten for SQLAlchemy's asyncpg driver.
 """
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Literal, Self, TypeVar
+from urllib.parse import urlsplit
 
 from limits import parse
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -148,6 +150,27 @@ class ServiceSettings(BaseSettings):
         if self.environment == "production" and self.trace_file is not None:
             raise ValueError("HOTLINE_TRACE_FILE is for development and tests only")
         return self
+
+
+def refuse_loopback_url(variable: str, url: str) -> None:
+    """Raise a ValueError naming `variable` when `url` has no host, or a loopback or
+    localhost one: an address handed to citizens must be one they can reach, and the
+    services' defaults (127.0.0.1, for `make run`) are not."""
+    try:
+        host = urlsplit(url).hostname
+    except ValueError:  # an unbalanced bracket, a bad port
+        host = None
+    if not host:
+        raise ValueError(f"{variable} must be an absolute URL with a host, not {url!r}")
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a name, not an address
+        loopback = host == "localhost" or host.endswith(".localhost")
+    if loopback:
+        raise ValueError(
+            f"{variable} is {url!r}: production needs the public address citizens reach "
+            "(the Ingress host), not a loopback one"
+        )
 
 
 class KafkaSecurity(BaseSettings):

@@ -8,6 +8,8 @@ from typing import Any
 
 import pytest
 
+from feedback_service.settings import FeedbackSettings
+from intake_service.settings import IntakeSettings
 from services import entrypoint
 from services.catalog import SERVICES
 from shared import topics
@@ -397,6 +399,11 @@ def test_the_rendered_settings_load_in_the_services_own_settings_classes(
             assert loaded.database_url.get_secret_value().startswith("postgresql+asyncpg://")
         if overlay == "prod":
             assert (loaded.jwt_jwks_url or "").startswith("https://")
+            # What citizens are handed (validated too: production refuses loopback ones).
+            if isinstance(loaded, IntakeSettings):
+                assert loaded.audit_public_url.startswith("https://")
+            if isinstance(loaded, FeedbackSettings):
+                assert loaded.rating_link_base_url.startswith("https://")
 
 
 def test_the_base_never_names_a_development_environment() -> None:

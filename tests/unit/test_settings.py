@@ -45,6 +45,7 @@ def test_production_refuses_the_development_signing_key(monkeypatch: pytest.Monk
     monkeypatch.setenv("HOTLINE_JWT_JWKS_URL", "https://sso.example.gov.cn/jwks")
     monkeypatch.setenv("HOTLINE_PERSONAL_DATA_KEK", base64.b64encode(bytes(32)).decode())
     monkeypatch.setenv("HOTLINE_PERSONAL_DATA_INDEX_KEY", "an-index-key-from-the-vault")
+    monkeypatch.setenv("HOTLINE_AUDIT_PUBLIC_URL", "https://audit.example.gov.cn")
     assert settings.load(IntakeSettings).environment == "production"
 
 
@@ -75,7 +76,66 @@ def test_production_refuses_a_token_key_short_enough_to_guess(
     monkeypatch.setenv("HOTLINE_JWT_JWKS_URL", "https://idp.example/jwks")  # no secret used
     monkeypatch.setenv("HOTLINE_PERSONAL_DATA_KEK", base64.b64encode(b"k" * 32).decode())
     monkeypatch.setenv("HOTLINE_PERSONAL_DATA_INDEX_KEY", "an-index-key-from-the-vault")
+    monkeypatch.setenv("HOTLINE_AUDIT_PUBLIC_URL", "https://audit.example.gov.cn")
     settings.load(IntakeSettings)
+
+
+LOOPBACK_URLS = [
+    "http://127.0.0.1:8004",
+    "http://127.8.0.1/v1/rating-links",
+    "http://localhost:8003/v1/rating-links",
+    "https://LOCALHOST/",
+    "http://app.localhost/",
+    "http://[::1]:8004",
+    "/v1/receipts",  # no host at all
+]
+
+
+@pytest.mark.parametrize("url", LOOPBACK_URLS)
+def test_production_refuses_a_loopback_audit_public_url(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Receipts link there: the default (127.0.0.1) would send every citizen nowhere.
+    production = {
+        "environment": "production",
+        "jwt_jwks_url": "https://idp/jwks",
+        "personal_data_kek": base64.b64encode(bytes(32)).decode(),
+        "personal_data_index_key": "an-index-key-from-the-vault",
+    }
+    with pytest.raises(ValidationError, match="HOTLINE_AUDIT_PUBLIC_URL"):
+        IntakeSettings(**production, audit_public_url=url)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="HOTLINE_AUDIT_PUBLIC_URL"):
+        IntakeSettings(**production)  # type: ignore[arg-type]  # the default is loopback
+    public_url = "https://audit.example.gov.cn"
+    public = IntakeSettings(**production, audit_public_url=public_url)  # type: ignore[arg-type]
+    assert public.audit_public_url == public_url
+    assert IntakeSettings(audit_public_url=url).audit_public_url == url  # the tests' `test`
+    monkeypatch.setenv("HOTLINE_ENVIRONMENT", "development")
+    assert settings.load(IntakeSettings).audit_public_url == "http://127.0.0.1:8004"
+
+
+@pytest.mark.parametrize("url", LOOPBACK_URLS)
+def test_production_issuing_rating_links_refuses_a_loopback_base_url(
+    url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    production = {
+        "environment": "production",
+        "jwt_jwks_url": "https://idp/jwks",
+        "rating_link_secret": "k3y",
+    }
+    with pytest.raises(ValidationError, match="HOTLINE_RATING_LINK_BASE_URL"):
+        FeedbackSettings(**production, rating_link_base_url=url)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="HOTLINE_RATING_LINK_BASE_URL"):
+        FeedbackSettings(**production)  # type: ignore[arg-type]  # the default is loopback
+    base = "https://feedback.example.gov.cn/v1/rating-links"
+    public = FeedbackSettings(**production, rating_link_base_url=base)  # type: ignore[arg-type]
+    assert public.rating_link_base_url == base
+    # No link key in production: no links are issued, so the base is never handed out.
+    unused = FeedbackSettings(environment="production", jwt_jwks_url="https://idp/jwks")
+    assert unused.rating_link_key() is None
+    assert FeedbackSettings(rating_link_base_url=url).rating_link_base_url == url  # `test`
+    monkeypatch.setenv("HOTLINE_ENVIRONMENT", "development")
+    assert settings.load(FeedbackSettings).rating_link_key() is not None
 
 
 def test_production_refuses_crash_points(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -138,6 +198,7 @@ def test_unset_environment_is_production_and_refuses_every_built_in_key(
         ("HOTLINE_PERSONAL_DATA_INDEX_KEY", personal_data.DEV_INDEX_KEY),
     ):
         with monkeypatch.context() as m:
+            m.setenv("HOTLINE_AUDIT_PUBLIC_URL", "https://audit.example.gov.cn")
             m.setenv("HOTLINE_PERSONAL_DATA_KEK", real_kek)
             m.setenv("HOTLINE_PERSONAL_DATA_INDEX_KEY", "a-real-index-key")
             settings.load(IntakeSettings)
@@ -171,6 +232,7 @@ def test_feedback_signs_with_development_keys_only_outside_production() -> None:
         environment="production",
         jwt_jwks_url="https://idp/jwks",
         rating_link_secret="k3y",
+        rating_link_base_url="https://feedback.example.gov.cn/v1/rating-links",
         citizen_channel_secret="whsec_a2V5",
     )
     assert (configured.rating_link_key(), configured.channel_secret()) == (b"k3y", "whsec_a2V5")
