@@ -353,6 +353,7 @@ SAMPLE_SECRETS = {
     "hotline_citizen_channel_secret": "whsec_a2V5",
     "hotline_seal_key": "a-seal-key",
     "hotline_checkpoint_signing_key": "a PEM key (read when audit starts, not when loaded)",
+    "hotline_georeport_api_keys": '{"k3y": "a-partner"}',
 }
 
 
