@@ -2,13 +2,14 @@
 selected by no policy of a type is open for it; otherwise some rule must allow, on both the
 sending and the receiving side) applied to the pods the cluster will run."""
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
 from services.catalog import SERVICES
-from tests.deploy.manifests import NAMESPACES, OVERLAYS, Doc, of_kind, render
+from tests.deploy.manifests import NAMESPACES, OVERLAYS, Doc, named, of_kind, render
 
 
 @dataclass(frozen=True)
@@ -18,6 +19,7 @@ class Pod:
     labels: dict[str, str]
     ports: dict[str, int] = field(default_factory=dict)  # named container ports
     external: bool = False  # an address outside the cluster (only ipBlock peers match it)
+    address: str = ""  # an external one's IP address
 
 
 def _matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
@@ -28,7 +30,12 @@ def _matches(selector: dict[str, Any], labels: dict[str, str]) -> bool:
 
 def _peer_matches(peer: dict[str, Any], pod: Pod, policy_namespace: str) -> bool:
     if "ipBlock" in peer:
-        return pod.external and peer["ipBlock"]["cidr"] == "0.0.0.0/0"
+        if not pod.external:
+            return False
+        block, address = peer["ipBlock"], ipaddress.ip_address(pod.address)
+        return address in ipaddress.ip_network(block["cidr"]) and not any(
+            address in ipaddress.ip_network(cidr) for cidr in block.get("except", [])
+        )
     if pod.external:
         return False
     if "namespaceSelector" in peer:
@@ -85,6 +92,15 @@ class Network:
         return sends and takes
 
 
+PRIVATE = {
+    "node": "10.0.0.5",
+    "private-172": "172.20.1.1",
+    "private-192": "192.168.1.1",
+    "metadata": "169.254.169.254",
+    "cgnat": "100.64.0.1",
+}
+
+
 def cluster(overlay: str) -> tuple[Network, dict[str, Pod]]:
     docs = render(overlay)
     ns = NAMESPACES[overlay]
@@ -118,7 +134,12 @@ def cluster(overlay: str) -> tuple[Network, dict[str, Pod]]:
     pods["keda"] = Pod("keda", "keda", {"app": "keda-operator"})
     pods["stranger"] = Pod("stranger", "default", {"app": "curl"})
     pods["neighbour"] = Pod("neighbour", ns, {"app": "debug"})
-    pods["internet"] = Pod("internet", "", {}, external=True)
+    pods["internet"] = Pod("internet", "", {}, external=True, address="8.8.8.8")
+    # the identity provider: inside jwks-egress.yaml's placeholder CIDR (TEST-NET-3)
+    pods["idp"] = Pod("idp", "", {}, external=True, address="203.0.113.10")
+    # outside the cluster's pods but not the internet: a node, the cloud's metadata service
+    for name, address in PRIVATE.items():
+        pods[name] = Pod(name, "", {}, external=True, address=address)
     return Network(of_kind(docs, "NetworkPolicy")), pods  # fmt: skip
 
 
@@ -205,10 +226,39 @@ def test_infrastructure_keeps_working_under_default_deny(
         assert network.allows(pods["prometheus"], pg, 9187)
 
 
+SENDS_WEBHOOKS = frozenset({"feedback"})  # feedback_service/sender.py, in its worker
+
+
 def test_only_production_services_call_out_and_only_to_https() -> None:
     for overlay in OVERLAYS:
         network, pods = cluster(overlay)
         for name in SERVICES:
-            https = network.allows(pods[name], pods["internet"], 443)
-            assert https == (overlay == "prod"), f"{overlay}: {name} -> JWKS"
-            assert not network.allows(pods[name], pods["internet"], 80)
+            jwks = network.allows(pods[name], pods["idp"], 443)
+            assert jwks == (overlay == "prod"), f"{overlay}: {name} -> JWKS"
+            # partners' webhooks and citizens' channels: anywhere public, feedback only
+            webhooks = network.allows(pods[name], pods["internet"], 443)
+            assert webhooks == (overlay == "prod" and name in SENDS_WEBHOOKS), (overlay, name)
+            for target in ("internet", "idp"):
+                assert not network.allows(pods[name], pods[target], 80), (overlay, name)
+            for private in PRIVATE:
+                assert not network.allows(pods[name], pods[private], 443), (name, private)
+
+
+def test_feedback_s_egress_is_https_to_public_addresses_only() -> None:
+    spec = named(render("prod"), "NetworkPolicy", "feedback-egress")["spec"]
+    assert spec["podSelector"] == {
+        "matchLabels": {
+            "app.kubernetes.io/name": "feedback",
+            "app.kubernetes.io/component": "service",
+        }
+    }
+    assert spec["policyTypes"] == ["Egress"]
+    [rule] = spec["egress"]
+    assert rule["ports"] == [{"port": 443, "protocol": "TCP"}]
+    [peer] = rule["to"]
+    assert peer["ipBlock"]["cidr"] == "0.0.0.0/0"
+    assert set(peer["ipBlock"]["except"]) == {
+        "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16", "100.64.0.0/10"
+    }  # fmt: skip
+    dev = {p["metadata"]["name"] for p in of_kind(render("dev"), "NetworkPolicy")}
+    assert "feedback-egress" not in dev, "dev calls nothing outside the cluster"
