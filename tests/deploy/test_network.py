@@ -203,6 +203,8 @@ def test_services_are_reached_by_the_ingress_controller_and_prometheus_only(
     for name in SERVICES:
         assert network.allows(pods["ingress"], pods[name], 8080)
         assert network.allows(pods["prometheus"], pods[name], 8080)
+        assert network.allows(pods["prometheus"], pods[name], 8081), "the worker's /metrics"
+        assert not network.allows(pods["ingress"], pods[name], 8081), "the worker's is no API"
         assert not network.allows(pods["stranger"], pods[name], 8080)
         assert not network.allows(pods["neighbour"], pods[name], 8080)
         assert not network.allows(pods["ingress"], pods[f"{name}-pg"], 5432)
