@@ -93,7 +93,8 @@ async def test_a_filing_that_waited_for_the_citizens_key_finds_the_one_it_waited
                 tx, _appeal("13800000009"), context=OPERATOR, keyring=KEYRING
             )
             first_filed.set()
-            await asyncio.sleep(0.5)  # the key stays locked: the second filing waits
+            # The key stays locked until the second filing waits for it.
+            await infra.until_a_backend_waits_on_a_lock(url)
             return received
 
     async def second() -> events.AppealReceived:

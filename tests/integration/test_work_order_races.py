@@ -75,6 +75,12 @@ class Dispatch:
         )
         return answer, response.headers["ETag"]
 
+    async def until_waiting(self) -> None:
+        """Until a transaction waits on a lock another holds (the row, here)."""
+        await infra.until_a_backend_waits_on_a_lock(
+            self.runtime.settings.database_url.get_secret_value()
+        )
+
     async def row(self, appeal_id: UUID) -> dict[str, Any]:
         async with self.runtime.db.read() as tx:
             found = await work_orders.get_work_order(tx, appeal_id)
@@ -117,7 +123,7 @@ async def test_a_sign_for_beside_a_reply_being_consumed_keeps_the_replied_round(
         await handlers.on_handled(handled, tx)
         await tx.flush()  # the clock stop written, not yet committed
         signing = asyncio.create_task(dispatch.sign_for(handled.subject))
-        await asyncio.sleep(0.5)  # the sign-for reaches the row and waits for the commit
+        await dispatch.until_waiting()  # the sign-for reaches the row and waits for the commit
     answer, etag = await asyncio.wait_for(signing, 10)
     stored = await dispatch.row(handled.subject)
     assert _stands(stored) == ("signed_for", 2, 1)
@@ -149,7 +155,7 @@ async def test_a_withdrawal_consumed_beside_a_sign_for_waits_for_it_and_is_refus
         consuming = asyncio.create_task(
             dispatch.loop._apply_batch([_record(withdrawal, 5, version=2)], asyncio.Event())
         )
-        await asyncio.sleep(0.5)
+        await dispatch.until_waiting()  # the batch reaches the row and waits for the commit
         # ...and appends: the batch has not taken the stream's next version meanwhile.
         await commands.sign_for(tx, appeal_id, person="李工", caller=water, expected_version=1)
     await asyncio.wait_for(consuming, 10)

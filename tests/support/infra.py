@@ -18,6 +18,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from shared.runtime import kafka, migrations, roles
+from tests.support import polling
 
 KAFKA = f"127.0.0.1:{os.environ.get('KAFKA_PORT', '19092')}"
 PG_PORT = int(os.environ.get("PGPORT_HOTLINE", "55433"))
@@ -137,6 +138,31 @@ async def query(url: str, sql: str, **params: object) -> list[tuple[Any, ...]]:
     try:
         async with engine.connect() as conn:
             return [tuple(row) for row in await conn.execute(text(sql), params)]
+    finally:
+        await engine.dispose()
+
+
+async def until_a_backend_waits_on_a_lock(url: str, *, deadline_seconds: float = 10) -> None:
+    """Wait until a session on the database of `url` waits for a lock another holds (a row
+    an open transaction wrote or locked): a race set up for certain, not a sleep trusted to
+    have set it up. The owner sees every session's wait; a transaction per look, since a
+    transaction sees one snapshot of pg_stat_activity."""
+    engine = create_async_engine(owner_url(url))
+
+    async def waiting() -> bool | None:
+        async with engine.connect() as conn:
+            found = await conn.scalar(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+                )
+            )
+        return True if found else None
+
+    try:
+        await polling.until(
+            waiting, deadline_seconds=deadline_seconds, what="a session to wait on a lock"
+        )
     finally:
         await engine.dispose()
 
