@@ -129,8 +129,10 @@ async def test_the_catalogue_read_beside_the_key_is_the_version_in_force(
     assert refused.value.status == 422
     assert "not in appeal catalogue version 2" in str(refused.value.extensions)
     # A filing with no phone reads the version on its own: the same answer.
-    with pytest.raises(Problem):
+    with pytest.raises(Problem) as refused_too:
         await _file(db, _appeal(None))
+    assert refused_too.value.status == 422
+    assert "not in appeal catalogue version 2" in str(refused_too.value.extensions)
     # The refused filings left nothing: no appeal, no key of their own.
     assert await infra.query(url, "SELECT count(*) FROM appeals") == [(1,)]
     assert await infra.query(url, "SELECT count(*) FROM citizen_keys") == [(1,)]
