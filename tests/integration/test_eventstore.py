@@ -122,7 +122,7 @@ async def test_a_rolled_back_handler_leaves_no_inbox_row(db: Database) -> None:
             assert await tx.first_delivery("dispatch", event_id)
             raise RuntimeError("handler failed")
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="handler failed"):
         await failing_handler()
     async with db.transaction() as tx:
         assert await tx.first_delivery("dispatch", event_id)
@@ -151,7 +151,7 @@ async def test_held_inserts_go_with_the_append_and_commit_or_vanish_with_it(db: 
             await tx.append(lost.subject, [lost], expected_version=0)
             raise RuntimeError("the command failed after its append")
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="the command failed after its append"):
         await failing_command()
     async with db.transaction() as tx:
         assert await tx.driver.fetch(_INBOX_ROWS, rolled_back) == []

@@ -68,7 +68,7 @@ async def test_a_block_that_raises_gives_its_connection_back(kept: Database) -> 
             await tx.driver.execute("SELECT 1")
             raise RuntimeError("the command refused")
 
-    with pytest.raises(RuntimeError):
+    with pytest.raises(RuntimeError, match="the command refused"):
         await refused()
     assert kept.kept == 0
     assert _checked_out(kept) == 0  # back in the pool, which resets it on return

@@ -65,7 +65,8 @@ async def test_a_filed_appeal_has_its_first_update_in_the_same_transaction(db: D
             await filing.file_appeal(tx, APPEAL, context=PARTNER, keyring=KEYRING)
             raise RuntimeError("the command failed after filing")
 
-    with pytest.raises(RuntimeError):  # a command that fails leaves no update behind
+    # A command that fails leaves no update behind.
+    with pytest.raises(RuntimeError, match="the command failed after filing"):
         await fail_after_filing()
     async with db.transaction() as tx:
         assert await tx.conn.scalar(select(func.count()).select_from(tables.open311_updates)) == 2
