@@ -1,11 +1,12 @@
-"""A consumer whose loop lingers asks the broker to gather its fetches as long; one that does
-not (dispatch's, on the way from a filing to its assignment) is answered at the first record."""
+"""The fetch settings a consumer is made with: one whose loop lingers asks the broker to gather
+its fetches as long; one that does not (dispatch's, on the way from a filing to its
+assignment) asks to be answered at the first record. Settings only: no broker here."""
 
 from shared import topics
 from shared.runtime import kafka
 
 
-async def test_a_lingering_consumer_lets_the_broker_gather_a_fetch() -> None:
+async def test_a_lingering_consumer_is_given_gathering_fetch_settings_a_prompt_one_is_not() -> None:
     lingering = kafka.consumer(
         "k:9092", group="audit", instance_id=None, subscribe=["t"], linger_ms=50
     )
