@@ -2,7 +2,6 @@
 from a moment governs the appeals received from then on, the one before it those received
 earlier, for their whole life; each deadline fact records the versions that computed it."""
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -15,7 +14,9 @@ from tests.e2e.test_work_order import OPERATOR_HEADERS, WorkOrders
 from tests.support import polling
 
 pytestmark = pytest.mark.e2e
-LEAD = timedelta(seconds=4)  # how far ahead the new version is scheduled
+# How far ahead the new version is scheduled: time enough for the two requests that publish
+# it, which refuse a moment already past.
+LEAD = timedelta(seconds=4)
 
 
 async def _file(client: httpx.AsyncClient, stack: Stack) -> WorkOrders:
@@ -48,7 +49,8 @@ async def test_a_policy_takes_effect_from_its_moment_and_pins_the_appeals_after_
     async with httpx.AsyncClient(timeout=10) as client:
         seeded = (await client.get(f"{base}/sla-policy", headers=OPERATOR_HEADERS)).json()
         assert seeded["version"] == 1
-        effective_from = datetime.now(UTC) + LEAD
+        # Received before the new version's moment, whatever the time taken to publish it.
+        before = await _file(client, stack)
         # water complaints: three working days instead of the complaints' fifteen
         body = {
             key: seeded[key]
@@ -57,7 +59,6 @@ async def test_a_policy_takes_effect_from_its_moment_and_pins_the_appeals_after_
                 *("max_extension_days", "max_extension_days_total", "max_redo_rounds"),
             )
         } | {
-            "effective_from": effective_from.isoformat(),
             "clocks": [
                 *seeded["clocks"],
                 {
@@ -76,29 +77,34 @@ async def test_a_policy_takes_effect_from_its_moment_and_pins_the_appeals_after_
         )
         assert past.status_code == 422, past.text
         assert "effective_from" in past.text
+        effective_from = datetime.now(UTC) + LEAD
+        body["effective_from"] = effective_from.isoformat()
         published = await client.put(f"{base}/sla-policy", json=body, headers=OPERATOR_HEADERS)
         assert published.json() == {"version": 2, "published": True}
         again = await client.put(f"{base}/sla-policy", json=body, headers=OPERATOR_HEADERS)
         assert again.json() == {"version": 2, "published": False}
 
-        # scheduled, not yet in force
-        assert (await client.get(f"{base}/sla-policy", headers=OPERATOR_HEADERS)).json()[
-            "version"
-        ] == 1
-        then = await client.get(
-            f"{base}/sla-policy",
-            params={"at": effective_from.isoformat()},
-            headers=OPERATOR_HEADERS,
-        )
-        assert (then.json()["version"], then.json()["effective_from"]) == (
+        # scheduled: not in force until its moment, in force from it
+        async def in_force(at: datetime | None = None) -> Any:
+            params = {"at": at.isoformat()} if at else {}
+            found = await client.get(f"{base}/sla-policy", params=params, headers=OPERATOR_HEADERS)
+            assert found.status_code == 200, found.text
+            return found.json()
+
+        assert (await in_force(effective_from - timedelta(microseconds=1)))["version"] == 1
+        then = await in_force(effective_from)
+        assert (then["version"], then["effective_from"]) == (
             2,
             effective_from.isoformat().replace("+00:00", "Z"),
         )
         listed = (await client.get(f"{base}/sla-policy/versions", headers=OPERATOR_HEADERS)).json()
         assert [p["version"] for p in listed["items"]] == [1, 2]
 
-        before = await _file(client, stack)
-        await asyncio.sleep(max(0.0, (effective_from - datetime.now(UTC)).total_seconds()) + 0.5)
+        # Once dispatch has it in force, an appeal received is governed by it.
+        async def now_in_force() -> bool | None:
+            return True if (await in_force())["version"] == 2 else None
+
+        await polling.until(now_in_force, what="version 2 to come into force")
         after = await _file(client, stack)
 
         old = (await before.get()).json()["deadlines"]
