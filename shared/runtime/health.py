@@ -41,8 +41,9 @@ def router() -> APIRouter:
 
     @router.get("/readyz")
     async def readyz(runtime: RuntimeDep) -> JSONResponse:
-        """Ready (200) while the process is not stopping and its database answers at the
-        migrations' head: that is all the HTTP side needs. Kafka does not decide readiness:
+        """Ready (200) while the process is not stopping and its database answers with this
+        code's migrations applied (at their head, or past it during a rollout whose newer
+        release migrated first): that is all the HTTP side needs. Kafka does not decide readiness:
         commands commit to the outbox, which the relay publishes once the broker is back, and
         queries read PostgreSQL. So a broker outage (and a consume loop that cannot run
         meanwhile) shows as `"kafka": "degraded"`, `"consume_loop": false` and
@@ -52,12 +53,12 @@ def router() -> APIRouter:
             async with asyncio.timeout(1.0), runtime.engine.connect() as conn:
                 await conn.execute(text("SELECT 1"))
                 checks["database"] = True
-                checks["migrations_at_head"] = await migrations.at_head(
+                checks["migrations_applied"] = await migrations.applied(
                     conn, runtime.migrations_dir
                 )
         except Exception:
             checks.setdefault("database", False)
-            checks.setdefault("migrations_at_head", False)
+            checks.setdefault("migrations_applied", False)
         ready = all(checks.values())
         healthy = True
         if runtime.loop is not None:

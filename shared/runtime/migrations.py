@@ -69,8 +69,8 @@ def run_env(target_metadata: MetaData) -> None:
 
 
 @functools.cache
-def heads(migrations_dir: Path) -> frozenset[str]:
-    """The revisions no other revision revises, from the `revision` and `down_revision`
+def _revisions(migrations_dir: Path) -> dict[str, object]:
+    """Each revision and the revision(s) it revises, from the `revision` and `down_revision`
     each file in versions/ assigns (as alembic's ScriptDirectory reads them; a test
     compares the two for every service)."""
     revisions: dict[str, object] = {}
@@ -85,15 +85,26 @@ def heads(migrations_dir: Path) -> frozenset[str]:
         }
         if "revision" in assigned:
             down = ast.literal_eval(assigned["down_revision"])
-            revisions[ast.literal_eval(assigned["revision"])] = down
+            revisions[str(ast.literal_eval(assigned["revision"]))] = down
+    return revisions
+
+
+def heads(migrations_dir: Path) -> frozenset[str]:
+    """The revisions no other revision revises."""
+    revisions = _revisions(migrations_dir)
     revised: set[object] = set()
     for down in revisions.values():
         revised.update(down if isinstance(down, tuple) else (down,))
-    return frozenset(str(each) for each in revisions if each not in revised)
+    return frozenset(each for each in revisions if each not in revised)
 
 
-async def at_head(conn: AsyncConnection, migrations_dir: Path) -> bool:
-    """Whether the database's revisions are the head's (a database never migrated has no
+async def applied(conn: AsyncConnection, migrations_dir: Path) -> bool:
+    """Whether the database holds this code's migrations: at their head, or past it (its
+    revision is one this code does not know: a newer release migrated first, and migrations
+    are expand-then-contract, so this code still runs on it while the rollout replaces it).
+    Behind the head, or never migrated, it does not (a database never migrated has no
     alembic_version table: the query fails, as the readiness probe counts it)."""
-    current = await conn.scalars(text("SELECT version_num FROM alembic_version"))
-    return frozenset(current) == heads(migrations_dir)
+    current = frozenset(await conn.scalars(text("SELECT version_num FROM alembic_version")))
+    if current == heads(migrations_dir):
+        return True
+    return bool(current) and not current & _revisions(migrations_dir).keys()

@@ -48,21 +48,30 @@ def test_a_service_process_imports_neither_alembic_nor_typer() -> None:
     assert found.strip() == "[]"
 
 
-async def test_only_a_database_at_the_head_is_at_the_head(servers: None) -> None:
+async def test_a_database_at_or_past_the_head_is_applied_one_behind_it_is_not(
+    servers: None,
+) -> None:
     directory = SERVICES["intake"].migrations
     url = infra.owner_url(await infra.fresh_database("t_head", directory))
     engine = create_async_engine(url)
     try:
         async with engine.connect() as conn:
-            assert await migrations.at_head(conn, directory) is True
+            assert await migrations.applied(conn, directory) is True
+            # A newer release migrated first (a revision this code does not know): the old
+            # pods stay ready through the rollout, as expand-then-contract allows.
+            await conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'from_newer'")
+            assert await migrations.applied(conn, directory) is True
+            await conn.rollback()
         config = migrations.alembic_config(directory, url)
         await asyncio.to_thread(command.downgrade, config, "-1")
         async with engine.connect() as conn:
-            assert await migrations.at_head(conn, directory) is False
+            assert await migrations.applied(conn, directory) is False
+            await conn.exec_driver_sql("DELETE FROM alembic_version")  # migrated down to base
+            assert await migrations.applied(conn, directory) is False
             await conn.exec_driver_sql("DROP TABLE alembic_version")
             await conn.commit()
         async with engine.connect() as conn:  # never migrated: readiness counts the error
             with pytest.raises(ProgrammingError, match="alembic_version"):
-                await migrations.at_head(conn, directory)
+                await migrations.applied(conn, directory)
     finally:
         await engine.dispose()
