@@ -7,7 +7,7 @@ from uuid import UUID
 from feedback_service.domain.state import Feedback, Holder, ReviewOutcome, fact
 from shared import events
 from shared.decisions import Context
-from shared.errors import InvalidTransitionError, NotPermittedError
+from shared.errors import InvalidTransitionError, NotFoundError, NotPermittedError
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +41,10 @@ def handle(
     dispatch opens a new round for a new lead when it has heard the lead before replied. A
     lead changed before dispatch heard it keeps the round, so the reply already in it may be
     another department's: it stands in the new lead's way only once approved."""
+    if department is not None and (holder is None or department != holder.department):
+        # A department sees only what it holds: another's appeal is as good as absent (as in
+        # dispatch), so no department learns which appeals exist or who holds them.
+        raise NotFoundError(f"no appeal {appeal_id}")
     if holder is None:
         raise InvalidTransitionError(f"appeal {appeal_id} has not been assigned to a department")
     if department != holder.department:

@@ -77,7 +77,7 @@ class Callback(BaseModel):
 @router.post(
     "/appeals/{appeal_id}/replies",
     status_code=201,
-    responses={**problems(403, 409), **RACED},
+    responses={**problems(403, 404, 409), **RACED},
 )
 async def post_reply(
     appeal_id: UUID,

@@ -12,7 +12,7 @@ import pytest
 from feedback_service import domain
 from shared import events
 from shared.decisions import Context
-from shared.errors import InvalidTransitionError, NotPermittedError
+from shared.errors import InvalidTransitionError, NotFoundError, NotPermittedError
 from shared.workdays import SEED, WorkdayCalendar
 from tests.unit import factories
 
@@ -120,15 +120,21 @@ def test_no_reply_before_sign_for() -> None:
         _handle(domain.Feedback(), _holder(ASSIGNED, signed_for=False), "water")
 
 
-@pytest.mark.parametrize("department", ["power", None])
-def test_another_department_or_an_operator_may_not_reply(department: str | None) -> None:
+def test_an_operator_may_not_reply() -> None:
     with pytest.raises(NotPermittedError, match="held by water"):
-        _handle(domain.Feedback(), _holder(ASSIGNED), department)
+        _handle(domain.Feedback(), _holder(ASSIGNED), None)
+
+
+def test_to_another_department_an_appeal_it_does_not_hold_is_as_good_as_absent() -> None:
+    # held by another, or by nobody yet (or no such appeal): the same answer
+    for holder in (_holder(ASSIGNED), None):
+        with pytest.raises(NotFoundError, match=f"no appeal {APPEAL}$"):
+            _handle(domain.Feedback(), holder, "power")
 
 
 def test_no_reply_before_assignment() -> None:
     with pytest.raises(InvalidTransitionError, match="not been assigned"):
-        _handle(domain.Feedback(), None, "water")
+        _handle(domain.Feedback(), None, None)
 
 
 def test_one_reply_per_round_and_a_redo_opens_the_next() -> None:
