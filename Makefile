@@ -12,6 +12,7 @@ install: $(VENV)/.installed
 # Installs are reproducible: every dependency comes from a hashed lock file (requirements/).
 $(VENV)/.installed: pyproject.toml requirements/dev.lock
 	@command -v $(PYTHON) >/dev/null || { echo "make: $(PYTHON) not found: install Python 3.11"; exit 1; }
+	PYTHON=$(PYTHON) bash services/system-packages.sh venv
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --require-hashes -r requirements/dev.lock
 	$(BIN)/pip install -q --no-deps --no-build-isolation -e .

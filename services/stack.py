@@ -57,6 +57,22 @@ def replicas(environ: Mapping[str, str]) -> int:
     return int(value)
 
 
+def addresses(environ: Mapping[str, str]) -> dict[str, str]:
+    """Where the services find one another, and the links they hand out, at the ports chosen
+    (HOTLINE_<SERVICE>_PORT): feedback and audit ask intake for citizens' keys, receipts
+    link to audit, rating links to feedback."""
+
+    def at(name: str) -> str:
+        port = environ.get(f"HOTLINE_{name.upper()}_PORT", SERVICES[name].default_port)
+        return f"http://127.0.0.1:{port}"
+
+    return {
+        "HOTLINE_INTAKE_URL": at("intake"),
+        "HOTLINE_AUDIT_PUBLIC_URL": at("audit"),
+        "HOTLINE_RATING_LINK_BASE_URL": f"{at('feedback')}/v1/rating-links",
+    }
+
+
 def replica_env(environ: Mapping[str, str], index: int, count: int) -> dict[str, str]:
     """A replica's own settings: a static instance id (if one is set) made unique, since two
     members with one id fence each other off."""
@@ -114,9 +130,7 @@ def main() -> int:
             for index in range(count):
                 env = dict(open311_env) if service.name == "intake" else {}
                 env |= replica_env(os.environ, index, count)
-                if service.name in {"feedback", "audit"}:  # they ask intake for citizens' keys
-                    intake_port = os.environ.get("HOTLINE_INTAKE_PORT", "8001")
-                    env["HOTLINE_INTAKE_URL"] = f"http://127.0.0.1:{intake_port}"
+                env |= addresses(os.environ)
                 replica_port = port + REPLICA_PORT_STEP * index
                 process = ServiceProcess(
                     service,

@@ -42,6 +42,26 @@ def test_make_run_names_the_development_environment_and_says_so() -> None:
     assert chosen == {"HOTLINE_ENVIRONMENT": "production"}
 
 
+def test_moved_ports_move_the_addresses_services_use_and_hand_out() -> None:
+    assert stack.addresses({}) == {
+        "HOTLINE_INTAKE_URL": "http://127.0.0.1:8001",
+        "HOTLINE_AUDIT_PUBLIC_URL": "http://127.0.0.1:8004",
+        "HOTLINE_RATING_LINK_BASE_URL": "http://127.0.0.1:8003/v1/rating-links",
+    }
+    moved = stack.addresses(
+        {
+            "HOTLINE_INTAKE_PORT": "9001",
+            "HOTLINE_FEEDBACK_PORT": "9003",
+            "HOTLINE_AUDIT_PORT": "9004",
+        }
+    )
+    assert moved == {
+        "HOTLINE_INTAKE_URL": "http://127.0.0.1:9001",
+        "HOTLINE_AUDIT_PUBLIC_URL": "http://127.0.0.1:9004",
+        "HOTLINE_RATING_LINK_BASE_URL": "http://127.0.0.1:9003/v1/rating-links",
+    }
+
+
 def test_replicas_default_to_one_and_are_bounded() -> None:
     assert stack.replicas({}) == 1
     assert stack.replicas({"REPLICAS": "3"}) == 3
