@@ -60,6 +60,8 @@ def serve(name: str, role: str = "all") -> None:
         log_config=None,  # the service's JSON logging (shared.runtime.logs) applies
         access_log=False,  # the request middleware logs requests, health probes excepted
         server_header=False,
+        proxy_headers=True,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         timeout_graceful_shutdown=GRACEFUL_HTTP_SECONDS,
         # The supervisor restarts a worker that does not answer its ping within this: a slow
         # start (imports on a busy node) must not count as a hang, or it restarts forever.

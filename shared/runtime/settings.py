@@ -32,6 +32,11 @@ class ServiceSettings(BaseSettings):
     environment: Literal["development", "test", "production"] = "production"
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
+    # The proxies whose X-Forwarded-For (and -Proto) are believed, comma-separated addresses
+    # or networks: behind them the client is the first address from the right not among
+    # them. Without it every request through the ingress has the ingress's address, and the
+    # per-client rate limits become one limit shared by every citizen.
+    forwarded_allow_ips: str = "127.0.0.1,::1"
     database_url: SecretStr  # as the runtime role: append-only history (shared/runtime/roles.py)
     # As the schema's owner, for `hotline migrate` only; the services never use it.
     migration_database_url: SecretStr | None = None
@@ -111,6 +116,14 @@ class ServiceSettings(BaseSettings):
         """Where migrations run: the owner's URL, or the one URL a deployment gives when it
         keeps a single role (then history is not protected from the service itself)."""
         return (self.migration_database_url or self.database_url).get_secret_value()
+
+    @field_validator("forwarded_allow_ips")
+    @classmethod
+    def _addresses_or_networks(cls, text: str) -> str:
+        for item in (part.strip() for part in text.split(",")):
+            if item != "*":
+                ipaddress.ip_network(item)  # a ValueError names the one that is not
+        return text
 
     @field_validator("rate_limit_anonymous", "rate_limit_open311_post", "rate_limit_token_failures")
     @classmethod

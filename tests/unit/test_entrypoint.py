@@ -30,6 +30,19 @@ def test_the_argument_chooses_the_service_and_settings_choose_where_it_listens(
     assert options["factory"] is True
     assert (options["host"], options["port"], options["workers"]) == ("0.0.0.0", 8080, 1)
     assert options["access_log"] is False
+    assert (options["proxy_headers"], options["forwarded_allow_ips"]) == (True, "127.0.0.1,::1")
+
+
+def test_the_proxies_believed_are_the_deployments_and_must_be_addresses(
+    served: list[tuple[str, dict[str, Any]]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HOTLINE_FORWARDED_ALLOW_IPS", "10.0.0.0/8, fd00::/8")
+    entrypoint.main(["intake"])
+    [(_, options)] = served
+    assert options["forwarded_allow_ips"] == "10.0.0.0/8, fd00::/8"
+    monkeypatch.setenv("HOTLINE_FORWARDED_ALLOW_IPS", "10.0.0.0/8,ingress")
+    with pytest.raises(ValidationError, match="ingress"):
+        entrypoint.main(["intake"])
 
 
 def test_each_service_defaults_to_its_own_port(
