@@ -223,6 +223,7 @@ def verify(sources: list[str], key_file: Path, out: TextIO | None = None) -> int
             bar.advance(task)
             bar.update(task, rate=_rate(bar.tasks[task].speed, "docs"))
     failures += [f"FAIL fork: {problem}" for problem in proofs.forks(loaded)]
+    failures += [f"FAIL link: {problem}" for problem in proofs.unlinked(loaded)]
     for line in failures:
         out.write(line + "\n")
     if not failures:

@@ -111,6 +111,28 @@ def forks(documents: Iterable[Document]) -> list[str]:
     ]
 
 
+def unlinked(documents: Iterable[Document]) -> list[str]:
+    """Receipts not tied to the consistency proofs given with them. Checked together, a
+    receipt's checkpoint must be one end of a consistency proof (the same size and root):
+    a receipt and a proof about two other trees each verify, and prove nothing together."""
+    given = list(documents)
+    ends = {
+        (end.size, end.root)
+        for proof in given
+        if isinstance(proof, ConsistencyProof)
+        for end in (proof.old, proof.new)
+    }
+    if not ends:
+        return []
+    return [
+        f"the receipt's checkpoint of {document.checkpoint.size} is no end of a consistency "
+        "proof given with it"
+        for document in given
+        if isinstance(document, InclusionProof)
+        and (document.checkpoint.size, document.checkpoint.root) not in ends
+    ]
+
+
 def checkpoints_in(documents: Iterable[Document]) -> Iterable[SignedCheckpoint]:
     for document in documents:
         if isinstance(document, SignedCheckpoint):

@@ -90,6 +90,17 @@ def test_verify_offline_passes_good_documents_and_fails_bad_ones(
     assert _run(["audit", "verify", "--key", str(other), *files]) == 1
     assert "not a key given" in capsys.readouterr().out
 
+    # a receipt and a consistency proof that each hold, but about other trees
+    later = proofs.ConsistencyProof(
+        old=_checkpoint(6),
+        new=new,
+        proof=[merkle.range_hash(NODES, *r).hex() for r in merkle.consistency_ranges(6, 9)],
+    )
+    (tmp_path / "later.json").write_text(later.model_dump_json())
+    apart = [str(tmp_path / "receipt.json"), str(tmp_path / "later.json")]
+    assert _run(["audit", "verify", "--key", str(pem), *apart]) == 1
+    assert "checkpoint of 5 is no end of a consistency proof" in capsys.readouterr().out
+
     altered = receipt.model_copy(update={"fact_hash": FACTS[4]})
     (tmp_path / "altered.json").write_text(altered.model_dump_json())
     assert _run(["audit", "verify", "--key", str(pem), str(tmp_path / "altered.json")]) == 1
