@@ -86,7 +86,15 @@ async def create(
     async with engine.begin() as conn:
         await store.lock_checkpoints(conn)
         latest = await store.get_checkpoint(conn, None)
-        if size == 0 or (latest is not None and latest["size"] >= size):
+        if latest is not None and latest["size"] > size:
+            # Audit never signs past its tree, and the tree never shrinks: a row written past
+            # audit (the runtime role may insert), or leaves deleted. Silence here would stop
+            # checkpoints for good without a word.
+            raise UnknownCheckpoint(
+                f"the latest stored checkpoint is of {latest['size']} facts, but the tree holds "
+                f"{size}: not signed by this tree; nothing is signed until it is looked into"
+            )
+        if size == 0 or (latest is not None and latest["size"] == size):
             return None
         new_root = await root(conn, size)
         if latest is not None:
@@ -114,6 +122,10 @@ class TreeRefused(Exception):
 
 class ForkedTree(TreeRefused):
     """The stored tree no longer extends the latest signed checkpoint: a node was edited."""
+
+
+class UnknownCheckpoint(TreeRefused):
+    """A stored checkpoint past the tree: not one audit signed of it."""
 
 
 class UncheckedFact(TreeRefused):

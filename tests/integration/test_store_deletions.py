@@ -210,6 +210,30 @@ async def test_a_tree_edited_under_a_signed_checkpoint_is_not_signed_again(
     assert published == [first]  # nothing signed, nothing published
 
 
+async def test_a_checkpoint_stored_past_the_tree_stops_signing_loudly(
+    audit: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """A row the runtime role inserted, of a size the tree never had: checkpoints used to
+    stop silently ("nothing new"), for good."""
+    runtime, _ = audit
+    published: list[proofs.SignedCheckpoint] = []
+
+    async def publish(made: proofs.SignedCheckpoint) -> None:
+        published.append(made)
+
+    key, now = signing.DEVELOPMENT_KEY, datetime(2026, 5, 1, tzinfo=UTC)
+    async with runtime.begin() as conn:
+        await store.add_facts(conn, [store.fact_row(d) for read in _deliveries(2) for d in read])
+        await store.save_checkpoint(
+            conn,
+            {"size": 2**62, "root": "0" * 64, "signed_at": now, "key_id": "x", "signature": "0"},
+        )
+    past = f"of {2**62} facts, but the tree holds 10"
+    with pytest.raises(checkpoints.UnknownCheckpoint, match=past):
+        await checkpoints.create(runtime, key, publish=publish, now=now)
+    assert published == []
+
+
 async def test_a_fact_moved_off_its_appeal_is_still_named_by_the_tree(
     audit: tuple[AsyncEngine, AsyncEngine],
 ) -> None:
