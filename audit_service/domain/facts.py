@@ -33,6 +33,9 @@ class Fact:
     # How the stored row disagrees with its own bytes or audit's seal (domain/records.py):
     # empty for a fact read back as it was recorded.
     problems: tuple[str, ...] = ()
+    # Where it was read in the log (topic, partition, offset), for a fact read back from a
+    # store: a stream's facts are published in version order, so they sit in that order.
+    place: tuple[str, int, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,6 +99,17 @@ def _verify(source: str, stream: Sequence[Fact]) -> ChainReport:
     # A row that disagrees with its bytes or its seal breaks the chain's claim as much as a
     # missing link does, even where the links still hold.
     found += [f"version {f.version}: {problem}" for f in stream for problem in f.problems]
+    # A stream keeps one partition (its subject is the key) and is published in version
+    # order: a later version read from an earlier place was reordered in the log.
+    found += [
+        f"version {after.version} is at {after.place[0]}:{after.place[1]}:{after.place[2]}, "
+        f"before version {before.version} at offset {before.place[2]}: reordered in the log"
+        for before, after in itertools.pairwise(stream)
+        if before.place is not None
+        and after.place is not None
+        and before.place[:2] == after.place[:2]
+        and after.place[2] < before.place[2]
+    ]
     return ChainReport(source, len(stream), not found, tuple(found))
 
 

@@ -167,4 +167,5 @@ def from_row(row: Mapping[Any, Any], key: bytes) -> Fact:
         prev_hash=str(values["prev_hash"]),
         body=body,
         problems=tuple(problems),
+        place=(str(row["topic"]), int(row["partition"]), int(row["offset"])),
     )

@@ -68,6 +68,25 @@ def test_a_rewritten_fact_with_a_fresh_hash_breaks_the_next_link() -> None:
     assert feedback.problems == ("version 2: prev_hash does not link to the previous fact",)
 
 
+def test_a_stream_reordered_in_the_log_is_detected() -> None:
+    # handled (feedback v1) and rated (v2), read back from where the log holds them
+    handled, rated = HISTORY[2], HISTORY[3]
+    in_order = [
+        replace(handled, place=("feedback", 3, 10)),
+        replace(rated, place=("feedback", 3, 11)),
+    ]
+    assert domain.verify_chains(in_order)[0].verified
+    swapped = [
+        replace(handled, place=("feedback", 3, 11)),
+        replace(rated, place=("feedback", 3, 10)),
+    ]
+    [feedback] = domain.verify_chains(swapped)
+    assert not feedback.verified
+    assert feedback.problems == (
+        "version 2 is at feedback:3:10, before version 1 at offset 11: reordered in the log",
+    )
+
+
 def _sorted_digest(pairs: Iterable[tuple[UUID, str]]) -> str:
     """The overall digest as documented: SHA-256 over "subject:digest" lines in subject
     order, joined by newlines; computed here apart from the streamed one."""
