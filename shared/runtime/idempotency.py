@@ -12,7 +12,7 @@ from fastapi import Header
 from shared.envelope import canonical_json
 from shared.runtime.database import Action, Transactions
 from shared.runtime.eventstore import Tx
-from shared.runtime.problems import Problem
+from shared.runtime.problems import Problem, field_error
 
 # The request header, for routes that create something: `key: KeyHeader = None`.
 KeyHeader = Annotated[str | None, Header(alias="Idempotency-Key", max_length=200)]
@@ -56,11 +56,11 @@ async def claim(tx: Tx, *, scope: str, key: str, request_fingerprint: str) -> St
             "Idempotency key reused",
             f"Idempotency-Key {key!r} was already used with a different request body",
             errors=[
-                {
-                    "field": "header.Idempotency-Key",
-                    "message": "already used with a different request body",
-                    "type": "idempotency_key_reused",
-                }
+                field_error(
+                    "header.Idempotency-Key",
+                    "already used with a different request body",
+                    "idempotency_key_reused",
+                )
             ],
         )
     return StoredResponse(row["status_code"], row["response"])

@@ -1,6 +1,7 @@
 """RFC 9457 problem+json for every error a service returns."""
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -36,6 +37,26 @@ class Problem(Exception):
         self.extensions = extensions
 
 
+# A stable, machine-readable `code` per kind of problem (RFC 9457 lets a title change
+# wording; clients branch on this). A problem may name a narrower one as an extension.
+CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    412: "precondition_failed",
+    413: "content_too_large",
+    415: "unsupported_media_type",
+    422: "invalid_request",
+    428: "precondition_required",
+    429: "too_many_requests",
+    500: "internal_error",
+    503: "unavailable",
+}
+
+
 def problem_response(
     request: Request,
     status: int,
@@ -50,6 +71,7 @@ def problem_response(
         "status": status,
         "detail": detail,
         "instance": request.url.path,
+        "code": CODES.get(status, f"http_{status}"),
         **extensions,
     }
     return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
@@ -71,12 +93,40 @@ class ProblemDetails(BaseModel):
     status: int
     detail: str
     instance: str
+    code: str = Field(examples=["not_found"], description="stable, for clients to branch on")
 
 
 class FieldError(BaseModel):
+    """One invalid field: RFC 9457's `detail` with a `pointer` into the body (JSON Pointer,
+    RFC 6901, as a URI fragment) or the `parameter` or `header` it concerns; `field`,
+    `message` and `type` say the same as before, for clients that read them."""
+
+    detail: str
+    pointer: str | None = Field(default=None, examples=["#/category"])
+    parameter: str | None = Field(default=None, examples=["limit"])
+    header: str | None = Field(default=None, examples=["Idempotency-Key"])
     field: str = Field(examples=["body.category"])
     message: str
     type: str
+
+
+def field_error(field: str | Sequence[str | int], message: str, kind: str) -> dict[str, Any]:
+    """A FieldError for `field`: where it is (`body`, `query`, `path`, `header`, or a bare
+    parameter name) and the path within, dotted or as pydantic's `loc`."""
+    parts = [str(p) for p in (field.split(".") if isinstance(field, str) else field)]
+    error: dict[str, Any] = {
+        "detail": message, "field": ".".join(parts), "message": message, "type": kind,
+    }  # fmt: skip
+    where, path = parts[0], parts[1:]
+    if where == "body":
+        error["pointer"] = "#/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in path)
+    elif where == "header" and path:
+        error["header"] = path[0]
+    elif where in ("query", "path", "cookie") and path:
+        error["parameter"] = path[0]
+    elif where != "request" and not path:
+        error["parameter"] = where  # a query parameter named bare, as the routes do
+    return error
 
 
 class ValidationProblem(ProblemDetails):
@@ -98,7 +148,7 @@ def invalid_field(field: str, message: str, kind: str = "value_error") -> Proble
         422,
         "Invalid request",
         f"invalid fields: {field}",
-        errors=[{"field": field, "message": message, "type": kind}],
+        errors=[field_error(field, message, kind)],
     )
 
 
@@ -118,10 +168,7 @@ async def _on_http(request: Request, exc: Exception) -> JSONResponse:
 
 async def _on_validation(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    errors = [
-        {"field": ".".join(str(p) for p in err["loc"]), "message": err["msg"], "type": err["type"]}
-        for err in exc.errors()
-    ]
+    errors = [field_error(err["loc"], err["msg"], err["type"]) for err in exc.errors()]
     fields = ", ".join(e["field"] for e in errors)
     return problem_response(
         request, 422, "Invalid request", f"invalid fields: {fields}", errors=errors
@@ -170,7 +217,7 @@ async def _on_unexpected(request: Request, exc: Exception) -> JSONResponse:
             "Invalid request",
             f"a {kind} in the request cannot be stored (a NUL character, or out of range)",
             headers=headers,
-            errors=[{"field": "request", "message": f"unstorable {kind}", "type": "unstorable"}],
+            errors=[field_error("request", f"unstorable {kind}", "unstorable")],
         )
     log.exception("unhandled error", exc_info=exc, extra={"request_id": rid})
     return problem_response(
