@@ -16,6 +16,15 @@ from tests.support import infra
 os.environ["HOTLINE_ENVIRONMENT"] = "test"
 
 
+# Tests that leave a large log on the shared topics run last, whatever order pytest was
+# asked for: every fresh audit service an e2e test starts reads all topics from offset 0.
+_LAST = ("tests/integration/test_replay_memory.py",)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=lambda item: item.nodeid.startswith(_LAST))  # stable: the rest keep order
+
+
 @pytest.fixture(scope="session")
 async def servers() -> None:
     await infra.require_servers()

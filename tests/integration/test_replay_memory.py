@@ -3,8 +3,8 @@ same replay over 20,000 facts peaks at nearly the same resident size.
 
 Each replay runs in a process of its own (tests/support/replay_probe.py) so its peak RSS is
 its own. It leaves 200,000 facts on the shared topics, so it must run after the e2e tests,
-whose fresh audit services read every topic from offset 0: pytest's order (tests/e2e before
-tests/integration) sees to that.
+whose fresh audit services read every topic from offset 0: tests/conftest.py puts it last
+whatever order pytest is given.
 """
 
 import asyncio
