@@ -193,6 +193,11 @@ class KafkaSecurity(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="HOTLINE_KAFKA_", extra="ignore")
 
+    # ServiceSettings' own: production must name its transport, so that a deployment that
+    # forgets the TLS settings stops, instead of sending appeals in clear.
+    environment: Literal["development", "test", "production"] = Field(
+        default="production", validation_alias="HOTLINE_ENVIRONMENT"
+    )
     security_protocol: Literal["PLAINTEXT", "SSL"] = "PLAINTEXT"
     ssl_cafile: Path | None = None  # the cluster CA (`<cluster>-cluster-ca-cert`, ca.crt)
     ssl_certfile: Path | None = None  # the user's certificate (user.crt)
@@ -200,6 +205,11 @@ class KafkaSecurity(BaseSettings):
 
     @model_validator(mode="after")
     def _complete(self) -> Self:
+        if self.environment == "production" and "security_protocol" not in self.model_fields_set:
+            raise ValueError(
+                "production needs HOTLINE_KAFKA_SECURITY_PROTOCOL: SSL (mutual TLS with the "
+                "brokers), or PLAINTEXT named explicitly where the network itself is encrypted"
+            )
         if self.security_protocol == "SSL" and self.ssl_cafile is None:
             raise ValueError("HOTLINE_KAFKA_SECURITY_PROTOCOL=SSL needs HOTLINE_KAFKA_SSL_CAFILE")
         if (self.ssl_certfile is None) != (self.ssl_keyfile is None):

@@ -15,7 +15,12 @@ def settings_the_code_reads() -> set[str]:
     for service in SERVICES.values():
         names |= {f"HOTLINE_{field.upper()}" for field in service.settings.model_fields}
     for kafka_settings in (KafkaSecurity, KafkaGroupTiming):
-        names |= {f"HOTLINE_KAFKA_{field.upper()}" for field in kafka_settings.model_fields}
+        names |= {
+            info.validation_alias
+            if isinstance(info.validation_alias, str)  # a variable of its own name
+            else f"HOTLINE_KAFKA_{field.upper()}"
+            for field, info in kafka_settings.model_fields.items()
+        }
     return names
 
 

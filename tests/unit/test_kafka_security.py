@@ -34,9 +34,18 @@ def _certificates(directory: Path) -> tuple[Path, Path, Path]:
     return ca_crt, crt, key
 
 
-def test_plaintext_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_plaintext_is_the_default_outside_production(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("SECURITY_PROTOCOL", "SSL_CAFILE", "SSL_CERTFILE", "SSL_KEYFILE"):
         monkeypatch.delenv(f"HOTLINE_KAFKA_{name}", raising=False)
+    assert kafka.client_security() == {"security_protocol": "PLAINTEXT"}
+
+
+def test_production_names_its_transport(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("HOTLINE_KAFKA_SECURITY_PROTOCOL", raising=False)
+    monkeypatch.setenv("HOTLINE_ENVIRONMENT", "production")
+    with pytest.raises(ValidationError, match="production needs HOTLINE_KAFKA_SECURITY_PROTOCOL"):
+        kafka.client_security()
+    monkeypatch.setenv("HOTLINE_KAFKA_SECURITY_PROTOCOL", "PLAINTEXT")  # named: as asked
     assert kafka.client_security() == {"security_protocol": "PLAINTEXT"}
 
 
