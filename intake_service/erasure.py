@@ -31,8 +31,13 @@ async def erase(
     tx: Tx, request: Request, *, erasure_id: UUID, keyring: personal.Keyring, context: Context
 ) -> dict[str, Any]:
     """The erasure's record; 404 when the phone or the appeal is unknown to intake."""
-    key_ids, appeal_ids = await _targets(tx, request, keyring)
+    key_ids, named = await _targets(tx, request, keyring)
+    # Destroyed, so locked, before their appeals are listed: a filing under one of these keys
+    # that holds the key's lock now is waited for, and the list, a statement begun after it
+    # committed, holds its appeal too. Listed first, that appeal would stay unerased, sealed
+    # under a key that no longer exists.
     await key_store.destroy_keys(tx, key_ids, context.now)
+    appeal_ids = sorted({*named, *await key_store.appeals_of(tx, key_ids)})
     facts: list[str] = []
     for appeal_id in appeal_ids:
         row = await store.get(tx, appeal_id)
@@ -72,16 +77,14 @@ def _erasing(request: Request, *, erasure_id: UUID, key_id: UUID | None) -> Deci
 async def _targets(
     tx: Tx, request: Request, keyring: personal.Keyring
 ) -> tuple[list[UUID], list[UUID]]:
-    """The keys to destroy and the appeals they (or the named appeal) cover."""
+    """The keys to destroy, and the appeal named (besides those the keys cover)."""
     if request.appeal_id is not None:
         row = await store.get(tx, request.appeal_id)
         if row is None:
             raise not_found("appeal", request.appeal_id)
-        key_ids = [] if row["key_id"] is None else [row["key_id"]]
-        appeals = await key_store.appeals_of(tx, key_ids)
-        return key_ids, sorted({request.appeal_id, *appeals})
+        return ([] if row["key_id"] is None else [row["key_id"]]), [request.appeal_id]
     assert request.phone is not None
     found = await key_store.key_by_phone(tx, phone_index(keyring.index_key, request.phone))
     if found is None:
         raise Problem(404, "Not Found", "no living key for a citizen with that phone number")
-    return [found[0]], await key_store.appeals_of(tx, [found[0]])
+    return [found[0]], []
