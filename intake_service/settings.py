@@ -66,6 +66,14 @@ class IntakeSettings(ServiceSettings):
                 configured is not None and configured.get_secret_value() == source_key
             ):
                 raise ValueError(f"{self.environment} refuses the built-in {name}")
+        index = self.personal_data_index_key
+        if (
+            self.environment not in _BUILT_IN_ALLOWED
+            and index is not None
+            and (len(index.get_secret_value().encode()) < 32)
+        ):
+            # Phones are few enough to try them all against a short key's blind index.
+            raise ValueError("HOTLINE_PERSONAL_DATA_INDEX_KEY must be at least 32 bytes")
         if self.personal_data_kek is not None:
             personal_data.Kek.from_base64(self.personal_data_kek.get_secret_value())
         return self

@@ -347,7 +347,7 @@ SAMPLE_SECRETS = {
     "hotline_migration_database_url": "postgresql://svc:p@svc-pg-rw:5432/svc",
     "hotline_jwt_secret": "a-jwt-secret-from-the-vault",
     "hotline_personal_data_kek": base64.b64encode(bytes(32)).decode(),
-    "hotline_personal_data_index_key": "an-index-key",
+    "hotline_personal_data_index_key": "an-index-key-from-the-vault-of-32-bytes",
     "hotline_personal_data_keys_token": "a-token",
     "hotline_rating_link_secret": "a-rating-link-secret",
     "hotline_citizen_channel_secret": "whsec_a2V5",

@@ -44,7 +44,7 @@ def test_production_refuses_the_development_signing_key(monkeypatch: pytest.Monk
         settings.load(IntakeSettings)
     monkeypatch.setenv("HOTLINE_JWT_JWKS_URL", "https://sso.example.gov.cn/jwks")
     monkeypatch.setenv("HOTLINE_PERSONAL_DATA_KEK", base64.b64encode(bytes(32)).decode())
-    monkeypatch.setenv("HOTLINE_PERSONAL_DATA_INDEX_KEY", "an-index-key-from-the-vault")
+    monkeypatch.setenv("HOTLINE_PERSONAL_DATA_INDEX_KEY", "an-index-key-from-the-vault-of-32-bytes")
     monkeypatch.setenv("HOTLINE_AUDIT_PUBLIC_URL", "https://audit.example.gov.cn")
     assert settings.load(IntakeSettings).environment == "production"
 
@@ -58,11 +58,15 @@ def test_outside_development_intake_refuses_the_built_in_personal_data_keys(
     with pytest.raises(ValidationError):
         settings.load(IntakeSettings)
     monkeypatch.setenv("HOTLINE_ENVIRONMENT", "production")
-    monkeypatch.setenv("HOTLINE_PERSONAL_DATA_INDEX_KEY", "an-index-key-from-the-vault")
+    monkeypatch.setenv("HOTLINE_PERSONAL_DATA_INDEX_KEY", "an-index-key-from-the-vault-of-32-bytes")
     with pytest.raises(ValidationError, match="HOTLINE_PERSONAL_DATA_KEK"):
         settings.load(IntakeSettings)
     monkeypatch.setenv("HOTLINE_PERSONAL_DATA_KEK", "too-short")
     with pytest.raises(ValidationError, match="32 bytes"):
+        settings.load(IntakeSettings)
+    monkeypatch.setenv("HOTLINE_PERSONAL_DATA_KEK", base64.b64encode(bytes(32)).decode())
+    monkeypatch.setenv("HOTLINE_PERSONAL_DATA_INDEX_KEY", "short")  # phones could be tried
+    with pytest.raises(ValidationError, match="INDEX_KEY must be at least 32 bytes"):
         settings.load(IntakeSettings)
 
 
@@ -75,7 +79,7 @@ def test_production_refuses_a_token_key_short_enough_to_guess(
         settings.load(IntakeSettings)
     monkeypatch.setenv("HOTLINE_JWT_JWKS_URL", "https://idp.example/jwks")  # no secret used
     monkeypatch.setenv("HOTLINE_PERSONAL_DATA_KEK", base64.b64encode(b"k" * 32).decode())
-    monkeypatch.setenv("HOTLINE_PERSONAL_DATA_INDEX_KEY", "an-index-key-from-the-vault")
+    monkeypatch.setenv("HOTLINE_PERSONAL_DATA_INDEX_KEY", "an-index-key-from-the-vault-of-32-bytes")
     monkeypatch.setenv("HOTLINE_AUDIT_PUBLIC_URL", "https://audit.example.gov.cn")
     settings.load(IntakeSettings)
 
@@ -100,7 +104,7 @@ def test_production_refuses_a_loopback_audit_public_url(
         "environment": "production",
         "jwt_jwks_url": "https://idp/jwks",
         "personal_data_kek": base64.b64encode(bytes(32)).decode(),
-        "personal_data_index_key": "an-index-key-from-the-vault",
+        "personal_data_index_key": "an-index-key-from-the-vault-of-32-bytes",
     }
     with pytest.raises(ValidationError, match="HOTLINE_AUDIT_PUBLIC_URL"):
         IntakeSettings(**production, audit_public_url=url)  # type: ignore[arg-type]
@@ -200,7 +204,7 @@ def test_unset_environment_is_production_and_refuses_every_built_in_key(
         with monkeypatch.context() as m:
             m.setenv("HOTLINE_AUDIT_PUBLIC_URL", "https://audit.example.gov.cn")
             m.setenv("HOTLINE_PERSONAL_DATA_KEK", real_kek)
-            m.setenv("HOTLINE_PERSONAL_DATA_INDEX_KEY", "a-real-index-key")
+            m.setenv("HOTLINE_PERSONAL_DATA_INDEX_KEY", "a-real-index-key-from-the-vault-32b")
             settings.load(IntakeSettings)
             m.setenv(name, value)
             with pytest.raises(ValidationError, match=f"refuses the built-in {name}"):
