@@ -58,20 +58,25 @@ class TokenVerifier:
         # A client sends the same token with many requests: its signature and claims are
         # checked once, then only its expiry (a verified token is valid until `exp`).
         self._verified = functools.lru_cache(maxsize=VERIFIED_TOKENS)(self._decode)
+        # The same, as the event loop knows them (read and written on the loop only).
+        self._known: dict[str, tuple[Principal, float]] = {}
 
     def verify(self, token: str) -> Principal:
-        principal, expires = self._verified(token)
-        if time.time() >= expires + LEEWAY_SECONDS:
-            raise jwt.ExpiredSignatureError("Signature has expired")
-        return principal
+        return _unexpired(*self._verified(token))
 
     async def verify_async(self, token: str) -> Principal:
-        """`verify` off the event loop where it may fetch the identity provider's keys
-        (PyJWKClient's HTTP is blocking): a slow or absent provider then delays only the
-        requests that need a key, never every request the process is serving."""
+        """`verify`, with a token not verified before checked off the event loop where it
+        may fetch the identity provider's keys (PyJWKClient's HTTP is blocking): a slow or
+        absent provider delays only the requests with a new token, never the others."""
         if self._jwks is None:
             return self.verify(token)  # a local key: no I/O
-        return await run_in_threadpool(self.verify, token)
+        known = self._known.get(token)
+        if known is None:
+            known = await run_in_threadpool(self._verified, token)
+            if len(self._known) >= VERIFIED_TOKENS:
+                del self._known[next(iter(self._known))]  # the oldest
+            self._known[token] = known
+        return _unexpired(*known)
 
     def _decode(self, token: str) -> tuple[Principal, float]:
         options: jwt.types.Options = {"require": ["exp", "sub"]}
@@ -95,6 +100,12 @@ class TokenVerifier:
             department=claims.get("department"),
         )
         return principal, float(claims["exp"])
+
+
+def _unexpired(principal: Principal, expires: float) -> Principal:
+    if time.time() >= expires + LEEWAY_SECONDS:
+        raise jwt.ExpiredSignatureError("Signature has expired")
+    return principal
 
 
 def mint(

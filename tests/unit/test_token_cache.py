@@ -102,11 +102,21 @@ async def test_fetching_the_providers_keys_does_not_hold_up_the_event_loop() -> 
         claims = {"sub": "operator:a", "scope": "appeals:read", "iss": config.jwt_issuer,
                   "aud": config.jwt_audience, "exp": now + 600}  # fmt: skip
         token = jwt.encode(claims, key, algorithm="ES256", headers={"kid": "k1"})
-        verifying = asyncio.create_task(auth.TokenVerifier(config).verify_async(token))
+        verifier = auth.TokenVerifier(config)
+        verifying = asyncio.create_task(verifier.verify_async(token))
         await asyncio.sleep(0.05)  # the loop runs on while the keys are on their way
         assert not verifying.done()
         _SlowKeys.released.set()
         principal = await asyncio.wait_for(verifying, timeout=10)
+        # verified once: later requests with it are answered on the loop, no thread, no fetch
+        server.shutdown()
+
+        def no_thread(*args: Any) -> Any:
+            raise AssertionError("a known token went to the thread pool")
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(auth, "run_in_threadpool", no_thread)
+            assert await verifier.verify_async(token) == principal
     finally:
         _SlowKeys.released.set()
         server.shutdown()
