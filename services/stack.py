@@ -60,17 +60,19 @@ def replicas(environ: Mapping[str, str]) -> int:
 def addresses(environ: Mapping[str, str]) -> dict[str, str]:
     """Where the services find one another, and the links they hand out, at the ports chosen
     (HOTLINE_<SERVICE>_PORT): feedback and audit ask intake for citizens' keys, receipts
-    link to audit, rating links to feedback."""
+    link to audit, rating links to feedback. An address set explicitly is kept (a LAN
+    address, say, so that a phone can open the links)."""
 
     def at(name: str) -> str:
         port = environ.get(f"HOTLINE_{name.upper()}_PORT", SERVICES[name].default_port)
         return f"http://127.0.0.1:{port}"
 
-    return {
+    derived = {
         "HOTLINE_INTAKE_URL": at("intake"),
         "HOTLINE_AUDIT_PUBLIC_URL": at("audit"),
         "HOTLINE_RATING_LINK_BASE_URL": f"{at('feedback')}/v1/rating-links",
     }
+    return {name: url for name, url in derived.items() if name not in environ}  # set wins
 
 
 def replica_env(environ: Mapping[str, str], index: int, count: int) -> dict[str, str]:

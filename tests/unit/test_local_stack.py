@@ -60,6 +60,8 @@ def test_moved_ports_move_the_addresses_services_use_and_hand_out() -> None:
         "HOTLINE_AUDIT_PUBLIC_URL": "http://127.0.0.1:9004",
         "HOTLINE_RATING_LINK_BASE_URL": "http://127.0.0.1:9003/v1/rating-links",
     }
+    chosen = {"HOTLINE_AUDIT_PUBLIC_URL": "http://192.168.1.20:8004"}  # set: left alone
+    assert "HOTLINE_AUDIT_PUBLIC_URL" not in stack.addresses(chosen)
 
 
 def test_replicas_default_to_one_and_are_bounded() -> None:
