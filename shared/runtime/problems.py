@@ -118,8 +118,12 @@ def field_error(field: str | Sequence[str | int], message: str, kind: str) -> di
         "detail": message, "field": ".".join(parts), "message": message, "type": kind,
     }  # fmt: skip
     where, path = parts[0], parts[1:]
-    if where == "body":
-        error["pointer"] = "#/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in path)
+    if where == "body" and kind == "json_invalid":
+        error["pointer"] = "#"  # the body is no JSON (pydantic's loc then holds a byte offset)
+    elif where == "body":
+        error["pointer"] = "#" + "".join(
+            "/" + p.replace("~", "~0").replace("/", "~1") for p in path
+        )
     elif where == "header" and path:
         error["header"] = path[0]
     elif where in ("query", "path", "cookie") and path:

@@ -50,5 +50,13 @@ async def test_problems_carry_a_stable_code_and_validation_names_where() -> None
         assert where == {("#/category", None), ("#/location/lat", None), (None, "limit")}
         assert all(e["detail"] == e["message"] for e in body["errors"])
 
+        # no body at all: the pointer is the document's root; a body that is no JSON, too
+        [missing] = (await client.post("/things")).json()["errors"]
+        assert missing["pointer"] == "#"
+        garbled = await client.post(
+            "/things", content=b'{"category": ', headers={"Content-Type": "application/json"}
+        )
+        assert [e["pointer"] for e in garbled.json()["errors"]] == ["#"]
+
         [header] = (await client.get("/checked")).json()["errors"]
         assert (header["header"], header["detail"]) == ("Idempotency-Key", "reused")
