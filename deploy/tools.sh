@@ -33,6 +33,10 @@ go_command() {
         fi
     fi
     local root=$TOOLS/go-$GO_TOOLCHAIN
+    if [[ "$(uname -s)-$(uname -m)" != Linux-x86_64 ]]; then
+        echo "tools: kustomize is built with Go 1.26+; install it (the fetched toolchain is linux-amd64's)" >&2
+        exit 1
+    fi
     if [[ ! -x $root/bin/go ]]; then
         echo "tools: fetching the Go toolchain $GO_TOOLCHAIN from the module proxy (first run only)" >&2
         mkdir -p "$TOOLS"
