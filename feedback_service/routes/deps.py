@@ -25,9 +25,13 @@ RACED = problem(412, "The appeal's feedback moved on during every attempt: send 
 
 async def webhook_target(url: AnyHttpUrl, settings: FeedbackSettings) -> None:
     """A URL feedback will POST to (a partner's subscription, a leadership channel): https
-    only in production, at an address `targets` allows; a 422 on `body.url` otherwise."""
+    only in production, on its port 443 (the only one the deployment's egress policy opens:
+    another would be accepted here and then never reached), at an address `targets`
+    allows; a 422 on `body.url` otherwise."""
     if settings.environment == "production" and url.scheme != "https":
         raise invalid_field("body.url", "production delivers to https URLs only")
+    if settings.environment == "production" and url.port != 443:
+        raise invalid_field("body.url", "production delivers to https on port 443 only")
     try:
         await targets.check(str(url), allow_private=settings.private_targets_allowed())
     except targets.RefusedTarget as exc:

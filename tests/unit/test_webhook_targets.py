@@ -2,9 +2,12 @@
 resolve without DNS, so these run anywhere."""
 
 import pytest
+from pydantic import AnyHttpUrl
 
 from feedback_service import targets
+from feedback_service.routes import deps
 from feedback_service.settings import FeedbackSettings
+from shared.runtime.problems import Problem
 
 
 @pytest.mark.parametrize(
@@ -83,3 +86,22 @@ async def test_the_name_is_resolved_once_and_sent_as_host_and_sni(
     assert pinned == targets.Pinned(
         "https://93.184.215.14/hook", "partner.example", "partner.example"
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "refusal"),
+    [
+        ("http://8.8.8.8/hook", "https URLs only"),
+        ("https://8.8.8.8:8443/hook", "port 443 only"),  # the egress policy opens 443 alone
+        ("https://8.8.8.8/hook", None),
+        ("https://8.8.8.8:443/hook", None),
+    ],
+)
+async def test_production_delivers_to_https_on_443_only(url: str, refusal: str | None) -> None:
+    production = FeedbackSettings(environment="production", jwt_jwks_url="https://idp/jwks")
+    if refusal is None:
+        await deps.webhook_target(AnyHttpUrl(url), production)
+        return
+    with pytest.raises(Problem, match=r"invalid fields: body\.url") as refused:
+        await deps.webhook_target(AnyHttpUrl(url), production)
+    assert refusal in refused.value.extensions["errors"][0]["message"]
