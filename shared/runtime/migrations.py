@@ -1,8 +1,9 @@
 """Alembic, driven from code: each service keeps its revisions in `<service>/migrations/`.
 
-A running service only asks whether its database is at the head (`at_head`, on every
-readiness probe). It reads that without alembic, whose modules cost each process about
-7 MB: alembic is imported where migrations run (the CLI, the tests, the revisions)."""
+A running service only asks whether its database holds its migrations (`applied`, on every
+readiness probe: at the head, or past it once a newer release migrated). It reads that
+without alembic, whose modules cost each process about 7 MB: alembic is imported where
+migrations run (the CLI, the tests, the revisions)."""
 
 import ast
 import asyncio
