@@ -66,7 +66,8 @@ async def on_handled(event: events.Handled, tx: Tx) -> None:
 
 
 async def on_reply_reviewed(event: events.ReplyReviewed, tx: Tx) -> None:
-    # A reply sent back is no reply: the handling clock runs again until the next one.
+    # A reply sent back is no reply: the handling clock runs again until the next one. An
+    # approved one ends the round's handling, even one by a lead the order has since left.
     order, version = await _locked(event, tx)
     handled = await store.handled_round(tx, event.subject)
     standing = domain.handled_round_after_review(order, event, handled_round=handled)

@@ -79,13 +79,14 @@ def handled_round_after_review(
 
     A reply sent back no longer counts as the round's reply: the department must reply
     again, so the handling clock (and its warnings) runs again against the same deadline.
-    An approval, or a review of a round or a lead the order has left, changes nothing."""
-    if (
-        order is None
-        or not order.is_open
-        or reviewed.decision != "sent_back"
-        or reviewed.round != order.round
-        or reviewed.department != order.department
-    ):
+    An approval of the order's round stops the clock, whoever replied: feedback takes no
+    other reply in a round with an approved one, so a lead given the order before dispatch
+    heard of that reply (in the same round) has nothing left to reply. Any other review of a
+    round or a lead the order has left changes nothing."""
+    if order is None or not order.is_open or reviewed.round != order.round:
+        return handled_round
+    if reviewed.decision == "approved":
+        return max(handled_round, reviewed.round)
+    if reviewed.department != order.department:
         return handled_round
     return min(handled_round, reviewed.round - 1)

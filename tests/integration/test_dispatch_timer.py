@@ -153,6 +153,35 @@ async def test_a_reply_heard_after_its_department_lost_the_lead_leaves_the_new_l
     assert replied["state"]["handled_this_round"] is True
 
 
+async def test_an_approved_reply_of_a_lead_since_replaced_stops_the_new_leads_clock(
+    dispatch_db: Database,
+) -> None:
+    # feedback takes no reply after an approved one in the round: heating has none to give
+    received = factories.received()
+    operator = Principal("operator:wang", frozenset({"workorders:admin"}))
+    async with dispatch_db.transaction() as tx:
+        await handlers.on_appeal_forwarded(factories.forwarded(received), tx)
+        [assigned] = [r.event for r in await tx.load(received.subject)]
+        _, version = await tx.load_state(received.subject, domain.evolve, None)
+        await commands.reassign(
+            tx, received.subject, department="heating", assisting=(), reason="供热管网",
+            caller=operator, expected_version=version,
+        )  # fmt: skip
+    assert isinstance(assigned, events.Assigned)
+    water = factories.handled(assigned)
+    approved = events.ReplyReviewed(
+        id=uuid4(), subject=received.subject, time=water.time, actor="operator:zhao",
+        correlation_id=water.correlation_id, round=1, department="water",
+        decision="approved", callback_due=water.time + timedelta(days=1),
+    )  # fmt: skip
+    async with dispatch_db.transaction() as tx:
+        await handlers.on_handled(water, tx)
+        await handlers.on_reply_reviewed(approved, tx)
+        held = await store.get_work_order(tx, received.subject)
+    assert held is not None
+    assert (held["department"], held["state"]["handled_this_round"]) == ("heating", True)
+
+
 async def test_an_assisting_departments_deadline_is_marked_once_and_its_queue_lists_the_order(
     dispatch_db: Database,
 ) -> None:

@@ -618,6 +618,9 @@ def test_an_approved_reply_or_a_stale_review_leaves_the_reply_standing() -> None
     # a review of a lead the order has left (heard after the order moved on in this round)
     other = _reviewed(order, "sent_back").model_copy(update={"department": "heating"})
     assert domain.handled_round_after_review(order, other, handled_round=1) == 1
+    # that lead's reply approved: the round has its reply, and the holder's clock stops
+    approved_other = _reviewed(order, "approved").model_copy(update={"department": "heating"})
+    assert domain.handled_round_after_review(order, approved_other, handled_round=0) == 1
     closed = then(history, domain.close(order, note="x", context=ctx()))
     for target in (None, closed):
         assert (
