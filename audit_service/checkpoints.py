@@ -9,6 +9,7 @@ and any later checkpoint's consistency proof with the public key alone: a fact r
 or dropped after the checkpoint no longer proves against the root it kept.
 """
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -46,12 +47,10 @@ async def extend_tree(engine: AsyncEngine, settled_seq: int) -> int:
             rows := await tree.facts_after(conn, last_seq, settled_seq, BATCH)
         ):
             last_seq = rows[-1].seq
-            new = []
-            for row in (r for r in rows if not r.leafed):
-                if problems := records.from_row(row._mapping, sealing.key()).problems:
-                    refused = f"fact {row.event_id} (seq {row.seq}): {'; '.join(problems)}"
-                    break
-                new.append(row)
+            # Checked off the event loop, which the worker's consume loop shares (some 14 µs
+            # a row, and a batch is up to BATCH rows).
+            passing, refused = await asyncio.to_thread(_passing, rows)
+            new = rows[:passing]
             if not new:
                 continue
             made = merkle.append(edge, [merkle.leaf_hash(r.hash) for r in new])
@@ -69,6 +68,15 @@ async def extend_tree(engine: AsyncEngine, settled_seq: int) -> int:
             "replay's switch-over repairs the row"
         )
     return have
+
+
+def _passing(rows: list[Any]) -> tuple[int, str | None]:
+    """How many rows pass their check before the first that does not, and its problems."""
+    key = sealing.key()
+    for index, row in enumerate(rows):
+        if problems := records.from_row(row._mapping, key).problems:
+            return index, f"fact {row.event_id} (seq {row.seq}): {'; '.join(problems)}"
+    return len(rows), None
 
 
 async def root(conn: AsyncConnection, size: int) -> bytes:

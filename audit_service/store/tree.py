@@ -40,12 +40,12 @@ LEAF_PLACE = ("subject", "topic", "partition", "offset")
 
 
 async def facts_after(conn: AsyncConnection, seq: int, up_to: int, limit: int) -> list[Any]:
-    """The next facts' rows in recorded order, up to seq `up_to`, and whether the tree
-    already holds each (`leafed`)."""
+    """The rows of the next facts the tree does not hold yet, in recorded order, up to seq
+    `up_to` (a fact recorded again by a switch-over keeps its leaf: it is not among them)."""
     query = (
-        select(facts, merkle_leaves.c.leaf_index.is_not(None).label("leafed"))
+        select(facts)
         .select_from(facts.outerjoin(merkle_leaves, merkle_leaves.c.event_id == facts.c.event_id))
-        .where(facts.c.seq > seq, facts.c.seq <= up_to)
+        .where(facts.c.seq > seq, facts.c.seq <= up_to, merkle_leaves.c.leaf_index.is_(None))
         .order_by(facts.c.seq)
         .limit(limit)
     )  # fmt: skip
