@@ -1,12 +1,14 @@
 """Opening citizens' sealed data for auditors. The keys are asked of intake per request
-and never kept, so an erased citizen's data shows as erased here too.
+and never kept beyond it (nor, within a long one, beyond KEY_SECONDS), so an erased
+citizen's data shows as erased here too.
 
 With `audit:personal-data` the sealed `personal_data` and the citizen's sealed words (an
 appeal's content, a rating's or callback's comment) are shown in clear (or erased); without
 it the words are opened only to be masked (numbers, and the citizen's own name, which is
 opened in memory for that and never shown), and `personal_data` stays sealed."""
 
-from collections.abc import Iterable, Mapping
+import time
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -37,21 +39,38 @@ def key_ids(datas: Iterable[Mapping[str, Any]]) -> set[UUID]:
     }
 
 
-class KeyCache:
-    """The keys one request needs (an export may span many citizens), asked once each."""
+# How long one request keeps a key it was given: an export streams for as long as its client
+# reads, and an erasure meanwhile must stop it opening that citizen's data within this.
+KEY_SECONDS = 30.0
 
-    def __init__(self, settings: AuditSettings) -> None:
+
+class KeyCache:
+    """The keys one request needs (an export may span many citizens), asked once each and
+    kept KEY_SECONDS at most: then asked again, so an erasure reaches a long export too,
+    and a streamed export does not end up holding every citizen's key."""
+
+    def __init__(self, settings: AuditSettings, *, clock: Callable[[], float] = time.monotonic):
         self._client = KeyClient(
             settings, intake_url=settings.intake_url, token=settings.personal_data_keys_token
         )
+        self._clock = clock
         self._keys: dict[UUID, bytes | None] = {}
+        self._asked: dict[UUID, float] = {}  # when each key was given, oldest first
 
     async def keys(self, datas: Iterable[Mapping[str, Any]]) -> Keys:
+        now = self._clock()
+        while self._asked:  # oldest first: drop what is too old to use
+            key_id, asked = next(iter(self._asked.items()))
+            if now - asked < KEY_SECONDS:
+                break
+            del self._asked[key_id], self._keys[key_id]
         missing = key_ids(datas) - self._keys.keys()
         try:
-            self._keys |= await self._client.keys(missing)
+            given = await self._client.keys(missing)
         except KeyUnavailable as exc:
             raise Problem(503, "Service Unavailable", f"citizens' keys: {exc}") from None
+        self._keys |= given
+        self._asked |= dict.fromkeys(given, now)
         return self._keys
 
 
