@@ -69,26 +69,31 @@ def deny_return(order: WorkOrder | None, *, reasoning: str, context: Context) ->
 def approve_extension(
     order: WorkOrder | None, *, policy: sla.SlaPolicy, calendar: WorkdayCalendar, context: Context
 ) -> list[events.Event]:
+    """The lead's handling deadline moves on; so does each assisting department's, where
+    the lead's deadline capped it (as a recomputed calendar moves it)."""
     order = open_order(order)
     if order.pending_extension is None:
         raise InvalidTransitionError("no extension request is pending")
-    return [
-        fact(
-            events.ExtensionApproved,
-            order,
-            context=context,
-            department=order.department,
-            working_days=order.pending_extension,
-            previous_handle_due=order.deadlines.handle_due,
-            deadlines=sla.extended(
-                policy,
-                calendar,
-                current=order.deadlines,
-                working_days=order.pending_extension,
-                now=context.now,
-            ),
-        )
-    ]
+    deadlines = sla.extended(
+        policy,
+        calendar,
+        current=order.deadlines,
+        working_days=order.pending_extension,
+        now=context.now,
+    )
+    approved = fact(
+        events.ExtensionApproved,
+        order,
+        context=context,
+        department=order.department,
+        working_days=order.pending_extension,
+        previous_handle_due=order.deadlines.handle_due,
+        deadlines=deadlines,
+    )
+    moved = assists.recompute(
+        order, policy=policy, calendar=calendar, handle_due=deadlines.handle_due, context=context
+    )
+    return [approved, *moved]
 
 
 def deny_extension(

@@ -69,6 +69,29 @@ def test_the_assist_deadline_never_falls_after_the_leads() -> None:
     assert ask.due == assigned.deadlines.handle_due == NOW + timedelta(hours=24)
 
 
+def test_an_extension_of_the_lead_moves_an_assist_its_deadline_capped() -> None:
+    # urgent: the lead has 24 clock hours, and the assist, its own 3 working days capped
+    history, order = _assigned(urgency="urgent")
+    history += domain.sign_for(order, department="water", person="李工", context=ctx())
+    asked = fold(history).assists[0]
+    assert asked.due == fold(history).deadlines.handle_due  # capped at the lead's
+    history += domain.request_extension(
+        fold(history), department="water", working_days=5, reason="需更换主管道",
+        legal_basis="规定", policy=POLICY, context=ctx(),
+    )  # fmt: skip
+    approved, moved = domain.approve_extension(
+        fold(history), policy=POLICY, calendar=CALENDAR, context=ctx()
+    )
+    assert isinstance(approved, events.ExtensionApproved)
+    assert isinstance(moved, events.AssistDeadlineRecomputed)
+    own, _ = sla.assist_due(
+        POLICY, CALENDAR, start=asked.asked_at, handle_due=approved.deadlines.handle_due
+    )
+    assert (moved.department, moved.previous_due, moved.due) == ("urban-east", asked.due, own)
+    assert asked.due < moved.due <= approved.deadlines.handle_due
+    assert fold([*history, approved, moved]).assists[0].due == moved.due
+
+
 def test_an_assist_counted_into_an_unpublished_year_is_provisional() -> None:
     # Wednesday 30 December 2026: three working days run into 2027, which nobody published.
     [_, ask], _ = _assigned(at=datetime(2026, 12, 30, 2, 0, tzinfo=UTC))
