@@ -54,8 +54,22 @@ def is_race(exc: BaseException) -> bool:
 # SQLSTATE classes of a database that cannot serve now but will (a parked record's effect
 # would be lost): a connection's fault (08), a transaction rolled back for another's sake
 # (40: a deadlock broken, a serialization failure), resources exhausted (53: too many
-# clients, disk full) and a server shutting down, crashed or still starting (57P01-57P03).
-TRANSIENT_SQLSTATES = ("08", "40", "53", "57P01", "57P02", "57P03")
+# clients, disk full), a server shutting down, crashed or still starting (57P01-57P03), and
+# a standby reached just after a failover, before the connection moves (25006, read-only).
+TRANSIENT_SQLSTATES = ("08", "40", "53", "57P01", "57P02", "57P03", "25006")
+# A statement the connection prepared before a migration changed its table (an
+# expand-then-contract migration runs while the old pods consume): asyncpg forgets it, and
+# the same work succeeds when run again. Raised by the driver, or wrapped by SQLAlchemy.
+_STALE_STATEMENTS = (
+    asyncpg.InvalidCachedStatementError,
+    asyncpg.exceptions.OutdatedSchemaCacheError,
+)
+
+
+def _stale_statement(exc: BaseException) -> bool:
+    orig = getattr(exc, "orig", None)  # SQLAlchemy's adapter raises it `from` the driver's
+    causes = (exc, orig, getattr(orig, "__cause__", None))
+    return any(isinstance(cause, _STALE_STATEMENTS) for cause in causes)
 
 
 def _sqlstate(exc: BaseException) -> str:
@@ -67,7 +81,7 @@ def _sqlstate(exc: BaseException) -> str:
 def is_transient(exc: BaseException) -> bool:
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
-    if _sqlstate(exc).startswith(TRANSIENT_SQLSTATES):
+    if _sqlstate(exc).startswith(TRANSIENT_SQLSTATES) or _stale_statement(exc):
         return True
     # A lost race to append (a route wrote the same stream since the batch read it): the
     # batch is decided again on the stream as it now is, never parked.

@@ -50,3 +50,16 @@ def test_a_database_that_cannot_serve_now_is_retried_not_parked() -> None:
         assert is_transient(wrapped), fault
     assert not is_transient(DBAPIError("INSERT", {}, _Wrapped("23505")))  # a duplicate key
     assert not is_transient(DBAPIError("SELECT", {}, _Wrapped("57014")))  # cancelled: parked
+
+
+def test_a_statement_prepared_before_a_migration_or_a_standby_after_failover_is_retried() -> None:
+    stale = asyncpg.InvalidCachedStatementError("cached plan must not change result type")
+    assert is_transient(stale)
+    assert is_transient(asyncpg.exceptions.OutdatedSchemaCacheError("cache lookup failed"))
+    wrapped = _Wrapped(stale.sqlstate)
+    wrapped.__cause__ = stale  # as SQLAlchemy's adapter chains the driver's error
+    assert is_transient(DBAPIError("SELECT * FROM work_orders", {}, wrapped))
+    assert not is_transient(DBAPIError("SELECT", {}, _Wrapped("0A000")))  # any other 0A000
+    read_only = asyncpg.ReadOnlySQLTransactionError("cannot execute INSERT in a read-only txn")
+    assert is_transient(read_only)
+    assert is_transient(DBAPIError("INSERT", {}, _Wrapped(read_only.sqlstate)))
