@@ -105,8 +105,13 @@ def parked(body: bytes | None, topic: str, *, reason: str) -> Finding:
         claimed = None
     if not isinstance(claimed, dict):
         return Finding(UNDECODABLE, reason)
-    source, type_ = claimed.get("source"), claimed.get("type")
+    # What the bytes claim, each only if of the right kind: a forged record may claim
+    # anything, and classifying it must never fail (a park that fails stalls its partition).
+    source = _claimed_text(claimed.get("source"))
+    type_ = _claimed_text(claimed.get("type"))
     version = claimed.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or not 0 <= version < 2**31:
+        version = None  # findings.version is an int4
     owner = events.EVENT_TYPES.get(str(type_))
     kind: Kind
     if source not in topics.BY_SOURCE:
@@ -124,8 +129,12 @@ def parked(body: bytes | None, topic: str, *, reason: str) -> Finding:
         event_id=_uuid(claimed.get("id")),
         source=_text(source, 50),
         type=_text(type_, 100),
-        version=version if isinstance(version, int) else None,
+        version=version,
     )
+
+
+def _claimed_text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 def links(fact: Fact, stream: list[Fact]) -> list[Finding]:

@@ -223,12 +223,23 @@ class ConsumeLoop:
             return outcome
 
     async def _park(self, record: Any, reason: str, kind: str) -> None:
-        async with self._db.transaction() as tx:
-            with logs.about(appeal_id=_appeal(record)):
-                await self._park_in(tx, record, reason)
+        try:
+            async with self._db.transaction() as tx:
+                with logs.about(appeal_id=_appeal(record)):
+                    await self._park_in(tx, record, reason)
+        except Exception as exc:
+            if deliveries.is_transient(exc) or self._on_park is None:
+                raise
+            # The service's own note of it failed on the record itself: parked without it,
+            # the failure said in the reason. A park that fails every time would hold the
+            # partition, and every batch holding it, for good.
+            async with self._db.transaction() as tx:
+                with logs.about(appeal_id=_appeal(record)):
+                    note = f"{reason}; and noting it failed: {type(exc).__name__}: {exc}"
+                    await self._park_in(tx, record, note, note_it=False)
         metrics.PARKED.labels(self._service, kind).inc()
 
-    async def _park_in(self, tx: Tx, record: Any, reason: str) -> None:
+    async def _park_in(self, tx: Tx, record: Any, reason: str, *, note_it: bool = True) -> None:
         with logs.about(appeal_id=_appeal(record)):
             log.error(
                 "parking message",
@@ -249,7 +260,7 @@ class ConsumeLoop:
             body=record.value,
             reason=reason,
         )
-        if self._on_park is not None:
+        if self._on_park is not None and note_it:
             await self._on_park(record, reason, tx)
 
 

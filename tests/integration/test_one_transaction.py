@@ -11,7 +11,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from sqlalchemy import text
@@ -299,3 +299,26 @@ async def test_a_consume_batch_at_audit_records_facts_with_their_inbox_rows_park
     assert writers == 2  # redone record by record, each in its own transaction
     assert held == 2  # each with its inbox row, in that transaction
     assert await infra.query(url, "SELECT count(*) FROM parked_messages") == [(1,)]
+
+
+async def test_a_record_whose_note_cannot_be_made_is_parked_without_it_not_retried(
+    servers: None,
+) -> None:
+    """A service's park hook that fails on the record itself (audit's once did on a forged
+    body claiming `"source": []`) must not fail the park: it would be redone forever, and
+    hold its partition and every batch with it."""
+    url = await infra.fresh_database("t_one_park", AUDIT_MIGRATIONS)
+    fact = envelope.encode(factories.received(), version=1, prev_hash=envelope.GENESIS_HASH)
+    forged = consuming.record(b'{"source": []}', topics.INTAKE, uuid4(), 0)
+    after = consuming.record(fact.body, topics.INTAKE, fact.event.subject, 1)
+
+    async def unable(record: Any, reason: str, tx: Tx) -> None:
+        raise TypeError("unhashable type: 'list'")
+
+    await consuming.apply(
+        url, [forged, after], handlers={}, on_fact=audit_handlers.on_fact, on_park=unable
+    )
+    [(offset, reason)] = await infra.query(url, 'SELECT "offset", reason FROM parked_messages')
+    assert offset == 0
+    assert "noting it failed: TypeError: unhashable type: 'list'" in reason
+    assert await infra.query(url, "SELECT count(*) FROM facts") == [(1,)]  # the next applied

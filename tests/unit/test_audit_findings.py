@@ -136,3 +136,22 @@ def test_a_parked_record_and_its_finding_must_both_be_there_and_agree() -> None:
     edited = findings.parked_pair({**record, "reason": "fine"}, finding)
     assert edited is not None
     assert edited["detail"].endswith("disagree: one was edited")
+
+
+def test_a_parked_record_is_classified_whatever_its_bytes_claim() -> None:
+    # a forged record may claim anything: classifying it must never fail (a park that fails
+    # stalls its partition), and what is kept fits its column
+    claims: list[dict[str, object]] = [
+        {"source": []},
+        {"source": {}, "type": ["x"]},
+        {"version": 3_000_000_000},
+    ]
+    for claimed in claims:
+        found = findings.parked(json.dumps(claimed).encode(), topics.INTAKE, reason="bad")
+        assert (found.source, found.type, found.version) == (None, None, None)
+    kept = findings.parked(
+        json.dumps({"source": "intake", "type": "appeal.received", "version": 7}).encode(),
+        topics.INTAKE,
+        reason="bad",
+    )
+    assert (kept.source, kept.type, kept.version) == ("intake", "appeal.received", 7)
