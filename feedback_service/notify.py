@@ -34,7 +34,9 @@ STATUS_CHANGES: tuple[type[events.Event], ...] = (
     events.Closed,
     events.Withdrawn,
 )
-# What a partner learns of each change: no personal data, no reply text.
+# What a partner learns of each change: codes only. No personal data, no reply text, and
+# no staff's free text (a review's, a withdrawal's or a redispatch's reason may name the
+# citizen or say what is internal); "not rated"'s reason is a code, and is shown.
 _SHOWN = (
     "department",
     "round",
@@ -42,9 +44,9 @@ _SHOWN = (
     "basis",
     "result",
     "satisfaction",
-    "reason",
     "outcome",
 )
+_CODED_REASONS = (events.NotRated,)
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +71,8 @@ async def status_changed(tx: Tx, fact: events.Event) -> int:
     found = await notifications.subscribers(tx, fact.subject)
     if not found:
         return 0
-    data = fact.model_dump(mode="json", include=set(_SHOWN))
+    shown = {*_SHOWN, "reason"} if isinstance(fact, _CODED_REASONS) else set(_SHOWN)
+    data = fact.model_dump(mode="json", include=shown)
     body = _body(
         {
             "type": "appeal.status_changed",

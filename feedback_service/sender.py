@@ -30,6 +30,9 @@ MAX_BACKOFF = timedelta(hours=1)
 CANCELLED = "the subscription was cancelled"
 
 
+Attempt = tuple[int | None, str | None]  # the receiver's status code, or what went wrong
+
+
 def message_id(delivery_id: Any) -> str:
     return f"msg_{delivery_id.hex}"
 
@@ -129,7 +132,7 @@ async def sweep(db: Database, now: datetime, *, settings: FeedbackSettings) -> i
         log.warning("citizen notices wait: %s", exc)
         keys = None
 
-    async def send(client: httpx.AsyncClient, d: dict[str, Any]) -> tuple[int | None, str | None]:
+    async def send(client: httpx.AsyncClient, d: dict[str, Any]) -> Attempt:
         if d["kind"] == leadership.KIND:
             if not channel_secret:
                 return unsigned
@@ -145,8 +148,19 @@ async def sweep(db: Database, now: datetime, *, settings: FeedbackSettings) -> i
             return cancelled
         return await _post(client, d, d["secret"], now, settings=settings)
 
+    async def attempt(client: httpx.AsyncClient, d: dict[str, Any]) -> Attempt:
+        # Whatever goes wrong with one delivery is its own failed attempt: an exception
+        # escaping here would leave every attempt of the sweep unrecorded (those sent, sent
+        # again at the next lease, for good).
+        try:
+            return await send(client, d)
+        except Exception as exc:
+            with logs.about(appeal_id=d["appeal_id"], event_id=d["event_id"]):
+                log.exception("webhook %s could not be sent", d["id"])
+            return None, type(exc).__name__
+
     async with tracing.http_client(timeout=settings.webhook_timeout_seconds) as client:
-        outcomes = await asyncio.gather(*(send(client, d) for d in due))
+        outcomes = await asyncio.gather(*(attempt(client, d) for d in due))
     for delivery, (status_code, error) in zip(due, outcomes, strict=True):
         record = functools.partial(_record, db, delivery, status_code, error, now, settings)
         outcome = await commands.retrying(functools.partial(record, leased_until=lease))

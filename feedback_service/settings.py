@@ -1,3 +1,4 @@
+import base64
 from typing import Self
 
 from pydantic import Field, SecretStr, field_validator, model_validator
@@ -60,8 +61,15 @@ class FeedbackSettings(ServiceSettings):
     @field_validator("citizen_channel_secret")
     @classmethod
     def _standard_webhooks_secret(cls, secret: SecretStr | None) -> SecretStr | None:
-        if secret is not None and not secret.get_secret_value().startswith("whsec_"):
-            raise ValueError("a Standard Webhooks secret: whsec_<base64 key>")
+        if secret is None:
+            return None
+        text = secret.get_secret_value()
+        try:
+            key = base64.b64decode(text.removeprefix("whsec_"), validate=True)
+        except ValueError:
+            key = b""
+        if not text.startswith("whsec_") or len(key) < 24:  # the spec's 24 to 64 bytes
+            raise ValueError("a Standard Webhooks secret: whsec_<base64 of 24 to 64 bytes>")
         return secret
 
     @model_validator(mode="after")

@@ -350,7 +350,7 @@ SAMPLE_SECRETS = {
     "hotline_personal_data_index_key": "an-index-key-from-the-vault-of-32-bytes",
     "hotline_personal_data_keys_token": "a-token",
     "hotline_rating_link_secret": "a-rating-link-secret",
-    "hotline_citizen_channel_secret": "whsec_a2V5",
+    "hotline_citizen_channel_secret": "whsec_YS1jaGFubmVsLWtleS1vZi0zMi1ieXRlcy1sb25nISE=",
     "hotline_seal_key": "a-seal-key",
     "hotline_checkpoint_signing_key": "a PEM key (read when audit starts, not when loaded)",
     "hotline_georeport_api_keys": '{"k3y": "a-partner"}',

@@ -218,3 +218,48 @@ async def test_a_sender_that_outlived_its_lease_records_nothing(db: Database) ->
     [row] = await _deliveries(db)
     assert (row["status"], row["attempts"]) == ("delivered", 1)  # the second sender's
     assert row["delivered_at"] == later
+
+
+async def test_a_delivery_that_cannot_be_sent_is_its_own_failure_not_the_sweeps(
+    db: Database,
+) -> None:
+    """One delivery raising what no HTTP client raises (a stored secret that is no base64):
+    the others of the sweep are still recorded, and so is its own failed attempt."""
+    async with receiver() as hooks:
+        assigned = await _filed_and_subscribed(db, hooks.url)
+        async with db.transaction() as tx:
+            await nstore.create_subscription(
+                tx, id=uuid4(), filer="partner:demo", url=hooks.url, secret="whsec_abc",
+                created_at=datetime.now(UTC),
+            )  # fmt: skip
+            redone = assigned.model_copy(update={"id": uuid4()})
+            assert await notify.status_changed(tx, redone) == 2  # both of the partner's
+        now = datetime.now(UTC)
+        assert await sender.sweep(db, now, settings=settings()) == 3
+        rows = await _deliveries(db)
+    outcomes = sorted((str(r["status"]), r["attempts"], r["last_error"]) for r in rows)
+    assert outcomes == [("delivered", 1, None), ("delivered", 1, None), ("pending", 1, "Error")]
+    assert len(hooks.unique) == 2
+
+
+async def test_a_partner_hears_codes_not_the_staffs_free_text(db: Database) -> None:
+    assigned = await _filed_and_subscribed(db, "https://partner.example/hook")
+    sent_back = events.ReplyReviewed(
+        id=uuid4(), subject=assigned.subject, time=assigned.time, actor="operator:zhao",
+        correlation_id=assigned.correlation_id, round=1, department="water",
+        decision="sent_back", reason="回访市民张伟(13812345678)，答复不实",
+    )  # fmt: skip
+    not_rated = events.NotRated(
+        id=uuid4(), subject=assigned.subject, time=assigned.time, actor="service:feedback",
+        correlation_id=assigned.correlation_id, round=1, reason="unreachable",
+        window_closed_at=assigned.time,
+    )  # fmt: skip
+    async with db.transaction() as tx:
+        assert await notify.status_changed(tx, sent_back) == 1
+        assert await notify.status_changed(tx, not_rated) == 1
+        rows = await nstore.list_deliveries(tx, appeal_id=assigned.subject, limit=10)
+    by_fact = {json.loads(str(r["body"]))["fact"]: json.loads(str(r["body"])) for r in rows}
+    assert by_fact["appeal.reply_reviewed"]["data"] == {
+        "decision": "sent_back", "department": "water", "round": 1,
+    }  # fmt: skip
+    assert by_fact["appeal.not_rated"]["data"]["reason"] == "unreachable"

@@ -237,11 +237,17 @@ def test_feedback_signs_with_development_keys_only_outside_production() -> None:
         jwt_jwks_url="https://idp/jwks",
         rating_link_secret="k3y",
         rating_link_base_url="https://feedback.example.gov.cn/v1/rating-links",
-        citizen_channel_secret="whsec_a2V5",
+        citizen_channel_secret="whsec_YS1jaGFubmVsLWtleS1vZi0zMi1ieXRlcy1sb25nISE=",
     )
-    assert (configured.rating_link_key(), configured.channel_secret()) == (b"k3y", "whsec_a2V5")
+    assert (configured.rating_link_key(), configured.channel_secret()) == (
+        b"k3y",
+        "whsec_YS1jaGFubmVsLWtleS1vZi0zMi1ieXRlcy1sb25nISE=",
+    )
     with pytest.raises(ValueError, match="whsec_"):
         FeedbackSettings(citizen_channel_secret="plain")
+    for unusable in ("whsec_a2V5", "whsec_not base64!"):  # 3 bytes; no base64 at all
+        with pytest.raises(ValueError, match="24 to 64 bytes"):
+            FeedbackSettings(citizen_channel_secret=unusable)
 
 
 def test_a_rate_limit_in_the_wrong_notation_stops_the_service(
