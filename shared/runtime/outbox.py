@@ -12,6 +12,7 @@ LOCK_RETRY_SECONDS, so the role moves within that much of the lock's release.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import time
@@ -56,6 +57,9 @@ class OutboxRelay:
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Publish until `stopping` is set; any fault restarts the role election with backoff."""
+        # A series from the start: a replica that never takes the role (the lock held by a
+        # dead session, say) shows 0, which the RelayMissing alert counts, not nothing.
+        metrics.RELAY_ACTIVE.labels(self._service).set(0)
         backoff = 0.1
         while not stopping.is_set():
             try:
@@ -63,6 +67,10 @@ class OutboxRelay:
                 backoff = 0.1
             except Exception:
                 log.exception("outbox relay failed; restarting", extra={"service": self._service})
+                # The backlog's gauges are refreshed after a pass that published; a broker
+                # refusing every send must show as a growing backlog (OutboxStuck), too.
+                with contextlib.suppress(Exception):
+                    await self._export_backlog()
                 await _wait(stopping, backoff)
                 backoff = min(backoff * 2, 5.0)
             finally:
