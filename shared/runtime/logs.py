@@ -31,11 +31,23 @@ _ECHOED = (
 )
 
 
+# Identifiers logged to be searched for: a UUID, or one as 32 hex digits (a request id). The
+# number masking would otherwise take their runs of digits for phone or card numbers.
+_IDENTIFIER = re.compile(
+    r"\b[0-9a-f]{8}(-?)[0-9a-f]{4}\1[0-9a-f]{4}\1[0-9a-f]{4}\1[0-9a-f]{12}\b", re.IGNORECASE
+)
+
+
 def scrub(text: str) -> str:
-    """Text for a log line: echoed values hidden, numbers and ID cards masked."""
+    """Text for a log line: echoed values hidden, numbers and ID cards masked, identifiers
+    (UUIDs, request ids) kept whole."""
     for pattern, replacement in _ECHOED:
         text = pattern.sub(replacement, text)
-    return masking.numbers(text)
+    parts, last = [], 0
+    for found in _IDENTIFIER.finditer(text):
+        parts += [masking.numbers(text[last : found.start()]), found.group(0)]
+        last = found.end()
+    return "".join([*parts, masking.numbers(text[last:])])
 
 
 class JsonFormatter(logging.Formatter):
@@ -91,6 +103,8 @@ def configure(service: str, level: str) -> None:
     root.handlers[:] = [handler]
     root.setLevel(level)
     logging.getLogger("aiokafka").setLevel(max(logging.WARNING, root.level))
+    # httpx logs each request's URL at INFO: a webhook's may carry its receiver's token.
+    logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
     logging.getLogger("uvicorn.access").disabled = True  # the middleware logs requests
     for name in ("uvicorn", "uvicorn.error"):  # uvicorn's errors too go through the scrubber
         logging.getLogger(name).handlers[:] = []

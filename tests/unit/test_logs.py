@@ -42,6 +42,15 @@ def test_numbers_in_messages_fields_and_database_errors_are_masked() -> None:
     assert "2024-05-01" in _line("due 2024-05-01, 3 attempts")
 
 
+def test_identifiers_are_kept_whole_while_the_numbers_beside_them_are_masked() -> None:
+    appeal, request = "681eba2f-ce90-4f3c-9bd7-d7cea1234572", "681eba2fce904f3c9bd7d7cea1234572"
+    line = json.loads(
+        _line(f"failed; call {PHONE}", None, request_id=request, path=f"/v1/appeals/{appeal}")
+    )
+    assert (line["request_id"], line["path"]) == (request, f"/v1/appeals/{appeal}")
+    assert PHONE not in line["message"]
+
+
 def test_uvicorn_errors_go_through_the_same_formatter() -> None:
     root = logging.getLogger()
     saved = (root.handlers[:], root.level)
