@@ -4,6 +4,7 @@ its reactions to feedback's facts keeping the work-order view in step with the s
 import asyncio
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from typing import Any
 from uuid import uuid4
 
 import pytest
@@ -115,14 +116,12 @@ async def test_ratings_redo_then_close_and_the_view_follows_the_stream(
     assert (order.stage, order.round) == ("closed", 2)
 
 
-async def test_a_reply_heard_after_its_department_lost_the_lead_leaves_the_new_lead_running(
-    dispatch_db: Database,
-) -> None:
-    # water replied, and the centre gave the order to heating before dispatch heard the reply:
-    # heating holds the same round, and water's reply (and its review) are not heating's.
+async def _water_replied_heating_holds(db: Database) -> events.Handled:
+    """water replied, and the centre gave the order to heating before dispatch heard the
+    reply: heating holds the same round. water's reply, as dispatch hears it now."""
     received = factories.received()
     operator = Principal("operator:wang", frozenset({"workorders:admin"}))
-    async with dispatch_db.transaction() as tx:
+    async with db.transaction() as tx:
         await handlers.on_appeal_forwarded(factories.forwarded(received), tx)
         [assigned] = [r.event for r in await tx.load(received.subject)]
         _, version = await tx.load_state(received.subject, domain.evolve, None)
@@ -131,54 +130,49 @@ async def test_a_reply_heard_after_its_department_lost_the_lead_leaves_the_new_l
             caller=operator, expected_version=version,
         )  # fmt: skip
     assert isinstance(assigned, events.Assigned)
-    water = factories.handled(assigned)
-    sent_back = events.ReplyReviewed(
-        id=uuid4(), subject=received.subject, time=water.time, actor="operator:zhao",
-        correlation_id=water.correlation_id, round=1, department="water",
-        decision="sent_back", reason="答复未说明处理结果",
+    return factories.handled(assigned)
+
+
+def _reviewed(water: events.Handled, decision: str) -> events.ReplyReviewed:
+    approved = decision == "approved"
+    return events.ReplyReviewed(
+        id=uuid4(), subject=water.subject, time=water.time, actor="operator:zhao",
+        correlation_id=water.correlation_id, round=1, department="water", decision=decision,
+        reason=None if approved else "答复未说明处理结果",
+        callback_due=water.time + timedelta(days=1) if approved else None,
     )  # fmt: skip
-    async with dispatch_db.transaction() as tx:
-        await handlers.on_handled(water, tx)
-        await handlers.on_reply_reviewed(sent_back, tx)
-        held = await store.get_work_order(tx, received.subject)
+
+
+async def _heard(db: Database, *facts: events.Handled | events.ReplyReviewed) -> dict[str, Any]:
+    async with db.transaction() as tx:
+        for fact in facts:
+            if isinstance(fact, events.Handled):
+                await handlers.on_handled(fact, tx)
+            else:
+                await handlers.on_reply_reviewed(fact, tx)
+        held = await store.get_work_order(tx, facts[0].subject)
     assert held is not None
+    return held
+
+
+async def test_a_reply_heard_after_its_department_lost_the_lead_leaves_the_new_lead_running(
+    dispatch_db: Database,
+) -> None:
+    # water's reply (and its review) are not heating's
+    water = await _water_replied_heating_holds(dispatch_db)
+    held = await _heard(dispatch_db, water, _reviewed(water, "sent_back"))
     assert (held["department"], held["round"]) == ("heating", 1)
     assert held["state"]["handled_this_round"] is False  # heating's clock runs on
-
     heating = water.model_copy(update={"id": uuid4(), "department": "heating"})
-    async with dispatch_db.transaction() as tx:
-        await handlers.on_handled(heating, tx)
-        replied = await store.get_work_order(tx, received.subject)
-    assert replied is not None
-    assert replied["state"]["handled_this_round"] is True
+    assert (await _heard(dispatch_db, heating))["state"]["handled_this_round"] is True
 
 
 async def test_an_approved_reply_of_a_lead_since_replaced_stops_the_new_leads_clock(
     dispatch_db: Database,
 ) -> None:
     # feedback takes no reply after an approved one in the round: heating has none to give
-    received = factories.received()
-    operator = Principal("operator:wang", frozenset({"workorders:admin"}))
-    async with dispatch_db.transaction() as tx:
-        await handlers.on_appeal_forwarded(factories.forwarded(received), tx)
-        [assigned] = [r.event for r in await tx.load(received.subject)]
-        _, version = await tx.load_state(received.subject, domain.evolve, None)
-        await commands.reassign(
-            tx, received.subject, department="heating", assisting=(), reason="供热管网",
-            caller=operator, expected_version=version,
-        )  # fmt: skip
-    assert isinstance(assigned, events.Assigned)
-    water = factories.handled(assigned)
-    approved = events.ReplyReviewed(
-        id=uuid4(), subject=received.subject, time=water.time, actor="operator:zhao",
-        correlation_id=water.correlation_id, round=1, department="water",
-        decision="approved", callback_due=water.time + timedelta(days=1),
-    )  # fmt: skip
-    async with dispatch_db.transaction() as tx:
-        await handlers.on_handled(water, tx)
-        await handlers.on_reply_reviewed(approved, tx)
-        held = await store.get_work_order(tx, received.subject)
-    assert held is not None
+    water = await _water_replied_heating_holds(dispatch_db)
+    held = await _heard(dispatch_db, water, _reviewed(water, "approved"))
     assert (held["department"], held["state"]["handled_this_round"]) == ("heating", True)
 
 

@@ -182,15 +182,21 @@ async def test_no_leaf_is_made_of_a_row_that_fails_its_check(
     assert await checkpoints.extend_tree(runtime, settled) == len(seqs)
 
 
-async def test_a_tree_edited_under_a_signed_checkpoint_is_not_signed_again(
-    audit: tuple[AsyncEngine, AsyncEngine],
-) -> None:
-    runtime, owner = audit
+def _publisher() -> tuple[list[proofs.SignedCheckpoint], checkpoints.Publish]:
+    """What checkpoints would publish to Kafka, kept in a list instead."""
     published: list[proofs.SignedCheckpoint] = []
 
     async def publish(made: proofs.SignedCheckpoint) -> None:
         published.append(made)
 
+    return published, publish
+
+
+async def test_a_tree_edited_under_a_signed_checkpoint_is_not_signed_again(
+    audit: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    runtime, owner = audit
+    published, publish = _publisher()
     key, now = signing.DEVELOPMENT_KEY, datetime(2026, 5, 1, tzinfo=UTC)
     async with runtime.begin() as conn:
         await store.add_facts(conn, [store.fact_row(d) for read in _deliveries(2) for d in read])
@@ -216,11 +222,7 @@ async def test_a_checkpoint_stored_past_the_tree_stops_signing_loudly(
     """A row the runtime role inserted, of a size the tree never had: checkpoints used to
     stop silently ("nothing new"), for good."""
     runtime, _ = audit
-    published: list[proofs.SignedCheckpoint] = []
-
-    async def publish(made: proofs.SignedCheckpoint) -> None:
-        published.append(made)
-
+    published, publish = _publisher()
     key, now = signing.DEVELOPMENT_KEY, datetime(2026, 5, 1, tzinfo=UTC)
     async with runtime.begin() as conn:
         await store.add_facts(conn, [store.fact_row(d) for read in _deliveries(2) for d in read])
