@@ -43,11 +43,13 @@ class Shown:
     citizens: dict[str, set[UUID]] = field(default_factory=dict)  # an appeal's keys so far
 
     async def __call__(self, data: dict[str, Any], subject: str) -> dict[str, Any]:
-        keys = await self.keys.keys([data])
         if self.opened:
-            return personal.opened([data], keys)[0]
+            return personal.opened([data], await self.keys.keys([data]))[0]
         citizen = self.citizens.setdefault(subject, set())
         citizen |= personal.key_ids([data])
+        # The appeal's keys met before too: a reply row holds none, and is judged erased or
+        # not by its receipt's key, which may have been dropped from the cache since.
+        keys = await self.keys.keys([data], also=citizen)
         return personal.masked([data], keys, self.names, citizen)[0]
 
 

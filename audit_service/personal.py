@@ -57,14 +57,15 @@ class KeyCache:
         self._keys: dict[UUID, bytes | None] = {}
         self._asked: dict[UUID, float] = {}  # when each key was given, oldest first
 
-    async def keys(self, datas: Iterable[Mapping[str, Any]]) -> Keys:
+    async def keys(self, datas: Iterable[Mapping[str, Any]], *, also: Iterable[UUID] = ()) -> Keys:
+        """The keys of the sealed data in `datas`, and the keys `also` named."""
         now = self._clock()
         while self._asked:  # oldest first: drop what is too old to use
             key_id, asked = next(iter(self._asked.items()))
             if now - asked < KEY_SECONDS:
                 break
             del self._asked[key_id], self._keys[key_id]
-        missing = key_ids(datas) - self._keys.keys()
+        missing = (key_ids(datas) | set(also)) - self._keys.keys()
         try:
             given = await self._client.keys(missing)
         except KeyUnavailable as exc:
