@@ -94,7 +94,8 @@ def _uuid(value: Any) -> UUID | None:
 
 
 def _text(value: Any, limit: int) -> str | None:
-    return None if value is None else str(value)[:limit]
+    # PostgreSQL's text holds no NUL: a finding with one could never be written (nor checked).
+    return None if value is None else str(value).replace("\x00", "")[:limit]
 
 
 def parked(body: bytes | None, topic: str, *, reason: str) -> Finding:
@@ -105,16 +106,16 @@ def parked(body: bytes | None, topic: str, *, reason: str) -> Finding:
         claimed = None
     if not isinstance(claimed, dict):
         return Finding(UNDECODABLE, reason)
-    # What the bytes claim, each only if of the right kind: a forged record may claim
-    # anything, and classifying it must never fail (a park that fails stalls its partition).
-    source = _claimed_text(claimed.get("source"))
-    type_ = _claimed_text(claimed.get("type"))
+    # A forged record may claim anything, and classifying it must never fail (a park that
+    # fails stalls its partition): a source that is no string is no known one (a list
+    # cannot even be looked up), and a version is kept only if an int4 holds it.
+    source, type_ = claimed.get("source"), claimed.get("type")
     version = claimed.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or not 0 <= version < 2**31:
-        version = None  # findings.version is an int4
+    if isinstance(version, int) and not -(2**31) <= version < 2**31:
+        version = None
     owner = events.EVENT_TYPES.get(str(type_))
     kind: Kind
-    if source not in topics.BY_SOURCE:
+    if not isinstance(source, str) or source not in topics.BY_SOURCE:
         kind = UNKNOWN_PRODUCER
     elif owner is not None and owner.source != source:
         kind = WRONG_SOURCE
@@ -129,12 +130,8 @@ def parked(body: bytes | None, topic: str, *, reason: str) -> Finding:
         event_id=_uuid(claimed.get("id")),
         source=_text(source, 50),
         type=_text(type_, 100),
-        version=version,
+        version=version if isinstance(version, int) else None,
     )
-
-
-def _claimed_text(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
 
 
 def links(fact: Fact, stream: list[Fact]) -> list[Finding]:

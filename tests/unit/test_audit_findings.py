@@ -141,14 +141,17 @@ def test_a_parked_record_and_its_finding_must_both_be_there_and_agree() -> None:
 def test_a_parked_record_is_classified_whatever_its_bytes_claim() -> None:
     # a forged record may claim anything: classifying it must never fail (a park that fails
     # stalls its partition), and what is kept fits its column
-    claims: list[dict[str, object]] = [
-        {"source": []},
-        {"source": {}, "type": ["x"]},
-        {"version": 3_000_000_000},
+    claims: list[tuple[dict[str, object], tuple[object, ...]]] = [
+        ({"source": []}, ("[]", None, None)),
+        ({"source": {}, "type": ["x"]}, ("{}", "['x']", None)),
+        ({"version": 3_000_000_000}, (None, None, None)),  # past an int4
+        ({"source": "in\u0000take", "type": "\u0000"}, ("intake", "", None)),  # NUL: no text
+        ({"source": 1, "version": -1}, ("1", None, -1)),  # kept as before
     ]
-    for claimed in claims:
+    for claimed, kept_as in claims:
         found = findings.parked(json.dumps(claimed).encode(), topics.INTAKE, reason="bad")
-        assert (found.source, found.type, found.version) == (None, None, None)
+        assert found.kind == findings.UNKNOWN_PRODUCER
+        assert (found.source, found.type, found.version) == kept_as
     kept = findings.parked(
         json.dumps({"source": "intake", "type": "appeal.received", "version": 7}).encode(),
         topics.INTAKE,
