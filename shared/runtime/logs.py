@@ -33,8 +33,11 @@ _ECHOED = (
 
 # Identifiers logged to be searched for: a UUID, or one as 32 hex digits (a request id). The
 # number masking would otherwise take their runs of digits for phone or card numbers.
+# Undashed, it must hold a letter: 32 digits may be numbers run together.
 _IDENTIFIER = re.compile(
-    r"\b[0-9a-f]{8}(-?)[0-9a-f]{4}\1[0-9a-f]{4}\1[0-9a-f]{4}\1[0-9a-f]{12}\b", re.IGNORECASE
+    r"\b(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+    r"|(?=[0-9]*[a-f])[0-9a-f]{32})\b",
+    re.IGNORECASE,
 )
 
 

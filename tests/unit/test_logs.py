@@ -49,6 +49,8 @@ def test_identifiers_are_kept_whole_while_the_numbers_beside_them_are_masked() -
     )
     assert (line["request_id"], line["path"]) == (request, f"/v1/appeals/{appeal}")
     assert PHONE not in line["message"]
+    run_together = f"{PHONE}110101199003071234567"  # 32 digits: numbers, not an id
+    assert PHONE not in logs.scrub(f"x {run_together} y")
 
 
 def test_uvicorn_errors_go_through_the_same_formatter() -> None:
