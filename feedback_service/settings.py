@@ -68,7 +68,7 @@ class FeedbackSettings(ServiceSettings):
             key = base64.b64decode(text.removeprefix("whsec_"), validate=True)
         except ValueError:
             key = b""
-        if not text.startswith("whsec_") or len(key) < 24:  # the spec's 24 to 64 bytes
+        if not text.startswith("whsec_") or not 24 <= len(key) <= 64:  # as the spec says
             raise ValueError("a Standard Webhooks secret: whsec_<base64 of 24 to 64 bytes>")
         return secret
 

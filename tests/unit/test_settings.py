@@ -245,7 +245,8 @@ def test_feedback_signs_with_development_keys_only_outside_production() -> None:
     )
     with pytest.raises(ValueError, match="whsec_"):
         FeedbackSettings(citizen_channel_secret="plain")
-    for unusable in ("whsec_a2V5", "whsec_not base64!"):  # 3 bytes; no base64 at all
+    too_long = "whsec_" + base64.b64encode(bytes(65)).decode()
+    for unusable in ("whsec_a2V5", "whsec_not base64!", too_long):  # 3 bytes; none; 65
         with pytest.raises(ValueError, match="24 to 64 bytes"):
             FeedbackSettings(citizen_channel_secret=unusable)
 
