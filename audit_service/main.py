@@ -62,7 +62,7 @@ def create_app() -> FastAPI:
                     interval_seconds=config.checkpoint_interval_seconds,
                     batch=2,  # one checkpoint per sweep: never loop
                     exclusive="checkpoints",  # one replica takes them, not one per replica
-                    name="audit_service.checkpoints",  # the timer label docs and alerts name
+                    name="audit_service.checkpoints",  # the label docs/operations.md names
                 ),
                 lambda runtime: fact_check.run(runtime, config.chain_check_interval_seconds),
             ],
