@@ -61,8 +61,19 @@ def http_client(**options: Any) -> httpx.AsyncClient:
     from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
 
     client = httpx.AsyncClient(**options)
-    HTTPXClientInstrumentor.instrument_client(client, tracer_provider=trace_provider.current())
+    HTTPXClientInstrumentor.instrument_client(
+        client, tracer_provider=trace_provider.current(), request_hook=_url_without_query
+    )
     return client
+
+
+async def _url_without_query(span: Any, request: Any) -> None:
+    """A receiver's URL may carry its own token in the query (a leadership channel's often
+    does): the span keeps the URL without it."""
+    if span is not None and span.is_recording():
+        url = str(request.url.copy_with(query=None))
+        for key in ("http.url", "url.full"):
+            span.set_attribute(key, url)
 
 
 @functools.cache

@@ -188,8 +188,10 @@ async def test_the_services_http_client_traces_and_propagates(
         return httpx.Response(204)
 
     async with tracing.http_client(transport=httpx.MockTransport(answer)) as client:
-        await client.post("http://partner.invalid/hook", content=b"{}")
+        await client.post("http://partner.invalid/hook?access_token=SECRET", content=b"{}")
     [span] = [s for s in spans.get_finished_spans() if s.kind == SpanKind.CLIENT]
+    assert "SECRET" not in str(dict(span.attributes or {}))  # a receiver's token, not traced
+    assert "http://partner.invalid/hook" in dict(span.attributes or {}).values()
     [sent] = seen
     assert sent is not None
     assert sent.split("-")[1:3] == [_hex(span), _hex(span, "span")]
