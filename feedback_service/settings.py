@@ -45,7 +45,9 @@ class FeedbackSettings(ServiceSettings):
     citizen_channel_secret: SecretStr | None = None
     # Webhook deliveries: attempts before one is recorded failed, the first retry's delay
     # (doubling after each failure, at most an hour), each POST's timeout, the sender's poll.
-    webhook_max_attempts: int = Field(default=8, ge=1, le=50)
+    # 30 attempts span about 20 hours: a receiver down overnight still gets its notices
+    # (8, as before, gave up after 11 minutes).
+    webhook_max_attempts: int = Field(default=30, ge=1, le=50)
     webhook_backoff_seconds: float = Field(default=5.0, gt=0, le=3600)
     webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
     webhook_interval_seconds: float = Field(default=1.0, gt=0, le=300)

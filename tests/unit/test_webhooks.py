@@ -57,3 +57,12 @@ def test_retries_back_off_exponentially_up_to_an_hour() -> None:
     waits = [sender.backoff(settings, n) for n in (1, 2, 3, 4)]
     assert waits == [timedelta(seconds=s) for s in (5, 10, 20, 40)]
     assert sender.backoff(settings, 40) == timedelta(hours=1)
+
+
+def test_by_default_a_receiver_down_overnight_still_gets_its_notices() -> None:
+    settings = FeedbackSettings()
+    retrying = sum(
+        (sender.backoff(settings, n) for n in range(1, settings.webhook_max_attempts)),
+        timedelta(),
+    )
+    assert retrying > timedelta(hours=16)
