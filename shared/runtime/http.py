@@ -36,13 +36,17 @@ class RequestContext:
         rid = incoming[:100] if incoming else uuid.uuid4().hex
         token = logs.request_id.set(rid)
         scope.setdefault("state", {})["request_id"] = rid  # for the 500 answered outside
-        status = 500
+        status, waited = 500, False
         started = time.perf_counter()
 
         async def send_with_id(message: Message) -> None:
-            nonlocal status
+            nonlocal status, waited
             if message["type"] == "http.response.start":
                 status = message["status"]
+                waited = any(
+                    name.lower() == b"preference-applied" and value.startswith(b"wait")
+                    for name, value in message.get("headers", [])
+                )
                 _redact_span(scope)  # the route is matched by now; the span still open
                 message["headers"] = [
                     *message.get("headers", []),
@@ -57,7 +61,8 @@ class RequestContext:
             route = scope.get("route")
             path = getattr(route, "path", "unmatched")
             metrics.HTTP_REQUESTS.labels(self._service, scope["method"], path, str(status)).inc()
-            metrics.HTTP_LATENCY.labels(self._service, scope["method"], path).observe(elapsed)
+            if not waited:  # held for its `Prefer: wait` by design: its time is the wait asked
+                metrics.HTTP_LATENCY.labels(self._service, scope["method"], path).observe(elapsed)
             log.info(
                 "request",
                 extra={
