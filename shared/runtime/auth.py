@@ -1,7 +1,6 @@
 """OAuth2 bearer JWTs with scopes. Production verifies against a JWKS URL; development signs
 and verifies with a local HMAC key (`hotline token` mints such tokens)."""
 
-import functools
 import time
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -56,27 +55,28 @@ class TokenVerifier:
             else None
         )
         # A client sends the same token with many requests: its signature and claims are
-        # checked once, then only its expiry (a verified token is valid until `exp`).
-        self._verified = functools.lru_cache(maxsize=VERIFIED_TOKENS)(self._decode)
-        # The same, as the event loop knows them (read and written on the loop only).
+        # checked once, then only its expiry (a verified token is valid until `exp`). Read
+        # and written on the event loop only.
         self._known: dict[str, tuple[Principal, float]] = {}
 
     def verify(self, token: str) -> Principal:
-        return _unexpired(*self._verified(token))
+        known = self._known.get(token) or self._remember(token, self._decode(token))
+        return _unexpired(*known)
 
     async def verify_async(self, token: str) -> Principal:
         """`verify`, with a token not verified before checked off the event loop where it
         may fetch the identity provider's keys (PyJWKClient's HTTP is blocking): a slow or
         absent provider delays only the requests with a new token, never the others."""
-        if self._jwks is None:
-            return self.verify(token)  # a local key: no I/O
-        known = self._known.get(token)
-        if known is None:
-            known = await run_in_threadpool(self._verified, token)
-            if len(self._known) >= VERIFIED_TOKENS:
-                del self._known[next(iter(self._known))]  # the oldest
-            self._known[token] = known
-        return _unexpired(*known)
+        if self._jwks is None or token in self._known:
+            return self.verify(token)  # known, or a local key: no I/O
+        decoded = await run_in_threadpool(self._decode, token)
+        return _unexpired(*self._remember(token, decoded))
+
+    def _remember(self, token: str, verified: tuple[Principal, float]) -> tuple[Principal, float]:
+        if len(self._known) >= VERIFIED_TOKENS:
+            del self._known[next(iter(self._known))]  # the oldest
+        self._known[token] = verified
+        return verified
 
     def _decode(self, token: str) -> tuple[Principal, float]:
         options: jwt.types.Options = {"require": ["exp", "sub"]}
