@@ -224,20 +224,21 @@ class ConsumeLoop:
 
     async def _park(self, record: Any, reason: str, kind: str) -> None:
         try:
-            async with self._db.transaction() as tx:
-                with logs.about(appeal_id=_appeal(record)):
-                    await self._park_in(tx, record, reason)
+            await self._park_alone(record, reason, note_it=True)
         except Exception as exc:
             if deliveries.is_transient(exc) or self._on_park is None:
                 raise
             # The service's own note of it failed on the record itself: parked without it,
             # the failure said in the reason. A park that fails every time would hold the
             # partition, and every batch holding it, for good.
-            async with self._db.transaction() as tx:
-                with logs.about(appeal_id=_appeal(record)):
-                    note = f"{reason}; and noting it failed: {type(exc).__name__}: {exc}"
-                    await self._park_in(tx, record, note, note_it=False)
+            note = f"{reason}; and noting it failed: {type(exc).__name__}: {exc}"
+            await self._park_alone(record, note, note_it=False)
         metrics.PARKED.labels(self._service, kind).inc()
+
+    async def _park_alone(self, record: Any, reason: str, *, note_it: bool) -> None:
+        async with self._db.transaction() as tx:
+            with logs.about(appeal_id=_appeal(record)):
+                await self._park_in(tx, record, reason, note_it=note_it)
 
     async def _park_in(self, tx: Tx, record: Any, reason: str, *, note_it: bool = True) -> None:
         with logs.about(appeal_id=_appeal(record)):
