@@ -111,7 +111,7 @@ def parked(body: bytes | None, topic: str, *, reason: str) -> Finding:
     # cannot even be looked up), and a version is kept only if an int4 holds it.
     source, type_ = claimed.get("source"), claimed.get("type")
     version = claimed.get("version")
-    if isinstance(version, int) and not -(2**31) <= version < 2**31:
+    if not isinstance(version, int) or not -(2**31) <= version < 2**31:
         version = None
     owner = events.EVENT_TYPES.get(str(type_))
     kind: Kind
@@ -130,7 +130,7 @@ def parked(body: bytes | None, topic: str, *, reason: str) -> Finding:
         event_id=_uuid(claimed.get("id")),
         source=_text(source, 50),
         type=_text(type_, 100),
-        version=version if isinstance(version, int) else None,
+        version=version,
     )
 
 
