@@ -33,20 +33,27 @@ class _Tally:
 
 async def _digests(
     conn: AsyncConnection, end_offsets: dict[str, int], broken: _Tally | None
-) -> AsyncIterator[tuple[UUID, str]]:
+) -> AsyncIterator[tuple[UUID, str, bool]]:
+    """Each appeal's digest, and whether every row of it passes its check: a history shows
+    one fact per event id, so a second row claiming a shown fact's bytes (under another
+    event id) leaves the digest as it was, but not its row's check."""
     async for subject, facts in store.facts_by_appeal(conn, end_offsets):
         ordered = domain.timeline(facts)
         if broken is not None:
-            for chain in domain.verify_chains(ordered):
-                if not chain.verified:
-                    broken.add(
-                        {
-                            "appeal_id": str(subject),
-                            "source": chain.source,
-                            "problems": list(chain.problems),
-                        }
-                    )
-        yield subject, domain.digest(ordered)
+            _broken_chains(subject, ordered, broken)
+        yield subject, domain.digest(ordered), not any(fact.problems for fact in facts)
+
+
+def _broken_chains(subject: UUID, ordered: list[domain.Fact], broken: _Tally) -> None:
+    for chain in domain.verify_chains(ordered):
+        if not chain.verified:
+            broken.add(
+                {
+                    "appeal_id": str(subject),
+                    "source": chain.source,
+                    "problems": list(chain.problems),
+                }
+            )
 
 
 async def compare(
@@ -62,19 +69,19 @@ async def compare(
         while a is not None or b is not None:
             if b is None or (a is not None and a[0] < b[0]):  # only live has it
                 assert a is not None
-                live_total.add(*a)
+                live_total.add(*a[:2])
                 differing.add(str(a[0]))
                 a = await anext(live, None)
             elif a is None or b[0] < a[0]:  # only the log has it
-                rebuilt_total.add(*b)
+                rebuilt_total.add(*b[:2])
                 appeals += 1
                 differing.add(str(b[0]))
                 b = await anext(rebuilt, None)
             else:
-                live_total.add(*a)
-                rebuilt_total.add(*b)
+                live_total.add(*a[:2])
+                rebuilt_total.add(*b[:2])
                 appeals += 1
-                if a[1] != b[1]:
+                if a[1] != b[1] or not a[2]:
                     differing.add(str(a[0]))
                 a, b = await anext(live, None), await anext(rebuilt, None)
     return {

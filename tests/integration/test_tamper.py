@@ -201,6 +201,37 @@ async def test_editing_any_column_of_audits_facts_is_found_and_makes_a_replay_un
     del replay_id
 
 
+async def test_a_row_copying_a_facts_bytes_under_another_id_makes_a_replay_unequal(
+    audit: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """An appeal's history shows one fact per event id, read from the bytes: a second row
+    holding a fact's bytes under a made-up event id does not change what the history shows,
+    so its appeal's digest stays; its failed check must still make the appeal differ."""
+    runtime, owner = audit
+    appeals = _deliveries(2)
+    async with runtime.begin() as conn:
+        await store.add_facts(conn, [store.fact_row(d) for read in appeals for d in read])
+        _, schema_name = await store.new_replay(conn, {})
+        await store.create_projection_schema(conn, schema_name)
+        await store.copy_facts(conn, schema_name, _columns(appeals), first_seq=1)
+    ends = {f"{t}:0": 10**6 for t in topics.ALL}
+    copied = appeals[0][2].fact.event
+    columns = ", ".join(f'"{c.name}"' for c in facts.columns if c.name not in ("event_id", "seq"))
+    async with owner.begin() as conn:
+        await conn.execute(
+            text(
+                f"INSERT INTO facts (event_id, {columns}) "
+                f"SELECT :first, {columns} FROM facts WHERE event_id = :e"
+            ),
+            # read before the genuine row: the history keeps the last row read per event id
+            {"e": copied.id, "first": UUID(int=0)},
+        )
+
+    report = await comparison.compare(runtime, schema_name, ends)
+    assert report["equal"] is False
+    assert report["differing"] == [str(copied.subject)]
+
+
 async def test_editing_any_column_of_a_services_event_table_is_found(
     db: Database,
 ) -> None:
