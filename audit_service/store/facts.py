@@ -156,6 +156,9 @@ async def appeals_given_to(conn: AsyncConnection, department: str, by: datetime)
     return [row.subject for row in rows]
 
 
+_CHUNK = 1000
+
+
 async def facts_by_appeal(
     conn: AsyncConnection,
     end_offsets: dict[str, int] | None,
@@ -180,17 +183,20 @@ async def facts_by_appeal(
     result = await conn.stream(query.order_by(facts.c.subject, facts.c.event_id))
     current: UUID | None = None
     batch: list[Fact] = []
-    async for row in result:
-        if end_offsets is not None and row.offset >= end_offsets.get(
-            f"{row.topic}:{row.partition}", 0
-        ):
-            continue
-        if row.subject != current and batch:
-            assert current is not None
-            yield current, batch
-            batch = []
-        current = row.subject
-        batch.append(_to_fact(row))
+    # Rows a chunk at a time: each fetch from the async result is a switch into
+    # SQLAlchemy's greenlet, which row by row cost a replay's comparison a fifth of its time.
+    async for rows in result.partitions(_CHUNK):
+        for row in rows:
+            if end_offsets is not None and row.offset >= end_offsets.get(
+                f"{row.topic}:{row.partition}", 0
+            ):
+                continue
+            if row.subject != current and batch:
+                assert current is not None
+                yield current, batch
+                batch = []
+            current = row.subject
+            batch.append(_to_fact(row))
     if batch and current is not None:
         yield current, batch
 
