@@ -4,6 +4,10 @@ Both sides are read in subject order through server-side cursors and merged, so 
 one appeal's facts from each side and the listed differences (at most LISTED), however many
 facts and appeals there are. Chains are verified again on the rebuilt side: what the log
 itself holds, not what the live projection kept.
+
+After an in-place check (in_place.py) found the live store holding the log's facts at their
+places, `compare_in_place` reads the live side alone: each row checked against its bytes
+and audit's seal, as a rebuilt row is, so the live side is then the rebuilt one.
 """
 
 from collections.abc import AsyncIterator
@@ -91,6 +95,32 @@ async def compare(
         "replay_digest": rebuilt_total.hexdigest(),
         "differing_appeals": differing.count,
         "differing": differing.listed,
+        "broken_chains": broken.count,
+        "broken": broken.listed,
+    }
+
+
+async def compare_in_place(
+    engine: AsyncEngine, end_offsets: dict[str, int]
+) -> dict[str, Any] | None:
+    """`compare`'s report for a live store found holding the log's facts at their places,
+    or None at the first live row that fails its check (the replay then rebuilds)."""
+    total, broken, appeals = domain.OverallDigest(), _Tally(), 0
+    async with engine.connect() as conn:
+        async for subject, facts in store.facts_by_appeal(conn, end_offsets):
+            if any(fact.problems for fact in facts):
+                return None
+            ordered = domain.timeline(facts)
+            _broken_chains(subject, ordered, broken)
+            total.add(subject, domain.digest(ordered))
+            appeals += 1
+    return {
+        "equal": True,
+        "appeals": appeals,
+        "live_digest": total.hexdigest(),
+        "replay_digest": total.hexdigest(),
+        "differing_appeals": 0,
+        "differing": [],
         "broken_chains": broken.count,
         "broken": broken.listed,
     }

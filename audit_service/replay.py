@@ -1,6 +1,12 @@
-"""Rebuild the audit projection from offset 0 into a fresh schema, then compare it with the
-live one, which keeps serving meanwhile. Both are cut at the same end offsets (taken when
-the replay starts), so a live projection that has read further still compares equal."""
+"""A replay: the log read from offset 0 and set against the live projection, which keeps
+serving meanwhile. Both are cut at the same end offsets (taken when the replay starts), so
+a live projection that has read further still compares equal.
+
+First the live store is checked against the log in place (in_place.py); where it holds the
+log's facts, row for row, nothing needs copying and the replay is "equal". Otherwise the
+projection is rebuilt into a fresh schema and compared with the live one, appeal by appeal
+("different", with what differs), and the owner may switch the live projection over to it
+(switch_over.py)."""
 
 import asyncio
 import logging
@@ -10,11 +16,10 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from audit_service import comparison, domain, store
+from audit_service import comparison, domain, in_place, log_reader, store
 from audit_service.domain import wire
-from shared import envelope, events, topics
+from shared import topics
 from shared.runtime import kafka
-from shared.runtime.consumer import Delivery
 
 log = logging.getLogger("hotline.audit.replay")
 
@@ -51,8 +56,13 @@ async def run(
     end_offsets: dict[str, int],
 ) -> None:
     try:
-        read = await rebuild(engine, bootstrap, schema_name, end_offsets, replay_id)
-        report = await comparison.compare(engine, schema_name, end_offsets)
+        checked = await _checked_in_place(engine, bootstrap, end_offsets, replay_id)
+        if checked is not None:
+            read, report = checked
+        else:
+            read = await rebuild(engine, bootstrap, schema_name, end_offsets, replay_id)
+            report = await comparison.compare(engine, schema_name, end_offsets)
+        report["rebuilt"] = checked is None
         status = "equal" if report["equal"] else "different"
         async with engine.begin() as conn:
             await store.finish_replay(
@@ -77,6 +87,18 @@ async def run(
         raise
 
 
+async def _checked_in_place(
+    engine: AsyncEngine, bootstrap: str, end_offsets: dict[str, int], replay_id: int
+) -> tuple[int, dict[str, Any]] | None:
+    """The facts read and the report, if the live store proves to hold the log's facts at
+    their places, every row passing its check: nothing is rebuilt then."""
+    held = await in_place.holds_log(engine, bootstrap, end_offsets, replay_id)
+    if held is None:
+        return None
+    report = await comparison.compare_in_place(engine, end_offsets)
+    return None if report is None else (held, report)
+
+
 async def rebuild(
     engine: AsyncEngine,
     bootstrap: str,
@@ -97,46 +119,27 @@ async def rebuild(
     database's core) overlaps reading batch n+1 (on ours); one write is in flight at a time,
     so facts land in read order and the progress recorded counts only facts written.
     """
-    consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
-        enable_auto_commit=False,
-        isolation_level="read_committed",
-        # Small fetch buffers keep memory flat however long the log is (aiokafka prefetches
-        # up to these); writing, not fetching, bounds a replay's speed, so none is lost.
-        max_partition_fetch_bytes=256 << 10,
-        fetch_max_bytes=4 << 20,
-        **kafka.client_security(),
-    )
-    await consumer.start()
-    try:
-        async with engine.begin() as conn:
-            await store.begin_bulk_load(conn, schema_name)
-        ends = {_partition(key): end for key, end in end_offsets.items() if end > 0}
-        consumer.assign(list(ends))
-        await consumer.seek_to_beginning(*ends)
-        remaining, read = set(ends), 0
-        writing: asyncio.Task[None] | None = None
-        while remaining:
-            batches = await consumer.getmany(timeout_ms=1000, max_records=5000)
+    async with engine.begin() as conn:
+        await store.begin_bulk_load(conn, schema_name)
+    read = 0
+    writing: asyncio.Task[None] | None = None
+    async with log_reader.reading(bootstrap, end_offsets) as batches:
+        async for batch in batches:
             read_now = [
                 (record, row)
-                for tp, records in batches.items()
-                for record in records
-                if record.offset < ends[tp] and (row := _row(record)) is not None
+                for record in batch
+                if (row := log_reader.fact_row(record)) is not None
             ]
             rows = await _valid(engine, read_now)
             if writing is not None:
                 await writing
             writing = asyncio.create_task(_write(engine, schema_name, rows, replay_id, read))
             read += len(rows)
-            remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
-        if writing is not None:
-            await writing
-        async with engine.begin() as conn:
-            await store.end_bulk_load(conn, schema_name)
-        return read
-    finally:
-        await consumer.stop()
+    if writing is not None:
+        await writing
+    async with engine.begin() as conn:
+        await store.end_bulk_load(conn, schema_name)
+    return read
 
 
 async def _write(
@@ -147,40 +150,16 @@ async def _write(
         await store.update_replay(conn, replay_id, facts_read=before + len(rows))
 
 
-def _partition(key: str) -> TopicPartition:
-    topic, _, partition = key.rpartition(":")
-    return TopicPartition(topic, int(partition))
-
-
-def _row(record: Any) -> wire.Columns | None:
-    """The record's row if it holds a fact of a known type from its topic's source."""
-    row = wire.columns(record.value, record.topic, record.partition, record.offset)
-    if row is None:  # not in canonical form: the model says whether it is a fact at all
-        try:
-            fact = envelope.decode(record.value)
-        except envelope.DecodeError:
-            return None  # the live loop parked it too
-        row = store.fact_columns(Delivery(fact, record.topic, record.partition, record.offset))
-    model = events.EVENT_TYPES.get(row[2])
-    if model is None or model.source != row[1] or topics.BY_SOURCE.get(row[1]) != record.topic:
-        return None
-    return row
-
-
 async def _valid(engine: AsyncEngine, read: list[tuple[Any, wire.Columns]]) -> list[wire.Columns]:
     """The rows whose facts decode, the model built only where the live store does not hold
     the same bytes."""
     async with engine.connect() as conn:
         live = await store.live_hashes(conn, [row[0] for _, row in read])
-    return [row for record, row in read if live.get(row[0]) == row[8] or _decodes(record.value)]
-
-
-def _decodes(value: bytes) -> bool:
-    try:
-        envelope.check(value)
-    except envelope.DecodeError:
-        return False
-    return True
+    return [
+        row
+        for record, row in read
+        if live.get(row[0]) == row[8] or log_reader.decodes(record.value)
+    ]
 
 
 async def digests(conn: AsyncConnection, end_offsets: dict[str, int]) -> dict[str, str]:

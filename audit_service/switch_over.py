@@ -130,6 +130,13 @@ async def switch_over(owner: AsyncEngine, replay_id: int, *, by: str) -> dict[st
         replay = await store.get_replay(conn, replay_id)
         if replay is None or replay["status"] not in FINISHED:
             raise SwitchOverRefused(f"replay {replay_id} has not finished (or does not exist)")
+        if replay["status"] == "equal":
+            # An in-place replay (in_place.py) rebuilt nothing: switching over to its empty
+            # schema would remove every live row. An equal rebuild would change nothing.
+            raise SwitchOverRefused(
+                f"replay {replay_id} found the live projection equal to the log: "
+                "there is nothing to switch over"
+            )
         if await db.switched_over(conn, replay_id):
             raise SwitchOverRefused(f"replay {replay_id} was switched over already")
         changes, keep_place = await _changes(conn, replay, key)

@@ -98,9 +98,15 @@ class BrokenChain(_View):
 
 
 class ReplayReport(_View):
-    """The live projection against the one rebuilt from the log, appeal by appeal."""
+    """The live projection against the log, appeal by appeal: checked in place where the
+    live store holds the log's facts at their places, else against a projection rebuilt
+    from the log."""
 
     equal: bool
+    rebuilt: bool = Field(
+        description="whether the projection was rebuilt into the replay's schema (only when "
+        "the live store differs from the log: then the owner may switch over to it)"
+    )
     appeals: int
     live_digest: str
     replay_digest: str
@@ -119,7 +125,9 @@ class Replay(_View):
 
     id: int
     status: Literal["running", "equal", "different", "failed"]
-    schema_name: str = Field(alias="schema", description="the schema it rebuilds into")
+    schema_name: str = Field(
+        alias="schema", description="the schema it rebuilds into (left empty when not rebuilt)"
+    )
     started_at: Instant
     finished_at: Instant | None
     facts_read: int

@@ -1,5 +1,6 @@
-"""Projection replays: rebuild from offset 0 beside the live projection, then compare; and
-the record of their switch-overs (performed by the database owner, see switch_over.py)."""
+"""Projection replays: the log from offset 0 against the live projection, checked in place or
+rebuilt beside it and compared (replay.py); and the record of their switch-overs (performed
+by the database owner, see switch_over.py)."""
 
 import asyncio
 from typing import Annotated, Any

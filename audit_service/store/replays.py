@@ -181,3 +181,39 @@ async def live_hashes(conn: AsyncConnection, event_ids: Sequence[str]) -> dict[s
         list(event_ids),
     )
     return {row[0]: row[1] for row in rows}
+
+
+# The live store's facts read at these places, by the place's index in the ranges given
+# (ix_facts_place finds each range).
+_LIVE_AT = """
+SELECT r.n, f."offset", f.hash FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[])
+    WITH ORDINALITY AS r(topic, partition, low, high, n)
+JOIN public.facts AS f
+    ON f.topic = r.topic AND f.partition = r.partition AND f."offset" BETWEEN r.low AND r.high
+"""
+
+
+async def live_at(
+    conn: AsyncConnection, ranges: Sequence[tuple[str, int, int, int]]
+) -> list[tuple[int, int, str]]:
+    """The live store's facts read in these (topic, partition, lowest, highest offset)
+    ranges: (the range's index in `ranges`, offset, hash) each, in no particular order."""
+    raw = (await conn.get_raw_connection()).driver_connection
+    assert raw is not None
+    rows = await raw.fetch(_LIVE_AT, *(list(column) for column in zip(*ranges, strict=True)))
+    return [(row[0] - 1, row[1], row[2]) for row in rows]
+
+
+async def live_places(
+    conn: AsyncConnection, event_ids: Sequence[str]
+) -> dict[str, tuple[str, int, int, str]]:
+    """Where the live store holds each of these facts it holds, and its hash: (topic,
+    partition, offset, hash) by event id (as a UUID string)."""
+    raw = (await conn.get_raw_connection()).driver_connection
+    assert raw is not None
+    rows = await raw.fetch(
+        'SELECT event_id::text, topic, partition, "offset", hash FROM public.facts '
+        "WHERE event_id = ANY($1::uuid[])",
+        list(event_ids),
+    )
+    return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}

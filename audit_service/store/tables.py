@@ -10,6 +10,7 @@ from sqlalchemy import (
     Column,
     DateTime,
     Identity,
+    Index,
     Integer,
     LargeBinary,
     MetaData,
@@ -50,6 +51,8 @@ facts = Table(
     Column("seq", BigInteger, Identity(), nullable=False, unique=True),
     # HMAC of the record time and place under audit's key (domain/records.py).
     Column("seal", String(64)),
+    # Where each fact was read: a replay checks the live store against the log in place.
+    Index("ix_facts_place", "topic", "partition", "offset"),
 )
 
 replays = Table(

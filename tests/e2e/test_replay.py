@@ -1,5 +1,6 @@
-"""Audit rebuilt from offset 0 into a fresh schema equals the live projection, and a
-difference (a live row edited behind audit's back) is reported by appeal."""
+"""A replay from offset 0 finds the live projection equal to the log, checked in place with
+nothing rebuilt; a difference (a live row edited behind audit's back) makes it rebuild into
+a fresh schema and report the difference by appeal, and the owner can switch over to it."""
 
 from typing import Any
 
@@ -55,6 +56,7 @@ async def test_a_replay_from_offset_zero_equals_the_live_projection(stack: Stack
     assert replay["status"] == "equal", replay
     report = replay["report"]
     assert report["equal"] is True
+    assert report["rebuilt"] is False
     assert report["appeals"] >= 5
     assert report["live_digest"] == report["replay_digest"]
     # Every message up to the end offsets was read, but for those live audit parked too.
@@ -94,6 +96,7 @@ async def test_a_replay_reports_a_live_row_that_differs_from_the_log(stack: Stac
         replay = await _replay(client, stack)
 
     assert replay["status"] == "different"
+    assert replay["report"]["rebuilt"] is True
     assert appeal_id in replay["report"]["differing"]
     # The owner switches over to what the replay sealed: the edited rows are set right.
     owner = create_async_engine(infra.owner_url(processes.database_url(stack.audit)))

@@ -50,7 +50,7 @@ async def test_a_fact_published_twice_is_loaded_once(
         await store.copy_facts(conn, schema_name, [twice, *rows[5:]], first_seq=6)
         await store.end_bulk_load(conn, schema_name)
         assert await _shape(conn, schema_name) == made == ("p", made[1])
-        assert len(made[1]) == 4  # primary key, seq, subject, time
+        assert len(made[1]) == 5  # primary key, seq, subject, time, place
         loaded = await conn.execute(
             text(f'SELECT event_id::text, seq FROM "{schema_name}".facts ORDER BY seq')
         )

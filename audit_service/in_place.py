@@ -1,0 +1,110 @@
+"""A replay's first pass: the live store checked against the log in place, with nothing
+copied. A rebuild (replay.rebuild) stores every fact again, which on this kind of machine
+costs more than reading the log many times over; when the live store holds exactly the
+log's facts there is nothing to rebuild, and this pass proves that far more cheaply.
+
+Each record up to the end offsets is set against the live row read at its place (topic,
+partition, offset): the row's hash must be the SHA-256 of the record's bytes. A record with
+no row there must be one the live loop parked (not a fact) or a fact published twice, held
+at its earlier place in the partition; and no live row may sit at a place where the log
+has no such record. The first difference ends the pass: the replay then rebuilds (replay.run).
+
+What this pass cannot see, a live row whose hash is right but whose other columns, bytes or
+seal were edited, the comparison that follows does (comparison.compare with no rebuilt
+schema): it checks every live row against its bytes and audit's seal, as it checks a
+rebuilt one, and a row that fails makes the replay rebuild too.
+"""
+
+import hashlib
+import logging
+from typing import Any
+
+from aiokafka import TopicPartition
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from audit_service import log_reader, store
+
+log = logging.getLogger("hotline.audit.replay")
+
+
+class _Differs(Exception):
+    """The live store does not hold what the log does at some place."""
+
+
+async def holds_log(
+    engine: AsyncEngine, bootstrap: str, end_offsets: dict[str, int], replay_id: int
+) -> int | None:
+    """The number of facts the log holds below the end offsets, if the live store holds
+    each of them at its place and nothing else there; None at the first difference."""
+    # Per partition, the lowest offset not yet set against the live store: each batch's
+    # range starts there, so a place between two batches (a transaction marker) is
+    # looked at too.
+    checked_to: dict[TopicPartition, int] = {}
+    held = 0
+    try:
+        async with log_reader.reading(bootstrap, end_offsets) as batches:
+            async for batch in batches:
+                held += await _batch_held(engine, batch, checked_to)
+                async with engine.begin() as conn:
+                    await store.update_replay(conn, replay_id, facts_read=held)
+        ends = {log_reader.partition(k): end for k, end in end_offsets.items() if end > 0}
+        tails = [(tp, checked_to.get(tp, 0), end - 1) for tp, end in ends.items()]
+        async with engine.connect() as conn:
+            if await store.live_at(
+                conn, [(tp.topic, tp.partition, lo, hi) for tp, lo, hi in tails]
+            ):
+                raise _Differs("a live fact at a place past the log's last record")
+    except _Differs as difference:
+        log.info("live store differs from the log: rebuilding", extra={"reason": str(difference)})
+        return None
+    return held
+
+
+async def _batch_held(
+    engine: AsyncEngine, batch: list[Any], checked_to: dict[TopicPartition, int]
+) -> int:
+    highest: dict[TopicPartition, int] = {}
+    for record in batch:
+        tp = TopicPartition(record.topic, record.partition)
+        highest[tp] = max(highest.get(tp, -1), record.offset)
+    ranges = [(tp, checked_to.get(tp, 0), high) for tp, high in highest.items()]
+    async with engine.connect() as conn:
+        found = await store.live_at(
+            conn, [(tp.topic, tp.partition, lo, hi) for tp, lo, hi in ranges]
+        )
+    live = {(ranges[n][0], offset): hash for n, offset, hash in found}
+    if len(live) != len(found):
+        raise _Differs("two live facts at one place")
+    checked_to.update((tp, high + 1) for tp, high in highest.items())
+    held, elsewhere = 0, []
+    for record in batch:
+        hash = live.pop((TopicPartition(record.topic, record.partition), record.offset), None)
+        if hash is None:
+            elsewhere.append(record)
+        elif hash != hashlib.sha256(record.value).hexdigest():
+            raise _Differs(f"{record.topic}:{record.partition}@{record.offset}: another fact")
+        else:
+            held += 1
+    if live:
+        raise _Differs("a live fact at a place where the log holds none")
+    return held + await _held_elsewhere(engine, elsewhere)
+
+
+async def _held_elsewhere(engine: AsyncEngine, records: list[Any]) -> int:
+    """Of records with no live row at their place, those that are facts (the rest the live
+    loop parked). Each must be a fact published twice: held live, with the same hash, at an
+    earlier place in its partition, which this pass sets against the log like any other."""
+    facts = [
+        row
+        for record in records
+        if (row := log_reader.fact_row(record)) is not None and log_reader.decodes(record.value)
+    ]
+    if not facts:
+        return 0
+    async with engine.connect() as conn:
+        live = await store.live_places(conn, [row[0] for row in facts])
+    for row in facts:
+        topic, partition, offset, hash = live.get(row[0], ("", -1, -1, ""))
+        if (topic, partition, hash) != (row[11], row[12], row[8]) or offset >= row[13]:
+            raise _Differs(f"{row[11]}:{row[12]}@{row[13]}: a fact the live store lacks there")
+    return len(facts)
