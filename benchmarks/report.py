@@ -66,11 +66,13 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         (
             "audit replay facts/s",
             f"{replay['replay_facts_per_s']} ({replay['ratio']} of plain)",
-            f"plain aiokafka {replay['plain_consume_per_s']}/s; beside a live store holding"
-            f" the facts {replay['beside_live_facts_per_s']}/s"
-            f" ({replay['beside_live_ratio']} of plain); PostgreSQL alone storing them"
-            f" {replay['database_floor_facts_per_s']}/s"
-            f" ({replay['database_floor_ratio']} of plain)",
+            f"checked in place beside a live store holding the log; plain aiokafka"
+            f" {replay['plain_consume_per_s']}/s; with the comparison after it"
+            f" {replay['in_place_with_comparison_ratio']} of plain. A rebuild (a live store"
+            f" that differs): into an empty store {replay['rebuild_facts_per_s']}/s"
+            f" ({replay['rebuild_ratio']} of plain), beside the live store"
+            f" {replay['beside_live_ratio']}; PostgreSQL alone storing the rows"
+            f" {replay['database_floor_ratio']}",
             f">= 0.3 of plain: {_check(replay['ratio'] >= 0.3)}",
         ),
         (
