@@ -81,7 +81,7 @@ async def _batch_held(
         hash = live.pop((TopicPartition(record.topic, record.partition), record.offset), None)
         if hash is None:
             elsewhere.append(record)
-        elif hash != hashlib.sha256(record.value).hexdigest():
+        elif hash != hashlib.sha256(record.value or b"").hexdigest():  # None: a tombstone
             raise _Differs(f"{record.topic}:{record.partition}@{record.offset}: another fact")
         else:
             held += 1

@@ -42,12 +42,14 @@ class HeldLog:
     facts: int  # the log's records that are facts, a fact published twice counted twice
     partition: int  # of intake's topic, where the transactions below went
     aborted: int  # the place of a record in an aborted transaction there
+    tombstone: int  # the place of a record without a value there
     marker: int  # the place of the commit marker that ends that partition
 
 
 async def _transactions(partition: int, duplicate: bytes) -> None:
     """On that partition of intake's topic: an aborted record, then a committed transaction
-    holding something that is no fact (parked live) and a fact published again."""
+    holding two records that are no fact (parked live), one of them without a value, and a
+    fact published again."""
     producer = AIOKafkaProducer(
         bootstrap_servers=infra.KAFKA, transactional_id=f"in-place-{uuid.uuid4().hex[:8]}"
     )
@@ -58,6 +60,7 @@ async def _transactions(partition: int, duplicate: bytes) -> None:
         await producer.abort_transaction()
         async with producer.transaction():
             await producer.send_and_wait(INTAKE, b"not a fact", partition=partition)
+            await producer.send_and_wait(INTAKE, None, key=b"tombstone", partition=partition)
             await producer.send_and_wait(INTAKE, duplicate, partition=partition)
     finally:
         await producer.stop()
@@ -107,10 +110,11 @@ async def held_log(servers: None) -> AsyncIterator[HeldLog]:
         _, _, ends = await replay.start(runtime, infra.KAFKA)
         assert ends[f"{INTAKE}:{partition}"] == intake_end
         facts = await _fill(runtime, ends)
-        # aborted record, its marker, the two committed records, their marker
+        # aborted record, its marker, three committed records, their marker
         yield HeldLog(
-            runtime, owner, facts, partition, aborted=intake_end - 5, marker=intake_end - 1
-        )
+            runtime, owner, facts, partition, aborted=intake_end - 6,
+            tombstone=intake_end - 3, marker=intake_end - 1,
+        )  # fmt: skip
     finally:
         await runtime.dispose()
         await owner.dispose()
@@ -157,6 +161,7 @@ EDITS = {
     "moved later in its partition": f'UPDATE facts SET "offset" = :far WHERE seq = {_LAST}',
     "at an aborted record's place": _ADD_AT.replace(":offset", ":aborted"),
     "at the commit marker ending the partition": _ADD_AT.replace(":offset", ":marker"),
+    "at a record without a value": _ADD_AT.replace(":offset", ":tombstone"),
 }
 
 
@@ -168,7 +173,8 @@ async def test_a_live_store_that_differs_at_a_place_is_rebuilt(
         changed = await conn.execute(
             text(EDITS[edit]),
             {"topic": INTAKE, "partition": held_log.partition, "far": held_log.marker + 10**6,
-             "aborted": held_log.aborted, "marker": held_log.marker},
+             "aborted": held_log.aborted, "tombstone": held_log.tombstone,
+             "marker": held_log.marker},
         )  # fmt: skip
         assert changed.rowcount == 1
     _, _, ends = await replay.start(held_log.runtime, infra.KAFKA)
