@@ -5,14 +5,15 @@ log's facts there is nothing to rebuild, and this pass proves that far more chea
 
 Each record up to the end offsets is set against the live row read at its place (topic,
 partition, offset): the row's hash must be the SHA-256 of the record's bytes. A record with
-no row there must be one the live loop parked (not a fact) or a fact published twice, held
-at its earlier place in the partition; and no live row may sit at a place where the log
-has no such record. The first difference ends the pass: the replay then rebuilds (replay.run).
+no row there must be one the live loop parked (not a fact) or one repeating the event id of
+a fact held at another place (`_held_elsewhere`); and no live row may sit at a place where
+the log has no such record. The first difference ends the pass: the replay then rebuilds
+(replay.run).
 
 What this pass cannot see, a live row whose hash is right but whose other columns, bytes or
-seal were edited, the comparison that follows does (comparison.compare with no rebuilt
-schema): it checks every live row against its bytes and audit's seal, as it checks a
-rebuilt one, and a row that fails makes the replay rebuild too.
+seal were edited, the comparison that follows does (comparison.compare_in_place): it checks
+every live row against its bytes and audit's seal, as it checks a rebuilt one, and a row
+that fails makes the replay rebuild too.
 """
 
 import hashlib
@@ -40,14 +41,14 @@ async def holds_log(
     # range starts there, so a place between two batches (a transaction marker) is
     # looked at too.
     checked_to: dict[TopicPartition, int] = {}
+    ends = {log_reader.partition(k): end for k, end in end_offsets.items() if end > 0}
     held = 0
     try:
         async with log_reader.reading(bootstrap, end_offsets) as batches:
             async for batch in batches:
-                held += await _batch_held(engine, batch, checked_to)
+                held += await _batch_held(engine, batch, checked_to, ends)
                 async with engine.begin() as conn:
                     await store.update_replay(conn, replay_id, facts_read=held)
-        ends = {log_reader.partition(k): end for k, end in end_offsets.items() if end > 0}
         tails = [(tp, checked_to.get(tp, 0), end - 1) for tp, end in ends.items()]
         async with engine.connect() as conn:
             if await store.live_at(
@@ -61,7 +62,10 @@ async def holds_log(
 
 
 async def _batch_held(
-    engine: AsyncEngine, batch: list[Any], checked_to: dict[TopicPartition, int]
+    engine: AsyncEngine,
+    batch: list[Any],
+    checked_to: dict[TopicPartition, int],
+    ends: dict[TopicPartition, int],
 ) -> int:
     highest: dict[TopicPartition, int] = {}
     for record in batch:
@@ -87,13 +91,18 @@ async def _batch_held(
             held += 1
     if live:
         raise _Differs("a live fact at a place where the log holds none")
-    return held + await _held_elsewhere(engine, elsewhere)
+    return held + await _held_elsewhere(engine, elsewhere, ends)
 
 
-async def _held_elsewhere(engine: AsyncEngine, records: list[Any]) -> int:
+async def _held_elsewhere(
+    engine: AsyncEngine, records: list[Any], ends: dict[TopicPartition, int]
+) -> int:
     """Of records with no live row at their place, those that are facts (the rest the live
-    loop parked). Each must be a fact published twice: held live, with the same hash, at an
-    earlier place in its partition, which this pass sets against the log like any other."""
+    loop parked). Each must repeat an event id the live store holds at another place the
+    log covers (whose record this pass sets against the live row like any other), earlier
+    in the same partition: a fact published twice, or its id reused. The live loop and a
+    rebuild both keep the first read of an id (which, between partitions, is whichever was
+    read first)."""
     facts = [
         row
         for record in records
@@ -104,7 +113,9 @@ async def _held_elsewhere(engine: AsyncEngine, records: list[Any]) -> int:
     async with engine.connect() as conn:
         live = await store.live_places(conn, [row[0] for row in facts])
     for row in facts:
-        topic, partition, offset, hash = live.get(row[0], ("", -1, -1, ""))
-        if (topic, partition, hash) != (row[11], row[12], row[8]) or offset >= row[13]:
-            raise _Differs(f"{row[11]}:{row[12]}@{row[13]}: a fact the live store lacks there")
+        topic, partition, offset, _ = live.get(row[0], ("", -1, -1, ""))
+        held_at = TopicPartition(topic, partition)
+        earlier = held_at != (row[11], row[12]) or offset < row[13]
+        if not (0 <= offset < ends.get(held_at, 0) and earlier):
+            raise _Differs(f"{row[11]}:{row[12]}@{row[13]}: a fact the live store lacks")
     return len(facts)

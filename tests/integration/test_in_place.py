@@ -4,6 +4,7 @@ and a fact published twice included; and each way the live store can differ from
 at a place (a row lost, another hash, a row moved, a row where the log holds no fact) sends
 the replay to a rebuild, which reports the difference."""
 
+import json
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -19,19 +20,21 @@ from audit_service import switch_over as switching
 from audit_service.main import MIGRATIONS as AUDIT_MIGRATIONS
 from audit_service.store.replays import rebuilt_count
 from shared import envelope, topics
+from shared.runtime import kafka
 from shared.runtime.consumer import Delivery
 from tests.support import histories, infra
 
 pytestmark = pytest.mark.integration
 
 INTAKE = topics.BY_SOURCE["intake"]
-_LAST = "(SELECT max(seq) FROM facts WHERE topic = :topic AND partition = :partition)"
-# A live row added at a place: a copy of the last intake row under a new event id.
+_LAST = "(SELECT max(seq) FROM facts WHERE topic = :topic)"
+# A live row added at a place on the partition the transactions went to: a copy of the
+# last intake row under a new event id.
 _ADD_AT = (
     "INSERT INTO facts (event_id, source, type, subject, version, time, actor, causation_id, "
     'hash, prev_hash, body, topic, partition, "offset", seal) '
     "SELECT gen_random_uuid(), source, type, subject, version, time, actor, causation_id, "
-    f"hash, prev_hash, body, topic, partition, :offset, seal FROM facts WHERE seq = {_LAST}"
+    f"hash, prev_hash, body, topic, :partition, :offset, seal FROM facts WHERE seq = {_LAST}"
 )
 
 
@@ -46,22 +49,27 @@ class HeldLog:
     marker: int  # the place of the commit marker that ends that partition
 
 
-async def _transactions(partition: int, duplicate: bytes) -> None:
+async def _transactions(partition: int, other: int, fact: bytes) -> None:
     """On that partition of intake's topic: an aborted record, then a committed transaction
-    holding two records that are no fact (parked live), one of them without a value, and a
-    fact published again."""
+    holding two records that are no fact (parked live), one of them without a value, the
+    fact published again and its id reused for other content; and the fact published once
+    more on another partition. The live loop and a rebuild keep an id's first read."""
+    reused = json.dumps({**json.loads(fact), "actor": "operator:someone-else"}).encode()
     producer = AIOKafkaProducer(
         bootstrap_servers=infra.KAFKA, transactional_id=f"in-place-{uuid.uuid4().hex[:8]}"
     )
     await producer.start()
     try:
+        async with producer.transaction():
+            await producer.send_and_wait(INTAKE, fact, partition=other)
         await producer.begin_transaction()
         await producer.send_and_wait(INTAKE, b"aborted", partition=partition)
         await producer.abort_transaction()
         async with producer.transaction():
             await producer.send_and_wait(INTAKE, b"not a fact", partition=partition)
             await producer.send_and_wait(INTAKE, None, key=b"tombstone", partition=partition)
-            await producer.send_and_wait(INTAKE, duplicate, partition=partition)
+            await producer.send_and_wait(INTAKE, fact, partition=partition)
+            await producer.send_and_wait(INTAKE, reused, partition=partition)
     finally:
         await producer.stop()
 
@@ -102,7 +110,8 @@ async def held_log(servers: None) -> AsyncIterator[HeldLog]:
     await histories.produce(3)
     before = {f"{t}:{p}": end for (t, p), end in (await infra.end_offsets(topics.ALL)).items()}
     partition, fact = await _first_intake_fact(before)
-    await _transactions(partition, fact)
+    count = len(await kafka.partitions(infra.KAFKA, [INTAKE]))
+    await _transactions(partition, (partition + 1) % count, fact)
     intake_end = (await infra.end_offsets([INTAKE]))[(INTAKE, partition)]
     url = await infra.fresh_database("t_in_place", AUDIT_MIGRATIONS)
     runtime, owner = create_async_engine(url), create_async_engine(infra.owner_url(url))
@@ -110,10 +119,10 @@ async def held_log(servers: None) -> AsyncIterator[HeldLog]:
         _, _, ends = await replay.start(runtime, infra.KAFKA)
         assert ends[f"{INTAKE}:{partition}"] == intake_end
         facts = await _fill(runtime, ends)
-        # aborted record, its marker, three committed records, their marker
+        # aborted record, its marker, four committed records, their marker
         yield HeldLog(
-            runtime, owner, facts, partition, aborted=intake_end - 6,
-            tombstone=intake_end - 3, marker=intake_end - 1,
+            runtime, owner, facts, partition, aborted=intake_end - 7,
+            tombstone=intake_end - 4, marker=intake_end - 1,
         )  # fmt: skip
     finally:
         await runtime.dispose()
