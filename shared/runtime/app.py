@@ -10,6 +10,7 @@ import contextlib
 import gc
 from collections.abc import AsyncIterator, Callable, Coroutine, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, Generic
 
@@ -24,6 +25,7 @@ from shared.runtime import (
     faults,
     health,
     http,
+    idempotency,
     kafka,
     logs,
     openapi,
@@ -31,6 +33,7 @@ from shared.runtime import (
     problems,
     ratelimit,
     selfcheck,
+    timers,
     trace_provider,
     tracing,
 )
@@ -43,6 +46,7 @@ from shared.runtime.outbox import OutboxRelay
 from shared.runtime.running import Runtime, SettingsT
 
 YOUNG_COLLECTION_THRESHOLD = 10_000  # net allocations between young collections (default 700)
+IDEMPOTENCY_SWEEP_BATCH = 5_000
 BackgroundTask = Callable[[Runtime[SettingsT]], Coroutine[Any, Any, None]]
 
 
@@ -182,11 +186,25 @@ async def _start(spec: ServiceSpec[SettingsT]) -> Runtime[SettingsT]:
         )
         runtime.tasks.append(asyncio.create_task(runtime.loop.run(runtime.stopping)))
     runtime.tasks.extend(asyncio.create_task(task(runtime)) for task in spec.background)
+    runtime.tasks.append(asyncio.create_task(_forget_idempotency_keys(runtime)))
     check = selfcheck.SelfCheck(settings.service_name)
     runtime.tasks.append(
         asyncio.create_task(check.run(runtime, settings.chain_check_interval_seconds))
     )
     return runtime
+
+
+async def _forget_idempotency_keys(runtime: Runtime[Any]) -> None:
+    retention = timedelta(hours=runtime.settings.idempotency_retention_hours)
+
+    async def sweep(db: Database, now: datetime) -> int:
+        return await idempotency.sweep_expired(
+            db, now, retention=retention, batch=IDEMPOTENCY_SWEEP_BATCH
+        )
+
+    await timers.every(
+        runtime, sweep, interval_seconds=300, batch=IDEMPOTENCY_SWEEP_BATCH, name="idempotency"
+    )
 
 
 async def _stop(runtime: Runtime[Any]) -> None:

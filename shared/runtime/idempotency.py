@@ -1,16 +1,23 @@
 """Idempotency-Key records: a retried POST gets the first response, a reused key with another
-body gets 422. The record is written in the transaction that performs the request."""
+body gets 422. The record is written in the transaction that performs the request.
+
+A record is kept for the service's retention (HOTLINE_IDEMPOTENCY_RETENTION_HOURS, a day by
+default, as long as clients are told to retry) and then deleted by `sweep_expired`: its
+fingerprint is a hash of the request's body, citizens' names and words included, and the
+response it keeps answers nobody once the client has stopped retrying.
+"""
 
 import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import Header
 
 from shared.envelope import canonical_json
-from shared.runtime.database import Action, Transactions
+from shared.runtime.database import Action, Database, Transactions
 from shared.runtime.eventstore import Tx
 from shared.runtime.problems import Problem, field_error
 
@@ -98,3 +105,18 @@ async def run_once(
         return response
 
     return await transactions.run(once)
+
+
+# Old records first, a batch at a time (ix_idempotency_keys_created_at); SKIP LOCKED leaves
+# a row another replica's sweep is deleting, and a claim still open is never old.
+_EXPIRED = """
+    DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(
+        SELECT ctid FROM idempotency_keys WHERE created_at < $1
+        ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED))"""
+
+
+async def sweep_expired(db: Database, now: datetime, *, retention: timedelta, batch: int) -> int:
+    """Delete up to `batch` records older than `retention`; returns how many."""
+    async with db.transaction() as tx:
+        status = await tx.driver.execute(_EXPIRED, now - retention, batch)
+    return int(status.split()[-1])

@@ -84,6 +84,8 @@ idempotency_keys = Table(
     Column("response", JSONB, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("scope", "key"),
+    # What the retention sweep deletes first (idempotency.sweep_expired).
+    Index("ix_idempotency_keys_created_at", "created_at"),
 )
 
 

@@ -92,6 +92,10 @@ class ServiceSettings(BaseSettings):
     rate_limit_anonymous: str = "60/minute"
     rate_limit_open311_post: str = "120/minute"
     rate_limit_token_failures: str = "20/minute"
+    # How long an Idempotency-Key is remembered: a retry within it answers the first request,
+    # after it the record (a hash of the body, the response) is deleted
+    # (shared/runtime/idempotency.py). Clients are told to retry within a day.
+    idempotency_retention_hours: float = Field(default=24.0, gt=0, le=24 * 365)
     # How often the service re-checks a slice of its own history (shared/runtime/selfcheck.py).
     chain_check_interval_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
     # Names a crash point (shared.runtime.faults) where the process SIGKILLs itself once;

@@ -3,6 +3,7 @@
 import asyncio
 import itertools
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 from uuid import uuid4
 
@@ -208,6 +209,42 @@ async def test_a_held_insert_that_fails_is_not_taken_for_a_lost_race(db: Databas
         await append_beside_a_duplicate()
     async with db.transaction() as tx:
         assert await tx.load(r.subject) == []
+
+
+async def test_an_idempotency_key_is_forgotten_after_the_retention(db: Database) -> None:
+    """A record older than the retention is deleted (its body's hash, its response); a retry
+    within it still answers the first request, and one after it is a new request."""
+    effects: list[str] = []
+
+    async def create(tx: Tx) -> idempotency.StoredResponse:
+        effects.append(f"effect-{len(effects)}")
+        return idempotency.StoredResponse(201, {"effect": effects[-1]})
+
+    async def request(key: str) -> dict[str, Any]:
+        answer = await idempotency.run_once(
+            db, scope="test", key=key, request_body=lambda: {"phone": "13800000000"}, action=create
+        )
+        return answer.body
+
+    await request("old")
+    await request("recent")
+    async with db.transaction() as tx:
+        await tx.driver.execute(
+            "UPDATE idempotency_keys SET created_at = created_at - interval '25 hours' "
+            "WHERE key = 'old'"
+        )
+        now = await tx.driver.fetchval("SELECT now()")
+        indexes = await tx.driver.fetch(
+            "SELECT indexname FROM pg_indexes WHERE tablename = 'idempotency_keys'"
+        )
+    assert "ix_idempotency_keys_created_at" in {row[0] for row in indexes}
+    day = timedelta(hours=24)
+
+    assert await idempotency.sweep_expired(db, now, retention=day, batch=10) == 1
+    assert await idempotency.sweep_expired(db, now, retention=day, batch=10) == 0
+    assert await request("recent") == {"effect": "effect-1"}  # within it: the first answer
+    assert await request("old") == {"effect": "effect-2"}  # after it: done again
+    assert len(effects) == 3
 
 
 async def test_racing_requests_with_one_idempotency_key_have_one_effect(db: Database) -> None:

@@ -75,3 +75,35 @@ async def test_a_database_at_or_past_the_head_is_applied_one_behind_it_is_not(
                 await migrations.applied(conn, directory)
     finally:
         await engine.dispose()
+
+
+async def _indexes(url: str) -> set[str]:
+    engine = create_async_engine(url)
+    try:
+        async with engine.connect() as conn:
+            found = await conn.exec_driver_sql("SELECT indexname FROM pg_indexes")
+            return {str(row[0]) for row in found}
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize(
+    ("name", "revision", "index"),
+    [
+        *((name, "-1", "ix_idempotency_keys_created_at") for name in SERVICES),
+        ("audit", "audit_rest_0012", "ix_facts_place"),
+    ],
+)
+async def test_an_index_built_concurrently_is_built_on_a_database_that_lacks_it(
+    servers: None, name: str, revision: str, index: str
+) -> None:
+    """The revisions that index a table outside the migration's transaction (so a large
+    table keeps taking writes) drop the index going down and build it going up."""
+    directory = SERVICES[name].migrations
+    url = infra.owner_url(await infra.fresh_database(f"t_{name}", directory))
+    config = migrations.alembic_config(directory, url)
+    assert index in await _indexes(url)
+    await asyncio.to_thread(command.downgrade, config, revision)
+    assert index not in await _indexes(url)
+    await asyncio.to_thread(command.upgrade, config, "head")
+    assert index in await _indexes(url)
