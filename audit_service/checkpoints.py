@@ -108,7 +108,9 @@ async def create(
         if latest is not None:
             await _extends(conn, latest, size, new_root)
         statement, signature = signing.sign(key, size=size, root=new_root.hex(), now=now)
-        await store.remember_key(conn, statement.key_id, signing.public_pem(key.public_key()))
+        pem = signing.public_pem(key.public_key())
+        seal = records.key_seal(sealing.key(), key_id=statement.key_id, public_key=pem)
+        await store.remember_key(conn, statement.key_id, pem, seal)
         await store.save_checkpoint(
             conn,
             {

@@ -74,6 +74,14 @@ def replay_seal(
     return hmac.digest(key, message, "sha256").hex()
 
 
+def key_seal(key: bytes, *, key_id: str, public_key: str) -> str:
+    """HMAC-SHA256 over a checkpoint signing key audit recorded using. The runtime role may
+    add rows to `signing_keys`, and verifiers take their keys from what audit serves, so
+    audit serves only a key it sealed itself (routes/proofs.py)."""
+    message = envelope.canonical_json(["signing_key", key_id, public_key])
+    return hmac.digest(key, message, "sha256").hex()
+
+
 def seals(
     key: bytes, rows: Iterable[tuple[str, str, str, int, int, int]], ingested_at: datetime
 ) -> list[str]:

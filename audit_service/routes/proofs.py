@@ -3,20 +3,23 @@ key alone (docs/receipts.md). Reading them needs no token: roots, hashes and pos
 public by design, carry no personal data, and are published to Kafka besides; making one
 needs audit:replay."""
 
+import hmac
+import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
-from audit_service import checkpoints, publication, store, views, views_admin
-from audit_service.domain import signing
+from audit_service import checkpoints, publication, sealing, store, views, views_admin
+from audit_service.domain import records, signing
 from audit_service.routes.deps import AuditRuntime
 from shared.runtime.auth import Principal, require
 from shared.runtime.openapi import problems
 from shared.runtime.pagination import LINK_HEADER, CursorQuery, LimitQuery, Page, decode, page
 from shared.runtime.problems import Problem, invalid_field, not_found
 
+log = logging.getLogger("hotline.audit.proofs")
 router = APIRouter(prefix="/v1", tags=["audit proofs"])
 _PAGED: dict[int | str, dict[str, Any]] = {200: {"description": "One page", "headers": LINK_HEADER}}
 LARGEST = 2**63 - 1  # PostgreSQL's bigint
@@ -39,10 +42,24 @@ async def public_key(runtime: AuditRuntime) -> views_admin.PublicKeys:
     needs to check a checkpoint, a receipt or a proof offline (`hotline audit verify`)."""
     current = _key(signing.public_pem(runtime.settings.signing_key().public_key()))
     async with runtime.engine.connect() as conn:
-        used = [_key(row["public_key"]) for row in await store.known_keys(conn)]
+        recorded = await store.known_keys(conn)
+    used = [_key(row["public_key"]) for row in recorded if _sealed(row)]
     if current.key_id not in {k.key_id for k in used}:
         used.append(current)
     return views_admin.PublicKeys(current=current, keys=used)
+
+
+def _sealed(row: dict[str, Any]) -> bool:
+    """Whether audit recorded this key itself: the runtime role may add rows to the table,
+    so a key without audit's seal (added behind its back, or recorded before keys were
+    sealed) is not handed to verifiers as audit's."""
+    expected = records.key_seal(
+        sealing.key(), key_id=str(row["key_id"]), public_key=str(row["public_key"])
+    )
+    if row["seal"] is not None and hmac.compare_digest(expected, str(row["seal"])):
+        return True
+    log.warning("signing key not sealed by audit: not served", extra={"key_id": row["key_id"]})
+    return False
 
 
 @router.post(

@@ -52,10 +52,10 @@ async def get_checkpoint(conn: AsyncConnection, size: int | None) -> dict[str, A
     return None if row is None else dict(row._mapping)
 
 
-async def remember_key(conn: AsyncConnection, key_id: str, public_pem: str) -> None:
+async def remember_key(conn: AsyncConnection, key_id: str, public_pem: str, seal: str) -> None:
     await conn.execute(
         insert(signing_keys)
-        .values(key_id=key_id, public_key=public_pem)
+        .values(key_id=key_id, public_key=public_pem, seal=seal)
         .on_conflict_do_nothing(index_elements=["key_id"])
     )
 

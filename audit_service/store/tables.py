@@ -115,6 +115,7 @@ signing_keys = Table(
     Column("key_id", String(16), primary_key=True),
     Column("public_key", Text, nullable=False),  # PEM
     Column("first_used_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("seal", String(64)),  # domain/records.key_seal; NULL for a key recorded before
     schema="public",
 )
 

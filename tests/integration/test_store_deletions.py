@@ -8,12 +8,14 @@ from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit_service import checkpoints, handlers, store
 from audit_service.domain import findings, merkle, proofs, signing
+from audit_service.routes import proofs as proofs_routes
 from audit_service.store import tree
 from audit_service.verification import FactCheck, StoreCheck
 from shared import envelope, topics
@@ -260,3 +262,34 @@ async def test_a_fact_moved_off_its_appeal_is_still_named_by_the_tree(
         assert await tree.unlisted_leaves(conn, other, theirs) == []
     assert moved.id not in listed
     assert (leaf.event_id, leaf.subject) == (moved.id, mine)
+
+
+async def test_only_keys_audit_sealed_are_served_to_verifiers(
+    audit: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """The runtime role may add rows to `signing_keys`; verifiers pick the key a checkpoint
+    names from what audit serves, so a key added behind audit's back must not be served."""
+    runtime, _ = audit
+    _, publish = _publisher()
+    earlier, now = signing.DEVELOPMENT_KEY, datetime(2026, 5, 1, tzinfo=UTC)
+    async with runtime.begin() as conn:
+        await store.add_facts(conn, [store.fact_row(d) for d in _deliveries(1)[0]])
+    assert await checkpoints.create(runtime, earlier, publish=publish, now=now) is not None
+    forged = [Ed25519PrivateKey.generate().public_key() for _ in range(2)]
+    async with runtime.begin() as conn:
+        for key, seal in zip(forged, (None, "0" * 64), strict=True):
+            await conn.execute(
+                text("INSERT INTO signing_keys (key_id, public_key, seal) VALUES (:k, :p, :s)"),
+                {"k": signing.key_id(key), "p": signing.public_pem(key), "s": seal},
+            )
+    current = Ed25519PrivateKey.generate()  # rotated since: configured, not yet recorded
+    audit_runtime: Any = SimpleNamespace(
+        engine=runtime, settings=SimpleNamespace(signing_key=lambda: current)
+    )
+    served = await proofs_routes.public_key(audit_runtime)
+
+    assert served.current.key_id == signing.key_id(current.public_key())
+    assert [k.key_id for k in served.keys] == [
+        signing.key_id(earlier.public_key()),
+        signing.key_id(current.public_key()),
+    ]
