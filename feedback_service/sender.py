@@ -10,6 +10,7 @@ receiver deduplicates by `webhook-id`, which stays the same on every attempt.
 
 import asyncio
 import functools
+import json
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,6 +19,7 @@ import httpx
 
 from feedback_service import commands, leadership, notify, targets, webhooks
 from feedback_service.settings import FeedbackSettings
+from feedback_service.store import leadership as lstore
 from feedback_service.store import notifications as nstore
 from shared import personal_data
 from shared.runtime import logs, metrics, tracing
@@ -120,11 +122,16 @@ async def sweep(db: Database, now: datetime, *, settings: FeedbackSettings) -> i
     lease = now + timedelta(seconds=settings.webhook_timeout_seconds * 2 + 5)
     async with db.transaction() as tx:
         due = await nstore.claim_due(tx, now=now, lease_until=lease, limit=BATCH)
+        # Each leadership channel signs with its own secret, as it stands now.
+        leaders = await lstore.channel_secrets(
+            tx, (_department(d) for d in due if d["kind"] == leadership.KIND)
+        )
     if not due:
         return 0
     channel_secret = settings.channel_secret()
     cancelled = (None, CANCELLED)
     unsigned = (None, "no HOTLINE_CITIZEN_CHANNEL_SECRET is configured")
+    no_channel = (None, "the department's leadership channel was removed or has no secret")
 
     try:
         keys = await _citizen_keys(settings, due)
@@ -134,9 +141,10 @@ async def sweep(db: Database, now: datetime, *, settings: FeedbackSettings) -> i
 
     async def send(client: httpx.AsyncClient, d: dict[str, Any]) -> Attempt:
         if d["kind"] == leadership.KIND:
-            if not channel_secret:
-                return unsigned
-            return await _post(client, d, channel_secret, now, settings=settings)
+            secret = leaders.get(_department(d))
+            if secret is None:
+                return no_channel
+            return await _post(client, d, secret, now, settings=settings)
         if d["subscription_id"] is None:
             if not channel_secret:
                 return unsigned
@@ -166,6 +174,10 @@ async def sweep(db: Database, now: datetime, *, settings: FeedbackSettings) -> i
         outcome = await commands.retrying(functools.partial(record, leased_until=lease))
         metrics.WEBHOOK_DELIVERIES.labels("feedback", outcome).inc()
     return len(due)
+
+
+def _department(delivery: dict[str, Any]) -> str:
+    return str(json.loads(delivery["body"])["department"])
 
 
 async def _record(

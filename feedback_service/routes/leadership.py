@@ -6,8 +6,9 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request, Response
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict
+from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field
 
+from feedback_service import webhooks
 from feedback_service.routes.deps import PAGED, FeedbackRuntime, Limit, webhook_target
 from feedback_service.store import leadership as store
 from shared.runtime import pagination
@@ -33,20 +34,26 @@ class LeadershipChannel(BaseModel):
     published_at: datetime
 
 
+class PublishedChannel(LeadershipChannel):
+    secret: str = Field(description="the channel's signing secret (`whsec_…`), shown this once")
+
+
 @router.put("/departments/{department}/leadership-channel")
 async def publish_channel(
     department: Department, body: ChannelRequest, runtime: FeedbackRuntime, caller: Admin
-) -> LeadershipChannel:
-    """Set where the department's escalations are notified (Standard Webhooks POSTs, signed
-    with the city's channel secret). Production takes https URLs at public addresses only,
-    checked now and before each send, as for partners' subscriptions."""
+) -> PublishedChannel:
+    """Set where the department's escalations are notified: Standard Webhooks POSTs, signed
+    with a secret of the channel's own, made now and shown this once (publishing again makes
+    a new one; notices not yet sent are then signed with it). Production takes https URLs at
+    public addresses only, checked now and before each send, as for partners' subscriptions."""
     settings = runtime.settings
     await webhook_target(body.url, settings)
-    channel = LeadershipChannel(
+    channel = PublishedChannel(
         department=department,
         url=str(body.url),
         published_by=caller.actor,
         published_at=datetime.now(UTC),
+        secret=webhooks.new_secret(),
     )
     async with runtime.db.transaction() as tx:
         await store.publish(
@@ -55,6 +62,7 @@ async def publish_channel(
             url=channel.url,
             actor=channel.published_by,
             now=channel.published_at,
+            secret=channel.secret,
         )
     return channel
 
@@ -83,7 +91,7 @@ async def list_channels(
     async with runtime.db.transaction() as tx:
         rows = await store.list_channels(tx, after=after, limit=limit + 1)
     return pagination.page(
-        [LeadershipChannel.model_validate(r) for r in rows],
+        [LeadershipChannel.model_validate(r) for r in rows],  # the secrets not shown
         limit=limit,
         key=lambda c: (c.department,),
         request=request,

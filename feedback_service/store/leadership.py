@@ -1,5 +1,6 @@
 """The departments' leadership channels: SQL only."""
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -16,8 +17,10 @@ async def channel_url(tx: Tx, department: str) -> str | None:
     )
 
 
-async def publish(tx: Tx, *, department: str, url: str, actor: str, now: datetime) -> None:
-    values = {"url": url, "published_by": actor, "published_at": now}
+async def publish(
+    tx: Tx, *, department: str, url: str, actor: str, now: datetime, secret: str
+) -> None:
+    values = {"url": url, "published_by": actor, "published_at": now, "secret": secret}
     stmt = insert(leadership_channels).values(department=department, **values)
     await tx.conn.execute(stmt.on_conflict_do_update(index_elements=["department"], set_=values))
 
@@ -34,3 +37,17 @@ async def list_channels(tx: Tx, *, after: str | None, limit: int) -> list[dict[s
     if after is not None:
         query = query.where(leadership_channels.c.department > after)
     return [dict(r._mapping) for r in await tx.conn.execute(query)]
+
+
+async def channel_secrets(tx: Tx, departments: Iterable[str]) -> dict[str, str]:
+    """Each of these departments' channel secret, where its channel has one."""
+    wanted = sorted(set(departments))
+    if not wanted:
+        return {}
+    rows = await tx.conn.execute(
+        select(leadership_channels.c.department, leadership_channels.c.secret).where(
+            leadership_channels.c.department.in_(wanted),
+            leadership_channels.c.secret.is_not(None),
+        )
+    )
+    return {row.department: row.secret for row in rows}

@@ -141,4 +141,6 @@ leadership_channels = Table(
     Column("url", String(2000), nullable=False),
     Column("published_by", String(200), nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=False),
+    # The channel's own `whsec_` signing secret (NULL: published before channels had one).
+    Column("secret", String(200)),
 )

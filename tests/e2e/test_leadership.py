@@ -82,11 +82,14 @@ async def test_an_escalation_reaches_the_leadership_and_a_failure_is_a_fact(
     async with httpx.AsyncClient(timeout=10) as client:
         # The centre publishes each department's channel; a department may not.
         channels = f"{stack.feedback.url}/v1/departments/{{}}/leadership-channel"
+        secrets: dict[str, str] = {}
         for department, receiver in (("water", water_leaders), ("housing", housing_leaders)):
             published = await client.put(
                 channels.format(department), json={"url": receiver.url}, headers=OPERATOR_HEADERS
             )
             assert published.status_code == 200, published.text
+            secrets[department] = published.json()["secret"]  # each channel its own
+        assert secrets["water"] != secrets["housing"]
         not_a_url = await client.put(
             channels.format("water"), json={"url": "not a url"}, headers=OPERATOR_HEADERS
         )
@@ -100,6 +103,7 @@ async def test_an_escalation_reaches_the_leadership_and_a_failure_is_a_fact(
         listed_channels = await client.get(
             f"{stack.feedback.url}/v1/leadership-channels", headers=OPERATOR_HEADERS
         )
+        assert all("secret" not in c for c in listed_channels.json()["items"])  # shown once
         assert [(c["department"], c["url"]) for c in listed_channels.json()["items"]] == [
             ("housing", housing_leaders.url),
             ("water", water_leaders.url),
@@ -137,7 +141,10 @@ async def test_an_escalation_reaches_the_leadership_and_a_failure_is_a_fact(
 
         # earlier modules' appeals, read again from offset 0, may notify too: this one's only
         [received] = [r for r in water_leaders.unique.values() if _about(r, orders.appeal_id)]
-        assert signed_by(received, DEV_CHANNEL_SECRET)
+        assert signed_by(received, secrets["water"])
+        # not with the citizens' channel secret, nor another department's channel's
+        assert not signed_by(received, DEV_CHANNEL_SECRET)
+        assert not signed_by(received, secrets["housing"])
         assert (
             received.headers["webhook-id"]
             == f"msg_{notified['data']['delivery_id'].replace('-', '')}"
