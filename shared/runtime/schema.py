@@ -1,6 +1,7 @@
 """Tables the runtime owns in every service's database: events (the outbox), inbox, parking,
 idempotency. Each service's first migration creates them (see create_runtime_tables)."""
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import (
@@ -96,3 +97,28 @@ def create_runtime_tables(op: Any) -> None:
 
 def drop_runtime_tables(op: Any) -> None:
     metadata.drop_all(op.get_bind())
+
+
+def create_index_concurrently(op: Any, name: str, table: str, columns: Sequence[str]) -> None:
+    """Build an index without blocking writes to the table (op is alembic.op): outside the
+    migration's transaction, CONCURRENTLY. A build that failed or was cancelled leaves the
+    index INVALID (present but never used), so one found invalid is dropped and built again;
+    a database whose first revision made it already (from `metadata`) keeps it."""
+    with op.get_context().autocommit_block():
+        invalid = op.get_bind().scalar(
+            text(
+                "SELECT NOT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE c.relname = :name AND pg_table_is_visible(c.oid)"
+            ),
+            {"name": name},
+        )
+        if invalid:
+            op.drop_index(name, table_name=table, postgresql_concurrently=True)
+        op.create_index(
+            name, table, list(columns), postgresql_concurrently=True, if_not_exists=True
+        )
+
+
+def drop_index_concurrently(op: Any, name: str, table: str) -> None:
+    with op.get_context().autocommit_block():
+        op.drop_index(name, table_name=table, postgresql_concurrently=True)

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from alembic import command
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -88,15 +89,14 @@ async def _indexes(url: str) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    ("name", "revision", "index"),
+    ("name", "building", "index"),
     [
-        *((name, "-1", "ix_idempotency_keys_created_at") for name in SERVICES if name != "audit"),
-        ("audit", "audit_rest_0013", "ix_idempotency_keys_created_at"),
-        ("audit", "audit_rest_0012", "ix_facts_place"),
+        *((name, "idempotency_0001", "ix_idempotency_keys_created_at") for name in SERVICES),
+        ("audit", "audit_rest_0013", "ix_facts_place"),
     ],
 )
 async def test_an_index_built_concurrently_is_built_on_a_database_that_lacks_it(
-    servers: None, name: str, revision: str, index: str
+    servers: None, name: str, building: str, index: str
 ) -> None:
     """The revisions that index a table outside the migration's transaction (so a large
     table keeps taking writes) drop the index going down and build it going up."""
@@ -104,7 +104,37 @@ async def test_an_index_built_concurrently_is_built_on_a_database_that_lacks_it(
     url = infra.owner_url(await infra.fresh_database(f"t_{name}", directory))
     config = migrations.alembic_config(directory, url)
     assert index in await _indexes(url)
-    await asyncio.to_thread(command.downgrade, config, revision)
+    before = ScriptDirectory(str(directory)).get_revision(building).down_revision
+    assert isinstance(before, str)
+    await asyncio.to_thread(command.downgrade, config, before)
     assert index not in await _indexes(url)
     await asyncio.to_thread(command.upgrade, config, "head")
     assert index in await _indexes(url)
+
+
+async def test_an_index_left_invalid_by_a_failed_build_is_built_again(servers: None) -> None:
+    """A concurrent build that failed or was cancelled leaves the index INVALID, present but
+    never used: the revision run again must rebuild it, not skip it as existing."""
+    directory = SERVICES["audit"].migrations
+    url = infra.owner_url(await infra.fresh_database("t_invalid", directory))
+    engine = create_async_engine(url)
+    valid = (
+        "SELECT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        "WHERE c.relname = 'ix_facts_place'"
+    )
+    try:
+        async with engine.begin() as conn:
+            await conn.exec_driver_sql(
+                "UPDATE pg_index SET indisvalid = false WHERE indexrelid = "
+                "'ix_facts_place'::regclass"
+            )
+            await conn.exec_driver_sql("UPDATE alembic_version SET version_num = 'audit_rest_0012'")
+        async with engine.connect() as conn:
+            assert await conn.scalar(text(valid)) is False
+        await asyncio.to_thread(
+            command.upgrade, migrations.alembic_config(directory, url), "audit_rest_0013"
+        )
+        async with engine.connect() as conn:
+            assert await conn.scalar(text(valid)) is True
+    finally:
+        await engine.dispose()

@@ -1,12 +1,14 @@
 """An index on when each Idempotency-Key was recorded: the records are deleted after the
-service's retention (shared/runtime/idempotency.py), oldest first. Built concurrently, so
-requests keep claiming keys while a large table is indexed.
+service's retention (shared/runtime/idempotency.py), oldest first. Built concurrently
+(shared/runtime/schema.py), so requests keep claiming keys while a large table is indexed.
 
 Revision ID: idempotency_0001
 Revises: audit_rest_0013
 """
 
 from alembic import op
+
+from shared.runtime.schema import create_index_concurrently, drop_index_concurrently
 
 revision = "idempotency_0001"
 down_revision = "audit_rest_0013"
@@ -15,20 +17,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.get_context().autocommit_block():
-        op.create_index(
-            "ix_idempotency_keys_created_at",
-            "idempotency_keys",
-            ["created_at"],
-            postgresql_concurrently=True,
-            if_not_exists=True,  # a database created since has it from its first revision
-        )
+    create_index_concurrently(
+        op, "ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"]
+    )
 
 
 def downgrade() -> None:
-    with op.get_context().autocommit_block():
-        op.drop_index(
-            "ix_idempotency_keys_created_at",
-            table_name="idempotency_keys",
-            postgresql_concurrently=True,
-        )
+    drop_index_concurrently(op, "ix_idempotency_keys_created_at", "idempotency_keys")
