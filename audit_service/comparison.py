@@ -18,6 +18,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from audit_service import domain, store
+from shared import events
 
 LISTED = 100
 
@@ -101,19 +102,23 @@ async def compare(
 
 
 async def compare_in_place(
-    engine: AsyncEngine, end_offsets: dict[str, int]
+    engine: AsyncEngine, end_offsets: dict[str, int], *, rows: int
 ) -> dict[str, Any] | None:
-    """`compare`'s report for a live store found holding the log's facts at their places,
-    or None at the first live row that fails its check (the replay then rebuilds)."""
-    total, broken, appeals = domain.OverallDigest(), _Tally(), 0
+    """`compare`'s report for a live store found holding the log's facts at their places in
+    `rows` rows, or None (the replay then rebuilds) at the first live row that fails its
+    check or holds a fact a rebuild would leave out (a type this code does not know, or
+    not its source's), or when the rows read now are not those (one deleted since)."""
+    total, broken, appeals, read = domain.OverallDigest(), _Tally(), 0, 0
     async with engine.connect() as conn:
         async for subject, facts in store.facts_by_appeal(conn, end_offsets):
-            if any(fact.problems for fact in facts):
+            if not all(_as_rebuilt(fact) for fact in facts):
                 return None
             ordered = domain.timeline(facts)
             _broken_chains(subject, ordered, broken)
             total.add(subject, domain.digest(ordered))
-            appeals += 1
+            appeals, read = appeals + 1, read + len(facts)
+    if read != rows:
+        return None
     return {
         "equal": True,
         "appeals": appeals,
@@ -124,3 +129,10 @@ async def compare_in_place(
         "broken_chains": broken.count,
         "broken": broken.listed,
     }
+
+
+def _as_rebuilt(fact: domain.Fact) -> bool:
+    """Whether a rebuild would hold this live row as it is: it passes its check, and it is
+    a fact of a type this code knows, from that type's source (log_reader.fact_row)."""
+    model = events.EVENT_TYPES.get(fact.type)
+    return not fact.problems and model is not None and model.source == fact.source

@@ -18,6 +18,7 @@ that fails makes the replay rebuild too.
 
 import hashlib
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import TopicPartition
@@ -26,6 +27,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from audit_service import log_reader, store
 
 log = logging.getLogger("hotline.audit.replay")
+FIRST = -(2**63)  # a range from here takes in a live row at any offset below the log's
+
+
+@dataclass
+class Held:
+    """What a check in place found the live store holding: the log's records that are
+    facts (a fact published twice counted twice, as a rebuild reads it), and the live rows
+    that matched a record at their place (each fact once)."""
+
+    facts: int = 0
+    rows: int = 0
 
 
 class _Differs(Exception):
@@ -34,31 +46,41 @@ class _Differs(Exception):
 
 async def holds_log(
     engine: AsyncEngine, bootstrap: str, end_offsets: dict[str, int], replay_id: int
-) -> int | None:
-    """The number of facts the log holds below the end offsets, if the live store holds
-    each of them at its place and nothing else there; None at the first difference."""
+) -> Held | None:
+    """What the live store holds of the log below the end offsets, if it holds each fact
+    at its place and nothing else there; None at the first difference."""
     # Per partition, the lowest offset not yet set against the live store: each batch's
     # range starts there, so a place between two batches (a transaction marker) is
     # looked at too.
     checked_to: dict[TopicPartition, int] = {}
     ends = {log_reader.partition(k): end for k, end in end_offsets.items() if end > 0}
-    held = 0
+    held = Held()
     try:
         async with log_reader.reading(bootstrap, end_offsets) as batches:
             async for batch in batches:
-                held += await _batch_held(engine, batch, checked_to, ends)
+                if not batch:  # a fetch that found only records past the end offsets
+                    continue
+                await _batch_held(engine, batch, checked_to, ends, held)
                 async with engine.begin() as conn:
-                    await store.update_replay(conn, replay_id, facts_read=held)
-        tails = [(tp, checked_to.get(tp, 0), end - 1) for tp, end in ends.items()]
-        async with engine.connect() as conn:
-            if await store.live_at(
-                conn, [(tp.topic, tp.partition, lo, hi) for tp, lo, hi in tails]
-            ):
-                raise _Differs("a live fact at a place past the log's last record")
+                    await store.update_replay(conn, replay_id, facts_read=held.facts)
+        tails = [(tp, checked_to.get(tp, FIRST), end - 1) for tp, end in ends.items()]
+        if await _live_in(engine, tails):
+            raise _Differs("a live fact at a place past the log's last record")
     except _Differs as difference:
         log.info("live store differs from the log: rebuilding", extra={"reason": str(difference)})
         return None
     return held
+
+
+async def _live_in(
+    engine: AsyncEngine, ranges: list[tuple[TopicPartition, int, int]]
+) -> list[tuple[int, int, str]]:
+    if not ranges:
+        return []
+    async with engine.connect() as conn:
+        return await store.live_at(
+            conn, [(tp.topic, tp.partition, low, high) for tp, low, high in ranges]
+        )
 
 
 async def _batch_held(
@@ -66,21 +88,19 @@ async def _batch_held(
     batch: list[Any],
     checked_to: dict[TopicPartition, int],
     ends: dict[TopicPartition, int],
-) -> int:
+    held: Held,
+) -> None:
     highest: dict[TopicPartition, int] = {}
     for record in batch:
         tp = TopicPartition(record.topic, record.partition)
         highest[tp] = max(highest.get(tp, -1), record.offset)
-    ranges = [(tp, checked_to.get(tp, 0), high) for tp, high in highest.items()]
-    async with engine.connect() as conn:
-        found = await store.live_at(
-            conn, [(tp.topic, tp.partition, lo, hi) for tp, lo, hi in ranges]
-        )
+    ranges = [(tp, checked_to.get(tp, FIRST), high) for tp, high in highest.items()]
+    found = await _live_in(engine, ranges)
     live = {(ranges[n][0], offset): hash for n, offset, hash in found}
     if len(live) != len(found):
         raise _Differs("two live facts at one place")
     checked_to.update((tp, high + 1) for tp, high in highest.items())
-    held, elsewhere = 0, []
+    elsewhere, matched = [], 0
     for record in batch:
         hash = live.pop((TopicPartition(record.topic, record.partition), record.offset), None)
         if hash is None:
@@ -88,10 +108,11 @@ async def _batch_held(
         elif hash != hashlib.sha256(record.value or b"").hexdigest():  # None: a tombstone
             raise _Differs(f"{record.topic}:{record.partition}@{record.offset}: another fact")
         else:
-            held += 1
+            matched += 1
     if live:
         raise _Differs("a live fact at a place where the log holds none")
-    return held + await _held_elsewhere(engine, elsewhere, ends)
+    held.rows += matched
+    held.facts += matched + await _held_elsewhere(engine, elsewhere, ends)
 
 
 async def _held_elsewhere(
@@ -99,10 +120,10 @@ async def _held_elsewhere(
 ) -> int:
     """Of records with no live row at their place, those that are facts (the rest the live
     loop parked). Each must repeat an event id the live store holds at another place the
-    log covers (whose record this pass sets against the live row like any other), earlier
-    in the same partition: a fact published twice, or its id reused. The live loop and a
-    rebuild both keep the first read of an id (which, between partitions, is whichever was
-    read first)."""
+    log covers, whose record this pass sets against that row like any other: the live loop
+    and a rebuild both keep an id's first read. Earlier in the same partition that is the
+    first read whatever the content (a fact published twice, or its id reused); in another
+    partition, which was read first depends on the reading, so only the same bytes pass."""
     facts = [
         row
         for record in records
@@ -113,9 +134,9 @@ async def _held_elsewhere(
     async with engine.connect() as conn:
         live = await store.live_places(conn, [row[0] for row in facts])
     for row in facts:
-        topic, partition, offset, _ = live.get(row[0], ("", -1, -1, ""))
+        topic, partition, offset, hash = live.get(row[0], ("", -1, -1, ""))
         held_at = TopicPartition(topic, partition)
-        earlier = held_at != (row[11], row[12]) or offset < row[13]
-        if not (0 <= offset < ends.get(held_at, 0) and earlier):
+        first = offset < row[13] if held_at == (row[11], row[12]) else hash == row[8]
+        if not (offset < ends.get(held_at, 0) and first):
             raise _Differs(f"{row[11]}:{row[12]}@{row[13]}: a fact the live store lacks")
     return len(facts)

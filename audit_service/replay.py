@@ -95,8 +95,8 @@ async def _checked_in_place(
     held = await in_place.holds_log(engine, bootstrap, end_offsets, replay_id)
     if held is None:
         return None
-    report = await comparison.compare_in_place(engine, end_offsets)
-    return None if report is None else (held, report)
+    report = await comparison.compare_in_place(engine, end_offsets, rows=held.rows)
+    return None if report is None else (held.facts, report)
 
 
 async def rebuild(

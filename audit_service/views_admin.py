@@ -104,8 +104,9 @@ class ReplayReport(_View):
 
     equal: bool
     rebuilt: bool = Field(
+        default=True,  # every replay finished before checks in place rebuilt
         description="whether the projection was rebuilt into the replay's schema (only when "
-        "the live store differs from the log: then the owner may switch over to it)"
+        "the live store differs from the log: then the owner may switch over to it)",
     )
     appeals: int
     live_digest: str

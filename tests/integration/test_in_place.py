@@ -5,6 +5,7 @@ at a place (a row lost, another hash, a row moved, a row where the log holds no 
 the replay to a rebuild, which reports the difference."""
 
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -15,7 +16,7 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from audit_service import in_place, log_reader, replay, store
+from audit_service import comparison, in_place, log_reader, replay, store
 from audit_service import switch_over as switching
 from audit_service.main import MIGRATIONS as AUDIT_MIGRATIONS
 from audit_service.store.replays import rebuilt_count
@@ -26,7 +27,7 @@ from tests.support import histories, infra
 
 pytestmark = pytest.mark.integration
 
-INTAKE = topics.BY_SOURCE["intake"]
+INTAKE, DISPATCH = topics.BY_SOURCE["intake"], topics.BY_SOURCE["dispatch"]
 _LAST = "(SELECT max(seq) FROM facts WHERE topic = :topic)"
 # A live row added at a place on the partition the transactions went to: a copy of the
 # last intake row under a new event id.
@@ -42,18 +43,21 @@ _ADD_AT = (
 class HeldLog:
     runtime: AsyncEngine
     owner: AsyncEngine
+    ends: dict[str, int]  # what the store was filled to: the replays here read that far
     facts: int  # the log's records that are facts, a fact published twice counted twice
-    partition: int  # of intake's topic, where the transactions below went
+    fact: bytes  # one fact on intake's topic, published again
+    partition: int  # of intake's topic, where that fact and the transactions below went
     aborted: int  # the place of a record in an aborted transaction there
     tombstone: int  # the place of a record without a value there
     marker: int  # the place of the commit marker that ends that partition
 
 
-async def _transactions(partition: int, other: int, fact: bytes) -> None:
+async def _transactions(partition: int, fact: bytes, elsewhere: tuple[int, bytes]) -> None:
     """On that partition of intake's topic: an aborted record, then a committed transaction
     holding two records that are no fact (parked live), one of them without a value, the
-    fact published again and its id reused for other content; and the fact published once
-    more on another partition. The live loop and a rebuild keep an id's first read."""
+    fact published again and its id reused for other content; and a dispatch fact published
+    again on another partition of its topic. The live loop and a rebuild keep an id's
+    first read."""
     reused = json.dumps({**json.loads(fact), "actor": "operator:someone-else"}).encode()
     producer = AIOKafkaProducer(
         bootstrap_servers=infra.KAFKA, transactional_id=f"in-place-{uuid.uuid4().hex[:8]}"
@@ -61,7 +65,8 @@ async def _transactions(partition: int, other: int, fact: bytes) -> None:
     await producer.start()
     try:
         async with producer.transaction():
-            await producer.send_and_wait(INTAKE, fact, partition=other)
+            other, copied = elsewhere
+            await producer.send_and_wait(DISPATCH, copied, partition=other)
         await producer.begin_transaction()
         await producer.send_and_wait(INTAKE, b"aborted", partition=partition)
         await producer.abort_transaction()
@@ -74,14 +79,15 @@ async def _transactions(partition: int, other: int, fact: bytes) -> None:
         await producer.stop()
 
 
-async def _first_intake_fact(ends: dict[str, int]) -> tuple[int, bytes]:
-    intake = {key: end for key, end in ends.items() if key.startswith(f"{INTAKE}:")}
-    async with log_reader.reading(infra.KAFKA, intake) as batches:
+async def _first_fact(topic: str, ends: dict[str, int]) -> tuple[int, bytes]:
+    """The first fact read on the topic: its partition and its bytes."""
+    own = {key: end for key, end in ends.items() if key.startswith(f"{topic}:")}
+    async with log_reader.reading(infra.KAFKA, own) as batches:
         async for batch in batches:
             for record in batch:
                 if log_reader.fact_row(record) is not None and log_reader.decodes(record.value):
                     return record.partition, bytes(record.value)
-    raise AssertionError("no fact on intake's topic")
+    raise AssertionError(f"no fact on {topic}")
 
 
 async def _fill(runtime: AsyncEngine, ends: dict[str, int]) -> int:
@@ -109,9 +115,10 @@ async def _fill(runtime: AsyncEngine, ends: dict[str, int]) -> int:
 async def held_log(servers: None) -> AsyncIterator[HeldLog]:
     await histories.produce(3)
     before = {f"{t}:{p}": end for (t, p), end in (await infra.end_offsets(topics.ALL)).items()}
-    partition, fact = await _first_intake_fact(before)
-    count = len(await kafka.partitions(infra.KAFKA, [INTAKE]))
-    await _transactions(partition, (partition + 1) % count, fact)
+    partition, fact = await _first_fact(INTAKE, before)
+    copied_from, copied = await _first_fact(DISPATCH, before)
+    count = len(await kafka.partitions(infra.KAFKA, [DISPATCH]))
+    await _transactions(partition, fact, ((copied_from + 1) % count, copied))
     intake_end = (await infra.end_offsets([INTAKE]))[(INTAKE, partition)]
     url = await infra.fresh_database("t_in_place", AUDIT_MIGRATIONS)
     runtime, owner = create_async_engine(url), create_async_engine(infra.owner_url(url))
@@ -121,7 +128,7 @@ async def held_log(servers: None) -> AsyncIterator[HeldLog]:
         facts = await _fill(runtime, ends)
         # aborted record, its marker, four committed records, their marker
         yield HeldLog(
-            runtime, owner, facts, partition, aborted=intake_end - 7,
+            runtime, owner, ends, facts, fact, partition, aborted=intake_end - 7,
             tombstone=intake_end - 4, marker=intake_end - 1,
         )  # fmt: skip
     finally:
@@ -129,8 +136,12 @@ async def held_log(servers: None) -> AsyncIterator[HeldLog]:
         await owner.dispose()
 
 
-async def _replay(engine: AsyncEngine) -> dict[str, Any]:
-    replay_id, schema_name, ends = await replay.start(engine, infra.KAFKA)
+async def _replay(engine: AsyncEngine, ends: dict[str, int]) -> dict[str, Any]:
+    """A whole replay, up to the end offsets the store was filled to: anything published
+    to the shared topics since is no part of it."""
+    async with engine.begin() as conn:
+        replay_id, schema_name = await store.new_replay(conn, ends)
+        await store.create_projection_schema(conn, schema_name)
     await replay.run(
         engine, infra.KAFKA, replay_id=replay_id, schema_name=schema_name, end_offsets=ends
     )
@@ -141,7 +152,7 @@ async def _replay(engine: AsyncEngine) -> dict[str, Any]:
 
 
 async def test_a_live_store_holding_the_log_is_checked_in_place(held_log: HeldLog) -> None:
-    finished = await _replay(held_log.runtime)
+    finished = await _replay(held_log.runtime, held_log.ends)
 
     assert finished["status"] == "equal", finished["report"]
     assert finished["report"]["rebuilt"] is False
@@ -157,39 +168,114 @@ async def test_a_live_store_holding_the_log_is_checked_in_place(held_log: HeldLo
 async def test_a_rebuild_that_finds_the_live_store_equal_says_so(held_log: HeldLog) -> None:
     """The same log rebuilt (as a replay does when the check in place fails) compares
     equal too: the check in place and the rebuild agree on a store that holds the log."""
-    replay_id, schema_name, ends = await replay.start(held_log.runtime, infra.KAFKA)
-    read = await replay.rebuild(held_log.runtime, infra.KAFKA, schema_name, ends, replay_id)
-    checked = await in_place.holds_log(held_log.runtime, infra.KAFKA, ends, replay_id)
-    assert read == checked == held_log.facts
+    runtime, ends = held_log.runtime, held_log.ends
+    async with runtime.begin() as conn:
+        replay_id, schema_name = await store.new_replay(conn, ends)
+        await store.create_projection_schema(conn, schema_name)
+    read = await replay.rebuild(runtime, infra.KAFKA, schema_name, ends, replay_id)
+    checked = await in_place.holds_log(runtime, infra.KAFKA, ends, replay_id)
+    assert checked is not None
+    assert read == checked.facts == held_log.facts
+    assert (await comparison.compare(runtime, schema_name, ends))["equal"] is True
+    in_place_report = await comparison.compare_in_place(runtime, ends, rows=checked.rows)
+    assert in_place_report is not None
+    # a row gone between the check and the comparison: the count read no longer agrees
+    assert await comparison.compare_in_place(runtime, ends, rows=checked.rows + 1) is None
+    assert (
+        in_place_report["live_digest"]
+        == (await comparison.compare(runtime, schema_name, ends))["replay_digest"]
+    )
 
 
+async def test_an_empty_log_is_held_by_an_empty_store(held_log: HeldLog) -> None:
+    """A replay over no records (a new deployment) is equal, not a failure."""
+    url = await infra.fresh_database("t_in_place_empty", AUDIT_MIGRATIONS)
+    empty = create_async_engine(url)
+    try:
+        nothing = dict.fromkeys(held_log.ends, 0)
+        assert await in_place.holds_log(empty, infra.KAFKA, nothing, 0) == in_place.Held(0, 0)
+        finished = await _replay(empty, nothing)
+    finally:
+        await empty.dispose()
+    assert finished["status"] == "equal", finished["report"]
+    assert finished["report"]["rebuilt"] is False
+
+
+# Each edit, and the difference the check in place names for it.
 EDITS = {
-    "a row lost": f"DELETE FROM facts WHERE seq = {_LAST}",
-    "another hash": f"UPDATE facts SET hash = repeat('e', 64) WHERE seq = {_LAST}",
-    "moved to another partition": f"UPDATE facts SET partition = partition + 1 WHERE seq = {_LAST}",
-    "moved later in its partition": f'UPDATE facts SET "offset" = :far WHERE seq = {_LAST}',
-    "at an aborted record's place": _ADD_AT.replace(":offset", ":aborted"),
-    "at the commit marker ending the partition": _ADD_AT.replace(":offset", ":marker"),
-    "at a record without a value": _ADD_AT.replace(":offset", ":tombstone"),
+    "a row lost": (f"DELETE FROM facts WHERE seq = {_LAST}", "a fact the live store lacks"),
+    "another hash": (
+        f"UPDATE facts SET hash = repeat('e', 64) WHERE seq = {_LAST}",
+        ": another fact",
+    ),
+    "moved to a partition the log does not have": (
+        f"UPDATE facts SET partition = 999 WHERE seq = {_LAST}",
+        "a fact the live store lacks",
+    ),
+    "moved later in its partition": (
+        f'UPDATE facts SET "offset" = :far WHERE seq = {_LAST}',
+        "a fact the live store lacks",
+    ),
+    "moved before the partition's first record": (
+        f'UPDATE facts SET "offset" = -1 WHERE seq = {_LAST}',
+        "a live fact at a place where the log holds none",
+    ),
+    "at an aborted record's place": (
+        _ADD_AT.replace(":offset", ":aborted"),
+        "a live fact at a place where the log holds none",
+    ),
+    "at the commit marker ending the partition": (
+        _ADD_AT.replace(":offset", ":marker"),
+        "a live fact at a place past the log's last record",
+    ),
+    "at a record without a value": (_ADD_AT.replace(":offset", ":tombstone"), ": another fact"),
 }
 
 
 @pytest.mark.parametrize("edit", EDITS)
 async def test_a_live_store_that_differs_at_a_place_is_rebuilt(
-    held_log: HeldLog, edit: str
+    held_log: HeldLog, edit: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with held_log.owner.begin() as conn:
         changed = await conn.execute(
-            text(EDITS[edit]),
+            text(EDITS[edit][0]),
             {"topic": INTAKE, "partition": held_log.partition, "far": held_log.marker + 10**6,
              "aborted": held_log.aborted, "tombstone": held_log.tombstone,
              "marker": held_log.marker},
         )  # fmt: skip
         assert changed.rowcount == 1
-    _, _, ends = await replay.start(held_log.runtime, infra.KAFKA)
-    assert await in_place.holds_log(held_log.runtime, infra.KAFKA, ends, 0) is None
+    with caplog.at_level(logging.INFO, logger="hotline.audit.replay"):
+        assert await in_place.holds_log(held_log.runtime, infra.KAFKA, held_log.ends, 0) is None
+    [reason] = [r.reason for r in caplog.records if hasattr(r, "reason")]
+    assert EDITS[edit][1] in reason, reason
 
-    finished = await _replay(held_log.runtime)
+    finished = await _replay(held_log.runtime, held_log.ends)
     assert finished["status"] == "different", finished["report"]
     assert finished["report"]["rebuilt"] is True
     assert finished["report"]["differing_appeals"] >= 1
+
+
+async def test_an_id_reused_on_another_partition_for_other_content_is_rebuilt(
+    held_log: HeldLog, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Which of two partitions is read first decides which content a rebuild keeps for an
+    id published on both, so the check in place does not call that equal."""
+    count = len(await kafka.partitions(infra.KAFKA, [INTAKE]))
+    assert count > 2
+    reused = json.dumps({**json.loads(held_log.fact), "actor": "operator:a-third"}).encode()
+    producer = kafka.producer(infra.KAFKA, client_id="in-place-test")
+    await producer.start()
+    try:
+        await producer.send_and_wait(INTAKE, reused, partition=(held_log.partition + 2) % count)
+    finally:
+        await producer.stop()
+    ends = {f"{t}:{p}": end for (t, p), end in (await infra.end_offsets(topics.ALL)).items()}
+    filled = create_async_engine(await infra.fresh_database("t_in_place_reused", AUDIT_MIGRATIONS))
+    try:
+        await _fill(filled, ends)
+        with caplog.at_level(logging.INFO, logger="hotline.audit.replay"):
+            assert await in_place.holds_log(filled, infra.KAFKA, ends, 0) is None
+    finally:
+        await filled.dispose()
+    [reason] = [r.reason for r in caplog.records if hasattr(r, "reason")]
+    assert "a fact the live store lacks" in reason, reason
