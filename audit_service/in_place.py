@@ -25,6 +25,7 @@ from aiokafka import TopicPartition
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit_service import log_reader, store
+from audit_service.domain import wire
 
 log = logging.getLogger("hotline.audit.replay")
 FIRST = -(2**63)  # a range from here takes in a live row at any offset below the log's
@@ -134,9 +135,22 @@ async def _held_elsewhere(
     async with engine.connect() as conn:
         live = await store.live_places(conn, [row[0] for row in facts])
     for row in facts:
-        topic, partition, offset, hash = live.get(row[0], ("", -1, -1, ""))
-        held_at = TopicPartition(topic, partition)
-        first = offset < row[13] if held_at == (row[11], row[12]) else hash == row[8]
-        if not (offset < ends.get(held_at, 0) and first):
+        if not held_first(live.get(row[0]), row, ends):
             raise _Differs(f"{row[11]}:{row[12]}@{row[13]}: a fact the live store lacks")
     return len(facts)
+
+
+def held_first(
+    live: tuple[str, int, int, str] | None, row: wire.Columns, ends: dict[TopicPartition, int]
+) -> bool:
+    """Whether the live row of the record's event id, (topic, partition, offset, hash) or
+    None, is the one both the live loop and a rebuild keep for the record's fact: at a
+    place the log covers, earlier in the record's partition, or with the same bytes in
+    another partition (which of two partitions is read first depends on the reading)."""
+    if live is None:
+        return False
+    topic, partition, offset, hash = live
+    held_at = TopicPartition(topic, partition)
+    same_partition = held_at == TopicPartition(row[11], row[12])
+    first = offset < row[13] if same_partition else hash == row[8]
+    return first and offset < ends.get(held_at, 0)
