@@ -4,9 +4,10 @@ Each department's channel is published by the hotline centre
 (`PUT /v1/departments/{department}/leadership-channel`, routes/leadership.py) and kept here,
 in feedback, next to the sender: a webhook URL often carries its own access token, so it is
 never put on a fact, a topic, or an API a department reads. The notice is a delivery row
-written in the escalation's own transaction and sent by `sender`, signed with the city's
-channel key; a private address is refused unless private targets are allowed (development
-and test only, by default). Its fate is a fact on the appeal's stream:
+written in the escalation's own transaction and sent by `sender` to the channel as it is
+when sent, signed with the channel's own secret; a private address is refused unless
+private targets are allowed (development and test only, by default). Its fate is a fact on
+the appeal's stream:
 `appeal.leadership_notified` or `appeal.leadership_notice_failed`.
 """
 

@@ -122,8 +122,9 @@ async def sweep(db: Database, now: datetime, *, settings: FeedbackSettings) -> i
     lease = now + timedelta(seconds=settings.webhook_timeout_seconds * 2 + 5)
     async with db.transaction() as tx:
         due = await nstore.claim_due(tx, now=now, lease_until=lease, limit=BATCH)
-        # Each leadership channel signs with its own secret, as it stands now.
-        leaders = await lstore.channel_secrets(
+        # A leadership notice goes where its channel is now, signed with its secret now:
+        # a channel published again since the notice was queued has both anew.
+        leaders = await lstore.channels_now(
             tx, (_department(d) for d in due if d["kind"] == leadership.KIND)
         )
     if not due:
@@ -141,10 +142,11 @@ async def sweep(db: Database, now: datetime, *, settings: FeedbackSettings) -> i
 
     async def send(client: httpx.AsyncClient, d: dict[str, Any]) -> Attempt:
         if d["kind"] == leadership.KIND:
-            secret = leaders.get(_department(d))
-            if secret is None:
+            channel = leaders.get(_department(d))
+            if channel is None:
                 return no_channel
-            return await _post(client, d, secret, now, settings=settings)
+            url, secret = channel
+            return await _post(client, {**d, "url": url}, secret, now, settings=settings)
         if d["subscription_id"] is None:
             if not channel_secret:
                 return unsigned

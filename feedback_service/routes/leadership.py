@@ -40,12 +40,18 @@ class PublishedChannel(LeadershipChannel):
 
 @router.put("/departments/{department}/leadership-channel")
 async def publish_channel(
-    department: Department, body: ChannelRequest, runtime: FeedbackRuntime, caller: Admin
+    department: Department,
+    body: ChannelRequest,
+    runtime: FeedbackRuntime,
+    caller: Admin,
+    response: Response,
 ) -> PublishedChannel:
     """Set where the department's escalations are notified: Standard Webhooks POSTs, signed
     with a secret of the channel's own, made now and shown this once (publishing again makes
-    a new one; notices not yet sent are then signed with it). Production takes https URLs at
-    public addresses only, checked now and before each send, as for partners' subscriptions."""
+    a new one; notices not yet sent then go to the new URL, signed with it). Production
+    takes https URLs at public addresses only, checked now and before each send, as for
+    partners' subscriptions."""
+    response.headers["Cache-Control"] = "no-store"  # the answer carries the secret
     settings = runtime.settings
     await webhook_target(body.url, settings)
     channel = PublishedChannel(

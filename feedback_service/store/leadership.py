@@ -39,15 +39,13 @@ async def list_channels(tx: Tx, *, after: str | None, limit: int) -> list[dict[s
     return [dict(r._mapping) for r in await tx.conn.execute(query)]
 
 
-async def channel_secrets(tx: Tx, departments: Iterable[str]) -> dict[str, str]:
-    """Each of these departments' channel secret, where its channel has one."""
+async def channels_now(tx: Tx, departments: Iterable[str]) -> dict[str, tuple[str, str]]:
+    """Each of these departments' channel as it is now, (url, secret), where it has one."""
     wanted = sorted(set(departments))
     if not wanted:
         return {}
+    c = leadership_channels.c
     rows = await tx.conn.execute(
-        select(leadership_channels.c.department, leadership_channels.c.secret).where(
-            leadership_channels.c.department.in_(wanted),
-            leadership_channels.c.secret.is_not(None),
-        )
+        select(c.department, c.url, c.secret).where(c.department.in_(wanted), c.secret.is_not(None))
     )
-    return {row.department: row.secret for row in rows}
+    return {row.department: (row.url, row.secret) for row in rows}

@@ -13,9 +13,10 @@ from uuid import uuid4
 import pytest
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from feedback_service import commands, notify, sender, webhooks
+from feedback_service import commands, leadership, notify, sender, webhooks
 from feedback_service.main import MIGRATIONS
 from feedback_service.settings import FeedbackSettings
+from feedback_service.store import leadership as leadership_store
 from feedback_service.store import notifications as nstore
 from shared import events
 from shared.runtime.database import Database
@@ -263,3 +264,35 @@ async def test_a_partner_hears_codes_not_the_staffs_free_text(db: Database) -> N
         "decision": "sent_back", "department": "water", "round": 1,
     }  # fmt: skip
     assert by_fact["appeal.not_rated"]["data"]["reason"] == "unreachable"
+
+
+async def test_a_channel_published_again_gets_the_notices_queued_before(db: Database) -> None:
+    """A leadership notice goes where its department's channel is when it is sent, signed
+    with that channel's secret: not to the URL it was queued for, which the department's
+    leaders may have left."""
+    assigned = factories.assigned(factories.received())
+    escalation = events.Supervised(
+        id=uuid4(), subject=assigned.subject, time=assigned.time + timedelta(hours=1),
+        actor="operator:centre", causation_id=assigned.id,
+        correlation_id=assigned.correlation_id, department="water", level="escalation",
+        note="逾期未办结，提级督办",
+    )  # fmt: skip
+    async with receiver() as left, receiver() as moved:
+        async with db.transaction() as tx:
+            await leadership_store.publish(
+                tx, department="water", url=left.url, actor="operator:centre",
+                now=datetime.now(UTC), secret=webhooks.new_secret(),
+            )  # fmt: skip
+            assert await leadership.enqueue(tx, escalation)
+            secret = webhooks.new_secret()
+            await leadership_store.publish(
+                tx, department="water", url=moved.url, actor="operator:centre",
+                now=datetime.now(UTC), secret=secret,
+            )  # fmt: skip
+        assert await sender.sweep(db, datetime.now(UTC), settings=settings()) == 1
+        [row] = await _deliveries(db)
+        assert row["status"] == "delivered", row
+    assert left.requests == []
+    [got] = moved.requests
+    assert signed_correctly(got, secret)
+    assert json.loads(got.body)["appeal_id"] == str(assigned.subject)
