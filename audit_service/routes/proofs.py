@@ -43,22 +43,24 @@ async def public_key(runtime: AuditRuntime) -> views_admin.PublicKeys:
     current = _key(signing.public_pem(runtime.settings.signing_key().public_key()))
     async with runtime.engine.connect() as conn:
         recorded = await store.known_keys(conn)
-    used = [_key(row["public_key"]) for row in recorded if _sealed(row)]
+    used = [_key(row["public_key"]) for row in recorded if _sealed(row, current.key_id)]
     if current.key_id not in {k.key_id for k in used}:
         used.append(current)
     return views_admin.PublicKeys(current=current, keys=used)
 
 
-def _sealed(row: dict[str, Any]) -> bool:
+def _sealed(row: dict[str, Any], current: str) -> bool:
     """Whether audit recorded this key itself: the runtime role may add rows to the table,
-    so a key without audit's seal (added behind its back, or recorded before keys were
-    sealed) is not handed to verifiers as audit's."""
+    so a key without audit's seal (added behind its back, or retired before keys were
+    sealed) is not handed to verifiers as audit's. The configured key is served anyway,
+    and sealed at the next checkpoint."""
     expected = records.key_seal(
         sealing.key(), key_id=str(row["key_id"]), public_key=str(row["public_key"])
     )
     if row["seal"] is not None and hmac.compare_digest(expected, str(row["seal"])):
         return True
-    log.warning("signing key not sealed by audit: not served", extra={"key_id": row["key_id"]})
+    if row["key_id"] != current:
+        log.warning("signing key not sealed by audit: not served", extra={"key_id": row["key_id"]})
     return False
 
 

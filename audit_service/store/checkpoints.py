@@ -53,10 +53,15 @@ async def get_checkpoint(conn: AsyncConnection, size: int | None) -> dict[str, A
 
 
 async def remember_key(conn: AsyncConnection, key_id: str, public_pem: str, seal: str) -> None:
+    """Record the key checkpoints are signed with, sealed; a row of it recorded unsealed
+    (before keys were sealed, or added by the runtime role) is sealed now."""
+    stmt = insert(signing_keys).values(key_id=key_id, public_key=public_pem, seal=seal)
     await conn.execute(
-        insert(signing_keys)
-        .values(key_id=key_id, public_key=public_pem, seal=seal)
-        .on_conflict_do_nothing(index_elements=["key_id"])
+        stmt.on_conflict_do_update(
+            index_elements=["key_id"],
+            set_={"seal": stmt.excluded.seal},
+            where=signing_keys.c.seal.is_(None) & (signing_keys.c.public_key == public_pem),
+        )
     )
 
 

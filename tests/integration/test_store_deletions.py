@@ -272,15 +272,18 @@ async def test_only_keys_audit_sealed_are_served_to_verifiers(
     runtime, _ = audit
     _, publish = _publisher()
     earlier, now = signing.DEVELOPMENT_KEY, datetime(2026, 5, 1, tzinfo=UTC)
+    insert = text("INSERT INTO signing_keys (key_id, public_key, seal) VALUES (:k, :p, :s)")
     async with runtime.begin() as conn:
         await store.add_facts(conn, [store.fact_row(d) for d in _deliveries(1)[0]])
+        # recorded before keys were sealed: sealed by the next checkpoint signed with it
+        legacy = {"k": signing.key_id(earlier.public_key()), "s": None}
+        await conn.execute(insert, {**legacy, "p": signing.public_pem(earlier.public_key())})
     assert await checkpoints.create(runtime, earlier, publish=publish, now=now) is not None
     forged = [Ed25519PrivateKey.generate().public_key() for _ in range(2)]
     async with runtime.begin() as conn:
         for key, seal in zip(forged, (None, "0" * 64), strict=True):
             await conn.execute(
-                text("INSERT INTO signing_keys (key_id, public_key, seal) VALUES (:k, :p, :s)"),
-                {"k": signing.key_id(key), "p": signing.public_pem(key), "s": seal},
+                insert, {"k": signing.key_id(key), "p": signing.public_pem(key), "s": seal}
             )
     current = Ed25519PrivateKey.generate()  # rotated since: configured, not yet recorded
     audit_runtime: Any = SimpleNamespace(
