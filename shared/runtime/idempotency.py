@@ -53,10 +53,14 @@ async def claim(tx: Tx, *, scope: str, key: str, request_fingerprint: str) -> St
     request racing this one blocks on the primary key until we commit, then reads our answer;
     if we roll back, its insert succeeds and it does the work instead: one effect either way.
     """
-    claimed = await tx.driver.fetchval(_CLAIM, scope, key, request_fingerprint)
-    if claimed is not None:
-        return None
-    row = await tx.driver.fetchrow(_ANSWERED, scope, key)
+    while True:
+        claimed = await tx.driver.fetchval(_CLAIM, scope, key, request_fingerprint)
+        if claimed is not None:
+            return None
+        row = await tx.driver.fetchrow(_ANSWERED, scope, key)
+        if row is not None:
+            break
+        # Expired and swept between the two statements: the key is free to claim again.
     if row["fingerprint"] != request_fingerprint:
         raise Problem(
             422,

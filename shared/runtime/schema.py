@@ -99,7 +99,9 @@ def drop_runtime_tables(op: Any) -> None:
     metadata.drop_all(op.get_bind())
 
 
-def create_index_concurrently(op: Any, name: str, table: str, columns: Sequence[str]) -> None:
+def create_index_concurrently(
+    op: Any, name: str, table: str, columns: Sequence[str], schema: str = "public"
+) -> None:
     """Build an index without blocking writes to the table (op is alembic.op): outside the
     migration's transaction, CONCURRENTLY. A build that failed or was cancelled leaves the
     index INVALID (present but never used), so one found invalid is dropped and built again;
@@ -107,18 +109,25 @@ def create_index_concurrently(op: Any, name: str, table: str, columns: Sequence[
     with op.get_context().autocommit_block():
         invalid = op.get_bind().scalar(
             text(
-                "SELECT NOT i.indisvalid FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-                "WHERE c.relname = :name AND pg_table_is_visible(c.oid)"
+                "SELECT NOT i.indisvalid FROM pg_index i "
+                "JOIN pg_class c ON c.oid = i.indexrelid "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relname = :name AND n.nspname = :schema"
             ),
-            {"name": name},
+            {"name": name, "schema": schema},
         )
         if invalid:
-            op.drop_index(name, table_name=table, postgresql_concurrently=True)
+            op.drop_index(name, table_name=table, schema=schema, postgresql_concurrently=True)
         op.create_index(
-            name, table, list(columns), postgresql_concurrently=True, if_not_exists=True
+            name,
+            table,
+            list(columns),
+            schema=schema,
+            postgresql_concurrently=True,
+            if_not_exists=True,
         )
 
 
-def drop_index_concurrently(op: Any, name: str, table: str) -> None:
+def drop_index_concurrently(op: Any, name: str, table: str, schema: str = "public") -> None:
     with op.get_context().autocommit_block():
-        op.drop_index(name, table_name=table, postgresql_concurrently=True)
+        op.drop_index(name, table_name=table, schema=schema, postgresql_concurrently=True)

@@ -95,7 +95,7 @@ class ServiceSettings(BaseSettings):
     # How long an Idempotency-Key is remembered: a retry within it answers the first request,
     # after it the record (a hash of the body, the response) is deleted
     # (shared/runtime/idempotency.py). Clients are told to retry within a day.
-    idempotency_retention_hours: float = Field(default=24.0, gt=0, le=24 * 365)
+    idempotency_retention_hours: float = Field(default=24.0, ge=1, le=24 * 365)
     # How often the service re-checks a slice of its own history (shared/runtime/selfcheck.py).
     chain_check_interval_seconds: float = Field(default=60.0, gt=0, le=24 * 3600)
     # Names a crash point (shared.runtime.faults) where the process SIGKILLs itself once;
