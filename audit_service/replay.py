@@ -10,6 +10,7 @@ projection is rebuilt into a fresh schema and compared with the live one, appeal
 
 import asyncio
 import logging
+import time
 from datetime import UTC, datetime
 from typing import Any
 
@@ -22,6 +23,7 @@ from shared import topics
 from shared.runtime import kafka
 
 log = logging.getLogger("hotline.audit.replay")
+CATCH_UP_SECONDS = 60.0  # how long a replay gives the live loop to reach its end offsets
 
 
 def _key(tp: TopicPartition) -> str:
@@ -54,8 +56,13 @@ async def run(
     replay_id: int,
     schema_name: str,
     end_offsets: dict[str, int],
+    live_group: str | None = None,
 ) -> None:
+    """Run the replay recorded by `start`. With `live_group` (audit's own consumer group),
+    first give the live loop a while to record what the log held when the replay started."""
     try:
+        if live_group is not None and not await live_caught_up(bootstrap, live_group, end_offsets):
+            log.info("the live store is behind the log: it will differ at its tail")
         checked = await _checked_in_place(engine, bootstrap, end_offsets, replay_id)
         if checked is not None:
             read, report = checked
@@ -85,6 +92,27 @@ async def run(
                 report={"error": f"{type(exc).__name__}: {exc}"},
             )
         raise
+
+
+async def live_caught_up(
+    bootstrap: str,
+    group: str,
+    end_offsets: dict[str, int],
+    *,
+    seconds: float = CATCH_UP_SECONDS,
+    poll_seconds: float = 0.5,
+) -> bool:
+    """Whether the live loop's group has committed up to the end offsets, waiting up to
+    `seconds` for it: a live store still catching up differs from the log at its tail, and
+    the check in place would send the replay to a rebuild for nothing."""
+    deadline = time.monotonic() + seconds
+    while True:
+        committed = await kafka.committed(bootstrap, group)
+        if all(committed.get(key, -1) >= end for key, end in end_offsets.items() if end > 0):
+            return True
+        if time.monotonic() >= deadline:
+            return False
+        await asyncio.sleep(poll_seconds)
 
 
 async def _checked_in_place(

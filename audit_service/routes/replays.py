@@ -40,6 +40,7 @@ async def start_replay(
                 replay_id=replay_id,
                 schema_name=schema_name,
                 end_offsets=ends,
+                live_group=runtime.settings.consumer_group or runtime.settings.service_name,
             )
         )
     )

@@ -157,6 +157,17 @@ async def create_topics(
             await admin.close()
 
 
+async def committed(bootstrap: str, group: str) -> dict[str, int]:
+    """The consumer group's committed offsets, "topic:partition" → offset."""
+    admin = _admin(bootstrap)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {f"{tp.topic}:{tp.partition}": meta.offset for tp, meta in offsets.items()}
+
+
 async def partitions(bootstrap: str, names: Iterable[str]) -> list[TopicPartition]:
     """Every partition of the named topics, as the broker's metadata lists them now."""
     admin = _admin(bootstrap)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -264,3 +264,37 @@ async def test_a_live_store_that_differs_at_a_place_is_rebuilt(
     assert finished["status"] == "different", finished["report"]
     assert finished["report"]["rebuilt"] is True
     assert finished["report"]["differing_appeals"] >= 1
+
+
+async def test_a_replay_waits_a_while_for_the_live_loop_to_reach_its_end_offsets(
+    servers: None,
+) -> None:
+    """A live store still catching up differs from the log at its tail: the replay gives
+    audit's own consumer group a bounded while to commit up to the end offsets first."""
+    topic, group = await infra.scratch_topic(), f"in-place-{uuid.uuid4().hex[:8]}"
+    producer = kafka.producer(infra.KAFKA, client_id="in-place-test")
+    await producer.start()
+    try:
+        for n in range(3):
+            await producer.send_and_wait(topic, f"record {n}".encode(), partition=0)
+    finally:
+        await producer.stop()
+    ends, tp = {f"{topic}:0": 3}, TopicPartition(topic, 0)
+
+    async def commit(offset: int) -> None:
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=infra.KAFKA, group_id=group, enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            consumer.assign([tp])
+            await consumer.commit({tp: offset})
+        finally:
+            await consumer.stop()
+
+    quick = {"seconds": 0.3, "poll_seconds": 0.1}
+    assert await replay.live_caught_up(infra.KAFKA, group, ends, **quick) is False  # none yet
+    await commit(2)
+    assert await replay.live_caught_up(infra.KAFKA, group, ends, **quick) is False
+    await commit(3)
+    assert await replay.live_caught_up(infra.KAFKA, group, ends, **quick) is True
