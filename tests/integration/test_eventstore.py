@@ -247,6 +247,43 @@ async def test_an_idempotency_key_is_forgotten_after_the_retention(db: Database)
     assert len(effects) == 3
 
 
+async def test_a_key_swept_between_its_claim_and_its_read_is_claimed_again(
+    db: Database,
+) -> None:
+    """The claim's insert finds the expired record; the sweep deletes it and commits before
+    the claim reads it back. The claim takes the key afresh instead of failing."""
+    async with db.transaction() as tx:
+        await idempotency.claim(tx, scope="test", key="k", request_fingerprint="f")
+        await tx.driver.execute(
+            "UPDATE idempotency_keys SET created_at = created_at - interval '2 days'"
+        )
+
+    class SweptBeforeTheRead:
+        """The transaction's connection, with the sweep committed just before a read."""
+
+        def __init__(self, driver: Any) -> None:
+            self._driver, self.swept = driver, 0
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._driver, name)
+
+        async def fetchrow(self, *args: Any) -> Any:
+            if not self.swept:
+                now = await self._driver.fetchval("SELECT now()")
+                self.swept = await idempotency.sweep_expired(
+                    db, now, retention=timedelta(days=1), batch=10
+                )
+            return await self._driver.fetchrow(*args)
+
+    async with db.transaction() as tx:
+        swept = SweptBeforeTheRead(tx.driver)
+        tx.driver = swept
+        assert await idempotency.claim(tx, scope="test", key="k", request_fingerprint="g") is None
+        assert swept.swept == 1  # the race happened, and the key was claimed again
+        tx.driver = swept._driver
+        assert await tx.driver.fetchval("SELECT fingerprint FROM idempotency_keys") == "g"
+
+
 async def test_racing_requests_with_one_idempotency_key_have_one_effect(db: Database) -> None:
     body = {"content": "路灯不亮"}
     effects: list[str] = []
