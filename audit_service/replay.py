@@ -182,11 +182,12 @@ async def _valid(engine: AsyncEngine, read: list[tuple[Any, wire.Columns]]) -> l
     """The rows whose facts decode, the model built only where the live store does not hold
     the same bytes."""
     async with engine.connect() as conn:
-        live = await store.live_hashes(conn, [row[0] for _, row in read])
+        held = await store.live_places(conn, [row[0] for _, row in read])
+    hashes = {event_id: place[3] for event_id, place in held.items()}
     return [
         row
         for record, row in read
-        if live.get(row[0]) == row[8] or log_reader.decodes(record.value)
+        if hashes.get(row[0]) == row[8] or log_reader.decodes(record.value)
     ]
 
 

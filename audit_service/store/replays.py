@@ -172,17 +172,6 @@ async def copy_facts(
         )
 
 
-async def live_hashes(conn: AsyncConnection, event_ids: Sequence[str]) -> dict[str, str]:
-    """The live store's hash of each of these facts it holds (event ids as UUID strings)."""
-    raw = (await conn.get_raw_connection()).driver_connection
-    assert raw is not None
-    rows = await raw.fetch(
-        "SELECT event_id::text, hash FROM public.facts WHERE event_id = ANY($1::uuid[])",
-        list(event_ids),
-    )
-    return {row[0]: row[1] for row in rows}
-
-
 # The live store's facts read at these places, by the place's index in the ranges given
 # (ix_facts_place finds each range).
 _LIVE_AT = """

@@ -131,3 +131,15 @@ def create_index_concurrently(
 def drop_index_concurrently(op: Any, name: str, table: str, schema: str = "public") -> None:
     with op.get_context().autocommit_block():
         op.drop_index(name, table_name=table, schema=schema, postgresql_concurrently=True)
+
+
+def index_idempotency_keys(op: Any) -> None:
+    """Each service's revision that indexes idempotency_keys as `metadata` now does (a
+    database made since has the index from its first revision)."""
+    [index] = idempotency_keys.indexes
+    create_index_concurrently(op, str(index.name), "idempotency_keys", list(index.columns.keys()))
+
+
+def unindex_idempotency_keys(op: Any) -> None:
+    [index] = idempotency_keys.indexes
+    drop_index_concurrently(op, str(index.name), "idempotency_keys")

@@ -8,7 +8,7 @@ Revises: assist_0005
 
 from alembic import op
 
-from shared.runtime.schema import create_index_concurrently, drop_index_concurrently
+from shared.runtime import schema
 
 revision = "idempotency_0001"
 down_revision = "assist_0005"
@@ -17,10 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    create_index_concurrently(
-        op, "ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"]
-    )
+    schema.index_idempotency_keys(op)
 
 
 def downgrade() -> None:
-    drop_index_concurrently(op, "ix_idempotency_keys_created_at", "idempotency_keys")
+    schema.unindex_idempotency_keys(op)

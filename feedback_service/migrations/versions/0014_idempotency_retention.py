@@ -8,7 +8,7 @@ Revises: pii_rest_0012_key_id
 
 from alembic import op
 
-from shared.runtime.schema import create_index_concurrently, drop_index_concurrently
+from shared.runtime import schema
 
 revision = "idempotency_0001"
 down_revision = "pii_rest_0012_key_id"
@@ -17,10 +17,8 @@ depends_on = None
 
 
 def upgrade() -> None:
-    create_index_concurrently(
-        op, "ix_idempotency_keys_created_at", "idempotency_keys", ["created_at"]
-    )
+    schema.index_idempotency_keys(op)
 
 
 def downgrade() -> None:
-    drop_index_concurrently(op, "ix_idempotency_keys_created_at", "idempotency_keys")
+    schema.unindex_idempotency_keys(op)
