@@ -24,7 +24,7 @@ LISTED = 100
 
 
 @dataclass
-class _Tally:
+class Tally:
     """A count, and the first LISTED items counted."""
 
     count: int = 0
@@ -37,7 +37,7 @@ class _Tally:
 
 
 async def _digests(
-    conn: AsyncConnection, end_offsets: dict[str, int], broken: _Tally | None
+    conn: AsyncConnection, end_offsets: dict[str, int], broken: Tally | None
 ) -> AsyncIterator[tuple[UUID, str, bool]]:
     """Each appeal's digest, and whether every row of it passes its check: a history shows
     one fact per event id, so a second row claiming a shown fact's bytes (under another
@@ -45,11 +45,11 @@ async def _digests(
     async for subject, facts in store.facts_by_appeal(conn, end_offsets):
         ordered = domain.timeline(facts)
         if broken is not None:
-            _broken_chains(subject, ordered, broken)
+            broken_chains(subject, ordered, broken)
         yield subject, domain.digest(ordered), not any(fact.problems for fact in facts)
 
 
-def _broken_chains(subject: UUID, ordered: list[domain.Fact], broken: _Tally) -> None:
+def broken_chains(subject: UUID, ordered: list[domain.Fact], broken: Tally) -> None:
     for chain in domain.verify_chains(ordered):
         if not chain.verified:
             broken.add(
@@ -65,7 +65,7 @@ async def compare(
     engine: AsyncEngine, schema_name: str, end_offsets: dict[str, int]
 ) -> dict[str, Any]:
     live_total, rebuilt_total = domain.OverallDigest(), domain.OverallDigest()
-    differing, broken, appeals = _Tally(), _Tally(), 0
+    differing, broken, appeals = Tally(), Tally(), 0
     async with engine.connect() as live_conn, engine.connect() as other:
         rebuilt_conn = await other.execution_options(schema_translate_map={None: schema_name})
         live = _digests(live_conn, end_offsets, None)
@@ -108,13 +108,13 @@ async def compare_in_place(
     `rows` rows, or None (the replay then rebuilds) at the first live row that fails its
     check or holds a fact a rebuild would leave out (a type this code does not know, or
     not its source's), or when the rows read now are not those (one deleted since)."""
-    total, broken, appeals, read = domain.OverallDigest(), _Tally(), 0, 0
+    total, broken, appeals, read = domain.OverallDigest(), Tally(), 0, 0
     async with engine.connect() as conn:
         async for subject, facts in store.facts_by_appeal(conn, end_offsets):
             if not all(_as_rebuilt(fact) for fact in facts):
                 return None
             ordered = domain.timeline(facts)
-            _broken_chains(subject, ordered, broken)
+            broken_chains(subject, ordered, broken)
             total.add(subject, domain.digest(ordered))
             appeals, read = appeals + 1, read + len(facts)
     if read != rows:

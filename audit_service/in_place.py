@@ -4,20 +4,22 @@ costs more than reading the log many times over; when the live store holds exact
 log's facts there is nothing to rebuild, and this pass proves that far more cheaply.
 
 Each record up to the end offsets is set against the live row read at its place (topic,
-partition, offset): the row's hash must be the SHA-256 of the record's bytes. A record with
-no row there must be one the live loop parked (not a fact) or one repeating the event id of
-a fact held at another place (`_held_elsewhere`); and no live row may sit at a place where
-the log has no such record. The first difference ends the pass: the replay then rebuilds
-(replay.run).
+partition, offset): the row's hash must be the SHA-256 of the record's bytes. The records'
+hashes go to PostgreSQL a batch at a time, and only where the rows differ comes back. A
+record with no row there must be one the live loop parked (not a fact) or one repeating the
+event id of a fact held at another place (`_held_elsewhere`); and no live row may sit at a
+place where the log has no such record. The first difference ends the pass: the replay then
+rebuilds (replay.run).
 
 What this pass cannot see, a live row whose hash is right but whose other columns, bytes or
-seal were edited, the comparison that follows does (comparison.compare_in_place): it checks
-every live row against its bytes and audit's seal, as it checks a rebuilt one, and a row
-that fails makes the replay rebuild too.
+seal were edited, the checks that run beside it do (live_checks.py), and a row that fails
+them makes the replay rebuild too.
 """
 
 import hashlib
+import itertools
 import logging
+import operator
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +31,7 @@ from audit_service.domain import wire
 
 log = logging.getLogger("hotline.audit.replay")
 FIRST = -(2**63)  # a range from here takes in a live row at any offset below the log's
+_partition_of = operator.attrgetter("topic", "partition")
 
 
 @dataclass
@@ -46,10 +49,15 @@ class _Differs(Exception):
 
 
 async def holds_log(
-    engine: AsyncEngine, bootstrap: str, end_offsets: dict[str, int], replay_id: int
+    conn: Any,
+    engine: AsyncEngine,
+    bootstrap: str,
+    end_offsets: dict[str, int],
+    replay_id: int,
 ) -> Held | None:
     """What the live store holds of the log below the end offsets, if it holds each fact
-    at its place and nothing else there; None at the first difference."""
+    at its place and nothing else there; None at the first difference. `conn` reads the
+    live store (in a snapshot: store.one_snapshot); progress is recorded through `engine`."""
     # Per partition, the lowest offset not yet set against the live store: each batch's
     # range starts there, so a place between two batches (a transaction marker) is
     # looked at too.
@@ -61,11 +69,13 @@ async def holds_log(
             async for batch in batches:
                 if not batch:  # a fetch that found only records past the end offsets
                     continue
-                await _batch_held(engine, batch, checked_to, ends, held)
-                async with engine.begin() as conn:
-                    await store.update_replay(conn, replay_id, facts_read=held.facts)
-        tails = [(tp, checked_to.get(tp, FIRST), end - 1) for tp, end in ends.items()]
-        if await _live_in(engine, tails):
+                await _batch_held(conn, engine, batch, checked_to, ends, held)
+                async with engine.begin() as progress:
+                    await store.update_replay(progress, replay_id, facts_read=held.facts)
+        tails = [
+            (tp.topic, tp.partition, checked_to.get(tp, FIRST), end - 1) for tp, end in ends.items()
+        ]
+        if tails and await store.live_in(conn, tails):
             raise _Differs("a live fact at a place past the log's last record")
     except _Differs as difference:
         log.info("live store differs from the log: rebuilding", extra={"reason": str(difference)})
@@ -73,45 +83,40 @@ async def holds_log(
     return held
 
 
-async def _live_in(
-    engine: AsyncEngine, ranges: list[tuple[TopicPartition, int, int]]
-) -> list[tuple[int, int, str]]:
-    if not ranges:
-        return []
-    async with engine.connect() as conn:
-        return await store.live_at(
-            conn, [(tp.topic, tp.partition, low, high) for tp, low, high in ranges]
-        )
-
-
 async def _batch_held(
+    conn: Any,
     engine: AsyncEngine,
     batch: list[Any],
     checked_to: dict[TopicPartition, int],
     ends: dict[TopicPartition, int],
     held: Held,
 ) -> None:
+    groups: list[store.Group] = []
     highest: dict[TopicPartition, int] = {}
-    for record in batch:
-        tp = TopicPartition(record.topic, record.partition)
-        highest[tp] = max(highest.get(tp, -1), record.offset)
-    ranges = [(tp, checked_to.get(tp, FIRST), high) for tp, high in highest.items()]
-    found = await _live_in(engine, ranges)
-    live = {(ranges[n][0], offset): hash for n, offset, hash in found}
-    if len(live) != len(found):
-        raise _Differs("two live facts at one place")
+    first = 0
+    for (topic, partition), run in itertools.groupby(batch, _partition_of):
+        records = list(run)  # one partition's, in offset order
+        tp = TopicPartition(topic, partition)
+        highest[tp] = records[-1].offset
+        offsets = ",".join([str(r.offset) for r in records])
+        # A tombstone's value is None.
+        hashes = ",".join([hashlib.sha256(r.value or b"").hexdigest() for r in records])
+        low = checked_to.get(tp, FIRST)
+        groups.append((topic, partition, offsets, hashes, first, low, highest[tp]))
+        first += len(records)
+    rows, differing = await store.against_log(conn, groups)
     checked_to.update((tp, high + 1) for tp, high in highest.items())
-    elsewhere, matched = [], 0
-    for record in batch:
-        hash = live.pop((TopicPartition(record.topic, record.partition), record.offset), None)
-        if hash is None:
-            elsewhere.append(record)
-        elif hash != hashlib.sha256(record.value or b"").hexdigest():  # None: a tombstone
+    elsewhere = []
+    for n, hash in differing:
+        if n is None:
+            raise _Differs("a live fact at a place where the log holds none")
+        if hash is not None:
+            record = batch[n]
             raise _Differs(f"{record.topic}:{record.partition}@{record.offset}: another fact")
-        else:
-            matched += 1
-    if live:
-        raise _Differs("a live fact at a place where the log holds none")
+        elsewhere.append(batch[n])
+    matched = len(batch) - len(elsewhere)
+    if rows != matched:
+        raise _Differs("two live facts at one place")
     held.rows += matched
     held.facts += matched + await _held_elsewhere(engine, elsewhere, ends)
 

@@ -9,6 +9,7 @@ projection is rebuilt into a fresh schema and compared with the live one, appeal
 (switch_over.py)."""
 
 import asyncio
+import contextlib
 import logging
 import time
 from datetime import UTC, datetime
@@ -17,7 +18,7 @@ from typing import Any
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from audit_service import comparison, domain, in_place, log_reader, store
+from audit_service import comparison, domain, in_place, live_checks, log_reader, store
 from audit_service.domain import wire
 from shared import topics
 from shared.runtime import kafka
@@ -63,7 +64,7 @@ async def run(
     try:
         if live_group is not None and not await live_caught_up(bootstrap, live_group, end_offsets):
             log.info("the live store is behind the log: it will differ at its tail")
-        checked = await _checked_in_place(engine, bootstrap, end_offsets, replay_id)
+        checked = await checked_in_place(engine, bootstrap, end_offsets, replay_id)
         if checked is not None:
             read, report = checked
         else:
@@ -115,16 +116,33 @@ async def live_caught_up(
         await asyncio.sleep(poll_seconds)
 
 
-async def _checked_in_place(
+async def checked_in_place(
     engine: AsyncEngine, bootstrap: str, end_offsets: dict[str, int], replay_id: int
 ) -> tuple[int, dict[str, Any]] | None:
     """The facts read and the report, if the live store proves to hold the log's facts at
-    their places, every row passing its check: nothing is rebuilt then."""
-    held = await in_place.holds_log(engine, bootstrap, end_offsets, replay_id)
+    their places, every row passing its check: nothing is rebuilt then.
+
+    The pass over the log (in_place.py) and the checks of every row and appeal
+    (live_checks.py) run side by side on one snapshot of the live store. Where those checks
+    cannot vouch for a row (one recorded before row seals, say), the comparison reads every
+    row back from its bytes instead (comparison.compare_in_place)."""
+    async with store.one_snapshot(engine, 3) as (log_side, rows_side, appeals_side):
+        checks = asyncio.create_task(live_checks.report(rows_side, appeals_side, end_offsets))
+        try:
+            held = await in_place.holds_log(log_side, engine, bootstrap, end_offsets, replay_id)
+            checked = None if held is None else await checks
+        finally:
+            if not checks.done():  # the log differs: a rebuild follows, not these checks
+                checks.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await checks
     if held is None:
         return None
+    if checked is not None and checked[0] == held.rows:
+        return held.facts, {**checked[1], "rows_checked_by": "row seals"}
+    log.info("live rows checked by their bytes", extra={"replay_id": replay_id})
     report = await comparison.compare_in_place(engine, end_offsets, rows=held.rows)
-    return None if report is None else (held.facts, report)
+    return None if report is None else (held.facts, {**report, "rows_checked_by": "bytes"})
 
 
 async def rebuild(

@@ -108,6 +108,11 @@ class ReplayReport(_View):
         description="whether the projection was rebuilt into the replay's schema (only when "
         "the live store differs from the log: then the owner may switch over to it)",
     )
+    rows_checked_by: Literal["row seals", "bytes"] | None = Field(
+        default=None,  # a rebuilt replay, or one finished before row seals
+        description="in a replay checked in place, how each live row was checked: by its row "
+        "seal, or (rows recorded before row seals) by reading its claims back from its bytes",
+    )
     appeals: int
     live_digest: str
     replay_digest: str

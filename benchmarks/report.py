@@ -66,9 +66,10 @@ def rows(results: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         (
             "audit replay facts/s",
             f"{replay['replay_facts_per_s']} ({replay['ratio']} of plain)",
-            f"checked in place beside a live store holding the log; plain aiokafka"
-            f" {replay['plain_consume_per_s']}/s; with the comparison after it"
-            f" {replay['in_place_with_comparison_ratio']} of plain. A rebuild (a live store"
+            f"a whole replay, checked in place beside a live store holding the log; plain"
+            f" aiokafka {replay['plain_consume_per_s']}/s; the pass over the log alone"
+            f" {replay['pass_alone_ratio']} of plain, with the comparison by bytes after it"
+            f" {replay['pass_and_comparison_ratio']}. A rebuild (a live store"
             f" that differs): into an empty store {replay['rebuild_facts_per_s']}/s"
             f" ({replay['rebuild_ratio']} of plain), beside the live store"
             f" {replay['beside_live_ratio']}; PostgreSQL alone storing the rows"

@@ -31,6 +31,17 @@ from audit_service.store.facts import (
     streams_facts,
 )
 from audit_service.store.findings import add_findings, list_findings
+from audit_service.store.in_place import (
+    Ends,
+    Group,
+    against_log,
+    appeals,
+    appeals_below,
+    ends_of,
+    live_in,
+    one_snapshot,
+    sealed_rows,
+)
 from audit_service.store.replays import (
     begin_bulk_load,
     copy_facts,
@@ -38,7 +49,6 @@ from audit_service.store.replays import (
     end_bulk_load,
     finish_replay,
     get_replay,
-    live_at,
     live_places,
     new_replay,
     update_replay,
@@ -47,9 +57,14 @@ from audit_service.store.rules import get_rule, list_rules, publish_rule
 from audit_service.store.switch_overs import hold_ingest_lock, list_switch_overs, repaired_at
 
 __all__ = [
+    "Ends",
+    "Group",
     "add_facts",
     "add_findings",
+    "against_log",
     "appeal_facts",
+    "appeals",
+    "appeals_below",
     "appeals_given_to",
     "appeals_of",
     "arrivals",
@@ -59,6 +74,7 @@ __all__ = [
     "create_projection_schema",
     "delivered",
     "end_bulk_load",
+    "ends_of",
     "fact_columns",
     "fact_hash",
     "fact_row",
@@ -76,16 +92,18 @@ __all__ = [
     "list_findings",
     "list_rules",
     "list_switch_overs",
-    "live_at",
+    "live_in",
     "live_places",
     "lock_checkpoints",
     "new_replay",
+    "one_snapshot",
     "position",
     "publish_rule",
     "recorded_facts",
     "remember_key",
     "repaired_at",
     "save_checkpoint",
+    "sealed_rows",
     "settled_seq",
     "stream_facts",
     "streams_facts",

@@ -53,8 +53,9 @@ def fact_columns(delivery: Delivery) -> wire.Columns:
 async def _sealed(
     conn: AsyncConnection, rows: Sequence[dict[str, Any]], schema_name: str | None = None
 ) -> list[dict[str, Any]]:
-    """The rows with their record time, place in recorded order and audit's seal over both:
-    sealed before they are written, since nobody may update a fact afterwards."""
+    """The rows with their record time, place in recorded order and audit's seals: over
+    both (`seal`), and over the whole row (`row_seal`). Sealed before they are written,
+    since nobody may update a fact afterwards."""
     table = "facts" if schema_name is None else f'"{schema_name}".facts'
     # The insert's own lock, taken before the seq is drawn: a checkpoint's SHARE lock
     # (store/checkpoints.py) then waits for this transaction, so no seq below the settled
@@ -73,6 +74,7 @@ async def _sealed(
         own = {**row, "ingested_at": now, "seq": int(seq)}
         fields = ("event_id", "hash", "topic", "partition", "offset", "ingested_at", "seq")
         own["seal"] = records.seal(key, **{name: own[name] for name in fields})
+        own["row_seal"] = records.row_seal(key, own)
         sealed.append(own)
     return sealed
 
@@ -91,7 +93,7 @@ async def add_facts(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> No
 
 
 COPIED = tuple(c.name for c in facts.columns)
-assert (*wire.COLUMNS, "ingested_at", "seq", "seal") == COPIED
+assert (*wire.COLUMNS, "ingested_at", "seq", "seal", "row_seal") == COPIED
 _HELD = "audit.facts"  # a consume batch's rows, held to its flush (BatchTx.later)
 _ADD_SEALED = text(bulk.insert_rows(facts, COPIED, on_conflict="ON CONFLICT (event_id) DO NOTHING"))
 

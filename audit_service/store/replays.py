@@ -2,10 +2,11 @@
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 import asyncpg
-from sqlalchemy import Connection, select, text, update
+from sqlalchemy import Connection, UniqueConstraint, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.schema import AddConstraint, CreateIndex, DropConstraint, DropIndex
@@ -15,9 +16,11 @@ from audit_service.domain import records, wire
 from audit_service.store.facts import COPIED
 from audit_service.store.tables import facts, projection, replays
 
+# A copied row's values in the order a row seal takes them (domain/records.ROW_SEALED).
+_ROW_SEALED = itemgetter(*(COPIED.index(column) for column in records.ROW_SEALED))
 # What keeps the facts table's rows unique and found: built once over a loaded table, far
 # cheaper than kept up to date row by row through a bulk load.
-_UNIQUE = (facts.primary_key, *(c for c in facts.constraints if c is not facts.primary_key))
+_UNIQUE = (facts.primary_key, *(c for c in facts.constraints if isinstance(c, UniqueConstraint)))
 
 
 async def create_projection_schema(conn: AsyncConnection, schema_name: str) -> None:
@@ -140,8 +143,11 @@ async def copy_facts(
     now = datetime.now(UTC)
     seqs = range(first_seq, first_seq + len(rows))
     places = ((str(r[0]), r[8], r[11], r[12], r[13], n) for r, n in zip(rows, seqs, strict=True))
-    seals = records.seals(sealing.key(), places, now)
-    sealed = [(*row, now, n, seal) for row, n, seal in zip(rows, seqs, seals, strict=True)]
+    key = sealing.key()
+    seals = records.seals(key, places, now)
+    unsealed = [(*row, now, n, seal) for row, n, seal in zip(rows, seqs, seals, strict=True)]
+    row_seals = records.row_seals(key, map(_ROW_SEALED, unsealed))
+    sealed = [(*row, seal) for row, seal in zip(unsealed, row_seals, strict=True)]
     # The replay's own table, which nobody reads before the replay finishes; a replay that
     # dies is started again into a fresh schema, so its commits need not wait for the WAL
     # flush. (Also begins the transaction the raw COPY below joins.)
@@ -170,27 +176,6 @@ async def copy_facts(
                 "ON CONFLICT (event_id) DO NOTHING"
             )
         )
-
-
-# The live store's facts read at these places, by the place's index in the ranges given
-# (ix_facts_place finds each range).
-_LIVE_AT = """
-SELECT r.n, f."offset", f.hash FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[])
-    WITH ORDINALITY AS r(topic, partition, low, high, n)
-JOIN public.facts AS f
-    ON f.topic = r.topic AND f.partition = r.partition AND f."offset" BETWEEN r.low AND r.high
-"""
-
-
-async def live_at(
-    conn: AsyncConnection, ranges: Sequence[tuple[str, int, int, int]]
-) -> list[tuple[int, int, str]]:
-    """The live store's facts read in these (topic, partition, lowest, highest offset)
-    ranges: (the range's index in `ranges`, offset, hash) each, in no particular order."""
-    raw = (await conn.get_raw_connection()).driver_connection
-    assert raw is not None
-    rows = await raw.fetch(_LIVE_AT, *(list(column) for column in zip(*ranges, strict=True)))
-    return [(row[0] - 1, row[1], row[2]) for row in rows]
 
 
 async def live_places(

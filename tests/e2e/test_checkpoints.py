@@ -16,7 +16,7 @@ from audit_service.domain import merkle
 from tests.e2e.conftest import Stack
 from tests.e2e.test_happy_path import APPEAL
 from tests.e2e.test_receipts import recorded
-from tests.support import infra, polling, processes
+from tests.support import infra, polling, processes, tampering
 from tests.support.processes import OPERATOR, bearer
 
 pytestmark = pytest.mark.e2e
@@ -56,6 +56,7 @@ async def test_a_kept_root_proves_facts_and_exposes_a_rewrite(stack: Stack) -> N
         # Someone edits the stored fact behind audit's back...
         engine = create_async_engine(infra.owner_url(processes.database_url(stack.audit)))
         async with engine.begin() as conn:
+            await tampering.unchecked(conn)
             await conn.execute(
                 text("UPDATE facts SET hash = repeat('e', 64) WHERE event_id = :e"), {"e": event_id}
             )

@@ -13,7 +13,7 @@ from audit_service import switch_over as switching
 from shared import topics
 from tests.e2e.conftest import Stack
 from tests.e2e.test_happy_path import APPEAL
-from tests.support import infra, polling, processes
+from tests.support import infra, polling, processes, tampering
 from tests.support.processes import OPERATOR, bearer
 
 pytestmark = pytest.mark.e2e
@@ -87,6 +87,7 @@ async def test_a_replay_reports_a_live_row_that_differs_from_the_log(stack: Stac
         await polling.until(lambda: _audit_caught_up(stack), what="audit to catch up")
         engine = create_async_engine(infra.owner_url(processes.database_url(stack.audit)))
         async with engine.begin() as conn:
+            await tampering.unchecked(conn)
             edited = await conn.execute(
                 text("UPDATE facts SET hash = repeat('0', 64) WHERE subject = :s"), {"s": appeal_id}
             )

@@ -23,7 +23,7 @@ from audit_service.store.replays import rebuilt_count
 from shared import envelope, topics
 from shared.runtime import kafka
 from shared.runtime.consumer import Delivery
-from tests.support import histories, infra
+from tests.support import histories, infra, tampering
 
 pytestmark = pytest.mark.integration
 
@@ -160,11 +160,18 @@ async def _replay(engine: AsyncEngine, ends: dict[str, int]) -> dict[str, Any]:
     return finished
 
 
+async def _pass(engine: AsyncEngine, ends: dict[str, int]) -> in_place.Held | None:
+    """The pass over the log alone."""
+    async with store.one_snapshot(engine, 1) as (conn,):
+        return await in_place.holds_log(conn, engine, infra.KAFKA, ends, 0)
+
+
 async def test_a_live_store_holding_the_log_is_checked_in_place(held_log: HeldLog) -> None:
     finished = await _replay(held_log.runtime, held_log.ends)
 
     assert finished["status"] == "equal", finished["report"]
     assert finished["report"]["rebuilt"] is False
+    assert finished["report"]["rows_checked_by"] == "row seals"
     assert finished["report"]["live_digest"] == finished["report"]["replay_digest"]
     assert finished["facts_read"] == held_log.facts  # the fact published twice, twice
     async with held_log.runtime.connect() as conn:
@@ -182,7 +189,7 @@ async def test_a_rebuild_that_finds_the_live_store_equal_says_so(held_log: HeldL
         replay_id, schema_name = await store.new_replay(conn, ends)
         await store.create_projection_schema(conn, schema_name)
     read = await replay.rebuild(runtime, infra.KAFKA, schema_name, ends, replay_id)
-    checked = await in_place.holds_log(runtime, infra.KAFKA, ends, replay_id)
+    checked = await _pass(runtime, ends)
     assert checked is not None
     assert read == checked.facts == held_log.facts
     assert (await comparison.compare(runtime, schema_name, ends))["equal"] is True
@@ -196,13 +203,39 @@ async def test_a_rebuild_that_finds_the_live_store_equal_says_so(held_log: HeldL
     )
 
 
+async def test_rows_recorded_before_row_seals_are_checked_by_their_bytes(
+    held_log: HeldLog,
+) -> None:
+    async with held_log.owner.begin() as conn:
+        await conn.execute(text("UPDATE facts SET row_seal = NULL"))
+    finished = await _replay(held_log.runtime, held_log.ends)
+
+    assert finished["status"] == "equal", finished["report"]
+    assert finished["report"]["rebuilt"] is False
+    assert finished["report"]["rows_checked_by"] == "bytes"
+
+
+async def test_a_column_edited_in_place_is_found_and_rebuilt(held_log: HeldLog) -> None:
+    """Its hash still right, so the pass over the log holds it: the row checks do not."""
+    async with held_log.owner.begin() as conn:
+        await conn.execute(
+            text(f"UPDATE facts SET actor = 'operator:someone-else' WHERE seq = {_LAST}"),
+            {"topic": INTAKE},
+        )
+    finished = await _replay(held_log.runtime, held_log.ends)
+
+    assert finished["status"] == "different", finished["report"]
+    assert finished["report"]["rebuilt"] is True
+    assert finished["report"]["differing_appeals"] == 1
+
+
 async def test_an_empty_log_is_held_by_an_empty_store(held_log: HeldLog) -> None:
     """A replay over no records (a new deployment) is equal, not a failure."""
     url = await infra.fresh_database("t_in_place_empty", AUDIT_MIGRATIONS)
     empty = create_async_engine(url)
     try:
         nothing = dict.fromkeys(held_log.ends, 0)
-        assert await in_place.holds_log(empty, infra.KAFKA, nothing, 0) == in_place.Held(0, 0)
+        assert await _pass(empty, nothing) == in_place.Held(0, 0)
         finished = await _replay(empty, nothing)
     finally:
         await empty.dispose()
@@ -213,7 +246,7 @@ async def test_an_empty_log_is_held_by_an_empty_store(held_log: HeldLog) -> None
 # Each edit, and the difference the check in place names for it.
 EDITS = {
     "a row lost": (f"DELETE FROM facts WHERE seq = {_LAST}", "a fact the live store lacks"),
-    "another hash": (
+    "another hash": (  # its bytes no longer hash to it (tampering.unchecked first)
         f"UPDATE facts SET hash = repeat('e', 64) WHERE seq = {_LAST}",
         ": another fact",
     ),
@@ -249,6 +282,7 @@ async def test_a_live_store_that_differs_at_a_place_is_rebuilt(
     held_log: HeldLog, edit: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     async with held_log.owner.begin() as conn:
+        await tampering.unchecked(conn)
         changed = await conn.execute(
             text(EDITS[edit][0]),
             {"topic": INTAKE, "partition": held_log.partition, "far": 2**40,
@@ -256,7 +290,7 @@ async def test_a_live_store_that_differs_at_a_place_is_rebuilt(
         )  # fmt: skip
         assert changed.rowcount == 1
     with caplog.at_level(logging.INFO, logger="hotline.audit.replay"):
-        assert await in_place.holds_log(held_log.runtime, infra.KAFKA, held_log.ends, 0) is None
+        assert await _pass(held_log.runtime, held_log.ends) is None
     [reason] = [r.reason for r in caplog.records if hasattr(r, "reason")]
     assert EDITS[edit][1] in reason, reason
 

@@ -21,6 +21,7 @@ from audit_service.verification import FactCheck, StoreCheck
 from shared import envelope, topics
 from shared.runtime import database, deliveries
 from tests.integration.test_tamper import _deliveries, audit
+from tests.support import tampering
 
 pytestmark = pytest.mark.integration
 __all__ = ["audit"]
@@ -64,6 +65,7 @@ async def test_a_deleted_fact_finding_or_parked_record_is_reported(
     forged = envelope.digest(b"rewritten")
     async with owner.begin() as conn:
         await conn.execute(text("DELETE FROM facts WHERE event_id = :e"), {"e": lost.fact.event.id})
+        await tampering.unchecked(conn)
         await conn.execute(  # body and hash rewritten together: the bytes hash to the hash
             text("UPDATE facts SET hash = :h WHERE event_id = :e"),
             {"h": forged, "e": rewritten.id},
@@ -170,6 +172,7 @@ async def test_no_leaf_is_made_of_a_row_that_fails_its_check(
         genuine = (
             await conn.execute(text("SELECT hash FROM facts WHERE seq = :s"), {"s": edited})
         ).scalar_one()
+        await tampering.unchecked(conn)
         await conn.execute(
             text("UPDATE facts SET hash = :h WHERE seq = :s"), {"h": "0" * 64, "s": edited}
         )

@@ -14,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from audit_service import checkpoints, comparison, store
 from audit_service import switch_over as switching
 from audit_service.domain import merkle, proofs, signing
+from audit_service.store.tables import BODY_HASHED
 from audit_service.verification import FactCheck, StoreCheck
 from shared import topics
 from tests.integration.test_tamper import AUDIT_EDITS, _columns, _deliveries, audit
+from tests.support import tampering
 
 pytestmark = pytest.mark.integration
 __all__ = ["audit"]  # the fixture, shared with the tamper tests
@@ -49,6 +51,7 @@ async def test_a_switch_over_sets_tampered_rows_right(
     for n, (column, edit) in enumerate(AUDIT_EDITS.items()):
         target = appeals[n][2].fact.event
         async with owner.begin() as conn:
+            await tampering.unchecked(conn)
             await conn.execute(
                 text(f"UPDATE facts SET {edit} WHERE event_id = :e"), {"e": target.id}
             )
@@ -138,12 +141,15 @@ async def test_a_replay_edited_through_the_runtime_role_is_not_switched_over(
         ),
     }
     for edit, refusal in edits.values():
-        async with runtime.begin() as conn:
+        async with runtime.begin() as conn:  # it owns the table: the constraint goes first
+            await conn.execute(text(f"ALTER TABLE {table} DROP CONSTRAINT ck_facts_body_hash"))
             await conn.execute(text(edit))
         with pytest.raises(switching.SwitchOverRefused, match=refusal):
             await switching.switch_over(owner, replay_id, by="operator:test")
         async with runtime.begin() as conn:  # the edit undone, for the next one
             await conn.execute(text(f"DELETE FROM {table}"))
+            await conn.execute(text(f"ALTER TABLE {table} ADD CONSTRAINT ck_facts_body_hash "
+                                    f"CHECK ({BODY_HASHED})"))  # fmt: skip
             await conn.execute(text("UPDATE replays SET end_offsets = :e"), {"e": json.dumps(ends)})
         async with runtime.begin() as conn:
             await store.copy_facts(conn, schema_name, _columns(appeals), first_seq=1)

@@ -1,0 +1,223 @@
+"""A replay's check of the live store in place (in_place.py, live_checks.py), on one snapshot:
+the log's records set against the rows at their places; every row's seal message, its bytes
+and its kind checked; each appeal's chains and digest. PostgreSQL does what needs no key,
+on its own core, while the replay reads the log on ours.
+
+A row seal's message and an appeal's digest are rendered here exactly as
+domain/records.row_message and domain/facts.digest render them: tests hold the two equal.
+"""
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from audit_service import sealing
+from audit_service.domain import Fact, records
+from shared import envelope
+
+Ends = tuple[list[str], list[int], list[int]]  # topics, partitions, end offsets, column-wise
+
+
+@asynccontextmanager
+async def one_snapshot(engine: AsyncEngine, count: int) -> AsyncIterator[list[Any]]:
+    """`count` connections in read-only transactions that all see one snapshot of the
+    database, so checks run side by side agree on which rows there are."""
+    async with AsyncExitStack() as stack:
+        conns = []
+        snapshot = None
+        for _ in range(count):
+            conn = await stack.enter_async_context(engine.connect())
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert raw is not None
+            await stack.enter_async_context(
+                raw.transaction(isolation="repeatable_read", readonly=True)
+            )
+            if snapshot is None:
+                snapshot = await raw.fetchval("SELECT pg_export_snapshot()")
+            else:
+                await raw.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+            conns.append(raw)
+        yield conns
+
+
+_LIVE = """
+JOIN unnest($1::text[], $2::int[], $3::bigint[]) AS e(topic, partition, end_offset)
+    ON f.topic = e.topic AND f.partition = e.partition AND f."offset" < e.end_offset
+"""
+
+# The log's records of a batch, a group per partition (its offsets and their records' hashes
+# as comma-separated lists: arrays of this size cost the driver more to send than the
+# database to check), against the live rows in each group's range of offsets: first the
+# rows' count, then each record without a row of its hash at its place (with the row's
+# hash, or NULL for none) and each row at a place with no record (n NULL).
+_AGAINST_LOG = """
+WITH groups AS (
+    SELECT * FROM unnest($1::text[], $2::int[], $3::text[], $4::text[], $5::int[], $6::bigint[],
+        $7::bigint[]) AS g(topic, partition, offsets, hashes, first, low, high)
+), batch AS (
+    SELECT g.topic, g.partition, r."offset", r.hash, g.first + r.n - 1 AS n
+    FROM groups AS g CROSS JOIN LATERAL unnest(
+        string_to_array(g.offsets, ',')::bigint[], string_to_array(g.hashes, ',')
+    ) WITH ORDINALITY AS r("offset", hash, n)
+), live AS (
+    SELECT f.topic, f.partition, f."offset", f.hash
+    FROM groups AS g JOIN public.facts AS f
+        ON f.topic = g.topic AND f.partition = g.partition AND f."offset" BETWEEN g.low AND g.high
+)
+SELECT NULL::bigint AS n, NULL::text AS hash, count(*) AS rows FROM live
+UNION ALL
+SELECT b.n, l.hash, NULL FROM batch AS b FULL JOIN live AS l USING (topic, partition, "offset")
+WHERE b.n IS NULL OR l.hash IS DISTINCT FROM b.hash
+"""
+
+# A batch's records of one partition: (topic, partition, their offsets and hashes joined by
+# commas, the index of the first in the batch, the lowest and highest offset to look at).
+Group = tuple[str, int, str, str, int, int, int]
+
+
+async def against_log(
+    conn: Any, groups: Sequence[Group]
+) -> tuple[int, list[tuple[int | None, str | None]]]:
+    """The live rows in the groups' ranges: how many, and where they differ from the
+    records, as (the record's index in the batch, or None for a row at no record's place;
+    the row's hash, or None for no row)."""
+    found = await conn.fetch(_AGAINST_LOG, *(list(column) for column in zip(*groups, strict=True)))
+    return int(found[0][2]), [(r[0], r[1]) for r in found[1:]]
+
+
+async def live_in(conn: Any, ranges: Sequence[tuple[str, int, int, int]]) -> bool:
+    """Whether the live store holds a row in any of these (topic, partition, low, high)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT FROM unnest($1::text[], $2::int[], $3::bigint[], $4::bigint[])"
+            " AS r(topic, partition, low, high) JOIN public.facts AS f ON f.topic = r.topic"
+            ' AND f.partition = r.partition AND f."offset" BETWEEN r.low AND r.high)',
+            *(list(column) for column in zip(*ranges, strict=True)),
+        )
+    )
+
+
+def _sealed_text(column: str) -> str:
+    if column in records.ROW_SEALED_TEXT:
+        return f'length(f."{column}") || \':\' || f."{column}"'
+    return f"coalesce(f.\"{column}\"::text, '')"
+
+
+# Each row below the end offsets: its row seal's message followed by the seal (32 bytes), or
+# NULL for a row without one or that is unsound: a fact this code does not know, not from
+# its source's topic, or (where `ck_facts_body_hash` does not hold every row to it already)
+# whose bytes do not hash to its hash. One column: each costs the driver per row.
+_ROWS = f"""
+SELECT CASE WHEN (f.type, f.source, f.topic)
+        IN (SELECT * FROM unnest($4::text[], $5::text[], $6::text[]))
+        AND ($7 OR f.hash = encode(sha256(convert_to(f.body, 'UTF8')), 'hex'))
+    THEN convert_to(concat_ws('|', {", ".join(map(_sealed_text, records.ROW_SEALED))}), 'UTF8')
+        || decode(f.row_seal, 'hex')
+    END
+FROM public.facts AS f {_LIVE}
+"""
+# What PostgreSQL (17, as services/postgres.sh runs it) makes of store/tables.BODY_HASHED.
+# Another rendering (another version) only costs a replay the hashing this spares it.
+_BODY_HASHED = (
+    "CHECK (((hash)::text = encode(sha256(convert_to(body, 'UTF8'::name)), 'hex'::text)))"
+)
+
+
+async def bodies_hashed(conn: Any) -> bool:
+    """Whether PostgreSQL holds every live row's bytes to its hash: `ck_facts_body_hash` is
+    there, as written, and validated (a NOT VALID one holds only rows written since)."""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT FROM pg_constraint WHERE conrelid = 'public.facts'::regclass"
+            " AND conname = 'ck_facts_body_hash' AND contype = 'c' AND convalidated"
+            " AND pg_get_constraintdef(oid) = $1)",
+            _BODY_HASHED,
+        )
+    )
+
+
+async def sealed_rows(
+    conn: Any, ends: Ends, kinds: Sequence[tuple[str, str, str]], chunk: int = 5000
+) -> AsyncIterator[list[Any]]:
+    """The rows below the end offsets, `chunk` at a time: each its row seal message followed
+    by its row seal, or None where it has none or is unsound. `kinds`: the (type, source,
+    topic) of every fact this code knows."""
+    hashed = await bodies_hashed(conn)
+    # Times written as records.row_message writes them.
+    await conn.execute("SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, MDY'")
+    kinded = [list(column) for column in zip(*kinds, strict=True)]
+    cursor = await conn.cursor(_ROWS, *ends, *kinded, hashed)
+    while rows := await cursor.fetch(chunk):
+        yield rows
+
+
+# Each appeal below the end offsets, in subject order: its rows, whether its chains hold
+# (each source's versions run 1..n, each naming the hash before it, in place order), and
+# its digest where its facts' (time, source, version, id) order follows each stream, so
+# that, unless a cause comes after its effect (`_CAUSES_LATER`), this order is its
+# timeline (domain/facts.timeline). An id's text sorts as the id does.
+_APPEALS = f"""
+SELECT subject, count(*), bool_and(chain_holds), CASE WHEN bool_and(in_order) THEN
+    encode(sha256(convert_to(string_agg(hash, E'\\n' ORDER BY time, source, version, event_id),
+        'UTF8')), 'hex') END
+FROM (
+    SELECT f.subject, f.source COLLATE "C" AS source, f.version, f.event_id, f.time, f.hash,
+        row_number() OVER stream = f.version
+        AND f.prev_hash = coalesce(lag(f.hash) OVER stream, $4)
+        AND NOT coalesce(lag(f.partition) OVER stream = f.partition
+            AND f."offset" < lag(f."offset") OVER stream, false) AS chain_holds,
+        coalesce(ROW(lag(f.time) OVER stream, lag(f.version) OVER stream,
+            lag(f.event_id) OVER stream) < ROW(f.time, f.version, f.event_id), true) AS in_order
+    FROM public.facts AS f {_LIVE}
+    WINDOW stream AS (PARTITION BY f.subject, f.source COLLATE "C" ORDER BY f.version, f.event_id)
+) AS linked
+GROUP BY subject ORDER BY subject
+"""
+
+# The appeals below the end offsets with a fact whose cause, in the same appeal, does not
+# come before it in (time, source, version, id) order.
+_CAUSES_LATER = f"""
+WITH live AS (
+    SELECT f.event_id, f.subject, f.causation_id, f.time, f.source COLLATE "C" AS source, f.version
+    FROM public.facts AS f {_LIVE}
+)
+SELECT DISTINCT effect.subject FROM live AS effect
+JOIN live AS cause ON cause.event_id = effect.causation_id AND cause.subject = effect.subject
+WHERE ROW(cause.time, cause.source, cause.version, cause.event_id)
+    >= ROW(effect.time, effect.source, effect.version, effect.event_id)
+"""
+
+
+async def appeals(conn: Any, ends: Ends) -> list[tuple[UUID, int, bool, str | None]]:
+    """Each appeal below the end offsets, in subject order: (subject, rows, whether its
+    chains hold, its digest or None where its timeline needs working out)."""
+    await conn.execute("SET LOCAL work_mem = '64MB'")
+    rows = await conn.fetch(_APPEALS, *ends, envelope.GENESIS_HASH)
+    later = {row[0] for row in await conn.fetch(_CAUSES_LATER, *ends)}
+    return [(row[0], row[1], row[2], None if row[0] in later else row[3]) for row in rows]
+
+
+async def appeals_below(
+    conn: Any, subjects: Sequence[UUID], end_offsets: dict[str, int]
+) -> dict[UUID, list[Fact]]:
+    """These appeals' facts below the end offsets, each read back from its bytes."""
+    found: dict[UUID, list[Fact]] = {subject: [] for subject in subjects}
+    rows = await conn.fetch(
+        "SELECT * FROM public.facts WHERE subject = ANY($1::uuid[])", list(subjects)
+    )
+    for row in rows:
+        if row["offset"] < end_offsets.get(f"{row['topic']}:{row['partition']}", 0):
+            found[row["subject"]].append(records.from_row(row, sealing.key()))
+    return found
+
+
+def ends_of(end_offsets: dict[str, int]) -> Ends:
+    keys = [key.rpartition(":") for key in end_offsets]
+    return (
+        [topic for topic, _, _ in keys],
+        [int(number) for _, _, number in keys],
+        list(end_offsets.values()),
+    )

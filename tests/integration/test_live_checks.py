@@ -1,0 +1,129 @@
+"""The checks of every live row beside a replay's pass (audit_service/live_checks.py), on a
+real database, against the comparison that reads every row back from its bytes
+(comparison.compare_in_place): the same report where they vouch for the store, and no
+report (the comparison decides) wherever a row is not what audit sealed."""
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from audit_service import comparison, live_checks, store
+from shared import envelope, events, topics
+from shared.runtime.consumer import Delivery
+from tests.integration.test_tamper import _deliveries, audit
+from tests.support import tampering
+from tests.unit import factories
+
+pytestmark = pytest.mark.integration
+__all__ = ["audit"]  # the fixture
+
+ENDS = {f"{t}:0": 10**6 for t in topics.ALL}
+
+
+async def _checked(engine: AsyncEngine) -> dict[str, Any] | None:
+    async with store.one_snapshot(engine, 2) as (rows_side, appeals_side):
+        checked = await live_checks.report(rows_side, appeals_side, ENDS)
+    return None if checked is None else checked[1]
+
+
+async def _compared(engine: AsyncEngine) -> dict[str, Any] | None:
+    async with engine.connect() as conn:
+        rows = int((await conn.execute(text("SELECT count(*) FROM facts"))).scalar_one())
+    return await comparison.compare_in_place(engine, ENDS, rows=rows)
+
+
+async def _record(engine: AsyncEngine, appeals: Sequence[Sequence[Delivery]]) -> None:
+    async with engine.begin() as conn:
+        await store.add_facts(conn, [store.fact_row(d) for read in appeals for d in read])
+
+
+def _recorded(history: Sequence[events.Event], first_offset: int) -> list[Delivery]:
+    """One appeal's facts, each source's chained, at offsets from `first_offset`."""
+    heads: dict[str, tuple[int, str]] = {}
+    read = []
+    for n, event in enumerate(history):
+        version, prev = heads.get(event.source, (0, envelope.GENESIS_HASH))
+        recorded = envelope.encode(event, version=version + 1, prev_hash=prev)
+        heads[event.source] = (version + 1, recorded.hash)
+        read.append(Delivery(recorded, topics.BY_SOURCE[event.source], 0, first_offset + n))
+    return read
+
+
+async def test_the_checks_report_what_the_comparison_reports(
+    audit: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    runtime, _ = audit
+    await _record(runtime, _deliveries(4))
+
+    checked, compared = await _checked(runtime), await _compared(runtime)
+    assert checked is not None
+    assert checked == compared
+    assert checked["appeals"] == 4
+    assert checked["broken_chains"] == 0
+
+
+async def test_an_appeal_whose_cause_is_later_in_time_is_ordered_as_the_timeline_orders_it(
+    audit: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """A department's clock behind the hotline's: the assignment's time comes before the
+    appeal it was caused by. Its timeline is not its time order, and its digest says so."""
+    runtime, _ = audit
+    received, assigned, *rest = factories.full_history()
+    early = assigned.model_copy(update={"time": received.time - timedelta(minutes=5)})
+    await _record(runtime, [_recorded([received, early, *rest], first_offset=100)])
+
+    checked, compared = await _checked(runtime), await _compared(runtime)
+    assert checked is not None
+    assert checked == compared
+
+
+async def test_a_broken_chain_is_listed_as_the_comparison_lists_it(
+    audit: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    runtime, _ = audit
+    whole, broken = _deliveries(2)
+    await _record(runtime, [whole, [d for d in broken if d.fact.event.type != "appeal.handled"]])
+
+    checked, compared = await _checked(runtime), await _compared(runtime)
+    assert checked is not None
+    assert checked == compared
+    assert checked["broken_chains"] == 1
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        "actor = 'operator:someone-else'",  # a column its bytes copy
+        "ingested_at = ingested_at - interval '1 day'",  # what only audit's seals prove
+        "row_seal = NULL",  # recorded before row seals
+        "row_seal = repeat('zz', 32)",  # no seal at all
+    ],
+)
+async def test_a_row_not_as_audit_sealed_it_is_left_to_the_comparison(
+    audit: tuple[AsyncEngine, AsyncEngine], edit: str
+) -> None:
+    runtime, owner = audit
+    await _record(runtime, _deliveries(2))
+    async with owner.begin() as conn:
+        await conn.execute(text(f"UPDATE facts SET {edit} WHERE seq = 3"))
+
+    assert await _checked(runtime) is None
+
+
+async def test_without_the_constraint_every_row_is_hashed_by_the_checks(
+    audit: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    runtime, owner = audit
+    await _record(runtime, _deliveries(2))
+    async with owner.begin() as conn:
+        await tampering.unchecked(conn)
+    assert await _checked(runtime) is not None
+
+    async with owner.begin() as conn:  # its bytes edited, its hash and seals as they were
+        await conn.execute(text("UPDATE facts SET body = body || ' ' WHERE seq = 3"))
+    assert await _checked(runtime) is None
+    assert await _compared(runtime) is None
