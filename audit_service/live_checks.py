@@ -16,6 +16,7 @@ store and that comparison must decide.
 import asyncio
 import hmac
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -24,7 +25,6 @@ from audit_service import comparison, domain, sealing, store
 from shared import events, topics
 
 log = logging.getLogger("hotline.audit.replay")
-ODD_AT_ONCE = 500  # appeals the domain code works out, read back at a time
 
 
 def _kinds() -> list[tuple[str, str, str]]:
@@ -37,16 +37,18 @@ def _kinds() -> list[tuple[str, str, str]]:
 
 
 async def report(
-    rows_conn: Any, appeals_conn: Any, end_offsets: dict[str, int]
+    conns: Sequence[Any], end_offsets: dict[str, int]
 ) -> tuple[int, dict[str, Any]] | None:
     """The rows below the end offsets and `comparison.compare_in_place`'s report on them,
-    or None where a row is not vouched for by its row seal."""
+    or None where a row is not vouched for by its row seal. `conns`: three connections on
+    one snapshot."""
+    rows_side, appeals_side, odd_side = conns
     ends = store.ends_of(end_offsets)
     failed: list[Exception] = []
     try:  # the first to fail stops the other: both connections are done with on return
         async with asyncio.TaskGroup() as checks:
-            sealed = checks.create_task(_sealed_rows(rows_conn, ends))
-            appealed = checks.create_task(_appeals(appeals_conn, ends, end_offsets))
+            sealed = checks.create_task(_sealed_rows(rows_side, ends))
+            appealed = checks.create_task(_appeals(appeals_side, odd_side, ends, end_offsets))
     except* asyncpg.PostgresError as errors:  # a row seal that is no hex, say
         failed.extend(errors.exceptions)
     if failed:
@@ -74,28 +76,43 @@ async def _sealed_rows(conn: Any, ends: store.Ends) -> int | None:
 
 
 async def _appeals(
-    conn: Any, ends: store.Ends, end_offsets: dict[str, int]
+    conn: Any, odd_conn: Any, ends: store.Ends, end_offsets: dict[str, int]
 ) -> tuple[int, dict[str, Any] | None]:
     """The rows the appeals hold, and the report on them (None where an appeal worked out
-    by the domain code finds a row that disagrees with its bytes)."""
-    found = await store.appeals(conn, ends)
-    odd = [subject for subject, _, holds, digest in found if digest is None or not holds]
-    broken, worked = comparison.Tally(), {}
-    for start in range(0, len(odd), ODD_AT_ONCE):
-        chunk = odd[start : start + ODD_AT_ONCE]
-        facts = await store.appeals_below(conn, chunk, end_offsets)
-        for subject in chunk:
-            if any(fact.problems for fact in facts[subject]):
-                return 0, None
-            ordered = domain.timeline(facts[subject])
-            comparison.broken_chains(subject, ordered, broken)
-            worked[subject] = domain.digest(ordered)
-    total = domain.OverallDigest()
-    for subject, _, _, digest in found:
-        total.add(subject, worked.get(subject, digest or ""))
-    return sum(count for _, count, _, _ in found), {
+    by the domain code finds a row that disagrees with its bytes). Streamed in subject
+    order: memory holds a chunk of appeals, whatever their number.
+
+    The domain code works out an appeal only where SQL cannot: its timeline where its time
+    order is not that (from the columns the row seals vouch for), and, for the first broken
+    chains listed, what breaks them (from the rows' bytes, as the comparison does)."""
+    later = await store.causes_later(conn, ends)
+    total, broken, appeals, rows = domain.OverallDigest(), comparison.Tally(), 0, 0
+    async for chunk in store.appeals(conn, ends):
+        listing = [s for s, _, breaks, _ in chunk if breaks][
+            : comparison.LISTED - len(broken.listed)
+        ]
+        unordered = [s for s, _, _, digest in chunk if digest is None or s in later]
+        read = await store.appeals_below(odd_conn, listing, end_offsets) if listing else {}
+        vouched = (
+            await store.appeals_vouched_below(odd_conn, unordered, end_offsets) if unordered else {}
+        )
+        for subject, count, breaks, digest in chunk:
+            if subject in read:
+                if any(fact.problems for fact in read[subject]):
+                    return 0, None
+                ordered = domain.timeline(read[subject])
+                comparison.broken_chains(subject, ordered, broken)
+                digest = domain.digest(ordered)
+            else:
+                broken.count += breaks
+                if subject in vouched:
+                    digest = domain.vouched_digest(domain.timeline(vouched[subject]))
+            assert digest is not None
+            total.add(subject, digest)
+            appeals, rows = appeals + 1, rows + count
+    return rows, {
         "equal": True,
-        "appeals": len(found),
+        "appeals": appeals,
         "live_digest": total.hexdigest(),
         "replay_digest": total.hexdigest(),
         "differing_appeals": 0,

@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from sqlalchemy.ext import asyncio as sa_asyncio
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.pool import NullPool
 
 from audit_service import comparison, domain, in_place, live_checks, log_reader, store
 from audit_service.domain import wire
@@ -95,6 +97,17 @@ async def run(
         raise
 
 
+async def run_apart(database_url: str, bootstrap: str, **replay: Any) -> None:
+    """`run` on connections of its own, closed when it ends: a replay holds several for its
+    whole run (one snapshot read side by side), which the service's pool, sized for its
+    requests, must not have to give up."""
+    engine = sa_asyncio.create_async_engine(database_url, poolclass=NullPool, hide_parameters=True)
+    try:
+        await run(engine, bootstrap, **replay)
+    finally:
+        await engine.dispose()
+
+
 async def live_caught_up(
     bootstrap: str,
     group: str,
@@ -126,8 +139,8 @@ async def checked_in_place(
     (live_checks.py) run side by side on one snapshot of the live store. Where those checks
     cannot vouch for a row (one recorded before row seals, say), the comparison reads every
     row back from its bytes instead (comparison.compare_in_place)."""
-    async with store.one_snapshot(engine, 3) as (log_side, rows_side, appeals_side):
-        checks = asyncio.create_task(live_checks.report(rows_side, appeals_side, end_offsets))
+    async with store.one_snapshot(engine, 4) as (log_side, *checks_side):
+        checks = asyncio.create_task(live_checks.report(checks_side, end_offsets))
         try:
             held = await in_place.holds_log(log_side, engine, bootstrap, end_offsets, replay_id)
             checked = None if held is None else await checks

@@ -11,6 +11,7 @@ from audit_service.domain.facts import (
     digest,
     timeline,
     verify_chains,
+    vouched_digest,
     with_unlisted,
 )
 from audit_service.domain.privacy import citizen_names, mask_personal_data
@@ -24,5 +25,6 @@ __all__ = [
     "mask_personal_data",
     "timeline",
     "verify_chains",
+    "vouched_digest",
     "with_unlisted",
 ]

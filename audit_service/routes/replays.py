@@ -34,8 +34,8 @@ async def start_replay(
     replay_id, schema_name, ends = await replay.start(runtime.engine, bootstrap)
     runtime.tasks.append(
         asyncio.create_task(
-            replay.run(
-                runtime.engine,
+            replay.run_apart(
+                runtime.settings.database_url.get_secret_value(),
                 bootstrap,
                 replay_id=replay_id,
                 schema_name=schema_name,

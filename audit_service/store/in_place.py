@@ -154,13 +154,14 @@ async def sealed_rows(
         yield rows
 
 
-# Each appeal below the end offsets, in subject order: its rows, whether its chains hold
-# (each source's versions run 1..n, each naming the hash before it, in place order), and
-# its digest where its facts' (time, source, version, id) order follows each stream, so
-# that, unless a cause comes after its effect (`_CAUSES_LATER`), this order is its
-# timeline (domain/facts.timeline). An id's text sorts as the id does.
+# Each appeal below the end offsets, in subject order: its rows, how many of its sources'
+# chains break (a source's versions must run 1..n, each naming the hash before it, in place
+# order), and its digest where its facts' (time, source, version, id) order follows each
+# stream, so that, unless a cause comes after its effect (`_CAUSES_LATER`), this order is
+# its timeline (domain/facts.timeline). An id's text sorts as the id does.
 _APPEALS = f"""
-SELECT subject, count(*), bool_and(chain_holds), CASE WHEN bool_and(in_order) THEN
+SELECT subject, count(*), count(DISTINCT source) FILTER (WHERE NOT chain_holds),
+    CASE WHEN bool_and(in_order) THEN
     encode(sha256(convert_to(string_agg(hash, E'\\n' ORDER BY time, source, version, event_id),
         'UTF8')), 'hex') END
 FROM (
@@ -191,13 +192,22 @@ WHERE ROW(cause.time, cause.source, cause.version, cause.event_id)
 """
 
 
-async def appeals(conn: Any, ends: Ends) -> list[tuple[UUID, int, bool, str | None]]:
-    """Each appeal below the end offsets, in subject order: (subject, rows, whether its
-    chains hold, its digest or None where its timeline needs working out)."""
+async def appeals(
+    conn: Any, ends: Ends, chunk: int = 5000
+) -> AsyncIterator[list[tuple[UUID, int, int, str | None]]]:
+    """Each appeal below the end offsets, in subject order, `chunk` at a time: (subject,
+    rows, its broken chains, its digest or None where its time order is not its timeline,
+    for all that it follows each stream: see `causes_later`)."""
     await conn.execute("SET LOCAL work_mem = '64MB'")
-    rows = await conn.fetch(_APPEALS, *ends, envelope.GENESIS_HASH)
-    later = {row[0] for row in await conn.fetch(_CAUSES_LATER, *ends)}
-    return [(row[0], row[1], row[2], None if row[0] in later else row[3]) for row in rows]
+    cursor = await conn.cursor(_APPEALS, *ends, envelope.GENESIS_HASH)
+    while rows := await cursor.fetch(chunk):
+        yield [(row[0], row[1], row[2], row[3]) for row in rows]
+
+
+async def causes_later(conn: Any, ends: Ends) -> set[UUID]:
+    """The appeals below the end offsets with a fact whose cause (in the appeal) does not
+    come before it in (time, source, version, id) order: a clock behind another's."""
+    return {row[0] for row in await conn.fetch(_CAUSES_LATER, *ends)}
 
 
 async def appeals_below(
@@ -212,6 +222,29 @@ async def appeals_below(
         if row["offset"] < end_offsets.get(f"{row['topic']}:{row['partition']}", 0):
             found[row["subject"]].append(records.from_row(row, sealing.key()))
     return found
+
+
+async def appeals_vouched_below(
+    conn: Any, subjects: Sequence[UUID], end_offsets: dict[str, int]
+) -> dict[UUID, list[Fact]]:
+    """These appeals' facts below the end offsets as their columns say, without their bytes:
+    for rows their row seals vouch for, whose bytes hash to their hashes."""
+    found: dict[UUID, list[Fact]] = {subject: [] for subject in subjects}
+    rows = await conn.fetch(
+        "SELECT event_id, source, type, subject, version, time, actor, causation_id, hash,"
+        ' prev_hash, topic, partition, "offset" FROM public.facts'
+        " WHERE subject = ANY($1::uuid[])",
+        list(subjects),
+    )
+    for row in rows:
+        place = (row["topic"], row["partition"], row["offset"])
+        if place[2] < end_offsets.get(f"{place[0]}:{place[1]}", 0):
+            fact = Fact(**{k: v for k, v in row.items() if k not in _PLACE}, body="", place=place)
+            found[fact.subject].append(fact)
+    return found
+
+
+_PLACE = ("topic", "partition", "offset")
 
 
 def ends_of(end_offsets: dict[str, int]) -> Ends:

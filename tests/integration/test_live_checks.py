@@ -25,8 +25,8 @@ ENDS = {f"{t}:0": 10**6 for t in topics.ALL}
 
 
 async def _checked(engine: AsyncEngine) -> dict[str, Any] | None:
-    async with store.one_snapshot(engine, 2) as (rows_side, appeals_side):
-        checked = await live_checks.report(rows_side, appeals_side, ENDS)
+    async with store.one_snapshot(engine, 3) as conns:
+        checked = await live_checks.report(conns, ENDS)
     return None if checked is None else checked[1]
 
 
@@ -92,6 +92,22 @@ async def test_a_broken_chain_is_listed_as_the_comparison_lists_it(
     assert checked is not None
     assert checked == compared
     assert checked["broken_chains"] == 1
+
+
+async def test_past_the_listed_broken_chains_only_their_count_is_taken(
+    audit: tuple[AsyncEngine, AsyncEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(comparison, "LISTED", 1)
+    runtime, _ = audit
+    appeals = _deliveries(3)
+    await _record(
+        runtime, [[d for d in read if d.fact.event.type != "appeal.handled"] for read in appeals]
+    )
+
+    checked, compared = await _checked(runtime), await _compared(runtime)
+    assert checked is not None
+    assert checked == compared
+    assert (checked["broken_chains"], len(checked["broken"])) == (3, 1)
 
 
 @pytest.mark.parametrize(

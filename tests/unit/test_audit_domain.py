@@ -181,3 +181,9 @@ def test_a_fact_the_tree_holds_but_the_appeal_no_longer_lists_fails_its_chain() 
         domain.ChainReport("feedback", 0, False, ("fact f moved",)),  # its only fact moved
     ]
     assert domain.with_unlisted(chains, []) == chains
+
+
+def test_a_vouched_digest_reads_what_the_bytes_hash_to_from_the_hash_column() -> None:
+    ordered = domain.timeline(HISTORY)
+    without_bytes = [replace(fact, body="") for fact in ordered]
+    assert domain.vouched_digest(without_bytes) == domain.digest(ordered)
