@@ -16,10 +16,13 @@ seal were edited, the checks that run beside it do (live_checks.py), and a row t
 them makes the replay rebuild too.
 """
 
+import asyncio
+import contextlib
 import hashlib
 import itertools
 import logging
 import operator
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,21 +60,29 @@ async def holds_log(
 ) -> Held | None:
     """What the live store holds of the log below the end offsets, if it holds each fact
     at its place and nothing else there; None at the first difference. `conn` reads the
-    live store (in a snapshot: store.one_snapshot); progress is recorded through `engine`."""
+    live store (in a snapshot: store.one_snapshot); progress is recorded through `engine`.
+
+    One batch's records are hashed while the batch before is looked up: the lookups wait
+    for a database that other checks keep busy (live_checks.py)."""
     # Per partition, the lowest offset not yet set against the live store: each batch's
     # range starts there, so a place between two batches (a transaction marker) is
     # looked at too.
     checked_to: dict[TopicPartition, int] = {}
     ends = {log_reader.partition(k): end for k, end in end_offsets.items() if end > 0}
-    held = Held()
+    held, progress = Held(), _Progress(engine, replay_id)
+    looking: asyncio.Task[None] | None = None
     try:
         async with log_reader.reading(bootstrap, end_offsets) as batches:
             async for batch in batches:
                 if not batch:  # a fetch that found only records past the end offsets
                     continue
-                await _batch_held(conn, engine, batch, checked_to, ends, held)
-                async with engine.begin() as progress:
-                    await store.update_replay(progress, replay_id, facts_read=held.facts)
+                groups = _groups(batch, checked_to)
+                if looking is not None:
+                    await looking
+                looking = asyncio.create_task(_looked_up(conn, engine, batch, groups, ends, held))
+                await progress.record(held.facts)
+        if looking is not None:
+            await looking
         tails = [
             (tp.topic, tp.partition, checked_to.get(tp, FIRST), end - 1) for tp, end in ends.items()
         ]
@@ -80,32 +91,56 @@ async def holds_log(
     except _Differs as difference:
         log.info("live store differs from the log: rebuilding", extra={"reason": str(difference)})
         return None
+    finally:
+        if looking is not None and not looking.done():
+            looking.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await looking
+    await progress.record(held.facts, at_once=True)
     return held
 
 
-async def _batch_held(
-    conn: Any,
-    engine: AsyncEngine,
-    batch: list[Any],
-    checked_to: dict[TopicPartition, int],
-    ends: dict[TopicPartition, int],
-    held: Held,
-) -> None:
+class _Progress:
+    """A replay's `facts_read`, recorded at most once a second: each is a transaction."""
+
+    def __init__(self, engine: AsyncEngine, replay_id: int) -> None:
+        self._engine, self._replay_id, self._last = engine, replay_id, time.monotonic()
+
+    async def record(self, facts: int, *, at_once: bool = False) -> None:
+        if at_once or time.monotonic() - self._last >= 1.0:
+            async with self._engine.begin() as conn:
+                await store.update_replay(conn, self._replay_id, facts_read=facts)
+            self._last = time.monotonic()
+
+
+def _groups(batch: list[Any], checked_to: dict[TopicPartition, int]) -> list[store.Group]:
+    """The batch's records a group per partition, each with the range of offsets to look at
+    (from where the batch before left off); `checked_to` moved past them."""
     groups: list[store.Group] = []
-    highest: dict[TopicPartition, int] = {}
     first = 0
     for (topic, partition), run in itertools.groupby(batch, _partition_of):
         records = list(run)  # one partition's, in offset order
-        tp = TopicPartition(topic, partition)
-        highest[tp] = records[-1].offset
+        tp, highest = TopicPartition(topic, partition), records[-1].offset
         offsets = ",".join([str(r.offset) for r in records])
         # A tombstone's value is None.
         hashes = ",".join([hashlib.sha256(r.value or b"").hexdigest() for r in records])
-        low = checked_to.get(tp, FIRST)
-        groups.append((topic, partition, offsets, hashes, first, low, highest[tp]))
+        groups.append(
+            (topic, partition, offsets, hashes, first, checked_to.get(tp, FIRST), highest)
+        )
+        checked_to[tp] = highest + 1
         first += len(records)
+    return groups
+
+
+async def _looked_up(
+    conn: Any,
+    engine: AsyncEngine,
+    batch: list[Any],
+    groups: list[store.Group],
+    ends: dict[TopicPartition, int],
+    held: Held,
+) -> None:
     rows, differing = await store.against_log(conn, groups)
-    checked_to.update((tp, high + 1) for tp, high in highest.items())
     elsewhere = []
     for n, hash in differing:
         if n is None:
