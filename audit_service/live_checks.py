@@ -5,8 +5,9 @@ store and that comparison must decide.
 
 - Each row: its bytes hash to its hash, it is a fact this code knows from its source's
   topic, and its row seal (domain/records.row_seal), made when audit recorded it, holds for
-  its columns as they are now. Audit's key never reaches the database: PostgreSQL renders
-  each row's seal message, and this module computes the HMAC. A row recorded before row
+  its columns as they are now. Audit's key never reaches the database: PostgreSQL keeps the
+  SHA-256 of each row's seal message (`row_digest`, a generated column, so always that of
+  the row as it is), and this module computes the HMAC over it. A row recorded before row
   seals has none, and these checks then leave the decision to the comparison.
 - Each appeal: its chains and its digest, worked out by PostgreSQL from the columns the
   seals vouch for (store/in_place.py), or by the domain code, as the comparison does, for an
@@ -64,12 +65,12 @@ async def _sealed_rows(conn: Any, ends: store.Ends) -> int | None:
     """How many rows below the end offsets, if each is sound and its row seal holds."""
     sealed, count = hmac.new(sealing.key(), digestmod="sha256"), 0
     async for chunk in store.sealed_rows(conn, ends, _kinds()):
-        for (signed,) in chunk:
+        for (signed,) in chunk:  # the row's digest, then its seal: 32 bytes each
             if signed is None:
                 return None
             mac = sealed.copy()  # the key's HMAC state, set up once
-            mac.update(signed[:-32])
-            if not hmac.compare_digest(mac.digest(), signed[-32:]):
+            mac.update(signed[:32])
+            if not hmac.compare_digest(mac.digest(), signed[32:]):
                 return None
         count += len(chunk)
     return count

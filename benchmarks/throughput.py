@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from audit_service import comparison, in_place, replay, store
 from audit_service.main import MIGRATIONS as AUDIT_MIGRATIONS
+from audit_service.store.facts import COPIED
 from benchmarks import measure
 from intake_service.settings import IntakeSettings
 from services.catalog import SERVICES, Service
@@ -38,6 +39,7 @@ DURATION = int(os.environ.get("BENCH_SECONDS", "10"))
 # first seconds on a fresh stack (docs/benchmarks.md).
 WARMUP = int(os.environ.get("BENCH_WARMUP_SECONDS", "5"))
 CONCURRENCY = int(os.environ.get("BENCH_CONCURRENCY", "32"))
+_COLUMNS = ", ".join(f'"{c}"' for c in COPIED)  # a fact's; PostgreSQL writes the rest
 REPLAY_APPEALS = int(os.environ.get("BENCH_REPLAY_APPEALS", "40000"))  # x5 facts each
 
 
@@ -279,7 +281,10 @@ async def _database_floor(engine: AsyncEngine, replayed: str) -> float:
     started = time.perf_counter()
     async with engine.begin() as conn:
         await conn.execute(
-            text(f'INSERT INTO floor.facts SELECT * FROM "{replayed}".facts ORDER BY seq')
+            text(
+                f"INSERT INTO floor.facts ({_COLUMNS}) "
+                f'SELECT {_COLUMNS} FROM "{replayed}".facts ORDER BY seq'
+            )
         )
     async with engine.begin() as conn:
         await store.end_bulk_load(conn, "floor")
@@ -292,7 +297,10 @@ async def _fill_live_store(owner_url: str, schema_name: str) -> None:
     try:
         async with owner.begin() as conn:
             await conn.execute(
-                text(f'INSERT INTO public.facts SELECT * FROM "{schema_name}".facts')
+                text(
+                    f"INSERT INTO public.facts ({_COLUMNS}) "
+                    f'SELECT {_COLUMNS} FROM "{schema_name}".facts'
+                )
             )
     finally:
         await owner.dispose()

@@ -13,10 +13,11 @@ database but does not hold the key cannot move a record time or a position unnot
 with no seal (or the wrong one) is a problem too. Pure: the key is an argument.
 """
 
+import hashlib
 import hmac
 import json
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -56,7 +57,7 @@ def seal(
 
 
 # What a row seal covers: every column of a fact's row but its bytes (the hash covers them)
-# and audit's seals. The database renders the same message (store/in_place.py).
+# and audit's seals. PostgreSQL renders the same message (store/tables.py).
 ROW_SEALED = (
     "event_id", "hash", "topic", "partition", "offset", "ingested_at", "seq", "source", "type",
     "subject", "version", "time", "causation_id", "actor", "prev_hash",
@@ -64,14 +65,14 @@ ROW_SEALED = (
 # Those that hold any text: written with their length first.
 ROW_SEALED_TEXT = frozenset({"hash", "topic", "source", "type", "actor", "prev_hash"})
 _IS_TEXT = tuple(column in ROW_SEALED_TEXT for column in ROW_SEALED)
+_EPOCH, _MICROSECOND = datetime(1970, 1, 1, tzinfo=UTC), timedelta(microseconds=1)
 
 
 def row_message(values: Sequence[Any]) -> bytes:
-    """What a row seal signs, given a row's ROW_SEALED values in that order, joined by "|":
-    a text as its length, ":" and itself, a time as PostgreSQL writes it in UTC, nothing for
-    NULL, anything else (a number, an id) as itself. No "|" can shift from one value into the
-    next, so no two rows give one message; the database renders the same bytes from a
-    stored row (store/in_place.py) at a fraction of the cost of JSON."""
+    """A row's ROW_SEALED values, given in that order, joined by "|": a text as its length,
+    ":" and itself, a time as microseconds since 1970, nothing for NULL, anything else (a
+    number, an id) as itself. No "|" can shift from one value into the next, so no two
+    rows give one message."""
     texts = []
     for value, is_text in zip(values, _IS_TEXT, strict=True):
         if value is None:
@@ -79,25 +80,18 @@ def row_message(values: Sequence[Any]) -> bytes:
         elif is_text:
             texts.append(f"{len(value)}:{value}")
         elif isinstance(value, datetime):
-            texts.append(_as_postgres_writes(value))
+            texts.append(str((value - _EPOCH) // _MICROSECOND))
         else:
             texts.append(str(value))
     return "|".join(texts).encode()
 
 
-def _as_postgres_writes(value: datetime) -> str:
-    """A time as PostgreSQL writes a timestamptz with DateStyle ISO and TimeZone UTC: the
-    fraction only as long as it needs to be."""
-    utc = value.astimezone(UTC)
-    fraction = f".{utc.microsecond:06d}".rstrip("0") if utc.microsecond else ""
-    return f"{utc:%Y-%m-%d %H:%M:%S}{fraction}+00"
-
-
 def row_seal(key: bytes, row: Mapping[str, Any]) -> str:
-    """HMAC-SHA256 over a fact's whole row but its bytes (`row_message`), made when audit
-    records it. `seal` proves the record time and place; this proves the columns copied
-    from the bytes too, so a replay checks a row with one HMAC where reading the claims
-    back from its bytes costs it a JSON parse (live_checks.py)."""
+    """HMAC-SHA256 over the SHA-256 of a fact's whole row but its bytes (`row_message`),
+    made when audit records it. `seal` proves the record time and place; this proves the
+    columns copied from the bytes too. PostgreSQL keeps that SHA-256 of each row itself
+    (`row_digest`, a generated column), so a replay checks a row with one HMAC over 32
+    bytes, where reading its claims back from its bytes costs a JSON parse (live_checks.py)."""
     return row_seals(key, [[row[column] for column in ROW_SEALED]])[0]
 
 
@@ -107,7 +101,7 @@ def row_seals(key: bytes, rows: Iterable[Sequence[Any]]) -> list[str]:
     sealed = []
     for values in rows:
         mac = keyed.copy()  # the key's HMAC state, set up once
-        mac.update(row_message(values))
+        mac.update(hashlib.sha256(row_message(values)).digest())
         sealed.append(mac.hexdigest())
     return sealed
 

@@ -92,7 +92,7 @@ async def add_facts(conn: AsyncConnection, rows: Sequence[dict[str, Any]]) -> No
         )
 
 
-COPIED = tuple(c.name for c in facts.columns)
+COPIED = tuple(c.name for c in facts.columns if c.computed is None)  # PostgreSQL writes those
 assert (*wire.COLUMNS, "ingested_at", "seq", "seal", "row_seal") == COPIED
 _HELD = "audit.facts"  # a consume batch's rows, held to its flush (BatchTx.later)
 _ADD_SEALED = text(bulk.insert_rows(facts, COPIED, on_conflict="ON CONFLICT (event_id) DO NOTHING"))

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit_service import sealing
 from audit_service.domain import Fact, records
+from audit_service.store import tables
 from shared import envelope
 
 Ends = tuple[list[str], list[int], list[int]]  # topics, partitions, end offsets, column-wise
@@ -102,30 +103,28 @@ async def live_in(conn: Any, ranges: Sequence[tuple[str, int, int, int]]) -> boo
     )
 
 
-def _sealed_text(column: str) -> str:
-    if column in records.ROW_SEALED_TEXT:
-        return f'length(f."{column}") || \':\' || f."{column}"'
-    return f"coalesce(f.\"{column}\"::text, '')"
-
-
-# Each row below the end offsets: its row seal's message followed by the seal (32 bytes), or
+# Each row below the end offsets: the SHA-256 its row seal signs, followed by the seal, or
 # NULL for a row without one or that is unsound: a fact this code does not know, not from
 # its source's topic, or (where `ck_facts_body_hash` does not hold every row to it already)
-# whose bytes do not hash to its hash. One column: each costs the driver per row.
-_ROWS = f"""
+# whose bytes do not hash to its hash. One column: each costs the driver per row. `{digest}`:
+# the row's generated `row_digest`, or (where that is not what it should be) worked out.
+_ROWS = """
 SELECT CASE WHEN (f.type, f.source, f.topic)
         IN (SELECT * FROM unnest($4::text[], $5::text[], $6::text[]))
         AND ($7 OR f.hash = encode(sha256(convert_to(f.body, 'UTF8')), 'hex'))
-    THEN convert_to(concat_ws('|', {", ".join(map(_sealed_text, records.ROW_SEALED))}), 'UTF8')
-        || decode(f.row_seal, 'hex')
+    THEN {digest} || decode(f.row_seal, 'hex')
     END
-FROM public.facts AS f {_LIVE}
+FROM public.facts AS f
+JOIN unnest($1::text[], $2::int[], $3::bigint[]) AS e(topic, partition, end_offset)
+    ON f.topic = e.topic AND f.partition = e.partition AND f."offset" < e.end_offset
 """
-# What PostgreSQL (17, as services/postgres.sh runs it) makes of store/tables.BODY_HASHED.
-# Another rendering (another version) only costs a replay the hashing this spares it.
+# What PostgreSQL (17, as services/postgres.sh runs it) makes of tables.BODY_HASHED, and the
+# SHA-256 of what it makes of tables.row_digest(). Another rendering (another version) only
+# costs a replay the work these spare it.
 _BODY_HASHED = (
     "CHECK (((hash)::text = encode(sha256(convert_to(body, 'UTF8'::name)), 'hex'::text)))"
 )
+_ROW_DIGEST = "816767e652fb6db91545d0ff6f1a808441e1fd2395a9f6aeacb16618043744f6"
 
 
 async def bodies_hashed(conn: Any) -> bool:
@@ -141,17 +140,32 @@ async def bodies_hashed(conn: Any) -> bool:
     )
 
 
+async def digests_kept(conn: Any) -> bool:
+    """Whether PostgreSQL keeps every live row's `row_digest` itself: still a generated
+    column, from the expression it was made with. (A column whose expression was dropped
+    keeps whatever values it is given; giving it one again recomputes every row.)"""
+    return bool(
+        await conn.fetchval(
+            "SELECT EXISTS (SELECT FROM pg_attribute AS a JOIN pg_attrdef AS d"
+            " ON d.adrelid = a.attrelid AND d.adnum = a.attnum"
+            " WHERE a.attrelid = 'public.facts'::regclass AND a.attname = 'row_digest'"
+            " AND a.attgenerated = 's'"
+            " AND encode(sha256(convert_to(pg_get_expr(d.adbin, d.adrelid), 'UTF8')), 'hex') = $1)",
+            _ROW_DIGEST,
+        )
+    )
+
+
 async def sealed_rows(
     conn: Any, ends: Ends, kinds: Sequence[tuple[str, str, str]], chunk: int = 5000
 ) -> AsyncIterator[list[Any]]:
-    """The rows below the end offsets, `chunk` at a time: each its row seal message followed
-    by its row seal, or None where it has none or is unsound. `kinds`: the (type, source,
-    topic) of every fact this code knows."""
+    """The rows below the end offsets, `chunk` at a time: each the SHA-256 its row seal
+    signs followed by its row seal, or None where it has none or is unsound. `kinds`: the
+    (type, source, topic) of every fact this code knows."""
     hashed = await bodies_hashed(conn)
-    # Times written as records.row_message writes them.
-    await conn.execute("SET LOCAL TimeZone = 'UTC'; SET LOCAL DateStyle = 'ISO, MDY'")
+    digest = "f.row_digest" if await digests_kept(conn) else tables.row_digest("f.")
     kinded = [list(column) for column in zip(*kinds, strict=True)]
-    cursor = await conn.cursor(_ROWS, *ends, *kinded, hashed)
+    cursor = await conn.cursor(_ROWS.format(digest=digest), *ends, *kinded, hashed)
     while rows := await cursor.fetch(chunk):
         yield rows
 

@@ -49,7 +49,8 @@ async def rebuilt_rows(
     conn: AsyncConnection, schema_name: str, event_ids: Sequence[UUID]
 ) -> list[dict[str, Any]]:
     rebuilt = rebuilt_facts(schema_name)
-    rows = await conn.execute(select(rebuilt).where(rebuilt.c.event_id.in_(list(event_ids))))
+    written = [c for c in rebuilt.columns if c.computed is None]  # PostgreSQL writes the rest
+    rows = await conn.execute(select(*written).where(rebuilt.c.event_id.in_(list(event_ids))))
     return [dict(row._mapping) for row in rows]
 
 

@@ -9,6 +9,7 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
+    Computed,
     DateTime,
     Identity,
     Index,
@@ -25,12 +26,34 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 
+from audit_service.domain import records
 from shared.runtime.schema import NAMING_CONVENTION
 
 metadata = MetaData(naming_convention=NAMING_CONVENTION)
 projection = MetaData(naming_convention=NAMING_CONVENTION)  # the part a replay rebuilds
 
 BODY_HASHED = "hash = encode(sha256(convert_to(body, 'UTF8')), 'hex')"
+
+
+def row_digest(alias: str = "") -> str:
+    """The SHA-256 of a row's seal message as domain/records.row_message writes it, in SQL
+    a generated column may hold: immutable functions only (a text's UTF-8 bytes through
+    `decode(…, 'escape')` with its backslashes doubled, not `convert_to`; a time's
+    microseconds from an interval, not from the time itself). `alias`: the table's, for a
+    query that names its columns so."""
+    texts = []
+    for column in records.ROW_SEALED:
+        name = f'{alias}"{column}"'
+        if column in records.ROW_SEALED_TEXT:
+            texts.append(f"length({name})::text || ':' || {name}")
+        elif column in ("ingested_at", "time"):
+            since = f"{name} - '1970-01-01 00:00:00+00'::timestamptz"
+            texts.append(f"(extract(epoch FROM {since}) * 1000000)::bigint::text")
+        else:
+            texts.append(f"coalesce({name}::text, '')")
+    message = " || '|' || ".join(texts)
+    return f"sha256(decode(replace({message}, '\\', '\\\\'), 'escape'))"
+
 
 facts = Table(
     "facts",
@@ -57,6 +80,8 @@ facts = Table(
     # HMAC of the whole row but its bytes (domain/records.row_seal): what a replay checks a
     # row with. NULL in rows recorded before it, and in a replay's own rebuilt rows.
     Column("row_seal", String(64)),
+    # The SHA-256 of what the row seal signs, kept up to date by PostgreSQL itself.
+    Column("row_digest", LargeBinary, Computed(row_digest(), persisted=True)),
     # Where each fact was read: a replay checks the live store against the log in place.
     Index("ix_facts_place", "topic", "partition", "offset"),
     # Its bytes hash to its hash, checked by PostgreSQL as each row is written: a replay

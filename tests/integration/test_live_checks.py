@@ -12,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit_service import comparison, live_checks, store
+from audit_service.store import in_place as in_place_store
 from shared import envelope, events, topics
 from shared.runtime.consumer import Delivery
 from tests.integration.test_tamper import _deliveries, audit
@@ -128,6 +129,62 @@ async def test_a_row_not_as_audit_sealed_it_is_left_to_the_comparison(
         await conn.execute(text(f"UPDATE facts SET {edit} WHERE seq = 3"))
 
     assert await _checked(runtime) is None
+
+
+async def test_postgresql_holds_a_new_store_to_its_bytes_and_row_digests(
+    audit: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """What spares a replay hashing every row and rendering every row's seal message: on
+    the PostgreSQL services/postgres.sh runs, both are there as written."""
+    runtime, _ = audit
+    async with store.one_snapshot(runtime, 1) as (conn,):
+        assert await in_place_store.bodies_hashed(conn)
+        assert await in_place_store.digests_kept(conn)
+
+
+async def test_a_row_digest_no_longer_generated_is_worked_out_by_the_checks(
+    audit: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """Its expression dropped, the column keeps what it was given: a row edited after that
+    with its old digest kept would pass, were the digest read from it."""
+    runtime, owner = audit
+    await _record(runtime, _deliveries(2))
+    async with owner.begin() as conn:
+        await conn.execute(text("ALTER TABLE facts ALTER COLUMN row_digest DROP EXPRESSION"))
+    async with store.one_snapshot(runtime, 1) as (conn,):
+        assert not await in_place_store.digests_kept(conn)
+    assert await _checked(runtime) is not None
+
+    async with owner.begin() as conn:
+        await conn.execute(text("UPDATE facts SET actor = 'operator:someone-else' WHERE seq = 3"))
+        assert (
+            await conn.execute(text("SELECT row_digest IS NOT NULL FROM facts WHERE seq = 3"))
+        ).scalar()
+    assert await _checked(runtime) is None
+
+
+async def test_a_seal_message_with_any_text_is_rendered_as_audit_renders_it(
+    audit: tuple[AsyncEngine, AsyncEngine],
+) -> None:
+    """Backslashes, "|", ":" and characters beyond ASCII in the one free text a row seal
+    covers, its actor: PostgreSQL's digest of the row is audit's."""
+    runtime, _ = audit
+    [read] = _deliveries(1)
+    odd = [
+        Delivery(
+            envelope.encode(
+                d.fact.event.model_copy(update={"actor": "operator:王|\\x41:\\"}),
+                version=d.fact.version,
+                prev_hash=d.fact.prev_hash,
+            ),
+            d.topic,
+            d.partition,
+            d.offset,
+        )
+        for d in read
+    ]
+    await _record(runtime, [odd])
+    assert await _checked(runtime) is not None
 
 
 async def test_without_the_constraint_every_row_is_hashed_by_the_checks(
