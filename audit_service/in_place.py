@@ -96,7 +96,6 @@ async def holds_log(
             looking.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await looking
-    await progress.record(held.facts, at_once=True)
     return held
 
 
@@ -106,8 +105,8 @@ class _Progress:
     def __init__(self, engine: AsyncEngine, replay_id: int) -> None:
         self._engine, self._replay_id, self._last = engine, replay_id, time.monotonic()
 
-    async def record(self, facts: int, *, at_once: bool = False) -> None:
-        if at_once or time.monotonic() - self._last >= 1.0:
+    async def record(self, facts: int) -> None:
+        if time.monotonic() - self._last >= 1.0:
             async with self._engine.begin() as conn:
                 await store.update_replay(conn, self._replay_id, facts_read=facts)
             self._last = time.monotonic()

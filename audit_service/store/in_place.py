@@ -3,8 +3,9 @@ the log's records set against the rows at their places; every row's seal message
 and its kind checked; each appeal's chains and digest. PostgreSQL does what needs no key,
 on its own core, while the replay reads the log on ours.
 
-A row seal's message and an appeal's digest are rendered here exactly as
-domain/records.row_message and domain/facts.digest render them: tests hold the two equal.
+An appeal's digest is worked out here as domain/facts.digest works it out, and a row's seal
+message read as tables.row_digest renders it, as domain/records.row_message does: tests
+hold each pair equal (tests/integration/test_live_checks.py).
 """
 
 from collections.abc import AsyncIterator, Sequence
@@ -108,15 +109,13 @@ async def live_in(conn: Any, ranges: Sequence[tuple[str, int, int, int]]) -> boo
 # its source's topic, or (where `ck_facts_body_hash` does not hold every row to it already)
 # whose bytes do not hash to its hash. One column: each costs the driver per row. `{digest}`:
 # the row's generated `row_digest`, or (where that is not what it should be) worked out.
-_ROWS = """
+_ROWS = f"""
 SELECT CASE WHEN (f.type, f.source, f.topic)
         IN (SELECT * FROM unnest($4::text[], $5::text[], $6::text[]))
         AND ($7 OR f.hash = encode(sha256(convert_to(f.body, 'UTF8')), 'hex'))
-    THEN {digest} || decode(f.row_seal, 'hex')
+    THEN {{digest}} || decode(f.row_seal, 'hex')
     END
-FROM public.facts AS f
-JOIN unnest($1::text[], $2::int[], $3::bigint[]) AS e(topic, partition, end_offset)
-    ON f.topic = e.topic AND f.partition = e.partition AND f."offset" < e.end_offset
+FROM public.facts AS f {_LIVE}
 """
 # What PostgreSQL (17, as services/postgres.sh runs it) makes of tables.BODY_HASHED, and the
 # SHA-256 of what it makes of tables.row_digest(). Another rendering (another version) only
