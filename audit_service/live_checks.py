@@ -17,7 +17,7 @@ store and that comparison must decide.
 import asyncio
 import hmac
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import asyncpg
@@ -26,17 +26,6 @@ from audit_service import comparison, domain, sealing, store
 from shared import events, topics
 
 log = logging.getLogger("hotline.audit.replay")
-
-
-async def _first(chunks: AsyncIterator[Any]) -> Any:
-    return await anext(chunks, None)
-
-
-async def _chained(first: Any, rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
-    if first is not None:
-        yield first
-    async for each in rest:
-        yield each
 
 
 def _kinds() -> list[tuple[str, str, str]]:
@@ -97,13 +86,9 @@ async def _appeals(
     The domain code works out an appeal only where SQL cannot: its timeline where its time
     order is not that (from the columns the row seals vouch for), and, for the first broken
     chains listed, what breaks them (from the rows' bytes, as the comparison does)."""
-    chunks = store.appeals(conn, ends)
-    async with asyncio.TaskGroup() as starting:  # both queries at once: each a sort or join
-        causes_later = starting.create_task(store.causes_later(odd_conn, ends))
-        first = starting.create_task(_first(chunks))
-    later = causes_later.result()
+    later = await store.causes_later(conn, ends)
     total, broken, appeals, rows = domain.OverallDigest(), comparison.Tally(), 0, 0
-    async for chunk in _chained(first.result(), chunks):
+    async for chunk in store.appeals(conn, ends):
         listing = [s for s, _, breaks, _ in chunk if breaks][
             : comparison.LISTED - len(broken.listed)
         ]
