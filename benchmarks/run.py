@@ -25,7 +25,7 @@ from typing import Any
 
 import uvloop
 
-from benchmarks import lifecycles, measure, paced, proofs, throughput
+from benchmarks import lifecycles, measure, paced, proofs, replays, throughput
 from benchmarks.report import print_table
 from benchmarks.takeover import bench_takeover
 from dispatch_service.handlers import HANDLERS as DISPATCH_HANDLERS
@@ -142,7 +142,7 @@ async def main() -> None:
     try:
         await _system(results)
         results["takeover"] = await bench_takeover()
-        results["replay"] = await throughput.bench_replay()
+        results["replay"] = await replays.bench_replay()
         results["proofs"] = await proofs.bench_proofs()
     finally:  # what was measured is kept even when a later phase fails
         results["machine"]["load_average_at_end"] = os.getloadavg()
