@@ -17,7 +17,6 @@ them makes the replay rebuild too.
 """
 
 import asyncio
-import contextlib
 import hashlib
 import itertools
 import logging
@@ -94,8 +93,7 @@ async def holds_log(
     finally:
         if looking is not None and not looking.done():
             looking.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await looking
+            await asyncio.gather(looking, return_exceptions=True)
     return held
 
 

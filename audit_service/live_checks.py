@@ -4,7 +4,7 @@ back, found here at a fraction of the cost, or None where these checks cannot vo
 store and that comparison must decide.
 
 - Each row: its bytes hash to its hash, it is a fact this code knows from its source's
-  topic, and its row seal (domain/records.row_seal), made when audit recorded it, holds for
+  topic, and its row seal (domain/records.row_seals), made when audit recorded it, holds for
   its columns as they are now. Audit's key never reaches the database: PostgreSQL keeps the
   SHA-256 of each row's seal message (`row_digest`, a generated column, so always that of
   the row as it is), and this module computes the HMAC over it. A row recorded before row
@@ -49,7 +49,7 @@ async def report(
     try:  # the first to fail stops the other: both connections are done with on return
         async with asyncio.TaskGroup() as checks:
             sealed = checks.create_task(_sealed_rows(rows_side, ends))
-            appealed = checks.create_task(_appeals(appeals_side, odd_side, ends, end_offsets))
+            appealed = checks.create_task(_appeals(appeals_side, odd_side, ends))
     except* asyncpg.PostgresError as errors:  # a row seal that is no hex, say
         failed.extend(errors.exceptions)
     if failed:
@@ -76,9 +76,7 @@ async def _sealed_rows(conn: Any, ends: store.Ends) -> int | None:
     return count
 
 
-async def _appeals(
-    conn: Any, odd_conn: Any, ends: store.Ends, end_offsets: dict[str, int]
-) -> tuple[int, dict[str, Any] | None]:
+async def _appeals(conn: Any, odd_conn: Any, ends: store.Ends) -> tuple[int, dict[str, Any] | None]:
     """The rows the appeals hold, and the report on them (None where an appeal worked out
     by the domain code finds a row that disagrees with its bytes). Streamed in subject
     order: memory holds a chunk of appeals, whatever their number.
@@ -93,10 +91,8 @@ async def _appeals(
             : comparison.LISTED - len(broken.listed)
         ]
         unordered = [s for s, _, _, digest in chunk if digest is None or s in later]
-        read = await store.appeals_below(odd_conn, listing, end_offsets) if listing else {}
-        vouched = (
-            await store.appeals_vouched_below(odd_conn, unordered, end_offsets) if unordered else {}
-        )
+        read = await store.appeals_below(odd_conn, listing, ends, from_bytes=True)
+        vouched = await store.appeals_below(odd_conn, unordered, ends, from_bytes=False)
         for subject, count, breaks, digest in chunk:
             if subject in read:
                 if any(fact.problems for fact in read[subject]):
@@ -111,13 +107,4 @@ async def _appeals(
             assert digest is not None
             total.add(subject, digest)
             appeals, rows = appeals + 1, rows + count
-    return rows, {
-        "equal": True,
-        "appeals": appeals,
-        "live_digest": total.hexdigest(),
-        "replay_digest": total.hexdigest(),
-        "differing_appeals": 0,
-        "differing": [],
-        "broken_chains": broken.count,
-        "broken": broken.listed,
-    }
+    return rows, comparison.held_report(appeals, total, broken)

@@ -9,7 +9,6 @@ projection is rebuilt into a fresh schema and compared with the live one, appeal
 (switch_over.py)."""
 
 import asyncio
-import contextlib
 import logging
 import time
 from datetime import UTC, datetime
@@ -147,8 +146,7 @@ async def checked_in_place(
         finally:
             if not checks.done():  # the log differs: a rebuild follows, not these checks
                 checks.cancel()
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await checks
+                await asyncio.gather(checks, return_exceptions=True)
     if held is None:
         return None
     if checked is not None and checked[0] == held.rows:

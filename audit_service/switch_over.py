@@ -149,8 +149,10 @@ async def switch_over(owner: AsyncEngine, replay_id: int, *, by: str) -> dict[st
             for row in fresh
             if row["event_id"] in keep_place
         ]
-        for row in kept:  # the rebuilt columns under the live record time and place
-            row["row_seal"] = records.row_seal(key, row)
+        # The rebuilt columns under the live record time and place.
+        row_seals = records.row_seals(key, map(records.row_values, kept))
+        for row, row_seal in zip(kept, row_seals, strict=True):
+            row["row_seal"] = row_seal
         again = [
             {c: row[c] for c in FROM_LOG} for row in fresh if row["event_id"] not in keep_place
         ]

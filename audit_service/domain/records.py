@@ -86,17 +86,13 @@ def row_message(values: Sequence[Any]) -> bytes:
     return "|".join(texts).encode()
 
 
-def row_seal(key: bytes, row: Mapping[str, Any]) -> str:
-    """HMAC-SHA256 over the SHA-256 of a fact's whole row but its bytes (`row_message`),
-    made when audit records it. `seal` proves the record time and place; this proves the
-    columns copied from the bytes too. PostgreSQL keeps that SHA-256 of each row itself
-    (`row_digest`, a generated column), so a replay checks a row with one HMAC over 32
-    bytes, where reading its claims back from its bytes costs a JSON parse (live_checks.py)."""
-    return row_seals(key, [[row[column] for column in ROW_SEALED]])[0]
-
-
 def row_seals(key: bytes, rows: Iterable[Sequence[Any]]) -> list[str]:
-    """`row_seal` of many rows, each given as its ROW_SEALED values in that order."""
+    """HMAC-SHA256 over the SHA-256 of each fact's whole row but its bytes (`row_message`;
+    each row given as its ROW_SEALED values in that order, `row_values`), made when audit
+    records it. `seal` proves the record time and place; this proves the columns copied
+    from the bytes too. PostgreSQL keeps that SHA-256 of each row itself (`row_digest`, a
+    generated column), so a replay checks a row with one HMAC over 32 bytes, where reading
+    its claims back from its bytes costs a JSON parse (live_checks.py)."""
     keyed = hmac.new(key, digestmod="sha256")
     sealed = []
     for values in rows:
@@ -104,6 +100,11 @@ def row_seals(key: bytes, rows: Iterable[Sequence[Any]]) -> list[str]:
         mac.update(hashlib.sha256(row_message(values)).digest())
         sealed.append(mac.hexdigest())
     return sealed
+
+
+def row_values(row: Mapping[str, Any]) -> list[Any]:
+    """A row's ROW_SEALED values, in that order."""
+    return [row[column] for column in ROW_SEALED]
 
 
 def replay_seal(

@@ -74,8 +74,10 @@ async def _sealed(
         own = {**row, "ingested_at": now, "seq": int(seq)}
         fields = ("event_id", "hash", "topic", "partition", "offset", "ingested_at", "seq")
         own["seal"] = records.seal(key, **{name: own[name] for name in fields})
-        own["row_seal"] = records.row_seal(key, own)
         sealed.append(own)
+    row_seals = records.row_seals(key, map(records.row_values, sealed))
+    for own, row_seal in zip(sealed, row_seals, strict=True):
+        own["row_seal"] = row_seal
     return sealed
 
 

@@ -16,7 +16,7 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit_service import sealing
-from audit_service.domain import Fact, records
+from audit_service.domain import Fact, records, wire
 from audit_service.store import tables
 from shared import envelope
 
@@ -226,40 +226,29 @@ async def causes_later(conn: Any, ends: Ends) -> set[UUID]:
 
 
 async def appeals_below(
-    conn: Any, subjects: Sequence[UUID], end_offsets: dict[str, int]
+    conn: Any, subjects: Sequence[UUID], ends: Ends, *, from_bytes: bool
 ) -> dict[UUID, list[Fact]]:
-    """These appeals' facts below the end offsets, each read back from its bytes."""
+    """These appeals' facts below the end offsets: each read back from its bytes, as the
+    comparison reads it (`from_bytes`), or as its columns say, without its bytes (a row its
+    row seal vouches for, whose bytes hash to its hash)."""
     found: dict[UUID, list[Fact]] = {subject: [] for subject in subjects}
+    if not subjects:
+        return found
     rows = await conn.fetch(
-        "SELECT * FROM public.facts WHERE subject = ANY($1::uuid[])", list(subjects)
-    )
-    for row in rows:
-        if row["offset"] < end_offsets.get(f"{row['topic']}:{row['partition']}", 0):
-            found[row["subject"]].append(records.from_row(row, sealing.key()))
-    return found
-
-
-async def appeals_vouched_below(
-    conn: Any, subjects: Sequence[UUID], end_offsets: dict[str, int]
-) -> dict[UUID, list[Fact]]:
-    """These appeals' facts below the end offsets as their columns say, without their bytes:
-    for rows their row seals vouch for, whose bytes hash to their hashes."""
-    found: dict[UUID, list[Fact]] = {subject: [] for subject in subjects}
-    rows = await conn.fetch(
-        "SELECT event_id, source, type, subject, version, time, actor, causation_id, hash,"
-        ' prev_hash, topic, partition, "offset" FROM public.facts'
-        " WHERE subject = ANY($1::uuid[])",
+        f"SELECT f.* FROM public.facts AS f {_LIVE} WHERE f.subject = ANY($4::uuid[])",
+        *ends,
         list(subjects),
     )
+    key = sealing.key()
     for row in rows:
-        place = (row["topic"], row["partition"], row["offset"])
-        if place[2] < end_offsets.get(f"{place[0]}:{place[1]}", 0):
-            fact = Fact(**{k: v for k, v in row.items() if k not in _PLACE}, body="", place=place)
-            found[fact.subject].append(fact)
+        fact = records.from_row(row, key) if from_bytes else _as_columns_say(row)
+        found[fact.subject].append(fact)
     return found
 
 
-_PLACE = ("topic", "partition", "offset")
+def _as_columns_say(row: Any) -> Fact:
+    stated = {column: row[column] for column in wire.COLUMNS[:10]}  # event_id .. prev_hash
+    return Fact(**stated, body="", place=(row["topic"], row["partition"], row["offset"]))
 
 
 def ends_of(end_offsets: dict[str, int]) -> Ends:

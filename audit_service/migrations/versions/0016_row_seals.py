@@ -1,4 +1,4 @@
-"""Each fact's whole row but its bytes sealed with audit's HMAC key (domain/records.row_seal),
+"""Each fact's whole row but its bytes sealed with audit's HMAC key (domain/records.row_seals),
 and its bytes held to its hash by PostgreSQL as each row is written (`ck_facts_body_hash`):
 a replay then checks a row with one HMAC and the constraint, instead of reading its claims
 back from its bytes and hashing them (live_checks.py).
