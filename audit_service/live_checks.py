@@ -10,8 +10,8 @@ store and that comparison must decide.
   the row as it is), and this module computes the HMAC over it. A row recorded before row
   seals has none, and these checks then leave the decision to the comparison.
 - Each appeal: its chains and its digest, worked out by PostgreSQL from the columns the
-  seals vouch for (store/in_place.py), or by the domain code, as the comparison does, for an
-  appeal whose chains break or whose timeline is not simply its facts' time order.
+  seals vouch for (store/in_place.py), or by the domain code, as the comparison does, for the
+  first broken chains listed and for an appeal whose causes SQL cannot place.
 """
 
 import asyncio
@@ -81,9 +81,10 @@ async def _appeals(conn: Any, odd_conn: Any, ends: store.Ends) -> tuple[int, dic
     by the domain code finds a row that disagrees with its bytes). Streamed in subject
     order: memory holds a chunk of appeals, whatever their number.
 
-    The domain code works out an appeal only where SQL cannot: its timeline where its time
-    order is not that (from the columns the row seals vouch for), and, for the first broken
-    chains listed, what breaks them (from the rows' bytes, as the comparison does)."""
+    The domain code works out an appeal only where SQL cannot: its timeline where a cause
+    follows its effect in time or is not the latest in its stream so far (from the columns
+    the row seals vouch for), and, for the first broken chains listed, what breaks them
+    (from the rows' bytes, as the comparison does)."""
     later = await store.causes_later(conn, ends)
     total, broken, appeals, rows = domain.OverallDigest(), comparison.Tally(), 0, 0
     async for chunk in store.appeals(conn, ends):

@@ -171,22 +171,30 @@ async def sealed_rows(
 
 # Each appeal below the end offsets, in subject order: its rows, how many of its sources'
 # chains break (a source's versions must run 1..n, each naming the hash before it, in place
-# order), and its digest where its facts' (time, source, version, id) order follows each
-# stream, so that, unless a cause comes after its effect (`_CAUSES_LATER`), this order is
-# its timeline (domain/facts.timeline). An id's text sorts as the id does.
+# order), and its digest, with its facts in the order domain/facts.timeline puts them.
+#
+# Leaving causes aside, that timeline merges the appeal's streams (each in (version, id)
+# order), taking each time the least, by (time, source, version, id), of the streams' next
+# facts. Call a fact whose time is the latest in its stream so far a lead: once it is taken,
+# the facts after it up to its stream's next lead are all earlier, so they follow it at once.
+# The merge is thus sorted by (its lead's time: the latest time in the stream up to the fact,
+# source, version, id). Where every cause is a lead and comes before its effect by (time,
+# source, version, id), it comes before it in this order too, and the causes change nothing.
+# Otherwise (here, or as `_CAUSES_LATER` finds) the digest is NULL: the domain code orders
+# that appeal. An id's text sorts as the id does.
 _APPEALS = f"""
 SELECT subject, count(*), count(DISTINCT source) FILTER (WHERE NOT chain_holds),
-    CASE WHEN bool_and(in_order) THEN
-    encode(sha256(convert_to(string_agg(hash, E'\\n' ORDER BY time, source, version, event_id),
+    CASE WHEN NOT coalesce(array_agg(event_id) FILTER (WHERE time < latest)
+        && array_agg(causation_id), false) THEN
+    encode(sha256(convert_to(string_agg(hash, E'\\n' ORDER BY latest, source, version, event_id),
         'UTF8')), 'hex') END
 FROM (
     SELECT f.subject, f.source COLLATE "C" AS source, f.version, f.event_id, f.time, f.hash,
+        f.causation_id, max(f.time) OVER stream AS latest,
         row_number() OVER stream = f.version
         AND f.prev_hash = coalesce(lag(f.hash) OVER stream, $4)
         AND NOT coalesce(lag(f.partition) OVER stream = f.partition
-            AND f."offset" < lag(f."offset") OVER stream, false) AS chain_holds,
-        coalesce(ROW(lag(f.time) OVER stream, lag(f.version) OVER stream,
-            lag(f.event_id) OVER stream) < ROW(f.time, f.version, f.event_id), true) AS in_order
+            AND f."offset" < lag(f."offset") OVER stream, false) AS chain_holds
     FROM public.facts AS f {_LIVE}
     WINDOW stream AS (PARTITION BY f.subject, f.source COLLATE "C" ORDER BY f.version, f.event_id)
 ) AS linked
@@ -211,8 +219,8 @@ async def appeals(
     conn: Any, ends: Ends, chunk: int = 5000
 ) -> AsyncIterator[list[tuple[UUID, int, int, str | None]]]:
     """Each appeal below the end offsets, in subject order, `chunk` at a time: (subject,
-    rows, its broken chains, its digest or None where its time order is not its timeline,
-    for all that it follows each stream: see `causes_later`)."""
+    rows, its broken chains, its digest, or None where a cause is not the latest in its
+    stream so far; see `_APPEALS`, and `causes_later` for causes later than their effects)."""
     await conn.execute("SET LOCAL work_mem = '64MB'")
     cursor = await conn.cursor(_APPEALS, *ends, envelope.GENESIS_HASH)
     while rows := await cursor.fetch(chunk):

@@ -3,15 +3,17 @@ real database, against the comparison that reads every row back from its bytes
 (comparison.compare_in_place): the same report where they vouch for the store, and no
 report (the comparison decides) wherever a row is not what audit sealed."""
 
+import random
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from audit_service import comparison, live_checks, store
+from audit_service import comparison, domain, live_checks, store
 from audit_service.store import in_place as in_place_store
 from shared import envelope, events, topics
 from shared.runtime.consumer import Delivery
@@ -23,6 +25,7 @@ pytestmark = pytest.mark.integration
 __all__ = ["audit"]  # the fixture
 
 ENDS = {f"{t}:0": 10**6 for t in topics.ALL}
+ENDS_ = store.ends_of(ENDS)
 
 
 async def _checked(engine: AsyncEngine) -> dict[str, Any] | None:
@@ -80,6 +83,85 @@ async def test_an_appeal_whose_cause_is_later_in_time_is_ordered_as_the_timeline
     checked, compared = await _checked(runtime), await _compared(runtime)
     assert checked is not None
     assert checked == compared
+
+
+def _dispatched_twice(
+    offsets: tuple[timedelta, timedelta], first_offset: int, mark: int, ids_first: bool = False
+) -> list[Delivery]:
+    """One appeal's facts, and its dispatch facts again as a second dispatch would publish
+    them (say, one restored from a backup): new ids, which sort after the first's (before,
+    `ids_first`), their times moved by `offsets`, versions 1 and 2 again."""
+    history = factories.full_history()
+    read = _recorded(history, first_offset)
+    prev = envelope.GENESIS_HASH
+    again = [e for e in history if e.source == "dispatch"]
+    for version, (event, offset) in enumerate(zip(again, offsets, strict=True), start=1):
+        copy = event.model_copy(
+            update={
+                "id": UUID(int=((0 if ids_first else 0xFFFF) << 112) + mark * 8 + version),
+                "time": event.time + offset,
+            }
+        )
+        recorded = envelope.encode(copy, version=version, prev_hash=prev)
+        prev = recorded.hash
+        read.append(
+            Delivery(recorded, topics.BY_SOURCE["dispatch"], 0, first_offset + 10 + version)
+        )
+    return read
+
+
+async def test_an_appeal_whose_stream_is_not_in_time_order_is_digested_in_sql(
+    audit: tuple[AsyncEngine, AsyncEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A second dispatch's copies, each half a second before its original, come after it in
+    their stream: the timeline is not time order, and PostgreSQL orders it as the domain
+    code does (store/in_place._APPEALS)."""
+    monkeypatch.setattr(comparison, "LISTED", 0)  # no appeal read back from its bytes
+    runtime, _ = audit
+    half = timedelta(seconds=-0.5)
+    await _record(runtime, [_dispatched_twice((half, half), first_offset=0, mark=1)])
+
+    async with store.one_snapshot(runtime, 1) as (conn,):
+        [[(subject, _, breaks, digest)]] = [c async for c in in_place_store.appeals(conn, ENDS_)]
+        [facts] = (
+            await in_place_store.appeals_below(conn, [subject], ENDS_, from_bytes=True)
+        ).values()
+    assert breaks == 1
+    in_time_order = sorted(facts, key=lambda f: f.time)
+    assert [f.event_id for f in in_time_order] != [f.event_id for f in domain.timeline(facts)]
+    assert digest == domain.digest(domain.timeline(facts))
+    checked, compared = await _checked(runtime), await _compared(runtime)
+    assert checked is not None
+    assert checked == compared
+
+
+async def test_appeals_dispatched_twice_at_any_times_are_digested_as_the_comparison_does(
+    audit: tuple[AsyncEngine, AsyncEngine], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Copies at times from long before to long after their originals: some causes then
+    follow their effects, or are not the latest in their stream, and the domain code orders
+    those appeals; the rest PostgreSQL does. Either way, the comparison's report."""
+    monkeypatch.setattr(comparison, "LISTED", 0)
+    runtime, _ = audit
+    rng = random.Random(12345)
+    minutes = [-600, -60, -1, 0, 1, 60, 600, 3000]
+    await _record(
+        runtime,
+        [
+            _dispatched_twice(
+                (timedelta(minutes=rng.choice(minutes)), timedelta(minutes=rng.choice(minutes))),
+                first_offset=20 * n,
+                mark=n,
+                ids_first=rng.random() < 0.5,
+            )
+            for n in range(40)
+        ],
+    )
+
+    checked, compared = await _checked(runtime), await _compared(runtime)
+    assert checked is not None
+    assert checked == compared
+    assert checked["appeals"] == 40
 
 
 async def test_a_broken_chain_is_listed_as_the_comparison_lists_it(
