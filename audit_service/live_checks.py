@@ -7,7 +7,7 @@ store and that comparison must decide.
   topic, and its row seal (domain/records.row_seals), made when audit recorded it, holds for
   its columns as they are now. Audit's key never reaches the database: PostgreSQL keeps the
   SHA-256 of each row's seal message (`row_digest`, a generated column, so always that of
-  the row as it is), and this module computes the HMAC over it. A row recorded before row
+  the row as it is), and this module computes the MAC over it. A row recorded before row
   seals has none, and these checks then leave the decision to the comparison.
 - Each appeal: its chains and its digest, worked out by PostgreSQL from the columns the
   seals vouch for (store/in_place.py), or by the domain code, as the comparison does, for the
@@ -23,6 +23,7 @@ from typing import Any
 import asyncpg
 
 from audit_service import comparison, domain, sealing, store
+from audit_service.domain import records
 from shared import events, topics
 
 log = logging.getLogger("hotline.audit.replay")
@@ -63,12 +64,12 @@ async def report(
 
 async def _sealed_rows(conn: Any, ends: store.Ends) -> int | None:
     """How many rows below the end offsets, if each is sound and its row seal holds."""
-    sealed, count = hmac.new(sealing.key(), digestmod="sha256"), 0
+    sealer, count = records.row_sealer(sealing.key()), 0
     async for chunk in store.sealed_rows(conn, ends, _kinds()):
         for (signed,) in chunk:  # the row's digest, then its seal: 32 bytes each
             if signed is None:
                 return None
-            mac = sealed.copy()  # the key's HMAC state, set up once
+            mac = sealer.copy()
             mac.update(signed[:32])
             if not hmac.compare_digest(mac.digest(), signed[32:]):
                 return None

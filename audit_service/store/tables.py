@@ -77,7 +77,7 @@ facts = Table(
     Column("seq", BigInteger, Identity(), nullable=False, unique=True),
     # HMAC of the record time and place under audit's key (domain/records.py).
     Column("seal", String(64)),
-    # HMAC of the whole row but its bytes (domain/records.row_seals): what a replay checks a
+    # MAC of the whole row but its bytes (domain/records.row_seals): what a replay checks a
     # row with. NULL in rows recorded before it, and in a replay's own rebuilt rows.
     Column("row_seal", String(64)),
     # The SHA-256 of what the row seal signs, kept up to date by PostgreSQL itself.

@@ -1,6 +1,6 @@
-"""Each fact's whole row but its bytes sealed with audit's HMAC key (domain/records.row_seals),
+"""Each fact's whole row but its bytes sealed under audit's seal key (domain/records.row_seals),
 and its bytes held to its hash by PostgreSQL as each row is written (`ck_facts_body_hash`):
-a replay then checks a row with one HMAC and the constraint, instead of reading its claims
+a replay then checks a row with one MAC and the constraint, instead of reading its claims
 back from its bytes and hashing them (live_checks.py).
 
 Rows recorded before have no row seal: a replay checks them the slower way, by their bytes.
