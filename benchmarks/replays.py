@@ -149,7 +149,9 @@ async def _database_floor(engine: AsyncEngine, replayed: str) -> float:
 
 
 async def _fill_live_store(owner_url: str, schema_name: str) -> None:
-    """The live store given the replay's facts, as a switch-over would."""
+    """The live store given the replay's facts, as a switch-over would, then vacuumed as
+    autovacuum leaves a store that has been live a while: its rows marked visible to all
+    (so an index holding what a query needs answers it alone) and its statistics taken."""
     owner = create_async_engine(owner_url)
     try:
         async with owner.begin() as conn:
@@ -159,5 +161,8 @@ async def _fill_live_store(owner_url: str, schema_name: str) -> None:
                     f'SELECT {_COLUMNS} FROM "{schema_name}".facts'
                 )
             )
+        async with owner.connect() as conn:
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await autocommit.execute(text("VACUUM (ANALYZE) public.facts"))
     finally:
         await owner.dispose()

@@ -100,7 +100,12 @@ def drop_runtime_tables(op: Any) -> None:
 
 
 def create_index_concurrently(
-    op: Any, name: str, table: str, columns: Sequence[str], schema: str = "public"
+    op: Any,
+    name: str,
+    table: str,
+    columns: Sequence[str],
+    schema: str = "public",
+    include: Sequence[str] = (),
 ) -> None:
     """Build an index without blocking writes to the table (op is alembic.op): outside the
     migration's transaction, CONCURRENTLY. A build that failed or was cancelled leaves the
@@ -124,6 +129,7 @@ def create_index_concurrently(
             list(columns),
             schema=schema,
             postgresql_concurrently=True,
+            postgresql_include=list(include),
             if_not_exists=True,
         )
 

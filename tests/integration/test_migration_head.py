@@ -138,3 +138,26 @@ async def test_an_index_left_invalid_by_a_failed_build_is_built_again(servers: N
             assert await conn.scalar(text(valid)) is True
     finally:
         await engine.dispose()
+
+
+async def test_the_place_index_holds_each_facts_hash_and_goes_back_without_it(
+    servers: None,
+) -> None:
+    """audit_rest_0017 builds `ix_facts_place` again with the hash in it (a replay's pass
+    reads hashes from the index alone); going down builds it again without."""
+    directory = SERVICES["audit"].migrations
+    url = infra.owner_url(await infra.fresh_database("t_place", directory))
+    config = migrations.alembic_config(directory, url)
+    definition = "SELECT indexdef FROM pg_indexes WHERE indexname = 'ix_facts_place'"
+    engine = create_async_engine(url)
+    try:
+        for revision, holds_hash in (("head", True), ("audit_rest_0016", False), ("head", True)):
+            await asyncio.to_thread(command.upgrade if holds_hash else command.downgrade,
+                                    config, revision)  # fmt: skip
+            async with engine.connect() as conn:
+                found = await conn.scalar(text(definition))
+            assert found is not None
+            assert ("INCLUDE (hash)" in found) is holds_hash, found
+            assert "ix_facts_place_new" not in await _indexes(url)
+    finally:
+        await engine.dispose()
