@@ -150,9 +150,7 @@ async def switch_over(owner: AsyncEngine, replay_id: int, *, by: str) -> dict[st
             if row["event_id"] in keep_place
         ]
         # The rebuilt columns under the live record time and place.
-        row_seals = records.row_seals(key, map(records.row_values, kept))
-        for row, row_seal in zip(kept, row_seals, strict=True):
-            row["row_seal"] = row_seal
+        records.add_row_seals(key, kept)
         again = [
             {c: row[c] for c in FROM_LOG} for row in fresh if row["event_id"] not in keep_place
         ]

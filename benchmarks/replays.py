@@ -11,7 +11,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from audit_service import comparison, in_place, replay, store
 from audit_service.main import MIGRATIONS as AUDIT_MIGRATIONS
@@ -137,12 +137,7 @@ async def _database_floor(engine: AsyncEngine, replayed: str) -> float:
         await store.begin_bulk_load(conn, "floor")
     started = time.perf_counter()
     async with engine.begin() as conn:
-        await conn.execute(
-            text(
-                f"INSERT INTO floor.facts ({_COLUMNS}) "
-                f'SELECT {_COLUMNS} FROM "{replayed}".facts ORDER BY seq'
-            )
-        )
+        await _copy_facts(conn, f'"{replayed}"', "floor", order="ORDER BY seq")
     async with engine.begin() as conn:
         await store.end_bulk_load(conn, "floor")
     return time.perf_counter() - started
@@ -155,14 +150,18 @@ async def _fill_live_store(owner_url: str, schema_name: str) -> None:
     owner = create_async_engine(owner_url)
     try:
         async with owner.begin() as conn:
-            await conn.execute(
-                text(
-                    f"INSERT INTO public.facts ({_COLUMNS}) "
-                    f'SELECT {_COLUMNS} FROM "{schema_name}".facts'
-                )
-            )
+            await _copy_facts(conn, f'"{schema_name}"', "public")
         async with owner.connect() as conn:
             autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
             await autocommit.execute(text("VACUUM (ANALYZE) public.facts"))
     finally:
         await owner.dispose()
+
+
+async def _copy_facts(conn: AsyncConnection, source: str, target: str, order: str = "") -> None:
+    """Every fact of schema `source` inserted into schema `target`'s, server-side."""
+    await conn.execute(
+        text(
+            f"INSERT INTO {target}.facts ({_COLUMNS}) SELECT {_COLUMNS} FROM {source}.facts {order}"
+        )
+    )

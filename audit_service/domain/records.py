@@ -16,7 +16,7 @@ with no seal (or the wrong one) is a problem too. Pure: the key is an argument.
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, MutableMapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
@@ -101,6 +101,12 @@ def row_seals(key: bytes, rows: Iterable[Sequence[Any]]) -> list[str]:
         mac.update(hashlib.sha256(row_message(values)).digest())
         sealed.append(mac.hexdigest())
     return sealed
+
+
+def add_row_seals(key: bytes, rows: Sequence[MutableMapping[str, Any]]) -> None:
+    """Each row, a mapping of its columns, given its `row_seal`."""
+    for row, seal in zip(rows, row_seals(key, map(row_values, rows)), strict=True):
+        row["row_seal"] = seal
 
 
 def row_sealer(key: bytes) -> "hashlib.blake2b":

@@ -75,9 +75,7 @@ async def _sealed(
         fields = ("event_id", "hash", "topic", "partition", "offset", "ingested_at", "seq")
         own["seal"] = records.seal(key, **{name: own[name] for name in fields})
         sealed.append(own)
-    row_seals = records.row_seals(key, map(records.row_values, sealed))
-    for own, row_seal in zip(sealed, row_seals, strict=True):
-        own["row_seal"] = row_seal
+    records.add_row_seals(key, sealed)
     return sealed
 
 

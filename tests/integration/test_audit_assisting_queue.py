@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from audit_service import domain, store
 from audit_service.domain import queues
-from shared import envelope, events, topics
+from shared import events, topics
 from shared.runtime.consumer import Delivery
 from tests.integration.test_tamper import audit
 from tests.unit import factories
@@ -33,14 +33,10 @@ def _at(base: events.Event, cls: type[events.Event], hours: float, **data: Any) 
 
 
 def _deliveries(history: list[events.Event]) -> list[Delivery]:
-    heads: dict[str, tuple[int, str]] = {}
-    read = []
-    for offset, event in enumerate(history):
-        version, prev = heads.get(event.source, (0, envelope.GENESIS_HASH))
-        recorded = envelope.encode(event, version=version + 1, prev_hash=prev)
-        heads[event.source] = (version + 1, recorded.hash)
-        read.append(Delivery(recorded, topics.BY_SOURCE[event.source], 0, offset))
-    return read
+    return [
+        Delivery(recorded, topics.BY_SOURCE[recorded.source], 0, offset)
+        for offset, recorded in enumerate(factories.chained(history))
+    ]
 
 
 async def _record(engine: AsyncEngine, history: list[events.Event]) -> datetime:

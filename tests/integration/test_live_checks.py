@@ -47,14 +47,10 @@ async def _record(engine: AsyncEngine, appeals: Sequence[Sequence[Delivery]]) ->
 
 def _recorded(history: Sequence[events.Event], first_offset: int) -> list[Delivery]:
     """One appeal's facts, each source's chained, at offsets from `first_offset`."""
-    heads: dict[str, tuple[int, str]] = {}
-    read = []
-    for n, event in enumerate(history):
-        version, prev = heads.get(event.source, (0, envelope.GENESIS_HASH))
-        recorded = envelope.encode(event, version=version + 1, prev_hash=prev)
-        heads[event.source] = (version + 1, recorded.hash)
-        read.append(Delivery(recorded, topics.BY_SOURCE[event.source], 0, first_offset + n))
-    return read
+    return [
+        Delivery(recorded, topics.BY_SOURCE[recorded.source], 0, first_offset + n)
+        for n, recorded in enumerate(factories.chained(history))
+    ]
 
 
 async def test_the_checks_report_what_the_comparison_reports(
@@ -92,22 +88,17 @@ def _dispatched_twice(
     them (say, one restored from a backup): new ids, which sort after the first's (before,
     `ids_first`), their times moved by `offsets`, versions 1 and 2 again."""
     history = factories.full_history()
-    read = _recorded(history, first_offset)
-    prev = envelope.GENESIS_HASH
     again = [e for e in history if e.source == "dispatch"]
-    for version, (event, offset) in enumerate(zip(again, offsets, strict=True), start=1):
-        copy = event.model_copy(
+    copies = [
+        event.model_copy(
             update={
-                "id": UUID(int=((0 if ids_first else 0xFFFF) << 112) + mark * 8 + version),
+                "id": UUID(int=((0 if ids_first else 0xFFFF) << 112) + mark * 8 + n),
                 "time": event.time + offset,
             }
         )
-        recorded = envelope.encode(copy, version=version, prev_hash=prev)
-        prev = recorded.hash
-        read.append(
-            Delivery(recorded, topics.BY_SOURCE["dispatch"], 0, first_offset + 10 + version)
-        )
-    return read
+        for n, (event, offset) in enumerate(zip(again, offsets, strict=True))
+    ]
+    return _recorded(history, first_offset) + _recorded(copies, first_offset + 10)
 
 
 async def test_an_appeal_whose_stream_is_not_in_time_order_is_digested_in_sql(

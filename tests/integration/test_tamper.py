@@ -18,7 +18,7 @@ from audit_service.main import MIGRATIONS as AUDIT_MIGRATIONS
 from audit_service.store.tables import facts
 from audit_service.verification import FactCheck
 from intake_service.main import MIGRATIONS as INTAKE_MIGRATIONS
-from shared import envelope, topics
+from shared import topics
 from shared.runtime import schema, selfcheck
 from shared.runtime.consumer import Delivery
 from shared.runtime.database import Database
@@ -86,13 +86,9 @@ def _deliveries(histories: int) -> list[list[Delivery]]:
     """Appeals' facts as audit reads them off the topics, chained per service."""
     appeals, offsets = [], dict.fromkeys(topics.ALL, 0)
     for _ in range(histories):
-        heads: dict[str, tuple[int, str]] = {}
         read = []
-        for event in factories.full_history():
-            version, prev = heads.get(event.source, (0, envelope.GENESIS_HASH))
-            recorded = envelope.encode(event, version=version + 1, prev_hash=prev)
-            heads[event.source] = (version + 1, recorded.hash)
-            topic = topics.BY_SOURCE[event.source]
+        for recorded in factories.chained(factories.full_history()):
+            topic = topics.BY_SOURCE[recorded.source]
             read.append(Delivery(recorded, topic, 0, offsets[topic]))
             offsets[topic] += 1
         appeals.append(read)

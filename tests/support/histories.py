@@ -3,7 +3,7 @@ for replays of hundreds of thousands of facts (the benchmark and the bounded-mem
 
 import asyncio
 
-from shared import envelope, topics
+from shared import topics
 from shared.runtime import kafka
 from tests.support import infra
 from tests.unit import factories
@@ -17,16 +17,12 @@ async def produce(appeals: int) -> int:
     try:
         pending = []
         for _ in range(appeals):
-            heads: dict[str, tuple[int, str]] = {}
-            for event in factories.full_history():
-                version, prev = heads.get(event.source, (0, envelope.GENESIS_HASH))
-                recorded = envelope.encode(event, version=version + 1, prev_hash=prev)
-                heads[event.source] = (version + 1, recorded.hash)
+            for recorded in factories.chained(factories.full_history()):
                 pending.append(
                     await producer.send(
-                        topics.BY_SOURCE[event.source],
+                        topics.BY_SOURCE[recorded.source],
                         value=recorded.body,
-                        key=str(event.subject).encode(),
+                        key=str(recorded.event.subject).encode(),
                     )
                 )
                 sent += 1

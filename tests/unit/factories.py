@@ -288,30 +288,37 @@ def full_history() -> tuple[
     return r, a, h, s, closed(s)
 
 
-def audit_facts(history: Sequence[events.Event]) -> list[domain.Fact]:
-    """The facts as audit holds them: each source's numbered and hash-chained in order."""
+def chained(history: Sequence[events.Event]) -> list[envelope.Recorded]:
+    """The events as their services publish them: each source's numbered from 1 and
+    hash-chained, in the order given."""
     heads: dict[str, tuple[int, str]] = {}
     out = []
     for event in history:
         version, prev = heads.get(event.source, (0, envelope.GENESIS_HASH))
         recorded = envelope.encode(event, version=version + 1, prev_hash=prev)
         heads[event.source] = (version + 1, recorded.hash)
-        out.append(
-            domain.Fact(
-                event.id,
-                event.source,
-                event.type,
-                event.subject,
-                version + 1,
-                event.time,
-                event.actor,
-                event.causation_id,
-                recorded.hash,
-                recorded.prev_hash,
-                recorded.body.decode(),
-            )
-        )
+        out.append(recorded)
     return out
+
+
+def audit_facts(history: Sequence[events.Event]) -> list[domain.Fact]:
+    """The facts as audit holds them: each source's numbered and hash-chained in order."""
+    return [
+        domain.Fact(
+            r.event.id,
+            r.source,
+            r.event.type,
+            r.event.subject,
+            r.version,
+            r.event.time,
+            r.event.actor,
+            r.event.causation_id,
+            r.hash,
+            r.prev_hash,
+            r.body.decode(),
+        )
+        for r in chained(history)
+    ]
 
 
 def _follow_up(cls: type[E], cause: events.Event, actor: str, **fields: Any) -> E:

@@ -19,14 +19,7 @@ KEY = b"k" * 32
 
 
 def _recorded() -> list[envelope.Recorded]:
-    heads: dict[str, tuple[int, str]] = {}
-    facts = []
-    for event in factories.full_history():
-        version, prev = heads.get(event.source, (0, envelope.GENESIS_HASH))
-        recorded = envelope.encode(event, version=version + 1, prev_hash=prev)
-        heads[event.source] = (version + 1, recorded.hash)
-        facts.append(recorded)
-    return facts
+    return factories.chained(factories.full_history())
 
 
 def test_the_bytes_give_the_row_the_model_gives() -> None:
